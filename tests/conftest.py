@@ -1,0 +1,27 @@
+"""Shared fixtures: the authors' feature release and small built datasets."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def _release_dir() -> Path | None:
+    candidates = [os.environ.get("EMOMV_RELEASE_DIR"), REPO_ROOT.parent / "shared" / "emomv-release"]
+    for candidate in candidates:
+        if candidate and (Path(candidate) / "DS3_EmoMV_C").is_dir():
+            return Path(candidate)
+    return None
+
+
+@pytest.fixture(scope="session")
+def release_dir() -> Path:
+    """The authors' feature release (``EMOMV_RELEASE_DIR`` or ``../shared/emomv-release``)."""
+    path = _release_dir()
+    if path is None:
+        pytest.fail("the EmoMV feature release was not found: set EMOMV_RELEASE_DIR")
+    return path
