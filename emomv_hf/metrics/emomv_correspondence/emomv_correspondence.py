@@ -1,0 +1,123 @@
+"""EmoMV correspondence metric: accuracy, F1 (matched class), ROC-AUC and per-stream emotion scores.
+
+An `evaluate` module; the maths lives in `emomv_hf.metrics.functional.correspondence_metrics`, so this
+module and the plain function always agree. Load it offline by path (or through
+`emomv_hf.metrics.load_metric("correspondence")`):
+
+    >>> import evaluate
+    >>> from emomv_hf.metrics import CORRESPONDENCE_METRIC_PATH
+    >>> metric = evaluate.load(CORRESPONDENCE_METRIC_PATH)
+    >>> metric.compute(references=[1, 0, 1, 0], prediction_scores=[0.9, 0.2, 0.4, 0.6])
+    {'accuracy': 0.5, 'f1': 0.5, 'roc_auc': 0.75}
+"""
+
+import datasets
+import evaluate
+
+import emomv_hf.metrics.functional as F
+from emomv_hf.citation import BIBTEX
+
+_CITATION = BIBTEX + "\n"  # one source for the citation: emomv_hf/citation.py
+
+_DESCRIPTION = """\
+Metrics of the EmoMV affective music-video correspondence task (is a music-video pair matched in
+emotion?): accuracy, F1 of the matched class (label 1), ROC-AUC of P(matched); with the "multitask"
+configuration also the accuracy and macro-F1 of the per-stream emotion predictions (five classes:
+exciting, fearful, tense, sad, relaxing). All values are fractions in [0, 1].
+"""
+
+_KWARGS_DESCRIPTION = """
+Args:
+    references (`list` of `int`): ground truth per pair, 1 = matched, 0 = mismatched.
+    prediction_scores (`list` of `float`): P(matched) per pair (used for ROC-AUC and, thresholded, for
+        the hard predictions).
+    video_emotion_references, video_emotion_predictions, music_emotion_references,
+    music_emotion_predictions (`list` of `int`): only in the "multitask" configuration
+        (`evaluate.load(path, "multitask")`): emotion class of each stream of each pair, true and predicted.
+    predictions (`list` of `int`, optional, compute only): hard 0/1 predictions; default
+        `prediction_scores >= threshold`.
+    threshold (`float`, optional, compute only): decision threshold, default 0.5.
+    video_emotion_labels, video_emotion_predictions, music_emotion_labels, music_emotion_predictions
+        (optional, compute keyword arguments in the default configuration): per-stream emotion classes,
+        when they are not per-pair features (e.g. emotions of retrieval segments).
+Returns:
+    accuracy (`float`), f1 (`float`), roc_auc (`float`, NaN with a warning if only one class is present),
+    and video_emotion_accuracy, video_emotion_macro_f1, music_emotion_accuracy, music_emotion_macro_f1
+    when emotion inputs are given.
+Examples:
+    >>> metric = evaluate.load(CORRESPONDENCE_METRIC_PATH, "multitask")
+    >>> metric.compute(references=[1, 0], prediction_scores=[0.8, 0.3],
+    ...                video_emotion_references=[0, 1], video_emotion_predictions=[0, 1],
+    ...                music_emotion_references=[0, 4], music_emotion_predictions=[0, 3])
+"""
+
+_EMOTION_FEATURES = (
+    "video_emotion_references",
+    "video_emotion_predictions",
+    "music_emotion_references",
+    "music_emotion_predictions",
+)
+
+
+@evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS_DESCRIPTION)
+class EmomvCorrespondence(evaluate.Metric):
+    """Accuracy, F1 and ROC-AUC of matched / mismatched predictions (configurations: default, multitask)."""
+
+    def _info(self):
+        if self.config_name not in ("default", "multitask"):
+            raise ValueError(f"unknown configuration {self.config_name!r}: use 'default' or 'multitask'")
+        features = {
+            "references": datasets.Value("int64"),
+            "prediction_scores": datasets.Value("float64"),
+        }
+        if self.config_name == "multitask":
+            features.update({name: datasets.Value("int64") for name in _EMOTION_FEATURES})
+        return evaluate.MetricInfo(
+            description=_DESCRIPTION,
+            citation=_CITATION,
+            inputs_description=_KWARGS_DESCRIPTION,
+            features=datasets.Features(features),
+            reference_urls=["https://doi.org/10.1016/j.inffus.2022.10.002"],
+        )
+
+    def compute(self, *, predictions=None, references=None, **kwargs):
+        """Compute the metrics; `predictions` (optional hard 0/1 labels) is a compute-time argument."""
+        if predictions is not None:
+            kwargs["hard_predictions"] = predictions
+        return super().compute(references=references, **kwargs)
+
+    def add_batch(self, *, predictions=None, references=None, **kwargs):
+        """Add a batch of pairs: `references`, `prediction_scores` (+ emotion features if multitask)."""
+        if predictions is not None:
+            raise ValueError(
+                "hard predictions are not accumulated: pass prediction_scores (and threshold to compute)"
+            )
+        return super().add_batch(references=references, **kwargs)
+
+    def _compute(
+        self,
+        references,
+        prediction_scores,
+        video_emotion_references=None,
+        video_emotion_predictions=None,
+        music_emotion_references=None,
+        music_emotion_predictions=None,
+        hard_predictions=None,
+        threshold=0.5,
+        video_emotion_labels=None,
+        music_emotion_labels=None,
+    ):
+        if video_emotion_labels is None:
+            video_emotion_labels = video_emotion_references
+        if music_emotion_labels is None:
+            music_emotion_labels = music_emotion_references
+        return F.correspondence_metrics(
+            references,
+            prediction_scores,
+            hard_predictions,
+            video_emotion_labels=video_emotion_labels,
+            video_emotion_predictions=video_emotion_predictions,
+            music_emotion_labels=music_emotion_labels,
+            music_emotion_predictions=music_emotion_predictions,
+            threshold=threshold,
+        )
