@@ -1,3 +1,41 @@
 """emomv-hf: the EmoMV datasets, models and training on the Hugging Face stack."""
 
 __version__ = "0.1.0"
+
+from .configuration_emomv import EmoMVConfig, EmoMVRetrievalConfig
+from .configuration_emomv_baseline import EmoMVBaselineConfig, EmoMVBaselineRetrievalConfig
+from .modeling_emomv import (
+    EmoMVCorrespondenceOutput,
+    EmoMVForCorrespondence,
+    EmoMVForRetrieval,
+    EmoMVPreTrainedModel,
+    EmoMVRetrievalOutput,
+)
+from .modeling_emomv_baseline import (
+    EmoMVBaselineCorrespondenceOutput,
+    EmoMVBaselineForCorrespondence,
+    EmoMVBaselineForRetrieval,
+    EmoMVBaselinePreTrainedModel,
+    EmoMVBaselineRetrievalOutput,
+)
+from .models_registry import register as _register_models
+
+_register_models()
+
+__all__ = [
+    "__version__",
+    "EmoMVBaselineConfig",
+    "EmoMVBaselineCorrespondenceOutput",
+    "EmoMVBaselineForCorrespondence",
+    "EmoMVBaselineForRetrieval",
+    "EmoMVBaselinePreTrainedModel",
+    "EmoMVBaselineRetrievalConfig",
+    "EmoMVBaselineRetrievalOutput",
+    "EmoMVConfig",
+    "EmoMVCorrespondenceOutput",
+    "EmoMVForCorrespondence",
+    "EmoMVForRetrieval",
+    "EmoMVPreTrainedModel",
+    "EmoMVRetrievalConfig",
+    "EmoMVRetrievalOutput",
+]

@@ -25,3 +25,20 @@ def release_dir() -> Path:
     if path is None:
         pytest.fail("the EmoMV feature release was not found: set EMOMV_RELEASE_DIR")
     return path
+
+
+@pytest.fixture(scope="session")
+def emomv_c_dir(release_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """EmoMV-C built from the release by ``build_hub_dataset`` (a Hub dataset folder; loads offline)."""
+    from emomv_hf.data import build_hub_dataset
+
+    return build_hub_dataset(release_dir, "emomv-c", tmp_path_factory.mktemp("hub"))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_torch_thread_per_worker():
+    """pytest-xdist runs one worker per core: more torch threads per worker only oversubscribe the cores."""
+    import torch
+
+    torch.set_num_threads(1)
+    os.environ.setdefault("OMP_NUM_THREADS", "1")

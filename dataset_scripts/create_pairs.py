@@ -1,0 +1,71 @@
+#!/usr/bin/env python
+"""Make matched/mismatched music-video pairs from labelled segments (EmoMV paper, section 3.1).
+
+    python dataset_scripts/create_pairs.py --segments segments.csv --output-dir OUT [--name NAME] [--seed 0]
+                                           [--no-balance] [--group-by-source] [--push-to-hub ORG]
+
+segments.csv has a header with ``segment_id, emotion, video_features, music_features`` and optionally
+``source_id`` and ``split``; feature columns name ``.npy``/``.h5`` files relative to the CSV
+(``file.h5#ROW`` picks a row of a 2-D array). Writes OUT/NAME in the layout of the EmoMV Hub datasets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from emomv_hf.data import ReleaseFormatError, build_pairs_dataset, describe_hub_folder, push_to_hub
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--segments", required=True, help="CSV of labelled segments")
+    parser.add_argument("--output-dir", required=True, help="parent folder of the dataset folder")
+    parser.add_argument("--name", default="emomv-pairs", help="dataset folder / repository name")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-balance", action="store_true", help="keep every matched pair")
+    parser.add_argument(
+        "--group-by-source",
+        action="store_true",
+        help="without a split column: split train/validation grouped by source video (EmoMV-C)",
+    )
+    parser.add_argument("--validation-fraction", type=float, default=0.2)
+    parser.add_argument("--max-per-source", type=int, default=2, help="0: no cap")
+    parser.add_argument("--push-to-hub", metavar="ORG", help="upload the folder as ORG/NAME")
+    parser.add_argument("--private", action="store_true")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        folder = build_pairs_dataset(
+            args.segments,
+            args.output_dir,
+            name=args.name,
+            seed=args.seed,
+            balance=not args.no_balance,
+            group_by_source=args.group_by_source,
+            validation_fraction=args.validation_fraction,
+            max_per_source=args.max_per_source or None,
+        )
+    except (ReleaseFormatError, ValueError, FileNotFoundError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(folder)
+    for config, splits in describe_hub_folder(folder).items():
+        for split, counts in splits.items():
+            extra = (
+                f" ({counts['matched']} matched, {counts['mismatched']} mismatched)"
+                if "matched" in counts
+                else ""
+            )
+            print(f"  {config}/{split}: {counts['rows']} rows{extra}")
+    if args.push_to_hub:
+        repo_id = f"{args.push_to_hub}/{args.name}"
+        print(f"pushed to {repo_id}: {push_to_hub(folder, repo_id, private=args.private)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

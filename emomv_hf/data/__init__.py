@@ -1,0 +1,82 @@
+"""EmoMV data: the authors' release, the Hub schema, the pairing recipe and the Hub dataset builders."""
+
+from .build import (
+    build_hub_dataset,
+    build_pairs_dataset,
+    describe_hub_folder,
+    pairs_table,
+    read_segments_csv,
+    segments_table,
+)
+from .dataset_card import make_dataset_card
+from .hub_folder import push_to_hub, write_hub_folder
+from .pairing import (
+    LabelledSegment,
+    Pair,
+    PairingResult,
+    SourceSplit,
+    allocate_swaps,
+    make_pairs,
+    max_swaps,
+    split_by_source,
+)
+from .release import (
+    RELEASE_LAYOUTS,
+    MissingReleaseFilesError,
+    MissingReleaseFileWarning,
+    ReleaseFormatError,
+    ReleaseNotFoundError,
+    download_release,
+    read_features,
+    read_pair_csv,
+    read_segment_csv,
+    resolve_release_dir,
+    source_video_id,
+)
+from .schema import (
+    DATASET_NAMES,
+    MUSIC_FEATURE_DIM,
+    PAIR_FEATURES,
+    PAIRS_CONFIG,
+    SEGMENT_FEATURES,
+    SEGMENTS_CONFIG,
+    VIDEO_FEATURE_DIM,
+)
+
+__all__ = [
+    "DATASET_NAMES",
+    "MUSIC_FEATURE_DIM",
+    "PAIRS_CONFIG",
+    "PAIR_FEATURES",
+    "RELEASE_LAYOUTS",
+    "SEGMENTS_CONFIG",
+    "SEGMENT_FEATURES",
+    "VIDEO_FEATURE_DIM",
+    "LabelledSegment",
+    "MissingReleaseFileWarning",
+    "MissingReleaseFilesError",
+    "Pair",
+    "PairingResult",
+    "ReleaseFormatError",
+    "ReleaseNotFoundError",
+    "SourceSplit",
+    "allocate_swaps",
+    "build_hub_dataset",
+    "build_pairs_dataset",
+    "describe_hub_folder",
+    "download_release",
+    "make_dataset_card",
+    "make_pairs",
+    "max_swaps",
+    "pairs_table",
+    "push_to_hub",
+    "read_features",
+    "read_pair_csv",
+    "read_segment_csv",
+    "read_segments_csv",
+    "resolve_release_dir",
+    "segments_table",
+    "source_video_id",
+    "split_by_source",
+    "write_hub_folder",
+]

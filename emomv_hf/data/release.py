@@ -1,0 +1,565 @@
+"""Reading and validating the authors' EmoMV feature release (CSV annotations + HDF5 features).
+
+The release (github.com/ivyha010/EmoMV) holds, per dataset, pair annotation CSVs (no header, one row per
+music-video pair), retrieval CSVs (one row per segment) and HDF5 files with one dataset each: SlowFast
+``(N, 2304)`` video features and VGGish ``(N, 128)`` music features, row ``i`` matching CSV row ``i``.
+
+Everything read here is checked; a problem raises :class:`ReleaseFormatError` naming the file, the row and
+the field, so that a corrupt or edited release never turns silently into a Hub dataset.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import tempfile
+import urllib.error
+import urllib.request
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+import h5py
+import numpy as np
+
+from emomv_hf.emotions import (
+    EMOTIONS,
+    UnknownEmotionError,
+    emotion_index,
+    is_allowed_mismatch,
+)
+
+from .schema import MUSIC_FEATURE_DIM, PAIR_SEPARATOR, VIDEO_FEATURE_DIM
+
+RELEASE_DIR_ENV = "EMOMV_RELEASE_DIR"
+RELEASE_REPO = "ivyha010/EmoMV"
+RELEASE_URL = f"https://github.com/{RELEASE_REPO}"
+# The commit of the authors' repository that holds the feature files (pinned so downloads are reproducible).
+RELEASE_REVISION = "681222dea2ade40196a0d3c266f359534362db86"
+_RAW_URL = "https://raw.githubusercontent.com/{repo}/{revision}/{path}"
+_LFS_URL = "https://media.githubusercontent.com/media/{repo}/{revision}/{path}"
+
+
+class ReleaseFormatError(ValueError):
+    """A release file is malformed; the message names the file, the row and the field."""
+
+
+class MissingReleaseFilesError(FileNotFoundError):
+    """Release files needed for a build are absent (always with ``strict=True``; otherwise when nothing is left)."""
+
+    def __init__(self, message: str, missing: Sequence[str] = ()):
+        super().__init__(message)
+        self.missing = list(missing)
+
+
+class MissingReleaseFileWarning(UserWarning):
+    """A release file is absent, so the split that needs it is skipped."""
+
+
+class ReleaseNotFoundError(FileNotFoundError):
+    """No release directory was given and it could not be downloaded."""
+
+
+# --------------------------------------------------------------------------------------------------------
+# Layout of the release
+# --------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SplitFiles:
+    """Release files of one split: an annotation CSV and two feature files (paths relative to the release)."""
+
+    split: str
+    csv: str
+    video_h5: str
+    music_h5: str
+
+    @property
+    def files(self) -> tuple[str, str, str]:
+        return (self.csv, self.video_h5, self.music_h5)
+
+
+@dataclass(frozen=True)
+class ReleaseLayout:
+    """Where one EmoMV dataset lives in the release, and what it is."""
+
+    name: str
+    folder: str
+    pair_splits: tuple[SplitFiles, ...]
+    segment_split: SplitFiles
+    segment_csv_format: str  # "mved" (folder, file name, label) or "segments" (folder, id, emotion, label)
+    pretty_name: str
+    source: str
+    segment_seconds: int
+    labels: str
+
+    @property
+    def files(self) -> list[str]:
+        splits = (*self.pair_splits, self.segment_split)
+        return [path for split in splits for path in split.files]
+
+
+def _pair_split(folder: str, tag: str, split: str, upper: str) -> SplitFiles:
+    features = f"{folder}/extracted_features"
+    return SplitFiles(
+        split=split,
+        csv=f"{folder}/annotation/{tag}_{upper}_MATCH_MISMATCH_labels.csv",
+        video_h5=f"{features}/SlowFast_{tag}_{upper}_MATCH_MISMATCH.h5",
+        music_h5=f"{features}/VGGish_{tag}_{upper}_MATCH_MISMATCH.h5",
+    )
+
+
+def _layout(name: str, tag: str, folder: str, splits: Sequence[tuple[str, str]], **kwargs) -> ReleaseLayout:
+    return ReleaseLayout(
+        name=name,
+        folder=folder,
+        pair_splits=tuple(_pair_split(folder, tag, split, upper) for split, upper in splits),
+        **kwargs,
+    )
+
+
+RELEASE_LAYOUTS: dict[str, ReleaseLayout] = {
+    "emomv-a": _layout(
+        "emomv-a",
+        "DS1",
+        "DS1_EmoMV_A",
+        [("train", "TRAIN"), ("validation", "VAL"), ("test", "TEST")],
+        segment_split=SplitFiles(
+            split="test",
+            csv="DS1_EmoMV_A/for_retrieval/DS1_from_MVED_test_set_5_classes_for_retrieval.csv",
+            video_h5="DS1_EmoMV_A/for_retrieval/SlowFast_DS1_from_MVED_test_set_5_classes_for_retrieval.h5",
+            music_h5="DS1_EmoMV_A/for_retrieval/VGGish_DS1_from_MVED_test_set_5_classes_for_retrieval.h5",
+        ),
+        segment_csv_format="mved",
+        pretty_name="EmoMV-A",
+        source="the MVED music video emotion dataset (human emotion labels, neutral class removed)",
+        segment_seconds=30,
+        labels="human",
+    ),
+    "emomv-b": _layout(
+        "emomv-b",
+        "DS2",
+        "DS2_EmoMV_B",
+        [("train", "TRAIN"), ("validation", "VAL")],
+        segment_split=SplitFiles(
+            split="validation",
+            csv="DS2_EmoMV_B/for_retrieval/DS2_VAL_labels_for_retrieval.csv",
+            video_h5="DS2_EmoMV_B/for_retrieval/SlowFast_DS2_VAL_for_retrieval.h5",
+            music_h5="DS2_EmoMV_B/for_retrieval/VGGish_DS2_VAL_for_retrieval.h5",
+        ),
+        segment_csv_format="segments",
+        pretty_name="EmoMV-B",
+        source="the AudioSet Music Mood dataset (YouTube music videos)",
+        segment_seconds=10,
+        labels="predicted",
+    ),
+    "emomv-c": _layout(
+        "emomv-c",
+        "DS3",
+        "DS3_EmoMV_C",
+        [("train", "TRAIN"), ("validation", "VAL")],
+        segment_split=SplitFiles(
+            split="validation",
+            csv="DS3_EmoMV_C/for_retrieval/DS3_VAL_labels_for_retrieval.csv",
+            video_h5="DS3_EmoMV_C/for_retrieval/SlowFast_DS3_VAL_for_retrieval.h5",
+            music_h5="DS3_EmoMV_C/for_retrieval/VGGish_DS3_VAL_for_retrieval.h5",
+        ),
+        segment_csv_format="segments",
+        pretty_name="EmoMV-C",
+        source="soundtrack music videos collected from YouTube by the authors",
+        segment_seconds=30,
+        labels="predicted",
+    ),
+}
+
+
+def get_layout(dataset: str) -> ReleaseLayout:
+    """Release layout of ``dataset`` (one of ``emomv-a``, ``emomv-b``, ``emomv-c``)."""
+    try:
+        return RELEASE_LAYOUTS[dataset]
+    except KeyError:
+        raise ValueError(f"unknown dataset {dataset!r}; choose one of {', '.join(RELEASE_LAYOUTS)}") from None
+
+
+def release_files() -> list[str]:
+    """Every file of the full release, relative to its root."""
+    return [path for layout in RELEASE_LAYOUTS.values() for path in layout.files]
+
+
+def source_video_id(segment_id: str) -> str:
+    """Source video of a segment: ``"yA9WhYnsD_4_06"`` -> ``"yA9WhYnsD_4"``.
+
+    EmoMV-C segment ids are ``<YouTube id>_<segment number>``; the YouTube id may itself contain ``_``, so
+    the split is on the last ``_`` and only when what follows is digits. Other ids are their own source.
+    """
+    head, sep, tail = segment_id.rpartition("_")
+    if sep and head and tail.isdigit():
+        return head
+    return segment_id
+
+
+# --------------------------------------------------------------------------------------------------------
+# Finding (or downloading) the release
+# --------------------------------------------------------------------------------------------------------
+
+
+def _is_offline() -> bool:
+    from huggingface_hub import constants
+
+    flags = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE")
+    return bool(constants.HF_HUB_OFFLINE) or any(
+        os.environ.get(flag, "").upper() in {"1", "ON", "YES", "TRUE"} for flag in flags
+    )
+
+
+def _not_found_message(reason: str) -> str:
+    return (
+        f"{reason}. Pass --release-dir DIR (or release_dir=DIR), or set {RELEASE_DIR_ENV}=DIR, where DIR is an "
+        f"unpacked copy of {RELEASE_URL} (the folder holding DS1_EmoMV_A/, DS2_EmoMV_B/, DS3_EmoMV_C/)."
+    )
+
+
+def _check_release_dir(path: Path, origin: str) -> Path:
+    if not path.is_dir():
+        raise ReleaseNotFoundError(
+            _not_found_message(f"the release directory {path} (from {origin}) does not exist")
+        )
+    if not any((path / layout.folder).is_dir() for layout in RELEASE_LAYOUTS.values()):
+        folders = ", ".join(layout.folder for layout in RELEASE_LAYOUTS.values())
+        raise ReleaseNotFoundError(
+            _not_found_message(f"{path} (from {origin}) holds none of the release folders {folders}")
+        )
+    return path
+
+
+def default_cache_dir() -> Path:
+    """Where a downloaded release is kept: ``<datasets cache>/emomv-release/<revision>``."""
+    from datasets import config
+
+    return Path(config.HF_DATASETS_CACHE) / "emomv-release" / RELEASE_REVISION
+
+
+def _download_file(url: str, destination: Path) -> bool:
+    """Download ``url`` to ``destination``; False when the server has no such file (404)."""
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response:
+            data = response.read()
+    except urllib.error.HTTPError as error:
+        if error.code == 404:
+            return False
+        raise
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=destination.parent, delete=False, suffix=".part") as handle:
+        handle.write(data)
+    os.replace(handle.name, destination)
+    return True
+
+
+def download_release(cache_dir: str | os.PathLike | None = None, revision: str = RELEASE_REVISION) -> Path:
+    """Download the release files from GitHub into ``cache_dir`` (skipping those already there).
+
+    Files the repository lacks are skipped (the builders then warn about them). Large files stored with Git
+    LFS are fetched from GitHub's media endpoint.
+    """
+    root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    for path in release_files():
+        destination = root / path
+        if destination.is_file():
+            continue
+        if not _download_file(_RAW_URL.format(repo=RELEASE_REPO, revision=revision, path=path), destination):
+            continue
+        # A Git LFS pointer is a short text file; the real content lives behind the media URL.
+        if destination.stat().st_size < 1024 and destination.read_bytes().startswith(
+            b"version https://git-lfs"
+        ):
+            destination.unlink()
+            _download_file(_LFS_URL.format(repo=RELEASE_REPO, revision=revision, path=path), destination)
+    return root
+
+
+def resolve_release_dir(release_dir: str | os.PathLike | None) -> Path:
+    """The release root: ``release_dir``, else ``$EMOMV_RELEASE_DIR``, else a download into the HF cache.
+
+    Raises:
+        ReleaseNotFoundError: the given directory is not a release, or none was given and the machine is
+            offline (the message says what to pass).
+    """
+    if release_dir is not None and str(release_dir) != "":
+        return _check_release_dir(Path(release_dir).expanduser(), "--release-dir")
+    from_env = os.environ.get(RELEASE_DIR_ENV)
+    if from_env:
+        return _check_release_dir(Path(from_env).expanduser(), f"${RELEASE_DIR_ENV}")
+    if _is_offline():
+        raise ReleaseNotFoundError(
+            _not_found_message("no release directory was given and the machine is offline")
+        )
+    try:
+        return _check_release_dir(download_release(), "a download")
+    except (urllib.error.URLError, OSError) as error:
+        if isinstance(error, ReleaseNotFoundError):
+            raise
+        raise ReleaseNotFoundError(
+            _not_found_message(
+                f"no release directory was given and downloading {RELEASE_URL} failed ({error})"
+            )
+        ) from error
+
+
+def missing_files(release_dir: Path, paths: Iterable[str]) -> list[str]:
+    """The ``paths`` (relative to ``release_dir``) that are not files."""
+    return [path for path in paths if not (release_dir / path).is_file()]
+
+
+# --------------------------------------------------------------------------------------------------------
+# Feature files
+# --------------------------------------------------------------------------------------------------------
+
+
+def read_features(path: str | os.PathLike, dim: int) -> np.ndarray:
+    """Read the single dataset of an HDF5 feature file as float32 ``(N, dim)``, checking every value.
+
+    VGGish files of the release may be float64; they are converted to float32 (the Hub schema's dtype).
+    """
+    path = Path(path)
+    try:
+        handle = h5py.File(path, "r")
+    except OSError as error:
+        raise ReleaseFormatError(f"{path}: not a readable HDF5 file ({error})") from error
+    with handle:
+        # The release uses "default" (SlowFast) and "data" (VGGish); read whatever single dataset is there.
+        names = [name for name, item in handle.items() if isinstance(item, h5py.Dataset)]
+        if len(names) != 1:
+            raise ReleaseFormatError(
+                f"{path}: expected exactly one HDF5 dataset, found {len(names)}"
+                + (f" ({', '.join(names)})" if names else "")
+            )
+        dataset = handle[names[0]]
+        where = f"{path}, dataset {names[0]!r}"
+        if dataset.ndim != 2:
+            raise ReleaseFormatError(
+                f"{where}: expected a 2-D array (rows, {dim}), got shape {dataset.shape}"
+            )
+        if dataset.shape[1] != dim:
+            raise ReleaseFormatError(
+                f"{where}: wrong feature width: expected {dim} values per row, got {dataset.shape[1]}"
+            )
+        if not np.issubdtype(dataset.dtype, np.floating):
+            raise ReleaseFormatError(f"{where}: expected floating-point features, got dtype {dataset.dtype}")
+        features = np.ascontiguousarray(dataset[()], dtype=np.float32)
+    bad = ~np.isfinite(features)
+    if bad.any():
+        row, column = (int(i) for i in np.argwhere(bad)[0])
+        raise ReleaseFormatError(
+            f"{where}, row {row}, column {column}: non-finite value {features[row, column]} "
+            f"({int(bad.any(axis=1).sum())} row(s) affected)"
+        )
+    return features
+
+
+# --------------------------------------------------------------------------------------------------------
+# CSV files
+# --------------------------------------------------------------------------------------------------------
+
+
+def _read_csv_rows(path: Path, num_fields: int, fields: str) -> list[list[str]]:
+    with open(path, newline="", encoding="utf-8") as handle:
+        rows = [[value.strip() for value in row] for row in csv.reader(handle)]
+    for line, row in enumerate(rows, start=1):
+        if len(row) != num_fields:
+            raise ReleaseFormatError(
+                f"{path}, line {line}: expected {num_fields} fields ({fields}), got {len(row)}: {row}"
+            )
+    return rows
+
+
+def _emotion(path: Path, line: int, field: str, name: str) -> int:
+    try:
+        return emotion_index(name)
+    except UnknownEmotionError as error:
+        raise ReleaseFormatError(f"{path}, line {line}, field {field}: {error}") from None
+
+
+def _check_label(path: Path, line: int, field: str, value: str, expected: int, name_field: str) -> None:
+    try:
+        label = int(value)
+    except ValueError:
+        raise ReleaseFormatError(f"{path}, line {line}, field {field}: not an integer: {value!r}") from None
+    if label != expected:
+        raise ReleaseFormatError(
+            f"{path}, line {line}, field {field}: index {label} disagrees with {name_field} "
+            f"{EMOTIONS[expected]!r} (index {expected})"
+        )
+
+
+@dataclass(frozen=True)
+class PairAnnotation:
+    """One row of a pair annotation CSV, validated. Emotions are class indices."""
+
+    pair_id: str
+    video_segment_id: str
+    music_segment_id: str
+    label: int  # 1 matched, 0 mismatched
+    video_emotion: int
+    music_emotion: int
+
+
+_PAIR_FIELDS = "folder, pair_id, match, video_emotion, music_emotion, video_label, music_label"
+
+
+def read_pair_csv(path: str | os.PathLike) -> list[PairAnnotation]:
+    """Read and validate a pair annotation CSV (no header, ``folder, pair_id, match, video_emotion,
+    music_emotion, video_label, music_label``)."""
+    path = Path(path)
+    rows = _read_csv_rows(path, 7, _PAIR_FIELDS)
+    seen: dict[str, int] = {}
+    annotations = []
+    for line, (_folder, pair_id, match, video_name, music_name, video_label, music_label) in enumerate(
+        rows, start=1
+    ):
+        if not pair_id:
+            raise ReleaseFormatError(f"{path}, line {line}, field pair_id: empty")
+        if pair_id in seen:
+            raise ReleaseFormatError(
+                f"{path}, line {line}, field pair_id: duplicated pair id {pair_id!r} (first on line {seen[pair_id]})"
+            )
+        seen[pair_id] = line
+        if match not in {"0", "1"}:
+            raise ReleaseFormatError(f"{path}, line {line}, field match: expected 0 or 1, got {match!r}")
+        video_emotion = _emotion(path, line, "video_emotion", video_name)
+        music_emotion = _emotion(path, line, "music_emotion", music_name)
+        _check_label(path, line, "video_label", video_label, video_emotion, "video_emotion")
+        _check_label(path, line, "music_label", music_label, music_emotion, "music_emotion")
+        if match == "1":
+            if video_emotion != music_emotion:
+                raise ReleaseFormatError(
+                    f"{path}, line {line}, field match: matched pair {pair_id!r} has different emotions "
+                    f"({EMOTIONS[video_emotion]} video, {EMOTIONS[music_emotion]} music)"
+                )
+            video_id = music_id = pair_id
+        else:
+            if video_emotion == music_emotion:
+                raise ReleaseFormatError(
+                    f"{path}, line {line}, field music_emotion: mismatched pair {pair_id!r} has the same "
+                    f"emotion ({EMOTIONS[video_emotion]}) on both streams"
+                )
+            if not is_allowed_mismatch(video_emotion, music_emotion):
+                raise ReleaseFormatError(
+                    f"{path}, line {line}, field music_emotion: mismatched pair {pair_id!r} pairs "
+                    f"{EMOTIONS[video_emotion]} with {EMOTIONS[music_emotion]}, which the paper excludes"
+                )
+            if pair_id.count(PAIR_SEPARATOR) != 1:
+                raise ReleaseFormatError(
+                    f"{path}, line {line}, field pair_id: a mismatched pair id must be "
+                    f"'<video segment>{PAIR_SEPARATOR}<music segment>', got {pair_id!r}"
+                )
+            video_id, music_id = pair_id.split(PAIR_SEPARATOR)
+            if not video_id or not music_id:
+                raise ReleaseFormatError(
+                    f"{path}, line {line}, field pair_id: empty segment id in {pair_id!r}"
+                )
+        annotations.append(
+            PairAnnotation(pair_id, video_id, music_id, int(match), video_emotion, music_emotion)
+        )
+    return annotations
+
+
+@dataclass(frozen=True)
+class SegmentAnnotation:
+    """One row of a retrieval CSV, validated. ``emotion`` is a class index."""
+
+    segment_id: str
+    emotion: int
+
+
+# The MVED retrieval CSV names files, not segments; EmoMV-A pair ids prefix the file stem with these
+# spellings ("fear_TEST_FEAR(6)-3-of-7"), so the same prefix makes segment ids that join with the pairs.
+_MVED_PREFIX = {
+    "exciting": "exciting",
+    "fearful": "fear",
+    "tense": "tense",
+    "sad": "sad",
+    "relaxing": "relax",
+}
+
+
+def read_segment_csv(path: str | os.PathLike, csv_format: str) -> list[SegmentAnnotation]:
+    """Read and validate a retrieval CSV.
+
+    ``csv_format="segments"`` (EmoMV-B/C): ``folder, segment_id, emotion, label``.
+    ``csv_format="mved"`` (EmoMV-A): ``folder, file name, label``, the emotion being the folder above
+    ``video`` (``.../Excited/video``); the segment id is ``<emotion>_<file stem>`` as in the pair ids.
+    """
+    path = Path(path)
+    if csv_format == "segments":
+        rows = _read_csv_rows(path, 4, "folder, segment_id, emotion, label")
+    elif csv_format == "mved":
+        rows = _read_csv_rows(path, 3, "folder, file name, label")
+    else:
+        raise ValueError(f"unknown retrieval CSV format {csv_format!r}")
+    seen: dict[str, int] = {}
+    segments = []
+    for line, row in enumerate(rows, start=1):
+        if csv_format == "segments":
+            _folder, segment_id, name, label = row
+            emotion = _emotion(path, line, "emotion", name)
+            _check_label(path, line, "label", label, emotion, "emotion")
+        else:
+            folder, file_name, label = row
+            parts = PurePosixPath(folder).parts
+            emotion_folder = parts[-2] if len(parts) >= 2 and parts[-1] == "video" else (parts or [""])[-1]
+            emotion = _emotion(path, line, "folder", emotion_folder)
+            _check_label(path, line, "label", label, emotion, "folder emotion")
+            segment_id = (
+                f"{_MVED_PREFIX[EMOTIONS[emotion]]}_{PurePosixPath(file_name).stem}" if file_name else ""
+            )
+        if not segment_id:
+            raise ReleaseFormatError(f"{path}, line {line}, field segment_id: empty")
+        if segment_id in seen:
+            raise ReleaseFormatError(
+                f"{path}, line {line}, field segment_id: duplicated segment id {segment_id!r} "
+                f"(first on line {seen[segment_id]})"
+            )
+        seen[segment_id] = line
+        segments.append(SegmentAnnotation(segment_id, emotion))
+    return segments
+
+
+# --------------------------------------------------------------------------------------------------------
+# Whole splits
+# --------------------------------------------------------------------------------------------------------
+
+
+def _check_rows(csv_path: Path, num_rows: int, h5_path: Path, features: np.ndarray) -> None:
+    if features.shape[0] != num_rows:
+        raise ReleaseFormatError(
+            f"{h5_path}: {features.shape[0]} feature rows, but {csv_path} has {num_rows} rows (row i of the "
+            "CSV must match row i of each feature file)"
+        )
+
+
+def read_pair_split(
+    release_dir: str | os.PathLike, files: SplitFiles
+) -> tuple[list[PairAnnotation], np.ndarray, np.ndarray]:
+    """Annotations, video features ``(N, 2304)`` and music features ``(N, 128)`` of one pair split."""
+    root = Path(release_dir)
+    csv_path, video_path, music_path = (root / path for path in files.files)
+    annotations = read_pair_csv(csv_path)
+    video = read_features(video_path, VIDEO_FEATURE_DIM)
+    _check_rows(csv_path, len(annotations), video_path, video)
+    music = read_features(music_path, MUSIC_FEATURE_DIM)
+    _check_rows(csv_path, len(annotations), music_path, music)
+    return annotations, video, music
+
+
+def read_segment_split(
+    release_dir: str | os.PathLike, files: SplitFiles, csv_format: str
+) -> tuple[list[SegmentAnnotation], np.ndarray, np.ndarray]:
+    """Segments, video features ``(N, 2304)`` and music features ``(N, 128)`` of a retrieval set."""
+    root = Path(release_dir)
+    csv_path, video_path, music_path = (root / path for path in files.files)
+    segments = read_segment_csv(csv_path, csv_format)
+    video = read_features(video_path, VIDEO_FEATURE_DIM)
+    _check_rows(csv_path, len(segments), video_path, video)
+    music = read_features(music_path, MUSIC_FEATURE_DIM)
+    _check_rows(csv_path, len(segments), music_path, music)
+    return segments, video, music

@@ -1,0 +1,295 @@
+"""Evaluate a trained EmoMV model the paper's way: predictions gathered across processes, metrics, plots.
+
+One code path for ``examples/train.py`` (after training), ``examples/evaluate.py`` (a saved or Hub model)
+and ``examples/reproduce_paper.py``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from accelerate import Accelerator
+
+from emomv_hf.data.tensors import TensorPairs, tensor_loader
+from emomv_hf.emotions import EMOTIONS, MATCH_LABELS
+from emomv_hf.metrics import correspondence_metrics, emotion_metrics, retrieval_metrics_both_directions
+
+RETRIEVAL_TASK = "retrieval"
+CORRESPONDENCE_TASK = "correspondence"
+
+
+def model_task(model: torch.nn.Module) -> str:
+    """``"retrieval"`` for models that rank (they expose ``get_video_features``), else ``"correspondence"``."""
+    return RETRIEVAL_TASK if hasattr(model, "get_video_features") else CORRESPONDENCE_TASK
+
+
+def segments_to_tensors(segments, device: torch.device | str = "cpu") -> TensorPairs:
+    """Stack a ``segments`` split (``segment_id, emotion, video_features, music_features``) into tensors."""
+    columns = segments.with_format("numpy", columns=["video_features", "music_features", "emotion"])[:]
+    return TensorPairs(
+        {
+            "video_features": torch.as_tensor(
+                np.asarray(columns["video_features"], dtype=np.float32), device=device
+            ),
+            "music_features": torch.as_tensor(
+                np.asarray(columns["music_features"], dtype=np.float32), device=device
+            ),
+            "emotion": torch.as_tensor(np.asarray(columns["emotion"], dtype=np.int64), device=device),
+        }
+    )
+
+
+@dataclass
+class EvaluationReport:
+    """Metrics (fractions) and the gathered predictions they were computed from."""
+
+    task: str
+    metrics: dict[str, float]
+    predictions: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def eval_results(self, prefix: str = "eval_") -> dict[str, float]:
+        return {f"{prefix}{name}": value for name, value in self.metrics.items()}
+
+
+@torch.no_grad()
+def _gather_outputs(
+    model: torch.nn.Module,
+    data: TensorPairs,
+    accelerator: Accelerator,
+    batch_size: int,
+    output_names: tuple[str, ...],
+) -> dict[str, np.ndarray]:
+    """Run ``model`` over ``data`` sharded across processes; gather inputs' labels and chosen outputs."""
+    model.eval()
+    loader = accelerator.prepare_data_loader(tensor_loader(data, batch_size, shuffle=False))
+    collected: dict[str, list[torch.Tensor]] = {}
+    for batch in loader:
+        outputs = model(video_features=batch["video_features"], music_features=batch["music_features"])
+        pieces = {name: batch[name] for name in batch if name not in ("video_features", "music_features")}
+        pieces.update(
+            {name: getattr(outputs, name) for name in output_names if getattr(outputs, name) is not None}
+        )
+        for name, tensor in accelerator.gather_for_metrics(pieces).items():
+            collected.setdefault(name, []).append(
+                tensor.float().cpu() if tensor.is_floating_point() else tensor.cpu()
+            )
+    return {name: torch.cat(tensors).numpy() for name, tensors in collected.items()}
+
+
+def _emotion_predictions(
+    gathered: dict[str, np.ndarray], video_labels: np.ndarray, music_labels: np.ndarray
+) -> dict[str, Any]:
+    if "video_emotion_logits" not in gathered:
+        return {}
+    return {
+        "video_emotion_labels": video_labels,
+        "video_emotion_predictions": gathered["video_emotion_logits"].argmax(-1),
+        "music_emotion_labels": music_labels,
+        "music_emotion_predictions": gathered["music_emotion_logits"].argmax(-1),
+    }
+
+
+def evaluate_correspondence(
+    model: torch.nn.Module, pairs, accelerator: Accelerator | None = None, batch_size: int = 1024
+) -> EvaluationReport:
+    """Accuracy, F1 (matched), ROC-AUC and, for multi-task models, per-stream emotion metrics on ``pairs``."""
+    accelerator = accelerator or Accelerator(cpu=True)
+    data = pairs if isinstance(pairs, TensorPairs) else TensorPairs.from_dataset(pairs, accelerator.device)
+    gathered = _gather_outputs(
+        model, data, accelerator, batch_size, ("logits", "video_emotion_logits", "music_emotion_logits")
+    )
+    match_scores = torch.softmax(torch.from_numpy(gathered["logits"]), dim=-1)[:, 1].numpy()
+    predictions = gathered["logits"].argmax(-1)
+    emotions = _emotion_predictions(
+        gathered, gathered["video_emotion_labels"], gathered["music_emotion_labels"]
+    )
+    metrics = correspondence_metrics(gathered["labels"], match_scores, predictions, **emotions)
+    saved = {
+        "labels": gathered["labels"],
+        "match_scores": match_scores,
+        "predictions": predictions,
+        **emotions,
+    }
+    return EvaluationReport(CORRESPONDENCE_TASK, metrics, saved)
+
+
+def evaluate_retrieval(
+    model: torch.nn.Module, segments, accelerator: Accelerator | None = None, batch_size: int = 1024
+) -> EvaluationReport:
+    """Top-K accuracy, mAP, Recall@K and median rank in both directions over a retrieval segment set.
+
+    Every video of the set queries every music segment of the set (its own counterpart included), and back.
+    """
+    accelerator = accelerator or Accelerator(cpu=True)
+    data = (
+        segments if isinstance(segments, TensorPairs) else segments_to_tensors(segments, accelerator.device)
+    )
+    gathered = _gather_outputs(
+        model,
+        data,
+        accelerator,
+        batch_size,
+        ("video_embeds", "music_embeds", "video_emotion_logits", "music_emotion_logits"),
+    )
+    similarity = model.pairwise_similarity(
+        torch.from_numpy(gathered["video_embeds"]), torch.from_numpy(gathered["music_embeds"])
+    ).numpy()
+    labels = gathered["emotion"]
+    metrics = retrieval_metrics_both_directions(similarity, labels, labels)
+    emotions = _emotion_predictions(gathered, labels, labels)
+    for stream in ("video", "music") if emotions else ():
+        metrics.update(
+            emotion_metrics(
+                stream, emotions[f"{stream}_emotion_labels"], emotions[f"{stream}_emotion_predictions"]
+            )
+        )
+    saved = {"similarity": similarity, "labels": labels, **emotions}
+    return EvaluationReport(RETRIEVAL_TASK, metrics, saved)
+
+
+def evaluate_model(
+    model: torch.nn.Module,
+    *,
+    pairs=None,
+    segments=None,
+    accelerator: Accelerator | None = None,
+    batch_size: int = 1024,
+) -> EvaluationReport:
+    """Correspondence metrics on ``pairs`` or retrieval metrics on ``segments``, by the model's task."""
+    if model_task(model) == RETRIEVAL_TASK:
+        if segments is None:
+            raise ValueError("a retrieval model is evaluated on the `segments` config of an EmoMV dataset")
+        return evaluate_retrieval(model, segments, accelerator, batch_size)
+    if pairs is None:
+        raise ValueError("a correspondence model is evaluated on the `pairs` config of an EmoMV dataset")
+    return evaluate_correspondence(model, pairs, accelerator, batch_size)
+
+
+def write_plots(report: EvaluationReport, output_dir: str | Path) -> list[Path]:
+    """ROC + confusion matrix (correspondence), precision-recall both ways (retrieval), emotion confusions."""
+    from emomv_hf.metrics.plots import plot_confusion_matrix, plot_precision_recall, plot_roc_curve
+
+    output_dir = Path(output_dir)
+    predictions = report.predictions
+    written: list[Path] = []
+    if report.task == CORRESPONDENCE_TASK:
+        written.append(
+            plot_roc_curve(
+                predictions["labels"],
+                predictions["match_scores"],
+                output_dir / "roc_curve.png",
+                title="ROC: matched vs mismatched",
+            )
+        )
+        written.append(
+            plot_confusion_matrix(
+                predictions["labels"],
+                predictions["predictions"],
+                list(MATCH_LABELS),
+                output_dir / "confusion_matrix.png",
+                title="Correspondence confusion matrix",
+            )
+        )
+    else:
+        similarity, labels = predictions["similarity"], predictions["labels"]
+        written.append(
+            plot_precision_recall(
+                similarity,
+                labels,
+                labels,
+                output_dir / "precision_recall_video_to_music.png",
+                title="Precision-recall: video → music",
+            )
+        )
+        written.append(
+            plot_precision_recall(
+                similarity.T,
+                labels,
+                labels,
+                output_dir / "precision_recall_music_to_video.png",
+                title="Precision-recall: music → video",
+            )
+        )
+    for stream in ("video", "music"):
+        if f"{stream}_emotion_predictions" in predictions:
+            written.append(
+                plot_confusion_matrix(
+                    predictions[f"{stream}_emotion_labels"],
+                    predictions[f"{stream}_emotion_predictions"],
+                    list(EMOTIONS),
+                    output_dir / f"confusion_matrix_{stream}_emotion.png",
+                    title=f"{stream.capitalize()} emotion confusion matrix",
+                )
+            )
+    return written
+
+
+def run_evaluation(
+    model_name_or_path: str,
+    dataset: str,
+    output_dir: str | Path,
+    *,
+    split: str | None = None,
+    batch_size: int = 1024,
+    plots: bool = True,
+) -> str:
+    """Load a model with ``AutoModel`` and evaluate it; write eval_results.json, report.md, plots.
+
+    Returns the Markdown report.
+    """
+    from transformers import AutoModel
+
+    from emomv_hf.io_utils import atomic_write_json, atomic_write_text
+    from emomv_hf.model_card import dataset_key
+    from emomv_hf.reporting import single_run_table
+    from emomv_hf.training.pipeline import load_emomv, reporting_split
+
+    model = AutoModel.from_pretrained(model_name_or_path)
+    task = model_task(model)
+    if task == RETRIEVAL_TASK:
+        segments = load_emomv(dataset, "segments")
+        split = split or next(iter(segments))
+        report = evaluate_retrieval(model, segments[split], batch_size=batch_size)
+        evaluated = f"segments/{split}"
+    else:
+        pairs = load_emomv(dataset, "pairs")
+        split = split or reporting_split(pairs)
+        if split not in pairs:
+            raise ValueError(f"--split {split!r} is not in {dataset}: it has {sorted(pairs)}")
+        report = evaluate_correspondence(model, pairs[split], batch_size=batch_size)
+        evaluated = f"pairs/{split}"
+
+    output_dir = Path(output_dir)
+    results = {
+        **report.eval_results(),
+        "model": model_name_or_path,
+        "dataset": dataset,
+        "eval_split": evaluated,
+    }
+    atomic_write_json(output_dir / "eval_results.json", results)
+    written = write_plots(report, output_dir) if plots else []
+    is_multi_task = bool(getattr(model.config, "multi_task", False))
+    model_family = "baseline" if "Baseline" in type(model).__name__ else "emomv"
+    table = single_run_table(
+        report.metrics,
+        dataset=dataset_key(dataset),
+        model=model_family,
+        task=task,
+        variant="multi" if is_multi_task else "single",
+    )
+    lines = [
+        f"# Evaluation of `{model_name_or_path}` ({type(model).__name__})",
+        "",
+        f"Dataset `{dataset}`, split `{evaluated}`.",
+        "",
+        table,
+        "",
+        "Plots: " + ", ".join(f"[{path.name}]({path.name})" for path in written) if written else "",
+    ]
+    markdown = "\n".join(lines).rstrip() + "\n"
+    atomic_write_text(output_dir / "report.md", markdown)
+    return markdown

@@ -1,0 +1,728 @@
+"""PyTorch EmoMV models: affective music-video correspondence classification and retrieval.
+
+Paper: "EmoMV: Affective music-video correspondence learning datasets for classification and retrieval"
+(Information Fusion, 2023), sections 5.1 (correspondence) and 6.1 (retrieval). Both models take the raw
+pre-extracted release features (SlowFast R50 2304-d for video, VGGish 128-d for music) and standardise them
+with statistics stored in the model (see [`EmoMVPreTrainedModel.fit_standardization`]).
+"""
+
+import math
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from transformers import initialization as init
+from transformers.modeling_utils import PreTrainedModel
+from transformers.utils import ModelOutput
+
+from .configuration_emomv import EmoMVConfig, EmoMVRetrievalConfig
+
+SAFE_WEIGHTS_FILES = ("model.safetensors", "model.safetensors.index.json")
+PICKLE_WEIGHTS_FILES = ("pytorch_model.bin", "pytorch_model.bin.index.json")
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Multimodal compact bilinear pooling
+# ----------------------------------------------------------------------------------------------------------------
+
+
+def count_sketch(inputs: torch.Tensor, hash_index: torch.Tensor, hash_sign: torch.Tensor, output_size: int):
+    """Count sketch of `inputs` (B, n) into (B, output_size): `out[:, h[i]] += s[i] * inputs[:, i]`."""
+    sketch = inputs.new_zeros(inputs.shape[:-1] + (output_size,))
+    return sketch.index_add(-1, hash_index, inputs * hash_sign.to(inputs.dtype))
+
+
+def compact_bilinear_pooling(
+    first: torch.Tensor,
+    second: torch.Tensor,
+    first_hash_index: torch.Tensor,
+    first_hash_sign: torch.Tensor,
+    second_hash_index: torch.Tensor,
+    second_hash_sign: torch.Tensor,
+    output_size: int,
+) -> torch.Tensor:
+    """
+    Multimodal compact bilinear pooling (Fukui et al., 2016; Gao et al., 2016): the count sketch of the outer
+    product `first ⊗ second` under the hash `(h1(i) + h2(j)) mod d` and sign `s1(i) s2(j)`, computed as the circular
+    convolution of the two count sketches, i.e. `irfft(rfft(Ψ1(first)) * rfft(Ψ2(second)))`.
+
+    Args:
+        first (`torch.Tensor` of shape `(B, n1)`), second (`torch.Tensor` of shape `(B, n2)`): inputs.
+        *_hash_index (`torch.LongTensor` of shape `(n,)`): bucket of each input coordinate, in `[0, output_size)`.
+        *_hash_sign (`torch.Tensor` of shape `(n,)`): sign (+1 / -1) of each input coordinate.
+    Returns:
+        `torch.Tensor` of shape `(B, output_size)`.
+    """
+    compute_dtype = torch.float64 if first.dtype == torch.float64 else torch.float32
+    sketch_first = count_sketch(first.to(compute_dtype), first_hash_index, first_hash_sign, output_size)
+    sketch_second = count_sketch(second.to(compute_dtype), second_hash_index, second_hash_sign, output_size)
+    product = torch.fft.rfft(sketch_first, dim=-1) * torch.fft.rfft(sketch_second, dim=-1)
+    return torch.fft.irfft(product, n=output_size, dim=-1).to(first.dtype)
+
+
+def _mcb_hashes(
+    input_size: int, output_size: int, generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
+    index = torch.randint(0, output_size, (input_size,), generator=generator, dtype=torch.long)
+    sign = torch.randint(0, 2, (input_size,), generator=generator, dtype=torch.long) * 2 - 1
+    return index, sign.to(torch.float32)
+
+
+class EmoMVCompactBilinearPooling(nn.Module):
+    """
+    Compact bilinear pooling of two vectors with fixed hash tensors. The hashes are drawn once from a generator
+    seeded with `seed` (never from the global random state) and kept as persistent buffers, so they are saved in
+    the checkpoint and a reloaded model computes exactly the same fusion.
+    """
+
+    def __init__(self, first_size: int, second_size: int, output_size: int, seed: int = 0):
+        super().__init__()
+        self.first_size = first_size
+        self.second_size = second_size
+        self.output_size = output_size
+        self.seed = seed
+        self.register_buffer("first_hash_index", torch.zeros(first_size, dtype=torch.long))
+        self.register_buffer("first_hash_sign", torch.ones(first_size))
+        self.register_buffer("second_hash_index", torch.zeros(second_size, dtype=torch.long))
+        self.register_buffer("second_hash_sign", torch.ones(second_size))
+        self.reset_hashes()
+
+    def seeded_hashes(self) -> dict[str, torch.Tensor]:
+        """The hash tensors that `seed` determines (first stream drawn first), on the CPU."""
+        generator = torch.Generator(device="cpu").manual_seed(self.seed)
+        first_index, first_sign = _mcb_hashes(self.first_size, self.output_size, generator)
+        second_index, second_sign = _mcb_hashes(self.second_size, self.output_size, generator)
+        return {
+            "first_hash_index": first_index,
+            "first_hash_sign": first_sign,
+            "second_hash_index": second_index,
+            "second_hash_sign": second_sign,
+        }
+
+    def reset_hashes(self) -> None:
+        if self.first_hash_index.device.type == "meta":
+            return  # created under `from_pretrained`: loaded from the checkpoint, or set by `_init_weights`
+        for name, value in self.seeded_hashes().items():
+            init.copy_(getattr(self, name), value)
+
+    def forward(self, first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
+        return compact_bilinear_pooling(
+            first,
+            second,
+            self.first_hash_index,
+            self.first_hash_sign,
+            self.second_hash_index,
+            self.second_hash_sign,
+            self.output_size,
+        )
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Building blocks
+# ----------------------------------------------------------------------------------------------------------------
+
+
+class EmoMVProjectionHead(nn.Module):
+    """
+    Projection head of paper Figure 13: Linear → GELU → Linear → Dropout → GELU → + residual (first Linear's
+    output) → [LayerNorm] → GELU → L2-normalise. Input and output of shape `(B, projection_size)`.
+    """
+
+    def __init__(self, input_size: int, projection_size: int, dropout: float, layer_norm: bool, eps: float):
+        super().__init__()
+        self.projection = nn.Linear(input_size, projection_size)
+        self.fc = nn.Linear(projection_size, projection_size)
+        self.dropout = nn.Dropout(dropout)
+        self.layer_norm = nn.LayerNorm(projection_size, eps=eps) if layer_norm else None
+        self.activation = nn.GELU()
+
+    def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
+        projected = self.projection(hidden_states)
+        hidden_states = self.fc(self.activation(projected))
+        hidden_states = self.activation(self.dropout(hidden_states))
+        hidden_states = hidden_states + projected
+        if self.layer_norm is not None:
+            hidden_states = self.layer_norm(hidden_states)
+        return F.normalize(self.activation(hidden_states), p=2, dim=-1)
+
+
+class EmoMVEmotionHead(nn.Module):
+    """Per-stream emotion branch: GELU → Linear(num_emotions). `(B, input_size)` → logits `(B, num_emotions)`."""
+
+    def __init__(self, input_size: int, num_emotions: int):
+        super().__init__()
+        self.activation = nn.GELU()
+        self.classifier = nn.Linear(input_size, num_emotions)
+
+    def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.activation(hidden_states))
+
+
+class EmoMVEncoder(nn.Module):
+    """
+    One stream ("subnetwork"): reduction Linear(feature_size → reduced_size), projection head, and (multi-task)
+    the emotion head reading either the reduced features or the normalised embedding.
+    """
+
+    def __init__(self, config: EmoMVConfig, feature_size: int):
+        super().__init__()
+        self.emotion_head_input = config.emotion_head_input
+        self.reduction = nn.Linear(feature_size, config.reduced_size)
+        self.projection_head = EmoMVProjectionHead(
+            config.reduced_size,
+            config.projection_size,
+            config.projection_dropout,
+            config.projection_layer_norm,
+            config.layer_norm_eps,
+        )
+        self.emotion_head = None
+        if config.multi_task:
+            head_size = (
+                config.reduced_size if config.emotion_head_input == "reduced" else config.projection_size
+            )
+            self.emotion_head = EmoMVEmotionHead(head_size, config.num_emotions)
+
+    def forward(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """`(B, feature_size)` standardised features → (embeddings `(B, projection_size)`, emotion logits or None)."""
+        reduced = self.reduction(features)
+        embeds = self.projection_head(reduced)
+        emotion_logits = None
+        if self.emotion_head is not None:
+            emotion_logits = self.emotion_head(reduced if self.emotion_head_input == "reduced" else embeds)
+        return embeds, emotion_logits
+
+
+class EmoMVFeatureStandardizer(nn.Module):
+    """
+    Per-dimension standardisation `(x - mean) / std` of both raw feature streams. The statistics are persistent
+    buffers (saved in `model.safetensors`). Until fitted they are the identity (mean 0, std 1): training an unfitted
+    model works, but on raw SlowFast features (values up to about 28) it trains worse than the paper's setup.
+    """
+
+    def __init__(self, video_feature_size: int, music_feature_size: int):
+        super().__init__()
+        self.register_buffer("video_mean", torch.zeros(video_feature_size))
+        self.register_buffer("video_std", torch.ones(video_feature_size))
+        self.register_buffer("music_mean", torch.zeros(music_feature_size))
+        self.register_buffer("music_std", torch.ones(music_feature_size))
+
+    @torch.no_grad()
+    def fit(self, video_features: torch.Tensor, music_features: torch.Tensor, eps: float) -> None:
+        """Fit from float64 arrays `(N, video_feature_size)` and `(N, music_feature_size)` (population std)."""
+        for prefix, features in (("video", video_features), ("music", music_features)):
+            mean = features.mean(dim=0)
+            std = features.std(dim=0, correction=0)
+            std = torch.where(std < eps, torch.ones_like(std), std)
+            getattr(self, f"{prefix}_mean").copy_(mean)
+            getattr(self, f"{prefix}_std").copy_(std)
+
+    def forward(self, video_features: torch.Tensor, music_features: torch.Tensor | None = None):
+        video = None if video_features is None else (video_features - self.video_mean) / self.video_std
+        music = None if music_features is None else (music_features - self.music_mean) / self.music_std
+        return video, music
+
+
+def contrastive_loss(distance: torch.Tensor, labels: torch.Tensor, margin: float) -> torch.Tensor:
+    """
+    Contrastive loss (Hadsell et al., 2006) on a distance `(B,)`: matched pairs (`labels == 1`) pay `d²`,
+    mismatched pairs `max(0, margin - d)²`; the result is halved and averaged over the batch.
+    """
+    matched = labels.to(distance.dtype)
+    per_pair = matched * distance.pow(2) + (1.0 - matched) * F.relu(margin - distance).pow(2)
+    return 0.5 * per_pair.mean()
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Input checks (clear errors instead of shape traces from deep inside torch)
+# ----------------------------------------------------------------------------------------------------------------
+
+
+def _check_features(features: Any, name: str, width: int, dtype: torch.dtype) -> torch.Tensor:
+    if not isinstance(features, torch.Tensor):
+        raise TypeError(
+            f"`{name}` must be a torch.Tensor of shape (batch, {width}), got {type(features).__name__}."
+        )
+    if features.ndim != 2 or features.shape[-1] != width:
+        hint = " (add a batch dimension with `.unsqueeze(0)`)" if features.ndim == 1 else ""
+        raise ValueError(f"`{name}` must have shape (batch, {width}), got {tuple(features.shape)}{hint}.")
+    if features.shape[0] == 0:
+        raise ValueError(f"`{name}` is an empty batch.")
+    if features.is_complex() or features.dtype == torch.bool:
+        raise ValueError(f"`{name}` must hold real numbers, got dtype {features.dtype}.")
+    features = features.to(dtype)
+    # A sum is NaN or inf whenever an element is; the element-wise test only confirms (finite overflow).
+    if not torch.isfinite(features.sum()) and not torch.isfinite(features).all():
+        raise ValueError(f"`{name}` contains NaN or infinite values.")
+    return features
+
+
+def _check_batch_sizes(video_features: torch.Tensor, music_features: torch.Tensor) -> None:
+    if video_features.shape[0] != music_features.shape[0]:
+        raise ValueError(
+            f"`video_features` and `music_features` must have the same batch size (pair i is row i of both), "
+            f"got {video_features.shape[0]} and {music_features.shape[0]}. To score every video against every "
+            "music segment of different-size libraries, use `get_video_features` / `get_music_features`."
+        )
+
+
+def _check_labels(labels: Any, name: str, batch_size: int, num_classes: int) -> torch.Tensor:
+    if not isinstance(labels, torch.Tensor):
+        raise TypeError(
+            f"`{name}` must be a torch.LongTensor of shape ({batch_size},), got {type(labels).__name__}."
+        )
+    if labels.is_floating_point() or labels.is_complex() or labels.dtype == torch.bool:
+        raise ValueError(f"`{name}` must hold integer class indices, got dtype {labels.dtype}.")
+    if labels.ndim != 1 or labels.shape[0] != batch_size:
+        raise ValueError(f"`{name}` must have shape ({batch_size},), got {tuple(labels.shape)}.")
+    if labels.numel() and (labels.min() < 0 or labels.max() >= num_classes):
+        raise ValueError(
+            f"`{name}` must be in 0..{num_classes - 1}, got values from {int(labels.min())} to {int(labels.max())}."
+        )
+    return labels.long()
+
+
+def _as_float64_matrix(features: Any, name: str, width: int) -> torch.Tensor:
+    """Tensor, numpy array or sequence of rows (e.g. a dataset column) → float64 tensor `(N, width)`, checked."""
+    if isinstance(features, torch.Tensor):
+        array = features.detach().to("cpu", torch.float64)
+    else:
+        try:
+            array = np.asarray(features, dtype=np.float64)
+        except (TypeError, ValueError):
+            array = np.asarray([np.asarray(row, dtype=np.float64) for row in features])
+        array = torch.from_numpy(array)
+    if array.ndim != 2 or array.shape[-1] != width:
+        raise ValueError(f"`{name}` must have shape (N, {width}), got {tuple(array.shape)}.")
+    if array.shape[0] < 2:
+        raise ValueError(f"`{name}` needs at least 2 rows to fit statistics, got {array.shape[0]}.")
+    if not torch.isfinite(array).all():
+        raise ValueError(f"`{name}` contains NaN or infinite values.")
+    return array
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Outputs
+# ----------------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class EmoMVCorrespondenceOutput(ModelOutput):
+    r"""
+    Output of [`EmoMVForCorrespondence`].
+
+    Args:
+        loss (`torch.FloatTensor` of shape `()`, *optional*, returned when `labels` is given):
+            Weighted sum of the match cross-entropy and (multi-task) the two emotion cross-entropies.
+        logits (`torch.FloatTensor` of shape `(B, 2)`):
+            Matched/mismatched scores before softmax; index 1 is "matched".
+        video_emotion_logits, music_emotion_logits (`torch.FloatTensor` of shape `(B, num_emotions)`):
+            Emotion scores of each stream; `None` for a single-task model.
+        video_embeds, music_embeds (`torch.FloatTensor` of shape `(B, projection_size)`):
+            L2-normalised projection-head outputs.
+        match_loss, video_emotion_loss, music_emotion_loss (`torch.FloatTensor` of shape `()`, *optional*):
+            The unweighted loss terms, for logging.
+    """
+
+    loss: torch.FloatTensor | None = None
+    logits: torch.FloatTensor | None = None
+    video_emotion_logits: torch.FloatTensor | None = None
+    music_emotion_logits: torch.FloatTensor | None = None
+    video_embeds: torch.FloatTensor | None = None
+    music_embeds: torch.FloatTensor | None = None
+    match_loss: torch.FloatTensor | None = None
+    video_emotion_loss: torch.FloatTensor | None = None
+    music_emotion_loss: torch.FloatTensor | None = None
+
+
+@dataclass
+class EmoMVRetrievalOutput(ModelOutput):
+    r"""
+    Output of [`EmoMVForRetrieval`].
+
+    Args:
+        loss (`torch.FloatTensor` of shape `()`, *optional*, returned when `labels` is given):
+            Weighted sum of the contrastive loss on the cosine distance and (multi-task) the emotion cross-entropies.
+        similarity (`torch.FloatTensor` of shape `(B,)`):
+            Similarity of pair i (video i, music i): cosine similarity of the embeddings.
+        logits_per_video (`torch.FloatTensor` of shape `(B, B)`):
+            Similarity of every video of the batch (rows) to every music segment (columns).
+        logits_per_music (`torch.FloatTensor` of shape `(B, B)`):
+            Transpose of `logits_per_video`.
+        video_embeds, music_embeds (`torch.FloatTensor` of shape `(B, projection_size)`):
+            L2-normalised embeddings.
+        video_emotion_logits, music_emotion_logits (`torch.FloatTensor` of shape `(B, num_emotions)`):
+            Emotion scores of each stream; `None` for a single-task model.
+        match_loss, video_emotion_loss, music_emotion_loss (`torch.FloatTensor` of shape `()`, *optional*):
+            The unweighted loss terms, for logging.
+    """
+
+    loss: torch.FloatTensor | None = None
+    similarity: torch.FloatTensor | None = None
+    logits_per_video: torch.FloatTensor | None = None
+    logits_per_music: torch.FloatTensor | None = None
+    video_embeds: torch.FloatTensor | None = None
+    music_embeds: torch.FloatTensor | None = None
+    video_emotion_logits: torch.FloatTensor | None = None
+    music_emotion_logits: torch.FloatTensor | None = None
+    match_loss: torch.FloatTensor | None = None
+    video_emotion_loss: torch.FloatTensor | None = None
+    music_emotion_loss: torch.FloatTensor | None = None
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Pretrained model base
+# ----------------------------------------------------------------------------------------------------------------
+
+
+class EmoMVPreTrainedModel(PreTrainedModel):
+    """
+    Base class of the EmoMV models (and the baseline): weight initialisation, feature standardisation, input
+    checks, and safetensors-only loading.
+
+    Every model holds an [`EmoMVFeatureStandardizer`] as `self.standardizer` and a `config` with
+    `video_feature_size`, `music_feature_size`, `num_emotions`, `multi_task`, `standardization_eps`,
+    `initializer_range` and the three loss weights.
+    """
+
+    config_class = EmoMVConfig
+    config: EmoMVConfig
+    base_model_prefix = "emomv"
+    main_input_name = "video_features"
+    input_modalities = ("video", "audio")
+
+    def _init_weights(self, module: nn.Module) -> None:
+        """Linear: PyTorch's default (uniform Kaiming) unless `config.initializer_range` is set; LayerNorm: 1 / 0;
+        standardisation: identity; MCB hashes: drawn from `mcb_seed`."""
+        if isinstance(module, nn.Linear):
+            std = self.config.initializer_range
+            if std is None:
+                init.kaiming_uniform_(module.weight, a=math.sqrt(5))
+                if module.bias is not None:
+                    bound = 1.0 / math.sqrt(module.in_features) if module.in_features > 0 else 0.0
+                    init.uniform_(module.bias, -bound, bound)
+            else:
+                init.normal_(module.weight, mean=0.0, std=std)
+                if module.bias is not None:
+                    init.zeros_(module.bias)
+        elif isinstance(module, nn.LayerNorm):
+            init.ones_(module.weight)
+            init.zeros_(module.bias)
+        elif isinstance(module, EmoMVFeatureStandardizer):
+            init.zeros_(module.video_mean)
+            init.ones_(module.video_std)
+            init.zeros_(module.music_mean)
+            init.ones_(module.music_std)
+        elif isinstance(module, EmoMVCompactBilinearPooling):
+            for name, value in module.seeded_hashes().items():
+                init.copy_(getattr(module, name), value)
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path, *model_args, **kwargs):
+        """
+        [`PreTrainedModel.from_pretrained`], but safetensors only by default: `use_safetensors` defaults to `True`
+        and a local checkpoint holding only pickled weights (`pytorch_model.bin`) is refused with a clear error.
+        Pass `use_safetensors=False` explicitly to load a pickled checkpoint you trust.
+        """
+        if kwargs.get("use_safetensors") is None:
+            kwargs["use_safetensors"] = True
+        if (
+            kwargs["use_safetensors"]
+            and kwargs.get("state_dict") is None
+            and pretrained_model_name_or_path is not None
+        ):
+            folder = os.path.join(str(pretrained_model_name_or_path), kwargs.get("subfolder") or "")
+            if os.path.isdir(folder):
+                variant = kwargs.get("variant")
+                names = os.listdir(folder)
+
+                def present(candidates):
+                    wanted = set(candidates)
+                    if variant:
+                        wanted = {n.replace(".safetensors", f".{variant}.safetensors") for n in wanted} | {
+                            n.replace(".bin", f".{variant}.bin") for n in wanted
+                        }
+                    return [name for name in names if name in wanted]
+
+                pickled = present(PICKLE_WEIGHTS_FILES)
+                if pickled and not present(SAFE_WEIGHTS_FILES):
+                    raise OSError(
+                        f"{folder} holds only pickled PyTorch weights ({', '.join(pickled)}); EmoMV models load "
+                        "safetensors checkpoints only, because unpickling can run arbitrary code. Convert the "
+                        "checkpoint with `save_pretrained` (which writes model.safetensors), or, if you trust the "
+                        "file, pass `use_safetensors=False`."
+                    )
+        return super().from_pretrained(pretrained_model_name_or_path, *model_args, **kwargs)
+
+    # -- standardisation ------------------------------------------------------------------------------------------
+
+    @torch.no_grad()
+    def fit_standardization(self, video_features: Any, music_features: Any) -> None:
+        """
+        Fit the per-dimension mean and standard deviation of both raw feature streams (use the train split only)
+        and store them in the model's buffers, so a saved model takes raw release features.
+
+        Args:
+            video_features: `(N, video_feature_size)` torch tensor, numpy array or sequence of rows
+                (e.g. `dataset["video_features"]`).
+            music_features: `(N, music_feature_size)`, same types. N may differ from the video N.
+        """
+        video = _as_float64_matrix(video_features, "video_features", self.config.video_feature_size)
+        music = _as_float64_matrix(music_features, "music_features", self.config.music_feature_size)
+        self.standardizer.fit(video, music, float(self.config.standardization_eps))
+
+    def _buffer_dtype(self) -> torch.dtype:
+        return self.standardizer.video_mean.dtype
+
+    def _standardized_video(self, video_features: torch.Tensor) -> torch.Tensor:
+        video = _check_features(
+            video_features, "video_features", self.config.video_feature_size, self._buffer_dtype()
+        )
+        return self.standardizer(video, None)[0]
+
+    def _standardized_music(self, music_features: torch.Tensor) -> torch.Tensor:
+        music = _check_features(
+            music_features, "music_features", self.config.music_feature_size, self._buffer_dtype()
+        )
+        return self.standardizer(None, music)[1]
+
+    def _standardized_pair(self, video_features: torch.Tensor, music_features: torch.Tensor):
+        video = self._standardized_video(video_features)
+        music = self._standardized_music(music_features)
+        _check_batch_sizes(video, music)
+        return video, music
+
+    # -- labels and losses ----------------------------------------------------------------------------------------
+
+    def _check_all_labels(self, batch_size, labels, video_emotion_labels, music_emotion_labels):
+        """Validate the labels; multi-task models need the emotion labels whenever `labels` is given."""
+        if labels is not None:
+            labels = _check_labels(labels, "labels", batch_size, 2)
+        if not self.config.multi_task:
+            return labels, None, None
+        if labels is not None and (video_emotion_labels is None or music_emotion_labels is None):
+            missing = [
+                name
+                for name, value in (
+                    ("video_emotion_labels", video_emotion_labels),
+                    ("music_emotion_labels", music_emotion_labels),
+                )
+                if value is None
+            ]
+            raise ValueError(
+                f"{type(self).__name__} is multi-task (`config.multi_task=True`): computing the loss needs "
+                f"{' and '.join(f'`{m}`' for m in missing)} as well as `labels`. Pass them (dataset columns "
+                "`video_emotion` / `music_emotion`) or use a single-task config (`multi_task=False`)."
+            )
+        if video_emotion_labels is not None:
+            video_emotion_labels = _check_labels(
+                video_emotion_labels, "video_emotion_labels", batch_size, self.config.num_emotions
+            )
+        if music_emotion_labels is not None:
+            music_emotion_labels = _check_labels(
+                music_emotion_labels, "music_emotion_labels", batch_size, self.config.num_emotions
+            )
+        return labels, video_emotion_labels, music_emotion_labels
+
+    def _total_loss(self, match_loss, video_emotion_logits, music_emotion_logits, video_labels, music_labels):
+        """`match_loss_weight * match_loss` + (multi-task) the weighted emotion cross-entropies."""
+        config = self.config
+        loss = config.match_loss_weight * match_loss
+        video_loss = music_loss = None
+        if config.multi_task:
+            video_loss = F.cross_entropy(video_emotion_logits, video_labels)
+            music_loss = F.cross_entropy(music_emotion_logits, music_labels)
+            loss = (
+                loss
+                + config.video_emotion_loss_weight * video_loss
+                + config.music_emotion_loss_weight * music_loss
+            )
+        return loss, video_loss, music_loss
+
+    def _return_dict(self, return_dict: bool | None) -> bool:
+        return return_dict if return_dict is not None else self.config.return_dict
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Heads
+# ----------------------------------------------------------------------------------------------------------------
+
+
+class EmoMVFusionClassifier(nn.Module):
+    """MCB fusion of the two embeddings, then Linear(fusion_hidden_size) → GELU → Linear(2)."""
+
+    def __init__(self, config: EmoMVConfig):
+        super().__init__()
+        self.pooling = EmoMVCompactBilinearPooling(
+            config.projection_size, config.projection_size, config.mcb_output_size, config.mcb_seed
+        )
+        self.dense = nn.Linear(config.mcb_output_size, config.fusion_hidden_size)
+        self.activation = nn.GELU()
+        self.out_proj = nn.Linear(config.fusion_hidden_size, 2)
+
+    def forward(self, video_embeds: torch.Tensor, music_embeds: torch.Tensor) -> torch.Tensor:
+        fused = self.pooling(video_embeds, music_embeds)
+        return self.out_proj(self.activation(self.dense(fused)))
+
+
+class EmoMVForCorrespondence(EmoMVPreTrainedModel):
+    """
+    EmoMV correspondence classifier (paper section 5.1, Figure 12): is a music-video pair matched in emotion?
+    Video and music towers project into a common space, compact bilinear pooling fuses the embeddings, and a
+    two-layer classifier predicts mismatched (0) / matched (1). Multi-task models also classify each stream's
+    emotion.
+    """
+
+    config_class = EmoMVConfig
+
+    def __init__(self, config: EmoMVConfig):
+        super().__init__(config)
+        self.standardizer = EmoMVFeatureStandardizer(config.video_feature_size, config.music_feature_size)
+        self.video_encoder = EmoMVEncoder(config, config.video_feature_size)
+        self.music_encoder = EmoMVEncoder(config, config.music_feature_size)
+        self.classifier = EmoMVFusionClassifier(config)
+        self.post_init()
+
+    def forward(
+        self,
+        video_features: torch.Tensor,
+        music_features: torch.Tensor,
+        labels: torch.LongTensor | None = None,
+        video_emotion_labels: torch.LongTensor | None = None,
+        music_emotion_labels: torch.LongTensor | None = None,
+        return_dict: bool | None = None,
+    ) -> EmoMVCorrespondenceOutput | tuple:
+        r"""
+        Args:
+            video_features (`torch.FloatTensor` of shape `(B, video_feature_size)`): raw SlowFast features.
+            music_features (`torch.FloatTensor` of shape `(B, music_feature_size)`): raw VGGish features.
+            labels (`torch.LongTensor` of shape `(B,)`, *optional*): 1 matched, 0 mismatched; gives `loss`.
+            video_emotion_labels, music_emotion_labels (`torch.LongTensor` of shape `(B,)`, *optional*):
+                emotion indices 0-4; required with `labels` for a multi-task model, ignored by a single-task one.
+            return_dict (`bool`, *optional*): return a tuple when `False`.
+        """
+        video, music = self._standardized_pair(video_features, music_features)
+        labels, video_labels, music_labels = self._check_all_labels(
+            video.shape[0], labels, video_emotion_labels, music_emotion_labels
+        )
+        video_embeds, video_emotion_logits = self.video_encoder(video)
+        music_embeds, music_emotion_logits = self.music_encoder(music)
+        logits = self.classifier(video_embeds, music_embeds)
+
+        loss = match_loss = video_loss = music_loss = None
+        if labels is not None:
+            match_loss = F.cross_entropy(logits, labels)
+            loss, video_loss, music_loss = self._total_loss(
+                match_loss, video_emotion_logits, music_emotion_logits, video_labels, music_labels
+            )
+        output = EmoMVCorrespondenceOutput(
+            loss=loss,
+            logits=logits,
+            video_emotion_logits=video_emotion_logits,
+            music_emotion_logits=music_emotion_logits,
+            video_embeds=video_embeds,
+            music_embeds=music_embeds,
+            match_loss=match_loss,
+            video_emotion_loss=video_loss,
+            music_emotion_loss=music_loss,
+        )
+        return output if self._return_dict(return_dict) else output.to_tuple()
+
+
+class EmoMVForRetrieval(EmoMVPreTrainedModel):
+    """
+    EmoMV retrieval model (paper section 6.1): the correspondence model's towers without the fusion. Pairs are
+    scored by the cosine similarity of their L2-normalised embeddings and trained with a contrastive loss on the
+    cosine distance `1 - cos` (plus the emotion cross-entropies when multi-task). Rank a music library for a
+    video query with `get_video_features(v) @ get_music_features(M).T`.
+    """
+
+    config_class = EmoMVRetrievalConfig
+
+    def __init__(self, config: EmoMVRetrievalConfig):
+        super().__init__(config)
+        self.standardizer = EmoMVFeatureStandardizer(config.video_feature_size, config.music_feature_size)
+        self.video_encoder = EmoMVEncoder(config, config.video_feature_size)
+        self.music_encoder = EmoMVEncoder(config, config.music_feature_size)
+        self.post_init()
+
+    def get_video_features(self, video_features: torch.Tensor) -> torch.FloatTensor:
+        """Raw video features `(N, video_feature_size)` → L2-normalised embeddings `(N, projection_size)`."""
+        return self.video_encoder(self._standardized_video(video_features))[0]
+
+    def get_music_features(self, music_features: torch.Tensor) -> torch.FloatTensor:
+        """Raw music features `(N, music_feature_size)` → L2-normalised embeddings `(N, projection_size)`."""
+        return self.music_encoder(self._standardized_music(music_features))[0]
+
+    def pairwise_similarity(
+        self, video_embeds: torch.Tensor, music_embeds: torch.Tensor
+    ) -> torch.FloatTensor:
+        """Cosine similarity of every video embedding `(N_v, D)` with every music embedding `(N_m, D)` → `(N_v, N_m)`."""
+        # The embeddings are unit vectors, so their dot product is the cosine similarity.
+        return video_embeds @ music_embeds.t()
+
+    def forward(
+        self,
+        video_features: torch.Tensor,
+        music_features: torch.Tensor,
+        labels: torch.LongTensor | None = None,
+        video_emotion_labels: torch.LongTensor | None = None,
+        music_emotion_labels: torch.LongTensor | None = None,
+        return_dict: bool | None = None,
+    ) -> EmoMVRetrievalOutput | tuple:
+        r"""
+        Args:
+            video_features (`torch.FloatTensor` of shape `(B, video_feature_size)`): raw SlowFast features.
+            music_features (`torch.FloatTensor` of shape `(B, music_feature_size)`): raw VGGish features.
+            labels (`torch.LongTensor` of shape `(B,)`, *optional*): 1 matched, 0 mismatched; gives `loss`.
+            video_emotion_labels, music_emotion_labels (`torch.LongTensor` of shape `(B,)`, *optional*):
+                emotion indices 0-4; required with `labels` for a multi-task model, ignored by a single-task one.
+            return_dict (`bool`, *optional*): return a tuple when `False`.
+        """
+        video, music = self._standardized_pair(video_features, music_features)
+        labels, video_labels, music_labels = self._check_all_labels(
+            video.shape[0], labels, video_emotion_labels, music_emotion_labels
+        )
+        video_embeds, video_emotion_logits = self.video_encoder(video)
+        music_embeds, music_emotion_logits = self.music_encoder(music)
+        similarity = (video_embeds * music_embeds).sum(dim=-1)
+        logits_per_video = self.pairwise_similarity(video_embeds, music_embeds)
+
+        loss = match_loss = video_loss = music_loss = None
+        if labels is not None:
+            match_loss = contrastive_loss(1.0 - similarity, labels, self.config.contrastive_margin)
+            loss, video_loss, music_loss = self._total_loss(
+                match_loss, video_emotion_logits, music_emotion_logits, video_labels, music_labels
+            )
+        output = EmoMVRetrievalOutput(
+            loss=loss,
+            similarity=similarity,
+            logits_per_video=logits_per_video,
+            logits_per_music=logits_per_video.t(),
+            video_embeds=video_embeds,
+            music_embeds=music_embeds,
+            video_emotion_logits=video_emotion_logits,
+            music_emotion_logits=music_emotion_logits,
+            match_loss=match_loss,
+            video_emotion_loss=video_loss,
+            music_emotion_loss=music_loss,
+        )
+        return output if self._return_dict(return_dict) else output.to_tuple()
+
+
+__all__ = [
+    "EmoMVCompactBilinearPooling",
+    "EmoMVCorrespondenceOutput",
+    "EmoMVFeatureStandardizer",
+    "EmoMVForCorrespondence",
+    "EmoMVForRetrieval",
+    "EmoMVPreTrainedModel",
+    "EmoMVProjectionHead",
+    "EmoMVRetrievalOutput",
+    "compact_bilinear_pooling",
+    "contrastive_loss",
+    "count_sketch",
+]

@@ -1,0 +1,65 @@
+"""Results tables in Markdown: one run's metrics, or many seeds, next to the paper's numbers."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from emomv_hf.paper_results import PAPER_RESULTS, metric_names, to_paper_scale
+
+METRIC_LABELS = {
+    "accuracy": "Accuracy (%)",
+    "f1": "F1 (matched)",
+    "roc_auc": "ROC-AUC",
+    "top1_accuracy": "Top-1 (%)",
+    "top3_accuracy": "Top-3 (%)",
+    "top5_accuracy": "Top-5 (%)",
+    "map": "mAP (%)",
+    "video_emotion_accuracy": "Video emotion accuracy (%)",
+    "music_emotion_accuracy": "Music emotion accuracy (%)",
+}
+DIRECTION_LABELS = {"video_to_music": "video → music", "music_to_video": "music → video"}
+
+
+def metric_label(metric: str) -> str:
+    direction, _, name = metric.rpartition("/")
+    label = METRIC_LABELS.get(name, name)
+    return f"{DIRECTION_LABELS.get(direction, direction)} {label}" if direction else label
+
+
+def _format(metric: str, value: float) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    scaled = to_paper_scale(metric, value) if not metric.endswith("emotion_accuracy") else 100 * value
+    return f"{scaled:.2f}"
+
+
+def paper_value(dataset: str, model: str, task: str, variant: str, metric: str) -> float | None:
+    """The paper's value of ``metric`` for a row of Tables 8-13 (paper scale), or None."""
+    return PAPER_RESULTS.get(dataset, {}).get((model, task, variant), {}).get(metric)
+
+
+def single_run_table(
+    metrics: Mapping[str, float], *, dataset: str, model: str, task: str, variant: str
+) -> str:
+    """A Markdown table of one run's metrics with the paper's value alongside."""
+    lines = ["| Metric | This run | Paper |", "|---|---|---|"]
+    names = list(metric_names(task)) + [
+        name for name in ("video_emotion_accuracy", "music_emotion_accuracy") if name in metrics
+    ]
+    for name in names:
+        if name not in metrics:
+            continue
+        reference = paper_value(dataset, model, task, variant, name)
+        lines.append(
+            f"| {metric_label(name)} | {_format(name, metrics[name])} | {'–' if reference is None else f'{reference:.2f}'} |"
+        )
+    return "\n".join(lines)
+
+
+def seed_summary(values: Sequence[float], metric: str) -> str:
+    """``mean ± std (min–max)`` over seeds, on the paper's scale."""
+    scaled = np.array([to_paper_scale(metric, value) for value in values], dtype=float)
+    return f"{scaled.mean():.2f} ± {scaled.std(ddof=1) if len(scaled) > 1 else 0.0:.2f} ({scaled.min():.2f}–{scaled.max():.2f})"

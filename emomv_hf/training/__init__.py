@@ -1,0 +1,18 @@
+"""Training: arguments, tensor data, the early-stopping loop, and the end-to-end run."""
+
+from emomv_hf.training.arguments import PROTOCOLS, EmoMVTrainingArguments
+from emomv_hf.training.loop import EarlyStopping, TrainingOutcome, train_model
+from emomv_hf.training.pipeline import RunResult, build_model, load_emomv, make_accelerator, run_training
+
+__all__ = [
+    "PROTOCOLS",
+    "EarlyStopping",
+    "EmoMVTrainingArguments",
+    "RunResult",
+    "TrainingOutcome",
+    "build_model",
+    "load_emomv",
+    "make_accelerator",
+    "run_training",
+    "train_model",
+]

@@ -1,0 +1,131 @@
+"""Arguments of a training run: one dataclass, parsed by ``transformers.HfArgumentParser``.
+
+Defaults are the paper's and the authors' released code's (Adam, lr 1e-4, weight decay 0.1, batch 256, up to
+1,000 epochs, early stopping with patience 20, best epoch restored).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+TASKS = ("correspondence", "retrieval")
+MODELS = ("emomv", "baseline")
+PROTOCOLS = ("paper", "held-out")
+
+PROTOCOL_DESCRIPTIONS = {
+    "paper": "early stopping on the validation split, metrics reported on the test split when the dataset "
+    "has one, else on the validation split (as the paper did for EmoMV-B and EmoMV-C)",
+    "held-out": "early stopping on a seeded slice of the training split grouped by source video; the "
+    "reported split is never seen during training",
+}
+
+
+@dataclass
+class EmoMVTrainingArguments:
+    """Everything that defines a training run; every field is a command-line flag of ``examples/train.py``."""
+
+    dataset: str = field(
+        default="emomv/emomv-c",
+        metadata={
+            "help": "Hub dataset id (emomv/emomv-c) or a local folder built by dataset_scripts/build_emomv.py."
+        },
+    )
+    output_dir: str | None = field(
+        default=None,
+        metadata={"help": "Where the model, its card, eval_results.json, plots and checkpoints are written."},
+    )
+    task: Literal["correspondence", "retrieval"] = field(
+        default="correspondence", metadata={"help": "correspondence (matched/mismatched) or retrieval."}
+    )
+    model: Literal["emomv", "baseline"] = field(
+        default="emomv",
+        metadata={"help": "emomv (the paper's model) or baseline (modified Li & Kumar 2019)."},
+    )
+    single_task: bool = field(
+        default=False, metadata={"help": "Drop the emotion heads and their losses (the paper's ablation)."}
+    )
+    protocol: Literal["paper", "held-out"] = field(
+        default="paper",
+        metadata={"help": "paper: early stopping on validation; held-out: on a grouped slice of train."},
+    )
+    held_out_fraction: float = field(
+        default=0.2,
+        metadata={"help": "Share of the training pairs held out for early stopping (held-out protocol)."},
+    )
+    seed: int = field(
+        default=0, metadata={"help": "Seed of initialisation, dropout, shuffling and the held-out slice."}
+    )
+    learning_rate: float = field(default=1e-4, metadata={"help": "Adam learning rate."})
+    weight_decay: float = field(
+        default=0.1, metadata={"help": "Adam (L2) weight decay, as in the released code."}
+    )
+    batch_size: int = field(default=256, metadata={"help": "Global batch size (split across processes)."})
+    max_epochs: int = field(default=1000, metadata={"help": "Upper bound on the number of epochs."})
+    patience: int = field(
+        default=20, metadata={"help": "Stop after this many epochs without a lower early-stopping loss."}
+    )
+    eval_batch_size: int = field(default=1024, metadata={"help": "Batch size for evaluation."})
+    checkpointing_epochs: int | None = field(
+        default=None,
+        metadata={"help": "Save a resumable training state every N epochs (under OUTPUT_DIR/checkpoints)."},
+    )
+    checkpoints_total_limit: int = field(default=2, metadata={"help": "How many training states to keep."})
+    resume_from_checkpoint: str | None = field(
+        default=None,
+        metadata={"help": "A checkpoint folder, or 'latest' for the newest one in OUTPUT_DIR/checkpoints."},
+    )
+    report_to: str | None = field(
+        default=None, metadata={"help": "Experiment tracker for accelerate, e.g. tensorboard."}
+    )
+    plots: bool = field(
+        default=True, metadata={"help": "Write ROC, confusion-matrix and precision-recall PNGs."}
+    )
+    progress: bool = field(default=True, metadata={"help": "Show a tqdm progress bar over epochs."})
+    push_to_hub: bool = field(
+        default=False, metadata={"help": "Upload the model, card and plots to the Hub."}
+    )
+    hub_model_id: str | None = field(
+        default=None, metadata={"help": "Hub repository id (ORG/NAME) for --push-to-hub."}
+    )
+    hub_private: bool = field(default=False, metadata={"help": "Create the Hub repository as private."})
+
+    def __post_init__(self) -> None:
+        checks = {
+            "task": (self.task in TASKS, f"one of {TASKS}"),
+            "model": (self.model in MODELS, f"one of {MODELS}"),
+            "protocol": (self.protocol in PROTOCOLS, f"one of {PROTOCOLS}"),
+            "held_out_fraction": (0.0 < self.held_out_fraction < 1.0, "in (0, 1)"),
+            "learning_rate": (self.learning_rate > 0, "positive"),
+            "weight_decay": (self.weight_decay >= 0, "non-negative"),
+            "batch_size": (self.batch_size > 0, "positive"),
+            "max_epochs": (self.max_epochs > 0, "positive"),
+            "patience": (self.patience > 0, "positive"),
+            "checkpoints_total_limit": (self.checkpoints_total_limit > 0, "positive"),
+        }
+        for name, (ok, expected) in checks.items():
+            if not ok:
+                raise ValueError(
+                    f"--{name.replace('_', '-')} must be {expected}, got {getattr(self, name)!r}"
+                )
+        if self.checkpointing_epochs is not None and self.checkpointing_epochs <= 0:
+            raise ValueError(f"--checkpointing-epochs must be positive, got {self.checkpointing_epochs}")
+        if self.push_to_hub and not self.hub_model_id:
+            raise ValueError("--push-to-hub needs --hub-model-id ORG/NAME")
+
+    @property
+    def multi_task(self) -> bool:
+        return not self.single_task
+
+    @property
+    def run_name(self) -> str:
+        """Short name of the model variant, e.g. ``emomv-correspondence-multi-task``."""
+        return f"{self.model}-{self.task}-{'single' if self.single_task else 'multi'}-task"
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_json_string(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"

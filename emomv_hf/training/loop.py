@@ -1,0 +1,223 @@
+"""The training loop shared by every entry point: Adam, early stopping, best-epoch restore, resumable state."""
+
+from __future__ import annotations
+
+import copy
+import math
+import re
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from accelerate import Accelerator
+from tqdm.auto import tqdm
+
+from emomv_hf.data.tensors import TensorPairs, tensor_loader
+from emomv_hf.io_utils import replace_dir
+from emomv_hf.training.arguments import EmoMVTrainingArguments
+
+CHECKPOINT_PREFIX = "epoch_"
+
+
+class EarlyStopping:
+    """Tracks the early-stopping loss, keeps the best weights, and says when patience has run out.
+
+    It is registered with ``accelerator.register_for_checkpointing`` so a resumed run continues with the same
+    best loss, patience counter, best weights and history.
+    """
+
+    def __init__(self, patience: int):
+        self.patience = patience
+        self.best_loss = math.inf
+        self.best_epoch = -1
+        self.epochs_without_improvement = 0
+        self.next_epoch = 0
+        self.best_state: dict[str, torch.Tensor] | None = None
+        self.history: list[dict[str, float]] = []
+
+    def update(self, epoch: int, train_loss: float, stopping_loss: float, model: torch.nn.Module) -> bool:
+        """Record one finished epoch; returns True when training should stop."""
+        self.history.append({"epoch": epoch, "train_loss": train_loss, "stopping_loss": stopping_loss})
+        self.next_epoch = epoch + 1
+        if stopping_loss < self.best_loss:
+            self.best_loss = stopping_loss
+            self.best_epoch = epoch
+            self.epochs_without_improvement = 0
+            self.best_state = {name: tensor.detach().clone() for name, tensor in model.state_dict().items()}
+            return False
+        self.epochs_without_improvement += 1
+        return self.epochs_without_improvement >= self.patience
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "best_loss": self.best_loss,
+            "best_epoch": self.best_epoch,
+            "epochs_without_improvement": self.epochs_without_improvement,
+            "next_epoch": self.next_epoch,
+            "best_state": self.best_state,
+            "history": self.history,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        for name, value in state.items():
+            setattr(self, name, copy.deepcopy(value))
+
+
+@dataclass
+class TrainingOutcome:
+    """What the loop did: epochs run, the restored epoch and its loss, per-epoch history, wall time."""
+
+    best_epoch: int
+    best_stopping_loss: float
+    epochs_run: int
+    stopped_early: bool
+    resumed_from: str | None
+    train_seconds: float
+    history: list[dict[str, float]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "best_epoch": self.best_epoch,
+            "best_stopping_loss": self.best_stopping_loss,
+            "epochs_run": self.epochs_run,
+            "stopped_early": self.stopped_early,
+            "resumed_from": self.resumed_from,
+            "train_seconds": self.train_seconds,
+        }
+
+
+@torch.no_grad()
+def mean_loss(model: torch.nn.Module, data: TensorPairs, batch_size: int = 4096) -> float:
+    """Mean loss of ``model`` (in eval mode) over every row of ``data``, on the calling process alone."""
+    was_training = model.training
+    model.eval()
+    total, count = 0.0, 0
+    for start in range(0, len(data), batch_size):
+        batch = data.rows(start, start + batch_size)
+        rows = len(batch["labels"])
+        total += model(**batch).loss.item() * rows
+        count += rows
+    model.train(was_training)
+    return total / count
+
+
+def list_checkpoints(checkpoint_dir: Path) -> list[Path]:
+    pattern = re.compile(rf"^{CHECKPOINT_PREFIX}(\d+)$")
+    found = [path for path in checkpoint_dir.glob(f"{CHECKPOINT_PREFIX}*") if pattern.match(path.name)]
+    return sorted(found, key=lambda path: int(pattern.match(path.name).group(1)))
+
+
+def resolve_checkpoint(resume_from: str, checkpoint_dir: Path) -> Path:
+    if resume_from != "latest":
+        path = Path(resume_from)
+        if not path.is_dir():
+            raise FileNotFoundError(f"--resume-from-checkpoint: no checkpoint folder at {path}")
+        return path
+    checkpoints = list_checkpoints(checkpoint_dir)
+    if not checkpoints:
+        raise FileNotFoundError(f"--resume-from-checkpoint latest: no checkpoint in {checkpoint_dir}")
+    return checkpoints[-1]
+
+
+def save_checkpoint(accelerator: Accelerator, checkpoint_dir: Path, epoch: int, keep: int) -> Path:
+    """Save the full training state for ``epoch`` atomically (staged folder, then rename), keep the newest."""
+    final = checkpoint_dir / f"{CHECKPOINT_PREFIX}{epoch:04d}"
+    staging = checkpoint_dir / f".staging-{final.name}"
+    if accelerator.is_main_process:
+        shutil.rmtree(staging, ignore_errors=True)
+    accelerator.wait_for_everyone()
+    accelerator.save_state(str(staging), safe_serialization=True)
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:
+        replace_dir(staging, final)
+        for stale in list_checkpoints(checkpoint_dir)[:-keep]:
+            shutil.rmtree(stale, ignore_errors=True)
+    accelerator.wait_for_everyone()
+    return final
+
+
+def train_model(
+    model: torch.nn.Module,
+    train_data: TensorPairs,
+    stopping_data: TensorPairs,
+    args: EmoMVTrainingArguments,
+    accelerator: Accelerator,
+) -> TrainingOutcome:
+    """Train ``model`` on ``train_data`` with early stopping on ``stopping_data``; restore the best epoch.
+
+    The model must return ``.loss`` when called with a batch of model inputs. ``stopping_data`` is evaluated
+    in full on every process, so every process takes the same stopping decision without communication.
+    """
+    optimizer = torch.optim.Adam(model.parameters(), lr=args.learning_rate, weight_decay=args.weight_decay)
+    loader = tensor_loader(train_data, args.batch_size, shuffle=True, seed=args.seed)
+    batch_sampler = loader.batch_sampler
+    wrapped_model, optimizer, loader = accelerator.prepare(model, optimizer, loader)
+    model = accelerator.unwrap_model(wrapped_model)
+    stopper = EarlyStopping(args.patience)
+    accelerator.register_for_checkpointing(stopper)
+
+    checkpoint_dir = Path(args.output_dir or ".") / "checkpoints"
+    resumed_from = None
+    if args.resume_from_checkpoint:
+        checkpoint = resolve_checkpoint(args.resume_from_checkpoint, checkpoint_dir)
+        accelerator.load_state(str(checkpoint))
+        resumed_from = str(checkpoint)
+        accelerator.print(f"Resumed from {checkpoint} at epoch {stopper.next_epoch}")
+
+    started = time.perf_counter()
+    stopped_early = stopper.epochs_without_improvement >= args.patience
+    progress = tqdm(
+        total=args.max_epochs,
+        initial=stopper.next_epoch,
+        desc=f"train {args.run_name}",
+        unit="epoch",
+        disable=not (args.progress and accelerator.is_local_main_process),
+    )
+    epoch = stopper.next_epoch
+    while epoch < args.max_epochs and not stopped_early:
+        # Accelerate re-applies its own iteration counter to the sampler when iteration starts, so set both:
+        # the counter (which restarts at 0 in a resumed process) and our sampler (wrapped when sharded).
+        loader.set_epoch(epoch)
+        batch_sampler.set_epoch(epoch)
+        wrapped_model.train()
+        total_loss = torch.zeros((), device=accelerator.device)
+        for batch in loader:
+            loss = wrapped_model(**batch).loss
+            accelerator.backward(loss)
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            total_loss += loss.detach()
+        train_loss = total_loss.item() / len(loader)
+        stopping_loss = mean_loss(model, stopping_data)
+        stopped_early = stopper.update(epoch, train_loss, stopping_loss, model)
+        if accelerator.trackers:
+            accelerator.log({"train/loss": train_loss, "early_stopping/loss": stopping_loss}, step=epoch)
+        progress.update(1)
+        progress.set_postfix(
+            train_loss=f"{train_loss:.4f}",
+            stop_loss=f"{stopping_loss:.4f}",
+            best=stopper.best_epoch,
+            refresh=False,
+        )
+        epoch += 1
+        if args.checkpointing_epochs and epoch % args.checkpointing_epochs == 0:
+            save_checkpoint(accelerator, checkpoint_dir, epoch, args.checkpoints_total_limit)
+    progress.close()
+    train_seconds = time.perf_counter() - started
+
+    if stopper.best_state is not None:
+        model.load_state_dict(stopper.best_state)
+    model.eval()
+    accelerator.wait_for_everyone()
+    return TrainingOutcome(
+        best_epoch=stopper.best_epoch,
+        best_stopping_loss=stopper.best_loss,
+        epochs_run=stopper.next_epoch,
+        stopped_early=stopped_early,
+        resumed_from=resumed_from,
+        train_seconds=train_seconds,
+        history=list(stopper.history),
+    )

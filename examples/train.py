@@ -1,0 +1,54 @@
+#!/usr/bin/env python
+"""Train an EmoMV model (or the paper's baseline) on an EmoMV dataset with Accelerate, then evaluate it.
+
+    accelerate launch examples/train.py --dataset emomv/emomv-c --task correspondence --output-dir OUT
+    torchrun --nproc_per_node 2 examples/train.py --dataset ./datasets/emomv-c --task retrieval --output-dir OUT
+
+Writes OUT/config.json, model.safetensors, training_args.json, eval_results.json, README.md (model card) and
+plots; prints the results next to the paper's.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from transformers import HfArgumentParser
+
+from emomv_hf.hub import push_folder_to_hub
+from emomv_hf.model_card import dataset_key
+from emomv_hf.reporting import single_run_table
+from emomv_hf.training import EmoMVTrainingArguments, run_training
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = HfArgumentParser(EmoMVTrainingArguments, description=__doc__.split("\n\n")[0])
+    (args,) = parser.parse_args_into_dataclasses(args=argv)
+    if not args.output_dir:
+        parser.error("--output-dir is required")
+    result = run_training(args)
+    if not result.is_main_process:
+        return 0
+    outcome = result.outcome
+    print(
+        f"\n{args.run_name} on {args.dataset} (protocol {args.protocol}, seed {args.seed}): "
+        f"best epoch {outcome.best_epoch} of {outcome.epochs_run}, {outcome.train_seconds:.1f} s of training; "
+        f"evaluated on {result.eval_split}\n"
+    )
+    print(
+        single_run_table(
+            result.metrics,
+            dataset=dataset_key(args.dataset),
+            model=args.model,
+            task=args.task,
+            variant="single" if args.single_task else "multi",
+        )
+    )
+    print(f"\nSaved to {args.output_dir}")
+    if args.push_to_hub:
+        url = push_folder_to_hub(args.output_dir, args.hub_model_id, private=args.hub_private)
+        print(f"Pushed to {url}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

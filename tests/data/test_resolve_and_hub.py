@@ -1,0 +1,295 @@
+"""Finding/downloading the release, uploading to the Hub (mocked), and the create_pairs pipeline."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import shutil
+import urllib.error
+from collections import Counter
+from pathlib import Path
+from unittest import mock
+
+import h5py
+import numpy as np
+import pytest
+from datasets import load_dataset
+from huggingface_hub import constants
+
+from emomv_hf.data import (
+    PAIR_FEATURES,
+    ReleaseFormatError,
+    ReleaseNotFoundError,
+    build_hub_dataset,
+    build_pairs_dataset,
+    describe_hub_folder,
+    push_to_hub,
+    resolve_release_dir,
+    source_video_id,
+)
+from emomv_hf.data import release as release_module
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+OFFLINE_FLAGS = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE")
+
+
+@pytest.fixture
+def online(monkeypatch):
+    """Pretend the machine is online (the real network is never used: downloads are mocked)."""
+    for flag in (*OFFLINE_FLAGS, release_module.RELEASE_DIR_ENV):
+        monkeypatch.delenv(flag, raising=False)
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+
+
+def load_script(name: str):
+    spec = importlib.util.spec_from_file_location(name, REPO_ROOT / "dataset_scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# --------------------------------------------------------------------------------------------------------
+# resolve_release_dir
+# --------------------------------------------------------------------------------------------------------
+
+
+def test_resolve_explicit_and_env(release_dir, monkeypatch):
+    monkeypatch.delenv(release_module.RELEASE_DIR_ENV, raising=False)
+    assert resolve_release_dir(release_dir) == release_dir
+    assert resolve_release_dir(str(release_dir)) == release_dir
+    monkeypatch.setenv(release_module.RELEASE_DIR_ENV, str(release_dir))
+    assert resolve_release_dir(None) == release_dir
+
+
+def test_resolve_errors_say_what_to_pass(tmp_path, monkeypatch):
+    monkeypatch.delenv(release_module.RELEASE_DIR_ENV, raising=False)
+    with pytest.raises(ReleaseNotFoundError, match="does not exist.*--release-dir.*EMOMV_RELEASE_DIR"):
+        resolve_release_dir(tmp_path / "nowhere")
+    with pytest.raises(ReleaseNotFoundError, match="holds none of the release folders"):
+        resolve_release_dir(tmp_path)
+    monkeypatch.setenv(release_module.RELEASE_DIR_ENV, str(tmp_path / "nowhere"))
+    with pytest.raises(ReleaseNotFoundError, match=r"\$EMOMV_RELEASE_DIR"):
+        resolve_release_dir(None)
+
+
+def test_resolve_offline(monkeypatch):
+    monkeypatch.delenv(release_module.RELEASE_DIR_ENV, raising=False)
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    with pytest.raises(ReleaseNotFoundError, match="offline. Pass --release-dir DIR.*EMOMV_RELEASE_DIR"):
+        resolve_release_dir(None)
+
+
+def test_resolve_downloads_when_online(release_dir, tmp_path, monkeypatch, online):
+    requested = []
+
+    def fake_download(url: str, destination: Path) -> bool:
+        requested.append(url)
+        relative = url.split(f"/{release_module.RELEASE_REVISION}/", 1)[1]
+        if "raw.githubusercontent.com" in url and relative.endswith("SlowFast_DS3_VAL_for_retrieval.h5"):
+            # GitHub serves Git LFS files as pointers on the raw endpoint.
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            destination.write_bytes(b"version https://git-lfs.github.com/spec/v1\noid sha256:0\nsize 1\n")
+            return True
+        if not (release_dir / relative).is_file():
+            return False
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(release_dir / relative, destination)
+        return True
+
+    monkeypatch.setattr(release_module, "_download_file", fake_download)
+    monkeypatch.setattr(release_module, "default_cache_dir", lambda: tmp_path / "cache")
+    root = resolve_release_dir(None)
+    assert root == tmp_path / "cache"
+    assert all(
+        url.startswith(
+            (
+                "https://raw.githubusercontent.com/ivyha010/EmoMV/",
+                "https://media.githubusercontent.com/media/ivyha010/EmoMV/",
+            )
+        )
+        for url in requested
+    )
+    assert any("media.githubusercontent.com" in url for url in requested)
+    folder = build_hub_dataset(root, "emomv-c", tmp_path / "out")
+    assert describe_hub_folder(folder)["segments"] == {"validation": {"rows": 96}}
+    # A second resolution finds the files in the cache and downloads only what the repository lacks.
+    requested.clear()
+    resolve_release_dir(None)
+    assert all("SlowFast_DS1" in url or "SlowFast_DS2" in url for url in requested)
+
+
+def test_resolve_download_failure(monkeypatch, tmp_path, online):
+    def failing(url, destination):
+        raise urllib.error.URLError("no route to host")
+
+    monkeypatch.setattr(release_module, "_download_file", failing)
+    monkeypatch.setattr(release_module, "default_cache_dir", lambda: tmp_path / "cache")
+    with pytest.raises(
+        ReleaseNotFoundError, match="downloading https://github.com/ivyha010/EmoMV failed.*--release-dir"
+    ):
+        resolve_release_dir(None)
+
+
+# --------------------------------------------------------------------------------------------------------
+# push_to_hub (everything up to the upload, which needs the network)
+# --------------------------------------------------------------------------------------------------------
+
+
+def test_push_to_hub_calls(emomv_c_dir):
+    api = mock.MagicMock()
+    api.upload_folder.return_value = mock.Mock(
+        commit_url="https://huggingface.co/datasets/org/emomv-c/commit/1"
+    )
+    url = push_to_hub(emomv_c_dir, "org/emomv-c", api=api)
+    assert url.endswith("/commit/1")
+    api.create_repo.assert_called_once_with("org/emomv-c", repo_type="dataset", private=False, exist_ok=True)
+    kwargs = api.upload_folder.call_args.kwargs
+    assert kwargs["folder_path"] == str(emomv_c_dir)
+    assert kwargs["repo_id"] == "org/emomv-c" and kwargs["repo_type"] == "dataset"
+
+
+def test_push_to_hub_rejects_non_dataset_folder(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no README.md"):
+        push_to_hub(tmp_path, "org/x", api=mock.MagicMock())
+
+
+def test_cli_push_to_hub(release_dir, tmp_path, monkeypatch, capsys):
+    api_class = mock.MagicMock()
+    monkeypatch.setattr("emomv_hf.data.hub_folder.HfApi", api_class)
+    cli = load_script("build_emomv")
+    argv = ["--release-dir", str(release_dir), "--output-dir", str(tmp_path), "--dataset", "emomv-c"]
+    assert cli.main([*argv, "--push-to-hub", "my-org", "--private"]) == 0
+    api = api_class.return_value
+    api.create_repo.assert_called_once_with(
+        "my-org/emomv-c", repo_type="dataset", private=True, exist_ok=True
+    )
+    assert api.upload_folder.call_args.kwargs["folder_path"] == str(tmp_path / "emomv-c")
+    assert "pushed" in capsys.readouterr().out
+
+
+# --------------------------------------------------------------------------------------------------------
+# create_pairs: labelled segments -> pairs -> Hub folder
+# --------------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def segments_csv(release_dir, tmp_path) -> Path:
+    """The 96 EmoMV-C retrieval segments as a segments CSV (h5 rows; a few as .npy files)."""
+    folder = release_dir / "DS3_EmoMV_C" / "for_retrieval"
+    with open(folder / "DS3_VAL_labels_for_retrieval.csv", newline="") as handle:
+        rows = list(csv.reader(handle))
+    with h5py.File(folder / "SlowFast_DS3_VAL_for_retrieval.h5", "r") as handle:
+        video = handle["default"][()]
+    path = tmp_path / "segments" / "segments.csv"
+    path.parent.mkdir()
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["segment_id", "emotion", "video_features", "music_features"])
+        for i, (_, segment_id, emotion, _) in enumerate(rows):
+            video_ref = f"{folder / 'SlowFast_DS3_VAL_for_retrieval.h5'}#{i}"
+            if i < 3:  # relative .npy paths work too
+                np.save(path.parent / f"{segment_id}.npy", video[i])
+                video_ref = f"{segment_id}.npy"
+            writer.writerow(
+                [segment_id, emotion, video_ref, f"{folder / 'VGGish_DS3_VAL_for_retrieval.h5'}#{i}"]
+            )
+    return path
+
+
+def test_create_pairs_cli(segments_csv, release_dir, tmp_path, capsys):
+    cli = load_script("create_pairs")
+    out = tmp_path / "out"
+    argv = ["--segments", str(segments_csv), "--output-dir", str(out), "--name", "c-repaired"]
+    assert cli.main([*argv, "--group-by-source", "--seed", "7"]) == 0
+    printed = capsys.readouterr().out
+    assert "pairs/train" in printed and "pairs/validation" in printed
+    folder = out / "c-repaired"
+    data = load_dataset(str(folder), cache_dir=str(tmp_path / "cache"))
+    assert data["train"].features == PAIR_FEATURES
+    with h5py.File(
+        release_dir / "DS3_EmoMV_C/for_retrieval/SlowFast_DS3_VAL_for_retrieval.h5", "r"
+    ) as handle:
+        video = handle["default"][()]
+    with h5py.File(release_dir / "DS3_EmoMV_C/for_retrieval/VGGish_DS3_VAL_for_retrieval.h5", "r") as handle:
+        music = handle["data"][()]
+    with open(segments_csv, newline="") as handle:
+        row_of = {row["segment_id"]: i for i, row in enumerate(csv.DictReader(handle))}
+    sources = {}
+    for split, dataset in data.items():
+        assert Counter(dataset["label"]) == {0: dataset.num_rows // 2, 1: dataset.num_rows // 2}
+        for example in dataset.with_format("numpy"):
+            assert np.array_equal(example["video_features"], video[row_of[str(example["video_segment_id"])]])
+            assert np.array_equal(example["music_features"], music[row_of[str(example["music_segment_id"])]])
+        sources[split] = {source_video_id(s) for s in dataset["video_segment_id"]}
+    assert not sources["train"] & sources["validation"]
+    segments = load_dataset(str(folder), "segments", cache_dir=str(tmp_path / "cache"))
+    assert list(segments) == ["validation"]
+    assert set(segments["validation"]["segment_id"]) == set(data["validation"]["video_segment_id"])
+    card = (folder / "README.md").read_text()
+    assert "seed 7" in card and "fewest swaps so far" in card
+    # Same inputs, same seed: the same dataset.
+    first = (folder / "data/pairs/train-00000-of-00001.parquet").read_bytes()
+    assert cli.main([*argv, "--group-by-source", "--seed", "7"]) == 0
+    assert (folder / "data/pairs/train-00000-of-00001.parquet").read_bytes() == first
+
+
+def test_create_pairs_split_column_and_no_balance(segments_csv, tmp_path):
+    with open(segments_csv, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    for i, row in enumerate(rows):
+        row["split"] = "test" if i % 4 == 0 else "train"
+    with open(segments_csv, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=[*rows[0]])
+        writer.writeheader()
+        writer.writerows(rows)
+    folder = build_pairs_dataset(
+        segments_csv, tmp_path / "out", name="x", balance={"test": True, "train": False}
+    )
+    counts = describe_hub_folder(folder)
+    assert list(counts["pairs"]) == ["test", "train"]
+    assert counts["pairs"]["train"]["rows"] == 72  # unbalanced: every segment in one pair
+    assert counts["pairs"]["test"]["matched"] == counts["pairs"]["test"]["mismatched"]
+    assert list(counts["segments"]) == ["test"]
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda rows: [r.pop("emotion") for r in rows], "missing column"),
+        (lambda rows: rows[4].__setitem__("emotion", "Angry"), "line 6, field emotion"),
+        (
+            lambda rows: rows[5].__setitem__("segment_id", rows[4]["segment_id"]),
+            "line 7, field segment_id: duplicated",
+        ),
+        (
+            lambda rows: rows[6].__setitem__("music_features", rows[6]["video_features"]),
+            "line 8, field music_features",
+        ),
+        (lambda rows: rows[7].__setitem__("video_features", "missing.npy"), "feature file not found"),
+        (
+            lambda rows: rows[8].__setitem__(
+                "video_features", rows[8]["video_features"].split("#")[0] + "#999"
+            ),
+            "no row '999'",
+        ),
+    ],
+)
+def test_create_pairs_bad_segments_csv(segments_csv, tmp_path, edit, message, capsys):
+    with open(segments_csv, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    edit(rows)
+    with open(segments_csv, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=[*rows[0]])
+        writer.writeheader()
+        writer.writerows(rows)
+    with pytest.raises(ReleaseFormatError, match=message):
+        build_pairs_dataset(segments_csv, tmp_path / "out")
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
+    assert (
+        load_script("create_pairs").main(
+            ["--segments", str(segments_csv), "--output-dir", str(tmp_path / "o")]
+        )
+        == 1
+    )
+    assert "error:" in capsys.readouterr().err

@@ -1,0 +1,555 @@
+"""EmoMV models and the baseline: architecture, configs, Auto classes, round trips, gradients, training, errors."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from huggingface_hub.errors import StrictDataclassClassValidationError, StrictDataclassFieldValidationError
+from safetensors.torch import load_file, save_file
+from transformers import AutoConfig, AutoModel
+
+import emomv_hf
+from emomv_hf import (
+    EmoMVBaselineConfig,
+    EmoMVBaselineForCorrespondence,
+    EmoMVBaselineForRetrieval,
+    EmoMVBaselineRetrievalConfig,
+    EmoMVConfig,
+    EmoMVForCorrespondence,
+    EmoMVForRetrieval,
+    EmoMVRetrievalConfig,
+)
+from emomv_hf.modeling_emomv import EmoMVProjectionHead, contrastive_loss
+from emomv_hf.modeling_emomv_baseline import euclidean_distance, pairwise_euclidean_distance
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+MODEL_CLASSES = [
+    EmoMVForCorrespondence,
+    EmoMVForRetrieval,
+    EmoMVBaselineForCorrespondence,
+    EmoMVBaselineForRetrieval,
+]
+CORRESPONDENCE = (EmoMVForCorrespondence, EmoMVBaselineForCorrespondence)
+BASELINES = (EmoMVBaselineForCorrespondence, EmoMVBaselineForRetrieval)
+
+# (model class, config overrides): every model in its multi-task and single-task form, plus the options.
+VARIANTS = [(cls, overrides) for cls in MODEL_CLASSES for overrides in ({}, {"multi_task": False})] + [
+    (EmoMVForCorrespondence, {"emotion_head_input": "embedding"}),
+    (EmoMVForCorrespondence, {"projection_layer_norm": True}),
+    (EmoMVForRetrieval, {"emotion_head_input": "embedding"}),
+    (EmoMVForRetrieval, {"projection_layer_norm": False}),
+]
+
+
+def _variant_id(variant) -> str:
+    cls, overrides = variant
+    return cls.__name__ + "".join(f"-{k}={v}" for k, v in overrides.items())
+
+
+def _build(cls, **overrides):
+    torch.manual_seed(0)
+    return cls(cls.config_class(**overrides))
+
+
+def _tiny_config(cls, **overrides):
+    if cls in BASELINES:
+        sizes = {"video_hidden_sizes": [5], "music_hidden_sizes": [4, 3], "common_size": 3}
+    else:
+        sizes = {"reduced_size": 4, "projection_size": 4, "mcb_output_size": 3, "fusion_hidden_size": 3}
+    return cls.config_class(video_feature_size=7, music_feature_size=6, num_emotions=3, **sizes, **overrides)
+
+
+def _batch(train: dict[str, torch.Tensor], size: int = 16) -> dict[str, torch.Tensor]:
+    return {name: tensor[:size] for name, tensor in train.items()}
+
+
+# ------------------------------------------------------------------------------------------------ architecture
+
+
+def _count(model) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def test_parameter_counts():
+    counts = {_variant_id(v): _count(_build(v[0], **v[1])) for v in VARIANTS}
+    width = 64
+    linear = lambda n_in, n_out: n_in * n_out + n_out  # noqa: E731
+    towers = linear(2304, width) + linear(128, width) + 2 * 2 * linear(width, width)
+    expected_multi_task = towers + linear(32, 32) + linear(32, 2) + 2 * linear(width, 5)
+    print("\nparameter counts:")
+    for name, count in counts.items():
+        print(f"  {name:70s} {count:>9,d}")
+    assert (
+        counts["EmoMVForCorrespondence"] == expected_multi_task == 174_188
+    )  # "about 174k" (paper section 5.1)
+    assert counts["EmoMVForCorrespondence-multi_task=False"] == expected_multi_task - 2 * linear(width, 5)
+    assert counts["EmoMVForRetrieval"] == towers + 2 * linear(width, 5) + 2 * 2 * width  # + two LayerNorms
+    assert counts["EmoMVBaselineForCorrespondence"] == counts["EmoMVBaselineForRetrieval"] == 682_122
+    # Buffers (standardisation statistics, MCB hashes, stage-2 regression) are not trainable parameters.
+    model = EmoMVForCorrespondence(EmoMVConfig())
+    buffers = dict(model.named_buffers())
+    assert {
+        "standardizer.video_mean",
+        "standardizer.music_std",
+        "classifier.pooling.first_hash_index",
+    } <= set(buffers)
+
+
+def test_default_configs_are_the_paper_variants():
+    config = EmoMVForCorrespondence.config_class()
+    assert type(config) is EmoMVConfig and config.model_type == "emomv"
+    assert (config.video_feature_size, config.music_feature_size, config.reduced_size) == (2304, 128, 64)
+    assert (config.projection_size, config.projection_dropout, config.mcb_output_size) == (64, 0.5, 32)
+    assert config.multi_task and config.emotion_head_input == "reduced" and not config.projection_layer_norm
+    assert config.num_emotions == 5 and config.emotion_names == list(emomv_hf.emotions.EMOTIONS)
+    assert config.id2label == {0: "mismatched", 1: "matched"}
+    retrieval = EmoMVForRetrieval.config_class()
+    assert type(retrieval) is EmoMVRetrievalConfig and isinstance(retrieval, EmoMVConfig)
+    assert (
+        retrieval.model_type == "emomv_retrieval" and retrieval.projection_layer_norm and retrieval.multi_task
+    )
+    assert EmoMVBaselineForCorrespondence.config_class is EmoMVBaselineConfig
+    assert EmoMVBaselineForRetrieval.config_class is EmoMVBaselineRetrievalConfig
+    baseline = EmoMVBaselineConfig()
+    assert baseline.multi_task and baseline.video_hidden_sizes == [256, 128] and baseline.common_size == 64
+    assert len({c.model_type for c in (config, retrieval, baseline, EmoMVBaselineRetrievalConfig())}) == 4
+
+
+def test_config_validation():
+    with pytest.raises(StrictDataclassFieldValidationError):
+        EmoMVConfig(multi_task="yes")
+    with pytest.raises(StrictDataclassFieldValidationError):
+        EmoMVConfig(emotion_head_input="fused")
+    with pytest.raises(StrictDataclassClassValidationError, match="projection_dropout"):
+        EmoMVConfig(projection_dropout=1.0)
+    with pytest.raises(StrictDataclassClassValidationError, match="reduced_size"):
+        EmoMVConfig(reduced_size=32)
+    with pytest.raises(StrictDataclassClassValidationError, match="video_hidden_sizes"):
+        EmoMVBaselineConfig(video_hidden_sizes=[])
+    assert EmoMVConfig(contrastive_margin=1).contrastive_margin == 1  # ints are fine for float fields
+
+
+@pytest.mark.parametrize("cls", MODEL_CLASSES, ids=lambda c: c.__name__)
+def test_forward_outputs(cls, emomv_c_train):
+    model = _build(cls).eval()
+    batch = _batch(emomv_c_train, 6)
+    output = model(**batch)
+    assert output.loss.ndim == 0 and torch.isfinite(output.loss)
+    assert output.video_emotion_logits.shape == output.music_emotion_logits.shape == (6, 5)
+    width = 64
+    assert output.video_embeds.shape == output.music_embeds.shape == (6, width)
+    torch.testing.assert_close(output.video_embeds.norm(dim=-1), torch.ones(6))
+    if cls in CORRESPONDENCE:
+        assert output.logits.shape == (6, 2)
+    else:
+        assert output.similarity.shape == (6,)
+        assert output.logits_per_video.shape == (6, 6)
+        assert torch.equal(output.logits_per_music, output.logits_per_video.t())
+        torch.testing.assert_close(
+            output.logits_per_video.diagonal(), output.similarity, rtol=1e-4, atol=1e-5
+        )
+        torch.testing.assert_close(model.get_video_features(batch["video_features"]), output.video_embeds)
+        torch.testing.assert_close(model.get_music_features(batch["music_features"]), output.music_embeds)
+    if cls in BASELINES:
+        torch.testing.assert_close(output.distance, (output.video_embeds - output.music_embeds).norm(dim=-1))
+    if cls is EmoMVForRetrieval:
+        cosine = torch.nn.functional.cosine_similarity(output.video_embeds, output.music_embeds)
+        torch.testing.assert_close(output.similarity, cosine)
+    if cls is EmoMVBaselineForRetrieval:
+        torch.testing.assert_close(output.similarity, 1.0 / (output.distance + model.config.similarity_eps))
+    # No labels: no loss; tuple output.
+    assert model(batch["video_features"], batch["music_features"]).loss is None
+    as_tuple = model(batch["video_features"], batch["music_features"], return_dict=False)
+    assert isinstance(as_tuple, tuple) and all(isinstance(t, torch.Tensor) for t in as_tuple)
+
+
+def test_only_retrieval_models_expose_embedding_getters():
+    """`emomv_hf.evaluation` tells the task from `get_video_features`; correspondence models must not have it."""
+    for cls in MODEL_CLASSES:
+        retrieval = cls not in CORRESPONDENCE
+        assert hasattr(cls, "get_video_features") == hasattr(cls, "get_music_features") == retrieval, cls
+    assert all(hasattr(cls, "fit_standardization") for cls in MODEL_CLASSES)
+    assert [hasattr(cls, "fit_distance_classifier") for cls in MODEL_CLASSES] == [False, False, True, False]
+
+
+@pytest.mark.parametrize("cls", MODEL_CLASSES, ids=lambda c: c.__name__)
+def test_single_task_has_no_emotion_heads_and_ignores_emotion_labels(cls, emomv_c_train):
+    model = _build(cls, multi_task=False).eval()
+    assert not any("emotion_head" in name for name, _ in model.named_parameters())
+    batch = _batch(emomv_c_train, 4)
+    output = model(batch["video_features"], batch["music_features"], labels=batch["labels"])
+    assert output.video_emotion_logits is None and output.music_emotion_logits is None
+    bogus = torch.full((4,), 99)
+    again = model(**{**batch, "video_emotion_labels": bogus, "music_emotion_labels": bogus})
+    assert torch.equal(output.loss, again.loss) and torch.equal(output.loss, output.match_loss)
+
+
+def test_losses_follow_the_paper(emomv_c_train):
+    batch = _batch(emomv_c_train, 8)
+    model = _build(EmoMVForCorrespondence).eval()
+    out = model(**batch)
+    ce = torch.nn.functional.cross_entropy
+    torch.testing.assert_close(out.match_loss, ce(out.logits, batch["labels"]))
+    torch.testing.assert_close(
+        out.loss,
+        ce(out.logits, batch["labels"])
+        + ce(out.video_emotion_logits, batch["video_emotion_labels"])
+        + ce(out.music_emotion_logits, batch["music_emotion_labels"]),
+    )
+    weighted = EmoMVForCorrespondence(
+        EmoMVConfig(video_emotion_loss_weight=0.0, music_emotion_loss_weight=2.0)
+    )
+    weighted.load_state_dict(model.state_dict())
+    w_out = weighted.eval()(**batch)
+    torch.testing.assert_close(w_out.loss, out.match_loss + 2.0 * out.music_emotion_loss)
+    retrieval = _build(EmoMVForRetrieval).eval()
+    r_out = retrieval(**batch)
+    d = 1.0 - r_out.similarity
+    y = batch["labels"].float()
+    manual = 0.5 * (y * d**2 + (1 - y) * torch.clamp(1.0 - d, min=0) ** 2).mean()
+    torch.testing.assert_close(r_out.match_loss, manual)
+
+
+def test_emotion_head_attachment_point():
+    x = torch.randn(3, 2304)
+    model = _build(EmoMVForCorrespondence, emotion_head_input="embedding").eval()
+    encoder = model.video_encoder
+    embeds = encoder.projection_head(encoder.reduction(x))
+    torch.testing.assert_close(encoder(x)[1], encoder.emotion_head(embeds))
+    paper = _build(EmoMVForCorrespondence).eval().video_encoder
+    torch.testing.assert_close(paper(x)[1], paper.emotion_head(paper.reduction(x)))
+
+
+# ------------------------------------------------------------------------------------------------ standardisation
+
+
+def test_fit_standardization(emomv_c_train):
+    video, music = emomv_c_train["video_features"], emomv_c_train["music_features"]
+    model = _build(EmoMVForRetrieval)
+    model.fit_standardization(video.numpy(), music.numpy())
+    standardized, _ = model.standardizer(video, None)
+    torch.testing.assert_close(standardized.mean(0), torch.zeros(2304), atol=1e-4, rtol=0)
+    std = model.standardizer.video_std
+    constant = video.std(0) == 0  # SlowFast channels that are 0 in every segment keep std 1
+    assert torch.all(std[constant] == 1)
+    torch.testing.assert_close(
+        standardized[:, ~constant].std(0, correction=0), torch.ones(int((~constant).sum()))
+    )
+    # Same statistics from tensors, numpy, row lists and a dataset column.
+    other = _build(EmoMVForRetrieval)
+    other.fit_standardization(video, music.tolist())
+    for name, buffer in model.standardizer.named_buffers():
+        torch.testing.assert_close(buffer, dict(other.standardizer.named_buffers())[name])
+    datasets = pytest.importorskip("datasets")
+    dataset = datasets.Dataset.from_dict(
+        {"video_features": video[:20].tolist(), "music_features": music[:20].tolist()}
+    )
+    other.fit_standardization(dataset["video_features"], dataset["music_features"])
+    torch.testing.assert_close(other.standardizer.music_mean, music[:20].mean(0))
+    with pytest.raises(ValueError, match="video_features"):
+        other.fit_standardization(video[:, :100], music)
+    with pytest.raises(ValueError, match="NaN"):
+        other.fit_standardization(video, np.full((4, 128), np.nan))
+
+
+# ------------------------------------------------------------------------------------------------ save / load
+
+
+def _assert_same_outputs(first, second, batch):
+    a, b = first(**batch), second(**batch)
+    assert list(a.keys()) == list(b.keys())
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=_variant_id)
+def test_save_and_load_round_trip_is_bit_exact(variant, tmp_path, emomv_c_train):
+    cls, overrides = variant
+    model = _build(cls, **overrides)
+    model.fit_standardization(emomv_c_train["video_features"], emomv_c_train["music_features"])
+    if cls is EmoMVBaselineForCorrespondence:
+        model.fit_distance_classifier(
+            emomv_c_train["video_features"], emomv_c_train["music_features"], emomv_c_train["labels"]
+        )
+    model.eval()
+    model.save_pretrained(tmp_path)
+    assert (tmp_path / "model.safetensors").is_file() and not (tmp_path / "pytorch_model.bin").exists()
+    saved = load_file(tmp_path / "model.safetensors")
+    assert "standardizer.video_mean" in saved
+    if cls is EmoMVForCorrespondence:
+        assert torch.equal(
+            saved["classifier.pooling.second_hash_index"], model.classifier.pooling.second_hash_index
+        )
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert config["auto_map"]["AutoModel"].endswith(cls.__name__)
+    assert config["architectures"] == [cls.__name__]
+
+    batch = _batch(emomv_c_train, 12)
+    for loaded in (cls.from_pretrained(tmp_path), AutoModel.from_pretrained(tmp_path)):
+        assert type(loaded) is cls and not loaded.training
+        assert type(loaded.config) is cls.config_class
+        for field in dataclasses.fields(cls.config_class):
+            if field.name not in ("transformers_version", "architectures", "dtype"):
+                assert getattr(loaded.config, field.name) == getattr(model.config, field.name), field.name
+        for key, value in overrides.items():
+            assert getattr(loaded.config, key) == value
+        state, loaded_state = model.state_dict(), loaded.state_dict()
+        assert state.keys() == loaded_state.keys()
+        for key in state:
+            assert torch.equal(state[key], loaded_state[key]), key
+        _assert_same_outputs(model, loaded, batch)
+    assert type(AutoConfig.from_pretrained(tmp_path)) is cls.config_class
+
+
+def test_missing_hash_buffers_are_rebuilt_from_the_seed(tmp_path):
+    model = _build(EmoMVForCorrespondence, mcb_seed=7).eval()
+    model.save_pretrained(tmp_path)
+    weights = load_file(tmp_path / "model.safetensors")
+    save_file({k: v for k, v in weights.items() if "hash" not in k}, tmp_path / "model.safetensors")
+    loaded = EmoMVForCorrespondence.from_pretrained(tmp_path)
+    for name, buffer in model.classifier.pooling.named_buffers():
+        assert torch.equal(buffer, dict(loaded.classifier.pooling.named_buffers())[name])
+
+
+@pytest.mark.parametrize("cls", [EmoMVForCorrespondence, EmoMVBaselineForRetrieval], ids=lambda c: c.__name__)
+def test_pickled_checkpoints_are_refused(cls, tmp_path):
+    model = _build(cls)
+    model.save_pretrained(tmp_path)
+    torch.save(model.state_dict(), tmp_path / "pytorch_model.bin")
+    (tmp_path / "model.safetensors").unlink()
+    for loader in (cls.from_pretrained, AutoModel.from_pretrained):
+        with pytest.raises(OSError, match="pickled"):
+            loader(tmp_path)
+    with pytest.raises(OSError):
+        cls.from_pretrained(tmp_path, use_safetensors=None)
+    # Explicit opt-in for a trusted file.
+    loaded = cls.from_pretrained(tmp_path, use_safetensors=False)
+    assert torch.equal(loaded.standardizer.video_std, model.standardizer.video_std)
+
+
+def test_trust_remote_code_without_the_package(tmp_path):
+    """A saved checkpoint carries its code: it loads in a process where emomv_hf cannot be imported."""
+    paths = {}
+    for cls in (EmoMVForRetrieval, EmoMVBaselineForCorrespondence):
+        model = _build(cls).eval()
+        paths[cls.__name__] = tmp_path / cls.__name__
+        model.save_pretrained(paths[cls.__name__])
+        torch.save(
+            model(torch.ones(2, 2304), torch.ones(2, 128)).video_embeds, tmp_path / f"{cls.__name__}.pt"
+        )
+    script = f"""
+import sys, torch
+sys.modules["emomv_hf"] = None  # make the installed package unimportable
+from transformers import AutoModel
+for name in {list(paths)!r}:
+    model = AutoModel.from_pretrained({str(tmp_path)!r} + "/" + name, trust_remote_code=True)
+    assert type(model).__name__ == name and "transformers_modules" in type(model).__module__, type(model)
+    expected = torch.load({str(tmp_path)!r} + "/" + name + ".pt")
+    assert torch.equal(model(torch.ones(2, 2304), torch.ones(2, 128)).video_embeds, expected)
+print("ok")
+"""
+    env = {**os.environ, "HF_MODULES_CACHE": str(tmp_path / "modules"), "HF_HUB_OFFLINE": "1"}
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0 and "ok" in result.stdout, result.stderr[-3000:]
+
+
+# ------------------------------------------------------------------------------------------------ gradients
+
+
+def test_gradcheck_pieces():
+    head = EmoMVProjectionHead(4, 4, dropout=0.5, layer_norm=True, eps=1e-5).double().eval()
+    x = torch.randn(3, 4, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(head, (x,))
+    distance = torch.rand(6, dtype=torch.float64, requires_grad=True)
+    labels = torch.tensor([0, 1, 0, 1, 1, 0])
+    assert torch.autograd.gradcheck(lambda d: contrastive_loss(d, labels, 1.0), (distance,))
+    a = torch.randn(3, 4, dtype=torch.float64, requires_grad=True)
+    b = torch.randn(5, 4, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(euclidean_distance, (a, b[:3]))
+    assert torch.autograd.gradcheck(pairwise_euclidean_distance, (a, b))
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=_variant_id)
+def test_gradcheck_whole_model(variant):
+    cls, overrides = variant
+    torch.manual_seed(0)
+    model = cls(_tiny_config(cls, **overrides)).double().eval()
+    generator = torch.Generator().manual_seed(0)
+    video = torch.rand(4, 7, dtype=torch.float64, generator=generator)
+    music = torch.rand(4, 6, dtype=torch.float64, generator=generator)
+    labels = dict(
+        labels=torch.tensor([0, 1, 1, 0]),
+        video_emotion_labels=torch.tensor([0, 1, 2, 0]),
+        music_emotion_labels=torch.tensor([2, 1, 0, 0]),
+    )
+    video.requires_grad_(True)
+    music.requires_grad_(True)
+    assert torch.autograd.gradcheck(lambda v, m: model(v, m, **labels).loss, (video, music))
+    # ... and with respect to the first weight matrix of the video stream.
+    name = next(
+        n for n, _ in model.named_parameters() if n.startswith("video_encoder.") and n.endswith("weight")
+    )
+    weight = model.get_parameter(name).detach().clone().requires_grad_(True)
+
+    def loss_of_weight(w):
+        return torch.func.functional_call(model, {name: w}, (video.detach(), music.detach()), labels).loss
+
+    assert torch.autograd.gradcheck(loss_of_weight, (weight,))
+
+
+# ------------------------------------------------------------------------------------------------ training
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=_variant_id)
+def test_adam_steps_on_real_emomv_c_lower_the_loss(variant, emomv_c_train):
+    cls, overrides = variant
+    model = _build(cls, **overrides)
+    model.fit_standardization(emomv_c_train["video_features"], emomv_c_train["music_features"])
+
+    def eval_loss() -> float:
+        model.eval()
+        with torch.no_grad():
+            return float(model(**emomv_c_train).loss)
+
+    before = eval_loss()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    generator = torch.Generator().manual_seed(0)
+    for _ in range(25):
+        model.train()
+        index = torch.randperm(360, generator=generator)[:128]
+        loss = model(**{name: tensor[index] for name, tensor in emomv_c_train.items()}).loss
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    after = eval_loss()
+    print(f"\n{_variant_id(variant)}: train loss {before:.4f} -> {after:.4f}")
+    assert after < before - 0.01
+
+
+def test_baseline_stage_two_logistic_regression(emomv_c_train, emomv_c_val):
+    model = _build(EmoMVBaselineForCorrespondence)
+    model.fit_standardization(emomv_c_train["video_features"], emomv_c_train["music_features"])
+    model.eval()
+    # Before fitting: documented initial values, matched exactly when distance < margin / 2.
+    assert model.distance_classifier.weight.item() == -1.0 and model.distance_classifier.bias.item() == 0.5
+    out = model(emomv_c_val["video_features"], emomv_c_val["music_features"])
+    assert torch.equal(out.logits.argmax(-1), (out.distance < 0.5).long())
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    model.train()
+    for _ in range(30):
+        loss = model(**emomv_c_train).loss
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    buffers_before = {n: b.clone() for n, b in model.named_buffers() if "distance" not in n}
+    model.fit_distance_classifier(
+        emomv_c_train["video_features"].numpy(),
+        emomv_c_train["music_features"],
+        emomv_c_train["labels"].tolist(),
+    )
+    assert model.training, "fit_distance_classifier restores the training mode"
+    for name, buffer in model.named_buffers():
+        if name in buffers_before:
+            assert torch.equal(buffer, buffers_before[name])
+    weight, bias = model.distance_classifier.weight.item(), model.distance_classifier.bias.item()
+    model.eval()
+    with torch.no_grad():
+        out = model(emomv_c_train["video_features"], emomv_c_train["music_features"])
+    # Optimality of the documented objective: C * sum(logloss) + 0.5 w², C = 1.
+    d, y = out.distance.double(), emomv_c_train["labels"].double()
+    p = torch.sigmoid(weight * d + bias)
+    gradient = torch.stack([((p - y) * d).sum() + weight, (p - y).sum()])
+    assert gradient.abs().max() < 1e-4  # float32 storage of (w, b) rounds the float64 optimum
+    torch.testing.assert_close(out.logits.softmax(-1)[:, 1], p.float(), rtol=1e-5, atol=1e-6)
+    assert weight < 0, "larger distance should mean less likely matched"
+    sklearn = pytest.importorskip("sklearn.linear_model")
+    reference = sklearn.LogisticRegression(C=1.0, tol=1e-10, max_iter=10_000).fit(
+        d.numpy()[:, None], y.numpy()
+    )
+    assert abs(reference.coef_[0, 0] - weight) < 1e-4 and abs(reference.intercept_[0] - bias) < 1e-4
+    with pytest.raises(ValueError, match="both"):
+        model.fit_distance_classifier(
+            emomv_c_train["video_features"][:4], emomv_c_train["music_features"][:4], [1, 1, 1, 1]
+        )
+    with pytest.raises(ValueError, match="same number of rows"):
+        model.fit_distance_classifier(
+            emomv_c_train["video_features"][:4], emomv_c_train["music_features"][:5], [1, 0, 1, 0]
+        )
+
+
+# ------------------------------------------------------------------------------------------------ bad input
+
+
+@pytest.mark.parametrize("cls", MODEL_CLASSES, ids=lambda c: c.__name__)
+def test_bad_input_gives_clear_errors(cls):
+    model = _build(cls).eval()
+    video, music = torch.rand(4, 2304), torch.rand(4, 128)
+    labels = torch.tensor([0, 1, 1, 0])
+    emotions = torch.tensor([0, 1, 2, 4])
+    full = dict(labels=labels, video_emotion_labels=emotions, music_emotion_labels=emotions)
+    cases = [
+        (dict(video_features=torch.rand(4, 2048), music_features=music), r"video_features.*\(batch, 2304\)"),
+        (dict(video_features=video, music_features=torch.rand(4, 129)), r"music_features.*\(batch, 128\)"),
+        (dict(video_features=video[0], music_features=music), "unsqueeze"),
+        (dict(video_features=video, music_features=music[:3]), "same batch size"),
+        (
+            dict(
+                video_features=video.clone().index_fill_(1, torch.tensor([5]), float("nan")),
+                music_features=music,
+            ),
+            "video_features.*NaN",
+        ),
+        (dict(video_features=video, music_features=music.clone().fill_(float("inf"))), "music_features.*NaN"),
+        (
+            dict(
+                video_features=video, music_features=music, **{**full, "labels": torch.tensor([0, 1, 2, 0])}
+            ),
+            r"labels.*0\.\.1",
+        ),
+        (
+            dict(video_features=video, music_features=music, **{**full, "labels": labels[:3]}),
+            r"labels.*\(4,\)",
+        ),
+        (
+            dict(video_features=video, music_features=music, **{**full, "labels": labels.float()}),
+            "labels.*integer",
+        ),
+        (
+            dict(
+                video_features=video, music_features=music, **{**full, "video_emotion_labels": emotions + 1}
+            ),
+            r"video_emotion_labels.*0\.\.4",
+        ),
+        (
+            dict(video_features=video, music_features=music, **{**full, "music_emotion_labels": -emotions}),
+            "music_emotion_labels",
+        ),
+        (
+            dict(video_features=video, music_features=music, labels=labels),
+            "video_emotion_labels.*music_emotion_labels",
+        ),
+        (
+            dict(video_features=video, music_features=music, labels=labels, music_emotion_labels=emotions),
+            "video_emotion_labels",
+        ),
+    ]
+    for kwargs, message in cases:
+        with pytest.raises(ValueError, match=message):
+            model(**kwargs)
+    with pytest.raises(TypeError, match="video_features"):
+        model(video.numpy(), music)
+    if hasattr(model, "get_video_features"):
+        with pytest.raises(ValueError, match="video_features"):
+            model.get_video_features(torch.rand(2, 10))
+    # Mixed precision input is converted, not rejected.
+    assert model(video.double(), music.half()).video_embeds.dtype == torch.float32

@@ -1,0 +1,136 @@
+"""The training loop's pieces on the real EmoMV-C features: batching, grouped hold-out, early stopping."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from emomv_hf.data import source_video_id
+from emomv_hf.data.tensors import EpochBatchSampler, TensorPairs, tensor_loader
+from emomv_hf.training import (
+    EarlyStopping,
+    EmoMVTrainingArguments,
+    build_model,
+    load_emomv,
+    make_accelerator,
+    train_model,
+)
+from emomv_hf.training.holdout import grouped_holdout_indices
+
+
+@pytest.fixture(scope="module")
+def pairs(emomv_c_dir):
+    return load_emomv(str(emomv_c_dir))
+
+
+def test_tensor_pairs_batches_are_the_dataset_rows(pairs):
+    data = TensorPairs.from_dataset(pairs["train"])
+    assert len(data) == 360
+    batch = data.__getitems__([5, 0, 359])
+    rows = pairs["train"].select([5, 0, 359])
+    assert torch.equal(batch["video_features"], torch.tensor(rows["video_features"], dtype=torch.float32))
+    assert torch.equal(batch["music_features"], torch.tensor(rows["music_features"], dtype=torch.float32))
+    assert batch["labels"].tolist() == rows["label"]
+    assert batch["video_emotion_labels"].tolist() == rows["video_emotion"]
+    assert batch["music_emotion_labels"].tolist() == rows["music_emotion"]
+
+
+def test_epoch_batch_sampler_depends_only_on_seed_and_epoch():
+    sampler = EpochBatchSampler(10, 4, shuffle=True, seed=3)
+    sampler.set_epoch(7)
+    first = list(sampler)
+    torch.manual_seed(12345)  # global state must not matter
+    again = EpochBatchSampler(10, 4, shuffle=True, seed=3)
+    again.set_epoch(7)
+    assert list(again) == first
+    assert sorted(index for batch in first for index in batch) == list(range(10))
+    assert [len(batch) for batch in first] == [4, 4, 2]
+    sampler.set_epoch(8)
+    assert list(sampler) != first
+
+
+def test_tensor_loader_yields_whole_batches(pairs):
+    data = TensorPairs.from_dataset(pairs["validation"])
+    batches = list(tensor_loader(data, 64, shuffle=False))
+    assert [len(batch["labels"]) for batch in batches] == [64, 32]
+    assert torch.equal(torch.cat([batch["labels"] for batch in batches]), data.inputs["labels"])
+
+
+def test_grouped_holdout_keeps_source_videos_apart(pairs):
+    train = pairs["train"]
+    videos, musics = train["video_segment_id"], train["music_segment_id"]
+    fit, held_out = grouped_holdout_indices(videos, musics, 0.2, seed=0)
+    assert len(fit) + len(held_out) == len(train)
+    assert set(fit).isdisjoint(held_out)
+    assert 0.15 <= len(held_out) / len(train) <= 0.3
+
+    def sources(rows):
+        return {source_video_id(videos[i]) for i in rows} | {source_video_id(musics[i]) for i in rows}
+
+    assert sources(fit).isdisjoint(sources(held_out))
+    again = grouped_holdout_indices(videos, musics, 0.2, seed=0)
+    assert np.array_equal(again[1], held_out)
+    other = grouped_holdout_indices(videos, musics, 0.2, seed=1)
+    assert not np.array_equal(other[1], held_out)
+
+
+def test_early_stopping_restores_the_best_epoch_and_stops_after_patience():
+    model = torch.nn.Linear(2, 1)
+    stopper = EarlyStopping(patience=2)
+    assert not stopper.update(0, 1.0, 0.9, model)
+    best = {name: tensor.clone() for name, tensor in model.state_dict().items()}
+    with torch.no_grad():
+        model.weight.add_(1.0)
+    assert not stopper.update(1, 0.8, 0.95, model)
+    assert stopper.update(2, 0.7, 0.91, model)
+    assert stopper.best_epoch == 0 and stopper.best_loss == 0.9
+    assert all(torch.equal(stopper.best_state[name], best[name]) for name in best)
+    restored = EarlyStopping(patience=2)
+    restored.load_state_dict(stopper.state_dict())
+    assert restored.state_dict()["history"] == stopper.history
+
+
+@pytest.mark.parametrize(
+    ("model_name", "task", "single_task"),
+    [("emomv", "correspondence", False), ("emomv", "retrieval", True), ("baseline", "correspondence", False)],
+)
+def test_train_model_lowers_the_loss_on_real_features(pairs, model_name, task, single_task):
+    args = EmoMVTrainingArguments(
+        dataset="unused",
+        task=task,
+        model=model_name,
+        single_task=single_task,
+        max_epochs=30,
+        patience=100,
+        progress=False,
+        learning_rate=1e-3,
+    )
+    torch.manual_seed(0)
+    train = TensorPairs.from_dataset(pairs["train"])
+    validation = TensorPairs.from_dataset(pairs["validation"])
+    model = build_model(model_name, task, multi_task=not single_task)
+    model.fit_standardization(train.inputs["video_features"], train.inputs["music_features"])
+    outcome = train_model(model, train, validation, args, make_accelerator(args, cpu=True))
+    history = outcome.history
+    assert len(history) == outcome.epochs_run == 30
+    assert history[-1]["train_loss"] < 0.8 * history[0]["train_loss"]
+    assert all(math.isfinite(epoch["stopping_loss"]) for epoch in history)
+    best = min(history, key=lambda epoch: epoch["stopping_loss"])
+    assert outcome.best_epoch == best["epoch"]
+    # the returned model carries the best epoch's weights
+    from emomv_hf.training.loop import mean_loss
+
+    assert mean_loss(model, validation) == pytest.approx(best["stopping_loss"], rel=1e-6)
+
+
+def test_training_arguments_reject_bad_values():
+    with pytest.raises(ValueError, match="--protocol"):
+        EmoMVTrainingArguments(protocol="test-set")
+    with pytest.raises(ValueError, match="--hub-model-id"):
+        EmoMVTrainingArguments(push_to_hub=True)
+    with pytest.raises(ValueError, match="--patience"):
+        replace(EmoMVTrainingArguments(), patience=0)

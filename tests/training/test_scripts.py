@@ -1,0 +1,264 @@
+"""The real scripts end to end on EmoMV-C: accelerate launch, torchrun, resume, evaluate, reproduce."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+EXAMPLES = REPO_ROOT / "examples"
+FAST = ["--max-epochs", "12", "--patience", "5", "--learning-rate", "1e-3"]
+
+
+def run(command: list[str], **kwargs) -> subprocess.CompletedProcess:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
+    completed = subprocess.run(
+        command, capture_output=True, text=True, env=env, cwd=REPO_ROOT, timeout=300, **kwargs
+    )
+    assert completed.returncode == 0, (
+        f"{command} failed:\n{completed.stdout[-3000:]}\n{completed.stderr[-5000:]}"
+    )
+    return completed
+
+
+def accelerate_launch(*arguments: str) -> subprocess.CompletedProcess:
+    return run(
+        [
+            sys.executable,
+            "-m",
+            "accelerate.commands.launch",
+            "--cpu",
+            "--num_processes",
+            "1",
+            "--num_machines",
+            "1",
+            "--mixed_precision",
+            "no",
+            "--dynamo_backend",
+            "no",
+            str(EXAMPLES / "train.py"),
+            *arguments,
+        ]
+    )
+
+
+def eval_metrics(folder: Path) -> dict[str, float]:
+    results = json.loads((folder / "eval_results.json").read_text())
+    return {name: value for name, value in results.items() if name.startswith("eval_")}
+
+
+@pytest.fixture(scope="module")
+def correspondence_run(emomv_c_dir, tmp_path_factory) -> Path:
+    output = tmp_path_factory.mktemp("run") / "emomv-correspondence"
+    completed = accelerate_launch(
+        "--dataset",
+        str(emomv_c_dir),
+        "--task",
+        "correspondence",
+        "--output-dir",
+        str(output),
+        "--seed",
+        "3",
+        *FAST,
+    )
+    assert "Accuracy (%)" in completed.stdout and "70.83" in completed.stdout  # our value next to the paper's
+    return output
+
+
+def test_train_writes_a_complete_output_folder(correspondence_run):
+    names = {path.name for path in correspondence_run.iterdir()}
+    assert {
+        "config.json",
+        "model.safetensors",
+        "training_args.json",
+        "eval_results.json",
+        "README.md",
+        "roc_curve.png",
+        "confusion_matrix.png",
+        "confusion_matrix_video_emotion.png",
+        "confusion_matrix_music_emotion.png",
+    } <= names
+    assert not [name for name in names if name.startswith(".")], "temporary files left behind"
+    results = json.loads((correspondence_run / "eval_results.json").read_text())
+    assert results["protocol"] == "paper" and results["eval_split"] == "pairs/validation"
+    assert 0.0 <= results["eval_accuracy"] <= 1.0 and 0.0 <= results["eval_roc_auc"] <= 1.0
+    assert json.loads((correspondence_run / "training_args.json").read_text())["seed"] == 3
+    card = (correspondence_run / "README.md").read_text()
+    assert "model-index" in card and "EmoMV-C" in card and "paper protocol" in card
+
+
+def test_saved_model_gives_the_same_metrics_in_evaluate(correspondence_run, emomv_c_dir, tmp_path):
+    run(
+        [
+            sys.executable,
+            str(EXAMPLES / "evaluate.py"),
+            "--model",
+            str(correspondence_run),
+            "--dataset",
+            str(emomv_c_dir),
+            "--output-dir",
+            str(tmp_path),
+        ]
+    )
+    assert eval_metrics(tmp_path) == eval_metrics(correspondence_run)
+    assert (tmp_path / "report.md").exists() and (tmp_path / "roc_curve.png").stat().st_size > 0
+
+
+def test_retrieval_run_with_held_out_protocol(emomv_c_dir, tmp_path):
+    output = tmp_path / "retrieval"
+    accelerate_launch(
+        "--dataset",
+        str(emomv_c_dir),
+        "--task",
+        "retrieval",
+        "--protocol",
+        "held-out",
+        "--output-dir",
+        str(output),
+        *FAST,
+    )
+    results = json.loads((output / "eval_results.json").read_text())
+    assert results["protocol"] == "held-out" and results["eval_split"] == "segments/validation"
+    assert results["early_stopping_split"].startswith("train (grouped held-out slice")
+    for direction in ("video_to_music", "music_to_video"):
+        assert 0.0 < results[f"eval_{direction}/map"] <= 1.0
+        assert (output / f"precision_recall_{direction}.png").stat().st_size > 0
+
+
+def test_killed_run_resumes_to_the_same_metrics(emomv_c_dir, tmp_path):
+    common = [
+        "--dataset",
+        str(emomv_c_dir),
+        "--task",
+        "correspondence",
+        "--max-epochs",
+        "400",
+        "--patience",
+        "400",
+        "--learning-rate",
+        "1e-3",
+        "--checkpointing-epochs",
+        "10",
+        "--seed",
+        "1",
+        "--no-plots",
+    ]
+    complete = tmp_path / "complete"
+    run([sys.executable, str(EXAMPLES / "train.py"), *common, "--output-dir", str(complete)])
+
+    interrupted = tmp_path / "interrupted"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
+    process = subprocess.Popen(
+        [sys.executable, str(EXAMPLES / "train.py"), *common, "--output-dir", str(interrupted)],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 240
+    while not (interrupted / "checkpoints" / "epoch_0020").exists():
+        assert process.poll() is None, "the run ended before it could be interrupted"
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert not (interrupted / "eval_results.json").exists()
+
+    run(
+        [
+            sys.executable,
+            str(EXAMPLES / "train.py"),
+            *common,
+            "--output-dir",
+            str(interrupted),
+            "--resume-from-checkpoint",
+            "latest",
+        ]
+    )
+    assert eval_metrics(interrupted) == eval_metrics(complete)
+    resumed = json.loads((interrupted / "eval_results.json").read_text())
+    assert "epoch_00" in resumed["train_resumed_from"]
+    for name in ("train_best_epoch", "train_epochs_run", "train_best_stopping_loss"):
+        assert resumed[name] == json.loads((complete / "eval_results.json").read_text())[name]
+    assert len(list((interrupted / "checkpoints").iterdir())) <= 2  # checkpoints_total_limit
+
+
+@pytest.mark.skipif(shutil.which("torchrun") is None, reason="torchrun not on PATH")
+def test_two_process_job_gathers_the_single_process_metrics(emomv_c_dir, tmp_path):
+    output = tmp_path / "ddp"
+    run(
+        [
+            "torchrun",
+            "--nproc_per_node",
+            "2",
+            "--master_port",
+            "29533",
+            str(EXAMPLES / "train.py"),
+            "--dataset",
+            str(emomv_c_dir),
+            "--task",
+            "correspondence",
+            "--output-dir",
+            str(output),
+            *FAST,
+        ]
+    )
+    assert (output / "model.safetensors").exists()
+    single = tmp_path / "single-process-eval"
+    run(
+        [
+            sys.executable,
+            str(EXAMPLES / "evaluate.py"),
+            "--model",
+            str(output),
+            "--dataset",
+            str(emomv_c_dir),
+            "--output-dir",
+            str(single),
+            "--no-plots",
+        ]
+    )
+    assert eval_metrics(output) == eval_metrics(single)
+
+
+def test_reproduce_paper_writes_results_and_resumes(emomv_c_dir, tmp_path):
+    arguments = [
+        sys.executable,
+        str(EXAMPLES / "reproduce_paper.py"),
+        "--dataset",
+        str(emomv_c_dir),
+        "--seeds",
+        "2",
+        "--models",
+        "emomv",
+        "--variants",
+        "multi",
+        "--max-epochs",
+        "6",
+        "--workers",
+        "2",
+        "--output-dir",
+        str(tmp_path),
+        "--no-progress",
+    ]
+    completed = run(arguments)
+    markdown = (tmp_path / "results.md").read_text()
+    assert completed.stdout.strip().startswith("# Reproduction of the EmoMV paper on EmoMV-C")
+    assert "| Proposed (EmoMV) | Accuracy (%) | 70.83 |" in markdown
+    assert "| Proposed (EmoMV) | video → music mAP (%) | 41.64 |" in markdown
+    assert "`held-out` protocol" in markdown
+    runs = sorted(path.name for path in (tmp_path / "runs").iterdir())
+    assert len(runs) == 8  # 2 tasks x 2 protocols x 2 seeds
+    stamps = {path.name: path.stat().st_mtime_ns for path in (tmp_path / "runs").iterdir()}
+    run(arguments)  # everything is done: nothing re-runs, the same table comes out
+    assert {path.name: path.stat().st_mtime_ns for path in (tmp_path / "runs").iterdir()} == stamps
+    assert (tmp_path / "results.md").read_text() == markdown
