@@ -20,6 +20,7 @@ TASK_DESCRIPTIONS = {
     "correspondence": "affective music-video correspondence classification (matched / mismatched)",
     "retrieval": "affective music-video retrieval (video → music and music → video)",
 }
+MODEL_TITLES = {"emomv": "EmoMV", "baseline": "EmoMV baseline"}
 MODEL_DESCRIPTIONS = {
     "emomv": "The EmoMV paper's proposed model",
     "baseline": "The EmoMV paper's baseline (modified Li & Kumar 2019)",
@@ -95,7 +96,7 @@ def make_model_card(
     return ModelCard.from_template(
         card_data,
         template_path=str(TEMPLATE_PATH),
-        model_name=f"EmoMV {args.model} – {args.task} ({variant}) on {dataset_display_name(args.dataset)}",
+        model_name=f"{MODEL_TITLES[args.model]} for {args.task} ({variant}) on {dataset_display_name(args.dataset)}",
         summary=f"{MODEL_DESCRIPTIONS[args.model]} for {TASK_DESCRIPTIONS[args.task]}.",
         dataset_name=dataset_display_name(args.dataset),
         dataset_id=args.dataset,

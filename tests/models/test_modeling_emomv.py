@@ -92,7 +92,10 @@ def test_parameter_counts():
     )  # "about 174k" (paper section 5.1)
     assert counts["EmoMVForCorrespondence-multi_task=False"] == expected_multi_task - 2 * linear(width, 5)
     assert counts["EmoMVForRetrieval"] == towers + 2 * linear(width, 5) + 2 * 2 * width  # + two LayerNorms
-    assert counts["EmoMVBaselineForCorrespondence"] == counts["EmoMVBaselineForRetrieval"] == 682_122
+    # baseline: two ReLU layers per tower and two into the common space, all 64 wide, plus the emotion heads
+    baseline_towers = linear(2304, width) + linear(128, width) + 2 * 3 * linear(width, width)
+    assert counts["EmoMVBaselineForCorrespondence"] == counts["EmoMVBaselineForRetrieval"]
+    assert counts["EmoMVBaselineForCorrespondence"] == baseline_towers + 2 * linear(width, 5) == 181_386
     # Buffers (standardisation statistics, MCB hashes, stage-2 regression) are not trainable parameters.
     model = EmoMVForCorrespondence(EmoMVConfig())
     buffers = dict(model.named_buffers())
@@ -119,7 +122,7 @@ def test_default_configs_are_the_paper_variants():
     assert EmoMVBaselineForCorrespondence.config_class is EmoMVBaselineConfig
     assert EmoMVBaselineForRetrieval.config_class is EmoMVBaselineRetrievalConfig
     baseline = EmoMVBaselineConfig()
-    assert baseline.multi_task and baseline.video_hidden_sizes == [256, 128] and baseline.common_size == 64
+    assert baseline.multi_task and baseline.video_hidden_sizes == [64, 64] and baseline.common_size == 64
     assert len({c.model_type for c in (config, retrieval, baseline, EmoMVBaselineRetrievalConfig())}) == 4
 
 

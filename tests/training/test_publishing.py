@@ -1,0 +1,127 @@
+"""Model cards, atomic output folders and the Hub upload path (everything up to the network call)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+import emomv_hf.hub
+from emomv_hf.model_card import make_model_card
+from emomv_hf.training import EmoMVTrainingArguments, make_accelerator, pipeline, run_training
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+class RecordingHfApi:
+    """Stands in for huggingface_hub.HfApi: records the calls instead of reaching the Hub."""
+
+    calls: list[tuple[str, dict]] = []
+
+    def __init__(self, token=None):
+        self.token = token
+
+    def create_repo(self, repo_id, **kwargs):
+        self.calls.append(("create_repo", {"repo_id": repo_id, **kwargs}))
+
+    def upload_folder(self, **kwargs):
+        self.calls.append(("upload_folder", kwargs))
+        return f"https://huggingface.co/{kwargs['repo_id']}/commit/0"
+
+
+def quick_args(emomv_c_dir: Path, output_dir: Path | None, **overrides) -> EmoMVTrainingArguments:
+    values = dict(
+        dataset=str(emomv_c_dir),
+        output_dir=str(output_dir) if output_dir else None,
+        max_epochs=3,
+        patience=3,
+        progress=False,
+    )
+    return EmoMVTrainingArguments(**{**values, **overrides})
+
+
+def test_model_card_has_the_model_index_with_protocol_and_split(emomv_c_dir):
+    args = quick_args(
+        emomv_c_dir, None, task="retrieval", protocol="held-out", hub_model_id="emomv/emomv-c-retrieval"
+    )
+    run_result = run_training(args, make_accelerator(args, cpu=True), save=False)
+    card = make_model_card(run_result, plots=["precision_recall_video_to_music.png"])
+    metadata = yaml.safe_load(str(card).split("---")[1])
+    assert metadata["license"] == "mit" and metadata["library_name"] == "transformers"
+    (entry,) = metadata["model-index"]
+    assert entry["name"] == "emomv-c-retrieval"
+    results = entry["results"]
+    assert {result["dataset"]["split"] for result in results} == {"validation"}
+    assert {result["dataset"]["config"] for result in results} == {"segments"}
+    metrics = {metric["type"]: metric for result in results for metric in result["metrics"]}
+    assert set(metrics) == {
+        f"{d}/{m}"
+        for d in ("video_to_music", "music_to_video")
+        for m in ("top1_accuracy", "top3_accuracy", "top5_accuracy", "map")
+    }
+    assert metrics["video_to_music/map"]["value"] == pytest.approx(
+        100 * run_result.metrics["video_to_music/map"], abs=1e-4
+    )
+    assert "held-out protocol" in metrics["video_to_music/map"]["name"]
+    text = str(card)
+    assert "41.64" in text  # the paper's mAP next to ours
+    assert "EmoMVForRetrieval" in text and "predicted" in text and "@article{thao2023emomv" in text
+
+
+def test_failed_save_leaves_the_output_folder_untouched(emomv_c_dir, tmp_path, monkeypatch):
+    output = tmp_path / "run"
+    output.mkdir()
+    (output / "notes.txt").write_text("kept")
+
+    def broken_plots(report, directory):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(pipeline, "write_plots", broken_plots)
+    args = quick_args(emomv_c_dir, output)
+    with pytest.raises(RuntimeError, match="disk full"):
+        run_training(args, make_accelerator(args, cpu=True))
+    assert sorted(path.name for path in output.iterdir()) == ["notes.txt"]
+    assert not [path for path in tmp_path.iterdir() if path.name.startswith(".")], (
+        "staging folder left behind"
+    )
+
+
+def test_push_to_hub_uploads_the_run_folder(emomv_c_dir, tmp_path, monkeypatch):
+    RecordingHfApi.calls = []
+    monkeypatch.setattr(emomv_hf.hub, "HfApi", RecordingHfApi)
+    spec = importlib.util.spec_from_file_location("train_script", REPO_ROOT / "examples" / "train.py")
+    train_script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(train_script)
+    output = tmp_path / "pushed"
+    exit_code = train_script.main(
+        [
+            "--dataset",
+            str(emomv_c_dir),
+            "--output-dir",
+            str(output),
+            "--max-epochs",
+            "2",
+            "--no-progress",
+            "--no-plots",
+            "--push-to-hub",
+            "--hub-model-id",
+            "me/emomv-c",
+            "--hub-private",
+        ]
+    )
+    assert exit_code == 0
+    (create, create_kwargs), (upload, upload_kwargs) = RecordingHfApi.calls
+    assert create == "create_repo" and create_kwargs["repo_id"] == "me/emomv-c" and create_kwargs["private"]
+    assert upload == "upload_folder" and Path(upload_kwargs["folder_path"]) == output
+    assert "checkpoints/*" in upload_kwargs["ignore_patterns"]
+    card = (output / "README.md").read_text()
+    assert 'AutoModel.from_pretrained("me/emomv-c")' in card
+    assert json.loads((output / "config.json").read_text())["model_type"] == "emomv"
+
+
+def test_push_refuses_a_missing_folder(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nothing to upload"):
+        emomv_hf.hub.push_folder_to_hub(tmp_path / "absent", "me/x", api=RecordingHfApi())
