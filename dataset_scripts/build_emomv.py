@@ -21,7 +21,7 @@ from emomv_hf.data import (
     ReleaseFormatError,
     ReleaseNotFoundError,
     build_hub_dataset,
-    describe_hub_folder,
+    format_hub_folder_summary,
     push_to_hub,
     resolve_release_dir,
 )
@@ -36,18 +36,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--private", action="store_true", help="create private Hub repositories")
     parser.add_argument("--strict", action="store_true", help="a missing release file is an error")
     return parser.parse_args(argv)
-
-
-def _print_summary(folder) -> None:
-    print(f"{folder}")
-    for config, splits in describe_hub_folder(folder).items():
-        for split, counts in splits.items():
-            extra = (
-                f" ({counts['matched']} matched, {counts['mismatched']} mismatched)"
-                if "matched" in counts
-                else ""
-            )
-            print(f"  {config}/{split}: {counts['rows']} rows{extra}")
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
@@ -82,7 +70,7 @@ def _main(args: argparse.Namespace) -> int:
         except ReleaseFormatError as error:
             print(f"error: {error}", file=sys.stderr)
             return 1
-        _print_summary(folder)
+        print(format_hub_folder_summary(folder))
         built.append((name, folder))
     if not built:
         print("error: no dataset could be built", file=sys.stderr)

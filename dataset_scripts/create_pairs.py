@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from emomv_hf.data import ReleaseFormatError, build_pairs_dataset, describe_hub_folder, push_to_hub
+from emomv_hf.data import ReleaseFormatError, build_pairs_dataset, format_hub_folder_summary, push_to_hub
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -52,15 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     except (ReleaseFormatError, ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    print(folder)
-    for config, splits in describe_hub_folder(folder).items():
-        for split, counts in splits.items():
-            extra = (
-                f" ({counts['matched']} matched, {counts['mismatched']} mismatched)"
-                if "matched" in counts
-                else ""
-            )
-            print(f"  {config}/{split}: {counts['rows']} rows{extra}")
+    print(format_hub_folder_summary(folder))
     if args.push_to_hub:
         repo_id = f"{args.push_to_hub}/{args.name}"
         print(f"pushed to {repo_id}: {push_to_hub(folder, repo_id, private=args.private)}")

@@ -1,11 +1,11 @@
 """How to cite the EmoMV paper; used by the dataset card, the model cards and the metric modules."""
 
-PAPER_TITLE = "EmoMV: Affective music-video correspondence learning datasets for classification and retrieval"
+PAPER_TITLE = "EmoMV: Affective Music-Video Correspondence Learning Datasets for Classification and Retrieval"
 PAPER_AUTHORS = "Ha Thi Phuong Thao, Gemma Roig, Dorien Herremans"
 RELEASE_URL = "https://github.com/ivyha010/EmoMV"
 
 BIBTEX = """@article{thao2023emomv,
-  title   = {EmoMV: Affective music-video correspondence learning datasets for classification and retrieval},
+  title   = {EmoMV: Affective Music-Video Correspondence Learning Datasets for Classification and Retrieval},
   author  = {Thao, Ha Thi Phuong and Roig, Gemma and Herremans, Dorien},
   journal = {Information Fusion},
   volume  = {91},

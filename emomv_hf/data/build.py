@@ -238,6 +238,20 @@ def describe_hub_folder(folder: str | os.PathLike) -> dict[str, dict[str, dict[s
     return result
 
 
+def format_hub_folder_summary(folder: str | os.PathLike) -> str:
+    """The folder and one line per config/split with its row (and matched/mismatched) counts, for printing."""
+    lines = [str(folder)]
+    for config, splits in describe_hub_folder(folder).items():
+        for split, counts in splits.items():
+            extra = (
+                f" ({counts['matched']} matched, {counts['mismatched']} mismatched)"
+                if "matched" in counts
+                else ""
+            )
+            lines.append(f"  {config}/{split}: {counts['rows']} rows{extra}")
+    return "\n".join(lines)
+
+
 # --------------------------------------------------------------------------------------------------------
 # From labelled segments (the pairing pipeline)
 # --------------------------------------------------------------------------------------------------------

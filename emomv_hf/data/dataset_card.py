@@ -18,20 +18,12 @@ from datasets.splits import SplitDict
 from datasets.utils.metadata import MetadataConfigs
 from huggingface_hub import DatasetCard, DatasetCardData
 
+from emomv_hf.citation import BIBTEX as CITATION
 from emomv_hf.emotions import ALLOWED_MISMATCH_PAIRS, EMOTIONS
 
 from .hub_folder import data_files_pattern
 from .pairing import SWAP_ALLOCATION_RULE, mismatch_matrix
 from .schema import PAIR_FEATURES, PAIRS_CONFIG, SEGMENT_FEATURES, SEGMENTS_CONFIG
-
-CITATION = """@article{thao2023emomv,
-  title   = {EmoMV: Affective Music-Video Correspondence Learning Datasets for Classification and Retrieval},
-  author  = {Thao, Ha Thi Phuong and Roig, Gemma and Herremans, Dorien},
-  journal = {Information Fusion},
-  volume  = {91},
-  pages   = {64--79},
-  year    = {2023}
-}"""
 
 LICENSE_NOTE = (
     "MIT, as the authors' release (Copyright (c) 2022 ivyha010, "
