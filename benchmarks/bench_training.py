@@ -29,11 +29,12 @@ from emomv_hf.training import (
     run_training,
     train_model,
 )
+from emomv_hf.training.loop import make_optimizer
 
 
 def bare_steps(model: torch.nn.Module, data: TensorPairs, args: EmoMVTrainingArguments, epochs: int) -> float:
     """Seconds per epoch of forward/backward/step on pre-sliced batches: the floor any loop pays."""
-    optimizer = torch.optim.Adam(model.parameters(), lr=args.learning_rate, weight_decay=args.weight_decay)
+    optimizer = make_optimizer(model, args)
     order = torch.randperm(len(data), generator=torch.Generator().manual_seed(0))
     batches = [
         data.__getitems__(order[i : i + args.batch_size].tolist())
