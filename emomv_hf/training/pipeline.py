@@ -6,14 +6,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import datasets
 import torch
 from accelerate import Accelerator
 from accelerate.utils import DataLoaderConfiguration, DistributedDataParallelKwargs, set_seed
 
+import datasets
 from emomv_hf.data.tensors import TensorPairs
 from emomv_hf.evaluation import EvaluationReport, evaluate_model, write_plots
 from emomv_hf.io_utils import atomic_write_dir, atomic_write_json, atomic_write_text
+from emomv_hf.modeling_emomv import EmoMVForCorrespondence, EmoMVForRetrieval
+from emomv_hf.modeling_emomv_baseline import EmoMVBaselineForCorrespondence, EmoMVBaselineForRetrieval
 from emomv_hf.training.arguments import EmoMVTrainingArguments
 from emomv_hf.training.holdout import grouped_holdout_indices
 from emomv_hf.training.loop import TrainingOutcome, train_model
@@ -21,13 +23,11 @@ from emomv_hf.training.loop import TrainingOutcome, train_model
 
 def build_model(model: str, task: str, multi_task: bool = True) -> torch.nn.Module:
     """A freshly initialised EmoMV or baseline model for a task, with the paper's configuration."""
-    import emomv_hf
-
     classes = {
-        ("emomv", "correspondence"): emomv_hf.EmoMVForCorrespondence,
-        ("emomv", "retrieval"): emomv_hf.EmoMVForRetrieval,
-        ("baseline", "correspondence"): emomv_hf.EmoMVBaselineForCorrespondence,
-        ("baseline", "retrieval"): emomv_hf.EmoMVBaselineForRetrieval,
+        ("emomv", "correspondence"): EmoMVForCorrespondence,
+        ("emomv", "retrieval"): EmoMVForRetrieval,
+        ("baseline", "correspondence"): EmoMVBaselineForCorrespondence,
+        ("baseline", "retrieval"): EmoMVBaselineForRetrieval,
     }
     try:
         model_class = classes[(model, task)]
@@ -129,7 +129,7 @@ def run_training(
     model = build_model(args.model, args.task, args.multi_task)
     model.fit_standardization(splits.train.inputs["video_features"], splits.train.inputs["music_features"])
     model.to(accelerator.device)
-    if accelerator.trackers == [] and args.report_to:
+    if args.report_to and not accelerator.trackers:
         accelerator.init_trackers(
             args.run_name, config={k: v for k, v in args.to_dict().items() if v is not None}
         )

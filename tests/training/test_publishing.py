@@ -125,3 +125,11 @@ def test_push_to_hub_uploads_the_run_folder(emomv_c_dir, tmp_path, monkeypatch):
 def test_push_refuses_a_missing_folder(tmp_path):
     with pytest.raises(FileNotFoundError, match="nothing to upload"):
         emomv_hf.hub.push_folder_to_hub(tmp_path / "absent", "me/x", api=RecordingHfApi())
+
+
+def test_tensorboard_logging_writes_event_files(emomv_c_dir, tmp_path):
+    args = quick_args(emomv_c_dir, tmp_path / "logged", report_to="tensorboard", plots=False)
+    run_training(args, make_accelerator(args, cpu=True))
+    events = list((tmp_path / "logged").rglob("events.out.tfevents.*"))
+    assert events and all(path.stat().st_size > 0 for path in events)
+    assert (tmp_path / "logged" / "model.safetensors").exists()
