@@ -68,7 +68,10 @@ def main() -> None:
         "--repeats", type=int, default=5, help="Timings per measurement (the median is reported)."
     )
     parser.add_argument("--runs", type=int, default=5, help="Full paper-protocol runs to time.")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice).")
     options = parser.parse_args()
+    if options.threads:
+        torch.set_num_threads(options.threads)
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = build_hub_dataset(resolve_release_dir(options.release_dir), "emomv-c", tmp)
