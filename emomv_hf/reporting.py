@@ -19,7 +19,20 @@ METRIC_LABELS = {
     "map": "mAP (%)",
     "video_emotion_accuracy": "Video emotion accuracy (%)",
     "music_emotion_accuracy": "Music emotion accuracy (%)",
+    "recall@1": "Recall@1 of the counterpart (%)",
+    "recall@5": "Recall@5 of the counterpart (%)",
+    "recall@10": "Recall@10 of the counterpart (%)",
+    "median_rank": "Median rank of the counterpart",
 }
+# Reported by peers rather than the paper: shown after the paper's metrics, as percentages except ranks.
+EXTRA_METRICS = (
+    "video_emotion_accuracy",
+    "music_emotion_accuracy",
+    "recall@1",
+    "recall@5",
+    "recall@10",
+    "median_rank",
+)
 DIRECTION_LABELS = {"video_to_music": "video → music", "music_to_video": "music → video"}
 
 
@@ -32,7 +45,10 @@ def metric_label(metric: str) -> str:
 def _format(metric: str, value: float) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
-    scaled = to_paper_scale(metric, value) if not metric.endswith("emotion_accuracy") else 100 * value
+    name = metric.rpartition("/")[2]
+    if name == "median_rank":
+        return f"{value:g}"
+    scaled = 100 * value if name in EXTRA_METRICS else to_paper_scale(metric, value)
     return f"{scaled:.2f}"
 
 
@@ -46,9 +62,8 @@ def single_run_table(
 ) -> str:
     """A Markdown table of one run's metrics with the paper's value alongside."""
     lines = ["| Metric | This run | Paper |", "|---|---|---|"]
-    names = list(metric_names(task)) + [
-        name for name in ("video_emotion_accuracy", "music_emotion_accuracy") if name in metrics
-    ]
+    extras = [name for name in metrics if name.rpartition("/")[2] in EXTRA_METRICS]
+    names = list(metric_names(task)) + extras
     for name in names:
         if name not in metrics:
             continue
