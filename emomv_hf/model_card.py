@@ -15,7 +15,17 @@ from emomv_hf.training.arguments import PROTOCOL_DESCRIPTIONS
 if TYPE_CHECKING:
     from emomv_hf.training.pipeline import RunResult
 
-TEMPLATE_PATH = Path(__file__).resolve().parent.parent / "model_cards" / "emomv_model_card.md"
+TEMPLATE_NAME = "emomv_model_card.md"
+
+
+def template_path() -> Path:
+    """The card template: shipped as ``emomv_hf/model_cards/`` in a wheel, ``model_cards/`` in a checkout."""
+    package = Path(__file__).resolve().parent
+    for folder in (package / "model_cards", package.parent / "model_cards"):
+        if (folder / TEMPLATE_NAME).is_file():
+            return folder / TEMPLATE_NAME
+    raise FileNotFoundError(f"model card template {TEMPLATE_NAME} not found next to {package}")
+
 TASK_DESCRIPTIONS = {
     "correspondence": "affective music-video correspondence classification (matched / mismatched)",
     "retrieval": "affective music-video retrieval (video → music and music → video)",
@@ -95,7 +105,7 @@ def make_model_card(
     outcome = result.outcome
     return ModelCard.from_template(
         card_data,
-        template_path=str(TEMPLATE_PATH),
+        template_path=str(template_path()),
         model_name=f"{MODEL_TITLES[args.model]} for {args.task} ({variant}) on {dataset_display_name(args.dataset)}",
         summary=f"{MODEL_DESCRIPTIONS[args.model]} for {TASK_DESCRIPTIONS[args.task]}.",
         dataset_name=dataset_display_name(args.dataset),
