@@ -26,6 +26,7 @@ def template_path() -> Path:
             return folder / TEMPLATE_NAME
     raise FileNotFoundError(f"model card template {TEMPLATE_NAME} not found next to {package}")
 
+
 TASK_DESCRIPTIONS = {
     "correspondence": "affective music-video correspondence classification (matched / mismatched)",
     "retrieval": "affective music-video retrieval (video → music and music → video)",
