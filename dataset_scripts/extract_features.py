@@ -1,0 +1,69 @@
+#!/usr/bin/env python
+"""Extract SlowFast (video, 2304-d) and VGGish (music, 128-d) features from your own music videos.
+
+    python dataset_scripts/extract_features.py --media DIR_OR_CSV --output-dir OUT \\
+        --slowfast-weights SLOWFAST_8x8_R50.pyth --vggish-weights vggish-10086976.pth \\
+        [--segment-seconds 30] [--device cpu] [--skip-errors]
+
+DIR: every video below it is cut into --segment-seconds segments; a parent folder named after an emotion
+(``Fear/``, ``relax/``, ...) labels them. CSV: header with ``path`` and optionally ``segment_id, start, end,
+emotion, source_id, split``. Writes OUT/video/*.npy, OUT/music/*.npy and OUT/segments.csv, the input of
+``dataset_scripts/create_pairs.py --segments OUT/segments.csv``. Re-running resumes: existing outputs are kept.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from emomv_hf.features import FeatureExtractionError, MediaError, MissingWeightsError, extract_folder
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--media", required=True, help="folder of media files, or CSV with a 'path' column")
+    parser.add_argument("--output-dir", required=True, help="folder for video/, music/ and segments.csv")
+    parser.add_argument(
+        "--slowfast-weights", help="SLOWFAST_8x8_R50.pyth (pytorchvideo model zoo) or state dict"
+    )
+    parser.add_argument("--vggish-weights", help="vggish-10086976.pth (PyTorch VGGish port) state dict")
+    parser.add_argument(
+        "--random-init",
+        action="store_true",
+        help="allow random weights where none are given (testing only: the features mean nothing)",
+    )
+    parser.add_argument("--segment-seconds", type=float, default=30.0)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--skip-errors", action="store_true", help="leave failing segments out and go on")
+    parser.add_argument("--no-progress", action="store_true")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        summary = extract_folder(
+            args.media,
+            args.output_dir,
+            slowfast_weights=args.slowfast_weights,
+            vggish_weights=args.vggish_weights,
+            random_init=args.random_init,
+            segment_seconds=args.segment_seconds,
+            device=args.device,
+            on_error="skip" if args.skip_errors else "raise",
+            progress=not args.no_progress,
+        )
+    except (MissingWeightsError, FeatureExtractionError, MediaError, ValueError, FileNotFoundError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(
+        f"{summary.csv_path}: {summary.extracted} segment(s) extracted, {summary.skipped} already present"
+        + (f", {len(summary.failed)} failed: {', '.join(summary.failed)}" if summary.failed else "")
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,218 @@
+"""Decoding of music videos with PyAV: video frames of a time window and 16 kHz mono audio.
+
+Everything here returns plain numpy arrays so that the extractors stay independent of the decoder, and every
+error names the file, because a batch run over thousands of videos must say which one is broken.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+VGGISH_SAMPLE_RATE = 16_000
+"""Sample rate VGGish was trained on; all audio is resampled to it."""
+
+
+class MediaError(RuntimeError):
+    """A media file is missing, unreadable, lacks a stream, or is too short for what was asked."""
+
+
+def _import_av():
+    try:
+        import av
+    except ImportError as error:  # optional dependency: ``pip install emomv-hf[extract]``
+        raise ImportError("feature extraction needs PyAV: pip install 'emomv-hf[extract]'") from error
+    return av
+
+
+def _open(path: str | os.PathLike):
+    av = _import_av()
+    path = Path(path)
+    if not path.is_file():
+        raise MediaError(f"{path}: media file not found")
+    try:
+        return av.open(str(path))
+    except Exception as error:  # PyAV raises several FFmpeg error classes; all mean "cannot read this file"
+        raise MediaError(f"{path}: cannot open media file ({type(error).__name__}: {error})") from None
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    """Stream facts of one media file (durations in seconds; ``None`` where the container does not say)."""
+
+    path: Path
+    has_video: bool
+    has_audio: bool
+    video_duration: float | None
+    audio_duration: float | None
+    frame_rate: float | None
+    width: int | None
+    height: int | None
+
+    @property
+    def duration(self) -> float | None:
+        """Length usable for both streams: the shorter of the two known durations."""
+        known = [d for d in (self.video_duration, self.audio_duration) if d is not None]
+        return min(known) if known else None
+
+
+def _stream_duration(stream, container) -> float | None:
+    if stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * stream.time_base)
+    if container.duration is not None:  # in AV_TIME_BASE (microseconds)
+        return container.duration / 1_000_000
+    return None
+
+
+def probe_media(path: str | os.PathLike) -> MediaInfo:
+    """Read stream facts without decoding (durations, frame rate, frame size)."""
+    with _open(path) as container:
+        video = container.streams.video[0] if container.streams.video else None
+        audio = container.streams.audio[0] if container.streams.audio else None
+        rate = None
+        if video is not None and (video.average_rate or video.guessed_rate):
+            rate = float(video.average_rate or video.guessed_rate)
+        return MediaInfo(
+            path=Path(path),
+            has_video=video is not None,
+            has_audio=audio is not None,
+            video_duration=_stream_duration(video, container) if video is not None else None,
+            audio_duration=_stream_duration(audio, container) if audio is not None else None,
+            frame_rate=rate,
+            width=video.codec_context.width if video is not None else None,
+            height=video.codec_context.height if video is not None else None,
+        )
+
+
+def read_video_frames(
+    path: str | os.PathLike,
+    start: float = 0.0,
+    end: float | None = None,
+    num_frames: int | None = None,
+) -> np.ndarray:
+    """Decode the RGB frames shown in ``[start, end)`` seconds.
+
+    Args:
+        path: media file with a video stream.
+        start, end: time window in seconds (``end=None``: to the end of the stream).
+        num_frames: if given, sample this many frames uniformly over the window, first and last frame
+            included (like ``torch.linspace(0, T - 1, num_frames)`` over the window's frames, which is what
+            pytorchvideo's ``UniformTemporalSubsample`` does); short windows repeat frames. Only the sampled
+            frames are kept, so a 30 s 1080p window does not need gigabytes of memory.
+
+    Returns:
+        ``uint8`` array of shape ``(T, H, W, 3)``; ``T == num_frames`` when given.
+    """
+    if end is not None and end <= start:
+        raise ValueError(f"{path}: empty time window [{start}, {end})")
+    with _open(path) as container:
+        if not container.streams.video:
+            raise MediaError(f"{path}: no video stream")
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"  # frame-threaded decoding; the bottleneck of extraction on CPU
+        rate = float(stream.average_rate or stream.guessed_rate or 25)
+        if start > 0:
+            # Seek lands on the keyframe at or before ``start``; frames before ``start`` are skipped below.
+            container.seek(int(start / stream.time_base), stream=stream, backward=True, any_frame=False)
+
+        targets: np.ndarray | None = None
+        if num_frames is not None:
+            if num_frames < 1:
+                raise ValueError("num_frames must be >= 1")
+            if end is None:
+                info = probe_media(path)
+                end = info.video_duration
+                if end is None:
+                    raise MediaError(f"{path}: unknown video duration; pass an explicit end time")
+            # Time of the last frame that starts inside the window: one frame interval before ``end``.
+            last = max(start, end - 1.0 / rate)
+            targets = np.linspace(start, last, num_frames)
+
+        frames: list[np.ndarray] = []
+        picked: list[np.ndarray | None] = [None] * (num_frames or 0)
+        next_target = 0
+        previous: np.ndarray | None = None
+        # Half a frame of slack so that rounding of timestamps does not drop the first/last frame.
+        slack = 0.5 / rate
+        try:
+            for frame in container.decode(stream):
+                if frame.time is None:
+                    continue
+                t = float(frame.time)
+                if t < start - slack:
+                    continue
+                if end is not None and t >= end - slack:
+                    break
+                image = frame.to_ndarray(format="rgb24")
+                if targets is None:
+                    frames.append(image)
+                    continue
+                # The frame on screen at a target time is the last one that started at or before it.
+                while next_target < num_frames and targets[next_target] < t - slack:
+                    picked[next_target] = previous if previous is not None else image
+                    next_target += 1
+                previous = image
+                if next_target >= num_frames:
+                    break
+        except Exception as error:
+            if isinstance(error, MediaError):
+                raise
+            raise MediaError(f"{path}: video decoding failed ({type(error).__name__}: {error})") from None
+
+        if targets is None:
+            if not frames:
+                raise MediaError(f"{path}: no video frames in [{start:.3f}, {end}) s (media too short?)")
+            return np.stack(frames)
+        if previous is None:
+            raise MediaError(f"{path}: no video frames in [{start:.3f}, {end:.3f}) s (media too short?)")
+        for index in range(next_target, num_frames):  # targets after the last decoded frame
+            picked[index] = previous
+        return np.stack(picked)
+
+
+def read_audio(
+    path: str | os.PathLike,
+    start: float = 0.0,
+    end: float | None = None,
+    sample_rate: int = VGGISH_SAMPLE_RATE,
+) -> np.ndarray:
+    """Decode the audio of ``[start, end)`` seconds as mono float32 at ``sample_rate``.
+
+    Channels are averaged after resampling (as VGGish's ``waveform_to_examples`` does) rather than
+    downmixed by FFmpeg, whose stereo-to-mono matrix applies a different gain.
+
+    Returns:
+        ``float32`` array of shape ``(num_samples,)`` in ``[-1, 1]``, ``num_samples ≈ (end - start) * sample_rate``.
+    """
+    av = _import_av()
+    if end is not None and end <= start:
+        raise ValueError(f"{path}: empty time window [{start}, {end})")
+    with _open(path) as container:
+        if not container.streams.audio:
+            raise MediaError(f"{path}: no audio stream")
+        stream = container.streams.audio[0]
+        # Planar float keeps the channels apart so that they can be averaged here.
+        resampler = av.AudioResampler(format="fltp", layout=None, rate=sample_rate)
+        chunks: list[np.ndarray] = []
+        try:
+            # Decoding from the beginning keeps sample positions exact; audio decoding is cheap.
+            for frame in container.decode(stream):
+                for out in resampler.resample(frame):
+                    chunks.append(out.to_ndarray())
+            for out in resampler.resample(None):  # flush the resampler's delay line
+                chunks.append(out.to_ndarray())
+        except Exception as error:
+            raise MediaError(f"{path}: audio decoding failed ({type(error).__name__}: {error})") from None
+    if not chunks:
+        raise MediaError(f"{path}: the audio stream holds no samples")
+    audio = np.concatenate(chunks, axis=1).mean(axis=0).astype(np.float32)
+    first = int(round(start * sample_rate))
+    last = audio.shape[0] if end is None else int(round(end * sample_rate))
+    if first >= audio.shape[0]:
+        raise MediaError(
+            f"{path}: audio is {audio.shape[0] / sample_rate:.3f} s long, the window starts at {start:.3f} s"
+        )
+    return np.ascontiguousarray(audio[first:last])

@@ -1,0 +1,60 @@
+"""Tiny synthetic music videos written with PyAV: moving colour video + a sine tone (test helper)."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+av = pytest.importorskip("av")
+
+WIDTH, HEIGHT, FPS = 64, 48, 10
+AUDIO_RATE = 22_050
+TONE_HZ = 1_000.0
+
+
+def write_clip(
+    path: Path,
+    seconds: float = 3.5,
+    *,
+    tone_hz: float = TONE_HZ,
+    with_audio: bool = True,
+    with_video: bool = True,
+) -> Path:
+    """Write an mp4 (mpeg4 video, 10 fps, 64x48; stereo AAC 22.05 kHz sine) of ``seconds`` length."""
+    with av.open(str(path), "w") as container:
+        video = audio = None
+        if with_video:
+            video = container.add_stream("mpeg4", rate=FPS)
+            video.width, video.height, video.pix_fmt = WIDTH, HEIGHT, "yuv420p"
+        if with_audio:
+            audio = container.add_stream("aac", rate=AUDIO_RATE)
+            audio.layout = "stereo"
+        if video is not None:
+            for index in range(int(round(seconds * FPS))):
+                image = np.zeros((HEIGHT, WIDTH, 3), dtype=np.uint8)
+                image[..., 0] = (index * 23) % 256  # colour changes over time
+                image[:, (index * 4) % WIDTH :, 1] = 200  # a moving edge
+                frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+                frame.pts = index
+                frame.time_base = Fraction(1, FPS)
+                container.mux(video.encode(frame))
+            container.mux(video.encode(None))
+        if audio is not None:
+            total = int(round(seconds * AUDIO_RATE))
+            t = np.arange(total) / AUDIO_RATE
+            tone = (0.5 * np.sin(2 * np.pi * tone_hz * t)).astype(np.float32)
+            block = 1024
+            for offset in range(0, total, block):
+                chunk = np.stack([tone[offset : offset + block]] * 2)  # planar stereo
+                frame = av.AudioFrame.from_ndarray(
+                    np.ascontiguousarray(chunk), format="fltp", layout="stereo"
+                )
+                frame.sample_rate = AUDIO_RATE
+                frame.pts = offset
+                frame.time_base = Fraction(1, AUDIO_RATE)
+                container.mux(audio.encode(frame))
+            container.mux(audio.encode(None))
+    return path

@@ -1,0 +1,134 @@
+"""Decoding and the VGGish front end / network (fast: no SlowFast here)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from emomv_hf.features import (
+    VGGISH_SAMPLE_RATE,
+    MediaError,
+    MissingWeightsError,
+    VGGish,
+    VGGishExtractor,
+    log_mel_spectrogram,
+    mel_filterbank,
+    probe_media,
+    read_audio,
+    read_video_frames,
+    waveform_to_examples,
+)
+from emomv_hf.features.vggish import MEL_MAX_HZ, MEL_MIN_HZ, hertz_to_mel
+
+from .synthetic_media import FPS, HEIGHT, WIDTH, write_clip
+
+
+def test_probe_and_video_frames(clip: Path):
+    info = probe_media(clip)
+    assert info.has_video and info.has_audio
+    assert info.frame_rate == pytest.approx(FPS)
+    assert info.duration == pytest.approx(3.5, abs=0.05)
+    everything = read_video_frames(clip)
+    assert everything.shape == (35, HEIGHT, WIDTH, 3) and everything.dtype == np.uint8
+    window = read_video_frames(clip, 1.0, 2.0)
+    assert window.shape == (10, HEIGHT, WIDTH, 3)
+    # The red channel encodes the frame index: the window starts at frame 10.
+    np.testing.assert_allclose(window[0, 0, 0, 0], everything[10, 0, 0, 0], atol=2)
+
+
+def test_uniform_frame_sampling(clip: Path):
+    everything = read_video_frames(clip)
+    sampled = read_video_frames(clip, 0.0, 3.5, num_frames=8)
+    assert sampled.shape == (8, HEIGHT, WIDTH, 3)
+    # Same frames as linspace(0, T - 1, 8) over the 35 frames (pytorchvideo's UniformTemporalSubsample).
+    index = np.linspace(0, 34, 8).round().astype(int)
+    np.testing.assert_allclose(
+        sampled[:, 0, 0, 0].astype(int), everything[index, 0, 0, 0].astype(int), atol=2
+    )
+    assert read_video_frames(clip, 1.0, 2.0, num_frames=32).shape == (32, HEIGHT, WIDTH, 3)
+
+
+def test_audio_is_16k_mono_of_the_right_length(clip: Path):
+    audio = read_audio(clip)
+    assert audio.dtype == np.float32 and audio.ndim == 1
+    # AAC pads the last 1024-sample frame: allow up to ~50 ms more.
+    assert 3.5 * VGGISH_SAMPLE_RATE <= audio.shape[0] <= 3.55 * VGGISH_SAMPLE_RATE
+    assert 0.4 < np.abs(audio).max() < 0.6  # channel average of a 0.5 sine, not a downmix gain
+    assert read_audio(clip, 1.0, 2.5).shape == (int(1.5 * VGGISH_SAMPLE_RATE),)
+
+
+def test_media_errors_name_the_file(tmp_path: Path):
+    missing = tmp_path / "nope.mp4"
+    with pytest.raises(MediaError, match="nope.mp4"):
+        read_audio(missing)
+    garbage = tmp_path / "garbage.mp4"
+    garbage.write_bytes(b"not a video at all" * 10)
+    with pytest.raises(MediaError, match="garbage.mp4"):
+        read_video_frames(garbage)
+    silent = write_clip(tmp_path / "silent.mp4", 1.0, with_audio=False)
+    with pytest.raises(MediaError, match=r"silent.mp4: no audio stream"):
+        read_audio(silent)
+    with pytest.raises(MediaError, match=r"silent.mp4: no video frames"):
+        read_video_frames(silent, 5.0, 6.0)
+
+
+def test_mel_filterbank_shape_and_edges():
+    weights = mel_filterbank()
+    assert weights.shape == (257, 64)
+    assert (weights >= 0).all() and weights[0].sum() == 0
+    freqs = np.linspace(0, 8000, 257)
+    used = freqs[weights.sum(axis=1) > 0]
+    assert used.min() >= MEL_MIN_HZ and used.max() <= MEL_MAX_HZ
+
+
+def test_log_mel_peak_of_a_pure_tone_and_framing():
+    seconds, tone = 3.0, 1000.0
+    t = np.arange(int(seconds * VGGISH_SAMPLE_RATE)) / VGGISH_SAMPLE_RATE
+    waveform = 0.5 * np.sin(2 * np.pi * tone * t)
+    log_mel = log_mel_spectrogram(waveform)
+    assert log_mel.shape == (1 + (48_000 - 400) // 160, 64) and log_mel.dtype == torch.float32
+    # The band whose centre is nearest to the tone in mel must hold the peak.
+    edges = np.linspace(hertz_to_mel(MEL_MIN_HZ), hertz_to_mel(MEL_MAX_HZ), 66)
+    expected = int(np.argmin(np.abs(edges[1:-1] - hertz_to_mel(tone))))
+    assert int(log_mel.mean(dim=0).argmax()) == expected
+    examples = waveform_to_examples(waveform)
+    assert examples.shape == (3, 1, 96, 64)
+    assert waveform_to_examples(waveform[:15_000]).shape[0] == 0  # < 0.975 s: no example
+
+
+def test_vggish_random_init_shapes_and_non_negative():
+    torch.manual_seed(0)
+    extractor = VGGishExtractor(random_init=True)
+    waveform = np.random.default_rng(0).uniform(-0.5, 0.5, 3 * VGGISH_SAMPLE_RATE)
+    embeddings = extractor.embed(waveform)
+    assert embeddings.shape == (3, 128) and embeddings.dtype == torch.float32
+    assert torch.isfinite(embeddings).all() and (embeddings >= 0).all()
+    feature = extractor(waveform)
+    assert feature.shape == (128,) and feature.dtype == np.float32
+    np.testing.assert_allclose(feature, embeddings.mean(0).numpy(), rtol=1e-6)
+    with pytest.raises(ValueError, match="too short"):
+        extractor(waveform[:8000])
+
+
+def test_vggish_state_dict_layout_and_round_trip(tmp_path: Path):
+    keys = set(VGGish().state_dict())
+    assert {"features.0.weight", "features.13.bias", "embeddings.0.weight", "embeddings.4.bias"} <= keys
+    assert VGGish().embeddings[0].in_features == 512 * 4 * 6
+    torch.manual_seed(1)
+    first = VGGishExtractor(random_init=True)
+    path = tmp_path / "vggish.pth"
+    torch.save(first.model.state_dict(), path)
+    second = VGGishExtractor(path)
+    waveform = np.sin(np.arange(2 * VGGISH_SAMPLE_RATE) * 0.05)
+    np.testing.assert_array_equal(first(waveform), second(waveform))
+    torch.save({"conv.weight": torch.zeros(1)}, tmp_path / "bad.pth")
+    with pytest.raises(ValueError, match="bad.pth"):
+        VGGishExtractor(tmp_path / "bad.pth")
+
+
+def test_vggish_without_weights_refuses():
+    with pytest.raises(MissingWeightsError, match="random_init=True"):
+        VGGishExtractor()
