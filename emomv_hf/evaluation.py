@@ -17,6 +17,7 @@ from accelerate import Accelerator
 from emomv_hf.data.tensors import TensorPairs, tensor_loader
 from emomv_hf.emotions import EMOTIONS, MATCH_LABELS
 from emomv_hf.metrics import correspondence_metrics, emotion_metrics, retrieval_metrics_both_directions
+from emomv_hf.modeling_emomv_baseline import EmoMVBaselinePreTrainedModel
 
 RETRIEVAL_TASK = "retrieval"
 CORRESPONDENCE_TASK = "correspondence"
@@ -273,7 +274,7 @@ def run_evaluation(
     atomic_write_json(output_dir / "eval_results.json", results)
     written = write_plots(report, output_dir) if plots else []
     is_multi_task = bool(getattr(model.config, "multi_task", False))
-    model_family = "baseline" if "Baseline" in type(model).__name__ else "emomv"
+    model_family = "baseline" if isinstance(model, EmoMVBaselinePreTrainedModel) else "emomv"
     table = single_run_table(
         report.metrics,
         dataset=dataset_key(dataset),
