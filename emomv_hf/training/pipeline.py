@@ -40,7 +40,14 @@ def build_model(model: str, task: str, multi_task: bool = True) -> torch.nn.Modu
 
 def load_emomv(dataset: str, config: str = "pairs") -> datasets.DatasetDict:
     """Load an EmoMV Hub dataset (``emomv/emomv-c``) or a local folder built by ``build_emomv.py``."""
-    return datasets.load_dataset(dataset, config)
+    try:
+        return datasets.load_dataset(dataset, config)
+    except (ConnectionError, FileNotFoundError) as error:
+        raise type(error)(
+            f"cannot load EmoMV dataset {dataset!r} (config {config!r}): {error}. Pass a Hub id while online, or "
+            "build a local folder with `python dataset_scripts/build_emomv.py --release-dir DIR --output-dir "
+            "datasets` and pass `datasets/emomv-c`."
+        ) from error
 
 
 def reporting_split(pairs: datasets.DatasetDict) -> str:

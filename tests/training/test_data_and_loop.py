@@ -134,3 +134,8 @@ def test_training_arguments_reject_bad_values():
         EmoMVTrainingArguments(push_to_hub=True)
     with pytest.raises(ValueError, match="--patience"):
         replace(EmoMVTrainingArguments(), patience=0)
+
+
+def test_unreachable_dataset_says_how_to_build_one(tmp_path):
+    with pytest.raises(FileNotFoundError, match="build_emomv.py"):
+        load_emomv(str(tmp_path / "no-such-emomv-c"))
