@@ -18,6 +18,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from huggingface_hub import DatasetCard, HfApi
 
+from emomv_hf.io_utils import replace_dir
+
 DATA_DIR = "data"
 
 
@@ -54,27 +56,11 @@ def write_hub_folder(
                 path.parent.mkdir(parents=True, exist_ok=True)
                 pq.write_table(table, path)
         card.save(staging / "README.md")
-        _replace_dir(staging, target)
+        replace_dir(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return target
-
-
-def _replace_dir(source: Path, target: Path) -> None:
-    if not target.exists():
-        os.replace(source, target)
-        return
-    # Directories cannot be swapped in one step: move the old one aside, put the new one in, then delete.
-    backup = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
-    backup.rmdir()
-    os.replace(target, backup)
-    try:
-        os.replace(source, target)
-    except BaseException:
-        os.replace(backup, target)
-        raise
-    shutil.rmtree(backup, ignore_errors=True)
 
 
 def push_to_hub(

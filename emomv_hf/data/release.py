@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import csv
 import os
-import tempfile
 import urllib.error
 import urllib.request
 from collections.abc import Iterable, Sequence
@@ -29,6 +28,7 @@ from emomv_hf.emotions import (
     is_allowed_mismatch,
 )
 
+from ..io_utils import atomic_open
 from .schema import MUSIC_FEATURE_DIM, PAIR_SEPARATOR, VIDEO_FEATURE_DIM
 
 RELEASE_DIR_ENV = "EMOMV_RELEASE_DIR"
@@ -248,10 +248,8 @@ def _download_file(url: str, destination: Path) -> bool:
         if error.code == 404:
             return False
         raise
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=destination.parent, delete=False, suffix=".part") as handle:
+    with atomic_open(destination, binary=True) as handle:
         handle.write(data)
-    os.replace(handle.name, destination)
     return True
 
 

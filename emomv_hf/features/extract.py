@@ -15,7 +15,6 @@ import csv
 import logging
 import os
 import re
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ..emotions import UnknownEmotionError, normalize_emotion
+from ..io_utils import atomic_open
 from .media import VGGISH_SAMPLE_RATE, MediaError, probe_media, read_audio, read_video_frames
 from .slowfast import NUM_FRAMES, SLOWFAST_FEATURE_DIM, SlowFastExtractor
 from .vggish import VGGISH_EMBEDDING_DIM, VGGishExtractor
@@ -187,16 +187,8 @@ def discover_segments(media: str | os.PathLike, segment_seconds: float = 30.0) -
 
 
 def _save_atomic(path: Path, array: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Temp file in the same folder: os.replace is atomic only within one file system.
-    descriptor, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp.npy")
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            np.save(handle, array, allow_pickle=False)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    with atomic_open(path, binary=True) as handle:
+        np.save(handle, array, allow_pickle=False)
 
 
 def _check_finite(array: np.ndarray, segment: MediaSegment, kind: str, dim: int) -> np.ndarray:
@@ -214,17 +206,10 @@ def _check_finite(array: np.ndarray, segment: MediaSegment, kind: str, dim: int)
 
 
 def _write_csv(path: Path, rows: Sequence[dict[str, str]], columns: Sequence[str]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp.csv")
-    try:
-        with os.fdopen(descriptor, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(columns))
-            writer.writeheader()
-            writer.writerows(rows)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    with atomic_open(path, newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(columns))
+        writer.writeheader()
+        writer.writerows(rows)
 
 
 @dataclass

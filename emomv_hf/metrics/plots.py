@@ -8,7 +8,6 @@ target folder, then ``os.replace``), so a reader never sees a half-written plot,
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from emomv_hf.io_utils import atomic_open
 from emomv_hf.metrics.functional import (
     _as_1d,
     correspondence_metrics,
@@ -36,19 +36,10 @@ def _new_figure(size: tuple[float, float] = (5.0, 4.5)) -> Figure:
 
 
 def _save_atomic(figure: Figure, path: str | os.PathLike) -> Path:
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
     figure.tight_layout()
-    # A unique name opened exclusively (mode "xb" keeps the usual umask permissions, unlike mkstemp).
-    temporary = target.parent / f".{target.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp"
-    try:
-        with open(temporary, "xb") as stream:
-            figure.savefig(stream, format="png", dpi=DPI)
-        os.replace(temporary, target)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    return target
+    with atomic_open(path, binary=True) as stream:
+        figure.savefig(stream, format="png", dpi=DPI)
+    return Path(path)
 
 
 def roc_curve_points(labels: Any, scores: Any) -> tuple[np.ndarray, np.ndarray]:
