@@ -20,11 +20,11 @@ from dataclasses import replace
 import torch
 
 from emomv_hf.data import build_hub_dataset, resolve_release_dir
+from emomv_hf.data.loading import load_emomv
 from emomv_hf.data.tensors import TensorPairs
 from emomv_hf.training import (
     EmoMVTrainingArguments,
     build_model,
-    load_emomv,
     make_accelerator,
     run_training,
     train_model,

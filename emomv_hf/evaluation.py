@@ -13,11 +13,15 @@ from typing import Any
 import numpy as np
 import torch
 from accelerate import Accelerator
+from transformers import AutoModel
 
+from emomv_hf.data.loading import load_emomv, reporting_split
 from emomv_hf.data.tensors import TensorPairs, tensor_loader
 from emomv_hf.emotions import EMOTIONS, MATCH_LABELS
+from emomv_hf.io_utils import atomic_write_json, atomic_write_text
 from emomv_hf.metrics import correspondence_metrics, emotion_metrics, retrieval_metrics_both_directions
 from emomv_hf.modeling_emomv_baseline import EmoMVBaselinePreTrainedModel
+from emomv_hf.reporting import dataset_key, single_run_table
 
 RETRIEVAL_TASK = "retrieval"
 CORRESPONDENCE_TASK = "correspondence"
@@ -242,13 +246,6 @@ def run_evaluation(
 
     Returns the Markdown report.
     """
-    from transformers import AutoModel
-
-    from emomv_hf.io_utils import atomic_write_json, atomic_write_text
-    from emomv_hf.model_card import dataset_key
-    from emomv_hf.reporting import single_run_table
-    from emomv_hf.training.pipeline import load_emomv, reporting_split
-
     model = AutoModel.from_pretrained(model_name_or_path)
     task = model_task(model)
     if task == RETRIEVAL_TASK:

@@ -9,7 +9,7 @@ from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from emomv_hf.citation import BIBTEX
 from emomv_hf.paper_results import metric_names, to_paper_scale
-from emomv_hf.reporting import metric_label, single_run_table
+from emomv_hf.reporting import dataset_display_name, dataset_key, metric_label, single_run_table
 from emomv_hf.training.arguments import PROTOCOL_DESCRIPTIONS
 
 if TYPE_CHECKING:
@@ -40,16 +40,6 @@ USAGE_LINES = {
     "correspondence": "p_matched = outputs.logits.softmax(-1)[:, 1]",
     "retrieval": "ranking = outputs.logits_per_video.argsort(dim=-1, descending=True)  # music for each video",
 }
-
-
-def dataset_key(dataset: str) -> str:
-    """``emomv-c`` for ``emomv/emomv-c`` or ``/data/emomv-c``."""
-    return Path(dataset.rstrip("/")).name
-
-
-def dataset_display_name(dataset: str) -> str:
-    key = dataset_key(dataset)
-    return {"emomv-a": "EmoMV-A", "emomv-b": "EmoMV-B", "emomv-c": "EmoMV-C"}.get(key, key)
 
 
 def eval_results_for_card(result: RunResult) -> list[EvalResult]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -34,6 +35,16 @@ EXTRA_METRICS = (
     "median_rank",
 )
 DIRECTION_LABELS = {"video_to_music": "video → music", "music_to_video": "music → video"}
+
+
+def dataset_key(dataset: str) -> str:
+    """``emomv-c`` for ``emomv/emomv-c`` or ``/data/emomv-c``."""
+    return Path(dataset.rstrip("/")).name
+
+
+def dataset_display_name(dataset: str) -> str:
+    key = dataset_key(dataset)
+    return {"emomv-a": "EmoMV-A", "emomv-b": "EmoMV-B", "emomv-c": "EmoMV-C"}.get(key, key)
 
 
 def metric_label(metric: str) -> str:

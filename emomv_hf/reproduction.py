@@ -14,9 +14,8 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from emomv_hf.io_utils import atomic_write_json
-from emomv_hf.model_card import dataset_display_name, dataset_key
 from emomv_hf.paper_results import PAPER_TABLES, metric_names
-from emomv_hf.reporting import metric_label, paper_value, seed_summary
+from emomv_hf.reporting import dataset_display_name, dataset_key, metric_label, paper_value, seed_summary
 from emomv_hf.training.arguments import (
     MODELS,
     PROTOCOL_DESCRIPTIONS,

@@ -15,8 +15,7 @@ import sys
 from transformers import HfArgumentParser
 
 from emomv_hf.hub import push_folder_to_hub
-from emomv_hf.model_card import dataset_key
-from emomv_hf.reporting import single_run_table
+from emomv_hf.reporting import dataset_key, single_run_table
 from emomv_hf.training import EmoMVTrainingArguments, run_training
 
 

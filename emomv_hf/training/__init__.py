@@ -2,7 +2,7 @@
 
 from emomv_hf.training.arguments import PROTOCOLS, EmoMVTrainingArguments
 from emomv_hf.training.loop import EarlyStopping, TrainingOutcome, train_model
-from emomv_hf.training.pipeline import RunResult, build_model, load_emomv, make_accelerator, run_training
+from emomv_hf.training.pipeline import RunResult, build_model, make_accelerator, run_training
 
 __all__ = [
     "PROTOCOLS",
@@ -11,7 +11,6 @@ __all__ = [
     "RunResult",
     "TrainingOutcome",
     "build_model",
-    "load_emomv",
     "make_accelerator",
     "run_training",
     "train_model",

@@ -11,6 +11,7 @@ import torch
 from accelerate import Accelerator
 from accelerate.utils import DataLoaderConfiguration, DistributedDataParallelKwargs, set_seed
 
+from emomv_hf.data.loading import load_emomv, reporting_split
 from emomv_hf.data.tensors import TensorPairs
 from emomv_hf.evaluation import EvaluationReport, evaluate_model, write_plots
 from emomv_hf.io_utils import atomic_write_dir, atomic_write_json, atomic_write_text
@@ -36,23 +37,6 @@ def build_model(model: str, task: str, multi_task: bool = True) -> torch.nn.Modu
             f"unknown model/task {model!r}/{task!r}; expected one of {sorted(classes)}"
         ) from None
     return model_class(model_class.config_class(multi_task=multi_task))
-
-
-def load_emomv(dataset: str, config: str = "pairs") -> datasets.DatasetDict:
-    """Load an EmoMV Hub dataset (``emomv/emomv-c``) or a local folder built by ``build_emomv.py``."""
-    try:
-        return datasets.load_dataset(dataset, config)
-    except (ConnectionError, FileNotFoundError) as error:
-        raise type(error)(
-            f"cannot load EmoMV dataset {dataset!r} (config {config!r}): {error}. Pass a Hub id while online, or "
-            "build a local folder with `python dataset_scripts/build_emomv.py --release-dir DIR --output-dir "
-            "datasets` and pass `datasets/emomv-c`."
-        ) from error
-
-
-def reporting_split(pairs: datasets.DatasetDict) -> str:
-    """The split results are reported on: ``test`` where the dataset has one (EmoMV-A), else ``validation``."""
-    return "test" if "test" in pairs else "validation"
 
 
 def make_accelerator(args: EmoMVTrainingArguments, cpu: bool = False) -> Accelerator:

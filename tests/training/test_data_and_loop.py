@@ -10,12 +10,12 @@ import pytest
 import torch
 
 from emomv_hf.data import source_video_id
+from emomv_hf.data.loading import load_emomv
 from emomv_hf.data.tensors import EpochBatchSampler, TensorPairs, tensor_loader
 from emomv_hf.training import (
     EarlyStopping,
     EmoMVTrainingArguments,
     build_model,
-    load_emomv,
     make_accelerator,
     train_model,
 )
