@@ -2,7 +2,7 @@
 
 __version__ = "0.1.0"
 
-from .configuration_emomv import EmoMVConfig, EmoMVRetrievalConfig
+from .configuration_emomv import EmoMVBaseConfig, EmoMVConfig, EmoMVRetrievalConfig
 from .configuration_emomv_baseline import EmoMVBaselineConfig, EmoMVBaselineRetrievalConfig
 from .modeling_emomv import (
     EmoMVCorrespondenceOutput,
@@ -18,12 +18,13 @@ from .modeling_emomv_baseline import (
     EmoMVBaselinePreTrainedModel,
     EmoMVBaselineRetrievalOutput,
 )
-from .models_registry import register as _register_models
-
-_register_models()
+from .models_registry import build_model, model_class_for
 
 __all__ = [
     "__version__",
+    "build_model",
+    "model_class_for",
+    "EmoMVBaseConfig",
     "EmoMVBaselineConfig",
     "EmoMVBaselineCorrespondenceOutput",
     "EmoMVBaselineForCorrespondence",

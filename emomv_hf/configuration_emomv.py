@@ -1,48 +1,29 @@
 """EmoMV model configuration (correspondence classification and retrieval, paper sections 5.1 and 6.1)."""
 
-from typing import Literal
+import difflib
+from typing import ClassVar, Literal
 
 from huggingface_hub.dataclasses import strict
 from transformers.configuration_utils import PreTrainedConfig
 
 from .emotions import EMOTIONS, MATCH_LABELS, NUM_EMOTIONS
 
-EMOTION_HEAD_INPUTS = ("reduced", "embedding")
+# Keys that a saved config.json holds besides the fields (`PreTrainedConfig` properties are allowed too).
+_SERIALIZATION_KEYS = {"auto_map", "model_type", "transformers_version", "architectures", "torch_dtype"}
 
 
 @strict
-class EmoMVConfig(PreTrainedConfig):
+class EmoMVBaseConfig(PreTrainedConfig):
     r"""
-    Configuration of [`EmoMVForCorrespondence`]. `EmoMVConfig()` with no argument is the paper's multi-task
-    correspondence classifier (about 174k parameters).
-
-    Architecture: each stream's feature vector is standardised, reduced by one linear layer, projected by a
-    residual projection head into a common L2-normalised space, and the two embeddings are fused by
-    multimodal compact bilinear (MCB) pooling followed by a two-layer classifier.
+    Fields shared by every EmoMV model (the proposed models and the baseline): feature widths, the emotion
+    classes, the multi-task switch, the loss weights and the initialisation. Not a model of its own; use
+    [`EmoMVConfig`], [`EmoMVRetrievalConfig`], [`EmoMVBaselineConfig`] or [`EmoMVBaselineRetrievalConfig`].
 
     Args:
         video_feature_size (`int`, defaults to 2304):
             Width of a video feature vector (SlowFast R50: 2048 slow + 256 fast pathway channels).
         music_feature_size (`int`, defaults to 128):
             Width of a music feature vector (VGGish embedding averaged over 0.96 s frames).
-        reduced_size (`int`, defaults to 64):
-            Width of the dimensionality-reduction layer of each stream.
-        projection_size (`int`, defaults to 64):
-            Width of the projection head layers, i.e. of the common embedding space.
-        projection_dropout (`float`, defaults to 0.5):
-            Dropout inside the projection head.
-        projection_layer_norm (`bool`, defaults to `False`):
-            Add a LayerNorm before the last GELU of the projection head. The paper does not have it; the
-            authors' released retrieval code does (so [`EmoMVRetrievalConfig`] turns it on).
-        layer_norm_eps (`float`, defaults to 1e-5):
-            Epsilon of that LayerNorm.
-        mcb_output_size (`int`, defaults to 32):
-            Output width of the compact bilinear pooling (the authors' code uses 32).
-        mcb_seed (`int`, defaults to 0):
-            Seed of the count-sketch hash indices and signs. The hashes are also stored as buffers in the
-            checkpoint, so a saved model reloads identically whatever this value.
-        fusion_hidden_size (`int`, defaults to 32):
-            Width of the fully connected layer after the fusion.
         num_emotions (`int`, defaults to 5):
             Number of emotion classes of the emotion heads.
         emotion_names (`list[str]`, *optional*):
@@ -50,49 +31,31 @@ class EmoMVConfig(PreTrainedConfig):
         multi_task (`bool`, defaults to `True`):
             Whether the model has the per-stream emotion heads and their losses (the paper's multi-task model).
             `False` is the single-task ablation: no emotion heads, emotion labels are ignored.
-        emotion_head_input (`str`, defaults to `"reduced"`):
-            What the emotion heads read: `"reduced"`, the 64-d output of the reduction layer (the paper's text),
-            or `"embedding"`, the L2-normalised projection-head output (the authors' released code).
         contrastive_margin (`float`, defaults to 1.0):
-            Margin of the contrastive loss on the cosine distance (retrieval model only).
+            Margin of the contrastive loss on the pair distance (retrieval models and the baseline).
         match_loss_weight (`float`, defaults to 1.0):
-            Weight of the matched/mismatched loss (cross-entropy, or contrastive for retrieval).
-        video_emotion_loss_weight (`float`, defaults to 1.0):
-            Weight of the video emotion cross-entropy (multi-task only).
-        music_emotion_loss_weight (`float`, defaults to 1.0):
-            Weight of the music emotion cross-entropy (multi-task only).
+            Weight of the matched/mismatched loss (cross-entropy, or contrastive).
+        video_emotion_loss_weight, music_emotion_loss_weight (`float`, defaults to 1.0):
+            Weights of the per-stream emotion cross-entropies (multi-task only).
         standardization_eps (`float`, defaults to 1e-8):
             A fitted feature standard deviation below this is replaced by 1 (constant features are only centred).
         initializer_range (`float`, *optional*):
             `None` (default) initialises linear layers like PyTorch (and the authors' code) do: uniform
             Kaiming weights and biases. A float instead draws weights from N(0, initializer_range) with zero biases.
+    """
 
-    Example:
-
-    ```python
-    >>> import emomv_hf
-    >>> from emomv_hf import EmoMVConfig, EmoMVForCorrespondence
-
-    >>> config = EmoMVConfig(multi_task=False)  # single-task ablation
-    >>> model = EmoMVForCorrespondence(config)
-    ```"""
-
-    model_type = "emomv"
+    task: ClassVar[str]
+    """`"correspondence"` or `"retrieval"`: what the model built from this config does."""
+    family: ClassVar[str]
+    """`"emomv"` (the paper's proposed model) or `"baseline"` (modified Li & Kumar 2019)."""
+    _positive_sizes: ClassVar[tuple[str, ...]] = ()
+    """Architecture widths (besides the feature sizes) that `validate_architecture` requires to be positive."""
 
     video_feature_size: int = 2304
     music_feature_size: int = 128
-    reduced_size: int = 64
-    projection_size: int = 64
-    projection_dropout: int | float = 0.5
-    projection_layer_norm: bool = False
-    layer_norm_eps: int | float = 1e-5
-    mcb_output_size: int = 32
-    mcb_seed: int = 0
-    fusion_hidden_size: int = 32
     num_emotions: int = NUM_EMOTIONS
     emotion_names: list[str] | None = None
     multi_task: bool = True
-    emotion_head_input: Literal["reduced", "embedding"] = "reduced"
     contrastive_margin: int | float = 1.0
     match_loss_weight: int | float = 1.0
     video_emotion_loss_weight: int | float = 1.0
@@ -101,6 +64,19 @@ class EmoMVConfig(PreTrainedConfig):
     initializer_range: int | float | None = None
 
     def __post_init__(self, **kwargs):
+        # A typo in config.json (`multi_taks`) would otherwise become a silent extra attribute.
+        unknown = sorted(
+            key
+            for key in kwargs
+            if key not in _SERIALIZATION_KEYS and not key.startswith("_") and not hasattr(type(self), key)
+        )
+        if unknown:
+            fields = sorted(self.__dataclass_fields__)
+            hints = []
+            for key in unknown:
+                close = difflib.get_close_matches(key, fields, n=1)
+                hints.append(f"`{key}`" + (f" (did you mean `{close[0]}`?)" if close else ""))
+            raise ValueError(f"{type(self).__name__} got unknown field(s) {', '.join(hints)}.")
         if self.emotion_names is None and self.num_emotions == NUM_EMOTIONS:
             self.emotion_names = list(EMOTIONS)
         if self.id2label is None:
@@ -109,29 +85,10 @@ class EmoMVConfig(PreTrainedConfig):
         super().__post_init__(**kwargs)
 
     def validate_architecture(self):
-        """Part of `@strict` validation: sizes, rates and the emotion-head switch must make sense."""
-        for name in (
-            "video_feature_size",
-            "music_feature_size",
-            "reduced_size",
-            "projection_size",
-            "mcb_output_size",
-            "fusion_hidden_size",
-            "num_emotions",
-        ):
+        """Part of `@strict` validation: sizes, margins and weights must make sense."""
+        for name in ("video_feature_size", "music_feature_size", "num_emotions", *self._positive_sizes):
             if getattr(self, name) < 1:
                 raise ValueError(f"`{name}` must be a positive integer, got {getattr(self, name)}.")
-        if self.reduced_size != self.projection_size:
-            raise ValueError(
-                "`reduced_size` must equal `projection_size`: the projection head adds its first layer's output "
-                f"to a residual of that width (got {self.reduced_size} and {self.projection_size})."
-            )
-        if not 0.0 <= self.projection_dropout < 1.0:
-            raise ValueError(f"`projection_dropout` must be in [0, 1), got {self.projection_dropout}.")
-        if self.emotion_head_input not in EMOTION_HEAD_INPUTS:
-            raise ValueError(
-                f"`emotion_head_input` must be one of {EMOTION_HEAD_INPUTS}, got {self.emotion_head_input!r}."
-            )
         if self.emotion_names is not None and len(self.emotion_names) != self.num_emotions:
             raise ValueError(
                 f"`emotion_names` has {len(self.emotion_names)} names but `num_emotions` is {self.num_emotions}."
@@ -144,16 +101,87 @@ class EmoMVConfig(PreTrainedConfig):
 
 
 @strict
-class EmoMVRetrievalConfig(EmoMVConfig):
+class EmoMVRetrievalConfig(EmoMVBaseConfig):
     r"""
-    Configuration of [`EmoMVForRetrieval`] (paper section 6.1): the same towers as [`EmoMVConfig`] without the
-    fusion, trained with a contrastive loss on the cosine distance. Defaults follow the authors' released
-    retrieval code: `projection_layer_norm=True`. The fusion fields (`mcb_*`, `fusion_hidden_size`) are unused.
+    Configuration of [`EmoMVForRetrieval`] (paper section 6.1), and the towers [`EmoMVConfig`] extends. Each
+    stream's feature vector is standardised, reduced by one linear layer, and projected by a residual projection
+    head into a common L2-normalised space. `EmoMVRetrievalConfig()` is the paper's multi-task retrieval model
+    with the authors' released code's `projection_layer_norm=True`. Fields of [`EmoMVBaseConfig`], and:
+
+    Args:
+        reduced_size (`int`, defaults to 64):
+            Width of the dimensionality-reduction layer of each stream.
+        projection_size (`int`, defaults to 64):
+            Width of the projection head layers, i.e. of the common embedding space.
+        projection_dropout (`float`, defaults to 0.5):
+            Dropout inside the projection head.
+        projection_layer_norm (`bool`, defaults to `True`):
+            Add a LayerNorm before the last GELU of the projection head (the authors' released retrieval code).
+        layer_norm_eps (`float`, defaults to 1e-5):
+            Epsilon of that LayerNorm.
+        emotion_head_input (`str`, defaults to `"reduced"`):
+            What the emotion heads read: `"reduced"`, the 64-d output of the reduction layer (the paper's text),
+            or `"embedding"`, the L2-normalised projection-head output (the authors' released code).
     """
 
     model_type = "emomv_retrieval"
+    task = "retrieval"
+    family = "emomv"
+    _positive_sizes = ("reduced_size", "projection_size")
 
+    reduced_size: int = 64
+    projection_size: int = 64
+    projection_dropout: int | float = 0.5
     projection_layer_norm: bool = True
+    layer_norm_eps: int | float = 1e-5
+    emotion_head_input: Literal["reduced", "embedding"] = "reduced"
+
+    def validate_towers(self):
+        """Part of `@strict` validation: the projection head's residual and dropout."""
+        if self.reduced_size != self.projection_size:
+            raise ValueError(
+                "`reduced_size` must equal `projection_size`: the projection head adds its first layer's output "
+                f"to a residual of that width (got {self.reduced_size} and {self.projection_size})."
+            )
+        if not 0.0 <= self.projection_dropout < 1.0:
+            raise ValueError(f"`projection_dropout` must be in [0, 1), got {self.projection_dropout}.")
 
 
-__all__ = ["EmoMVConfig", "EmoMVRetrievalConfig"]
+@strict
+class EmoMVConfig(EmoMVRetrievalConfig):
+    r"""
+    Configuration of [`EmoMVForCorrespondence`] (paper section 5.1). `EmoMVConfig()` with no argument is the
+    paper's multi-task correspondence classifier (about 174k parameters): the towers of [`EmoMVRetrievalConfig`]
+    (without the projection LayerNorm, as in the paper), whose two embeddings are fused by multimodal compact
+    bilinear (MCB) pooling followed by a two-layer classifier. Fields of [`EmoMVRetrievalConfig`], and:
+
+    Args:
+        mcb_output_size (`int`, defaults to 32):
+            Output width of the compact bilinear pooling (the authors' code uses 32).
+        mcb_seed (`int`, defaults to 0):
+            Seed of the count-sketch hash indices and signs. The hashes are also stored as buffers in the
+            checkpoint, so a saved model reloads identically whatever this value.
+        fusion_hidden_size (`int`, defaults to 32):
+            Width of the fully connected layer after the fusion.
+
+    Example:
+
+    ```python
+    >>> import emomv_hf
+    >>> from emomv_hf import EmoMVConfig, EmoMVForCorrespondence
+
+    >>> config = EmoMVConfig(multi_task=False)  # single-task ablation
+    >>> model = EmoMVForCorrespondence(config)
+    ```"""
+
+    model_type = "emomv"
+    task = "correspondence"
+    _positive_sizes = ("reduced_size", "projection_size", "mcb_output_size", "fusion_hidden_size")
+
+    projection_layer_norm: bool = False
+    mcb_output_size: int = 32
+    mcb_seed: int = 0
+    fusion_hidden_size: int = 32
+
+
+__all__ = ["EmoMVBaseConfig", "EmoMVConfig", "EmoMVRetrievalConfig"]

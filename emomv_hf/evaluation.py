@@ -13,39 +13,66 @@ from typing import Any
 import numpy as np
 import torch
 from accelerate import Accelerator
-from transformers import AutoModel
+from transformers import AutoModel, PreTrainedModel
 
-from emomv_hf.data.loading import load_emomv, reporting_split
-from emomv_hf.data.tensors import TensorPairs, tensor_loader
+from emomv_hf.data.loading import load_emomv, looks_like_local_path, reporting_split
+from emomv_hf.data.tensors import SEGMENT_COLUMN_TO_ARGUMENT, TensorPairs, tensor_loader
 from emomv_hf.emotions import EMOTIONS, MATCH_LABELS
 from emomv_hf.io_utils import atomic_write_json, atomic_write_text
 from emomv_hf.metrics import correspondence_metrics, emotion_metrics, retrieval_metrics_both_directions
-from emomv_hf.modeling_emomv_baseline import EmoMVBaselinePreTrainedModel
 from emomv_hf.reporting import dataset_key, single_run_table
 
 RETRIEVAL_TASK = "retrieval"
 CORRESPONDENCE_TASK = "correspondence"
 
 
-def model_task(model: torch.nn.Module) -> str:
-    """``"retrieval"`` for models that rank (they expose ``get_video_features``), else ``"correspondence"``."""
-    return RETRIEVAL_TASK if hasattr(model, "get_video_features") else CORRESPONDENCE_TASK
-
-
-def segments_to_tensors(segments, device: torch.device | str = "cpu") -> TensorPairs:
-    """Stack a ``segments`` split (``segment_id, emotion, video_features, music_features``) into tensors."""
-    columns = segments.with_format("numpy", columns=["video_features", "music_features", "emotion"])[:]
+def segment_tensors(segments, model: torch.nn.Module, device: torch.device | str = "cpu") -> TensorPairs:
+    """A ``segments`` split (``segment_id, emotion, video_features, music_features``) as tensors, checked once."""
+    inputs = TensorPairs.from_dataset(segments, column_to_argument=SEGMENT_COLUMN_TO_ARGUMENT).inputs
+    checked = model.prepare_inputs(
+        inputs["video_features"], inputs["music_features"], video_emotion_labels=inputs["emotion"]
+    )
     return TensorPairs(
         {
-            "video_features": torch.as_tensor(
-                np.asarray(columns["video_features"], dtype=np.float32), device=device
-            ),
-            "music_features": torch.as_tensor(
-                np.asarray(columns["music_features"], dtype=np.float32), device=device
-            ),
-            "emotion": torch.as_tensor(np.asarray(columns["emotion"], dtype=np.int64), device=device),
+            "video_features": checked["video_features"].to(device),
+            "music_features": checked["music_features"].to(device),
+            "emotion": checked["video_emotion_labels"].to(device),
         }
     )
+
+
+def pair_tensors(pairs, model: torch.nn.Module, device: torch.device | str = "cpu") -> TensorPairs:
+    """A ``pairs`` split as tensors, checked once by the model's ``prepare_inputs``."""
+    checked = model.prepare_inputs(**TensorPairs.from_dataset(pairs).inputs)
+    return TensorPairs({name: tensor.to(device) for name, tensor in checked.items()})
+
+
+@dataclass
+class EmoMVEvaluationArguments:
+    """The flags of ``examples/evaluate.py``."""
+
+    model: str = field(metadata={"help": "A folder written by train.py, or a Hub model id."})
+    dataset: str = field(metadata={"help": "Hub dataset id or local folder built by build_emomv.py."})
+    output_dir: str = field(metadata={"help": "Where eval_results.json, report.md and plots go."})
+    split: str | None = field(
+        default=None,
+        metadata={
+            "help": "Pairs split for correspondence models (default: test if present, else validation)."
+        },
+    )
+    batch_size: int = field(default=1024, metadata={"help": "Evaluation batch size."})
+    plots: bool = field(default=True, metadata={"help": "Write the PNG plots."})
+
+    def __post_init__(self) -> None:
+        if self.batch_size <= 0:
+            raise ValueError(f"--batch-size must be positive, got {self.batch_size}")
+
+
+def load_model(model_name_or_path: str) -> PreTrainedModel:
+    """`AutoModel.from_pretrained`, with a clear error for a local folder that does not exist."""
+    if looks_like_local_path(model_name_or_path) and not Path(model_name_or_path).is_dir():
+        raise FileNotFoundError(f"--model: the model folder {model_name_or_path} does not exist")
+    return AutoModel.from_pretrained(model_name_or_path)
 
 
 @dataclass
@@ -103,7 +130,7 @@ def evaluate_correspondence(
 ) -> EvaluationReport:
     """Accuracy, F1 (matched), ROC-AUC and, for multi-task models, per-stream emotion metrics on ``pairs``."""
     accelerator = accelerator or Accelerator(cpu=True)
-    data = pairs if isinstance(pairs, TensorPairs) else TensorPairs.from_dataset(pairs, accelerator.device)
+    data = pairs if isinstance(pairs, TensorPairs) else pair_tensors(pairs, model, accelerator.device)
     gathered = _gather_outputs(
         model, data, accelerator, batch_size, ("logits", "video_emotion_logits", "music_emotion_logits")
     )
@@ -131,7 +158,9 @@ def evaluate_retrieval(
     """
     accelerator = accelerator or Accelerator(cpu=True)
     data = (
-        segments if isinstance(segments, TensorPairs) else segments_to_tensors(segments, accelerator.device)
+        segments
+        if isinstance(segments, TensorPairs)
+        else segment_tensors(segments, model, accelerator.device)
     )
     gathered = _gather_outputs(
         model,
@@ -165,7 +194,7 @@ def evaluate_model(
     batch_size: int = 1024,
 ) -> EvaluationReport:
     """Correspondence metrics on ``pairs`` or retrieval metrics on ``segments``, by the model's task."""
-    if model_task(model) == RETRIEVAL_TASK:
+    if model.config.task == RETRIEVAL_TASK:
         if segments is None:
             raise ValueError("a retrieval model is evaluated on the `segments` config of an EmoMV dataset")
         return evaluate_retrieval(model, segments, accelerator, batch_size)
@@ -246,8 +275,8 @@ def run_evaluation(
 
     Returns the Markdown report.
     """
-    model = AutoModel.from_pretrained(model_name_or_path)
-    task = model_task(model)
+    model = load_model(model_name_or_path)
+    task = model.config.task
     if task == RETRIEVAL_TASK:
         segments = load_emomv(dataset, "segments")
         split = split or next(iter(segments))
@@ -270,14 +299,12 @@ def run_evaluation(
     }
     atomic_write_json(output_dir / "eval_results.json", results)
     written = write_plots(report, output_dir) if plots else []
-    is_multi_task = bool(getattr(model.config, "multi_task", False))
-    model_family = "baseline" if isinstance(model, EmoMVBaselinePreTrainedModel) else "emomv"
     table = single_run_table(
         report.metrics,
         dataset=dataset_key(dataset),
-        model=model_family,
+        model=model.config.family,
         task=task,
-        variant="multi" if is_multi_task else "single",
+        variant="multi" if model.config.multi_task else "single",
     )
     lines = [
         f"# Evaluation of `{model_name_or_path}` ({type(model).__name__})",

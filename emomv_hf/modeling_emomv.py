@@ -7,7 +7,6 @@ with statistics stored in the model (see [`EmoMVPreTrainedModel.fit_standardizat
 """
 
 import math
-import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,13 +16,9 @@ import torch.nn.functional as F
 from torch import nn
 from transformers import initialization as init
 from transformers.modeling_utils import PreTrainedModel
-from transformers.utils import ModelOutput
+from transformers.utils import ModelOutput, can_return_tuple
 
-from .configuration_emomv import EmoMVConfig, EmoMVRetrievalConfig
-
-SAFE_WEIGHTS_FILES = ("model.safetensors", "model.safetensors.index.json")
-PICKLE_WEIGHTS_FILES = ("pytorch_model.bin", "pytorch_model.bin.index.json")
-
+from .configuration_emomv import EmoMVBaseConfig, EmoMVConfig, EmoMVRetrievalConfig
 
 # ----------------------------------------------------------------------------------------------------------------
 # Multimodal compact bilinear pooling
@@ -164,14 +159,14 @@ class EmoMVEmotionHead(nn.Module):
 
 class EmoMVEncoder(nn.Module):
     """
-    One stream ("subnetwork"): reduction Linear(feature_size → reduced_size), projection head, and (multi-task)
-    the emotion head reading either the reduced features or the normalised embedding.
+    One stream ("subnetwork") of `stream` (`"video"` or `"music"`): reduction Linear(feature_size → reduced_size),
+    projection head, and (multi-task) the emotion head reading either the reduced features or the embedding.
     """
 
-    def __init__(self, config: EmoMVConfig, feature_size: int):
+    def __init__(self, config: EmoMVRetrievalConfig, stream: str):
         super().__init__()
         self.emotion_head_input = config.emotion_head_input
-        self.reduction = nn.Linear(feature_size, config.reduced_size)
+        self.reduction = nn.Linear(getattr(config, f"{stream}_feature_size"), config.reduced_size)
         self.projection_head = EmoMVProjectionHead(
             config.reduced_size,
             config.projection_size,
@@ -182,7 +177,7 @@ class EmoMVEncoder(nn.Module):
         self.emotion_head = None
         if config.multi_task:
             head_size = (
-                config.reduced_size if config.emotion_head_input == "reduced" else config.projection_size
+                config.reduced_size if self.emotion_head_input == "reduced" else config.projection_size
             )
             self.emotion_head = EmoMVEmotionHead(head_size, config.num_emotions)
 
@@ -220,10 +215,9 @@ class EmoMVFeatureStandardizer(nn.Module):
             getattr(self, f"{prefix}_mean").copy_(mean)
             getattr(self, f"{prefix}_std").copy_(std)
 
-    def forward(self, video_features: torch.Tensor, music_features: torch.Tensor | None = None):
-        video = None if video_features is None else (video_features - self.video_mean) / self.video_std
-        music = None if music_features is None else (music_features - self.music_mean) / self.music_std
-        return video, music
+    def forward(self, features: torch.Tensor, stream: str) -> torch.Tensor:
+        """Standardise `(B, width)` raw features of `stream` (`"video"` or `"music"`)."""
+        return (features - getattr(self, f"{stream}_mean")) / getattr(self, f"{stream}_std")
 
 
 def contrastive_loss(distance: torch.Tensor, labels: torch.Tensor, margin: float) -> torch.Tensor:
@@ -237,43 +231,39 @@ def contrastive_loss(distance: torch.Tensor, labels: torch.Tensor, margin: float
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# Input checks (clear errors instead of shape traces from deep inside torch)
+# Checking raw inputs where they enter (`forward` trusts its inputs, as transformers' models do)
 # ----------------------------------------------------------------------------------------------------------------
 
 
-def _check_features(features: Any, name: str, width: int, dtype: torch.dtype) -> torch.Tensor:
-    if not isinstance(features, torch.Tensor):
+def _as_tensor(values: Any, name: str) -> torch.Tensor:
+    if isinstance(values, torch.Tensor):
+        return values.detach()
+    try:
+        return torch.from_numpy(np.asarray(values))
+    except (TypeError, ValueError, RuntimeError):
         raise TypeError(
-            f"`{name}` must be a torch.Tensor of shape (batch, {width}), got {type(features).__name__}."
-        )
+            f"`{name}` must be a torch tensor, a numpy array or a sequence of numbers, got {type(values).__name__}."
+        ) from None
+
+
+def check_features(values: Any, name: str, width: int) -> torch.Tensor:
+    """Raw features (tensor, array or rows) → a real `(N, width)` tensor without NaN or inf, else a clear error."""
+    features = _as_tensor(values, name)
+    if features.dtype == torch.bool or features.is_complex():
+        raise ValueError(f"`{name}` must hold real numbers, got dtype {features.dtype}.")
     if features.ndim != 2 or features.shape[-1] != width:
         hint = " (add a batch dimension with `.unsqueeze(0)`)" if features.ndim == 1 else ""
         raise ValueError(f"`{name}` must have shape (batch, {width}), got {tuple(features.shape)}{hint}.")
     if features.shape[0] == 0:
         raise ValueError(f"`{name}` is an empty batch.")
-    if features.is_complex() or features.dtype == torch.bool:
-        raise ValueError(f"`{name}` must hold real numbers, got dtype {features.dtype}.")
-    features = features.to(dtype)
-    # A sum is NaN or inf whenever an element is; the element-wise test only confirms (finite overflow).
-    if not torch.isfinite(features.sum()) and not torch.isfinite(features).all():
+    if not torch.isfinite(features).all():
         raise ValueError(f"`{name}` contains NaN or infinite values.")
     return features
 
 
-def _check_batch_sizes(video_features: torch.Tensor, music_features: torch.Tensor) -> None:
-    if video_features.shape[0] != music_features.shape[0]:
-        raise ValueError(
-            f"`video_features` and `music_features` must have the same batch size (pair i is row i of both), "
-            f"got {video_features.shape[0]} and {music_features.shape[0]}. To score every video against every "
-            "music segment of different-size libraries, use `get_video_features` / `get_music_features`."
-        )
-
-
-def _check_labels(labels: Any, name: str, batch_size: int, num_classes: int) -> torch.Tensor:
-    if not isinstance(labels, torch.Tensor):
-        raise TypeError(
-            f"`{name}` must be a torch.LongTensor of shape ({batch_size},), got {type(labels).__name__}."
-        )
+def check_labels(values: Any, name: str, batch_size: int, num_classes: int) -> torch.Tensor:
+    """Class indices → a `(batch_size,)` int64 tensor in `0..num_classes - 1`, else a clear error."""
+    labels = _as_tensor(values, name)
     if labels.is_floating_point() or labels.is_complex() or labels.dtype == torch.bool:
         raise ValueError(f"`{name}` must hold integer class indices, got dtype {labels.dtype}.")
     if labels.ndim != 1 or labels.shape[0] != batch_size:
@@ -283,25 +273,6 @@ def _check_labels(labels: Any, name: str, batch_size: int, num_classes: int) -> 
             f"`{name}` must be in 0..{num_classes - 1}, got values from {int(labels.min())} to {int(labels.max())}."
         )
     return labels.long()
-
-
-def _as_float64_matrix(features: Any, name: str, width: int) -> torch.Tensor:
-    """Tensor, numpy array or sequence of rows (e.g. a dataset column) → float64 tensor `(N, width)`, checked."""
-    if isinstance(features, torch.Tensor):
-        array = features.detach().to("cpu", torch.float64)
-    else:
-        try:
-            array = np.asarray(features, dtype=np.float64)
-        except (TypeError, ValueError):
-            array = np.asarray([np.asarray(row, dtype=np.float64) for row in features])
-        array = torch.from_numpy(array)
-    if array.ndim != 2 or array.shape[-1] != width:
-        raise ValueError(f"`{name}` must have shape (N, {width}), got {tuple(array.shape)}.")
-    if array.shape[0] < 2:
-        raise ValueError(f"`{name}` needs at least 2 rows to fit statistics, got {array.shape[0]}.")
-    if not torch.isfinite(array).all():
-        raise ValueError(f"`{name}` contains NaN or infinite values.")
-    return array
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -380,19 +351,25 @@ class EmoMVRetrievalOutput(ModelOutput):
 
 class EmoMVPreTrainedModel(PreTrainedModel):
     """
-    Base class of the EmoMV models (and the baseline): weight initialisation, feature standardisation, input
-    checks, and safetensors-only loading.
-
-    Every model holds an [`EmoMVFeatureStandardizer`] as `self.standardizer` and a `config` with
-    `video_feature_size`, `music_feature_size`, `num_emotions`, `multi_task`, `standardization_eps`,
-    `initializer_range` and the three loss weights.
+    Base class of the EmoMV models and the baseline: the standardiser and the two stream encoders
+    (`encoder_class`), weight initialisation, input checks, and the one `forward` every model shares. A model
+    class adds its head: `_head_outputs` turns the two embeddings into its scores and its matched/mismatched
+    loss, `output_class` is the `ModelOutput` it returns.
     """
 
     config_class = EmoMVConfig
-    config: EmoMVConfig
+    config: EmoMVBaseConfig
     base_model_prefix = "emomv"
     main_input_name = "video_features"
     input_modalities = ("video", "audio")
+    encoder_class: type[nn.Module] = EmoMVEncoder
+    output_class: type[ModelOutput]
+
+    def __init__(self, config: EmoMVBaseConfig):
+        super().__init__(config)
+        self.standardizer = EmoMVFeatureStandardizer(config.video_feature_size, config.music_feature_size)
+        self.video_encoder = self.encoder_class(config, "video")
+        self.music_encoder = self.encoder_class(config, "music")
 
     def _init_weights(self, module: nn.Module) -> None:
         """Linear: PyTorch's default (uniform Kaiming) unless `config.initializer_range` is set; LayerNorm: 1 / 0;
@@ -420,44 +397,63 @@ class EmoMVPreTrainedModel(PreTrainedModel):
             for name, value in module.seeded_hashes().items():
                 init.copy_(getattr(module, name), value)
 
-    @classmethod
-    def from_pretrained(cls, pretrained_model_name_or_path, *model_args, **kwargs):
+    # -- input checks and standardisation ------------------------------------------------------------------------
+
+    def prepare_inputs(
+        self,
+        video_features: Any = None,
+        music_features: Any = None,
+        labels: Any = None,
+        video_emotion_labels: Any = None,
+        music_emotion_labels: Any = None,
+    ) -> dict[str, torch.Tensor]:
         """
-        [`PreTrainedModel.from_pretrained`], but safetensors only by default: `use_safetensors` defaults to `True`
-        and a local checkpoint holding only pickled weights (`pytorch_model.bin`) is refused with a clear error.
-        Pass `use_safetensors=False` explicitly to load a pickled checkpoint you trust.
+        Check raw inputs once, where they enter (tensors, numpy arrays or sequences of rows such as a dataset
+        column), and return them as `forward` keyword arguments on the model's device and dtype. Raises a
+        `ValueError` (or `TypeError`) naming the argument: wrong width, NaN or inf, different batch sizes, labels
+        out of range, or missing emotion labels for a multi-task loss. Arguments left `None` are left out.
         """
-        if kwargs.get("use_safetensors") is None:
-            kwargs["use_safetensors"] = True
-        if (
-            kwargs["use_safetensors"]
-            and kwargs.get("state_dict") is None
-            and pretrained_model_name_or_path is not None
+        config = self.config
+        inputs: dict[str, torch.Tensor] = {}
+        dtype, device = self.standardizer.video_mean.dtype, self.standardizer.video_mean.device
+        for name, values, width in (
+            ("video_features", video_features, config.video_feature_size),
+            ("music_features", music_features, config.music_feature_size),
         ):
-            folder = os.path.join(str(pretrained_model_name_or_path), kwargs.get("subfolder") or "")
-            if os.path.isdir(folder):
-                variant = kwargs.get("variant")
-                names = os.listdir(folder)
-
-                def present(candidates):
-                    wanted = set(candidates)
-                    if variant:
-                        wanted = {n.replace(".safetensors", f".{variant}.safetensors") for n in wanted} | {
-                            n.replace(".bin", f".{variant}.bin") for n in wanted
-                        }
-                    return [name for name in names if name in wanted]
-
-                pickled = present(PICKLE_WEIGHTS_FILES)
-                if pickled and not present(SAFE_WEIGHTS_FILES):
-                    raise OSError(
-                        f"{folder} holds only pickled PyTorch weights ({', '.join(pickled)}); EmoMV models load "
-                        "safetensors checkpoints only, because unpickling can run arbitrary code. Convert the "
-                        "checkpoint with `save_pretrained` (which writes model.safetensors), or, if you trust the "
-                        "file, pass `use_safetensors=False`."
-                    )
-        return super().from_pretrained(pretrained_model_name_or_path, *model_args, **kwargs)
-
-    # -- standardisation ------------------------------------------------------------------------------------------
+            if values is not None:
+                inputs[name] = check_features(values, name, width).to(device, dtype)
+        sizes = {name: len(tensor) for name, tensor in inputs.items()}
+        if len(set(sizes.values())) > 1:
+            raise ValueError(
+                "`video_features` and `music_features` must have the same batch size (pair i is row i of both), "
+                f"got {sizes['video_features']} and {sizes['music_features']}. To score every video against every "
+                "music segment of different-size libraries, use `get_video_features` / `get_music_features`."
+            )
+        batch_size = next(iter(sizes.values()), None)
+        if config.multi_task and labels is not None:
+            missing = [
+                name
+                for name, value in (
+                    ("video_emotion_labels", video_emotion_labels),
+                    ("music_emotion_labels", music_emotion_labels),
+                )
+                if value is None
+            ]
+            if missing:
+                raise ValueError(
+                    f"{type(self).__name__} is multi-task (`config.multi_task=True`): computing the loss needs "
+                    f"{' and '.join(f'`{m}`' for m in missing)} as well as `labels`. Pass them (dataset columns "
+                    "`video_emotion` / `music_emotion`) or use a single-task config (`multi_task=False`)."
+                )
+        for name, values, num_classes in (
+            ("labels", labels, 2),
+            ("video_emotion_labels", video_emotion_labels, config.num_emotions),
+            ("music_emotion_labels", music_emotion_labels, config.num_emotions),
+        ):
+            if values is not None:
+                size = batch_size if batch_size is not None else len(_as_tensor(values, name))
+                inputs[name] = check_labels(values, name, size, num_classes).to(device)
+        return inputs
 
     @torch.no_grad()
     def fit_standardization(self, video_features: Any, music_features: Any) -> None:
@@ -470,80 +466,86 @@ class EmoMVPreTrainedModel(PreTrainedModel):
                 (e.g. `dataset["video_features"]`).
             music_features: `(N, music_feature_size)`, same types. N may differ from the video N.
         """
-        video = _as_float64_matrix(video_features, "video_features", self.config.video_feature_size)
-        music = _as_float64_matrix(music_features, "music_features", self.config.music_feature_size)
-        self.standardizer.fit(video, music, float(self.config.standardization_eps))
+        streams = []
+        for name, values, width in (
+            ("video_features", video_features, self.config.video_feature_size),
+            ("music_features", music_features, self.config.music_feature_size),
+        ):
+            features = check_features(values, name, width).to("cpu", torch.float64)
+            if len(features) < 2:
+                raise ValueError(f"`{name}` needs at least 2 rows to fit statistics, got {len(features)}.")
+            streams.append(features)
+        self.standardizer.fit(*streams, float(self.config.standardization_eps))
 
-    def _buffer_dtype(self) -> torch.dtype:
-        return self.standardizer.video_mean.dtype
+    def _embed(self, features: torch.Tensor, stream: str) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Raw features of `stream` → (L2-normalised embeddings, emotion logits or None)."""
+        encoder = self.video_encoder if stream == "video" else self.music_encoder
+        return encoder(self.standardizer(features, stream))
 
-    def _standardized_video(self, video_features: torch.Tensor) -> torch.Tensor:
-        video = _check_features(
-            video_features, "video_features", self.config.video_feature_size, self._buffer_dtype()
-        )
-        return self.standardizer(video, None)[0]
+    def _head_outputs(
+        self, video_embeds: torch.Tensor, music_embeds: torch.Tensor, labels: torch.Tensor | None
+    ) -> tuple[dict[str, torch.Tensor], torch.Tensor | None]:
+        """The head's output fields and (with `labels`) its unweighted matched/mismatched loss."""
+        raise NotImplementedError
 
-    def _standardized_music(self, music_features: torch.Tensor) -> torch.Tensor:
-        music = _check_features(
-            music_features, "music_features", self.config.music_feature_size, self._buffer_dtype()
-        )
-        return self.standardizer(None, music)[1]
+    @can_return_tuple
+    def forward(
+        self,
+        video_features: torch.Tensor,
+        music_features: torch.Tensor,
+        labels: torch.LongTensor | None = None,
+        video_emotion_labels: torch.LongTensor | None = None,
+        music_emotion_labels: torch.LongTensor | None = None,
+    ) -> ModelOutput:
+        r"""
+        Args:
+            video_features (`torch.FloatTensor` of shape `(B, video_feature_size)`): raw SlowFast features.
+            music_features (`torch.FloatTensor` of shape `(B, music_feature_size)`): raw VGGish features.
+            labels (`torch.LongTensor` of shape `(B,)`, *optional*): 1 matched, 0 mismatched; gives `loss`.
+            video_emotion_labels, music_emotion_labels (`torch.LongTensor` of shape `(B,)`, *optional*):
+                emotion indices 0-4; required with `labels` for a multi-task model, ignored by a single-task one.
+            return_dict (`bool`, *optional*): return a tuple when `False`.
 
-    def _standardized_pair(self, video_features: torch.Tensor, music_features: torch.Tensor):
-        video = self._standardized_video(video_features)
-        music = self._standardized_music(music_features)
-        _check_batch_sizes(video, music)
-        return video, music
-
-    # -- labels and losses ----------------------------------------------------------------------------------------
-
-    def _check_all_labels(self, batch_size, labels, video_emotion_labels, music_emotion_labels):
-        """Validate the labels; multi-task models need the emotion labels whenever `labels` is given."""
-        if labels is not None:
-            labels = _check_labels(labels, "labels", batch_size, 2)
-        if not self.config.multi_task:
-            return labels, None, None
-        if labels is not None and (video_emotion_labels is None or music_emotion_labels is None):
-            missing = [
-                name
-                for name, value in (
-                    ("video_emotion_labels", video_emotion_labels),
-                    ("music_emotion_labels", music_emotion_labels),
+        Inputs are trusted, as in transformers' models; check raw inputs once with [`prepare_inputs`].
+        """
+        video_embeds, video_emotion_logits = self._embed(video_features, "video")
+        music_embeds, music_emotion_logits = self._embed(music_features, "music")
+        head_outputs, match_loss = self._head_outputs(video_embeds, music_embeds, labels)
+        loss = video_emotion_loss = music_emotion_loss = None
+        if match_loss is not None:
+            config = self.config
+            loss = config.match_loss_weight * match_loss
+            if config.multi_task:
+                video_emotion_loss = F.cross_entropy(video_emotion_logits, video_emotion_labels)
+                music_emotion_loss = F.cross_entropy(music_emotion_logits, music_emotion_labels)
+                loss = (
+                    loss
+                    + config.video_emotion_loss_weight * video_emotion_loss
+                    + config.music_emotion_loss_weight * music_emotion_loss
                 )
-                if value is None
-            ]
-            raise ValueError(
-                f"{type(self).__name__} is multi-task (`config.multi_task=True`): computing the loss needs "
-                f"{' and '.join(f'`{m}`' for m in missing)} as well as `labels`. Pass them (dataset columns "
-                "`video_emotion` / `music_emotion`) or use a single-task config (`multi_task=False`)."
-            )
-        if video_emotion_labels is not None:
-            video_emotion_labels = _check_labels(
-                video_emotion_labels, "video_emotion_labels", batch_size, self.config.num_emotions
-            )
-        if music_emotion_labels is not None:
-            music_emotion_labels = _check_labels(
-                music_emotion_labels, "music_emotion_labels", batch_size, self.config.num_emotions
-            )
-        return labels, video_emotion_labels, music_emotion_labels
+        return self.output_class(
+            loss=loss,
+            video_embeds=video_embeds,
+            music_embeds=music_embeds,
+            video_emotion_logits=video_emotion_logits,
+            music_emotion_logits=music_emotion_logits,
+            match_loss=match_loss,
+            video_emotion_loss=video_emotion_loss,
+            music_emotion_loss=music_emotion_loss,
+            **head_outputs,
+        )
 
-    def _total_loss(self, match_loss, video_emotion_logits, music_emotion_logits, video_labels, music_labels):
-        """`match_loss_weight * match_loss` + (multi-task) the weighted emotion cross-entropies."""
-        config = self.config
-        loss = config.match_loss_weight * match_loss
-        video_loss = music_loss = None
-        if config.multi_task:
-            video_loss = F.cross_entropy(video_emotion_logits, video_labels)
-            music_loss = F.cross_entropy(music_emotion_logits, music_labels)
-            loss = (
-                loss
-                + config.video_emotion_loss_weight * video_loss
-                + config.music_emotion_loss_weight * music_loss
-            )
-        return loss, video_loss, music_loss
 
-    def _return_dict(self, return_dict: bool | None) -> bool:
-        return return_dict if return_dict is not None else self.config.return_dict
+class EmoMVRetrievalMixin:
+    """Embedding getters of the retrieval models: rank a library with `pairwise_similarity` of their outputs."""
+
+    def get_video_features(self, video_features: torch.Tensor) -> torch.FloatTensor:
+        """Raw video features `(N, video_feature_size)` → L2-normalised embeddings `(N, D)`."""
+        return self._embed(video_features, "video")[0]
+
+    def get_music_features(self, music_features: torch.Tensor) -> torch.FloatTensor:
+        """Raw music features `(N, music_feature_size)` → L2-normalised embeddings `(N, D)`."""
+        return self._embed(music_features, "music")[0]
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -573,89 +575,37 @@ class EmoMVForCorrespondence(EmoMVPreTrainedModel):
     EmoMV correspondence classifier (paper section 5.1, Figure 12): is a music-video pair matched in emotion?
     Video and music towers project into a common space, compact bilinear pooling fuses the embeddings, and a
     two-layer classifier predicts mismatched (0) / matched (1). Multi-task models also classify each stream's
-    emotion.
+    emotion. `forward` returns an [`EmoMVCorrespondenceOutput`].
     """
 
     config_class = EmoMVConfig
+    output_class = EmoMVCorrespondenceOutput
 
     def __init__(self, config: EmoMVConfig):
         super().__init__(config)
-        self.standardizer = EmoMVFeatureStandardizer(config.video_feature_size, config.music_feature_size)
-        self.video_encoder = EmoMVEncoder(config, config.video_feature_size)
-        self.music_encoder = EmoMVEncoder(config, config.music_feature_size)
         self.classifier = EmoMVFusionClassifier(config)
         self.post_init()
 
-    def forward(
-        self,
-        video_features: torch.Tensor,
-        music_features: torch.Tensor,
-        labels: torch.LongTensor | None = None,
-        video_emotion_labels: torch.LongTensor | None = None,
-        music_emotion_labels: torch.LongTensor | None = None,
-        return_dict: bool | None = None,
-    ) -> EmoMVCorrespondenceOutput | tuple:
-        r"""
-        Args:
-            video_features (`torch.FloatTensor` of shape `(B, video_feature_size)`): raw SlowFast features.
-            music_features (`torch.FloatTensor` of shape `(B, music_feature_size)`): raw VGGish features.
-            labels (`torch.LongTensor` of shape `(B,)`, *optional*): 1 matched, 0 mismatched; gives `loss`.
-            video_emotion_labels, music_emotion_labels (`torch.LongTensor` of shape `(B,)`, *optional*):
-                emotion indices 0-4; required with `labels` for a multi-task model, ignored by a single-task one.
-            return_dict (`bool`, *optional*): return a tuple when `False`.
-        """
-        video, music = self._standardized_pair(video_features, music_features)
-        labels, video_labels, music_labels = self._check_all_labels(
-            video.shape[0], labels, video_emotion_labels, music_emotion_labels
-        )
-        video_embeds, video_emotion_logits = self.video_encoder(video)
-        music_embeds, music_emotion_logits = self.music_encoder(music)
+    def _head_outputs(self, video_embeds, music_embeds, labels):
         logits = self.classifier(video_embeds, music_embeds)
-
-        loss = match_loss = video_loss = music_loss = None
-        if labels is not None:
-            match_loss = F.cross_entropy(logits, labels)
-            loss, video_loss, music_loss = self._total_loss(
-                match_loss, video_emotion_logits, music_emotion_logits, video_labels, music_labels
-            )
-        output = EmoMVCorrespondenceOutput(
-            loss=loss,
-            logits=logits,
-            video_emotion_logits=video_emotion_logits,
-            music_emotion_logits=music_emotion_logits,
-            video_embeds=video_embeds,
-            music_embeds=music_embeds,
-            match_loss=match_loss,
-            video_emotion_loss=video_loss,
-            music_emotion_loss=music_loss,
-        )
-        return output if self._return_dict(return_dict) else output.to_tuple()
+        return {"logits": logits}, None if labels is None else F.cross_entropy(logits, labels)
 
 
-class EmoMVForRetrieval(EmoMVPreTrainedModel):
+class EmoMVForRetrieval(EmoMVRetrievalMixin, EmoMVPreTrainedModel):
     """
     EmoMV retrieval model (paper section 6.1): the correspondence model's towers without the fusion. Pairs are
     scored by the cosine similarity of their L2-normalised embeddings and trained with a contrastive loss on the
     cosine distance `1 - cos` (plus the emotion cross-entropies when multi-task). Rank a music library for a
-    video query with `get_video_features(v) @ get_music_features(M).T`.
+    video query with `get_video_features(v) @ get_music_features(M).T`. `forward` returns an
+    [`EmoMVRetrievalOutput`].
     """
 
     config_class = EmoMVRetrievalConfig
+    output_class = EmoMVRetrievalOutput
 
     def __init__(self, config: EmoMVRetrievalConfig):
         super().__init__(config)
-        self.standardizer = EmoMVFeatureStandardizer(config.video_feature_size, config.music_feature_size)
-        self.video_encoder = EmoMVEncoder(config, config.video_feature_size)
-        self.music_encoder = EmoMVEncoder(config, config.music_feature_size)
         self.post_init()
-
-    def get_video_features(self, video_features: torch.Tensor) -> torch.FloatTensor:
-        """Raw video features `(N, video_feature_size)` → L2-normalised embeddings `(N, projection_size)`."""
-        return self.video_encoder(self._standardized_video(video_features))[0]
-
-    def get_music_features(self, music_features: torch.Tensor) -> torch.FloatTensor:
-        """Raw music features `(N, music_feature_size)` → L2-normalised embeddings `(N, projection_size)`."""
-        return self.music_encoder(self._standardized_music(music_features))[0]
 
     def pairwise_similarity(
         self, video_embeds: torch.Tensor, music_embeds: torch.Tensor
@@ -664,53 +614,17 @@ class EmoMVForRetrieval(EmoMVPreTrainedModel):
         # The embeddings are unit vectors, so their dot product is the cosine similarity.
         return video_embeds @ music_embeds.t()
 
-    def forward(
-        self,
-        video_features: torch.Tensor,
-        music_features: torch.Tensor,
-        labels: torch.LongTensor | None = None,
-        video_emotion_labels: torch.LongTensor | None = None,
-        music_emotion_labels: torch.LongTensor | None = None,
-        return_dict: bool | None = None,
-    ) -> EmoMVRetrievalOutput | tuple:
-        r"""
-        Args:
-            video_features (`torch.FloatTensor` of shape `(B, video_feature_size)`): raw SlowFast features.
-            music_features (`torch.FloatTensor` of shape `(B, music_feature_size)`): raw VGGish features.
-            labels (`torch.LongTensor` of shape `(B,)`, *optional*): 1 matched, 0 mismatched; gives `loss`.
-            video_emotion_labels, music_emotion_labels (`torch.LongTensor` of shape `(B,)`, *optional*):
-                emotion indices 0-4; required with `labels` for a multi-task model, ignored by a single-task one.
-            return_dict (`bool`, *optional*): return a tuple when `False`.
-        """
-        video, music = self._standardized_pair(video_features, music_features)
-        labels, video_labels, music_labels = self._check_all_labels(
-            video.shape[0], labels, video_emotion_labels, music_emotion_labels
-        )
-        video_embeds, video_emotion_logits = self.video_encoder(video)
-        music_embeds, music_emotion_logits = self.music_encoder(music)
+    def _head_outputs(self, video_embeds, music_embeds, labels):
         similarity = (video_embeds * music_embeds).sum(dim=-1)
         logits_per_video = self.pairwise_similarity(video_embeds, music_embeds)
-
-        loss = match_loss = video_loss = music_loss = None
-        if labels is not None:
-            match_loss = contrastive_loss(1.0 - similarity, labels, self.config.contrastive_margin)
-            loss, video_loss, music_loss = self._total_loss(
-                match_loss, video_emotion_logits, music_emotion_logits, video_labels, music_labels
-            )
-        output = EmoMVRetrievalOutput(
-            loss=loss,
-            similarity=similarity,
-            logits_per_video=logits_per_video,
-            logits_per_music=logits_per_video.t(),
-            video_embeds=video_embeds,
-            music_embeds=music_embeds,
-            video_emotion_logits=video_emotion_logits,
-            music_emotion_logits=music_emotion_logits,
-            match_loss=match_loss,
-            video_emotion_loss=video_loss,
-            music_emotion_loss=music_loss,
-        )
-        return output if self._return_dict(return_dict) else output.to_tuple()
+        outputs = {
+            "similarity": similarity,
+            "logits_per_video": logits_per_video,
+            "logits_per_music": logits_per_video.t(),
+        }
+        if labels is None:
+            return outputs, None
+        return outputs, contrastive_loss(1.0 - similarity, labels, self.config.contrastive_margin)
 
 
 __all__ = [
@@ -721,7 +635,10 @@ __all__ = [
     "EmoMVForRetrieval",
     "EmoMVPreTrainedModel",
     "EmoMVProjectionHead",
+    "EmoMVRetrievalMixin",
     "EmoMVRetrievalOutput",
+    "check_features",
+    "check_labels",
     "compact_bilinear_pooling",
     "contrastive_loss",
     "count_sketch",

@@ -11,17 +11,17 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from sklearn.linear_model import LogisticRegression
 from torch import nn
 from transformers import initialization as init
 
 from .configuration_emomv_baseline import EmoMVBaselineConfig, EmoMVBaselineRetrievalConfig
 from .modeling_emomv import (
     EmoMVCorrespondenceOutput,
-    EmoMVFeatureStandardizer,
     EmoMVPreTrainedModel,
+    EmoMVRetrievalMixin,
     EmoMVRetrievalOutput,
-    _as_float64_matrix,
-    _check_labels,
+    check_labels,
     contrastive_loss,
 )
 
@@ -70,15 +70,16 @@ class EmoMVBaselineRetrievalOutput(EmoMVRetrievalOutput):
 
 class EmoMVBaselineEncoder(nn.Module):
     """
-    One stream of the baseline: fully connected tower (Linear → ReLU [→ Dropout] per layer), the emotion output
-    layer on the tower output (multi-task), and the common-space projection Linear → ReLU → Linear → L2-normalise.
+    One stream (`"video"` or `"music"`) of the baseline: fully connected tower (Linear → ReLU [→ Dropout] per
+    layer), the emotion output layer on the tower output (multi-task), and the common-space projection
+    Linear → ReLU → Linear → L2-normalise.
     """
 
-    def __init__(self, config: EmoMVBaselineConfig, feature_size: int, hidden_sizes: list[int]):
+    def __init__(self, config: EmoMVBaselineConfig, stream: str):
         super().__init__()
         layers: list[nn.Module] = []
-        width = feature_size
-        for size in hidden_sizes:
+        width = getattr(config, f"{stream}_feature_size")
+        for size in getattr(config, f"{stream}_hidden_sizes"):
             layers += [nn.Linear(width, size), nn.ReLU()]
             if config.dropout > 0:
                 layers.append(nn.Dropout(config.dropout))
@@ -117,21 +118,12 @@ class EmoMVDistanceClassifier(nn.Module):
 
 
 class EmoMVBaselinePreTrainedModel(EmoMVPreTrainedModel):
-    """Base class of the baseline models (weight init, standardisation, safetensors-only loading)."""
+    """Base class of the baseline models: the baseline's towers and the stage-1 contrastive loss on the distance."""
 
     config_class = EmoMVBaselineConfig
     config: EmoMVBaselineConfig
     base_model_prefix = "emomv_baseline"
-
-    def __init__(self, config: EmoMVBaselineConfig):
-        super().__init__(config)
-        self.standardizer = EmoMVFeatureStandardizer(config.video_feature_size, config.music_feature_size)
-        self.video_encoder = EmoMVBaselineEncoder(
-            config, config.video_feature_size, config.video_hidden_sizes
-        )
-        self.music_encoder = EmoMVBaselineEncoder(
-            config, config.music_feature_size, config.music_hidden_sizes
-        )
+    encoder_class = EmoMVBaselineEncoder
 
     def _init_weights(self, module: nn.Module) -> None:
         super()._init_weights(module)
@@ -139,23 +131,10 @@ class EmoMVBaselinePreTrainedModel(EmoMVPreTrainedModel):
             init.constant_(module.weight, module.initial_weight)
             init.constant_(module.bias, module.initial_bias)
 
-    def _stage_one(self, video_features, music_features, labels, video_emotion_labels, music_emotion_labels):
-        """Towers, distance and the stage-1 loss shared by both baseline heads."""
-        video, music = self._standardized_pair(video_features, music_features)
-        labels, video_labels, music_labels = self._check_all_labels(
-            video.shape[0], labels, video_emotion_labels, music_emotion_labels
-        )
-        video_embeds, video_emotion_logits = self.video_encoder(video)
-        music_embeds, music_emotion_logits = self.music_encoder(music)
+    def _distance_and_loss(self, video_embeds, music_embeds, labels):
         distance = euclidean_distance(video_embeds, music_embeds)
-        losses = (None, None, None, None)
-        if labels is not None:
-            match_loss = contrastive_loss(distance, labels, self.config.contrastive_margin)
-            loss, video_loss, music_loss = self._total_loss(
-                match_loss, video_emotion_logits, music_emotion_logits, video_labels, music_labels
-            )
-            losses = (loss, match_loss, video_loss, music_loss)
-        return video_embeds, music_embeds, video_emotion_logits, music_emotion_logits, distance, losses
+        loss = None if labels is None else contrastive_loss(distance, labels, self.config.contrastive_margin)
+        return distance, loss
 
 
 class EmoMVBaselineForCorrespondence(EmoMVBaselinePreTrainedModel):
@@ -167,47 +146,16 @@ class EmoMVBaselineForCorrespondence(EmoMVBaselinePreTrainedModel):
     """
 
     config_class = EmoMVBaselineConfig
+    output_class = EmoMVBaselineCorrespondenceOutput
 
     def __init__(self, config: EmoMVBaselineConfig):
         super().__init__(config)
         self.distance_classifier = EmoMVDistanceClassifier(config.contrastive_margin)
         self.post_init()
 
-    def forward(
-        self,
-        video_features: torch.Tensor,
-        music_features: torch.Tensor,
-        labels: torch.LongTensor | None = None,
-        video_emotion_labels: torch.LongTensor | None = None,
-        music_emotion_labels: torch.LongTensor | None = None,
-        return_dict: bool | None = None,
-    ) -> EmoMVBaselineCorrespondenceOutput | tuple:
-        r"""
-        Args:
-            video_features (`torch.FloatTensor` of shape `(B, video_feature_size)`): raw SlowFast features.
-            music_features (`torch.FloatTensor` of shape `(B, music_feature_size)`): raw VGGish features.
-            labels (`torch.LongTensor` of shape `(B,)`, *optional*): 1 matched, 0 mismatched; gives `loss`.
-            video_emotion_labels, music_emotion_labels (`torch.LongTensor` of shape `(B,)`, *optional*):
-                emotion indices 0-4; required with `labels` for a multi-task model, ignored by a single-task one.
-            return_dict (`bool`, *optional*): return a tuple when `False`.
-        """
-        video_embeds, music_embeds, video_logits, music_logits, distance, losses = self._stage_one(
-            video_features, music_features, labels, video_emotion_labels, music_emotion_labels
-        )
-        loss, match_loss, video_loss, music_loss = losses
-        output = EmoMVBaselineCorrespondenceOutput(
-            loss=loss,
-            logits=self.distance_classifier(distance),
-            video_emotion_logits=video_logits,
-            music_emotion_logits=music_logits,
-            video_embeds=video_embeds,
-            music_embeds=music_embeds,
-            match_loss=match_loss,
-            video_emotion_loss=video_loss,
-            music_emotion_loss=music_loss,
-            distance=distance,
-        )
-        return output if self._return_dict(return_dict) else output.to_tuple()
+    def _head_outputs(self, video_embeds, music_embeds, labels):
+        distance, loss = self._distance_and_loss(video_embeds, music_embeds, labels)
+        return {"distance": distance, "logits": self.distance_classifier(distance)}, loss
 
     @torch.no_grad()
     def fit_distance_classifier(
@@ -216,86 +164,46 @@ class EmoMVBaselineForCorrespondence(EmoMVBaselinePreTrainedModel):
         music_features: Any,
         labels: Any,
         inverse_regularization: float = 1.0,
-        max_iterations: int = 100,
         batch_size: int = 4096,
     ) -> None:
         """
         Stage 2: fit the logistic regression `P(matched) = sigmoid(w * d + b)` on the Euclidean distance `d` of the
-        embeddings of the given pairs (model in eval mode, no gradient), by Newton's method in float64. The
-        objective is scikit-learn's default `LogisticRegression` (L2 penalty `0.5 w²` on the weight only,
-        `inverse_regularization` = its `C`), so the fit is finite even on separable data.
+        embeddings of the given pairs (model in eval mode, no gradient) with scikit-learn's `LogisticRegression`
+        (L2 penalty `0.5 w²` on the weight only, `inverse_regularization` = its `C`), so the fit is finite even
+        on separable data.
 
         Args:
             video_features, music_features: raw features `(N, 2304)` / `(N, 128)` (tensors, arrays or rows).
             labels: `(N,)` 1 matched / 0 mismatched.
         """
-        video = _as_float64_matrix(video_features, "video_features", self.config.video_feature_size)
-        music = _as_float64_matrix(music_features, "music_features", self.config.music_feature_size)
-        if video.shape[0] != music.shape[0]:
+        if len(video_features) != len(music_features):
             raise ValueError(
-                f"`video_features` and `music_features` must have the same number of rows, got {video.shape[0]} "
-                f"and {music.shape[0]}."
+                f"`video_features` and `music_features` must have the same number of rows, got "
+                f"{len(video_features)} and {len(music_features)}."
             )
-        labels = torch.as_tensor(labels)
-        labels = _check_labels(labels, "labels", video.shape[0], 2).double()
+        inputs = self.prepare_inputs(video_features, music_features)
+        labels = check_labels(labels, "labels", len(inputs["video_features"]), 2).cpu().numpy()
         if labels.min() == labels.max():
             raise ValueError("`labels` must contain both matched (1) and mismatched (0) pairs.")
-
         was_training = self.training
         self.eval()
-        dtype = self._buffer_dtype()
-        device = self.standardizer.video_mean.device
-        distances = []
-        for start in range(0, video.shape[0], batch_size):
-            output = self(
-                video[start : start + batch_size].to(device, dtype),
-                music[start : start + batch_size].to(device, dtype),
-            )
-            distances.append(output.distance.double().cpu())
-        self.train(was_training)
-
-        weight, bias = _fit_logistic_regression(
-            torch.cat(distances), labels, inverse_regularization, max_iterations
+        distances = torch.cat(
+            [
+                self(
+                    inputs["video_features"][start : start + batch_size],
+                    inputs["music_features"][start : start + batch_size],
+                ).distance
+                for start in range(0, len(labels), batch_size)
+            ]
         )
-        self.distance_classifier.weight.fill_(weight)
-        self.distance_classifier.bias.fill_(bias)
+        self.train(was_training)
+        regression = LogisticRegression(C=inverse_regularization, tol=1e-10, max_iter=10_000)
+        regression.fit(distances.double().cpu().numpy()[:, None], labels)
+        self.distance_classifier.weight.fill_(float(regression.coef_[0, 0]))
+        self.distance_classifier.bias.fill_(float(regression.intercept_[0]))
 
 
-def _fit_logistic_regression(
-    x: torch.Tensor, y: torch.Tensor, inverse_regularization: float, max_iterations: int
-) -> tuple[float, float]:
-    """Minimise `C * Σ logloss(y, sigmoid(w x + b)) + 0.5 w²` over (w, b) by damped Newton steps (float64)."""
-    design = torch.stack([x, torch.ones_like(x)], dim=-1)  # (N, 2)
-    penalty = torch.diag(torch.tensor([1.0, 0.0], dtype=torch.float64))
-    theta = torch.zeros(2, dtype=torch.float64)
-
-    def objective(params):
-        z = design @ params
-        return inverse_regularization * (F.softplus(z) - y * z).sum() + 0.5 * params[0] ** 2
-
-    value = objective(theta)
-    for _ in range(max_iterations):
-        p = torch.sigmoid(design @ theta)
-        gradient = inverse_regularization * design.t() @ (p - y) + penalty @ theta
-        hessian = inverse_regularization * design.t() @ (design * (p * (1 - p)).unsqueeze(-1)) + penalty
-        step = torch.linalg.solve(hessian + 1e-12 * torch.eye(2, dtype=torch.float64), gradient)
-        scale = 1.0
-        while scale > 1e-8:
-            candidate = theta - scale * step
-            candidate_value = objective(candidate)
-            if candidate_value <= value:
-                break
-            scale /= 2
-        else:
-            break
-        converged = (candidate - theta).abs().max() < 1e-10
-        theta, value = candidate, candidate_value
-        if converged:
-            break
-    return float(theta[0]), float(theta[1])
-
-
-class EmoMVBaselineForRetrieval(EmoMVBaselinePreTrainedModel):
+class EmoMVBaselineForRetrieval(EmoMVRetrievalMixin, EmoMVBaselinePreTrainedModel):
     """
     The paper's baseline for retrieval: the stage-1 network, scoring pairs by `1 / Euclidean distance` of the
     unit-norm embeddings (paper equation 3; `similarity_eps` is added to the distance). Trained with the same
@@ -303,18 +211,11 @@ class EmoMVBaselineForRetrieval(EmoMVBaselinePreTrainedModel):
     """
 
     config_class = EmoMVBaselineRetrievalConfig
+    output_class = EmoMVBaselineRetrievalOutput
 
     def __init__(self, config: EmoMVBaselineRetrievalConfig):
         super().__init__(config)
         self.post_init()
-
-    def get_video_features(self, video_features: torch.Tensor) -> torch.FloatTensor:
-        """Raw video features `(N, video_feature_size)` → L2-normalised embeddings `(N, common_size)`."""
-        return self.video_encoder(self._standardized_video(video_features))[0]
-
-    def get_music_features(self, music_features: torch.Tensor) -> torch.FloatTensor:
-        """Raw music features `(N, music_feature_size)` → L2-normalised embeddings `(N, common_size)`."""
-        return self.music_encoder(self._standardized_music(music_features))[0]
 
     def pairwise_similarity(
         self, video_embeds: torch.Tensor, music_embeds: torch.Tensor
@@ -322,44 +223,16 @@ class EmoMVBaselineForRetrieval(EmoMVBaselinePreTrainedModel):
         """`1 / (Euclidean distance + eps)` of every video `(N_v, D)` and music `(N_m, D)` embedding → `(N_v, N_m)`."""
         return 1.0 / (pairwise_euclidean_distance(video_embeds, music_embeds) + self.config.similarity_eps)
 
-    def forward(
-        self,
-        video_features: torch.Tensor,
-        music_features: torch.Tensor,
-        labels: torch.LongTensor | None = None,
-        video_emotion_labels: torch.LongTensor | None = None,
-        music_emotion_labels: torch.LongTensor | None = None,
-        return_dict: bool | None = None,
-    ) -> EmoMVBaselineRetrievalOutput | tuple:
-        r"""
-        Args:
-            video_features (`torch.FloatTensor` of shape `(B, video_feature_size)`): raw SlowFast features.
-            music_features (`torch.FloatTensor` of shape `(B, music_feature_size)`): raw VGGish features.
-            labels (`torch.LongTensor` of shape `(B,)`, *optional*): 1 matched, 0 mismatched; gives `loss`.
-            video_emotion_labels, music_emotion_labels (`torch.LongTensor` of shape `(B,)`, *optional*):
-                emotion indices 0-4; required with `labels` for a multi-task model, ignored by a single-task one.
-            return_dict (`bool`, *optional*): return a tuple when `False`.
-        """
-        video_embeds, music_embeds, video_logits, music_logits, distance, losses = self._stage_one(
-            video_features, music_features, labels, video_emotion_labels, music_emotion_labels
-        )
-        loss, match_loss, video_loss, music_loss = losses
+    def _head_outputs(self, video_embeds, music_embeds, labels):
+        distance, loss = self._distance_and_loss(video_embeds, music_embeds, labels)
         logits_per_video = self.pairwise_similarity(video_embeds, music_embeds)
-        output = EmoMVBaselineRetrievalOutput(
-            loss=loss,
-            similarity=1.0 / (distance + self.config.similarity_eps),
-            logits_per_video=logits_per_video,
-            logits_per_music=logits_per_video.t(),
-            video_embeds=video_embeds,
-            music_embeds=music_embeds,
-            video_emotion_logits=video_logits,
-            music_emotion_logits=music_logits,
-            match_loss=match_loss,
-            video_emotion_loss=video_loss,
-            music_emotion_loss=music_loss,
-            distance=distance,
-        )
-        return output if self._return_dict(return_dict) else output.to_tuple()
+        outputs = {
+            "distance": distance,
+            "similarity": 1.0 / (distance + self.config.similarity_eps),
+            "logits_per_video": logits_per_video,
+            "logits_per_music": logits_per_video.t(),
+        }
+        return outputs, loss
 
 
 __all__ = [

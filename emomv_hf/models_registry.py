@@ -1,4 +1,4 @@
-"""Register the EmoMV configs and models with the transformers Auto classes.
+"""The one mapping from (model family, task) to classes, and registration with the transformers Auto classes.
 
 Importing `emomv_hf` runs `register()`: afterwards `AutoConfig` / `AutoModel.from_pretrained(path)` resolve the
 four model types to their classes, and every class is marked for `register_for_auto_class`, so a saved
@@ -8,20 +8,41 @@ with `trust_remote_code=True` for people who have not installed `emomv_hf`.
 
 from __future__ import annotations
 
-from transformers import AutoConfig, AutoModel
+from transformers import AutoConfig, AutoModel, PreTrainedModel
 
-from .configuration_emomv import EmoMVConfig, EmoMVRetrievalConfig
-from .configuration_emomv_baseline import EmoMVBaselineConfig, EmoMVBaselineRetrievalConfig
 from .modeling_emomv import EmoMVForCorrespondence, EmoMVForRetrieval
 from .modeling_emomv_baseline import EmoMVBaselineForCorrespondence, EmoMVBaselineForRetrieval
 
-MODEL_CLASSES = {
-    EmoMVConfig: EmoMVForCorrespondence,
-    EmoMVRetrievalConfig: EmoMVForRetrieval,
-    EmoMVBaselineConfig: EmoMVBaselineForCorrespondence,
-    EmoMVBaselineRetrievalConfig: EmoMVBaselineForRetrieval,
+MODEL_CLASSES: dict[tuple[str, str], type[PreTrainedModel]] = {
+    (model_class.config_class.family, model_class.config_class.task): model_class
+    for model_class in (
+        EmoMVForCorrespondence,
+        EmoMVForRetrieval,
+        EmoMVBaselineForCorrespondence,
+        EmoMVBaselineForRetrieval,
+    )
 }
-"""Each config class (one `model_type` per head) and the model class `AutoModel` builds from it."""
+"""(family, task) → model class; each class's `config_class` carries its `family` and `task`."""
+
+MODEL_FAMILIES = ("emomv", "baseline")
+TASKS = ("correspondence", "retrieval")
+
+
+def model_class_for(family: str, task: str) -> type[PreTrainedModel]:
+    """The model class of a family (`emomv` or `baseline`) and task (`correspondence` or `retrieval`)."""
+    try:
+        return MODEL_CLASSES[(family, task)]
+    except KeyError:
+        raise ValueError(
+            f"unknown model/task {family!r}/{task!r}; expected one of {sorted(MODEL_CLASSES)}"
+        ) from None
+
+
+def build_model(family: str, task: str, multi_task: bool = True, **config_overrides) -> PreTrainedModel:
+    """A freshly initialised model of the paper's configuration (multi- or single-task variant)."""
+    model_class = model_class_for(family, task)
+    return model_class(model_class.config_class(multi_task=multi_task, **config_overrides))
+
 
 _registered = False
 
@@ -31,7 +52,8 @@ def register() -> None:
     global _registered
     if _registered:
         return
-    for config_class, model_class in MODEL_CLASSES.items():
+    for model_class in MODEL_CLASSES.values():
+        config_class = model_class.config_class
         AutoConfig.register(config_class.model_type, config_class, exist_ok=True)
         AutoModel.register(config_class, model_class, exist_ok=True)
         config_class.register_for_auto_class()
@@ -41,4 +63,4 @@ def register() -> None:
 
 register()
 
-__all__ = ["MODEL_CLASSES", "register"]
+__all__ = ["MODEL_CLASSES", "MODEL_FAMILIES", "TASKS", "build_model", "model_class_for", "register"]

@@ -10,41 +10,27 @@ report.md and PNG plots.
 
 from __future__ import annotations
 
-import argparse
 import sys
 
-from emomv_hf.evaluation import run_evaluation
-
-
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", required=True, help="A folder written by train.py, or a Hub model id.")
-    parser.add_argument(
-        "--dataset", required=True, help="Hub dataset id or local folder built by build_emomv.py."
-    )
-    parser.add_argument(
-        "--split",
-        default=None,
-        help="Pairs split for correspondence models (default: test if present, else validation).",
-    )
-    parser.add_argument(
-        "--output-dir", required=True, help="Where eval_results.json, report.md and plots go."
-    )
-    parser.add_argument("--batch-size", type=int, default=1024, help="Evaluation batch size.")
-    parser.add_argument("--no-plots", action="store_true", help="Skip the PNG plots.")
-    return parser.parse_args(argv)
+from emomv_hf.evaluation import EmoMVEvaluationArguments, run_evaluation
+from emomv_hf.training.arguments import make_parser, parse_or_exit
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    summary = run_evaluation(
-        args.model,
-        args.dataset,
-        args.output_dir,
-        split=args.split,
-        batch_size=args.batch_size,
-        plots=not args.no_plots,
-    )
+    parser = make_parser(EmoMVEvaluationArguments, description=__doc__.split("\n\n")[0])
+    (args,) = parse_or_exit(parser, argv)
+    try:
+        summary = run_evaluation(
+            args.model,
+            args.dataset,
+            args.output_dir,
+            split=args.split,
+            batch_size=args.batch_size,
+            plots=args.plots,
+        )
+    except (FileNotFoundError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     print(summary)
     return 0
 

@@ -12,19 +12,23 @@ from __future__ import annotations
 
 import sys
 
-from transformers import HfArgumentParser
-
 from emomv_hf.hub import push_folder_to_hub
 from emomv_hf.reporting import dataset_key, single_run_table
 from emomv_hf.training import EmoMVTrainingArguments, run_training
+from emomv_hf.training.arguments import make_parser, parse_or_exit
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = HfArgumentParser(EmoMVTrainingArguments, description=__doc__.split("\n\n")[0])
-    (args,) = parser.parse_args_into_dataclasses(args=argv)
+    parser = make_parser(EmoMVTrainingArguments, description=__doc__.split("\n\n")[0])
+    (args,) = parse_or_exit(parser, argv)
     if not args.output_dir:
         parser.error("--output-dir is required")
-    result = run_training(args)
+    try:
+        result = run_training(args)
+    except (FileExistsError, FileNotFoundError, ValueError) as error:
+        # Bad input the package explains (a used output folder, a foreign checkpoint, a bad dataset): one line.
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     if not result.is_main_process:
         return 0
     outcome = result.outcome

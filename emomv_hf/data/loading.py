@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import datasets
 
 
@@ -20,3 +22,15 @@ def load_emomv(dataset: str, config: str = "pairs") -> datasets.DatasetDict:
 def reporting_split(pairs: datasets.DatasetDict) -> str:
     """The split results are reported on: ``test`` where the dataset has one (EmoMV-A), else ``validation``."""
     return "test" if "test" in pairs else "validation"
+
+
+def looks_like_local_path(name: str) -> bool:
+    """Whether ``name`` is meant as a local folder rather than a Hub id (``ORG/NAME``): it exists, starts with
+    ``.``, ``~`` or ``/``, has more than one path separator, or its parent is a local folder (``outputs/typo``)."""
+    parent = os.path.dirname(name)
+    return (
+        os.path.exists(name)
+        or name.startswith((".", "~", os.sep))
+        or name.count("/") > 1
+        or (parent not in ("", ".") and os.path.isdir(parent))
+    )

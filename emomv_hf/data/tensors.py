@@ -1,16 +1,27 @@
 """Splits held as tensors: the EmoMV sets are tiny (hundreds of pairs), so every split lives as a handful of
 tensors on the device and batches are index slices, with no per-sample Python work.
+
+This is the one path from a dataset to model inputs: `TensorPairs.from_dataset` converts the columns with
+`to_model_inputs` (the `EmoMVCollator` mapping), and the training pipeline and evaluation check them once with
+the model's `prepare_inputs`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset, Sampler
+from torch.utils.data import DataLoader, Dataset
 
-from emomv_hf.data.collator import to_model_inputs
+from emomv_hf.data.collator import COLUMN_TO_ARGUMENT, to_model_inputs
+
+SEGMENT_COLUMN_TO_ARGUMENT: dict[str, str] = {
+    "video_features": "video_features",
+    "music_features": "music_features",
+    "emotion": "emotion",
+}
+"""Columns of a `segments` split (the retrieval set) kept as tensors; `emotion` labels both streams."""
 
 
 class TensorPairs(Dataset):
@@ -27,10 +38,16 @@ class TensorPairs(Dataset):
         self.inputs = inputs
 
     @classmethod
-    def from_dataset(cls, dataset, device: torch.device | str = "cpu") -> TensorPairs:
-        """Stack a ``datasets.Dataset`` split (Hub pair schema) into tensors on ``device``."""
-        columns = to_model_inputs(dataset.with_format("numpy")[:])
-        return cls({name: tensor.to(device) for name, tensor in columns.items()})
+    def from_dataset(
+        cls,
+        dataset,
+        device: torch.device | str = "cpu",
+        column_to_argument: Mapping[str, str] = COLUMN_TO_ARGUMENT,
+    ) -> TensorPairs:
+        """Stack a ``datasets.Dataset`` split (pairs schema, or `SEGMENT_COLUMN_TO_ARGUMENT` for segments)."""
+        columns = [column for column in column_to_argument if column in dataset.column_names]
+        inputs = to_model_inputs(dataset.with_format("numpy", columns=columns)[:], column_to_argument)
+        return cls({name: tensor.to(device) for name, tensor in inputs.items()})
 
     def __len__(self) -> int:
         return len(next(iter(self.inputs.values())))
@@ -52,42 +69,15 @@ class TensorPairs(Dataset):
         return TensorPairs({name: tensor[index.to(tensor.device)] for name, tensor in self.inputs.items()})
 
 
-class EpochBatchSampler(Sampler[list[int]]):
-    """Batches of indices, reshuffled per epoch from ``(seed, epoch)`` alone.
-
-    The order of epoch ``e`` does not depend on any global random state, so a run resumed from a checkpoint
-    sees exactly the batches the uninterrupted run saw.
-    """
-
-    def __init__(self, num_rows: int, batch_size: int, *, shuffle: bool, seed: int = 0):
-        self.num_rows = num_rows
-        self.batch_size = batch_size
-        self.shuffle = shuffle
-        self.seed = seed
-        self.epoch = 0
-        self.drop_last = False
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def __iter__(self) -> Iterator[list[int]]:
-        if self.shuffle:
-            generator = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
-            order = torch.randperm(self.num_rows, generator=generator).tolist()
-        else:
-            order = list(range(self.num_rows))
-        for start in range(0, self.num_rows, self.batch_size):
-            yield order[start : start + self.batch_size]
-
-    def __len__(self) -> int:
-        return (self.num_rows + self.batch_size - 1) // self.batch_size
-
-
 def _return_batch(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return batch
 
 
-def tensor_loader(data: TensorPairs, batch_size: int, *, shuffle: bool, seed: int = 0) -> DataLoader:
-    """A DataLoader whose batches are tensor slices of ``data`` (see :class:`TensorPairs`)."""
-    sampler = EpochBatchSampler(len(data), batch_size, shuffle=shuffle, seed=seed)
-    return DataLoader(data, batch_sampler=sampler, collate_fn=_return_batch)
+def tensor_loader(data: TensorPairs, batch_size: int, *, shuffle: bool) -> DataLoader:
+    """A DataLoader whose batches are tensor slices of ``data`` (see :class:`TensorPairs`).
+
+    Shuffled batches are reproducible once the loader goes through an `Accelerator` with a seedable sampler
+    (`DataLoaderConfiguration(use_seedable_sampler=True, data_seed=...)`): each epoch's order then depends on
+    the data seed and `set_epoch` alone.
+    """
+    return DataLoader(data, batch_size=batch_size, shuffle=shuffle, collate_fn=_return_batch)

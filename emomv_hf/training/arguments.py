@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sys
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-TASKS = ("correspondence", "retrieval")
-MODELS = ("emomv", "baseline")
+from transformers import HfArgumentParser
+
+from emomv_hf.models_registry import MODEL_FAMILIES as MODELS
+from emomv_hf.models_registry import TASKS
+
 PROTOCOLS = ("paper", "held-out")
 
 PROTOCOL_DESCRIPTIONS = {
@@ -21,6 +25,26 @@ PROTOCOL_DESCRIPTIONS = {
     "held-out": "early stopping on a seeded slice of the training split grouped by source video; the "
     "reported split is never seen during training",
 }
+
+
+RESULT_INDEPENDENT_FIELDS = frozenset(
+    {
+        "output_dir",
+        "eval_batch_size",
+        "threads",
+        "checkpointing_epochs",
+        "checkpoints_total_limit",
+        "resume_from_checkpoint",
+        "overwrite_output_dir",
+        "report_to",
+        "plots",
+        "progress",
+        "push_to_hub",
+        "hub_model_id",
+        "hub_private",
+    }
+)
+"""Fields of `EmoMVTrainingArguments` that do not change a run's model or metrics."""
 
 
 @dataclass
@@ -68,6 +92,13 @@ class EmoMVTrainingArguments:
         default=20, metadata={"help": "Stop after this many epochs without a lower early-stopping loss."}
     )
     eval_batch_size: int = field(default=1024, metadata={"help": "Batch size for evaluation."})
+    threads: int = field(
+        default=1,
+        metadata={
+            "help": "torch threads per process. The models are tiny: one thread is as fast as two on an idle "
+            "2-core machine and much faster on a busy one; run independent runs as separate processes."
+        },
+    )
     checkpointing_epochs: int | None = field(
         default=None,
         metadata={"help": "Save a resumable training state every N epochs (under OUTPUT_DIR/checkpoints)."},
@@ -76,6 +107,12 @@ class EmoMVTrainingArguments:
     resume_from_checkpoint: str | None = field(
         default=None,
         metadata={"help": "A checkpoint folder, or 'latest' for the newest one in OUTPUT_DIR/checkpoints."},
+    )
+    overwrite_output_dir: bool = field(
+        default=False,
+        metadata={
+            "help": "Write into an OUTPUT_DIR that holds another run's outputs or checkpoints (they are deleted)."
+        },
     )
     report_to: str | None = field(
         default=None, metadata={"help": "Experiment tracker for accelerate, e.g. tensorboard."}
@@ -98,9 +135,12 @@ class EmoMVTrainingArguments:
             "model": (self.model in MODELS, f"one of {MODELS}"),
             "protocol": (self.protocol in PROTOCOLS, f"one of {PROTOCOLS}"),
             "held_out_fraction": (0.0 < self.held_out_fraction < 1.0, "in (0, 1)"),
+            "seed": (self.seed >= 0, "a non-negative integer"),
             "learning_rate": (self.learning_rate > 0, "positive"),
             "weight_decay": (self.weight_decay >= 0, "non-negative"),
             "batch_size": (self.batch_size > 0, "positive"),
+            "eval_batch_size": (self.eval_batch_size > 0, "positive"),
+            "threads": (self.threads > 0, "positive"),
             "max_epochs": (self.max_epochs > 0, "positive"),
             "patience": (self.patience > 0, "positive"),
             "checkpoints_total_limit": (self.checkpoints_total_limit > 0, "positive"),
@@ -127,5 +167,29 @@ class EmoMVTrainingArguments:
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
+    def run_identity(self) -> dict[str, Any]:
+        """The arguments that change what a run computes: a checkpoint or a finished run belongs to these."""
+        return {
+            name: value for name, value in self.to_dict().items() if name not in RESULT_INDEPENDENT_FIELDS
+        }
+
     def to_json_string(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
+
+
+def make_parser(*dataclass_types: type, description: str | None = None) -> HfArgumentParser:
+    """`HfArgumentParser` over the dataclasses, with a help text of its own for every `--no-FLAG` switch."""
+    parser = HfArgumentParser(dataclass_types, description=description)
+    for action in parser._actions:
+        if action.option_strings and action.option_strings[0].startswith("--no_"):
+            positive = action.option_strings[0][len("--no_") :].replace("_", "-")
+            action.help = f"Turn off --{positive}."
+    return parser
+
+
+def parse_or_exit(parser: HfArgumentParser, argv: list[str] | None = None) -> tuple[Any, ...]:
+    """Parse `argv` into the parser's dataclasses; a value a dataclass rejects exits with one line (status 2)."""
+    try:
+        return parser.parse_args_into_dataclasses(args=argv if argv is not None else sys.argv[1:])
+    except ValueError as error:
+        parser.error(str(error))

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import copy
+import json
 import math
 import re
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,10 +16,8 @@ from accelerate import Accelerator
 from tqdm.auto import tqdm
 
 from emomv_hf.data.tensors import TensorPairs, tensor_loader
-from emomv_hf.io_utils import replace_dir
+from emomv_hf.io_utils import atomic_write_json
 from emomv_hf.training.arguments import EmoMVTrainingArguments
-
-CHECKPOINT_PREFIX = "epoch_"
 
 
 class EarlyStopping:
@@ -126,39 +124,67 @@ def make_optimizer(model: torch.nn.Module, args: EmoMVTrainingArguments) -> torc
     )
 
 
+RUN_MARKER = "emomv_run.json"
+"""Written into a checkpoint folder after `Accelerator.save_state` returns: the folder is complete, and whose."""
+
+
+def _checkpoint_number(path: Path) -> int:
+    match = re.fullmatch(r"checkpoint_(\d+)", path.name)
+    return int(match.group(1)) if match else -1
+
+
 def list_checkpoints(checkpoint_dir: Path) -> list[Path]:
-    pattern = re.compile(rf"^{CHECKPOINT_PREFIX}(\d+)$")
-    found = [path for path in checkpoint_dir.glob(f"{CHECKPOINT_PREFIX}*") if pattern.match(path.name)]
-    return sorted(found, key=lambda path: int(pattern.match(path.name).group(1)))
+    """Complete checkpoints (those with a run marker), oldest first; a save killed midway has no marker."""
+    found = [path for path in checkpoint_dir.glob("checkpoint_*") if _checkpoint_number(path) >= 0]
+    return sorted((path for path in found if (path / RUN_MARKER).is_file()), key=_checkpoint_number)
 
 
 def resolve_checkpoint(resume_from: str, checkpoint_dir: Path) -> Path:
     if resume_from != "latest":
         path = Path(resume_from)
-        if not path.is_dir():
-            raise FileNotFoundError(f"--resume-from-checkpoint: no checkpoint folder at {path}")
+        if not (path / RUN_MARKER).is_file():
+            raise FileNotFoundError(
+                f"--resume-from-checkpoint: {path} is not a complete EmoMV checkpoint folder"
+            )
         return path
     checkpoints = list_checkpoints(checkpoint_dir)
     if not checkpoints:
-        raise FileNotFoundError(f"--resume-from-checkpoint latest: no checkpoint in {checkpoint_dir}")
+        raise FileNotFoundError(
+            f"--resume-from-checkpoint latest: no complete checkpoint in {checkpoint_dir}"
+        )
     return checkpoints[-1]
 
 
-def save_checkpoint(accelerator: Accelerator, checkpoint_dir: Path, epoch: int, keep: int) -> Path:
-    """Save the full training state for ``epoch`` atomically (staged folder, then rename), keep the newest."""
-    final = checkpoint_dir / f"{CHECKPOINT_PREFIX}{epoch:04d}"
-    staging = checkpoint_dir / f".staging-{final.name}"
+def check_checkpoint_identity(checkpoint: Path, args: EmoMVTrainingArguments) -> dict[str, Any]:
+    """Refuse a checkpoint written by a run with other result-changing arguments; returns its marker."""
+    marker = json.loads((checkpoint / RUN_MARKER).read_text())
+    expected = json.loads(json.dumps(args.run_identity()))
+    differences = {
+        name: (marker["run"].get(name), value)
+        for name, value in expected.items()
+        if marker["run"].get(name) != value
+    }
+    if differences:
+        listed = ", ".join(
+            f"--{name.replace('_', '-')} {old!r} there, {new!r} now"
+            for name, (old, new) in differences.items()
+        )
+        raise ValueError(
+            f"{checkpoint} belongs to another run ({listed}); resume with the same arguments, or start afresh "
+            "with --overwrite-output-dir."
+        )
+    return marker
+
+
+def save_checkpoint(accelerator: Accelerator, args: EmoMVTrainingArguments, epoch: int) -> Path:
+    """Accelerate names, writes and rotates the training state (`ProjectConfiguration`); the run marker,
+    written last and atomically, makes the folder a complete checkpoint of this run."""
+    folder = Path(accelerator.project_dir) / "checkpoints" / f"checkpoint_{accelerator.save_iteration}"
+    accelerator.save_state(safe_serialization=True)
     if accelerator.is_main_process:
-        shutil.rmtree(staging, ignore_errors=True)
+        atomic_write_json(folder / RUN_MARKER, {"epoch": epoch, "run": args.run_identity()})
     accelerator.wait_for_everyone()
-    accelerator.save_state(str(staging), safe_serialization=True)
-    accelerator.wait_for_everyone()
-    if accelerator.is_main_process:
-        replace_dir(staging, final)
-        for stale in list_checkpoints(checkpoint_dir)[:-keep]:
-            shutil.rmtree(stale, ignore_errors=True)
-    accelerator.wait_for_everyone()
-    return final
+    return folder
 
 
 def train_model(
@@ -174,18 +200,22 @@ def train_model(
     in full on every process, so every process takes the same stopping decision without communication.
     """
     optimizer = make_optimizer(model, args)
-    loader = tensor_loader(train_data, args.batch_size, shuffle=True, seed=args.seed)
-    batch_sampler = loader.batch_sampler
+    # Accelerate's seedable sampler reshuffles from (data_seed, epoch) alone (see `make_accelerator`), so a
+    # resumed run sees exactly the batches the uninterrupted run saw.
+    loader = tensor_loader(train_data, args.batch_size, shuffle=True)
     wrapped_model, optimizer, loader = accelerator.prepare(model, optimizer, loader)
     model = accelerator.unwrap_model(wrapped_model)
     stopper = EarlyStopping(args.patience)
     accelerator.register_for_checkpointing(stopper)
 
-    checkpoint_dir = Path(args.output_dir or ".") / "checkpoints"
     resumed_from = None
     if args.resume_from_checkpoint:
-        checkpoint = resolve_checkpoint(args.resume_from_checkpoint, checkpoint_dir)
+        checkpoint = resolve_checkpoint(args.resume_from_checkpoint, Path(args.output_dir) / "checkpoints")
+        check_checkpoint_identity(checkpoint, args)
         accelerator.load_state(str(checkpoint))
+        # Accelerate does not restore its checkpoint counter; continue after the newest folder present.
+        existing = [_checkpoint_number(path) for path in checkpoint.parent.glob("checkpoint_*")]
+        accelerator.project_configuration.iteration = max(existing, default=-1) + 1
         resumed_from = str(checkpoint)
         accelerator.print(f"Resumed from {checkpoint} at epoch {stopper.next_epoch}")
 
@@ -200,10 +230,7 @@ def train_model(
     )
     epoch = stopper.next_epoch
     while epoch < args.max_epochs and not stopped_early:
-        # Accelerate re-applies its own iteration counter to the sampler when iteration starts, so set both:
-        # the counter (which restarts at 0 in a resumed process) and our sampler (wrapped when sharded).
         loader.set_epoch(epoch)
-        batch_sampler.set_epoch(epoch)
         wrapped_model.train()
         total_loss = torch.zeros((), device=accelerator.device)
         for batch in loader:
@@ -212,7 +239,8 @@ def train_model(
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
             total_loss += loss.detach()
-        train_loss = total_loss.item() / len(loader)
+        # The mean over processes: each process saw its own shard of every batch.
+        train_loss = accelerator.reduce(total_loss, reduction="mean").item() / len(loader)
         stopping_loss = mean_loss(model, stopping_data)
         stopped_early = stopper.update(epoch, train_loss, stopping_loss, model)
         if accelerator.trackers:
@@ -226,7 +254,7 @@ def train_model(
         )
         epoch += 1
         if args.checkpointing_epochs and epoch % args.checkpointing_epochs == 0:
-            save_checkpoint(accelerator, checkpoint_dir, epoch, args.checkpoints_total_limit)
+            save_checkpoint(accelerator, args, epoch)
     progress.close()
     train_seconds = time.perf_counter() - started
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -9,46 +10,77 @@ from typing import Any
 import datasets
 import torch
 from accelerate import Accelerator
-from accelerate.utils import DataLoaderConfiguration, DistributedDataParallelKwargs, set_seed
+from accelerate.utils import DataLoaderConfiguration, ProjectConfiguration, set_seed
 
 from emomv_hf.data.loading import load_emomv, reporting_split
 from emomv_hf.data.tensors import TensorPairs
 from emomv_hf.evaluation import EvaluationReport, evaluate_model, write_plots
 from emomv_hf.io_utils import atomic_write_dir, atomic_write_json, atomic_write_text
-from emomv_hf.modeling_emomv import EmoMVForCorrespondence, EmoMVForRetrieval
-from emomv_hf.modeling_emomv_baseline import EmoMVBaselineForCorrespondence, EmoMVBaselineForRetrieval
+from emomv_hf.modeling_emomv import EmoMVPreTrainedModel
+from emomv_hf.modeling_emomv_baseline import EmoMVBaselineForCorrespondence
+from emomv_hf.models_registry import build_model
 from emomv_hf.training.arguments import EmoMVTrainingArguments
 from emomv_hf.training.holdout import grouped_holdout_indices
 from emomv_hf.training.loop import TrainingOutcome, train_model
 
-
-def build_model(model: str, task: str, multi_task: bool = True) -> torch.nn.Module:
-    """A freshly initialised EmoMV or baseline model for a task, with the paper's configuration."""
-    classes = {
-        ("emomv", "correspondence"): EmoMVForCorrespondence,
-        ("emomv", "retrieval"): EmoMVForRetrieval,
-        ("baseline", "correspondence"): EmoMVBaselineForCorrespondence,
-        ("baseline", "retrieval"): EmoMVBaselineForRetrieval,
-    }
-    try:
-        model_class = classes[(model, task)]
-    except KeyError:
-        raise ValueError(
-            f"unknown model/task {model!r}/{task!r}; expected one of {sorted(classes)}"
-        ) from None
-    return model_class(model_class.config_class(multi_task=multi_task))
+DATA_SEED_STRIDE = 100_003
+"""Epoch e of seed s shuffles with seed `s * DATA_SEED_STRIDE + e`, so no two (seed, epoch) share an order."""
 
 
 def make_accelerator(args: EmoMVTrainingArguments, cpu: bool = False) -> Accelerator:
-    """An Accelerator whose global batch is split across processes, so N processes train like one."""
-    project_dir = args.output_dir if args.report_to else None
+    """An Accelerator whose global batch is split across processes, so N processes train like one.
+
+    Its seedable sampler shuffles each epoch from `(seed, epoch)` alone, and its `ProjectConfiguration` names
+    and rotates the checkpoints under OUTPUT_DIR/checkpoints.
+    """
     return Accelerator(
         cpu=cpu,
-        dataloader_config=DataLoaderConfiguration(split_batches=True),
-        kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)],
+        dataloader_config=DataLoaderConfiguration(
+            split_batches=True, use_seedable_sampler=True, data_seed=args.seed * DATA_SEED_STRIDE
+        ),
+        project_config=ProjectConfiguration(
+            project_dir=args.output_dir or ".",
+            automatic_checkpoint_naming=True,
+            total_limit=args.checkpoints_total_limit,
+        ),
         log_with=args.report_to,
-        project_dir=project_dir,
     )
+
+
+RUN_OUTPUT_PATTERNS = (
+    "config.json",
+    "model.safetensors",
+    "*.py",
+    "training_args.json",
+    "eval_results.json",
+    "README.md",
+    "*.png",
+    "checkpoints",
+)
+"""What a training run writes into OUTPUT_DIR (`*.py`: the model code `save_pretrained` copies for the Hub)."""
+
+
+def prepare_output_dir(args: EmoMVTrainingArguments) -> None:
+    """Refuse an OUTPUT_DIR that holds another run's outputs, unless `--overwrite-output-dir` (then delete them,
+    so none of its checkpoints or plots outlives it). A resumed run keeps its folder: `train_model` checks that
+    the checkpoint belongs to the same arguments."""
+    output_dir = Path(args.output_dir)
+    if args.resume_from_checkpoint or not output_dir.is_dir():
+        return
+    previous = sorted({path for pattern in RUN_OUTPUT_PATTERNS for path in output_dir.glob(pattern)})
+    if not previous:
+        return
+    if not args.overwrite_output_dir:
+        names = ", ".join(path.name for path in previous[:6]) + (", ..." if len(previous) > 6 else "")
+        raise FileExistsError(
+            f"--output-dir {output_dir} already holds a run's outputs ({names}): pass --overwrite-output-dir to "
+            "replace them, or --resume-from-checkpoint latest to continue that run."
+        )
+    for path in previous:
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
 
 
 @dataclass
@@ -61,13 +93,21 @@ class TrainingSplits:
     report_split: str
 
 
+def checked_tensors(dataset: datasets.Dataset, model: EmoMVPreTrainedModel, where: str) -> TensorPairs:
+    """A pairs split as tensors on the model's device, checked once by `model.prepare_inputs`."""
+    try:
+        return TensorPairs(model.prepare_inputs(**TensorPairs.from_dataset(dataset).inputs))
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{where}: {error}") from None
+
+
 def protocol_splits(
-    pairs: datasets.DatasetDict, args: EmoMVTrainingArguments, device: torch.device | str
+    pairs: datasets.DatasetDict, args: EmoMVTrainingArguments, model: EmoMVPreTrainedModel
 ) -> TrainingSplits:
     report_split = reporting_split(pairs)
-    train = TensorPairs.from_dataset(pairs["train"], device)
+    train = checked_tensors(pairs["train"], model, f"{args.dataset} pairs/train")
     if args.protocol == "paper":
-        stopping = TensorPairs.from_dataset(pairs["validation"], device)
+        stopping = checked_tensors(pairs["validation"], model, f"{args.dataset} pairs/validation")
         return TrainingSplits(train, stopping, "validation", report_split)
     fit_rows, held_out_rows = grouped_holdout_indices(
         pairs["train"]["video_segment_id"],
@@ -112,26 +152,27 @@ def run_training(
     args: EmoMVTrainingArguments, accelerator: Accelerator | None = None, *, save: bool = True
 ) -> RunResult:
     """Train and evaluate one model as ``args`` say; with ``save``, write the output folder atomically."""
+    torch.set_num_threads(args.threads)
     accelerator = accelerator or make_accelerator(args)
+    if save and args.output_dir and accelerator.is_main_process:
+        prepare_output_dir(args)
     set_seed(args.seed)
     pairs = load_emomv(args.dataset, "pairs")
-    splits = protocol_splits(pairs, args, accelerator.device)
-
-    model = build_model(args.model, args.task, args.multi_task)
+    model = build_model(args.model, args.task, args.multi_task).to(accelerator.device)
+    splits = protocol_splits(pairs, args, model)
     model.fit_standardization(splits.train.inputs["video_features"], splits.train.inputs["music_features"])
-    model.to(accelerator.device)
     if args.report_to and not accelerator.trackers:
         accelerator.init_trackers(
             args.run_name, config={k: v for k, v in args.to_dict().items() if v is not None}
         )
     outcome = train_model(model, splits.train, splits.stopping, args, accelerator)
     model = accelerator.unwrap_model(model)
-    if hasattr(model, "fit_distance_classifier"):
+    if isinstance(model, EmoMVBaselineForCorrespondence):
         # The baseline's second stage: a logistic regression on the embedding distance of the fitted pairs.
         inputs = splits.train.inputs
         model.fit_distance_classifier(inputs["video_features"], inputs["music_features"], inputs["labels"])
 
-    if args.task == "retrieval":
+    if model.config.task == "retrieval":
         segments = load_emomv(args.dataset, "segments")
         report = evaluate_model(model, segments=next(iter(segments.values())), accelerator=accelerator)
         eval_split = f"segments/{next(iter(segments))}"

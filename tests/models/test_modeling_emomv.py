@@ -63,7 +63,9 @@ def _tiny_config(cls, **overrides):
     if cls in BASELINES:
         sizes = {"video_hidden_sizes": [5], "music_hidden_sizes": [4, 3], "common_size": 3}
     else:
-        sizes = {"reduced_size": 4, "projection_size": 4, "mcb_output_size": 3, "fusion_hidden_size": 3}
+        sizes = {"reduced_size": 4, "projection_size": 4}
+        if cls is EmoMVForCorrespondence:
+            sizes.update(mcb_output_size=3, fusion_hidden_size=3)
     return cls.config_class(video_feature_size=7, music_feature_size=6, num_emotions=3, **sizes, **overrides)
 
 
@@ -115,7 +117,9 @@ def test_default_configs_are_the_paper_variants():
     assert config.num_emotions == 5 and config.emotion_names == list(emomv_hf.emotions.EMOTIONS)
     assert config.id2label == {0: "mismatched", 1: "matched"}
     retrieval = EmoMVForRetrieval.config_class()
-    assert type(retrieval) is EmoMVRetrievalConfig and isinstance(retrieval, EmoMVConfig)
+    # The retrieval config holds the towers only; the correspondence config extends it with the fusion.
+    assert type(retrieval) is EmoMVRetrievalConfig and isinstance(config, EmoMVRetrievalConfig)
+    assert not hasattr(retrieval, "mcb_output_size") and not hasattr(retrieval, "fusion_hidden_size")
     assert (
         retrieval.model_type == "emomv_retrieval" and retrieval.projection_layer_norm and retrieval.multi_task
     )
@@ -124,6 +128,15 @@ def test_default_configs_are_the_paper_variants():
     baseline = EmoMVBaselineConfig()
     assert baseline.multi_task and baseline.video_hidden_sizes == [64, 64] and baseline.common_size == 64
     assert len({c.model_type for c in (config, retrieval, baseline, EmoMVBaselineRetrievalConfig())}) == 4
+    assert [(cls.config_class.family, cls.config_class.task) for cls in MODEL_CLASSES] == [
+        ("emomv", "correspondence"),
+        ("emomv", "retrieval"),
+        ("baseline", "correspondence"),
+        ("baseline", "retrieval"),
+    ]
+    assert {
+        emomv_hf.model_class_for(c.config_class.family, c.config_class.task) for c in MODEL_CLASSES
+    } == set(MODEL_CLASSES)
 
 
 def test_config_validation():
@@ -138,6 +151,19 @@ def test_config_validation():
     with pytest.raises(StrictDataclassClassValidationError, match="video_hidden_sizes"):
         EmoMVBaselineConfig(video_hidden_sizes=[])
     assert EmoMVConfig(contrastive_margin=1).contrastive_margin == 1  # ints are fine for float fields
+
+
+@pytest.mark.parametrize("cls", MODEL_CLASSES, ids=lambda c: c.__name__)
+def test_unknown_config_fields_are_refused_with_their_name(cls, tmp_path):
+    """A typo in config.json (`multi_taks`) must not load a single-task checkpoint as multi-task."""
+    with pytest.raises(ValueError, match=r"`multi_taks` \(did you mean `multi_task`\?\)"):
+        cls.config_class(multi_taks=True)
+    _build(cls, multi_task=False).save_pretrained(tmp_path)
+    saved = json.loads((tmp_path / "config.json").read_text())
+    (tmp_path / "config.json").write_text(json.dumps({**saved, "multi_taks": True}))
+    for loader in (cls.from_pretrained, AutoModel.from_pretrained, AutoConfig.from_pretrained):
+        with pytest.raises(ValueError, match="multi_taks"):
+            loader(tmp_path)
 
 
 @pytest.mark.parametrize("cls", MODEL_CLASSES, ids=lambda c: c.__name__)
@@ -238,7 +264,7 @@ def test_fit_standardization(emomv_c_train):
     video, music = emomv_c_train["video_features"], emomv_c_train["music_features"]
     model = _build(EmoMVForRetrieval)
     model.fit_standardization(video.numpy(), music.numpy())
-    standardized, _ = model.standardizer(video, None)
+    standardized = model.standardizer(video, "video")
     torch.testing.assert_close(standardized.mean(0), torch.zeros(2304), atol=1e-4, rtol=0)
     std = model.standardizer.video_std
     constant = video.std(0) == 0  # SlowFast channels that are 0 in every segment keep std 1
@@ -322,19 +348,31 @@ def test_missing_hash_buffers_are_rebuilt_from_the_seed(tmp_path):
         assert torch.equal(buffer, dict(loaded.classifier.pooling.named_buffers())[name])
 
 
+class _CodeRunningPickle:
+    """Unpickling this object runs code: `pickle` calls `__reduce__`'s callable."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
+
+
 @pytest.mark.parametrize("cls", [EmoMVForCorrespondence, EmoMVBaselineForRetrieval], ids=lambda c: c.__name__)
-def test_pickled_checkpoints_are_refused(cls, tmp_path):
+def test_pickled_checkpoints_that_run_code_are_refused(cls, tmp_path):
+    """transformers loads `pytorch_model.bin` with `torch.load(weights_only=True)`: a pickle that would run
+    code is refused before it runs; plain tensors in a trusted legacy file still load."""
     model = _build(cls)
     model.save_pretrained(tmp_path)
-    torch.save(model.state_dict(), tmp_path / "pytorch_model.bin")
     (tmp_path / "model.safetensors").unlink()
+    marker = tmp_path / "code-ran"
+    torch.save({**model.state_dict(), "payload": _CodeRunningPickle(marker)}, tmp_path / "pytorch_model.bin")
     for loader in (cls.from_pretrained, AutoModel.from_pretrained):
-        with pytest.raises(OSError, match="pickled"):
+        with pytest.raises(Exception, match="Weights only load failed|weights_only"):
             loader(tmp_path)
-    with pytest.raises(OSError):
-        cls.from_pretrained(tmp_path, use_safetensors=None)
-    # Explicit opt-in for a trusted file.
-    loaded = cls.from_pretrained(tmp_path, use_safetensors=False)
+    assert not marker.exists(), "unpickling ran the payload"
+    torch.save(model.state_dict(), tmp_path / "pytorch_model.bin")
+    loaded = cls.from_pretrained(tmp_path)
     assert torch.equal(loaded.standardizer.video_std, model.standardizer.video_std)
 
 
@@ -495,6 +533,7 @@ def test_baseline_stage_two_logistic_regression(emomv_c_train, emomv_c_val):
 
 @pytest.mark.parametrize("cls", MODEL_CLASSES, ids=lambda c: c.__name__)
 def test_bad_input_gives_clear_errors(cls):
+    """`forward` trusts its inputs (as transformers' models do); `prepare_inputs` checks raw ones where they enter."""
     model = _build(cls).eval()
     video, music = torch.rand(4, 2304), torch.rand(4, 128)
     labels = torch.tensor([0, 1, 1, 0])
@@ -548,11 +587,13 @@ def test_bad_input_gives_clear_errors(cls):
     ]
     for kwargs, message in cases:
         with pytest.raises(ValueError, match=message):
-            model(**kwargs)
+            model.prepare_inputs(**kwargs)
     with pytest.raises(TypeError, match="video_features"):
-        model(video.numpy(), music)
-    if hasattr(model, "get_video_features"):
-        with pytest.raises(ValueError, match="video_features"):
-            model.get_video_features(torch.rand(2, 10))
-    # Mixed precision input is converted, not rejected.
-    assert model(video.double(), music.half()).video_embeds.dtype == torch.float32
+        model.prepare_inputs(object(), music)
+    with pytest.raises(ValueError, match="video_features"):
+        model.prepare_inputs(torch.rand(2, 10))
+    # Mixed precision, numpy arrays and lists of rows are converted, not rejected.
+    inputs = model.prepare_inputs(video.double(), music.half().numpy(), **{**full, "labels": labels.tolist()})
+    assert inputs["video_features"].dtype == inputs["music_features"].dtype == torch.float32
+    assert model(**inputs).video_embeds.dtype == torch.float32
+    torch.testing.assert_close(model(**inputs).loss, model(video, music.half().float(), **full).loss)

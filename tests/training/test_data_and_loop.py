@@ -11,7 +11,7 @@ import torch
 
 from emomv_hf.data import source_video_id
 from emomv_hf.data.loading import load_emomv
-from emomv_hf.data.tensors import EpochBatchSampler, TensorPairs, tensor_loader
+from emomv_hf.data.tensors import TensorPairs, tensor_loader
 from emomv_hf.training import (
     EarlyStopping,
     EmoMVTrainingArguments,
@@ -39,18 +39,27 @@ def test_tensor_pairs_batches_are_the_dataset_rows(pairs):
     assert batch["music_emotion_labels"].tolist() == rows["music_emotion"]
 
 
-def test_epoch_batch_sampler_depends_only_on_seed_and_epoch():
-    sampler = EpochBatchSampler(10, 4, shuffle=True, seed=3)
-    sampler.set_epoch(7)
-    first = list(sampler)
+def _epoch_batches(seed: int, epoch: int) -> list[list[int]]:
+    args = EmoMVTrainingArguments(seed=seed)
+    data = TensorPairs({"index": torch.arange(10)})
+    loader = make_accelerator(args, cpu=True).prepare(tensor_loader(data, 4, shuffle=True))
+    loader.set_epoch(epoch)
+    return [batch["index"].tolist() for batch in loader]
+
+
+def test_shuffled_batches_depend_only_on_seed_and_epoch():
+    """Accelerate's seedable sampler, seeded per run: a resumed process sees the uninterrupted run's batches."""
+    first = _epoch_batches(seed=3, epoch=7)
     torch.manual_seed(12345)  # global state must not matter
-    again = EpochBatchSampler(10, 4, shuffle=True, seed=3)
-    again.set_epoch(7)
-    assert list(again) == first
+    assert _epoch_batches(seed=3, epoch=7) == first
     assert sorted(index for batch in first for index in batch) == list(range(10))
     assert [len(batch) for batch in first] == [4, 4, 2]
-    sampler.set_epoch(8)
-    assert list(sampler) != first
+    assert _epoch_batches(seed=3, epoch=8) != first
+    # Seeds are spread apart: seed 3's epoch 8 is not seed 4's epoch 7 (accelerate adds the epoch to the seed).
+    assert _epoch_batches(seed=4, epoch=7) != _epoch_batches(seed=3, epoch=8)
+    # The same order as the package's earlier sampler: torch.randperm seeded with seed * 100003 + epoch.
+    order = torch.randperm(10, generator=torch.Generator().manual_seed(3 * 100_003 + 7)).tolist()
+    assert first == [order[0:4], order[4:8], order[8:]]
 
 
 def test_tensor_loader_yields_whole_batches(pairs):
@@ -134,6 +143,10 @@ def test_training_arguments_reject_bad_values():
         EmoMVTrainingArguments(push_to_hub=True)
     with pytest.raises(ValueError, match="--patience"):
         replace(EmoMVTrainingArguments(), patience=0)
+    with pytest.raises(ValueError, match="--seed must be a non-negative integer"):
+        EmoMVTrainingArguments(seed=-1)
+    with pytest.raises(ValueError, match="--learning-rate must be positive"):
+        EmoMVTrainingArguments(learning_rate=0)
 
 
 def test_unreachable_dataset_says_how_to_build_one(tmp_path):

@@ -165,7 +165,8 @@ def test_killed_run_resumes_to_the_same_metrics(emomv_c_dir, tmp_path):
         stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 240
-    while not (interrupted / "checkpoints" / "epoch_0020").exists():
+    # Accelerate names the second save (epoch 20) checkpoint_1; the run marker is written once it is complete.
+    while not (interrupted / "checkpoints" / "checkpoint_1" / "emomv_run.json").exists():
         assert process.poll() is None, "the run ended before it could be interrupted"
         assert time.monotonic() < deadline
         time.sleep(0.01)
@@ -186,7 +187,7 @@ def test_killed_run_resumes_to_the_same_metrics(emomv_c_dir, tmp_path):
     )
     assert eval_metrics(interrupted) == eval_metrics(complete)
     resumed = json.loads((interrupted / "eval_results.json").read_text())
-    assert "epoch_00" in resumed["train_resumed_from"]
+    assert "checkpoints/checkpoint_" in resumed["train_resumed_from"]
     for name in ("train_best_epoch", "train_epochs_run", "train_best_stopping_loss"):
         assert resumed[name] == json.loads((complete / "eval_results.json").read_text())[name]
     assert len(list((interrupted / "checkpoints").iterdir())) <= 2  # checkpoints_total_limit

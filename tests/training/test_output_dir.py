@@ -1,0 +1,95 @@
+"""A run never writes over, or resumes from, another run's outputs without being told (issue: stale checkpoints)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from safetensors.torch import load_file
+
+from emomv_hf.training import EmoMVTrainingArguments, make_accelerator, run_training
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _train(args: EmoMVTrainingArguments):
+    return run_training(args, make_accelerator(args, cpu=True))
+
+
+@pytest.fixture
+def seed_3_run(emomv_c_dir, tmp_path) -> EmoMVTrainingArguments:
+    args = EmoMVTrainingArguments(
+        dataset=str(emomv_c_dir),
+        output_dir=str(tmp_path / "out"),
+        seed=3,
+        max_epochs=12,
+        patience=100,
+        learning_rate=1e-3,
+        checkpointing_epochs=5,
+        progress=False,
+    )
+    _train(args)
+    return args
+
+
+def test_a_new_run_refuses_a_folder_holding_another_runs_outputs(seed_3_run):
+    output = Path(seed_3_run.output_dir)
+    assert (output / "roc_curve.png").exists() and (output / "checkpoints").is_dir()
+    with pytest.raises(FileExistsError, match="--overwrite-output-dir"):
+        _train(replace(seed_3_run, seed=5))
+    assert json.loads((output / "eval_results.json").read_text())["seed"] == 3, (
+        "the refused run wrote nothing"
+    )
+
+
+def test_overwrite_removes_the_old_runs_checkpoints_and_plots(seed_3_run):
+    output = Path(seed_3_run.output_dir)
+    old_weights = load_file(output / "model.safetensors")
+    retrieval = replace(seed_3_run, seed=5, task="retrieval", overwrite_output_dir=True, max_epochs=6)
+    _train(retrieval)
+    names = {path.name for path in output.iterdir()}
+    assert "roc_curve.png" not in names and "confusion_matrix.png" not in names  # correspondence plots gone
+    assert "precision_recall_video_to_music.png" in names
+    markers = [json.loads(path.read_text()) for path in output.glob("checkpoints/*/emomv_run.json")]
+    assert markers and all(marker["run"]["seed"] == 5 for marker in markers)
+    assert [marker["epoch"] for marker in markers] == [5]  # 6 epochs: one save, none of seed 3's left
+    assert load_file(output / "model.safetensors").keys() != old_weights.keys()
+
+
+def test_resume_refuses_a_checkpoint_of_other_arguments(seed_3_run):
+    with pytest.raises(ValueError, match=r"belongs to another run \(--seed 3 there, 5 now\)"):
+        _train(replace(seed_3_run, seed=5, resume_from_checkpoint="latest"))
+    with pytest.raises(ValueError, match="--learning-rate"):
+        _train(replace(seed_3_run, learning_rate=5e-4, resume_from_checkpoint="latest"))
+    # The same arguments resume; the finished run's last checkpoint (epoch 10) continues to epoch 12.
+    result = _train(replace(seed_3_run, resume_from_checkpoint="latest"))
+    assert result.outcome.resumed_from.endswith("checkpoint_1") and result.outcome.epochs_run == 12
+
+
+def test_train_script_says_so_in_one_line(seed_3_run):
+    command = [sys.executable, str(REPO_ROOT / "examples" / "train.py"), "--dataset", seed_3_run.dataset]
+    completed = subprocess.run(
+        [*command, "--output-dir", seed_3_run.output_dir, "--seed", "5", "--max-epochs", "2"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert completed.returncode == 2
+    assert completed.stderr.strip().splitlines()[-1].startswith("error: --output-dir")
+    assert "Traceback" not in completed.stderr
+    for bad, message in (("--seed=-1", "--seed must be"), ("--learning-rate=0", "--learning-rate must be")):
+        completed = subprocess.run(
+            [*command, "--output-dir", seed_3_run.output_dir, bad],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert (
+            completed.returncode == 2 and message in completed.stderr and "Traceback" not in completed.stderr
+        )
+    help_text = subprocess.run([*command, "--help"], capture_output=True, text=True, timeout=300).stdout
+    assert "Turn off --plots." in help_text and "Turn off --progress." in help_text
