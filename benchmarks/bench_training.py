@@ -121,7 +121,9 @@ def main() -> None:
                 loop_times.append(loop_epochs(model, train, validation, run_args, options.epochs))
                 state = model.state_dict()
                 if not all(torch.equal(state[name], best_state[name]) for name in state):
-                    raise SystemExit(f"{model_name}/{task} seed {repeat}: the reference loop's weights differ")
+                    raise SystemExit(
+                        f"{model_name}/{task} seed {repeat}: the reference loop's weights differ"
+                    )
             loop, bare = statistics.median(loop_times), statistics.median(reference_times)
             rows.append((f"{model_name}/{task}", loop, bare))
 
