@@ -6,12 +6,12 @@ mismatched pairs (stage 2, [`EmoMVBaselineForCorrespondence.fit_distance_classif
 similarity of a pair is `1 / distance` (paper equation 3).
 """
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 import torch.nn.functional as F
-from sklearn.linear_model import LogisticRegression
 from torch import nn
 from transformers import initialization as init
 
@@ -197,6 +197,9 @@ class EmoMVBaselineForCorrespondence(EmoMVBaselinePreTrainedModel):
             ]
         )
         self.train(was_training)
+        # Imported here: scikit-learn costs about a second at import, and only stage 2 needs it.
+        from sklearn.linear_model import LogisticRegression
+
         regression = LogisticRegression(C=inverse_regularization, tol=1e-10, max_iter=10_000)
         regression.fit(distances.double().cpu().numpy()[:, None], labels)
         self.distance_classifier.weight.fill_(float(regression.coef_[0, 0]))
@@ -216,6 +219,20 @@ class EmoMVBaselineForRetrieval(EmoMVRetrievalMixin, EmoMVBaselinePreTrainedMode
     def __init__(self, config: EmoMVBaselineRetrievalConfig):
         super().__init__(config)
         self.post_init()
+
+    @classmethod
+    def from_stage_one(cls, model: EmoMVBaselineForCorrespondence) -> "EmoMVBaselineForRetrieval":
+        """The retrieval head on a trained correspondence baseline: both train the same stage-1 network with the
+        same loss, so one training serves both tasks (the stage-2 classifier is left out)."""
+        shared = {
+            field.name: getattr(model.config, field.name)
+            for field in dataclasses.fields(EmoMVBaselineRetrievalConfig)
+            if field.name not in ("transformers_version", "architectures", "dtype")
+        }
+        retrieval = cls(EmoMVBaselineRetrievalConfig(**shared)).to(model.device)
+        state = {name: value for name, value in model.state_dict().items() if not name.startswith("distance_")}
+        retrieval.load_state_dict(state)
+        return retrieval.train(model.training)
 
     def pairwise_similarity(
         self, video_embeds: torch.Tensor, music_embeds: torch.Tensor

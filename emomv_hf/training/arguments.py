@@ -91,6 +91,13 @@ class EmoMVTrainingArguments:
     patience: int = field(
         default=20, metadata={"help": "Stop after this many epochs without a lower early-stopping loss."}
     )
+    early_stopping_loss: Literal["loss", "match_loss"] = field(
+        default="loss",
+        metadata={
+            "help": "What early stopping watches: loss (the training objective, as the paper) or match_loss "
+            "(the matched/mismatched term alone, without the emotion terms)."
+        },
+    )
     eval_batch_size: int = field(default=1024, metadata={"help": "Batch size for evaluation."})
     threads: int = field(
         default=1,
@@ -134,6 +141,7 @@ class EmoMVTrainingArguments:
             "task": (self.task in TASKS, f"one of {TASKS}"),
             "model": (self.model in MODELS, f"one of {MODELS}"),
             "protocol": (self.protocol in PROTOCOLS, f"one of {PROTOCOLS}"),
+            "early_stopping_loss": (self.early_stopping_loss in ("loss", "match_loss"), "loss or match_loss"),
             "held_out_fraction": (0.0 < self.held_out_fraction < 1.0, "in (0, 1)"),
             "seed": (self.seed >= 0, "a non-negative integer"),
             "learning_rate": (self.learning_rate > 0, "positive"),

@@ -101,8 +101,10 @@ class TrainingOutcome:
 
 
 @torch.inference_mode()
-def mean_loss(model: torch.nn.Module, data: TensorPairs, batch_size: int = 4096) -> float:
-    """Mean loss of ``model`` over every row of ``data``, on the calling process alone.
+def mean_loss(
+    model: torch.nn.Module, data: TensorPairs, batch_size: int = 4096, output_name: str = "loss"
+) -> float:
+    """Mean ``output_name`` loss of ``model`` over every row of ``data``, on the calling process alone.
 
     Leaves the model in eval mode: the training loop switches back once per epoch (each switch walks every module).
     """
@@ -111,7 +113,7 @@ def mean_loss(model: torch.nn.Module, data: TensorPairs, batch_size: int = 4096)
     for start in range(0, len(data), batch_size):
         batch = data.rows(start, start + batch_size)
         rows = len(batch["labels"])
-        total += model(**batch).loss.item() * rows
+        total += getattr(model(**batch), output_name).item() * rows
         count += rows
     return total / count
 
@@ -241,7 +243,7 @@ def train_model(
             total_loss += loss.detach()
         # The mean over processes: each process saw its own shard of every batch.
         train_loss = accelerator.reduce(total_loss, reduction="mean").item() / len(loader)
-        stopping_loss = mean_loss(model, stopping_data)
+        stopping_loss = mean_loss(model, stopping_data, output_name=args.early_stopping_loss)
         stopped_early = stopper.update(epoch, train_loss, stopping_loss, model)
         if accelerator.trackers:
             accelerator.log({"train/loss": train_loss, "early_stopping/loss": stopping_loss}, step=epoch)
