@@ -8,6 +8,7 @@ from .modeling_emomv import (
     EmoMVCorrespondenceOutput,
     EmoMVForCorrespondence,
     EmoMVForRetrieval,
+    EmoMVModelOutput,
     EmoMVPreTrainedModel,
     EmoMVRetrievalOutput,
 )
@@ -36,6 +37,7 @@ __all__ = [
     "EmoMVCorrespondenceOutput",
     "EmoMVForCorrespondence",
     "EmoMVForRetrieval",
+    "EmoMVModelOutput",
     "EmoMVPreTrainedModel",
     "EmoMVRetrievalConfig",
     "EmoMVRetrievalOutput",

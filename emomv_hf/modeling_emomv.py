@@ -281,67 +281,63 @@ def check_labels(values: Any, name: str, batch_size: int, num_classes: int) -> t
 
 
 @dataclass
-class EmoMVCorrespondenceOutput(ModelOutput):
+class EmoMVModelOutput(ModelOutput):
     r"""
-    Output of [`EmoMVForCorrespondence`].
+    Fields every EmoMV model returns; [`EmoMVCorrespondenceOutput`] and [`EmoMVRetrievalOutput`] add the head's.
 
     Args:
         loss (`torch.FloatTensor` of shape `()`, *optional*, returned when `labels` is given):
-            Weighted sum of the match cross-entropy and (multi-task) the two emotion cross-entropies.
-        logits (`torch.FloatTensor` of shape `(B, 2)`):
-            Matched/mismatched scores before softmax; index 1 is "matched".
+            Weighted sum of the matched/mismatched loss and (multi-task) the two emotion cross-entropies.
+        video_embeds, music_embeds (`torch.FloatTensor` of shape `(B, D)`):
+            L2-normalised embeddings of the two streams.
         video_emotion_logits, music_emotion_logits (`torch.FloatTensor` of shape `(B, num_emotions)`):
             Emotion scores of each stream; `None` for a single-task model.
-        video_embeds, music_embeds (`torch.FloatTensor` of shape `(B, projection_size)`):
-            L2-normalised projection-head outputs.
         match_loss, video_emotion_loss, music_emotion_loss (`torch.FloatTensor` of shape `()`, *optional*):
             The unweighted loss terms, for logging.
     """
 
     loss: torch.FloatTensor | None = None
-    logits: torch.FloatTensor | None = None
-    video_emotion_logits: torch.FloatTensor | None = None
-    music_emotion_logits: torch.FloatTensor | None = None
     video_embeds: torch.FloatTensor | None = None
     music_embeds: torch.FloatTensor | None = None
+    video_emotion_logits: torch.FloatTensor | None = None
+    music_emotion_logits: torch.FloatTensor | None = None
     match_loss: torch.FloatTensor | None = None
     video_emotion_loss: torch.FloatTensor | None = None
     music_emotion_loss: torch.FloatTensor | None = None
 
 
 @dataclass
-class EmoMVRetrievalOutput(ModelOutput):
+class EmoMVCorrespondenceOutput(EmoMVModelOutput):
     r"""
-    Output of [`EmoMVForRetrieval`].
+    Output of [`EmoMVForCorrespondence`]: the fields of [`EmoMVModelOutput`] (`match_loss` is the cross-entropy),
+    and:
 
     Args:
-        loss (`torch.FloatTensor` of shape `()`, *optional*, returned when `labels` is given):
-            Weighted sum of the contrastive loss on the cosine distance and (multi-task) the emotion cross-entropies.
+        logits (`torch.FloatTensor` of shape `(B, 2)`):
+            Matched/mismatched scores before softmax; index 1 is "matched".
+    """
+
+    logits: torch.FloatTensor | None = None
+
+
+@dataclass
+class EmoMVRetrievalOutput(EmoMVModelOutput):
+    r"""
+    Output of [`EmoMVForRetrieval`]: the fields of [`EmoMVModelOutput`] (`match_loss` is the contrastive loss on
+    the cosine distance), and:
+
+    Args:
         similarity (`torch.FloatTensor` of shape `(B,)`):
             Similarity of pair i (video i, music i): cosine similarity of the embeddings.
         logits_per_video (`torch.FloatTensor` of shape `(B, B)`):
             Similarity of every video of the batch (rows) to every music segment (columns).
         logits_per_music (`torch.FloatTensor` of shape `(B, B)`):
             Transpose of `logits_per_video`.
-        video_embeds, music_embeds (`torch.FloatTensor` of shape `(B, projection_size)`):
-            L2-normalised embeddings.
-        video_emotion_logits, music_emotion_logits (`torch.FloatTensor` of shape `(B, num_emotions)`):
-            Emotion scores of each stream; `None` for a single-task model.
-        match_loss, video_emotion_loss, music_emotion_loss (`torch.FloatTensor` of shape `()`, *optional*):
-            The unweighted loss terms, for logging.
     """
 
-    loss: torch.FloatTensor | None = None
     similarity: torch.FloatTensor | None = None
     logits_per_video: torch.FloatTensor | None = None
     logits_per_music: torch.FloatTensor | None = None
-    video_embeds: torch.FloatTensor | None = None
-    music_embeds: torch.FloatTensor | None = None
-    video_emotion_logits: torch.FloatTensor | None = None
-    music_emotion_logits: torch.FloatTensor | None = None
-    match_loss: torch.FloatTensor | None = None
-    video_emotion_loss: torch.FloatTensor | None = None
-    music_emotion_loss: torch.FloatTensor | None = None
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -363,7 +359,7 @@ class EmoMVPreTrainedModel(PreTrainedModel):
     main_input_name = "video_features"
     input_modalities = ("video", "audio")
     encoder_class: type[nn.Module] = EmoMVEncoder
-    output_class: type[ModelOutput]
+    output_class: type[EmoMVModelOutput]
 
     def __init__(self, config: EmoMVBaseConfig):
         super().__init__(config)
@@ -496,7 +492,7 @@ class EmoMVPreTrainedModel(PreTrainedModel):
         labels: torch.LongTensor | None = None,
         video_emotion_labels: torch.LongTensor | None = None,
         music_emotion_labels: torch.LongTensor | None = None,
-    ) -> ModelOutput:
+    ) -> EmoMVModelOutput:
         r"""
         Args:
             video_features (`torch.FloatTensor` of shape `(B, video_feature_size)`): raw SlowFast features.
@@ -633,6 +629,7 @@ __all__ = [
     "EmoMVFeatureStandardizer",
     "EmoMVForCorrespondence",
     "EmoMVForRetrieval",
+    "EmoMVModelOutput",
     "EmoMVPreTrainedModel",
     "EmoMVProjectionHead",
     "EmoMVRetrievalMixin",

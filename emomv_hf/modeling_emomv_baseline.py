@@ -230,7 +230,9 @@ class EmoMVBaselineForRetrieval(EmoMVRetrievalMixin, EmoMVBaselinePreTrainedMode
             if field.name not in ("transformers_version", "architectures", "dtype")
         }
         retrieval = cls(EmoMVBaselineRetrievalConfig(**shared)).to(model.device)
-        state = {name: value for name, value in model.state_dict().items() if not name.startswith("distance_")}
+        state = {
+            name: value for name, value in model.state_dict().items() if not name.startswith("distance_")
+        }
         retrieval.load_state_dict(state)
         return retrieval.train(model.training)
 

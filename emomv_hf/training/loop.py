@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import math
 import re
@@ -62,15 +63,10 @@ class EarlyStopping:
         for name, tensor in live.items():
             self.best_state[name].copy_(tensor)
 
+    _STATE = ("best_loss", "best_epoch", "epochs_without_improvement", "next_epoch", "best_state", "history")
+
     def state_dict(self) -> dict[str, Any]:
-        return {
-            "best_loss": self.best_loss,
-            "best_epoch": self.best_epoch,
-            "epochs_without_improvement": self.epochs_without_improvement,
-            "next_epoch": self.next_epoch,
-            "best_state": self.best_state,
-            "history": self.history,
-        }
+        return {name: getattr(self, name) for name in self._STATE}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         for name, value in state.items():
@@ -90,14 +86,8 @@ class TrainingOutcome:
     history: list[dict[str, float]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "best_epoch": self.best_epoch,
-            "best_stopping_loss": self.best_stopping_loss,
-            "epochs_run": self.epochs_run,
-            "stopped_early": self.stopped_early,
-            "resumed_from": self.resumed_from,
-            "train_seconds": self.train_seconds,
-        }
+        """Everything but the per-epoch history."""
+        return {name: value for name, value in dataclasses.asdict(self).items() if name != "history"}
 
 
 @torch.inference_mode()
