@@ -14,7 +14,7 @@ import sys
 
 from transformers import HfArgumentParser
 
-from emomv_hf.hub import push_folder_to_hub
+from emomv_hf.hub import push_to_hub as push_folder_to_hub
 from emomv_hf.reporting import dataset_key, single_run_table
 from emomv_hf.training import EmoMVTrainingArguments, run_training
 

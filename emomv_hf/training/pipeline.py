@@ -154,7 +154,8 @@ def run_training(
 
 def save_run(result: RunResult) -> Path:
     """Write model, config, training_args.json, eval_results.json, plots and the model card into ``output_dir``."""
-    from emomv_hf.model_card import make_model_card
+    from emomv_hf.cards import make_model_card
+    from emomv_hf.training.arguments import PROTOCOL_DESCRIPTIONS
 
     args = result.args
     output_dir = Path(args.output_dir)
@@ -164,7 +165,18 @@ def save_run(result: RunResult) -> Path:
         atomic_write_text(staging / "training_args.json", args.to_json_string())
         atomic_write_json(staging / "eval_results.json", result.eval_results())
         plots = [path.name for path in write_plots(result.report, staging)] if args.plots else []
-        card = make_model_card(result, plots=plots)
+        card = make_model_card(
+            args=args.to_dict(),
+            metrics=result.metrics,
+            eval_split=result.eval_split,
+            model_class=type(result.model).__name__,
+            num_parameters=sum(parameter.numel() for parameter in result.model.parameters()),
+            best_epoch=result.outcome.best_epoch,
+            epochs_run=result.outcome.epochs_run,
+            best_stopping_loss=result.outcome.best_stopping_loss,
+            protocol_description=PROTOCOL_DESCRIPTIONS[args.protocol],
+            plots=plots,
+        )
         atomic_write_text(staging / "README.md", str(card))
 
     atomic_write_dir(output_dir, fill)
