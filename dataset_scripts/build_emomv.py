@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from emomv_hf.cli import EXIT_ERROR, add_hub_arguments, add_overwrite_argument, run_script
+from emomv_hf.cli import EXIT_ERROR, add_dataset_output_arguments, push_datasets, run_script
 from emomv_hf.data import (
     DATASET_NAMES,
     MissingReleaseFilesError,
@@ -23,7 +23,6 @@ from emomv_hf.data import (
     format_hub_folder_summary,
     resolve_release_dir,
 )
-from emomv_hf.hub import push_to_hub
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,8 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--output-dir", required=True, help="parent folder of the dataset folders")
     parser.add_argument("--dataset", choices=[*DATASET_NAMES, "all"], default="all")
     parser.add_argument("--strict", action="store_true", help="a missing release file is an error")
-    add_overwrite_argument(parser)
-    add_hub_arguments(parser, "<dataset>")
+    add_dataset_output_arguments(parser, "<dataset>")
     return parser
 
 
@@ -60,11 +58,7 @@ def _run(args: argparse.Namespace) -> int:
     if not built:
         print("error: no dataset could be built", file=sys.stderr)
         return EXIT_ERROR
-    if args.push_to_hub:
-        for name, folder in built:
-            repo_id = f"{args.push_to_hub}/{name}"
-            url = push_to_hub(folder, repo_id, repo_type="dataset", private=args.private)
-            print(f"pushed {folder} to {repo_id}: {url}")
+    push_datasets(args, [folder for _, folder in built])
     return 0
 
 

@@ -17,9 +17,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from emomv_hf.cli import add_hub_arguments, add_overwrite_argument, run_script
+from emomv_hf.cli import add_dataset_output_arguments, push_datasets, run_script
 from emomv_hf.data import build_pairs_dataset, format_hub_folder_summary
-from emomv_hf.hub import push_to_hub
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,8 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="write splits without matched or without mismatched pairs (with a warning) instead of refusing",
     )
-    add_overwrite_argument(parser)
-    add_hub_arguments(parser, "NAME")
+    add_dataset_output_arguments(parser, "NAME")
     return parser
 
 
@@ -64,10 +62,7 @@ def _run(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
     )
     print(format_hub_folder_summary(folder))
-    if args.push_to_hub:
-        repo_id = f"{args.push_to_hub}/{args.name}"
-        url = push_to_hub(folder, repo_id, repo_type="dataset", private=args.private)
-        print(f"pushed to {repo_id}: {url}")
+    push_datasets(args, [folder])
     return 0
 
 

@@ -12,9 +12,10 @@ import argparse
 import sys
 import warnings
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from emomv_hf.data.release import ReleaseNotFoundError
-from emomv_hf.hub import HubUploadError
+from emomv_hf.hub import HubUploadError, push_to_hub
 
 EXIT_ERROR = 1
 """Exit status of a run that failed on its inputs or outputs."""
@@ -62,18 +63,25 @@ def run_script(
             return EXIT_ERROR
 
 
-def add_hub_arguments(parser: argparse.ArgumentParser, repo_name: str) -> None:
-    """``--push-to-hub ORG`` (upload as ``ORG/<repo_name>``) and ``--private``."""
+def add_dataset_output_arguments(parser: argparse.ArgumentParser, repo_name: str) -> None:
+    """``--overwrite`` (replace a dataset folder even when it holds files a build does not write),
+    ``--push-to-hub ORG`` (upload as ``ORG/<repo_name>``) and ``--private``."""
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the output dataset folder even if it holds files the build does not write (they are deleted)",
+    )
     parser.add_argument(
         "--push-to-hub", metavar="ORG", help=f"upload as the dataset repository ORG/{repo_name}"
     )
     parser.add_argument("--private", action="store_true", help="create private Hub repositories")
 
 
-def add_overwrite_argument(parser: argparse.ArgumentParser) -> None:
-    """``--overwrite``: replace an output folder even when it holds files a build does not write."""
-    parser.add_argument(
-        "--overwrite",
-        action="store_true",
-        help="replace the output dataset folder even if it holds files the build does not write (they are deleted)",
-    )
+def push_datasets(args: argparse.Namespace, folders: Sequence[Path]) -> None:
+    """With ``--push-to-hub ORG``: upload each built dataset folder as ``ORG/<folder name>`` and print its URL."""
+    if not args.push_to_hub:
+        return
+    for folder in folders:
+        repo_id = f"{args.push_to_hub}/{Path(folder).name}"
+        url = push_to_hub(folder, repo_id, repo_type="dataset", private=args.private)
+        print(f"pushed {folder} to {repo_id}: {url}")

@@ -24,14 +24,15 @@ from emomv_hf.data import (
 from emomv_hf.data.loading import load_emomv
 from emomv_hf.io_utils import atomic_write_dir
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-
 
 def load_script(name: str):
     spec = importlib.util.spec_from_file_location(name, REPO_ROOT / "dataset_scripts" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def write_segments(folder: Path, emotions: list[str]) -> Path:

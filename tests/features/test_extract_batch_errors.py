@@ -4,26 +4,17 @@ from __future__ import annotations
 
 import csv
 import logging
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 
 from .synthetic_media import write_clip
+from .test_slowfast_and_extract import _run_cli
 
 pytest.importorskip("pytorchvideo")
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def _run_cli(*args: str) -> int:
-    sys.path.insert(0, str(REPO_ROOT / "dataset_scripts"))
-    try:
-        import extract_features
-    finally:
-        sys.path.pop(0)
-    return extract_features.main(list(args))
 
 
 def _rows(path: Path) -> list[dict[str, str]]:
