@@ -2,11 +2,14 @@
 """Make matched/mismatched music-video pairs from labelled segments (EmoMV paper, section 3.1).
 
     python dataset_scripts/create_pairs.py --segments segments.csv --output-dir OUT [--name NAME] [--seed 0]
-                                           [--no-balance] [--group-by-source] [--push-to-hub ORG]
+                                           [--no-balance] [--group-by-source] [--allow-degenerate]
+                                           [--overwrite] [--push-to-hub ORG]
 
 segments.csv has a header with ``segment_id, emotion, video_features, music_features`` and optionally
 ``source_id`` and ``split``; feature columns name ``.npy``/``.h5`` files relative to the CSV
 (``file.h5#ROW`` picks a row of a 2-D array). Writes OUT/NAME in the layout of the EmoMV Hub datasets.
+A split that gets no matched or no mismatched pair is refused (the error says which emotions are missing)
+unless --allow-degenerate.
 """
 
 from __future__ import annotations
@@ -14,10 +17,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from emomv_hf.data import ReleaseFormatError, build_pairs_dataset, format_hub_folder_summary, push_to_hub
+from emomv_hf.cli import add_dataset_output_arguments, push_datasets, run_script
+from emomv_hf.data import build_pairs_dataset, format_hub_folder_summary
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--segments", required=True, help="CSV of labelled segments")
     parser.add_argument("--output-dir", required=True, help="parent folder of the dataset folder")
@@ -31,31 +35,34 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--validation-fraction", type=float, default=0.2)
     parser.add_argument("--max-per-source", type=int, default=2, help="0: no cap")
-    parser.add_argument("--push-to-hub", metavar="ORG", help="upload the folder as ORG/NAME")
-    parser.add_argument("--private", action="store_true")
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--allow-degenerate",
+        action="store_true",
+        help="write splits without matched or without mismatched pairs (with a warning) instead of refusing",
+    )
+    add_dataset_output_arguments(parser, "NAME")
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    try:
-        folder = build_pairs_dataset(
-            args.segments,
-            args.output_dir,
-            name=args.name,
-            seed=args.seed,
-            balance=not args.no_balance,
-            group_by_source=args.group_by_source,
-            validation_fraction=args.validation_fraction,
-            max_per_source=args.max_per_source or None,
-        )
-    except (ReleaseFormatError, ValueError, FileNotFoundError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+    return run_script(build_parser(), _run, argv)
+
+
+def _run(args: argparse.Namespace) -> int:
+    folder = build_pairs_dataset(
+        args.segments,
+        args.output_dir,
+        name=args.name,
+        seed=args.seed,
+        balance=not args.no_balance,
+        group_by_source=args.group_by_source,
+        validation_fraction=args.validation_fraction,
+        max_per_source=args.max_per_source or None,
+        allow_degenerate=args.allow_degenerate,
+        overwrite=args.overwrite,
+    )
     print(format_hub_folder_summary(folder))
-    if args.push_to_hub:
-        repo_id = f"{args.push_to_hub}/{args.name}"
-        print(f"pushed to {repo_id}: {push_to_hub(folder, repo_id, private=args.private)}")
+    push_datasets(args, [folder])
     return 0
 
 

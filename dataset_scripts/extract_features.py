@@ -9,6 +9,8 @@ DIR: every video below it is cut into --segment-seconds segments; a parent folde
 (``Fear/``, ``relax/``, ...) labels them. CSV: header with ``path`` and optionally ``segment_id, start, end,
 emotion, source_id, split``. Writes OUT/video/*.npy, OUT/music/*.npy and OUT/segments.csv, the input of
 ``dataset_scripts/create_pairs.py --segments OUT/segments.csv``. Re-running resumes: existing outputs are kept.
+With --skip-errors, unreadable files and failing segments are logged, listed with their reasons in
+OUT/failures.csv and left out; the exit status is 0 when at least one segment has its features.
 """
 
 from __future__ import annotations
@@ -17,10 +19,13 @@ import argparse
 import logging
 import sys
 
+from emomv_hf.cli import EXIT_ERROR, run_script
 from emomv_hf.features import FeatureExtractionError, MediaError, MissingWeightsError, extract_folder
 
+WEIGHT_FLAGS = {"SlowFast": "--slowfast-weights", "VGGish": "--vggish-weights"}
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--media", required=True, help="folder of media files, or CSV with a 'path' column")
     parser.add_argument("--output-dir", required=True, help="folder for video/, music/ and segments.csv")
@@ -35,13 +40,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--segment-seconds", type=float, default=30.0)
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--skip-errors", action="store_true", help="leave failing segments out and go on")
+    parser.add_argument(
+        "--skip-errors",
+        action="store_true",
+        help="leave unreadable files and failing segments out (listed in OUT/failures.csv) and go on",
+    )
     parser.add_argument("--no-progress", action="store_true")
-    return parser.parse_args(argv)
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+    return run_script(build_parser(), _run, argv, errors=(FeatureExtractionError, MediaError))
+
+
+def _run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         summary = extract_folder(
@@ -55,13 +67,19 @@ def main(argv: list[str] | None = None) -> int:
             on_error="skip" if args.skip_errors else "raise",
             progress=not args.no_progress,
         )
-    except (MissingWeightsError, FeatureExtractionError, MediaError, ValueError, FileNotFoundError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+    except MissingWeightsError as error:
+        raise error.for_command_line(WEIGHT_FLAGS.get(error.model, "--<model>-weights")) from None
     print(
         f"{summary.csv_path}: {summary.extracted} segment(s) extracted, {summary.skipped} already present"
-        + (f", {len(summary.failed)} failed: {', '.join(summary.failed)}" if summary.failed else "")
+        + (
+            f", {len(summary.failures)} left out (see {summary.csv_path.parent / 'failures.csv'})"
+            if summary.failures
+            else ""
+        )
     )
+    if not summary.succeeded:
+        print("error: no segment could be extracted", file=sys.stderr)
+        return EXIT_ERROR
     return 0
 
 

@@ -1,4 +1,4 @@
-"""Uploading finished runs to the Hugging Face Hub."""
+"""Uploading finished folders (trained models, built datasets) to the Hugging Face Hub."""
 
 from __future__ import annotations
 
@@ -6,32 +6,60 @@ import os
 from pathlib import Path
 
 from huggingface_hub import HfApi
+from huggingface_hub.errors import HfHubHTTPError, HTTPError, LocalTokenNotFoundError, OfflineModeIsEnabled
 
-# Training states are for resuming here, not for the Hub repository.
+# Never part of a Hub repository: training states (they are for resuming here) and hidden files.
 IGNORED_FOR_UPLOAD = ["checkpoints/*", ".*"]
 
+REPO_TYPES = ("model", "dataset")
 
-def push_folder_to_hub(
+
+class HubUploadError(RuntimeError):
+    """Creating the repository or uploading the folder failed (offline, no token, refused by the Hub)."""
+
+
+def push_to_hub(
     folder: str | os.PathLike,
     repo_id: str,
     *,
     repo_type: str = "model",
     private: bool = False,
     token: str | None = None,
-    commit_message: str = "Upload EmoMV model",
+    commit_message: str | None = None,
     api: HfApi | None = None,
 ) -> str:
-    """Create ``repo_id`` if needed and upload ``folder``; returns the commit URL."""
+    """Create the ``repo_type`` repository ``repo_id`` if needed and upload ``folder``; returns the commit URL.
+
+    ``checkpoints/*`` and hidden files are left out. A dataset folder must hold its card (``README.md``,
+    written by :func:`emomv_hf.data.hub_folder.write_hub_folder`).
+
+    Raises:
+        FileNotFoundError: ``folder`` is not a folder, or a dataset folder has no ``README.md``.
+        HubUploadError: the Hub could not be reached or refused (no network, offline mode, no token...).
+    """
+    if repo_type not in REPO_TYPES:
+        raise ValueError(f"repo_type must be one of {', '.join(REPO_TYPES)}, got {repo_type!r}")
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"nothing to upload: {folder} is not a folder")
-    api = api or HfApi(token=token)
-    api.create_repo(repo_id, repo_type=repo_type, private=private, exist_ok=True)
-    commit = api.upload_folder(
-        folder_path=str(folder),
-        repo_id=repo_id,
-        repo_type=repo_type,
-        commit_message=commit_message,
-        ignore_patterns=IGNORED_FOR_UPLOAD,
-    )
+    if repo_type == "dataset" and not (folder / "README.md").is_file():
+        raise FileNotFoundError(f"{folder} is not a Hub dataset folder (no README.md)")
+    api = api if api is not None else HfApi(token=token)
+    # HTTPError: the Hub client's transport errors (no network, DNS, timeouts); OSError: ConnectionError,
+    # offline mode.
+    try:
+        api.create_repo(repo_id, repo_type=repo_type, private=private, exist_ok=True)
+        commit = api.upload_folder(
+            folder_path=str(folder),
+            repo_id=repo_id,
+            repo_type=repo_type,
+            commit_message=commit_message or f"Upload {folder.name} with emomv-hf",
+            ignore_patterns=IGNORED_FOR_UPLOAD,
+        )
+    except (HfHubHTTPError, HTTPError, LocalTokenNotFoundError, OfflineModeIsEnabled, OSError) as error:
+        raise HubUploadError(
+            f"cannot upload {folder} to the Hub {repo_type} repository {repo_id!r}: "
+            f"{type(error).__name__}: {error}. Check the network and log in with `hf auth login` "
+            "(or pass a token)."
+        ) from error
     return str(getattr(commit, "commit_url", commit))

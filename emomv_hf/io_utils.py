@@ -1,11 +1,19 @@
-"""Atomic file writes: a reader (or a killed run) never sees a half-written output."""
+"""Atomic file writes: a reader (or a killed run) never sees a half-written output.
+
+Every file and folder these writers produce gets the usual permissions of the process umask (``0644`` /
+``0755`` under umask ``022``), whatever the library that wrote it into a staging folder chose: safetensors,
+for one, writes its files ``0600``. Staging folders are named ``.<target>.tmp-<pid>-<random>``, so that a
+later writer of the same target removes those a killed process left behind (:func:`remove_stale_staging`).
+"""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
+import re
 import shutil
-import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -35,6 +43,72 @@ def atomic_open(path: str | os.PathLike, *, binary: bool = False, **open_kwargs:
         raise
 
 
+def current_umask() -> int:
+    """The process umask (read without changing it for longer than one call)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
+
+
+def apply_umask(path: str | os.PathLike) -> None:
+    """Give ``path`` (and, for a folder, everything below it) the permissions a plain ``open``/``mkdir`` would:
+    ``0666 & ~umask`` for files, ``0777 & ~umask`` for folders."""
+    umask = current_umask()
+    root = Path(path)
+    entries = [root, *root.rglob("*")] if root.is_dir() else [root]
+    for entry in entries:
+        if entry.is_symlink():
+            continue
+        entry.chmod((0o777 if entry.is_dir() else 0o666) & ~umask)
+
+
+_STAGING = re.compile(r"^\.(?P<name>.+)\.(?P<kind>tmp|old)-(?P<pid>\d+)-[0-9a-f]{32}$")
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # a process of another user
+        return True
+    return True
+
+
+def make_staging_dir(target: str | os.PathLike, kind: str = "tmp") -> Path:
+    """Create an empty sibling folder ``.<target name>.<kind>-<pid>-<random>`` (umask permissions), after
+    removing the stale staging folders of ``target`` (:func:`remove_stale_staging`)."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_staging(target)
+    staging = target.parent / f".{target.name}.{kind}-{os.getpid()}-{uuid.uuid4().hex}"
+    staging.mkdir()
+    return staging
+
+
+def remove_stale_staging(target: str | os.PathLike) -> list[Path]:
+    """Remove the staging folders of ``target`` whose owning process is gone; returns what was removed.
+
+    A ``tmp`` folder is a half-written output and always goes; an ``old`` folder (the previous ``target``
+    moved aside by :func:`replace_dir`) only goes when ``target`` exists, since otherwise it is the last copy.
+    """
+    target = Path(target)
+    removed = []
+    if not target.parent.is_dir():
+        return removed
+    for entry in target.parent.iterdir():
+        match = _STAGING.match(entry.name)
+        if not match or match["name"] != target.name or _pid_alive(int(match["pid"])):
+            continue
+        if match["kind"] == "old" and not target.exists():
+            continue
+        shutil.rmtree(entry, ignore_errors=True)
+        removed.append(entry)
+    return removed
+
+
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     """Write ``text`` to ``path`` atomically (see :func:`atomic_open`)."""
     with atomic_open(path) as file:
@@ -50,13 +124,14 @@ def atomic_write_dir(target: str | os.PathLike, fill: Callable[[Path], None]) ->
     """Let ``fill`` write a folder's contents into a temporary sibling, then move each entry into ``target``.
 
     Existing files of ``target`` that ``fill`` did not write are kept; each written file replaces its old
-    version in one ``os.replace``.
+    version in one ``os.replace``. Everything moved in gets the umask permissions (see :func:`apply_umask`).
     """
     target = Path(target)
     target.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    staging = make_staging_dir(target)
     try:
         fill(staging)
+        apply_umask(staging)
         for entry in sorted(staging.iterdir()):
             destination = target / entry.name
             if entry.is_dir() and destination.exists():
@@ -77,7 +152,7 @@ def replace_dir(source: str | os.PathLike, target: str | os.PathLike) -> Path:
     if not target.exists():
         os.replace(source, target)
         return target
-    backup = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+    backup = make_staging_dir(target, "old")
     backup.rmdir()
     os.replace(target, backup)
     try:
@@ -87,3 +162,52 @@ def replace_dir(source: str | os.PathLike, target: str | os.PathLike) -> Path:
         raise
     shutil.rmtree(backup, ignore_errors=True)
     return target
+
+
+class UnreadableFileError(ValueError):
+    """An input file cannot be read as what it should be (a folder, binary data, not UTF-8); names the file."""
+
+
+def _csv_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except IsADirectoryError:
+        raise UnreadableFileError(f"{path}: is a folder, not a CSV file") from None
+    except UnicodeDecodeError as error:
+        raise UnreadableFileError(
+            f"{path}: not a UTF-8 text CSV file (undecodable byte at offset {error.start})"
+        ) from None
+    except FileNotFoundError:
+        raise UnreadableFileError(f"{path}: CSV file not found") from None
+    except OSError as error:
+        raise UnreadableFileError(f"{path}: cannot read the CSV file ({error.strerror or error})") from None
+
+
+def read_csv_rows(path: str | os.PathLike) -> list[list[str]]:
+    """Every row of a CSV file (no header handling), values stripped.
+
+    Raises:
+        UnreadableFileError: ``path`` is missing, a folder, or not UTF-8 CSV text.
+    """
+    path = Path(path)
+    try:
+        return [
+            [value.strip() for value in row] for row in csv.reader(io.StringIO(_csv_text(path), newline=""))
+        ]
+    except csv.Error as error:
+        raise UnreadableFileError(f"{path}: not a readable CSV file ({error})") from None
+
+
+def read_csv_records(path: str | os.PathLike) -> tuple[list[str], list[dict[str, str]]]:
+    """The header and the rows (as dicts keyed by the header) of a CSV file with a header line.
+
+    Raises:
+        UnreadableFileError: as :func:`read_csv_rows`.
+    """
+    path = Path(path)
+    try:
+        reader = csv.DictReader(io.StringIO(_csv_text(path), newline=""))
+        rows = list(reader)
+    except csv.Error as error:
+        raise UnreadableFileError(f"{path}: not a readable CSV file ({error})") from None
+    return list(reader.fieldnames or []), rows

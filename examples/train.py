@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sys
 
-from emomv_hf.hub import push_folder_to_hub
+from emomv_hf.hub import push_to_hub
 from emomv_hf.reporting import dataset_key, single_run_table
 from emomv_hf.training import EmoMVTrainingArguments, run_training
 from emomv_hf.training.arguments import make_parser, parse_or_exit
@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"\nSaved to {args.output_dir}")
     if args.push_to_hub:
-        url = push_folder_to_hub(args.output_dir, args.hub_model_id, private=args.hub_private)
+        url = push_to_hub(args.output_dir, args.hub_model_id, private=args.hub_private)
         print(f"Pushed to {url}")
     return 0
 

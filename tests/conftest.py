@@ -14,7 +14,8 @@ def _release_dir() -> Path | None:
     candidates = [os.environ.get("EMOMV_RELEASE_DIR"), REPO_ROOT.parent / "shared" / "emomv-release"]
     for candidate in candidates:
         if candidate and (Path(candidate) / "DS3_EmoMV_C").is_dir():
-            return Path(candidate)
+            # Absolute, once: tests write this path into CSVs that resolve paths against their own folder.
+            return Path(os.path.abspath(candidate))
     return None
 
 

@@ -1,16 +1,15 @@
 """EmoMV data: the authors' release, the Hub schema, the pairing recipe and the Hub dataset builders."""
 
 from .build import (
+    DegenerateDatasetError,
+    DegenerateDatasetWarning,
     build_hub_dataset,
     build_pairs_dataset,
     describe_hub_folder,
     format_hub_folder_summary,
-    pairs_table,
     read_segments_csv,
-    segments_table,
 )
-from .dataset_card import make_dataset_card
-from .hub_folder import push_to_hub, write_hub_folder
+from .hub_folder import UnexpectedFilesError, write_hub_folder
 from .pairing import (
     LabelledSegment,
     Pair,
@@ -28,6 +27,8 @@ from .release import (
     ReleaseFormatError,
     ReleaseNotFoundError,
     download_release,
+    load_feature_file,
+    open_feature_dataset,
     read_features,
     read_pair_csv,
     read_segment_csv,
@@ -42,6 +43,8 @@ from .schema import (
     SEGMENT_FEATURES,
     SEGMENTS_CONFIG,
     VIDEO_FEATURE_DIM,
+    pairs_table,
+    segments_table,
 )
 
 __all__ = [
@@ -53,6 +56,8 @@ __all__ = [
     "SEGMENTS_CONFIG",
     "SEGMENT_FEATURES",
     "VIDEO_FEATURE_DIM",
+    "DegenerateDatasetError",
+    "DegenerateDatasetWarning",
     "LabelledSegment",
     "MissingReleaseFileWarning",
     "MissingReleaseFilesError",
@@ -61,17 +66,18 @@ __all__ = [
     "ReleaseFormatError",
     "ReleaseNotFoundError",
     "SourceSplit",
+    "UnexpectedFilesError",
     "allocate_swaps",
     "build_hub_dataset",
     "build_pairs_dataset",
     "describe_hub_folder",
     "format_hub_folder_summary",
     "download_release",
-    "make_dataset_card",
+    "load_feature_file",
     "make_pairs",
     "max_swaps",
+    "open_feature_dataset",
     "pairs_table",
-    "push_to_hub",
     "read_features",
     "read_pair_csv",
     "read_segment_csv",

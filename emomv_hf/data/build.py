@@ -7,96 +7,48 @@ segments and writes the same layout. Both write atomically (see :func:`.hub_fold
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import os
 import warnings
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-import h5py
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from emomv_hf import __version__
-from emomv_hf.emotions import EMOTION_TO_INDEX, EMOTIONS
+from emomv_hf.cards import dataset_card  # the module, not its function: emomv_hf.cards imports this package
+from emomv_hf.emotions import ALLOWED_MISMATCH_PAIRS, EMOTIONS
+from emomv_hf.io_utils import read_csv_records
 
-from .dataset_card import make_dataset_card, split_counts
 from .hub_folder import write_hub_folder
-from .pairing import LabelledSegment, Pair, coerce_segments, make_pairs, split_by_source
+from .pairing import LabelledSegment, PairingResult, coerce_segments, make_pairs, split_by_source
 from .release import (
     RELEASE_URL,
     MissingReleaseFilesError,
     MissingReleaseFileWarning,
-    PairAnnotation,
     ReleaseFormatError,
+    check_features,
+    check_new_id,
     get_layout,
+    load_feature_file,
     missing_files,
+    open_feature_dataset,
     read_pair_split,
     read_segment_split,
     resolve_release_dir,
 )
 from .schema import (
     MUSIC_FEATURE_DIM,
-    PAIR_FEATURES,
     PAIRS_CONFIG,
-    SEGMENT_FEATURES,
     SEGMENTS_CONFIG,
     VIDEO_FEATURE_DIM,
+    pairs_table,
+    segments_table,
+    split_counts,
 )
-
-# --------------------------------------------------------------------------------------------------------
-# Arrow tables in the Hub schema
-# --------------------------------------------------------------------------------------------------------
-
-
-def _fixed_size_list(features: np.ndarray) -> pa.FixedSizeListArray:
-    # Straight from the float32 buffer: the stored values are bit-identical to the array.
-    values = np.ascontiguousarray(features, dtype=np.float32)
-    return pa.FixedSizeListArray.from_arrays(pa.array(values.reshape(-1), type=pa.float32()), values.shape[1])
-
-
-def pairs_table(
-    pairs: Sequence[PairAnnotation | Pair], video_features: np.ndarray, music_features: np.ndarray
-) -> pa.Table:
-    """A ``pairs`` table: row ``i`` is ``pairs[i]`` with ``video_features[i]`` (2304,) and ``music_features[i]`` (128,)."""
-    if not len(pairs) == len(video_features) == len(music_features):
-        raise ValueError(
-            f"{len(pairs)} pairs, {len(video_features)} video and {len(music_features)} music feature rows"
-        )
-
-    def emotion(value: int | str) -> int:
-        return value if isinstance(value, int) else EMOTION_TO_INDEX[value]
-
-    columns = [
-        pa.array([pair.pair_id for pair in pairs], pa.string()),
-        pa.array([pair.video_segment_id for pair in pairs], pa.string()),
-        pa.array([pair.music_segment_id for pair in pairs], pa.string()),
-        pa.array([int(pair.label) for pair in pairs], pa.int64()),
-        pa.array([emotion(pair.video_emotion) for pair in pairs], pa.int64()),
-        pa.array([emotion(pair.music_emotion) for pair in pairs], pa.int64()),
-        _fixed_size_list(video_features.reshape(len(pairs), VIDEO_FEATURE_DIM)),
-        _fixed_size_list(music_features.reshape(len(pairs), MUSIC_FEATURE_DIM)),
-    ]
-    return pa.Table.from_arrays(columns, schema=PAIR_FEATURES.arrow_schema)
-
-
-def segments_table(
-    segment_ids: Sequence[str],
-    emotions: Sequence[int],
-    video_features: np.ndarray,
-    music_features: np.ndarray,
-) -> pa.Table:
-    """A ``segments`` table: ids, emotion indices, video ``(N, 2304)`` and music ``(N, 128)`` features."""
-    columns = [
-        pa.array(list(segment_ids), pa.string()),
-        pa.array([int(emotion) for emotion in emotions], pa.int64()),
-        _fixed_size_list(video_features.reshape(len(segment_ids), VIDEO_FEATURE_DIM)),
-        _fixed_size_list(music_features.reshape(len(segment_ids), MUSIC_FEATURE_DIM)),
-    ]
-    return pa.Table.from_arrays(columns, schema=SEGMENT_FEATURES.arrow_schema)
-
 
 # --------------------------------------------------------------------------------------------------------
 # From the authors' release
@@ -115,17 +67,20 @@ def _file_line(root: Path, relative: str) -> str:
     path = root / relative
     line = f"- `{relative}`: {path.stat().st_size:,} bytes, sha256 `{_sha256(path)[:16]}`"
     if path.suffix == ".h5":
-        with h5py.File(path, "r") as handle:
-            (name,) = list(handle)
-            dataset = handle[name]
-            line += f", dataset `{name}` {tuple(dataset.shape)} {dataset.dtype}"
+        with open_feature_dataset(path) as dataset:
+            line += f", dataset `{dataset.name.lstrip('/')}` {tuple(dataset.shape)} {dataset.dtype}"
             if dataset.dtype != np.float32:
                 line += " (converted to float32)"
     return line
 
 
 def build_hub_dataset(
-    release_dir: str | os.PathLike | None, dataset: str, output_dir: str | os.PathLike, strict: bool = False
+    release_dir: str | os.PathLike | None,
+    dataset: str,
+    output_dir: str | os.PathLike,
+    strict: bool = False,
+    *,
+    overwrite: bool = False,
 ) -> Path:
     """Build ``output_dir/<dataset>`` (a Hub dataset folder) from the authors' release and return it.
 
@@ -134,6 +89,7 @@ def build_hub_dataset(
         dataset: ``"emomv-a"``, ``"emomv-b"`` or ``"emomv-c"``.
         output_dir: parent folder of the dataset folder.
         strict: a missing release file is an error instead of a warning that skips its split.
+        overwrite: replace ``output_dir/<dataset>`` even if it holds files a build does not write.
 
     Rows keep the release order; features are the h5 rows as float32 (bit-identical for float32 files,
     converted for the float64 VGGish files of the release).
@@ -141,6 +97,7 @@ def build_hub_dataset(
     Raises:
         ReleaseFormatError: a release file is malformed (message names file, row and field).
         MissingReleaseFilesError: files are missing and ``strict``, or no split at all can be built.
+        UnexpectedFilesError: the dataset folder holds other files and not ``overwrite``.
     """
     layout = get_layout(dataset)
     root = resolve_release_dir(release_dir)
@@ -210,7 +167,7 @@ def build_hub_dataset(
         + " The same recipe is reimplemented, pure and seeded, in `emomv_hf.data.pairing.make_pairs` "
         "(`dataset_scripts/create_pairs.py`) for new segments."
     )
-    card = make_dataset_card(
+    card = dataset_card.make_dataset_card(
         name=dataset,
         pretty_name=layout.pretty_name,
         summary=summary,
@@ -218,7 +175,7 @@ def build_hub_dataset(
         provenance=provenance,
         pairing_note=pairing_note,
     )
-    return write_hub_folder(Path(output_dir) / dataset, tables, card)
+    return write_hub_folder(Path(output_dir) / dataset, tables, card, overwrite=overwrite)
 
 
 def describe_hub_folder(folder: str | os.PathLike) -> dict[str, dict[str, dict[str, int]]]:
@@ -262,53 +219,34 @@ SEGMENT_CSV_COLUMNS = ("segment_id", "emotion", "video_features", "music_feature
 
 class _FeatureReader:
     """Reads feature vectors named as ``path`` (a 1-D vector) or ``path#row`` (a row of a 2-D array) from
-    ``.npy`` or single-dataset ``.h5`` files, caching each file."""
+    ``.npy`` or single-dataset ``.h5`` files (:func:`.release.load_feature_file`), caching each file."""
 
     def __init__(self, base_dir: Path):
         self.base_dir = base_dir
         self.cache: dict[Path, np.ndarray] = {}
-
-    def _load(self, path: Path) -> np.ndarray:
-        if path not in self.cache:
-            if path.suffix in {".h5", ".hdf5"}:
-                with h5py.File(path, "r") as handle:
-                    names = [name for name, item in handle.items() if isinstance(item, h5py.Dataset)]
-                    if len(names) != 1:
-                        raise ReleaseFormatError(
-                            f"{path}: expected exactly one HDF5 dataset, found {len(names)}"
-                        )
-                    self.cache[path] = np.asarray(handle[names[0]][()])
-            elif path.suffix == ".npy":
-                self.cache[path] = np.load(path, allow_pickle=False)
-            else:
-                raise ValueError(f"{path}: feature files must be .npy, .h5 or .hdf5")
-        return self.cache[path]
 
     def read(self, reference: str, dim: int, where: str) -> np.ndarray:
         name, _, row = reference.partition("#")
         path = Path(name) if Path(name).is_absolute() else self.base_dir / name
         if not path.is_file():
             raise ReleaseFormatError(f"{where}: feature file not found: {path}")
-        try:
-            array = self._load(path)
-        except ValueError as error:
-            raise ReleaseFormatError(f"{where}: {error}") from None
+        if path not in self.cache:
+            try:
+                self.cache[path] = load_feature_file(path)
+            except ReleaseFormatError as error:
+                raise ReleaseFormatError(f"{where}: {error}") from None
+        array = self.cache[path]
         if row:
             if array.ndim != 2 or not row.isdigit() or int(row) >= array.shape[0]:
                 raise ReleaseFormatError(f"{where}: {path} has shape {array.shape}, no row {row!r}")
             vector = array[int(row)]
         else:
             vector = array.reshape(-1) if array.ndim == 2 and array.shape[0] == 1 else array
-        if vector.ndim != 1 or vector.shape[0] != dim:
+        if vector.ndim != 1:
             raise ReleaseFormatError(
                 f"{where}: wrong feature width: expected {dim} values, got shape {vector.shape}"
             )
-        vector = vector.astype(np.float32)
-        if not np.isfinite(vector).all():
-            raise ReleaseFormatError(
-                f"{where}: non-finite value at column {int(np.argmin(np.isfinite(vector)))}"
-            )
-        return vector
+        return check_features(vector, dim, where)
 
 
 def read_segments_csv(
@@ -321,25 +259,16 @@ def read_segments_csv(
     vectors by segment id.
     """
     path = Path(path)
-    with open(path, newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        header = reader.fieldnames or []
-        absent = [column for column in SEGMENT_CSV_COLUMNS if column not in header]
-        if absent:
-            raise ReleaseFormatError(f"{path}: missing column(s) {', '.join(absent)} (header: {header})")
-        rows = list(reader)
+    header, rows = read_csv_records(path)
+    absent = [column for column in SEGMENT_CSV_COLUMNS if column not in header]
+    if absent:
+        raise ReleaseFormatError(f"{path}: missing column(s) {', '.join(absent)} (header: {header})")
     features = _FeatureReader(path.parent)
     segments, splits, video, music = [], {}, {}, {}
     seen: dict[str, int] = {}
     for line, row in enumerate(rows, start=2):
         segment_id = (row.get("segment_id") or "").strip()
-        if not segment_id:
-            raise ReleaseFormatError(f"{path}, line {line}, field segment_id: empty")
-        if segment_id in seen:
-            raise ReleaseFormatError(
-                f"{path}, line {line}, field segment_id: duplicated segment id {segment_id!r} (first on line {seen[segment_id]})"
-            )
-        seen[segment_id] = line
+        check_new_id(seen, segment_id, path, line, "segment_id")
         try:
             (segment,) = coerce_segments(
                 [(segment_id, (row.get("emotion") or "").strip(), (row.get("source_id") or "").strip())]
@@ -361,6 +290,42 @@ def read_segments_csv(
     return segments, splits, video, music
 
 
+class DegenerateDatasetError(ValueError):
+    """Labelled segments give a split without matched or without mismatched pairs."""
+
+
+class DegenerateDatasetWarning(UserWarning):
+    """A degenerate split was written because ``allow_degenerate`` was given."""
+
+
+def _stack(vectors: Mapping[str, np.ndarray], ids: Sequence[str], dim: int) -> np.ndarray:
+    return np.stack([vectors[i] for i in ids]) if ids else np.zeros((0, dim), np.float32)
+
+
+def _degenerate_split(split: str, segments: Sequence[LabelledSegment], result: PairingResult) -> str:
+    """What makes ``split`` degenerate (no matched or no mismatched pair), or ``""``."""
+    if result.num_matched and result.num_mismatched:
+        return ""
+    counts = Counter(segment.emotion for segment in segments)
+    present = ", ".join(f"{emotion} {counts[emotion]}" for emotion in EMOTIONS if counts[emotion]) or "none"
+    missing = [emotion for emotion in EMOTIONS if not counts[emotion]]
+    # A swap takes one cluster-2 segment of each emotion of an allowed pair, and cluster 2 holds half
+    # (rounded down) of each emotion's segments: two segments of each of two allowed emotions at least.
+    pairs = ", ".join(f"{a}-{b}" for a, b in ALLOWED_MISMATCH_PAIRS)
+    what = [] if result.num_matched else ["no matched pair (balancing keeps as many as there are mismatched)"]
+    if not result.num_mismatched:
+        what.append(
+            f"no mismatched pair (a mismatched pair needs at least 2 segments of each emotion of an allowed "
+            f"pair: {pairs})"
+        )
+    return (
+        f"split {split!r} has {len(segments)} segment(s) (per emotion: {present}"
+        + (f"; none {', '.join(missing)}" if missing else "")
+        + f") and gets {len(result.pairs)} pair(s): "
+        + " and ".join(what)
+    )
+
+
 def _evaluation_split(splits: Sequence[str]) -> str:
     for name in ("test", "validation"):
         if name in splits:
@@ -378,6 +343,8 @@ def build_pairs_dataset(
     group_by_source: bool = False,
     validation_fraction: float = 0.2,
     max_per_source: int | None = 2,
+    allow_degenerate: bool = False,
+    overwrite: bool = False,
 ) -> Path:
     """Pair labelled segments (:func:`.pairing.make_pairs`) and write ``output_dir/<name>`` in the Hub layout.
 
@@ -385,6 +352,10 @@ def build_pairs_dataset(
     (:func:`.pairing.split_by_source`), else everything is ``train``. The ``segments`` config holds the
     segments used by the pairs of the evaluation split (``test``, else ``validation``, else the last).
     ``balance`` may be one bool or one per split (EmoMV-A balances its test split only).
+
+    A split without matched or without mismatched pairs cannot train or evaluate a correspondence model: it
+    raises :class:`DegenerateDatasetError` (naming the split, its segments per emotion and what is missing),
+    unless ``allow_degenerate``, which warns and writes it. ``overwrite``: as :func:`build_hub_dataset`.
     """
     csv_path = Path(segments_csv)
     segments, given_splits, video, music = read_segments_csv(csv_path)
@@ -407,20 +378,27 @@ def build_pairs_dataset(
 
     pair_tables: dict[str, pa.Table] = {}
     results = {}
+    problems: list[str] = []
     for split, items in by_split.items():
         split_balance = balance.get(split, True) if isinstance(balance, Mapping) else balance
         result = make_pairs(items, seed=seed, balance=split_balance)
         results[split] = result
+        problem = _degenerate_split(split, items, result)
+        if problem:
+            problems.append(problem)
         pairs = result.pairs
         pair_tables[split] = pairs_table(
             pairs,
-            np.stack([video[pair.video_segment_id] for pair in pairs])
-            if pairs
-            else np.zeros((0, VIDEO_FEATURE_DIM), np.float32),
-            np.stack([music[pair.music_segment_id] for pair in pairs])
-            if pairs
-            else np.zeros((0, MUSIC_FEATURE_DIM), np.float32),
+            _stack(video, [pair.video_segment_id for pair in pairs], VIDEO_FEATURE_DIM),
+            _stack(music, [pair.music_segment_id for pair in pairs], MUSIC_FEATURE_DIM),
         )
+    if problems and not allow_degenerate:
+        raise DegenerateDatasetError(
+            f"{csv_path}: " + "; ".join(problems) + ". Add segments, or pass --allow-degenerate "
+            "(allow_degenerate=True) to write it anyway."
+        )
+    for problem in problems:
+        warnings.warn(f"{csv_path}: {problem}", DegenerateDatasetWarning, stacklevel=2)
     evaluation = _evaluation_split(list(pair_tables))
     used = [pair.video_segment_id for pair in results[evaluation].pairs]
     emotion_of = {segment.segment_id: segment.emotion for segment in segments}
@@ -431,8 +409,8 @@ def build_pairs_dataset(
             evaluation: segments_table(
                 segment_ids,
                 [EMOTIONS.index(emotion_of[s]) for s in segment_ids],
-                np.stack([video[s] for s in segment_ids]).reshape(-1, VIDEO_FEATURE_DIM),
-                np.stack([music[s] for s in segment_ids]).reshape(-1, MUSIC_FEATURE_DIM),
+                _stack(video, segment_ids, VIDEO_FEATURE_DIM),
+                _stack(music, segment_ids, MUSIC_FEATURE_DIM),
             )
         },
     }
@@ -456,7 +434,8 @@ def build_pairs_dataset(
     ]
     if dropped:
         provenance.append(f"- {len(dropped)} segments dropped by the per-source cap of {max_per_source}.")
-    card = make_dataset_card(
+    provenance += [f"- Degenerate, written with `allow_degenerate`: {problem}." for problem in problems]
+    card = dataset_card.make_dataset_card(
         name=name,
         pretty_name=name,
         summary=(
@@ -467,4 +446,4 @@ def build_pairs_dataset(
         provenance=provenance,
         pairing_note="The pairs here were made by `emomv_hf.data.pairing.make_pairs` with the options below.",
     )
-    return write_hub_folder(Path(output_dir) / name, tables, card)
+    return write_hub_folder(Path(output_dir) / name, tables, card, overwrite=overwrite)

@@ -1,26 +1,33 @@
-"""Writing a Hub dataset repository folder (Parquet shards + dataset card) atomically, and uploading it.
+"""Writing a Hub dataset repository folder (Parquet shards + dataset card) atomically.
 
 Layout (what ``datasets.load_dataset(folder)`` and ``load_dataset("ORG/name")`` read)::
 
     <name>/README.md                                   dataset card; its YAML declares configs + features
     <name>/data/<config>/<split>-00000-of-00001.parquet
+
+Uploading a written folder is :func:`emomv_hf.hub.push_to_hub` with ``repo_type="dataset"``.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from huggingface_hub import DatasetCard, HfApi
+from huggingface_hub import DatasetCard
 
-from emomv_hf.io_utils import replace_dir
+from emomv_hf.io_utils import apply_umask, make_staging_dir, replace_dir
 
 DATA_DIR = "data"
+_SHARD = re.compile(rf"^{DATA_DIR}/[^/]+/[^/]+-\d{{5}}-of-\d{{5}}\.parquet$")
+
+
+class UnexpectedFilesError(FileExistsError):
+    """The output folder holds files a build did not write; replacing it would delete them."""
 
 
 def shard_path(config: str, split: str) -> str:
@@ -33,58 +40,60 @@ def data_files_pattern(config: str, split: str) -> str:
     return f"{DATA_DIR}/{config}/{split}-*"
 
 
+def unexpected_files(folder: str | os.PathLike) -> list[str]:
+    """Files of ``folder`` (relative POSIX paths) that no build writes: anything but ``README.md`` and the
+    Parquet shards under ``data/``."""
+    folder = Path(folder)
+    found = []
+    for path in sorted(folder.rglob("*")):
+        if path.is_dir() and not path.is_symlink():
+            continue
+        relative = path.relative_to(folder).as_posix()
+        if relative != "README.md" and not _SHARD.match(relative):
+            found.append(relative)
+    return found
+
+
 def write_hub_folder(
-    target: str | os.PathLike, tables: Mapping[str, Mapping[str, pa.Table]], card: DatasetCard
+    target: str | os.PathLike,
+    tables: Mapping[str, Mapping[str, pa.Table]],
+    card: DatasetCard,
+    *,
+    overwrite: bool = False,
 ) -> Path:
     """Write ``tables`` (config -> split -> table) and ``card`` to ``target``, replacing it atomically.
 
-    Everything is written into a temporary sibling folder first and renamed at the end, so an error (or an
+    Everything is written into a staging sibling folder first and renamed at the end, so an error (or an
     interrupted build) never leaves a half-written ``target``; an existing ``target`` is only replaced by a
-    complete new one.
+    complete new one. Staging folders left by killed builds of the same target are removed.
+
+    Raises:
+        UnexpectedFilesError: ``target`` holds files other than a previous build's (they would be deleted),
+            unless ``overwrite``.
+        FileExistsError: ``target`` exists and is not a folder.
     """
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    if target.exists() and not target.is_dir():
+        raise FileExistsError(f"{target}: exists and is not a folder")
+    if target.is_dir() and not overwrite:
+        extra = unexpected_files(target)
+        if extra:
+            shown = ", ".join(extra[:10]) + (f" and {len(extra) - 10} more" if len(extra) > 10 else "")
+            raise UnexpectedFilesError(
+                f"{target}: holds {len(extra)} file(s) a build does not write ({shown}); rebuilding would "
+                "delete them. Move them away, or pass --overwrite (overwrite=True) to replace the folder."
+            )
+    staging = make_staging_dir(target)
     try:
-        # mkdtemp makes a private (0700) folder; the published folder gets the usual permissions.
-        umask = os.umask(0)
-        os.umask(umask)
-        staging.chmod(0o777 & ~umask)
         for config, splits in tables.items():
             for split, table in splits.items():
                 path = staging / shard_path(config, split)
                 path.parent.mkdir(parents=True, exist_ok=True)
                 pq.write_table(table, path)
         card.save(staging / "README.md")
+        apply_umask(staging)
         replace_dir(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return target
-
-
-def push_to_hub(
-    folder: str | os.PathLike,
-    repo_id: str,
-    *,
-    token: str | None = None,
-    private: bool = False,
-    commit_message: str | None = None,
-    api: HfApi | None = None,
-) -> str:
-    """Upload a folder written by :func:`write_hub_folder` as the dataset repository ``repo_id``.
-
-    Returns the URL of the created commit.
-    """
-    folder = Path(folder)
-    if not (folder / "README.md").is_file():
-        raise FileNotFoundError(f"{folder} is not a Hub dataset folder (no README.md)")
-    api = api if api is not None else HfApi(token=token)
-    api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
-    info = api.upload_folder(
-        folder_path=str(folder),
-        repo_id=repo_id,
-        repo_type="dataset",
-        commit_message=commit_message or f"Upload {folder.name} built by emomv-hf",
-    )
-    return str(getattr(info, "commit_url", info))

@@ -3,34 +3,61 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import datasets
 
+_BUILD_HINT = (
+    "build a local folder with `python dataset_scripts/build_emomv.py --release-dir DIR --output-dir datasets` "
+    "and pass `datasets/emomv-c`"
+)
+
+
+def looks_like_local_path(dataset: str) -> bool:
+    """Whether ``dataset`` names a folder rather than a Hub id (``ORG/NAME``): it exists, starts with ``.``,
+    ``/`` or ``~``, holds a separator other than the one ``/`` of a Hub id, or its parent folder exists."""
+    if Path(dataset).expanduser().exists():
+        return True
+    if dataset.startswith((".", "/", "~")) or (os.sep != "/" and os.sep in dataset):
+        return True
+    if os.altsep and os.altsep != "/" and os.altsep in dataset:
+        return True
+    if dataset.count("/") != 1:
+        return "/" in dataset
+    return Path(dataset).parent.is_dir()
+
+
+def _missing_folder_message(dataset: str) -> str:
+    path = Path(dataset).expanduser()
+    existing = next((parent for parent in path.absolute().parents if parent.is_dir()), None)
+    message = f"EmoMV dataset folder {dataset!r} does not exist ({path.absolute()})"
+    if existing is not None:
+        folders = sorted(child.name for child in existing.iterdir() if (child / "README.md").is_file())
+        if folders:
+            message += f"; dataset folders in {existing}: {', '.join(folders)}"
+    return f"{message}. Pass an existing folder or a Hub id (ORG/NAME), or {_BUILD_HINT}."
+
 
 def load_emomv(dataset: str, config: str = "pairs") -> datasets.DatasetDict:
-    """Load an EmoMV Hub dataset (``emomv/emomv-c``) or a local folder built by ``build_emomv.py``."""
+    """Load an EmoMV Hub dataset (``emomv/emomv-c``) or a local folder built by ``build_emomv.py``.
+
+    Raises:
+        FileNotFoundError: ``dataset`` looks like a local path (see :func:`looks_like_local_path`) that does not
+            exist, or the dataset cannot be found.
+        ConnectionError: the Hub cannot be reached for a Hub id.
+    """
+    dataset = str(dataset)
+    if looks_like_local_path(dataset) and not Path(dataset).expanduser().is_dir():
+        raise FileNotFoundError(_missing_folder_message(dataset))
     try:
         return datasets.load_dataset(dataset, config)
     except (ConnectionError, FileNotFoundError) as error:
         raise type(error)(
             f"cannot load EmoMV dataset {dataset!r} (config {config!r}): {error}. Pass a Hub id while online, or "
-            "build a local folder with `python dataset_scripts/build_emomv.py --release-dir DIR --output-dir "
-            "datasets` and pass `datasets/emomv-c`."
+            f"{_BUILD_HINT}."
         ) from error
 
 
 def reporting_split(pairs: datasets.DatasetDict) -> str:
     """The split results are reported on: ``test`` where the dataset has one (EmoMV-A), else ``validation``."""
     return "test" if "test" in pairs else "validation"
-
-
-def looks_like_local_path(name: str) -> bool:
-    """Whether ``name`` is meant as a local folder rather than a Hub id (``ORG/NAME``): it exists, starts with
-    ``.``, ``~`` or ``/``, has more than one path separator, or its parent is a local folder (``outputs/typo``)."""
-    parent = os.path.dirname(name)
-    return (
-        os.path.exists(name)
-        or name.startswith((".", "~", os.sep))
-        or name.count("/") > 1
-        or (parent not in ("", ".") and os.path.isdir(parent))
-    )

@@ -10,11 +10,11 @@ the field, so that a corrupt or edited release never turns silently into a Hub d
 
 from __future__ import annotations
 
-import csv
 import os
 import urllib.error
 import urllib.request
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -28,7 +28,7 @@ from emomv_hf.emotions import (
     is_allowed_mismatch,
 )
 
-from ..io_utils import atomic_open
+from ..io_utils import atomic_open, read_csv_rows
 from .schema import MUSIC_FEATURE_DIM, PAIR_SEPARATOR, VIDEO_FEATURE_DIM
 
 RELEASE_DIR_ENV = "EMOMV_RELEASE_DIR"
@@ -99,77 +99,66 @@ class ReleaseLayout:
         return [path for split in splits for path in split.files]
 
 
-def _pair_split(folder: str, tag: str, split: str, upper: str) -> SplitFiles:
-    features = f"{folder}/extracted_features"
+def _split_files(folder: str, split: str, csv_name: str, features_stem: str, features_dir: str) -> SplitFiles:
     return SplitFiles(
         split=split,
-        csv=f"{folder}/annotation/{tag}_{upper}_MATCH_MISMATCH_labels.csv",
-        video_h5=f"{features}/SlowFast_{tag}_{upper}_MATCH_MISMATCH.h5",
-        music_h5=f"{features}/VGGish_{tag}_{upper}_MATCH_MISMATCH.h5",
+        csv=f"{folder}/{csv_name}.csv",
+        video_h5=f"{folder}/{features_dir}/SlowFast_{features_stem}.h5",
+        music_h5=f"{folder}/{features_dir}/VGGish_{features_stem}.h5",
     )
 
 
-def _layout(name: str, tag: str, folder: str, splits: Sequence[tuple[str, str]], **kwargs) -> ReleaseLayout:
+# Per dataset: the retrieval set's (CSV stem, feature stem) under ``for_retrieval/``, and where the videos come from.
+_MVED_RETRIEVAL = "DS1_from_MVED_test_set_5_classes_for_retrieval"
+_RETRIEVAL_STEMS = {
+    "A": (_MVED_RETRIEVAL, _MVED_RETRIEVAL),
+    "B": ("DS2_VAL_labels_for_retrieval", "DS2_VAL_for_retrieval"),
+    "C": ("DS3_VAL_labels_for_retrieval", "DS3_VAL_for_retrieval"),
+}
+_SOURCES = {
+    "A": "the MVED music video emotion dataset (human emotion labels, neutral class removed)",
+    "B": "the AudioSet Music Mood dataset (YouTube music videos)",
+    "C": "soundtrack music videos collected from YouTube by the authors",
+}
+
+
+def _layout(
+    letter: str, splits: str, segment_split: str, csv_format: str, seconds: int, labels: str
+) -> ReleaseLayout:
+    """Layout of ``DS<n>_EmoMV_<letter>``; ``splits`` names the pair splits and their file tags
+    (``"train:TRAIN validation:VAL"``)."""
+    tag = f"DS{'ABC'.index(letter) + 1}"
+    folder = f"{tag}_EmoMV_{letter}"
+    pair_splits = []
+    for item in splits.split():
+        split, upper = item.split(":")
+        stem = f"{tag}_{upper}_MATCH_MISMATCH"
+        pair_splits.append(
+            _split_files(folder, split, f"annotation/{stem}_labels", stem, "extracted_features")
+        )
+    csv_stem, features_stem = _RETRIEVAL_STEMS[letter]
     return ReleaseLayout(
-        name=name,
+        name=f"emomv-{letter.lower()}",
         folder=folder,
-        pair_splits=tuple(_pair_split(folder, tag, split, upper) for split, upper in splits),
-        **kwargs,
+        pair_splits=tuple(pair_splits),
+        segment_split=_split_files(
+            folder, segment_split, f"for_retrieval/{csv_stem}", features_stem, "for_retrieval"
+        ),
+        segment_csv_format=csv_format,
+        pretty_name=f"EmoMV-{letter}",
+        source=_SOURCES[letter],
+        segment_seconds=seconds,
+        labels=labels,
     )
 
 
 RELEASE_LAYOUTS: dict[str, ReleaseLayout] = {
-    "emomv-a": _layout(
-        "emomv-a",
-        "DS1",
-        "DS1_EmoMV_A",
-        [("train", "TRAIN"), ("validation", "VAL"), ("test", "TEST")],
-        segment_split=SplitFiles(
-            split="test",
-            csv="DS1_EmoMV_A/for_retrieval/DS1_from_MVED_test_set_5_classes_for_retrieval.csv",
-            video_h5="DS1_EmoMV_A/for_retrieval/SlowFast_DS1_from_MVED_test_set_5_classes_for_retrieval.h5",
-            music_h5="DS1_EmoMV_A/for_retrieval/VGGish_DS1_from_MVED_test_set_5_classes_for_retrieval.h5",
-        ),
-        segment_csv_format="mved",
-        pretty_name="EmoMV-A",
-        source="the MVED music video emotion dataset (human emotion labels, neutral class removed)",
-        segment_seconds=30,
-        labels="human",
-    ),
-    "emomv-b": _layout(
-        "emomv-b",
-        "DS2",
-        "DS2_EmoMV_B",
-        [("train", "TRAIN"), ("validation", "VAL")],
-        segment_split=SplitFiles(
-            split="validation",
-            csv="DS2_EmoMV_B/for_retrieval/DS2_VAL_labels_for_retrieval.csv",
-            video_h5="DS2_EmoMV_B/for_retrieval/SlowFast_DS2_VAL_for_retrieval.h5",
-            music_h5="DS2_EmoMV_B/for_retrieval/VGGish_DS2_VAL_for_retrieval.h5",
-        ),
-        segment_csv_format="segments",
-        pretty_name="EmoMV-B",
-        source="the AudioSet Music Mood dataset (YouTube music videos)",
-        segment_seconds=10,
-        labels="predicted",
-    ),
-    "emomv-c": _layout(
-        "emomv-c",
-        "DS3",
-        "DS3_EmoMV_C",
-        [("train", "TRAIN"), ("validation", "VAL")],
-        segment_split=SplitFiles(
-            split="validation",
-            csv="DS3_EmoMV_C/for_retrieval/DS3_VAL_labels_for_retrieval.csv",
-            video_h5="DS3_EmoMV_C/for_retrieval/SlowFast_DS3_VAL_for_retrieval.h5",
-            music_h5="DS3_EmoMV_C/for_retrieval/VGGish_DS3_VAL_for_retrieval.h5",
-        ),
-        segment_csv_format="segments",
-        pretty_name="EmoMV-C",
-        source="soundtrack music videos collected from YouTube by the authors",
-        segment_seconds=30,
-        labels="predicted",
-    ),
+    layout.name: layout
+    for layout in (
+        _layout("A", "train:TRAIN validation:VAL test:TEST", "test", "mved", 30, "human"),
+        _layout("B", "train:TRAIN validation:VAL", "validation", "segments", 10, "predicted"),
+        _layout("C", "train:TRAIN validation:VAL", "validation", "segments", 30, "predicted"),
+    )
 }
 
 
@@ -275,18 +264,25 @@ def download_release(cache_dir: str | os.PathLike | None = None, revision: str =
     return root
 
 
+def _absolute(path: str | os.PathLike) -> Path:
+    return Path(os.path.abspath(Path(path).expanduser()))
+
+
 def resolve_release_dir(release_dir: str | os.PathLike | None) -> Path:
-    """The release root: ``release_dir``, else ``$EMOMV_RELEASE_DIR``, else a download into the HF cache.
+    """The release root, absolute: ``release_dir``, else ``$EMOMV_RELEASE_DIR``, else a download into the HF
+    cache. Relative paths are taken from the current folder.
 
     Raises:
         ReleaseNotFoundError: the given directory is not a release, or none was given and the machine is
             offline (the message says what to pass).
     """
+    # Made absolute here, once: a relative path means the current folder, whatever file it is later
+    # written into or resolved against.
     if release_dir is not None and str(release_dir) != "":
-        return _check_release_dir(Path(release_dir).expanduser(), "--release-dir")
+        return _check_release_dir(_absolute(release_dir), "--release-dir")
     from_env = os.environ.get(RELEASE_DIR_ENV)
     if from_env:
-        return _check_release_dir(Path(from_env).expanduser(), f"${RELEASE_DIR_ENV}")
+        return _check_release_dir(_absolute(from_env), f"${RELEASE_DIR_ENV}")
     if _is_offline():
         raise ReleaseNotFoundError(
             _not_found_message("no release directory was given and the machine is offline")
@@ -313,10 +309,13 @@ def missing_files(release_dir: Path, paths: Iterable[str]) -> list[str]:
 # --------------------------------------------------------------------------------------------------------
 
 
-def read_features(path: str | os.PathLike, dim: int) -> np.ndarray:
-    """Read the single dataset of an HDF5 feature file as float32 ``(N, dim)``, checking every value.
+@contextmanager
+def open_feature_dataset(path: str | os.PathLike) -> Iterator[h5py.Dataset]:
+    """The single dataset of an HDF5 feature file, open for reading (the release names it ``default`` for
+    SlowFast and ``data`` for VGGish files, so whatever single dataset is there is taken).
 
-    VGGish files of the release may be float64; they are converted to float32 (the Hub schema's dtype).
+    Raises:
+        ReleaseFormatError: the file is not HDF5, or holds no or several datasets.
     """
     path = Path(path)
     try:
@@ -324,15 +323,68 @@ def read_features(path: str | os.PathLike, dim: int) -> np.ndarray:
     except OSError as error:
         raise ReleaseFormatError(f"{path}: not a readable HDF5 file ({error})") from error
     with handle:
-        # The release uses "default" (SlowFast) and "data" (VGGish); read whatever single dataset is there.
         names = [name for name, item in handle.items() if isinstance(item, h5py.Dataset)]
         if len(names) != 1:
             raise ReleaseFormatError(
                 f"{path}: expected exactly one HDF5 dataset, found {len(names)}"
                 + (f" ({', '.join(names)})" if names else "")
             )
-        dataset = handle[names[0]]
-        where = f"{path}, dataset {names[0]!r}"
+        yield handle[names[0]]
+
+
+def load_feature_file(path: str | os.PathLike) -> np.ndarray:
+    """The array stored in a ``.npy`` file or a single-dataset ``.h5``/``.hdf5`` file, as stored (unchecked).
+
+    Raises:
+        ReleaseFormatError: unknown suffix, or a file that cannot be read as its suffix says.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix in {".h5", ".hdf5"}:
+        with open_feature_dataset(path) as dataset:
+            return np.asarray(dataset[()])
+    if suffix == ".npy":
+        try:
+            return np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as error:
+            raise ReleaseFormatError(f"{path}: not a readable .npy file ({error})") from None
+    raise ReleaseFormatError(f"{path}: feature files must be .npy, .h5 or .hdf5")
+
+
+def check_features(features: np.ndarray, dim: int, where: str) -> np.ndarray:
+    """``features`` (one ``(dim,)`` vector or ``(N, dim)`` rows) as float32, checking width and finiteness.
+
+    Raises:
+        ReleaseFormatError: wrong shape or dtype, or a NaN/inf value (the message gives row and column).
+    """
+    features = np.asarray(features)
+    if features.ndim not in (1, 2):
+        raise ReleaseFormatError(f"{where}: expected a 2-D array (rows, {dim}), got shape {features.shape}")
+    if features.shape[-1] != dim:
+        raise ReleaseFormatError(
+            f"{where}: wrong feature width: expected {dim} values per row, got shape {features.shape}"
+        )
+    if not np.issubdtype(features.dtype, np.floating):
+        raise ReleaseFormatError(f"{where}: expected floating-point features, got dtype {features.dtype}")
+    features = np.ascontiguousarray(features, dtype=np.float32)
+    bad = ~np.isfinite(features.reshape(-1, dim))
+    if bad.any():
+        row, column = (int(i) for i in np.argwhere(bad)[0])
+        position = f"row {row}, column {column}" if features.ndim == 2 else f"column {column}"
+        raise ReleaseFormatError(
+            f"{where}, {position}: non-finite value {features.reshape(-1, dim)[row, column]} "
+            f"({int(bad.any(axis=1).sum())} row(s) affected)"
+        )
+    return features
+
+
+def read_features(path: str | os.PathLike, dim: int) -> np.ndarray:
+    """Read the single dataset of an HDF5 feature file as float32 ``(N, dim)``, checking every value.
+
+    VGGish files of the release may be float64; they are converted to float32 (the Hub schema's dtype).
+    """
+    with open_feature_dataset(path) as dataset:
+        where = f"{path}, dataset {dataset.name.lstrip('/')!r}"
         if dataset.ndim != 2:
             raise ReleaseFormatError(
                 f"{where}: expected a 2-D array (rows, {dim}), got shape {dataset.shape}"
@@ -343,15 +395,8 @@ def read_features(path: str | os.PathLike, dim: int) -> np.ndarray:
             )
         if not np.issubdtype(dataset.dtype, np.floating):
             raise ReleaseFormatError(f"{where}: expected floating-point features, got dtype {dataset.dtype}")
-        features = np.ascontiguousarray(dataset[()], dtype=np.float32)
-    bad = ~np.isfinite(features)
-    if bad.any():
-        row, column = (int(i) for i in np.argwhere(bad)[0])
-        raise ReleaseFormatError(
-            f"{where}, row {row}, column {column}: non-finite value {features[row, column]} "
-            f"({int(bad.any(axis=1).sum())} row(s) affected)"
-        )
-    return features
+        features = dataset[()]
+    return check_features(features, dim, where)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -360,14 +405,29 @@ def read_features(path: str | os.PathLike, dim: int) -> np.ndarray:
 
 
 def _read_csv_rows(path: Path, num_fields: int, fields: str) -> list[list[str]]:
-    with open(path, newline="", encoding="utf-8") as handle:
-        rows = [[value.strip() for value in row] for row in csv.reader(handle)]
+    rows = read_csv_rows(path)
     for line, row in enumerate(rows, start=1):
         if len(row) != num_fields:
             raise ReleaseFormatError(
                 f"{path}, line {line}: expected {num_fields} fields ({fields}), got {len(row)}: {row}"
             )
     return rows
+
+
+def check_new_id(seen: dict[str, int], value: str, path: os.PathLike | str, line: int, field: str) -> None:
+    """Record the id ``value`` of CSV line ``line`` in ``seen`` (id -> first line).
+
+    Raises:
+        ReleaseFormatError: ``value`` is empty, or was already seen on an earlier line.
+    """
+    if not value:
+        raise ReleaseFormatError(f"{path}, line {line}, field {field}: empty")
+    if value in seen:
+        raise ReleaseFormatError(
+            f"{path}, line {line}, field {field}: duplicated {field.replace('_', ' ')} {value!r} "
+            f"(first on line {seen[value]})"
+        )
+    seen[value] = line
 
 
 def _emotion(path: Path, line: int, field: str, name: str) -> int:
@@ -414,13 +474,7 @@ def read_pair_csv(path: str | os.PathLike) -> list[PairAnnotation]:
     for line, (_folder, pair_id, match, video_name, music_name, video_label, music_label) in enumerate(
         rows, start=1
     ):
-        if not pair_id:
-            raise ReleaseFormatError(f"{path}, line {line}, field pair_id: empty")
-        if pair_id in seen:
-            raise ReleaseFormatError(
-                f"{path}, line {line}, field pair_id: duplicated pair id {pair_id!r} (first on line {seen[pair_id]})"
-            )
-        seen[pair_id] = line
+        check_new_id(seen, pair_id, path, line, "pair_id")
         if match not in {"0", "1"}:
             raise ReleaseFormatError(f"{path}, line {line}, field match: expected 0 or 1, got {match!r}")
         video_emotion = _emotion(path, line, "video_emotion", video_name)
@@ -510,14 +564,7 @@ def read_segment_csv(path: str | os.PathLike, csv_format: str) -> list[SegmentAn
             segment_id = (
                 f"{_MVED_PREFIX[EMOTIONS[emotion]]}_{PurePosixPath(file_name).stem}" if file_name else ""
             )
-        if not segment_id:
-            raise ReleaseFormatError(f"{path}, line {line}, field segment_id: empty")
-        if segment_id in seen:
-            raise ReleaseFormatError(
-                f"{path}, line {line}, field segment_id: duplicated segment id {segment_id!r} "
-                f"(first on line {seen[segment_id]})"
-            )
-        seen[segment_id] = line
+        check_new_id(seen, segment_id, path, line, "segment_id")
         segments.append(SegmentAnnotation(segment_id, emotion))
     return segments
 

@@ -1,4 +1,4 @@
-"""The Hub schema of the EmoMV datasets, defined once.
+"""The Hub schema of the EmoMV datasets, defined once, and Arrow tables in it.
 
 Every builder (the authors' release, :mod:`emomv_hf.data.pairing` output) writes these features, and every
 reader may rely on them: ``load_dataset(folder)`` yields ``PAIR_FEATURES`` rows (config ``pairs``) and
@@ -7,9 +7,19 @@ reader may rely on them: ``load_dataset(folder)`` yields ``PAIR_FEATURES`` rows 
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pyarrow as pa
 from datasets import ClassLabel, Features, List, Value
 
-from emomv_hf.emotions import EMOTIONS, MATCH_LABELS
+from emomv_hf.emotions import EMOTION_TO_INDEX, EMOTIONS, MATCH_LABELS
+
+if TYPE_CHECKING:
+    from .pairing import Pair
+    from .release import PairAnnotation
 
 VIDEO_FEATURE_DIM = 2304
 """SlowFast R50 (Kinetics): pooled slow (2048) + fast (256) pathway features."""
@@ -60,3 +70,59 @@ def make_pair_id(video_segment_id: str, music_segment_id: str) -> str:
     if video_segment_id == music_segment_id:
         return video_segment_id
     return f"{video_segment_id}{PAIR_SEPARATOR}{music_segment_id}"
+
+
+# Arrow tables in this schema (what the builders write as Parquet).
+
+
+def _fixed_size_list(features: np.ndarray) -> pa.FixedSizeListArray:
+    # Straight from the float32 buffer: the stored values are bit-identical to the array.
+    values = np.ascontiguousarray(features, dtype=np.float32)
+    return pa.FixedSizeListArray.from_arrays(pa.array(values.reshape(-1), type=pa.float32()), values.shape[1])
+
+
+def pairs_table(
+    pairs: Sequence[PairAnnotation | Pair], video_features: np.ndarray, music_features: np.ndarray
+) -> pa.Table:
+    """A ``pairs`` table: row ``i`` is ``pairs[i]`` with ``video_features[i]`` (2304,) and ``music_features[i]`` (128,)."""
+    if not len(pairs) == len(video_features) == len(music_features):
+        raise ValueError(
+            f"{len(pairs)} pairs, {len(video_features)} video and {len(music_features)} music feature rows"
+        )
+
+    def emotion(value: int | str) -> int:
+        return value if isinstance(value, int) else EMOTION_TO_INDEX[value]
+
+    columns = [
+        pa.array([pair.pair_id for pair in pairs], pa.string()),
+        pa.array([pair.video_segment_id for pair in pairs], pa.string()),
+        pa.array([pair.music_segment_id for pair in pairs], pa.string()),
+        pa.array([int(pair.label) for pair in pairs], pa.int64()),
+        pa.array([emotion(pair.video_emotion) for pair in pairs], pa.int64()),
+        pa.array([emotion(pair.music_emotion) for pair in pairs], pa.int64()),
+        _fixed_size_list(video_features.reshape(len(pairs), VIDEO_FEATURE_DIM)),
+        _fixed_size_list(music_features.reshape(len(pairs), MUSIC_FEATURE_DIM)),
+    ]
+    return pa.Table.from_arrays(columns, schema=PAIR_FEATURES.arrow_schema)
+
+
+def segments_table(
+    segment_ids: Sequence[str],
+    emotions: Sequence[int],
+    video_features: np.ndarray,
+    music_features: np.ndarray,
+) -> pa.Table:
+    """A ``segments`` table: ids, emotion indices, video ``(N, 2304)`` and music ``(N, 128)`` features."""
+    columns = [
+        pa.array(list(segment_ids), pa.string()),
+        pa.array([int(emotion) for emotion in emotions], pa.int64()),
+        _fixed_size_list(video_features.reshape(len(segment_ids), VIDEO_FEATURE_DIM)),
+        _fixed_size_list(music_features.reshape(len(segment_ids), MUSIC_FEATURE_DIM)),
+    ]
+    return pa.Table.from_arrays(columns, schema=SEGMENT_FEATURES.arrow_schema)
+
+
+def split_counts(table: pa.Table) -> dict[str, int]:
+    """``rows``, ``matched`` and ``mismatched`` counts of a ``pairs`` table."""
+    labels = Counter(table.column("label").to_pylist())
+    return {"rows": table.num_rows, "matched": labels.get(1, 0), "mismatched": labels.get(0, 0)}

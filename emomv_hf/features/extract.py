@@ -16,13 +16,13 @@ import logging
 import os
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from ..emotions import UnknownEmotionError, normalize_emotion
-from ..io_utils import atomic_open
+from ..io_utils import atomic_open, read_csv_records
 from .media import VGGISH_SAMPLE_RATE, MediaError, probe_media, read_audio, read_video_frames
 from .slowfast import NUM_FRAMES, SLOWFAST_FEATURE_DIM, SlowFastExtractor
 from .vggish import VGGISH_EMBEDDING_DIM, VGGishExtractor
@@ -42,8 +42,24 @@ OUTPUT_CSV_COLUMNS = (
 )
 
 
+FAILURES_CSV = "failures.csv"
+"""Written into the output folder by a run that skipped bad media or segments: ``media, segment_id, reason``."""
+
+
 class FeatureExtractionError(RuntimeError):
     """Extraction of one segment failed (bad media, non-finite features); the message names the segment."""
+
+
+@dataclass(frozen=True)
+class ExtractionFailure:
+    """A media file (``segment_id`` empty: it could not even be cut into segments) or a segment left out."""
+
+    media: Path
+    segment_id: str
+    reason: str
+
+    def describe(self) -> str:
+        return f"{self.segment_id or 'file'} ({self.media}): {self.reason}"
 
 
 @dataclass(frozen=True)
@@ -118,7 +134,7 @@ def _segments_of_file(
 
 
 def discover_segments(media: str | os.PathLike, segment_seconds: float = 30.0) -> list[MediaSegment]:
-    """Segments to extract from a folder of media files or from a CSV.
+    """Segments to extract from a folder of media files or from a CSV; the first unreadable file raises.
 
     - Folder: every media file below it (sorted), cut into :func:`split_into_segments`; segment ids are
       ``<file stem>_<NN>`` (1-based, as EmoMV-C's ``<YouTube id>_<NN>``), ``source_id`` is the file stem and the
@@ -126,22 +142,40 @@ def discover_segments(media: str | os.PathLike, segment_seconds: float = 30.0) -
     - CSV with a header: ``path`` (relative to the CSV) and optionally ``segment_id, start, end, emotion,
       source_id, split``. Rows without ``start``/``end`` are cut like folder files.
     """
+    segments, _ = _discover(media, segment_seconds, skip_errors=False)
+    return segments
+
+
+def _discover(
+    media: str | os.PathLike, segment_seconds: float, *, skip_errors: bool
+) -> tuple[list[MediaSegment], list[ExtractionFailure]]:
+    """:func:`discover_segments`; with ``skip_errors`` a media file that cannot be probed (corrupt, no audio or
+    video stream) is returned as a failure instead of raising. Errors in the CSV itself always raise."""
     media = Path(media)
+    failures: list[ExtractionFailure] = []
+
+    def cut(path: Path, **kwargs) -> list[MediaSegment]:
+        try:
+            return _segments_of_file(path, segment_seconds, **kwargs)
+        except MediaError as error:
+            if not skip_errors:
+                raise
+            failures.append(ExtractionFailure(path, "", str(error).removeprefix(f"{path}: ")))
+            return []
+
     if media.is_dir():
         files = sorted(p for p in media.rglob("*") if p.is_file() and p.suffix.lower() in MEDIA_EXTENSIONS)
         if not files:
             raise FileNotFoundError(f"{media}: no media files ({', '.join(MEDIA_EXTENSIONS)})")
         segments = []
         for path in files:
-            segments += _segments_of_file(path, segment_seconds, emotion=_emotion_from_folder(path))
-        return segments
+            segments += cut(path, emotion=_emotion_from_folder(path))
+        return segments, failures
     if not media.is_file():
         raise FileNotFoundError(f"{media}: neither a folder nor a CSV file")
-    with open(media, newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        if "path" not in (reader.fieldnames or []):
-            raise ValueError(f"{media}: a media CSV needs a 'path' column (header: {reader.fieldnames})")
-        rows = list(reader)
+    header, rows = read_csv_records(media)
+    if "path" not in header:
+        raise ValueError(f"{media}: a media CSV needs a 'path' column (header: {header})")
     segments = []
     for line, row in enumerate(rows, start=2):
         where = f"{media}, line {line}"
@@ -163,6 +197,11 @@ def discover_segments(media: str | os.PathLike, segment_seconds: float = 30.0) -
                 end = float(end_text) if end_text else probe_media(path).duration
             except ValueError:
                 raise ValueError(f"{where}: start/end must be numbers of seconds") from None
+            except MediaError as error:
+                if not skip_errors:
+                    raise
+                failures.append(ExtractionFailure(path, segment_id, str(error).removeprefix(f"{path}: ")))
+                continue
             if end is None or end <= start:
                 raise ValueError(f"{where}: empty time window [{start}, {end})")
             segment_id = segment_id or f"{path.stem}_{int(start * 1000):08d}"
@@ -170,20 +209,15 @@ def discover_segments(media: str | os.PathLike, segment_seconds: float = 30.0) -
                 MediaSegment(segment_id, path, start, end, emotion, source_id or path.stem, split)
             )
         else:
-            segments += _segments_of_file(
-                path,
-                segment_seconds,
-                emotion=emotion,
-                source_id=source_id,
-                split=split,
-                prefix=segment_id or None,
+            segments += cut(
+                path, emotion=emotion, source_id=source_id, split=split, prefix=segment_id or None
             )
     seen: dict[str, int] = {}
     for index, segment in enumerate(segments):
         if segment.segment_id in seen:
             raise ValueError(f"{media}: duplicated segment id {segment.segment_id!r}")
         seen[segment.segment_id] = index
-    return segments
+    return segments, failures
 
 
 def _save_atomic(path: Path, array: np.ndarray) -> None:
@@ -214,12 +248,31 @@ def _write_csv(path: Path, rows: Sequence[dict[str, str]], columns: Sequence[str
 
 @dataclass
 class ExtractionSummary:
-    """What :func:`extract_features` did."""
+    """What :func:`extract_features` did: ``failed`` lists the ids of the segments left out, ``failures`` every
+    left-out segment or media file with its reason (also in ``failures.csv`` of the output folder)."""
 
     csv_path: Path
     extracted: int
     skipped: int
     failed: list[str]
+    failures: list[ExtractionFailure] = field(default_factory=list)
+
+    @property
+    def succeeded(self) -> int:
+        """Segments whose features are in the output (extracted now or already there)."""
+        return self.extracted + self.skipped
+
+
+def _write_failures(output_dir: Path, failures: Sequence[ExtractionFailure]) -> None:
+    path = output_dir / FAILURES_CSV
+    if not failures:
+        path.unlink(missing_ok=True)  # a report from an earlier run would no longer be true
+        return
+    rows = [
+        {"media": str(f.media), "segment_id": f.segment_id, "reason": f.reason.replace("\n", " ")}
+        for f in failures
+    ]
+    _write_csv(path, rows, ["media", "segment_id", "reason"])
 
 
 def extract_features(
@@ -230,6 +283,7 @@ def extract_features(
     vggish: VGGishExtractor | None = None,
     on_error: str = "raise",
     progress: bool = True,
+    failures: Sequence[ExtractionFailure] = (),
 ) -> ExtractionSummary:
     """Extract the features of ``segments`` into ``output_dir``.
 
@@ -241,9 +295,11 @@ def extract_features(
         segments: from :func:`discover_segments`.
         output_dir: output folder.
         slowfast, vggish: the extractors; either may be ``None`` when every output of its stream already exists.
-        on_error: ``"raise"`` stops at the first failing segment; ``"skip"`` logs it, leaves it out of the CSV
-            and goes on.
+        on_error: ``"raise"`` stops at the first failing segment; ``"skip"`` logs it (segment and reason),
+            leaves it out of the CSV, removes any feature file of it, and goes on; the left-out segments are
+            listed with their reasons in ``output_dir/failures.csv``.
         progress: show a tqdm bar.
+        failures: media files that already failed before extraction (from discovery), for the report.
     """
     if on_error not in {"raise", "skip"}:
         raise ValueError("on_error must be 'raise' or 'skip'")
@@ -252,6 +308,7 @@ def extract_features(
     rows: list[dict[str, str]] = []
     extracted = skipped = 0
     failed: list[str] = []
+    all_failures = list(failures)
     audio_cache: tuple[Path, np.ndarray] | None = None  # decode each file's audio once for all its segments
 
     iterator: Iterable[MediaSegment] = segments
@@ -267,16 +324,19 @@ def extract_features(
             if video_path.is_file() and music_path.is_file():
                 skipped += 1
             else:
+                # Both features are computed before either is written: a segment whose music fails leaves
+                # no orphan video file behind.
+                video_feature = None
                 if not video_path.is_file():
                     if slowfast is None:
                         raise FeatureExtractionError("no SlowFast extractor given")
                     frames = read_video_frames(
                         segment.path, segment.start, segment.end, num_frames=NUM_FRAMES
                     )
-                    feature = _check_finite(
+                    video_feature = _check_finite(
                         slowfast(frames), segment, "video (SlowFast)", SLOWFAST_FEATURE_DIM
                     )
-                    _save_atomic(video_path, feature)
+                music_feature = None
                 if not music_path.is_file():
                     if vggish is None:
                         raise FeatureExtractionError("no VGGish extractor given")
@@ -289,8 +349,11 @@ def extract_features(
                         feature = vggish(audio[first:last])
                     except ValueError as error:  # too short for one 0.96 s example
                         raise MediaError(f"{segment.path}: {error}") from None
-                    feature = _check_finite(feature, segment, "music (VGGish)", VGGISH_EMBEDDING_DIM)
-                    _save_atomic(music_path, feature)
+                    music_feature = _check_finite(feature, segment, "music (VGGish)", VGGISH_EMBEDDING_DIM)
+                if video_feature is not None:
+                    _save_atomic(video_path, video_feature)
+                if music_feature is not None:
+                    _save_atomic(music_path, music_feature)
                 extracted += 1
         except (MediaError, FeatureExtractionError, ValueError) as error:
             message = f"segment {segment.segment_id!r} ({segment.path}): {error}"
@@ -298,6 +361,10 @@ def extract_features(
                 raise FeatureExtractionError(message) from error
             logger.error("skipped %s", message)
             failed.append(segment.segment_id)
+            all_failures.append(ExtractionFailure(segment.path, segment.segment_id, str(error)))
+            # Not in the CSV, so any feature file of it (from this run or an earlier one) would be an orphan.
+            video_path.unlink(missing_ok=True)
+            music_path.unlink(missing_ok=True)
             continue
         rows.append(
             {
@@ -320,6 +387,13 @@ def extract_features(
             del row["split"]
     csv_path = output_dir / "segments.csv"
     _write_csv(csv_path, rows, columns)
+    _write_failures(output_dir, all_failures)
+    if all_failures:
+        logger.error(
+            "%d item(s) left out, listed with their reasons in %s",
+            len(all_failures),
+            output_dir / FAILURES_CSV,
+        )
     unlabelled = sum(1 for row in rows if not row["emotion"])
     if unlabelled:
         logger.warning(
@@ -328,7 +402,7 @@ def extract_features(
             len(rows),
             csv_path,
         )
-    return ExtractionSummary(csv_path, extracted, skipped, failed)
+    return ExtractionSummary(csv_path, extracted, skipped, failed, all_failures)
 
 
 def extract_folder(
@@ -348,7 +422,11 @@ def extract_folder(
     Extractors are built only when some output of their stream is missing, so resuming a finished run needs
     neither the weights nor the seconds it takes to build SlowFast.
     """
-    segments = discover_segments(media, segment_seconds)
+    if on_error not in {"raise", "skip"}:
+        raise ValueError("on_error must be 'raise' or 'skip'")
+    segments, failures = _discover(media, segment_seconds, skip_errors=on_error == "skip")
+    for failure in failures:
+        logger.error("skipped %s", failure.describe())
     output_dir = Path(output_dir)
     names = [_safe_name(segment.segment_id) for segment in segments]
     need_video = any(not (output_dir / "video" / f"{n}.npy").is_file() for n in names)
@@ -358,5 +436,11 @@ def extract_folder(
     )
     vggish = VGGishExtractor(vggish_weights, random_init=random_init, device=device) if need_music else None
     return extract_features(
-        segments, output_dir, slowfast=slowfast, vggish=vggish, on_error=on_error, progress=progress
+        segments,
+        output_dir,
+        slowfast=slowfast,
+        vggish=vggish,
+        on_error=on_error,
+        progress=progress,
+        failures=failures,
     )

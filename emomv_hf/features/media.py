@@ -7,6 +7,8 @@ error names the file, because a batch run over thousands of videos must say whic
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +39,19 @@ def _open(path: str | os.PathLike):
         return av.open(str(path))
     except Exception as error:  # PyAV raises several FFmpeg error classes; all mean "cannot read this file"
         raise MediaError(f"{path}: cannot open media file ({type(error).__name__}: {error})") from None
+
+
+@contextmanager
+def _open_stream(path: str | os.PathLike, kind: str, start: float, end: float | None) -> Iterator[tuple]:
+    """``(container, stream)``: the first ``kind`` (``"video"`` / ``"audio"``) stream of ``path``, after
+    checking the time window ``[start, end)``."""
+    if end is not None and end <= start:
+        raise ValueError(f"{path}: empty time window [{start}, {end})")
+    with _open(path) as container:
+        streams = getattr(container.streams, kind)
+        if not streams:
+            raise MediaError(f"{path}: no {kind} stream")
+        yield container, streams[0]
 
 
 @dataclass(frozen=True)
@@ -106,12 +121,7 @@ def read_video_frames(
     Returns:
         ``uint8`` array of shape ``(T, H, W, 3)``; ``T == num_frames`` when given.
     """
-    if end is not None and end <= start:
-        raise ValueError(f"{path}: empty time window [{start}, {end})")
-    with _open(path) as container:
-        if not container.streams.video:
-            raise MediaError(f"{path}: no video stream")
-        stream = container.streams.video[0]
+    with _open_stream(path, "video", start, end) as (container, stream):
         stream.thread_type = "AUTO"  # frame-threaded decoding; the bottleneck of extraction on CPU
         rate = float(stream.average_rate or stream.guessed_rate or 25)
         if start > 0:
@@ -188,12 +198,7 @@ def read_audio(
         ``float32`` array of shape ``(num_samples,)`` in ``[-1, 1]``, ``num_samples ≈ (end - start) * sample_rate``.
     """
     av = _import_av()
-    if end is not None and end <= start:
-        raise ValueError(f"{path}: empty time window [{start}, {end})")
-    with _open(path) as container:
-        if not container.streams.audio:
-            raise MediaError(f"{path}: no audio stream")
-        stream = container.streams.audio[0]
+    with _open_stream(path, "audio", start, end) as (container, stream):
         # Planar float keeps the channels apart so that they can be averaged here.
         resampler = av.AudioResampler(format="fltp", layout=None, rate=sample_rate)
         chunks: list[np.ndarray] = []

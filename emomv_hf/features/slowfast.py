@@ -18,6 +18,8 @@ from torch import nn
 
 from .vggish import MissingWeightsError, _read_state_dict
 
+SLOWFAST_CHECKPOINT = "SLOWFAST_8x8_R50.pyth from the pytorchvideo model zoo, or a slowfast_r50 state dict"
+
 logger = logging.getLogger(__name__)
 
 SLOWFAST_FEATURE_DIM = 2304
@@ -98,8 +100,10 @@ class SlowFastExtractor:
         if weights is None and not random_init:
             # Checked before building the model: building it takes seconds.
             raise MissingWeightsError(
-                "SlowFast needs pretrained weights: pass weights=PATH (SLOWFAST_8x8_R50.pyth from the "
-                "pytorchvideo model zoo, or a slowfast_r50 state dict) or random_init=True for tests"
+                f"SlowFast needs pretrained weights: pass weights=PATH ({SLOWFAST_CHECKPOINT}) or "
+                "random_init=True for tests",
+                model="SlowFast",
+                checkpoint=SLOWFAST_CHECKPOINT,
             )
         self.model = build_slowfast_backbone()
         if weights is not None:

@@ -4,7 +4,8 @@ The architecture and the log-mel front end follow Google's VGGish (``vggish_inpu
 and the common PyTorch port (``harritaylor/torchvggish``, weights ``vggish-10086976.pth``), so that a state
 dict of that port loads as is. The release's features are the 128-d embeddings *after the final ReLU*,
 averaged over the 0.96 s examples of a segment, *without* the PCA + 8-bit quantisation post-processing
-(they are non-negative with many exact zeros, see ``docs/emomv-notes.md``); that is the default here.
+(they are non-negative with many exact zeros, which PCA + quantisation would not give); that is the default
+here.
 """
 
 from __future__ import annotations
@@ -37,8 +38,29 @@ MIN_AUDIO_SECONDS = STFT_WINDOW_SECONDS + (NUM_FRAMES_PER_EXAMPLE - 1) * STFT_HO
 """Shortest audio that yields one example: 0.975 s."""
 
 
+VGGISH_CHECKPOINT = "vggish-10086976.pth, a state dict of the PyTorch VGGish port harritaylor/torchvggish"
+
+
 class MissingWeightsError(FileNotFoundError):
-    """No pretrained weights were given and random initialisation was not asked for explicitly."""
+    """No pretrained weights were given and random initialisation was not asked for explicitly.
+
+    ``model`` (``"SlowFast"``, ``"VGGish"``) and ``checkpoint`` (what to pass, with where it comes from) let a
+    command line say which of its own flags to use (:meth:`for_command_line`).
+    """
+
+    def __init__(self, message: str, *, model: str = "", checkpoint: str = ""):
+        super().__init__(message)
+        self.model = model
+        self.checkpoint = checkpoint
+
+    def for_command_line(self, weights_flag: str, random_flag: str = "--random-init") -> MissingWeightsError:
+        """The same error worded with command-line flags instead of Python parameters."""
+        return MissingWeightsError(
+            f"{self.model} needs pretrained weights: pass {weights_flag} PATH ({self.checkpoint}), or "
+            f"{random_flag} to test with random weights (the features then mean nothing)",
+            model=self.model,
+            checkpoint=self.checkpoint,
+        )
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -212,8 +234,10 @@ class VGGishExtractor:
             logger.warning("VGGish uses RANDOM weights (random_init=True): features are not meaningful")
         else:
             raise MissingWeightsError(
-                "VGGish needs pretrained weights: pass weights=PATH (state dict of the PyTorch VGGish port, "
-                "vggish-10086976.pth) or random_init=True for tests"
+                f"VGGish needs pretrained weights: pass weights=PATH ({VGGISH_CHECKPOINT}) or random_init=True "
+                "for tests",
+                model="VGGish",
+                checkpoint=VGGISH_CHECKPOINT,
             )
         self.model.to(self.device).eval()
         self.pca_matrix: torch.Tensor | None = None

@@ -12,6 +12,7 @@ import torch
 from accelerate import Accelerator
 from accelerate.utils import DataLoaderConfiguration, ProjectConfiguration, set_seed
 
+from emomv_hf.cards import make_model_card
 from emomv_hf.data.loading import load_emomv, reporting_split
 from emomv_hf.data.tensors import TensorPairs
 from emomv_hf.evaluation import EvaluationReport, evaluate_model, write_plots
@@ -19,7 +20,7 @@ from emomv_hf.io_utils import atomic_write_dir, atomic_write_json, atomic_write_
 from emomv_hf.modeling_emomv import EmoMVPreTrainedModel
 from emomv_hf.modeling_emomv_baseline import EmoMVBaselineForCorrespondence
 from emomv_hf.models_registry import build_model
-from emomv_hf.training.arguments import EmoMVTrainingArguments
+from emomv_hf.training.arguments import PROTOCOL_DESCRIPTIONS, EmoMVTrainingArguments
 from emomv_hf.training.holdout import grouped_holdout_indices
 from emomv_hf.training.loop import TrainingOutcome, train_model
 
@@ -195,8 +196,6 @@ def run_training(
 
 def save_run(result: RunResult) -> Path:
     """Write model, config, training_args.json, eval_results.json, plots and the model card into ``output_dir``."""
-    from emomv_hf.model_card import make_model_card
-
     args = result.args
     output_dir = Path(args.output_dir)
 
@@ -205,7 +204,18 @@ def save_run(result: RunResult) -> Path:
         atomic_write_text(staging / "training_args.json", args.to_json_string())
         atomic_write_json(staging / "eval_results.json", result.eval_results())
         plots = [path.name for path in write_plots(result.report, staging)] if args.plots else []
-        card = make_model_card(result, plots=plots)
+        card = make_model_card(
+            args=args.to_dict(),
+            metrics=result.metrics,
+            eval_split=result.eval_split,
+            model_class=type(result.model).__name__,
+            num_parameters=sum(parameter.numel() for parameter in result.model.parameters()),
+            best_epoch=result.outcome.best_epoch,
+            epochs_run=result.outcome.epochs_run,
+            best_stopping_loss=result.outcome.best_stopping_loss,
+            protocol_description=PROTOCOL_DESCRIPTIONS[args.protocol],
+            plots=plots,
+        )
         atomic_write_text(staging / "README.md", str(card))
 
     atomic_write_dir(output_dir, fill)

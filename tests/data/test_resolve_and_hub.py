@@ -23,11 +23,11 @@ from emomv_hf.data import (
     build_hub_dataset,
     build_pairs_dataset,
     describe_hub_folder,
-    push_to_hub,
     resolve_release_dir,
     source_video_id,
 )
 from emomv_hf.data import release as release_module
+from emomv_hf.hub import push_to_hub
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -141,7 +141,7 @@ def test_push_to_hub_calls(emomv_c_dir):
     api.upload_folder.return_value = mock.Mock(
         commit_url="https://huggingface.co/datasets/org/emomv-c/commit/1"
     )
-    url = push_to_hub(emomv_c_dir, "org/emomv-c", api=api)
+    url = push_to_hub(emomv_c_dir, "org/emomv-c", repo_type="dataset", api=api)
     assert url.endswith("/commit/1")
     api.create_repo.assert_called_once_with("org/emomv-c", repo_type="dataset", private=False, exist_ok=True)
     kwargs = api.upload_folder.call_args.kwargs
@@ -151,12 +151,12 @@ def test_push_to_hub_calls(emomv_c_dir):
 
 def test_push_to_hub_rejects_non_dataset_folder(tmp_path):
     with pytest.raises(FileNotFoundError, match="no README.md"):
-        push_to_hub(tmp_path, "org/x", api=mock.MagicMock())
+        push_to_hub(tmp_path, "org/x", repo_type="dataset", api=mock.MagicMock())
 
 
 def test_cli_push_to_hub(release_dir, tmp_path, monkeypatch, capsys):
     api_class = mock.MagicMock()
-    monkeypatch.setattr("emomv_hf.data.hub_folder.HfApi", api_class)
+    monkeypatch.setattr("emomv_hf.hub.HfApi", api_class)
     cli = load_script("build_emomv")
     argv = ["--release-dir", str(release_dir), "--output-dir", str(tmp_path), "--dataset", "emomv-c"]
     assert cli.main([*argv, "--push-to-hub", "my-org", "--private"]) == 0

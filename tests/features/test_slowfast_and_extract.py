@@ -96,7 +96,8 @@ def test_cli_end_to_end_resume_and_create_pairs_format(media_dir: Path, tmp_path
     out = tmp_path / "features"
     # Without weights and without --random-init the CLI refuses before doing any work.
     assert _run_cli("--media", str(media_dir), "--output-dir", str(out), "--no-progress") == 1
-    assert "random_init" in capsys.readouterr().err
+    # ... naming its own flags, not the Python parameters (issue 8.5).
+    assert "--slowfast-weights PATH" in capsys.readouterr().err
 
     torch.manual_seed(0)
     args = ("--media", str(media_dir), "--output-dir", str(out), "--random-init", "--no-progress")

@@ -10,8 +10,9 @@ import pytest
 import yaml
 
 import emomv_hf.hub
-from emomv_hf.model_card import make_model_card
+from emomv_hf.cards import make_model_card
 from emomv_hf.training import EmoMVTrainingArguments, make_accelerator, pipeline, run_training
+from emomv_hf.training.arguments import PROTOCOL_DESCRIPTIONS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -48,7 +49,18 @@ def test_model_card_has_the_model_index_with_protocol_and_split(emomv_c_dir):
         emomv_c_dir, None, task="retrieval", protocol="held-out", hub_model_id="emomv/emomv-c-retrieval"
     )
     run_result = run_training(args, make_accelerator(args, cpu=True), save=False)
-    card = make_model_card(run_result, plots=["precision_recall_video_to_music.png"])
+    card = make_model_card(
+        args=run_result.args.to_dict(),
+        metrics=run_result.metrics,
+        eval_split=run_result.eval_split,
+        model_class=type(run_result.model).__name__,
+        num_parameters=run_result.model.num_parameters(),
+        best_epoch=run_result.outcome.best_epoch,
+        epochs_run=run_result.outcome.epochs_run,
+        best_stopping_loss=run_result.outcome.best_stopping_loss,
+        protocol_description=PROTOCOL_DESCRIPTIONS[args.protocol],
+        plots=["precision_recall_video_to_music.png"],
+    )
     metadata = yaml.safe_load(str(card).split("---")[1])
     assert metadata["license"] == "mit" and metadata["library_name"] == "transformers"
     (entry,) = metadata["model-index"]
@@ -124,7 +136,7 @@ def test_push_to_hub_uploads_the_run_folder(emomv_c_dir, tmp_path, monkeypatch):
 
 def test_push_refuses_a_missing_folder(tmp_path):
     with pytest.raises(FileNotFoundError, match="nothing to upload"):
-        emomv_hf.hub.push_folder_to_hub(tmp_path / "absent", "me/x", api=RecordingHfApi())
+        emomv_hf.hub.push_to_hub(tmp_path / "absent", "me/x", api=RecordingHfApi())
 
 
 def test_tensorboard_logging_writes_event_files(emomv_c_dir, tmp_path):
@@ -133,3 +145,15 @@ def test_tensorboard_logging_writes_event_files(emomv_c_dir, tmp_path):
     events = list((tmp_path / "logged").rglob("events.out.tfevents.*"))
     assert events and all(path.stat().st_size > 0 for path in events)
     assert (tmp_path / "logged" / "model.safetensors").exists()
+
+
+def test_cards_import_without_the_training_package():
+    """The pipeline imports the card code, so the card code must not import the pipeline (no cycle)."""
+    import subprocess
+    import sys
+
+    code = "import sys, emomv_hf.cards; print('emomv_hf.training' in sys.modules)"
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "False"

@@ -1,0 +1,191 @@
+"""The generated dataset card of an EmoMV Hub dataset, filled from ``templates/emomv_dataset_card.md`` with
+huggingface_hub's ``DatasetCard.from_template``.
+
+One function writes every card, from the tables themselves: YAML (licence, configs, splits, features) so
+that ``load_dataset`` finds the data, and a body with the summary, per-split counts, the mismatch
+emotion-pair matrices (as the paper's Figures 3, 7 and 9), how the pairs were made, the build provenance,
+the licence, the citation and a loading example.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+from datasets import ClassLabel, Features, List, Value
+from huggingface_hub import DatasetCard, DatasetCardData
+
+from emomv_hf.citation import BIBTEX as CITATION
+from emomv_hf.data.hub_folder import data_files_pattern
+from emomv_hf.data.pairing import SWAP_ALLOCATION_RULE, mismatch_matrix
+from emomv_hf.data.schema import PAIR_FEATURES, PAIRS_CONFIG, SEGMENT_FEATURES, SEGMENTS_CONFIG, split_counts
+from emomv_hf.emotions import ALLOWED_MISMATCH_PAIRS, EMOTIONS
+
+TEMPLATE = Path(__file__).resolve().parent / "templates" / "emomv_dataset_card.md"
+
+LICENSE_NOTE = (
+    "MIT, as the authors' release (Copyright (c) 2022 ivyha010, "
+    "[LICENSE](https://github.com/ivyha010/EmoMV/blob/main/LICENSE)). The features are derived from music "
+    "videos whose own rights stay with their owners; no audio or video is included."
+)
+
+CONFIG_FEATURES: dict[str, Features] = {PAIRS_CONFIG: PAIR_FEATURES, SEGMENTS_CONFIG: SEGMENT_FEATURES}
+
+PAPER_PAIRING = """The pairs follow the paper's recipe (section 3.1), split by split: the segments are divided into
+two clusters with equal counts per emotion; cluster 1 stays as *matched* pairs (a segment's own video and
+music); cluster 2 becomes *mismatched* pairs by swapping music between two segments whose emotions form one
+of the eight allowed pairs (exciting-fearful, exciting-tense, exciting-sad, exciting-relaxing, fearful-sad,
+fearful-relaxing, tense-sad, tense-relaxing; fearful-tense and sad-relaxing are excluded because their music
+is too alike), so each swap gives two mismatched pairs and the matrix below is symmetric; cluster-2 segments
+left over return to the matched side; finally matched pairs may be dropped to balance the two classes."""
+
+
+def _size_category(rows: int) -> str:
+    for limit, name in ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K")):
+        if rows < limit:
+            return name
+    return "100K<n<1M"
+
+
+def _column(table: pa.Table, name: str) -> list[int]:
+    return table.column(name).to_pylist()
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def mismatch_matrix_table(table: pa.Table) -> list[list[int]]:
+    """5 x 5 mismatched-pair counts of a ``pairs`` table: rows video emotion, columns music emotion."""
+    columns = zip(
+        _column(table, "label"), _column(table, "video_emotion"), _column(table, "music_emotion"), strict=True
+    )
+    return mismatch_matrix((video, music) for label, video, music in columns if label == 0)
+
+
+def _feature_yaml(name: str, feature: Any) -> dict[str, Any]:
+    """One entry of the card's ``dataset_info.features`` list (the YAML the Hub and ``datasets`` read)."""
+    if isinstance(feature, Value):
+        return {"name": name, "dtype": feature.dtype}
+    if isinstance(feature, ClassLabel):
+        return {
+            "name": name,
+            "dtype": {"class_label": {"names": {str(i): n for i, n in enumerate(feature.names)}}},
+        }
+    if isinstance(feature, List) and isinstance(feature.feature, Value):
+        entry: dict[str, Any] = {"name": name, "list": feature.feature.dtype}
+        if feature.length != -1:
+            entry["length"] = feature.length
+        return entry
+    raise TypeError(f"feature {name!r}: no card YAML for {type(feature).__name__}")
+
+
+def card_yaml(tables: Mapping[str, Mapping[str, pa.Table]]) -> dict[str, list[dict[str, Any]]]:
+    """``configs`` (data files per split, ``pairs`` the default) and ``dataset_info`` (features, split sizes)
+    of a folder holding ``tables`` (config -> split -> table)."""
+    configs = [config for config in (PAIRS_CONFIG, SEGMENTS_CONFIG) if tables.get(config)]
+    return {
+        "configs": [
+            {
+                "config_name": config,
+                "data_files": [
+                    {"split": split, "path": data_files_pattern(config, split)} for split in tables[config]
+                ],
+                **({"default": True} if index == 0 else {}),
+            }
+            for index, config in enumerate(configs)
+        ],
+        "dataset_info": [
+            {
+                "config_name": config,
+                "features": [
+                    _feature_yaml(name, feature) for name, feature in CONFIG_FEATURES[config].items()
+                ],
+                "splits": [
+                    {"name": split, "num_bytes": table.nbytes, "num_examples": table.num_rows}
+                    for split, table in tables[config].items()
+                ],
+            }
+            for config in configs
+        ],
+    }
+
+
+def make_dataset_card(
+    *,
+    name: str,
+    pretty_name: str,
+    summary: str,
+    tables: Mapping[str, Mapping[str, pa.Table]],
+    provenance: Sequence[str],
+    pairing_note: str,
+    repo_id: str | None = None,
+) -> DatasetCard:
+    """Dataset card for the tables of one dataset (config -> split -> table, schema of :mod:`.schema`).
+
+    Args:
+        name: folder / repository name, e.g. ``"emomv-c"``.
+        summary: a paragraph on what the data is.
+        provenance: Markdown bullet lines on how this folder was built (sources, versions, options).
+        pairing_note: how the pairs of *this* dataset were made (release pairs or :func:`make_pairs` options).
+        repo_id: Hub id used in the loading example (default ``emomv/<name>``).
+    """
+    repo_id = repo_id or f"emomv/{name}"
+    pairs = tables.get(PAIRS_CONFIG, {})
+    segments = tables.get(SEGMENTS_CONFIG, {})
+    total_rows = sum(table.num_rows for config in tables.values() for table in config.values())
+    card_data = DatasetCardData(
+        license="mit",
+        pretty_name=pretty_name,
+        size_categories=_size_category(total_rows),
+        task_categories=["video-classification", "audio-classification"],
+        tags=["music", "video", "emotion", "audio-visual-correspondence", "cross-modal-retrieval", "emomv"],
+        **card_yaml(tables),
+    )
+    split_rows = [["pairs", split, *split_counts(table).values()] for split, table in pairs.items()]
+    split_rows += [["segments", split, table.num_rows, "", ""] for split, table in segments.items()]
+    return DatasetCard.from_template(
+        card_data,
+        template_path=str(TEMPLATE),
+        name=name,
+        pretty_name=pretty_name,
+        summary=summary,
+        repo_id=repo_id,
+        splits_table=_table(["config", "split", "rows", "matched", "mismatched"], split_rows),
+        per_emotion_table=_emotion_counts_table(pairs, "video_emotion", matched_only=True) if pairs else "",
+        mismatch_tables=[
+            (
+                split,
+                _table(
+                    ["video \\ music", *EMOTIONS],
+                    [[EMOTIONS[i], *row] for i, row in enumerate(mismatch_matrix_table(table))],
+                ),
+            )
+            for split, table in pairs.items()
+        ],
+        segment_emotion_table=_emotion_counts_table(segments, "emotion") if segments else "",
+        paper_pairing=PAPER_PAIRING,
+        pairing_note=pairing_note,
+        allowed_pairs=", ".join(f"{a}-{b}" for a, b in ALLOWED_MISMATCH_PAIRS),
+        swap_rule=SWAP_ALLOCATION_RULE,
+        provenance="\n".join(provenance),
+        license_note=LICENSE_NOTE,
+        bibtex=CITATION,
+    )
+
+
+def _emotion_counts_table(tables: Mapping[str, pa.Table], column: str, matched_only: bool = False) -> str:
+    """Rows per split and emotion of ``column`` (only matched pairs with ``matched_only``)."""
+    rows = []
+    for split, table in tables.items():
+        values = _column(table, column)
+        if matched_only:
+            values = [v for v, label in zip(values, _column(table, "label"), strict=True) if label]
+        counts = Counter(values)
+        rows.append([split, *(counts.get(i, 0) for i in range(len(EMOTIONS)))])
+    return _table(["split", *EMOTIONS], rows)

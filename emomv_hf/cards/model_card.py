@@ -1,0 +1,141 @@
+"""Model cards for trained EmoMV checkpoints, filled from ``templates/emomv_model_card.md`` with
+huggingface_hub's ``ModelCard.from_template``.
+
+Everything comes in as plain values (the training arguments as a dict, the metrics, ...), so that the
+training pipeline can call :func:`make_model_card` without this module importing it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from huggingface_hub import EvalResult, ModelCard, ModelCardData
+
+from emomv_hf.citation import BIBTEX
+from emomv_hf.paper_results import metric_names, to_paper_scale
+from emomv_hf.reporting import dataset_display_name, dataset_key, metric_label, single_run_table
+
+TEMPLATE = Path(__file__).resolve().parent / "templates" / "emomv_model_card.md"
+
+TASK_DESCRIPTIONS = {
+    "correspondence": "affective music-video correspondence classification (matched / mismatched)",
+    "retrieval": "affective music-video retrieval (video → music and music → video)",
+}
+MODEL_TITLES = {"emomv": "EmoMV", "baseline": "EmoMV baseline"}
+MODEL_DESCRIPTIONS = {
+    "emomv": "The EmoMV paper's proposed model",
+    "baseline": "The EmoMV paper's baseline (modified Li & Kumar 2019)",
+}
+USAGE_LINES = {
+    "correspondence": "p_matched = outputs.logits.softmax(-1)[:, 1]",
+    "retrieval": "ranking = outputs.logits_per_video.argsort(dim=-1, descending=True)  # music for each video",
+}
+
+
+def eval_results_for_card(
+    args: Mapping[str, Any], metrics: Mapping[str, float], eval_split: str
+) -> list[EvalResult]:
+    """model-index entries: one per paper metric of ``args["task"]`` present in ``metrics``, with dataset,
+    config/split (``eval_split`` as ``"config/split"``) and protocol in their names."""
+    task, dataset, protocol = args["task"], args["dataset"], args["protocol"]
+    config, _, split = eval_split.partition("/")
+    return [
+        EvalResult(
+            task_type="audio-video-correspondence" if task == "correspondence" else "audio-video-retrieval",
+            task_name=TASK_DESCRIPTIONS[task],
+            dataset_type=dataset,
+            dataset_name=dataset_display_name(dataset),
+            dataset_config=config,
+            dataset_split=split,
+            metric_type=metric,
+            metric_name=f"{metric_label(metric)} ({protocol} protocol)",
+            metric_value=round(to_paper_scale(metric, metrics[metric]), 4),
+        )
+        for metric in metric_names(task)
+        if metric in metrics
+    ]
+
+
+def make_model_card(
+    *,
+    args: Mapping[str, Any],
+    metrics: Mapping[str, float],
+    eval_split: str,
+    model_class: str,
+    num_parameters: int,
+    best_epoch: int,
+    epochs_run: int,
+    best_stopping_loss: float,
+    protocol_description: str,
+    plots: Sequence[str] = (),
+    repo_id: str | None = None,
+) -> ModelCard:
+    """A filled :class:`~huggingface_hub.ModelCard` (YAML with the model-index, and the body) for a finished run.
+
+    Args:
+        args: the training arguments as a dict (``EmoMVTrainingArguments.to_dict()``); read: ``task``,
+            ``model``, ``single_task``, ``protocol``, ``dataset``, ``seed``, ``hub_model_id``, ``output_dir``;
+            all of them are listed in the card's training table.
+        metrics: metric name -> value in ``[0, 1]`` on the reported split (as ``evaluate_model`` returns).
+        eval_split: the reported split as ``"config/split"``, e.g. ``"pairs/validation"``.
+        model_class: class name of the trained model, e.g. ``"EmoMVForRetrieval"``.
+        num_parameters: its number of parameters.
+        best_epoch, epochs_run, best_stopping_loss: the early-stopping outcome.
+        protocol_description: one sentence on the protocol ``args["protocol"]``.
+        plots: file names of the plots saved next to the card (linked from it).
+        repo_id: the Hub id in the usage example (default: ``hub_model_id``, else ``output_dir``).
+    """
+    variant = "single-task" if args["single_task"] else "multi-task"
+    repo_id = repo_id or args.get("hub_model_id") or args.get("output_dir") or "path/to/checkpoint"
+    dataset, task, model = args["dataset"], args["task"], args["model"]
+    is_hub_dataset = "/" in dataset and not Path(dataset).exists()
+    card_data = ModelCardData(
+        model_name=repo_id.split("/")[-1],
+        license="mit",
+        library_name="transformers",
+        datasets=[dataset] if is_hub_dataset else None,
+        tags=[
+            "emomv",
+            "affective-computing",
+            "music-video",
+            task,
+            model,
+            variant,
+            f"protocol-{args['protocol']}",
+        ],
+        eval_results=eval_results_for_card(args, metrics, eval_split),
+    )
+    training_rows = "\n".join(f"| `{name}` | `{value}` |" for name, value in sorted(args.items()))
+    return ModelCard.from_template(
+        card_data,
+        template_path=str(TEMPLATE),
+        model_name=f"{MODEL_TITLES[model]} for {task} ({variant}) on {dataset_display_name(dataset)}",
+        summary=f"{MODEL_DESCRIPTIONS[model]} for {TASK_DESCRIPTIONS[task]}.",
+        dataset_name=dataset_display_name(dataset),
+        dataset_id=dataset,
+        task_description=TASK_DESCRIPTIONS[task],
+        model_class=model_class,
+        variant=variant,
+        num_parameters=f"{num_parameters:,}",
+        protocol=args["protocol"],
+        protocol_description=protocol_description,
+        eval_split=eval_split,
+        best_epoch=best_epoch,
+        epochs_run=epochs_run,
+        best_stopping_loss=f"{best_stopping_loss:.4f}",
+        seed=args["seed"],
+        results_table=single_run_table(
+            metrics,
+            dataset=dataset_key(dataset),
+            model=model,
+            task=task,
+            variant="single" if args["single_task"] else "multi",
+        ),
+        plots=list(plots),
+        repo_id=repo_id,
+        usage_line=USAGE_LINES[task],
+        training_table="| Argument | Value |\n|---|---|\n" + training_rows,
+        bibtex=BIBTEX,
+    )

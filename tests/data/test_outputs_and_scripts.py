@@ -1,0 +1,217 @@
+"""Issue 8 regressions of the dataset builders and scripts: relative release paths, degenerate pairings,
+unreadable inputs, failed uploads, stale staging folders, user files in the output and file permissions."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from emomv_hf.data import (
+    DegenerateDatasetError,
+    UnexpectedFilesError,
+    build_hub_dataset,
+    build_pairs_dataset,
+    resolve_release_dir,
+)
+from emomv_hf.data.loading import load_emomv
+from emomv_hf.io_utils import atomic_write_dir
+
+
+def load_script(name: str):
+    spec = importlib.util.spec_from_file_location(name, REPO_ROOT / "dataset_scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def write_segments(folder: Path, emotions: list[str]) -> Path:
+    """A segments CSV with one random .npy pair per segment (``s<i>``, emotion ``emotions[i]``)."""
+    rng = np.random.default_rng(0)
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for i, emotion in enumerate(emotions):
+        np.save(folder / f"v{i}.npy", rng.random(2304, dtype=np.float32))
+        np.save(folder / f"m{i}.npy", rng.random(128, dtype=np.float32))
+        rows.append(
+            {
+                "segment_id": f"s{i}",
+                "emotion": emotion,
+                "video_features": f"v{i}.npy",
+                "music_features": f"m{i}.npy",
+            }
+        )
+    path = folder / "segments.csv"
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+# ---- 8.4: a relative EMOMV_RELEASE_DIR ---------------------------------------------------------------
+
+
+def test_relative_release_dir_is_made_absolute(release_dir, monkeypatch):
+    assert release_dir.is_absolute()  # the fixture resolves it once, too
+    monkeypatch.chdir(release_dir.parent)
+    monkeypatch.setenv("EMOMV_RELEASE_DIR", os.path.join(".", release_dir.name))
+    resolved = resolve_release_dir(None)
+    assert resolved.is_absolute() and resolved == release_dir
+    assert resolve_release_dir(release_dir.name) == release_dir
+
+
+def test_release_fixture_is_absolute_with_a_relative_variable(tmp_path):
+    relative = os.path.relpath(REPO_ROOT.parent / "shared" / "emomv-release", REPO_ROOT)
+    code = "import conftest; p = conftest._release_dir(); print(p.is_absolute(), p.is_dir())"
+    env = {**os.environ, "EMOMV_RELEASE_DIR": relative, "PYTHONPATH": str(REPO_ROOT / "tests")}
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO_ROOT, env=env, capture_output=True, text=True
+    )
+    assert done.stdout.split() == ["True", "True"], done.stderr
+
+
+# ---- 8.6: degenerate pairings ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "emotions, message",
+    [
+        (["sad"] * 6, r"per emotion: sad 6; none exciting, fearful, tense, relaxing.*no mismatched pair"),
+        (["sad", "exciting", "fearful"], r"3 segment\(s\).*no mismatched pair.*at least 2 segments"),
+    ],
+)
+def test_degenerate_segments_are_refused_with_what_is_missing(tmp_path, emotions, message, capsys):
+    segments = write_segments(tmp_path / "seg", emotions)
+    with pytest.raises(DegenerateDatasetError, match=message):
+        build_pairs_dataset(segments, tmp_path / "out")
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
+    cli = load_script("create_pairs")
+    assert cli.main(["--segments", str(segments), "--output-dir", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "--allow-degenerate" in err and "stack" not in err
+
+
+def test_no_balance_without_mismatched_pairs_needs_allow_degenerate(tmp_path, capsys):
+    segments = write_segments(tmp_path / "seg", ["sad"] * 4)
+    cli = load_script("create_pairs")
+    argv = ["--segments", str(segments), "--output-dir", str(tmp_path / "out"), "--no-balance"]
+    assert cli.main(argv) == 1
+    assert "split 'train'" in capsys.readouterr().err
+    assert cli.main([*argv, "--allow-degenerate"]) == 0
+    captured = capsys.readouterr()
+    assert "warning:" in captured.err and "no mismatched pair" in captured.err
+    assert "pairs/train: 4 rows (4 matched, 0 mismatched)" in captured.out
+    assert "Degenerate" in (tmp_path / "out" / "emomv-pairs" / "README.md").read_text()
+
+
+# ---- 8.8: local folders, unreadable CSVs, failed uploads, staging folders, user files -------------------
+
+
+@pytest.mark.parametrize("name", ["datasets/emomv-x", "./nonexistent", "a/b/c"])
+def test_mistyped_local_folder_says_it_does_not_exist(tmp_path, monkeypatch, name):
+    (tmp_path / "datasets" / "emomv-c").mkdir(parents=True)
+    (tmp_path / "datasets" / "emomv-c" / "README.md").write_text("---\n---\n")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(FileNotFoundError, match="does not exist") as raised:
+        load_emomv(name)
+    assert "Repo id" not in str(raised.value) and "reach" not in str(raised.value)
+    if name.startswith("datasets/"):
+        assert "emomv-c" in str(raised.value)
+
+
+@pytest.mark.parametrize("kind", ["folder", "binary"])
+def test_unreadable_segments_csv_is_one_line(tmp_path, capsys, kind):
+    path = tmp_path / "segments.csv"
+    if kind == "folder":
+        path.mkdir()
+    else:
+        path.write_bytes(b"segment_id,emotion\n\xff\xfe\x00\x9c\x00")
+    cli = load_script("create_pairs")
+    assert cli.main(["--segments", str(path), "--output-dir", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"error: {path}: ")
+
+
+def test_offline_push_to_hub_is_one_line(release_dir, tmp_path):
+    argv = [
+        sys.executable,
+        str(REPO_ROOT / "dataset_scripts" / "build_emomv.py"),
+        *("--release-dir", str(release_dir), "--output-dir", str(tmp_path), "--dataset", "emomv-c"),
+        *("--push-to-hub", "my-org"),
+    ]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO_ROOT)}
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert "error: cannot upload" in done.stderr and "my-org/emomv-c" in done.stderr
+
+
+def test_a_killed_build_leaves_no_staging_folder_behind(release_dir, tmp_path):
+    # A build killed while writing its shards (SIGKILL: no cleanup runs) leaves its staging folder...
+    code = (
+        "import os, signal, sys\n"
+        "import pyarrow.parquet as pq\n"
+        "from emomv_hf.data import build_hub_dataset\n"
+        "pq.write_table = lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL)\n"
+        "build_hub_dataset(sys.argv[1], 'emomv-c', sys.argv[2])\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    done = subprocess.run([sys.executable, "-c", code, str(release_dir), str(tmp_path)], env=env, timeout=300)
+    assert done.returncode == -9
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".emomv-c.")]
+    # ... which the next build of the same target removes.
+    build_hub_dataset(release_dir, "emomv-c", tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == ["emomv-c"]
+
+
+def test_rebuild_keeps_user_files_unless_overwrite(release_dir, tmp_path, capsys):
+    folder = build_hub_dataset(release_dir, "emomv-c", tmp_path)
+    (folder / "notes.md").write_text("mine")
+    (folder / "data" / "extra.csv").write_text("mine too")
+    with pytest.raises(UnexpectedFilesError, match=r"2 file\(s\).*data/extra.csv, notes.md.*--overwrite"):
+        build_hub_dataset(release_dir, "emomv-c", tmp_path)
+    assert (folder / "notes.md").read_text() == "mine"
+    cli = load_script("build_emomv")
+    argv = ["--release-dir", str(release_dir), "--output-dir", str(tmp_path), "--dataset", "emomv-c"]
+    assert cli.main(argv) == 1
+    assert "notes.md" in capsys.readouterr().err and (folder / "notes.md").exists()
+    assert cli.main([*argv, "--overwrite"]) == 0
+    assert not (folder / "notes.md").exists()
+
+
+# ---- 8.9: permissions ----------------------------------------------------------------------------------
+
+
+def _modes(folder: Path) -> dict[str, int]:
+    return {
+        p.relative_to(folder).as_posix(): stat.S_IMODE(p.stat().st_mode) for p in [folder, *folder.rglob("*")]
+    }
+
+
+def test_saved_model_and_dataset_folders_get_umask_permissions(release_dir, tmp_path):
+    from emomv_hf import EmoMVConfig, EmoMVForCorrespondence
+
+    previous = os.umask(0o022)
+    try:
+        # What training's save_run does: save_pretrained into atomic_write_dir's staging folder.
+        output = atomic_write_dir(tmp_path / "run", EmoMVForCorrespondence(EmoMVConfig()).save_pretrained)
+        dataset = build_hub_dataset(release_dir, "emomv-c", tmp_path / "hub")
+    finally:
+        os.umask(previous)
+    for folder in (output, dataset):
+        modes = _modes(folder)
+        assert "model.safetensors" in modes or "README.md" in modes
+        for name, mode in modes.items():
+            is_dir = (folder / name).is_dir()
+            assert mode == (0o755 if is_dir else 0o644), f"{folder / name}: {oct(mode)}"
