@@ -91,10 +91,8 @@ class TrainingOutcome:
 
 
 @torch.inference_mode()
-def mean_loss(
-    model: torch.nn.Module, data: TensorPairs, batch_size: int = 4096, output_name: str = "loss"
-) -> float:
-    """Mean ``output_name`` loss of ``model`` over every row of ``data``, on the calling process alone.
+def mean_loss(model: torch.nn.Module, data: TensorPairs, batch_size: int = 4096) -> float:
+    """Mean loss of ``model`` over every row of ``data``, on the calling process alone.
 
     Leaves the model in eval mode: the training loop switches back once per epoch (each switch walks every module).
     """
@@ -103,7 +101,7 @@ def mean_loss(
     for start in range(0, len(data), batch_size):
         batch = data.rows(start, start + batch_size)
         rows = len(batch["labels"])
-        total += getattr(model(**batch), output_name).item() * rows
+        total += model(**batch).loss.item() * rows
         count += rows
     return total / count
 
@@ -197,7 +195,7 @@ def train_model(
     loader = tensor_loader(train_data, args.batch_size, shuffle=True)
     wrapped_model, optimizer, loader = accelerator.prepare(model, optimizer, loader)
     model = accelerator.unwrap_model(wrapped_model)
-    stopper = EarlyStopping(args.patience)
+    stopper = EarlyStopping(args.stopping_patience)
     accelerator.register_for_checkpointing(stopper)
 
     resumed_from = None
@@ -212,7 +210,7 @@ def train_model(
         accelerator.print(f"Resumed from {checkpoint} at epoch {stopper.next_epoch}")
 
     started = time.perf_counter()
-    stopped_early = stopper.epochs_without_improvement >= args.patience
+    stopped_early = stopper.epochs_without_improvement >= args.stopping_patience
     progress = tqdm(
         total=args.max_epochs,
         initial=stopper.next_epoch,
@@ -233,7 +231,7 @@ def train_model(
             total_loss += loss.detach()
         # The mean over processes: each process saw its own shard of every batch.
         train_loss = accelerator.reduce(total_loss, reduction="mean").item() / len(loader)
-        stopping_loss = mean_loss(model, stopping_data, output_name=args.early_stopping_loss)
+        stopping_loss = mean_loss(model, stopping_data)
         stopped_early = stopper.update(epoch, train_loss, stopping_loss, model)
         if accelerator.trackers:
             accelerator.log({"train/loss": train_loss, "early_stopping/loss": stopping_loss}, step=epoch)
