@@ -267,14 +267,25 @@ def reproduction_grid(
 # --------------------------------------------------------------------------------------------------
 
 
+WORKER_NAME = "emomv-reproduce"
+"""Process name of the training workers on Linux (what ``ps -o comm`` and top show; 15 bytes at most)."""
+
+
 def _exit_when_parent_dies(parent_pid: int) -> None:
-    """Pool initializer: a worker must not outlive the reproduction process (SIGKILL included)."""
+    """Pool initializer: a worker must not outlive the reproduction process (SIGKILL included).
+
+    On Linux the kernel kills the worker when its parent dies (``PR_SET_PDEATHSIG``) and the worker is
+    named :data:`WORKER_NAME`; elsewhere a watchdog thread polls ``os.getppid()``. A worker whose parent
+    died while it was still starting up exits here.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group; the parent handles it
     if sys.platform.startswith("linux"):
-        pr_set_pdeathsig = 1
-        if ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL) == 0:
+        pr_set_pdeathsig, pr_set_name = 1, 15
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(pr_set_pdeathsig, int(signal.SIGKILL)) == 0:
             if os.getppid() != parent_pid:  # the parent died before prctl took effect
                 os._exit(1)
+            libc.prctl(pr_set_name, WORKER_NAME.encode())
             return
 
     def watch() -> None:
