@@ -158,19 +158,22 @@ def parse_reproduction_arguments(
 # --------------------------------------------------------------------------------------------------
 
 
-def _file_sha256(path: Path) -> str:
+def _files_digest(files: Iterable[tuple[str, Path]]) -> str:
+    """SHA-256 over each file's name, size and bytes, in the order given."""
     digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
+    for name, path in files:
+        digest.update(f"{name}\0{path.stat().st_size}\0".encode())
+        with open(path, "rb") as stream:
+            while block := stream.read(1 << 20):
+                digest.update(block)
     return digest.hexdigest()
 
 
 def dataset_fingerprint(dataset: str) -> str:
     """What identifies a dataset's content: a local folder by its Parquet files, a Hub id by its revision.
 
-    For a folder: ``sha256:<hex>``, the SHA-256 of every Parquet file's relative path and SHA-256 (sorted by
-    path). For a Hub id: ``hub:<id>@<commit sha>``, resolved online; offline, the SHA-256 of the Arrow
+    For a folder: ``sha256:<hex>`` over the relative path, size and bytes of every Parquet file (sorted by
+    path). For a Hub id: ``hub:<id>@<commit sha>``, resolved online; offline, the same digest over the Arrow
     cache files ``datasets`` loads it from (``cache:<hex>``).
     """
     folder = Path(dataset)
@@ -180,10 +183,7 @@ def dataset_fingerprint(dataset: str) -> str:
             raise ValueError(
                 f"{dataset} holds no Parquet files: build it with dataset_scripts/build_emomv.py"
             )
-        digest = hashlib.sha256()
-        for path in files:
-            digest.update(f"{path.relative_to(folder).as_posix()}\0{_file_sha256(path)}\n".encode())
-        return f"sha256:{digest.hexdigest()}"
+        return "sha256:" + _files_digest((path.relative_to(folder).as_posix(), path) for path in files)
     from huggingface_hub import HfApi
 
     try:
@@ -191,12 +191,13 @@ def dataset_fingerprint(dataset: str) -> str:
     except Exception:  # offline or unreachable: fall back to the cached copy training will use
         from emomv_hf.data.loading import load_emomv
 
-        digest = hashlib.sha256()
-        for config in ("pairs", "segments"):
-            for split, part in sorted(load_emomv(dataset, config).items()):
-                for cache in part.cache_files:
-                    digest.update(f"{config}/{split}\0{_file_sha256(Path(cache['filename']))}\n".encode())
-        return f"cache:{digest.hexdigest()}"
+        caches = [
+            (f"{config}/{split}", Path(cache["filename"]))
+            for config in ("pairs", "segments")
+            for split, part in sorted(load_emomv(dataset, config).items())
+            for cache in part.cache_files
+        ]
+        return "cache:" + _files_digest(caches)
 
 
 def settings_material(base: EmoMVTrainingArguments, fingerprint: str) -> dict[str, Any]:

@@ -174,3 +174,35 @@ def test_finished_runs_are_reused_only_with_the_same_dataset_and_settings(tmp_pa
         and "progress" not in settings["training_arguments"]
     )
     assert set(settings["training_arguments"]) < set(RESULT_FIELDS)
+
+
+def test_a_hub_dataset_is_fingerprinted_by_its_revision_or_offline_by_its_cache(tmp_path, monkeypatch):
+    import types
+
+    import huggingface_hub
+
+    import emomv_hf.data.loading
+
+    class OnlineApi:
+        def dataset_info(self, repo_id):
+            return types.SimpleNamespace(sha="0123abcd")
+
+    monkeypatch.setattr(huggingface_hub, "HfApi", OnlineApi)
+    assert dataset_fingerprint("emomv/emomv-c") == "hub:emomv/emomv-c@0123abcd"
+
+    class OfflineApi:
+        def dataset_info(self, repo_id):
+            raise ConnectionError("offline")
+
+    cache = tmp_path / "cache-train.arrow"
+    cache.write_bytes(b"arrow one")
+
+    def cached(dataset, config):
+        return {"train": types.SimpleNamespace(cache_files=[{"filename": str(cache)}])}
+
+    monkeypatch.setattr(huggingface_hub, "HfApi", OfflineApi)
+    monkeypatch.setattr(emomv_hf.data.loading, "load_emomv", cached)
+    first = dataset_fingerprint("emomv/emomv-c")
+    assert first.startswith("cache:")
+    cache.write_bytes(b"arrow two")
+    assert dataset_fingerprint("emomv/emomv-c") != first
