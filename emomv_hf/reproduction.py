@@ -1,18 +1,33 @@
-"""Reproduce the paper's Tables 8-13: every model variant, both protocols, many seeds, side by side."""
+"""Reproduce the paper's Tables 8-13: every model variant, both protocols, many seeds, side by side.
+
+A finished run is stored as ``runs/<model>-<task>-<variant>-<protocol>-seed<N>-<settings>.json`` where
+``<settings>`` is a digest of everything else that changes its result (:func:`settings_material`): the
+dataset's content, every result-affecting training argument and the package version. A rerun reuses a run
+only when all of these match, so a new dataset or new ``--max-epochs`` never shows old numbers.
+"""
 
 from __future__ import annotations
 
+import ctypes
+import dataclasses
+import hashlib
 import json
 import multiprocessing
 import os
+import signal
+import sys
+import threading
+import time
+import typing
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from tqdm.auto import tqdm
 
+from emomv_hf import __version__
 from emomv_hf.io_utils import atomic_write_json
 from emomv_hf.paper_results import PAPER_TABLES, metric_names
 from emomv_hf.reporting import dataset_display_name, dataset_key, metric_label, paper_value, seed_summary
@@ -26,6 +41,180 @@ from emomv_hf.training.arguments import (
 
 VARIANTS = ("multi", "single")
 MODEL_LABELS = {"emomv": "Proposed (EmoMV)", "baseline": "Baseline (modified Li & Kumar)"}
+
+GRID_FIELDS = ("model", "task", "single_task", "protocol", "seed")
+"""Training arguments set per run by the reproduction grid (``--models``, ``--tasks``, ... choose them)."""
+
+NON_RESULT_FIELDS = (
+    "output_dir",
+    "progress",
+    "plots",
+    "push_to_hub",
+    "hub_model_id",
+    "hub_private",
+    "report_to",
+    "checkpointing_epochs",
+    "checkpoints_total_limit",
+    "resume_from_checkpoint",
+)
+"""Training arguments that do not change a run's metrics (where and how things are written or shown)."""
+
+RESULT_FIELDS = tuple(
+    item.name for item in dataclasses.fields(EmoMVTrainingArguments) if item.name not in NON_RESULT_FIELDS
+)
+"""Training arguments that change a run's metrics: they key finished runs (the dataset by its content)."""
+
+
+@dataclass
+class ReproductionArguments:
+    """The reproduction grid; the dataset, output folder and training settings are EmoMVTrainingArguments'."""
+
+    seeds: int = field(default=10, metadata={"help": "Number of seeds per row (seeds 0..N-1)."})
+    protocols: list[str] = field(
+        default_factory=lambda: list(PROTOCOLS), metadata={"help": "Protocols to run.", "choices": PROTOCOLS}
+    )
+    models: list[str] = field(
+        default_factory=lambda: list(MODELS), metadata={"help": "Model families to run.", "choices": MODELS}
+    )
+    tasks: list[str] = field(
+        default_factory=lambda: list(TASKS), metadata={"help": "Tasks to run.", "choices": TASKS}
+    )
+    variants: list[str] = field(
+        default_factory=lambda: list(VARIANTS),
+        metadata={"help": "multi and/or single (the single-task ablation).", "choices": VARIANTS},
+    )
+    workers: int = field(
+        default_factory=lambda: os.cpu_count() or 1,
+        metadata={"help": "Parallel training processes (one thread each); 1 trains in this process."},
+    )
+
+    def __post_init__(self) -> None:
+        if self.seeds < 1:
+            raise ValueError(f"--seeds must be a positive number of seeds, got {self.seeds}")
+        if self.workers < 1:
+            raise ValueError(f"--workers must be positive, got {self.workers}")
+        for name, allowed in (
+            ("protocols", PROTOCOLS),
+            ("models", MODELS),
+            ("tasks", TASKS),
+            ("variants", VARIANTS),
+        ):
+            values = list(getattr(self, name))
+            if not values:
+                raise ValueError(f"--{name} needs at least one of {allowed}")
+            unknown = [value for value in values if value not in allowed]
+            if unknown:
+                raise ValueError(f"--{name}: unknown {unknown}; choose from {allowed}")
+            if len(set(values)) != len(values):
+                raise ValueError(f"--{name} lists a value twice: {values}")
+
+
+def _training_flags() -> type:
+    """A dataclass of the training arguments the reproduction command line sets, with their defaults.
+
+    Every field of :class:`EmoMVTrainingArguments` except those the grid sets per run and those that only
+    write or publish a single run's outputs; ``dataset`` and ``output_dir`` are the reproduction's own.
+    """
+    hints = typing.get_type_hints(EmoMVTrainingArguments)
+    omitted = set(GRID_FIELDS) | (set(NON_RESULT_FIELDS) - {"output_dir", "progress"})
+    specs = []
+    for item in dataclasses.fields(EmoMVTrainingArguments):
+        if item.name in omitted:
+            continue
+        metadata = dict(item.metadata)
+        if item.name == "output_dir":
+            metadata["help"] = "Where runs/, results.md and results.json go (required)."
+        elif item.name == "progress":
+            metadata["help"] = "Show a progress bar over the runs."
+        specs.append((item.name, hints[item.name], field(default=item.default, metadata=metadata)))
+    return dataclasses.make_dataclass("ReproductionTrainingFlags", specs)
+
+
+def reproduction_parser(**kwargs: Any):
+    """``HfArgumentParser`` over :class:`ReproductionArguments` and the training flags (see _training_flags)."""
+    from transformers import HfArgumentParser
+
+    # No abbreviations: ``--seed 3`` must not silently mean ``--seeds 3``.
+    return HfArgumentParser([ReproductionArguments, _training_flags()], allow_abbrev=False, **kwargs)
+
+
+def parse_reproduction_arguments(
+    argv: Sequence[str] | None = None, **parser_kwargs: Any
+) -> tuple[ReproductionArguments, EmoMVTrainingArguments]:
+    """Parse a ``reproduce_paper.py`` command line; ``ValueError`` (one line, naming the flag) if invalid.
+
+    Returns the grid and the base training arguments (``output_dir`` is the reproduction's folder).
+    """
+    parser = reproduction_parser(**parser_kwargs)
+    grid, flags = parser.parse_args_into_dataclasses(args=None if argv is None else list(argv))
+    base = EmoMVTrainingArguments(**dataclasses.asdict(flags))
+    if not base.output_dir:
+        raise ValueError("--output-dir is required")
+    return grid, base
+
+
+# --------------------------------------------------------------------------------------------------
+# What a run's result depends on
+# --------------------------------------------------------------------------------------------------
+
+
+def _files_digest(files: Iterable[tuple[str, Path]]) -> str:
+    """SHA-256 over each file's name, size and bytes, in the order given."""
+    digest = hashlib.sha256()
+    for name, path in files:
+        digest.update(f"{name}\0{path.stat().st_size}\0".encode())
+        with open(path, "rb") as stream:
+            while block := stream.read(1 << 20):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def dataset_fingerprint(dataset: str) -> str:
+    """What identifies a dataset's content: a local folder by its Parquet files, a Hub id by its revision.
+
+    For a folder: ``sha256:<hex>`` over the relative path, size and bytes of every Parquet file (sorted by
+    path). For a Hub id: ``hub:<id>@<commit sha>``, resolved online; offline, the same digest over the Arrow
+    cache files ``datasets`` loads it from (``cache:<hex>``).
+    """
+    folder = Path(dataset)
+    if folder.is_dir():
+        files = sorted(folder.rglob("*.parquet"))
+        if not files:
+            raise ValueError(
+                f"{dataset} holds no Parquet files: build it with dataset_scripts/build_emomv.py"
+            )
+        return "sha256:" + _files_digest((path.relative_to(folder).as_posix(), path) for path in files)
+    from huggingface_hub import HfApi
+
+    try:
+        return f"hub:{dataset}@{HfApi().dataset_info(dataset).sha}"
+    except Exception:  # offline or unreachable: fall back to the cached copy training will use
+        from emomv_hf.data.loading import load_emomv
+
+        caches = [
+            (f"{config}/{split}", Path(cache["filename"]))
+            for config in ("pairs", "segments")
+            for split, part in sorted(load_emomv(dataset, config).items())
+            for cache in part.cache_files
+        ]
+        return "cache:" + _files_digest(caches)
+
+
+def settings_material(base: EmoMVTrainingArguments, fingerprint: str) -> dict[str, Any]:
+    """Everything besides the grid cell that changes a run's result (stored in every run JSON)."""
+    arguments = base.to_dict()
+    return {
+        "emomv_hf_version": __version__,
+        "dataset_fingerprint": fingerprint,
+        "training_arguments": {
+            name: arguments[name] for name in RESULT_FIELDS if name not in GRID_FIELDS and name != "dataset"
+        },
+    }
+
+
+def settings_digest(material: dict[str, Any]) -> str:
+    """Short stable digest of :func:`settings_material` (part of each run's file name)."""
+    return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()[:12]
 
 
 @dataclass(frozen=True)
@@ -74,6 +263,40 @@ def reproduction_grid(
     ]
 
 
+# --------------------------------------------------------------------------------------------------
+# Running the grid
+# --------------------------------------------------------------------------------------------------
+
+
+WORKER_NAME = "emomv-reproduce"
+"""Process name of the training workers on Linux (what ``ps -o comm`` and top show; 15 bytes at most)."""
+
+
+def _exit_when_parent_dies(parent_pid: int) -> None:
+    """Pool initializer: a worker must not outlive the reproduction process (SIGKILL included).
+
+    On Linux the kernel kills the worker when its parent dies (``PR_SET_PDEATHSIG``) and the worker is
+    named :data:`WORKER_NAME`; elsewhere a watchdog thread polls ``os.getppid()``. A worker whose parent
+    died while it was still starting up exits here.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group; the parent handles it
+    if sys.platform.startswith("linux"):
+        pr_set_pdeathsig, pr_set_name = 1, 15
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(pr_set_pdeathsig, int(signal.SIGKILL)) == 0:
+            if os.getppid() != parent_pid:  # the parent died before prctl took effect
+                os._exit(1)
+            libc.prctl(pr_set_name, WORKER_NAME.encode())
+            return
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
+
+
 def _run_one(spec: RunSpec, base: EmoMVTrainingArguments, threads: int) -> dict[str, Any]:
     import torch
 
@@ -92,17 +315,48 @@ def _run_one(spec: RunSpec, base: EmoMVTrainingArguments, threads: int) -> dict[
     }
 
 
+@dataclass
+class GridRuns:
+    """The finished runs of a grid, in grid order, and how many were reused from an earlier invocation."""
+
+    runs: list[dict[str, Any]]
+    reused: int
+
+
+def _finished(path: Path, material: dict[str, Any]) -> bool:
+    if not path.is_file():
+        return False
+    try:
+        return json.loads(path.read_text()).get("settings") == material
+    except (OSError, ValueError):
+        return False  # unreadable: redo it
+
+
 def run_grid(
     specs: Sequence[RunSpec],
     base: EmoMVTrainingArguments,
     runs_dir: str | os.PathLike,
     workers: int = 1,
     progress: bool = True,
-) -> list[dict[str, Any]]:
-    """Run every spec not already finished in ``runs_dir`` (one JSON per run, so a killed job resumes)."""
+    on_start: Any = None,
+    fingerprint: str | None = None,
+) -> GridRuns:
+    """Run every spec not already finished with the same settings in ``runs_dir`` (one JSON per run).
+
+    A run JSON is written atomically when its run finishes, so a killed job resumes where it stopped; runs
+    in flight are redone. Workers die with this process (even on SIGKILL); on an exception here (e.g.
+    KeyboardInterrupt) pending runs are cancelled and running workers killed before it propagates.
+    ``on_start(reused, total)`` is called once the finished runs are counted; ``fingerprint`` is
+    :func:`dataset_fingerprint` of ``base.dataset`` when already computed.
+    """
     runs_dir = Path(runs_dir)
     runs_dir.mkdir(parents=True, exist_ok=True)
-    pending = [spec for spec in specs if not (runs_dir / f"{spec.key}.json").exists()]
+    material = settings_material(base, fingerprint or dataset_fingerprint(base.dataset))
+    suffix = settings_digest(material)
+    paths = {spec: runs_dir / f"{spec.key}-{suffix}.json" for spec in specs}
+    pending = [spec for spec in specs if not _finished(paths[spec], material)]
+    if on_start is not None:
+        on_start(len(specs) - len(pending), len(specs))
     bar = tqdm(
         total=len(specs),
         initial=len(specs) - len(pending),
@@ -112,20 +366,39 @@ def run_grid(
     )
 
     def record(spec: RunSpec, outcome: dict[str, Any]) -> None:
-        atomic_write_json(runs_dir / f"{spec.key}.json", outcome)
+        atomic_write_json(paths[spec], {**outcome, "settings": material})
         bar.update(1)
 
-    if workers <= 1:
-        for spec in pending:
-            record(spec, _run_one(spec, base, threads=max(1, os.cpu_count() or 1)))
-    elif pending:
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            futures = {pool.submit(_run_one, spec, base, 1): spec for spec in pending}
-            for future in as_completed(futures):
-                record(futures[future], future.result())
-    bar.close()
-    return [json.loads((runs_dir / f"{spec.key}.json").read_text()) for spec in specs]
+    try:
+        if workers <= 1:
+            for spec in pending:
+                record(spec, _run_one(spec, base, threads=max(1, os.cpu_count() or 1)))
+        elif pending:
+            _run_in_pool(pending, base, workers, record)
+    finally:
+        bar.close()
+    runs = [json.loads(paths[spec].read_text()) for spec in specs]
+    return GridRuns(runs=runs, reused=len(specs) - len(pending))
+
+
+def _run_in_pool(pending: Sequence[RunSpec], base: EmoMVTrainingArguments, workers: int, record) -> None:
+    before = set(multiprocessing.active_children())
+    pool = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_exit_when_parent_dies,
+        initargs=(os.getpid(),),
+    )
+    try:
+        futures = {pool.submit(_run_one, spec, base, 1): spec for spec in pending}
+        for future in as_completed(futures):
+            record(futures[future], future.result())
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        for worker in set(multiprocessing.active_children()) - before:
+            worker.kill()  # a worker finishes its run otherwise: minutes
+        raise
+    pool.shutdown()
 
 
 def _group(runs: Sequence[dict[str, Any]]) -> dict[tuple[str, str, str, str], list[dict[str, float]]]:

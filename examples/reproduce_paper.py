@@ -3,69 +3,83 @@
 
     python examples/reproduce_paper.py --dataset ./datasets/emomv-c --seeds 10 --output-dir OUT
 
-Writes OUT/runs/<run>.json as each run finishes (a killed job resumes where it stopped), then OUT/results.md
-and OUT/results.json, and prints the table.
+Every training flag of examples/train.py that changes a result (--max-epochs, --patience, --learning-rate,
+...) is accepted, with the same default. Writes OUT/runs/<run>.json as each run finishes (a killed job
+resumes where it stopped; a run is reused only when the dataset, settings and package version match), then
+OUT/results.md and OUT/results.json, and prints the table.
 """
 
 from __future__ import annotations
 
-import argparse
-import os
 import shlex
+import signal
 import sys
 import time
 from pathlib import Path
 
 from emomv_hf.io_utils import atomic_write_json, atomic_write_text
-from emomv_hf.reproduction import VARIANTS, reproduction_grid, results_markdown, run_grid
-from emomv_hf.training.arguments import MODELS, PROTOCOLS, TASKS, EmoMVTrainingArguments
+from emomv_hf.reproduction import (
+    dataset_fingerprint,
+    parse_reproduction_arguments,
+    reproduction_grid,
+    results_markdown,
+    run_grid,
+)
+
+PROG = "reproduce_paper.py"
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--dataset", required=True, help="Hub dataset id or local folder built by build_emomv.py."
-    )
-    parser.add_argument("--output-dir", required=True, help="Where runs/, results.md and results.json go.")
-    parser.add_argument("--seeds", type=int, default=10, help="Number of seeds per row (seeds 0..N-1).")
-    parser.add_argument(
-        "--protocols", nargs="+", default=list(PROTOCOLS), choices=PROTOCOLS, help="Protocols to run."
-    )
-    parser.add_argument(
-        "--models", nargs="+", default=list(MODELS), choices=MODELS, help="Model families to run."
-    )
-    parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=TASKS, help="Tasks to run.")
-    parser.add_argument(
-        "--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS, help="multi and/or single."
-    )
-    parser.add_argument("--max-epochs", type=int, default=1000, help="Upper bound on epochs per run.")
-    parser.add_argument("--patience", type=int, default=20, help="Early-stopping patience.")
-    parser.add_argument(
-        "--workers",
-        type=int,
-        default=os.cpu_count() or 1,
-        help="Parallel training processes (one thread each).",
-    )
-    parser.add_argument("--no-progress", action="store_true", help="Hide the progress bar.")
-    return parser.parse_args(argv)
+def _interrupt(signum: int, frame) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    command = "python examples/reproduce_paper.py " + " ".join(
-        shlex.quote(arg) for arg in (argv or sys.argv[1:])
-    )
-    base = EmoMVTrainingArguments(dataset=args.dataset, max_epochs=args.max_epochs, patience=args.patience)
-    specs = reproduction_grid(range(args.seeds), args.protocols, args.models, args.tasks, args.variants)
-    output_dir = Path(args.output_dir)
+    arguments = sys.argv[1:] if argv is None else argv
+    try:
+        grid, base = parse_reproduction_arguments(arguments, prog=PROG, description=__doc__.split("\n\n")[0])
+    except ValueError as error:
+        print(f"{PROG}: error: {error}", file=sys.stderr)
+        return 2
+    try:
+        fingerprint = dataset_fingerprint(base.dataset)
+    except (ValueError, OSError) as error:  # a folder without Parquet files, a Hub id that cannot be reached
+        print(f"{PROG}: error: {error}", file=sys.stderr)
+        return 1
+    command = "python examples/reproduce_paper.py " + " ".join(shlex.quote(arg) for arg in arguments)
+    specs = reproduction_grid(range(grid.seeds), grid.protocols, grid.models, grid.tasks, grid.variants)
+    output_dir = Path(base.output_dir)
+    runs_dir = output_dir / "runs"
+
+    def announce(reused: int, total: int) -> None:
+        print(f"reused {reused} of {total} finished runs from {runs_dir}", file=sys.stderr)
+
+    signal.signal(signal.SIGTERM, _interrupt)
     started = time.perf_counter()
-    runs = run_grid(specs, base, output_dir / "runs", workers=args.workers, progress=not args.no_progress)
+    try:
+        grid_runs = run_grid(
+            specs,
+            base,
+            runs_dir,
+            workers=grid.workers,
+            progress=base.progress,
+            on_start=announce,
+            fingerprint=fingerprint,
+        )
+    except KeyboardInterrupt:
+        print(
+            f"{PROG}: interrupted; finished runs are kept in {runs_dir}, rerun the same command to resume",
+            file=sys.stderr,
+        )
+        return 130
     wall = time.perf_counter() - started
-    markdown = results_markdown(runs, dataset=args.dataset, command=command)
-    atomic_write_json(output_dir / "results.json", runs)
+    markdown = results_markdown(grid_runs.runs, dataset=base.dataset, command=command)
+    atomic_write_json(output_dir / "results.json", grid_runs.runs)
     atomic_write_text(output_dir / "results.md", markdown)
     print(markdown)
-    print(f"{len(specs)} runs done in {wall:.1f} s wall time ({args.workers} workers).")
+    print(
+        f"{len(specs)} runs ({grid_runs.reused} reused, {len(specs) - grid_runs.reused} trained) done in "
+        f"{wall:.1f} s wall time ({grid.workers} workers)."
+    )
     return 0
 
 

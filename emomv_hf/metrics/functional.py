@@ -36,6 +36,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
 
 __all__ = [
     "correspondence_metrics",
@@ -112,39 +113,21 @@ def _check_same_length(**arrays: np.ndarray) -> int:
 
 
 def _binary_f1(labels: np.ndarray, predictions: np.ndarray) -> float:
-    """F1 of the positive class (1): 2 TP / (2 TP + FP + FN); 0.0 (with a warning) when undefined."""
-    tp = int(np.sum((predictions == 1) & (labels == 1)))
-    fp = int(np.sum((predictions == 1) & (labels == 0)))
-    fn = int(np.sum((predictions == 0) & (labels == 1)))
-    denominator = 2 * tp + fp + fn
-    if denominator == 0:
+    """F1 of the matched class (1); 0.0 (with a warning) when neither array holds a matched pair."""
+    if not np.any(labels == 1) and not np.any(predictions == 1):
         warnings.warn(
             "F1 is undefined: there is no matched pair in the labels or in the predictions; reporting 0.0",
             RuntimeWarning,
             stacklevel=3,
         )
         return 0.0
-    return 2.0 * tp / denominator
-
-
-def _average_ranks(values: np.ndarray) -> np.ndarray:
-    """1-based ranks of ``values`` in ascending order, ties sharing the mean of their ranks."""
-    order = np.argsort(values, kind="stable")
-    sorted_values = values[order]
-    starts = np.flatnonzero(np.r_[True, sorted_values[1:] != sorted_values[:-1]])
-    ends = np.r_[starts[1:], len(values)]  # exclusive
-    block_rank = (starts + 1 + ends) / 2.0  # mean of the 1-based ranks starts+1 .. ends
-    block_of_position = np.repeat(np.arange(len(starts)), ends - starts)
-    ranks = np.empty(len(values), dtype=np.float64)
-    ranks[order] = block_rank[block_of_position]
-    return ranks
+    return float(f1_score(labels, predictions, pos_label=1, average="binary"))
 
 
 def _roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
-    """Area under the ROC curve via the Mann-Whitney U statistic (a tie counts one half)."""
+    """Area under the ROC curve of ``scores`` (a tie counts one half); NaN with a warning for one class."""
     n_pos = int(np.sum(labels == 1))
-    n_neg = len(labels) - n_pos
-    if n_pos == 0 or n_neg == 0:
+    if n_pos == 0 or n_pos == len(labels):
         present = "matched" if n_pos else "mismatched"
         warnings.warn(
             f"ROC-AUC is undefined when only one class is present in the labels (all {present}); "
@@ -153,25 +136,7 @@ def _roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
             stacklevel=3,
         )
         return float("nan")
-    ranks = _average_ranks(scores)
-    u_statistic = ranks[labels == 1].sum() - n_pos * (n_pos + 1) / 2.0
-    return float(u_statistic / (n_pos * n_neg))
-
-
-def _macro_f1(labels: np.ndarray, predictions: np.ndarray) -> float:
-    """Unweighted mean over the classes present in labels or predictions of the per-class F1.
-
-    The classes are those seen in either array (as scikit-learn's ``f1_score(average="macro")`` does), so
-    an emotion absent from a small validation split and never predicted does not count as an F1 of 0.
-    """
-    classes = np.union1d(labels, predictions)
-    scores = []
-    for cls in classes:
-        tp = np.sum((predictions == cls) & (labels == cls))
-        fp = np.sum((predictions == cls) & (labels != cls))
-        fn = np.sum((predictions != cls) & (labels == cls))
-        scores.append(2.0 * tp / (2 * tp + fp + fn))  # > 0 denominator: cls is in labels or predictions
-    return float(np.mean(scores))
+    return float(roc_auc_score(labels, scores))
 
 
 def emotion_metrics(prefix: str, labels: Any, predictions: Any) -> dict[str, float]:
@@ -186,8 +151,10 @@ def emotion_metrics(prefix: str, labels: Any, predictions: Any) -> dict[str, flo
         **{f"{prefix}_emotion_labels": labels_array, f"{prefix}_emotion_predictions": predictions_array}
     )
     return {
-        f"{prefix}_emotion_accuracy": float(np.mean(labels_array == predictions_array)),
-        f"{prefix}_emotion_macro_f1": _macro_f1(labels_array, predictions_array),
+        f"{prefix}_emotion_accuracy": float(accuracy_score(labels_array, predictions_array)),
+        # Macro over the classes seen in labels or predictions, so an emotion absent from a small split
+        # and never predicted does not count as an F1 of 0 (each such class has a non-zero denominator).
+        f"{prefix}_emotion_macro_f1": float(f1_score(labels_array, predictions_array, average="macro")),
     }
 
 
@@ -230,8 +197,8 @@ def correspondence_metrics(
             raise ValueError(f"{name} must be 0 (mismatched) or 1 (matched)")
 
     results = {
-        "accuracy": float(np.mean(labels_array == predictions_array)),
-        "f1": float(_binary_f1(labels_array, predictions_array)),
+        "accuracy": float(accuracy_score(labels_array, predictions_array)),
+        "f1": _binary_f1(labels_array, predictions_array),
         "roc_auc": _roc_auc(labels_array, scores),
     }
     results.update(emotion_metrics("video", video_emotion_labels, video_emotion_predictions))

@@ -8,6 +8,7 @@ target folder, then ``os.replace``), so a reader never sees a half-written plot,
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,8 @@ from typing import Any
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from sklearn.exceptions import UndefinedMetricWarning
+from sklearn.metrics import confusion_matrix, roc_curve
 
 from emomv_hf.io_utils import atomic_open
 from emomv_hf.metrics.functional import (
@@ -43,19 +46,29 @@ def _save_atomic(figure: Figure, path: str | os.PathLike) -> Path:
 
 
 def roc_curve_points(labels: Any, scores: Any) -> tuple[np.ndarray, np.ndarray]:
-    """False- and true-positive rates at every distinct threshold (from (0, 0) to (1, 1))."""
+    """False- and true-positive rates at every distinct threshold (from (0, 0) to (1, 1)).
+
+    A rate over an absent class (labels of one class only) is drawn as 0 rather than NaN.
+    """
     labels_array = _as_1d(labels, "labels", int)
     scores_array = _as_1d(scores, "scores", float)
-    order = np.argsort(-scores_array, kind="stable")
-    sorted_scores = scores_array[order]
-    positives = labels_array[order] == 1
-    # Keep the last position of each block of equal scores: a threshold lets a whole block through.
-    ends = np.r_[np.flatnonzero(sorted_scores[1:] != sorted_scores[:-1]), len(sorted_scores) - 1]
-    true_positives = np.cumsum(positives)[ends]
-    false_positives = (ends + 1) - true_positives
-    n_pos = max(int(positives.sum()), 1)
-    n_neg = max(len(positives) - int(positives.sum()), 1)
-    return np.r_[0.0, false_positives / n_neg], np.r_[0.0, true_positives / n_pos]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UndefinedMetricWarning)  # one class only: the AUC already warns
+        fpr, tpr, _ = roc_curve(labels_array, scores_array, pos_label=1, drop_intermediate=False)
+    return np.nan_to_num(fpr), np.nan_to_num(tpr)
+
+
+def _finish(
+    axes: Any, *, xlabel: str, ylabel: str, title: str, ylim: tuple[float, float], legend: str
+) -> None:
+    """Limits, labels, title, grid and legend shared by the curve plots."""
+    axes.set_xlim(-0.01, 1.01)
+    axes.set_ylim(*ylim)
+    axes.set_xlabel(xlabel)
+    axes.set_ylabel(ylabel)
+    axes.set_title(title)
+    axes.grid(alpha=0.3)
+    axes.legend(loc=legend)
 
 
 def plot_roc_curve(
@@ -68,14 +81,15 @@ def plot_roc_curve(
     axes = figure.add_subplot()
     axes.plot(fpr, tpr, color="tab:blue", linewidth=2, label=f"model (AUC = {auc:.3f})")
     axes.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="chance (AUC = 0.5)")
-    axes.set_xlim(-0.01, 1.01)
-    axes.set_ylim(-0.01, 1.01)
     axes.set_aspect("equal")
-    axes.set_xlabel("False positive rate")
-    axes.set_ylabel("True positive rate")
-    axes.set_title(title)
-    axes.grid(alpha=0.3)
-    axes.legend(loc="lower right")
+    _finish(
+        axes,
+        xlabel="False positive rate",
+        ylabel="True positive rate",
+        title=title,
+        ylim=(-0.01, 1.01),
+        legend="lower right",
+    )
     return _save_atomic(figure, path)
 
 
@@ -96,12 +110,13 @@ def plot_confusion_matrix(
     predictions_array = _as_1d(predictions, "predictions", int)
     if len(labels_array) != len(predictions_array):
         raise ValueError("labels and predictions must have the same length")
+    if not len(labels_array):
+        raise ValueError("cannot plot a confusion matrix of zero examples")
     num_classes = len(class_names)
     both = np.r_[labels_array, predictions_array]
-    if both.size and (both.min() < 0 or both.max() >= num_classes):
+    if both.min() < 0 or both.max() >= num_classes:
         raise ValueError(f"class indices must lie in [0, {num_classes}) to match class_names")
-    counts = np.zeros((num_classes, num_classes), dtype=np.int64)
-    np.add.at(counts, (labels_array, predictions_array), 1)
+    counts = confusion_matrix(labels_array, predictions_array, labels=np.arange(num_classes))
     row_totals = counts.sum(axis=1, keepdims=True)
     fractions = np.divide(counts, row_totals, out=np.zeros(counts.shape), where=row_totals > 0)
     values = fractions if normalize else counts
@@ -156,11 +171,12 @@ def plot_precision_recall(
     axes = figure.add_subplot()
     axes.plot(recall, precision, color="tab:blue", linewidth=2, label=f"model (mAP = {mean_ap:.3f})")
     axes.axhline(chance, color="grey", linestyle="--", linewidth=1, label=f"random ranking ({chance:.3f})")
-    axes.set_xlim(-0.01, 1.01)
-    axes.set_ylim(0.0, 1.02)
-    axes.set_xlabel("Recall")
-    axes.set_ylabel("Interpolated precision (mean over queries)")
-    axes.set_title(title)
-    axes.grid(alpha=0.3)
-    axes.legend(loc="upper right")
+    _finish(
+        axes,
+        xlabel="Recall",
+        ylabel="Interpolated precision (mean over queries)",
+        title=title,
+        ylim=(0.0, 1.02),
+        legend="upper right",
+    )
     return _save_atomic(figure, path)

@@ -82,3 +82,16 @@ def test_roc_curve_points_hand_computed():
     fpr, tpr = roc_curve_points([1, 1, 0, 0], [0.8, 0.5, 0.5, 0.2])
     np.testing.assert_allclose(fpr, [0, 0, 0.5, 1])
     np.testing.assert_allclose(tpr, [0, 0.5, 1, 1])
+
+
+def test_roc_curve_points_of_one_class_are_finite():
+    # No negative: the false-positive rate is drawn as 0 (scikit-learn would give NaN).
+    fpr, tpr = roc_curve_points([1, 1, 1], [0.2, 0.9, 0.6])
+    np.testing.assert_array_equal(fpr, [0, 0, 0, 0])
+    np.testing.assert_allclose(tpr, [0, 1 / 3, 2 / 3, 1])
+
+
+def test_confusion_matrix_of_nothing_is_a_clear_error(tmp_path):
+    with pytest.raises(ValueError, match="zero examples"):
+        plot_confusion_matrix([], [], EMOTIONS, tmp_path / "empty.png")
+    assert list(tmp_path.iterdir()) == []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from emomv_hf.paper_results import PAPER_RESULTS, metric_names
 from emomv_hf.reporting import seed_summary, single_run_table
 
@@ -41,3 +43,23 @@ def test_paper_results_cover_every_row_of_tables_8_to_13():
         assert len(rows) == 8
         for (model, task, variant), values in rows.items():
             assert set(values) == set(metric_names(task)), (dataset, model, task, variant)
+
+
+def test_paper_tables_are_csv_shipped_as_package_data():
+    from pathlib import Path
+
+    from emomv_hf.paper_results import TABLES_DIR
+
+    assert sorted(path.name for path in TABLES_DIR.glob("*.csv")) == ["correspondence.csv", "retrieval.csv"]
+    # Spot checks against the paper: Table 9 (EmoMV-A, baseline) and Table 13 (EmoMV-C, baseline).
+    assert PAPER_RESULTS["emomv-a"][("baseline", "correspondence", "single")] == {
+        "accuracy": 62.10,
+        "f1": 0.62,
+        "roc_auc": 0.70,
+    }
+    assert (
+        PAPER_RESULTS["emomv-c"][("baseline", "retrieval", "single")]["video_to_music/top5_accuracy"] == 100.0
+    )
+    tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())
+    assert "paper_tables/*.csv" in pyproject["tool"]["setuptools"]["package-data"]["emomv_hf"]

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from emomv_hf.reproduction import WORKER_NAME
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 EXAMPLES = REPO_ROOT / "examples"
@@ -252,6 +254,7 @@ def test_reproduce_paper_writes_results_and_resumes(emomv_c_dir, tmp_path):
         "--no-progress",
     ]
     completed = run(arguments)
+    assert f"reused 0 of 8 finished runs from {tmp_path / 'runs'}" in completed.stderr
     markdown = (tmp_path / "results.md").read_text()
     assert completed.stdout.strip().startswith("# Reproduction of the EmoMV paper on EmoMV-C")
     assert "| Proposed (EmoMV) | Accuracy (%) | 70.83 |" in markdown
@@ -260,6 +263,100 @@ def test_reproduce_paper_writes_results_and_resumes(emomv_c_dir, tmp_path):
     runs = sorted(path.name for path in (tmp_path / "runs").iterdir())
     assert len(runs) == 8  # 2 tasks x 2 protocols x 2 seeds
     stamps = {path.name: path.stat().st_mtime_ns for path in (tmp_path / "runs").iterdir()}
-    run(arguments)  # everything is done: nothing re-runs, the same table comes out
+    again = run(arguments)  # everything is done: nothing re-runs, the same table comes out
+    assert "reused 8 of 8 finished runs" in again.stderr
     assert {path.name: path.stat().st_mtime_ns for path in (tmp_path / "runs").iterdir()} == stamps
     assert (tmp_path / "results.md").read_text() == markdown
+    # Other settings are other runs: the 6-epoch results are not shown for a 4-epoch command.
+    fewer_epochs = [arg if arg != "6" else "4" for arg in arguments]
+    other = run([*fewer_epochs, "--tasks", "correspondence", "--protocols", "paper", "--seeds", "1"])
+    assert "reused 0 of 1 finished runs" in other.stderr
+    assert len(list((tmp_path / "runs").iterdir())) == 9
+    finished = [json.loads(path.read_text()) for path in (tmp_path / "runs").iterdir()]
+    assert sorted(run["settings"]["training_arguments"]["max_epochs"] for run in finished) == [4] + [6] * 8
+
+
+def _children(pid: int) -> list[int]:
+    """Live (not zombie) child processes of ``pid``, read from /proc."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            children.append(int(stat.parent.name))
+    return children
+
+
+def _name(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.parametrize("kill_with", [signal.SIGKILL, signal.SIGTERM])
+def test_workers_die_with_reproduce_paper(emomv_c_dir, tmp_path, kill_with):
+    command = [
+        sys.executable,
+        str(EXAMPLES / "reproduce_paper.py"),
+        "--dataset",
+        str(emomv_c_dir),
+        "--seeds",
+        "2",
+        "--models",
+        "emomv",
+        "--variants",
+        "multi",
+        "--tasks",
+        "correspondence",
+        "--protocols",
+        "paper",
+        "--max-epochs",
+        "100000",
+        "--patience",
+        "100000",
+        "--workers",
+        "2",
+        "--output-dir",
+        str(tmp_path / "out"),
+        "--no-progress",
+    ]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
+    with open(tmp_path / "stderr.txt", "w") as stderr:
+        parent = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=stderr, env=env, cwd=REPO_ROOT)
+    workers: list[int] = []
+    try:
+        deadline = time.monotonic() + 240
+        while len(workers) < 2 and time.monotonic() < deadline and parent.poll() is None:
+            # A worker takes its name once set up to die with its parent (before that, while it starts up,
+            # it exits as soon as it finds its parent gone).
+            workers = [pid for pid in _children(parent.pid) if _name(pid) == WORKER_NAME]
+            time.sleep(0.5)
+        assert len(workers) == 2, (tmp_path / "stderr.txt").read_text()
+        parent.send_signal(kill_with)
+        returncode = parent.wait(timeout=30)
+        deadline = time.monotonic() + 10
+        while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not any(_alive(pid) for pid in workers), "worker processes outlived reproduce_paper.py"
+        if kill_with == signal.SIGTERM:
+            assert returncode == 130
+            assert "interrupted; finished runs are kept in" in (tmp_path / "stderr.txt").read_text()
+            assert "Traceback" not in (tmp_path / "stderr.txt").read_text()
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+        for pid in workers:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+    assert not (tmp_path / "out" / "runs").exists() or not list((tmp_path / "out" / "runs").iterdir())
