@@ -35,6 +35,7 @@ from emomv_hf.training.arguments import (
     MODELS,
     PROTOCOL_DESCRIPTIONS,
     PROTOCOLS,
+    RESULT_INDEPENDENT_FIELDS,
     TASKS,
     EmoMVTrainingArguments,
 )
@@ -45,22 +46,10 @@ MODEL_LABELS = {"emomv": "Proposed (EmoMV)", "baseline": "Baseline (modified Li 
 GRID_FIELDS = ("model", "task", "single_task", "protocol", "seed")
 """Training arguments set per run by the reproduction grid (``--models``, ``--tasks``, ... choose them)."""
 
-NON_RESULT_FIELDS = (
-    "output_dir",
-    "progress",
-    "plots",
-    "push_to_hub",
-    "hub_model_id",
-    "hub_private",
-    "report_to",
-    "checkpointing_epochs",
-    "checkpoints_total_limit",
-    "resume_from_checkpoint",
-)
-"""Training arguments that do not change a run's metrics (where and how things are written or shown)."""
-
 RESULT_FIELDS = tuple(
-    item.name for item in dataclasses.fields(EmoMVTrainingArguments) if item.name not in NON_RESULT_FIELDS
+    item.name
+    for item in dataclasses.fields(EmoMVTrainingArguments)
+    if item.name not in RESULT_INDEPENDENT_FIELDS
 )
 """Training arguments that change a run's metrics: they key finished runs (the dataset by its content)."""
 
@@ -116,7 +105,8 @@ def _training_flags() -> type:
     write or publish a single run's outputs; ``dataset`` and ``output_dir`` are the reproduction's own.
     """
     hints = typing.get_type_hints(EmoMVTrainingArguments)
-    omitted = set(GRID_FIELDS) | (set(NON_RESULT_FIELDS) - {"output_dir", "progress"})
+    kept = {"output_dir", "progress", "threads", "eval_batch_size"}
+    omitted = set(GRID_FIELDS) | (set(RESULT_INDEPENDENT_FIELDS) - kept)
     specs = []
     for item in dataclasses.fields(EmoMVTrainingArguments):
         if item.name in omitted:
@@ -297,22 +287,50 @@ def _exit_when_parent_dies(parent_pid: int) -> None:
     threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
 
 
-def _run_one(spec: RunSpec, base: EmoMVTrainingArguments, threads: int) -> dict[str, Any]:
+def _run_job(specs: tuple[RunSpec, ...], base: EmoMVTrainingArguments, threads: int) -> list[dict[str, Any]]:
+    """Train the first spec; a baseline retrieval spec after a baseline correspondence one reuses its stage 1."""
     import torch
 
-    from emomv_hf.training.pipeline import make_accelerator, run_training
+    from emomv_hf import EmoMVBaselineForRetrieval
+    from emomv_hf.training.pipeline import evaluate_run, make_accelerator, run_training
 
     torch.set_num_threads(threads)
-    args = spec.training_arguments(base)
+    args = specs[0].training_arguments(base)
     result = run_training(args, make_accelerator(args, cpu=True), save=False)
-    return {
-        "spec": spec.__dict__,
-        "metrics": result.metrics,
-        "best_epoch": result.outcome.best_epoch,
-        "epochs_run": result.outcome.epochs_run,
-        "train_seconds": result.outcome.train_seconds,
-        "eval_split": result.eval_split,
-    }
+    outcomes = []
+    for spec in specs:
+        metrics, eval_split = result.metrics, result.eval_split
+        if spec.task != specs[0].task:
+            model = EmoMVBaselineForRetrieval.from_stage_one(result.model)
+            report, eval_split = evaluate_run(model, args.dataset, result.report_split)
+            metrics = report.metrics
+        outcomes.append(
+            {
+                "spec": spec.__dict__,
+                "metrics": metrics,
+                "best_epoch": result.outcome.best_epoch,
+                "epochs_run": result.outcome.epochs_run,
+                "train_seconds": result.outcome.train_seconds if spec is specs[0] else 0.0,
+                "eval_split": eval_split,
+            }
+        )
+    return outcomes
+
+
+def training_jobs(pending: Sequence[RunSpec]) -> list[tuple[RunSpec, ...]]:
+    """Group the pending runs into trainings: the baseline's correspondence and retrieval models train the
+    same stage-1 network with the same loss (the retrieval head is `1 / distance`, the correspondence head a
+    logistic regression fitted afterwards), so one training per variant, protocol and seed serves both."""
+    pending_set = set(pending)
+    jobs, shared = [], set()
+    for spec in pending:
+        twin = replace(spec, task="retrieval")
+        if spec.model == "baseline" and spec.task == "correspondence" and twin in pending_set:
+            jobs.append((spec, twin))
+            shared.add(twin)
+        elif spec not in shared:
+            jobs.append((spec,))
+    return sorted(jobs, key=lambda job: pending.index(job[0]))
 
 
 @dataclass
@@ -369,19 +387,23 @@ def run_grid(
         atomic_write_json(paths[spec], {**outcome, "settings": material})
         bar.update(1)
 
+    jobs = training_jobs(pending)
     try:
         if workers <= 1:
-            for spec in pending:
-                record(spec, _run_one(spec, base, threads=max(1, os.cpu_count() or 1)))
-        elif pending:
-            _run_in_pool(pending, base, workers, record)
+            for job in jobs:
+                for spec, outcome in zip(job, _run_job(job, base, base.threads), strict=True):
+                    record(spec, outcome)
+        elif jobs:
+            _run_in_pool(jobs, base, workers, record)
     finally:
         bar.close()
     runs = [json.loads(paths[spec].read_text()) for spec in specs]
     return GridRuns(runs=runs, reused=len(specs) - len(pending))
 
 
-def _run_in_pool(pending: Sequence[RunSpec], base: EmoMVTrainingArguments, workers: int, record) -> None:
+def _run_in_pool(
+    jobs: Sequence[tuple[RunSpec, ...]], base: EmoMVTrainingArguments, workers: int, record
+) -> None:
     before = set(multiprocessing.active_children())
     pool = ProcessPoolExecutor(
         max_workers=workers,
@@ -390,9 +412,10 @@ def _run_in_pool(pending: Sequence[RunSpec], base: EmoMVTrainingArguments, worke
         initargs=(os.getpid(),),
     )
     try:
-        futures = {pool.submit(_run_one, spec, base, 1): spec for spec in pending}
+        futures = {pool.submit(_run_job, job, base, base.threads): job for job in jobs}
         for future in as_completed(futures):
-            record(futures[future], future.result())
+            for spec, outcome in zip(futures[future], future.result(), strict=True):
+                record(spec, outcome)
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)
         for worker in set(multiprocessing.active_children()) - before:

@@ -130,6 +130,7 @@ class RunResult:
     report: EvaluationReport
     eval_split: str
     stopping_split: str
+    report_split: str
     is_main_process: bool = True
 
     @property
@@ -147,6 +148,19 @@ class RunResult:
             "seed": self.args.seed,
             **{f"train_{name}": value for name, value in self.outcome.to_dict().items()},
         }
+
+
+def evaluate_run(
+    model: EmoMVPreTrainedModel, dataset: str, report_split: str, accelerator: Accelerator | None = None
+) -> tuple[EvaluationReport, str]:
+    """The metrics a run reports: a retrieval model on the `segments` set, a correspondence model on the
+    protocol's `pairs` split; returns the report and the evaluated `config/split`."""
+    if model.config.task == "retrieval":
+        segments = load_emomv(dataset, "segments")
+        split = next(iter(segments))
+        return evaluate_model(model, segments=segments[split], accelerator=accelerator), f"segments/{split}"
+    pairs = load_emomv(dataset, "pairs")[report_split]
+    return evaluate_model(model, pairs=pairs, accelerator=accelerator), f"pairs/{report_split}"
 
 
 def run_training(
@@ -173,15 +187,16 @@ def run_training(
         inputs = splits.train.inputs
         model.fit_distance_classifier(inputs["video_features"], inputs["music_features"], inputs["labels"])
 
-    if model.config.task == "retrieval":
-        segments = load_emomv(args.dataset, "segments")
-        report = evaluate_model(model, segments=next(iter(segments.values())), accelerator=accelerator)
-        eval_split = f"segments/{next(iter(segments))}"
-    else:
-        report = evaluate_model(model, pairs=pairs[splits.report_split], accelerator=accelerator)
-        eval_split = f"pairs/{splits.report_split}"
+    report, eval_split = evaluate_run(model, args.dataset, splits.report_split, accelerator)
     result = RunResult(
-        args, model, outcome, report, eval_split, splits.stopping_name, accelerator.is_main_process
+        args,
+        model,
+        outcome,
+        report,
+        eval_split,
+        splits.stopping_name,
+        splits.report_split,
+        accelerator.is_main_process,
     )
     if save and args.output_dir and accelerator.is_main_process:
         save_run(result)

@@ -135,11 +135,12 @@ def test_dataset_fingerprint_follows_the_parquet_content(tmp_path):
 def test_finished_runs_are_reused_only_with_the_same_dataset_and_settings(tmp_path, monkeypatch):
     trained = []
 
-    def fake_run(spec, base, threads):
+    def fake_job(job, base, threads):
+        (spec,) = job
         trained.append((spec.key, base.dataset, base.max_epochs))
-        return {"spec": spec.__dict__, "metrics": {"accuracy": base.max_epochs / 100}, "train_seconds": 0.0}
+        return [{"spec": spec.__dict__, "metrics": {"accuracy": base.max_epochs / 100}, "train_seconds": 0.0}]
 
-    monkeypatch.setattr(reproduction, "_run_one", fake_run)
+    monkeypatch.setattr(reproduction, "_run_job", fake_job)
     specs = reproduction_grid(
         range(2), protocols=["paper"], models=["emomv"], tasks=["correspondence"], variants=["multi"]
     )
@@ -206,3 +207,18 @@ def test_a_hub_dataset_is_fingerprinted_by_its_revision_or_offline_by_its_cache(
     assert first.startswith("cache:")
     cache.write_bytes(b"arrow two")
     assert dataset_fingerprint("emomv/emomv-c") != first
+
+
+def test_the_baselines_two_tasks_share_one_training_per_variant_protocol_and_seed():
+    specs = reproduction_grid(range(2), protocols=["paper", "held-out"], variants=["multi"])
+    jobs = reproduction.training_jobs(specs)
+    shared = [job for job in jobs if len(job) == 2]
+    assert len(shared) == 4 and len(jobs) == len(specs) - 4
+    for correspondence, retrieval in shared:
+        assert correspondence.model == retrieval.model == "baseline"
+        assert (correspondence.task, retrieval.task) == ("correspondence", "retrieval")
+        assert dataclasses.replace(correspondence, task="retrieval") == retrieval
+    assert sorted(spec.key for job in jobs for spec in job) == sorted(spec.key for spec in specs)
+    # A retrieval run whose correspondence twin is already finished trains on its own.
+    alone = [spec for spec in specs if not (spec.model == "baseline" and spec.task == "correspondence")]
+    assert all(len(job) == 1 for job in reproduction.training_jobs(alone))
