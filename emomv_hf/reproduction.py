@@ -300,6 +300,10 @@ def _run_job(specs: tuple[RunSpec, ...], base: EmoMVTrainingArguments, threads: 
     outcomes = []
     for spec in specs:
         metrics, eval_split = result.metrics, result.eval_split
+        majority_share = None
+        if spec.task == "correspondence":
+            predictions = result.report.predictions["predictions"]
+            majority_share = float(max(predictions.mean(), 1.0 - predictions.mean()))
         if spec.task != specs[0].task:
             model = EmoMVBaselineForRetrieval.from_stage_one(result.model)
             report, eval_split = evaluate_run(model, args.dataset, result.report_split)
@@ -312,6 +316,7 @@ def _run_job(specs: tuple[RunSpec, ...], base: EmoMVTrainingArguments, threads: 
                 "epochs_run": result.outcome.epochs_run,
                 "train_seconds": result.outcome.train_seconds if spec is specs[0] else 0.0,
                 "eval_split": eval_split,
+                "majority_share": majority_share,
             }
         )
     return outcomes
@@ -478,4 +483,24 @@ def results_markdown(
                     + " | ".join(cells)
                     + " |"
                 )
+            if task == "correspondence":
+                cells = [_collapsed_seeds(runs, (model, task, variant, protocol)) for protocol in protocols]
+                if any(cell != "–" for cell in cells):
+                    label = f"Collapsed seeds (one class for > {COLLAPSE_SHARE:.0%} of pairs)"
+                    lines.append(f"| {MODEL_LABELS[model]} | {label} | – | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+COLLAPSE_SHARE = 0.9
+"""A correspondence run that predicts one class for more than this share of the pairs has collapsed."""
+
+
+def _collapsed_seeds(runs: Sequence[dict[str, Any]], key: tuple[str, str, str, str]) -> str:
+    shares = [
+        run.get("majority_share")
+        for run in runs
+        if (run["spec"]["model"], run["spec"]["task"], run["spec"]["variant"], run["spec"]["protocol"]) == key
+    ]
+    if not shares or any(share is None for share in shares):
+        return "–"
+    return f"{sum(share > COLLAPSE_SHARE for share in shares)} of {len(shares)}"

@@ -25,9 +25,9 @@ first 100-200 epochs while the emotion terms (about 80 % of the loss) settle; pa
 that plateau (one-class predictions on the held-out slice), patience 100 none (docs/held-out-patience.md)."""
 
 PROTOCOL_DESCRIPTIONS = {
-    "paper": "early stopping on the validation split, metrics reported on the test split when the dataset "
+    "paper": "early stopping (patience 20) on the validation split, metrics reported on the test split when the dataset "
     "has one, else on the validation split (as the paper did for EmoMV-B and EmoMV-C)",
-    "held-out": "early stopping on a seeded slice of the training split grouped by source video; the "
+    "held-out": "early stopping (patience 100) on a seeded slice of the training split grouped by source video; the "
     "reported split is never seen during training",
 }
 
