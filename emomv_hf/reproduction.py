@@ -322,10 +322,13 @@ def _run_job(specs: tuple[RunSpec, ...], base: EmoMVTrainingArguments, threads: 
     return outcomes
 
 
-def training_jobs(pending: Sequence[RunSpec]) -> list[tuple[RunSpec, ...]]:
+def training_jobs(pending: Sequence[RunSpec], share_stage_one: bool = True) -> list[tuple[RunSpec, ...]]:
     """Group the pending runs into trainings: the baseline's correspondence and retrieval models train the
     same stage-1 network with the same loss (the retrieval head is `1 / distance`, the correspondence head a
-    logistic regression fitted afterwards), so one training per variant, protocol and seed serves both."""
+    logistic regression fitted afterwards), so one training per variant, protocol and seed serves both
+    (`share_stage_one=False`: one training per run, for comparison)."""
+    if not share_stage_one:
+        return [(spec,) for spec in pending]
     pending_set = set(pending)
     jobs, shared = [], set()
     for spec in pending:
@@ -363,6 +366,7 @@ def run_grid(
     progress: bool = True,
     on_start: Any = None,
     fingerprint: str | None = None,
+    share_stage_one: bool = True,
 ) -> GridRuns:
     """Run every spec not already finished with the same settings in ``runs_dir`` (one JSON per run).
 
@@ -392,7 +396,7 @@ def run_grid(
         atomic_write_json(paths[spec], {**outcome, "settings": material})
         bar.update(1)
 
-    jobs = training_jobs(pending)
+    jobs = training_jobs(pending, share_stage_one)
     try:
         if workers <= 1:
             for job in jobs:

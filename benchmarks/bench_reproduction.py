@@ -1,0 +1,60 @@
+#!/usr/bin/env python
+"""Compute of the paper reproduction, today's way against one training per baseline stage 1, in one run.
+
+    python benchmarks/bench_reproduction.py --release-dir ../shared/emomv-release [--seeds 2]
+
+Runs the whole `reproduce_paper.py` grid (every model, task, variant and protocol) for `--seeds` seeds twice in
+this process with one torch thread, so wall time is compute: once training every run separately, once with
+the baseline's correspondence and retrieval runs sharing their stage-1 training. Checks that every run's
+metrics are identical both ways and prints the two times and their ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from emomv_hf.data import build_hub_dataset, resolve_release_dir
+from emomv_hf.reproduction import reproduction_grid, run_grid
+from emomv_hf.training import EmoMVTrainingArguments
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--release-dir", default=None, help="The EmoMV release (default: EMOMV_RELEASE_DIR).")
+    parser.add_argument("--seeds", type=int, default=2, help="Seeds per row (the README's job uses 10).")
+    options = parser.parse_args()
+    torch.set_num_threads(1)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = build_hub_dataset(resolve_release_dir(options.release_dir), "emomv-c", Path(tmp) / "data")
+        base = EmoMVTrainingArguments(dataset=str(folder), progress=False, plots=False)
+        specs = reproduction_grid(range(options.seeds))
+        seconds, runs = {}, {}
+        for share in (False, True):
+            started = time.perf_counter()
+            grid = run_grid(specs, base, Path(tmp) / f"share-{share}", workers=1, share_stage_one=share)
+            seconds[share], runs[share] = time.perf_counter() - started, grid.runs
+        for separate, shared in zip(runs[False], runs[True], strict=True):
+            if separate["metrics"] != shared["metrics"]:
+                raise SystemExit(f"{separate['spec']}: metrics differ between the two ways")
+    print(
+        f"Reproduction grid on EmoMV-C, {len(specs)} runs ({options.seeds} seeds), one process, one thread; "
+        "identical metrics both ways"
+    )
+    print("| way | trainings | compute s |")
+    print("|---|---|---|")
+    print(f"| every run trained separately | {len(specs)} | {seconds[False]:.1f} |")
+    shared_trainings = len(specs) - len(
+        [spec for spec in specs if spec.model == "baseline" and spec.task == "retrieval"]
+    )
+    print(f"| baseline stage 1 shared | {shared_trainings} | {seconds[True]:.1f} |")
+    print(f"\nshared / separate: {seconds[True] / seconds[False]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
