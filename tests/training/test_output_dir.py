@@ -93,3 +93,16 @@ def test_train_script_says_so_in_one_line(seed_3_run):
         )
     help_text = subprocess.run([*command, "--help"], capture_output=True, text=True, timeout=300).stdout
     assert "Turn off --plots." in help_text and "Turn off --progress." in help_text
+
+
+def test_a_mistyped_folder_is_named_not_looked_up_on_the_hub(emomv_c_dir, tmp_path):
+    examples = REPO_ROOT / "examples"
+    model_typo = [examples / "evaluate.py", "--model", tmp_path / "outputs-typo", "--dataset", emomv_c_dir]
+    dataset_typo = [examples / "train.py", "--dataset", emomv_c_dir.parent / "emomv-x"]
+    for arguments, message in ((model_typo, "model folder"), (dataset_typo, "does not exist")):
+        command = [sys.executable, *map(str, arguments), "--output-dir", str(tmp_path / "out")]
+        completed = subprocess.run(command, capture_output=True, text=True, timeout=300)
+        assert completed.returncode == 2, completed.stderr[-2000:]
+        last = completed.stderr.strip().splitlines()[-1]
+        assert last.startswith("error: ") and message in last and "Traceback" not in completed.stderr
+        assert "Repo id" not in last
