@@ -12,26 +12,22 @@ does not write (yours) is not replaced without --overwrite.
 
 from __future__ import annotations
 
-import argparse
 import sys
 
-from emomv_hf.cli import EXIT_ERROR, add_dataset_output_arguments, push_datasets, run_script
+from emomv_hf.cli import EXIT_ERROR, make_parser, push_datasets, run_script
 from emomv_hf.data import (
-    DATASET_NAMES,
     MissingReleaseFilesError,
     build_hub_dataset,
     format_hub_folder_summary,
     resolve_release_dir,
 )
+from emomv_hf.data.arguments import BuildEmoMVArguments, DatasetOutputArguments
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--release-dir", help="release root (default: $EMOMV_RELEASE_DIR, else download)")
-    parser.add_argument("--output-dir", required=True, help="parent folder of the dataset folders")
-    parser.add_argument("--dataset", choices=[*DATASET_NAMES, "all"], default="all")
-    parser.add_argument("--strict", action="store_true", help="a missing release file is an error")
-    add_dataset_output_arguments(parser, "<dataset>")
+def build_parser():
+    """`HfArgumentParser` over :class:`BuildEmoMVArguments` and :class:`DatasetOutputArguments`."""
+    parser = make_parser(BuildEmoMVArguments, DatasetOutputArguments, description=__doc__.splitlines()[0])
+    parser.prog = "build_emomv.py"
     return parser
 
 
@@ -39,14 +35,13 @@ def main(argv: list[str] | None = None) -> int:
     return run_script(build_parser(), _run, argv)
 
 
-def _run(args: argparse.Namespace) -> int:
+def _run(args: BuildEmoMVArguments, output: DatasetOutputArguments) -> int:
     release_dir = resolve_release_dir(args.release_dir)
-    names = DATASET_NAMES if args.dataset == "all" else (args.dataset,)
     built = []
-    for name in names:
+    for name in args.dataset_names:
         try:
             folder = build_hub_dataset(
-                release_dir, name, args.output_dir, strict=args.strict, overwrite=args.overwrite
+                release_dir, name, args.output_dir, strict=args.strict, overwrite=output.overwrite
             )
         except MissingReleaseFilesError as error:
             if args.strict:
@@ -58,7 +53,7 @@ def _run(args: argparse.Namespace) -> int:
     if not built:
         print("error: no dataset could be built", file=sys.stderr)
         return EXIT_ERROR
-    push_datasets(args, [folder for _, folder in built])
+    push_datasets(output, [folder for _, folder in built])
     return 0
 
 

@@ -14,33 +14,17 @@ unless --allow-degenerate.
 
 from __future__ import annotations
 
-import argparse
 import sys
 
-from emomv_hf.cli import add_dataset_output_arguments, push_datasets, run_script
+from emomv_hf.cli import make_parser, push_datasets, run_script
 from emomv_hf.data import build_pairs_dataset, format_hub_folder_summary
+from emomv_hf.data.arguments import CreatePairsArguments, DatasetOutputArguments
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--segments", required=True, help="CSV of labelled segments")
-    parser.add_argument("--output-dir", required=True, help="parent folder of the dataset folder")
-    parser.add_argument("--name", default="emomv-pairs", help="dataset folder / repository name")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--no-balance", action="store_true", help="keep every matched pair")
-    parser.add_argument(
-        "--group-by-source",
-        action="store_true",
-        help="without a split column: split train/validation grouped by source video (EmoMV-C)",
-    )
-    parser.add_argument("--validation-fraction", type=float, default=0.2)
-    parser.add_argument("--max-per-source", type=int, default=2, help="0: no cap")
-    parser.add_argument(
-        "--allow-degenerate",
-        action="store_true",
-        help="write splits without matched or without mismatched pairs (with a warning) instead of refusing",
-    )
-    add_dataset_output_arguments(parser, "NAME")
+def build_parser():
+    """`HfArgumentParser` over :class:`CreatePairsArguments` and :class:`DatasetOutputArguments`."""
+    parser = make_parser(CreatePairsArguments, DatasetOutputArguments, description=__doc__.splitlines()[0])
+    parser.prog = "create_pairs.py"
     return parser
 
 
@@ -48,21 +32,21 @@ def main(argv: list[str] | None = None) -> int:
     return run_script(build_parser(), _run, argv)
 
 
-def _run(args: argparse.Namespace) -> int:
+def _run(args: CreatePairsArguments, output: DatasetOutputArguments) -> int:
     folder = build_pairs_dataset(
         args.segments,
         args.output_dir,
         name=args.name,
         seed=args.seed,
-        balance=not args.no_balance,
+        balance=args.balance,
         group_by_source=args.group_by_source,
         validation_fraction=args.validation_fraction,
         max_per_source=args.max_per_source or None,
         allow_degenerate=args.allow_degenerate,
-        overwrite=args.overwrite,
+        overwrite=output.overwrite,
     )
     print(format_hub_folder_summary(folder))
-    push_datasets(args, [folder])
+    push_datasets(output, [folder])
     return 0
 
 

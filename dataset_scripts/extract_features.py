@@ -15,37 +15,18 @@ OUT/failures.csv and left out; the exit status is 0 when at least one segment ha
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 
-from emomv_hf.cli import EXIT_ERROR, run_script
+from emomv_hf.cli import EXIT_ERROR, make_parser, run_script
 from emomv_hf.features import FeatureExtractionError, MediaError, MissingWeightsError, extract_folder
+from emomv_hf.features.arguments import WEIGHT_FLAGS, FeatureExtractionArguments
 
-WEIGHT_FLAGS = {"SlowFast": "--slowfast-weights", "VGGish": "--vggish-weights"}
 
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--media", required=True, help="folder of media files, or CSV with a 'path' column")
-    parser.add_argument("--output-dir", required=True, help="folder for video/, music/ and segments.csv")
-    parser.add_argument(
-        "--slowfast-weights", help="SLOWFAST_8x8_R50.pyth (pytorchvideo model zoo) or state dict"
-    )
-    parser.add_argument("--vggish-weights", help="vggish-10086976.pth (PyTorch VGGish port) state dict")
-    parser.add_argument(
-        "--random-init",
-        action="store_true",
-        help="allow random weights where none are given (testing only: the features mean nothing)",
-    )
-    parser.add_argument("--segment-seconds", type=float, default=30.0)
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument(
-        "--skip-errors",
-        action="store_true",
-        help="leave unreadable files and failing segments out (listed in OUT/failures.csv) and go on",
-    )
-    parser.add_argument("--no-progress", action="store_true")
+def build_parser():
+    """`HfArgumentParser` over :class:`FeatureExtractionArguments`."""
+    parser = make_parser(FeatureExtractionArguments, description=__doc__.splitlines()[0])
+    parser.prog = "extract_features.py"
     return parser
 
 
@@ -53,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     return run_script(build_parser(), _run, argv, errors=(FeatureExtractionError, MediaError))
 
 
-def _run(args: argparse.Namespace) -> int:
+def _run(args: FeatureExtractionArguments) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         summary = extract_folder(
@@ -64,8 +45,8 @@ def _run(args: argparse.Namespace) -> int:
             random_init=args.random_init,
             segment_seconds=args.segment_seconds,
             device=args.device,
-            on_error="skip" if args.skip_errors else "raise",
-            progress=not args.no_progress,
+            on_error=args.on_error,
+            progress=args.progress,
         )
     except MissingWeightsError as error:
         raise error.for_command_line(WEIGHT_FLAGS.get(error.model, "--<model>-weights")) from None

@@ -1,5 +1,9 @@
-"""What every command-line script of ``dataset_scripts/`` shares: one-line warnings and errors, exit codes,
-and the Hub upload options.
+"""What every command-line script of ``dataset_scripts/`` shares: arguments parsed into dataclasses by
+``transformers.HfArgumentParser`` (as ``examples/``), one-line warnings and errors, exit codes, and the Hub
+upload of built dataset folders.
+
+A usage error (an unknown flag, a missing required one, a value a dataclass rejects) prints the usage and one
+``error: ...`` line and exits with status 2.
 
 An error of a documented kind (bad input files, a missing release, an output folder that would lose files, a
 failed upload) ends a script with ``error: <message>`` on stderr and a non-zero exit status instead of a
@@ -8,14 +12,28 @@ traceback; anything else is a bug and keeps its traceback.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
+from transformers import HfArgumentParser
+
+from emomv_hf.data.arguments import DatasetOutputArguments
 from emomv_hf.data.release import ReleaseNotFoundError
 from emomv_hf.hub import HubUploadError, push_to_hub
+from emomv_hf.training.arguments import make_parser, parse_or_exit
+
+__all__ = [
+    "EXIT_ERROR",
+    "EXIT_USAGE",
+    "SCRIPT_ERRORS",
+    "DatasetOutputArguments",
+    "make_parser",
+    "push_datasets",
+    "run_script",
+]
 
 EXIT_ERROR = 1
 """Exit status of a run that failed on its inputs or outputs."""
@@ -38,23 +56,26 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 
 
 def run_script(
-    parser: argparse.ArgumentParser,
-    run: Callable[[argparse.Namespace], int],
+    parser: HfArgumentParser,
+    run: Callable[..., int],
     argv: Sequence[str] | None = None,
     *,
     errors: tuple[type[BaseException], ...] = (),
 ) -> int:
-    """Parse ``argv`` with ``parser`` and return ``run(args)``'s exit status.
+    """Parse ``argv`` (default: ``sys.argv[1:]``) into ``parser``'s dataclasses and return ``run(*dataclasses)``'s
+    exit status.
 
-    Warnings print as ``warning: ...`` lines; :data:`SCRIPT_ERRORS` and ``errors`` print as ``error: ...``
-    and give :data:`EXIT_ERROR` (:class:`~emomv_hf.data.release.ReleaseNotFoundError`: :data:`EXIT_USAGE`).
+    Usage errors, a value a dataclass's ``__post_init__`` rejects included, exit with :data:`EXIT_USAGE` and
+    one ``error:`` line (:func:`~emomv_hf.training.arguments.parse_or_exit`). Warnings print as
+    ``warning: ...`` lines; :data:`SCRIPT_ERRORS` and ``errors`` print as ``error: ...`` and give
+    :data:`EXIT_ERROR` (:class:`~emomv_hf.data.release.ReleaseNotFoundError`: :data:`EXIT_USAGE`).
     """
-    args = parser.parse_args(argv)
+    arguments: tuple[Any, ...] = parse_or_exit(parser, list(argv) if argv is not None else None)
     with warnings.catch_warnings():
         warnings.simplefilter("always")
         warnings.showwarning = _show_warning
         try:
-            return run(args)
+            return run(*arguments)
         except ReleaseNotFoundError as error:
             print(f"error: {error}", file=sys.stderr)
             return EXIT_USAGE
@@ -63,25 +84,11 @@ def run_script(
             return EXIT_ERROR
 
 
-def add_dataset_output_arguments(parser: argparse.ArgumentParser, repo_name: str) -> None:
-    """``--overwrite`` (replace a dataset folder even when it holds files a build does not write),
-    ``--push-to-hub ORG`` (upload as ``ORG/<repo_name>``) and ``--private``."""
-    parser.add_argument(
-        "--overwrite",
-        action="store_true",
-        help="replace the output dataset folder even if it holds files the build does not write (they are deleted)",
-    )
-    parser.add_argument(
-        "--push-to-hub", metavar="ORG", help=f"upload as the dataset repository ORG/{repo_name}"
-    )
-    parser.add_argument("--private", action="store_true", help="create private Hub repositories")
-
-
-def push_datasets(args: argparse.Namespace, folders: Sequence[Path]) -> None:
+def push_datasets(output: DatasetOutputArguments, folders: Sequence[Path]) -> None:
     """With ``--push-to-hub ORG``: upload each built dataset folder as ``ORG/<folder name>`` and print its URL."""
-    if not args.push_to_hub:
+    if not output.push_to_hub:
         return
     for folder in folders:
-        repo_id = f"{args.push_to_hub}/{Path(folder).name}"
-        url = push_to_hub(folder, repo_id, repo_type="dataset", private=args.private)
+        repo_id = f"{output.push_to_hub}/{Path(folder).name}"
+        url = push_to_hub(folder, repo_id, repo_type="dataset", private=output.private)
         print(f"pushed {folder} to {repo_id}: {url}")

@@ -1,5 +1,6 @@
 """EmoMV data: the authors' release, the Hub schema, the pairing recipe and the Hub dataset builders."""
 
+from .arguments import BuildEmoMVArguments, CreatePairsArguments, DatasetOutputArguments
 from .build import (
     DegenerateDatasetError,
     DegenerateDatasetWarning,
@@ -48,6 +49,9 @@ from .schema import (
 )
 
 __all__ = [
+    "BuildEmoMVArguments",
+    "CreatePairsArguments",
+    "DatasetOutputArguments",
     "DATASET_NAMES",
     "MUSIC_FEATURE_DIM",
     "PAIRS_CONFIG",

@@ -4,6 +4,7 @@ compatible with the EmoMV release, for ``dataset_scripts/create_pairs.py``.
 Needs the ``extract`` extra (PyAV, pytorchvideo, torchvision): ``pip install 'emomv-hf[extract]'``.
 """
 
+from .arguments import FeatureExtractionArguments
 from .extract import (
     ExtractionSummary,
     FeatureExtractionError,
@@ -30,6 +31,7 @@ __all__ = [
     "VGGISH_EMBEDDING_DIM",
     "VGGISH_SAMPLE_RATE",
     "ExtractionSummary",
+    "FeatureExtractionArguments",
     "FeatureExtractionError",
     "MediaError",
     "MediaInfo",

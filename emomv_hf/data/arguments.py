@@ -1,0 +1,115 @@
+"""Command-line arguments of ``dataset_scripts/build_emomv.py`` and ``dataset_scripts/create_pairs.py``: one
+dataclass per script plus :class:`DatasetOutputArguments`, the output options both share, parsed together by
+``transformers.HfArgumentParser`` (see :func:`emomv_hf.cli.run_script`).
+
+Each field is a flag (``--output-dir`` or ``--output_dir``); a value a dataclass rejects is a usage error
+naming its flag.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from .schema import DATASET_NAMES
+
+DatasetChoice = Literal["emomv-a", "emomv-b", "emomv-c", "all"]
+"""``--dataset`` of ``build_emomv.py``: one of :data:`~emomv_hf.data.schema.DATASET_NAMES`, or ``all``."""
+
+
+def _check(checks: dict[str, tuple[bool, str]], values: object) -> None:
+    """Raise ValueError naming the flag of the first field whose check fails."""
+    for name, (ok, expected) in checks.items():
+        if not ok:
+            raise ValueError(f"--{name.replace('_', '-')} must be {expected}, got {getattr(values, name)!r}")
+
+
+@dataclass(kw_only=True)
+class DatasetOutputArguments:
+    """What to do with a built dataset folder: replace one holding other files, upload it to the Hub."""
+
+    overwrite: bool = field(
+        default=False,
+        metadata={
+            "help": "replace the output dataset folder even if it holds files the build does not write "
+            "(they are deleted)"
+        },
+    )
+    push_to_hub: str | None = field(
+        default=None,
+        metadata={
+            "metavar": "ORG",
+            "help": "upload each built dataset folder as the Hub dataset repository ORG/<folder name>",
+        },
+    )
+    private: bool = field(default=False, metadata={"help": "create private Hub repositories"})
+
+    def __post_init__(self) -> None:
+        if self.push_to_hub is not None:
+            _check(
+                {
+                    "push_to_hub": (
+                        bool(self.push_to_hub.strip()) and "/" not in self.push_to_hub,
+                        "a Hub user or organisation name (ORG, without '/')",
+                    )
+                },
+                self,
+            )
+
+
+@dataclass(kw_only=True)
+class BuildEmoMVArguments:
+    """``build_emomv.py``: which datasets to build from which release, and where."""
+
+    release_dir: str | None = field(
+        default=None, metadata={"help": "release root (default: $EMOMV_RELEASE_DIR, else download)"}
+    )
+    output_dir: str = field(metadata={"help": "parent folder of the dataset folders"})
+    dataset: DatasetChoice = field(default="all", metadata={"help": "the dataset to build, or all of them"})
+    strict: bool = field(default=False, metadata={"help": "a missing release file is an error"})
+
+    @property
+    def dataset_names(self) -> tuple[str, ...]:
+        """The datasets ``--dataset`` names."""
+        return tuple(DATASET_NAMES) if self.dataset == "all" else (self.dataset,)
+
+
+@dataclass(kw_only=True)
+class CreatePairsArguments:
+    """``create_pairs.py``: the segments to pair and how (EmoMV paper, section 3.1)."""
+
+    segments: str = field(metadata={"help": "CSV of labelled segments"})
+    output_dir: str = field(metadata={"help": "parent folder of the dataset folder"})
+    name: str = field(default="emomv-pairs", metadata={"help": "dataset folder / repository name"})
+    seed: int = field(default=0, metadata={"help": "seed of the pairing and of the train/validation split"})
+    balance: bool = field(
+        default=True,
+        metadata={"help": "keep as many matched pairs as mismatched ones (the paper's balancing)"},
+    )
+    group_by_source: bool = field(
+        default=False,
+        metadata={"help": "without a split column: split train/validation grouped by source video (EmoMV-C)"},
+    )
+    validation_fraction: float = field(
+        default=0.2, metadata={"help": "share of the source videos in validation (with --group-by-source)"}
+    )
+    max_per_source: int = field(
+        default=2, metadata={"help": "at most this many segments per source video (0: no cap)"}
+    )
+    allow_degenerate: bool = field(
+        default=False,
+        metadata={
+            "help": "write splits without matched or without mismatched pairs (with a warning) instead of "
+            "refusing"
+        },
+    )
+
+    def __post_init__(self) -> None:
+        _check(
+            {
+                "name": (bool(self.name.strip()), "a folder name"),
+                "validation_fraction": (0.0 <= self.validation_fraction <= 1.0, "in [0, 1]"),
+                "max_per_source": (self.max_per_source >= 0, "a non-negative integer (0: no cap)"),
+            },
+            self,
+        )

@@ -1,0 +1,173 @@
+"""The dataset scripts parse like ``examples/``: dataclasses under ``HfArgumentParser`` (issue 7, item 8).
+
+Every flag keeps its dash and underscore spellings; ``--help`` works; a value a dataclass rejects is a usage
+error (status 2) with one ``error:`` line and no traceback.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import get_args
+
+import pytest
+
+from emomv_hf.data import DATASET_NAMES
+from emomv_hf.data.arguments import (
+    BuildEmoMVArguments,
+    CreatePairsArguments,
+    DatasetChoice,
+    DatasetOutputArguments,
+)
+from emomv_hf.features.arguments import FeatureExtractionArguments
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SCRIPTS = ("build_emomv", "create_pairs", "extract_features")
+
+
+def load_script(name: str):
+    spec = importlib.util.spec_from_file_location(name, REPO_ROOT / "dataset_scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def parse(name: str, argv: list[str]) -> tuple:
+    return load_script(name).build_parser().parse_args_into_dataclasses(args=argv, look_for_args_file=False)
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_help_lists_every_flag(name, capsys):
+    with pytest.raises(SystemExit) as exited:
+        load_script(name).main(["--help"])
+    assert exited.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"usage: {name}.py") and "--output-dir" in out
+    if name != "extract_features":
+        assert "--overwrite" in out and "--push-to-hub ORG" in out and "--private" in out
+    if name == "create_pairs":
+        assert "--no-balance" in out and "Turn off --balance." in out
+    if name == "extract_features":
+        assert "--no-progress" in out and "--slowfast-weights PATH" in out
+
+
+def test_dataset_choices_are_the_dataset_names():
+    assert get_args(DatasetChoice) == (*DATASET_NAMES, "all")
+
+
+def test_build_emomv_flags_and_defaults():
+    args, output = parse("build_emomv", ["--output-dir", "out"])
+    assert args == BuildEmoMVArguments(output_dir="out")
+    assert (args.release_dir, args.dataset, args.strict, args.dataset_names) == (
+        None,
+        "all",
+        False,
+        DATASET_NAMES,
+    )
+    assert output == DatasetOutputArguments()
+    argv = ["--release_dir", "r", "--output_dir", "o", "--dataset", "emomv-c", "--strict", "--overwrite"]
+    args, output = parse("build_emomv", [*argv, "--push-to-hub", "org", "--private"])
+    assert (args.release_dir, args.output_dir, args.dataset_names, args.strict) == (
+        "r",
+        "o",
+        ("emomv-c",),
+        True,
+    )
+    assert output == DatasetOutputArguments(overwrite=True, push_to_hub="org", private=True)
+
+
+def test_create_pairs_flags_and_defaults():
+    args, output = parse("create_pairs", ["--segments", "s.csv", "--output-dir", "o"])
+    assert args == CreatePairsArguments(segments="s.csv", output_dir="o")
+    assert (args.name, args.seed, args.balance, args.group_by_source) == ("emomv-pairs", 0, True, False)
+    assert (args.validation_fraction, args.max_per_source, args.allow_degenerate) == (0.2, 2, False)
+    argv = ["--segments", "s.csv", "--output_dir", "o", "--name", "mine", "--seed", "-3", "--no-balance"]
+    argv += [
+        "--group_by_source",
+        "--validation-fraction",
+        "0.5",
+        "--max-per-source",
+        "0",
+        "--allow-degenerate",
+    ]
+    args, output = parse("create_pairs", [*argv, "--push_to_hub", "org"])
+    assert args == CreatePairsArguments(
+        segments="s.csv",
+        output_dir="o",
+        name="mine",
+        seed=-3,
+        balance=False,
+        group_by_source=True,
+        validation_fraction=0.5,
+        max_per_source=0,
+        allow_degenerate=True,
+    )
+    assert output == DatasetOutputArguments(push_to_hub="org")
+
+
+def test_extract_features_flags_and_defaults():
+    (args,) = parse("extract_features", ["--media", "m", "--output-dir", "o"])
+    assert args == FeatureExtractionArguments(media="m", output_dir="o")
+    assert (args.slowfast_weights, args.vggish_weights, args.random_init) == (None, None, False)
+    assert (args.segment_seconds, args.device, args.on_error, args.progress) == (30.0, "cpu", "raise", True)
+    argv = ["--media", "m", "--output_dir", "o", "--slowfast_weights", "s.pyth", "--vggish-weights", "v.pth"]
+    (args,) = parse("extract_features", [*argv, "--random-init", "--segment_seconds", "2.5", "--skip-errors"])
+    assert (args.slowfast_weights, args.vggish_weights, args.random_init) == ("s.pyth", "v.pth", True)
+    assert (args.segment_seconds, args.on_error) == (2.5, "skip")
+    (args,) = parse("extract_features", [*argv, "--device", "cuda", "--no-progress"])
+    assert (args.device, args.progress) == ("cuda", False)
+
+
+@pytest.mark.parametrize(
+    "name, argv, message",
+    [
+        ("extract_features", ["--segment-seconds", "-5"], "--segment-seconds must be positive, got -5.0"),
+        ("extract_features", ["--segment-seconds", "0"], "--segment-seconds must be positive, got 0.0"),
+        (
+            "create_pairs",
+            ["--validation-fraction", "1.5"],
+            "--validation-fraction must be in [0, 1], got 1.5",
+        ),
+        ("create_pairs", ["--max-per-source", "-1"], "--max-per-source must be a non-negative integer"),
+        ("create_pairs", ["--push-to-hub", "org/name"], "--push-to-hub must be a Hub user or organisation"),
+        ("build_emomv", ["--dataset", "emomv-x"], "argument --dataset: invalid choice: 'emomv-x'"),
+        ("build_emomv", ["--unknown-flag"], "['--unknown-flag']"),
+    ],
+)
+def test_invalid_value_is_one_usage_error_line(name, argv, message, tmp_path, capsys):
+    required = {
+        "build_emomv": ["--output-dir", str(tmp_path / "o")],
+        "create_pairs": ["--segments", str(tmp_path / "s.csv"), "--output-dir", str(tmp_path / "o")],
+        "extract_features": ["--media", str(tmp_path), "--output-dir", str(tmp_path / "o")],
+    }[name]
+    with pytest.raises(SystemExit) as exited:
+        load_script(name).main([*required, *argv])
+    assert exited.value.code == 2
+    captured = capsys.readouterr()
+    errors = [line for line in captured.err.splitlines() if "error:" in line]
+    assert len(errors) == 1 and errors[0].startswith(f"{name}.py: error: ") and message in errors[0]
+    assert captured.err.strip().splitlines()[-1] == errors[0] and captured.out == ""
+    assert not (tmp_path / "o").exists()
+
+
+def test_missing_required_flag_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exited:
+        load_script("create_pairs").main(["--output-dir", "o"])
+    assert exited.value.code == 2
+    assert "the following arguments are required: --segments" in capsys.readouterr().err
+
+
+def test_invalid_value_from_the_command_line(tmp_path):
+    script = REPO_ROOT / "dataset_scripts" / "extract_features.py"
+    argv = [sys.executable, str(script), "--media", str(tmp_path), "--output-dir", str(tmp_path / "o")]
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    done = subprocess.run(
+        [*argv, "--segment-seconds", "-5"], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 2 and done.stdout == "" and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1] == (
+        "extract_features.py: error: --segment-seconds must be positive, got -5.0"
+    )
