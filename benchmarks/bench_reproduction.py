@@ -11,9 +11,9 @@ metrics are identical both ways and prints the two times and their ratio.
 
 from __future__ import annotations
 
-import argparse
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -21,13 +21,20 @@ import torch
 from emomv_hf.data import build_hub_dataset, resolve_release_dir
 from emomv_hf.reproduction import reproduction_grid, run_grid
 from emomv_hf.training import EmoMVTrainingArguments
+from emomv_hf.training.arguments import make_parser, parse_or_exit
+
+
+@dataclass
+class BenchmarkArguments:
+    release_dir: str | None = field(
+        default=None, metadata={"help": "The EmoMV release (default: EMOMV_RELEASE_DIR)."}
+    )
+    seeds: int = field(default=2, metadata={"help": "Seeds per row (the README's job uses 10)."})
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--release-dir", default=None, help="The EmoMV release (default: EMOMV_RELEASE_DIR).")
-    parser.add_argument("--seeds", type=int, default=2, help="Seeds per row (the README's job uses 10).")
-    options = parser.parse_args()
+    parser = make_parser(BenchmarkArguments, description=__doc__.split("\n\n")[0])
+    (options,) = parse_or_exit(parser)
     torch.set_num_threads(1)
 
     with tempfile.TemporaryDirectory() as tmp:

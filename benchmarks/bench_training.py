@@ -12,12 +12,11 @@ the framework's overhead (target: at most +15 %); (2) the wall time of full pape
 
 from __future__ import annotations
 
-import argparse
 import math
 import statistics
 import tempfile
 import time
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 
 import torch
 
@@ -26,6 +25,7 @@ from emomv_hf.data.loading import load_emomv
 from emomv_hf.data.tensors import TensorPairs
 from emomv_hf.models_registry import build_model
 from emomv_hf.training import EmoMVTrainingArguments, make_accelerator, run_training, train_model
+from emomv_hf.training.arguments import make_parser, parse_or_exit
 from emomv_hf.training.loop import make_optimizer
 from emomv_hf.training.pipeline import DATA_SEED_STRIDE
 
@@ -84,16 +84,20 @@ def fresh_model(name: str, task: str, train: TensorPairs, seed: int) -> torch.nn
     return model
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--release-dir", default=None, help="The EmoMV release (default: EMOMV_RELEASE_DIR).")
-    parser.add_argument("--epochs", type=int, default=200, help="Epochs per timing.")
-    parser.add_argument(
-        "--repeats", type=int, default=5, help="Timings per measurement (the median is reported)."
+@dataclass
+class BenchmarkArguments:
+    release_dir: str | None = field(
+        default=None, metadata={"help": "The EmoMV release (default: EMOMV_RELEASE_DIR)."}
     )
-    parser.add_argument("--runs", type=int, default=5, help="Full paper-protocol runs to time.")
-    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1, as training uses).")
-    options = parser.parse_args()
+    epochs: int = field(default=200, metadata={"help": "Epochs per timing."})
+    repeats: int = field(default=5, metadata={"help": "Timings per measurement (the median is reported)."})
+    runs: int = field(default=5, metadata={"help": "Full paper-protocol runs to time."})
+    threads: int = field(default=1, metadata={"help": "torch threads (default 1, as training uses)."})
+
+
+def main() -> None:
+    parser = make_parser(BenchmarkArguments, description=__doc__.split("\n\n")[0])
+    (options,) = parse_or_exit(parser)
     torch.set_num_threads(options.threads)
 
     with tempfile.TemporaryDirectory() as tmp:
