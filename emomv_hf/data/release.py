@@ -17,8 +17,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
-import h5py
 import numpy as np
 
 from emomv_hf.emotions import (
@@ -30,6 +30,9 @@ from emomv_hf.emotions import (
 
 from ..io_utils import atomic_open, read_csv_rows
 from .schema import MUSIC_FEATURE_DIM, PAIR_SEPARATOR, VIDEO_FEATURE_DIM
+
+if TYPE_CHECKING:
+    import h5py
 
 RELEASE_DIR_ENV = "EMOMV_RELEASE_DIR"
 RELEASE_REPO = "ivyha010/EmoMV"
@@ -317,6 +320,9 @@ def open_feature_dataset(path: str | os.PathLike) -> Iterator[h5py.Dataset]:
     Raises:
         ReleaseFormatError: the file is not HDF5, or holds no or several datasets.
     """
+    # Only reading the authors' HDF5 files needs h5py; training imports this module without it.
+    import h5py
+
     path = Path(path)
     try:
         handle = h5py.File(path, "r")

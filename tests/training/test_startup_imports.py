@@ -1,0 +1,61 @@
+"""Start-up cost, checked without timing: what the package and a training run import (issue 14).
+
+The speed itself is measured by `benchmarks/bench_startup.py`; these tests pin the imports that made start-up
+slow, each checked in a fresh interpreter through `sys.modules`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+OPTIONAL_STACKS = ("matplotlib", "sklearn", "evaluate", "pytorchvideo", "av", "h5py")
+"""Plotting, the baseline's second stage, the Hub metric modules, feature extraction, the authors' HDF5 files."""
+
+
+def imported_after(code: str) -> set[str]:
+    """The top-level packages of `OPTIONAL_STACKS` in `sys.modules` after running ``code`` in a fresh Python."""
+    probe = (
+        f"{code}\nimport json, sys\nprint(json.dumps(sorted({{name.split('.')[0] for name in sys.modules}})))"
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
+        "HF_HUB_OFFLINE": "1",
+        "HF_DATASETS_OFFLINE": "1",
+        "OMP_NUM_THREADS": "1",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-5000:]
+    return set(json.loads(done.stdout.strip().splitlines()[-1])) & set(OPTIONAL_STACKS)
+
+
+@pytest.mark.parametrize("module", ["emomv_hf", "emomv_hf.training", "emomv_hf.evaluation"])
+def test_importing_the_package_loads_no_optional_stack(module):
+    assert imported_after(f"import {module}") == set()
+
+
+def test_a_no_plots_training_run_does_not_import_matplotlib(emomv_c_dir, tmp_path):
+    output = tmp_path / "run"
+    argv = ["train.py", "--dataset", str(emomv_c_dir), "--output-dir", str(output), "--max-epochs", "1"]
+    argv += ["--no-plots", "--threads", "1"]
+    code = (
+        "import runpy, sys\n"
+        f"sys.argv = {argv!r}\n"
+        "try:\n"
+        f"    runpy.run_path({str(REPO_ROOT / 'examples' / 'train.py')!r}, run_name='__main__')\n"
+        "except SystemExit as exit:\n"
+        "    assert not exit.code, exit.code\n"
+    )
+    assert imported_after(code) == set()
+    assert (output / "model.safetensors").is_file() and (output / "README.md").is_file()
+    assert not list(output.glob("*.png"))
