@@ -36,7 +36,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
 
 __all__ = [
     "correspondence_metrics",
@@ -121,6 +120,8 @@ def _binary_f1(labels: np.ndarray, predictions: np.ndarray) -> float:
             stacklevel=3,
         )
         return 0.0
+    from sklearn.metrics import f1_score  # scikit-learn takes about a second to import: only when scoring
+
     return float(f1_score(labels, predictions, pos_label=1, average="binary"))
 
 
@@ -136,6 +137,8 @@ def _roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
             stacklevel=3,
         )
         return float("nan")
+    from sklearn.metrics import roc_auc_score
+
     return float(roc_auc_score(labels, scores))
 
 
@@ -150,6 +153,8 @@ def emotion_metrics(prefix: str, labels: Any, predictions: Any) -> dict[str, flo
     _check_same_length(
         **{f"{prefix}_emotion_labels": labels_array, f"{prefix}_emotion_predictions": predictions_array}
     )
+    from sklearn.metrics import accuracy_score, f1_score
+
     return {
         f"{prefix}_emotion_accuracy": float(accuracy_score(labels_array, predictions_array)),
         # Macro over the classes seen in labels or predictions, so an emotion absent from a small split
@@ -195,6 +200,8 @@ def correspondence_metrics(
     for name, array in (("labels", labels_array), ("predictions", predictions_array)):
         if not np.all((array == 0) | (array == 1)):
             raise ValueError(f"{name} must be 0 (mismatched) or 1 (matched)")
+
+    from sklearn.metrics import accuracy_score
 
     results = {
         "accuracy": float(accuracy_score(labels_array, predictions_array)),
