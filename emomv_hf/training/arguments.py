@@ -19,15 +19,10 @@ from emomv_hf.models_registry import TASKS
 
 PROTOCOLS = ("paper", "held-out")
 
-PROTOCOL_PATIENCE = {"paper": 20, "held-out": 100}
-"""Default early-stopping patience per protocol. On the held-out protocol the match head sits at chance for the
-first 100-200 epochs while the emotion terms (about 80 % of the loss) settle; patience 20 stops 4 of 10 seeds in
-that plateau (one-class predictions on the held-out slice), patience 100 none (docs/held-out-patience.md)."""
-
 PROTOCOL_DESCRIPTIONS = {
-    "paper": "early stopping (patience 20) on the validation split, metrics reported on the test split when the dataset "
+    "paper": "early stopping on the validation split, metrics reported on the test split when the dataset "
     "has one, else on the validation split (as the paper did for EmoMV-B and EmoMV-C)",
-    "held-out": "early stopping (patience 100) on a seeded slice of the training split grouped by source video; the "
+    "held-out": "early stopping on a seeded slice of the training split grouped by source video; the "
     "reported split is never seen during training",
 }
 
@@ -93,11 +88,11 @@ class EmoMVTrainingArguments:
     )
     batch_size: int = field(default=256, metadata={"help": "Global batch size (split across processes)."})
     max_epochs: int = field(default=1000, metadata={"help": "Upper bound on the number of epochs."})
-    patience: int | None = field(
-        default=None,
+    patience: int = field(
+        default=20,
         metadata={
-            "help": "Stop after this many epochs without a lower early-stopping loss (default: the protocol's, "
-            "20 for paper as in the released code, 100 for held-out)."
+            "help": "Stop after this many epochs without a lower early-stopping loss (20 as in the released "
+            "code; use 100 with --protocol held-out, see docs/held-out-patience.md)."
         },
     )
     eval_batch_size: int = field(default=1024, metadata={"help": "Batch size for evaluation."})
@@ -151,7 +146,7 @@ class EmoMVTrainingArguments:
             "eval_batch_size": (self.eval_batch_size > 0, "positive"),
             "threads": (self.threads > 0, "positive"),
             "max_epochs": (self.max_epochs > 0, "positive"),
-            "patience": (self.patience is None or self.patience > 0, "positive"),
+            "patience": (self.patience > 0, "positive"),
             "checkpoints_total_limit": (self.checkpoints_total_limit > 0, "positive"),
         }
         for name, (ok, expected) in checks.items():
@@ -163,11 +158,6 @@ class EmoMVTrainingArguments:
             raise ValueError(f"--checkpointing-epochs must be positive, got {self.checkpointing_epochs}")
         if self.push_to_hub and not self.hub_model_id:
             raise ValueError("--push-to-hub needs --hub-model-id ORG/NAME")
-
-    @property
-    def stopping_patience(self) -> int:
-        """`patience`, or the protocol's default when it is not set."""
-        return self.patience if self.patience is not None else PROTOCOL_PATIENCE[self.protocol]
 
     @property
     def multi_task(self) -> bool:

@@ -195,7 +195,7 @@ def train_model(
     loader = tensor_loader(train_data, args.batch_size, shuffle=True)
     wrapped_model, optimizer, loader = accelerator.prepare(model, optimizer, loader)
     model = accelerator.unwrap_model(wrapped_model)
-    stopper = EarlyStopping(args.stopping_patience)
+    stopper = EarlyStopping(args.patience)
     accelerator.register_for_checkpointing(stopper)
 
     resumed_from = None
@@ -210,7 +210,7 @@ def train_model(
         accelerator.print(f"Resumed from {checkpoint} at epoch {stopper.next_epoch}")
 
     started = time.perf_counter()
-    stopped_early = stopper.epochs_without_improvement >= args.stopping_patience
+    stopped_early = stopper.epochs_without_improvement >= args.patience
     progress = tqdm(
         total=args.max_epochs,
         initial=stopper.next_epoch,
