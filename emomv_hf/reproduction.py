@@ -192,12 +192,12 @@ def dataset_fingerprint(dataset: str) -> str:
 
 def settings_material(base: EmoMVTrainingArguments, fingerprint: str) -> dict[str, Any]:
     """Everything besides the grid cell that changes a run's result (stored in every run JSON)."""
-    arguments = base.to_dict()
+    identity = base.run_identity()
     return {
         "emomv_hf_version": __version__,
         "dataset_fingerprint": fingerprint,
         "training_arguments": {
-            name: arguments[name] for name in RESULT_FIELDS if name not in GRID_FIELDS and name != "dataset"
+            name: value for name, value in identity.items() if name not in GRID_FIELDS and name != "dataset"
         },
     }
 
@@ -306,7 +306,9 @@ def _run_job(specs: tuple[RunSpec, ...], base: EmoMVTrainingArguments, threads: 
             majority_share = float(max(predictions.mean(), 1.0 - predictions.mean()))
         if spec.task != specs[0].task:
             model = EmoMVBaselineForRetrieval.from_stage_one(result.model)
-            report, eval_split = evaluate_run(model, args.dataset, result.report_split)
+            report, eval_split = evaluate_run(
+                model, args.dataset, result.report_split, batch_size=args.eval_batch_size
+            )
             metrics = report.metrics
         outcomes.append(
             {

@@ -15,7 +15,7 @@ from accelerate.utils import DataLoaderConfiguration, ProjectConfiguration, set_
 from emomv_hf.cards import make_model_card
 from emomv_hf.data.loading import load_emomv, reporting_split
 from emomv_hf.data.tensors import TensorPairs
-from emomv_hf.evaluation import EvaluationReport, evaluate_model, write_plots
+from emomv_hf.evaluation import EvaluationReport, evaluate_model, pair_tensors, write_plots
 from emomv_hf.io_utils import atomic_write_dir, atomic_write_json, atomic_write_text
 from emomv_hf.modeling_emomv import EmoMVPreTrainedModel
 from emomv_hf.modeling_emomv_baseline import EmoMVBaselineForCorrespondence
@@ -95,9 +95,9 @@ class TrainingSplits:
 
 
 def checked_tensors(dataset: datasets.Dataset, model: EmoMVPreTrainedModel, where: str) -> TensorPairs:
-    """A pairs split as tensors on the model's device, checked once by `model.prepare_inputs`."""
+    """`pair_tensors` on the model's device, with bad input named by ``where`` (dataset and split)."""
     try:
-        return TensorPairs(model.prepare_inputs(**TensorPairs.from_dataset(dataset).inputs))
+        return pair_tensors(dataset, model, model.device)
     except (TypeError, ValueError) as error:
         raise ValueError(f"{where}: {error}") from None
 
@@ -151,16 +151,27 @@ class RunResult:
 
 
 def evaluate_run(
-    model: EmoMVPreTrainedModel, dataset: str, report_split: str, accelerator: Accelerator | None = None
+    model: EmoMVPreTrainedModel,
+    dataset: str,
+    report_split: str,
+    accelerator: Accelerator | None = None,
+    *,
+    pairs: datasets.DatasetDict | None = None,
+    batch_size: int = 1024,
 ) -> tuple[EvaluationReport, str]:
     """The metrics a run reports: a retrieval model on the `segments` set, a correspondence model on the
-    protocol's `pairs` split; returns the report and the evaluated `config/split`."""
+    protocol's `pairs` split (``pairs``: the already loaded `pairs` config); returns the report and the
+    evaluated `config/split`."""
     if model.config.task == "retrieval":
         segments = load_emomv(dataset, "segments")
         split = next(iter(segments))
-        return evaluate_model(model, segments=segments[split], accelerator=accelerator), f"segments/{split}"
-    pairs = load_emomv(dataset, "pairs")[report_split]
-    return evaluate_model(model, pairs=pairs, accelerator=accelerator), f"pairs/{report_split}"
+        report = evaluate_model(
+            model, segments=segments[split], accelerator=accelerator, batch_size=batch_size
+        )
+        return report, f"segments/{split}"
+    pairs = pairs if pairs is not None else load_emomv(dataset, "pairs")
+    report = evaluate_model(model, pairs=pairs[report_split], accelerator=accelerator, batch_size=batch_size)
+    return report, f"pairs/{report_split}"
 
 
 def run_training(
@@ -187,7 +198,9 @@ def run_training(
         inputs = splits.train.inputs
         model.fit_distance_classifier(inputs["video_features"], inputs["music_features"], inputs["labels"])
 
-    report, eval_split = evaluate_run(model, args.dataset, splits.report_split, accelerator)
+    report, eval_split = evaluate_run(
+        model, args.dataset, splits.report_split, accelerator, pairs=pairs, batch_size=args.eval_batch_size
+    )
     result = RunResult(
         args,
         model,
