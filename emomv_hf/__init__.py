@@ -2,7 +2,7 @@
 
 __version__ = "0.1.0"
 
-from .configuration_emomv import EmoMVBaseConfig, EmoMVConfig, EmoMVRetrievalConfig
+from .configuration_emomv import EmoMVBaseConfig, EmoMVConfig, EmoMVRetrievalConfig, EmoMVTowersConfig
 from .configuration_emomv_baseline import EmoMVBaselineConfig, EmoMVBaselineRetrievalConfig
 from .modeling_emomv import (
     EmoMVCorrespondenceOutput,
@@ -40,5 +40,6 @@ __all__ = [
     "EmoMVModelOutput",
     "EmoMVPreTrainedModel",
     "EmoMVRetrievalConfig",
+    "EmoMVTowersConfig",
     "EmoMVRetrievalOutput",
 ]

@@ -101,12 +101,11 @@ class EmoMVBaseConfig(PreTrainedConfig):
 
 
 @strict
-class EmoMVRetrievalConfig(EmoMVBaseConfig):
+class EmoMVTowersConfig(EmoMVBaseConfig):
     r"""
-    Configuration of [`EmoMVForRetrieval`] (paper section 6.1), and the towers [`EmoMVConfig`] extends. Each
-    stream's feature vector is standardised, reduced by one linear layer, and projected by a residual projection
-    head into a common L2-normalised space. `EmoMVRetrievalConfig()` is the paper's multi-task retrieval model
-    with the authors' released code's `projection_layer_norm=True`. Fields of [`EmoMVBaseConfig`], and:
+    The two towers of the proposed models, shared by [`EmoMVRetrievalConfig`] and [`EmoMVConfig`]; not a model
+    of its own. Each stream's feature vector is standardised, reduced by one linear layer, and projected by a
+    residual projection head into a common L2-normalised space. Fields of [`EmoMVBaseConfig`], and:
 
     Args:
         reduced_size (`int`, defaults to 64):
@@ -124,8 +123,6 @@ class EmoMVRetrievalConfig(EmoMVBaseConfig):
             or `"embedding"`, the L2-normalised projection-head output (the authors' released code).
     """
 
-    model_type = "emomv_retrieval"
-    task = "retrieval"
     family = "emomv"
     _positive_sizes = ("reduced_size", "projection_size")
 
@@ -148,12 +145,72 @@ class EmoMVRetrievalConfig(EmoMVBaseConfig):
 
 
 @strict
-class EmoMVConfig(EmoMVRetrievalConfig):
+class EmoMVRetrievalConfig(EmoMVTowersConfig):
+    r"""
+    Configuration of [`EmoMVForRetrieval`] (paper section 6.1). `EmoMVRetrievalConfig()` is the paper's multi-task
+    retrieval model with the authors' released code's `projection_layer_norm=True`. Fields of
+    [`EmoMVTowersConfig`], and:
+
+    Args:
+        similarity (`str`, defaults to `"cosine"`):
+            How [`EmoMVForRetrieval`] scores a (video, music) pair: `"cosine"`, the cosine of the two embeddings
+            (the paper); `"emotion"`, the dot product of the two streams' predicted emotion distributions
+            (multi-task only); `"mix"`, `(1 - w) * cosine + w * emotion` with `w = emotion_similarity_weight`.
+            Training is the same for all three; only ranking changes.
+        emotion_similarity_weight (`float`, defaults to 0.5):
+            The weight `w` of the emotion term of `similarity="mix"`, in [0, 1].
+        supervised_contrastive_weight (`float`, defaults to 0.0):
+            Weight of an extra in-batch supervised-contrastive loss (multi-task only): every video of the batch is
+            pulled towards the batch's music segments of its emotion and pushed from the others, and back.
+            0 is the paper's model.
+        supervised_contrastive_temperature (`float`, defaults to 0.3):
+            Temperature of that loss's softmax over the batch's cosine similarities.
+    """
+
+    model_type = "emomv_retrieval"
+    task = "retrieval"
+
+    similarity: Literal["cosine", "emotion", "mix"] = "cosine"
+    emotion_similarity_weight: int | float = 0.5
+    supervised_contrastive_weight: int | float = 0.0
+    supervised_contrastive_temperature: int | float = 0.3
+
+    def validate_retrieval_options(self):
+        """Part of `@strict` validation: the emotion-aware similarity and the supervised-contrastive loss need
+        the emotion heads."""
+        if not 0.0 <= self.emotion_similarity_weight <= 1.0:
+            raise ValueError(
+                f"`emotion_similarity_weight` must be in [0, 1], got {self.emotion_similarity_weight}."
+            )
+        if self.supervised_contrastive_weight < 0:
+            raise ValueError(
+                f"`supervised_contrastive_weight` must be non-negative, got {self.supervised_contrastive_weight}."
+            )
+        if self.supervised_contrastive_temperature <= 0:
+            raise ValueError(
+                "`supervised_contrastive_temperature` must be positive, got "
+                f"{self.supervised_contrastive_temperature}."
+            )
+        if not self.multi_task:
+            if self.similarity != "cosine":
+                raise ValueError(
+                    f"`similarity={self.similarity!r}` ranks by the predicted emotions, which a single-task model "
+                    "(`multi_task=False`) does not have; use `similarity='cosine'`."
+                )
+            if self.supervised_contrastive_weight > 0:
+                raise ValueError(
+                    "`supervised_contrastive_weight` needs the emotion labels a multi-task model trains with; "
+                    "a single-task model (`multi_task=False`) ignores them."
+                )
+
+
+@strict
+class EmoMVConfig(EmoMVTowersConfig):
     r"""
     Configuration of [`EmoMVForCorrespondence`] (paper section 5.1). `EmoMVConfig()` with no argument is the
-    paper's multi-task correspondence classifier (about 174k parameters): the towers of [`EmoMVRetrievalConfig`]
+    paper's multi-task correspondence classifier (about 174k parameters): the towers of [`EmoMVTowersConfig`]
     (without the projection LayerNorm, as in the paper), whose two embeddings are fused by multimodal compact
-    bilinear (MCB) pooling followed by a two-layer classifier. Fields of [`EmoMVRetrievalConfig`], and:
+    bilinear (MCB) pooling followed by a two-layer classifier. Fields of [`EmoMVTowersConfig`], and:
 
     Args:
         mcb_output_size (`int`, defaults to 32):
@@ -184,4 +241,4 @@ class EmoMVConfig(EmoMVRetrievalConfig):
     fusion_hidden_size: int = 32
 
 
-__all__ = ["EmoMVBaseConfig", "EmoMVConfig", "EmoMVRetrievalConfig"]
+__all__ = ["EmoMVBaseConfig", "EmoMVConfig", "EmoMVRetrievalConfig", "EmoMVTowersConfig"]

@@ -169,9 +169,16 @@ def evaluate_retrieval(
         batch_size,
         ("video_embeds", "music_embeds", "video_emotion_logits", "music_emotion_logits"),
     )
-    similarity = model.pairwise_similarity(
-        torch.from_numpy(gathered["video_embeds"]), torch.from_numpy(gathered["music_embeds"])
-    ).numpy()
+    vectors = {
+        stream: model.retrieval_vectors(
+            torch.from_numpy(gathered[f"{stream}_embeds"]),
+            None
+            if gathered.get(f"{stream}_emotion_logits") is None
+            else torch.from_numpy(gathered[f"{stream}_emotion_logits"]),
+        )
+        for stream in ("video", "music")
+    }
+    similarity = model.pairwise_similarity(vectors["video"], vectors["music"]).numpy()
     labels = gathered["emotion"]
     metrics = retrieval_metrics_both_directions(similarity, labels, labels)
     emotions = _emotion_predictions(gathered, labels, labels)

@@ -18,7 +18,7 @@ from transformers import initialization as init
 from transformers.modeling_utils import PreTrainedModel
 from transformers.utils import ModelOutput, can_return_tuple
 
-from .configuration_emomv import EmoMVBaseConfig, EmoMVConfig, EmoMVRetrievalConfig
+from .configuration_emomv import EmoMVBaseConfig, EmoMVConfig, EmoMVRetrievalConfig, EmoMVTowersConfig
 
 # ----------------------------------------------------------------------------------------------------------------
 # Multimodal compact bilinear pooling
@@ -163,7 +163,7 @@ class EmoMVEncoder(nn.Module):
     projection head, and (multi-task) the emotion head reading either the reduced features or the embedding.
     """
 
-    def __init__(self, config: EmoMVRetrievalConfig, stream: str):
+    def __init__(self, config: EmoMVTowersConfig, stream: str):
         super().__init__()
         self.emotion_head_input = config.emotion_head_input
         self.reduction = nn.Linear(getattr(config, f"{stream}_feature_size"), config.reduced_size)
@@ -230,6 +230,34 @@ def contrastive_loss(distance: torch.Tensor, labels: torch.Tensor, margin: float
     return 0.5 * per_pair.mean()
 
 
+def supervised_contrastive_loss(
+    video_embeds: torch.Tensor,
+    music_embeds: torch.Tensor,
+    video_emotion_labels: torch.Tensor,
+    music_emotion_labels: torch.Tensor,
+    temperature: float,
+) -> torch.Tensor:
+    """
+    Cross-modal supervised contrastive loss (Khosla et al., 2020) over a batch: for every video, the mean over the
+    batch's music segments of its emotion (its positives) of `-log softmax(cos / temperature)` over all the batch's
+    music, and the same from every music segment to the videos; the two directions are averaged. A query without
+    positive in the batch adds nothing.
+
+    Args:
+        video_embeds (`(B, D)`), music_embeds (`(B, D)`): L2-normalised embeddings.
+        video_emotion_labels (`(B,)`), music_emotion_labels (`(B,)`): emotion indices.
+    """
+    logits = video_embeds @ music_embeds.t() / temperature
+    positives = (video_emotion_labels[:, None] == music_emotion_labels[None, :]).to(logits.dtype)
+    directions = []
+    for scores, mask in ((logits, positives), (logits.t(), positives.t())):
+        counts = mask.sum(dim=-1)
+        per_query = -(mask * scores.log_softmax(dim=-1)).sum(dim=-1) / counts.clamp(min=1)
+        has_positive = (counts > 0).to(logits.dtype)
+        directions.append((per_query * has_positive).sum() / has_positive.sum().clamp(min=1))
+    return 0.5 * (directions[0] + directions[1])
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # Checking raw inputs where they enter (`forward` trusts its inputs, as transformers' models do)
 # ----------------------------------------------------------------------------------------------------------------
@@ -294,6 +322,8 @@ class EmoMVModelOutput(ModelOutput):
             Emotion scores of each stream; `None` for a single-task model.
         match_loss, video_emotion_loss, music_emotion_loss (`torch.FloatTensor` of shape `()`, *optional*):
             The unweighted loss terms, for logging.
+        extra_loss (`torch.FloatTensor` of shape `()`, *optional*):
+            A head's weighted extra term of `loss` (the retrieval model's supervised-contrastive loss), if any.
     """
 
     loss: torch.FloatTensor | None = None
@@ -304,6 +334,7 @@ class EmoMVModelOutput(ModelOutput):
     match_loss: torch.FloatTensor | None = None
     video_emotion_loss: torch.FloatTensor | None = None
     music_emotion_loss: torch.FloatTensor | None = None
+    extra_loss: torch.FloatTensor | None = None
 
 
 @dataclass
@@ -328,7 +359,7 @@ class EmoMVRetrievalOutput(EmoMVModelOutput):
 
     Args:
         similarity (`torch.FloatTensor` of shape `(B,)`):
-            Similarity of pair i (video i, music i): cosine similarity of the embeddings.
+            Similarity of pair i (video i, music i), as `config.similarity` defines it (cosine by default).
         logits_per_video (`torch.FloatTensor` of shape `(B, B)`):
             Similarity of every video of the batch (rows) to every music segment (columns).
         logits_per_music (`torch.FloatTensor` of shape `(B, B)`):
@@ -479,9 +510,17 @@ class EmoMVPreTrainedModel(PreTrainedModel):
         return encoder(self.standardizer(features, stream))
 
     def _head_outputs(
-        self, video_embeds: torch.Tensor, music_embeds: torch.Tensor, labels: torch.Tensor | None
-    ) -> tuple[dict[str, torch.Tensor], torch.Tensor | None]:
-        """The head's output fields and (with `labels`) its unweighted matched/mismatched loss."""
+        self,
+        video_embeds: torch.Tensor,
+        music_embeds: torch.Tensor,
+        labels: torch.Tensor | None,
+        video_emotion_logits: torch.Tensor | None,
+        music_emotion_logits: torch.Tensor | None,
+        video_emotion_labels: torch.Tensor | None,
+        music_emotion_labels: torch.Tensor | None,
+    ) -> tuple[dict[str, torch.Tensor], torch.Tensor | None, torch.Tensor | None]:
+        """The head's output fields and, with `labels`, its unweighted matched/mismatched loss and its weighted
+        extra loss term (or None)."""
         raise NotImplementedError
 
     @can_return_tuple
@@ -506,11 +545,21 @@ class EmoMVPreTrainedModel(PreTrainedModel):
         """
         video_embeds, video_emotion_logits = self._embed(video_features, "video")
         music_embeds, music_emotion_logits = self._embed(music_features, "music")
-        head_outputs, match_loss = self._head_outputs(video_embeds, music_embeds, labels)
+        head_outputs, match_loss, extra_loss = self._head_outputs(
+            video_embeds,
+            music_embeds,
+            labels,
+            video_emotion_logits,
+            music_emotion_logits,
+            video_emotion_labels,
+            music_emotion_labels,
+        )
         loss = video_emotion_loss = music_emotion_loss = None
         if match_loss is not None:
             config = self.config
             loss = config.match_loss_weight * match_loss
+            if extra_loss is not None:
+                loss = loss + extra_loss
             if config.multi_task:
                 video_emotion_loss = F.cross_entropy(video_emotion_logits, video_emotion_labels)
                 music_emotion_loss = F.cross_entropy(music_emotion_logits, music_emotion_labels)
@@ -528,12 +577,17 @@ class EmoMVPreTrainedModel(PreTrainedModel):
             match_loss=match_loss,
             video_emotion_loss=video_emotion_loss,
             music_emotion_loss=music_emotion_loss,
+            extra_loss=extra_loss,
             **head_outputs,
         )
 
 
 class EmoMVRetrievalMixin:
-    """Embedding getters of the retrieval models: rank a library with `pairwise_similarity` of their outputs."""
+    """
+    Getters of the retrieval models. Rank a library with `pairwise_similarity` of two streams' retrieval vectors
+    (`get_video_retrieval_vectors` / `get_music_retrieval_vectors`); `get_video_features` / `get_music_features`
+    return the embeddings alone.
+    """
 
     def get_video_features(self, video_features: torch.Tensor) -> torch.FloatTensor:
         """Raw video features `(N, video_feature_size)` → L2-normalised embeddings `(N, D)`."""
@@ -542,6 +596,21 @@ class EmoMVRetrievalMixin:
     def get_music_features(self, music_features: torch.Tensor) -> torch.FloatTensor:
         """Raw music features `(N, music_feature_size)` → L2-normalised embeddings `(N, D)`."""
         return self._embed(music_features, "music")[0]
+
+    def retrieval_vectors(
+        self, embeds: torch.Tensor, emotion_logits: torch.Tensor | None = None
+    ) -> torch.FloatTensor:
+        """One stream's embeddings `(N, D)` (and emotion logits `(N, E)`) → what `pairwise_similarity` compares:
+        the embeddings themselves unless the model's `config.similarity` uses the predicted emotions."""
+        return embeds
+
+    def get_video_retrieval_vectors(self, video_features: torch.Tensor) -> torch.FloatTensor:
+        """Raw video features `(N, video_feature_size)` → retrieval vectors `(N, D')`."""
+        return self.retrieval_vectors(*self._embed(video_features, "video"))
+
+    def get_music_retrieval_vectors(self, music_features: torch.Tensor) -> torch.FloatTensor:
+        """Raw music features `(N, music_feature_size)` → retrieval vectors `(N, D')`."""
+        return self.retrieval_vectors(*self._embed(music_features, "music"))
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -582,18 +651,20 @@ class EmoMVForCorrespondence(EmoMVPreTrainedModel):
         self.classifier = EmoMVFusionClassifier(config)
         self.post_init()
 
-    def _head_outputs(self, video_embeds, music_embeds, labels):
+    def _head_outputs(self, video_embeds, music_embeds, labels, *emotion_logits_and_labels):
         logits = self.classifier(video_embeds, music_embeds)
-        return {"logits": logits}, None if labels is None else F.cross_entropy(logits, labels)
+        return {"logits": logits}, None if labels is None else F.cross_entropy(logits, labels), None
 
 
 class EmoMVForRetrieval(EmoMVRetrievalMixin, EmoMVPreTrainedModel):
     """
-    EmoMV retrieval model (paper section 6.1): the correspondence model's towers without the fusion. Pairs are
-    scored by the cosine similarity of their L2-normalised embeddings and trained with a contrastive loss on the
-    cosine distance `1 - cos` (plus the emotion cross-entropies when multi-task). Rank a music library for a
-    video query with `get_video_features(v) @ get_music_features(M).T`. `forward` returns an
-    [`EmoMVRetrievalOutput`].
+    EmoMV retrieval model (paper section 6.1): the correspondence model's towers without the fusion, trained with a
+    contrastive loss on the cosine distance `1 - cos` of the L2-normalised embeddings (plus the emotion
+    cross-entropies when multi-task, and optionally an in-batch supervised-contrastive loss). Pairs are scored by
+    `config.similarity`: the embeddings' cosine (the paper), the dot product of the predicted emotion
+    distributions, or a mix. Every score is the inner product of the two streams' retrieval vectors, so a music
+    library is ranked for a video query by `get_video_retrieval_vectors(v) @ get_music_retrieval_vectors(M).T`
+    (an exact inner-product index serves it). `forward` returns an [`EmoMVRetrievalOutput`].
     """
 
     config_class = EmoMVRetrievalConfig
@@ -603,24 +674,61 @@ class EmoMVForRetrieval(EmoMVRetrievalMixin, EmoMVPreTrainedModel):
         super().__init__(config)
         self.post_init()
 
-    def pairwise_similarity(
-        self, video_embeds: torch.Tensor, music_embeds: torch.Tensor
+    def retrieval_vectors(
+        self, embeds: torch.Tensor, emotion_logits: torch.Tensor | None = None
     ) -> torch.FloatTensor:
-        """Cosine similarity of every video embedding `(N_v, D)` with every music embedding `(N_m, D)` → `(N_v, N_m)`."""
-        # The embeddings are unit vectors, so their dot product is the cosine similarity.
-        return video_embeds @ music_embeds.t()
+        """
+        One stream's embeddings `(N, D)` and emotion logits `(N, E)` → vectors whose inner products are the model's
+        similarity: the embeddings (`cosine`, they are unit vectors), the emotion probabilities (`emotion`), or
+        `[sqrt(1 - w) * embeds, sqrt(w) * probabilities]` (`mix`, `(N, D + E)`).
+        """
+        similarity = self.config.similarity
+        if similarity == "cosine":
+            return embeds
+        probabilities = emotion_logits.softmax(dim=-1)
+        if similarity == "emotion":
+            return probabilities
+        weight = float(self.config.emotion_similarity_weight)
+        return torch.cat([math.sqrt(1.0 - weight) * embeds, math.sqrt(weight) * probabilities], dim=-1)
 
-    def _head_outputs(self, video_embeds, music_embeds, labels):
-        similarity = (video_embeds * music_embeds).sum(dim=-1)
-        logits_per_video = self.pairwise_similarity(video_embeds, music_embeds)
+    def pairwise_similarity(
+        self, video_vectors: torch.Tensor, music_vectors: torch.Tensor
+    ) -> torch.FloatTensor:
+        """Similarity of every video `(N_v, D')` with every music segment `(N_m, D')` retrieval vector → `(N_v, N_m)`."""
+        return video_vectors @ music_vectors.t()
+
+    def _head_outputs(
+        self,
+        video_embeds,
+        music_embeds,
+        labels,
+        video_emotion_logits,
+        music_emotion_logits,
+        video_emotion_labels,
+        music_emotion_labels,
+    ):
+        video_vectors = self.retrieval_vectors(video_embeds, video_emotion_logits)
+        music_vectors = self.retrieval_vectors(music_embeds, music_emotion_logits)
+        logits_per_video = self.pairwise_similarity(video_vectors, music_vectors)
         outputs = {
-            "similarity": similarity,
+            "similarity": (video_vectors * music_vectors).sum(dim=-1),
             "logits_per_video": logits_per_video,
             "logits_per_music": logits_per_video.t(),
         }
         if labels is None:
-            return outputs, None
-        return outputs, contrastive_loss(1.0 - similarity, labels, self.config.contrastive_margin)
+            return outputs, None, None
+        cosine = (video_embeds * music_embeds).sum(dim=-1)
+        match_loss = contrastive_loss(1.0 - cosine, labels, self.config.contrastive_margin)
+        extra_loss = None
+        if self.config.supervised_contrastive_weight > 0:
+            extra_loss = self.config.supervised_contrastive_weight * supervised_contrastive_loss(
+                video_embeds,
+                music_embeds,
+                video_emotion_labels,
+                music_emotion_labels,
+                self.config.supervised_contrastive_temperature,
+            )
+        return outputs, match_loss, extra_loss
 
 
 __all__ = [
@@ -639,4 +747,5 @@ __all__ = [
     "compact_bilinear_pooling",
     "contrastive_loss",
     "count_sketch",
+    "supervised_contrastive_loss",
 ]

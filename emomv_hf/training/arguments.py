@@ -95,6 +95,13 @@ class EmoMVTrainingArguments:
             "code; use 100 with --protocol held-out, see docs/held-out-patience.md)."
         },
     )
+    stopping_loss: Literal["total", "match"] = field(
+        default="total",
+        metadata={
+            "help": "What early stopping watches: total (the weighted training loss, as in the released code) or "
+            "match (the matched/mismatched term alone; see docs/held-out-patience.md)."
+        },
+    )
     eval_batch_size: int = field(default=1024, metadata={"help": "Batch size for evaluation."})
     threads: int = field(
         default=1,
@@ -138,6 +145,7 @@ class EmoMVTrainingArguments:
             "task": (self.task in TASKS, f"one of {TASKS}"),
             "model": (self.model in MODELS, f"one of {MODELS}"),
             "protocol": (self.protocol in PROTOCOLS, f"one of {PROTOCOLS}"),
+            "stopping_loss": (self.stopping_loss in ("total", "match"), "one of ('total', 'match')"),
             "held_out_fraction": (0.0 < self.held_out_fraction < 1.0, "in (0, 1)"),
             "seed": (self.seed >= 0, "a non-negative integer"),
             "learning_rate": (self.learning_rate > 0, "positive"),

@@ -91,8 +91,9 @@ class TrainingOutcome:
 
 
 @torch.inference_mode()
-def mean_loss(model: torch.nn.Module, data: TensorPairs, batch_size: int = 4096) -> float:
-    """Mean loss of ``model`` over every row of ``data``, on the calling process alone.
+def mean_loss(model: torch.nn.Module, data: TensorPairs, batch_size: int = 4096, term: str = "loss") -> float:
+    """Mean of the loss output ``term`` (``loss``, the weighted total, or ``match_loss``) of ``model`` over every
+    row of ``data``, on the calling process alone.
 
     Leaves the model in eval mode: the training loop switches back once per epoch (each switch walks every module).
     """
@@ -101,7 +102,7 @@ def mean_loss(model: torch.nn.Module, data: TensorPairs, batch_size: int = 4096)
     for start in range(0, len(data), batch_size):
         batch = data.rows(start, start + batch_size)
         rows = len(batch["labels"])
-        total += model(**batch).loss.item() * rows
+        total += getattr(model(**batch), term).item() * rows
         count += rows
     return total / count
 
@@ -113,6 +114,9 @@ def make_optimizer(model: torch.nn.Module, args: EmoMVTrainingArguments) -> torc
         model.parameters(), lr=args.learning_rate, weight_decay=args.weight_decay, foreach=True
     )
 
+
+STOPPING_TERMS = {"total": "loss", "match": "match_loss"}
+"""`--stopping-loss` choice → the model output early stopping watches."""
 
 RUN_MARKER = "emomv_run.json"
 """Written into a checkpoint folder after `Accelerator.save_state` returns: the folder is complete, and whose."""
@@ -231,7 +235,7 @@ def train_model(
             total_loss += loss.detach()
         # The mean over processes: each process saw its own shard of every batch.
         train_loss = accelerator.reduce(total_loss, reduction="mean").item() / len(loader)
-        stopping_loss = mean_loss(model, stopping_data)
+        stopping_loss = mean_loss(model, stopping_data, term=STOPPING_TERMS[args.stopping_loss])
         stopped_early = stopper.update(epoch, train_loss, stopping_loss, model)
         if accelerator.trackers:
             accelerator.log({"train/loss": train_loss, "early_stopping/loss": stopping_loss}, step=epoch)

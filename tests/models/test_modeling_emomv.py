@@ -46,6 +46,8 @@ VARIANTS = [(cls, overrides) for cls in MODEL_CLASSES for overrides in ({}, {"mu
     (EmoMVForCorrespondence, {"projection_layer_norm": True}),
     (EmoMVForRetrieval, {"emotion_head_input": "embedding"}),
     (EmoMVForRetrieval, {"projection_layer_norm": False}),
+    (EmoMVForRetrieval, {"similarity": "emotion"}),
+    (EmoMVForRetrieval, {"similarity": "mix", "supervised_contrastive_weight": 1.0}),
 ]
 
 
@@ -117,8 +119,9 @@ def test_default_configs_are_the_paper_variants():
     assert config.num_emotions == 5 and config.emotion_names == list(emomv_hf.emotions.EMOTIONS)
     assert config.id2label == {0: "mismatched", 1: "matched"}
     retrieval = EmoMVForRetrieval.config_class()
-    # The retrieval config holds the towers only; the correspondence config extends it with the fusion.
-    assert type(retrieval) is EmoMVRetrievalConfig and isinstance(config, EmoMVRetrievalConfig)
+    # Both configs extend the towers: the retrieval config with its scoring, the correspondence one with the fusion.
+    assert type(retrieval) is EmoMVRetrievalConfig and isinstance(config, emomv_hf.EmoMVTowersConfig)
+    assert not isinstance(config, EmoMVRetrievalConfig) and not hasattr(config, "similarity")
     assert not hasattr(retrieval, "mcb_output_size") and not hasattr(retrieval, "fusion_hidden_size")
     assert (
         retrieval.model_type == "emomv_retrieval" and retrieval.projection_layer_norm and retrieval.multi_task
@@ -597,3 +600,93 @@ def test_bad_input_gives_clear_errors(cls):
     assert inputs["video_features"].dtype == inputs["music_features"].dtype == torch.float32
     assert model(**inputs).video_embeds.dtype == torch.float32
     torch.testing.assert_close(model(**inputs).loss, model(video, music.half().float(), **full).loss)
+
+
+def _independent_supervised_contrastive(video, music, video_emotions, music_emotions, temperature):
+    """Khosla et al.'s loss written query by query with plain Python loops, both directions averaged."""
+    directions = []
+    for queries, keys, query_labels, key_labels in (
+        (video, music, video_emotions, music_emotions),
+        (music, video, music_emotions, video_emotions),
+    ):
+        losses = []
+        for i in range(len(queries)):
+            scores = [float(queries[i] @ keys[j]) / temperature for j in range(len(keys))]
+            log_norm = float(torch.logsumexp(torch.tensor(scores, dtype=torch.float64), 0))
+            positives = [j for j in range(len(keys)) if key_labels[j] == query_labels[i]]
+            if positives:
+                losses.append(-sum(scores[j] - log_norm for j in positives) / len(positives))
+        directions.append(sum(losses) / len(losses))
+    return 0.5 * sum(directions)
+
+
+def test_supervised_contrastive_loss_matches_an_independent_computation(emomv_c_train):
+    from emomv_hf.modeling_emomv import supervised_contrastive_loss
+
+    model = _build(
+        EmoMVForRetrieval, supervised_contrastive_weight=0.5, supervised_contrastive_temperature=0.3
+    )
+    model.fit_standardization(emomv_c_train["video_features"], emomv_c_train["music_features"])
+    batch = {name: tensor[:24] for name, tensor in emomv_c_train.items()}
+    batch["music_emotion_labels"][0] = 4 if int(batch["music_emotion_labels"][0]) != 4 else 3
+    with torch.no_grad():
+        output = model.eval()(**batch)
+    loss = supervised_contrastive_loss(
+        output.video_embeds.double(),
+        output.music_embeds.double(),
+        batch["video_emotion_labels"],
+        batch["music_emotion_labels"],
+        0.3,
+    )
+    expected = _independent_supervised_contrastive(
+        output.video_embeds.double(),
+        output.music_embeds.double(),
+        batch["video_emotion_labels"].tolist(),
+        batch["music_emotion_labels"].tolist(),
+        0.3,
+    )
+    assert float(loss) == pytest.approx(expected, rel=1e-10)
+    # The total adds the weighted term to the paper's loss, and the logged match loss stays the contrastive one.
+    assert float(output.extra_loss) == pytest.approx(0.5 * expected, rel=1e-5)
+    paper = contrastive_loss(1.0 - (output.video_embeds * output.music_embeds).sum(-1), batch["labels"], 1.0)
+    torch.testing.assert_close(output.match_loss, paper)
+    torch.testing.assert_close(
+        output.loss,
+        output.match_loss + output.extra_loss + output.video_emotion_loss + output.music_emotion_loss,
+    )
+
+
+@pytest.mark.parametrize("similarity", ["cosine", "emotion", "mix"])
+def test_similarity_options_score_by_their_definition(similarity, emomv_c_train):
+    model = _build(EmoMVForRetrieval, similarity=similarity, emotion_similarity_weight=0.3)
+    model.fit_standardization(emomv_c_train["video_features"], emomv_c_train["music_features"])
+    video, music = emomv_c_train["video_features"][:16], emomv_c_train["music_features"][:16]
+    with torch.no_grad():
+        output = model.eval()(video_features=video, music_features=music)
+        cosine = output.video_embeds.double() @ output.music_embeds.double().t()
+        emotion = (
+            output.video_emotion_logits.double().softmax(-1)
+            @ output.music_emotion_logits.double().softmax(-1).t()
+        )
+        expected = {"cosine": cosine, "emotion": emotion, "mix": 0.7 * cosine + 0.3 * emotion}[similarity]
+        torch.testing.assert_close(output.logits_per_video.double(), expected, rtol=0, atol=1e-6)
+        torch.testing.assert_close(output.similarity, output.logits_per_video.diagonal())
+        # The getters' vectors give the same scores by their inner product (what a library index searches).
+        vectors = model.get_video_retrieval_vectors(video) @ model.get_music_retrieval_vectors(music).t()
+        torch.testing.assert_close(vectors, output.logits_per_video)
+    width = {"cosine": 64, "emotion": 5, "mix": 69}[similarity]
+    assert model.get_video_retrieval_vectors(video).shape == (16, width)
+
+
+def test_emotion_options_need_the_emotion_heads():
+    for overrides in (
+        {"similarity": "emotion"},
+        {"similarity": "mix"},
+        {"supervised_contrastive_weight": 1.0},
+    ):
+        with pytest.raises(StrictDataclassClassValidationError, match="single-task"):
+            EmoMVRetrievalConfig(multi_task=False, **overrides)
+    with pytest.raises(StrictDataclassClassValidationError, match="emotion_similarity_weight"):
+        EmoMVRetrievalConfig(similarity="mix", emotion_similarity_weight=1.5)
+    with pytest.raises(StrictDataclassFieldValidationError):
+        EmoMVRetrievalConfig(similarity="euclidean")
