@@ -307,7 +307,11 @@ def _run_job(specs: tuple[RunSpec, ...], base: EmoMVTrainingArguments, threads: 
         if spec.task != specs[0].task:
             model = EmoMVBaselineForRetrieval.from_stage_one(result.model)
             report, eval_split = evaluate_run(
-                model, args.dataset, result.report_split, batch_size=args.eval_batch_size
+                model,
+                args.dataset,
+                result.report_split,
+                report_pairs=result.report_pairs,
+                batch_size=args.eval_batch_size,
             )
             metrics = report.metrics
         outcomes.append(

@@ -17,14 +17,22 @@ from transformers import HfArgumentParser
 from emomv_hf.models_registry import MODEL_FAMILIES as MODELS
 from emomv_hf.models_registry import TASKS
 
-PROTOCOLS = ("paper", "held-out")
+PROTOCOLS = ("paper", "held-out", "cv")
 
 PROTOCOL_DESCRIPTIONS = {
     "paper": "early stopping on the validation split, metrics reported on the test split when the dataset "
     "has one, else on the validation split (as the paper did for EmoMV-B and EmoMV-C)",
     "held-out": "early stopping on a seeded slice of the training split grouped by source video; the "
     "reported split is never seen during training",
+    "cv": "grouped k-fold cross-validation over the training and validation pairs pooled (no source video in "
+    "two folds); in each outer training fold the epoch budget is chosen by early stopping on a grouped "
+    "held-out slice, then the model is retrained on the whole outer training fold for that many epochs and "
+    "reported on the outer test fold; seed s is fold s mod k of repetition s div k",
 }
+
+DEFAULT_PATIENCE = {"paper": 20, "held-out": 100, "cv": 100}
+"""Early-stopping patience when `--patience` is not given: the released code's 20 for the paper protocol, 100
+where early stopping watches a small grouped slice of the training pairs (see docs/held-out-patience.md)."""
 
 
 RESULT_INDEPENDENT_FIELDS = frozenset(
@@ -71,9 +79,15 @@ class EmoMVTrainingArguments:
     single_task: bool = field(
         default=False, metadata={"help": "Drop the emotion heads and their losses (the paper's ablation)."}
     )
-    protocol: Literal["paper", "held-out"] = field(
+    protocol: Literal["paper", "held-out", "cv"] = field(
         default="paper",
-        metadata={"help": "paper: early stopping on validation; held-out: on a grouped slice of train."},
+        metadata={
+            "help": "paper: early stopping on validation; held-out: on a grouped slice of train; cv: grouped "
+            "k-fold cross-validation over train+validation with a nested epoch budget."
+        },
+    )
+    cv_folds: int = field(
+        default=5, metadata={"help": "Folds of the cv protocol (seed s evaluates fold s mod cv_folds)."}
     )
     held_out_fraction: float = field(
         default=0.2,
@@ -88,11 +102,11 @@ class EmoMVTrainingArguments:
     )
     batch_size: int = field(default=256, metadata={"help": "Global batch size (split across processes)."})
     max_epochs: int = field(default=1000, metadata={"help": "Upper bound on the number of epochs."})
-    patience: int = field(
-        default=20,
+    patience: int | None = field(
+        default=None,
         metadata={
-            "help": "Stop after this many epochs without a lower early-stopping loss (20 as in the released "
-            "code; use 100 with --protocol held-out, see docs/held-out-patience.md)."
+            "help": "Stop after this many epochs without a lower early-stopping loss. Default: 20 (the released "
+            "code) for the paper protocol, 100 for held-out and cv (docs/held-out-patience.md)."
         },
     )
     stopping_loss: Literal["total", "match"] = field(
@@ -154,7 +168,8 @@ class EmoMVTrainingArguments:
             "eval_batch_size": (self.eval_batch_size > 0, "positive"),
             "threads": (self.threads > 0, "positive"),
             "max_epochs": (self.max_epochs > 0, "positive"),
-            "patience": (self.patience > 0, "positive"),
+            "patience": (self.patience is None or self.patience > 0, "positive"),
+            "cv_folds": (self.cv_folds >= 2, "at least 2"),
             "checkpoints_total_limit": (self.checkpoints_total_limit > 0, "positive"),
         }
         for name, (ok, expected) in checks.items():
@@ -166,6 +181,11 @@ class EmoMVTrainingArguments:
             raise ValueError(f"--checkpointing-epochs must be positive, got {self.checkpointing_epochs}")
         if self.push_to_hub and not self.hub_model_id:
             raise ValueError("--push-to-hub needs --hub-model-id ORG/NAME")
+
+    @property
+    def stopping_patience(self) -> int:
+        """`--patience`, or the protocol's default (`DEFAULT_PATIENCE`)."""
+        return self.patience if self.patience is not None else DEFAULT_PATIENCE[self.protocol]
 
     @property
     def multi_task(self) -> bool:
@@ -181,9 +201,11 @@ class EmoMVTrainingArguments:
 
     def run_identity(self) -> dict[str, Any]:
         """The arguments that change what a run computes: a checkpoint or a finished run belongs to these."""
-        return {
+        identity = {
             name: value for name, value in self.to_dict().items() if name not in RESULT_INDEPENDENT_FIELDS
         }
+        identity["patience"] = self.stopping_patience
+        return identity
 
     def to_json_string(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"

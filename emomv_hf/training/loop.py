@@ -38,10 +38,16 @@ class EarlyStopping:
         self.history: list[dict[str, float]] = []
         self._live_state: tuple[torch.nn.Module, dict[str, torch.Tensor]] | None = None
 
-    def update(self, epoch: int, train_loss: float, stopping_loss: float, model: torch.nn.Module) -> bool:
-        """Record one finished epoch; returns True when training should stop."""
+    def update(
+        self, epoch: int, train_loss: float, stopping_loss: float | None, model: torch.nn.Module
+    ) -> bool:
+        """Record one finished epoch; returns True when training should stop. Without a stopping loss (a fixed
+        epoch budget) it only records the epoch: training runs to the budget and keeps its last weights."""
         self.history.append({"epoch": epoch, "train_loss": train_loss, "stopping_loss": stopping_loss})
         self.next_epoch = epoch + 1
+        if stopping_loss is None:
+            self.best_epoch = epoch
+            return False
         if stopping_loss < self.best_loss:
             self.best_loss = stopping_loss
             self.best_epoch = epoch
@@ -78,7 +84,7 @@ class TrainingOutcome:
     """What the loop did: epochs run, the restored epoch and its loss, per-epoch history, wall time."""
 
     best_epoch: int
-    best_stopping_loss: float
+    best_stopping_loss: float | None
     epochs_run: int
     stopped_early: bool
     resumed_from: str | None
@@ -184,11 +190,12 @@ def save_checkpoint(accelerator: Accelerator, args: EmoMVTrainingArguments, epoc
 def train_model(
     model: torch.nn.Module,
     train_data: TensorPairs,
-    stopping_data: TensorPairs,
+    stopping_data: TensorPairs | None,
     args: EmoMVTrainingArguments,
     accelerator: Accelerator,
 ) -> TrainingOutcome:
     """Train ``model`` on ``train_data`` with early stopping on ``stopping_data``; restore the best epoch.
+    With ``stopping_data=None``, train exactly ``args.max_epochs`` epochs and keep the last weights.
 
     The model must return ``.loss`` when called with a batch of model inputs. ``stopping_data`` is evaluated
     in full on every process, so every process takes the same stopping decision without communication.
@@ -199,7 +206,7 @@ def train_model(
     loader = tensor_loader(train_data, args.batch_size, shuffle=True)
     wrapped_model, optimizer, loader = accelerator.prepare(model, optimizer, loader)
     model = accelerator.unwrap_model(wrapped_model)
-    stopper = EarlyStopping(args.patience)
+    stopper = EarlyStopping(args.stopping_patience)
     accelerator.register_for_checkpointing(stopper)
 
     resumed_from = None
@@ -214,7 +221,7 @@ def train_model(
         accelerator.print(f"Resumed from {checkpoint} at epoch {stopper.next_epoch}")
 
     started = time.perf_counter()
-    stopped_early = stopper.epochs_without_improvement >= args.patience
+    stopped_early = stopper.epochs_without_improvement >= args.stopping_patience
     progress = tqdm(
         total=args.max_epochs,
         initial=stopper.next_epoch,
@@ -235,14 +242,19 @@ def train_model(
             total_loss += loss.detach()
         # The mean over processes: each process saw its own shard of every batch.
         train_loss = accelerator.reduce(total_loss, reduction="mean").item() / len(loader)
-        stopping_loss = mean_loss(model, stopping_data, term=STOPPING_TERMS[args.stopping_loss])
+        stopping_loss = None
+        if stopping_data is not None:
+            stopping_loss = mean_loss(model, stopping_data, term=STOPPING_TERMS[args.stopping_loss])
         stopped_early = stopper.update(epoch, train_loss, stopping_loss, model)
         if accelerator.trackers:
-            accelerator.log({"train/loss": train_loss, "early_stopping/loss": stopping_loss}, step=epoch)
+            logged = {"train/loss": train_loss}
+            if stopping_loss is not None:
+                logged["early_stopping/loss"] = stopping_loss
+            accelerator.log(logged, step=epoch)
         progress.update(1)
         progress.set_postfix(
             train_loss=f"{train_loss:.4f}",
-            stop_loss=f"{stopping_loss:.4f}",
+            stop_loss="-" if stopping_loss is None else f"{stopping_loss:.4f}",
             best=stopper.best_epoch,
             refresh=False,
         )
@@ -258,7 +270,7 @@ def train_model(
     accelerator.wait_for_everyone()
     return TrainingOutcome(
         best_epoch=stopper.best_epoch,
-        best_stopping_loss=stopper.best_loss,
+        best_stopping_loss=stopper.best_loss if stopping_data is not None else None,
         epochs_run=stopper.next_epoch,
         stopped_early=stopped_early,
         resumed_from=resumed_from,

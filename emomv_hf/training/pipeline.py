@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,7 @@ from accelerate.utils import DataLoaderConfiguration, ProjectConfiguration, set_
 
 from emomv_hf.cards import make_model_card
 from emomv_hf.data.loading import load_emomv, reporting_split
+from emomv_hf.data.schema import segments_from_pairs
 from emomv_hf.data.tensors import TensorPairs
 from emomv_hf.evaluation import EvaluationReport, evaluate_model, pair_tensors, write_plots
 from emomv_hf.io_utils import atomic_write_dir, atomic_write_json, atomic_write_text
@@ -21,7 +22,7 @@ from emomv_hf.modeling_emomv import EmoMVPreTrainedModel
 from emomv_hf.modeling_emomv_baseline import EmoMVBaselineForCorrespondence
 from emomv_hf.models_registry import build_model
 from emomv_hf.training.arguments import PROTOCOL_DESCRIPTIONS, EmoMVTrainingArguments
-from emomv_hf.training.holdout import grouped_holdout_indices
+from emomv_hf.training.holdout import grouped_holdout_indices, grouped_kfold_indices
 from emomv_hf.training.loop import TrainingOutcome, train_model
 
 DATA_SEED_STRIDE = 100_003
@@ -86,12 +87,16 @@ def prepare_output_dir(args: EmoMVTrainingArguments) -> None:
 
 @dataclass
 class TrainingSplits:
-    """The three roles a protocol assigns: what is fitted, what stops training, what is reported."""
+    """The roles a protocol assigns: what is fitted, what stops training, what is reported (a split of the
+    dataset, or the ``cv`` protocol's outer test fold as ``report_pairs``) and, for ``cv``, what the model is
+    retrained on for the epoch budget that early stopping found (``refit``)."""
 
     train: TensorPairs
     stopping: TensorPairs
     stopping_name: str
     report_split: str
+    report_pairs: datasets.Dataset | None = None
+    refit: TensorPairs | None = None
 
 
 def checked_tensors(dataset: datasets.Dataset, model: EmoMVPreTrainedModel, where: str) -> TensorPairs:
@@ -106,6 +111,8 @@ def protocol_splits(
     pairs: datasets.DatasetDict, args: EmoMVTrainingArguments, model: EmoMVPreTrainedModel
 ) -> TrainingSplits:
     report_split = reporting_split(pairs)
+    if args.protocol == "cv":
+        return cv_splits(pairs, args, model)
     train = checked_tensors(pairs["train"], model, f"{args.dataset} pairs/train")
     if args.protocol == "paper":
         stopping = checked_tensors(pairs["validation"], model, f"{args.dataset} pairs/validation")
@@ -120,6 +127,29 @@ def protocol_splits(
     return TrainingSplits(train.select(fit_rows), train.select(held_out_rows), name, report_split)
 
 
+def cv_splits(
+    pairs: datasets.DatasetDict, args: EmoMVTrainingArguments, model: EmoMVPreTrainedModel
+) -> TrainingSplits:
+    """Seed s of the ``cv`` protocol: outer fold ``s % cv_folds`` of the source-grouped folds drawn with seed
+    ``s // cv_folds`` over train + validation pooled; inside its outer training fold, a grouped held-out slice
+    (seed s) for early stopping."""
+    pooled = datasets.concatenate_datasets([pairs["train"], pairs["validation"]])
+    repetition, fold = divmod(args.seed, args.cv_folds)
+    outer_train_rows, test_rows = grouped_kfold_indices(
+        pooled["video_segment_id"], pooled["music_segment_id"], pooled["label"], args.cv_folds, repetition
+    )[fold]
+    outer_train = pooled.select(outer_train_rows)
+    refit = checked_tensors(outer_train, model, f"{args.dataset} pairs/train+validation")
+    fit_rows, held_out_rows = grouped_holdout_indices(
+        outer_train["video_segment_id"], outer_train["music_segment_id"], args.held_out_fraction, args.seed
+    )
+    name = f"cv fold {fold} training pairs (grouped held-out slice, {len(held_out_rows)} pairs)"
+    report = f"cv-fold-{fold}-of-{args.cv_folds}-repetition-{repetition}"
+    return TrainingSplits(
+        refit.select(fit_rows), refit.select(held_out_rows), name, report, pooled.select(test_rows), refit
+    )
+
+
 @dataclass
 class RunResult:
     """What a run produced; ``metrics`` are fractions (accuracy 0.7083, mAP 0.4164)."""
@@ -132,6 +162,8 @@ class RunResult:
     stopping_split: str
     report_split: str
     is_main_process: bool = True
+    report_pairs: datasets.Dataset | None = None
+    """The ``cv`` protocol's outer test fold (what ``report_split`` names), else None."""
 
     @property
     def metrics(self) -> dict[str, float]:
@@ -157,11 +189,20 @@ def evaluate_run(
     accelerator: Accelerator | None = None,
     *,
     pairs: datasets.DatasetDict | None = None,
+    report_pairs: datasets.Dataset | None = None,
     batch_size: int = 1024,
 ) -> tuple[EvaluationReport, str]:
     """The metrics a run reports: a retrieval model on the `segments` set, a correspondence model on the
     protocol's `pairs` split (``pairs``: the already loaded `pairs` config); returns the report and the
-    evaluated `config/split`."""
+    evaluated `config/split`. With ``report_pairs`` (a ``cv`` test fold named ``report_split``), on those pairs
+    or on their segments (`segments_from_pairs`)."""
+    if report_pairs is not None:
+        if model.config.task == "retrieval":
+            segments = segments_from_pairs(report_pairs)
+            report = evaluate_model(model, segments=segments, accelerator=accelerator, batch_size=batch_size)
+            return report, f"segments/{report_split}"
+        report = evaluate_model(model, pairs=report_pairs, accelerator=accelerator, batch_size=batch_size)
+        return report, f"pairs/{report_split}"
     if model.config.task == "retrieval":
         segments = load_emomv(dataset, "segments")
         split = next(iter(segments))
@@ -182,6 +223,11 @@ def run_training(
     accelerator = accelerator or make_accelerator(args)
     if save and args.output_dir and accelerator.is_main_process:
         prepare_output_dir(args)
+    if args.protocol == "cv" and (args.checkpointing_epochs or args.resume_from_checkpoint):
+        raise ValueError(
+            "--protocol cv trains twice per run (budget, then refit) and does not checkpoint; a cv run is short, "
+            "rerun it instead of resuming"
+        )
     set_seed(args.seed)
     pairs = load_emomv(args.dataset, "pairs")
     model = build_model(args.model, args.task, args.multi_task).to(accelerator.device)
@@ -192,14 +238,39 @@ def run_training(
             args.run_name, config={k: v for k, v in args.to_dict().items() if v is not None}
         )
     outcome = train_model(model, splits.train, splits.stopping, args, accelerator)
+    fitted = splits.train
+    if splits.refit is not None:
+        # Nested budget: retrain from the same initialisation on the whole outer training fold for as many
+        # epochs as early stopping chose, with no look at the outer test fold.
+        budget = outcome
+        set_seed(args.seed)
+        model = build_model(args.model, args.task, args.multi_task).to(accelerator.device)
+        model.fit_standardization(
+            splits.refit.inputs["video_features"], splits.refit.inputs["music_features"]
+        )
+        refit_args = replace(args, max_epochs=budget.best_epoch + 1)
+        outcome = train_model(model, splits.refit, None, refit_args, accelerator)
+        outcome = replace(
+            outcome,
+            best_stopping_loss=budget.best_stopping_loss,
+            stopped_early=budget.stopped_early,
+            train_seconds=budget.train_seconds + outcome.train_seconds,
+        )
+        fitted = splits.refit
     model = accelerator.unwrap_model(model)
     if isinstance(model, EmoMVBaselineForCorrespondence):
         # The baseline's second stage: a logistic regression on the embedding distance of the fitted pairs.
-        inputs = splits.train.inputs
+        inputs = fitted.inputs
         model.fit_distance_classifier(inputs["video_features"], inputs["music_features"], inputs["labels"])
 
     report, eval_split = evaluate_run(
-        model, args.dataset, splits.report_split, accelerator, pairs=pairs, batch_size=args.eval_batch_size
+        model,
+        args.dataset,
+        splits.report_split,
+        accelerator,
+        pairs=pairs,
+        report_pairs=splits.report_pairs,
+        batch_size=args.eval_batch_size,
     )
     result = RunResult(
         args,
@@ -210,6 +281,7 @@ def run_training(
         splits.stopping_name,
         splits.report_split,
         accelerator.is_main_process,
+        splits.report_pairs,
     )
     if save and args.output_dir and accelerator.is_main_process:
         save_run(result)
