@@ -72,7 +72,9 @@ def test_cv_folds_of_emomv_c_are_grouped_balanced_and_repeat_with_other_seeds(em
     assert first != second  # repetition 1 deals the groups differently
     for split in folds:
         test = split.report_pairs
-        test_sources = {source_video_id(i) for i in list(test["video_segment_id"]) + list(test["music_segment_id"])}
+        test_sources = {
+            source_video_id(i) for i in list(test["video_segment_id"]) + list(test["music_segment_id"])
+        }
         assert len(split.refit) + len(test) == 456 and len(split.train) + len(split.stopping) == len(
             split.refit
         )
