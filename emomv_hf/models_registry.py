@@ -8,7 +8,10 @@ with `trust_remote_code=True` for people who have not installed `emomv_hf`.
 
 from __future__ import annotations
 
-from transformers import AutoConfig, AutoModel, PreTrainedModel
+from typing import Any
+
+from huggingface_hub.errors import StrictDataclassError
+from transformers import AutoConfig, AutoModel, PretrainedConfig, PreTrainedModel
 
 from .modeling_emomv import EmoMVForCorrespondence, EmoMVForRetrieval
 from .modeling_emomv_baseline import EmoMVBaselineForCorrespondence, EmoMVBaselineForRetrieval
@@ -38,10 +41,41 @@ def model_class_for(family: str, task: str) -> type[PreTrainedModel]:
         ) from None
 
 
+def parse_config_overrides(family: str, task: str, overrides: str | None) -> dict[str, Any]:
+    """``"similarity=mix,supervised_contrastive_weight=1.0"`` → typed config fields of the (family, task) model.
+
+    Values are converted to each field's type by `PretrainedConfig.update_from_string`; an unknown field, or a
+    value the field cannot take, raises `ValueError` naming it.
+    """
+    if not overrides:
+        return {}
+    config_class = model_class_for(family, task).config_class
+    items = [item.strip() for item in overrides.split(",") if item.strip()]
+    malformed = [item for item in items if "=" not in item]
+    if malformed:
+        raise ValueError(f"{malformed[0]!r} is not FIELD=VALUE (overrides are 'field=value,field=value')")
+    names = [item.split("=", 1)[0] for item in items]
+    for name in ("family", "task", "model_type", "multi_task"):
+        if name in names:
+            raise ValueError(f"`{name}` is chosen by --model, --task and --single-task, not by an override")
+    config = config_class()
+    try:
+        config.update_from_string(",".join(items))
+    except (ValueError, TypeError, StrictDataclassError) as error:
+        raise ValueError(f"{config_class.__name__}: {error}") from None
+    fields = {name: getattr(config, name) for name in names}
+    return fields
+
+
+def build_config(family: str, task: str, multi_task: bool = True, **config_overrides) -> PretrainedConfig:
+    """The paper's configuration of the (family, task) model, with ``config_overrides`` (config fields, e.g.
+    ``similarity="mix"``) applied and validated by the config class."""
+    return model_class_for(family, task).config_class(multi_task=multi_task, **config_overrides)
+
+
 def build_model(family: str, task: str, multi_task: bool = True, **config_overrides) -> PreTrainedModel:
-    """A freshly initialised model of the paper's configuration (multi- or single-task variant)."""
-    model_class = model_class_for(family, task)
-    return model_class(model_class.config_class(multi_task=multi_task, **config_overrides))
+    """A freshly initialised model of `build_config`'s configuration (multi- or single-task variant)."""
+    return model_class_for(family, task)(build_config(family, task, multi_task, **config_overrides))
 
 
 _registered = False
@@ -63,4 +97,13 @@ def register() -> None:
 
 register()
 
-__all__ = ["MODEL_CLASSES", "MODEL_FAMILIES", "TASKS", "build_model", "model_class_for", "register"]
+__all__ = [
+    "MODEL_CLASSES",
+    "MODEL_FAMILIES",
+    "TASKS",
+    "build_config",
+    "build_model",
+    "model_class_for",
+    "parse_config_overrides",
+    "register",
+]

@@ -12,10 +12,11 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from huggingface_hub.errors import StrictDataclassError
 from transformers import HfArgumentParser
 
 from emomv_hf.models_registry import MODEL_FAMILIES as MODELS
-from emomv_hf.models_registry import TASKS
+from emomv_hf.models_registry import TASKS, build_config, parse_config_overrides
 
 PROTOCOLS = ("paper", "held-out", "cv")
 
@@ -116,6 +117,13 @@ class EmoMVTrainingArguments:
             "match (the matched/mismatched term alone; see docs/held-out-patience.md)."
         },
     )
+    config_overrides: str | None = field(
+        default=None,
+        metadata={
+            "help": "Model config fields to change from the paper's, e.g. 'similarity=mix,"
+            "supervised_contrastive_weight=1.0' (retrieval) or 'projection_dropout=0.2'; checked against the config class."
+        },
+    )
     eval_batch_size: int = field(default=1024, metadata={"help": "Batch size for evaluation."})
     threads: int = field(
         default=1,
@@ -179,6 +187,10 @@ class EmoMVTrainingArguments:
                 )
         if self.checkpointing_epochs is not None and self.checkpointing_epochs <= 0:
             raise ValueError(f"--checkpointing-epochs must be positive, got {self.checkpointing_epochs}")
+        try:
+            build_config(self.model, self.task, self.multi_task, **self.model_config_fields())
+        except (ValueError, TypeError, StrictDataclassError) as error:
+            raise ValueError(f"--config-overrides: {error}") from None
         if self.push_to_hub and not self.hub_model_id:
             raise ValueError("--push-to-hub needs --hub-model-id ORG/NAME")
 
@@ -186,6 +198,10 @@ class EmoMVTrainingArguments:
     def stopping_patience(self) -> int:
         """`--patience`, or the protocol's default (`DEFAULT_PATIENCE`)."""
         return self.patience if self.patience is not None else DEFAULT_PATIENCE[self.protocol]
+
+    def model_config_fields(self) -> dict[str, Any]:
+        """The config fields `--config-overrides` sets, typed (empty for the paper's configuration)."""
+        return parse_config_overrides(self.model, self.task, self.config_overrides)
 
     @property
     def multi_task(self) -> bool:

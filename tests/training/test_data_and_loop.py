@@ -152,3 +152,41 @@ def test_training_arguments_reject_bad_values():
 def test_unreachable_dataset_says_how_to_build_one(tmp_path):
     with pytest.raises(FileNotFoundError, match="build_emomv.py"):
         load_emomv(str(tmp_path / "no-such-emomv-c"))
+
+
+def test_config_overrides_are_typed_checked_and_reach_the_model(emomv_c_dir):
+    from emomv_hf.training.pipeline import run_training
+
+    args = EmoMVTrainingArguments(
+        dataset=str(emomv_c_dir),
+        task="retrieval",
+        config_overrides="similarity=mix,supervised_contrastive_weight=1,projection_dropout=0.25",
+        max_epochs=2,
+        progress=False,
+        plots=False,
+    )
+    assert args.model_config_fields() == {
+        "similarity": "mix",
+        "supervised_contrastive_weight": 1.0,
+        "projection_dropout": 0.25,
+    }
+    config = run_training(args, save=False).model.config
+    assert (config.similarity, config.supervised_contrastive_weight, config.projection_dropout) == (
+        "mix",
+        1.0,
+        0.25,
+    )
+    for overrides, message in [
+        ("simlarity=mix", "simlarity"),
+        ("similarity=dot", "similarity"),
+        ("similarity", "not FIELD=VALUE"),
+        ("task=correspondence", "chosen by --model"),
+        ("reduced_size=many", "invalid literal"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            EmoMVTrainingArguments(task="retrieval", config_overrides=overrides)
+    # The baseline has no similarity option, and a single-task model has no emotions to rank by.
+    with pytest.raises(ValueError, match="similarity"):
+        EmoMVTrainingArguments(model="baseline", task="retrieval", config_overrides="similarity=mix")
+    with pytest.raises(ValueError, match="single-task"):
+        EmoMVTrainingArguments(task="retrieval", single_task=True, config_overrides="similarity=emotion")
