@@ -2,10 +2,17 @@
 
 __version__ = "0.1.0"
 
-from .configuration_emomv import EmoMVBaseConfig, EmoMVConfig, EmoMVRetrievalConfig, EmoMVTowersConfig
+from .configuration_emomv import (
+    EmoMVBaseConfig,
+    EmoMVConfig,
+    EmoMVEnsembleConfig,
+    EmoMVRetrievalConfig,
+    EmoMVTowersConfig,
+)
 from .configuration_emomv_baseline import EmoMVBaselineConfig, EmoMVBaselineRetrievalConfig
 from .modeling_emomv import (
     EmoMVCorrespondenceOutput,
+    EmoMVEnsemble,
     EmoMVForCorrespondence,
     EmoMVForRetrieval,
     EmoMVModelOutput,
@@ -35,6 +42,8 @@ __all__ = [
     "EmoMVBaselineRetrievalOutput",
     "EmoMVConfig",
     "EmoMVCorrespondenceOutput",
+    "EmoMVEnsemble",
+    "EmoMVEnsembleConfig",
     "EmoMVForCorrespondence",
     "EmoMVForRetrieval",
     "EmoMVModelOutput",

@@ -117,6 +117,13 @@ class EmoMVTrainingArguments:
             "match (the matched/mismatched term alone; see docs/held-out-patience.md)."
         },
     )
+    ensemble_size: int = field(
+        default=1,
+        metadata={
+            "help": "Train this many proposed models together as one EmoMVEnsemble (members drawn one after the "
+            "other from --seed; summed loss, one early-stopping epoch; averaged predictions)."
+        },
+    )
     config_overrides: str | None = field(
         default=None,
         metadata={
@@ -178,6 +185,7 @@ class EmoMVTrainingArguments:
             "max_epochs": (self.max_epochs > 0, "positive"),
             "patience": (self.patience is None or self.patience > 0, "positive"),
             "cv_folds": (self.cv_folds >= 2, "at least 2"),
+            "ensemble_size": (self.ensemble_size >= 1, "a positive integer"),
             "checkpoints_total_limit": (self.checkpoints_total_limit > 0, "positive"),
         }
         for name, (ok, expected) in checks.items():
@@ -191,6 +199,10 @@ class EmoMVTrainingArguments:
             build_config(self.model, self.task, self.multi_task, **self.model_config_fields())
         except (ValueError, TypeError, StrictDataclassError) as error:
             raise ValueError(f"--config-overrides: {error}") from None
+        if self.ensemble_size > 1 and self.model != "emomv":
+            raise ValueError(
+                "--ensemble-size needs --model emomv: the baseline's correspondence head is fitted after training"
+            )
         if self.push_to_hub and not self.hub_model_id:
             raise ValueError("--push-to-hub needs --hub-model-id ORG/NAME")
 
@@ -209,8 +221,9 @@ class EmoMVTrainingArguments:
 
     @property
     def run_name(self) -> str:
-        """Short name of the model variant, e.g. ``emomv-correspondence-multi-task``."""
-        return f"{self.model}-{self.task}-{'single' if self.single_task else 'multi'}-task"
+        """Short name of the model variant, e.g. ``emomv-correspondence-multi-task`` (``...-ensemble5``)."""
+        name = f"{self.model}-{self.task}-{'single' if self.single_task else 'multi'}-task"
+        return name + (f"-ensemble{self.ensemble_size}" if self.ensemble_size > 1 else "")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -230,9 +230,9 @@ def run_training(
         )
     set_seed(args.seed)
     pairs = load_emomv(args.dataset, "pairs")
-    model = build_model(args.model, args.task, args.multi_task, **args.model_config_fields()).to(
-        accelerator.device
-    )
+    model = build_model(
+        args.model, args.task, args.multi_task, args.ensemble_size, **args.model_config_fields()
+    ).to(accelerator.device)
     splits = protocol_splits(pairs, args, model)
     model.fit_standardization(splits.train.inputs["video_features"], splits.train.inputs["music_features"])
     if args.report_to and not accelerator.trackers:
@@ -246,9 +246,9 @@ def run_training(
         # epochs as early stopping chose, with no look at the outer test fold.
         budget = outcome
         set_seed(args.seed)
-        model = build_model(args.model, args.task, args.multi_task, **args.model_config_fields()).to(
-            accelerator.device
-        )
+        model = build_model(
+            args.model, args.task, args.multi_task, args.ensemble_size, **args.model_config_fields()
+        ).to(accelerator.device)
         model.fit_standardization(
             splits.refit.inputs["video_features"], splits.refit.inputs["music_features"]
         )

@@ -190,3 +190,27 @@ def test_config_overrides_are_typed_checked_and_reach_the_model(emomv_c_dir):
         EmoMVTrainingArguments(model="baseline", task="retrieval", config_overrides="similarity=mix")
     with pytest.raises(ValueError, match="single-task"):
         EmoMVTrainingArguments(task="retrieval", single_task=True, config_overrides="similarity=emotion")
+
+
+def test_an_ensemble_trains_as_one_model_and_refuses_the_baseline(emomv_c_dir, tmp_path):
+    from emomv_hf import EmoMVEnsemble
+    from emomv_hf.training.pipeline import run_training
+
+    args = EmoMVTrainingArguments(
+        dataset=str(emomv_c_dir),
+        ensemble_size=2,
+        max_epochs=40,
+        learning_rate=1e-3,
+        patience=100,
+        progress=False,
+        plots=False,
+        output_dir=str(tmp_path / "ensemble"),
+    )
+    result = run_training(args)
+    assert isinstance(result.model, EmoMVEnsemble) and len(result.model.members) == 2
+    history = result.outcome.history
+    assert history[-1]["train_loss"] < 0.8 * history[0]["train_loss"]
+    assert args.run_name == "emomv-correspondence-multi-task-ensemble2"
+    assert (tmp_path / "ensemble" / "model.safetensors").is_file()
+    with pytest.raises(ValueError, match="--ensemble-size needs --model emomv"):
+        EmoMVTrainingArguments(model="baseline", ensemble_size=3)
