@@ -26,10 +26,11 @@ from .modeling_emomv_baseline import (
     EmoMVBaselinePreTrainedModel,
     EmoMVBaselineRetrievalOutput,
 )
-from .models_registry import build_model, model_class_for
+from .models_registry import build_config, build_model, model_class_for
 
 __all__ = [
     "__version__",
+    "build_config",
     "build_model",
     "model_class_for",
     "EmoMVBaseConfig",

@@ -13,7 +13,6 @@ from typing import Any
 from huggingface_hub.errors import StrictDataclassError
 from transformers import AutoConfig, AutoModel, PretrainedConfig, PreTrainedModel
 
-from .configuration_emomv import EmoMVEnsembleConfig
 from .modeling_emomv import EmoMVEnsemble, EmoMVForCorrespondence, EmoMVForRetrieval
 from .modeling_emomv_baseline import EmoMVBaselineForCorrespondence, EmoMVBaselineForRetrieval
 
@@ -74,20 +73,9 @@ def build_config(family: str, task: str, multi_task: bool = True, **config_overr
     return model_class_for(family, task).config_class(multi_task=multi_task, **config_overrides)
 
 
-def build_model(
-    family: str, task: str, multi_task: bool = True, ensemble_size: int = 1, **config_overrides
-) -> PreTrainedModel:
-    """A freshly initialised model of `build_config`'s configuration (multi- or single-task variant); with
-    ``ensemble_size`` > 1, an [`EmoMVEnsemble`] of that many such models (proposed models only)."""
-    config = build_config(family, task, multi_task, **config_overrides)
-    if ensemble_size == 1:
-        return model_class_for(family, task)(config)
-    if family != "emomv":
-        raise ValueError(
-            f"ensembles are built of the proposed models (family 'emomv'), not {family!r}: the baseline's "
-            "correspondence head is fitted after training, per model"
-        )
-    return EmoMVEnsemble(EmoMVEnsembleConfig.from_member_config(config, ensemble_size))
+def build_model(family: str, task: str, multi_task: bool = True, **config_overrides) -> PreTrainedModel:
+    """A freshly initialised model of `build_config`'s configuration (multi- or single-task variant)."""
+    return model_class_for(family, task)(build_config(family, task, multi_task, **config_overrides))
 
 
 _registered = False

@@ -71,6 +71,7 @@ def make_model_card(
     protocol_description: str,
     plots: Sequence[str] = (),
     repo_id: str | None = None,
+    member_best_epochs: Sequence[int] | None = None,
 ) -> ModelCard:
     """A filled :class:`~huggingface_hub.ModelCard` (YAML with the model-index, and the body) for a finished run.
 
@@ -86,6 +87,7 @@ def make_model_card(
         protocol_description: one sentence on the protocol ``args["protocol"]``.
         plots: file names of the plots saved next to the card (linked from it).
         repo_id: the Hub id in the usage example (default: ``hub_model_id``, else ``output_dir``).
+        member_best_epochs: an ensemble's members' restored epochs (``best_epoch`` is then their largest).
     """
     variant = "single-task" if args["single_task"] else "multi-task"
     repo_id = repo_id or args.get("hub_model_id") or args.get("output_dir") or "path/to/checkpoint"
@@ -125,6 +127,7 @@ def make_model_card(
         best_epoch=best_epoch,
         epochs_run=epochs_run,
         best_stopping_loss=f"{best_stopping_loss:.4f}",
+        member_best_epochs=", ".join(map(str, member_best_epochs)) if member_best_epochs else None,
         seed=args["seed"],
         results_table=single_run_table(
             metrics,

@@ -18,7 +18,8 @@ from transformers import HfArgumentParser
 from emomv_hf.models_registry import MODEL_FAMILIES as MODELS
 from emomv_hf.models_registry import TASKS, build_config, parse_config_overrides
 
-PROTOCOLS = ("paper", "held-out", "cv")
+PROTOCOLS = ("cv", "held-out", "paper")
+"""The protocols, honest ones first: results tables list their columns in this order."""
 
 PROTOCOL_DESCRIPTIONS = {
     "paper": "early stopping on the validation split, metrics reported on the test split when the dataset "
@@ -120,8 +121,8 @@ class EmoMVTrainingArguments:
     ensemble_size: int = field(
         default=1,
         metadata={
-            "help": "Train this many proposed models together as one EmoMVEnsemble (members drawn one after the "
-            "other from --seed; summed loss, one early-stopping epoch; averaged predictions)."
+            "help": "Train this many proposed models and save them as one EmoMVEnsemble (averaged predictions). "
+            "Member k trains exactly as a single run with seed SEED + 1000 k would, on this run's splits."
         },
     )
     config_overrides: str | None = field(

@@ -90,6 +90,9 @@ class TrainingOutcome:
     resumed_from: str | None
     train_seconds: float
     history: list[dict[str, float]] = field(default_factory=list)
+    member_best_epochs: list[int] | None = None
+    """An ensemble's members' restored epochs (then ``best_epoch`` and ``epochs_run`` are the members' largest,
+    ``best_stopping_loss`` their mean and ``train_seconds`` their sum)."""
 
     def to_dict(self) -> dict[str, Any]:
         """Everything but the per-epoch history."""

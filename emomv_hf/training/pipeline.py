@@ -18,7 +18,7 @@ from emomv_hf.data.schema import segments_from_pairs
 from emomv_hf.data.tensors import TensorPairs
 from emomv_hf.evaluation import EvaluationReport, evaluate_model, pair_tensors, write_plots
 from emomv_hf.io_utils import atomic_write_dir, atomic_write_json, atomic_write_text
-from emomv_hf.modeling_emomv import EmoMVPreTrainedModel
+from emomv_hf.modeling_emomv import EmoMVEnsemble, EmoMVPreTrainedModel
 from emomv_hf.modeling_emomv_baseline import EmoMVBaselineForCorrespondence
 from emomv_hf.models_registry import build_model
 from emomv_hf.training.arguments import PROTOCOL_DESCRIPTIONS, EmoMVTrainingArguments
@@ -215,45 +215,39 @@ def evaluate_run(
     return report, f"pairs/{report_split}"
 
 
-def run_training(
-    args: EmoMVTrainingArguments, accelerator: Accelerator | None = None, *, save: bool = True
-) -> RunResult:
-    """Train and evaluate one model as ``args`` say; with ``save``, write the output folder atomically."""
-    torch.set_num_threads(args.threads)
-    accelerator = accelerator or make_accelerator(args)
-    if save and args.output_dir and accelerator.is_main_process:
-        prepare_output_dir(args)
-    if args.protocol == "cv" and (args.checkpointing_epochs or args.resume_from_checkpoint):
-        raise ValueError(
-            "--protocol cv trains twice per run (budget, then refit) and does not checkpoint; a cv run is short, "
-            "rerun it instead of resuming"
-        )
-    set_seed(args.seed)
-    pairs = load_emomv(args.dataset, "pairs")
-    model = build_model(
-        args.model, args.task, args.multi_task, args.ensemble_size, **args.model_config_fields()
-    ).to(accelerator.device)
-    splits = protocol_splits(pairs, args, model)
-    model.fit_standardization(splits.train.inputs["video_features"], splits.train.inputs["music_features"])
-    if args.report_to and not accelerator.trackers:
-        accelerator.init_trackers(
-            args.run_name, config={k: v for k, v in args.to_dict().items() if v is not None}
-        )
+ENSEMBLE_SEED_STRIDE = 1_000
+"""Member k of an `--ensemble-size` run trains with seed `seed + k * ENSEMBLE_SEED_STRIDE` (member 0: `seed`)."""
+
+
+def member_seeds(args: EmoMVTrainingArguments) -> list[int]:
+    """The training seed of each member of an `--ensemble-size` run (one seed for a single model)."""
+    return [args.seed + member * ENSEMBLE_SEED_STRIDE for member in range(args.ensemble_size)]
+
+
+def train_on_splits(
+    args: EmoMVTrainingArguments, splits: TrainingSplits, accelerator: Accelerator
+) -> tuple[EmoMVPreTrainedModel, TrainingOutcome]:
+    """Train one model from ``args.seed`` on the protocol's splits: early stopping, then for ``cv`` the refit on
+    the whole outer training fold, then the baseline's stage 2. Returns the unwrapped model and its outcome."""
+
+    def fresh_model(fitted: TensorPairs) -> EmoMVPreTrainedModel:
+        set_seed(args.seed)
+        model = build_model(args.model, args.task, args.multi_task, **args.model_config_fields())
+        model = model.to(accelerator.device)
+        model.fit_standardization(fitted.inputs["video_features"], fitted.inputs["music_features"])
+        return model
+
+    model = fresh_model(splits.train)
     outcome = train_model(model, splits.train, splits.stopping, args, accelerator)
     fitted = splits.train
     if splits.refit is not None:
         # Nested budget: retrain from the same initialisation on the whole outer training fold for as many
         # epochs as early stopping chose, with no look at the outer test fold.
         budget = outcome
-        set_seed(args.seed)
-        model = build_model(
-            args.model, args.task, args.multi_task, args.ensemble_size, **args.model_config_fields()
-        ).to(accelerator.device)
-        model.fit_standardization(
-            splits.refit.inputs["video_features"], splits.refit.inputs["music_features"]
+        model = fresh_model(splits.refit)
+        outcome = train_model(
+            model, splits.refit, None, replace(args, max_epochs=budget.best_epoch + 1), accelerator
         )
-        refit_args = replace(args, max_epochs=budget.best_epoch + 1)
-        outcome = train_model(model, splits.refit, None, refit_args, accelerator)
         outcome = replace(
             outcome,
             best_stopping_loss=budget.best_stopping_loss,
@@ -266,6 +260,68 @@ def run_training(
         # The baseline's second stage: a logistic regression on the embedding distance of the fitted pairs.
         inputs = fitted.inputs
         model.fit_distance_classifier(inputs["video_features"], inputs["music_features"], inputs["labels"])
+    return model, outcome
+
+
+def train_ensemble(
+    args: EmoMVTrainingArguments, splits: TrainingSplits, accelerator: Accelerator
+) -> tuple[EmoMVEnsemble, TrainingOutcome]:
+    """`--ensemble-size K`: K members trained one after the other on the same splits, each exactly as a single run
+    with its `member_seeds` seed would train (initialisation, dropout, batch order, early stopping), then joined
+    into one `EmoMVEnsemble`."""
+    members, outcomes = [], []
+    for seed in member_seeds(args):
+        member_args = replace(args, seed=seed, ensemble_size=1)
+        member_accelerator = (
+            accelerator
+            if seed == args.seed
+            else make_accelerator(member_args, cpu=accelerator.device.type == "cpu")
+        )
+        member, outcome = train_on_splits(member_args, splits, member_accelerator)
+        members.append(member)
+        outcomes.append(outcome)
+    combined = TrainingOutcome(
+        best_epoch=max(outcome.best_epoch for outcome in outcomes),
+        best_stopping_loss=None
+        if outcomes[0].best_stopping_loss is None
+        else sum(outcome.best_stopping_loss for outcome in outcomes) / len(outcomes),
+        epochs_run=max(outcome.epochs_run for outcome in outcomes),
+        stopped_early=all(outcome.stopped_early for outcome in outcomes),
+        resumed_from=None,
+        train_seconds=sum(outcome.train_seconds for outcome in outcomes),
+        member_best_epochs=[outcome.best_epoch for outcome in outcomes],
+    )
+    return EmoMVEnsemble.from_members(members), combined
+
+
+def run_training(
+    args: EmoMVTrainingArguments, accelerator: Accelerator | None = None, *, save: bool = True
+) -> RunResult:
+    """Train and evaluate one model (or `--ensemble-size` members) as ``args`` say; with ``save``, write the output
+    folder atomically."""
+    torch.set_num_threads(args.threads)
+    accelerator = accelerator or make_accelerator(args)
+    if save and args.output_dir and accelerator.is_main_process:
+        prepare_output_dir(args)
+    for refused, reason in (
+        (args.protocol == "cv", "--protocol cv trains twice per run (budget, then refit)"),
+        (args.ensemble_size > 1, "--ensemble-size trains its members one after the other"),
+    ):
+        if refused and (args.checkpointing_epochs or args.resume_from_checkpoint):
+            raise ValueError(
+                f"{reason} and does not checkpoint; such a run is short, rerun it instead of resuming"
+            )
+    pairs = load_emomv(args.dataset, "pairs")
+    # The splits depend on the protocol and seed only; the model here gives their device and dtype.
+    splits = protocol_splits(pairs, args, build_model(args.model, args.task, args.multi_task))
+    if args.report_to and not accelerator.trackers:
+        accelerator.init_trackers(
+            args.run_name, config={k: v for k, v in args.to_dict().items() if v is not None}
+        )
+    if args.ensemble_size > 1:
+        model, outcome = train_ensemble(args, splits, accelerator)
+    else:
+        model, outcome = train_on_splits(args, splits, accelerator)
 
     report, eval_split = evaluate_run(
         model,
@@ -319,6 +375,7 @@ def save_run(result: RunResult) -> Path:
             best_stopping_loss=result.outcome.best_stopping_loss,
             protocol_description=PROTOCOL_DESCRIPTIONS[args.protocol],
             plots=plots,
+            member_best_epochs=result.outcome.member_best_epochs,
         )
         atomic_write_text(staging / "README.md", str(card))
 

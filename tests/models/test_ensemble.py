@@ -14,6 +14,7 @@ from emomv_hf import (
     EmoMVForCorrespondence,
     EmoMVForRetrieval,
     EmoMVRetrievalConfig,
+    build_config,
     build_model,
 )
 from emomv_hf.data.loading import load_emomv
@@ -23,9 +24,15 @@ from emomv_hf.metrics.functional import retrieval_metrics_both_directions
 TASKS = ["correspondence", "retrieval"]
 
 
+def _ensemble(task: str, size: int = 3, **overrides) -> EmoMVEnsemble:
+    return EmoMVEnsemble(
+        EmoMVEnsembleConfig.from_member_config(build_config("emomv", task, **overrides), size)
+    )
+
+
 def _fitted(task: str, train, size: int = 3, **overrides) -> EmoMVEnsemble:
     torch.manual_seed(0)
-    model = build_model("emomv", task, ensemble_size=size, **overrides)
+    model = _ensemble(task, size, **overrides)
     model.fit_standardization(train["video_features"], train["music_features"])
     return model
 
@@ -35,7 +42,7 @@ def test_members_are_the_standalone_models_drawn_one_after_the_other(task):
     torch.manual_seed(7)
     expected = [build_model("emomv", task) for _ in range(3)]
     torch.manual_seed(7)
-    ensemble = build_model("emomv", task, ensemble_size=3)
+    ensemble = _ensemble(task)
     assert isinstance(ensemble, EmoMVEnsemble) and ensemble.config.task == task
     for member, model in zip(ensemble.members, expected, strict=True):
         assert type(member) is type(model)
@@ -136,5 +143,3 @@ def test_ensemble_config_validation():
         EmoMVEnsembleConfig(member={"model_type": "emomv_baseline"})
     with pytest.raises(StrictDataclassClassValidationError, match="reduced_size"):
         EmoMVEnsembleConfig(member={**EmoMVConfig().to_dict(), "reduced_size": 0})
-    with pytest.raises(ValueError, match="proposed models"):
-        build_model("baseline", "correspondence", ensemble_size=2)

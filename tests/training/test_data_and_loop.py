@@ -192,25 +192,34 @@ def test_config_overrides_are_typed_checked_and_reach_the_model(emomv_c_dir):
         EmoMVTrainingArguments(task="retrieval", single_task=True, config_overrides="similarity=emotion")
 
 
-def test_an_ensemble_trains_as_one_model_and_refuses_the_baseline(emomv_c_dir, tmp_path):
+def test_an_ensemble_of_k_seeds_is_k_separate_runs_in_one_checkpoint(emomv_c_dir, tmp_path):
+    from transformers import AutoModel
+
     from emomv_hf import EmoMVEnsemble
-    from emomv_hf.training.pipeline import run_training
+    from emomv_hf.evaluation import evaluate_model
+    from emomv_hf.training.pipeline import member_seeds, run_training
 
     args = EmoMVTrainingArguments(
         dataset=str(emomv_c_dir),
         ensemble_size=2,
-        max_epochs=40,
-        learning_rate=1e-3,
-        patience=100,
+        max_epochs=25,
+        patience=5,
         progress=False,
         plots=False,
         output_dir=str(tmp_path / "ensemble"),
     )
     result = run_training(args)
-    assert isinstance(result.model, EmoMVEnsemble) and len(result.model.members) == 2
-    history = result.outcome.history
-    assert history[-1]["train_loss"] < 0.8 * history[0]["train_loss"]
-    assert args.run_name == "emomv-correspondence-multi-task-ensemble2"
-    assert (tmp_path / "ensemble" / "model.safetensors").is_file()
+    ensemble = result.model
+    assert isinstance(ensemble, EmoMVEnsemble) and args.run_name.endswith("-ensemble2")
+    validation = load_emomv(str(emomv_c_dir))["validation"]
+    for member, seed in zip(ensemble.members, member_seeds(args), strict=True):
+        alone = run_training(replace(args, ensemble_size=1, seed=seed, output_dir=None), save=False)
+        expected = alone.model.state_dict()
+        assert all(torch.equal(tensor, expected[name]) for name, tensor in member.state_dict().items())
+        assert evaluate_model(member, pairs=validation).metrics == alone.metrics
+    assert result.outcome.member_best_epochs is not None and len(result.outcome.member_best_epochs) == 2
+    loaded = AutoModel.from_pretrained(tmp_path / "ensemble")
+    assert evaluate_model(loaded, pairs=validation).metrics == result.metrics
+    assert "members' best epochs" in (tmp_path / "ensemble" / "README.md").read_text()
     with pytest.raises(ValueError, match="--ensemble-size needs --model emomv"):
         EmoMVTrainingArguments(model="baseline", ensemble_size=3)
