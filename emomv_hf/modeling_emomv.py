@@ -745,12 +745,12 @@ class EmoMVForRetrieval(EmoMVRetrievalMixin, EmoMVPreTrainedModel):
 class EmoMVEnsemble(PreTrainedModel):
     """
     `config.ensemble_size` proposed models (all correspondence or all retrieval, `config.member`) with their own
-    weights, trained together as one model (the loss is the sum of the members', so each member's gradients are
-    the ones it would get alone) and predicting as one: a correspondence ensemble averages the members'
-    matched/mismatched and emotion probabilities (`logits` are the log of the mean probabilities); a retrieval
-    ensemble averages the members' similarities, via retrieval vectors that concatenate the members' ones scaled by
-    `1 / sqrt(ensemble_size)`. Returns the member's output class. Build one from separately trained models with
-    [`~EmoMVEnsemble.from_members`].
+    weights, predicting as one: a correspondence ensemble averages the members' matched/mismatched and emotion
+    probabilities (`logits` are the log of the mean probabilities); a retrieval ensemble averages the members'
+    similarities, via retrieval vectors that concatenate the members' ones scaled by `1 / sqrt(ensemble_size)`.
+    Returns the member's output class; its losses are the sums of the members' (so each member gets exactly its
+    own gradients when the ensemble is trained as one model). `train.py --ensemble-size K` trains K seed runs and
+    joins them with [`~EmoMVEnsemble.from_members`].
     """
 
     config_class = EmoMVEnsembleConfig
