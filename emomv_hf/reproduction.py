@@ -137,10 +137,26 @@ def parse_reproduction_arguments(
     """
     parser = reproduction_parser(**parser_kwargs)
     grid, flags = parser.parse_args_into_dataclasses(args=None if argv is None else list(argv))
-    base = EmoMVTrainingArguments(**dataclasses.asdict(flags))
-    if not base.output_dir:
+    if not flags.output_dir:
         raise ValueError("--output-dir is required")
-    return grid, base
+    # Options of one model kind (--config-overrides, --ensemble-size) must suit every row of the grid.
+    rows = [(m, t, v) for m in grid.models for t in grid.tasks for v in grid.variants]
+    for model, task, variant in rows:
+        try:
+            base = EmoMVTrainingArguments(
+                **{
+                    **dataclasses.asdict(flags),
+                    "model": model,
+                    "task": task,
+                    "single_task": variant == "single",
+                }
+            )
+        except ValueError as error:
+            raise ValueError(
+                f"{error} (for the {model} {task} {variant}-task rows; choose rows with --models, --tasks, "
+                "--variants)"
+            ) from None
+    return grid, base  # its model, task and variant are set per run (GRID_FIELDS)
 
 
 # --------------------------------------------------------------------------------------------------
