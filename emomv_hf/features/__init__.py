@@ -5,6 +5,9 @@ Needs the ``extract`` extra (PyAV, pytorchvideo, torchvision): ``pip install 'em
 """
 
 from .arguments import FeatureExtractionArguments
+from .configuration_slowfast import SlowFastConfig
+from .configuration_vggish import VGGishConfig
+from .convert import load_extractor, slowfast_from_zoo, vggish_from_port
 from .extract import (
     ExtractionSummary,
     FeatureExtractionError,
@@ -14,22 +17,27 @@ from .extract import (
     extract_folder,
     split_into_segments,
 )
+from .feature_extraction_vggish import VGGishFeatureExtractor
 from .media import VGGISH_SAMPLE_RATE, MediaError, MediaInfo, probe_media, read_audio, read_video_frames
-from .slowfast import SLOWFAST_FEATURE_DIM, SlowFastExtractor, build_slowfast_backbone, preprocess_clip
+from .modeling_slowfast import SlowFastModel, SlowFastModelOutput
+from .modeling_vggish import VGGishModel, VGGishModelOutput
+from .processing_emomv import EmoMVProcessor
+from .slowfast import SLOWFAST_FEATURE_DIM, SlowFastExtractor, preprocess_clip
 from .vggish import (
     VGGISH_EMBEDDING_DIM,
     MissingWeightsError,
-    VGGish,
     VGGishExtractor,
     log_mel_spectrogram,
     mel_filterbank,
     waveform_to_examples,
 )
+from .video_processing_slowfast import SlowFastVideoProcessor
 
 __all__ = [
     "SLOWFAST_FEATURE_DIM",
     "VGGISH_EMBEDDING_DIM",
     "VGGISH_SAMPLE_RATE",
+    "EmoMVProcessor",
     "ExtractionSummary",
     "FeatureExtractionArguments",
     "FeatureExtractionError",
@@ -37,19 +45,28 @@ __all__ = [
     "MediaInfo",
     "MediaSegment",
     "MissingWeightsError",
+    "SlowFastConfig",
     "SlowFastExtractor",
-    "VGGish",
+    "SlowFastModel",
+    "SlowFastModelOutput",
+    "SlowFastVideoProcessor",
+    "VGGishConfig",
     "VGGishExtractor",
-    "build_slowfast_backbone",
+    "VGGishFeatureExtractor",
+    "VGGishModel",
+    "VGGishModelOutput",
     "discover_segments",
     "extract_features",
     "extract_folder",
+    "load_extractor",
     "log_mel_spectrogram",
     "mel_filterbank",
     "preprocess_clip",
     "probe_media",
     "read_audio",
     "read_video_frames",
+    "slowfast_from_zoo",
     "split_into_segments",
+    "vggish_from_port",
     "waveform_to_examples",
 ]

@@ -140,7 +140,9 @@ class VGGishFeatureExtractor(SequenceFeatureExtractor):
                 f"VGGishFeatureExtractor computes {NUM_MEL_BINS} mel bands at {VGGISH_SAMPLE_RATE} Hz, got "
                 f"feature_size={feature_size}, sampling_rate={sampling_rate}"
             )
-        super().__init__(feature_size=feature_size, sampling_rate=sampling_rate, padding_value=padding_value, **kwargs)
+        super().__init__(
+            feature_size=feature_size, sampling_rate=sampling_rate, padding_value=padding_value, **kwargs
+        )
 
     def to_mono_16k(self, waveform: np.ndarray | torch.Tensor, sampling_rate: int) -> np.ndarray:
         """``(num_samples,)`` or planar ``(num_channels, num_samples)`` at ``sampling_rate`` -> 16 kHz mono.
@@ -205,4 +207,10 @@ class VGGishFeatureExtractor(SequenceFeatureExtractor):
         return BatchFeature(data, tensor_type=return_tensors)
 
 
-__all__ = ["MIN_AUDIO_SECONDS", "VGGishFeatureExtractor", "log_mel_spectrogram", "mel_filterbank", "waveform_to_examples"]
+__all__ = [
+    "MIN_AUDIO_SECONDS",
+    "VGGishFeatureExtractor",
+    "log_mel_spectrogram",
+    "mel_filterbank",
+    "waveform_to_examples",
+]

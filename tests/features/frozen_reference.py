@@ -28,6 +28,7 @@ EXAMPLE_WINDOW_SECONDS = 0.96
 EXAMPLE_HOP_SECONDS = 0.96  # no overlap between examples
 NUM_FRAMES_PER_EXAMPLE = 96
 
+
 def hertz_to_mel(frequencies_hertz: np.ndarray | float) -> np.ndarray:
     """HTK mel scale, ``1127 ln(1 + f / 700)``, as in ``mel_features.hertz_to_mel``."""
     return 1127.0 * np.log(1.0 + np.asarray(frequencies_hertz, dtype=np.float64) / 700.0)
@@ -187,5 +188,3 @@ def preprocess_clip(frames: np.ndarray | torch.Tensor) -> list[torch.Tensor]:
     slow_index = torch.linspace(0, fast.shape[2] - 1, fast.shape[2] // SLOWFAST_ALPHA).long()
     slow = fast.index_select(2, slow_index)
     return [slow, fast]
-
-
