@@ -48,6 +48,17 @@ class SlowFastPreTrainedModel(PreTrainedModel):
     main_input_name = "pixel_values_fast"
     input_modalities = ("video",)
 
+    @classmethod
+    def from_pretrained(cls, *args, **kwargs):
+        """`PreTrainedModel.from_pretrained`, then every tensor copied out of the memory-mapped safetensors file:
+        its offsets there are not 64-byte aligned, and MKL takes other code paths on unaligned weights, whose
+        last bits differ; aligned copies give the same features as the model that was saved."""
+        model = super().from_pretrained(*args, **kwargs)
+        with torch.no_grad():
+            for tensor in (*model.parameters(), *model.buffers()):
+                tensor.data = tensor.data.clone()
+        return model
+
     def _init_weights(self, module: nn.Module) -> None:
         """pytorchvideo's initialisation: convolutions Kaiming-normal (fan out) with zero bias, batch norms
         identity, linear layers N(0, 0.01)."""

@@ -43,6 +43,17 @@ class VGGishPreTrainedModel(PreTrainedModel):
     main_input_name = "input_features"
     input_modalities = ("audio",)
 
+    @classmethod
+    def from_pretrained(cls, *args, **kwargs):
+        """`PreTrainedModel.from_pretrained`, then every tensor copied out of the memory-mapped safetensors file:
+        its offsets there are not 64-byte aligned, and MKL takes other code paths on unaligned weights, whose
+        last bits differ; aligned copies give the same features as the model that was saved."""
+        model = super().from_pretrained(*args, **kwargs)
+        with torch.no_grad():
+            for tensor in (*model.parameters(), *model.buffers()):
+                tensor.data = tensor.data.clone()
+        return model
+
     def _init_weights(self, module: nn.Module) -> None:
         """Convolutions and linear layers: PyTorch's default (uniform Kaiming); PCA parameters: identity / zero."""
         if isinstance(module, (nn.Conv2d, nn.Linear)):
