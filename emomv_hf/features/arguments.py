@@ -56,3 +56,53 @@ class FeatureExtractionArguments:
     def on_error(self) -> str:
         """``extract_folder``'s ``on_error``: ``skip`` with ``--skip-errors``, else ``raise``."""
         return "skip" if self.skip_errors else "raise"
+
+
+@dataclass(kw_only=True)
+class ConvertWeightsArguments:
+    """Which public extractor checkpoints to convert, where to, and where to push them
+    (see :func:`emomv_hf.features.convert.convert_checkpoint`)."""
+
+    output_dir: str = field(
+        metadata={"help": "folder for the converted checkpoints: OUT/vggish, OUT/slowfast"}
+    )
+    vggish: str | None = field(
+        default=None,
+        metadata={"metavar": "PATH", "help": "vggish-10086976.pth (PyTorch VGGish port state dict)"},
+    )
+    vggish_pca: str | None = field(
+        default=None,
+        metadata={
+            "metavar": "PATH",
+            "help": "vggish_pca_params-970ea276.pth, kept for the PCA post-processing",
+        },
+    )
+    slowfast: str | None = field(
+        default=None, metadata={"metavar": "PATH", "help": "SLOWFAST_8x8_R50.pyth (pytorchvideo model zoo)"}
+    )
+    push_to_hub: str | None = field(
+        default=None,
+        metadata={
+            "metavar": "ORG/NAME",
+            "help": "upload the converted checkpoint to this Hub model repository (two checkpoints: "
+            "ORG/NAME-vggish and ORG/NAME-slowfast)",
+        },
+    )
+    private: bool = field(default=False, metadata={"help": "make the pushed repositories private"})
+
+    def __post_init__(self) -> None:
+        if self.vggish is None and self.slowfast is None:
+            raise ValueError("nothing to convert: give --vggish PATH and/or --slowfast PATH")
+        if self.vggish_pca is not None and self.vggish is None:
+            raise ValueError("--vggish-pca needs --vggish")
+        if self.push_to_hub is not None and self.push_to_hub.count("/") != 1:
+            raise ValueError(f"--push-to-hub must be ORG/NAME, got {self.push_to_hub!r}")
+
+    def repo_ids(self) -> dict[str, str]:
+        """Model kind -> Hub repository of its converted checkpoint (empty without ``--push-to-hub``)."""
+        kinds = [kind for kind in ("vggish", "slowfast") if getattr(self, kind) is not None]
+        if self.push_to_hub is None:
+            return {}
+        if len(kinds) == 1:
+            return {kinds[0]: self.push_to_hub}
+        return {kind: f"{self.push_to_hub}-{kind}" for kind in kinds}

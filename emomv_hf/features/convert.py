@@ -104,6 +104,71 @@ def slowfast_from_zoo(path: str | os.PathLike) -> SlowFastModel:
     return model.eval()
 
 
+def convert_checkpoint(
+    kind: str,
+    source: str | os.PathLike,
+    output_dir: str | os.PathLike,
+    *,
+    pca_params: str | os.PathLike | None = None,
+    repo_id: str | None = None,
+) -> Path:
+    """Convert a public checkpoint file into a self-contained folder ``output_dir``.
+
+    Writes ``config.json``, ``model.safetensors``, the processor of both streams (``processor_config.json``:
+    :class:`EmoMVProcessor`, so ``AutoProcessor.from_pretrained`` works on either folder), the model's own
+    processor file (``preprocessor_config.json`` for VGGish, ``video_preprocessor_config.json`` for SlowFast)
+    and a ``README.md`` model card naming the source file and its SHA-256. The folder appears complete or
+    not at all (files are written into a staging folder and moved into place).
+
+    Args:
+        kind: ``"vggish"`` (``vggish-10086976.pth``) or ``"slowfast"`` (``SLOWFAST_8x8_R50.pyth``).
+        source: the public checkpoint file.
+        output_dir: the checkpoint folder to write.
+        pca_params: VGGish only: ``vggish_pca_params-970ea276.pth``, kept for :meth:`VGGishModel.postprocess`.
+        repo_id: the Hub id the card's usage example names (default: the folder's name).
+    """
+    from ..cards.model_card import make_extractor_card
+    from ..io_utils import atomic_write_dir
+    from .feature_extraction_vggish import VGGishFeatureExtractor
+    from .processing_emomv import EmoMVProcessor
+    from .video_processing_slowfast import SlowFastVideoProcessor
+
+    if kind not in ("vggish", "slowfast"):
+        raise ValueError(f"kind must be 'vggish' or 'slowfast', got {kind!r}")
+    if pca_params is not None and kind != "vggish":
+        raise ValueError("pca_params only apply to VGGish")
+    source = Path(source)
+    if not source.is_file():
+        name, url = SOURCES[kind]
+        raise FileNotFoundError(f"{source}: checkpoint not found (the public file is {name}, from {url})")
+    model = vggish_from_port(source, pca_params) if kind == "vggish" else slowfast_from_zoo(source)
+    output_dir = Path(output_dir)
+    extra = {}
+    if pca_params is not None:
+        extra = {"extra_source_name": Path(pca_params).name, "extra_source_sha256": sha256_of(pca_params)}
+    card = make_extractor_card(
+        kind,
+        model_class=type(model).__name__,
+        num_parameters=model.num_parameters(),
+        source_name=source.name,
+        source_sha256=sha256_of(source),
+        source_url=SOURCES[kind][1],
+        repo_id=repo_id or output_dir.name,
+        **extra,
+    )
+
+    def fill(folder: Path) -> None:
+        model.save_pretrained(folder, safe_serialization=True)
+        EmoMVProcessor().save_pretrained(folder)
+        own = VGGishFeatureExtractor() if kind == "vggish" else SlowFastVideoProcessor()
+        own.save_pretrained(folder)
+        card.save(folder / "README.md")
+
+    atomic_write_dir(output_dir, fill)
+    logger.info("converted %s -> %s", source, output_dir)
+    return output_dir
+
+
 def load_extractor(kind: str, weights: str | os.PathLike) -> VGGishModel | SlowFastModel:
     """``kind`` (``"vggish"`` / ``"slowfast"``) from a converted checkpoint folder or a public checkpoint file."""
     model_class = {"vggish": VGGishModel, "slowfast": SlowFastModel}[kind]

@@ -41,12 +41,6 @@ def _tone(seconds: float, rate: int = VGGISH_SAMPLE_RATE, hz: float = 1000.0) ->
 # ------------------------------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def port_vggish() -> frozen.VGGish:
-    torch.manual_seed(3)
-    return frozen.VGGish().eval()
-
-
 def test_vggish_feature_extractor_equals_the_frozen_front_end(tmp_path: Path):
     extractor = VGGishFeatureExtractor()
     waveforms = [_tone(3.2), _tone(1.5, hz=440.0)]
@@ -85,7 +79,8 @@ def test_vggish_feature_extractor_resamples_and_averages_channels():
     assert extractor.to_mono_16k(left, VGGISH_SAMPLE_RATE) is left
 
 
-def test_vggish_model_equals_the_port_module_and_round_trips(port_vggish: frozen.VGGish, tmp_path: Path):
+def test_vggish_model_equals_the_port_module_and_round_trips(vggish_port, tmp_path: Path):
+    port_vggish = vggish_port[0]
     model = VGGishModel(VGGishConfig()).eval()
     model.load_state_dict(port_vggish.state_dict())  # the port's exact key layout loads as is
     waveforms = [_tone(3.2), _tone(1.5, hz=440.0)]
@@ -108,9 +103,8 @@ def test_vggish_model_equals_the_port_module_and_round_trips(port_vggish: frozen
         assert torch.equal(reloaded(**inputs).pooler_output, output.pooler_output)
 
 
-def test_vggish_from_port_file_with_pca_and_the_extractor(port_vggish: frozen.VGGish, tmp_path: Path):
-    path = tmp_path / "vggish-10086976.pth"
-    torch.save(port_vggish.state_dict(), path)
+def test_vggish_from_port_file_with_pca_and_the_extractor(vggish_port, tmp_path: Path):
+    port_vggish, path = vggish_port
     pca = tmp_path / "vggish_pca_params-970ea276.pth"
     eigen = torch.randn(128, 128, generator=torch.Generator().manual_seed(0))
     means = torch.randn(128, 1, generator=torch.Generator().manual_seed(1))
@@ -191,26 +185,11 @@ def test_emomv_processor_round_trip_and_auto_classes(tmp_path: Path):
     assert isinstance(AutoVideoProcessor.from_pretrained(tmp_path), SlowFastVideoProcessor)
 
 
-def test_slowfast_model_equals_pytorchvideo_and_round_trips(tmp_path: Path):
-    hub = pytest.importorskip("pytorchvideo.models.hub")
-    torch.manual_seed(5)
-    original = hub.slowfast_r50(pretrained=False).eval()
-    # Random BN statistics, so that a mix-up of running stats would show.
-    for module in original.modules():
-        if isinstance(module, torch.nn.BatchNorm3d):
-            module.running_mean.uniform_(-0.1, 0.1)
-            module.running_var.uniform_(0.5, 1.5)
-            module.weight.data.uniform_(0.5, 1.5)
-    # The model zoo's file: {"model_state": slowfast_r50 keys including the classifier}.
-    path = tmp_path / "SLOWFAST_8x8_R50.pyth"
-    torch.save({"model_state": original.state_dict(), "epoch": 196}, path)
-    original.blocks[-1].proj = torch.nn.Identity()  # the pooled features, as the EmoMV release
-
+def test_slowfast_model_equals_pytorchvideo_and_round_trips(slowfast_zoo, small_clip_inputs, tmp_path: Path):
+    original, path = slowfast_zoo
+    slow, fast = small_clip_inputs
     model = slowfast_from_zoo(path)
     assert not any(key.startswith("blocks.6.proj") for key in model.state_dict())
-    # Smallest clip the pooling kernels take (224 = 7 x 32): same code path as 256, less CPU time.
-    fast = torch.randn(1, 3, 32, 224, 224, generator=torch.Generator().manual_seed(0))
-    slow = fast[:, :, torch.linspace(0, 31, 8).long()]
     with torch.no_grad():
         expected = original([slow, fast])
         output = model(pixel_values_slow=slow, pixel_values_fast=fast)
