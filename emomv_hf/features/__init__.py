@@ -1,5 +1,5 @@
 """Feature extraction from raw music videos: SlowFast R50 video (2304-d) and VGGish music (128-d) features
-compatible with the EmoMV release, for ``dataset_scripts/create_pairs.py``.
+compatible with the EmoMV release, written as a Hub dataset folder for ``dataset_scripts/create_pairs.py``.
 
 Needs the ``extract`` extra (PyAV, pytorchvideo, torchvision): ``pip install 'emomv-hf[extract]'``.
 """
@@ -9,12 +9,14 @@ from .configuration_slowfast import SlowFastConfig
 from .configuration_vggish import VGGishConfig
 from .convert import load_extractor, slowfast_from_zoo, vggish_from_port
 from .extract import (
+    ExtractionFailure,
     ExtractionSummary,
     FeatureExtractionError,
+    MediaItem,
     MediaSegment,
     discover_segments,
-    extract_features,
-    extract_folder,
+    extract_dataset,
+    list_media,
     split_into_segments,
 )
 from .feature_extraction_vggish import VGGishFeatureExtractor
@@ -38,11 +40,13 @@ __all__ = [
     "VGGISH_EMBEDDING_DIM",
     "VGGISH_SAMPLE_RATE",
     "EmoMVProcessor",
+    "ExtractionFailure",
     "ExtractionSummary",
     "FeatureExtractionArguments",
     "FeatureExtractionError",
     "MediaError",
     "MediaInfo",
+    "MediaItem",
     "MediaSegment",
     "MissingWeightsError",
     "SlowFastConfig",
@@ -56,8 +60,8 @@ __all__ = [
     "VGGishModel",
     "VGGishModelOutput",
     "discover_segments",
-    "extract_features",
-    "extract_folder",
+    "extract_dataset",
+    "list_media",
     "load_extractor",
     "log_mel_spectrogram",
     "mel_filterbank",

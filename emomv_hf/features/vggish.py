@@ -61,7 +61,8 @@ class MissingWeightsError(FileNotFoundError):
     def for_command_line(self, weights_flag: str, random_flag: str = "--random-init") -> MissingWeightsError:
         """The same error worded with command-line flags instead of Python parameters."""
         return MissingWeightsError(
-            f"{self.model} needs pretrained weights: pass {weights_flag} PATH ({self.checkpoint}), or "
+            f"{self.model} needs pretrained weights: pass --extractor DIR (converted checkpoints: "
+            f"dataset_scripts/convert_weights.py) or {weights_flag} PATH ({self.checkpoint}), or "
             f"{random_flag} to test with random weights (the features then mean nothing)",
             model=self.model,
             checkpoint=self.checkpoint,
