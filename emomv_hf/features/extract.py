@@ -44,6 +44,8 @@ MEDIA_EXTENSIONS = (".mp4", ".mkv", ".webm", ".avi", ".mov", ".m4v", ".mpg", ".m
 CONFIG = "segments"
 FAILURES_CSV = "failures.csv"
 """Written into the output folder by a run that skipped bad media or segments: ``media, segment_id, reason``."""
+RANDOM_INIT_SEED = 0
+"""Seed of the random weights of ``random_init`` extractors (the same in every process and run)."""
 _FAILURES_KEY = b"emomv_failures"
 _SETTINGS_KEY = b"emomv_extraction"
 
@@ -433,7 +435,10 @@ def _write_shard(path: Path, rows: list[dict], failures: list[ExtractionFailure]
     metadata[_SETTINGS_KEY] = json.dumps(settings, sort_keys=True).encode()
     table = table.replace_schema_metadata(metadata)
     with atomic_open(path, binary=True) as handle:
-        pq.write_table(table, handle)
+        if table.num_rows:
+            pq.write_table(table, handle)
+        else:  # no row group at all: datasets cannot read a row group of 0 rows
+            pq.ParquetWriter(handle, table.schema).close()
 
 
 def _shard_failures(path: Path) -> list[ExtractionFailure]:
@@ -482,6 +487,10 @@ class _Extractors:
     def get(self, model: str):
         if model not in self._built:
             cls = SlowFastExtractor if model == "SlowFast" else VGGishExtractor
+            if self.weights[model] is None:
+                # Random weights from a fixed seed: every process of a multi-process run, and every rerun,
+                # gets the same ones (so its features can be compared).
+                torch.manual_seed(RANDOM_INIT_SEED)
             self._built[model] = cls(self.weights[model], random_init=self.random_init, device=self.device)
         return self._built[model]
 
