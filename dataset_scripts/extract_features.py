@@ -66,7 +66,7 @@ def _run(args: FeatureExtractionArguments) -> int:
         raise error.for_command_line(WEIGHT_FLAGS.get(error.model, "--<model>-weights")) from None
     from accelerate import PartialState
 
-    if not PartialState().is_main_process:
+    if not PartialState().is_main_process:  # the state extract_dataset set up
         return 0
     print(
         f"{summary.output_dir}: {summary.rows} segment(s), {summary.extracted} extracted now, "

@@ -453,8 +453,9 @@ def _shard_settings(path: Path) -> dict:
 
 @dataclass
 class ExtractionSummary:
-    """What :func:`extract_dataset` did (in this process): segments ``extracted`` now, ``skipped`` (in shards an
-    earlier run finished), and ``failures``; ``rows`` / ``all_failures`` count the whole folder (main process)."""
+    """What :func:`extract_dataset` did: segments ``extracted`` now and ``skipped`` (in shards an earlier run
+    finished), summed over the processes; ``failures`` of this process; ``rows`` / ``all_failures`` count the
+    whole folder (main process only)."""
 
     output_dir: Path
     extracted: int = 0
@@ -650,7 +651,9 @@ def extract_dataset(
 
     if on_error not in {"raise", "skip"}:
         raise ValueError("on_error must be 'raise' or 'skip'")
-    state = PartialState()
+    # On a machine without a GPU (or with --device cpu), torchrun's processes are CPU processes (gloo).
+    cpu = (device is not None and torch.device(device).type == "cpu") or not torch.cuda.is_available()
+    state = PartialState(cpu=cpu)
     source = list_media(media, split=dataset_split)
     shards = plan_shards(source.items, files_per_shard)
     output_dir = Path(output_dir)
@@ -707,6 +710,11 @@ def extract_dataset(
                 summary.extracted += len(rows)
                 summary.failures += failures
         bar.close()
+    if state.num_processes > 1:  # totals of every process (all_gather_object: every process takes part)
+        from accelerate.utils import gather_object
+
+        counts = gather_object([(summary.extracted, summary.skipped)])
+        summary.extracted, summary.skipped = (sum(values) for values in zip(*counts, strict=True))
     state.wait_for_everyone()
     if state.is_main_process:
         final = _finalize(output_dir, shards, settings, str(media))

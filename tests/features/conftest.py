@@ -69,3 +69,15 @@ def small_clip_inputs():
 
     fast = torch.randn(1, 3, 32, 224, 224, generator=torch.Generator().manual_seed(0))
     return fast[:, :, torch.linspace(0, 31, 8).long()], fast
+
+
+@pytest.fixture(scope="session")
+def reference(media_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One process, no workers, one file per shard, random weights (fixed seed)."""
+    from emomv_hf.features import extract_dataset
+
+    pytest.importorskip("pytorchvideo")
+    out = tmp_path_factory.mktemp("reference") / "features"
+    summary = extract_dataset(media_dir, out, random_init=True, files_per_shard=1, progress=False)
+    assert summary.rows == 2 and summary.extracted == 2
+    return out
