@@ -1,13 +1,14 @@
 #!/usr/bin/env python
 """Make matched/mismatched music-video pairs from labelled segments (EmoMV paper, section 3.1).
 
-    python dataset_scripts/create_pairs.py --segments segments.csv --output-dir OUT [--name NAME] [--seed 0]
+    python dataset_scripts/create_pairs.py --segments SEGMENTS --output-dir OUT [--name NAME] [--seed 0]
                                            [--no-balance] [--group-by-source] [--allow-degenerate]
                                            [--overwrite] [--push-to-hub ORG]
 
-segments.csv has a header with ``segment_id, emotion, video_features, music_features`` and optionally
-``source_id`` and ``split``; feature columns name ``.npy``/``.h5`` files relative to the CSV
-(``file.h5#ROW`` picks a row of a 2-D array). Writes OUT/NAME in the layout of the EmoMV Hub datasets.
+SEGMENTS is a folder written by ``dataset_scripts/extract_features.py`` (its splits are kept when it has more
+than ``train``; every segment needs an emotion and both streams), or a CSV with a header with ``segment_id,
+emotion, video_features, music_features`` and optionally ``source_id`` and ``split``; feature columns name
+``.npy``/``.h5`` files relative to the CSV (``file.h5#ROW`` picks a row of a 2-D array). Writes OUT/NAME in the layout of the EmoMV Hub datasets.
 A split that gets no matched or no mismatched pair is refused (the error says which emotions are missing)
 unless --allow-degenerate.
 """

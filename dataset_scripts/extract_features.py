@@ -1,16 +1,21 @@
 #!/usr/bin/env python
 """Extract SlowFast (video, 2304-d) and VGGish (music, 128-d) features from your own music videos.
 
-    python dataset_scripts/extract_features.py --media DIR_OR_CSV --output-dir OUT \\
-        --slowfast-weights SLOWFAST_8x8_R50.pyth --vggish-weights vggish-10086976.pth \\
-        [--segment-seconds 30] [--device cpu] [--skip-errors]
+    python dataset_scripts/extract_features.py --media DIR_OR_CSV_OR_DATASET --output-dir OUT \\
+        --extractor extractors [--segment-seconds 30] [--skip-errors] [--num-workers 2] [--device cuda]
 
-DIR: every video below it is cut into --segment-seconds segments; a parent folder named after an emotion
-(``Fear/``, ``relax/``, ...) labels them. CSV: header with ``path`` and optionally ``segment_id, start, end,
-emotion, source_id, split``. Writes OUT/video/*.npy, OUT/music/*.npy and OUT/segments.csv, the input of
-``dataset_scripts/create_pairs.py --segments OUT/segments.csv``. Re-running resumes: existing outputs are kept.
-With --skip-errors, unreadable files and failing segments are logged, listed with their reasons in
-OUT/failures.csv and left out; the exit status is 0 when at least one segment has its features.
+--extractor: the folder written by ``dataset_scripts/convert_weights.py`` (``extractors/slowfast``,
+``extractors/vggish``). DIR: every media file below it is cut into --segment-seconds segments; a parent folder
+named after an emotion (``Fear/``, ``relax/``, ...) labels them. CSV: header with ``path`` and optionally
+``segment_id, start, end, emotion, source_id, split``. A Hub dataset (folder or ORG/NAME) with a ``Video`` column
+(and optionally ``emotion``/``label``). A video-only or audio-only file gives the feature of the stream it has.
+
+Writes the Hub dataset folder OUT (``load_dataset(OUT, "segments")``; Parquet shards + README.md), the input of
+``dataset_scripts/create_pairs.py --segments OUT``. Re-running resumes: finished shards are kept. With
+--skip-errors, unreadable files and failing segments are logged, listed with their reasons in OUT/failures.csv
+and left out; the exit status is 0 when at least one segment has its features. Many processes:
+``torchrun --nproc_per_node 2 dataset_scripts/extract_features.py ...`` or ``accelerate launch`` split the
+shards between them; the result is the same folder.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import logging
 import sys
 
 from emomv_hf.cli import EXIT_ERROR, make_parser, run_script
-from emomv_hf.features import FeatureExtractionError, MediaError, MissingWeightsError, extract_folder
+from emomv_hf.features import FeatureExtractionError, MediaError, MissingWeightsError, extract_dataset
 from emomv_hf.features.arguments import WEIGHT_FLAGS, FeatureExtractionArguments
 
 
@@ -36,29 +41,43 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args: FeatureExtractionArguments) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    slowfast, vggish = args.weights()
+    if args.random_init and (slowfast is None or vggish is None):
+        logging.getLogger("extract_features").warning(
+            "RANDOM WEIGHTS (--random-init): the extracted features are meaningless; for tests only"
+        )
     try:
-        summary = extract_folder(
+        summary = extract_dataset(
             args.media,
             args.output_dir,
-            slowfast_weights=args.slowfast_weights,
-            vggish_weights=args.vggish_weights,
+            slowfast_weights=slowfast,
+            vggish_weights=vggish,
             random_init=args.random_init,
             segment_seconds=args.segment_seconds,
             device=args.device,
             on_error=args.on_error,
             progress=args.progress,
+            files_per_shard=args.files_per_shard,
+            num_workers=args.num_workers,
+            batch_size=args.batch_size,
+            dataset_split=args.dataset_split,
         )
     except MissingWeightsError as error:
         raise error.for_command_line(WEIGHT_FLAGS.get(error.model, "--<model>-weights")) from None
+    from accelerate import PartialState
+
+    if not PartialState().is_main_process:  # the state extract_dataset set up
+        return 0
     print(
-        f"{summary.csv_path}: {summary.extracted} segment(s) extracted, {summary.skipped} already present"
+        f"{summary.output_dir}: {summary.rows} segment(s), {summary.extracted} extracted now, "
+        f"{summary.skipped} already present"
         + (
-            f", {len(summary.failures)} left out (see {summary.csv_path.parent / 'failures.csv'})"
-            if summary.failures
+            f", {len(summary.all_failures)} left out (see {summary.output_dir / 'failures.csv'})"
+            if summary.all_failures
             else ""
         )
     )
-    if not summary.succeeded:
+    if not summary.rows:
         print("error: no segment could be extracted", file=sys.stderr)
         return EXIT_ERROR
     return 0

@@ -189,3 +189,64 @@ def _emotion_counts_table(tables: Mapping[str, pa.Table], column: str, matched_o
         counts = Counter(values)
         rows.append([split, *(counts.get(i, 0) for i in range(len(EMOTIONS)))])
     return _table(["split", *EMOTIONS], rows)
+
+
+EXTRACTION_TEMPLATE = Path(__file__).resolve().parent / "templates" / "extraction_dataset_card.md"
+
+
+def make_extraction_card(
+    *,
+    name: str,
+    tables: Mapping[str, pa.Table],
+    settings: Mapping[str, Any],
+    media: str,
+    left_out: int = 0,
+) -> DatasetCard:
+    """Card of a folder written by :func:`emomv_hf.features.extract_dataset`: ``tables`` split -> rows of
+    :data:`~emomv_hf.data.schema.EXTRACTED_SEGMENT_FEATURES`, ``settings`` the extraction options."""
+    from emomv_hf.data.schema import EXTRACTED_SEGMENT_FEATURES
+
+    total_rows = sum(table.num_rows for table in tables.values())
+    card_data = DatasetCardData(
+        pretty_name=name,
+        size_categories=_size_category(total_rows),
+        task_categories=["video-classification", "audio-classification"],
+        tags=["music", "video", "emotion", "emomv", "features"],
+        configs=[
+            {
+                "config_name": SEGMENTS_CONFIG,
+                "data_files": [
+                    {"split": split, "path": data_files_pattern(SEGMENTS_CONFIG, split)} for split in tables
+                ],
+                "default": True,
+            }
+        ],
+        dataset_info=[
+            {
+                "config_name": SEGMENTS_CONFIG,
+                "features": [_feature_yaml(key, value) for key, value in EXTRACTED_SEGMENT_FEATURES.items()],
+                "splits": [
+                    {"name": split, "num_bytes": table.nbytes, "num_examples": table.num_rows}
+                    for split, table in tables.items()
+                ],
+            }
+        ],
+    )
+    split_rows = []
+    emotion_rows = []
+    for split, table in tables.items():
+        video = table.column("video_features").null_count
+        music = table.column("music_features").null_count
+        split_rows.append([split, table.num_rows, table.num_rows - video, table.num_rows - music])
+        counts = Counter(_column(table, "emotion"))
+        emotion_rows.append([split, *(counts.get(i, 0) for i in range(len(EMOTIONS))), counts.get(None, 0)])
+    return DatasetCard.from_template(
+        card_data,
+        template_path=str(EXTRACTION_TEMPLATE),
+        name=name,
+        media=media,
+        settings=sorted(settings.items()),
+        left_out=left_out,
+        splits_table=_table(["split", "segments", "with video", "with music"], split_rows),
+        emotion_table=_table(["split", *EMOTIONS, "unlabelled"], emotion_rows),
+    )

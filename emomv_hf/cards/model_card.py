@@ -142,3 +142,72 @@ def make_model_card(
         training_table="| Argument | Value |\n|---|---|\n" + training_rows,
         bibtex=BIBTEX,
     )
+
+
+EXTRACTOR_TEMPLATE = Path(__file__).resolve().parent / "templates" / "extractor_model_card.md"
+
+EXTRACTOR_FACTS: dict[str, dict[str, str]] = {
+    "vggish": {
+        "model_name": "VGGish (EmoMV music features)",
+        "summary": "Google's VGGish audio network (AudioSet), in the layer layout of the PyTorch port "
+        "`harritaylor/torchvggish`: the 128-d music features of the EmoMV datasets.",
+        "output": "`pooler_output` (B, 128): post-ReLU embeddings averaged over a segment's 0.96 s examples "
+        "(no PCA); `last_hidden_state` (B, E, 128) per example",
+        "usage": "inputs = processor(audio=waveform, sampling_rate=44_100)  # any rate; resampled to 16 kHz mono\n"
+        'features = model(inputs["input_features"], attention_mask=inputs["attention_mask"]).pooler_output',
+        "reference": "Hershey et al., CNN architectures for large-scale audio classification, ICASSP 2017.",
+        "tags": "audio,vggish,audioset",
+    },
+    "slowfast": {
+        "model_name": "SlowFast R50 (EmoMV video features)",
+        "summary": "pytorchvideo's `slowfast_r50` (Kinetics-400, 8x8) with the classifier projection removed: "
+        "the 2,304-d video features of the EmoMV datasets.",
+        "output": "`pooler_output` (B, 2304): pooled slow (2,048) and fast (256) pathway features",
+        "usage": "inputs = processor(videos=frames)  # (T, H, W, 3) uint8 -> 32 frames, 256x256, two pathways\n"
+        'features = model(inputs["pixel_values_slow"], inputs["pixel_values_fast"]).pooler_output',
+        "reference": "Feichtenhofer et al., SlowFast networks for video recognition, ICCV 2019.",
+        "tags": "video,slowfast,kinetics",
+    },
+}
+"""Model kind -> what its card says."""
+
+
+def make_extractor_card(
+    kind: str,
+    *,
+    model_class: str,
+    num_parameters: int,
+    source_name: str,
+    source_sha256: str,
+    source_url: str,
+    repo_id: str,
+    extra_source_name: str = "",
+    extra_source_sha256: str = "",
+) -> ModelCard:
+    """The card of a converted feature-extractor checkpoint (``kind``: ``"vggish"`` or ``"slowfast"``), naming the
+    public file it was converted from and its SHA-256."""
+    facts = EXTRACTOR_FACTS[kind]
+    card_data = ModelCardData(
+        model_name=repo_id.split("/")[-1],
+        license="apache-2.0",
+        library_name="transformers",
+        tags=["emomv", "feature-extraction", *facts["tags"].split(",")],
+        pipeline_tag="feature-extraction",
+    )
+    return ModelCard.from_template(
+        card_data,
+        template_path=str(EXTRACTOR_TEMPLATE),
+        model_name=facts["model_name"],
+        summary=facts["summary"],
+        model_class=model_class,
+        source_name=source_name,
+        source_sha256=source_sha256,
+        source_url=source_url,
+        extra_source_name=extra_source_name,
+        extra_source_sha256=extra_source_sha256,
+        output_description=facts["output"],
+        num_parameters=f"{num_parameters:,}",
+        repo_id=repo_id,
+        usage=facts["usage"],
+        reference=facts["reference"],
+    )

@@ -8,6 +8,8 @@ from .build import (
     build_pairs_dataset,
     describe_hub_folder,
     format_hub_folder_summary,
+    read_extracted_segments,
+    read_segments,
     read_segments_csv,
 )
 from .hub_folder import UnexpectedFilesError, write_hub_folder
@@ -85,6 +87,8 @@ __all__ = [
     "read_features",
     "read_pair_csv",
     "read_segment_csv",
+    "read_extracted_segments",
+    "read_segments",
     "read_segments_csv",
     "resolve_release_dir",
     "segments_table",

@@ -78,7 +78,9 @@ class BuildEmoMVArguments:
 class CreatePairsArguments:
     """``create_pairs.py``: the segments to pair and how (EmoMV paper, section 3.1)."""
 
-    segments: str = field(metadata={"help": "CSV of labelled segments"})
+    segments: str = field(
+        metadata={"help": "CSV of labelled segments, or a folder written by extract_features.py"}
+    )
     output_dir: str = field(metadata={"help": "parent folder of the dataset folder"})
     name: str = field(default="emomv-pairs", metadata={"help": "dataset folder / repository name"})
     seed: int = field(default=0, metadata={"help": "seed of the pairing and of the train/validation split"})

@@ -290,6 +290,88 @@ def read_segments_csv(
     return segments, splits, video, music
 
 
+def read_extracted_segments(
+    folder: str | os.PathLike,
+) -> tuple[list[LabelledSegment], dict[str, str], dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """:func:`read_segments_csv` for a folder written by ``dataset_scripts/extract_features.py`` (the
+    ``segments`` config; its ``source`` column is the source id). Splits are given when the folder has more than
+    a ``train`` split. Every row needs an emotion and both features (pairing uses both streams)."""
+    import datasets
+
+    folder = Path(folder)
+    try:
+        loaded = datasets.load_dataset(str(folder), SEGMENTS_CONFIG)
+    except Exception as error:  # datasets raises many kinds; all mean "not a segments folder"
+        raise ReleaseFormatError(
+            f"{folder}: not a segments dataset folder of extract_features.py ({type(error).__name__}: {error})"
+        ) from None
+    segments, splits, video, music = [], {}, {}, {}
+    unusable: list[str] = []
+    seen: set[str] = set()
+    for split, dataset in loaded.items():
+        names = dataset.features["emotion"].names
+        table = dataset.data.table.combine_chunks()
+        vectors = {}
+        for column, dim in (("video_features", VIDEO_FEATURE_DIM), ("music_features", MUSIC_FEATURE_DIM)):
+            array = table.column(column).combine_chunks()
+            values = array.values.to_numpy(zero_copy_only=False)[array.offset * dim :]
+            vectors[column] = (
+                values.reshape(-1, dim)[: len(array)],
+                array.is_valid().to_numpy(zero_copy_only=False),
+            )
+        emotions = table.column("emotion").to_pylist()
+        sources = table.column("source").to_pylist()
+        for row, segment_id in enumerate(table.column("segment_id").to_pylist()):
+            if segment_id in seen:
+                raise ReleaseFormatError(f"{folder}: duplicated segment id {segment_id!r}")
+            seen.add(segment_id)
+            missing = [
+                what
+                for what, absent in (
+                    ("emotion", emotions[row] is None),
+                    ("video_features", not vectors["video_features"][1][row]),
+                    ("music_features", not vectors["music_features"][1][row]),
+                )
+                if absent
+            ]
+            if missing:
+                unusable.append(f"{segment_id} (no {', '.join(missing)})")
+                continue
+            (segment,) = coerce_segments([(segment_id, names[emotions[row]], sources[row] or "")])
+            segments.append(segment)
+            splits[segment_id] = split
+            where = f"{folder}, split {split}, segment {segment_id}"
+            video[segment_id] = check_features(vectors["video_features"][0][row], VIDEO_FEATURE_DIM, where)
+            music[segment_id] = check_features(vectors["music_features"][0][row], MUSIC_FEATURE_DIM, where)
+    if unusable:
+        shown = ", ".join(unusable[:5]) + (f" and {len(unusable) - 5} more" if len(unusable) > 5 else "")
+        raise ReleaseFormatError(
+            f"{folder}: {len(unusable)} segment(s) cannot be paired: {shown}; label them (emotion) or leave out "
+            "media without a video or an audio stream"
+        )
+    if set(splits.values()) == {"train"}:
+        splits = {}
+    return segments, splits, video, music
+
+
+def read_segments(
+    path: str | os.PathLike,
+) -> tuple[list[LabelledSegment], dict[str, str], dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """:func:`read_extracted_segments` for a folder, :func:`read_segments_csv` for a CSV file."""
+    return read_extracted_segments(path) if Path(path).is_dir() else read_segments_csv(path)
+
+
+def _digest(path: Path) -> str:
+    """SHA-256 of a file, or of a folder's Parquet shards (relative paths and bytes, sorted)."""
+    if path.is_file():
+        return _sha256(path)
+    digest = hashlib.sha256()
+    for shard in sorted(path.rglob("*.parquet")):
+        digest.update(shard.relative_to(path).as_posix().encode())
+        digest.update(shard.read_bytes())
+    return digest.hexdigest()
+
+
 class DegenerateDatasetError(ValueError):
     """Labelled segments give a split without matched or without mismatched pairs."""
 
@@ -358,7 +440,7 @@ def build_pairs_dataset(
     unless ``allow_degenerate``, which warns and writes it. ``overwrite``: as :func:`build_hub_dataset`.
     """
     csv_path = Path(segments_csv)
-    segments, given_splits, video, music = read_segments_csv(csv_path)
+    segments, given_splits, video, music = read_segments(csv_path)
     dropped: list[LabelledSegment] = []
     if given_splits:
         by_split: dict[str, list[LabelledSegment]] = {}
@@ -415,7 +497,9 @@ def build_pairs_dataset(
         },
     }
     split_source = (
-        "the CSV's `split` column"
+        "the splits of the segments folder"
+        if given_splits and csv_path.is_dir()
+        else "the CSV's `split` column"
         if given_splits
         else f"`split_by_source(seed={seed}, validation_fraction={validation_fraction}, max_per_source={max_per_source})`"
         if group_by_source
@@ -423,7 +507,7 @@ def build_pairs_dataset(
     )
     provenance = [
         f"- Built by `emomv-hf` {__version__} (`emomv_hf.data.build_pairs_dataset`) from `{csv_path.name}` "
-        f"({len(segments)} segments, sha256 `{_sha256(csv_path)[:16]}`).",
+        f"({len(segments)} segments, sha256 `{_digest(csv_path)[:16]}`).",
         f"- Options: seed {seed}, balance {balance}, split by {split_source}.",
         *(
             f"- Split `{split}`: {len(by_split[split])} segments, swaps per emotion pair "

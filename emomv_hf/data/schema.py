@@ -66,6 +66,20 @@ SEGMENT_FEATURES = Features(
 """One retrieval segment (both streams carry ``emotion``): features as in :data:`PAIR_FEATURES`."""
 
 
+EXTRACTED_SEGMENT_FEATURES = Features(
+    {
+        **SEGMENT_FEATURES,
+        "source": Value("string"),
+        "start": Value("float64"),
+        "end": Value("float64"),
+    }
+)
+"""A segment extracted from raw media (``dataset_scripts/extract_features.py``, config ``segments``): the
+:data:`SEGMENT_FEATURES` plus its source video id and time window in seconds. ``emotion`` is null for unlabelled
+media; ``video_features`` / ``music_features`` are null for a file without that stream (audio-only / video-only).
+"""
+
+
 def make_pair_id(video_segment_id: str, music_segment_id: str) -> str:
     """Pair id of a video segment with a music segment (the segment id itself when they are equal)."""
     if video_segment_id == music_segment_id:
@@ -121,6 +135,37 @@ def segments_table(
         _fixed_size_list(music_features.reshape(len(segment_ids), MUSIC_FEATURE_DIM)),
     ]
     return pa.Table.from_arrays(columns, schema=SEGMENT_FEATURES.arrow_schema)
+
+
+def _nullable_fixed_size_list(vectors: Sequence[np.ndarray | None], dim: int) -> pa.FixedSizeListArray:
+    values = np.zeros((len(vectors), dim), dtype=np.float32)
+    for row, vector in enumerate(vectors):
+        if vector is not None:
+            values[row] = vector
+    mask = pa.array([vector is None for vector in vectors], pa.bool_())
+    return pa.FixedSizeListArray.from_arrays(pa.array(values.reshape(-1), type=pa.float32()), dim, mask=mask)
+
+
+def extracted_segments_table(
+    segment_ids: Sequence[str],
+    emotions: Sequence[int | None],
+    video_features: Sequence[np.ndarray | None],
+    music_features: Sequence[np.ndarray | None],
+    sources: Sequence[str],
+    starts: Sequence[float],
+    ends: Sequence[float],
+) -> pa.Table:
+    """An :data:`EXTRACTED_SEGMENT_FEATURES` table; ``None`` for an unknown emotion or a missing stream."""
+    columns = [
+        pa.array(list(segment_ids), pa.string()),
+        pa.array([None if emotion is None else int(emotion) for emotion in emotions], pa.int64()),
+        _nullable_fixed_size_list(video_features, VIDEO_FEATURE_DIM),
+        _nullable_fixed_size_list(music_features, MUSIC_FEATURE_DIM),
+        pa.array(list(sources), pa.string()),
+        pa.array([float(start) for start in starts], pa.float64()),
+        pa.array([float(end) for end in ends], pa.float64()),
+    ]
+    return pa.Table.from_arrays(columns, schema=EXTRACTED_SEGMENT_FEATURES.arrow_schema)
 
 
 def segments_from_pairs(pairs) -> datasets.Dataset:

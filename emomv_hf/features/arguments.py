@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 
 WEIGHT_FLAGS = {"SlowFast": "--slowfast-weights", "VGGish": "--vggish-weights"}
 """The flag that gives each extractor's weights, for :meth:`MissingWeightsError.for_command_line`."""
@@ -16,17 +17,36 @@ WEIGHT_FLAGS = {"SlowFast": "--slowfast-weights", "VGGish": "--vggish-weights"}
 
 @dataclass(kw_only=True)
 class FeatureExtractionArguments:
-    """What to extract features from, where to, and with which weights (see :func:`extract_folder`)."""
+    """What to extract features from, where to, and with which weights (see :func:`extract_dataset`)."""
 
-    media: str = field(metadata={"help": "folder of media files, or CSV with a 'path' column"})
-    output_dir: str = field(metadata={"help": "folder for video/, music/ and segments.csv"})
+    media: str = field(
+        metadata={
+            "help": "folder of media files (emotion-named subfolders label them), CSV with a 'path' column, or a "
+            "Hub dataset (folder or ORG/NAME) with a Video column"
+        }
+    )
+    output_dir: str = field(metadata={"help": "the Hub dataset folder to write (Parquet shards + card)"})
+    extractor: str | None = field(
+        default=None,
+        metadata={
+            "metavar": "DIR",
+            "help": "folder of converted checkpoints (DIR/slowfast, DIR/vggish: dataset_scripts/convert_weights.py)",
+        },
+    )
     slowfast_weights: str | None = field(
         default=None,
-        metadata={"metavar": "PATH", "help": "SLOWFAST_8x8_R50.pyth (pytorchvideo model zoo) or state dict"},
+        metadata={
+            "metavar": "PATH",
+            "help": "SlowFast checkpoint folder, or SLOWFAST_8x8_R50.pyth (pytorchvideo model zoo); "
+            "overrides --extractor",
+        },
     )
     vggish_weights: str | None = field(
         default=None,
-        metadata={"metavar": "PATH", "help": "vggish-10086976.pth (PyTorch VGGish port) state dict"},
+        metadata={
+            "metavar": "PATH",
+            "help": "VGGish checkpoint folder, or vggish-10086976.pth (PyTorch VGGish port); overrides --extractor",
+        },
     )
     random_init: bool = field(
         default=False,
@@ -35,24 +55,110 @@ class FeatureExtractionArguments:
         },
     )
     segment_seconds: float = field(
-        default=30.0, metadata={"help": "length of the segments a video of a media folder is cut into"}
+        default=30.0, metadata={"help": "length of the segments a media file is cut into"}
     )
-    device: str = field(default="cpu", metadata={"help": "torch device of the extractors (cpu, cuda, ...)"})
+    device: str | None = field(
+        default=None,
+        metadata={
+            "help": "torch device of the models (default: this process's device under accelerate/torchrun)"
+        },
+    )
     skip_errors: bool = field(
         default=False,
         metadata={
             "help": "leave unreadable files and failing segments out (listed in OUT/failures.csv) and go on"
         },
     )
-    progress: bool = field(default=True, metadata={"help": "show a progress bar over the segments"})
+    files_per_shard: int = field(
+        default=16, metadata={"help": "media files per Parquet shard (the unit of resuming and of splitting)"}
+    )
+    num_workers: int = field(default=0, metadata={"help": "DataLoader workers that decode media"})
+    batch_size: int = field(default=1, metadata={"help": "SlowFast clips per model call"})
+    dataset_split: str = field(default="train", metadata={"help": "split of a Hub dataset --media to read"})
+    progress: bool = field(default=True, metadata={"help": "show a progress bar over the media files"})
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.segment_seconds) and self.segment_seconds > 0):
             raise ValueError(f"--segment-seconds must be positive, got {self.segment_seconds!r}")
-        if not self.device.strip():
+        if self.device is not None and not self.device.strip():
             raise ValueError(f"--device must be a torch device (cpu, cuda, ...), got {self.device!r}")
+        for name in ("files_per_shard", "batch_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
+        if self.num_workers < 0:
+            raise ValueError(f"--num-workers must be >= 0, got {self.num_workers}")
 
     @property
     def on_error(self) -> str:
-        """``extract_folder``'s ``on_error``: ``skip`` with ``--skip-errors``, else ``raise``."""
+        """``extract_dataset``'s ``on_error``: ``skip`` with ``--skip-errors``, else ``raise``."""
         return "skip" if self.skip_errors else "raise"
+
+    def weights(self) -> tuple[str | None, str | None]:
+        """``(slowfast, vggish)``: the explicit flags, else ``--extractor``'s subfolders."""
+        slowfast, vggish = self.slowfast_weights, self.vggish_weights
+        if self.extractor is not None:
+            root = Path(self.extractor)
+            if not root.is_dir():
+                raise FileNotFoundError(f"--extractor {root}: not a folder (make it with convert_weights.py)")
+            slowfast = slowfast or _checkpoint(root / "slowfast", "--slowfast-weights")
+            vggish = vggish or _checkpoint(root / "vggish", "--vggish-weights")
+        return slowfast, vggish
+
+
+def _checkpoint(folder: Path, flag: str) -> str:
+    if not (folder / "config.json").is_file():
+        raise FileNotFoundError(
+            f"{folder}: no converted checkpoint (config.json); convert one with "
+            f"dataset_scripts/convert_weights.py or pass {flag}"
+        )
+    return str(folder)
+
+
+@dataclass(kw_only=True)
+class ConvertWeightsArguments:
+    """Which public extractor checkpoints to convert, where to, and where to push them
+    (see :func:`emomv_hf.features.convert.convert_checkpoint`)."""
+
+    output_dir: str = field(
+        metadata={"help": "folder for the converted checkpoints: OUT/vggish, OUT/slowfast"}
+    )
+    vggish: str | None = field(
+        default=None,
+        metadata={"metavar": "PATH", "help": "vggish-10086976.pth (PyTorch VGGish port state dict)"},
+    )
+    vggish_pca: str | None = field(
+        default=None,
+        metadata={
+            "metavar": "PATH",
+            "help": "vggish_pca_params-970ea276.pth, kept for the PCA post-processing",
+        },
+    )
+    slowfast: str | None = field(
+        default=None, metadata={"metavar": "PATH", "help": "SLOWFAST_8x8_R50.pyth (pytorchvideo model zoo)"}
+    )
+    push_to_hub: str | None = field(
+        default=None,
+        metadata={
+            "metavar": "ORG/NAME",
+            "help": "upload the converted checkpoint to this Hub model repository (two checkpoints: "
+            "ORG/NAME-vggish and ORG/NAME-slowfast)",
+        },
+    )
+    private: bool = field(default=False, metadata={"help": "make the pushed repositories private"})
+
+    def __post_init__(self) -> None:
+        if self.vggish is None and self.slowfast is None:
+            raise ValueError("nothing to convert: give --vggish PATH and/or --slowfast PATH")
+        if self.vggish_pca is not None and self.vggish is None:
+            raise ValueError("--vggish-pca needs --vggish")
+        if self.push_to_hub is not None and self.push_to_hub.count("/") != 1:
+            raise ValueError(f"--push-to-hub must be ORG/NAME, got {self.push_to_hub!r}")
+
+    def repo_ids(self) -> dict[str, str]:
+        """Model kind -> Hub repository of its converted checkpoint (empty without ``--push-to-hub``)."""
+        kinds = [kind for kind in ("vggish", "slowfast") if getattr(self, kind) is not None]
+        if self.push_to_hub is None:
+            return {}
+        if len(kinds) == 1:
+            return {kinds[0]: self.push_to_hub}
+        return {kind: f"{self.push_to_hub}-{kind}" for kind in kinds}

@@ -1,49 +1,53 @@
-"""Batch extraction: media files -> per-segment SlowFast / VGGish ``.npy`` files + a ``segments.csv``.
+"""Batch extraction: media files -> a Hub dataset folder of per-segment SlowFast / VGGish features.
 
-The CSV is the input of ``dataset_scripts/create_pairs.py`` (:func:`emomv_hf.data.build_pairs_dataset`):
-columns ``segment_id, emotion, video_features, music_features, source_id`` (+ ``split`` when given) and the
-provenance columns ``media, start, end``; feature paths are relative to the CSV.
+Layout of the output folder (``load_dataset(OUT, "segments")`` reads it; ``create_pairs.py --segments OUT``
+pairs it)::
 
-Runs are resumable: a segment whose ``.npy`` outputs exist is not recomputed, and every output is written to a
-temporary file first and moved into place with ``os.replace``, so an interrupted run never leaves a truncated
-feature file behind.
+    OUT/README.md                                        card; its YAML declares the config and features
+    OUT/data/segments/<split>-<k>-of-<n>.parquet         rows of :data:`~emomv_hf.data.schema.EXTRACTED_SEGMENT_FEATURES`
+    OUT/failures.csv                                     media files / segments left out, with the reason
+
+The media files are cut into shards of ``files_per_shard`` files in a fixed order. A shard is written
+atomically when all its files are done, so a rerun skips finished shards and a killed run loses at most the
+shards in progress; the shards also record the files they left out (in their Parquet metadata), from which
+``failures.csv`` is rebuilt. Under ``torchrun`` / ``accelerate launch`` the shards are split between the
+processes (``PartialState.split_between_processes``); the main process writes the card after all are done, so
+the folder is the same as a single-process run's.
 """
 
 from __future__ import annotations
 
 import csv
+import json
 import logging
 import os
-import re
-from collections.abc import Iterable, Sequence
+import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import torch
 
-from ..emotions import UnknownEmotionError, normalize_emotion
-from ..io_utils import atomic_open, read_csv_records
+from ..emotions import EMOTION_TO_INDEX, UnknownEmotionError, normalize_emotion
+from ..io_utils import atomic_open, atomic_write_text, read_csv_records
 from .media import VGGISH_SAMPLE_RATE, MediaError, probe_media, read_audio, read_video_frames
 from .slowfast import NUM_FRAMES, SLOWFAST_FEATURE_DIM, SlowFastExtractor
-from .vggish import VGGISH_EMBEDDING_DIM, VGGishExtractor
+from .vggish import VGGISH_EMBEDDING_DIM, MissingWeightsError, VGGishExtractor
 
 logger = logging.getLogger(__name__)
 
 MEDIA_EXTENSIONS = (".mp4", ".mkv", ".webm", ".avi", ".mov", ".m4v", ".mpg", ".mpeg", ".flv")
-OUTPUT_CSV_COLUMNS = (
-    "segment_id",
-    "emotion",
-    "video_features",
-    "music_features",
-    "source_id",
-    "media",
-    "start",
-    "end",
-)
-
-
+CONFIG = "segments"
 FAILURES_CSV = "failures.csv"
 """Written into the output folder by a run that skipped bad media or segments: ``media, segment_id, reason``."""
+RANDOM_INIT_SEED = 0
+"""Seed of the random weights of ``random_init`` extractors (the same in every process and run)."""
+_FAILURES_KEY = b"emomv_failures"
+_SETTINGS_KEY = b"emomv_extraction"
 
 
 class FeatureExtractionError(RuntimeError):
@@ -54,12 +58,28 @@ class FeatureExtractionError(RuntimeError):
 class ExtractionFailure:
     """A media file (``segment_id`` empty: it could not even be cut into segments) or a segment left out."""
 
-    media: Path
+    media: str
     segment_id: str
     reason: str
 
     def describe(self) -> str:
         return f"{self.segment_id or 'file'} ({self.media}): {self.reason}"
+
+
+@dataclass(frozen=True)
+class MediaItem:
+    """One media file to extract (the unit of sharding): a path, or row ``row`` of a Hub dataset's video
+    column. ``window`` ``(segment_id, start, end)`` gives one explicit segment (a CSV row with times);
+    without it the file is cut into segments named ``<prefix or stem>_<NN>``."""
+
+    name: str
+    path: Path | None = None
+    row: int | None = None
+    emotion: str = ""
+    source_id: str = ""
+    split: str = "train"
+    prefix: str = ""
+    window: tuple[str, float, float | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -73,11 +93,6 @@ class MediaSegment:
     emotion: str = ""
     source_id: str = ""
     split: str = ""
-
-
-def _safe_name(segment_id: str) -> str:
-    # Segment ids become file names: keep them portable.
-    return re.sub(r"[^A-Za-z0-9._-]", "_", segment_id)
 
 
 def _emotion_from_folder(path: Path) -> str:
@@ -110,119 +125,250 @@ def split_into_segments(duration: float, segment_seconds: float) -> list[tuple[f
     return windows
 
 
-def _segments_of_file(
-    path: Path,
-    segment_seconds: float,
-    *,
-    emotion: str = "",
-    source_id: str = "",
-    split: str = "",
-    prefix: str | None = None,
-) -> list[MediaSegment]:
-    info = probe_media(path)
-    if not info.has_video:
-        raise MediaError(f"{path}: no video stream")
-    if not info.has_audio:
-        raise MediaError(f"{path}: no audio stream")
-    if info.duration is None:
-        raise MediaError(f"{path}: unknown duration; give start/end in a CSV")
-    stem = prefix or path.stem
-    return [
-        MediaSegment(f"{stem}_{index:02d}", path, start, end, emotion, source_id or path.stem, split)
-        for index, (start, end) in enumerate(split_into_segments(info.duration, segment_seconds), start=1)
-    ]
+# ------------------------------------------------------------------------------------------------------------
+# Inputs: a folder, a CSV, or a Hub dataset with a Video column
+# ------------------------------------------------------------------------------------------------------------
 
 
-def discover_segments(media: str | os.PathLike, segment_seconds: float = 30.0) -> list[MediaSegment]:
-    """Segments to extract from a folder of media files or from a CSV; the first unreadable file raises.
-
-    - Folder: every media file below it (sorted), cut into :func:`split_into_segments`; segment ids are
-      ``<file stem>_<NN>`` (1-based, as EmoMV-C's ``<YouTube id>_<NN>``), ``source_id`` is the file stem and the
-      emotion comes from a parent folder named after one (``Fear/``, ``relax/``, ...), else it is left empty.
-    - CSV with a header: ``path`` (relative to the CSV) and optionally ``segment_id, start, end, emotion,
-      source_id, split``. Rows without ``start``/``end`` are cut like folder files.
-    """
-    segments, _ = _discover(media, segment_seconds, skip_errors=False)
-    return segments
+def _normalized_emotion(value: Any, where: str) -> str:
+    text = "" if value is None else str(value).strip()
+    if not text:
+        return ""
+    try:
+        return normalize_emotion(text)
+    except UnknownEmotionError as error:
+        raise ValueError(f"{where}, field emotion: {error}") from None
 
 
-def _discover(
-    media: str | os.PathLike, segment_seconds: float, *, skip_errors: bool
-) -> tuple[list[MediaSegment], list[ExtractionFailure]]:
-    """:func:`discover_segments`; with ``skip_errors`` a media file that cannot be probed (corrupt, no audio or
-    video stream) is returned as a failure instead of raising. Errors in the CSV itself always raise."""
-    media = Path(media)
-    failures: list[ExtractionFailure] = []
-
-    def cut(path: Path, **kwargs) -> list[MediaSegment]:
-        try:
-            return _segments_of_file(path, segment_seconds, **kwargs)
-        except MediaError as error:
-            if not skip_errors:
-                raise
-            failures.append(ExtractionFailure(path, "", str(error).removeprefix(f"{path}: ")))
-            return []
-
-    if media.is_dir():
-        files = sorted(p for p in media.rglob("*") if p.is_file() and p.suffix.lower() in MEDIA_EXTENSIONS)
-        if not files:
-            raise FileNotFoundError(f"{media}: no media files ({', '.join(MEDIA_EXTENSIONS)})")
-        segments = []
-        for path in files:
-            segments += cut(path, emotion=_emotion_from_folder(path))
-        return segments, failures
-    if not media.is_file():
-        raise FileNotFoundError(f"{media}: neither a folder nor a CSV file")
-    header, rows = read_csv_records(media)
+def _items_of_csv(table: Path) -> list[MediaItem]:
+    header, rows = read_csv_records(table)
     if "path" not in header:
-        raise ValueError(f"{media}: a media CSV needs a 'path' column (header: {header})")
-    segments = []
+        raise ValueError(f"{table}: a media CSV needs a 'path' column (header: {header})")
+    items = []
     for line, row in enumerate(rows, start=2):
-        where = f"{media}, line {line}"
+        where = f"{table}, line {line}"
         path = Path(row["path"].strip())
-        path = path if path.is_absolute() else media.parent / path
-        emotion = (row.get("emotion") or "").strip()
-        if emotion:
-            try:
-                emotion = normalize_emotion(emotion)
-            except UnknownEmotionError as error:
-                raise ValueError(f"{where}, field emotion: {error}") from None
-        source_id = (row.get("source_id") or "").strip()
-        split = (row.get("split") or "").strip()
+        path = path if path.is_absolute() else table.parent / path
         segment_id = (row.get("segment_id") or "").strip()
         start_text, end_text = (row.get("start") or "").strip(), (row.get("end") or "").strip()
+        window = None
         if start_text or end_text:
             try:
                 start = float(start_text or 0.0)
-                end = float(end_text) if end_text else probe_media(path).duration
+                end = float(end_text) if end_text else None
             except ValueError:
                 raise ValueError(f"{where}: start/end must be numbers of seconds") from None
-            except MediaError as error:
-                if not skip_errors:
-                    raise
-                failures.append(ExtractionFailure(path, segment_id, str(error).removeprefix(f"{path}: ")))
-                continue
-            if end is None or end <= start:
+            if end is not None and end <= start:
                 raise ValueError(f"{where}: empty time window [{start}, {end})")
-            segment_id = segment_id or f"{path.stem}_{int(start * 1000):08d}"
-            segments.append(
-                MediaSegment(segment_id, path, start, end, emotion, source_id or path.stem, split)
+            window = (segment_id or f"{path.stem}_{int(start * 1000):08d}", start, end)
+        items.append(
+            MediaItem(
+                name=str(path),
+                path=path,
+                emotion=_normalized_emotion(row.get("emotion"), where),
+                source_id=(row.get("source_id") or "").strip() or path.stem,
+                split=(row.get("split") or "").strip() or "train",
+                prefix=segment_id if window is None else "",
+                window=window,
             )
-        else:
-            segments += cut(
-                path, emotion=emotion, source_id=source_id, split=split, prefix=segment_id or None
-            )
-    seen: dict[str, int] = {}
-    for index, segment in enumerate(segments):
-        if segment.segment_id in seen:
-            raise ValueError(f"{media}: duplicated segment id {segment.segment_id!r}")
-        seen[segment.segment_id] = index
-    return segments, failures
+        )
+    return items
 
 
-def _save_atomic(path: Path, array: np.ndarray) -> None:
-    with atomic_open(path, binary=True) as handle:
-        np.save(handle, array, allow_pickle=False)
+def _video_column(dataset) -> str:
+    from datasets import Video
+
+    columns = [name for name, feature in dataset.features.items() if isinstance(feature, Video)]
+    if not columns:
+        raise ValueError(f"the dataset has no Video column (columns: {', '.join(dataset.column_names)})")
+    return columns[0]
+
+
+def _items_of_hub_dataset(dataset, source: str) -> list[MediaItem]:
+    column = _video_column(dataset)
+    from datasets import Video
+
+    raw = dataset.cast_column(column, Video(decode=False))
+    label_column = next((name for name in ("emotion", "label") if name in raw.column_names), None)
+    label_feature = raw.features.get(label_column) if label_column else None
+    items = []
+    for row, value in enumerate(raw.select_columns([column])[column]):
+        where = f"{source}, row {row}"
+        if not value or (value.get("bytes") is None and not value.get("path")):
+            raise ValueError(f"{where}: the {column!r} column holds no video")
+        stem = Path(value["path"]).stem if value.get("path") else f"row{row:06d}"
+        emotion = ""
+        if label_column is not None:
+            label = raw[row][label_column]
+            if hasattr(label_feature, "int2str") and isinstance(label, int):
+                label = label_feature.int2str(label) if label >= 0 else ""
+            emotion = _normalized_emotion(label, where)
+        items.append(MediaItem(name=f"{source}[{row}] {stem}", row=row, emotion=emotion, source_id=stem))
+    return items
+
+
+@dataclass
+class MediaSource:
+    """Where the items' bytes come from: files, or a Hub dataset's video column (materialised per item)."""
+
+    items: list[MediaItem]
+    dataset: Any = None
+    column: str = ""
+
+    def open_path(self, item: MediaItem, scratch: Path) -> Path:
+        """A file path to decode ``item`` from (a Hub dataset row's bytes are written to ``scratch``)."""
+        if item.path is not None:
+            return item.path
+        from datasets import Video
+
+        value = self.dataset.cast_column(self.column, Video(decode=False))[item.row][self.column]
+        if value.get("bytes") is None:
+            return Path(value["path"])
+        suffix = Path(value.get("path") or "video.mp4").suffix or ".mp4"
+        path = scratch / f"row{item.row:06d}{suffix}"
+        path.write_bytes(value["bytes"])
+        return path
+
+
+def list_media(media: str | os.PathLike, *, split: str = "train") -> MediaSource:
+    """The media items of a folder (every media file below it, sorted; an emotion-named parent folder labels
+    it), a CSV (``path`` and optionally ``segment_id, start, end, emotion, source_id, split``) or a Hub dataset
+    (a local folder or ``ORG/NAME``) with a ``Video`` column (and optionally ``emotion`` / ``label``)."""
+    media_path = Path(media)
+    if media_path.is_dir():
+        files = sorted(
+            p for p in media_path.rglob("*") if p.is_file() and p.suffix.lower() in MEDIA_EXTENSIONS
+        )
+        if files:
+            return MediaSource(
+                [
+                    MediaItem(name=str(p), path=p, emotion=_emotion_from_folder(p), source_id=p.stem)
+                    for p in files
+                ]
+            )
+    elif media_path.is_file():
+        return MediaSource(_items_of_csv(media_path))
+    if not media_path.exists() and str(media).count("/") != 1:
+        raise FileNotFoundError(f"{media}: neither a folder, a CSV file nor a Hub dataset id (ORG/NAME)")
+    import datasets
+
+    try:
+        dataset = datasets.load_dataset(str(media), split=split)
+    except Exception as error:  # datasets raises many kinds; all mean "not a dataset we can read"
+        if media_path.is_dir():
+            raise FileNotFoundError(
+                f"{media}: no media files ({', '.join(MEDIA_EXTENSIONS)}) and not a Hub dataset folder "
+                f"({type(error).__name__}: {error})"
+            ) from None
+        raise FileNotFoundError(
+            f"{media}: cannot load the Hub dataset ({type(error).__name__}: {error})"
+        ) from None
+    items = _items_of_hub_dataset(dataset, str(media))
+    return MediaSource(items, dataset=dataset, column=_video_column(dataset))
+
+
+def _segments_of_item(item: MediaItem, path: Path, segment_seconds: float) -> tuple[list[MediaSegment], Any]:
+    """The segments of one item and the probed stream facts (``MediaError`` for an unusable file)."""
+    info = probe_media(path)
+    if not info.has_video and not info.has_audio:
+        raise MediaError(f"{path}: no video and no audio stream")
+    if item.window is not None:
+        segment_id, start, end = item.window
+        if end is None:
+            end = info.duration
+            if end is None:
+                raise MediaError(f"{path}: unknown duration; give an end time")
+        return [MediaSegment(segment_id, path, start, end, item.emotion, item.source_id, item.split)], info
+    if info.duration is None:
+        raise MediaError(f"{path}: unknown duration; give start/end in a CSV")
+    stem = item.prefix or item.source_id or path.stem
+    return [
+        MediaSegment(f"{stem}_{index:02d}", path, start, end, item.emotion, item.source_id, item.split)
+        for index, (start, end) in enumerate(split_into_segments(info.duration, segment_seconds), start=1)
+    ], info
+
+
+def discover_segments(media: str | os.PathLike, segment_seconds: float = 30.0) -> list[MediaSegment]:
+    """The segments :func:`extract_dataset` would extract from ``media`` (files only; probes every file, the
+    first unreadable one raises)."""
+    source = list_media(media)
+    segments: list[MediaSegment] = []
+    with tempfile.TemporaryDirectory() as scratch:
+        for item in source.items:
+            segments += _segments_of_item(item, source.open_path(item, Path(scratch)), segment_seconds)[0]
+    return segments
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Decoding (in DataLoader workers) and the models (in the main loop)
+# ------------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _DecodedSegment:
+    segment: MediaSegment
+    video: dict[str, torch.Tensor] | None = None  # SlowFast processor output, batch of one
+    music: torch.Tensor | None = None  # VGGish examples (E, 1, 96, 64)
+    error: str = ""
+
+
+@dataclass
+class _DecodedItem:
+    item: MediaItem
+    media: str
+    segments: list[_DecodedSegment] = field(default_factory=list)
+    error: str = ""
+
+
+class _DecodingDataset(torch.utils.data.Dataset):
+    """Decodes and preprocesses one media item per index (runs in DataLoader workers)."""
+
+    def __init__(
+        self, items, source: MediaSource, segment_seconds, video_processor, audio_processor, scratch
+    ):
+        self.items, self.source, self.segment_seconds = items, source, segment_seconds
+        self.video_processor, self.audio_processor, self.scratch = video_processor, audio_processor, scratch
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index: int) -> _DecodedItem:
+        item = self.items[index]
+        result = _DecodedItem(item, item.name)
+        try:
+            path = self.source.open_path(item, Path(self.scratch))
+            result.media = str(path) if item.path is not None else item.name
+            segments, info = _segments_of_item(item, path, self.segment_seconds)
+        except (MediaError, ValueError, OSError) as error:
+            result.error = str(error).removeprefix(f"{item.path}: ")
+            return result
+        audio, audio_error = None, ""
+        if info.has_audio:
+            try:
+                audio = read_audio(path)
+            except MediaError as error:
+                audio_error = str(error)
+        for segment in segments:
+            decoded = _DecodedSegment(segment)
+            try:
+                if info.has_video:
+                    frames = read_video_frames(path, segment.start, segment.end, num_frames=NUM_FRAMES)
+                    decoded.video = dict(self.video_processor(frames, return_tensors="pt"))
+                if info.has_audio:
+                    if audio is None:
+                        raise MediaError(audio_error)
+                    first = int(round(segment.start * VGGISH_SAMPLE_RATE))
+                    last = int(round(segment.end * VGGISH_SAMPLE_RATE))
+                    try:
+                        decoded.music = self.audio_processor.examples(audio[first:last], VGGISH_SAMPLE_RATE)
+                    except ValueError as error:  # too short for one 0.96 s example
+                        raise MediaError(f"{path}: {error}") from None
+            except (MediaError, ValueError) as error:
+                decoded = _DecodedSegment(segment, error=str(error))
+            result.segments.append(decoded)
+        if item.path is None:
+            path.unlink(missing_ok=True)  # a Hub row's scratch copy
+        return result
 
 
 def _check_finite(array: np.ndarray, segment: MediaSegment, kind: str, dim: int) -> np.ndarray:
@@ -239,28 +385,195 @@ def _check_finite(array: np.ndarray, segment: MediaSegment, kind: str, dim: int)
     return array
 
 
-def _write_csv(path: Path, rows: Sequence[dict[str, str]], columns: Sequence[str]) -> None:
-    with atomic_open(path, newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(columns))
-        writer.writeheader()
-        writer.writerows(rows)
+# ------------------------------------------------------------------------------------------------------------
+# Shards
+# ------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Shard:
+    """``files`` (indices into the item list) of one split, written to ``path`` (relative to the folder)."""
+
+    split: str
+    index: int
+    count: int
+    files: tuple[int, ...]
+
+    @property
+    def path(self) -> str:
+        return f"data/{CONFIG}/{self.split}-{self.index:05d}-of-{self.count:05d}.parquet"
+
+
+def plan_shards(items: Sequence[MediaItem], files_per_shard: int) -> list[Shard]:
+    """Consecutive groups of ``files_per_shard`` items per split (splits in first-appearance order)."""
+    if files_per_shard < 1:
+        raise ValueError("files_per_shard must be >= 1")
+    by_split: dict[str, list[int]] = {}
+    for index, item in enumerate(items):
+        by_split.setdefault(item.split, []).append(index)
+    shards = []
+    for split, indices in by_split.items():
+        groups = [indices[i : i + files_per_shard] for i in range(0, len(indices), files_per_shard)]
+        shards += [Shard(split, k, len(groups), tuple(group)) for k, group in enumerate(groups)]
+    return shards
+
+
+def _write_shard(path: Path, rows: list[dict], failures: list[ExtractionFailure], settings: dict) -> None:
+    from ..data.schema import extracted_segments_table
+
+    table = extracted_segments_table(
+        [row["segment_id"] for row in rows],
+        [row["emotion"] for row in rows],
+        [row["video"] for row in rows],
+        [row["music"] for row in rows],
+        [row["source"] for row in rows],
+        [row["start"] for row in rows],
+        [row["end"] for row in rows],
+    )
+    metadata = dict(table.schema.metadata or {})
+    metadata[_FAILURES_KEY] = json.dumps([f.__dict__ for f in failures]).encode()
+    metadata[_SETTINGS_KEY] = json.dumps(settings, sort_keys=True).encode()
+    table = table.replace_schema_metadata(metadata)
+    with atomic_open(path, binary=True) as handle:
+        if table.num_rows:
+            pq.write_table(table, handle)
+        else:  # no row group at all: datasets cannot read a row group of 0 rows
+            pq.ParquetWriter(handle, table.schema).close()
+
+
+def _shard_failures(path: Path) -> list[ExtractionFailure]:
+    metadata = pq.read_schema(path).metadata or {}
+    return [ExtractionFailure(**entry) for entry in json.loads(metadata.get(_FAILURES_KEY, b"[]"))]
+
+
+def _shard_settings(path: Path) -> dict:
+    metadata = pq.read_schema(path).metadata or {}
+    return json.loads(metadata.get(_SETTINGS_KEY, b"{}"))
 
 
 @dataclass
 class ExtractionSummary:
-    """What :func:`extract_features` did: ``failed`` lists the ids of the segments left out, ``failures`` every
-    left-out segment or media file with its reason (also in ``failures.csv`` of the output folder)."""
+    """What :func:`extract_dataset` did: segments ``extracted`` now and ``skipped`` (in shards an earlier run
+    finished), summed over the processes; ``failures`` of this process; ``rows`` / ``all_failures`` count the
+    whole folder (main process only)."""
 
-    csv_path: Path
-    extracted: int
-    skipped: int
-    failed: list[str]
+    output_dir: Path
+    extracted: int = 0
+    skipped: int = 0
     failures: list[ExtractionFailure] = field(default_factory=list)
+    rows: int = 0
+    all_failures: list[ExtractionFailure] = field(default_factory=list)
 
     @property
-    def succeeded(self) -> int:
-        """Segments whose features are in the output (extracted now or already there)."""
-        return self.extracted + self.skipped
+    def failed(self) -> list[str]:
+        """Ids of the segments this process left out."""
+        return [failure.segment_id for failure in self.failures if failure.segment_id]
+
+
+class _Extractors:
+    """The two extractors, built on first use (a resumed run that has nothing left to do needs no weights)."""
+
+    def __init__(self, slowfast_weights, vggish_weights, random_init, device):
+        self.weights = {"SlowFast": slowfast_weights, "VGGish": vggish_weights}
+        self.random_init, self.device = random_init, device
+        self._built: dict[str, Any] = {}
+
+    def check(self) -> None:
+        """Raise :class:`MissingWeightsError` now rather than after decoding (cheap: nothing is built)."""
+        for model, weights in self.weights.items():
+            if weights is None and not self.random_init:
+                cls = SlowFastExtractor if model == "SlowFast" else VGGishExtractor
+                cls()  # raises MissingWeightsError naming the model
+
+    def get(self, model: str):
+        if model not in self._built:
+            cls = SlowFastExtractor if model == "SlowFast" else VGGishExtractor
+            if self.weights[model] is None:
+                # Random weights from a fixed seed: every process of a multi-process run, and every rerun,
+                # gets the same ones (so its features can be compared).
+                torch.manual_seed(RANDOM_INIT_SEED)
+            self._built[model] = cls(self.weights[model], random_init=self.random_init, device=self.device)
+        return self._built[model]
+
+
+def _extract_shard(
+    shard: Shard,
+    source: MediaSource,
+    extractors: _Extractors,
+    *,
+    segment_seconds: float,
+    on_error: str,
+    num_workers: int,
+    batch_size: int,
+    scratch: Path,
+    progress,
+) -> tuple[list[dict], list[ExtractionFailure]]:
+    slowfast, vggish = extractors.get("SlowFast"), extractors.get("VGGish")
+    items = [source.items[index] for index in shard.files]
+    dataset = _DecodingDataset(items, source, segment_seconds, slowfast.processor, vggish.processor, scratch)
+    loader = torch.utils.data.DataLoader(
+        dataset, batch_size=None, num_workers=num_workers, collate_fn=lambda x: x
+    )
+    rows: list[dict] = []
+    failures: list[ExtractionFailure] = []
+
+    def fail(media: str, segment_id: str, reason: str) -> None:
+        message = f"segment {segment_id!r} ({media}): {reason}" if segment_id else f"{media}: {reason}"
+        if on_error == "raise":
+            raise FeatureExtractionError(message)
+        logger.error("skipped %s", message)
+        failures.append(ExtractionFailure(media, segment_id, reason))
+
+    for decoded in loader:
+        if decoded.error:
+            fail(decoded.media, "", decoded.error)
+            progress.update(1)
+            continue
+        good = [s for s in decoded.segments if not s.error]
+        for bad in decoded.segments:
+            if bad.error:
+                fail(decoded.media, bad.segment.segment_id, bad.error)
+        video_features: dict[str, np.ndarray] = {}
+        with_video = [s for s in good if s.video is not None]
+        for start in range(0, len(with_video), batch_size):
+            batch = with_video[start : start + batch_size]
+            slow = torch.cat([s.video["pixel_values_slow"] for s in batch])
+            fast = torch.cat([s.video["pixel_values_fast"] for s in batch])
+            for s, feature in zip(batch, slowfast.embed([slow, fast]).numpy(), strict=True):
+                video_features[s.segment.segment_id] = feature
+        for s in good:
+            segment = s.segment
+            try:
+                video = music = None
+                if s.video is not None:
+                    video = _check_finite(
+                        video_features[segment.segment_id], segment, "video (SlowFast)", SLOWFAST_FEATURE_DIM
+                    )
+                if s.music is not None:
+                    with torch.no_grad():
+                        output = vggish.model(s.music.unsqueeze(0).to(vggish.device))
+                    music = _check_finite(
+                        output.pooler_output[0].float().cpu().numpy(),
+                        segment,
+                        "music (VGGish)",
+                        VGGISH_EMBEDDING_DIM,
+                    )
+            except FeatureExtractionError as error:
+                fail(decoded.media, segment.segment_id, str(error))
+                continue
+            rows.append(
+                {
+                    "segment_id": segment.segment_id,
+                    "emotion": EMOTION_TO_INDEX[segment.emotion] if segment.emotion else None,
+                    "video": video,
+                    "music": music,
+                    "source": segment.source_id,
+                    "start": segment.start,
+                    "end": segment.end,
+                }
+            )
+        progress.update(1)
+    return rows, failures
 
 
 def _write_failures(output_dir: Path, failures: Sequence[ExtractionFailure]) -> None:
@@ -268,144 +581,40 @@ def _write_failures(output_dir: Path, failures: Sequence[ExtractionFailure]) -> 
     if not failures:
         path.unlink(missing_ok=True)  # a report from an earlier run would no longer be true
         return
-    rows = [
-        {"media": str(f.media), "segment_id": f.segment_id, "reason": f.reason.replace("\n", " ")}
-        for f in failures
-    ]
-    _write_csv(path, rows, ["media", "segment_id", "reason"])
-
-
-def extract_features(
-    segments: Iterable[MediaSegment],
-    output_dir: str | os.PathLike,
-    *,
-    slowfast: SlowFastExtractor | None = None,
-    vggish: VGGishExtractor | None = None,
-    on_error: str = "raise",
-    progress: bool = True,
-    failures: Sequence[ExtractionFailure] = (),
-) -> ExtractionSummary:
-    """Extract the features of ``segments`` into ``output_dir``.
-
-    Writes ``output_dir/video/<segment_id>.npy`` (2304 float32), ``output_dir/music/<segment_id>.npy``
-    (128 float32) and ``output_dir/segments.csv`` (create_pairs format, see module docstring). Outputs that exist
-    are kept (resume), so the extractors are only needed for missing ones.
-
-    Args:
-        segments: from :func:`discover_segments`.
-        output_dir: output folder.
-        slowfast, vggish: the extractors; either may be ``None`` when every output of its stream already exists.
-        on_error: ``"raise"`` stops at the first failing segment; ``"skip"`` logs it (segment and reason),
-            leaves it out of the CSV, removes any feature file of it, and goes on; the left-out segments are
-            listed with their reasons in ``output_dir/failures.csv``.
-        progress: show a tqdm bar.
-        failures: media files that already failed before extraction (from discovery), for the report.
-    """
-    if on_error not in {"raise", "skip"}:
-        raise ValueError("on_error must be 'raise' or 'skip'")
-    segments = list(segments)
-    output_dir = Path(output_dir)
-    rows: list[dict[str, str]] = []
-    extracted = skipped = 0
-    failed: list[str] = []
-    all_failures = list(failures)
-    audio_cache: tuple[Path, np.ndarray] | None = None  # decode each file's audio once for all its segments
-
-    iterator: Iterable[MediaSegment] = segments
-    if progress:
-        from tqdm.auto import tqdm
-
-        iterator = tqdm(segments, desc="extracting", unit="segment")
-    for segment in iterator:
-        name = _safe_name(segment.segment_id)
-        video_path = output_dir / "video" / f"{name}.npy"
-        music_path = output_dir / "music" / f"{name}.npy"
-        try:
-            if video_path.is_file() and music_path.is_file():
-                skipped += 1
-            else:
-                # Both features are computed before either is written: a segment whose music fails leaves
-                # no orphan video file behind.
-                video_feature = None
-                if not video_path.is_file():
-                    if slowfast is None:
-                        raise FeatureExtractionError("no SlowFast extractor given")
-                    frames = read_video_frames(
-                        segment.path, segment.start, segment.end, num_frames=NUM_FRAMES
-                    )
-                    video_feature = _check_finite(
-                        slowfast(frames), segment, "video (SlowFast)", SLOWFAST_FEATURE_DIM
-                    )
-                music_feature = None
-                if not music_path.is_file():
-                    if vggish is None:
-                        raise FeatureExtractionError("no VGGish extractor given")
-                    if audio_cache is None or audio_cache[0] != segment.path:
-                        audio_cache = (segment.path, read_audio(segment.path))
-                    audio = audio_cache[1]
-                    first = int(round(segment.start * VGGISH_SAMPLE_RATE))
-                    last = int(round(segment.end * VGGISH_SAMPLE_RATE))
-                    try:
-                        feature = vggish(audio[first:last])
-                    except ValueError as error:  # too short for one 0.96 s example
-                        raise MediaError(f"{segment.path}: {error}") from None
-                    music_feature = _check_finite(feature, segment, "music (VGGish)", VGGISH_EMBEDDING_DIM)
-                if video_feature is not None:
-                    _save_atomic(video_path, video_feature)
-                if music_feature is not None:
-                    _save_atomic(music_path, music_feature)
-                extracted += 1
-        except (MediaError, FeatureExtractionError, ValueError) as error:
-            message = f"segment {segment.segment_id!r} ({segment.path}): {error}"
-            if on_error == "raise":
-                raise FeatureExtractionError(message) from error
-            logger.error("skipped %s", message)
-            failed.append(segment.segment_id)
-            all_failures.append(ExtractionFailure(segment.path, segment.segment_id, str(error)))
-            # Not in the CSV, so any feature file of it (from this run or an earlier one) would be an orphan.
-            video_path.unlink(missing_ok=True)
-            music_path.unlink(missing_ok=True)
-            continue
-        rows.append(
-            {
-                "segment_id": segment.segment_id,
-                "emotion": segment.emotion,
-                "video_features": f"video/{name}.npy",
-                "music_features": f"music/{name}.npy",
-                "source_id": segment.source_id,
-                "media": os.path.relpath(segment.path, output_dir),
-                "start": f"{segment.start:.3f}",
-                "end": f"{segment.end:.3f}",
-                "split": segment.split,
-            }
+    with atomic_open(path, newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["media", "segment_id", "reason"])
+        writer.writeheader()
+        writer.writerows(
+            {"media": f.media, "segment_id": f.segment_id, "reason": f.reason.replace("\n", " ")}
+            for f in failures
         )
-    columns = list(OUTPUT_CSV_COLUMNS)
-    if any(row["split"] for row in rows):
-        columns.insert(5, "split")
-    else:
-        for row in rows:
-            del row["split"]
-    csv_path = output_dir / "segments.csv"
-    _write_csv(csv_path, rows, columns)
-    _write_failures(output_dir, all_failures)
-    if all_failures:
-        logger.error(
-            "%d item(s) left out, listed with their reasons in %s",
-            len(all_failures),
-            output_dir / FAILURES_CSV,
-        )
-    unlabelled = sum(1 for row in rows if not row["emotion"])
-    if unlabelled:
-        logger.warning(
-            "%d of %d segments have no emotion: fill the emotion column of %s before create_pairs.py",
-            unlabelled,
-            len(rows),
-            csv_path,
-        )
-    return ExtractionSummary(csv_path, extracted, skipped, failed, all_failures)
 
 
-def extract_folder(
+def _finalize(output_dir: Path, shards: Sequence[Shard], settings: dict, media: str) -> ExtractionSummary:
+    """Main process, after every shard is written: the card and ``failures.csv`` from the shards."""
+    from ..cards.dataset_card import make_extraction_card
+
+    tables: dict[str, list[pa.Table]] = {}
+    failures: list[ExtractionFailure] = []
+    for shard in shards:
+        path = output_dir / shard.path
+        tables.setdefault(shard.split, []).append(pq.read_table(path))
+        failures += _shard_failures(path)
+    by_split = {split: pa.concat_tables(parts) for split, parts in tables.items()}
+    card = make_extraction_card(
+        name=output_dir.name, tables=by_split, settings=settings, media=media, left_out=len(failures)
+    )
+    atomic_write_text(output_dir / "README.md", str(card))
+    _write_failures(output_dir, failures)
+    rows = sum(table.num_rows for table in by_split.values())
+    ids = [i for table in by_split.values() for i in table.column("segment_id").to_pylist()]
+    duplicated = sorted({i for i in ids if ids.count(i) > 1}) if len(set(ids)) != len(ids) else []
+    if duplicated:
+        raise ValueError(f"{media}: duplicated segment id(s) {', '.join(duplicated[:5])}")
+    return ExtractionSummary(output_dir, rows=rows, all_failures=failures)
+
+
+def extract_dataset(
     media: str | os.PathLike,
     output_dir: str | os.PathLike,
     *,
@@ -413,34 +622,128 @@ def extract_folder(
     vggish_weights: str | os.PathLike | None = None,
     random_init: bool = False,
     segment_seconds: float = 30.0,
-    device: str = "cpu",
+    device: str | None = None,
     on_error: str = "raise",
     progress: bool = True,
+    files_per_shard: int = 16,
+    num_workers: int = 0,
+    batch_size: int = 1,
+    dataset_split: str = "train",
 ) -> ExtractionSummary:
-    """:func:`discover_segments` + build the extractors + :func:`extract_features` (what the CLI runs).
+    """Extract the features of every segment of ``media`` into the Hub dataset folder ``output_dir``.
 
-    Extractors are built only when some output of their stream is missing, so resuming a finished run needs
-    neither the weights nor the seconds it takes to build SlowFast.
+    Args:
+        media: a folder, a CSV or a Hub dataset (see :func:`list_media`).
+        output_dir: the dataset folder (module docstring); finished shards in it are kept (resume).
+        slowfast_weights, vggish_weights: converted checkpoint folders or the public checkpoint files.
+        random_init: allow random weights where none are given (tests only: the features mean nothing).
+        segment_seconds: length of the segments a file is cut into.
+        device: torch device of the models (default: this process's accelerate device).
+        on_error: ``"raise"`` stops at the first bad file or segment; ``"skip"`` logs it, leaves it out and lists
+            it with its reason in ``failures.csv``.
+        files_per_shard: media files per Parquet shard (the unit of resuming and of splitting between processes).
+        num_workers: DataLoader workers decoding media while the models run (0: decode in this process).
+        batch_size: SlowFast clips per model call (the last bits of a feature may depend on it).
+        dataset_split: the split of a Hub dataset ``media`` to read.
     """
+    from accelerate import PartialState
+    from tqdm.auto import tqdm
+
     if on_error not in {"raise", "skip"}:
         raise ValueError("on_error must be 'raise' or 'skip'")
-    segments, failures = _discover(media, segment_seconds, skip_errors=on_error == "skip")
-    for failure in failures:
-        logger.error("skipped %s", failure.describe())
+    # On a machine without a GPU (or with --device cpu), torchrun's processes are CPU processes (gloo).
+    cpu = (device is not None and torch.device(device).type == "cpu") or not torch.cuda.is_available()
+    state = PartialState(cpu=cpu)
+    source = list_media(media, split=dataset_split)
+    shards = plan_shards(source.items, files_per_shard)
     output_dir = Path(output_dir)
-    names = [_safe_name(segment.segment_id) for segment in segments]
-    need_video = any(not (output_dir / "video" / f"{n}.npy").is_file() for n in names)
-    need_music = any(not (output_dir / "music" / f"{n}.npy").is_file() for n in names)
-    slowfast = (
-        SlowFastExtractor(slowfast_weights, random_init=random_init, device=device) if need_video else None
-    )
-    vggish = VGGishExtractor(vggish_weights, random_init=random_init, device=device) if need_music else None
-    return extract_features(
-        segments,
-        output_dir,
-        slowfast=slowfast,
-        vggish=vggish,
-        on_error=on_error,
-        progress=progress,
-        failures=failures,
-    )
+    settings = {"segment_seconds": segment_seconds, "files_per_shard": files_per_shard}
+    expected = {shard.path for shard in shards}
+    data_dir = output_dir / "data" / CONFIG
+    if data_dir.is_dir():
+        stray = sorted(
+            p.relative_to(output_dir).as_posix()
+            for p in data_dir.glob("*.parquet")
+            if p.relative_to(output_dir).as_posix() not in expected
+        )
+        if stray:
+            raise FileExistsError(
+                f"{output_dir}: holds shards of another run ({', '.join(stray[:3])}): other media or "
+                "--files-per-shard; use another --output-dir or remove the folder"
+            )
+    for shard in shards:
+        path = output_dir / shard.path
+        if path.is_file() and _shard_settings(path) != settings:
+            raise FileExistsError(
+                f"{path}: written with other settings ({_shard_settings(path)}, now {settings}); use another "
+                "--output-dir or remove the folder"
+            )
+    extractors = _Extractors(slowfast_weights, vggish_weights, random_init, device or str(state.device))
+    summary = ExtractionSummary(output_dir)
+    with state.split_between_processes(shards) as mine:
+        pending = [shard for shard in mine if not (output_dir / shard.path).is_file()]
+        for shard in mine:
+            if shard not in pending:
+                summary.skipped += pq.read_metadata(output_dir / shard.path).num_rows
+        if pending:
+            extractors.check()
+        bar = tqdm(
+            total=sum(len(shard.files) for shard in pending),
+            desc=f"extracting (process {state.process_index})" if state.num_processes > 1 else "extracting",
+            unit="file",
+            disable=not progress,
+        )
+        with tempfile.TemporaryDirectory(prefix="emomv-media-") as scratch:
+            for shard in pending:
+                rows, failures = _extract_shard(
+                    shard,
+                    source,
+                    extractors,
+                    segment_seconds=segment_seconds,
+                    on_error=on_error,
+                    num_workers=num_workers,
+                    batch_size=batch_size,
+                    scratch=Path(scratch),
+                    progress=bar,
+                )
+                _write_shard(output_dir / shard.path, rows, failures, settings)
+                summary.extracted += len(rows)
+                summary.failures += failures
+        bar.close()
+    if state.num_processes > 1:  # totals of every process (all_gather_object: every process takes part)
+        from accelerate.utils import gather_object
+
+        counts = gather_object([(summary.extracted, summary.skipped)])
+        summary.extracted, summary.skipped = (sum(values) for values in zip(*counts, strict=True))
+    state.wait_for_everyone()
+    if state.is_main_process:
+        final = _finalize(output_dir, shards, settings, str(media))
+        summary.rows, summary.all_failures = final.rows, final.all_failures
+        if final.all_failures:
+            logger.error(
+                "%d item(s) left out, listed with their reasons in %s",
+                len(final.all_failures),
+                output_dir / FAILURES_CSV,
+            )
+    state.wait_for_everyone()
+    return summary
+
+
+__all__ = [
+    "CONFIG",
+    "FAILURES_CSV",
+    "MEDIA_EXTENSIONS",
+    "ExtractionFailure",
+    "ExtractionSummary",
+    "FeatureExtractionError",
+    "MediaItem",
+    "MediaSegment",
+    "MediaSource",
+    "MissingWeightsError",
+    "Shard",
+    "discover_segments",
+    "extract_dataset",
+    "list_media",
+    "plan_shards",
+    "split_into_segments",
+]

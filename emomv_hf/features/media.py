@@ -183,6 +183,32 @@ def read_video_frames(
         return np.stack(picked)
 
 
+def resample_audio(
+    waveform: np.ndarray, sample_rate: int, target_rate: int = VGGISH_SAMPLE_RATE
+) -> np.ndarray:
+    """Resample ``(num_samples,)`` or planar ``(num_channels, num_samples)`` audio with FFmpeg's resampler (the
+    one :func:`read_audio` uses), channel by channel; float32 of the same rank."""
+    av = _import_av()
+    audio = np.asarray(waveform, dtype=np.float32)
+    planar = audio.reshape(1, -1) if audio.ndim == 1 else audio
+    if planar.ndim != 2:
+        raise ValueError(
+            f"expected audio of shape (num_samples,) or (num_channels, num_samples), got {audio.shape}"
+        )
+    if sample_rate <= 0:
+        raise ValueError(f"sample rate must be positive, got {sample_rate}")
+    channels = []
+    for channel in planar:
+        resampler = av.AudioResampler(format="fltp", layout="mono", rate=target_rate)
+        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(channel[None]), format="fltp", layout="mono")
+        frame.sample_rate = sample_rate
+        pieces = [out.to_ndarray() for out in resampler.resample(frame)]
+        pieces += [out.to_ndarray() for out in resampler.resample(None)]  # flush the delay line
+        channels.append(np.concatenate(pieces, axis=1)[0] if pieces else np.zeros(0, dtype=np.float32))
+    resampled = np.stack(channels).astype(np.float32)
+    return resampled[0] if audio.ndim == 1 else resampled
+
+
 def read_audio(
     path: str | os.PathLike,
     start: float = 0.0,

@@ -25,7 +25,7 @@ from emomv_hf.data.arguments import (
 from emomv_hf.features.arguments import FeatureExtractionArguments
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SCRIPTS = ("build_emomv", "create_pairs", "extract_features")
+SCRIPTS = ("build_emomv", "create_pairs", "extract_features", "convert_weights")
 
 
 def load_script(name: str):
@@ -46,7 +46,9 @@ def test_help_lists_every_flag(name, capsys):
     assert exited.value.code == 0
     out = capsys.readouterr().out
     assert out.startswith(f"usage: {name}.py") and "--output-dir" in out
-    if name != "extract_features":
+    if name == "convert_weights":
+        assert "--push-to-hub ORG/NAME" in out and "--vggish-pca" in out
+    elif name != "extract_features":
         assert "--overwrite" in out and "--push-to-hub ORG" in out and "--private" in out
     if name == "create_pairs":
         assert "--no-balance" in out and "Turn off --balance." in out
@@ -112,13 +114,19 @@ def test_extract_features_flags_and_defaults():
     (args,) = parse("extract_features", ["--media", "m", "--output-dir", "o"])
     assert args == FeatureExtractionArguments(media="m", output_dir="o")
     assert (args.slowfast_weights, args.vggish_weights, args.random_init) == (None, None, False)
-    assert (args.segment_seconds, args.device, args.on_error, args.progress) == (30.0, "cpu", "raise", True)
+    # device None: the process's accelerate device (cpu here, cuda:N per process under accelerate launch)
+    assert (args.segment_seconds, args.device, args.on_error, args.progress) == (30.0, None, "raise", True)
+    assert (args.extractor, args.files_per_shard, args.num_workers, args.batch_size) == (None, 16, 0, 1)
     argv = ["--media", "m", "--output_dir", "o", "--slowfast_weights", "s.pyth", "--vggish-weights", "v.pth"]
     (args,) = parse("extract_features", [*argv, "--random-init", "--segment_seconds", "2.5", "--skip-errors"])
     assert (args.slowfast_weights, args.vggish_weights, args.random_init) == ("s.pyth", "v.pth", True)
     assert (args.segment_seconds, args.on_error) == (2.5, "skip")
     (args,) = parse("extract_features", [*argv, "--device", "cuda", "--no-progress"])
     assert (args.device, args.progress) == ("cuda", False)
+    (args,) = parse(
+        "extract_features", [*argv, "--files-per-shard", "4", "--num-workers", "2", "--extractor", "x"]
+    )
+    assert (args.files_per_shard, args.num_workers, args.extractor) == (4, 2, "x")
 
 
 @pytest.mark.parametrize(
@@ -126,6 +134,8 @@ def test_extract_features_flags_and_defaults():
     [
         ("extract_features", ["--segment-seconds", "-5"], "--segment-seconds must be positive, got -5.0"),
         ("extract_features", ["--segment-seconds", "0"], "--segment-seconds must be positive, got 0.0"),
+        ("extract_features", ["--files-per-shard", "0"], "--files-per-shard must be >= 1, got 0"),
+        ("extract_features", ["--num-workers", "-1"], "--num-workers must be >= 0, got -1"),
         (
             "create_pairs",
             ["--validation-fraction", "1.5"],
@@ -135,6 +145,9 @@ def test_extract_features_flags_and_defaults():
         ("create_pairs", ["--push-to-hub", "org/name"], "--push-to-hub must be a Hub user or organisation"),
         ("build_emomv", ["--dataset", "emomv-x"], "argument --dataset: invalid choice: 'emomv-x'"),
         ("build_emomv", ["--unknown-flag"], "['--unknown-flag']"),
+        ("convert_weights", [], "nothing to convert: give --vggish PATH and/or --slowfast PATH"),
+        ("convert_weights", ["--vggish", "v.pth", "--push-to-hub", "org"], "--push-to-hub must be ORG/NAME"),
+        ("convert_weights", ["--vggish-pca", "p.pth", "--slowfast", "s.pyth"], "--vggish-pca needs --vggish"),
     ],
 )
 def test_invalid_value_is_one_usage_error_line(name, argv, message, tmp_path, capsys):
@@ -142,6 +155,7 @@ def test_invalid_value_is_one_usage_error_line(name, argv, message, tmp_path, ca
         "build_emomv": ["--output-dir", str(tmp_path / "o")],
         "create_pairs": ["--segments", str(tmp_path / "s.csv"), "--output-dir", str(tmp_path / "o")],
         "extract_features": ["--media", str(tmp_path), "--output-dir", str(tmp_path / "o")],
+        "convert_weights": ["--output-dir", str(tmp_path / "o")],
     }[name]
     with pytest.raises(SystemExit) as exited:
         load_script(name).main([*required, *argv])

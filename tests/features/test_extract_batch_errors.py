@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import logging
+import sys
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,8 @@ def _rows(path: Path) -> list[dict[str, str]]:
 
 @pytest.fixture(scope="module")
 def mixed_media(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """``good.mp4`` (2.5 s), ``corrupt.mp4`` (random bytes) and ``silent.mp4`` (no audio stream)."""
+    """``good.mp4`` (2.5 s), ``corrupt.mp4`` (random bytes), ``silent.mp4`` (no audio stream) and ``blank.mp4``
+    (no video stream)."""
     root = tmp_path_factory.mktemp("mixed")
     (root / "sad").mkdir()
     write_clip(root / "sad" / "good.mp4", 2.5)
@@ -32,42 +34,59 @@ def mixed_media(tmp_path_factory: pytest.TempPathFactory) -> Path:
         torch.randint(0, 256, (4096,), dtype=torch.uint8).numpy().tobytes()
     )
     write_clip(root / "sad" / "silent.mp4", 2.5, with_audio=False)
+    write_clip(root / "sad" / "blank.mp4", 2.5, with_video=False)
     return root
+
+
+def _segments(folder: Path) -> dict[str, dict]:
+    import datasets
+
+    return {row["segment_id"]: row for row in datasets.load_dataset(str(folder), "segments", split="train")}
 
 
 def test_skip_errors_reports_each_bad_file_and_goes_on(mixed_media: Path, tmp_path: Path, caplog, capsys):
     out = tmp_path / "features"
-    torch.manual_seed(0)
     args = ("--media", str(mixed_media), "--output-dir", str(out), "--random-init", "--no-progress")
     with caplog.at_level(logging.ERROR):
         assert _run_cli(*args, "--skip-errors") == 0
-    assert [row["segment_id"] for row in _rows(out / "segments.csv")] == ["good_01"]
+    rows = _segments(out)
+    assert sorted(rows) == ["blank_01", "good_01", "silent_01"]
+    # A file with one stream gives the feature of that stream; the other is null.
+    assert rows["silent_01"]["music_features"] is None and len(rows["silent_01"]["video_features"]) == 2304
+    assert rows["blank_01"]["video_features"] is None and len(rows["blank_01"]["music_features"]) == 128
+    assert rows["good_01"]["video_features"] is not None and rows["good_01"]["music_features"] is not None
     report = {Path(row["media"]).name: row["reason"] for row in _rows(out / "failures.csv")}
-    assert set(report) == {"corrupt.mp4", "silent.mp4"}
+    assert set(report) == {"corrupt.mp4"}
     assert "cannot open media file" in report["corrupt.mp4"]
-    assert "no audio stream" in report["silent.mp4"]
-    logged = caplog.text
-    assert "corrupt.mp4" in logged and "silent.mp4" in logged and "no audio stream" in logged
-    assert "2 left out" in capsys.readouterr().out
-    assert sorted(p.name for p in (out / "video").iterdir()) == ["good_01.npy"]
-    assert sorted(p.name for p in (out / "music").iterdir()) == ["good_01.npy"]
+    assert "corrupt.mp4" in caplog.text and "cannot open media file" in caplog.text
+    assert "1 left out" in capsys.readouterr().out
+    assert "1 media files or segments were left out" in (out / "README.md").read_text(encoding="utf-8")
 
     # Without --skip-errors the first bad file stops the run, in one line.
-    assert _run_cli(*args[:4], "--random-init", "--no-progress") == 1
+    assert _run_cli(*args[:4], "--random-init", "--no-progress", "--output-dir", str(tmp_path / "o2")) == 1
     assert capsys.readouterr().err.startswith("error: ")
 
+    # Pairing needs both streams and an emotion: the folder is refused, naming the segments.
+    sys.path.insert(0, str(REPO_ROOT / "dataset_scripts"))
+    try:
+        import create_pairs
+    finally:
+        sys.path.pop(0)
+    assert create_pairs.main(["--segments", str(out), "--output-dir", str(tmp_path / "hub")]) == 1
+    err = capsys.readouterr().err
+    assert "silent_01 (no music_features)" in err and "blank_01 (no video_features)" in err
 
-def test_skip_errors_with_a_csv_leaves_no_orphan_feature_files(mixed_media: Path, tmp_path: Path):
-    # With start/end given, the silent file is only found out when its music is decoded, after its video.
+
+def test_skip_errors_with_a_csv_window_too_short_for_music(mixed_media: Path, tmp_path: Path):
+    # The window of "s" is too short for one 0.96 s VGGish example: the segment is left out, "g" is kept.
     table = tmp_path / "media.csv"
     table.write_text(
         "path,segment_id,start,end,emotion\n"
         f"{mixed_media / 'sad' / 'good.mp4'},g,0,2,sad\n"
-        f"{mixed_media / 'sad' / 'silent.mp4'},s,0,2,sad\n",
+        f"{mixed_media / 'sad' / 'good.mp4'},s,2,2.5,sad\n",
         encoding="utf-8",
     )
     out = tmp_path / "features"
-    torch.manual_seed(0)
     argv = (
         "--media",
         str(table),
@@ -78,15 +97,9 @@ def test_skip_errors_with_a_csv_leaves_no_orphan_feature_files(mixed_media: Path
         "--skip-errors",
     )
     assert _run_cli(*argv) == 0
-    assert [row["segment_id"] for row in _rows(out / "segments.csv")] == ["g"]
-    assert [row["segment_id"] for row in _rows(out / "failures.csv")] == ["s"]
-    listed = {
-        Path(row[column]).name
-        for row in _rows(out / "segments.csv")
-        for column in ("video_features", "music_features")
-    }
-    written = {p.name for p in out.rglob("*.npy")}
-    assert written == listed == {"g.npy"}
+    assert sorted(_segments(out)) == ["g"]
+    (failure,) = _rows(out / "failures.csv")
+    assert failure["segment_id"] == "s" and "too short for VGGish" in failure["reason"]
 
 
 def test_nothing_extracted_is_a_failure(mixed_media: Path, tmp_path: Path, capsys):
@@ -101,7 +114,10 @@ def test_nothing_extracted_is_a_failure(mixed_media: Path, tmp_path: Path, capsy
         == 1
     )
     assert "no segment could be extracted" in capsys.readouterr().err
-    assert not list(out.rglob("*.npy"))
+    import pyarrow.parquet as pq
+
+    (shard,) = (out / "data" / "segments").iterdir()
+    assert pq.read_metadata(shard).num_rows == 0
 
 
 def test_missing_weights_message_names_the_flags(mixed_media: Path, tmp_path: Path, capsys):
@@ -118,7 +134,7 @@ def test_missing_weights_message_names_the_flags(mixed_media: Path, tmp_path: Pa
         == 1
     )
     err = capsys.readouterr().err
-    assert "--slowfast-weights PATH" in err and "--random-init" in err
+    assert "--slowfast-weights PATH" in err and "--random-init" in err and "--extractor DIR" in err
     assert "weights=PATH" not in err and "random_init=True" not in err
 
 

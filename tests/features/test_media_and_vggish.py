@@ -12,8 +12,9 @@ from emomv_hf.features import (
     VGGISH_SAMPLE_RATE,
     MediaError,
     MissingWeightsError,
-    VGGish,
+    VGGishConfig,
     VGGishExtractor,
+    VGGishModel,
     log_mel_spectrogram,
     mel_filterbank,
     probe_media,
@@ -114,9 +115,10 @@ def test_vggish_random_init_shapes_and_non_negative():
 
 
 def test_vggish_state_dict_layout_and_round_trip(tmp_path: Path):
-    keys = set(VGGish().state_dict())
+    model = VGGishModel(VGGishConfig())
+    keys = set(model.state_dict())
     assert {"features.0.weight", "features.13.bias", "embeddings.0.weight", "embeddings.4.bias"} <= keys
-    assert VGGish().embeddings[0].in_features == 512 * 4 * 6
+    assert model.embeddings[0].in_features == 512 * 4 * 6
     torch.manual_seed(1)
     first = VGGishExtractor(random_init=True)
     path = tmp_path / "vggish.pth"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import shutil
 import sys
 from pathlib import Path
@@ -11,7 +10,6 @@ import numpy as np
 import pytest
 import torch
 
-from emomv_hf.data.build import SEGMENT_CSV_COLUMNS, _FeatureReader
 from emomv_hf.features import (
     MissingWeightsError,
     SlowFastExtractor,
@@ -92,83 +90,121 @@ def _run_cli(*args: str) -> int:
     return extract_features.main(list(args))
 
 
-def test_cli_end_to_end_resume_and_create_pairs_format(media_dir: Path, tmp_path: Path, capsys, monkeypatch):
+def _rows(folder: Path) -> list[dict]:
+    import datasets
+
+    return list(datasets.load_dataset(str(folder), "segments", split="train"))
+
+
+def test_cli_end_to_end_resume_and_dataset_format(media_dir: Path, tmp_path: Path, capsys):
     out = tmp_path / "features"
     # Without weights and without --random-init the CLI refuses before doing any work.
     assert _run_cli("--media", str(media_dir), "--output-dir", str(out), "--no-progress") == 1
     # ... naming its own flags, not the Python parameters (issue 8.5).
-    assert "--slowfast-weights PATH" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "--slowfast-weights PATH" in err and "--extractor DIR" in err
 
-    torch.manual_seed(0)
     args = ("--media", str(media_dir), "--output-dir", str(out), "--random-init", "--no-progress")
-    assert _run_cli(*args) == 0
-    assert "2 segment(s) extracted, 0 already present" in capsys.readouterr().out
+    assert _run_cli(*args, "--files-per-shard", "1") == 0
+    assert "2 segment(s), 2 extracted now, 0 already present" in capsys.readouterr().out
 
-    with open(out / "segments.csv", newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
-    assert set(SEGMENT_CSV_COLUMNS) <= set(rows[0])
-    assert [row["emotion"] for row in rows] == ["fearful", "relaxing"]
-    reader = _FeatureReader(out)  # the reader create_pairs.py uses
+    rows = _rows(out)
+    assert [row["segment_id"] for row in rows] == ["clip_a_01", "clip_b_01"]
+    assert [row["source"] for row in rows] == ["clip_a", "clip_b"]
+    assert [(row["start"], round(row["end"], 1)) for row in rows] == [(0.0, 3.5), (0.0, 2.5)]
+    assert [row["emotion"] for row in rows] == [1, 4]  # fearful, relaxing (emotion-named folders)
     for row in rows:
-        video = reader.read(row["video_features"], 2304, "video")
-        music = reader.read(row["music_features"], 128, "music")
-        assert np.isfinite(video).all() and (music >= 0).all()
-    assert not list(out.rglob("*.tmp*"))  # atomic writes leave no temp files
+        video, music = np.asarray(row["video_features"]), np.asarray(row["music_features"])
+        assert video.shape == (2304,) and music.shape == (128,)
+        assert np.isfinite(video).all() and (video >= 0).all() and (music >= 0).all()
+    assert (out / "README.md").is_file() and not (out / "failures.csv").exists()
+    assert not [p for p in out.rglob("*") if p.name.startswith(".")]  # atomic writes leave no temp files
 
     # Resume: nothing is recomputed, so no extractor is even built (it would refuse without weights).
-    before = (out / "video" / "clip_a_01.npy").stat().st_mtime_ns
-    assert _run_cli("--media", str(media_dir), "--output-dir", str(out), "--no-progress") == 0
-    assert "0 segment(s) extracted, 2 already present" in capsys.readouterr().out
-    assert (out / "video" / "clip_a_01.npy").stat().st_mtime_ns == before
+    shard = out / "data" / "segments" / "train-00001-of-00002.parquet"
+    before = shard.stat().st_mtime_ns
+    assert (
+        _run_cli(
+            "--media", str(media_dir), "--output-dir", str(out), "--no-progress", "--files-per-shard", "1"
+        )
+        == 0
+    )
+    assert "2 segment(s), 0 extracted now, 2 already present" in capsys.readouterr().out
+    assert shard.stat().st_mtime_ns == before
 
-    # A removed music file is recomputed alone (VGGish only), giving the same values.
-    music = np.load(out / "music" / "clip_b_01.npy")
-    (out / "music" / "clip_b_01.npy").unlink()
-    assert _run_cli(*args[:4], "--no-progress", "--random-init") == 0
-    assert "1 segment(s) extracted, 1 already present" in capsys.readouterr().out
-    assert np.load(out / "music" / "clip_b_01.npy").shape == music.shape
+    # A removed shard is recomputed alone, giving the same values (random weights come from a fixed seed).
+    shard.unlink()
+    assert _run_cli(*args, "--files-per-shard", "1") == 0
+    assert "1 extracted now, 1 already present" in capsys.readouterr().out
+    again = _rows(out)
+    assert again[1]["video_features"] == rows[1]["video_features"]
+    assert again[1]["music_features"] == rows[1]["music_features"]
+
+    # Other sharding in the same folder would mix two runs: refused.
+    assert _run_cli(*args, "--files-per-shard", "2") == 1
+    assert "shards of another run" in capsys.readouterr().err
 
 
-def test_create_pairs_runs_on_extracted_features(media_dir: Path, tmp_path: Path):
-    """Two clips cannot be paired meaningfully; label copies of the extracted files as 10 segments instead."""
-    from emomv_hf.data import build_pairs_dataset
+def test_create_pairs_reads_the_extracted_folder(media_dir: Path, tmp_path: Path):
+    """Two clips cannot be paired meaningfully; relabel copies of the extracted rows as 10 segments instead."""
+    import pyarrow.parquet as pq
+
+    from emomv_hf.cards.dataset_card import make_extraction_card
+    from emomv_hf.data.schema import extracted_segments_table
 
     out = tmp_path / "features"
-    torch.manual_seed(0)
     assert (
         _run_cli("--media", str(media_dir), "--output-dir", str(out), "--random-init", "--no-progress") == 0
     )
-    with open(out / "segments.csv", newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
-    emotions = ["exciting", "fearful", "tense", "sad", "relaxing"]
-    copies = []
-    for index in range(10):
-        row = dict(rows[index % 2])
-        segment_id = f"src{index // 2}_{index % 2 + 1:02d}"
-        for column, kind in (("video_features", "video"), ("music_features", "music")):
-            target = f"{kind}/{segment_id}.npy"
-            shutil.copy(out / row[column], out / target)
-            row[column] = target
-        row.update(segment_id=segment_id, emotion=emotions[index % 5], source_id=f"src{index // 2}")
-        copies.append(row)
-    with open(out / "segments.csv", "w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(copies[0]))
-        writer.writeheader()
-        writer.writerows(copies)
-    folder = build_pairs_dataset(out / "segments.csv", tmp_path / "hub", name="byov")
+    rows = _rows(out)
+    emotions = [0, 1, 2, 3, 4]
+    table = extracted_segments_table(
+        [f"src{i // 2}_{i % 2 + 1:02d}" for i in range(10)],
+        [emotions[i % 5] for i in range(10)],
+        [np.asarray(rows[i % 2]["video_features"], np.float32) for i in range(10)],
+        [np.asarray(rows[i % 2]["music_features"], np.float32) for i in range(10)],
+        [f"src{i // 2}" for i in range(10)],
+        [0.0] * 10,
+        [2.5] * 10,
+    )
+    relabelled = tmp_path / "relabelled"
+    (relabelled / "data" / "segments").mkdir(parents=True)
+    pq.write_table(table, relabelled / "data" / "segments" / "train-00000-of-00001.parquet")
+    card = make_extraction_card(name="relabelled", tables={"train": table}, settings={}, media="test")
+    (relabelled / "README.md").write_text(str(card), encoding="utf-8")
+
+    sys.path.insert(0, str(REPO_ROOT / "dataset_scripts"))
+    try:
+        import create_pairs
+    finally:
+        sys.path.pop(0)
+    assert (
+        create_pairs.main(
+            ["--segments", str(relabelled), "--output-dir", str(tmp_path / "hub"), "--name", "byov"]
+        )
+        == 0
+    )
+    folder = tmp_path / "hub" / "byov"
     assert (folder / "README.md").is_file()
+    import datasets
+
+    pairs = datasets.load_dataset(str(folder), "pairs", split="train")
+    assert pairs.num_rows > 0 and set(pairs["label"]) == {0, 1}
 
 
-def test_non_finite_feature_is_an_error_naming_the_segment(media_dir: Path, tmp_path: Path):
-    from emomv_hf.features import FeatureExtractionError, extract_features
+def test_non_finite_feature_is_an_error_naming_the_segment(media_dir: Path, tmp_path: Path, monkeypatch):
+    from emomv_hf.features import FeatureExtractionError, extract_dataset
 
-    segments = discover_segments(media_dir, 30)[:1]
+    def broken_embed(self, clips):
+        return torch.full((clips[0].shape[0], 2304), float("nan"))
 
-    def broken_slowfast(frames: np.ndarray) -> np.ndarray:
-        return np.full(2304, np.nan, dtype=np.float32)
-
+    monkeypatch.setattr(SlowFastExtractor, "embed", broken_embed)
+    only_a = tmp_path / "media"
+    (only_a / "Fear").mkdir(parents=True)
+    shutil.copy(media_dir / "Fear" / "clip_a.mp4", only_a / "Fear" / "clip_a.mp4")
     with pytest.raises(FeatureExtractionError, match=r"clip_a_01.*NaN/inf"):
-        extract_features(segments, tmp_path, slowfast=broken_slowfast, vggish=None, progress=False)
-    assert not (tmp_path / "video").exists() or not list((tmp_path / "video").iterdir())
-    summary = extract_features(segments, tmp_path, slowfast=broken_slowfast, on_error="skip", progress=False)
-    assert summary.failed == ["clip_a_01"]
+        extract_dataset(only_a, tmp_path / "out", random_init=True, progress=False)
+    assert not list((tmp_path / "out").rglob("*.parquet"))
+    summary = extract_dataset(only_a, tmp_path / "out", random_init=True, on_error="skip", progress=False)
+    assert summary.failed == ["clip_a_01"] and summary.rows == 0
+    assert "NaN/inf" in (tmp_path / "out" / "failures.csv").read_text(encoding="utf-8")

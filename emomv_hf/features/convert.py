@@ -1,0 +1,193 @@
+"""The public extractor checkpoints (pickled state dicts) to transformers models, and converted checkpoint folders.
+
+- ``vggish-10086976.pth``: a state dict of the PyTorch VGGish port ``harritaylor/torchvggish``, keys
+  ``features.N.*`` / ``embeddings.N.*``; optionally ``vggish_pca_params-970ea276.pth`` (``pca_eigen_vectors``,
+  ``pca_means``).
+- ``SLOWFAST_8x8_R50.pyth``: pytorchvideo's model zoo, a dict whose ``model_state`` holds ``slowfast_r50`` keys
+  (``blocks.N.*``); the Kinetics classifier ``blocks.6.proj.*`` is dropped.
+
+:func:`load_extractor` opens either a converted folder or one of these files, so the extractors and the
+conversion script share one loading path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from pathlib import Path
+
+import torch
+
+from .configuration_slowfast import SlowFastConfig
+from .configuration_vggish import VGGishConfig
+from .modeling_slowfast import SlowFastModel
+from .modeling_vggish import VGGishModel
+
+logger = logging.getLogger(__name__)
+
+SOURCES = {
+    "vggish": (
+        "vggish-10086976.pth",
+        "https://github.com/harritaylor/torchvggish/releases/download/v0.1/vggish-10086976.pth",
+    ),
+    "vggish_pca": (
+        "vggish_pca_params-970ea276.pth",
+        "https://github.com/harritaylor/torchvggish/releases/download/v0.1/vggish_pca_params-970ea276.pth",
+    ),
+    "slowfast": (
+        "SLOWFAST_8x8_R50.pyth",
+        "https://dl.fbaipublicfiles.com/pytorchvideo/model_zoo/kinetics/SLOWFAST_8x8_R50.pyth",
+    ),
+}
+"""Model kind -> (public file name, where it is published)."""
+
+SLOWFAST_HEAD_PREFIX = "blocks.6.proj."
+
+
+def sha256_of(path: str | os.PathLike) -> str:
+    """Hex SHA-256 of a file (read in 1 MiB blocks)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """Tensors of a pickled checkpoint (``weights_only``): unwraps ``model_state`` / ``state_dict`` / ``model``
+    and a DataParallel ``module.`` prefix."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path}: checkpoint not found") from None
+    except Exception as error:  # unpickling errors of many kinds: all mean "not a checkpoint"
+        raise ValueError(f"{path}: not a PyTorch checkpoint ({type(error).__name__}: {error})") from None
+    for key in ("model_state", "state_dict", "model"):
+        if isinstance(state, dict) and isinstance(state.get(key), dict):
+            state = state[key]
+            break
+    if not isinstance(state, dict):
+        raise ValueError(f"{path}: expected a state dict, got {type(state).__name__}")
+    return {k.removeprefix("module."): v for k, v in state.items()}
+
+
+def vggish_from_port(path: str | os.PathLike, pca_params: str | os.PathLike | None = None) -> VGGishModel:
+    """A [`VGGishModel`] holding the weights of a torchvggish state dict (and PCA parameters when given)."""
+    state = read_state_dict(path)
+    model = VGGishModel(VGGishConfig(has_pca=pca_params is not None))
+    if pca_params is not None:
+        params = torch.load(pca_params, map_location="cpu", weights_only=True)
+        try:
+            state["pca_eigen_vectors"] = torch.as_tensor(params["pca_eigen_vectors"]).float()
+            state["pca_means"] = torch.as_tensor(params["pca_means"]).float().reshape(-1)
+        except (KeyError, TypeError):
+            raise ValueError(f"{pca_params}: expected keys pca_eigen_vectors and pca_means") from None
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as error:
+        raise ValueError(
+            f"{path}: not a state dict of the PyTorch VGGish port (features.N / embeddings.N): {error}"
+        ) from None
+    return model.eval()
+
+
+def slowfast_from_zoo(path: str | os.PathLike) -> SlowFastModel:
+    """A [`SlowFastModel`] holding the weights of ``SLOWFAST_8x8_R50.pyth`` (or a plain ``slowfast_r50`` state
+    dict); the classifier ``blocks.6.proj.*`` is dropped."""
+    state = {k: v for k, v in read_state_dict(path).items() if not k.startswith(SLOWFAST_HEAD_PREFIX)}
+    model = SlowFastModel(SlowFastConfig())
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as error:
+        raise ValueError(f"{path}: not a slowfast_r50 state dict: {error}") from None
+    return model.eval()
+
+
+def convert_checkpoint(
+    kind: str,
+    source: str | os.PathLike,
+    output_dir: str | os.PathLike,
+    *,
+    pca_params: str | os.PathLike | None = None,
+    repo_id: str | None = None,
+) -> Path:
+    """Convert a public checkpoint file into a self-contained folder ``output_dir``.
+
+    Writes ``config.json``, ``model.safetensors``, the processor of both streams (``processor_config.json``:
+    :class:`EmoMVProcessor`, so ``AutoProcessor.from_pretrained`` works on either folder), the model's own
+    processor file (``preprocessor_config.json`` for VGGish, ``video_preprocessor_config.json`` for SlowFast)
+    and a ``README.md`` model card naming the source file and its SHA-256. The folder appears complete or
+    not at all (files are written into a staging folder and moved into place).
+
+    Args:
+        kind: ``"vggish"`` (``vggish-10086976.pth``) or ``"slowfast"`` (``SLOWFAST_8x8_R50.pyth``).
+        source: the public checkpoint file.
+        output_dir: the checkpoint folder to write.
+        pca_params: VGGish only: ``vggish_pca_params-970ea276.pth``, kept for :meth:`VGGishModel.postprocess`.
+        repo_id: the Hub id the card's usage example names (default: the folder's name).
+    """
+    from ..cards.model_card import make_extractor_card
+    from ..io_utils import atomic_write_dir
+    from .feature_extraction_vggish import VGGishFeatureExtractor
+    from .processing_emomv import EmoMVProcessor
+    from .video_processing_slowfast import SlowFastVideoProcessor
+
+    if kind not in ("vggish", "slowfast"):
+        raise ValueError(f"kind must be 'vggish' or 'slowfast', got {kind!r}")
+    if pca_params is not None and kind != "vggish":
+        raise ValueError("pca_params only apply to VGGish")
+    source = Path(source)
+    if not source.is_file():
+        name, url = SOURCES[kind]
+        raise FileNotFoundError(f"{source}: checkpoint not found (the public file is {name}, from {url})")
+    model = vggish_from_port(source, pca_params) if kind == "vggish" else slowfast_from_zoo(source)
+    output_dir = Path(output_dir)
+    extra = {}
+    if pca_params is not None:
+        extra = {"extra_source_name": Path(pca_params).name, "extra_source_sha256": sha256_of(pca_params)}
+    card = make_extractor_card(
+        kind,
+        model_class=type(model).__name__,
+        num_parameters=model.num_parameters(),
+        source_name=source.name,
+        source_sha256=sha256_of(source),
+        source_url=SOURCES[kind][1],
+        repo_id=repo_id or output_dir.name,
+        **extra,
+    )
+
+    def fill(folder: Path) -> None:
+        model.save_pretrained(folder, safe_serialization=True)
+        EmoMVProcessor().save_pretrained(folder)
+        own = VGGishFeatureExtractor() if kind == "vggish" else SlowFastVideoProcessor()
+        own.save_pretrained(folder)
+        card.save(folder / "README.md")
+
+    atomic_write_dir(output_dir, fill)
+    logger.info("converted %s -> %s", source, output_dir)
+    return output_dir
+
+
+def load_extractor(kind: str, weights: str | os.PathLike) -> VGGishModel | SlowFastModel:
+    """``kind`` (``"vggish"`` / ``"slowfast"``) from a converted checkpoint folder or a public checkpoint file."""
+    model_class = {"vggish": VGGishModel, "slowfast": SlowFastModel}[kind]
+    weights = Path(weights)
+    if weights.is_dir():
+        model = model_class.from_pretrained(weights)
+        if not isinstance(model, model_class):
+            raise ValueError(
+                f"{weights}: a {type(model).__name__} checkpoint, expected {model_class.__name__}"
+            )
+        return model.eval()
+    return vggish_from_port(weights) if kind == "vggish" else slowfast_from_zoo(weights)
+
+
+__all__ = [
+    "SOURCES",
+    "load_extractor",
+    "read_state_dict",
+    "sha256_of",
+    "slowfast_from_zoo",
+    "vggish_from_port",
+]

@@ -1,0 +1,216 @@
+"""VGGish's log-mel front end as a transformers feature extractor: a waveform at any sampling rate becomes 16 kHz
+mono, then 0.96 s log-mel examples ``(E, 1, 96, 64)``.
+
+The front end follows Google's ``vggish_input.py`` / ``mel_features.py`` (the numbers of the PyTorch port
+``harritaylor/torchvggish``): 25 ms periodic-Hann windows every 10 ms, magnitude of a 512-point FFT, 64 mel bands
+125-7500 Hz on the HTK mel scale, ``log(mel + 0.01)``, and non-overlapping 96-frame examples.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from transformers.feature_extraction_sequence_utils import SequenceFeatureExtractor
+from transformers.feature_extraction_utils import BatchFeature
+
+from .media import VGGISH_SAMPLE_RATE, resample_audio
+
+# Front-end constants of vggish_params.py.
+STFT_WINDOW_SECONDS = 0.025
+STFT_HOP_SECONDS = 0.010
+NUM_MEL_BINS = 64
+MEL_MIN_HZ = 125.0
+MEL_MAX_HZ = 7500.0
+LOG_OFFSET = 0.01  # avoids log(0) on silent bins
+EXAMPLE_WINDOW_SECONDS = 0.96
+EXAMPLE_HOP_SECONDS = 0.96  # no overlap between examples
+NUM_FRAMES_PER_EXAMPLE = 96
+MIN_AUDIO_SECONDS = STFT_WINDOW_SECONDS + (NUM_FRAMES_PER_EXAMPLE - 1) * STFT_HOP_SECONDS
+"""Shortest audio that yields one example: 0.975 s."""
+
+
+def hertz_to_mel(frequencies_hertz: np.ndarray | float) -> np.ndarray:
+    """HTK mel scale, ``1127 ln(1 + f / 700)``, as in ``mel_features.hertz_to_mel``."""
+    return 1127.0 * np.log(1.0 + np.asarray(frequencies_hertz, dtype=np.float64) / 700.0)
+
+
+def mel_filterbank(
+    num_mel_bins: int = NUM_MEL_BINS,
+    num_spectrogram_bins: int = 257,
+    sample_rate: int = VGGISH_SAMPLE_RATE,
+    lower_edge_hertz: float = MEL_MIN_HZ,
+    upper_edge_hertz: float = MEL_MAX_HZ,
+) -> np.ndarray:
+    """Triangular mel weights, shape ``(num_spectrogram_bins, num_mel_bins)``.
+
+    Same construction as ``mel_features.spectrogram_to_mel_matrix``: triangles are built in the mel domain
+    (not in Hz as in HTK itself), and the DC bin gets no weight.
+    """
+    nyquist = sample_rate / 2.0
+    if not 0.0 <= lower_edge_hertz < upper_edge_hertz <= nyquist:
+        raise ValueError(f"need 0 <= lower_edge_hertz < upper_edge_hertz <= {nyquist}")
+    bins_mel = hertz_to_mel(np.linspace(0.0, nyquist, num_spectrogram_bins))
+    edges = np.linspace(hertz_to_mel(lower_edge_hertz), hertz_to_mel(upper_edge_hertz), num_mel_bins + 2)
+    weights = np.empty((num_spectrogram_bins, num_mel_bins))
+    for i in range(num_mel_bins):
+        lower, center, upper = edges[i : i + 3]
+        lower_slope = (bins_mel - lower) / (center - lower)
+        upper_slope = (upper - bins_mel) / (upper - center)
+        weights[:, i] = np.maximum(0.0, np.minimum(lower_slope, upper_slope))
+    weights[0, :] = 0.0
+    return weights
+
+
+def _frame(data: torch.Tensor, window: int, hop: int) -> torch.Tensor:
+    """Non-padded framing along dim 0 (``mel_features.frame``): ``(N, ...) -> (1 + (N - window) // hop, window, ...)``."""
+    if data.shape[0] < window:
+        return data.new_zeros((0, window, *data.shape[1:]))
+    return data.unfold(0, window, hop).movedim(-1, 1)
+
+
+def log_mel_spectrogram(
+    waveform: np.ndarray | torch.Tensor, sample_rate: int = VGGISH_SAMPLE_RATE
+) -> torch.Tensor:
+    """Log-mel spectrogram of a mono waveform, shape ``(num_frames, 64)``, float32.
+
+    25 ms periodic-Hann windows every 10 ms, magnitude of a 512-point FFT, 64 mel bands 125-7500 Hz,
+    ``log(mel + 0.01)``; ``num_frames = 1 + (num_samples - 400) // 160``.
+    """
+    if sample_rate != VGGISH_SAMPLE_RATE:
+        raise ValueError(
+            f"VGGish expects {VGGISH_SAMPLE_RATE} Hz audio, got {sample_rate} Hz; resample first"
+        )
+    signal = torch.as_tensor(np.asarray(waveform, dtype=np.float64))
+    if signal.ndim != 1:
+        raise ValueError(f"expected a mono waveform of shape (num_samples,), got {tuple(signal.shape)}")
+    window_length = round(sample_rate * STFT_WINDOW_SECONDS)  # 400
+    hop_length = round(sample_rate * STFT_HOP_SECONDS)  # 160
+    fft_length = 2 ** math.ceil(math.log2(window_length))  # 512
+    frames = _frame(signal, window_length, hop_length)  # (num_frames, 400)
+    # Periodic Hann (denominator N, not N - 1), as in mel_features.periodic_hann.
+    window = 0.5 - 0.5 * torch.cos(
+        2 * math.pi / window_length * torch.arange(window_length, dtype=torch.float64)
+    )
+    magnitude = torch.fft.rfft(frames * window, n=fft_length).abs()  # (num_frames, 257)
+    mel = magnitude @ torch.from_numpy(mel_filterbank(num_spectrogram_bins=fft_length // 2 + 1))
+    return torch.log(mel + LOG_OFFSET).float()
+
+
+def waveform_to_examples(
+    waveform: np.ndarray | torch.Tensor, sample_rate: int = VGGISH_SAMPLE_RATE
+) -> torch.Tensor:
+    """Frame a 16 kHz mono waveform into VGGish input examples, shape ``(N, 1, 96, 64)``.
+
+    Examples are 0.96 s (96 frames of 10 ms) without overlap; a trailing partial example is dropped, so
+    3 s of audio gives 3 examples. Audio shorter than 0.975 s gives none (see :data:`MIN_AUDIO_SECONDS`).
+    """
+    log_mel = log_mel_spectrogram(waveform, sample_rate)
+    hop = round(EXAMPLE_HOP_SECONDS / STFT_HOP_SECONDS)
+    return _frame(log_mel, NUM_FRAMES_PER_EXAMPLE, hop).unsqueeze(1)
+
+
+class VGGishFeatureExtractor(SequenceFeatureExtractor):
+    r"""
+    Waveforms to VGGish input examples (saved as ``preprocessor_config.json``).
+
+    Each waveform is resampled to 16 kHz (FFmpeg's resampler, as :func:`.media.read_audio` uses) when given at
+    another rate, its channels are averaged, and it is cut into 0.96 s log-mel examples (a trailing partial
+    example is dropped). A batch is padded to its longest number of examples.
+
+    Args:
+        feature_size (`int`, defaults to 64): mel bands of an example (fixed by VGGish).
+        sampling_rate (`int`, defaults to 16000): rate the log-mel front end runs at (fixed by VGGish).
+        padding_value (`float`, defaults to 0.0): value of padded examples.
+    """
+
+    model_input_names = ["input_features", "attention_mask"]
+
+    def __init__(
+        self,
+        feature_size: int = NUM_MEL_BINS,
+        sampling_rate: int = VGGISH_SAMPLE_RATE,
+        padding_value: float = 0.0,
+        **kwargs,
+    ) -> None:
+        if feature_size != NUM_MEL_BINS or sampling_rate != VGGISH_SAMPLE_RATE:
+            raise ValueError(
+                f"VGGishFeatureExtractor computes {NUM_MEL_BINS} mel bands at {VGGISH_SAMPLE_RATE} Hz, got "
+                f"feature_size={feature_size}, sampling_rate={sampling_rate}"
+            )
+        super().__init__(
+            feature_size=feature_size, sampling_rate=sampling_rate, padding_value=padding_value, **kwargs
+        )
+
+    def to_mono_16k(self, waveform: np.ndarray | torch.Tensor, sampling_rate: int) -> np.ndarray:
+        """``(num_samples,)`` or planar ``(num_channels, num_samples)`` at ``sampling_rate`` -> 16 kHz mono.
+
+        A mono 16 kHz waveform is returned as given (no copy, no dtype change), so the numbers do not move.
+        """
+        audio = np.asarray(waveform)
+        if audio.ndim not in (1, 2) or audio.shape[-1] == 0:
+            raise ValueError(
+                f"expected a waveform of shape (num_samples,) or (num_channels, num_samples), got {audio.shape}"
+            )
+        if sampling_rate != self.sampling_rate:
+            audio = resample_audio(audio, sampling_rate, self.sampling_rate)
+        if audio.ndim == 2:
+            audio = audio.mean(axis=0).astype(np.float32)  # channels averaged after resampling, as read_audio
+        return audio
+
+    def examples(self, waveform: np.ndarray | torch.Tensor, sampling_rate: int) -> torch.Tensor:
+        """Log-mel examples ``(E, 1, 96, 64)`` float32 of one waveform; ``ValueError`` if it is shorter than
+        :data:`MIN_AUDIO_SECONDS`."""
+        audio = self.to_mono_16k(waveform, sampling_rate)
+        examples = waveform_to_examples(audio, self.sampling_rate)
+        if examples.shape[0] == 0:
+            raise ValueError(
+                f"audio too short for VGGish: {audio.shape[0] / self.sampling_rate:.3f} s, "
+                f"need at least {MIN_AUDIO_SECONDS:.3f} s"
+            )
+        return examples
+
+    def __call__(
+        self,
+        raw_audio: np.ndarray | torch.Tensor | Sequence[np.ndarray | torch.Tensor],
+        sampling_rate: int | None = None,
+        return_tensors: str | None = None,
+        return_attention_mask: bool | None = None,
+        **kwargs,
+    ) -> BatchFeature:
+        """One waveform or a list of them (each ``(num_samples,)`` or planar ``(num_channels, num_samples)``) ->
+        ``input_features`` ``(B, E, 1, 96, 64)`` and ``attention_mask`` ``(B, E)`` (1 = real example)."""
+        if sampling_rate is None:
+            raise ValueError(
+                "pass `sampling_rate`: VGGishFeatureExtractor resamples from any rate, but must know the input's"
+            )
+        if kwargs:
+            raise TypeError(f"unexpected argument(s) {sorted(kwargs)}")
+        if isinstance(raw_audio, (np.ndarray, torch.Tensor)):
+            raw_audio = [raw_audio]  # one waveform; a batch is a list
+        per_waveform = [self.examples(waveform, sampling_rate) for waveform in raw_audio]
+        longest = max(examples.shape[0] for examples in per_waveform)
+        features = np.full(
+            (len(per_waveform), longest, 1, NUM_FRAMES_PER_EXAMPLE, self.feature_size),
+            self.padding_value,
+            dtype=np.float32,
+        )
+        mask = np.zeros((len(per_waveform), longest), dtype=np.int64)
+        for index, examples in enumerate(per_waveform):
+            features[index, : examples.shape[0]] = examples.numpy()
+            mask[index, : examples.shape[0]] = 1
+        data = {"input_features": features}
+        if return_attention_mask if return_attention_mask is not None else self.return_attention_mask:
+            data["attention_mask"] = mask
+        return BatchFeature(data, tensor_type=return_tensors)
+
+
+__all__ = [
+    "MIN_AUDIO_SECONDS",
+    "VGGishFeatureExtractor",
+    "log_mel_spectrogram",
+    "mel_filterbank",
+    "waveform_to_examples",
+]

@@ -1,0 +1,211 @@
+"""The extractors and their processors as transformers classes: bit-identical to the frozen pre-change code
+(``frozen_reference.py``) and to pytorchvideo's own ``slowfast_r50``, and bit-exact through save/load."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from transformers import AutoConfig, AutoFeatureExtractor, AutoModel, AutoProcessor, AutoVideoProcessor
+
+import emomv_hf  # noqa: F401  (registers the Auto classes)
+from emomv_hf.features import (
+    VGGISH_SAMPLE_RATE,
+    EmoMVProcessor,
+    SlowFastConfig,
+    SlowFastModel,
+    SlowFastVideoProcessor,
+    VGGishConfig,
+    VGGishExtractor,
+    VGGishFeatureExtractor,
+    VGGishModel,
+    load_extractor,
+    slowfast_from_zoo,
+    vggish_from_port,
+)
+from emomv_hf.features.media import resample_audio
+
+from . import frozen_reference as frozen
+
+
+def _tone(seconds: float, rate: int = VGGISH_SAMPLE_RATE, hz: float = 1000.0) -> np.ndarray:
+    t = np.arange(int(seconds * rate)) / rate
+    noise = np.random.default_rng(0).uniform(-0.1, 0.1, t.shape)
+    return (0.4 * np.sin(2 * np.pi * hz * t) + noise).astype(np.float32)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# VGGish
+# ------------------------------------------------------------------------------------------------------------
+
+
+def test_vggish_feature_extractor_equals_the_frozen_front_end(tmp_path: Path):
+    extractor = VGGishFeatureExtractor()
+    waveforms = [_tone(3.2), _tone(1.5, hz=440.0)]
+    batch = extractor(waveforms, sampling_rate=VGGISH_SAMPLE_RATE, return_tensors="pt")
+    assert batch["input_features"].shape == (2, 3, 1, 96, 64)
+    assert batch["attention_mask"].tolist() == [[1, 1, 1], [1, 0, 0]]
+    for index, waveform in enumerate(waveforms):
+        expected = frozen.waveform_to_examples(waveform)
+        count = expected.shape[0]
+        assert torch.equal(batch["input_features"][index, :count], expected)
+        assert (batch["input_features"][index, count:] == 0).all()
+    with pytest.raises(ValueError, match="too short for VGGish"):
+        extractor(_tone(0.9), sampling_rate=VGGISH_SAMPLE_RATE)
+    with pytest.raises(ValueError, match="sampling_rate"):
+        extractor(_tone(2.0))
+
+    extractor.save_pretrained(tmp_path)
+    assert (tmp_path / "preprocessor_config.json").is_file()
+    reloaded = VGGishFeatureExtractor.from_pretrained(tmp_path)
+    assert reloaded.to_dict() == extractor.to_dict()
+    again = reloaded(waveforms, sampling_rate=VGGISH_SAMPLE_RATE, return_tensors="pt")
+    assert torch.equal(again["input_features"], batch["input_features"])
+
+
+def test_vggish_feature_extractor_resamples_and_averages_channels():
+    extractor = VGGishFeatureExtractor()
+    rate = 44_100
+    left, right = _tone(2.0, rate), _tone(2.0, rate, hz=300.0)
+    stereo = np.stack([left, right])
+    examples = extractor(stereo, sampling_rate=rate, return_tensors="pt")["input_features"][0]
+    # The same as FFmpeg-resampling each channel to 16 kHz and averaging (what read_audio does to decoded media).
+    mono = resample_audio(stereo, rate).mean(axis=0).astype(np.float32)
+    assert abs(mono.shape[0] - 2 * VGGISH_SAMPLE_RATE) <= 16
+    assert torch.equal(examples, frozen.waveform_to_examples(mono))
+    # A mono 16 kHz waveform is not touched.
+    assert extractor.to_mono_16k(left, VGGISH_SAMPLE_RATE) is left
+
+
+def test_vggish_model_equals_the_port_module_and_round_trips(vggish_port, tmp_path: Path):
+    port_vggish = vggish_port[0]
+    model = VGGishModel(VGGishConfig()).eval()
+    model.load_state_dict(port_vggish.state_dict())  # the port's exact key layout loads as is
+    waveforms = [_tone(3.2), _tone(1.5, hz=440.0)]
+    inputs = VGGishFeatureExtractor()(waveforms, sampling_rate=VGGISH_SAMPLE_RATE, return_tensors="pt")
+    with torch.no_grad():
+        output = model(**inputs)
+        expected = [port_vggish(frozen.waveform_to_examples(w)) for w in waveforms]
+    assert output.pooler_output.shape == (2, 128) and output.last_hidden_state.shape == (2, 3, 128)
+    for index, embeddings in enumerate(expected):
+        assert torch.equal(output.last_hidden_state[index, : len(embeddings)], embeddings)
+        assert torch.equal(output.pooler_output[index], embeddings.mean(dim=0))
+    assert (output.last_hidden_state[1, 1:] == 0).all()
+
+    model.save_pretrained(tmp_path)
+    assert (tmp_path / "model.safetensors").is_file() and not list(tmp_path.glob("*.bin"))
+    assert AutoConfig.from_pretrained(tmp_path).model_type == "vggish"
+    reloaded = AutoModel.from_pretrained(tmp_path).eval()
+    assert isinstance(reloaded, VGGishModel)
+    with torch.no_grad():
+        assert torch.equal(reloaded(**inputs).pooler_output, output.pooler_output)
+
+
+def test_vggish_from_port_file_with_pca_and_the_extractor(vggish_port, tmp_path: Path):
+    port_vggish, path = vggish_port
+    pca = tmp_path / "vggish_pca_params-970ea276.pth"
+    eigen = torch.randn(128, 128, generator=torch.Generator().manual_seed(0))
+    means = torch.randn(128, 1, generator=torch.Generator().manual_seed(1))
+    torch.save({"pca_eigen_vectors": eigen, "pca_means": means}, pca)
+    model = vggish_from_port(path, pca)
+    assert model.config.has_pca and torch.equal(model.pca_eigen_vectors, eigen)
+
+    waveform = _tone(2.5)
+    extractor = VGGishExtractor(path, pca_params=pca)
+    with torch.no_grad():
+        embeddings = port_vggish(frozen.waveform_to_examples(waveform))
+    np.testing.assert_array_equal(extractor(waveform), embeddings.mean(dim=0).numpy())
+    expected_pca = torch.round(((eigen @ (embeddings.T - means)).T.clamp(-2, 2) + 2) * (255 / 4))
+    assert torch.equal(extractor.postprocess(extractor.embed(waveform)), expected_pca)
+
+    # A converted folder gives the same features as the .pth file.
+    folder = tmp_path / "converted"
+    model.save_pretrained(folder)
+    VGGishFeatureExtractor().save_pretrained(folder)
+    np.testing.assert_array_equal(VGGishExtractor(folder)(waveform), extractor(waveform))
+    assert isinstance(AutoFeatureExtractor.from_pretrained(folder), VGGishFeatureExtractor)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# SlowFast
+# ------------------------------------------------------------------------------------------------------------
+
+
+def test_slowfast_video_processor_equals_the_frozen_preprocessing(tmp_path: Path):
+    processor = SlowFastVideoProcessor()
+    rng = np.random.default_rng(0)
+    for shape in [(32, 48, 64, 3), (32, 64, 48, 3), (32, 50, 50, 3)]:
+        frames = rng.integers(0, 256, shape, dtype=np.uint8)
+        inputs = processor(frames, return_tensors="pt")
+        slow, fast = frozen.preprocess_clip(frames)
+        assert torch.equal(inputs["pixel_values_slow"], slow) and torch.equal(
+            inputs["pixel_values_fast"], fast
+        )
+    # Longer inputs are sampled to 32 frames at linspace(0, T - 1, 32) (UniformTemporalSubsample).
+    frames = rng.integers(0, 256, (45, 48, 64, 3), dtype=np.uint8)
+    index = torch.linspace(0, 44, 32).long().numpy()
+    inputs = processor([frames, frames[index]], return_tensors="pt")
+    assert inputs["pixel_values_fast"].shape == (2, 3, 32, 256, 256)
+    assert torch.equal(inputs["pixel_values_fast"][0], inputs["pixel_values_fast"][1])
+    assert torch.equal(inputs["pixel_values_fast"][0], frozen.preprocess_clip(frames[index])[1][0])
+
+    processor.save_pretrained(tmp_path)
+    reloaded = SlowFastVideoProcessor.from_pretrained(tmp_path)
+    assert reloaded.to_dict() == processor.to_dict()
+    assert torch.equal(
+        reloaded(frames, return_tensors="pt")["pixel_values_slow"], inputs["pixel_values_slow"][:1]
+    )
+
+
+def test_emomv_processor_round_trip_and_auto_classes(tmp_path: Path):
+    pytest.importorskip("pytorchvideo")
+    processor = EmoMVProcessor()
+    frames = np.random.default_rng(1).integers(0, 256, (32, 48, 64, 3), dtype=np.uint8)
+    waveform = _tone(2.1)
+    inputs = processor(videos=frames, audio=waveform, sampling_rate=VGGISH_SAMPLE_RATE)
+    assert set(inputs) == {"pixel_values_slow", "pixel_values_fast", "input_features", "attention_mask"}
+    assert torch.equal(inputs["pixel_values_fast"], frozen.preprocess_clip(frames)[1])
+    assert torch.equal(inputs["input_features"][0], frozen.waveform_to_examples(waveform))
+    audio_only = processor(audio=waveform, sampling_rate=VGGISH_SAMPLE_RATE)
+    assert set(audio_only) == {"input_features", "attention_mask"}
+    with pytest.raises(ValueError, match="needs"):
+        processor()
+
+    # A checkpoint folder: model + processor; the Auto classes find both.
+    SlowFastConfig().save_pretrained(tmp_path)
+    processor.save_pretrained(tmp_path)
+    loaded = AutoProcessor.from_pretrained(tmp_path)
+    assert isinstance(loaded, EmoMVProcessor)
+    assert loaded.feature_extractor.to_dict() == processor.feature_extractor.to_dict()
+    assert loaded.video_processor.to_dict() == processor.video_processor.to_dict()
+    again = loaded(videos=frames, audio=waveform, sampling_rate=VGGISH_SAMPLE_RATE)
+    assert all(torch.equal(again[key], inputs[key]) for key in inputs)
+    assert isinstance(AutoVideoProcessor.from_pretrained(tmp_path), SlowFastVideoProcessor)
+
+
+def test_slowfast_model_equals_pytorchvideo_and_round_trips(slowfast_zoo, small_clip_inputs, tmp_path: Path):
+    original, path = slowfast_zoo
+    slow, fast = small_clip_inputs
+    model = slowfast_from_zoo(path)
+    assert not any(key.startswith("blocks.6.proj") for key in model.state_dict())
+    with torch.no_grad():
+        expected = original([slow, fast])
+        output = model(pixel_values_slow=slow, pixel_values_fast=fast)
+    assert output.pooler_output.shape == (1, 2304)
+    assert torch.equal(output.pooler_output, expected)
+
+    folder = tmp_path / "converted"
+    model.save_pretrained(folder)
+    assert (folder / "model.safetensors").is_file()
+    reloaded = AutoModel.from_pretrained(folder)
+    assert isinstance(reloaded, SlowFastModel) and not reloaded.training
+    state, again = model.state_dict(), reloaded.state_dict()
+    assert state.keys() == again.keys() and all(torch.equal(state[k], again[k]) for k in state)
+    with torch.no_grad():
+        assert torch.equal(reloaded(pixel_values_slow=slow, pixel_values_fast=fast).pooler_output, expected)
+    assert isinstance(load_extractor("slowfast", folder), SlowFastModel)
+    with pytest.raises(ValueError, match="not a slowfast_r50 state dict"):
+        torch.save({"model_state": {"conv.weight": torch.zeros(1)}}, tmp_path / "bad.pyth")
+        slowfast_from_zoo(tmp_path / "bad.pyth")
