@@ -203,7 +203,10 @@ def segments_from_pairs(pairs) -> datasets.Dataset:
         if segment_ids
         else np.zeros((0, MUSIC_FEATURE_DIM), np.float32),
     )
-    return datasets.Dataset(table).cast(SEGMENT_FEATURES)
+    # Cast the Arrow table itself: Dataset.cast would draw a progress bar for every cv fold.
+    return datasets.Dataset(
+        table.cast(SEGMENT_FEATURES.arrow_schema), info=datasets.DatasetInfo(features=SEGMENT_FEATURES)
+    )
 
 
 def split_counts(table: pa.Table) -> dict[str, int]:
