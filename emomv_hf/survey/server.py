@@ -99,6 +99,7 @@ class SurveyServer(ThreadingHTTPServer):
     """A threading HTTP server over one :class:`SurveyStore` (one thread per request)."""
 
     daemon_threads = True
+    request_queue_size = 128  # socketserver's default backlog (5) resets connections when a class starts at once
 
     def __init__(
         self, address: tuple[str, int], store: SurveyStore, *, show_segment_ids: bool = False
