@@ -1,7 +1,8 @@
 """The survey's web form (paper Figure 11), served by the standard library's threading HTTP server.
 
 One page per sample, in manifest order: the video with its music (the video muted, the music segment's audio
-played in step with it, so a mismatched pair shows one segment's pictures with another's music), two 5-point
+played in step with it under one set of controls, so a mismatched pair shows one segment's pictures with
+another's music), two 5-point
 Likert questions ("Matched in emotions", "Aligned in general") and the emotion the video and the music convey.
 Where the manifest has no media the page names the two segments instead. A submission is stored by
 :meth:`SurveyStore.submit` (an upsert) and answered with a redirect to the next sample (post/redirect/get), so a
@@ -51,7 +52,9 @@ table.grid { border-collapse: collapse; width: 100%; margin: .5em 0 1em; }
 table.grid th, table.grid td { padding: .4em; text-align: center; }
 table.grid td:first-child, table.grid th:first-child { text-align: left; }
 table.grid tr:nth-child(even) { background: #f8f9fa; }
-video { width: 100%; max-height: 420px; background: #000; }
+video { width: 100%; max-height: 420px; background: #000; cursor: pointer; }
+.controls { display: flex; gap: .8em; align-items: center; margin: .5em 0; }
+.controls #seek { flex: 1; }
 .nomedia { background: #f1f3f4; padding: 1em; border-radius: 6px; }
 .error { color: #b3261e; font-weight: bold; }
 .required { color: #d93025; }
@@ -59,19 +62,35 @@ nav { display: flex; justify-content: space-between; align-items: center; }
 button { font-size: 1em; padding: .5em 1.5em; }
 """
 
-# The music element follows the (muted) video's controls: play, pause, seek, rate.
-_SYNC_SCRIPT = """
+# The player: the video stays muted (its own soundtrack would give a mismatched pair away) and has no native
+# controls (they could unmute it); one play button, seek bar and volume drive the video and the music together.
+_PLAYER_SCRIPT = """
 <script>
 (function () {
   const video = document.getElementById("video"), music = document.getElementById("music");
-  if (!video || !music) return;
-  const sync = () => { if (Math.abs(music.currentTime - video.currentTime) > 0.2) music.currentTime = video.currentTime; };
-  video.addEventListener("play", () => { sync(); music.play().catch(() => {}); });
-  video.addEventListener("pause", () => music.pause());
-  video.addEventListener("seeked", sync);
-  video.addEventListener("ratechange", () => { music.playbackRate = video.playbackRate; });
-  video.addEventListener("timeupdate", () => { if (!video.paused) sync(); });
-  video.addEventListener("ended", () => music.pause());
+  const play = document.getElementById("play"), seek = document.getElementById("seek");
+  const time = document.getElementById("time"), volume = document.getElementById("volume");
+  const media = [video, music].filter(Boolean);
+  const clock = video || music;
+  const format = (t) => Math.floor(t / 60) + ":" + String(Math.floor(t % 60)).padStart(2, "0");
+  const sync = () => { if (video && music && Math.abs(music.currentTime - video.currentTime) > 0.25) music.currentTime = video.currentTime; };
+  const toggle = () => {
+    if (clock.paused) { sync(); media.forEach((m) => m.play().catch(() => {})); play.textContent = "Pause"; }
+    else { media.forEach((m) => m.pause()); play.textContent = "Play"; }
+  };
+  play.addEventListener("click", toggle);
+  if (video) video.addEventListener("click", toggle);
+  seek.addEventListener("input", () => {
+    if (!clock.duration) return;
+    media.forEach((m) => { m.currentTime = seek.value / 1000 * clock.duration; });
+  });
+  if (volume && music) volume.addEventListener("input", () => { music.volume = Number(volume.value); });
+  clock.addEventListener("timeupdate", () => {
+    sync();
+    if (clock.duration) seek.value = Math.round(clock.currentTime / clock.duration * 1000);
+    time.textContent = format(clock.currentTime) + " / " + format(clock.duration || 0);
+  });
+  clock.addEventListener("ended", () => { media.forEach((m) => m.pause()); play.textContent = "Play"; });
 })();
 </script>
 """
@@ -99,7 +118,9 @@ class SurveyServer(ThreadingHTTPServer):
     """A threading HTTP server over one :class:`SurveyStore` (one thread per request)."""
 
     daemon_threads = True
-    request_queue_size = 128  # socketserver's default backlog (5) resets connections when a class starts at once
+    request_queue_size = (
+        128  # socketserver's default backlog (5) resets connections when a class starts at once
+    )
 
     def __init__(
         self, address: tuple[str, int], store: SurveyStore, *, show_segment_ids: bool = False
@@ -267,13 +288,21 @@ class _Handler(BaseHTTPRequestHandler):
         parts = []
         if sample.video_media:
             parts.append(
-                f"<video id='video' controls preload='auto' playsinline muted src='/media/{sid}/video'></video>"
+                f"<video id='video' preload='auto' playsinline muted src='/media/{sid}/video'></video>"
             )
         if sample.music_media:
-            if sample.video_media:
-                parts.append(f"<audio id='music' preload='auto' src='/media/{sid}/music'></audio>")
-            else:
-                parts.append(f"<audio id='music' controls preload='auto' src='/media/{sid}/music'></audio>")
+            parts.append(f"<audio id='music' preload='auto' src='/media/{sid}/music'></audio>")
+        if sample.video_media or sample.music_media:
+            volume = (
+                "<label>Volume <input type='range' id='volume' min='0' max='1' step='0.05' value='1'></label>"
+                if sample.music_media
+                else ""
+            )
+            parts.append(
+                "<div class='controls'><button type='button' id='play'>Play</button>"
+                "<input type='range' id='seek' min='0' max='1000' value='0' aria-label='Position'>"
+                f"<span id='time'>0:00 / 0:00</span>{volume}</div>{_PLAYER_SCRIPT}"
+            )
         missing = [
             f"{kind} of segment <code class='segment'>{html.escape(segment)}</code>"
             for kind, segment, media in (
@@ -291,7 +320,7 @@ class _Handler(BaseHTTPRequestHandler):
                 f"<p><small>Video: <code class='segment'>{html.escape(sample.video_segment_id)}</code>, music: "
                 f"<code class='segment'>{html.escape(sample.music_segment_id)}</code></small></p>"
             )
-        return "".join(parts) + (_SYNC_SCRIPT if sample.video_media and sample.music_media else "")
+        return "".join(parts)
 
     def _sample_body(
         self, participant: str, number: int, sample: SurveySample, values: dict[str, str], error: str

@@ -135,7 +135,8 @@ def test_media_with_ranges(tmp_path, samples) -> None:
         assert request(server, "GET", "/media/S2/video")[0] == 404
         request(server, "POST", "/start", {"participant": "p1"})
         page = request(server, "GET", "/p/p1/1")[2].decode()
-        assert "<video id='video' controls preload='auto' playsinline muted src='/media/S1/video'>" in page
+        assert "<video id='video' preload='auto' playsinline muted src='/media/S1/video'>" in page
+        assert "id='play'" in page and "id='volume'" in page
         assert "<audio id='music' preload='auto' src='/media/S1/music'>" in page and "segment" not in page
     finally:
         server.shutdown()
