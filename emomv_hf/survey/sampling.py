@@ -1,0 +1,293 @@
+"""Drawing the label-validation survey's samples (paper section 4.1) and the manifest that lists them.
+
+From each dataset the paper draws ten music-video pairs, five matched and five mismatched, with every emotion
+equally often. :func:`draw_samples` does the same for any even number per dataset: in each group (matched,
+mismatched) the video emotions are as equal as the group size allows, and so are the music emotions; a
+mismatched sample pairs emotions the dataset allows (:data:`~emomv_hf.emotions.ALLOWED_MISMATCH_PAIRS`), and
+no segment is shown twice within one dataset. The draw is a seeded backtracking search, so one seed gives one
+manifest.
+
+The manifest (JSON) lists the samples in survey order, each with a neutral id (``S01``: a pair id would give
+the label away), its dataset, label, segment ids, emotions and, where a media folder holds them, the video and
+music files the form plays.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from emomv_hf.emotions import ALLOWED_MISMATCH_PAIRS, EMOTIONS, MATCH_LABELS
+from emomv_hf.io_utils import atomic_write_json
+
+__all__ = [
+    "MANIFEST_VERSION",
+    "MEDIA_EXTENSIONS",
+    "SamplingError",
+    "SurveySample",
+    "draw_samples",
+    "find_media",
+    "load_manifest",
+    "read_pairs",
+    "write_manifest",
+]
+
+MANIFEST_VERSION = 1
+
+MEDIA_EXTENSIONS: tuple[str, ...] = (
+    ".mp4",
+    ".webm",
+    ".mkv",
+    ".mov",
+    ".m4v",
+    ".ogv",
+    ".mp3",
+    ".wav",
+    ".ogg",
+    ".m4a",
+    ".opus",
+    ".flac",
+)
+"""Extensions looked up for ``<segment id><ext>`` in a media folder, in this order (a music video file serves
+as the music of its segment too: the form plays its audio track)."""
+
+_ALLOWED = {frozenset(pair) for pair in ALLOWED_MISMATCH_PAIRS}
+
+
+class SamplingError(ValueError):
+    """The dataset cannot give the requested balanced draw, or a manifest is malformed."""
+
+
+@dataclass(frozen=True)
+class SurveySample:
+    """One survey sample: a music-video pair of ``dataset`` shown as ``sample_id``.
+
+    ``label`` is ``"matched"`` or ``"mismatched"``; emotions are canonical names; ``video_media`` and
+    ``music_media`` are absolute file paths or ``None`` (the form then shows the segment ids).
+    """
+
+    sample_id: str
+    dataset: str
+    pair_id: str
+    label: str
+    video_segment_id: str
+    music_segment_id: str
+    video_emotion: str
+    music_emotion: str
+    video_media: str | None = None
+    music_media: str | None = None
+
+
+def read_pairs(dataset_dir: str | os.PathLike, splits: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """The pairs of a built dataset folder (``build_emomv.py`` / ``create_pairs.py`` output) as plain rows
+    (``pair_id``, segment ids, ``label`` name, emotion names), from ``splits`` (default: all) in order."""
+    from emomv_hf.data.loading import load_emomv
+
+    pairs = load_emomv(str(dataset_dir))
+    chosen = list(pairs) if splits is None else list(splits)
+    unknown = [split for split in chosen if split not in pairs]
+    if unknown:
+        raise SamplingError(f"{dataset_dir}: no split {', '.join(unknown)} (it has {', '.join(pairs)})")
+    columns = ["pair_id", "video_segment_id", "music_segment_id", "label", "video_emotion", "music_emotion"]
+    rows: list[dict[str, Any]] = []
+    for split in chosen:
+        table = pairs[split].select_columns(columns)
+        for row in table:
+            rows.append(
+                {
+                    **{key: row[key] for key in columns[:3]},
+                    "label": MATCH_LABELS[row["label"]],
+                    "video_emotion": EMOTIONS[row["video_emotion"]],
+                    "music_emotion": EMOTIONS[row["music_emotion"]],
+                }
+            )
+    return rows
+
+
+def _balanced(count: int, rng: random.Random) -> list[str]:
+    """``count`` emotion names, each ``count // 5`` times, the remainder going to randomly chosen emotions."""
+    names = list(EMOTIONS) * (count // len(EMOTIONS))
+    names += rng.sample(list(EMOTIONS), count % len(EMOTIONS))
+    rng.shuffle(names)
+    return names
+
+
+def _draw_group(
+    candidates: list[dict[str, Any]], count: int, matched: bool, rng: random.Random, dataset: str
+) -> list[dict[str, Any]]:
+    video_wanted = _balanced(count, rng)
+    music_left = Counter(video_wanted if matched else _balanced(count, rng))
+    by_video: dict[str, list[dict[str, Any]]] = {emotion: [] for emotion in EMOTIONS}
+    for row in candidates:
+        by_video[row["video_emotion"]].append(row)
+    for rows in by_video.values():
+        rng.shuffle(rows)
+    chosen: list[dict[str, Any]] = []
+    used: set[str] = set()
+    steps = 0
+
+    def search(slot: int) -> bool:
+        nonlocal steps
+        if slot == count:
+            return True
+        for row in by_video[video_wanted[slot]]:
+            steps += 1
+            if steps > 200_000:
+                return False
+            music = row["music_emotion"]
+            segments = {row["video_segment_id"], row["music_segment_id"]}
+            if music_left[music] == 0 or segments & used:
+                continue
+            music_left[music] -= 1
+            used.update(segments)
+            chosen.append(row)
+            if search(slot + 1):
+                return True
+            chosen.pop()
+            used.difference_update(segments)
+            music_left[music] += 1
+        return False
+
+    if not search(0):
+        have = Counter(row["video_emotion"] for row in candidates)
+        kind = "matched" if matched else "mismatched"
+        raise SamplingError(
+            f"{dataset}: cannot draw {count} {kind} pairs with balanced emotions and distinct segments "
+            f"(its {kind} pairs by video emotion: {dict(have)})"
+        )
+    return chosen
+
+
+def draw_samples(
+    pairs_by_dataset: Mapping[str, Sequence[Mapping[str, Any]]],
+    per_dataset: int = 10,
+    seed: int = 0,
+    media_dirs: Mapping[str, str | os.PathLike | None] | None = None,
+) -> list[SurveySample]:
+    """Draw ``per_dataset`` samples (half matched, half mismatched, balanced emotions) from each dataset and
+    return them all in one seeded random survey order, numbered ``S01``, ``S02``, ...
+
+    Args:
+        pairs_by_dataset: dataset name -> pair rows as :func:`read_pairs` gives them.
+        per_dataset: samples per dataset, even (the paper: 10).
+        seed: seeds the draw and the order.
+        media_dirs: dataset name -> folder of ``<segment id><ext>`` media files (see :func:`find_media`).
+    """
+    if per_dataset <= 0 or per_dataset % 2:
+        raise SamplingError(f"per_dataset must be a positive even number (half matched), got {per_dataset}")
+    rng = random.Random(seed)
+    drawn: list[tuple[str, dict[str, Any]]] = []
+    for dataset, rows in pairs_by_dataset.items():
+        for row in rows:
+            if row["label"] not in MATCH_LABELS:
+                raise SamplingError(f"{dataset}: pair {row['pair_id']!r} has label {row['label']!r}")
+            matched = row["label"] == "matched"
+            same = row["video_emotion"] == row["music_emotion"]
+            if matched != same or (
+                not matched and frozenset((row["video_emotion"], row["music_emotion"])) not in _ALLOWED
+            ):
+                raise SamplingError(
+                    f"{dataset}: pair {row['pair_id']!r} is {row['label']} with video emotion "
+                    f"{row['video_emotion']!r} and music emotion {row['music_emotion']!r}"
+                )
+        for matched in (True, False):
+            group = [row for row in rows if (row["label"] == "matched") == matched]
+            drawn += [(dataset, row) for row in _draw_group(group, per_dataset // 2, matched, rng, dataset)]
+    rng.shuffle(drawn)
+    width = max(2, len(str(len(drawn))))
+    samples = []
+    for index, (dataset, row) in enumerate(drawn, start=1):
+        folder = (media_dirs or {}).get(dataset)
+        samples.append(
+            SurveySample(
+                sample_id=f"S{index:0{width}d}",
+                dataset=dataset,
+                pair_id=row["pair_id"],
+                label=row["label"],
+                video_segment_id=row["video_segment_id"],
+                music_segment_id=row["music_segment_id"],
+                video_emotion=row["video_emotion"],
+                music_emotion=row["music_emotion"],
+                video_media=find_media(folder, row["video_segment_id"]) if folder else None,
+                music_media=find_media(folder, row["music_segment_id"]) if folder else None,
+            )
+        )
+    return samples
+
+
+def find_media(folder: str | os.PathLike, segment_id: str) -> str | None:
+    """The absolute path of ``folder/<segment_id><ext>`` for the first of :data:`MEDIA_EXTENSIONS` that exists."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise FileNotFoundError(f"media folder {root} does not exist")
+    for extension in MEDIA_EXTENSIONS:
+        candidate = root / f"{segment_id}{extension}"
+        if candidate.is_file():
+            return str(candidate.resolve())
+    return None
+
+
+def write_manifest(
+    path: str | os.PathLike, samples: Sequence[SurveySample], *, seed: int | None = None
+) -> Path:
+    """Write ``samples`` to a JSON manifest (atomically)."""
+    payload = {"version": MANIFEST_VERSION, "seed": seed, "samples": [asdict(sample) for sample in samples]}
+    return atomic_write_json(path, payload)
+
+
+def load_manifest(path: str | os.PathLike) -> list[SurveySample]:
+    """Read a manifest; media paths relative to the manifest's folder are made absolute.
+
+    Raises:
+        SamplingError: a sample lacks a field, repeats an id, or names an unknown label or emotion.
+        FileNotFoundError: the manifest or a media file it names does not exist.
+    """
+    path = Path(path)
+    try:
+        payload = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise SamplingError(f"{path}: not valid JSON ({error})") from error
+    if (
+        not isinstance(payload, dict)
+        or not isinstance(payload.get("samples"), list)
+        or not payload["samples"]
+    ):
+        raise SamplingError(f"{path}: expected an object with a non-empty 'samples' list")
+    names = {field.name for field in fields(SurveySample)}
+    required = {
+        field.name for field in fields(SurveySample) if field.name not in ("video_media", "music_media")
+    }
+    samples, seen = [], set()
+    for index, entry in enumerate(payload["samples"]):
+        where = f"{path}: sample {index}"
+        if not isinstance(entry, dict):
+            raise SamplingError(f"{where}: expected an object")
+        missing = sorted(required - set(entry))
+        if missing:
+            raise SamplingError(f"{where}: missing field(s) {', '.join(missing)}")
+        extra = sorted(set(entry) - names)
+        if extra:
+            raise SamplingError(f"{where}: unknown field(s) {', '.join(extra)}")
+        if entry["sample_id"] in seen:
+            raise SamplingError(f"{where}: sample_id {entry['sample_id']!r} appears twice")
+        seen.add(entry["sample_id"])
+        if entry["label"] not in MATCH_LABELS:
+            raise SamplingError(f"{where}: label {entry['label']!r} is not one of {', '.join(MATCH_LABELS)}")
+        for key in ("video_emotion", "music_emotion"):
+            if entry[key] not in EMOTIONS:
+                raise SamplingError(f"{where}: {key} {entry[key]!r} is not one of {', '.join(EMOTIONS)}")
+        for key in ("video_media", "music_media"):
+            if entry.get(key):
+                media = Path(entry[key])
+                media = media if media.is_absolute() else (path.parent / media)
+                if not media.is_file():
+                    raise FileNotFoundError(f"{where}: {key} {media} does not exist")
+                entry = {**entry, key: str(media.resolve())}
+        samples.append(SurveySample(**{key: entry.get(key) for key in names}))
+    return samples

@@ -1,0 +1,469 @@
+"""The survey's web form (paper Figure 11), served by the standard library's threading HTTP server.
+
+One page per sample, in manifest order: the video with its music (the video muted, the music segment's audio
+played in step with it under one set of controls, so a mismatched pair shows one segment's pictures with
+another's music), two 5-point
+Likert questions ("Matched in emotions", "Aligned in general") and the emotion the video and the music convey.
+Where the manifest has no media the page names the two segments instead. A submission is stored by
+:meth:`SurveyStore.submit` (an upsert) and answered with a redirect to the next sample (post/redirect/get), so a
+reload never posts again; a page shows the stored answers when revisited.
+
+Routes: ``GET /`` start page, ``POST /start`` (register a participant id), ``GET|POST /p/<participant>/<n>``
+sample ``n`` (1-based), ``GET /p/<participant>/done``, ``GET /media/<sample id>/video|music`` (files named in
+the manifest only, with HTTP range requests for seeking), ``GET /healthz``.
+"""
+
+from __future__ import annotations
+
+import html
+import mimetypes
+import os
+import re
+import secrets
+import threading
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, quote, urlsplit
+
+from emomv_hf.emotions import EMOTIONS
+
+from .sampling import SurveySample
+from .store import LIKERT_LABELS, PARTICIPANT_ID, QUESTIONS, ResponseError, SurveyStore
+
+__all__ = ["EMOTION_CHOICES", "SurveyServer", "make_server"]
+
+EMOTION_CHOICES: dict[str, str] = {
+    "exciting": "Exciting",
+    "fearful": "Fear",
+    "tense": "Tension",
+    "sad": "Sadness",
+    "relaxing": "Relaxation",
+}
+"""Canonical emotion -> the column heading Figure 11 gives it."""
+
+_MAX_BODY = 64 * 1024
+_CHUNK = 256 * 1024
+
+_STYLE = """
+body { font-family: system-ui, sans-serif; max-width: 860px; margin: 2em auto; padding: 0 1em; color: #202124; }
+.card { border: 1px solid #dadce0; border-radius: 8px; padding: 1em 1.5em; margin-bottom: 1em; }
+table.grid { border-collapse: collapse; width: 100%; margin: .5em 0 1em; }
+table.grid th, table.grid td { padding: .4em; text-align: center; }
+table.grid td:first-child, table.grid th:first-child { text-align: left; }
+table.grid tr:nth-child(even) { background: #f8f9fa; }
+video { width: 100%; max-height: 420px; background: #000; cursor: pointer; }
+.controls { display: flex; gap: .8em; align-items: center; margin: .5em 0; }
+.controls #seek { flex: 1; }
+.nomedia { background: #f1f3f4; padding: 1em; border-radius: 6px; }
+.error { color: #b3261e; font-weight: bold; }
+.required { color: #d93025; }
+nav { display: flex; justify-content: space-between; align-items: center; }
+button { font-size: 1em; padding: .5em 1.5em; }
+"""
+
+# The player: the video stays muted (its own soundtrack would give a mismatched pair away) and has no native
+# controls (they could unmute it); one play button, seek bar and volume drive the video and the music together.
+_PLAYER_SCRIPT = """
+<script>
+(function () {
+  const video = document.getElementById("video"), music = document.getElementById("music");
+  const play = document.getElementById("play"), seek = document.getElementById("seek");
+  const time = document.getElementById("time"), volume = document.getElementById("volume");
+  const media = [video, music].filter(Boolean);
+  const clock = video || music;
+  const format = (t) => Math.floor(t / 60) + ":" + String(Math.floor(t % 60)).padStart(2, "0");
+  const sync = () => { if (video && music && Math.abs(music.currentTime - video.currentTime) > 0.25) music.currentTime = video.currentTime; };
+  const toggle = () => {
+    if (clock.paused) { sync(); media.forEach((m) => m.play().catch(() => {})); play.textContent = "Pause"; }
+    else { media.forEach((m) => m.pause()); play.textContent = "Play"; }
+  };
+  play.addEventListener("click", toggle);
+  if (video) video.addEventListener("click", toggle);
+  seek.addEventListener("input", () => {
+    if (!clock.duration) return;
+    media.forEach((m) => { m.currentTime = seek.value / 1000 * clock.duration; });
+  });
+  if (volume && music) volume.addEventListener("input", () => { music.volume = Number(volume.value); });
+  clock.addEventListener("timeupdate", () => {
+    sync();
+    if (clock.duration) seek.value = Math.round(clock.currentTime / clock.duration * 1000);
+    time.textContent = format(clock.currentTime) + " / " + format(clock.duration || 0);
+  });
+  clock.addEventListener("ended", () => { media.forEach((m) => m.pause()); play.textContent = "Play"; });
+})();
+</script>
+"""
+
+_SUBMIT_ONCE = """
+<script>
+document.querySelector("form.sample").addEventListener("submit", function (event) {
+  if (this.dataset.sent) { event.preventDefault(); return; }
+  this.dataset.sent = "1";
+  this.querySelector("button[type=submit]").disabled = true;
+});
+</script>
+"""
+
+
+def _page(title: str, body: str) -> bytes:
+    return (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>{body}</body></html>"
+    ).encode()
+
+
+class SurveyServer(ThreadingHTTPServer):
+    """A threading HTTP server over one :class:`SurveyStore` (one thread per request)."""
+
+    daemon_threads = True
+    request_queue_size = (
+        128  # socketserver's default backlog (5) resets connections when a class starts at once
+    )
+
+    def __init__(
+        self, address: tuple[str, int], store: SurveyStore, *, show_segment_ids: bool = False
+    ) -> None:
+        self.store = store
+        self.show_segment_ids = show_segment_ids
+        self.samples: list[SurveySample] = store.samples()
+        if not self.samples:
+            raise ResponseError(f"{store.path} holds no samples: load a manifest into it first")
+        self.by_id = {sample.sample_id: sample for sample in self.samples}
+        super().__init__(address, _Handler)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def serve_in_thread(self) -> threading.Thread:
+        """Serve from a daemon thread (tests, notebooks); stop with ``shutdown()`` and ``server_close()``."""
+        thread = threading.Thread(target=self.serve_forever, name="emomv-survey", daemon=True)
+        thread.start()
+        return thread
+
+
+def make_server(
+    store: SurveyStore, host: str = "127.0.0.1", port: int = 8000, *, show_segment_ids: bool = False
+) -> SurveyServer:
+    """A :class:`SurveyServer` bound to ``host:port`` (port 0: any free port; see ``server.url``)."""
+    return SurveyServer((host, port), store, show_segment_ids=show_segment_ids)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: SurveyServer
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args) -> None:  # quiet by default; errors still go to stderr
+        if os.environ.get("EMOMV_SURVEY_LOG"):
+            super().log_message(format, *args)
+
+    # Responses
+
+    def _send(
+        self, status: int, body: bytes, content_type: str = "text/html; charset=utf-8", headers=()
+    ) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        for name, value in headers:
+            self.send_header(name, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _redirect(self, location: str) -> None:
+        self._send(HTTPStatus.SEE_OTHER, b"", headers=[("Location", location)])
+
+    def _error(self, status: int, message: str) -> None:
+        body = f"<h1>{status} {HTTPStatus(status).phrase}</h1><p class='error'>{html.escape(message)}</p>"
+        body += "<p><a href='/'>Start page</a></p>"
+        self._send(status, _page(HTTPStatus(status).phrase, body))
+
+    # Routing
+
+    def do_HEAD(self) -> None:
+        self.do_GET()
+
+    def do_GET(self) -> None:
+        path = urlsplit(self.path).path
+        if path == "/":
+            return self._start_page()
+        if path == "/healthz":
+            return self._send(HTTPStatus.OK, b"ok\n", "text/plain; charset=utf-8")
+        if match := re.fullmatch(r"/media/([^/]+)/(video|music)", path):
+            return self._media(match[1], match[2])
+        if match := re.fullmatch(r"/p/([^/]+)/done", path):
+            return self._done(match[1])
+        if match := re.fullmatch(r"/p/([^/]+)/(\d+)", path):
+            return self._sample_page(match[1], int(match[2]))
+        self._error(HTTPStatus.NOT_FOUND, f"no page {path}")
+
+    def do_POST(self) -> None:
+        path = urlsplit(self.path).path
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > _MAX_BODY:
+            return self._error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "form too large")
+        form = {key: values[-1] for key, values in parse_qs(self.rfile.read(length).decode("utf-8")).items()}
+        if path == "/start":
+            return self._start(form)
+        if match := re.fullmatch(r"/p/([^/]+)/(\d+)", path):
+            return self._submit(match[1], int(match[2]), form)
+        self._error(HTTPStatus.NOT_FOUND, f"no form {path}")
+
+    # Pages
+
+    def _start_page(self, error: str = "", value: str = "", status: int = HTTPStatus.OK) -> None:
+        suggestion = value or f"p-{secrets.token_hex(4)}"
+        body = (
+            "<div class='card'><h1>Music video emotion survey</h1>"
+            f"<p>You will watch {len(self.server.samples)} short music video samples and, for each, rate how well "
+            "its music and video match in emotions and in general, and say which emotion each conveys.</p>"
+            + (f"<p class='error'>{html.escape(error)}</p>" if error else "")
+            + "<form method='post' action='/start'><label>Participant id "
+            f"<input name='participant' value='{html.escape(suggestion)}' required pattern='{PARTICIPANT_ID.pattern}' "
+            "maxlength='64'></label> <button type='submit'>Start</button></form>"
+            "<p><small>Keep your id to continue later: answers are saved per sample.</small></p></div>"
+        )
+        self._send(status, _page("EmoMV survey", body))
+
+    def _start(self, form: dict[str, str]) -> None:
+        participant = form.get("participant", "").strip()
+        try:
+            self.server.store.add_participant(participant)
+        except ResponseError as error:
+            return self._start_page(str(error), participant, HTTPStatus.BAD_REQUEST)
+        answered = {response.sample_id for response in self.server.store.responses(participant)}
+        first_open = next(
+            (n for n, sample in enumerate(self.server.samples, 1) if sample.sample_id not in answered), None
+        )
+        target = "done" if first_open is None else str(first_open)
+        self._redirect(f"/p/{quote(participant)}/{target}")
+
+    def _participant(self, participant: str) -> bool:
+        if PARTICIPANT_ID.fullmatch(participant) and self._known(participant):
+            return True
+        self._error(HTTPStatus.NOT_FOUND, f"unknown participant {participant!r}: start from the start page")
+        return False
+
+    def _known(self, participant: str) -> bool:
+        with self.server.store.connect() as connection:
+            query = "SELECT 1 FROM participants WHERE participant_id = ?"
+            return connection.execute(query, (participant,)).fetchone() is not None
+
+    def _sample_page(
+        self,
+        participant: str,
+        number: int,
+        values: dict[str, str] | None = None,
+        error: str = "",
+        status: int = HTTPStatus.OK,
+    ) -> None:
+        if not self._participant(participant):
+            return
+        samples = self.server.samples
+        if not 1 <= number <= len(samples):
+            return self._error(HTTPStatus.NOT_FOUND, f"no sample {number} (the survey has {len(samples)})")
+        sample = samples[number - 1]
+        if values is None:
+            stored = self.server.store.response(participant, sample.sample_id)
+            values = (
+                {
+                    "emotion_match": str(stored.emotion_match),
+                    "alignment": str(stored.alignment),
+                    "video_emotion": stored.video_emotion,
+                    "music_emotion": stored.music_emotion,
+                }
+                if stored
+                else {}
+            )
+        body = self._sample_body(participant, number, sample, values, error)
+        self._send(status, _page(f"Sample {sample.sample_id}", body))
+
+    def _media_block(self, sample: SurveySample) -> str:
+        sid = quote(sample.sample_id)
+        parts = []
+        if sample.video_media:
+            parts.append(
+                f"<video id='video' preload='auto' playsinline muted src='/media/{sid}/video'></video>"
+            )
+        if sample.music_media:
+            parts.append(f"<audio id='music' preload='auto' src='/media/{sid}/music'></audio>")
+        if sample.video_media or sample.music_media:
+            volume = (
+                "<label>Volume <input type='range' id='volume' min='0' max='1' step='0.05' value='1'></label>"
+                if sample.music_media
+                else ""
+            )
+            parts.append(
+                "<div class='controls'><button type='button' id='play'>Play</button>"
+                "<input type='range' id='seek' min='0' max='1000' value='0' aria-label='Position'>"
+                f"<span id='time'>0:00 / 0:00</span>{volume}</div>{_PLAYER_SCRIPT}"
+            )
+        missing = [
+            f"{kind} of segment <code class='segment'>{html.escape(segment)}</code>"
+            for kind, segment, media in (
+                ("video", sample.video_segment_id, sample.video_media),
+                ("music", sample.music_segment_id, sample.music_media),
+            )
+            if not media
+        ]
+        if missing:
+            parts.append(
+                f"<p class='nomedia'>No media file in this survey for the {' and the '.join(missing)}.</p>"
+            )
+        elif self.server.show_segment_ids:
+            parts.append(
+                f"<p><small>Video: <code class='segment'>{html.escape(sample.video_segment_id)}</code>, music: "
+                f"<code class='segment'>{html.escape(sample.music_segment_id)}</code></small></p>"
+            )
+        return "".join(parts)
+
+    def _sample_body(
+        self, participant: str, number: int, sample: SurveySample, values: dict[str, str], error: str
+    ) -> str:
+        total = len(self.server.samples)
+
+        def radio_rows(rows: dict[str, str], choices: list[tuple[str, str]]) -> str:
+            header = "".join(f"<th>{html.escape(label)}</th>" for _, label in choices)
+            lines = [f"<tr><th></th>{header}</tr>"]
+            for name, label in rows.items():
+                cells = "".join(
+                    f"<td><input type='radio' name='{name}' value='{value}' aria-label='{html.escape(label)}: "
+                    f"{html.escape(choice)}' required{' checked' if values.get(name) == value else ''}></td>"
+                    for value, choice in choices
+                )
+                lines.append(f"<tr data-question='{name}'><td>{html.escape(label)}</td>{cells}</tr>")
+            return f"<table class='grid'>{''.join(lines)}</table>"
+
+        likert = radio_rows(
+            dict(QUESTIONS), [(str(index), label) for index, label in enumerate(LIKERT_LABELS, 1)]
+        )
+        emotions = radio_rows(
+            {"video_emotion": "Video", "music_emotion": "Music"},
+            [(name, EMOTION_CHOICES[name]) for name in EMOTIONS],
+        )
+        back = f"<a href='/p/{quote(participant)}/{number - 1}'>Back</a>" if number > 1 else "<span></span>"
+        return (
+            f"<p>Participant <b id='participant'>{html.escape(participant)}</b> · sample {number} of {total}</p>"
+            f"<div class='card'><h2>Sample {html.escape(sample.sample_id)}</h2>"
+            f"<p>Sample ID: <span id='sample-id'>{html.escape(sample.sample_id)}</span></p>"
+            f"{self._media_block(sample)}</div>"
+            + (f"<p class='error' id='error'>{html.escape(error)}</p>" if error else "")
+            + f"<form class='sample' method='post' action='/p/{quote(participant)}/{number}'>"
+            f"<input type='hidden' name='sample_id' value='{html.escape(sample.sample_id)}'>"
+            "<div class='card'><p>How well do you think that the music and video in this sample match in terms of "
+            f"emotions as well as their alignment? <span class='required'>*</span></p>{likert}</div>"
+            "<div class='card'><p>Which emotions are the music and video conveying in this sample? "
+            f"<span class='required'>*</span></p>{emotions}</div>"
+            f"<nav>{back}<button type='submit'>{'Next' if number < total else 'Submit'}</button></nav>"
+            f"</form>{_SUBMIT_ONCE}"
+        )
+
+    def _submit(self, participant: str, number: int, form: dict[str, str]) -> None:
+        if not self._participant(participant):
+            return
+        samples = self.server.samples
+        if not 1 <= number <= len(samples):
+            return self._error(HTTPStatus.NOT_FOUND, f"no sample {number} (the survey has {len(samples)})")
+        sample = samples[number - 1]
+        if form.get("sample_id") != sample.sample_id:
+            return self._error(
+                HTTPStatus.CONFLICT,
+                f"this form was for sample {form.get('sample_id')!r}, but sample {number} is {sample.sample_id!r}",
+            )
+        missing = [
+            label
+            for name, label in (
+                *QUESTIONS.items(),
+                ("video_emotion", "Video emotion"),
+                ("music_emotion", "Music emotion"),
+            )
+            if not form.get(name)
+        ]
+        if missing:
+            return self._sample_page(
+                participant, number, form, f"Please answer: {', '.join(missing)}.", HTTPStatus.BAD_REQUEST
+            )
+        try:
+            ratings = {name: int(form[name]) for name in QUESTIONS}
+            self.server.store.submit(
+                participant,
+                sample.sample_id,
+                ratings["emotion_match"],
+                ratings["alignment"],
+                form["video_emotion"],
+                form["music_emotion"],
+            )
+        except (ValueError, ResponseError) as error:
+            return self._sample_page(participant, number, form, str(error), HTTPStatus.BAD_REQUEST)
+        self._redirect(f"/p/{quote(participant)}/{number + 1 if number < len(samples) else 'done'}")
+
+    def _done(self, participant: str) -> None:
+        if not self._participant(participant):
+            return
+        answered = {response.sample_id for response in self.server.store.responses(participant)}
+        open_samples = [
+            f"<li><a href='/p/{quote(participant)}/{n}'>Sample {html.escape(sample.sample_id)}</a></li>"
+            for n, sample in enumerate(self.server.samples, 1)
+            if sample.sample_id not in answered
+        ]
+        total = len(self.server.samples)
+        body = (
+            f"<div class='card'><h1>Thank you!</h1><p id='progress'>{len(answered)} of {total} samples answered.</p>"
+            + (f"<p>Still open:</p><ul>{''.join(open_samples)}</ul>" if open_samples else "")
+            + f"<p><a href='/p/{quote(participant)}/1'>Review your answers</a></p></div>"
+        )
+        self._send(HTTPStatus.OK, _page("Thank you", body))
+
+    def _media(self, sample_id: str, kind: str) -> None:
+        sample = self.server.by_id.get(sample_id)
+        media = getattr(sample, f"{kind}_media", None) if sample else None
+        if not media:
+            return self._error(HTTPStatus.NOT_FOUND, f"no {kind} file for sample {sample_id!r}")
+        path = Path(media)
+        try:
+            size = path.stat().st_size
+        except OSError:
+            return self._error(HTTPStatus.NOT_FOUND, f"{kind} file of sample {sample_id!r} is missing")
+        start, end, status = 0, size - 1, HTTPStatus.OK
+        if match := re.fullmatch(r"bytes=(\d*)-(\d*)", self.headers.get("Range", "").strip()):
+            if match[1]:
+                start = int(match[1])
+                end = min(int(match[2]), size - 1) if match[2] else size - 1
+            elif match[2]:
+                start = max(size - int(match[2]), 0)
+            if start > end or start >= size:
+                return self._send(
+                    HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE,
+                    b"",
+                    headers=[("Content-Range", f"bytes */{size}")],
+                )
+            status = HTTPStatus.PARTIAL_CONTENT
+        length = end - start + 1
+        self.send_response(status)
+        self.send_header("Content-Type", mimetypes.guess_type(path.name)[0] or "application/octet-stream")
+        self.send_header("Content-Length", str(length))
+        self.send_header("Accept-Ranges", "bytes")
+        if status == HTTPStatus.PARTIAL_CONTENT:
+            self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
+        self.end_headers()
+        if self.command == "HEAD":
+            return
+        with open(path, "rb") as file:
+            file.seek(start)
+            while length > 0:
+                chunk = file.read(min(_CHUNK, length))
+                if not chunk:
+                    break
+                try:
+                    self.wfile.write(chunk)
+                except (
+                    BrokenPipeError,
+                    ConnectionResetError,
+                ):  # the browser dropped a range it no longer needs
+                    return
+                length -= len(chunk)

@@ -1,0 +1,256 @@
+"""The survey's SQLite store: the samples shown, the participants and one response per participant and sample.
+
+Nothing is lost or doubled: ``responses`` has ``PRIMARY KEY (participant_id, sample_id)`` and a submission is
+an upsert, so a reload, a double click or a resubmitted form updates the one row (``submissions`` counts the
+posts, ``created_at`` keeps the first); ``CHECK`` constraints keep ratings in 1-5 and emotions in the taxonomy.
+The database runs in WAL mode with a busy timeout, and every call opens its own connection, so any number of
+server threads (participants) write at once. The samples (with their labels and emotions) are stored too, so
+that the analysis needs the database only.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, fields
+from datetime import datetime, timezone
+from pathlib import Path
+
+from emomv_hf.emotions import EMOTIONS, MATCH_LABELS
+
+from .sampling import SurveySample
+
+__all__ = ["LIKERT_LABELS", "PARTICIPANT_ID", "QUESTIONS", "Response", "ResponseError", "SurveyStore"]
+
+LIKERT_LABELS: tuple[str, ...] = ("Very Poor", "Poor", "Moderate", "Good", "Very Good")
+"""The 5-point scale of Figure 11; rating ``r`` is ``LIKERT_LABELS[r - 1]``."""
+
+QUESTIONS: dict[str, str] = {"emotion_match": "Matched in emotions", "alignment": "Aligned in general"}
+"""Rating column -> the row label Figure 11 gives the question."""
+
+PARTICIPANT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+"""What a participant id may be (it appears in the form's URLs)."""
+
+_EMOTION_LIST = ", ".join(f"'{emotion}'" for emotion in EMOTIONS)
+_LABEL_LIST = ", ".join(f"'{label}'" for label in MATCH_LABELS)
+
+SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS samples (
+    sample_id TEXT PRIMARY KEY,
+    position INTEGER NOT NULL UNIQUE,
+    dataset TEXT NOT NULL,
+    pair_id TEXT NOT NULL,
+    label TEXT NOT NULL CHECK (label IN ({_LABEL_LIST})),
+    video_segment_id TEXT NOT NULL,
+    music_segment_id TEXT NOT NULL,
+    video_emotion TEXT NOT NULL CHECK (video_emotion IN ({_EMOTION_LIST})),
+    music_emotion TEXT NOT NULL CHECK (music_emotion IN ({_EMOTION_LIST})),
+    video_media TEXT,
+    music_media TEXT,
+    UNIQUE (dataset, pair_id)
+);
+CREATE TABLE IF NOT EXISTS participants (
+    participant_id TEXT PRIMARY KEY CHECK (length(participant_id) BETWEEN 1 AND 64),
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS responses (
+    participant_id TEXT NOT NULL REFERENCES participants (participant_id),
+    sample_id TEXT NOT NULL REFERENCES samples (sample_id),
+    emotion_match INTEGER NOT NULL CHECK (emotion_match BETWEEN 1 AND 5),
+    alignment INTEGER NOT NULL CHECK (alignment BETWEEN 1 AND 5),
+    video_emotion TEXT NOT NULL CHECK (video_emotion IN ({_EMOTION_LIST})),
+    music_emotion TEXT NOT NULL CHECK (music_emotion IN ({_EMOTION_LIST})),
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    submissions INTEGER NOT NULL DEFAULT 1,
+    PRIMARY KEY (participant_id, sample_id)
+);
+"""
+
+_SAMPLE_COLUMNS = [field.name for field in fields(SurveySample)]
+
+
+class ResponseError(ValueError):
+    """A submitted answer is missing or out of range, or names an unknown participant or sample."""
+
+
+@dataclass(frozen=True)
+class Response:
+    """One participant's answers for one sample: ratings 1-5 and emotion names (as the participant chose)."""
+
+    participant_id: str
+    sample_id: str
+    emotion_match: int
+    alignment: int
+    video_emotion: str
+    music_emotion: str
+    created_at: str = ""
+    updated_at: str = ""
+    submissions: int = 1
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+
+
+class SurveyStore:
+    """The survey database at ``path``, created with its schema when missing (``create=False``: an error).
+
+    Raises:
+        FileNotFoundError: ``create=False`` and there is no file at ``path``.
+        sqlite3.DatabaseError: ``path`` is not an SQLite database.
+    """
+
+    def __init__(self, path: str | os.PathLike, *, create: bool = True) -> None:
+        self.path = Path(path)
+        if not create and not self.path.is_file():
+            raise FileNotFoundError(f"survey database {self.path} does not exist")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        connection = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+        try:  # WAL cannot be switched on inside a transaction; it stays on for the file once set
+            connection.execute("PRAGMA busy_timeout=30000")
+            if connection.execute("PRAGMA journal_mode=WAL").fetchone()[0] != "wal":
+                raise OSError(f"{self.path}: SQLite cannot use WAL mode here")
+            connection.executescript(SCHEMA)
+        finally:
+            connection.close()
+
+    @contextmanager
+    def connect(self) -> Iterator[sqlite3.Connection]:
+        """A new connection (one per call and thread): one transaction, committed on success, then closed."""
+        connection = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+        try:
+            connection.row_factory = sqlite3.Row
+            connection.execute("PRAGMA foreign_keys=ON")
+            connection.execute("PRAGMA busy_timeout=30000")
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield connection
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            connection.execute("COMMIT")
+        finally:
+            connection.close()
+
+    # Samples
+
+    def set_samples(self, samples: Sequence[SurveySample]) -> None:
+        """Store the survey's samples; a database that already holds samples must hold exactly these (same ids,
+        order, pairs and labels; media paths may change), so answers never get attached to other pairs."""
+        with self.connect() as connection:
+            stored = [dict(row) for row in connection.execute("SELECT * FROM samples ORDER BY position")]
+            if stored:
+
+                def key(entry: dict) -> tuple:
+                    return tuple(entry[name] for name in _SAMPLE_COLUMNS if not name.endswith("_media"))
+
+                if [key(row) for row in stored] != [key(asdict(sample)) for sample in samples]:
+                    raise ResponseError(
+                        f"{self.path} holds a different survey ({len(stored)} samples, first "
+                        f"{stored[0]['sample_id']} = {stored[0]['dataset']} {stored[0]['pair_id']}); use a new "
+                        "database for a new manifest"
+                    )
+                connection.executemany(
+                    "UPDATE samples SET video_media = ?, music_media = ? WHERE sample_id = ?",
+                    [(sample.video_media, sample.music_media, sample.sample_id) for sample in samples],
+                )
+                return
+            connection.executemany(
+                f"INSERT INTO samples (position, {', '.join(_SAMPLE_COLUMNS)}) "
+                f"VALUES (?, {', '.join('?' for _ in _SAMPLE_COLUMNS)})",
+                [(position, *_sample_values(sample)) for position, sample in enumerate(samples)],
+            )
+
+    def samples(self) -> list[SurveySample]:
+        """The stored samples in survey order."""
+        with self.connect() as connection:
+            rows = connection.execute(f"SELECT {', '.join(_SAMPLE_COLUMNS)} FROM samples ORDER BY position")
+            return [SurveySample(**dict(row)) for row in rows]
+
+    # Participants and responses
+
+    def add_participant(self, participant_id: str) -> None:
+        """Register ``participant_id`` (again: no effect)."""
+        if not isinstance(participant_id, str) or not PARTICIPANT_ID.fullmatch(participant_id):
+            raise ResponseError(
+                f"participant id must be 1-64 letters, digits, '.', '_' or '-' (starting with a letter or digit), "
+                f"got {participant_id!r}"
+            )
+        with self.connect() as connection:
+            connection.execute(
+                "INSERT INTO participants (participant_id, created_at) VALUES (?, ?) "
+                "ON CONFLICT (participant_id) DO NOTHING",
+                (participant_id, _now()),
+            )
+
+    def submit(
+        self,
+        participant_id: str,
+        sample_id: str,
+        emotion_match: int,
+        alignment: int,
+        video_emotion: str,
+        music_emotion: str,
+    ) -> Response:
+        """Store (or replace) one participant's answers for one sample and return the stored row."""
+        for name, value in (("emotion_match", emotion_match), ("alignment", alignment)):
+            if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 5:
+                raise ResponseError(f"{name} must be a rating 1-5, got {value!r}")
+        for name, value in (("video_emotion", video_emotion), ("music_emotion", music_emotion)):
+            if value not in EMOTIONS:
+                raise ResponseError(f"{name} must be one of {', '.join(EMOTIONS)}, got {value!r}")
+        now = _now()
+        with self.connect() as connection:
+            if (
+                connection.execute("SELECT 1 FROM samples WHERE sample_id = ?", (sample_id,)).fetchone()
+                is None
+            ):
+                raise ResponseError(f"unknown sample {sample_id!r}")
+            if (
+                connection.execute(
+                    "SELECT 1 FROM participants WHERE participant_id = ?", (participant_id,)
+                ).fetchone()
+                is None
+            ):
+                raise ResponseError(f"unknown participant {participant_id!r}")
+            connection.execute(
+                "INSERT INTO responses (participant_id, sample_id, emotion_match, alignment, video_emotion, "
+                "music_emotion, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (participant_id, sample_id) DO UPDATE SET emotion_match = excluded.emotion_match, "
+                "alignment = excluded.alignment, video_emotion = excluded.video_emotion, "
+                "music_emotion = excluded.music_emotion, updated_at = excluded.updated_at, "
+                "submissions = submissions + 1",
+                (participant_id, sample_id, emotion_match, alignment, video_emotion, music_emotion, now, now),
+            )
+            row = connection.execute(
+                "SELECT * FROM responses WHERE participant_id = ? AND sample_id = ?",
+                (participant_id, sample_id),
+            ).fetchone()
+            return Response(**dict(row))
+
+    def response(self, participant_id: str, sample_id: str) -> Response | None:
+        with self.connect() as connection:
+            row = connection.execute(
+                "SELECT * FROM responses WHERE participant_id = ? AND sample_id = ?",
+                (participant_id, sample_id),
+            ).fetchone()
+            return Response(**dict(row)) if row else None
+
+    def responses(self, participant_id: str | None = None) -> list[Response]:
+        """All responses (of one participant), by participant then survey order."""
+        query = (
+            "SELECT r.* FROM responses r JOIN samples s USING (sample_id)"
+            + (" WHERE r.participant_id = ?" if participant_id is not None else "")
+            + " ORDER BY r.participant_id, s.position"
+        )
+        with self.connect() as connection:
+            rows = connection.execute(query, () if participant_id is None else (participant_id,))
+            return [Response(**dict(row)) for row in rows]
+
+
+def _sample_values(sample: SurveySample) -> tuple:
+    return tuple(getattr(sample, name) for name in _SAMPLE_COLUMNS)

@@ -1,0 +1,68 @@
+#!/usr/bin/env python
+"""Draw the label-validation survey's samples (paper section 4.1) into a manifest.
+
+    python examples/survey/sample.py --dataset datasets/emomv-c [datasets/emomv-b ...] --output manifest.json
+                                     [--per-dataset 10] [--seed 0] [--split train validation]
+                                     [--media-dir DIR [DIR ...]]
+
+Per dataset: half matched, half mismatched pairs, emotions balanced, no segment twice; one seeded order over
+all. ``--media-dir`` (one folder for all datasets, or one per dataset) holds ``<segment id>.mp4`` (or .webm,
+.mp3, ...) files; the form plays them, and names the segments where there are none.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from emomv_hf.cli import make_parser, run_script
+from emomv_hf.reporting import dataset_key
+from emomv_hf.survey import draw_samples, read_pairs, write_manifest
+
+
+@dataclass
+class SampleArguments:
+    dataset: list[str] = field(metadata={"help": "built EmoMV pairs dataset folders (build_emomv.py output)"})
+    output: str = field(default="manifest.json", metadata={"help": "manifest JSON to write"})
+    per_dataset: int = field(default=10, metadata={"help": "samples per dataset, even (half matched)"})
+    seed: int = field(default=0, metadata={"help": "seed of the draw and the order"})
+    split: list[str] | None = field(default=None, metadata={"help": "splits to draw from (default: all)"})
+    media_dir: list[str] | None = field(
+        default=None, metadata={"help": "media folder(s): one for all datasets or one per --dataset"}
+    )
+
+    def __post_init__(self) -> None:
+        if self.media_dir and len(self.media_dir) not in (1, len(self.dataset)):
+            raise ValueError(f"--media-dir takes 1 or {len(self.dataset)} folders, got {len(self.media_dir)}")
+        names = [dataset_key(folder) for folder in self.dataset]
+        if len(set(names)) != len(names):
+            raise ValueError(f"--dataset folders must have distinct names, got {', '.join(names)}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = make_parser(SampleArguments, description=__doc__.splitlines()[0])
+    parser.prog = "sample.py"
+    return run_script(parser, _run, argv)
+
+
+def _run(args: SampleArguments) -> int:
+    names = [dataset_key(folder) for folder in args.dataset]
+    pairs = {name: read_pairs(folder, args.split) for name, folder in zip(names, args.dataset, strict=True)}
+    media = None
+    if args.media_dir:
+        folders = args.media_dir * len(names) if len(args.media_dir) == 1 else args.media_dir
+        media = dict(zip(names, folders, strict=True))
+    samples = draw_samples(pairs, args.per_dataset, args.seed, media)
+    path = write_manifest(args.output, samples, seed=args.seed)
+    with_media = sum(bool(sample.video_media and sample.music_media) for sample in samples)
+    print(f"wrote {len(samples)} samples ({with_media} with video and music files) to {Path(path)}")
+    for sample in samples:
+        print(
+            f"  {sample.sample_id} {sample.dataset} {sample.label:<10} video {sample.video_segment_id} "
+            f"({sample.video_emotion}), music {sample.music_segment_id} ({sample.music_emotion})"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,74 @@
+"""Survey test helpers: a small hand-made sample list, example scripts as modules, Chromium-playable webm media."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from fractions import Fraction
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pytest
+
+from emomv_hf.survey import SurveySample
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def load_script(name: str) -> ModuleType:
+    """``examples/survey/<name>.py`` as a module (registered, so its dataclasses resolve their module)."""
+    module_name = f"survey_script_{name}"
+    if module_name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(
+            module_name, REPO_ROOT / "examples" / "survey" / f"{name}.py"
+        )
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[module_name]
+
+
+def make_samples() -> list[SurveySample]:
+    """Four EmoMV-A samples (two matched, two mismatched) and two EmoMV-C ones, no media."""
+
+    def sample(sample_id, dataset, label, video, music, video_emotion, music_emotion):
+        pair_id = video if video == music else f"{video}_PAIR_{music}"
+        return SurveySample(sample_id, dataset, pair_id, label, video, music, video_emotion, music_emotion)
+
+    return [
+        sample("S1", "emomv-a", "matched", "a1", "a1", "exciting", "exciting"),
+        sample("S2", "emomv-a", "matched", "a2", "a2", "sad", "sad"),
+        sample("S3", "emomv-a", "mismatched", "a3", "a4", "exciting", "sad"),
+        sample("S4", "emomv-a", "mismatched", "a5", "a6", "tense", "relaxing"),
+        sample("S5", "emomv-c", "matched", "c1", "c1", "tense", "tense"),
+        sample("S6", "emomv-c", "mismatched", "c2", "c3", "fearful", "exciting"),
+    ]
+
+
+def write_webm(path: Path, seconds: float = 2.0, tone_hz: float = 440.0) -> Path:
+    """A tiny webm (VP8 64x48 at 10 fps, Opus 48 kHz sine) that Chromium plays."""
+    av = pytest.importorskip("av")
+    with av.open(str(path), "w", format="webm") as container:
+        video = container.add_stream("libvpx", rate=10)
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        audio = container.add_stream("libopus", rate=48_000)
+        audio.layout = "stereo"
+        for index in range(int(seconds * 10)):
+            image = np.zeros((48, 64, 3), dtype=np.uint8)
+            image[..., 1] = (index * 20) % 256
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+            frame.pts, frame.time_base = index, Fraction(1, 10)
+            container.mux(video.encode(frame))
+        container.mux(video.encode(None))
+        total = int(seconds * 48_000)
+        tone = (0.3 * np.sin(2 * np.pi * tone_hz * np.arange(total) / 48_000)).astype(np.float32)
+        for offset in range(0, total, 960):
+            chunk = tone[offset : offset + 960]
+            if len(chunk) < 960:
+                chunk = np.pad(chunk, (0, 960 - len(chunk)))
+            frame = av.AudioFrame.from_ndarray(np.stack([chunk, chunk]), format="fltp", layout="stereo")
+            frame.sample_rate, frame.pts, frame.time_base = 48_000, offset, Fraction(1, 48_000)
+            container.mux(audio.encode(frame))
+        container.mux(audio.encode(None))
+    return path

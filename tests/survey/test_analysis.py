@@ -1,0 +1,151 @@
+"""Tables 5-7 and the agreement rates on a hand-made answer set, against proportions computed by hand."""
+
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+
+from emomv_hf.survey import SurveyStore
+from emomv_hf.survey.analysis import PAPER_AGREEMENT, PAPER_RATINGS, analyze, percent, rating_bin
+
+from .helpers import load_script
+
+# (participant, sample): (matched in emotions, aligned in general, video emotion, music emotion)
+ANSWERS = {
+    ("p1", "S1"): (5, 4, "exciting", "exciting"),
+    ("p2", "S1"): (4, 4, "exciting", "sad"),
+    ("p3", "S1"): (3, 5, "tense", "exciting"),
+    ("p1", "S2"): (2, 3, "sad", "sad"),
+    ("p2", "S2"): (5, 5, "relaxing", "sad"),
+    ("p3", "S2"): (1, 2, "sad", "relaxing"),
+    ("p1", "S3"): (1, 1, "exciting", "sad"),
+    ("p2", "S3"): (2, 1, "exciting", "relaxing"),
+    ("p3", "S3"): (4, 3, "fearful", "sad"),
+    ("p1", "S4"): (1, 2, "tense", "relaxing"),
+    ("p2", "S4"): (3, 3, "fearful", "relaxing"),
+    ("p3", "S4"): (2, 4, "tense", "relaxing"),
+    ("p1", "S5"): (5, 5, "tense", "tense"),
+    ("p2", "S5"): (4, 3, "sad", "tense"),
+    ("p1", "S6"): (1, 2, "fearful", "exciting"),
+    ("p2", "S6"): (3, 1, "tense", "exciting"),
+}  # p3 skipped the two EmoMV-C samples
+
+# Worked out by hand from ANSWERS (see the comments): percent with two decimals, half up.
+EXPECTED_TABLES = {
+    # emomv-a matched, emotions: 5 4 3 2 5 1 -> poor 2/6, moderate 1/6, good 3/6
+    ("emomv-a", "matched", "emotion_match"): ("33.33", "16.67", "50.00"),
+    # alignment: 4 4 5 3 5 2 -> 1/6, 1/6, 4/6
+    ("emomv-a", "matched", "alignment"): ("16.67", "16.67", "66.67"),
+    # mismatched, emotions: 1 2 4 1 3 2 -> 4/6, 1/6, 1/6
+    ("emomv-a", "mismatched", "emotion_match"): ("66.67", "16.67", "16.67"),
+    # alignment: 1 1 3 2 3 4 -> 3/6, 2/6, 1/6
+    ("emomv-a", "mismatched", "alignment"): ("50.00", "33.33", "16.67"),
+    ("emomv-c", "matched", "emotion_match"): ("0.00", "0.00", "100.00"),  # 5 4
+    ("emomv-c", "matched", "alignment"): ("0.00", "50.00", "50.00"),  # 5 3
+    ("emomv-c", "mismatched", "emotion_match"): ("50.00", "50.00", "0.00"),  # 1 3
+    ("emomv-c", "mismatched", "alignment"): ("100.00", "0.00", "0.00"),  # 2 1
+}
+# video: A 2+2+2+2 of 12, C 1+1 of 4; music: A 2+2+2+3 of 12, C 4 of 4
+EXPECTED_AGREEMENT = {
+    ("emomv-a", "video"): ("66.67", 8, 12),
+    ("emomv-a", "music"): ("75.00", 9, 12),
+    ("emomv-c", "video"): ("50.00", 2, 4),
+    ("emomv-c", "music"): ("100.00", 4, 4),
+}
+
+
+def _fill(store: SurveyStore) -> None:
+    for participant in ("p1", "p2", "p3"):
+        store.add_participant(participant)
+    for (participant, sample_id), answer in ANSWERS.items():
+        store.submit(participant, sample_id, *answer)
+
+
+def test_bins_and_rounding() -> None:
+    assert [rating_bin(rating) for rating in range(1, 6)] == ["poor", "poor", "moderate", "good", "good"]
+    with pytest.raises(ValueError, match="1-5"):
+        rating_bin(0)
+    assert str(percent(Fraction(1, 8))) == "12.50"
+    assert str(percent(Fraction(10, 220))) == "4.55"  # half up (the paper prints 4.54 in Table 7)
+    assert str(percent(Fraction(2, 3))) == "66.67"
+
+
+def test_hand_computed_proportions(store: SurveyStore) -> None:
+    _fill(store)
+    results = analyze(store)
+    assert (results.participants, results.responses) == (3, 16)
+    for (dataset, label, question), expected in EXPECTED_TABLES.items():
+        shares = [results.share(dataset, label, question, b) for b in ("poor", "moderate", "good")]
+        assert sum(shares) == 1
+        assert tuple(str(percent(share)) for share in shares) == expected, (dataset, label, question)
+    assert results.share("emomv-a", "matched", "emotion_match", "poor") == Fraction(1, 3)
+    for (dataset, stream), (expected, agreeing, total) in EXPECTED_AGREEMENT.items():
+        assert results.agreement[(dataset, stream)] == (agreeing, total)
+        assert str(percent(results.agreement_share(dataset, stream))) == expected
+
+
+def test_complete_only_drops_unfinished_participants(store: SurveyStore) -> None:
+    _fill(store)
+    results = analyze(store, complete_only=True)
+    assert (results.participants, results.responses) == (2, 12)
+    # p1, p2 on the matched EmoMV-A samples: 5 4 2 5 -> poor 1/4, moderate 0, good 3/4
+    shares = [results.share("emomv-a", "matched", "emotion_match", b) for b in ("poor", "moderate", "good")]
+    assert shares == [Fraction(1, 4), 0, Fraction(3, 4)]
+
+
+def test_paper_tables_are_the_papers() -> None:
+    assert PAPER_RATINGS[("emomv-a", "matched", "emotion_match")] == {
+        "poor": 8.18,
+        "moderate": 14.55,
+        "good": 77.27,
+    }
+    assert PAPER_RATINGS[("emomv-c", "mismatched", "alignment")] == {
+        "poor": 81.82,
+        "moderate": 7.27,
+        "good": 10.91,
+    }
+    for shares in PAPER_RATINGS.values():
+        assert sum(shares.values()) == pytest.approx(100, abs=0.011)
+    assert PAPER_AGREEMENT[("emomv-b", "music")] == 77.27 and PAPER_AGREEMENT[("emomv-c", "video")] == 53.18
+
+
+def test_analyze_script_writes_the_report(store: SurveyStore, tmp_path: Path, capsys) -> None:
+    _fill(store)
+    output = tmp_path / "report"
+    assert load_script("analyze").main(["--db", str(store.path), "--output-dir", str(output)]) == 0
+    printed = capsys.readouterr().out
+    markdown = (output / "survey_report.md").read_text()
+    assert markdown in printed
+    assert (
+        "| Matched samples | Matched in emotions | 6 | 33.33 (8.18) | 16.67 (14.55) | 50.00 (77.27) |"
+        in markdown
+    )
+    assert (
+        "| Mismatched samples | General alignment | 2 | 100.00 (81.82) | 0.00 (7.27) | 0.00 (10.91) |"
+        in markdown
+    )
+    assert "| EmoMV-A | 75.00 (57.27) | 66.67 (64.55) | 12 |" in markdown
+    payload = json.loads((output / "survey_results.json").read_text())
+    cell = payload["datasets"]["emomv-a"]["mismatched"]["alignment"]
+    assert cell["n"] == 6 and cell["poor"] == {"fraction": "1/2", "percent": 50.0}
+    assert cell["moderate"]["fraction"] == "1/3"
+    assert payload["datasets"]["emomv-c"]["emotion_agreement"]["video"] == {
+        "agreeing": 2,
+        "n": 4,
+        "share": {"fraction": "1/2", "percent": 50.0},
+    }
+    for name in ("survey_ratings_emomv-a.png", "survey_ratings_emomv-c.png", "survey_agreement.png"):
+        assert (output / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert sorted(path.name for path in output.iterdir() if path.name.startswith(".")) == []  # no temporaries
+
+
+def test_analyze_script_errors(tmp_path: Path, capsys) -> None:
+    script = load_script("analyze")
+    assert script.main(["--db", str(tmp_path / "missing.sqlite")]) == 1
+    assert "does not exist" in capsys.readouterr().err
+    (tmp_path / "junk.sqlite").write_text("not a database")
+    assert script.main(["--db", str(tmp_path / "junk.sqlite")]) == 1
+    assert "error:" in capsys.readouterr().err

@@ -1,0 +1,157 @@
+"""Section 4.1 sampling on the real EmoMV-C pairs, the manifest round trip and media lookup."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import asdict
+
+import pytest
+
+from emomv_hf.emotions import ALLOWED_MISMATCH_PAIRS, EMOTIONS
+from emomv_hf.survey import SamplingError, draw_samples, find_media, load_manifest, read_pairs, write_manifest
+
+from .helpers import load_script
+
+ALLOWED = {frozenset(pair) for pair in ALLOWED_MISMATCH_PAIRS}
+
+
+@pytest.fixture(scope="module")
+def emomv_c_pairs(emomv_c_dir):
+    return read_pairs(emomv_c_dir)
+
+
+def test_read_pairs_gives_names(emomv_c_pairs, emomv_c_dir) -> None:
+    assert len(emomv_c_pairs) == 456
+    assert Counter(row["label"] for row in emomv_c_pairs) == {"matched": 228, "mismatched": 228}
+    assert len(read_pairs(emomv_c_dir, ["validation"])) == 96
+    with pytest.raises(SamplingError, match="no split test"):
+        read_pairs(emomv_c_dir, ["test"])
+
+
+@pytest.mark.parametrize("per_dataset", [10, 20, 6])
+def test_draw_is_balanced_and_distinct(emomv_c_pairs, per_dataset: int) -> None:
+    samples = draw_samples({"emomv-c": emomv_c_pairs}, per_dataset=per_dataset, seed=3)
+    assert len(samples) == per_dataset
+    by_id = {row["pair_id"]: row for row in emomv_c_pairs}
+    for label in ("matched", "mismatched"):
+        group = [sample for sample in samples if sample.label == label]
+        assert len(group) == per_dataset // 2
+        for stream in ("video", "music"):
+            counts = Counter(getattr(sample, f"{stream}_emotion") for sample in group)
+            assert max(counts.values()) - min(counts.get(emotion, 0) for emotion in EMOTIONS) <= 1
+    for sample in samples:
+        row = by_id[sample.pair_id]  # a real pair, with its own emotions and label
+        assert (sample.video_segment_id, sample.music_segment_id, sample.label) == (
+            row["video_segment_id"],
+            row["music_segment_id"],
+            row["label"],
+        )
+        if sample.label == "mismatched":
+            assert frozenset((sample.video_emotion, sample.music_emotion)) in ALLOWED
+    segments = [s for sample in samples for s in {sample.video_segment_id, sample.music_segment_id}]
+    assert len(segments) == len(set(segments))
+    assert [sample.sample_id for sample in samples] == [f"S{i:02d}" for i in range(1, per_dataset + 1)]
+
+
+def test_paper_draw_has_every_emotion_once_per_group(emomv_c_pairs) -> None:
+    samples = draw_samples({"emomv-c": emomv_c_pairs}, per_dataset=10, seed=0)
+    for label in ("matched", "mismatched"):
+        for stream in ("video", "music"):
+            emotions = sorted(getattr(s, f"{stream}_emotion") for s in samples if s.label == label)
+            assert emotions == sorted(EMOTIONS)
+
+
+def test_draw_is_seeded(emomv_c_pairs) -> None:
+    first = draw_samples({"emomv-c": emomv_c_pairs, "copy": emomv_c_pairs}, seed=7)
+    assert first == draw_samples({"emomv-c": emomv_c_pairs, "copy": emomv_c_pairs}, seed=7)
+    assert first != draw_samples({"emomv-c": emomv_c_pairs, "copy": emomv_c_pairs}, seed=8)
+    assert Counter(sample.dataset for sample in first) == {"emomv-c": 10, "copy": 10}
+    assert len({sample.label for sample in first[:6]}) == 2  # one shuffled order over both datasets
+
+
+def test_draw_errors(emomv_c_pairs) -> None:
+    with pytest.raises(SamplingError, match="positive even"):
+        draw_samples({"emomv-c": emomv_c_pairs}, per_dataset=5)
+    fearful = [
+        row for row in emomv_c_pairs if row["label"] == "matched" and row["video_emotion"] == "fearful"
+    ]
+    others = [row for row in emomv_c_pairs if row["label"] == "mismatched"]
+    with pytest.raises(SamplingError, match="cannot draw 5 matched pairs"):
+        draw_samples({"x": fearful + others}, per_dataset=10)
+    bad = [
+        {
+            **emomv_c_pairs[0],
+            "music_emotion": "sad" if emomv_c_pairs[0]["video_emotion"] != "sad" else "tense",
+        }
+    ]
+    with pytest.raises(SamplingError, match="is matched with video emotion"):
+        draw_samples({"x": bad + emomv_c_pairs}, per_dataset=2)
+
+
+def test_manifest_round_trip_and_media(emomv_c_pairs, tmp_path) -> None:
+    media = tmp_path / "media"
+    media.mkdir()
+    probe = draw_samples({"emomv-c": emomv_c_pairs}, seed=1)
+    (media / f"{probe[0].video_segment_id}.webm").write_bytes(b"video")
+    (media / f"{probe[0].music_segment_id}.mp3").write_bytes(b"music")  # .webm wins for a segment with both
+    samples = draw_samples({"emomv-c": emomv_c_pairs}, seed=1, media_dirs={"emomv-c": media})
+    assert samples[0].video_media == str((media / f"{probe[0].video_segment_id}.webm").resolve())
+    assert samples[0].music_media == (
+        samples[0].video_media
+        if probe[0].label == "matched"
+        else str(media / f"{probe[0].music_segment_id}.mp3")
+    )
+    assert all(sample.video_media is None for sample in samples[1:])
+    path = write_manifest(tmp_path / "manifest.json", samples, seed=1)
+    assert load_manifest(path) == samples
+    assert find_media(media, "nothing") is None
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        find_media(tmp_path / "no-such-folder", "x")
+
+
+def test_manifest_media_relative_to_the_manifest(emomv_c_pairs, tmp_path) -> None:
+    samples = draw_samples({"emomv-c": emomv_c_pairs}, per_dataset=2, seed=0)
+    (tmp_path / "clip.webm").write_bytes(b"x")
+    entries = [asdict(sample) for sample in samples]
+    entries[0]["video_media"] = "clip.webm"
+    (tmp_path / "m.json").write_text(json.dumps({"version": 1, "samples": entries}))
+    assert load_manifest(tmp_path / "m.json")[0].video_media == str((tmp_path / "clip.webm").resolve())
+    entries[0]["video_media"] = "gone.webm"
+    (tmp_path / "m.json").write_text(json.dumps({"version": 1, "samples": entries}))
+    with pytest.raises(FileNotFoundError, match="sample 0: video_media .*gone.webm does not exist"):
+        load_manifest(tmp_path / "m.json")
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda e: e[0].pop("label"), "sample 0: missing field"),
+        (lambda e: e[1].update(label="maybe"), "sample 1: label 'maybe'"),
+        (lambda e: e[1].update(music_emotion="angry"), "sample 1: music_emotion 'angry'"),
+        (lambda e: e[1].update(sample_id=e[0]["sample_id"]), "appears twice"),
+        (lambda e: e[0].update(colour="red"), "unknown field"),
+    ],
+)
+def test_bad_manifests(emomv_c_pairs, tmp_path, change, message) -> None:
+    entries = [asdict(sample) for sample in draw_samples({"emomv-c": emomv_c_pairs}, per_dataset=2)]
+    change(entries)
+    (tmp_path / "m.json").write_text(json.dumps({"samples": entries}))
+    with pytest.raises(SamplingError, match=message):
+        load_manifest(tmp_path / "m.json")
+    (tmp_path / "m.json").write_text("{")
+    with pytest.raises(SamplingError, match="not valid JSON"):
+        load_manifest(tmp_path / "m.json")
+
+
+def test_sample_script(emomv_c_dir, tmp_path, capsys) -> None:
+    script = load_script("sample")
+    output = tmp_path / "manifest.json"
+    argv = ["--dataset", str(emomv_c_dir), "--output", str(output), "--seed", "4", "--split", "validation"]
+    assert script.main(argv) == 0
+    assert "wrote 10 samples (0 with video and music files)" in capsys.readouterr().out
+    samples = load_manifest(output)
+    validation = {row["pair_id"] for row in read_pairs(emomv_c_dir, ["validation"])}
+    assert {sample.pair_id for sample in samples} <= validation
+    assert script.main([*argv, "--per-dataset", "3"]) == 1
+    assert "error: per_dataset must be a positive even number" in capsys.readouterr().err

@@ -1,0 +1,182 @@
+"""The survey form over HTTP (no browser): routing, validation, post/redirect/get, media ranges, concurrency."""
+
+from __future__ import annotations
+
+import http.client
+import threading
+from dataclasses import replace
+from urllib.parse import urlencode
+
+import pytest
+
+from emomv_hf.survey import ResponseError, SurveyStore
+from emomv_hf.survey.server import make_server
+
+from .helpers import load_script
+
+ANSWER = {"emotion_match": "4", "alignment": "2", "video_emotion": "sad", "music_emotion": "tense"}
+
+
+@pytest.fixture
+def server(store: SurveyStore):
+    survey = make_server(store, port=0)
+    survey.serve_in_thread()
+    yield survey
+    survey.shutdown()
+    survey.server_close()
+
+
+def request(server, method: str, path: str, form: dict | None = None, headers: dict | None = None):
+    connection = http.client.HTTPConnection(*server.server_address[:2], timeout=30)
+    body = urlencode(form) if form is not None else None
+    all_headers = {"Content-Type": "application/x-www-form-urlencoded"} if form is not None else {}
+    connection.request(method, path, body=body, headers={**all_headers, **(headers or {})})
+    response = connection.getresponse()
+    payload = response.read()
+    connection.close()
+    return response.status, dict(response.getheaders()), payload
+
+
+def test_start_page_and_registration(server, store) -> None:
+    status, _, body = request(server, "GET", "/")
+    assert status == 200 and b"6 short music video samples" in body and b"name='participant'" in body
+    status, headers, _ = request(server, "POST", "/start", {"participant": "p1"})
+    assert status == 303 and headers["Location"] == "/p/p1/1"
+    status, _, body = request(server, "POST", "/start", {"participant": "bad id"})
+    assert status == 400 and b"participant id must be" in body
+    assert request(server, "GET", "/healthz")[:3:2] == (200, b"ok\n")
+
+
+def test_sample_page_layout_without_media(server) -> None:
+    request(server, "POST", "/start", {"participant": "p1"})
+    status, _, body = request(server, "GET", "/p/p1/3")
+    page = body.decode()
+    assert status == 200
+    assert "Sample ID: <span id='sample-id'>S3</span>" in page and "sample 3 of 6" in page
+    for text in (
+        "Matched in emotions",
+        "Aligned in general",
+        "Very Poor",
+        "Very Good",
+        "Relaxation",
+        "Tension",
+    ):
+        assert text in page
+    assert page.count("type='radio'") == 2 * 5 + 2 * 5
+    # No media in this manifest: the page names the two segments instead (a3's pictures, a4's music).
+    assert "<video" not in page and "video of segment <code class='segment'>a3</code>" in page
+    assert "music of segment <code class='segment'>a4</code>" in page
+
+
+def test_submit_redirects_and_is_stored_once(server, store) -> None:
+    request(server, "POST", "/start", {"participant": "p1"})
+    for _ in range(3):  # a double submit / a resubmitted form
+        status, headers, _ = request(server, "POST", "/p/p1/1", {**ANSWER, "sample_id": "S1"})
+        assert status == 303 and headers["Location"] == "/p/p1/2"
+    [response] = store.responses()
+    assert (response.sample_id, response.emotion_match, response.alignment, response.submissions) == (
+        "S1",
+        4,
+        2,
+        3,
+    )
+    # Revisiting shows the stored answers.
+    page = request(server, "GET", "/p/p1/1")[2].decode()
+    assert "value='4' aria-label='Matched in emotions: Good' required checked" in page
+    assert "value='sad' aria-label='Video: Sadness' required checked" in page
+    # Registering again resumes at the first open sample.
+    assert request(server, "POST", "/start", {"participant": "p1"})[1]["Location"] == "/p/p1/2"
+
+
+def test_bad_submissions(server, store) -> None:
+    request(server, "POST", "/start", {"participant": "p1"})
+    status, _, body = request(server, "POST", "/p/p1/2", {"sample_id": "S2", "emotion_match": "3"})
+    assert status == 400 and b"Please answer: Aligned in general, Video emotion, Music emotion." in body
+    assert b"value='3' aria-label='Matched in emotions: Moderate' required checked" in body  # kept
+    status, _, body = request(server, "POST", "/p/p1/2", {**ANSWER, "sample_id": "S1"})
+    assert status == 409 and b"this form was for sample" in body
+    status, _, body = request(server, "POST", "/p/p1/2", {**ANSWER, "alignment": "9", "sample_id": "S2"})
+    assert status == 400 and b"alignment must be a rating 1-5" in body
+    assert request(server, "POST", "/p/p1/9", {**ANSWER, "sample_id": "S2"})[0] == 404
+    assert request(server, "POST", "/p/ghost/1", {**ANSWER, "sample_id": "S1"})[0] == 404
+    assert request(server, "GET", "/p/ghost/1")[0] == 404
+    assert request(server, "GET", "/nowhere")[0] == 404
+    assert store.responses() == []
+
+
+def test_last_sample_leads_to_done(server, store, samples) -> None:
+    request(server, "POST", "/start", {"participant": "p1"})
+    for number, sample in enumerate(samples, 1):
+        status, headers, _ = request(
+            server, "POST", f"/p/p1/{number}", {**ANSWER, "sample_id": sample.sample_id}
+        )
+        assert status == 303
+    assert headers["Location"] == "/p/p1/done"
+    assert b"6 of 6 samples answered" in request(server, "GET", "/p/p1/done")[2]
+    assert request(server, "POST", "/start", {"participant": "p1"})[1]["Location"] == "/p/p1/done"
+
+
+def test_media_with_ranges(tmp_path, samples) -> None:
+    clip = tmp_path / "clip.webm"
+    clip.write_bytes(bytes(range(100)))
+    store = SurveyStore(tmp_path / "db.sqlite")
+    store.set_samples([replace(samples[0], video_media=str(clip), music_media=str(clip)), *samples[1:]])
+    server = make_server(store, port=0)
+    server.serve_in_thread()
+    try:
+        status, headers, body = request(server, "GET", "/media/S1/video")
+        assert (status, headers["Content-Type"], body) == (200, "video/webm", bytes(range(100)))
+        status, headers, body = request(server, "GET", "/media/S1/music", headers={"Range": "bytes=10-19"})
+        assert (status, headers["Content-Range"], body) == (206, "bytes 10-19/100", bytes(range(10, 20)))
+        assert request(server, "GET", "/media/S1/video", headers={"Range": "bytes=-5"})[2] == bytes(
+            range(95, 100)
+        )
+        assert request(server, "GET", "/media/S1/video", headers={"Range": "bytes=200-"})[0] == 416
+        assert request(server, "GET", "/media/S2/video")[0] == 404
+        request(server, "POST", "/start", {"participant": "p1"})
+        page = request(server, "GET", "/p/p1/1")[2].decode()
+        assert "<video id='video' preload='auto' playsinline muted src='/media/S1/video'>" in page
+        assert "id='play'" in page and "id='volume'" in page
+        assert "<audio id='music' preload='auto' src='/media/S1/music'>" in page and "segment" not in page
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_concurrent_participants_over_http(server, store, samples) -> None:
+    """Eight participants at once, each posting every answer twice from two threads."""
+    errors: list[str] = []
+    barrier = threading.Barrier(16)
+
+    def participant(name: str) -> None:
+        barrier.wait()
+        request(server, "POST", "/start", {"participant": name})
+        for number, sample in enumerate(samples, 1):
+            form = {**ANSWER, "emotion_match": str(1 + number % 5), "sample_id": sample.sample_id}
+            status = request(server, "POST", f"/p/{name}/{number}", form)[0]
+            if status != 303:
+                errors.append(f"{name} sample {number}: HTTP {status}")
+
+    threads = [threading.Thread(target=participant, args=(f"p{i}",)) for i in range(8) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    responses = store.responses()
+    assert len(responses) == 8 * len(samples) and all(r.submissions == 2 for r in responses)
+    assert all(r.emotion_match == 1 + (int(r.sample_id[1:])) % 5 for r in responses)
+
+
+def test_serve_script_refuses_an_empty_or_other_survey(tmp_path, store, samples, capsys) -> None:
+    script = load_script("serve")
+    assert script.main(["--db", str(tmp_path / "empty.sqlite"), "--port", "0"]) == 1
+    assert "holds no samples" in capsys.readouterr().err
+    other = tmp_path / "other.json"
+    from emomv_hf.survey import write_manifest
+
+    write_manifest(other, list(reversed(samples)))
+    assert script.main(["--db", str(store.path), "--manifest", str(other), "--port", "0"]) == 1
+    assert "holds a different survey" in capsys.readouterr().err
+    with pytest.raises(ResponseError):
+        store.set_samples(list(reversed(samples)))

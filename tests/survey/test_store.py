@@ -1,0 +1,120 @@
+"""The survey's SQLite store: upserts, constraints, a different manifest refused, concurrent writers."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from dataclasses import replace
+
+import pytest
+
+from emomv_hf.survey import ResponseError, SurveyStore
+
+
+def test_submit_is_an_upsert_that_keeps_the_first_timestamp(store: SurveyStore) -> None:
+    store.add_participant("p1")
+    store.add_participant("p1")  # registering twice is harmless
+    first = store.submit("p1", "S1", 4, 5, "exciting", "sad")
+    again = store.submit("p1", "S1", 2, 3, "tense", "relaxing")
+    assert len(store.responses()) == 1
+    assert (again.emotion_match, again.alignment, again.video_emotion, again.music_emotion) == (
+        2,
+        3,
+        "tense",
+        "relaxing",
+    )
+    assert (
+        again.submissions == 2
+        and again.created_at == first.created_at
+        and again.updated_at >= first.updated_at
+    )
+    assert store.response("p1", "S1") == again
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (("p1", "S1", 0, 3, "sad", "sad"), "emotion_match must be a rating 1-5"),
+        (("p1", "S1", 3, 6, "sad", "sad"), "alignment must be a rating 1-5"),
+        (("p1", "S1", 3, 3, "angry", "sad"), "video_emotion must be one of"),
+        (("p1", "S9", 3, 3, "sad", "sad"), "unknown sample 'S9'"),
+        (("nobody", "S1", 3, 3, "sad", "sad"), "unknown participant 'nobody'"),
+    ],
+)
+def test_bad_answers_are_refused(store: SurveyStore, arguments, message) -> None:
+    store.add_participant("p1")
+    with pytest.raises(ResponseError, match=message):
+        store.submit(*arguments)
+    assert store.responses() == []
+
+
+def test_database_constraints_hold_without_the_python_checks(store: SurveyStore) -> None:
+    store.add_participant("p1")
+    with store.connect() as connection, pytest.raises(sqlite3.IntegrityError):
+        connection.execute("INSERT INTO responses VALUES ('p1', 'S1', 7, 3, 'sad', 'sad', 'now', 'now', 1)")
+    with store.connect() as connection:
+        connection.execute("INSERT INTO responses VALUES ('p1', 'S1', 3, 3, 'sad', 'sad', 'now', 'now', 1)")
+    with store.connect() as connection, pytest.raises(sqlite3.IntegrityError, match="UNIQUE|PRIMARY"):
+        connection.execute("INSERT INTO responses VALUES ('p1', 'S1', 4, 4, 'sad', 'sad', 'now', 'now', 1)")
+    assert len(store.responses()) == 1
+
+
+@pytest.mark.parametrize("participant", ["", "a b", "x" * 65, "-lead", "p/1"])
+def test_participant_ids_are_url_safe(store: SurveyStore, participant: str) -> None:
+    with pytest.raises(ResponseError, match="participant id"):
+        store.add_participant(participant)
+
+
+def test_wal_mode_and_reopening(store: SurveyStore, samples) -> None:
+    with store.connect() as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    reopened = SurveyStore(store.path, create=False)
+    reopened.set_samples([replace(samples[0], video_media="/x.mp4"), *samples[1:]])  # media may change
+    assert reopened.samples()[0].video_media == "/x.mp4" and reopened.samples()[1:] == samples[1:]
+
+
+def test_a_different_manifest_is_refused(store: SurveyStore, samples) -> None:
+    with pytest.raises(ResponseError, match="holds a different survey"):
+        store.set_samples(list(reversed(samples)))
+    with pytest.raises(ResponseError, match="holds a different survey"):
+        store.set_samples([replace(samples[0], label="mismatched"), *samples[1:]])
+
+
+def test_missing_database_without_create(tmp_path) -> None:
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        SurveyStore(tmp_path / "none.sqlite", create=False)
+    assert not (tmp_path / "none.sqlite").exists()
+
+
+def test_concurrent_participants_and_double_submits(store: SurveyStore, samples) -> None:
+    """12 threads: 6 participants, each with two threads posting every answer twice, all at once."""
+    participants = [f"p{index}" for index in range(6)]
+    barrier = threading.Barrier(2 * len(participants))
+    errors: list[BaseException] = []
+
+    def work(participant: str) -> None:
+        try:
+            barrier.wait()
+            store.add_participant(participant)
+            for _ in range(2):
+                for index, sample in enumerate(samples):
+                    store.submit(participant, sample.sample_id, 1 + index % 5, 5 - index % 5, "sad", "tense")
+        except BaseException as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=work, args=(p,)) for p in participants for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    responses = store.responses()
+    assert len(responses) == len(participants) * len(samples)
+    assert {(r.participant_id, r.sample_id) for r in responses} == {
+        (p, s.sample_id) for p in participants for s in samples
+    }
+    assert all(r.submissions == 4 for r in responses)
+    assert all(
+        r.emotion_match == 1 + samples.index(next(s for s in samples if s.sample_id == r.sample_id)) % 5
+        for r in responses
+    )
