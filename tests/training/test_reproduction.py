@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
 import shlex
 import subprocess
@@ -28,15 +27,19 @@ SCRIPT = REPO_ROOT / "examples" / "reproduce_paper.py"
 
 def test_the_readme_reproduction_command_parses_with_the_training_defaults():
     readme = (REPO_ROOT / "README.md").read_text()
-    command = "python examples/reproduce_paper.py --dataset datasets/emomv-c --seeds 10 --output-dir outputs/reproduction"
+    command = (
+        "python examples/reproduce_paper.py --dataset datasets/emomv-c --seeds 5 --protocols cv "
+        "--output-dir outputs/reproduction"
+    )
     assert command in readme
     grid, base = parse_reproduction_arguments(shlex.split(command)[2:])
     assert (
-        grid.seeds == 10 and base.dataset == "datasets/emomv-c" and base.output_dir == "outputs/reproduction"
+        grid.seeds == 5 and base.dataset == "datasets/emomv-c" and base.output_dir == "outputs/reproduction"
     )
+    assert grid.protocols == ["cv"]  # each of the 5 folds once: every row of Tables 8-13
     assert (
         len(reproduction_grid(range(grid.seeds), grid.protocols, grid.models, grid.tasks, grid.variants))
-        == 160
+        == 40
     )
     defaults = EmoMVTrainingArguments()
     for name in (
@@ -163,10 +166,12 @@ def test_finished_runs_are_reused_only_with_the_same_dataset_and_settings(tmp_pa
     assert run_grid(specs, other_data, runs_dir, progress=False).reused == 0 and len(trained) == 6
 
     monkeypatch.setattr(reproduction, "__version__", "999.0")
-    assert run_grid(specs, base, runs_dir, progress=False).reused == 0 and len(trained) == 8
+    newest = run_grid(specs, base, runs_dir, progress=False)
+    assert newest.reused == 0 and len(trained) == 8
 
-    stored = json.loads(next(runs_dir.glob("emomv-correspondence-multi-paper-seed0-*.json")).read_text())
-    settings = stored["settings"]
+    # One run file per settings: seed 0 now has four (6 and 7 epochs, other data, other version).
+    assert len(list(runs_dir.glob("emomv-correspondence-multi-paper-seed0-*.json"))) == 4
+    settings = newest.runs[0]["settings"]
     assert set(settings) == {"emomv_hf_version", "dataset_fingerprint", "training_arguments"}
     assert settings["dataset_fingerprint"] == dataset_fingerprint(dataset)
     assert settings["training_arguments"]["max_epochs"] in (6, 7)
