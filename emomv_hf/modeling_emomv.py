@@ -802,6 +802,10 @@ class EmoMVEnsemble(PreTrainedModel):
             return member.retrieval_vectors(embeds, emotion_logits)
         return embeds
 
+    def _joined(self, member_vectors: list[torch.Tensor]) -> torch.FloatTensor:
+        """The members' vectors `(N, D')` concatenated and scaled, so inner products are mean member similarities."""
+        return (1.0 / math.sqrt(len(member_vectors))) * torch.cat(member_vectors, dim=-1)
+
     def retrieval_vectors(
         self, embeds: torch.Tensor, emotion_logits: torch.Tensor | None = None
     ) -> torch.FloatTensor:
@@ -810,17 +814,11 @@ class EmoMVEnsemble(PreTrainedModel):
 
     def get_video_retrieval_vectors(self, video_features: torch.Tensor) -> torch.FloatTensor:
         """Raw video features `(N, video_feature_size)` → retrieval vectors `(N, ensemble_size * D')`."""
-        scale = 1.0 / math.sqrt(len(self.members))
-        return scale * torch.cat(
-            [member.get_video_retrieval_vectors(video_features) for member in self.members], -1
-        )
+        return self._joined([member.get_video_retrieval_vectors(video_features) for member in self.members])
 
     def get_music_retrieval_vectors(self, music_features: torch.Tensor) -> torch.FloatTensor:
         """Raw music features `(N, music_feature_size)` → retrieval vectors `(N, ensemble_size * D')`."""
-        scale = 1.0 / math.sqrt(len(self.members))
-        return scale * torch.cat(
-            [member.get_music_retrieval_vectors(music_features) for member in self.members], -1
-        )
+        return self._joined([member.get_music_retrieval_vectors(music_features) for member in self.members])
 
     def pairwise_similarity(
         self, video_vectors: torch.Tensor, music_vectors: torch.Tensor
@@ -854,20 +852,18 @@ class EmoMVEnsemble(PreTrainedModel):
             )
             for member in self.members
         ]
-        scale = 1.0 / math.sqrt(len(outputs))
         fields: dict[str, torch.Tensor | None] = {}
         for name in ("loss", "match_loss", "video_emotion_loss", "music_emotion_loss", "extra_loss"):
             terms = [getattr(output, name) for output in outputs]
             fields[name] = None if terms[0] is None else torch.stack(terms).sum()
         for stream in ("video", "music"):
-            fields[f"{stream}_embeds"] = scale * torch.cat(
+            fields[f"{stream}_embeds"] = self._joined(
                 [
                     self._member_vectors(
                         member, output[f"{stream}_embeds"], output.get(f"{stream}_emotion_logits")
                     )
                     for member, output in zip(self.members, outputs, strict=True)
-                ],
-                dim=-1,
+                ]
             )
             logits = [output.get(f"{stream}_emotion_logits") for output in outputs]
             fields[f"{stream}_emotion_logits"] = None if logits[0] is None else _log_mean_softmax(logits)
