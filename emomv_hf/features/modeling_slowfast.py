@@ -9,10 +9,10 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 from transformers import initialization as init
-from transformers.modeling_utils import PreTrainedModel
 from transformers.utils import ModelOutput
 
 from .configuration_slowfast import SlowFastConfig
+from .modeling_extractor import AlignedPreTrainedModel
 
 
 @dataclass
@@ -39,7 +39,7 @@ def _slowfast_blocks() -> nn.ModuleList:
     return blocks
 
 
-class SlowFastPreTrainedModel(PreTrainedModel):
+class SlowFastPreTrainedModel(AlignedPreTrainedModel):
     """Weight initialisation and loading for [`SlowFastModel`]."""
 
     config_class = SlowFastConfig
@@ -47,17 +47,6 @@ class SlowFastPreTrainedModel(PreTrainedModel):
     base_model_prefix = "slowfast"
     main_input_name = "pixel_values_fast"
     input_modalities = ("video",)
-
-    @classmethod
-    def from_pretrained(cls, *args, **kwargs):
-        """`PreTrainedModel.from_pretrained`, then every tensor copied out of the memory-mapped safetensors file:
-        its offsets there are not 64-byte aligned, and MKL takes other code paths on unaligned weights, whose
-        last bits differ; aligned copies give the same features as the model that was saved."""
-        model = super().from_pretrained(*args, **kwargs)
-        with torch.no_grad():
-            for tensor in (*model.parameters(), *model.buffers()):
-                tensor.data = tensor.data.clone()
-        return model
 
     def _init_weights(self, module: nn.Module) -> None:
         """pytorchvideo's initialisation: convolutions Kaiming-normal (fan out) with zero bias, batch norms

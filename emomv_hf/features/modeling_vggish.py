@@ -10,10 +10,10 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 from transformers import initialization as init
-from transformers.modeling_utils import PreTrainedModel
 from transformers.utils import ModelOutput
 
 from .configuration_vggish import VGGishConfig
+from .modeling_extractor import AlignedPreTrainedModel
 
 _CONV_LAYOUT = (64, "M", 128, "M", 256, 256, "M", 512, 512, "M")
 
@@ -34,7 +34,7 @@ class VGGishModelOutput(ModelOutput):
     pooler_output: torch.FloatTensor | None = None
 
 
-class VGGishPreTrainedModel(PreTrainedModel):
+class VGGishPreTrainedModel(AlignedPreTrainedModel):
     """Weight initialisation and loading for [`VGGishModel`]."""
 
     config_class = VGGishConfig
@@ -42,17 +42,6 @@ class VGGishPreTrainedModel(PreTrainedModel):
     base_model_prefix = "vggish"
     main_input_name = "input_features"
     input_modalities = ("audio",)
-
-    @classmethod
-    def from_pretrained(cls, *args, **kwargs):
-        """`PreTrainedModel.from_pretrained`, then every tensor copied out of the memory-mapped safetensors file:
-        its offsets there are not 64-byte aligned, and MKL takes other code paths on unaligned weights, whose
-        last bits differ; aligned copies give the same features as the model that was saved."""
-        model = super().from_pretrained(*args, **kwargs)
-        with torch.no_grad():
-            for tensor in (*model.parameters(), *model.buffers()):
-                tensor.data = tensor.data.clone()
-        return model
 
     def _init_weights(self, module: nn.Module) -> None:
         """Convolutions and linear layers: PyTorch's default (uniform Kaiming); PCA parameters: identity / zero."""
