@@ -249,6 +249,16 @@ class _Handler(BaseHTTPRequestHandler):
         self._error(HTTPStatus.NOT_FOUND, f"unknown participant {participant!r}: start from the start page")
         return False
 
+    def _sample(self, participant: str, number: int) -> SurveySample | None:
+        """Sample `number` (from 1) for a known participant; else None, with the error page sent."""
+        if not self._participant(participant):
+            return None
+        samples = self.server.samples
+        if not 1 <= number <= len(samples):
+            self._error(HTTPStatus.NOT_FOUND, f"no sample {number} (the survey has {len(samples)})")
+            return None
+        return samples[number - 1]
+
     def _known(self, participant: str) -> bool:
         with self.server.store.connect() as connection:
             query = "SELECT 1 FROM participants WHERE participant_id = ?"
@@ -262,12 +272,9 @@ class _Handler(BaseHTTPRequestHandler):
         error: str = "",
         status: int = HTTPStatus.OK,
     ) -> None:
-        if not self._participant(participant):
+        sample = self._sample(participant, number)
+        if sample is None:
             return
-        samples = self.server.samples
-        if not 1 <= number <= len(samples):
-            return self._error(HTTPStatus.NOT_FOUND, f"no sample {number} (the survey has {len(samples)})")
-        sample = samples[number - 1]
         if values is None:
             stored = self.server.store.response(participant, sample.sample_id)
             values = (
@@ -364,12 +371,9 @@ class _Handler(BaseHTTPRequestHandler):
         )
 
     def _submit(self, participant: str, number: int, form: dict[str, str]) -> None:
-        if not self._participant(participant):
+        sample = self._sample(participant, number)
+        if sample is None:
             return
-        samples = self.server.samples
-        if not 1 <= number <= len(samples):
-            return self._error(HTTPStatus.NOT_FOUND, f"no sample {number} (the survey has {len(samples)})")
-        sample = samples[number - 1]
         if form.get("sample_id") != sample.sample_id:
             return self._error(
                 HTTPStatus.CONFLICT,
@@ -400,7 +404,9 @@ class _Handler(BaseHTTPRequestHandler):
             )
         except (ValueError, ResponseError) as error:
             return self._sample_page(participant, number, form, str(error), HTTPStatus.BAD_REQUEST)
-        self._redirect(f"/p/{quote(participant)}/{number + 1 if number < len(samples) else 'done'}")
+        self._redirect(
+            f"/p/{quote(participant)}/{number + 1 if number < len(self.server.samples) else 'done'}"
+        )
 
     def _done(self, participant: str) -> None:
         if not self._participant(participant):
