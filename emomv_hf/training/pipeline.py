@@ -312,8 +312,10 @@ def run_training(
                 f"{reason} and does not checkpoint; such a run is short, rerun it instead of resuming"
             )
     pairs = load_emomv(args.dataset, "pairs")
-    # The splits depend on the protocol and seed only; the model here gives their device and dtype.
-    splits = protocol_splits(pairs, args, build_model(args.model, args.task, args.multi_task))
+    # The splits depend on the protocol and seed only; this model checks them against the run's configuration
+    # (feature widths included) and gives their device and dtype.
+    checker = build_model(args.model, args.task, args.multi_task, **args.model_config_fields())
+    splits = protocol_splits(pairs, args, checker.to(accelerator.device))
     if args.report_to and not accelerator.trackers:
         accelerator.init_trackers(
             args.run_name, config={k: v for k, v in args.to_dict().items() if v is not None}
