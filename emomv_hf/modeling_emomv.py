@@ -614,6 +614,15 @@ class EmoMVRetrievalMixin:
         """Raw video features `(N, video_feature_size)` → retrieval vectors `(N, D')`."""
         return self.retrieval_vectors(*self._embed(video_features, "video"))
 
+    def encode_stream(
+        self, features: torch.Tensor, stream: str
+    ) -> tuple[torch.FloatTensor, torch.FloatTensor | None]:
+        """Raw features of `stream` (`"video"` or `"music"`) → its retrieval vectors `(N, D')` and predicted
+        emotion probabilities `(N, E)` (`None` for a single-task model), in one pass."""
+        embeds, emotion_logits = self._embed(features, stream)
+        probabilities = None if emotion_logits is None else emotion_logits.softmax(dim=-1)
+        return self.retrieval_vectors(embeds, emotion_logits), probabilities
+
     def get_music_retrieval_vectors(self, music_features: torch.Tensor) -> torch.FloatTensor:
         """Raw music features `(N, music_feature_size)` → retrieval vectors `(N, D')`."""
         return self.retrieval_vectors(*self._embed(music_features, "music"))
@@ -819,6 +828,16 @@ class EmoMVEnsemble(PreTrainedModel):
     def get_music_retrieval_vectors(self, music_features: torch.Tensor) -> torch.FloatTensor:
         """Raw music features `(N, music_feature_size)` → retrieval vectors `(N, ensemble_size * D')`."""
         return self._joined([member.get_music_retrieval_vectors(music_features) for member in self.members])
+
+    def encode_stream(
+        self, features: torch.Tensor, stream: str
+    ) -> tuple[torch.FloatTensor, torch.FloatTensor | None]:
+        """Raw features of `stream` → the ensemble's retrieval vectors `(N, ensemble_size * D')` and the members'
+        mean emotion probabilities `(N, E)` (`None` for single-task members)."""
+        encoded = [member.encode_stream(features, stream) for member in self.members]
+        probabilities = [member_probabilities for _, member_probabilities in encoded]
+        mean = None if probabilities[0] is None else torch.stack(probabilities).mean(dim=0)
+        return self._joined([vectors for vectors, _ in encoded]), mean
 
     def pairwise_similarity(
         self, video_vectors: torch.Tensor, music_vectors: torch.Tensor

@@ -72,10 +72,12 @@ EXTRACTED_SEGMENT_FEATURES = Features(
         "source": Value("string"),
         "start": Value("float64"),
         "end": Value("float64"),
+        "media": Value("string"),
     }
 )
 """A segment extracted from raw media (``dataset_scripts/extract_features.py``, config ``segments``): the
-:data:`SEGMENT_FEATURES` plus its source video id and time window in seconds. ``emotion`` is null for unlabelled
+:data:`SEGMENT_FEATURES` plus its source video id, time window in seconds and the media it was cut from (the
+file's path as given, or ``<hub id>[<row>] <name>`` for a Hub dataset row). ``emotion`` is null for unlabelled
 media; ``video_features`` / ``music_features`` are null for a file without that stream (audio-only / video-only).
 """
 
@@ -154,6 +156,7 @@ def extracted_segments_table(
     sources: Sequence[str],
     starts: Sequence[float],
     ends: Sequence[float],
+    media: Sequence[str],
 ) -> pa.Table:
     """An :data:`EXTRACTED_SEGMENT_FEATURES` table; ``None`` for an unknown emotion or a missing stream."""
     columns = [
@@ -164,6 +167,7 @@ def extracted_segments_table(
         pa.array(list(sources), pa.string()),
         pa.array([float(start) for start in starts], pa.float64()),
         pa.array([float(end) for end in ends], pa.float64()),
+        pa.array(list(media), pa.string()),
     ]
     return pa.Table.from_arrays(columns, schema=EXTRACTED_SEGMENT_FEATURES.arrow_schema)
 

@@ -40,7 +40,10 @@ from .vggish import VGGISH_EMBEDDING_DIM, MissingWeightsError, VGGishExtractor
 
 logger = logging.getLogger(__name__)
 
-MEDIA_EXTENSIONS = (".mp4", ".mkv", ".webm", ".avi", ".mov", ".m4v", ".mpg", ".mpeg", ".flv")
+VIDEO_EXTENSIONS = (".mp4", ".mkv", ".webm", ".avi", ".mov", ".m4v", ".mpg", ".mpeg", ".flv")
+AUDIO_EXTENSIONS = (".mp3", ".wav", ".flac", ".m4a", ".ogg", ".opus", ".aac")
+"""A music library's files: audio only, so their segments have music features and no video features."""
+MEDIA_EXTENSIONS = VIDEO_EXTENSIONS + AUDIO_EXTENSIONS
 CONFIG = "segments"
 FAILURES_CSV = "failures.csv"
 """Written into the output folder by a run that skipped bad media or segments: ``media, segment_id, reason``."""
@@ -429,6 +432,7 @@ def _write_shard(path: Path, rows: list[dict], failures: list[ExtractionFailure]
         [row["source"] for row in rows],
         [row["start"] for row in rows],
         [row["end"] for row in rows],
+        [row["media"] for row in rows],
     )
     metadata = dict(table.schema.metadata or {})
     metadata[_FAILURES_KEY] = json.dumps([f.__dict__ for f in failures]).encode()
@@ -570,6 +574,7 @@ def _extract_shard(
                     "source": segment.source_id,
                     "start": segment.start,
                     "end": segment.end,
+                    "media": decoded.media,
                 }
             )
         progress.update(1)

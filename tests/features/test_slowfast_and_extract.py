@@ -166,6 +166,7 @@ def test_create_pairs_reads_the_extracted_folder(media_dir: Path, tmp_path: Path
         [f"src{i // 2}" for i in range(10)],
         [0.0] * 10,
         [2.5] * 10,
+        [f"media/src{i // 2}.mp4" for i in range(10)],
     )
     relabelled = tmp_path / "relabelled"
     (relabelled / "data" / "segments").mkdir(parents=True)

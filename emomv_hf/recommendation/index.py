@@ -1,0 +1,418 @@
+"""A music library's retrieval embeddings, computed once by a retrieval model and indexed with faiss.
+
+Every similarity of the retrieval models is the inner product of two streams' retrieval vectors
+(`encode_stream`), except the baseline's `1 / (Euclidean distance + eps)` of unit vectors, which is a decreasing
+function of their inner product. So each stream of the library is one faiss inner-product index over those vectors
+(`datasets.Dataset.add_faiss_index`): exact (`IndexFlatIP`) up to :data:`EXACT_SEARCH_MAX_VECTORS` vectors, HNSW
+above it. Candidates from faiss are re-scored with the model's own `pairwise_similarity`, so scores are the
+model's, whatever the index.
+
+On disk (``INDEX_DIR``, by default ``<library folder>/retrieval-index/<model fingerprint>``)::
+
+    index.json              model fingerprint, similarity, library, index type per stream, counts
+    music/                  datasets.Dataset.save_to_disk: segment_id, track, media, start, end, emotion,
+    music.faiss                 vectors, emotion_probabilities; and its faiss index
+    video/, video.faiss     the same for the library's video segments (those with video features)
+
+An index is written into a staging folder and moved into place complete; loading it checks that it was built
+by the same model weights and configuration (similarity included) and refuses it otherwise.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import datasets
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import torch
+from transformers import PreTrainedModel
+
+from emomv_hf.data.loading import load_emomv, looks_like_local_path
+from emomv_hf.data.schema import SEGMENTS_CONFIG
+from emomv_hf.io_utils import atomic_write_json, make_staging_dir, replace_dir
+
+logger = logging.getLogger(__name__)
+
+INDEX_FORMAT_VERSION = 1
+STREAMS = ("video", "music")
+OTHER_STREAM = {"video": "music", "music": "video"}
+INDEX_TYPES = ("auto", "exact", "hnsw")
+
+EXACT_SEARCH_MAX_VECTORS = 200_000
+"""`auto` builds an exact index up to this many vectors and HNSW above: `benchmarks/bench_retrieval.py` measured
+exact single-query search on 64-d vectors at about 5 ms per 200,000 vectors on the 2-core machine (the goal)."""
+
+HNSW_NEIGHBOURS = 32
+HNSW_EF_CONSTRUCTION = 80
+HNSW_EF_SEARCH = 128
+"""HNSW settings; `bench_retrieval.py` measured recall@10 against exact search at 1M clustered vectors with them."""
+
+ENCODE_BATCH_SIZE = 1024
+"""Rows per model call while indexing (the evaluation's batch size, so vectors are bit-identical to its)."""
+
+
+class IndexMismatchError(ValueError):
+    """An index on disk was built by another model (weights or configuration) or from another library."""
+
+
+def model_fingerprint(model: PreTrainedModel) -> str:
+    """SHA-256 of a model's class, configuration (similarity included) and every tensor of its state dict."""
+    digest = hashlib.sha256(type(model).__name__.encode())
+    config = model.config.to_dict()
+    for volatile in ("transformers_version", "_name_or_path", "architectures", "dtype", "torch_dtype"):
+        config.pop(volatile, None)
+    digest.update(json.dumps(config, sort_keys=True, default=str).encode())
+    for name, tensor in sorted(model.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().to("cpu").contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def model_similarity(model: PreTrainedModel) -> str:
+    """The similarity a retrieval model scores with (`cosine`, `emotion`, `mix`, or the baseline's `inverse-l2`)."""
+    config = model.config
+    if getattr(config, "family", None) == "baseline":
+        return "inverse-l2"
+    member = getattr(config, "member_config", None)
+    return getattr(member if member is not None else config, "similarity", "cosine")
+
+
+def check_retrieval_model(model: PreTrainedModel) -> None:
+    """Raise a `ValueError` unless ``model`` is a retrieval model (it has `encode_stream`)."""
+    if not hasattr(model, "encode_stream") or getattr(model.config, "task", None) != "retrieval":
+        raise ValueError(
+            f"{type(model).__name__} is not a retrieval model: recommendation needs EmoMVForRetrieval, "
+            "EmoMVBaselineForRetrieval or a retrieval EmoMVEnsemble (train with `--task retrieval`)"
+        )
+
+
+def default_index_dir(library: str, model: PreTrainedModel) -> Path:
+    """``<library folder>/retrieval-index/<fingerprint[:16]>``; for a Hub library the same below
+    ``$HF_HOME/emomv_hf/retrieval-index/<org>--<name>``."""
+    from huggingface_hub import constants
+
+    if looks_like_local_path(library):
+        base = Path(library).expanduser() / "retrieval-index"
+    else:
+        base = Path(constants.HF_HOME) / "emomv_hf" / "retrieval-index" / library.replace("/", "--")
+    return base / model_fingerprint(model)[:16]
+
+
+def _chunks(table: pa.Table, size: int) -> Iterator[pa.Table]:
+    for start in range(0, table.num_rows, size):
+        yield table.slice(start, size)
+
+
+def _feature_rows(column: pa.ChunkedArray, name: str) -> np.ndarray:
+    """A non-null fixed-size-list column → `(N, width)` float32 (the model's `prepare_inputs` checks the width)."""
+    array = column.combine_chunks()
+    if not pa.types.is_fixed_size_list(array.type):
+        raise ValueError(f"library column {name}: expected fixed-length feature rows, got {array.type}")
+    values = array.flatten().to_numpy(zero_copy_only=False).astype(np.float32, copy=False)
+    return values.reshape(len(array), array.type.list_size)
+
+
+def _vector_column(vectors: np.ndarray) -> pa.FixedSizeListArray:
+    values = np.ascontiguousarray(vectors, dtype=np.float32)
+    return pa.FixedSizeListArray.from_arrays(pa.array(values.reshape(-1), pa.float32()), values.shape[1])
+
+
+def _library_table(library: str, split: str | None) -> tuple[pa.Table, list[str]]:
+    """The ``segments`` rows of ``library`` (the given split, or every split in order) as one Arrow table."""
+    loaded = load_emomv(library, SEGMENTS_CONFIG)
+    splits = [split] if split is not None else list(loaded)
+    missing = [name for name in splits if name not in loaded]
+    if missing:
+        raise ValueError(f"library {library!r} has no split {missing[0]!r} (splits: {', '.join(loaded)})")
+    tables = [loaded[name].data.table for name in splits]
+    table = pa.concat_tables(tables, promote_options="default") if len(tables) > 1 else tables[0]
+    for required in ("segment_id", "video_features", "music_features"):
+        if required not in table.column_names:
+            raise ValueError(f"library {library!r}: the segments config has no {required!r} column")
+    return table, splits
+
+
+def _metadata(table: pa.Table) -> dict[str, pa.Array]:
+    """Per-row metadata of library rows: a segment without a `source` is its own track."""
+    rows = table.num_rows
+    segment_ids = table.column("segment_id").combine_chunks().cast(pa.string())
+    if segment_ids.null_count:
+        raise ValueError("library: segment_id is null in some rows")
+
+    def column(name: str, kind: pa.DataType, default: pa.Array) -> pa.Array:
+        if name not in table.column_names:
+            return default
+        return table.column(name).combine_chunks().cast(kind)
+
+    return {
+        "segment_id": segment_ids,
+        "track": column("source", pa.string(), segment_ids),
+        "media": column("media", pa.string(), pa.nulls(rows, pa.string())),
+        "start": column("start", pa.float64(), pa.nulls(rows, pa.float64())),
+        "end": column("end", pa.float64(), pa.nulls(rows, pa.float64())),
+        "emotion": column("emotion", pa.int64(), pa.nulls(rows, pa.int64())),
+    }
+
+
+@torch.no_grad()
+def _encode_rows(
+    model: PreTrainedModel, features: np.ndarray, stream: str
+) -> tuple[np.ndarray, np.ndarray | None]:
+    vectors, probabilities = [], []
+    for start in range(0, len(features), ENCODE_BATCH_SIZE):
+        inputs = model.prepare_inputs(**{f"{stream}_features": features[start : start + ENCODE_BATCH_SIZE]})
+        batch_vectors, batch_probabilities = model.encode_stream(inputs[f"{stream}_features"], stream)
+        vectors.append(batch_vectors.float().cpu().numpy())
+        if batch_probabilities is not None:
+            probabilities.append(batch_probabilities.float().cpu().numpy())
+    return np.concatenate(vectors), (np.concatenate(probabilities) if probabilities else None)
+
+
+def _faiss_index(index_type: str, dimension: int, size: int):
+    import faiss
+
+    if index_type == "auto":
+        index_type = "exact" if size <= EXACT_SEARCH_MAX_VECTORS else "hnsw"
+    if index_type == "exact":
+        return "exact", faiss.IndexFlatIP(dimension)
+    index = faiss.IndexHNSWFlat(dimension, HNSW_NEIGHBOURS, faiss.METRIC_INNER_PRODUCT)
+    index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+    index.hnsw.efSearch = HNSW_EF_SEARCH
+    return "hnsw", index
+
+
+@dataclass
+class StreamIndex:
+    """One stream's library segments (`datasets.Dataset` with a faiss index named ``vectors``)."""
+
+    stream: str
+    entries: datasets.Dataset
+    index_type: str
+    _rows_by_segment: dict[str, int] | None = None
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def row_of(self, segment_id: str) -> int | None:
+        if self._rows_by_segment is None:
+            self._rows_by_segment = {sid: row for row, sid in enumerate(self.entries["segment_id"])}
+        return self._rows_by_segment.get(segment_id)
+
+    def vectors(self, rows: np.ndarray) -> np.ndarray:
+        """Retrieval vectors of the given rows `(len(rows), D')`, float32."""
+        return np.asarray(self.entries.with_format("numpy", columns=["vectors"])[rows]["vectors"], np.float32)
+
+    def column(self, name: str, rows: np.ndarray) -> list:
+        """One metadata column's values at the given rows."""
+        return self.entries.select_columns([name])[[int(row) for row in rows]][name]
+
+    def search(self, query: np.ndarray, k: int) -> np.ndarray:
+        """Rows of the ``k`` best inner products with ``query`` `(D',)`, best first (faiss order)."""
+        k = min(int(k), len(self.entries))
+        _, indices = self.entries.search("vectors", np.ascontiguousarray(query, np.float32), k=k)
+        return indices[indices >= 0]
+
+
+class LibraryIndex:
+    """A library's indexed retrieval vectors for one model: :meth:`build`, :meth:`load` or :meth:`open`."""
+
+    def __init__(self, path: Path, info: dict[str, Any], streams: dict[str, StreamIndex]):
+        self.path, self.info, self.streams = path, info, streams
+
+    @property
+    def fingerprint(self) -> str:
+        return self.info["model_fingerprint"]
+
+    def __repr__(self) -> str:
+        sizes = ", ".join(f"{s}: {len(index)} ({index.index_type})" for s, index in self.streams.items())
+        return f"LibraryIndex({self.info['library']!r}, {sizes}, at {self.path})"
+
+    @classmethod
+    def build(
+        cls,
+        model: PreTrainedModel,
+        library: str,
+        *,
+        index_dir: str | os.PathLike | None = None,
+        split: str | None = None,
+        index_type: str = "auto",
+        progress: bool = True,
+    ) -> LibraryIndex:
+        """Encode every segment of ``library`` (a ``segments``-style dataset folder or Hub id) with ``model``,
+        index each stream and save it in ``index_dir`` (default :func:`default_index_dir`)."""
+        from tqdm.auto import tqdm
+
+        check_retrieval_model(model)
+        if index_type not in INDEX_TYPES:
+            raise ValueError(f"index_type must be one of {INDEX_TYPES}, got {index_type!r}")
+        library = str(library)
+        target = Path(index_dir) if index_dir is not None else default_index_dir(library, model)
+        table, splits = _library_table(library, split)
+        metadata = _metadata(table)
+        model.eval()
+        info: dict[str, Any] = {
+            "format_version": INDEX_FORMAT_VERSION,
+            "model_fingerprint": model_fingerprint(model),
+            "model_class": type(model).__name__,
+            "model_name_or_path": model.config._name_or_path,
+            "similarity": model_similarity(model),
+            "library": library,
+            "splits": splits,
+            "library_rows": table.num_rows,
+            "library_ids_sha256": hashlib.sha256(
+                "\n".join(metadata["segment_id"].to_pylist()).encode()
+            ).hexdigest(),
+            "streams": {},
+        }
+        staging = make_staging_dir(target)
+        try:
+            for stream in STREAMS:
+                column = table.column(f"{stream}_features")
+                valid = pc.is_valid(column)
+                rows = np.flatnonzero(valid.to_numpy(zero_copy_only=False))
+                if not len(rows):
+                    continue
+                vectors, probabilities = [], []
+                selected = table.take(pa.array(rows)).select([f"{stream}_features"])
+                bar = tqdm(total=len(rows), desc=f"encoding {stream}", unit="segment", disable=not progress)
+                done = 0
+                for chunk in _chunks(selected, 64 * ENCODE_BATCH_SIZE):
+                    features = _feature_rows(chunk.column(0), f"{stream}_features")
+                    finite = np.isfinite(features).all(axis=1)
+                    if not finite.all():
+                        segment = metadata["segment_id"][int(rows[done + int(np.flatnonzero(~finite)[0])])]
+                        raise ValueError(
+                            f"library {library!r}: segment {segment} has non-finite {stream} features"
+                        )
+                    chunk_vectors, chunk_probabilities = _encode_rows(model, features, stream)
+                    vectors.append(chunk_vectors)
+                    if chunk_probabilities is not None:
+                        probabilities.append(chunk_probabilities)
+                    done += len(features)
+                    bar.update(len(features))
+                bar.close()
+                stacked = np.concatenate(vectors)
+                columns = {name: values.take(pa.array(rows)) for name, values in metadata.items()}
+                columns["vectors"] = _vector_column(stacked)
+                if probabilities:
+                    columns["emotion_probabilities"] = _vector_column(np.concatenate(probabilities))
+                entries = datasets.Dataset(pa.Table.from_pydict(columns))
+                kind, faiss_index = _faiss_index(index_type, stacked.shape[1], len(stacked))
+                entries.add_faiss_index("vectors", custom_index=faiss_index, batch_size=10_000)
+                entries.save_faiss_index("vectors", staging / f"{stream}.faiss")
+                entries.drop_index("vectors")
+                entries.save_to_disk(str(staging / stream))
+                info["streams"][stream] = {
+                    "segments": len(rows),
+                    "dimension": int(stacked.shape[1]),
+                    "index": kind,
+                }
+            if not info["streams"]:
+                raise ValueError(f"library {library!r} has no video or music features to index")
+            atomic_write_json(staging / "index.json", info)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            replace_dir(staging, target)
+        except BaseException:
+            import shutil
+
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        logger.info("indexed %s into %s", library, target)
+        return cls.load(model, index_dir=target)
+
+    @classmethod
+    def load(cls, model: PreTrainedModel, *, index_dir: str | os.PathLike) -> LibraryIndex:
+        """Open the index in ``index_dir``; raises :class:`IndexMismatchError` if ``model`` did not build it."""
+        path = Path(index_dir)
+        info_path = path / "index.json"
+        if not info_path.is_file():
+            raise FileNotFoundError(
+                f"{path}: no library index here (no index.json); build it with --build-index"
+            )
+        try:
+            info = json.loads(info_path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{info_path}: not valid JSON ({error})") from None
+        if info.get("format_version") != INDEX_FORMAT_VERSION:
+            raise IndexMismatchError(
+                f"{path}: index format {info.get('format_version')}, this version reads {INDEX_FORMAT_VERSION}; "
+                "rebuild it with --build-index"
+            )
+        fingerprint, similarity = model_fingerprint(model), model_similarity(model)
+        if info["model_fingerprint"] != fingerprint:
+            raise IndexMismatchError(
+                f"{path}: this index was built by another model ({info['model_class']} "
+                f"{info.get('model_name_or_path') or ''}, similarity {info['similarity']}, fingerprint "
+                f"{info['model_fingerprint'][:16]}); the given model is {type(model).__name__} with similarity "
+                f"{similarity}, fingerprint {fingerprint[:16]}. Rebuild the index for this model with "
+                "--build-index (or use --index-dir for a separate one)"
+            )
+        import faiss  # noqa: F401  (datasets' load_faiss_index needs it)
+
+        streams = {}
+        for stream, details in info["streams"].items():
+            entries = datasets.load_from_disk(str(path / stream))
+            entries.load_faiss_index("vectors", str(path / f"{stream}.faiss"))
+            faiss_index = entries.get_index("vectors").faiss_index
+            if hasattr(faiss_index, "hnsw"):
+                faiss_index.hnsw.efSearch = HNSW_EF_SEARCH
+            streams[stream] = StreamIndex(stream, entries, details["index"])
+        return cls(path, info, streams)
+
+    @classmethod
+    def open(
+        cls,
+        model: PreTrainedModel,
+        library: str,
+        *,
+        index_dir: str | os.PathLike | None = None,
+        split: str | None = None,
+        index_type: str = "auto",
+        rebuild: bool = False,
+        progress: bool = True,
+    ) -> LibraryIndex:
+        """Load the library's index for ``model``, building it first if there is none (or ``rebuild``)."""
+        check_retrieval_model(model)
+        target = Path(index_dir) if index_dir is not None else default_index_dir(str(library), model)
+        if rebuild or not (target / "index.json").is_file():
+            return cls.build(
+                model, library, index_dir=target, split=split, index_type=index_type, progress=progress
+            )
+        index = cls.load(model, index_dir=target)
+        if index.info["library"] != str(library) or (split is not None and index.info["splits"] != [split]):
+            raise IndexMismatchError(
+                f"{target}: this index holds library {index.info['library']!r} (splits "
+                f"{', '.join(index.info['splits'])}), not {library!r}{f' split {split!r}' if split else ''}; "
+                "rebuild it with --build-index or use another --index-dir"
+            )
+        return index
+
+    def stream(self, stream: str) -> StreamIndex:
+        if stream not in self.streams:
+            raise ValueError(
+                f"library {self.info['library']!r} has no {stream} segments (it holds "
+                f"{', '.join(self.streams) or 'none'}); a {OTHER_STREAM[stream]} query needs {stream} in the library"
+            )
+        return self.streams[stream]
+
+
+__all__ = [
+    "EXACT_SEARCH_MAX_VECTORS",
+    "INDEX_TYPES",
+    "IndexMismatchError",
+    "LibraryIndex",
+    "StreamIndex",
+    "check_retrieval_model",
+    "default_index_dir",
+    "model_fingerprint",
+    "model_similarity",
+]

@@ -1,0 +1,105 @@
+"""The library index and the recommender on EmoMV-C validation segments, with a tiny trained retrieval model."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import datasets
+import numpy as np
+import pytest
+import torch
+
+pytest.importorskip("faiss")
+
+from emomv_hf import build_model  # noqa: E402
+from emomv_hf.evaluation import evaluate_retrieval  # noqa: E402
+from emomv_hf.recommendation import IndexMismatchError, LibraryIndex, MusicRecommender  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "models"))
+from conftest import load_emomv_c_split  # noqa: E402
+
+
+def _trained(release_dir: Path, similarity: str, seed: int = 0):
+    torch.manual_seed(seed)
+    train = load_emomv_c_split(release_dir, "TRAIN")
+    model = build_model("emomv", "retrieval", True, similarity=similarity)
+    model.fit_standardization(train["video_features"], train["music_features"])
+    optimizer = torch.optim.Adam(model.parameters(), 1e-3)
+    for _ in range(20):
+        rows = torch.randint(0, len(train["labels"]), (64,))
+        loss = model(**{name: values[rows] for name, values in train.items()}).loss
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return model.eval()
+
+
+@pytest.fixture(scope="module")
+def model(release_dir):
+    return _trained(release_dir, "mix")
+
+
+@pytest.mark.parametrize("query_stream", ["video", "music"])
+def test_segment_queries_rank_as_the_retrieval_metric(model, emomv_c_dir, tmp_path, query_stream):
+    index = LibraryIndex.build(model, str(emomv_c_dir), index_dir=tmp_path / "index", progress=False)
+    recommender = MusicRecommender(model, index)
+    segments = datasets.load_dataset(str(emomv_c_dir), "segments")["validation"]
+    similarity = evaluate_retrieval(model, segments).predictions["similarity"]
+    similarity = similarity if query_stream == "video" else similarity.T
+    ids = segments["segment_id"]
+    for query, segment_id in enumerate(ids):
+        result = recommender.recommend(
+            segment=segment_id, top_k=len(ids), per="segment", query_stream=query_stream
+        )
+        ranked = [ids.index(item.segment_id) for item in result.items]
+        assert ranked == list(np.lexsort((np.arange(len(ids)), -similarity[query])))
+        scores = np.array([item.score for item in result.items])
+        np.testing.assert_allclose(scores, similarity[query][ranked], rtol=0, atol=1e-6)
+
+
+def test_index_reloads_and_refuses_another_model(model, emomv_c_dir, tmp_path, release_dir):
+    built = LibraryIndex.build(model, str(emomv_c_dir), index_dir=tmp_path / "index", progress=False)
+    reloaded = LibraryIndex.open(model, str(emomv_c_dir), index_dir=tmp_path / "index")
+    assert reloaded.info == built.info
+    query = reloaded.streams["video"].entries["segment_id"][0]
+    first = MusicRecommender(model, built).recommend(segment=query).to_dict()
+    assert MusicRecommender(model, reloaded).recommend(segment=query).to_dict() == first
+    for other in (_trained(release_dir, "mix", seed=1), _trained(release_dir, "cosine")):
+        with pytest.raises(IndexMismatchError, match="built by another model"):
+            LibraryIndex.open(other, str(emomv_c_dir), index_dir=tmp_path / "index")
+
+
+def test_json_schema_and_raw_feature_queries(model, emomv_c_dir, tmp_path):
+    recommender = MusicRecommender.from_pretrained(model, str(emomv_c_dir), index_dir=tmp_path / "index")
+    segments = datasets.load_dataset(str(emomv_c_dir), "segments")["validation"]
+    features = np.asarray(segments[:3]["video_features"], np.float32)
+    result = json.loads(recommender.recommend(video_features=features, top_k=4).to_json())
+    assert set(result) == {"query", "library", "items"}
+    assert len(result["query"]["segments"]) == 3 and len(result["items"]) == 4
+    assert set(result["query"]["predicted_emotions"]) == {"exciting", "fearful", "tense", "sad", "relaxing"}
+    item = result["items"][0]
+    assert set(item) >= {
+        "rank",
+        "score",
+        "track",
+        "segment_id",
+        "media",
+        "start",
+        "end",
+        "predicted_emotions",
+    }
+    assert [entry["score"] for entry in result["items"]] == sorted(
+        (entry["score"] for entry in result["items"]), reverse=True
+    )
+    # Three query segments score a library segment by their mean similarity (inner product with the mean).
+    vectors = recommender.encode(recommender.resolve(video_features=features)).vectors
+    library = recommender.index.streams["music"]
+    row = library.row_of(item["segment_id"])
+    expected = float(np.mean(vectors @ library.vectors(np.array([row]))[0]))
+    assert item["score"] == pytest.approx(expected, abs=1e-6)
+    with pytest.raises(KeyError, match="not a video segment"):
+        recommender.recommend(segment="no-such-segment")
+    with pytest.raises(ValueError, match="exactly one query"):
+        recommender.recommend(segment="a", video_features=features)
