@@ -48,13 +48,14 @@ OTHER_STREAM = {"video": "music", "music": "video"}
 INDEX_TYPES = ("auto", "exact", "hnsw")
 
 EXACT_SEARCH_MAX_VECTORS = 200_000
-"""`auto` builds an exact index up to this many vectors and HNSW above: `benchmarks/bench_retrieval.py` measured
-exact single-query search on 64-d vectors at about 5 ms per 200,000 vectors on the 2-core machine (the goal)."""
+"""`auto` builds an exact index up to this many vectors and HNSW above. Not measured yet: an estimate (64-d exact
+inner-product search is about 64 * N multiply-adds per query) until `benchmarks/bench_retrieval.py` (issue 11,
+not written yet) measures where exact single-query search passes 5 ms on the 2-core machine."""
 
 HNSW_NEIGHBOURS = 32
 HNSW_EF_CONSTRUCTION = 80
 HNSW_EF_SEARCH = 128
-"""HNSW settings; `bench_retrieval.py` measured recall@10 against exact search at 1M clustered vectors with them."""
+"""HNSW settings (faiss's usual ones); their recall@10 against exact search is not measured yet (issue 11)."""
 
 ENCODE_BATCH_SIZE = 1024
 """Rows per model call while indexing (the evaluation's batch size, so vectors are bit-identical to its)."""
