@@ -92,7 +92,8 @@ def make_pair_id(video_segment_id: str, music_segment_id: str) -> str:
 # Arrow tables in this schema (what the builders write as Parquet).
 
 
-def _fixed_size_list(features: np.ndarray) -> pa.FixedSizeListArray:
+def fixed_size_list_array(features: np.ndarray) -> pa.FixedSizeListArray:
+    """`(N, D)` float32 rows as an Arrow fixed-size-list column (`List(float32, length=D)`)."""
     # Straight from the float32 buffer: the stored values are bit-identical to the array.
     values = np.ascontiguousarray(features, dtype=np.float32)
     return pa.FixedSizeListArray.from_arrays(pa.array(values.reshape(-1), type=pa.float32()), values.shape[1])
@@ -117,8 +118,8 @@ def pairs_table(
         pa.array([int(pair.label) for pair in pairs], pa.int64()),
         pa.array([emotion(pair.video_emotion) for pair in pairs], pa.int64()),
         pa.array([emotion(pair.music_emotion) for pair in pairs], pa.int64()),
-        _fixed_size_list(video_features.reshape(len(pairs), VIDEO_FEATURE_DIM)),
-        _fixed_size_list(music_features.reshape(len(pairs), MUSIC_FEATURE_DIM)),
+        fixed_size_list_array(video_features.reshape(len(pairs), VIDEO_FEATURE_DIM)),
+        fixed_size_list_array(music_features.reshape(len(pairs), MUSIC_FEATURE_DIM)),
     ]
     return pa.Table.from_arrays(columns, schema=PAIR_FEATURES.arrow_schema)
 
@@ -133,8 +134,8 @@ def segments_table(
     columns = [
         pa.array(list(segment_ids), pa.string()),
         pa.array([int(emotion) for emotion in emotions], pa.int64()),
-        _fixed_size_list(video_features.reshape(len(segment_ids), VIDEO_FEATURE_DIM)),
-        _fixed_size_list(music_features.reshape(len(segment_ids), MUSIC_FEATURE_DIM)),
+        fixed_size_list_array(video_features.reshape(len(segment_ids), VIDEO_FEATURE_DIM)),
+        fixed_size_list_array(music_features.reshape(len(segment_ids), MUSIC_FEATURE_DIM)),
     ]
     return pa.Table.from_arrays(columns, schema=SEGMENT_FEATURES.arrow_schema)
 

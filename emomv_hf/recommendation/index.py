@@ -37,7 +37,7 @@ import torch
 from transformers import PreTrainedModel
 
 from emomv_hf.data.loading import load_emomv, looks_like_local_path
-from emomv_hf.data.schema import SEGMENTS_CONFIG
+from emomv_hf.data.schema import SEGMENTS_CONFIG, fixed_size_list_array
 from emomv_hf.io_utils import atomic_write_json, make_staging_dir, replace_dir
 
 logger = logging.getLogger(__name__)
@@ -120,11 +120,6 @@ def _feature_rows(column: pa.ChunkedArray, name: str) -> np.ndarray:
         raise ValueError(f"library column {name}: expected fixed-length feature rows, got {array.type}")
     values = array.flatten().to_numpy(zero_copy_only=False).astype(np.float32, copy=False)
     return values.reshape(len(array), array.type.list_size)
-
-
-def _vector_column(vectors: np.ndarray) -> pa.FixedSizeListArray:
-    values = np.ascontiguousarray(vectors, dtype=np.float32)
-    return pa.FixedSizeListArray.from_arrays(pa.array(values.reshape(-1), pa.float32()), values.shape[1])
 
 
 def _library_table(library: str, split: str | None) -> tuple[pa.Table, list[str]]:
@@ -303,9 +298,9 @@ class LibraryIndex:
                 bar.close()
                 stacked = np.concatenate(vectors)
                 columns = {name: values.take(pa.array(rows)) for name, values in metadata.items()}
-                columns["vectors"] = _vector_column(stacked)
+                columns["vectors"] = fixed_size_list_array(stacked)
                 if probabilities:
-                    columns["emotion_probabilities"] = _vector_column(np.concatenate(probabilities))
+                    columns["emotion_probabilities"] = fixed_size_list_array(np.concatenate(probabilities))
                 entries = datasets.Dataset(pa.Table.from_pydict(columns))
                 kind, faiss_index = _faiss_index(index_type, stacked.shape[1], len(stacked))
                 entries.add_faiss_index("vectors", custom_index=faiss_index, batch_size=10_000)

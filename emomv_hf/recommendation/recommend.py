@@ -194,7 +194,7 @@ def segment_query(index: LibraryIndex, segment_id: str, stream: str) -> Query:
     library = index.stream(stream)
     row = library.row_of(segment_id)
     if row is None:
-        known = library.entries["segment_id"][:3]
+        known = library.entries[:3]["segment_id"]
         raise KeyError(
             f"segment {segment_id!r} is not a {stream} segment of library {index.info['library']!r} "
             f"({len(library)} {stream} segments, e.g. {', '.join(known)})"
