@@ -99,7 +99,8 @@ _registered = False
 
 def register() -> None:
     """Register every config with `AutoConfig` and every model with `AutoModel`, and the extractors' processors
-    with `AutoFeatureExtractor` / `AutoVideoProcessor` / `AutoProcessor` (idempotent)."""
+    with `AutoFeatureExtractor` / `AutoVideoProcessor` / `AutoProcessor`, and the ``music-video-retrieval``
+    pipeline task (idempotent)."""
     global _registered
     if _registered:
         return
@@ -113,6 +114,9 @@ def register() -> None:
     AutoVideoProcessor.register(SlowFastModel.config_class, SlowFastVideoProcessor, exist_ok=True)
     for model_class in EXTRACTOR_CLASSES:  # each extractor checkpoint carries the processor of both streams
         AutoProcessor.register(model_class.config_class, EmoMVProcessor, exist_ok=True)
+    from emomv_hf.recommendation.pipeline import register_pipeline
+
+    register_pipeline()
     _registered = True
 
 

@@ -296,11 +296,11 @@ def read_extracted_segments(
     """:func:`read_segments_csv` for a folder written by ``dataset_scripts/extract_features.py`` (the
     ``segments`` config; its ``source`` column is the source id). Splits are given when the folder has more than
     a ``train`` split. Every row needs an emotion and both features (pairing uses both streams)."""
-    import datasets
+    from .loading import load_hub_dataset
 
     folder = Path(folder)
     try:
-        loaded = datasets.load_dataset(str(folder), SEGMENTS_CONFIG)
+        loaded = load_hub_dataset(folder, SEGMENTS_CONFIG)
     except Exception as error:  # datasets raises many kinds; all mean "not a segments folder"
         raise ReleaseFormatError(
             f"{folder}: not a segments dataset folder of extract_features.py ({type(error).__name__}: {error})"

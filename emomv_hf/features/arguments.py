@@ -95,14 +95,21 @@ class FeatureExtractionArguments:
 
     def weights(self) -> tuple[str | None, str | None]:
         """``(slowfast, vggish)``: the explicit flags, else ``--extractor``'s subfolders."""
-        slowfast, vggish = self.slowfast_weights, self.vggish_weights
-        if self.extractor is not None:
-            root = Path(self.extractor)
-            if not root.is_dir():
-                raise FileNotFoundError(f"--extractor {root}: not a folder (make it with convert_weights.py)")
-            slowfast = slowfast or _checkpoint(root / "slowfast", "--slowfast-weights")
-            vggish = vggish or _checkpoint(root / "vggish", "--vggish-weights")
-        return slowfast, vggish
+        return extractor_weights(self.extractor, self.slowfast_weights, self.vggish_weights)
+
+
+def extractor_weights(
+    extractor: str | None, slowfast: str | None, vggish: str | None
+) -> tuple[str | None, str | None]:
+    """``(slowfast, vggish)`` weights of the ``--extractor DIR`` / ``--slowfast-weights`` / ``--vggish-weights``
+    flags: the explicit ones, else the converted checkpoints ``DIR/slowfast`` and ``DIR/vggish``."""
+    if extractor is not None:
+        root = Path(extractor)
+        if not root.is_dir():
+            raise FileNotFoundError(f"--extractor {root}: not a folder (make it with convert_weights.py)")
+        slowfast = slowfast or _checkpoint(root / "slowfast", "--slowfast-weights")
+        vggish = vggish or _checkpoint(root / "vggish", "--vggish-weights")
+    return slowfast, vggish
 
 
 def _checkpoint(folder: Path, flag: str) -> str:

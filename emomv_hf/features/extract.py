@@ -253,10 +253,10 @@ def list_media(media: str | os.PathLike, *, split: str = "train") -> MediaSource
         return MediaSource(_items_of_csv(media_path))
     if not media_path.exists() and str(media).count("/") != 1:
         raise FileNotFoundError(f"{media}: neither a folder, a CSV file nor a Hub dataset id (ORG/NAME)")
-    import datasets
+    from emomv_hf.data.loading import load_hub_dataset
 
     try:
-        dataset = datasets.load_dataset(str(media), split=split)
+        dataset = load_hub_dataset(media, split=split)
     except Exception as error:  # datasets raises many kinds; all mean "not a dataset we can read"
         if media_path.is_dir():
             raise FileNotFoundError(

@@ -3,48 +3,54 @@
 Needs the ``recommend`` extra (faiss-cpu): ``pip install 'emomv-hf[recommend]'``; file queries also need the
 ``extract`` extra. ``examples/recommend.py`` is the command line; ``pipeline("music-video-retrieval", ...)``
 (:mod:`emomv_hf.recommendation.pipeline`) the transformers interface.
+
+The names below are imported on first use, so that registering the pipeline task (on ``import emomv_hf``)
+does not import datasets and faiss.
 """
 
-from .index import (
-    EXACT_SEARCH_MAX_VECTORS,
-    INDEX_TYPES,
-    IndexMismatchError,
-    LibraryIndex,
-    StreamIndex,
-    default_index_dir,
-    model_fingerprint,
-    model_similarity,
-)
-from .recommend import (
-    GROUPINGS,
-    ExtractorSettings,
-    MusicRecommender,
-    Query,
-    QuerySegment,
-    Recommendations,
-    RecommendedItem,
-    extract_query,
-    features_query,
-    segment_query,
-)
+from __future__ import annotations
 
-__all__ = [
-    "EXACT_SEARCH_MAX_VECTORS",
-    "GROUPINGS",
-    "INDEX_TYPES",
-    "ExtractorSettings",
-    "IndexMismatchError",
-    "LibraryIndex",
-    "MusicRecommender",
-    "Query",
-    "QuerySegment",
-    "RecommendedItem",
-    "Recommendations",
-    "StreamIndex",
-    "default_index_dir",
-    "extract_query",
-    "features_query",
-    "model_fingerprint",
-    "model_similarity",
-    "segment_query",
-]
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "index": (
+        "EXACT_SEARCH_MAX_VECTORS",
+        "INDEX_TYPES",
+        "IndexMismatchError",
+        "LibraryIndex",
+        "StreamIndex",
+        "default_index_dir",
+        "model_fingerprint",
+        "model_similarity",
+    ),
+    "recommend": (
+        "GROUPINGS",
+        "ExtractorSettings",
+        "MusicRecommender",
+        "Query",
+        "QuerySegment",
+        "Recommendations",
+        "RecommendedItem",
+        "UnknownSegmentError",
+        "extract_query",
+        "features_query",
+        "segment_query",
+    ),
+    "pipeline": ("TASK", "MusicVideoRetrievalPipeline", "register_pipeline"),
+}
+_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
+
+__all__ = sorted(_MODULE_OF)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _MODULE_OF:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_MODULE_OF[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

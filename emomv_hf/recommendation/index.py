@@ -200,7 +200,10 @@ class StreamIndex:
 
     def row_of(self, segment_id: str) -> int | None:
         if self._rows_by_segment is None:
-            self._rows_by_segment = {sid: row for row, sid in enumerate(self.entries["segment_id"])}
+            # The Arrow column, not `entries["segment_id"]`: datasets 5 returns a lazy Column whose every
+            # element is a separate table lookup.
+            ids = self.entries.data.column("segment_id").to_pylist()
+            self._rows_by_segment = {sid: row for row, sid in enumerate(ids)}
         return self._rows_by_segment.get(segment_id)
 
     def vectors(self, rows: np.ndarray) -> np.ndarray:

@@ -33,6 +33,13 @@ CANDIDATE_FACTOR = 4
 """Segments fetched per wanted track in a first search; widened until enough distinct tracks are found."""
 
 
+class UnknownSegmentError(KeyError, ValueError):
+    """A segment query names a segment the library's index does not hold."""
+
+    def __str__(self) -> str:  # KeyError's str() would quote the message
+        return str(self.args[0])
+
+
 @dataclass
 class QuerySegment:
     """One segment of a query: its id and time window (seconds; `None` for raw features)."""
@@ -195,7 +202,7 @@ def segment_query(index: LibraryIndex, segment_id: str, stream: str) -> Query:
     row = library.row_of(segment_id)
     if row is None:
         known = library.entries[:3]["segment_id"]
-        raise KeyError(
+        raise UnknownSegmentError(
             f"segment {segment_id!r} is not a {stream} segment of library {index.info['library']!r} "
             f"({len(library)} {stream} segments, e.g. {', '.join(known)})"
         )
@@ -408,6 +415,7 @@ __all__ = [
     "QuerySegment",
     "RecommendedItem",
     "Recommendations",
+    "UnknownSegmentError",
     "extract_query",
     "features_query",
     "segment_query",

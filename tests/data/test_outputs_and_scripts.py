@@ -216,3 +216,29 @@ def test_saved_model_and_dataset_folders_get_umask_permissions(release_dir, tmp_
         for name, mode in modes.items():
             is_dir = (folder / name).is_dir()
             assert mode == (0o755 if is_dir else 0o644), f"{folder / name}: {oct(mode)}"
+
+
+def test_same_named_and_rebuilt_folders_load_their_own_rows(emomv_c_dir, tmp_path):
+    """datasets 5 caches a local folder by its name and card metadata only; load_emomv must not mix folders."""
+    import shutil
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    first, second = tmp_path / "a" / "emomv-c", tmp_path / "b" / "emomv-c"
+    for folder in (first, second):
+        shutil.copytree(emomv_c_dir, folder)
+
+    def rename_segments(folder, prefix):  # same rows and sizes as the card records, other contents
+        (shard,) = sorted((folder / "data" / "segments").glob("validation-*.parquet"))
+        table = pq.read_table(shard)
+        renamed = [f"{prefix}{sid[len(prefix) :]}" for sid in table.column("segment_id").to_pylist()]
+        column = table.column_names.index("segment_id")
+        pq.write_table(table.set_column(column, "segment_id", pa.array(renamed)), shard)
+
+    original = load_emomv(str(first), "segments")["validation"][0]["segment_id"]
+    rename_segments(second, "B")
+    assert load_emomv(str(first), "segments")["validation"][0]["segment_id"] == original
+    assert load_emomv(str(second), "segments")["validation"][0]["segment_id"] == "B" + original[1:]
+    rename_segments(first, "A")  # rebuilt in place
+    assert load_emomv(str(first), "segments")["validation"][0]["segment_id"] == "A" + original[1:]

@@ -3,42 +3,17 @@
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 import datasets
 import numpy as np
 import pytest
-import torch
 
 pytest.importorskip("faiss")
 
-from emomv_hf import build_model  # noqa: E402
 from emomv_hf.evaluation import evaluate_retrieval  # noqa: E402
 from emomv_hf.recommendation import IndexMismatchError, LibraryIndex, MusicRecommender  # noqa: E402
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "models"))
-from conftest import load_emomv_c_split  # noqa: E402
-
-
-def _trained(release_dir: Path, similarity: str, seed: int = 0):
-    torch.manual_seed(seed)
-    train = load_emomv_c_split(release_dir, "TRAIN")
-    model = build_model("emomv", "retrieval", True, similarity=similarity)
-    model.fit_standardization(train["video_features"], train["music_features"])
-    optimizer = torch.optim.Adam(model.parameters(), 1e-3)
-    for _ in range(20):
-        rows = torch.randint(0, len(train["labels"]), (64,))
-        loss = model(**{name: values[rows] for name, values in train.items()}).loss
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    return model.eval()
-
-
-@pytest.fixture(scope="module")
-def model(release_dir):
-    return _trained(release_dir, "mix")
+from .conftest import train_retrieval_model  # noqa: E402
 
 
 @pytest.mark.parametrize("query_stream", ["video", "music"])
@@ -48,7 +23,7 @@ def test_segment_queries_rank_as_the_retrieval_metric(model, emomv_c_dir, tmp_pa
     segments = datasets.load_dataset(str(emomv_c_dir), "segments")["validation"]
     similarity = evaluate_retrieval(model, segments).predictions["similarity"]
     similarity = similarity if query_stream == "video" else similarity.T
-    ids = segments["segment_id"]
+    ids = segments.data.column("segment_id").to_pylist()
     for query, segment_id in enumerate(ids):
         result = recommender.recommend(
             segment=segment_id, top_k=len(ids), per="segment", query_stream=query_stream
@@ -66,7 +41,7 @@ def test_index_reloads_and_refuses_another_model(model, emomv_c_dir, tmp_path, r
     query = reloaded.streams["video"].entries["segment_id"][0]
     first = MusicRecommender(model, built).recommend(segment=query).to_dict()
     assert MusicRecommender(model, reloaded).recommend(segment=query).to_dict() == first
-    for other in (_trained(release_dir, "mix", seed=1), _trained(release_dir, "cosine")):
+    for other in (train_retrieval_model(release_dir, seed=1), train_retrieval_model(release_dir, "cosine")):
         with pytest.raises(IndexMismatchError, match="built by another model"):
             LibraryIndex.open(other, str(emomv_c_dir), index_dir=tmp_path / "index")
 

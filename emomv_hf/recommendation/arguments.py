@@ -1,0 +1,122 @@
+"""Command-line arguments of ``examples/recommend.py``: one dataclass, parsed by ``transformers.HfArgumentParser``
+(see :func:`emomv_hf.cli.run_script`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from emomv_hf.features.arguments import extractor_weights
+
+from .index import INDEX_TYPES
+from .recommend import GROUPINGS, ExtractorSettings
+
+QUERY_FLAGS = ("video", "music", "segment")
+
+
+@dataclass(kw_only=True)
+class RecommendArguments:
+    """A retrieval model, a library, and one query (or only ``--build-index``)."""
+
+    model: str = field(metadata={"help": "retrieval model: a folder written by train.py or a Hub model id"})
+    library: str = field(
+        metadata={
+            "help": "segments dataset to rank: a folder (extract_features.py output, build_emomv.py output) or a "
+            "Hub dataset id"
+        }
+    )
+    video: str | None = field(
+        default=None, metadata={"metavar": "FILE", "help": "query video file: rank the library's music"}
+    )
+    music: str | None = field(
+        default=None, metadata={"metavar": "FILE", "help": "query music file: rank the library's videos"}
+    )
+    segment: str | None = field(
+        default=None, metadata={"metavar": "ID", "help": "query by a library segment id (see --query-stream)"}
+    )
+    query_stream: str = field(
+        default="video",
+        metadata={"help": "which side of --segment is the query: video (rank music) or music (rank videos)"},
+    )
+    top_k: int = field(default=10, metadata={"help": "how many tracks (or segments) to list"})
+    per: str = field(
+        default="track", metadata={"help": "rank whole tracks (best segment) or single segments"}
+    )
+    json: bool = field(default=False, metadata={"help": "print the result as JSON instead of a table"})
+    build_index: bool = field(
+        default=False,
+        metadata={
+            "help": "(re)build the library's index for this model; alone, only build it. Without it an index is "
+            "built when none exists"
+        },
+    )
+    index_dir: str | None = field(
+        default=None,
+        metadata={
+            "metavar": "DIR",
+            "help": "where the index lives (default: LIBRARY/retrieval-index/<model>)",
+        },
+    )
+    split: str | None = field(
+        default=None, metadata={"help": "the library split to index (default: all splits)"}
+    )
+    index_type: str = field(
+        default="auto", metadata={"help": f"{', '.join(INDEX_TYPES)}: exact or HNSW search (auto: by size)"}
+    )
+    extractor: str | None = field(
+        default=None,
+        metadata={
+            "metavar": "DIR",
+            "help": "converted extractor checkpoints for file queries (DIR/slowfast, DIR/vggish)",
+        },
+    )
+    slowfast_weights: str | None = field(
+        default=None, metadata={"metavar": "PATH", "help": "SlowFast checkpoint for video queries"}
+    )
+    vggish_weights: str | None = field(
+        default=None, metadata={"metavar": "PATH", "help": "VGGish checkpoint for music queries"}
+    )
+    random_init: bool = field(
+        default=False, metadata={"help": "random extractor weights for file queries (testing only)"}
+    )
+    segment_seconds: float = field(
+        default=30.0, metadata={"help": "segment length of file queries (use the library's)"}
+    )
+    device: str | None = field(default=None, metadata={"help": "torch device of the extractors"})
+    progress: bool = field(default=True, metadata={"help": "show progress bars while indexing"})
+
+    def __post_init__(self) -> None:
+        queries = [flag for flag in QUERY_FLAGS if getattr(self, flag) is not None]
+        if len(queries) > 1:
+            raise ValueError(f"give one query, not {' and '.join('--' + flag for flag in queries)}")
+        if not queries and not self.build_index:
+            raise ValueError("give a query (--video FILE, --music FILE or --segment ID) or --build-index")
+        if self.query_stream not in ("video", "music"):
+            raise ValueError(f"--query-stream must be video or music, got {self.query_stream!r}")
+        if self.top_k < 1:
+            raise ValueError(f"--top-k must be >= 1, got {self.top_k}")
+        if self.per not in GROUPINGS:
+            raise ValueError(f"--per must be one of {', '.join(GROUPINGS)}, got {self.per!r}")
+        if self.index_type not in INDEX_TYPES:
+            raise ValueError(f"--index-type must be one of {', '.join(INDEX_TYPES)}, got {self.index_type!r}")
+        if not self.segment_seconds > 0:
+            raise ValueError(f"--segment-seconds must be positive, got {self.segment_seconds!r}")
+
+    @property
+    def query(self) -> dict[str, str]:
+        """The query as keyword arguments of :meth:`MusicRecommender.recommend` (empty: only build)."""
+        return {flag: getattr(self, flag) for flag in QUERY_FLAGS if getattr(self, flag) is not None}
+
+    def extractor_settings(self) -> ExtractorSettings:
+        """The extractors of a file query (``--extractor`` is only read when there is one)."""
+        extractor = self.extractor if (self.video or self.music) else None
+        slowfast, vggish = extractor_weights(extractor, self.slowfast_weights, self.vggish_weights)
+        return ExtractorSettings(
+            slowfast=slowfast,
+            vggish=vggish,
+            random_init=self.random_init,
+            segment_seconds=self.segment_seconds,
+            device=self.device,
+        )
+
+
+__all__ = ["RecommendArguments"]

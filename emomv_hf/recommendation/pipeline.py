@@ -1,0 +1,133 @@
+"""The transformers interface of the recommender: ``pipeline("music-video-retrieval", model=M, library=L)``.
+
+    from transformers import pipeline
+    import emomv_hf  # registers the task
+
+    finder = pipeline("music-video-retrieval", model="outputs/retrieval", library="datasets/emomv-c")
+    finder("my_clip.mp4", top_k=5)                  # a video file: the library's best tracks
+    finder({"music": "track.mp3"})                  # a music file: the library's best videos
+    finder({"segment": "C_0001_1", "query_stream": "music"})
+    finder({"video_features": array})              # raw (S, 2304) SlowFast features
+
+Each call returns the ranked items (dicts: rank, score, track, segment_id, media, start, end, emotion,
+predicted_emotions, query_segment), as :meth:`Recommendations.to_dict` writes them; with
+``return_recommendations=True`` it returns the :class:`~emomv_hf.recommendation.Recommendations` itself (its
+query, library and items). The pipeline wraps :class:`~emomv_hf.recommendation.MusicRecommender`; the index
+is opened (built the first time) when the pipeline is made.
+
+This module imports only transformers at import time, so registering the task costs nothing; the recommender
+(datasets, faiss) is imported when a pipeline is made.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from transformers import AutoModel, Pipeline
+from transformers.pipelines import PIPELINE_REGISTRY
+
+TASK = "music-video-retrieval"
+QUERY_KEYS = ("video", "music", "segment", "video_features", "music_features")
+
+
+class MusicVideoRetrievalPipeline(Pipeline):
+    """Rank a library's music for a video (or its videos for a music track) with an EmoMV retrieval model.
+
+    Made by ``pipeline("music-video-retrieval", model=..., library=..., [index_dir=, split=, index_type=,
+    rebuild_index=, extractors=ExtractorSettings(...)])``. Call parameters: ``top_k`` (10), ``per``
+    (``"track"`` or ``"segment"``), ``query_stream`` (the stream of a segment id or a bare file path:
+    ``"video"``), ``return_recommendations``.
+    """
+
+    _load_processor = False
+    _load_image_processor = False
+    _load_video_processor = False
+    _load_feature_extractor = False
+    _load_tokenizer = False
+
+    def __init__(
+        self,
+        model,
+        *,
+        library: str | os.PathLike | None = None,
+        index_dir: str | os.PathLike | None = None,
+        split: str | None = None,
+        index_type: str = "auto",
+        rebuild_index: bool = False,
+        extractors=None,
+        progress: bool = True,
+        **kwargs,
+    ):
+        if library is None:
+            raise ValueError(
+                f'pipeline("{TASK}") needs library=: a segments dataset folder or Hub id to rank'
+            )
+        super().__init__(model, **kwargs)
+        from .index import LibraryIndex
+        from .recommend import MusicRecommender
+
+        index = LibraryIndex.open(
+            self.model,
+            str(library),
+            index_dir=index_dir,
+            split=split,
+            index_type=index_type,
+            rebuild=rebuild_index,
+            progress=progress,
+        )
+        self.recommender = MusicRecommender(self.model, index, extractors)
+
+    def _sanitize_parameters(
+        self,
+        top_k: int | None = None,
+        per: str | None = None,
+        query_stream: str | None = None,
+        return_recommendations: bool | None = None,
+        **unknown: Any,
+    ):
+        if unknown:
+            raise TypeError(f"{TASK} pipeline: unknown parameter(s) {', '.join(sorted(unknown))}")
+        preprocess = {} if query_stream is None else {"query_stream": query_stream}
+        forward = {name: value for name, value in (("top_k", top_k), ("per", per)) if value is not None}
+        postprocess = (
+            {} if return_recommendations is None else {"return_recommendations": return_recommendations}
+        )
+        return preprocess, forward, postprocess
+
+    def preprocess(self, inputs: Any, query_stream: str = "video") -> dict[str, Any]:
+        """A file path (of ``query_stream``) or a dict with one of :data:`QUERY_KEYS` → the resolved query (a
+        media file is extracted here)."""
+        if isinstance(inputs, (str, os.PathLike)):
+            inputs = {query_stream: inputs}
+        if not isinstance(inputs, dict):
+            raise TypeError(
+                f"{TASK} pipeline: give a file path or a dict with one of {', '.join(QUERY_KEYS)}, "
+                f"got {type(inputs).__name__}"
+            )
+        inputs = dict(inputs)
+        stream = inputs.pop("query_stream", query_stream)
+        unknown = set(inputs) - set(QUERY_KEYS)
+        if unknown:
+            raise ValueError(
+                f"{TASK} pipeline: unknown query key(s) {', '.join(sorted(unknown))}; use one of {', '.join(QUERY_KEYS)}"
+            )
+        return {"query": self.recommender.resolve(query_stream=stream, **inputs)}
+
+    def _forward(self, model_inputs: dict[str, Any], top_k: int = 10, per: str = "track") -> dict[str, Any]:
+        return {"recommendations": self.recommender.rank(model_inputs["query"], top_k=top_k, per=per)}
+
+    def postprocess(self, model_outputs: dict[str, Any], return_recommendations: bool = False):
+        recommendations = model_outputs["recommendations"]
+        return recommendations if return_recommendations else recommendations.to_dict()["items"]
+
+
+def register_pipeline() -> None:
+    """Register :class:`MusicVideoRetrievalPipeline` as transformers' ``music-video-retrieval`` task."""
+    if TASK not in PIPELINE_REGISTRY.get_supported_tasks():
+        PIPELINE_REGISTRY.register_pipeline(
+            TASK, pipeline_class=MusicVideoRetrievalPipeline, pt_model=AutoModel
+        )
+
+
+__all__ = ["TASK", "MusicVideoRetrievalPipeline", "register_pipeline"]
