@@ -20,6 +20,7 @@ by the same model weights and configuration (similarity included) and refuses it
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -173,7 +174,9 @@ def _encode_rows(
     return np.concatenate(vectors), (np.concatenate(probabilities) if probabilities else None)
 
 
-def _faiss_index(index_type: str, dimension: int, size: int):
+def make_faiss_index(index_type: str, dimension: int, size: int):
+    """``(kind, empty faiss inner-product index)`` for ``index_type`` (``auto``: exact up to
+    :data:`EXACT_SEARCH_MAX_VECTORS` vectors, else HNSW with this module's settings)."""
     import faiss
 
     if index_type == "auto":
@@ -184,6 +187,20 @@ def _faiss_index(index_type: str, dimension: int, size: int):
     index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
     index.hnsw.efSearch = HNSW_EF_SEARCH
     return "hnsw", index
+
+
+@contextlib.contextmanager
+def _one_faiss_thread() -> Iterator[None]:
+    """One query on one OpenMP thread: waking more threads costs more than the search itself (see
+    benchmarks/bench_retrieval.py, which measures both)."""
+    import faiss
+
+    previous = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    try:
+        yield
+    finally:
+        faiss.omp_set_num_threads(previous)
 
 
 @dataclass
@@ -217,7 +234,8 @@ class StreamIndex:
     def search(self, query: np.ndarray, k: int) -> np.ndarray:
         """Rows of the ``k`` best inner products with ``query`` `(D',)`, best first (faiss order)."""
         k = min(int(k), len(self.entries))
-        _, indices = self.entries.search("vectors", np.ascontiguousarray(query, np.float32), k=k)
+        with _one_faiss_thread():
+            _, indices = self.entries.search("vectors", np.ascontiguousarray(query, np.float32), k=k)
         return indices[indices >= 0]
 
 
@@ -305,7 +323,7 @@ class LibraryIndex:
                 if probabilities:
                     columns["emotion_probabilities"] = fixed_size_list_array(np.concatenate(probabilities))
                 entries = datasets.Dataset(pa.Table.from_pydict(columns))
-                kind, faiss_index = _faiss_index(index_type, stacked.shape[1], len(stacked))
+                kind, faiss_index = make_faiss_index(index_type, stacked.shape[1], len(stacked))
                 entries.add_faiss_index("vectors", custom_index=faiss_index, batch_size=10_000)
                 entries.save_faiss_index("vectors", staging / f"{stream}.faiss")
                 entries.drop_index("vectors")
@@ -412,6 +430,7 @@ __all__ = [
     "StreamIndex",
     "check_retrieval_model",
     "default_index_dir",
+    "make_faiss_index",
     "model_fingerprint",
     "model_similarity",
 ]
