@@ -184,9 +184,10 @@ def main(argv: list[str] | None = None) -> int:
         f"(package defaults); auto threshold now {EXACT_SEARCH_MAX_VECTORS:,} vectors\n"
     )
     print(
-        "| index | build s | index MiB | RSS growth MiB | single query (faiss) | single query (StreamIndex.search) | batched ms/query | recall@10 |"
+        f"| index | build s | index MiB | RSS growth MiB | single query, faiss, 1 thread | single query, faiss, "
+        f"{args.threads} threads | single query, StreamIndex.search | batched ms/query | recall@10 |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     rows_for_plot = []
     for built in (exact, hnsw):
         faiss_index = built.faiss_index
@@ -205,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
         )
 
     print(
-        "\nHNSW efSearch sweep (same index):\n\n| efSearch | single query (faiss) | batched ms/query | recall@10 |\n|---|---|---|---|"
+        "\nHNSW efSearch sweep (same index):\n\n| efSearch | single query (faiss, 1 thread) | batched ms/query | recall@10 |\n|---|---|---|---|"
     )
     for ef in args.ef_search:
         hnsw.faiss_index.hnsw.efSearch = ef

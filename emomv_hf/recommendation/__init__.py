@@ -10,8 +10,7 @@ does not import datasets and faiss.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from emomv_hf.lazy_imports import lazy_namespace
 
 _EXPORTS = {
     "index": (
@@ -39,18 +38,5 @@ _EXPORTS = {
     ),
     "pipeline": ("TASK", "MusicVideoRetrievalPipeline", "register_pipeline"),
 }
-_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 
-__all__ = sorted(_MODULE_OF)
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _MODULE_OF:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{_MODULE_OF[name]}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__, __all__ = lazy_namespace(__name__, globals(), _EXPORTS)

@@ -48,15 +48,17 @@ STREAMS = ("video", "music")
 OTHER_STREAM = {"video": "music", "music": "video"}
 INDEX_TYPES = ("auto", "exact", "hnsw")
 
-EXACT_SEARCH_MAX_VECTORS = 200_000
-"""`auto` builds an exact index up to this many vectors and HNSW above. Not measured yet: an estimate (64-d exact
-inner-product search is about 64 * N multiply-adds per query) until `benchmarks/bench_retrieval.py` (issue 11,
-not written yet) measures where exact single-query search passes 5 ms on the 2-core machine."""
+EXACT_SEARCH_MAX_VECTORS = 100_000
+"""`auto` builds an exact index up to this many vectors and HNSW above: the largest library size at which exact
+single-query search stayed under 5 ms in `benchmarks/bench_retrieval.py` on the 2-core machine (64-d, one faiss
+thread: 3.0 ms at 100,000, 5.7 ms at 200,000, 31.7 ms at 1,000,000; see benchmarks/README.md)."""
 
 HNSW_NEIGHBOURS = 32
 HNSW_EF_CONSTRUCTION = 80
-HNSW_EF_SEARCH = 128
-"""HNSW settings (faiss's usual ones); their recall@10 against exact search is not measured yet (issue 11)."""
+HNSW_EF_SEARCH = 512
+"""HNSW settings. At 1,000,000 clustered 64-d vectors (`bench_retrieval.py`) efSearch 512 is the most accurate
+setting measured under the 5 ms single-query goal: recall@10 0.909 at 3.9 ms (128: 0.721 at 1.1 ms); the
+0.95 recall goal is not reached with M=32, efConstruction=80, and building that index took 594 s."""
 
 ENCODE_BATCH_SIZE = 1024
 """Rows per model call while indexing (the evaluation's batch size, so vectors are bit-identical to its)."""
