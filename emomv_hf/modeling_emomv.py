@@ -273,7 +273,9 @@ def _as_tensor(values: Any, name: str) -> torch.Tensor:
     if isinstance(values, torch.Tensor):
         return values.detach()
     try:
-        return torch.from_numpy(np.asarray(values))
+        array = np.asarray(values)
+        # torch warns on (and must not write into) read-only buffers, e.g. zero-copy views of Arrow columns.
+        return torch.from_numpy(array if array.flags.writeable else array.copy())
     except (TypeError, ValueError, RuntimeError):
         raise TypeError(
             f"`{name}` must be a torch tensor, a numpy array or a sequence of numbers, got {type(values).__name__}."

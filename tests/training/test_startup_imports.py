@@ -16,8 +16,9 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
-OPTIONAL_STACKS = ("matplotlib", "sklearn", "evaluate", "pytorchvideo", "av", "h5py")
-"""Plotting, the baseline's second stage, the Hub metric modules, feature extraction, the authors' HDF5 files."""
+OPTIONAL_STACKS = ("matplotlib", "sklearn", "evaluate", "pytorchvideo", "av", "h5py", "faiss")
+"""Plotting, the baseline's second stage, the Hub metric modules, feature extraction, the authors' HDF5 files,
+the recommendation index (the pipeline task is registered on import without it)."""
 
 
 def imported_after(code: str) -> set[str]:
