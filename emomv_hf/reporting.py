@@ -20,6 +20,13 @@ METRIC_LABELS = {
     "map": "mAP (%)",
     "video_emotion_accuracy": "Video emotion accuracy (%)",
     "music_emotion_accuracy": "Music emotion accuracy (%)",
+    "joint_emotion_accuracy": "Video + music emotion accuracy (%)",
+    "video_emotion_macro_f1": "Video emotion macro-F1",
+    "music_emotion_macro_f1": "Music emotion macro-F1",
+    "joint_emotion_macro_f1": "Video + music emotion macro-F1",
+    "video_emotion_roc_auc": "Video emotion ROC-AUC (one-vs-rest)",
+    "music_emotion_roc_auc": "Music emotion ROC-AUC (one-vs-rest)",
+    "joint_emotion_roc_auc": "Video + music emotion ROC-AUC (one-vs-rest)",
     "recall@1": "Recall@1 of the counterpart (%)",
     "recall@5": "Recall@5 of the counterpart (%)",
     "recall@10": "Recall@10 of the counterpart (%)",
@@ -29,6 +36,7 @@ METRIC_LABELS = {
 EXTRA_METRICS = (
     "video_emotion_accuracy",
     "music_emotion_accuracy",
+    "joint_emotion_accuracy",
     "recall@1",
     "recall@5",
     "recall@10",
@@ -74,7 +82,8 @@ def single_run_table(
     """A Markdown table of one run's metrics with the paper's value alongside."""
     lines = ["| Metric | This run | Paper |", "|---|---|---|"]
     extras = [name for name in metrics if name.rpartition("/")[2] in EXTRA_METRICS]
-    names = list(metric_names(task)) + extras
+    names = list(metric_names(task))
+    names += [name for name in extras if name not in names]
     for name in names:
         if name not in metrics:
             continue
