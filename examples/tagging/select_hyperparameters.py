@@ -38,6 +38,10 @@ CANDIDATES: dict[str, dict] = {
     "hidden-32": {"config_overrides": "hidden_size=32,intermediate_size=64"},
     "lr-1e-4": {"learning_rate": 1e-4},
     "input-dropout-0.2": {"config_overrides": "projection_dropout=0.2"},
+    "weight-decay-0.01-input-dropout-0.8": {"weight_decay": 0.01, "config_overrides": "projection_dropout=0.8"},
+    "hidden-128": {"config_overrides": "hidden_size=128,intermediate_size=256"},
+    "two-layers": {"config_overrides": "num_hidden_layers=2"},
+    "batch-64": {"batch_size": 64},
 }
 
 
