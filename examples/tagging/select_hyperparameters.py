@@ -38,10 +38,16 @@ CANDIDATES: dict[str, dict] = {
     "hidden-32": {"config_overrides": "hidden_size=32,intermediate_size=64"},
     "lr-1e-4": {"learning_rate": 1e-4},
     "input-dropout-0.2": {"config_overrides": "projection_dropout=0.2"},
-    "weight-decay-0.01-input-dropout-0.8": {"weight_decay": 0.01, "config_overrides": "projection_dropout=0.8"},
+    "weight-decay-0.01-input-dropout-0.8": {
+        "weight_decay": 0.01,
+        "config_overrides": "projection_dropout=0.8",
+    },
     "hidden-128": {"config_overrides": "hidden_size=128,intermediate_size=256"},
     "two-layers": {"config_overrides": "num_hidden_layers=2"},
     "batch-64": {"batch_size": 64},
+    "weight-decay-0.001": {"weight_decay": 0.001},
+    "weight-decay-0.01-patience-60": {"weight_decay": 0.01, "patience": 60, "max_epochs": 400},
+    "weight-decay-0.01-hidden-dropout-0.3": {"weight_decay": 0.01, "config_overrides": "hidden_dropout=0.3"},
 }
 
 
@@ -51,7 +57,12 @@ def cross_validate(dataset: str, candidate: dict, folds: int) -> dict[str, float
     scores: dict[str, list[float]] = {}
     for fold, (train_rows, selection_rows) in enumerate(grouped_kfold_indices(ids, ids, emotions, folds, 0)):
         args = EmoMVTrainingArguments(
-            dataset=dataset, task="tagging", protocol="held-out", seed=fold, progress=False, **{**BASE, **candidate}
+            dataset=dataset,
+            task="tagging",
+            protocol="held-out",
+            seed=fold,
+            progress=False,
+            **{**BASE, **candidate},
         )
         accelerator = make_accelerator(args, cpu=True)
         checker = build_model("emomv", "tagging", **args.model_config_fields())
@@ -75,7 +86,9 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)
     for name in options.candidates.split(","):
         means = cross_validate(options.dataset, CANDIDATES[name], options.folds)
-        shown = {key: round(value, 4) for key, value in means.items() if "accuracy" in key or "macro_f1" in key}
+        shown = {
+            key: round(value, 4) for key, value in means.items() if "accuracy" in key or "macro_f1" in key
+        }
         print(json.dumps({"candidate": name, **CANDIDATES[name], **shown}), flush=True)
     return 0
 
