@@ -44,6 +44,8 @@ class EmoMVTaggingConfig(PreTrainedConfig):
             Epsilon of the encoder's LayerNorms.
         neutral_class (`bool`, defaults to `False`):
             Add a sixth class, `neutral`, after the five emotions (the paper's MVED-trained tagger has it).
+        label_smoothing (`float`, defaults to 0.0):
+            Label smoothing of the cross-entropy (0: plain cross-entropy, as the paper).
         stream_subset_loss (`bool`, defaults to `True`):
             With labels and several streams given, the loss is the mean cross-entropy of the prediction from all
             given streams and of the prediction from each stream alone, so one model tags from any subset.
@@ -77,6 +79,7 @@ class EmoMVTaggingConfig(PreTrainedConfig):
     hidden_dropout: int | float = 0.1
     layer_norm_eps: int | float = 1e-5
     neutral_class: bool = False
+    label_smoothing: int | float = 0.0
     stream_subset_loss: bool = True
     standardization_eps: int | float = 1e-8
     initializer_range: int | float | None = None
@@ -127,7 +130,7 @@ class EmoMVTaggingConfig(PreTrainedConfig):
             raise ValueError(
                 f"`num_attention_heads` ({self.num_attention_heads}) must divide `hidden_size` ({self.hidden_size})."
             )
-        for name in ("projection_dropout", "hidden_dropout"):
+        for name in ("projection_dropout", "hidden_dropout", "label_smoothing"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise ValueError(f"`{name}` must be in [0, 1), got {getattr(self, name)}.")
 

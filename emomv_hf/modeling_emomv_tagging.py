@@ -207,9 +207,15 @@ class EmoMVForEmotionTagging(PreTrainedModel):
         logits, pooled = self.classify(streams)
         loss = None
         if labels is not None:
-            loss = F.cross_entropy(logits, labels)
+            smoothing = float(self.config.label_smoothing)
+            loss = F.cross_entropy(logits, labels, label_smoothing=smoothing)
             if self.config.stream_subset_loss and len(streams) > 1:
-                alone = [F.cross_entropy(self.classify({name: streams[name]})[0], labels) for name in streams]
+                alone = [
+                    F.cross_entropy(
+                        self.classify({name: streams[name]})[0], labels, label_smoothing=smoothing
+                    )
+                    for name in streams
+                ]
                 loss = torch.stack([loss, *alone]).mean()
         return EmoMVTaggingOutput(loss=loss, logits=logits, pooler_output=pooled)
 

@@ -41,7 +41,7 @@ from emomv_hf.cards import dataset_card
 from emomv_hf.emotions import EMOTIONS
 from emomv_hf.io_utils import atomic_open
 
-from .build import pair_split_tables
+from .build import DegenerateDatasetError, pair_split_tables
 from .hub_folder import write_hub_folder
 from .pairing import LabelledSegment, split_by_source
 from .release import ReleaseFormatError, source_video_id
@@ -534,6 +534,15 @@ def create_dataset(
     tables, results, problems = pair_split_tables(
         by_split, video, music, seed=seed, balance=True, allow_degenerate=allow_degenerate, where=str(media)
     )
+    empty = [split for split, table in tables[PAIRS_CONFIG].items() if table.num_rows == 0]
+    if empty:
+        raise DegenerateDatasetError(
+            f"{media}: split(s) {', '.join(empty)} get no pair at all, which no dataset can hold, even with "
+            "allow_degenerate ("
+            + (f"extraction: {extraction_note}; " if extraction_note else "")
+            + "; ".join(stage.describe() for stage in stages)
+            + f"; segments per split {', '.join(f'{k} {len(v)}' for k, v in by_split.items())}); tag more segments"
+        )
     splits = {
         split: _per_class([EMOTIONS.index(s.emotion) for s in items], EMOTIONS)
         for split, items in by_split.items()

@@ -48,6 +48,11 @@ CANDIDATES: dict[str, dict] = {
     "weight-decay-0.001": {"weight_decay": 0.001},
     "weight-decay-0.01-patience-60": {"weight_decay": 0.01, "patience": 60, "max_epochs": 400},
     "weight-decay-0.01-hidden-dropout-0.3": {"weight_decay": 0.01, "config_overrides": "hidden_dropout=0.3"},
+    "weight-decay-0.01-label-smoothing-0.1": {
+        "weight_decay": 0.01,
+        "config_overrides": "label_smoothing=0.1",
+    },
+    "weight-decay-0.01-two-layers": {"weight_decay": 0.01, "config_overrides": "num_hidden_layers=2"},
 }
 
 
