@@ -53,6 +53,7 @@ CANDIDATES: dict[str, dict] = {
         "config_overrides": "label_smoothing=0.1",
     },
     "weight-decay-0.01-two-layers": {"weight_decay": 0.01, "config_overrides": "num_hidden_layers=2"},
+    "two-layers-input-dropout-0.8": {"config_overrides": "num_hidden_layers=2,projection_dropout=0.8"},
 }
 
 
