@@ -54,6 +54,14 @@ CANDIDATES: dict[str, dict] = {
     },
     "weight-decay-0.01-two-layers": {"weight_decay": 0.01, "config_overrides": "num_hidden_layers=2"},
     "two-layers-input-dropout-0.8": {"config_overrides": "num_hidden_layers=2,projection_dropout=0.8"},
+    "package-defaults": {"learning_rate": 1e-4, "batch_size": 256, "max_epochs": 1000, "patience": 100},
+    "package-defaults-two-layers": {
+        "learning_rate": 1e-4,
+        "batch_size": 256,
+        "max_epochs": 1000,
+        "patience": 100,
+        "config_overrides": "num_hidden_layers=2",
+    },
 }
 
 
