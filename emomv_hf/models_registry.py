@@ -46,7 +46,10 @@ EXTRACTOR_CLASSES: tuple[type[PreTrainedModel], ...] = (VGGishModel, SlowFastMod
 """The feature extractors (music, video): checkpoints converted by `dataset_scripts/convert_weights.py`."""
 
 MODEL_FAMILIES = ("emomv", "baseline")
-TASKS = ("correspondence", "retrieval", "tagging")
+PAPER_TASKS = ("correspondence", "retrieval")
+"""The tasks of the paper's results tables (Tables 8-13), which `reproduce_paper.py` runs."""
+TASKS = (*PAPER_TASKS, "tagging")
+"""Every task a model is trained for; `tagging` is the emotion tagger that labels new datasets (sections 3.2-3.3)."""
 
 
 def model_class_for(family: str, task: str) -> type[PreTrainedModel]:
@@ -130,6 +133,7 @@ __all__ = [
     "EXTRACTOR_CLASSES",
     "MODEL_CLASSES",
     "MODEL_FAMILIES",
+    "PAPER_TASKS",
     "TASKS",
     "build_config",
     "build_model",
