@@ -93,12 +93,11 @@ def _from_emomv_folder(folder: Path) -> UnlabelledSegments:
     video, music, emotions = [], [], []
     for split, dataset in pairs.items():
         segments = segments_from_pairs(dataset).with_format("numpy")[:]
-        for segment_id in segments["segment_id"]:
-            if str(segment_id) in ids:
-                raise ReleaseFormatError(
-                    f"{folder}: segment {segment_id!r} is in two splits (second: {split})"
-                )
-        ids += [str(segment_id) for segment_id in segments["segment_id"]]
+        split_ids = [str(segment_id) for segment_id in segments["segment_id"]]
+        repeated = sorted(set(ids) & set(split_ids))
+        if repeated:
+            raise ReleaseFormatError(f"{folder}: segment {repeated[0]!r} is in two splits (second: {split})")
+        ids += split_ids
         video.append(segments["video_features"])
         music.append(segments["music_features"])
         emotions += [int(emotion) for emotion in segments["emotion"]]
@@ -580,7 +579,7 @@ def create_dataset(
         f"{', '.join(names)}.",
         f"- Options: max {max_segments_per_source} segments per source, validation fraction {validation_fraction}, "
         f"seed {seed}, balanced pairs.",
-        *(f"- Extraction: {extraction_note}." for _ in [extraction_note] if extraction_note),
+        *([f"- Extraction: {extraction_note}."] if extraction_note else []),
         *(
             f"- Split `{split}`: {len(by_split[split])} segments, swaps per emotion pair "
             + ", ".join(f"{a}-{b} {count}" for (a, b), count in result.swaps.items())

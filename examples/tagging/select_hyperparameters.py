@@ -6,7 +6,8 @@
 For each candidate (training flags and config overrides), fold k of a source-grouped, emotion-stratified k-fold
 split of the training segments is the selection fold; the other folds train a tagger exactly as
 ``examples/train.py --task tagging --protocol held-out`` does (early stopping on a grouped held-out slice of
-them, seed k). Prints each candidate's mean selection-fold accuracy and macro-F1 per input. The validation split
+them, seed k; with ``"refit": True`` then retrained from the same initialisation on all of them for the epochs
+early stopping chose, as the ``cv`` protocol does). Prints each candidate's mean selection-fold accuracy and macro-F1 per input. The validation split
 is never read: it stays the reported split.
 """
 
@@ -55,6 +56,7 @@ CANDIDATES: dict[str, dict] = {
     "weight-decay-0.01-two-layers": {"weight_decay": 0.01, "config_overrides": "num_hidden_layers=2"},
     "two-layers-input-dropout-0.8": {"config_overrides": "num_hidden_layers=2,projection_dropout=0.8"},
     "package-defaults": {"learning_rate": 1e-4, "batch_size": 256, "max_epochs": 1000, "patience": 100},
+    "two-layers-refit": {"config_overrides": "num_hidden_layers=2", "refit": True},
     "package-defaults-two-layers": {
         "learning_rate": 1e-4,
         "batch_size": 256,
@@ -69,6 +71,8 @@ def cross_validate(dataset: str, candidate: dict, folds: int) -> dict[str, float
     segments = segments_from_pairs(load_emomv(dataset, "pairs")["train"])
     ids, emotions = segments["segment_id"], segments["emotion"]
     scores: dict[str, list[float]] = {}
+    candidate = dict(candidate)
+    refit = candidate.pop("refit", False)
     for fold, (train_rows, selection_rows) in enumerate(grouped_kfold_indices(ids, ids, emotions, folds, 0)):
         args = EmoMVTrainingArguments(
             dataset=dataset,
@@ -83,7 +87,13 @@ def cross_validate(dataset: str, candidate: dict, folds: int) -> dict[str, float
         data = tagging_tensors(segments.select(train_rows), checker)
         train_ids = [ids[row] for row in train_rows]
         fit, held_out = grouped_holdout_indices(train_ids, train_ids, args.held_out_fraction, args.seed)
-        splits = TrainingSplits(data.select(fit), data.select(held_out), "held-out slice", "selection fold")
+        splits = TrainingSplits(
+            data.select(fit),
+            data.select(held_out),
+            "held-out slice",
+            "selection fold",
+            refit=data if refit else None,
+        )
         model, _ = train_on_splits(args, splits, accelerator)
         report = evaluate_tagging(model, segments.select(selection_rows), accelerator)
         for name, value in report.metrics.items():
