@@ -61,14 +61,21 @@ def metric_label(metric: str) -> str:
     return f"{DIRECTION_LABELS.get(direction, direction)} {label}" if direction else label
 
 
+def display_value(metric: str, value: float) -> float:
+    """A metric on the scale its label shows: the paper's (:func:`to_paper_scale`), the extra accuracies and
+    recalls as percentages, ranks as they are."""
+    name = metric.rpartition("/")[2]
+    if name == "median_rank":
+        return value
+    return 100 * value if name in EXTRA_METRICS else to_paper_scale(metric, value)
+
+
 def _format(metric: str, value: float) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
-    name = metric.rpartition("/")[2]
-    if name == "median_rank":
+    if metric.rpartition("/")[2] == "median_rank":
         return f"{value:g}"
-    scaled = 100 * value if name in EXTRA_METRICS else to_paper_scale(metric, value)
-    return f"{scaled:.2f}"
+    return f"{display_value(metric, value):.2f}"
 
 
 def paper_value(dataset: str, model: str, task: str, variant: str, metric: str) -> float | None:

@@ -14,8 +14,14 @@ from typing import Any
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from emomv_hf.citation import BIBTEX
-from emomv_hf.paper_results import metric_names, to_paper_scale
-from emomv_hf.reporting import dataset_display_name, dataset_key, metric_label, single_run_table
+from emomv_hf.paper_results import metric_names
+from emomv_hf.reporting import (
+    dataset_display_name,
+    dataset_key,
+    display_value,
+    metric_label,
+    single_run_table,
+)
 
 TEMPLATE = Path(__file__).resolve().parent / "templates" / "emomv_model_card.md"
 
@@ -58,7 +64,7 @@ def eval_results_for_card(
             dataset_split=split,
             metric_type=metric,
             metric_name=f"{metric_label(metric)} ({protocol} protocol)",
-            metric_value=round(to_paper_scale(metric, metrics[metric]), 4),
+            metric_value=round(display_value(metric, metrics[metric]), 4),
         )
         for metric in metric_names(task)
         if metric in metrics
