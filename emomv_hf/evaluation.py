@@ -383,7 +383,9 @@ def run_evaluation(
         dataset=dataset_key(dataset),
         model=model.config.family,
         task=task,
-        variant="multi" if model.config.multi_task else "single",
+        variant="multi"
+        if getattr(model.config, "multi_task", True)
+        else "single",  # the tagger has one variant
     )
     lines = [
         f"# Evaluation of `{model_name_or_path}` ({type(model).__name__})",
