@@ -10,6 +10,7 @@ from .configuration_emomv import (
     EmoMVTowersConfig,
 )
 from .configuration_emomv_baseline import EmoMVBaselineConfig, EmoMVBaselineRetrievalConfig
+from .configuration_emomv_tagging import EmoMVTaggingConfig
 from .modeling_emomv import (
     EmoMVCorrespondenceOutput,
     EmoMVEnsemble,
@@ -26,6 +27,7 @@ from .modeling_emomv_baseline import (
     EmoMVBaselinePreTrainedModel,
     EmoMVBaselineRetrievalOutput,
 )
+from .modeling_emomv_tagging import EmoMVForEmotionTagging, EmoMVTaggingOutput
 from .models_registry import build_config, build_model, model_class_for
 
 __all__ = [
@@ -45,6 +47,7 @@ __all__ = [
     "EmoMVCorrespondenceOutput",
     "EmoMVEnsemble",
     "EmoMVEnsembleConfig",
+    "EmoMVForEmotionTagging",
     "EmoMVForCorrespondence",
     "EmoMVForRetrieval",
     "EmoMVModelOutput",
@@ -52,4 +55,6 @@ __all__ = [
     "EmoMVRetrievalConfig",
     "EmoMVTowersConfig",
     "EmoMVRetrievalOutput",
+    "EmoMVTaggingConfig",
+    "EmoMVTaggingOutput",
 ]

@@ -12,6 +12,23 @@ from .emotions import EMOTIONS, MATCH_LABELS, NUM_EMOTIONS
 _SERIALIZATION_KEYS = {"auto_map", "model_type", "transformers_version", "architectures", "torch_dtype"}
 
 
+def reject_unknown_fields(config: PreTrainedConfig, kwargs: dict) -> None:
+    """Raise `ValueError` for keyword arguments that are no field of `config` (with a "did you mean"): a typo in
+    config.json (`multi_taks`) would otherwise become a silent extra attribute."""
+    unknown = sorted(
+        key
+        for key in kwargs
+        if key not in _SERIALIZATION_KEYS and not key.startswith("_") and not hasattr(type(config), key)
+    )
+    if unknown:
+        fields = sorted(config.__dataclass_fields__)
+        hints = []
+        for key in unknown:
+            close = difflib.get_close_matches(key, fields, n=1)
+            hints.append(f"`{key}`" + (f" (did you mean `{close[0]}`?)" if close else ""))
+        raise ValueError(f"{type(config).__name__} got unknown field(s) {', '.join(hints)}.")
+
+
 @strict
 class EmoMVBaseConfig(PreTrainedConfig):
     r"""
@@ -64,19 +81,7 @@ class EmoMVBaseConfig(PreTrainedConfig):
     initializer_range: int | float | None = None
 
     def __post_init__(self, **kwargs):
-        # A typo in config.json (`multi_taks`) would otherwise become a silent extra attribute.
-        unknown = sorted(
-            key
-            for key in kwargs
-            if key not in _SERIALIZATION_KEYS and not key.startswith("_") and not hasattr(type(self), key)
-        )
-        if unknown:
-            fields = sorted(self.__dataclass_fields__)
-            hints = []
-            for key in unknown:
-                close = difflib.get_close_matches(key, fields, n=1)
-                hints.append(f"`{key}`" + (f" (did you mean `{close[0]}`?)" if close else ""))
-            raise ValueError(f"{type(self).__name__} got unknown field(s) {', '.join(hints)}.")
+        reject_unknown_fields(self, kwargs)
         if self.emotion_names is None and self.num_emotions == NUM_EMOTIONS:
             self.emotion_names = list(EMOTIONS)
         if self.id2label is None:

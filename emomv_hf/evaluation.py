@@ -16,14 +16,22 @@ from accelerate import Accelerator
 from transformers import AutoModel, PreTrainedModel
 
 from emomv_hf.data.loading import load_emomv, looks_like_local_path, reporting_split
+from emomv_hf.data.schema import segments_from_pairs
 from emomv_hf.data.tensors import SEGMENT_COLUMN_TO_ARGUMENT, TensorPairs, tensor_loader
 from emomv_hf.emotions import EMOTIONS, MATCH_LABELS
 from emomv_hf.io_utils import atomic_write_json, atomic_write_text
-from emomv_hf.metrics import correspondence_metrics, emotion_metrics, retrieval_metrics_both_directions
+from emomv_hf.metrics import (
+    correspondence_metrics,
+    emotion_confusion_matrix,
+    emotion_metrics,
+    retrieval_metrics_both_directions,
+    tagging_metrics,
+)
 from emomv_hf.reporting import dataset_key, single_run_table
 
 RETRIEVAL_TASK = "retrieval"
 CORRESPONDENCE_TASK = "correspondence"
+TAGGING_TASK = "tagging"
 
 
 def segment_tensors(segments, model: torch.nn.Module, device: torch.device | str = "cpu") -> TensorPairs:
@@ -39,6 +47,18 @@ def segment_tensors(segments, model: torch.nn.Module, device: torch.device | str
             "emotion": checked["video_emotion_labels"].to(device),
         }
     )
+
+
+def tagging_tensors(segments, model: torch.nn.Module, device: torch.device | str = "cpu") -> TensorPairs:
+    """A ``segments`` split as an emotion tagger's inputs (``video_features``, ``music_features``, ``labels`` =
+    the segment's emotion), checked once by the tagger's ``prepare_inputs``."""
+    inputs = TensorPairs.from_dataset(segments, column_to_argument=SEGMENT_COLUMN_TO_ARGUMENT).inputs
+    checked = model.prepare_inputs(
+        video_features=inputs["video_features"],
+        music_features=inputs["music_features"],
+        labels=inputs["emotion"],
+    )
+    return TensorPairs({name: tensor.to(device) for name, tensor in checked.items()})
 
 
 def pair_tensors(pairs, model: torch.nn.Module, device: torch.device | str = "cpu") -> TensorPairs:
@@ -82,9 +102,18 @@ class EvaluationReport:
     task: str
     metrics: dict[str, float]
     predictions: dict[str, np.ndarray] = field(default_factory=dict)
+    confusion_matrices: dict[str, list[list[int]]] = field(default_factory=dict)
+    """A tagger's confusion matrix per input (``video``, ``music``, ``joint``): rows true, columns predicted."""
+    class_names: tuple[str, ...] = EMOTIONS
+    """Names of the emotion classes of ``predictions`` (a tagger may add ``neutral``)."""
 
-    def eval_results(self, prefix: str = "eval_") -> dict[str, float]:
-        return {f"{prefix}{name}": value for name, value in self.metrics.items()}
+    def eval_results(self, prefix: str = "eval_") -> dict[str, Any]:
+        results: dict[str, Any] = {f"{prefix}{name}": value for name, value in self.metrics.items()}
+        for name, matrix in self.confusion_matrices.items():
+            results[f"{prefix}{name}_emotion_confusion_matrix"] = matrix
+        if self.confusion_matrices:
+            results[f"{prefix}class_names"] = list(self.class_names)
+        return results
 
 
 @torch.no_grad()
@@ -94,14 +123,16 @@ def _gather_outputs(
     accelerator: Accelerator,
     batch_size: int,
     output_names: tuple[str, ...],
+    input_names: tuple[str, ...] = ("video_features", "music_features"),
 ) -> dict[str, np.ndarray]:
-    """Run ``model`` over ``data`` sharded across processes; gather inputs' labels and chosen outputs."""
+    """Run ``model`` on the ``input_names`` of ``data`` sharded across processes; gather the labels (every
+    non-feature column) and chosen outputs."""
     model.eval()
     loader = accelerator.prepare_data_loader(tensor_loader(data, batch_size, shuffle=False))
     collected: dict[str, list[torch.Tensor]] = {}
     for batch in loader:
-        outputs = model(video_features=batch["video_features"], music_features=batch["music_features"])
-        pieces = {name: batch[name] for name in batch if name not in ("video_features", "music_features")}
+        outputs = model(**{name: batch[name] for name in input_names})
+        pieces = {name: batch[name] for name in batch if not name.endswith("_features")}
         pieces.update(
             {name: getattr(outputs, name) for name in output_names if getattr(outputs, name) is not None}
         )
@@ -192,6 +223,39 @@ def evaluate_retrieval(
     return EvaluationReport(RETRIEVAL_TASK, metrics, saved)
 
 
+def tagging_inputs(config) -> dict[str, tuple[str, ...]]:
+    """What a tagger is evaluated (and the agreement filter tags) from: each stream alone (``video``,
+    ``music``, ...), then ``joint``, all streams together."""
+    alone = {name: (f"{name}_features",) for name in config.stream_names}
+    return {**alone, "joint": tuple(f"{name}_features" for name in config.stream_names)}
+
+
+def evaluate_tagging(
+    model: torch.nn.Module, segments, accelerator: Accelerator | None = None, batch_size: int = 1024
+) -> EvaluationReport:
+    """An emotion tagger's accuracy, macro-F1, one-vs-rest ROC-AUC and confusion matrix from each stream alone
+    and from all streams (``joint``), on a ``segments`` split (or its :func:`tagging_tensors`)."""
+    accelerator = accelerator or Accelerator(cpu=True)
+    data = (
+        segments
+        if isinstance(segments, TensorPairs)
+        else tagging_tensors(segments, model, accelerator.device)
+    )
+    metrics: dict[str, float] = {}
+    saved: dict[str, np.ndarray] = {}
+    matrices: dict[str, list[list[int]]] = {}
+    for mode, names in tagging_inputs(model.config).items():
+        gathered = _gather_outputs(model, data, accelerator, batch_size, ("logits",), input_names=names)
+        probabilities = torch.softmax(torch.from_numpy(gathered["logits"]), dim=-1).numpy()
+        labels, predictions = gathered["labels"], probabilities.argmax(-1)
+        metrics.update(tagging_metrics(mode, labels, probabilities))
+        matrices[mode] = emotion_confusion_matrix(labels, predictions, model.config.num_labels)
+        saved[f"{mode}_emotion_labels"] = labels
+        saved[f"{mode}_emotion_predictions"] = predictions
+        saved[f"{mode}_emotion_probabilities"] = probabilities
+    return EvaluationReport(TAGGING_TASK, metrics, saved, matrices, tuple(model.config.class_names))
+
+
 def evaluate_model(
     model: torch.nn.Module,
     *,
@@ -200,7 +264,15 @@ def evaluate_model(
     accelerator: Accelerator | None = None,
     batch_size: int = 1024,
 ) -> EvaluationReport:
-    """Correspondence metrics on ``pairs`` or retrieval metrics on ``segments``, by the model's task."""
+    """Correspondence metrics on ``pairs``, retrieval metrics on ``segments``, or a tagger's metrics on
+    ``segments`` (or on the segments of ``pairs``, :func:`~emomv_hf.data.schema.segments_from_pairs`), by the
+    model's task."""
+    if model.config.task == TAGGING_TASK:
+        if segments is None and pairs is None:
+            raise ValueError("an emotion tagger is evaluated on labelled segments (`segments`, or `pairs`)")
+        return evaluate_tagging(
+            model, segments if segments is not None else segments_from_pairs(pairs), accelerator, batch_size
+        )
     if model.config.task == RETRIEVAL_TASK:
         if segments is None:
             raise ValueError("a retrieval model is evaluated on the `segments` config of an EmoMV dataset")
@@ -235,7 +307,7 @@ def write_plots(report: EvaluationReport, output_dir: str | Path) -> list[Path]:
                 title="Correspondence confusion matrix",
             )
         )
-    else:
+    elif report.task == RETRIEVAL_TASK:
         similarity, labels = predictions["similarity"], predictions["labels"]
         written.append(
             plot_precision_recall(
@@ -255,15 +327,15 @@ def write_plots(report: EvaluationReport, output_dir: str | Path) -> list[Path]:
                 title="Precision-recall: music → video",
             )
         )
-    for stream in ("video", "music"):
+    for stream in ("video", "music", "joint"):
         if f"{stream}_emotion_predictions" in predictions:
             written.append(
                 plot_confusion_matrix(
                     predictions[f"{stream}_emotion_labels"],
                     predictions[f"{stream}_emotion_predictions"],
-                    list(EMOTIONS),
+                    list(report.class_names),
                     output_dir / f"confusion_matrix_{stream}_emotion.png",
-                    title=f"{stream.capitalize()} emotion confusion matrix",
+                    title=f"{'Video + music' if stream == 'joint' else stream.capitalize()} emotion confusion matrix",
                 )
             )
     return written
@@ -294,7 +366,7 @@ def run_evaluation(
         split = split or reporting_split(pairs)
         if split not in pairs:
             raise ValueError(f"--split {split!r} is not in {dataset}: it has {sorted(pairs)}")
-        report = evaluate_correspondence(model, pairs[split], batch_size=batch_size)
+        report = evaluate_model(model, pairs=pairs[split], batch_size=batch_size)
         evaluated = f"pairs/{split}"
 
     output_dir = Path(output_dir)
@@ -311,7 +383,9 @@ def run_evaluation(
         dataset=dataset_key(dataset),
         model=model.config.family,
         task=task,
-        variant="multi" if model.config.multi_task else "single",
+        variant="multi"
+        if getattr(model.config, "multi_task", True)
+        else "single",  # the tagger has one variant
     )
     lines = [
         f"# Evaluation of `{model_name_or_path}` ({type(model).__name__})",

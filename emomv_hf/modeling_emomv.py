@@ -197,33 +197,46 @@ class EmoMVEncoder(nn.Module):
         return embeds, emotion_logits
 
 
-class EmoMVFeatureStandardizer(nn.Module):
+class FeatureStandardizer(nn.Module):
     """
-    Per-dimension standardisation `(x - mean) / std` of both raw feature streams. The statistics are persistent
-    buffers (saved in `model.safetensors`). Until fitted they are the identity (mean 0, std 1): training an unfitted
-    model works, but on raw SlowFast features (values up to about 28) it trains worse than the paper's setup.
+    Per-dimension standardisation `(x - mean) / std` of named raw feature streams (`feature_sizes`: stream →
+    width). The statistics are persistent buffers `{stream}_mean` / `{stream}_std` (saved in `model.safetensors`).
+    Until fitted they are the identity (mean 0, std 1): training an unfitted model works, but on raw SlowFast
+    features (values up to about 28) it trains worse than the paper's setup.
     """
 
-    def __init__(self, video_feature_size: int, music_feature_size: int):
+    def __init__(self, feature_sizes: dict[str, int]):
         super().__init__()
-        self.register_buffer("video_mean", torch.zeros(video_feature_size))
-        self.register_buffer("video_std", torch.ones(video_feature_size))
-        self.register_buffer("music_mean", torch.zeros(music_feature_size))
-        self.register_buffer("music_std", torch.ones(music_feature_size))
+        self.streams = tuple(feature_sizes)
+        for stream, width in feature_sizes.items():
+            self.register_buffer(f"{stream}_mean", torch.zeros(width))
+            self.register_buffer(f"{stream}_std", torch.ones(width))
+
+    @torch.no_grad()
+    def fit_stream(self, stream: str, features: torch.Tensor, eps: float) -> None:
+        """Fit `stream`'s statistics from a float64 array `(N, width)` (population std)."""
+        mean = features.mean(dim=0)
+        std = features.std(dim=0, correction=0)
+        std = torch.where(std < eps, torch.ones_like(std), std)
+        getattr(self, f"{stream}_mean").copy_(mean)
+        getattr(self, f"{stream}_std").copy_(std)
+
+    def forward(self, features: torch.Tensor, stream: str) -> torch.Tensor:
+        """Standardise `(B, width)` raw features of `stream`."""
+        return (features - getattr(self, f"{stream}_mean")) / getattr(self, f"{stream}_std")
+
+
+class EmoMVFeatureStandardizer(FeatureStandardizer):
+    """The [`FeatureStandardizer`] of the two streams `video` and `music`."""
+
+    def __init__(self, video_feature_size: int, music_feature_size: int):
+        super().__init__({"video": video_feature_size, "music": music_feature_size})
 
     @torch.no_grad()
     def fit(self, video_features: torch.Tensor, music_features: torch.Tensor, eps: float) -> None:
         """Fit from float64 arrays `(N, video_feature_size)` and `(N, music_feature_size)` (population std)."""
-        for prefix, features in (("video", video_features), ("music", music_features)):
-            mean = features.mean(dim=0)
-            std = features.std(dim=0, correction=0)
-            std = torch.where(std < eps, torch.ones_like(std), std)
-            getattr(self, f"{prefix}_mean").copy_(mean)
-            getattr(self, f"{prefix}_std").copy_(std)
-
-    def forward(self, features: torch.Tensor, stream: str) -> torch.Tensor:
-        """Standardise `(B, width)` raw features of `stream` (`"video"` or `"music"`)."""
-        return (features - getattr(self, f"{stream}_mean")) / getattr(self, f"{stream}_std")
+        self.fit_stream("video", video_features, eps)
+        self.fit_stream("music", music_features, eps)
 
 
 def contrastive_loss(distance: torch.Tensor, labels: torch.Tensor, margin: float) -> torch.Tensor:
@@ -384,6 +397,37 @@ class EmoMVRetrievalOutput(EmoMVModelOutput):
 # ----------------------------------------------------------------------------------------------------------------
 
 
+def init_emomv_module(module: nn.Module, initializer_range: float | None) -> None:
+    """Initialise one module as every EmoMV model does. Linear: PyTorch's default (uniform Kaiming) unless
+    `initializer_range` is set (then N(0, initializer_range), zero bias); multi-head attention: PyTorch's default
+    (Xavier-uniform input projection, zero biases); LayerNorm: 1 / 0; standardisation: identity; MCB hashes:
+    drawn from `mcb_seed`."""
+    if isinstance(module, nn.Linear):
+        if initializer_range is None:
+            init.kaiming_uniform_(module.weight, a=math.sqrt(5))
+            if module.bias is not None:
+                bound = 1.0 / math.sqrt(module.in_features) if module.in_features > 0 else 0.0
+                init.uniform_(module.bias, -bound, bound)
+        else:
+            init.normal_(module.weight, mean=0.0, std=initializer_range)
+            if module.bias is not None:
+                init.zeros_(module.bias)
+    elif isinstance(module, nn.MultiheadAttention):
+        init.xavier_uniform_(module.in_proj_weight)
+        if module.in_proj_bias is not None:
+            init.zeros_(module.in_proj_bias)
+    elif isinstance(module, nn.LayerNorm):
+        init.ones_(module.weight)
+        init.zeros_(module.bias)
+    elif isinstance(module, FeatureStandardizer):
+        for stream in module.streams:
+            init.zeros_(getattr(module, f"{stream}_mean"))
+            init.ones_(getattr(module, f"{stream}_std"))
+    elif isinstance(module, EmoMVCompactBilinearPooling):
+        for name, value in module.seeded_hashes().items():
+            init.copy_(getattr(module, name), value)
+
+
 class EmoMVPreTrainedModel(PreTrainedModel):
     """
     Base class of the EmoMV models and the baseline: the standardiser and the two stream encoders
@@ -407,30 +451,8 @@ class EmoMVPreTrainedModel(PreTrainedModel):
         self.music_encoder = self.encoder_class(config, "music")
 
     def _init_weights(self, module: nn.Module) -> None:
-        """Linear: PyTorch's default (uniform Kaiming) unless `config.initializer_range` is set; LayerNorm: 1 / 0;
-        standardisation: identity; MCB hashes: drawn from `mcb_seed`."""
-        if isinstance(module, nn.Linear):
-            std = self.config.initializer_range
-            if std is None:
-                init.kaiming_uniform_(module.weight, a=math.sqrt(5))
-                if module.bias is not None:
-                    bound = 1.0 / math.sqrt(module.in_features) if module.in_features > 0 else 0.0
-                    init.uniform_(module.bias, -bound, bound)
-            else:
-                init.normal_(module.weight, mean=0.0, std=std)
-                if module.bias is not None:
-                    init.zeros_(module.bias)
-        elif isinstance(module, nn.LayerNorm):
-            init.ones_(module.weight)
-            init.zeros_(module.bias)
-        elif isinstance(module, EmoMVFeatureStandardizer):
-            init.zeros_(module.video_mean)
-            init.ones_(module.video_std)
-            init.zeros_(module.music_mean)
-            init.ones_(module.music_std)
-        elif isinstance(module, EmoMVCompactBilinearPooling):
-            for name, value in module.seeded_hashes().items():
-                init.copy_(getattr(module, name), value)
+        """See [`init_emomv_module`]."""
+        init_emomv_module(module, self.config.initializer_range)
 
     # -- input checks and standardisation ------------------------------------------------------------------------
 
@@ -915,10 +937,12 @@ __all__ = [
     "EmoMVProjectionHead",
     "EmoMVRetrievalMixin",
     "EmoMVRetrievalOutput",
+    "FeatureStandardizer",
     "check_features",
     "check_labels",
     "compact_bilinear_pooling",
     "contrastive_loss",
     "count_sketch",
+    "init_emomv_module",
     "supervised_contrastive_loss",
 ]

@@ -28,6 +28,7 @@ from .features.processing_emomv import EmoMVProcessor
 from .features.video_processing_slowfast import SlowFastVideoProcessor
 from .modeling_emomv import EmoMVEnsemble, EmoMVForCorrespondence, EmoMVForRetrieval
 from .modeling_emomv_baseline import EmoMVBaselineForCorrespondence, EmoMVBaselineForRetrieval
+from .modeling_emomv_tagging import EmoMVForEmotionTagging
 
 MODEL_CLASSES: dict[tuple[str, str], type[PreTrainedModel]] = {
     (model_class.config_class.family, model_class.config_class.task): model_class
@@ -36,6 +37,7 @@ MODEL_CLASSES: dict[tuple[str, str], type[PreTrainedModel]] = {
         EmoMVForRetrieval,
         EmoMVBaselineForCorrespondence,
         EmoMVBaselineForRetrieval,
+        EmoMVForEmotionTagging,
     )
 }
 """(family, task) → model class; each class's `config_class` carries its `family` and `task`."""
@@ -44,11 +46,15 @@ EXTRACTOR_CLASSES: tuple[type[PreTrainedModel], ...] = (VGGishModel, SlowFastMod
 """The feature extractors (music, video): checkpoints converted by `dataset_scripts/convert_weights.py`."""
 
 MODEL_FAMILIES = ("emomv", "baseline")
-TASKS = ("correspondence", "retrieval")
+PAPER_TASKS = ("correspondence", "retrieval")
+"""The tasks of the paper's results tables (Tables 8-13), which `reproduce_paper.py` runs."""
+TASKS = (*PAPER_TASKS, "tagging")
+"""Every task a model is trained for; `tagging` is the emotion tagger that labels new datasets (sections 3.2-3.3)."""
 
 
 def model_class_for(family: str, task: str) -> type[PreTrainedModel]:
-    """The model class of a family (`emomv` or `baseline`) and task (`correspondence` or `retrieval`)."""
+    """The model class of a family (`emomv` or `baseline`) and task (`correspondence`, `retrieval` or `tagging`,
+    the emotion tagger of the new datasets; `emomv` only)."""
     try:
         return MODEL_CLASSES[(family, task)]
     except KeyError:
@@ -86,7 +92,12 @@ def parse_config_overrides(family: str, task: str, overrides: str | None) -> dic
 def build_config(family: str, task: str, multi_task: bool = True, **config_overrides) -> PretrainedConfig:
     """The paper's configuration of the (family, task) model, with ``config_overrides`` (config fields, e.g.
     ``similarity="mix"``) applied and validated by the config class."""
-    return model_class_for(family, task).config_class(multi_task=multi_task, **config_overrides)
+    config_class = model_class_for(family, task).config_class
+    if "multi_task" not in config_class.__dataclass_fields__:  # the tagger has no emotion-head switch
+        if not multi_task:
+            raise ValueError(f"the {task} model has no single-task variant")
+        return config_class(**config_overrides)
+    return config_class(multi_task=multi_task, **config_overrides)
 
 
 def build_model(family: str, task: str, multi_task: bool = True, **config_overrides) -> PreTrainedModel:
@@ -126,6 +137,7 @@ __all__ = [
     "EXTRACTOR_CLASSES",
     "MODEL_CLASSES",
     "MODEL_FAMILIES",
+    "PAPER_TASKS",
     "TASKS",
     "build_config",
     "build_model",

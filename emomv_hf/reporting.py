@@ -20,6 +20,13 @@ METRIC_LABELS = {
     "map": "mAP (%)",
     "video_emotion_accuracy": "Video emotion accuracy (%)",
     "music_emotion_accuracy": "Music emotion accuracy (%)",
+    "joint_emotion_accuracy": "Video + music emotion accuracy (%)",
+    "video_emotion_macro_f1": "Video emotion macro-F1",
+    "music_emotion_macro_f1": "Music emotion macro-F1",
+    "joint_emotion_macro_f1": "Video + music emotion macro-F1",
+    "video_emotion_roc_auc": "Video emotion ROC-AUC (one-vs-rest)",
+    "music_emotion_roc_auc": "Music emotion ROC-AUC (one-vs-rest)",
+    "joint_emotion_roc_auc": "Video + music emotion ROC-AUC (one-vs-rest)",
     "recall@1": "Recall@1 of the counterpart (%)",
     "recall@5": "Recall@5 of the counterpart (%)",
     "recall@10": "Recall@10 of the counterpart (%)",
@@ -29,6 +36,7 @@ METRIC_LABELS = {
 EXTRA_METRICS = (
     "video_emotion_accuracy",
     "music_emotion_accuracy",
+    "joint_emotion_accuracy",
     "recall@1",
     "recall@5",
     "recall@10",
@@ -53,14 +61,21 @@ def metric_label(metric: str) -> str:
     return f"{DIRECTION_LABELS.get(direction, direction)} {label}" if direction else label
 
 
+def display_value(metric: str, value: float) -> float:
+    """A metric on the scale its label shows: the paper's (:func:`to_paper_scale`), the extra accuracies and
+    recalls as percentages, ranks as they are."""
+    name = metric.rpartition("/")[2]
+    if name == "median_rank":
+        return value
+    return 100 * value if name in EXTRA_METRICS else to_paper_scale(metric, value)
+
+
 def _format(metric: str, value: float) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
-    name = metric.rpartition("/")[2]
-    if name == "median_rank":
+    if metric.rpartition("/")[2] == "median_rank":
         return f"{value:g}"
-    scaled = 100 * value if name in EXTRA_METRICS else to_paper_scale(metric, value)
-    return f"{scaled:.2f}"
+    return f"{display_value(metric, value):.2f}"
 
 
 def paper_value(dataset: str, model: str, task: str, variant: str, metric: str) -> float | None:
@@ -74,7 +89,8 @@ def single_run_table(
     """A Markdown table of one run's metrics with the paper's value alongside."""
     lines = ["| Metric | This run | Paper |", "|---|---|---|"]
     extras = [name for name in metrics if name.rpartition("/")[2] in EXTRA_METRICS]
-    names = list(metric_names(task)) + extras
+    names = list(metric_names(task))
+    names += [name for name in extras if name not in names]
     for name in names:
         if name not in metrics:
             continue

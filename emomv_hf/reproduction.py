@@ -29,6 +29,7 @@ from tqdm.auto import tqdm
 
 from emomv_hf import __version__
 from emomv_hf.io_utils import atomic_write_json
+from emomv_hf.models_registry import PAPER_TASKS as TASKS
 from emomv_hf.paper_results import PAPER_TABLES, metric_names
 from emomv_hf.reporting import dataset_display_name, dataset_key, metric_label, paper_value, seed_summary
 from emomv_hf.training.arguments import (
@@ -36,7 +37,6 @@ from emomv_hf.training.arguments import (
     PROTOCOL_DESCRIPTIONS,
     PROTOCOLS,
     RESULT_INDEPENDENT_FIELDS,
-    TASKS,
     EmoMVTrainingArguments,
 )
 

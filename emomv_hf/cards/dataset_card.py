@@ -125,6 +125,7 @@ def make_dataset_card(
     provenance: Sequence[str],
     pairing_note: str,
     repo_id: str | None = None,
+    labelling: str | None = None,
 ) -> DatasetCard:
     """Dataset card for the tables of one dataset (config -> split -> table, schema of :mod:`.schema`).
 
@@ -134,6 +135,8 @@ def make_dataset_card(
         provenance: Markdown bullet lines on how this folder was built (sources, versions, options).
         pairing_note: how the pairs of *this* dataset were made (release pairs or :func:`make_pairs` options).
         repo_id: Hub id used in the loading example (default ``emomv/<name>``).
+        labelling: Markdown on how the segments' emotions were obtained (a tagger's filters and their counts),
+            shown in its own section; None for human or released labels.
     """
     repo_id = repo_id or f"emomv/{name}"
     pairs = tables.get(PAIRS_CONFIG, {})
@@ -171,6 +174,7 @@ def make_dataset_card(
         segment_emotion_table=_emotion_counts_table(segments, "emotion") if segments else "",
         paper_pairing=PAPER_PAIRING,
         pairing_note=pairing_note,
+        labelling=labelling,
         allowed_pairs=", ".join(f"{a}-{b}" for a, b in ALLOWED_MISMATCH_PAIRS),
         swap_rule=SWAP_ALLOCATION_RULE,
         provenance="\n".join(provenance),

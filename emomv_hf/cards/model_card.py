@@ -14,14 +14,26 @@ from typing import Any
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from emomv_hf.citation import BIBTEX
-from emomv_hf.paper_results import metric_names, to_paper_scale
-from emomv_hf.reporting import dataset_display_name, dataset_key, metric_label, single_run_table
+from emomv_hf.paper_results import metric_names
+from emomv_hf.reporting import (
+    dataset_display_name,
+    dataset_key,
+    display_value,
+    metric_label,
+    single_run_table,
+)
 
 TEMPLATE = Path(__file__).resolve().parent / "templates" / "emomv_model_card.md"
 
 TASK_DESCRIPTIONS = {
     "correspondence": "affective music-video correspondence classification (matched / mismatched)",
     "retrieval": "affective music-video retrieval (video → music and music → video)",
+    "tagging": "emotion tagging of music-video segments from video only, music only, or both",
+}
+TASK_TYPES = {
+    "correspondence": "audio-video-correspondence",
+    "retrieval": "audio-video-retrieval",
+    "tagging": "audio-video-emotion-classification",
 }
 MODEL_TITLES = {"emomv": "EmoMV", "baseline": "EmoMV baseline"}
 MODEL_DESCRIPTIONS = {
@@ -31,6 +43,7 @@ MODEL_DESCRIPTIONS = {
 USAGE_LINES = {
     "correspondence": "p_matched = outputs.logits.softmax(-1)[:, 1]",
     "retrieval": "ranking = outputs.logits_per_video.argsort(dim=-1, descending=True)  # music for each video",
+    "tagging": "emotion = model.config.id2label[outputs.logits.argmax(-1)[0].item()]  # either stream may be left out",
 }
 
 
@@ -43,7 +56,7 @@ def eval_results_for_card(
     config, _, split = eval_split.partition("/")
     return [
         EvalResult(
-            task_type="audio-video-correspondence" if task == "correspondence" else "audio-video-retrieval",
+            task_type=TASK_TYPES[task],
             task_name=TASK_DESCRIPTIONS[task],
             dataset_type=dataset,
             dataset_name=dataset_display_name(dataset),
@@ -51,7 +64,7 @@ def eval_results_for_card(
             dataset_split=split,
             metric_type=metric,
             metric_name=f"{metric_label(metric)} ({protocol} protocol)",
-            metric_value=round(to_paper_scale(metric, metrics[metric]), 4),
+            metric_value=round(display_value(metric, metrics[metric]), 4),
         )
         for metric in metric_names(task)
         if metric in metrics
@@ -114,7 +127,12 @@ def make_model_card(
         card_data,
         template_path=str(TEMPLATE),
         model_name=f"{MODEL_TITLES[model]} for {task} ({variant}) on {dataset_display_name(dataset)}",
-        summary=f"{MODEL_DESCRIPTIONS[model]} for {TASK_DESCRIPTIONS[task]}.",
+        summary=(
+            "The EmoMV paper's emotion tagger (modified Feature AttendAffectNet, sections 3.2-3.3)"
+            if task == "tagging"
+            else MODEL_DESCRIPTIONS[model]
+        )
+        + f" for {TASK_DESCRIPTIONS[task]}.",
         dataset_name=dataset_display_name(dataset),
         dataset_id=dataset,
         task_description=TASK_DESCRIPTIONS[task],

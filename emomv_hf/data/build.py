@@ -415,6 +415,65 @@ def _evaluation_split(splits: Sequence[str]) -> str:
     return splits[-1]
 
 
+def pair_split_tables(
+    by_split: Mapping[str, Sequence[LabelledSegment]],
+    video: Mapping[str, np.ndarray],
+    music: Mapping[str, np.ndarray],
+    *,
+    seed: int = 0,
+    balance: bool | Mapping[str, bool] = True,
+    allow_degenerate: bool = False,
+    where: str = "segments",
+) -> tuple[dict[str, dict[str, pa.Table]], dict[str, PairingResult], list[str]]:
+    """Pair each split's labelled segments (:func:`.pairing.make_pairs`) into the tables of a dataset folder:
+    ``{"pairs": {split: table}, "segments": {evaluation split: table}}`` (the ``segments`` config holds the
+    segments of the evaluation split's pairs: ``test``, else ``validation``, else the last split), with the
+    pairing result and the degenerate-split problems of each split.
+
+    Raises :class:`DegenerateDatasetError` (message starting with ``where``) for a split without matched or
+    without mismatched pairs unless ``allow_degenerate``, which warns instead.
+    """
+    pair_tables: dict[str, pa.Table] = {}
+    results: dict[str, PairingResult] = {}
+    problems: list[str] = []
+    for split, items in by_split.items():
+        split_balance = balance.get(split, True) if isinstance(balance, Mapping) else balance
+        result = make_pairs(items, seed=seed, balance=split_balance)
+        results[split] = result
+        problem = _degenerate_split(split, items, result)
+        if problem:
+            problems.append(problem)
+        pairs = result.pairs
+        pair_tables[split] = pairs_table(
+            pairs,
+            _stack(video, [pair.video_segment_id for pair in pairs], VIDEO_FEATURE_DIM),
+            _stack(music, [pair.music_segment_id for pair in pairs], MUSIC_FEATURE_DIM),
+        )
+    if problems and not allow_degenerate:
+        raise DegenerateDatasetError(
+            f"{where}: " + "; ".join(problems) + ". Add segments, or pass --allow-degenerate "
+            "(allow_degenerate=True) to write it anyway."
+        )
+    for problem in problems:
+        warnings.warn(f"{where}: {problem}", DegenerateDatasetWarning, stacklevel=3)
+    evaluation = _evaluation_split(list(pair_tables))
+    used = [pair.video_segment_id for pair in results[evaluation].pairs]
+    emotion_of = {segment.segment_id: segment.emotion for items in by_split.values() for segment in items}
+    segment_ids = sorted(set(used), key=used.index)
+    tables = {
+        PAIRS_CONFIG: pair_tables,
+        SEGMENTS_CONFIG: {
+            evaluation: segments_table(
+                segment_ids,
+                [EMOTIONS.index(emotion_of[s]) for s in segment_ids],
+                _stack(video, segment_ids, VIDEO_FEATURE_DIM),
+                _stack(music, segment_ids, MUSIC_FEATURE_DIM),
+            )
+        },
+    }
+    return tables, results, problems
+
+
 def build_pairs_dataset(
     segments_csv: str | os.PathLike,
     output_dir: str | os.PathLike,
@@ -458,44 +517,15 @@ def build_pairs_dataset(
     else:
         by_split = {"train": segments}
 
-    pair_tables: dict[str, pa.Table] = {}
-    results = {}
-    problems: list[str] = []
-    for split, items in by_split.items():
-        split_balance = balance.get(split, True) if isinstance(balance, Mapping) else balance
-        result = make_pairs(items, seed=seed, balance=split_balance)
-        results[split] = result
-        problem = _degenerate_split(split, items, result)
-        if problem:
-            problems.append(problem)
-        pairs = result.pairs
-        pair_tables[split] = pairs_table(
-            pairs,
-            _stack(video, [pair.video_segment_id for pair in pairs], VIDEO_FEATURE_DIM),
-            _stack(music, [pair.music_segment_id for pair in pairs], MUSIC_FEATURE_DIM),
-        )
-    if problems and not allow_degenerate:
-        raise DegenerateDatasetError(
-            f"{csv_path}: " + "; ".join(problems) + ". Add segments, or pass --allow-degenerate "
-            "(allow_degenerate=True) to write it anyway."
-        )
-    for problem in problems:
-        warnings.warn(f"{csv_path}: {problem}", DegenerateDatasetWarning, stacklevel=2)
-    evaluation = _evaluation_split(list(pair_tables))
-    used = [pair.video_segment_id for pair in results[evaluation].pairs]
-    emotion_of = {segment.segment_id: segment.emotion for segment in segments}
-    segment_ids = sorted(set(used), key=used.index)
-    tables = {
-        PAIRS_CONFIG: pair_tables,
-        SEGMENTS_CONFIG: {
-            evaluation: segments_table(
-                segment_ids,
-                [EMOTIONS.index(emotion_of[s]) for s in segment_ids],
-                _stack(video, segment_ids, VIDEO_FEATURE_DIM),
-                _stack(music, segment_ids, MUSIC_FEATURE_DIM),
-            )
-        },
-    }
+    tables, results, problems = pair_split_tables(
+        by_split,
+        video,
+        music,
+        seed=seed,
+        balance=balance,
+        allow_degenerate=allow_degenerate,
+        where=str(csv_path),
+    )
     split_source = (
         "the splits of the segments folder"
         if given_splits and csv_path.is_dir()

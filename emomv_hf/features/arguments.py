@@ -169,3 +169,90 @@ class ConvertWeightsArguments:
         if len(kinds) == 1:
             return {kinds[0]: self.push_to_hub}
         return {kind: f"{self.push_to_hub}-{kind}" for kind in kinds}
+
+
+@dataclass(kw_only=True)
+class CreateDatasetArguments(FeatureExtractionArguments):
+    """``create_dataset.py``: the flags of ``extract_features.py`` (used when ``--media`` is raw media), the tagger,
+    the filters and the output (see :func:`emomv_hf.data.create.create_dataset`)."""
+
+    media: str = field(
+        metadata={
+            "help": "an EmoMV dataset folder or extract_features.py output (already extracted segments: read), "
+            "else raw media as extract_features.py takes it (folder, CSV with a 'path' column, Hub dataset)"
+        }
+    )
+    output_dir: str = field(
+        metadata={"help": "the dataset folder to write (configs pairs and segments, card)"}
+    )
+    tagger: str = field(
+        metadata={
+            "metavar": "M",
+            "help": "emotion tagger: a folder written by train.py --task tagging, or a Hub id",
+        }
+    )
+    max_segments_per_source: int = field(
+        default=2, metadata={"help": "keep at most this many tagged segments of one source video (0: no cap)"}
+    )
+    validation_fraction: float = field(
+        default=0.2, metadata={"help": "share of the kept segments in validation (split grouped by source)"}
+    )
+    seed: int = field(default=0, metadata={"help": "seed of the per-source cap, the split and the pairing"})
+    work_dir: str | None = field(
+        default=None,
+        metadata={"help": "where extracted features and tags are kept for reruns (default: OUTPUT_DIR.work)"},
+    )
+    tagging_batch_size: int = field(default=256, metadata={"help": "segments per tagger call"})
+    allow_degenerate: bool = field(
+        default=False,
+        metadata={
+            "help": "write splits without matched or mismatched pairs (with a warning) instead of refusing"
+        },
+    )
+    overwrite: bool = field(
+        default=False, metadata={"help": "replace an output folder that holds files a build does not write"}
+    )
+    push_to_hub: str | None = field(
+        default=None,
+        metadata={"metavar": "ORG/NAME", "help": "upload the dataset folder to this Hub repository"},
+    )
+    private: bool = field(default=False, metadata={"help": "create a private Hub repository"})
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        checks = {
+            "max_segments_per_source": (
+                self.max_segments_per_source >= 0,
+                "a non-negative integer (0: no cap)",
+            ),
+            "validation_fraction": (0.0 < self.validation_fraction < 1.0, "in (0, 1)"),
+            "tagging_batch_size": (self.tagging_batch_size >= 1, ">= 1"),
+            "push_to_hub": (
+                self.push_to_hub is None
+                or self.push_to_hub.count("/") == 1
+                and all(self.push_to_hub.split("/")),
+                "a Hub repository id ORG/NAME",
+            ),
+        }
+        for name, (ok, expected) in checks.items():
+            if not ok:
+                raise ValueError(
+                    f"--{name.replace('_', '-')} must be {expected}, got {getattr(self, name)!r}"
+                )
+
+    def extraction_options(self) -> dict:
+        """Keyword arguments of :func:`emomv_hf.features.extract_dataset` for raw ``--media``."""
+        slowfast, vggish = self.weights()
+        return {
+            "slowfast_weights": slowfast,
+            "vggish_weights": vggish,
+            "random_init": self.random_init,
+            "segment_seconds": self.segment_seconds,
+            "device": self.device,
+            "on_error": self.on_error,
+            "progress": self.progress,
+            "files_per_shard": self.files_per_shard,
+            "num_workers": self.num_workers,
+            "batch_size": self.batch_size,
+            "dataset_split": self.dataset_split,
+        }

@@ -18,10 +18,12 @@ from emomv_hf.metrics.functional import (
     average_precision_per_query,
     correspondence_metrics,
     counterpart_ranks,
+    emotion_confusion_matrix,
     emotion_metrics,
     interpolated_precision_recall,
     retrieval_metrics,
     retrieval_metrics_both_directions,
+    tagging_metrics,
 )
 
 if TYPE_CHECKING:
@@ -48,7 +50,9 @@ __all__ = [
     "DEFAULT_RECALL_KS",
     "load_metric",
     "correspondence_metrics",
+    "emotion_confusion_matrix",
     "emotion_metrics",
+    "tagging_metrics",
     "retrieval_metrics",
     "retrieval_metrics_both_directions",
     "average_precision_per_query",

@@ -39,6 +39,9 @@ import numpy as np
 
 __all__ = [
     "correspondence_metrics",
+    "emotion_confusion_matrix",
+    "emotion_metrics",
+    "tagging_metrics",
     "retrieval_metrics",
     "retrieval_metrics_both_directions",
     "average_precision_per_query",
@@ -161,6 +164,58 @@ def emotion_metrics(prefix: str, labels: Any, predictions: Any) -> dict[str, flo
         # and never predicted does not count as an F1 of 0 (each such class has a non-zero denominator).
         f"{prefix}_emotion_macro_f1": float(f1_score(labels_array, predictions_array, average="macro")),
     }
+
+
+def _macro_one_vs_rest_auc(labels: np.ndarray, probabilities: np.ndarray, prefix: str) -> float:
+    """Mean over the classes present in ``labels`` of the ROC-AUC of that class's probability column against the
+    rest (scikit-learn's one-vs-rest macro AUC, which tolerates columns of classes absent from ``labels``, such
+    as a neutral class). NaN with a warning when ``labels`` hold one class only."""
+    present = np.unique(labels)
+    if len(present) < 2:
+        warnings.warn(
+            f"{prefix} emotion ROC-AUC is undefined when the labels hold one class only; reporting NaN",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        return float("nan")
+    from sklearn.metrics import roc_auc_score
+
+    return float(np.mean([roc_auc_score(labels == c, probabilities[:, c]) for c in present]))
+
+
+def emotion_confusion_matrix(labels: Any, predictions: Any, num_classes: int) -> list[list[int]]:
+    """``num_classes`` x ``num_classes`` counts, rows = true class, columns = predicted class."""
+    from sklearn.metrics import confusion_matrix
+
+    labels_array = _as_1d(labels, "labels", int)
+    predictions_array = _as_1d(predictions, "predictions", int)
+    _check_same_length(labels=labels_array, predictions=predictions_array)
+    matrix = confusion_matrix(labels_array, predictions_array, labels=list(range(num_classes)))
+    return matrix.astype(int).tolist()
+
+
+def tagging_metrics(prefix: str, labels: Any, probabilities: Any) -> dict[str, float]:
+    """Accuracy, macro-F1 (:func:`emotion_metrics`) and one-vs-rest macro ROC-AUC of an emotion tagger's
+    predictions from one input (``prefix``: ``video``, ``music`` or ``joint``).
+
+    Args:
+        labels: ``(N,)`` true class indices.
+        probabilities: ``(N, C)`` predicted class probabilities (the prediction is their argmax).
+
+    Returns:
+        ``{prefix}_emotion_accuracy``, ``{prefix}_emotion_macro_f1``, ``{prefix}_emotion_roc_auc``.
+    """
+    labels_array = _as_1d(labels, f"{prefix}_emotion_labels", int)
+    scores = _to_numpy(probabilities).astype(np.float64)
+    if scores.ndim != 2 or len(scores) != len(labels_array):
+        raise ValueError(
+            f"{prefix} probabilities must have shape ({len(labels_array)}, classes), got {scores.shape}"
+        )
+    if labels_array.size and (labels_array.min() < 0 or labels_array.max() >= scores.shape[1]):
+        raise ValueError(f"{prefix}_emotion_labels must be in 0..{scores.shape[1] - 1}")
+    results = emotion_metrics(prefix, labels_array, scores.argmax(axis=-1))
+    results[f"{prefix}_emotion_roc_auc"] = _macro_one_vs_rest_auc(labels_array, scores, prefix)
+    return results
 
 
 def correspondence_metrics(

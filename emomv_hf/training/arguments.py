@@ -71,8 +71,12 @@ class EmoMVTrainingArguments:
         default=None,
         metadata={"help": "Where the model, its card, eval_results.json, plots and checkpoints are written."},
     )
-    task: Literal["correspondence", "retrieval"] = field(
-        default="correspondence", metadata={"help": "correspondence (matched/mismatched) or retrieval."}
+    task: Literal["correspondence", "retrieval", "tagging"] = field(
+        default="correspondence",
+        metadata={
+            "help": "correspondence (matched/mismatched), retrieval, or tagging (the emotion tagger that labels "
+            "new datasets, trained on the segments of the pairs; needs --protocol held-out)."
+        },
     )
     model: Literal["emomv", "baseline"] = field(
         default="emomv",
@@ -194,6 +198,20 @@ class EmoMVTrainingArguments:
                 raise ValueError(
                     f"--{name.replace('_', '-')} must be {expected}, got {getattr(self, name)!r}"
                 )
+        if self.task == "tagging":
+            for refused, reason in (
+                (self.model != "emomv", "--model emomv (the tagger has no baseline)"),
+                (self.single_task, "no --single-task (the tagger has no emotion heads to drop)"),
+                (
+                    self.protocol != "held-out",
+                    "--protocol held-out: its epoch is chosen on a grouped slice of train and it reports on "
+                    "validation (the paper protocol would choose the epoch on the reported split)",
+                ),
+                (self.ensemble_size > 1, "--ensemble-size 1"),
+                (self.stopping_loss != "total", "--stopping-loss total (the tagger has one loss)"),
+            ):
+                if refused:
+                    raise ValueError(f"--task tagging needs {reason}")
         if self.checkpointing_epochs is not None and self.checkpointing_epochs <= 0:
             raise ValueError(f"--checkpointing-epochs must be positive, got {self.checkpointing_epochs}")
         try:
@@ -222,7 +240,10 @@ class EmoMVTrainingArguments:
 
     @property
     def run_name(self) -> str:
-        """Short name of the model variant, e.g. ``emomv-correspondence-multi-task`` (``...-ensemble5``)."""
+        """Short name of the model variant, e.g. ``emomv-correspondence-multi-task`` (``...-ensemble5``),
+        ``emomv-tagging``."""
+        if self.task == "tagging":
+            return "emomv-tagging"
         name = f"{self.model}-{self.task}-{'single' if self.single_task else 'multi'}-task"
         return name + (f"-ensemble{self.ensemble_size}" if self.ensemble_size > 1 else "")
 

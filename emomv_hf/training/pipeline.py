@@ -16,7 +16,14 @@ from emomv_hf.cards import make_model_card
 from emomv_hf.data.loading import load_emomv, reporting_split
 from emomv_hf.data.schema import segments_from_pairs
 from emomv_hf.data.tensors import TensorPairs
-from emomv_hf.evaluation import EvaluationReport, evaluate_model, pair_tensors, write_plots
+from emomv_hf.evaluation import (
+    TAGGING_TASK,
+    EvaluationReport,
+    evaluate_model,
+    pair_tensors,
+    tagging_tensors,
+    write_plots,
+)
 from emomv_hf.io_utils import atomic_write_dir, atomic_write_json, atomic_write_text
 from emomv_hf.modeling_emomv import EmoMVEnsemble, EmoMVPreTrainedModel
 from emomv_hf.modeling_emomv_baseline import EmoMVBaselineForCorrespondence
@@ -107,10 +114,30 @@ def checked_tensors(dataset: datasets.Dataset, model: EmoMVPreTrainedModel, wher
         raise ValueError(f"{where}: {error}") from None
 
 
+def tagging_splits(
+    pairs: datasets.DatasetDict, args: EmoMVTrainingArguments, model: torch.nn.Module
+) -> TrainingSplits:
+    """``--task tagging``: the segments of the training pairs (`segments_from_pairs`: each segment's video,
+    music and emotion), a grouped held-out slice of them (seed ``args.seed``, no source video on both sides)
+    for early stopping; reported on the segments of the reported split."""
+    where = f"{args.dataset} pairs/train (its segments)"
+    segments = segments_from_pairs(pairs["train"])
+    try:
+        train = tagging_tensors(segments, model, model.device)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{where}: {error}") from None
+    ids = segments["segment_id"]
+    fit_rows, held_out_rows = grouped_holdout_indices(ids, ids, args.held_out_fraction, args.seed)
+    name = f"train segments (grouped held-out slice, {len(held_out_rows)} of {len(ids)} segments)"
+    return TrainingSplits(train.select(fit_rows), train.select(held_out_rows), name, reporting_split(pairs))
+
+
 def protocol_splits(
     pairs: datasets.DatasetDict, args: EmoMVTrainingArguments, model: EmoMVPreTrainedModel
 ) -> TrainingSplits:
     report_split = reporting_split(pairs)
+    if args.task == TAGGING_TASK:
+        return tagging_splits(pairs, args, model)
     if args.protocol == "cv":
         return cv_splits(pairs, args, model)
     train = checked_tensors(pairs["train"], model, f"{args.dataset} pairs/train")
@@ -192,7 +219,8 @@ def evaluate_run(
     report_pairs: datasets.Dataset | None = None,
     batch_size: int = 1024,
 ) -> tuple[EvaluationReport, str]:
-    """The metrics a run reports: a retrieval model on the `segments` set, a correspondence model on the
+    """The metrics a run reports: a retrieval model on the `segments` set, a tagger on the segments of the
+    reported `pairs` split, a correspondence model on the
     protocol's `pairs` split (``pairs``: the already loaded `pairs` config); returns the report and the
     evaluated `config/split`. With ``report_pairs`` (a ``cv`` test fold named ``report_split``), on those pairs
     or on their segments (`segments_from_pairs`)."""
@@ -202,6 +230,11 @@ def evaluate_run(
             report = evaluate_model(model, segments=segments, accelerator=accelerator, batch_size=batch_size)
             return report, f"segments/{report_split}"
         report = evaluate_model(model, pairs=report_pairs, accelerator=accelerator, batch_size=batch_size)
+        return report, f"pairs/{report_split}"
+    if model.config.task == TAGGING_TASK:
+        pairs = pairs if pairs is not None else load_emomv(dataset, "pairs")
+        segments = segments_from_pairs(pairs[report_split])
+        report = evaluate_model(model, segments=segments, accelerator=accelerator, batch_size=batch_size)
         return report, f"pairs/{report_split}"
     if model.config.task == "retrieval":
         segments = load_emomv(dataset, "segments")
@@ -234,7 +267,9 @@ def train_on_splits(
         set_seed(args.seed)
         model = build_model(args.model, args.task, args.multi_task, **args.model_config_fields())
         model = model.to(accelerator.device)
-        model.fit_standardization(fitted.inputs["video_features"], fitted.inputs["music_features"])
+        model.fit_standardization(
+            **{name: tensor for name, tensor in fitted.inputs.items() if name.endswith("_features")}
+        )
         return model
 
     model = fresh_model(splits.train)

@@ -1,0 +1,621 @@
+"""New EmoMV-style datasets from unlabelled music videos (paper sections 3.2-3.3).
+
+The paper labelled unlabelled music-video segments with an emotion tagger and kept only the reliable ones. Here,
+in this order, each stage counting what it keeps and why the others go:
+
+1. **input**: segments of extracted features (``dataset_scripts/extract_features.py``, run here on raw media), or
+   the segments of an EmoMV dataset folder (its pairs' segments; their labels are ignored by the filters and only
+   compared with the tags at the end);
+2. **both streams**: a segment without a video or an audio stream cannot be tagged three ways;
+3. **agreement**: the tagger's predictions from video only, music only and both must be the same class;
+4. **not neutral**: a segment tagged neutral is dropped (a tagger with a neutral class);
+5. **per-source cap**: at most ``max_segments_per_source`` segments of one source video (seeded choice);
+6. **split** 80/20 grouped by source (:func:`.pairing.split_by_source`) and **pairing** of each split
+   (:func:`.pairing.make_pairs`, balanced).
+
+The paper (EmoMV-C) applied the per-source cap before dropping neutral segments; dropping them first, as here,
+keeps up to ``max_segments_per_source`` non-neutral segments of a source where the paper could keep fewer.
+
+Reruns resume: extraction keeps its finished shards and the tags are kept (``tags.parquet`` in the work folder)
+as long as the tagger and the segments are the same; the output folder is written atomically.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import torch
+
+from emomv_hf import __version__
+from emomv_hf.cards import dataset_card
+from emomv_hf.emotions import EMOTIONS
+from emomv_hf.io_utils import atomic_open
+
+from .build import DegenerateDatasetError, pair_split_tables
+from .hub_folder import write_hub_folder
+from .pairing import LabelledSegment, split_by_source
+from .release import ReleaseFormatError, source_video_id
+from .schema import MUSIC_FEATURE_DIM, PAIRS_CONFIG, SEGMENTS_CONFIG, VIDEO_FEATURE_DIM, segments_from_pairs
+
+TAGS_FILE = "tags.parquet"
+"""The tags of a run, in its work folder: one row per tagged segment, one column per input."""
+
+
+@dataclass
+class UnlabelledSegments:
+    """Segments to tag: ids, source videos, features (rows of an absent stream are zeros) and the labels the input
+    carried, if any (ignored by the filters)."""
+
+    segment_ids: list[str]
+    sources: list[str]
+    video: np.ndarray
+    music: np.ndarray
+    has_video: np.ndarray
+    has_music: np.ndarray
+    given_emotions: list[int | None]
+    description: str
+
+    def __len__(self) -> int:
+        return len(self.segment_ids)
+
+    def digest(self) -> str:
+        """SHA-256 of the ids, sources and features: what the tags of a previous run must have been made from."""
+        digest = hashlib.sha256()
+        digest.update(json.dumps([self.segment_ids, self.sources]).encode())
+        for array in (self.video, self.music, self.has_video, self.has_music):
+            digest.update(np.ascontiguousarray(array).tobytes())
+        return digest.hexdigest()
+
+
+def _check_rows(
+    ids: Sequence[str], features: np.ndarray, present: np.ndarray, field: str, where: str
+) -> None:
+    bad = np.flatnonzero(present & ~np.isfinite(features).all(axis=1))
+    if len(bad):
+        raise ReleaseFormatError(f"{where}, segment {ids[bad[0]]!r}, field {field}: NaN or infinite values")
+
+
+def _from_emomv_folder(folder: Path) -> UnlabelledSegments:
+    import datasets
+
+    pairs = datasets.load_dataset(str(folder), PAIRS_CONFIG)
+    ids: list[str] = []
+    video, music, emotions = [], [], []
+    for split, dataset in pairs.items():
+        segments = segments_from_pairs(dataset).with_format("numpy")[:]
+        split_ids = [str(segment_id) for segment_id in segments["segment_id"]]
+        repeated = sorted(set(ids) & set(split_ids))
+        if repeated:
+            raise ReleaseFormatError(f"{folder}: segment {repeated[0]!r} is in two splits (second: {split})")
+        ids += split_ids
+        video.append(segments["video_features"])
+        music.append(segments["music_features"])
+        emotions += [int(emotion) for emotion in segments["emotion"]]
+    video_array, music_array = np.concatenate(video), np.concatenate(music)
+    present = np.ones(len(ids), dtype=bool)
+    return UnlabelledSegments(
+        ids,
+        [source_video_id(segment_id) for segment_id in ids],
+        video_array.astype(np.float32),
+        music_array.astype(np.float32),
+        present,
+        present.copy(),
+        emotions,
+        f"the {len(ids)} segments of the pairs of the EmoMV dataset folder `{folder.name}` (splits "
+        f"{', '.join(pairs)}; their labels are ignored by the filters)",
+    )
+
+
+def _fixed_size_rows(column: pa.ChunkedArray, dim: int) -> tuple[np.ndarray, np.ndarray]:
+    values = np.zeros((len(column), dim), dtype=np.float32)
+    present = np.zeros(len(column), dtype=bool)
+    for row, vector in enumerate(column.to_pylist()):
+        if vector is not None:
+            values[row] = vector
+            present[row] = True
+    return values, present
+
+
+def _from_extracted_folder(folder: Path) -> UnlabelledSegments:
+    shards = sorted((folder / "data" / SEGMENTS_CONFIG).glob("*.parquet"))
+    tables = []
+    for shard in shards:
+        table = pq.read_table(shard)
+        missing = [
+            name
+            for name in ("segment_id", "source", "video_features", "music_features")
+            if name not in table.column_names
+        ]
+        if missing:
+            raise ReleaseFormatError(
+                f"{shard}: missing column(s) {', '.join(missing)} (not extract_features.py output)"
+            )
+        tables.append(table.select(["segment_id", "source", "emotion", "video_features", "music_features"]))
+    table = pa.concat_tables(tables)
+    ids = [str(segment_id) for segment_id in table.column("segment_id").to_pylist()]
+    duplicated = sorted({segment_id for segment_id, count in Counter(ids).items() if count > 1})
+    if duplicated:
+        raise ReleaseFormatError(f"{folder}: duplicated segment id(s) {', '.join(duplicated[:5])}")
+    sources = table.column("source").to_pylist()
+    video, has_video = _fixed_size_rows(table.column("video_features"), VIDEO_FEATURE_DIM)
+    music, has_music = _fixed_size_rows(table.column("music_features"), MUSIC_FEATURE_DIM)
+    return UnlabelledSegments(
+        ids,
+        [
+            str(source) if source else source_video_id(segment_id)
+            for source, segment_id in zip(sources, ids, strict=True)
+        ],
+        video,
+        music,
+        has_video,
+        has_music,
+        table.column("emotion").to_pylist(),
+        f"the {len(ids)} segments extracted into `{folder.name}` ({len(shards)} shard(s))",
+    )
+
+
+def is_segments_folder(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is a folder of already extracted segments (an EmoMV dataset or extract_features output)."""
+    folder = Path(path)
+    return (folder / "data" / PAIRS_CONFIG).is_dir() or any(
+        (folder / "data" / SEGMENTS_CONFIG).glob("*.parquet")
+    )
+
+
+def read_unlabelled_segments(folder: str | os.PathLike) -> UnlabelledSegments:
+    """The segments of an EmoMV dataset folder (config ``pairs``: the segments of its pairs) or of a folder
+    written by ``extract_features.py`` (config ``segments``, with ``source``); features are checked (the error
+    names the file or folder, the segment and the field)."""
+    folder = Path(folder)
+    if (folder / "data" / PAIRS_CONFIG).is_dir():
+        segments = _from_emomv_folder(folder)
+    elif any((folder / "data" / SEGMENTS_CONFIG).glob("*.parquet")):
+        segments = _from_extracted_folder(folder)
+    else:
+        raise ReleaseFormatError(
+            f"{folder}: neither an EmoMV dataset folder (data/pairs) nor extract_features.py output (data/segments)"
+        )
+    _check_rows(segments.segment_ids, segments.video, segments.has_video, "video_features", str(folder))
+    _check_rows(segments.segment_ids, segments.music, segments.has_music, "music_features", str(folder))
+    return segments
+
+
+# --------------------------------------------------------------------------------------------------------
+# Tagging
+# --------------------------------------------------------------------------------------------------------
+
+
+def tagger_fingerprint(model: torch.nn.Module) -> str:
+    """SHA-256 of a tagger's configuration and weights: tags of a previous run are reused only for the same one."""
+    digest = hashlib.sha256(model.config.to_json_string(use_diff=False).encode())
+    for name, tensor in sorted(model.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def check_tagger(model: torch.nn.Module, where: str = "--tagger") -> None:
+    """A tagger for EmoMV datasets: an `EmoMVForEmotionTagging` over exactly the video and music streams."""
+    from emomv_hf.modeling_emomv_tagging import EmoMVForEmotionTagging
+
+    if not isinstance(model, EmoMVForEmotionTagging):
+        raise ValueError(f"{where}: {type(model).__name__} is not an emotion tagger (EmoMVForEmotionTagging)")
+    config = model.config
+    streams = dict(zip(config.stream_names, config.stream_feature_sizes, strict=True))
+    if streams != {"video": VIDEO_FEATURE_DIM, "music": MUSIC_FEATURE_DIM}:
+        raise ValueError(
+            f"{where}: the tagger's streams are {streams}; EmoMV segments have video ({VIDEO_FEATURE_DIM}) and music "
+            f"({MUSIC_FEATURE_DIM}) features"
+        )
+
+
+@torch.no_grad()
+def tag_segments(
+    model: torch.nn.Module, video: np.ndarray, music: np.ndarray, batch_size: int = 256
+) -> dict[str, np.ndarray]:
+    """The tagger's predicted class of every segment (rows of ``video`` `(N, 2304)` and ``music`` `(N, 128)`)
+    from each input of :func:`~emomv_hf.evaluation.tagging_inputs`: ``{"video": (N,), "music": (N,), "joint": (N,)}``."""
+    from emomv_hf.evaluation import tagging_inputs
+
+    model.eval()
+    arrays = {"video_features": video, "music_features": music}
+    predictions: dict[str, np.ndarray] = {}
+    for mode, names in tagging_inputs(model.config).items():
+        chunks = []
+        for start in range(0, len(video), batch_size):
+            inputs = model.prepare_inputs(
+                **{name: arrays[name][start : start + batch_size] for name in names}
+            )
+            chunks.append(model(**inputs).logits.argmax(-1).cpu().numpy())
+        predictions[mode] = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int64)
+    return predictions
+
+
+def _cached_tags(path: Path, key: dict[str, str]) -> dict[str, np.ndarray] | None:
+    if not path.is_file():
+        return None
+    table = pq.read_table(path)
+    stored = json.loads((table.schema.metadata or {}).get(b"emomv_tags", b"{}"))
+    if stored != key:
+        return None
+    return {name: table.column(name).to_numpy() for name in table.column_names if name != "segment_id"}
+
+
+def _write_tags(path: Path, key: dict[str, str], ids: Sequence[str], tags: Mapping[str, np.ndarray]) -> None:
+    table = pa.table(
+        {
+            "segment_id": pa.array(list(ids), pa.string()),
+            **{k: pa.array(v, pa.int64()) for k, v in tags.items()},
+        }
+    )
+    table = table.replace_schema_metadata({b"emomv_tags": json.dumps(key).encode()})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_open(path, binary=True) as handle:
+        pq.write_table(table, handle)
+
+
+# --------------------------------------------------------------------------------------------------------
+# Filters and the dataset
+# --------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class StageCount:
+    """One stage of the filters: segments kept, dropped by reason, and the kept ones per class (tagged stages)."""
+
+    stage: str
+    kept: int
+    dropped: dict[str, int] = field(default_factory=dict)
+    per_class: dict[str, int] | None = None
+
+    def describe(self) -> str:
+        why = "; ".join(f"{count} {reason}" for reason, count in self.dropped.items()) or "none dropped"
+        return f"{self.stage}: kept {self.kept} ({why})"
+
+
+@dataclass
+class CreationSummary:
+    """What :func:`create_dataset` did: the written folder, every stage's counts, the tags' distribution per input,
+    the segments per split and emotion, and the pairs per split."""
+
+    folder: Path
+    stages: list[StageCount]
+    predicted: dict[str, dict[str, int]]
+    splits: dict[str, dict[str, int]]
+    pairs: dict[str, dict[str, int]]
+    tags_reused: bool = False
+    extraction: str | None = None
+    agreement_with_given: tuple[int, int] | None = None
+
+    @property
+    def kept_fraction(self) -> float:
+        """Segments in the final splits over input segments."""
+        return sum(sum(counts.values()) for counts in self.splits.values()) / max(self.stages[0].kept, 1)
+
+    def describe(self) -> str:
+        lines = [str(self.folder)]
+        if self.extraction:
+            lines.append(f"  extraction: {self.extraction}")
+        lines.append(f"  tags: {'reused from the previous run' if self.tags_reused else 'computed'}")
+        lines += [f"  {stage.describe()}" for stage in self.stages]
+        for split, counts in self.pairs.items():
+            lines.append(
+                f"  pairs/{split}: {counts['rows']} pairs ({counts['matched']} matched, {counts['mismatched']} "
+                f"mismatched) from {sum(self.splits[split].values())} segments, {counts['unused']} matched pair(s) "
+                "dropped by balancing"
+            )
+        lines.append(f"  kept fraction: {self.kept_fraction:.4f}")
+        return "\n".join(lines)
+
+
+def _per_class(labels: Sequence[int], names: Sequence[str]) -> dict[str, int]:
+    counts = Counter(int(label) for label in labels)
+    return {name: counts.get(index, 0) for index, name in enumerate(names)}
+
+
+def _table(header: Sequence[object], rows: Sequence[Sequence[object]]) -> str:
+    lines = ["| " + " | ".join(map(str, header)) + " |", "|" + "---|" * len(header)]
+    return "\n".join([*lines, *("| " + " | ".join(map(str, row)) + " |" for row in rows)])
+
+
+def _labelling_markdown(
+    summary: CreationSummary, names: Sequence[str], tagger: str, options: Mapping[str, Any]
+) -> str:
+    stage_rows = [
+        [
+            stage.stage,
+            stage.kept,
+            "; ".join(f"{count} {reason}" for reason, count in stage.dropped.items()) or "–",
+        ]
+        for stage in summary.stages
+    ]
+    class_rows = [
+        [stage.stage, *stage.per_class.values(), sum(stage.per_class.values())]
+        for stage in summary.stages
+        if stage.per_class is not None
+    ]
+    predicted_rows = [
+        [
+            {"video": "video only", "music": "music only", "joint": "both"}.get(mode, mode),
+            *counts.values(),
+            sum(counts.values()),
+        ]
+        for mode, counts in summary.predicted.items()
+    ]
+    split_rows = [[split, *counts.values(), sum(counts.values())] for split, counts in summary.splits.items()]
+    parts = [
+        f"Every segment was tagged by the emotion tagger `{tagger}` (`EmoMVForEmotionTagging`, the paper's modified "
+        "Feature AttendAffectNet) three times: from its video features only, its music features only, and both. "
+        "It was kept only when the three predictions agree and are not neutral; then at most "
+        f"{options['max_segments_per_source']} segments of one source video were kept (seeded choice), and the "
+        f"sources were split {round(100 * (1 - options['validation_fraction']))}/{round(100 * options['validation_fraction'])} "
+        f"into train and validation (seed {options['seed']}). The labels are predictions, not human annotations.",
+        "",
+        "Filters (every input segment is kept or dropped once; the counts add up to the input):",
+        "",
+        _table(["stage", "kept", "dropped (why)"], stage_rows),
+        "",
+        "Tags of the segments with both streams, per input (as the paper's Table 3):",
+        "",
+        _table(["input", *names, "total"], predicted_rows),
+        "",
+        "Kept segments per tagged emotion after each filter (as the paper's Table 4):",
+        "",
+        _table(["after", *names, "total"], class_rows),
+        "",
+        "Segments per split and emotion:",
+        "",
+        _table(["split", *EMOTIONS, "total"], split_rows),
+    ]
+    if summary.agreement_with_given is not None:
+        agree, total = summary.agreement_with_given
+        parts += [
+            "",
+            f"Of the {total} kept segments that carried a label in the input, {agree} ({100 * agree / total:.1f} %) "
+            "were tagged with that label.",
+        ]
+    return "\n".join(parts)
+
+
+def create_dataset(
+    media: str | os.PathLike,
+    tagger: str | os.PathLike | torch.nn.Module,
+    output_dir: str | os.PathLike,
+    *,
+    work_dir: str | os.PathLike | None = None,
+    max_segments_per_source: int | None = 2,
+    validation_fraction: float = 0.2,
+    seed: int = 0,
+    tagging_batch_size: int = 256,
+    extraction: Mapping[str, Any] | None = None,
+    allow_degenerate: bool = False,
+    overwrite: bool = False,
+    repo_id: str | None = None,
+) -> CreationSummary:
+    """Tag, filter, split and pair the segments of ``media`` into the EmoMV dataset folder ``output_dir``.
+
+    Args:
+        media: an EmoMV dataset folder or an ``extract_features.py`` folder (read), else raw media (a folder, a
+            CSV or a Hub dataset, see :func:`emomv_hf.features.extract_dataset`), extracted into
+            ``work_dir/features`` first with the options ``extraction``.
+        tagger: an `EmoMVForEmotionTagging` or its folder / Hub id.
+        output_dir: the dataset folder written (configs ``pairs`` and ``segments``, and the card).
+        work_dir: where extracted features and tags are kept between runs (default: ``<output_dir>.work``).
+        max_segments_per_source: the per-source cap (None: no cap).
+        validation_fraction, seed: the grouped split and the pairing (:func:`.pairing.split_by_source`).
+        allow_degenerate: write a split without matched or mismatched pairs (with a warning) instead of refusing.
+        overwrite, repo_id: as :func:`.build.build_pairs_dataset`; ``repo_id`` names the loading example.
+
+    Raises:
+        ValueError: a bad tagger, no segment left after the filters (the message lists every stage), or a
+            degenerate split (:class:`.build.DegenerateDatasetError`).
+        ReleaseFormatError: bad input features (file, segment and field named).
+    """
+    output_dir = Path(output_dir)
+    work_dir = Path(work_dir) if work_dir is not None else output_dir.with_name(output_dir.name + ".work")
+    if isinstance(tagger, torch.nn.Module):
+        model, tagger_name = tagger, type(tagger).__name__
+    else:
+        from emomv_hf.evaluation import load_model
+
+        model, tagger_name = load_model(str(tagger)), str(tagger)
+    check_tagger(model)
+    names = list(model.config.class_names)
+
+    extraction_note = None
+    if is_segments_folder(media):
+        segments = read_unlabelled_segments(media)
+    else:
+        from emomv_hf.features import extract_dataset
+
+        features_dir = work_dir / "features"
+        result = extract_dataset(media, features_dir, **dict(extraction or {}))
+        extraction_note = (
+            f"{result.rows} segment(s) in {features_dir}: {result.extracted} extracted now, {result.skipped} already "
+            f"present, {len(result.all_failures)} left out"
+        )
+        if not result.rows:
+            raise ValueError(f"{media}: no segment could be extracted")
+        segments = read_unlabelled_segments(features_dir)
+
+    stages = [StageCount("input", len(segments))]
+    both = segments.has_video & segments.has_music
+    stages.append(
+        StageCount(
+            "both streams",
+            int(both.sum()),
+            {
+                reason: count
+                for reason, count in (
+                    ("without a video stream", int((~segments.has_video).sum())),
+                    ("without an audio stream", int((segments.has_video & ~segments.has_music).sum())),
+                )
+                if count
+            },
+        )
+    )
+    rows = np.flatnonzero(both)
+    ids = [segments.segment_ids[row] for row in rows]
+    key = {"tagger": tagger_fingerprint(model), "segments": segments.digest()}
+    tags = _cached_tags(work_dir / TAGS_FILE, key)
+    reused = tags is not None
+    if tags is None:
+        tags = tag_segments(model, segments.video[rows], segments.music[rows], tagging_batch_size)
+        _write_tags(work_dir / TAGS_FILE, key, ids, tags)
+    predicted = {mode: _per_class(values, names) for mode, values in tags.items()}
+
+    agree = (
+        np.all([values == tags["joint"] for values in tags.values()], axis=0)
+        if len(rows)
+        else np.zeros(0, bool)
+    )
+    stages.append(
+        StageCount(
+            "three predictions agree",
+            int(agree.sum()),
+            {"whose video-only, music-only and joint predictions differ": int((~agree).sum())}
+            if (~agree).any()
+            else {},
+            _per_class(tags["joint"][agree], names),
+        )
+    )
+    neutral = model.config.neutral_index
+    not_neutral = agree & (tags["joint"] != (-1 if neutral is None else neutral))
+    stages.append(
+        StageCount(
+            "not neutral",
+            int(not_neutral.sum()),
+            {"tagged neutral": int((agree & ~not_neutral).sum())} if (agree & ~not_neutral).any() else {},
+            _per_class(tags["joint"][not_neutral], names),
+        )
+    )
+    labelled = [
+        LabelledSegment(ids[index], EMOTIONS[int(tags["joint"][index])], segments.sources[rows[index]])
+        for index in np.flatnonzero(not_neutral)
+    ]
+    grouped = split_by_source(
+        labelled, seed=seed, validation_fraction=validation_fraction, max_per_source=max_segments_per_source
+    )
+    kept = [*grouped.train, *grouped.validation]
+    stages.append(
+        StageCount(
+            f"at most {max_segments_per_source} per source"
+            if max_segments_per_source
+            else "no per-source cap",
+            len(kept),
+            {f"beyond the first {max_segments_per_source} of their source": len(grouped.dropped)}
+            if grouped.dropped
+            else {},
+            _per_class([EMOTIONS.index(segment.emotion) for segment in kept], names),
+        )
+    )
+    if not kept:
+        raise ValueError(
+            f"{media}: no segment passed the filters ("
+            + "; ".join(stage.describe() for stage in stages)
+            + "); tag more segments or use a better tagger"
+        )
+    by_split = {"train": list(grouped.train), "validation": list(grouped.validation)}
+    by_split = {split: items for split, items in by_split.items() if items}
+    index_of = {segment_id: row for row, segment_id in enumerate(segments.segment_ids)}
+    video = {segment.segment_id: segments.video[index_of[segment.segment_id]] for segment in kept}
+    music = {segment.segment_id: segments.music[index_of[segment.segment_id]] for segment in kept}
+    tables, results, problems = pair_split_tables(
+        by_split, video, music, seed=seed, balance=True, allow_degenerate=allow_degenerate, where=str(media)
+    )
+    empty = [split for split, table in tables[PAIRS_CONFIG].items() if table.num_rows == 0]
+    if empty:
+        raise DegenerateDatasetError(
+            f"{media}: split(s) {', '.join(empty)} get no pair at all, which no dataset can hold, even with "
+            "allow_degenerate ("
+            + (f"extraction: {extraction_note}; " if extraction_note else "")
+            + "; ".join(stage.describe() for stage in stages)
+            + f"; segments per split {', '.join(f'{k} {len(v)}' for k, v in by_split.items())}); tag more segments"
+        )
+    splits = {
+        split: _per_class([EMOTIONS.index(s.emotion) for s in items], EMOTIONS)
+        for split, items in by_split.items()
+    }
+    pair_counts = {
+        split: {
+            "rows": len(result.pairs),
+            "matched": result.num_matched,
+            "mismatched": result.num_mismatched,
+            "unused": len(result.unused_segment_ids),
+        }
+        for split, result in results.items()
+    }
+    given = {segment_id: segments.given_emotions[index_of[segment_id]] for segment_id in video}
+    labelled_given = [
+        (segment, given[segment.segment_id]) for segment in kept if given[segment.segment_id] is not None
+    ]
+    agreement = (
+        (sum(EMOTIONS[label] == segment.emotion for segment, label in labelled_given), len(labelled_given))
+        if labelled_given
+        else None
+    )
+    summary = CreationSummary(
+        output_dir, stages, predicted, splits, pair_counts, reused, extraction_note, agreement
+    )
+    options = {
+        "max_segments_per_source": max_segments_per_source,
+        "validation_fraction": validation_fraction,
+        "seed": seed,
+    }
+    provenance = [
+        f"- Built by `emomv-hf` {__version__} (`emomv_hf.data.create.create_dataset`, "
+        f"`dataset_scripts/create_dataset.py`) from {segments.description}.",
+        f"- Tagger: `{tagger_name}` (sha256 of its configuration and weights `{key['tagger'][:16]}`); classes "
+        f"{', '.join(names)}.",
+        f"- Options: max {max_segments_per_source} segments per source, validation fraction {validation_fraction}, "
+        f"seed {seed}, balanced pairs.",
+        *([f"- Extraction: {extraction_note}."] if extraction_note else []),
+        *(
+            f"- Split `{split}`: {len(by_split[split])} segments, swaps per emotion pair "
+            + ", ".join(f"{a}-{b} {count}" for (a, b), count in result.swaps.items())
+            + f"; {len(result.unused_segment_ids)} matched pairs dropped by balancing."
+            for split, result in results.items()
+        ),
+        *(f"- Degenerate, written with `allow_degenerate`: {problem}." for problem in problems),
+    ]
+    name = output_dir.name
+    card = dataset_card.make_dataset_card(
+        name=name,
+        pretty_name=name,
+        summary=(
+            f"{name}: music-video pairs made from automatically tagged music-video segments with the EmoMV recipe "
+            "(paper sections 3.2-3.3: three-way tag agreement, per-source cap, grouped split, pairing), in the "
+            "schema of the EmoMV datasets."
+        ),
+        tables=tables,
+        provenance=provenance,
+        pairing_note="The pairs here were made by `emomv_hf.data.pairing.make_pairs` from the tagged segments.",
+        repo_id=repo_id,
+        labelling=_labelling_markdown(summary, names, tagger_name, options),
+    )
+    write_hub_folder(output_dir, tables, card, overwrite=overwrite)
+    return summary
+
+
+__all__ = [
+    "TAGS_FILE",
+    "CreationSummary",
+    "StageCount",
+    "UnlabelledSegments",
+    "check_tagger",
+    "create_dataset",
+    "is_segments_folder",
+    "read_unlabelled_segments",
+    "tag_segments",
+    "tagger_fingerprint",
+]

@@ -1,0 +1,223 @@
+"""PyTorch EmoMV emotion tagger: the paper's "modified Feature AttendAffectNet" (EmoMV sections 3.2-3.3).
+
+Feature AttendAffectNet (Thao et al., "AttendAffectNet: emotion prediction of movie viewers using multimodal
+fusion with self-attention", Sensors 2021): each feature vector is projected by its own fully connected layer,
+the projected vectors are the tokens of a transformer encoder, its outputs are average-pooled and a fully
+connected layer predicts the emotion. The EmoMV paper replaced the regression output by a softmax over six
+classes (five emotions and neutral) and tagged unlabelled music videos from video only, music only and both.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from transformers.modeling_utils import PreTrainedModel
+from transformers.utils import ModelOutput, can_return_tuple
+
+from .configuration_emomv_tagging import EmoMVTaggingConfig
+from .modeling_emomv import FeatureStandardizer, check_features, check_labels, init_emomv_module
+
+
+@dataclass
+class EmoMVTaggingOutput(ModelOutput):
+    r"""
+    Output of [`EmoMVForEmotionTagging`].
+
+    Args:
+        loss (`torch.FloatTensor` of shape `()`, *optional*, returned when `labels` is given):
+            Cross-entropy of `logits`; with `config.stream_subset_loss` and several streams, the mean of it and of
+            each stream's own prediction's cross-entropy.
+        logits (`torch.FloatTensor` of shape `(B, num_labels)`):
+            Class scores (before softmax) from the given streams; `config.id2label` names the classes.
+        pooler_output (`torch.FloatTensor` of shape `(B, hidden_size)`):
+            The average of the encoder outputs over the given streams.
+    """
+
+    loss: torch.FloatTensor | None = None
+    logits: torch.FloatTensor | None = None
+    pooler_output: torch.FloatTensor | None = None
+
+
+class EmoMVTaggingEncoder(nn.Module):
+    """Transformer encoder over the stream tokens: `(B, S, hidden_size)` → `(B, S, hidden_size)`."""
+
+    def __init__(self, config: EmoMVTaggingConfig):
+        super().__init__()
+        self.layers = nn.ModuleList(
+            nn.TransformerEncoderLayer(
+                d_model=config.hidden_size,
+                nhead=config.num_attention_heads,
+                dim_feedforward=config.intermediate_size,
+                dropout=config.hidden_dropout,
+                activation="gelu",
+                layer_norm_eps=config.layer_norm_eps,
+                batch_first=True,
+            )
+            for _ in range(config.num_hidden_layers)
+        )
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        for layer in self.layers:
+            tokens = layer(tokens)
+        return tokens
+
+
+class EmoMVForEmotionTagging(PreTrainedModel):
+    """
+    Emotion tagger of music-video segments (the EmoMV paper's modified Feature AttendAffectNet): standardise each
+    given stream's raw features, project each to `hidden_size` with its own Linear layer (after dropout), run a
+    transformer encoder across the stream tokens, average them and classify into `config.id2label` (the five
+    emotions, plus neutral with `config.neutral_class`). Give any non-empty subset of `config.stream_names`.
+    `forward` returns an [`EmoMVTaggingOutput`].
+    """
+
+    config_class = EmoMVTaggingConfig
+    config: EmoMVTaggingConfig
+    base_model_prefix = "emomv_tagging"
+    main_input_name = "video_features"
+    input_modalities = ("video", "audio")
+
+    def __init__(self, config: EmoMVTaggingConfig):
+        super().__init__(config)
+        sizes = dict(zip(config.stream_names, config.stream_feature_sizes, strict=True))
+        self.standardizer = FeatureStandardizer(sizes)
+        self.input_dropout = nn.Dropout(config.projection_dropout)
+        self.projections = nn.ModuleDict(
+            {stream: nn.Linear(width, config.hidden_size) for stream, width in sizes.items()}
+        )
+        self.encoder = EmoMVTaggingEncoder(config)
+        self.dropout = nn.Dropout(config.hidden_dropout)
+        self.classifier = nn.Linear(config.hidden_size, config.num_labels)
+        self.post_init()
+
+    def _init_weights(self, module: nn.Module) -> None:
+        """As every EmoMV model ([`~emomv_hf.modeling_emomv.init_emomv_module`])."""
+        init_emomv_module(module, self.config.initializer_range)
+
+    # -- inputs ----------------------------------------------------------------------------------------------
+
+    def _given_streams(
+        self, video_features: Any, music_features: Any, other_features: dict[str, Any]
+    ) -> dict[str, Any]:
+        unknown = sorted(set(other_features) - {f"{name}_features" for name in self.config.stream_names})
+        if unknown:
+            expected = [f"{name}_features" for name in self.config.stream_names]
+            raise TypeError(
+                f"{type(self).__name__} got unknown input(s) {unknown}; its streams are {expected}."
+            )
+        given = {"video_features": video_features, "music_features": music_features, **other_features}
+        return {
+            name: given[f"{name}_features"]
+            for name in self.config.stream_names
+            if given.get(f"{name}_features") is not None
+        }
+
+    def prepare_inputs(
+        self,
+        video_features: Any = None,
+        music_features: Any = None,
+        labels: Any = None,
+        **other_features: Any,
+    ) -> dict[str, torch.Tensor]:
+        """
+        Check raw inputs once, where they enter (tensors, numpy arrays or sequences of rows), and return them as
+        `forward` keyword arguments on the model's device and dtype. Raises a `ValueError` (or `TypeError`)
+        naming the argument: no stream, a stream the config does not have, wrong width, NaN or inf, different
+        batch sizes, labels out of range.
+        """
+        streams = self._given_streams(video_features, music_features, other_features)
+        if not streams:
+            expected = ", ".join(f"`{name}_features`" for name in self.config.stream_names)
+            raise ValueError(f"{type(self).__name__} needs at least one of {expected}.")
+        reference = getattr(self.standardizer, f"{self.config.stream_names[0]}_mean")
+        inputs = {
+            f"{name}_features": check_features(values, f"{name}_features", self.config.feature_size(name)).to(
+                reference.device, reference.dtype
+            )
+            for name, values in streams.items()
+        }
+        sizes = {name: len(tensor) for name, tensor in inputs.items()}
+        if len(set(sizes.values())) > 1:
+            raise ValueError(
+                f"the given streams must have the same batch size (row i is one segment), got {sizes}."
+            )
+        if labels is not None:
+            size = next(iter(sizes.values()))
+            inputs["labels"] = check_labels(labels, "labels", size, self.config.num_labels).to(
+                reference.device
+            )
+        return inputs
+
+    @torch.no_grad()
+    def fit_standardization(self, **features: Any) -> None:
+        """
+        Fit the per-dimension mean and standard deviation of each given stream (`video_features=...`,
+        `music_features=...`; use the training split only) into the model's buffers, so a saved model takes raw
+        features. Each value: `(N, width)` tensor, array or sequence of rows.
+        """
+        streams = self._given_streams(
+            features.pop("video_features", None), features.pop("music_features", None), features
+        )
+        for name, values in streams.items():
+            array = check_features(values, f"{name}_features", self.config.feature_size(name)).to(
+                "cpu", torch.float64
+            )
+            if len(array) < 2:
+                raise ValueError(
+                    f"`{name}_features` needs at least 2 rows to fit statistics, got {len(array)}."
+                )
+            self.standardizer.fit_stream(name, array, float(self.config.standardization_eps))
+
+    # -- forward ---------------------------------------------------------------------------------------------
+
+    def classify(self, streams: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Raw features of some streams (`{name: (B, width)}`) → (logits `(B, num_labels)`, pooled `(B, H)`)."""
+        tokens = torch.stack(
+            [
+                self.projections[name](self.input_dropout(self.standardizer(features, name)))
+                for name, features in streams.items()
+            ],
+            dim=1,
+        )
+        pooled = self.encoder(tokens).mean(dim=1)
+        return self.classifier(self.dropout(pooled)), pooled
+
+    @can_return_tuple
+    def forward(
+        self,
+        video_features: torch.Tensor | None = None,
+        music_features: torch.Tensor | None = None,
+        labels: torch.LongTensor | None = None,
+        **other_features: torch.Tensor,
+    ) -> EmoMVTaggingOutput:
+        r"""
+        Args:
+            video_features (`torch.FloatTensor` of shape `(B, 2304)`, *optional*): raw SlowFast features.
+            music_features (`torch.FloatTensor` of shape `(B, 128)`, *optional*): raw VGGish features.
+            labels (`torch.LongTensor` of shape `(B,)`, *optional*): class indices (`config.id2label`); gives `loss`.
+            other_features: `{name}_features` `(B, width)` of the config's other streams, if any.
+            return_dict (`bool`, *optional*): return a tuple when `False`.
+
+        At least one stream must be given; inputs are trusted, as in transformers' models (check raw inputs once
+        with [`prepare_inputs`]).
+        """
+        streams = self._given_streams(video_features, music_features, other_features)
+        logits, pooled = self.classify(streams)
+        loss = None
+        if labels is not None:
+            smoothing = float(self.config.label_smoothing)
+            loss = F.cross_entropy(logits, labels, label_smoothing=smoothing)
+            if self.config.stream_subset_loss and len(streams) > 1:
+                alone = [
+                    F.cross_entropy(
+                        self.classify({name: streams[name]})[0], labels, label_smoothing=smoothing
+                    )
+                    for name in streams
+                ]
+                loss = torch.stack([loss, *alone]).mean()
+        return EmoMVTaggingOutput(loss=loss, logits=logits, pooler_output=pooled)
+
+
+__all__ = ["EmoMVForEmotionTagging", "EmoMVTaggingEncoder", "EmoMVTaggingOutput"]

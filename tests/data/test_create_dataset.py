@@ -1,0 +1,209 @@
+"""create_dataset: tag, filter, split and pair unlabelled segments (paper sections 3.2-3.3), end to end."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from collections import Counter
+from pathlib import Path
+
+import datasets
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+import torch
+
+from emomv_hf import EmoMVForEmotionTagging, EmoMVTaggingConfig
+from emomv_hf.data import ReleaseFormatError
+from emomv_hf.data.create import TAGS_FILE, create_dataset, read_unlabelled_segments
+from emomv_hf.data.schema import PAIR_SEPARATOR, extracted_segments_table
+from emomv_hf.emotions import EMOTIONS, is_allowed_mismatch
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+NUM_SOURCES, SEGMENTS_PER_SOURCE = 40, 3
+NEUTRAL = len(EMOTIONS)
+
+
+def _synthetic_segments(seed: int = 0):
+    """Segments of 40 sources x 3, as extract_features.py writes them: class-mean features plus noise. Source k
+    has class k mod 6 (5 = neutral); every 7th segment has the music of another class (its tags disagree) and
+    segments 0 and 1 of source 39 have no audio stream."""
+    rng = np.random.default_rng(seed)
+    video_means = rng.normal(0, 1, (6, 2304)).astype(np.float32)
+    music_means = rng.normal(0, 1, (6, 128)).astype(np.float32)
+    rows = []
+    for source in range(NUM_SOURCES):
+        for number in range(SEGMENTS_PER_SOURCE):
+            index = len(rows)
+            label = source % 6
+            music_label = (label + 2) % 5 if index % 7 == 3 else label
+            video = video_means[label] + 0.3 * rng.normal(0, 1, 2304).astype(np.float32)
+            music = music_means[music_label] + 0.3 * rng.normal(0, 1, 128).astype(np.float32)
+            no_audio = source == NUM_SOURCES - 1 and number < 2
+            rows.append(
+                (f"src{source}_{number:02d}", f"src{source}", label, video, None if no_audio else music)
+            )
+    return rows
+
+
+def _write_extracted(folder: Path, rows) -> Path:
+    table = extracted_segments_table(
+        [row[0] for row in rows],
+        [None] * len(rows),
+        [row[3] for row in rows],
+        [row[4] for row in rows],
+        [row[1] for row in rows],
+        [0.0] * len(rows),
+        [30.0] * len(rows),
+        [f"{row[1]}.mp4" for row in rows],
+    )
+    path = folder / "data" / "segments" / "train-00000-of-00001.parquet"
+    path.parent.mkdir(parents=True)
+    pq.write_table(table, path)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory):
+    rows = _synthetic_segments()
+    folder = _write_extracted(tmp_path_factory.mktemp("extracted") / "features", rows)
+    return folder, rows
+
+
+@pytest.fixture(scope="module")
+def tagger(synthetic):
+    """A six-class tagger trained for a few steps on the synthetic segments (their true classes)."""
+    _, rows = synthetic
+    usable = [row for row in rows if row[4] is not None]
+    video = torch.from_numpy(np.stack([row[3] for row in usable]))
+    music = torch.from_numpy(np.stack([row[4] for row in usable]))
+    labels = torch.tensor([row[2] for row in usable])
+    torch.manual_seed(0)
+    model = EmoMVForEmotionTagging(
+        EmoMVTaggingConfig(neutral_class=True, hidden_size=32, intermediate_size=64)
+    )
+    model.fit_standardization(video_features=video, music_features=music)
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+    for _ in range(25):
+        model(video_features=video, music_features=music, labels=labels).loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+    return model.eval()
+
+
+def _check_pairing_invariants(pairs: datasets.Dataset, tag_of: dict[str, int]) -> None:
+    as_video, as_music = Counter(pairs["video_segment_id"]), Counter(pairs["music_segment_id"])
+    assert max(as_video.values()) == 1 and max(as_music.values()) == 1
+    matched = mismatched = 0
+    matrix = np.zeros((5, 5), dtype=int)
+    for row in pairs:
+        video, music = row["video_segment_id"], row["music_segment_id"]
+        assert row["video_emotion"] == tag_of[video] and row["music_emotion"] == tag_of[music]
+        if row["label"] == 1:
+            matched += 1
+            assert video == music == row["pair_id"]
+        else:
+            mismatched += 1
+            assert row["pair_id"] == f"{video}{PAIR_SEPARATOR}{music}"
+            assert is_allowed_mismatch(row["video_emotion"], row["music_emotion"])
+            matrix[row["video_emotion"], row["music_emotion"]] += 1
+    assert matched == mismatched > 0
+    assert (matrix == matrix.T).all()  # every swap gives two mismatched pairs
+
+
+def test_end_to_end_on_synthetic_segments(synthetic, tagger, tmp_path):
+    folder, rows = synthetic
+    out = tmp_path / "new-dataset"
+    summary = create_dataset(folder, tagger, out, max_segments_per_source=2, seed=0)
+
+    # Every stage's counts add up to the input, and the card shows them.
+    stages = summary.stages
+    assert stages[0].kept == NUM_SOURCES * SEGMENTS_PER_SOURCE
+    assert stages[1].dropped == {"without an audio stream": 2}
+    for before, after in zip(stages, stages[1:], strict=False):
+        assert after.kept + sum(after.dropped.values()) == before.kept, after
+        if after.per_class is not None:
+            assert sum(after.per_class.values()) == after.kept
+    assert stages[2].dropped and stages[3].dropped["tagged neutral"] > 0 and stages[4].dropped
+    final = sum(sum(counts.values()) for counts in summary.splits.values())
+    assert final == stages[-1].kept
+    assert summary.kept_fraction == pytest.approx(final / stages[0].kept)
+    card = (out / "README.md").read_text()
+    for stage in stages:
+        assert re.search(rf"\| {re.escape(stage.stage)} \| {stage.kept} \|", card), stage
+    assert "## How the segments were labelled" in card
+
+    # The folder loads with load_dataset, both configs; the pairs keep every pairing invariant.
+    pairs = datasets.load_dataset(str(out))
+    segments = datasets.load_dataset(str(out), "segments")
+    assert sorted(pairs) == ["train", "validation"] and list(segments) == ["validation"]
+    source_of = {row[0]: row[1] for row in rows}
+    tags = pq.read_table(tmp_path / "new-dataset.work" / TAGS_FILE).to_pydict()
+    tag_of = dict(zip(tags["segment_id"], tags["joint"], strict=True))
+    split_sources = {}
+    for split, dataset in pairs.items():
+        ids = set(dataset["video_segment_id"]) | set(dataset["music_segment_id"])
+        _check_pairing_invariants(dataset, tag_of)  # pair emotions are the tagger's agreed tags
+        assert all(
+            tags["video"][k] == tags["music"][k] == tags["joint"][k]
+            for k in range(len(tag_of))
+            if tags["segment_id"][k] in ids
+        )
+        assert summary.pairs[split]["rows"] == len(dataset)
+        assert max(Counter(source_of[i] for i in ids).values()) <= 2  # the per-source cap
+        assert all(tag_of[i] != NEUTRAL for i in ids)
+        split_sources[split] = {source_of[i] for i in ids}
+    assert split_sources["train"].isdisjoint(split_sources["validation"])  # no source crosses splits
+    assert set(segments["validation"]["segment_id"]) <= set(pairs["validation"]["video_segment_id"])
+    first = {path.name: path.read_bytes() for path in sorted(out.rglob("*.parquet"))}
+
+    # A rerun resumes: the tags are reused and the output is the same.
+    again = create_dataset(folder, tagger, out, max_segments_per_source=2, seed=0)
+    assert again.tags_reused and not summary.tags_reused
+    assert (tmp_path / "new-dataset.work" / TAGS_FILE).is_file()
+    assert {path.name: path.read_bytes() for path in sorted(out.rglob("*.parquet"))} == first
+
+
+def test_bad_inputs_are_named(synthetic, tagger, tmp_path):
+    folder, rows = synthetic
+    broken = [list(row) for row in rows[:12]]
+    broken[5][3] = broken[5][3].copy()
+    broken[5][3][7] = np.nan
+    bad = _write_extracted(tmp_path / "bad", [tuple(row) for row in broken])
+    with pytest.raises(ReleaseFormatError, match=r"segment 'src1_02', field video_features: NaN"):
+        read_unlabelled_segments(bad)
+    with pytest.raises(ReleaseFormatError, match="neither an EmoMV dataset folder"):
+        read_unlabelled_segments(tmp_path)
+    video_only = EmoMVForEmotionTagging(
+        EmoMVTaggingConfig(stream_names=["video"], stream_feature_sizes=[2304])
+    )
+    with pytest.raises(ValueError, match="the tagger's streams are"):
+        create_dataset(folder, video_only, tmp_path / "out")
+    with pytest.raises(ValueError, match="not an emotion tagger"):
+        create_dataset(folder, torch.nn.Linear(2, 2), tmp_path / "out")
+
+
+def test_script_prints_every_stage(synthetic, tagger, tmp_path, capsys):
+    spec = importlib.util.spec_from_file_location(
+        "create_dataset", REPO_ROOT / "dataset_scripts" / "create_dataset.py"
+    )
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    main = script.main
+    folder, _ = synthetic
+    tagger.save_pretrained(tmp_path / "tagger")
+    out = tmp_path / "created"
+    assert main(["--media", str(folder), "--tagger", str(tmp_path / "tagger"), "--output-dir", str(out)]) == 0
+    printed = capsys.readouterr().out
+    for line in (
+        "input: kept 120",
+        "both streams: kept 118",
+        "three predictions agree",
+        "not neutral",
+        "pairs/train",
+    ):
+        assert line in printed
+    assert (
+        main(["--media", str(folder), "--tagger", str(tmp_path / "missing"), "--output-dir", str(out)]) == 1
+    )
+    assert "model folder" in capsys.readouterr().err

@@ -1,0 +1,128 @@
+"""EmoMVForEmotionTagging: config checks, any stream subset, input checks, save/load, training on EmoMV-C."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from huggingface_hub.errors import StrictDataclassError
+from transformers import AutoConfig, AutoModel
+
+import emomv_hf  # noqa: F401 - registers the Auto classes
+from emomv_hf import EmoMVForEmotionTagging, EmoMVTaggingConfig
+from emomv_hf.models_registry import build_model
+
+
+def _matched_segments(split: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The matched pairs of an EmoMV-C split: one segment's video and music, and its emotion."""
+    keep = split["labels"] == 1
+    return {
+        "video_features": split["video_features"][keep],
+        "music_features": split["music_features"][keep],
+        "labels": split["video_emotion_labels"][keep],
+    }
+
+
+def test_config_defaults_and_validation():
+    config = EmoMVTaggingConfig()
+    assert config.stream_names == ["video", "music"] and config.stream_feature_sizes == [2304, 128]
+    assert config.num_labels == 5 and config.neutral_index is None
+    neutral = EmoMVTaggingConfig(neutral_class=True)
+    assert neutral.num_labels == 6 and neutral.id2label[5] == "neutral" and neutral.neutral_index == 5
+    for bad, message in (
+        ({"hidden_size": 30, "num_attention_heads": 4}, "must divide"),
+        ({"stream_names": ["video", "video"]}, "distinct"),
+        ({"stream_names": ["video"], "stream_feature_sizes": [2304, 128]}, "positive width"),
+        ({"hidden_dropout": 1.0}, "hidden_dropout"),
+        ({"hiden_size": 8}, "did you mean `hidden_size`"),
+    ):
+        with pytest.raises((ValueError, StrictDataclassError), match=message):
+            EmoMVTaggingConfig(**bad)
+    assert type(build_model("emomv", "tagging")) is EmoMVForEmotionTagging
+    with pytest.raises(ValueError, match="no single-task variant"):
+        build_model("emomv", "tagging", multi_task=False)
+
+
+def test_any_stream_subset_and_a_third_stream():
+    torch.manual_seed(0)
+    model = EmoMVForEmotionTagging(EmoMVTaggingConfig()).eval()
+    video, music = torch.randn(3, 2304), torch.randn(3, 128)
+    for inputs in (
+        {"video_features": video},
+        {"music_features": music},
+        {"video_features": video, "music_features": music},
+    ):
+        output = model(**inputs)
+        assert output.logits.shape == (3, 5) and output.pooler_output.shape == (3, 64)
+    both = model(video_features=video, music_features=music).logits
+    assert not torch.allclose(both, model(video_features=video).logits)
+    three = EmoMVForEmotionTagging(
+        EmoMVTaggingConfig(stream_names=["video", "music", "lyrics"], stream_feature_sizes=[2304, 128, 16])
+    ).eval()
+    assert three(lyrics_features=torch.randn(2, 16)).logits.shape == (2, 5)
+    with pytest.raises(TypeError, match="unknown input"):
+        model(speech_features=torch.randn(2, 8))
+
+
+def test_prepare_inputs_names_the_bad_argument():
+    model = EmoMVForEmotionTagging(EmoMVTaggingConfig())
+    with pytest.raises(ValueError, match="needs at least one of `video_features`, `music_features`"):
+        model.prepare_inputs()
+    with pytest.raises(ValueError, match=r"`music_features` must have shape \(batch, 128\)"):
+        model.prepare_inputs(music_features=torch.zeros(2, 127))
+    with pytest.raises(ValueError, match="`video_features` contains NaN"):
+        model.prepare_inputs(video_features=torch.full((2, 2304), float("nan")))
+    with pytest.raises(ValueError, match="same batch size"):
+        model.prepare_inputs(video_features=torch.zeros(2, 2304), music_features=torch.zeros(3, 128))
+    with pytest.raises(ValueError, match=r"`labels` must be in 0..4"):
+        model.prepare_inputs(music_features=torch.zeros(2, 128), labels=[0, 5])
+    inputs = model.prepare_inputs(music_features=[[0.0] * 128, [1.0] * 128], labels=[0, 4])
+    assert inputs["music_features"].dtype == torch.float32 and inputs["labels"].tolist() == [0, 4]
+
+
+def test_loss_drops_in_a_few_steps_on_emomv_c(emomv_c_train):
+    data = _matched_segments(emomv_c_train)
+    torch.manual_seed(0)
+    model = EmoMVForEmotionTagging(EmoMVTaggingConfig())
+    model.fit_standardization(video_features=data["video_features"], music_features=data["music_features"])
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    model.train()
+    losses = []
+    for _ in range(15):
+        loss = model(**data).loss
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+        losses.append(loss.item())
+    assert losses[-1] < 0.8 * losses[0], losses
+    model.eval()
+    for stream in ("video_features", "music_features"):
+        predictions = model(**{stream: data[stream]}).logits.argmax(-1)
+        assert len(predictions.unique()) > 1  # not one class for every segment
+
+
+def test_save_load_round_trip_is_bit_exact(tmp_path, emomv_c_train, emomv_c_val):
+    data = _matched_segments(emomv_c_train)
+    torch.manual_seed(1)
+    model = EmoMVForEmotionTagging(EmoMVTaggingConfig(neutral_class=True))
+    model.fit_standardization(video_features=data["video_features"], music_features=data["music_features"])
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    for _ in range(3):
+        model(**data).loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+    model.eval()
+    model.save_pretrained(tmp_path)
+    loaded = AutoModel.from_pretrained(tmp_path)
+    assert type(loaded) is EmoMVForEmotionTagging and not loaded.training
+    assert type(AutoConfig.from_pretrained(tmp_path)) is EmoMVTaggingConfig
+    assert loaded.config.id2label == model.config.id2label
+    for name, tensor in model.state_dict().items():
+        assert torch.equal(tensor, loaded.state_dict()[name]), name
+    validation = _matched_segments(emomv_c_val)
+    with torch.no_grad():
+        for inputs in (
+            {"video_features": validation["video_features"]},
+            {"music_features": validation["music_features"]},
+            {"video_features": validation["video_features"], "music_features": validation["music_features"]},
+        ):
+            assert torch.equal(model(**inputs).logits, loaded(**inputs).logits)

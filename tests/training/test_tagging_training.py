@@ -1,0 +1,108 @@
+"""--task tagging: argument checks, a short training run on EmoMV-C through run_training, and its outputs."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from transformers import AutoModel
+
+from emomv_hf import EmoMVForEmotionTagging
+from emomv_hf.data.loading import load_emomv
+from emomv_hf.data.schema import segments_from_pairs
+from emomv_hf.evaluation import evaluate_model, run_evaluation, tagging_tensors
+from emomv_hf.metrics import emotion_confusion_matrix, tagging_metrics
+from emomv_hf.paper_results import TAGGING_METRICS
+from emomv_hf.training import EmoMVTrainingArguments, run_training
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({}, "--protocol held-out"),
+        ({"protocol": "cv"}, "--protocol held-out"),
+        ({"protocol": "held-out", "model": "baseline"}, "--model emomv"),
+        ({"protocol": "held-out", "single_task": True}, "no --single-task"),
+        ({"protocol": "held-out", "ensemble_size": 2}, "--ensemble-size 1"),
+        ({"protocol": "held-out", "stopping_loss": "match"}, "--stopping-loss total"),
+        ({"protocol": "held-out", "config_overrides": "hiden_size=8"}, "EmoMVTaggingConfig: key hiden_size"),
+    ],
+)
+def test_tagging_arguments_are_checked(changes, message):
+    with pytest.raises(ValueError, match=message):
+        EmoMVTrainingArguments(task="tagging", **changes)
+
+
+def test_tagging_metrics_match_scikit_learn():
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 5, 60)
+    probabilities = rng.dirichlet(np.ones(5), 60)
+    metrics = tagging_metrics("video", labels, probabilities)
+    assert metrics["video_emotion_accuracy"] == pytest.approx(np.mean(probabilities.argmax(1) == labels))
+    assert metrics["video_emotion_roc_auc"] == pytest.approx(
+        roc_auc_score(labels, probabilities, multi_class="ovr")
+    )
+    # A sixth (neutral) column that no label has: the AUC is over the classes present.
+    with_neutral = np.concatenate([probabilities * 0.9, np.full((60, 1), 0.1)], axis=1)
+    assert tagging_metrics("joint", labels, with_neutral)["joint_emotion_roc_auc"] == pytest.approx(
+        metrics["video_emotion_roc_auc"]
+    )
+    matrix = emotion_confusion_matrix(labels, with_neutral.argmax(1), 6)
+    assert np.array(matrix).shape == (6, 6) and np.array(matrix).sum() == 60
+    with pytest.warns(RuntimeWarning, match="one class only"):
+        assert np.isnan(
+            tagging_metrics("music", [2, 2], [[0.1, 0.1, 0.6, 0.1, 0.1]] * 2)["music_emotion_roc_auc"]
+        )
+    with pytest.raises(ValueError, match="must be in 0..4"):
+        tagging_metrics("music", [5], [[0.2] * 5])
+
+
+def test_a_short_tagging_run_on_emomv_c(emomv_c_dir, tmp_path):
+    args = EmoMVTrainingArguments(
+        dataset=str(emomv_c_dir),
+        task="tagging",
+        protocol="held-out",
+        output_dir=str(tmp_path / "tagger"),
+        learning_rate=5e-4,
+        batch_size=30,
+        max_epochs=4,
+        patience=2,
+        progress=False,
+    )
+    result = run_training(args)
+    assert isinstance(result.model, EmoMVForEmotionTagging)
+    assert set(TAGGING_METRICS) <= set(result.metrics)
+    assert all(0.0 <= result.metrics[name] <= 1.0 for name in TAGGING_METRICS)
+    assert result.eval_split == "pairs/validation" and "grouped held-out slice" in result.stopping_split
+    assert result.outcome.epochs_run <= 4 and result.outcome.best_stopping_loss is not None
+
+    output = tmp_path / "tagger"
+    results = json.loads((output / "eval_results.json").read_text())
+    for mode in ("video", "music", "joint"):
+        matrix = np.array(results[f"eval_{mode}_emotion_confusion_matrix"])
+        assert matrix.shape == (5, 5) and matrix.sum() == 96  # the 96 validation segments
+        assert (output / f"confusion_matrix_{mode}_emotion.png").is_file()
+    assert results["eval_class_names"] == ["exciting", "fearful", "tense", "sad", "relaxing"]
+    assert "emotion tagging" in (output / "README.md").read_text()
+
+    # The saved tagger reloads with AutoModel and evaluates to the same numbers.
+    loaded = AutoModel.from_pretrained(output)
+    assert type(loaded) is EmoMVForEmotionTagging
+    validation = segments_from_pairs(load_emomv(str(emomv_c_dir))["validation"])
+    again = evaluate_model(loaded, segments=validation)
+    assert again.metrics == pytest.approx(result.metrics)
+    data = tagging_tensors(validation, loaded)
+    with torch.no_grad():
+        assert torch.equal(
+            loaded(video_features=data.inputs["video_features"]).logits,
+            result.model(video_features=data.inputs["video_features"]).logits,
+        )
+    # examples/evaluate.py's path: the same numbers, and the table of the tagger's metrics.
+    markdown = run_evaluation(str(output), str(emomv_c_dir), tmp_path / "evaluation", plots=False)
+    evaluated = json.loads((tmp_path / "evaluation" / "eval_results.json").read_text())
+    assert evaluated["eval_split"] == "pairs/validation" and "Video + music emotion accuracy (%)" in markdown
+    assert evaluated["eval_joint_emotion_accuracy"] == pytest.approx(result.metrics["joint_emotion_accuracy"])
