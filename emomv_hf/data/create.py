@@ -86,9 +86,9 @@ def _check_rows(
 
 
 def _from_emomv_folder(folder: Path) -> UnlabelledSegments:
-    import datasets
+    from .loading import load_hub_dataset
 
-    pairs = datasets.load_dataset(str(folder), PAIRS_CONFIG)
+    pairs = load_hub_dataset(folder, PAIRS_CONFIG)
     ids: list[str] = []
     video, music, emotions = [], [], []
     for split, dataset in pairs.items():
