@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -333,6 +334,17 @@ def build_demo(space: Space):
             elem_id=elem_id,
         )
 
+    def toggle(source, segment, upload) -> None:
+        """Show the segment picker or the upload box, as the source radio says."""
+        source.change(
+            lambda chosen: (
+                gr.update(visible=chosen == SEGMENT_SOURCE),
+                gr.update(visible=chosen == FILE_SOURCE),
+            ),
+            source,
+            [segment, upload],
+        )
+
     with gr.Blocks(title="EmoMV: music for a video") as demo:
         gr.Markdown(
             "# EmoMV: music for a video\nAffective music-video correspondence "
@@ -351,7 +363,10 @@ def build_demo(space: Space):
                         find_segment = segment_dropdown(
                             space.video_segments, "Library video segment", "find-segment"
                         )
-                        find_video = gr.Video(label="Video file", sources=["upload"], elem_id="find-video")
+                        find_video = gr.Video(
+                            label="Video file", sources=["upload"], visible=False, elem_id="find-video"
+                        )
+                        toggle(find_source, find_segment, find_video)
                         find_button = gr.Button("Find music", variant="primary", elem_id="find-button")
                     with gr.Column():
                         find_summary = gr.Markdown(elem_id="find-summary")
@@ -373,9 +388,15 @@ def build_demo(space: Space):
                             choices=[], label="Show track", interactive=True, elem_id="pick-rank"
                         )
                         item_text = gr.Markdown(elem_id="item-summary")
-                        track_video = gr.Video(label="Track", interactive=False, elem_id="track-video")
+                        track_video = gr.Video(
+                            label="Track", interactive=False, visible=False, elem_id="track-video"
+                        )
                         track_audio = gr.Audio(
-                            label="Track", interactive=False, type="filepath", elem_id="track-audio"
+                            label="Track",
+                            interactive=False,
+                            type="filepath",
+                            visible=False,
+                            elem_id="track-audio",
                         )
                     track_chart = gr.Label(
                         num_top_classes=len(EMOTIONS),
@@ -386,10 +407,15 @@ def build_demo(space: Space):
 
                 def show_item(recommendations: Recommendations | None, choice: str | None):
                     if recommendations is None or not choice:
-                        return None, "", None, None
+                        return None, "", gr.Video(visible=False), gr.Audio(visible=False)
                     item = recommendations.items[int(choice.split(".")[0]) - 1]
                     video, audio = media_players(item.media)
-                    return emotion_chart(item.predicted_emotions), item_summary(item), video, audio
+                    return (
+                        emotion_chart(item.predicted_emotions),
+                        item_summary(item),
+                        gr.Video(value=video, visible=video is not None),
+                        gr.Audio(value=audio, visible=audio is not None),
+                    )
 
                 def on_find(source: str, video_file: str | None, segment: str | None):
                     try:
@@ -427,7 +453,10 @@ def build_demo(space: Space):
                         video_segment = segment_dropdown(
                             space.video_segments, "Library video segment", "video-segment"
                         )
-                        video_file = gr.Video(label="Video file", sources=["upload"], elem_id="video-file")
+                        video_file = gr.Video(
+                            label="Video file", sources=["upload"], visible=False, elem_id="video-file"
+                        )
+                        toggle(video_source, video_segment, video_file)
                     with gr.Column():
                         music_source = gr.Radio(
                             list(SOURCES), value=SEGMENT_SOURCE, label="Music from", elem_id="music-source"
@@ -436,8 +465,13 @@ def build_demo(space: Space):
                             space.music_segments, "Library music segment", "music-segment"
                         )
                         music_file = gr.Audio(
-                            label="Music file", sources=["upload"], type="filepath", elem_id="music-file"
+                            label="Music file",
+                            sources=["upload"],
+                            type="filepath",
+                            visible=False,
+                            elem_id="music-file",
                         )
+                        toggle(music_source, music_segment, music_file)
                 match_button = gr.Button("Do these match?", variant="primary", elem_id="match-button")
                 with gr.Row():
                     with gr.Column():
@@ -505,6 +539,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args: SpaceArguments) -> int:
     space = load_space(args)
+    warnings.simplefilter("ignore", ResourceWarning)  # the server's event loops, not the app's
     for reason in space.missing.values():
         print(f"note: {reason}", file=sys.stderr)
     launch(space, args.server_name, args.server_port)
