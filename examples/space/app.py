@@ -65,7 +65,7 @@ def _env(name: str, help: str, default: str | None = None, kind: type = str) -> 
         try:
             return kind(value)
         except ValueError:
-            raise ValueError(f"environment variable {name}={value!r} is not a {kind.__name__}") from None
+            raise ValueError(f"environment variable {name}={value!r} is not a valid {kind.__name__}") from None
 
     return field(default_factory=default_factory, metadata={"help": f"{help} [{name}]"})
 
@@ -149,8 +149,6 @@ class Space:
 
 def load_space(args: SpaceArguments) -> Space:
     """Load the models and the library (building the retrieval index the first time)."""
-    from emomv_hf.recommendation import LibrarySegments
-
     extractors = args.extractor_settings()
     recommender = matcher = None
     missing = {}
@@ -168,9 +166,9 @@ def load_space(args: SpaceArguments) -> Space:
             "No retrieval model was given: start the app with --retrieval-model (or set EMOMV_RETRIEVAL_MODEL)."
         )
     if args.correspondence_model:
-        library = LibrarySegments(args.library, args.split) if args.library else None
-        matcher = PairMatcher.from_pretrained(args.correspondence_model, extractors=extractors)
-        matcher.library = library
+        matcher = PairMatcher.from_pretrained(
+            args.correspondence_model, args.library or None, split=args.split, extractors=extractors
+        )
     else:
         missing["match"] = (
             "No correspondence model was given: start the app with --correspondence-model "
@@ -534,7 +532,12 @@ def build_parser():
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_script(build_parser(), _run, argv, errors=(FeatureExtractionError, MediaError))
+    try:
+        parser = build_parser()
+    except ValueError as error:  # an environment variable that is not a number
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return run_script(parser, _run, argv, errors=(FeatureExtractionError, MediaError))
 
 
 def _run(args: SpaceArguments) -> int:

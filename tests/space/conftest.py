@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -73,3 +74,37 @@ def space(app, model_dirs, emomv_c_dir, tmp_path_factory):
         index_dir=str(tmp_path_factory.mktemp("space-index") / "index"),
     )
     return app.load_space(args)
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+def _missing(reason: str) -> None:
+    """Skip, or fail where ``EMOMV_REQUIRE_BROWSER=1`` (``.ci/run``, which installs the browser and gradio)."""
+    if os.environ.get("EMOMV_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"{reason} (EMOMV_REQUIRE_BROWSER=1: the browser tests must run here)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's headless chromium driven by Playwright (as the survey's browser tests)."""
+    if not CHROMIUM.is_file():
+        _missing(f"{CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _missing("playwright is not installed: pip install -e '.[survey]'")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def artifacts() -> Path:
+    """``tests/artifacts/space`` (git-ignored; ``EMOMV_TEST_ARTIFACTS`` moves it): the browser screenshots."""
+    folder = Path(os.environ.get("EMOMV_TEST_ARTIFACTS", REPO_ROOT / "tests" / "artifacts")) / "space"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
