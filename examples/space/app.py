@@ -65,7 +65,9 @@ def _env(name: str, help: str, default: str | None = None, kind: type = str) -> 
         try:
             return kind(value)
         except ValueError:
-            raise ValueError(f"environment variable {name}={value!r} is not a valid {kind.__name__}") from None
+            raise ValueError(
+                f"environment variable {name}={value!r} is not a valid {kind.__name__}"
+            ) from None
 
     return field(default_factory=default_factory, metadata={"help": f"{help} [{name}]"})
 

@@ -70,9 +70,7 @@ def test_find_music_is_the_recommenders_ranking(app, space, model_dirs, emomv_c_
 
 def test_match_is_the_correspondence_models_probability(app, space, model_dirs, segments):
     video_id, music_id = list(segments)[3], list(segments)[40]
-    result = app.match_pair(
-        space, app.SEGMENT_SOURCE, None, video_id, app.SEGMENT_SOURCE, None, music_id
-    )
+    result = app.match_pair(space, app.SEGMENT_SOURCE, None, video_id, app.SEGMENT_SOURCE, None, music_id)
     model = load_model(str(model_dirs["correspondence"])).eval()
     with torch.no_grad():
         outputs = model(
@@ -117,7 +115,9 @@ def test_bad_input_names_what_is_wrong(app, space, model_dirs, emomv_c_dir):
     with pytest.raises(ValueError, match="upload a video file"):
         app.find_music(space, app.FILE_SOURCE, None, None)
     with pytest.raises(ValueError, match="segment 'nope' is not a music segment"):
-        app.match_pair(space, app.SEGMENT_SOURCE, None, list(space.video_segments)[0], "Library segment", None, "nope")
+        app.match_pair(
+            space, app.SEGMENT_SOURCE, None, list(space.video_segments)[0], "Library segment", None, "nope"
+        )
     with pytest.raises(FileNotFoundError, match="missing.mp4"):
         app.match_pair(space, app.FILE_SOURCE, "/nowhere/missing.mp4", None, app.SEGMENT_SOURCE, None, "x")
     with pytest.raises(ValueError, match="source must be one of"):
