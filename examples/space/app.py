@@ -530,6 +530,8 @@ def launch(space: Space, server_name: str, server_port: int, *, block: bool = Tr
 def build_parser():
     parser = make_parser(SpaceArguments, description=__doc__.splitlines()[0])
     parser.prog = "app.py"
+    # HfArgumentParser gives a bool flag the default False, not its default_factory: read the variable here.
+    parser.set_defaults(random_init=SpaceArguments.__dataclass_fields__["random_init"].default_factory())
     return parser
 
 

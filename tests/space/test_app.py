@@ -26,7 +26,7 @@ def segments(emomv_c_dir):
     """EmoMV-C's validation segments: id → (video features, music features, emotion)."""
     rows = load_emomv(str(emomv_c_dir), "segments")["validation"].with_format("numpy")
     return {
-        segment_id: (video, music, int(emotion))
+        segment_id: (np.array(video), np.array(music), int(emotion))  # writable copies for torch
         for segment_id, video, music, emotion in zip(
             rows["segment_id"], rows["video_features"], rows["music_features"], rows["emotion"], strict=True
         )
