@@ -321,8 +321,10 @@ def build_demo(space: Space):
     """The two tabs as a ``gradio.Blocks`` (launch it with :func:`launch`)."""
     import gradio as gr
 
-    def fail(error: BaseException):
-        return gr.Error(str(error), print_exception=False)
+    def error_text(error: BaseException) -> str:
+        """A bad query's message, shown in the tab's summary (and as a toast); the results are cleared."""
+        gr.Warning(str(error))
+        return f"**Error:** {error}"
 
     def segment_dropdown(ids: list[str], label: str, elem_id: str):
         return gr.Dropdown(
@@ -421,7 +423,14 @@ def build_demo(space: Space):
                     try:
                         recommendations = find_music(space, source, video_file, segment)
                     except USER_ERRORS as error:
-                        raise fail(error) from None
+                        return (
+                            None,
+                            error_text(error),
+                            None,
+                            [],
+                            gr.Dropdown(choices=[], value=None),
+                            *show_item(None, None),
+                        )
                     choices = [f"{item.rank}. {item.track}" for item in recommendations.items]
                     first = choices[0] if choices else None
                     return (
@@ -495,7 +504,7 @@ def build_demo(space: Space):
                     try:
                         result = match_pair(space, *form)
                     except USER_ERRORS as error:
-                        raise fail(error) from None
+                        return "", None, error_text(error), None, None
                     return (
                         f"{result.probability:.6f}",
                         {"matched": result.probability, "mismatched": 1.0 - result.probability},

@@ -127,12 +127,24 @@ def test_find_music_and_do_these_match(browser, url, space, model_dirs, artifact
     for chart in ("#video-emotions", "#music-emotions", "#match-verdict"):
         assert page.inner_text(chart).strip()
     page.screenshot(path=artifacts / "do_these_match.png", full_page=True)
+    _pick(page, "#music-segment", space.music_segments[0])
+    page.check("#video-source input[value='File']")
+    page.click("#match-button")
+    page.wait_for_function(
+        "() => document.querySelector('#match-summary').innerText.startsWith('Error: upload a video file')",
+        timeout=TIMEOUT_MS,
+    )
+    assert page.input_value("#match-probability textarea") == ""
 
     # A bad query shows its message, naming the input.
     page.click("button[role=tab]:has-text('Find music for a video')")
     page.check("#find-source input[value='File']")
     page.click("#find-button")
-    page.wait_for_selector("text=upload a video file", timeout=TIMEOUT_MS)
+    page.wait_for_function(
+        "() => document.querySelector('#find-summary').innerText.startsWith('Error: upload a video file')",
+        timeout=TIMEOUT_MS,
+    )
+    assert _table(page, "#results") == []
     page.screenshot(path=artifacts / "find_music_error.png", full_page=True)
     page.close()
 
