@@ -108,3 +108,62 @@ def artifacts() -> Path:
     folder = Path(os.environ.get("EMOMV_TEST_ARTIFACTS", REPO_ROOT / "tests" / "artifacts")) / "space"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+SEGMENT_SECONDS = 1.0
+
+
+def write_ogg(path: Path, seconds: float, tone_hz: float) -> Path:
+    """An audio-only Ogg Opus file (48 kHz stereo sine) that Chromium plays."""
+    av = pytest.importorskip("av")
+    from fractions import Fraction
+
+    import numpy as np
+
+    with av.open(str(path), "w", format="ogg") as container:
+        audio = container.add_stream("libopus", rate=48_000)
+        audio.layout = "stereo"
+        total = int(seconds * 48_000)
+        tone = (0.3 * np.sin(2 * np.pi * tone_hz * np.arange(total) / 48_000)).astype(np.float32)
+        for offset in range(0, total, 960):
+            chunk = np.pad(tone[offset : offset + 960], (0, max(0, offset + 960 - total)))
+            frame = av.AudioFrame.from_ndarray(np.stack([chunk, chunk]), format="fltp", layout="stereo")
+            frame.sample_rate, frame.pts, frame.time_base = 48_000, offset, Fraction(1, 48_000)
+            container.mux(audio.encode(frame))
+        container.mux(audio.encode(None))
+    return path
+
+
+@pytest.fixture(scope="session")
+def media_library(tmp_path_factory) -> dict[str, Path]:
+    """Media the browser plays, extracted with random-weight extractors into 1 s segments: a 1 s music video
+    (webm: VP8 + Opus; one segment) and two 2 s audio-only tracks (Ogg Opus; two segments each). SlowFast is
+    the slow part of an extraction, so only the one clip has video."""
+    pytest.importorskip("pytorchvideo")
+    sys.path.insert(0, str(REPO_ROOT / "tests" / "survey"))
+    from helpers import write_webm
+
+    from emomv_hf.features import extract_dataset
+
+    media = tmp_path_factory.mktemp("space-media") / "media"
+    media.mkdir()
+    write_webm(media / "clip.webm", 1.0, tone_hz=440.0)
+    write_ogg(media / "low.ogg", 2.0, tone_hz=220.0)
+    write_ogg(media / "high.ogg", 2.0, tone_hz=1760.0)
+    features = media.parent / "features"
+    extract_dataset(media, features, random_init=True, segment_seconds=SEGMENT_SECONDS, progress=False)
+    return {"media": media, "features": features, "clip": media / "clip.webm", "track": media / "high.ogg"}
+
+
+@pytest.fixture(scope="session")
+def media_space(app, model_dirs, media_library, tmp_path_factory):
+    """The demo over the media library; uploaded files are extracted as the library was."""
+    args = app.SpaceArguments(
+        retrieval_model=str(model_dirs["retrieval"]),
+        correspondence_model=str(model_dirs["correspondence"]),
+        library=str(media_library["features"]),
+        index_dir=str(tmp_path_factory.mktemp("space-media-index") / "index"),
+        random_init=True,
+        segment_seconds=SEGMENT_SECONDS,
+    )
+    return app.load_space(args)
