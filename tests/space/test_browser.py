@@ -161,3 +161,57 @@ def test_a_missing_model_is_named_on_its_tab(browser, app, model_dirs, artifacts
         page.close()
     finally:
         demo.close()
+
+
+def test_an_uploaded_video_and_the_library_players(
+    browser, app, media_space, media_library, artifacts
+) -> None:
+    demo, address = _serve(app, media_space)
+    try:
+        page = browser.new_page(viewport={"width": 1280, "height": 1800})
+        page.goto(address)
+        page.wait_for_selector("#find-button", timeout=TIMEOUT_MS)
+        page.check("#find-source input[value='File']")
+        page.set_input_files("#find-video input[type=file]", str(media_library["clip"]))
+        page.wait_for_selector("#find-video video", timeout=TIMEOUT_MS)  # uploaded: its preview plays
+        page.click("#find-button")
+        page.wait_for_function(
+            "() => document.querySelector('#find-summary').innerText.includes('clip.webm')",
+            timeout=120_000,  # the upload is extracted (random-weight SlowFast on the CPU)
+        )
+        (segment_id,) = [s for s in media_space.video_segments if s.startswith("clip")]
+        expected = media_space.recommender.recommend(segment=segment_id, top_k=10)
+        rows = _table(page, "#results")
+        assert [row[1:4] for row in rows] == [
+            [f"{item.score:.4f}", item.track, item.segment_id] for item in expected.items
+        ]
+        assert {row[7] for row in rows} == {"clip.webm", "low.ogg", "high.ogg"}
+
+        # Each track plays from the library: the music video in the video player, a track in the audio one.
+        for rank, item in enumerate(expected.items, start=1):
+            _pick(page, "#pick-rank", f"{rank}. {item.track}")
+            page.wait_for_function(
+                "rank => document.querySelector('#item-summary').innerText.startsWith(`Rank ${rank}:`)",
+                arg=rank,
+                timeout=TIMEOUT_MS,
+            )
+            if item.track == "clip":  # the video element has loaded the clip's metadata
+                page.wait_for_function(
+                    "() => { const video = document.querySelector('#track-video video');"
+                    " return video && video.readyState >= 1; }",
+                    timeout=TIMEOUT_MS,
+                )
+                duration = page.evaluate("document.querySelector('#track-video video').duration")
+                assert duration == pytest.approx(1.0, abs=0.2)
+            else:  # the audio player has decoded the track into its waveform
+                page.wait_for_function(
+                    "() => document.querySelector('#track-audio #duration')?.innerText === '0:02'",
+                    timeout=TIMEOUT_MS,
+                )
+            if item.track == "clip":
+                page.screenshot(path=artifacts / "find_music_upload_video_player.png", full_page=True)
+            elif item.track == "high":
+                page.screenshot(path=artifacts / "find_music_upload_audio_player.png", full_page=True)
+        page.close()
+    finally:
+        demo.close()
