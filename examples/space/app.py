@@ -279,11 +279,16 @@ def emotion_chart(probabilities: dict[str, float] | None) -> dict[str, float] | 
     return {name: float(probabilities[name]) for name in EMOTIONS}
 
 
+def _source_name(side: dict[str, Any]) -> str:
+    """A query side's name as shown: a segment id, or an uploaded file's name (not its temporary folder)."""
+    return side["source"] if side["kind"] in ("segment", "features") else Path(side["source"]).name
+
+
 def query_summary(recommendations: Recommendations) -> str:
     query, library = recommendations.query, recommendations.library
     emotions = query["predicted_emotions"]
     return (
-        f"Query **{query['source']}** ({len(query['segments'])} segment(s)): {len(recommendations.items)} "
+        f"Query **{_source_name(query)}** ({len(query['segments'])} segment(s)): {len(recommendations.items)} "
         f"of the {library['segments']} {library['stream']} segments of `{library['name']}`, ranked per "
         f"{library['per']} by {library['similarity']} similarity."
         + ("" if emotions else " This model predicts no emotions (single-task).")
@@ -302,7 +307,7 @@ def match_summary(result: MatchResult) -> str:
     verdict = "a match" if result.matched else "not a match"
     pairs = len(result.pairs)
     return (
-        f"**{result.video['source']}** with **{result.music['source']}**: matched probability "
+        f"**{_source_name(result.video)}** with **{_source_name(result.music)}**: matched probability "
         f"{result.probability:.6f} ({verdict}), the mean over {pairs} aligned segment pair(s)."
     )
 
