@@ -2,7 +2,9 @@
 
 Needs the ``recommend`` extra (faiss-cpu): ``pip install 'emomv-hf[recommend]'``; file queries also need the
 ``extract`` extra. ``examples/recommend.py`` is the command line; ``pipeline("music-video-retrieval", ...)``
-(:mod:`emomv_hf.recommendation.pipeline`) the transformers interface.
+(:mod:`emomv_hf.recommendation.pipeline`) the transformers interface. :class:`PairMatcher`
+(:mod:`emomv_hf.recommendation.match`) scores one video-music pair with a correspondence model (the Space's
+"Do these match?", ``examples/space/app.py``).
 
 The names below are imported on first use, so that registering the pipeline task (on ``import emomv_hf``)
 does not import datasets and faiss.
@@ -36,6 +38,7 @@ _EXPORTS = {
         "features_query",
         "segment_query",
     ),
+    "match": ("LibrarySegments", "MatchResult", "PairMatcher", "PairScore", "check_correspondence_model"),
     "pipeline": ("TASK", "MusicVideoRetrievalPipeline", "register_pipeline"),
 }
 

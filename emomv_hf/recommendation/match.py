@@ -1,0 +1,212 @@
+"""Do a video and a music track match? A correspondence model scores one pair (files or library segments).
+
+Each side is a media file (cut into segments and extracted as the library was, :func:`extract_query`) or a
+segment of a library (its stored features). A pair of files is scored as the music laid under the video from
+its start: video segment ``i`` with music segment ``i``, for as many segments as both have, and the matched
+probability is the mean over those aligned pairs. The emotion distributions are the model's predictions for
+each side (mean over that side's aligned segments); a single-task model predicts none.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from transformers import PreTrainedModel
+
+from emomv_hf.emotions import EMOTIONS
+
+from .index import STREAMS, _feature_rows, _library_table, _metadata
+from .recommend import ExtractorSettings, Query, QuerySegment, UnknownSegmentError, extract_query
+
+
+def check_correspondence_model(model: PreTrainedModel) -> None:
+    """Raise a `ValueError` unless ``model`` is a correspondence model (its outputs have matched logits)."""
+    if getattr(model.config, "task", None) != "correspondence":
+        raise ValueError(
+            f"{type(model).__name__} (task {getattr(model.config, 'task', None)!r}) is not a correspondence "
+            "model: matching needs EmoMVForCorrespondence, EmoMVBaselineForCorrespondence or a correspondence "
+            "EmoMVEnsemble (train with `--task correspondence`)"
+        )
+
+
+class LibrarySegments:
+    """The raw features and metadata of a ``segments`` library, looked up by segment id."""
+
+    def __init__(self, library: str, split: str | None = None):
+        self.library = str(library)
+        self.table, self.splits = _library_table(self.library, split)
+        self.metadata = _metadata(self.table)
+        ids = self.metadata["segment_id"].to_pylist()
+        self._rows = {segment_id: row for row, segment_id in enumerate(ids)}
+        self._valid = {
+            stream: self.table.column(f"{stream}_features").is_valid().to_numpy(zero_copy_only=False)
+            for stream in STREAMS
+        }
+
+    def __len__(self) -> int:
+        return self.table.num_rows
+
+    def segment_ids(self, stream: str) -> list[str]:
+        """Ids of the segments that have ``stream`` features, in library order."""
+        ids = self.metadata["segment_id"].to_pylist()
+        return [segment_id for segment_id, valid in zip(ids, self._valid[stream], strict=True) if valid]
+
+    def media(self, segment_id: str) -> str | None:
+        """The media file the segment was cut from (``None`` when the library has none)."""
+        return self.metadata["media"][self._row(segment_id, None)].as_py()
+
+    def _row(self, segment_id: str, stream: str | None) -> int:
+        row = self._rows.get(segment_id)
+        if row is None or (stream is not None and not self._valid[stream][row]):
+            known = self.segment_ids(stream or "video")[:3]
+            kind = f"{stream} segment" if stream else "segment"
+            raise UnknownSegmentError(
+                f"segment {segment_id!r} is not a {kind} of library {self.library!r} "
+                f"({len(self)} segments, e.g. {', '.join(known)})"
+            )
+        return row
+
+    def query(self, segment_id: str, stream: str) -> Query:
+        """A library segment's raw ``stream`` features as a one-segment query."""
+        row = self._row(segment_id, stream)
+        column = self.table.column(f"{stream}_features").slice(row, 1)
+        features = np.array(_feature_rows(column, f"{stream}_features"))  # a writable copy for torch
+        start, end = self.metadata["start"][row].as_py(), self.metadata["end"][row].as_py()
+        return Query(
+            kind="segment",
+            stream=stream,
+            source=segment_id,
+            segments=[QuerySegment(segment_id, start, end)],
+            features=features,
+        )
+
+
+@dataclass
+class PairScore:
+    """The matched probability of one aligned pair of segments."""
+
+    video_segment: QuerySegment
+    music_segment: QuerySegment
+    probability: float
+
+
+@dataclass
+class MatchResult:
+    """A pair's matched probability (mean over aligned segment pairs) and each side's predicted emotions."""
+
+    probability: float
+    video: dict[str, Any]
+    music: dict[str, Any]
+    pairs: list[PairScore] = field(default_factory=list)
+
+    @property
+    def matched(self) -> bool:
+        return self.probability >= 0.5
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "probability": self.probability,
+            "matched": self.matched,
+            "video": self.video,
+            "music": self.music,
+            "pairs": [asdict(pair) for pair in self.pairs],
+        }
+
+
+def _emotions(probabilities: torch.Tensor | None) -> dict[str, float] | None:
+    if probabilities is None:
+        return None
+    mean = probabilities.float().mean(dim=0).cpu().numpy()
+    return {name: float(value) for name, value in zip(EMOTIONS, mean, strict=True)}
+
+
+class PairMatcher:
+    """A correspondence model (and optionally a library for segment lookups): :meth:`match`."""
+
+    def __init__(
+        self,
+        model: PreTrainedModel,
+        library: LibrarySegments | None = None,
+        extractors: ExtractorSettings | None = None,
+    ):
+        check_correspondence_model(model)
+        self.model, self.library = model.eval(), library
+        self.extractors = extractors or ExtractorSettings()
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        model: str | PreTrainedModel,
+        library: str | None = None,
+        *,
+        split: str | None = None,
+        extractors: ExtractorSettings | None = None,
+    ) -> PairMatcher:
+        """Load ``model`` (folder or Hub id) and, if given, the ``segments`` rows of ``library``."""
+        if isinstance(model, str):
+            from emomv_hf.evaluation import load_model
+
+            model = load_model(model)
+        return cls(model, None if library is None else LibrarySegments(library, split), extractors)
+
+    def resolve(
+        self, stream: str, file: str | os.PathLike | None = None, segment: str | None = None
+    ) -> Query:
+        """One side of the pair: a media ``file`` or a library ``segment`` id (exactly one)."""
+        if stream not in STREAMS:
+            raise ValueError(f"stream must be 'video' or 'music', got {stream!r}")
+        if (file is None) == (segment is None):
+            raise ValueError(f"give the {stream} as a file or as a library segment id (exactly one)")
+        if file is not None:
+            return extract_query(file, stream, self.extractors)
+        if self.library is None:
+            raise ValueError(f"{stream} segment {segment!r}: no library was given to look segments up in")
+        return self.library.query(str(segment), stream)
+
+    @torch.no_grad()
+    def score(self, video: Query, music: Query) -> MatchResult:
+        """Score two resolved queries: aligned segment pairs, mean matched probability."""
+        count = min(len(video.segments), len(music.segments))
+        inputs = self.model.prepare_inputs(
+            video_features=video.features[:count], music_features=music.features[:count]
+        )
+        outputs = self.model(**inputs)
+        probabilities = outputs.logits.float().softmax(dim=-1)[:, 1].cpu().numpy()
+        sides = {}
+        for query in (video, music):
+            logits = getattr(outputs, f"{query.stream}_emotion_logits", None)
+            sides[query.stream] = {
+                "kind": query.kind,
+                "source": query.source,
+                "segments": [asdict(segment) for segment in query.segments[:count]],
+                "predicted_emotions": _emotions(None if logits is None else logits.softmax(dim=-1)),
+            }
+        return MatchResult(
+            probability=float(np.mean(probabilities, dtype=np.float64)),
+            video=sides["video"],
+            music=sides["music"],
+            pairs=[
+                PairScore(video.segments[i], music.segments[i], float(probabilities[i])) for i in range(count)
+            ],
+        )
+
+    def match(
+        self,
+        *,
+        video: str | os.PathLike | None = None,
+        music: str | os.PathLike | None = None,
+        video_segment: str | None = None,
+        music_segment: str | None = None,
+    ) -> MatchResult:
+        """The matched probability of a video (``video=`` file or ``video_segment=`` id) and a music track
+        (``music=`` file or ``music_segment=`` id)."""
+        return self.score(
+            self.resolve("video", video, video_segment), self.resolve("music", music, music_segment)
+        )
+
+
+__all__ = ["LibrarySegments", "MatchResult", "PairMatcher", "PairScore", "check_correspondence_model"]

@@ -1,0 +1,571 @@
+#!/usr/bin/env python
+"""EmoMV demo (a Gradio app, laid out as a Hugging Face Space): find music for a video; do these match?
+
+    python examples/space/app.py --retrieval-model OUT/retrieval --correspondence-model OUT/correspondence \
+        --library datasets/emomv-c [--extractor extractors] [--server-name 0.0.0.0] [--server-port 7860]
+
+"Find music for a video" ranks the library's tracks for an uploaded video or a library video segment with a
+retrieval model (MusicRecommender). "Do these match?" scores a video and a music track (files or library
+segments) with a correspondence model (PairMatcher). Either model may be left out: its tab says so. Every flag
+has an environment variable (EMOMV_RETRIEVAL_MODEL, EMOMV_CORRESPONDENCE_MODEL, EMOMV_LIBRARY, ...; see
+--help), which is how a Space is configured. Models and the library are folders or Hub ids.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+from emomv_hf.cli import make_parser, run_script  # noqa: E402
+from emomv_hf.emotions import EMOTIONS  # noqa: E402
+from emomv_hf.features import FeatureExtractionError, MediaError  # noqa: E402
+from emomv_hf.features.arguments import extractor_weights  # noqa: E402
+from emomv_hf.recommendation import (  # noqa: E402
+    ExtractorSettings,
+    MatchResult,
+    MusicRecommender,
+    PairMatcher,
+    Recommendations,
+    RecommendedItem,
+)
+
+RESULT_COLUMNS = ("rank", "score", "track", "segment", "time", "label", "predicted emotion", "file")
+"""Columns of the Find-music result table (every cell is text, as shown)."""
+
+SEGMENT_SOURCE, FILE_SOURCE = "Library segment", "File"
+SOURCES = (SEGMENT_SOURCE, FILE_SOURCE)
+MAX_SEGMENT_CHOICES = 5000
+"""Segment ids offered in a dropdown; a bigger library's other ids can still be typed."""
+VIDEO_EXTENSIONS = (".mp4", ".webm", ".mkv", ".mov", ".avi", ".m4v", ".ogv")
+
+USER_ERRORS: tuple[type[BaseException], ...] = (
+    ValueError,
+    FileNotFoundError,
+    FeatureExtractionError,
+    MediaError,
+)
+"""Errors of a bad query (a file without the stream, an unknown segment); the app shows their message."""
+
+
+def _env(name: str, help: str, default: str | None = None, kind: type = str) -> Any:
+    """A flag whose default is the environment variable ``name`` (read when the parser is made)."""
+
+    def default_factory() -> Any:
+        value = os.environ.get(name, default)
+        if value is None or kind is str:
+            return value
+        if kind is bool:
+            return value.lower() in ("1", "true", "yes")
+        try:
+            return kind(value)
+        except ValueError:
+            raise ValueError(
+                f"environment variable {name}={value!r} is not a valid {kind.__name__}"
+            ) from None
+
+    return field(default_factory=default_factory, metadata={"help": f"{help} [{name}]"})
+
+
+@dataclass(kw_only=True)
+class SpaceArguments:
+    """The models, the library and the server of the demo; each flag defaults to its environment variable."""
+
+    retrieval_model: str | None = _env(
+        "EMOMV_RETRIEVAL_MODEL", "retrieval model (train.py --task retrieval): a folder or Hub id"
+    )
+    correspondence_model: str | None = _env(
+        "EMOMV_CORRESPONDENCE_MODEL",
+        "correspondence model (train.py --task correspondence): a folder or Hub id",
+    )
+    library: str | None = _env(
+        "EMOMV_LIBRARY", "segments dataset to rank and to pick segments from: a folder or Hub id"
+    )
+    split: str | None = _env("EMOMV_LIBRARY_SPLIT", "the library split to use (default: every split)")
+    index_dir: str | None = _env(
+        "EMOMV_INDEX_DIR", "where the retrieval index lives (default: LIBRARY/retrieval-index/<model>)"
+    )
+    extractor: str | None = _env(
+        "EMOMV_EXTRACTOR", "converted extractor checkpoints for uploaded files (DIR/slowfast, DIR/vggish)"
+    )
+    slowfast_weights: str | None = _env("EMOMV_SLOWFAST_WEIGHTS", "SlowFast checkpoint for uploaded videos")
+    vggish_weights: str | None = _env("EMOMV_VGGISH_WEIGHTS", "VGGish checkpoint for uploaded music")
+    random_init: bool = _env(
+        "EMOMV_RANDOM_INIT",
+        "random extractor weights for uploaded files (testing only; 1 turns it on)",
+        "",
+        bool,
+    )
+    segment_seconds: float = _env(
+        "EMOMV_SEGMENT_SECONDS", "segment length of uploaded files (use the library's)", "30", float
+    )
+    top_k: int = _env("EMOMV_TOP_K", "tracks listed by Find music", "10", int)
+    device: str | None = _env("EMOMV_DEVICE", "torch device of the extractors")
+    server_name: str = _env(
+        "GRADIO_SERVER_NAME", "address to listen on (0.0.0.0: every interface)", "127.0.0.1"
+    )
+    server_port: int = _env("GRADIO_SERVER_PORT", "port to listen on", "7860", int)
+
+    def __post_init__(self) -> None:
+        if not (self.retrieval_model or self.correspondence_model):
+            raise ValueError(
+                "give --retrieval-model and/or --correspondence-model (or EMOMV_RETRIEVAL_MODEL / "
+                "EMOMV_CORRESPONDENCE_MODEL)"
+            )
+        if self.retrieval_model and not self.library:
+            raise ValueError("--retrieval-model needs --library (or EMOMV_LIBRARY): the tracks to rank")
+        if self.top_k < 1:
+            raise ValueError(f"--top-k must be >= 1, got {self.top_k}")
+        if not self.segment_seconds > 0:
+            raise ValueError(f"--segment-seconds must be positive, got {self.segment_seconds!r}")
+
+    def extractor_settings(self) -> ExtractorSettings:
+        """The extractors of uploaded files."""
+        slowfast, vggish = extractor_weights(self.extractor, self.slowfast_weights, self.vggish_weights)
+        return ExtractorSettings(
+            slowfast=slowfast,
+            vggish=vggish,
+            random_init=self.random_init,
+            segment_seconds=self.segment_seconds,
+            device=self.device,
+        )
+
+
+@dataclass
+class Space:
+    """What the demo serves: the loaded models (``None`` with the reason in ``missing``) and the library."""
+
+    recommender: MusicRecommender | None
+    matcher: PairMatcher | None
+    missing: dict[str, str]
+    top_k: int = 10
+    video_segments: list[str] = field(default_factory=list)
+    music_segments: list[str] = field(default_factory=list)
+    media_dirs: list[str] = field(default_factory=list)
+
+
+def load_space(args: SpaceArguments) -> Space:
+    """Load the models and the library (building the retrieval index the first time)."""
+    extractors = args.extractor_settings()
+    recommender = matcher = None
+    missing = {}
+    if args.retrieval_model:
+        recommender = MusicRecommender.from_pretrained(
+            args.retrieval_model,
+            args.library,
+            index_dir=args.index_dir,
+            split=args.split,
+            extractors=extractors,
+            progress=False,
+        )
+    else:
+        missing["find"] = (
+            "No retrieval model was given: start the app with --retrieval-model (or set EMOMV_RETRIEVAL_MODEL)."
+        )
+    if args.correspondence_model:
+        matcher = PairMatcher.from_pretrained(
+            args.correspondence_model, args.library or None, split=args.split, extractors=extractors
+        )
+    else:
+        missing["match"] = (
+            "No correspondence model was given: start the app with --correspondence-model "
+            "(or set EMOMV_CORRESPONDENCE_MODEL)."
+        )
+    space = Space(recommender, matcher, missing, top_k=args.top_k)
+    if matcher is not None and matcher.library is not None:
+        space.video_segments = matcher.library.segment_ids("video")
+        space.music_segments = matcher.library.segment_ids("music")
+        media = matcher.library.metadata["media"].to_pylist()
+    elif recommender is not None:
+        streams = recommender.index.streams
+        for stream in ("video", "music"):
+            if stream in streams:
+                ids = streams[stream].entries.data.column("segment_id").to_pylist()
+                setattr(space, f"{stream}_segments", ids)
+        media = [
+            path for index in streams.values() for path in index.entries.data.column("media").to_pylist()
+        ]
+    else:
+        media = []
+    space.media_dirs = sorted({str(Path(path).resolve().parent) for path in media if path})
+    return space
+
+
+# -- the app's logic, without Gradio ------------------------------------------------------------------------------
+
+
+def _choose(source: str, file: str | None, segment: str | None, stream: str) -> dict[str, str]:
+    """One side of a query from the form: ``{stream: file}`` or ``{"segment": id}``."""
+    if source == FILE_SOURCE:
+        if not file:
+            raise ValueError(f"upload a {stream} file (or pick a library segment)")
+        return {stream: file}
+    if source == SEGMENT_SOURCE:
+        if not segment:
+            raise ValueError(f"pick a library {stream} segment (or upload a {stream} file)")
+        return {"segment": segment}
+    raise ValueError(f"{stream} source must be one of {', '.join(SOURCES)}, got {source!r}")
+
+
+def find_music(
+    space: Space, source: str, video_file: str | None = None, segment: str | None = None
+) -> Recommendations:
+    """The library's top tracks for a video file or a library video segment."""
+    if space.recommender is None:
+        raise ValueError(space.missing["find"])
+    query = _choose(source, video_file, segment, "video")
+    return space.recommender.recommend(top_k=space.top_k, query_stream="video", **query)
+
+
+def match_pair(
+    space: Space,
+    video_source: str,
+    video_file: str | None,
+    video_segment: str | None,
+    music_source: str,
+    music_file: str | None,
+    music_segment: str | None,
+) -> MatchResult:
+    """The matched probability of a video and a music track, each a file or a library segment."""
+    if space.matcher is None:
+        raise ValueError(space.missing["match"])
+    video = _choose(video_source, video_file, video_segment, "video")
+    music = _choose(music_source, music_file, music_segment, "music")
+    return space.matcher.match(
+        video=video.get("video"),
+        video_segment=video.get("segment"),
+        music=music.get("music"),
+        music_segment=music.get("segment"),
+    )
+
+
+def _time(start: float | None, end: float | None) -> str:
+    return "-" if start is None or end is None else f"{start:.1f}-{end:.1f} s"
+
+
+def _top_emotion(probabilities: dict[str, float] | None) -> str:
+    if not probabilities:
+        return "-"
+    name = max(probabilities, key=probabilities.get)
+    return f"{name} {probabilities[name]:.2f}"
+
+
+def result_rows(recommendations: Recommendations) -> list[list[str]]:
+    """The result table: one row of :data:`RESULT_COLUMNS` per ranked track."""
+    return [
+        [
+            str(item.rank),
+            f"{item.score:.4f}",
+            item.track,
+            item.segment_id,
+            _time(item.start, item.end),
+            item.emotion or "-",
+            _top_emotion(item.predicted_emotions),
+            Path(item.media).name if item.media else "-",
+        ]
+        for item in recommendations.items
+    ]
+
+
+def emotion_chart(probabilities: dict[str, float] | None) -> dict[str, float] | None:
+    """A predicted distribution as the bar chart's value (every emotion, in the taxonomy's order)."""
+    if probabilities is None:
+        return None
+    return {name: float(probabilities[name]) for name in EMOTIONS}
+
+
+def _source_name(side: dict[str, Any]) -> str:
+    """A query side's name as shown: a segment id, or an uploaded file's name (not its temporary folder)."""
+    return side["source"] if side["kind"] in ("segment", "features") else Path(side["source"]).name
+
+
+def query_summary(recommendations: Recommendations) -> str:
+    query, library = recommendations.query, recommendations.library
+    emotions = query["predicted_emotions"]
+    return (
+        f"Query **{_source_name(query)}** ({len(query['segments'])} segment(s)): {len(recommendations.items)} "
+        f"of the {library['segments']} {library['stream']} segments of `{library['name']}`, ranked per "
+        f"{library['per']} by {library['similarity']} similarity."
+        + ("" if emotions else " This model predicts no emotions (single-task).")
+    )
+
+
+def item_summary(item: RecommendedItem) -> str:
+    media = f"`{Path(item.media).name}`" if item.media else "no media in the library"
+    return (
+        f"Rank {item.rank}: **{item.track}** (segment {item.segment_id}, {_time(item.start, item.end)}), "
+        f"score {item.score:.4f}; label {item.emotion or '-'}; {media}."
+    )
+
+
+def match_summary(result: MatchResult) -> str:
+    verdict = "a match" if result.matched else "not a match"
+    pairs = len(result.pairs)
+    return (
+        f"**{_source_name(result.video)}** with **{_source_name(result.music)}**: matched probability "
+        f"{result.probability:.6f} ({verdict}), the mean over {pairs} aligned segment pair(s)."
+    )
+
+
+def media_players(path: str | None) -> tuple[str | None, str | None]:
+    """``(video, audio)`` values of the players: a file with video plays in the video player."""
+    if not path:
+        return None, None
+    return (path, None) if Path(path).suffix.lower() in VIDEO_EXTENSIONS else (None, path)
+
+
+# -- the Gradio layout ----------------------------------------------------------------------------------------------
+
+
+def build_demo(space: Space):
+    """The two tabs as a ``gradio.Blocks`` (launch it with :func:`launch`)."""
+    import gradio as gr
+
+    def error_text(error: BaseException) -> str:
+        """A bad query's message, shown in the tab's summary (and as a toast); the results are cleared."""
+        gr.Warning(str(error))
+        return f"**Error:** {error}"
+
+    def segment_dropdown(ids: list[str], label: str, elem_id: str):
+        return gr.Dropdown(
+            choices=ids[:MAX_SEGMENT_CHOICES],
+            value=ids[0] if ids else None,
+            label=label,
+            allow_custom_value=len(ids) > MAX_SEGMENT_CHOICES,
+            filterable=True,
+            elem_id=elem_id,
+        )
+
+    def toggle(source, segment, upload) -> None:
+        """Show the segment picker or the upload box, as the source radio says."""
+        source.change(
+            lambda chosen: (
+                gr.update(visible=chosen == SEGMENT_SOURCE),
+                gr.update(visible=chosen == FILE_SOURCE),
+            ),
+            source,
+            [segment, upload],
+        )
+
+    with gr.Blocks(title="EmoMV: music for a video") as demo:
+        gr.Markdown(
+            "# EmoMV: music for a video\nAffective music-video correspondence "
+            "([EmoMV](https://github.com/ivyha010/EmoMV)): emotions predicted for five classes "
+            f"({', '.join(EMOTIONS)})."
+        )
+        with gr.Tab("Find music for a video", id="find"):
+            if space.recommender is None:
+                gr.Markdown(space.missing["find"], elem_id="find-missing")
+            else:
+                with gr.Row():
+                    with gr.Column():
+                        find_source = gr.Radio(
+                            list(SOURCES), value=SEGMENT_SOURCE, label="Video from", elem_id="find-source"
+                        )
+                        find_segment = segment_dropdown(
+                            space.video_segments, "Library video segment", "find-segment"
+                        )
+                        find_video = gr.Video(
+                            label="Video file", sources=["upload"], visible=False, elem_id="find-video"
+                        )
+                        toggle(find_source, find_segment, find_video)
+                        find_button = gr.Button("Find music", variant="primary", elem_id="find-button")
+                    with gr.Column():
+                        find_summary = gr.Markdown(elem_id="find-summary")
+                        query_chart = gr.Label(
+                            num_top_classes=len(EMOTIONS),
+                            label="Video: predicted emotions",
+                            elem_id="query-emotions",
+                        )
+                results = gr.Dataframe(
+                    headers=list(RESULT_COLUMNS),
+                    datatype="str",
+                    interactive=False,
+                    label=f"Top {space.top_k} tracks",
+                    elem_id="results",
+                )
+                with gr.Row():
+                    with gr.Column():
+                        pick = gr.Dropdown(
+                            choices=[], label="Show track", interactive=True, elem_id="pick-rank"
+                        )
+                        item_text = gr.Markdown(elem_id="item-summary")
+                        track_video = gr.Video(
+                            label="Track", interactive=False, visible=False, elem_id="track-video"
+                        )
+                        track_audio = gr.Audio(
+                            label="Track",
+                            interactive=False,
+                            type="filepath",
+                            visible=False,
+                            elem_id="track-audio",
+                        )
+                    track_chart = gr.Label(
+                        num_top_classes=len(EMOTIONS),
+                        label="Track: predicted emotions",
+                        elem_id="track-emotions",
+                    )
+                found = gr.State()
+
+                def show_item(recommendations: Recommendations | None, choice: str | None):
+                    if recommendations is None or not choice:
+                        return None, "", gr.Video(visible=False), gr.Audio(visible=False)
+                    item = recommendations.items[int(choice.split(".")[0]) - 1]
+                    video, audio = media_players(item.media)
+                    return (
+                        emotion_chart(item.predicted_emotions),
+                        item_summary(item),
+                        gr.Video(value=video, visible=video is not None),
+                        gr.Audio(value=audio, visible=audio is not None),
+                    )
+
+                def on_find(source: str, video_file: str | None, segment: str | None):
+                    try:
+                        recommendations = find_music(space, source, video_file, segment)
+                    except USER_ERRORS as error:
+                        return (
+                            None,
+                            error_text(error),
+                            None,
+                            [],
+                            gr.Dropdown(choices=[], value=None),
+                            *show_item(None, None),
+                        )
+                    choices = [f"{item.rank}. {item.track}" for item in recommendations.items]
+                    first = choices[0] if choices else None
+                    return (
+                        recommendations,
+                        query_summary(recommendations),
+                        emotion_chart(recommendations.query["predicted_emotions"]),
+                        result_rows(recommendations),
+                        gr.Dropdown(choices=choices, value=first),
+                        *show_item(recommendations, first),
+                    )
+
+                item_outputs = [track_chart, item_text, track_video, track_audio]
+                find_button.click(
+                    on_find,
+                    [find_source, find_video, find_segment],
+                    [found, find_summary, query_chart, results, pick, *item_outputs],
+                )
+                pick.input(show_item, [found, pick], item_outputs)
+
+        with gr.Tab("Do these match?", id="match"):
+            if space.matcher is None:
+                gr.Markdown(space.missing["match"], elem_id="match-missing")
+            else:
+                with gr.Row():
+                    with gr.Column():
+                        video_source = gr.Radio(
+                            list(SOURCES), value=SEGMENT_SOURCE, label="Video from", elem_id="video-source"
+                        )
+                        video_segment = segment_dropdown(
+                            space.video_segments, "Library video segment", "video-segment"
+                        )
+                        video_file = gr.Video(
+                            label="Video file", sources=["upload"], visible=False, elem_id="video-file"
+                        )
+                        toggle(video_source, video_segment, video_file)
+                    with gr.Column():
+                        music_source = gr.Radio(
+                            list(SOURCES), value=SEGMENT_SOURCE, label="Music from", elem_id="music-source"
+                        )
+                        music_segment = segment_dropdown(
+                            space.music_segments, "Library music segment", "music-segment"
+                        )
+                        music_file = gr.Audio(
+                            label="Music file",
+                            sources=["upload"],
+                            type="filepath",
+                            visible=False,
+                            elem_id="music-file",
+                        )
+                        toggle(music_source, music_segment, music_file)
+                match_button = gr.Button("Do these match?", variant="primary", elem_id="match-button")
+                with gr.Row():
+                    with gr.Column():
+                        probability = gr.Textbox(
+                            label="Matched probability", interactive=False, elem_id="match-probability"
+                        )
+                        verdict = gr.Label(label="Correspondence", elem_id="match-verdict")
+                        match_text = gr.Markdown(elem_id="match-summary")
+                    video_chart = gr.Label(
+                        num_top_classes=len(EMOTIONS),
+                        label="Video: predicted emotions",
+                        elem_id="video-emotions",
+                    )
+                    music_chart = gr.Label(
+                        num_top_classes=len(EMOTIONS),
+                        label="Music: predicted emotions",
+                        elem_id="music-emotions",
+                    )
+
+                def on_match(*form: Any):
+                    try:
+                        result = match_pair(space, *form)
+                    except USER_ERRORS as error:
+                        return "", None, error_text(error), None, None
+                    return (
+                        f"{result.probability:.6f}",
+                        {"matched": result.probability, "mismatched": 1.0 - result.probability},
+                        match_summary(result),
+                        emotion_chart(result.video["predicted_emotions"]),
+                        emotion_chart(result.music["predicted_emotions"]),
+                    )
+
+                match_button.click(
+                    on_match,
+                    [video_source, video_file, video_segment, music_source, music_file, music_segment],
+                    [probability, verdict, match_text, video_chart, music_chart],
+                )
+    return demo
+
+
+def launch(space: Space, server_name: str, server_port: int, *, block: bool = True):
+    """Serve :func:`build_demo` (library media may be played); returns the demo (serving in a thread unless
+    ``block``)."""
+    demo = build_demo(space)
+    demo.launch(
+        server_name=server_name,
+        server_port=server_port,
+        allowed_paths=space.media_dirs,
+        prevent_thread_lock=not block,
+        ssr_mode=False,
+        quiet=not block,
+    )
+    return demo
+
+
+def build_parser():
+    parser = make_parser(SpaceArguments, description=__doc__.splitlines()[0])
+    parser.prog = "app.py"
+    # HfArgumentParser gives a bool flag the default False, not its default_factory: read the variable here.
+    parser.set_defaults(random_init=SpaceArguments.__dataclass_fields__["random_init"].default_factory())
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        parser = build_parser()
+    except ValueError as error:  # an environment variable that is not a number
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return run_script(parser, _run, argv, errors=(FeatureExtractionError, MediaError))
+
+
+def _run(args: SpaceArguments) -> int:
+    space = load_space(args)
+    warnings.simplefilter("ignore", ResourceWarning)  # the server's event loops, not the app's
+    for reason in space.missing.values():
+        print(f"note: {reason}", file=sys.stderr)
+    launch(space, args.server_name, args.server_port)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

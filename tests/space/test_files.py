@@ -1,0 +1,61 @@
+"""The Space's logic on uploaded files: a media library (webm and Ogg clips, random-weight extractors); an
+uploaded file is extracted as the library was, so the library's own file ranks and matches exactly as its
+stored features do."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from emomv_hf.data.loading import load_hub_dataset
+from emomv_hf.evaluation import load_model
+
+from .conftest import SEGMENT_SECONDS
+
+
+def _stored(library, source: str, column: str) -> tuple[list[str], np.ndarray]:
+    rows = load_hub_dataset(library, "segments")["train"].filter(lambda row: row["source"] == source)
+    return rows["segment_id"][:], np.array(rows[column][:], np.float32)
+
+
+def test_an_uploaded_video_ranks_the_library_with_players(app, media_space, media_library):
+    result = app.find_music(media_space, app.FILE_SOURCE, str(media_library["clip"]), None)
+    (segment_id,), _ = _stored(media_library["features"], "clip", "video_features")
+    by_segment = app.find_music(media_space, app.SEGMENT_SOURCE, None, segment_id)
+    assert result.query["kind"] == "video" and result.query["segments"][0]["end"] == SEGMENT_SECONDS
+    assert [(i.track, i.segment_id, i.score) for i in result.items] == [
+        (i.track, i.segment_id, i.score) for i in by_segment.items
+    ]
+    assert {item.track for item in result.items} == {"clip", "low", "high"}
+    rows = app.result_rows(result)
+    assert {row[7] for row in rows} == {"clip.webm", "low.ogg", "high.ogg"}
+    assert {row[4] for row in rows} <= {"0.0-1.0 s", "1.0-2.0 s"}
+    # The library's media are served from their folder; the clip plays in the video player, a track in the
+    # audio player.
+    assert media_space.media_dirs == [str(media_library["media"].resolve())]
+    by_track = {item.track: item for item in result.items}
+    assert app.media_players(by_track["clip"].media) == (str(media_library["clip"]), None)
+    assert app.media_players(by_track["high"].media) == (None, str(media_library["track"]))
+
+
+def test_a_segment_and_an_uploaded_track_match_as_aligned_segments(
+    app, media_space, media_library, model_dirs
+):
+    (video_id,), video = _stored(media_library["features"], "clip", "video_features")
+    _, music = _stored(media_library["features"], "high", "music_features")
+    result = app.match_pair(
+        media_space, app.SEGMENT_SOURCE, None, video_id, app.FILE_SOURCE, str(media_library["track"]), None
+    )
+    model = load_model(str(model_dirs["correspondence"])).eval()
+    with torch.no_grad():  # one video segment: only the track's first segment is under it
+        logits = model(
+            video_features=torch.from_numpy(video), music_features=torch.from_numpy(music[:1])
+        ).logits
+    assert len(result.pairs) == 1 and len(music) == 2
+    assert result.probability == pytest.approx(float(logits.softmax(-1)[0, 1]), abs=1e-6)
+    assert result.music["source"] == str(media_library["track"]) and result.video["kind"] == "segment"
+    assert result.music["segments"] == [{"segment_id": "high_01", "start": 0.0, "end": 1.0}]
+
+    with pytest.raises(ValueError, match="no video stream"):
+        app.find_music(media_space, app.FILE_SOURCE, str(media_library["track"]), None)
