@@ -43,3 +43,38 @@ def _one_torch_thread_per_worker():
 
     torch.set_num_threads(1)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+def _skip_or_fail_browser_test(reason: str) -> None:
+    """Skip, or fail where ``EMOMV_REQUIRE_BROWSER=1`` (``.ci/run``, which installs the browser stack)."""
+    if os.environ.get("EMOMV_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"{reason} (EMOMV_REQUIRE_BROWSER=1: the browser tests must run here)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def browser_requirement():
+    """The browser tests' way to report a missing piece (chromium, playwright, gradio): see
+    :func:`_skip_or_fail_browser_test`."""
+    return _skip_or_fail_browser_test
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's headless chromium driven by Playwright (no browser download)."""
+    if not CHROMIUM.is_file():
+        _skip_or_fail_browser_test(
+            f"{CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium)"
+        )
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _skip_or_fail_browser_test("playwright is not installed: pip install -e '.[survey]'")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

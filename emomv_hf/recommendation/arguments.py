@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from emomv_hf.features.arguments import extractor_weights
-
 from .index import INDEX_TYPES
 from .recommend import GROUPINGS, ExtractorSettings
 
@@ -109,10 +107,10 @@ class RecommendArguments:
     def extractor_settings(self) -> ExtractorSettings:
         """The extractors of a file query (``--extractor`` is only read when there is one)."""
         extractor = self.extractor if (self.video or self.music) else None
-        slowfast, vggish = extractor_weights(extractor, self.slowfast_weights, self.vggish_weights)
-        return ExtractorSettings(
-            slowfast=slowfast,
-            vggish=vggish,
+        return ExtractorSettings.from_flags(
+            extractor,
+            self.slowfast_weights,
+            self.vggish_weights,
             random_init=self.random_init,
             segment_seconds=self.segment_seconds,
             device=self.device,

@@ -72,6 +72,24 @@ class ExtractorSettings:
     segment_seconds: float = 30.0
     device: str | None = None
 
+    @classmethod
+    def from_flags(
+        cls,
+        extractor: str | None,
+        slowfast_weights: str | None,
+        vggish_weights: str | None,
+        *,
+        random_init: bool = False,
+        segment_seconds: float = 30.0,
+        device: str | None = None,
+    ) -> ExtractorSettings:
+        """The settings of the ``--extractor DIR`` / ``--slowfast-weights`` / ``--vggish-weights`` flags (see
+        :func:`~emomv_hf.features.arguments.extractor_weights`) and the extraction flags."""
+        from emomv_hf.features.arguments import extractor_weights
+
+        slowfast, vggish = extractor_weights(extractor, slowfast_weights, vggish_weights)
+        return cls(slowfast, vggish, random_init, segment_seconds, device)
+
 
 @dataclass
 class RecommendedItem:

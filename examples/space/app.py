@@ -25,7 +25,6 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 from emomv_hf.cli import make_parser, run_script  # noqa: E402
 from emomv_hf.emotions import EMOTIONS  # noqa: E402
 from emomv_hf.features import FeatureExtractionError, MediaError  # noqa: E402
-from emomv_hf.features.arguments import extractor_weights  # noqa: E402
 from emomv_hf.recommendation import (  # noqa: E402
     ExtractorSettings,
     MatchResult,
@@ -126,10 +125,10 @@ class SpaceArguments:
 
     def extractor_settings(self) -> ExtractorSettings:
         """The extractors of uploaded files."""
-        slowfast, vggish = extractor_weights(self.extractor, self.slowfast_weights, self.vggish_weights)
-        return ExtractorSettings(
-            slowfast=slowfast,
-            vggish=vggish,
+        return ExtractorSettings.from_flags(
+            self.extractor,
+            self.slowfast_weights,
+            self.vggish_weights,
             random_init=self.random_init,
             segment_seconds=self.segment_seconds,
             device=self.device,

@@ -35,6 +35,25 @@ def load_emomv_c_split(release_dir: Path, split: str) -> dict[str, torch.Tensor]
     }
 
 
+def train_tiny_model(release_dir: Path, task: str, steps: int, seed: int = 0, **config_overrides):
+    """A multi-task EmoMV model of ``task`` trained ``steps`` Adam steps (lr 1e-3, batch 64) on EmoMV-C train,
+    in eval mode (the recommendation and Space tests' model)."""
+    from emomv_hf import build_model
+
+    torch.manual_seed(seed)
+    train = load_emomv_c_split(release_dir, "TRAIN")
+    model = build_model("emomv", task, True, **config_overrides)
+    model.fit_standardization(train["video_features"], train["music_features"])
+    optimizer = torch.optim.Adam(model.parameters(), 1e-3)
+    for _ in range(steps):
+        rows = torch.randint(0, len(train["labels"]), (64,))
+        loss = model(**{name: values[rows] for name, values in train.items()}).loss
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return model.eval()
+
+
 @pytest.fixture(scope="session")
 def emomv_c_train(release_dir) -> dict[str, torch.Tensor]:
     return load_emomv_c_split(release_dir, "TRAIN")

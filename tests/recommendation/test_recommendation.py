@@ -13,7 +13,7 @@ pytest.importorskip("faiss")
 from emomv_hf.evaluation import evaluate_retrieval  # noqa: E402
 from emomv_hf.recommendation import IndexMismatchError, LibraryIndex, MusicRecommender  # noqa: E402
 
-from .conftest import train_retrieval_model  # noqa: E402
+from .conftest import RETRIEVAL_STEPS, train_tiny_model  # noqa: E402
 
 
 @pytest.mark.parametrize("query_stream", ["video", "music"])
@@ -41,7 +41,11 @@ def test_index_reloads_and_refuses_another_model(model, emomv_c_dir, tmp_path, r
     query = reloaded.streams["video"].entries["segment_id"][0]
     first = MusicRecommender(model, built).recommend(segment=query).to_dict()
     assert MusicRecommender(model, reloaded).recommend(segment=query).to_dict() == first
-    for other in (train_retrieval_model(release_dir, seed=1), train_retrieval_model(release_dir, "cosine")):
+    others = (
+        train_tiny_model(release_dir, "retrieval", RETRIEVAL_STEPS, seed=1, similarity="mix"),
+        train_tiny_model(release_dir, "retrieval", RETRIEVAL_STEPS, similarity="cosine"),
+    )
+    for other in others:
         with pytest.raises(IndexMismatchError, match="built by another model"):
             LibraryIndex.open(other, str(emomv_c_dir), index_dir=tmp_path / "index")
 

@@ -15,8 +15,6 @@ import torch
 
 from emomv_hf.evaluation import load_model
 
-from .conftest import _missing
-
 TIMEOUT_MS = 30_000
 
 
@@ -26,19 +24,19 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _serve(app, space):
+def _serve(app, space, browser_requirement):
     try:
         import gradio  # noqa: F401
     except ImportError:
-        _missing("gradio is not installed: pip install -e '.[space]'")
+        browser_requirement("gradio is not installed: pip install -e '.[space]'")
     port = _free_port()
     demo = app.launch(space, "127.0.0.1", port, block=False)
     return demo, f"http://127.0.0.1:{port}/"
 
 
 @pytest.fixture(scope="module")
-def url(browser, app, space):
-    demo, address = _serve(app, space)
+def url(browser, browser_requirement, app, space):
+    demo, address = _serve(app, space, browser_requirement)
     yield address
     demo.close()
 
@@ -149,9 +147,11 @@ def test_find_music_and_do_these_match(browser, url, space, model_dirs, artifact
     page.close()
 
 
-def test_a_missing_model_is_named_on_its_tab(browser, app, model_dirs, artifacts) -> None:
+def test_a_missing_model_is_named_on_its_tab(
+    browser, browser_requirement, app, model_dirs, artifacts
+) -> None:
     only_match = app.load_space(app.SpaceArguments(correspondence_model=str(model_dirs["correspondence"])))
-    demo, address = _serve(app, only_match)
+    demo, address = _serve(app, only_match, browser_requirement)
     try:
         page = browser.new_page()
         page.goto(address)
@@ -164,9 +164,9 @@ def test_a_missing_model_is_named_on_its_tab(browser, app, model_dirs, artifacts
 
 
 def test_an_uploaded_video_and_the_library_players(
-    browser, app, media_space, media_library, artifacts
+    browser, browser_requirement, app, media_space, media_library, artifacts
 ) -> None:
-    demo, address = _serve(app, media_space)
+    demo, address = _serve(app, media_space, browser_requirement)
     try:
         page = browser.new_page(viewport={"width": 1280, "height": 1800})
         page.goto(address)

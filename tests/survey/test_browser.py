@@ -19,34 +19,6 @@ from emomv_hf.survey.server import make_server
 
 from .helpers import REPO_ROOT, make_samples, write_webm
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-]
-
-
-def _missing(reason: str) -> None:
-    if os.environ.get("EMOMV_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"{reason} (EMOMV_REQUIRE_BROWSER=1: the browser tests must run here)")
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.is_file():
-        _missing(f"{CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _missing("playwright is not installed: pip install -e '.[survey]'")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
 
 @pytest.fixture(scope="module")
 def artifacts() -> Path:
