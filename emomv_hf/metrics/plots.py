@@ -8,7 +8,6 @@ target folder, then ``os.replace``), so a reader never sees a half-written plot,
 from __future__ import annotations
 
 import os
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -16,15 +15,15 @@ from typing import Any
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from sklearn.exceptions import UndefinedMetricWarning
-from sklearn.metrics import confusion_matrix, roc_curve
 
 from emomv_hf.io_utils import atomic_open
 from emomv_hf.metrics.functional import (
     _as_1d,
+    _confusion_counts,
     correspondence_metrics,
     interpolated_precision_recall,
     retrieval_metrics,
+    roc_curve_points,
 )
 
 __all__ = ["plot_roc_curve", "plot_confusion_matrix", "plot_precision_recall", "roc_curve_points"]
@@ -43,19 +42,6 @@ def _save_atomic(figure: Figure, path: str | os.PathLike) -> Path:
     with atomic_open(path, binary=True) as stream:
         figure.savefig(stream, format="png", dpi=DPI)
     return Path(path)
-
-
-def roc_curve_points(labels: Any, scores: Any) -> tuple[np.ndarray, np.ndarray]:
-    """False- and true-positive rates at every distinct threshold (from (0, 0) to (1, 1)).
-
-    A rate over an absent class (labels of one class only) is drawn as 0 rather than NaN.
-    """
-    labels_array = _as_1d(labels, "labels", int)
-    scores_array = _as_1d(scores, "scores", float)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UndefinedMetricWarning)  # one class only: the AUC already warns
-        fpr, tpr, _ = roc_curve(labels_array, scores_array, pos_label=1, drop_intermediate=False)
-    return np.nan_to_num(fpr), np.nan_to_num(tpr)
 
 
 def _finish(
@@ -116,7 +102,7 @@ def plot_confusion_matrix(
     both = np.r_[labels_array, predictions_array]
     if both.min() < 0 or both.max() >= num_classes:
         raise ValueError(f"class indices must lie in [0, {num_classes}) to match class_names")
-    counts = confusion_matrix(labels_array, predictions_array, labels=np.arange(num_classes))
+    counts = _confusion_counts(labels_array, predictions_array, num_classes)
     row_totals = counts.sum(axis=1, keepdims=True)
     fractions = np.divide(counts, row_totals, out=np.zeros(counts.shape), where=row_totals > 0)
     values = fractions if normalize else counts

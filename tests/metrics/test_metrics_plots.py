@@ -84,6 +84,25 @@ def test_roc_curve_points_hand_computed():
     np.testing.assert_allclose(tpr, [0, 0.5, 1, 1])
 
 
+@pytest.mark.parametrize("seed", range(5))
+def test_roc_curve_points_and_confusion_counts_agree_with_scikit_learn(seed):
+    from sklearn.metrics import confusion_matrix, roc_curve
+
+    from emomv_hf.metrics.functional import _confusion_counts
+
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 2, 50)
+    scores = rng.choice([0.1, 0.3, 0.5, 0.7, 0.9], 50) if seed % 2 else rng.random(50)  # ties on odd seeds
+    fpr, tpr = roc_curve_points(labels, scores)
+    expected_fpr, expected_tpr, _ = roc_curve(labels, scores, drop_intermediate=False)
+    np.testing.assert_allclose(fpr, expected_fpr)
+    np.testing.assert_allclose(tpr, expected_tpr)
+    emotions, predicted = rng.integers(0, 5, 50), rng.integers(0, 6, 50)
+    np.testing.assert_array_equal(
+        _confusion_counts(emotions, predicted, 5), confusion_matrix(emotions, predicted, labels=np.arange(5))
+    )
+
+
 def test_roc_curve_points_of_one_class_are_finite():
     # No negative: the false-positive rate is drawn as 0 (scikit-learn would give NaN).
     fpr, tpr = roc_curve_points([1, 1, 1], [0.2, 0.9, 0.6])

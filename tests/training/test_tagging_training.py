@@ -36,13 +36,16 @@ def test_tagging_arguments_are_checked(changes, message):
 
 
 def test_tagging_metrics_match_scikit_learn():
-    from sklearn.metrics import roc_auc_score
+    from sklearn.metrics import f1_score, roc_auc_score
 
     rng = np.random.default_rng(0)
     labels = rng.integers(0, 5, 60)
     probabilities = rng.dirichlet(np.ones(5), 60)
     metrics = tagging_metrics("video", labels, probabilities)
     assert metrics["video_emotion_accuracy"] == pytest.approx(np.mean(probabilities.argmax(1) == labels))
+    assert metrics["video_emotion_macro_f1"] == pytest.approx(
+        f1_score(labels, probabilities.argmax(1), average="macro")
+    )
     assert metrics["video_emotion_roc_auc"] == pytest.approx(
         roc_auc_score(labels, probabilities, multi_class="ovr")
     )
