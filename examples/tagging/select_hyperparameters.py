@@ -64,6 +64,12 @@ CANDIDATES: dict[str, dict] = {
         "patience": 100,
         "config_overrides": "num_hidden_layers=2",
     },
+    "two-layers-balanced": {"config_overrides": "num_hidden_layers=2,class_weighting=balanced"},
+    "two-layers-stream-heads": {"config_overrides": "num_hidden_layers=2,stream_heads=True"},
+    "two-layers-balanced-stream-heads": {
+        "config_overrides": "num_hidden_layers=2,class_weighting=balanced,stream_heads=True"
+    },
+    "balanced": {"config_overrides": "class_weighting=balanced"},
 }
 
 
