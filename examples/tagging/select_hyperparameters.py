@@ -70,6 +70,8 @@ CANDIDATES: dict[str, dict] = {
         "config_overrides": "num_hidden_layers=2,class_weighting=balanced,stream_heads=True"
     },
     "balanced": {"config_overrides": "class_weighting=balanced"},
+    "two-layers-stop-on-error": {"config_overrides": "num_hidden_layers=2", "stopping_loss": "error"},
+    "stop-on-error": {"stopping_loss": "error"},
 }
 
 
