@@ -72,6 +72,7 @@ CANDIDATES: dict[str, dict] = {
     "balanced": {"config_overrides": "class_weighting=balanced"},
     "two-layers-stop-on-error": {"config_overrides": "num_hidden_layers=2", "stopping_loss": "error"},
     "stop-on-error": {"stopping_loss": "error"},
+    "stream-heads": {"config_overrides": "stream_heads=True"},
 }
 
 
