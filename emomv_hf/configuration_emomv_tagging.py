@@ -12,6 +12,9 @@ NEUTRAL = "neutral"
 """Name of the optional sixth class (MVED's mix of the five emotions); the paper's tagger predicts it, and
 segments tagged with it are dropped from the new datasets."""
 
+CLASS_WEIGHTINGS = ("none", "balanced")
+"""`class_weighting` choices: plain cross-entropy, or weighted by the fitted `class_weights`."""
+
 
 @strict
 class EmoMVTaggingConfig(PreTrainedConfig):
@@ -46,6 +49,17 @@ class EmoMVTaggingConfig(PreTrainedConfig):
             Add a sixth class, `neutral`, after the five emotions (the paper's MVED-trained tagger has it).
         label_smoothing (`float`, defaults to 0.0):
             Label smoothing of the cross-entropy (0: plain cross-entropy, as the paper).
+        class_weighting (`str`, defaults to `"none"`):
+            `"none"`: plain cross-entropy. `"balanced"`: each class's cross-entropy term is weighted by
+            `class_weights` (the weighted mean of `torch.nn.functional.cross_entropy`), so rare emotions count
+            as much as frequent ones.
+        class_weights (`list[float]`, *optional*):
+            One weight per class for `class_weighting="balanced"`; `EmoMVForEmotionTagging.fit_class_weights`
+            sets them from the training labels (`N / (num_labels * count)`, scikit-learn's "balanced") and they
+            are saved with the config. `None`: not fitted yet (then every weight is 1).
+        stream_heads (`bool`, defaults to `False`):
+            Give each stream its own classifier for the prediction from that stream alone; the prediction from
+            several streams keeps the shared classifier. `False`: one classifier for every subset.
         stream_subset_loss (`bool`, defaults to `True`):
             With labels and several streams given, the loss is the mean cross-entropy of the prediction from all
             given streams and of the prediction from each stream alone, so one model tags from any subset.
@@ -80,6 +94,9 @@ class EmoMVTaggingConfig(PreTrainedConfig):
     layer_norm_eps: int | float = 1e-5
     neutral_class: bool = False
     label_smoothing: int | float = 0.0
+    class_weighting: str = "none"
+    class_weights: list[float] | None = None
+    stream_heads: bool = False
     stream_subset_loss: bool = True
     standardization_eps: int | float = 1e-8
     initializer_range: int | float | None = None
@@ -133,6 +150,17 @@ class EmoMVTaggingConfig(PreTrainedConfig):
         for name in ("projection_dropout", "hidden_dropout", "label_smoothing"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise ValueError(f"`{name}` must be in [0, 1), got {getattr(self, name)}.")
+        if self.class_weighting not in CLASS_WEIGHTINGS:
+            raise ValueError(
+                f"`class_weighting` must be one of {CLASS_WEIGHTINGS}, got {self.class_weighting!r}."
+            )
+        if self.class_weights is not None and (
+            len(self.class_weights) != self.num_labels or any(not weight > 0 for weight in self.class_weights)
+        ):
+            raise ValueError(
+                f"`class_weights` must give a positive weight for each of the {self.num_labels} classes, got "
+                f"{self.class_weights}."
+            )
 
 
-__all__ = ["NEUTRAL", "EmoMVTaggingConfig"]
+__all__ = ["CLASS_WEIGHTINGS", "NEUTRAL", "EmoMVTaggingConfig"]

@@ -27,8 +27,9 @@ class EmoMVTaggingOutput(ModelOutput):
 
     Args:
         loss (`torch.FloatTensor` of shape `()`, *optional*, returned when `labels` is given):
-            Cross-entropy of `logits`; with `config.stream_subset_loss` and several streams, the mean of it and of
-            each stream's own prediction's cross-entropy.
+            Cross-entropy of `logits` (class-weighted with `config.class_weighting="balanced"`); with
+            `config.stream_subset_loss` and several streams, the mean of it and of each stream's own
+            prediction's cross-entropy.
         logits (`torch.FloatTensor` of shape `(B, num_labels)`):
             Class scores (before softmax) from the given streams; `config.id2label` names the classes.
         pooler_output (`torch.FloatTensor` of shape `(B, hidden_size)`):
@@ -90,6 +91,10 @@ class EmoMVForEmotionTagging(PreTrainedModel):
         self.encoder = EmoMVTaggingEncoder(config)
         self.dropout = nn.Dropout(config.hidden_dropout)
         self.classifier = nn.Linear(config.hidden_size, config.num_labels)
+        if config.stream_heads:
+            self.stream_classifiers = nn.ModuleDict(
+                {stream: nn.Linear(config.hidden_size, config.num_labels) for stream in sizes}
+            )
         self.post_init()
 
     def _init_weights(self, module: nn.Module) -> None:
@@ -170,10 +175,23 @@ class EmoMVForEmotionTagging(PreTrainedModel):
                 )
             self.standardizer.fit_stream(name, array, float(self.config.standardization_eps))
 
+    @torch.no_grad()
+    def fit_class_weights(self, labels: torch.Tensor) -> None:
+        """
+        Set `config.class_weights` (the loss's weights, saved with the config) from the training labels `(N,)`:
+        class `k` gets `N / (num_labels * count_k)`, as scikit-learn's "balanced"; a class absent gets 1.
+        """
+        counts = torch.bincount(labels.reshape(-1).cpu(), minlength=self.config.num_labels).double()
+        weights = torch.where(
+            counts > 0, counts.sum() / (self.config.num_labels * counts), torch.ones_like(counts)
+        )
+        self.config.class_weights = [round(float(weight), 6) for weight in weights]
+
     # -- forward ---------------------------------------------------------------------------------------------
 
     def classify(self, streams: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-        """Raw features of some streams (`{name: (B, width)}`) → (logits `(B, num_labels)`, pooled `(B, H)`)."""
+        """Raw features of some streams (`{name: (B, width)}`) → (logits `(B, num_labels)`, pooled `(B, H)`).
+        One stream alone is classified by its own head with `config.stream_heads`."""
         tokens = torch.stack(
             [
                 self.projections[name](self.input_dropout(self.standardizer(features, name)))
@@ -182,7 +200,10 @@ class EmoMVForEmotionTagging(PreTrainedModel):
             dim=1,
         )
         pooled = self.encoder(tokens).mean(dim=1)
-        return self.classifier(self.dropout(pooled)), pooled
+        head = self.classifier
+        if self.config.stream_heads and len(streams) == 1:
+            head = self.stream_classifiers[next(iter(streams))]
+        return head(self.dropout(pooled)), pooled
 
     @can_return_tuple
     def forward(
@@ -208,11 +229,17 @@ class EmoMVForEmotionTagging(PreTrainedModel):
         loss = None
         if labels is not None:
             smoothing = float(self.config.label_smoothing)
-            loss = F.cross_entropy(logits, labels, label_smoothing=smoothing)
+            weight = None
+            if self.config.class_weighting == "balanced" and self.config.class_weights is not None:
+                weight = torch.tensor(self.config.class_weights, dtype=logits.dtype, device=logits.device)
+            loss = F.cross_entropy(logits, labels, weight=weight, label_smoothing=smoothing)
             if self.config.stream_subset_loss and len(streams) > 1:
                 alone = [
                     F.cross_entropy(
-                        self.classify({name: streams[name]})[0], labels, label_smoothing=smoothing
+                        self.classify({name: streams[name]})[0],
+                        labels,
+                        weight=weight,
+                        label_smoothing=smoothing,
                     )
                     for name in streams
                 ]

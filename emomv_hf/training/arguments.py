@@ -115,11 +115,12 @@ class EmoMVTrainingArguments:
             "code) for the paper protocol, 100 for held-out and cv (docs/held-out-patience.md)."
         },
     )
-    stopping_loss: Literal["total", "match"] = field(
+    stopping_loss: Literal["total", "match", "error"] = field(
         default="total",
         metadata={
-            "help": "What early stopping watches: total (the weighted training loss, as in the released code) or "
-            "match (the matched/mismatched term alone; see docs/held-out-patience.md)."
+            "help": "What early stopping watches: total (the weighted training loss, as in the released code), "
+            "match (the matched/mismatched term alone; see docs/held-out-patience.md) or, for --task tagging "
+            "only, error (1 - the mean accuracy of the predictions from each stream alone)."
         },
     )
     ensemble_size: int = field(
@@ -179,7 +180,10 @@ class EmoMVTrainingArguments:
             "task": (self.task in TASKS, f"one of {TASKS}"),
             "model": (self.model in MODELS, f"one of {MODELS}"),
             "protocol": (self.protocol in PROTOCOLS, f"one of {PROTOCOLS}"),
-            "stopping_loss": (self.stopping_loss in ("total", "match"), "one of ('total', 'match')"),
+            "stopping_loss": (
+                self.stopping_loss in ("total", "match", "error"),
+                "one of ('total', 'match', 'error')",
+            ),
             "held_out_fraction": (0.0 < self.held_out_fraction < 1.0, "in (0, 1)"),
             "seed": (self.seed >= 0, "a non-negative integer"),
             "learning_rate": (self.learning_rate > 0, "positive"),
@@ -208,10 +212,17 @@ class EmoMVTrainingArguments:
                     "validation (the paper protocol would choose the epoch on the reported split)",
                 ),
                 (self.ensemble_size > 1, "--ensemble-size 1"),
-                (self.stopping_loss != "total", "--stopping-loss total (the tagger has one loss)"),
+                (
+                    self.stopping_loss == "match",
+                    "--stopping-loss total or error (the tagger has one loss)",
+                ),
             ):
                 if refused:
                     raise ValueError(f"--task tagging needs {reason}")
+        elif self.stopping_loss == "error":
+            raise ValueError(
+                "--stopping-loss error needs --task tagging (a correspondence model has no tags)"
+            )
         if self.checkpointing_epochs is not None and self.checkpointing_epochs <= 0:
             raise ValueError(f"--checkpointing-epochs must be positive, got {self.checkpointing_epochs}")
         try:

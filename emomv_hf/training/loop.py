@@ -116,6 +116,21 @@ def mean_loss(model: torch.nn.Module, data: TensorPairs, batch_size: int = 4096,
     return total / count
 
 
+@torch.inference_mode()
+def stream_error(model: torch.nn.Module, data: TensorPairs, batch_size: int = 4096) -> float:
+    """`--stopping-loss error` of a tagger: 1 - the mean, over the streams of ``data``, of the accuracy of the
+    prediction from that stream alone (the selection rule's mean of video and music accuracy). Leaves eval mode."""
+    model.eval()
+    streams = [name for name in data.inputs if name.endswith("_features")]
+    correct = 0
+    for start in range(0, len(data), batch_size):
+        batch = data.rows(start, start + batch_size)
+        for name in streams:
+            predicted = model(**{name: batch[name]}).logits.argmax(-1)
+            correct += int((predicted == batch["labels"]).sum())
+    return 1.0 - correct / (len(data) * len(streams))
+
+
 def make_optimizer(model: torch.nn.Module, args: EmoMVTrainingArguments) -> torch.optim.Adam:
     """Adam with L2 weight decay, as in the paper and the released code."""
     # foreach: one kernel per Adam operation over all tensors instead of a Python loop over ~20 small tensors.
@@ -247,7 +262,10 @@ def train_model(
         train_loss = accelerator.reduce(total_loss, reduction="mean").item() / len(loader)
         stopping_loss = None
         if stopping_data is not None:
-            stopping_loss = mean_loss(model, stopping_data, term=STOPPING_TERMS[args.stopping_loss])
+            if args.stopping_loss == "error":
+                stopping_loss = stream_error(model, stopping_data)
+            else:
+                stopping_loss = mean_loss(model, stopping_data, term=STOPPING_TERMS[args.stopping_loss])
         stopped_early = stopper.update(epoch, train_loss, stopping_loss, model)
         if accelerator.trackers:
             logged = {"train/loss": train_loss}

@@ -270,6 +270,8 @@ def train_on_splits(
         model.fit_standardization(
             **{name: tensor for name, tensor in fitted.inputs.items() if name.endswith("_features")}
         )
+        if getattr(model.config, "class_weighting", "none") != "none":
+            model.fit_class_weights(fitted.inputs["labels"])  # the tagger's balanced loss: fitted labels only
         return model
 
     model = fresh_model(splits.train)

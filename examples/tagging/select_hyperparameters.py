@@ -7,7 +7,8 @@ For each candidate (training flags and config overrides), fold k of a source-gro
 split of the training segments is the selection fold; the other folds train a tagger exactly as
 ``examples/train.py --task tagging --protocol held-out`` does (early stopping on a grouped held-out slice of
 them, seed k; with ``"refit": True`` then retrained from the same initialisation on all of them for the epochs
-early stopping chose, as the ``cv`` protocol does). Prints each candidate's mean selection-fold accuracy and macro-F1 per input. The validation split
+early stopping chose, as the ``cv`` protocol does; with ``"members": K``, K such taggers with the seeds of
+``--ensemble-size K`` and their mean probabilities scored). Prints each candidate's mean selection-fold accuracy and macro-F1 per input. The validation split
 is never read: it stays the reported split.
 """
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 
 import numpy as np
 import torch
@@ -23,10 +25,11 @@ import torch
 from emomv_hf.data.loading import load_emomv
 from emomv_hf.data.schema import segments_from_pairs
 from emomv_hf.evaluation import evaluate_tagging, tagging_tensors
+from emomv_hf.metrics import tagging_metrics
 from emomv_hf.models_registry import build_model
 from emomv_hf.training import EmoMVTrainingArguments, make_accelerator
 from emomv_hf.training.holdout import grouped_holdout_indices, grouped_kfold_indices
-from emomv_hf.training.pipeline import TrainingSplits, train_on_splits
+from emomv_hf.training.pipeline import ENSEMBLE_SEED_STRIDE, TrainingSplits, train_on_splits
 
 BASE = {"learning_rate": 5e-4, "batch_size": 30, "max_epochs": 200, "patience": 30}
 """The paper's training of its tagger (section 3.2): Adam, lr 0.0005, batch 30, 200 epochs, patience 30."""
@@ -64,6 +67,16 @@ CANDIDATES: dict[str, dict] = {
         "patience": 100,
         "config_overrides": "num_hidden_layers=2",
     },
+    "two-layers-balanced": {"config_overrides": "num_hidden_layers=2,class_weighting=balanced"},
+    "two-layers-stream-heads": {"config_overrides": "num_hidden_layers=2,stream_heads=True"},
+    "two-layers-balanced-stream-heads": {
+        "config_overrides": "num_hidden_layers=2,class_weighting=balanced,stream_heads=True"
+    },
+    "balanced": {"config_overrides": "class_weighting=balanced"},
+    "two-layers-stop-on-error": {"config_overrides": "num_hidden_layers=2", "stopping_loss": "error"},
+    "stop-on-error": {"stopping_loss": "error"},
+    "stream-heads": {"config_overrides": "stream_heads=True"},
+    "two-layers-5-seeds": {"config_overrides": "num_hidden_layers=2", "members": 5},
 }
 
 
@@ -73,6 +86,7 @@ def cross_validate(dataset: str, candidate: dict, folds: int) -> dict[str, float
     scores: dict[str, list[float]] = {}
     candidate = dict(candidate)
     refit = candidate.pop("refit", False)
+    members = candidate.pop("members", 1)
     for fold, (train_rows, selection_rows) in enumerate(grouped_kfold_indices(ids, ids, emotions, folds, 0)):
         args = EmoMVTrainingArguments(
             dataset=dataset,
@@ -82,7 +96,6 @@ def cross_validate(dataset: str, candidate: dict, folds: int) -> dict[str, float
             progress=False,
             **{**BASE, **candidate},
         )
-        accelerator = make_accelerator(args, cpu=True)
         checker = build_model("emomv", "tagging", **args.model_config_fields())
         data = tagging_tensors(segments.select(train_rows), checker)
         train_ids = [ids[row] for row in train_rows]
@@ -94,9 +107,22 @@ def cross_validate(dataset: str, candidate: dict, folds: int) -> dict[str, float
             "selection fold",
             refit=data if refit else None,
         )
-        model, _ = train_on_splits(args, splits, accelerator)
-        report = evaluate_tagging(model, segments.select(selection_rows), accelerator)
-        for name, value in report.metrics.items():
+        selection = segments.select(selection_rows)
+        reports = []
+        for member in range(members):  # the seeds `--ensemble-size` gives its members
+            member_seed = args.seed + member * ENSEMBLE_SEED_STRIDE
+            member_args = replace(args, seed=member_seed)
+            member_accelerator = make_accelerator(member_args, cpu=True)
+            model, _ = train_on_splits(member_args, splits, member_accelerator)
+            reports.append(evaluate_tagging(model, selection, member_accelerator))
+        metrics = reports[0].metrics
+        if members > 1:  # the members' mean probabilities, scored as one tagger's
+            metrics = {}
+            for mode in ("video", "music", "joint"):
+                labels = reports[0].predictions[f"{mode}_emotion_labels"]
+                mean = np.mean([report.predictions[f"{mode}_emotion_probabilities"] for report in reports], 0)
+                metrics.update(tagging_metrics(mode, labels, mean))
+        for name, value in metrics.items():
             scores.setdefault(name, []).append(value)
     return {name: float(np.mean(values)) for name, values in scores.items()}
 

@@ -126,3 +126,72 @@ def test_save_load_round_trip_is_bit_exact(tmp_path, emomv_c_train, emomv_c_val)
             {"video_features": validation["video_features"], "music_features": validation["music_features"]},
         ):
             assert torch.equal(model(**inputs).logits, loaded(**inputs).logits)
+
+
+def test_class_weight_options_are_validated():
+    for bad, message in (
+        ({"class_weighting": "inverse"}, "class_weighting"),
+        ({"class_weights": [1.0, 2.0]}, "positive weight for each of the 5"),
+        ({"class_weights": [1.0, 1.0, 0.0, 1.0, 1.0]}, "positive weight"),
+    ):
+        with pytest.raises((ValueError, StrictDataclassError), match=message):
+            EmoMVTaggingConfig(**bad)
+    assert EmoMVTaggingConfig().class_weighting == "none" and not EmoMVTaggingConfig().stream_heads
+
+
+def test_balanced_loss_equals_an_independent_weighted_cross_entropy():
+    torch.manual_seed(0)
+    labels = torch.tensor([0, 0, 0, 0, 1, 2, 2, 3, 4, 4])
+    model = EmoMVForEmotionTagging(EmoMVTaggingConfig(class_weighting="balanced")).eval()
+    model.fit_class_weights(labels)
+    counts = torch.tensor([4.0, 1.0, 2.0, 1.0, 2.0])
+    expected_weights = 10 / (5 * counts)  # scikit-learn's "balanced"
+    assert model.config.class_weights == pytest.approx(expected_weights.tolist())
+    video, music = torch.randn(10, 2304), torch.randn(10, 128)
+
+    def weighted_ce(logits: torch.Tensor) -> torch.Tensor:
+        per_row = -logits.log_softmax(-1)[torch.arange(10), labels]
+        row_weights = expected_weights[labels]
+        return (row_weights * per_row).sum() / row_weights.sum()
+
+    with torch.no_grad():
+        output = model(video_features=video, music_features=music, labels=labels)
+        subsets = [
+            model(video_features=video, music_features=music).logits,
+            model(video_features=video).logits,
+            model(music_features=music).logits,
+        ]
+        expected = torch.stack([weighted_ce(logits) for logits in subsets]).mean()
+        assert torch.allclose(output.loss, expected, atol=1e-6)
+        unweighted = torch.stack(
+            [torch.nn.functional.cross_entropy(logits, labels) for logits in subsets]
+        ).mean()
+        assert not torch.allclose(output.loss, unweighted, atol=1e-3)
+        # Weights stored but weighting off: the plain (default) loss.
+        model.config.class_weighting = "none"
+        assert torch.allclose(
+            model(video_features=video, music_features=music, labels=labels).loss, unweighted
+        )
+
+
+def test_stream_heads_classify_each_stream_alone_with_its_own_head(tmp_path):
+    torch.manual_seed(0)
+    model = EmoMVForEmotionTagging(
+        EmoMVTaggingConfig(stream_heads=True, class_weights=[1.0, 2.0, 3.0, 4.0, 5.0])
+    ).eval()
+    assert set(model.stream_classifiers) == {"video", "music"}
+    video, music = torch.randn(3, 2304), torch.randn(3, 128)
+    with torch.no_grad():
+        for name, inputs in (("video", {"video_features": video}), ("music", {"music_features": music})):
+            output = model(**inputs)
+            assert torch.allclose(output.logits, model.stream_classifiers[name](output.pooler_output))
+            assert not torch.allclose(output.logits, model.classifier(output.pooler_output))
+        both = model(video_features=video, music_features=music)
+        assert torch.allclose(both.logits, model.classifier(both.pooler_output))
+    model.save_pretrained(tmp_path)
+    loaded = AutoModel.from_pretrained(tmp_path)
+    assert loaded.config.stream_heads and loaded.config.class_weights == [1.0, 2.0, 3.0, 4.0, 5.0]
+    with torch.no_grad():
+        assert torch.equal(loaded(video_features=video).logits, model(video_features=video).logits)
+    # The default keeps one shared classifier.
+    assert not hasattr(EmoMVForEmotionTagging(EmoMVTaggingConfig()), "stream_classifiers")

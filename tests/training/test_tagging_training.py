@@ -109,3 +109,43 @@ def test_a_short_tagging_run_on_emomv_c(emomv_c_dir, tmp_path):
     evaluated = json.loads((tmp_path / "evaluation" / "eval_results.json").read_text())
     assert evaluated["eval_split"] == "pairs/validation" and "Video + music emotion accuracy (%)" in markdown
     assert evaluated["eval_joint_emotion_accuracy"] == pytest.approx(result.metrics["joint_emotion_accuracy"])
+
+
+def test_balanced_tagging_run_fits_class_weights_on_the_fitted_segments(emomv_c_dir):
+    from emomv_hf.training.holdout import grouped_holdout_indices
+
+    args = EmoMVTrainingArguments(
+        dataset=str(emomv_c_dir),
+        task="tagging",
+        protocol="held-out",
+        batch_size=30,
+        max_epochs=1,
+        patience=1,
+        progress=False,
+        config_overrides="class_weighting=balanced",
+    )
+    result = run_training(args, save=False)
+    segments = segments_from_pairs(load_emomv(str(emomv_c_dir), "pairs")["train"])
+    ids = segments["segment_id"]
+    fit_rows, _ = grouped_holdout_indices(ids, ids, args.held_out_fraction, args.seed)
+    counts = np.bincount(np.asarray(segments["emotion"])[fit_rows], minlength=5)
+    assert result.model.config.class_weights == pytest.approx(list(len(fit_rows) / (5 * counts)), rel=1e-5)
+
+
+def test_stopping_on_error_is_one_minus_the_mean_single_stream_accuracy():
+    from emomv_hf import EmoMVTaggingConfig
+    from emomv_hf.data.tensors import TensorPairs
+    from emomv_hf.training.loop import stream_error
+
+    torch.manual_seed(0)
+    model = EmoMVForEmotionTagging(EmoMVTaggingConfig()).eval()
+    video, music, labels = torch.randn(40, 2304), torch.randn(40, 128), torch.randint(0, 5, (40,))
+    data = TensorPairs({"video_features": video, "music_features": music, "labels": labels})
+    with torch.no_grad():
+        video_accuracy = (model(video_features=video).logits.argmax(-1) == labels).float().mean()
+        music_accuracy = (model(music_features=music).logits.argmax(-1) == labels).float().mean()
+    expected = 1.0 - float(video_accuracy + music_accuracy) / 2
+    assert stream_error(model, data, batch_size=7) == pytest.approx(expected)
+    assert EmoMVTrainingArguments(task="tagging", protocol="held-out", stopping_loss="error").stopping_loss
+    with pytest.raises(ValueError, match="--stopping-loss error needs --task tagging"):
+        EmoMVTrainingArguments(protocol="held-out", stopping_loss="error")
