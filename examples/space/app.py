@@ -20,11 +20,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 from emomv_hf.cli import make_parser, run_script  # noqa: E402
 from emomv_hf.emotions import EMOTIONS  # noqa: E402
-from emomv_hf.features import FeatureExtractionError, MediaError  # noqa: E402
+from emomv_hf.features import FeatureExtractionError, MediaError, read_audio  # noqa: E402
 from emomv_hf.recommendation import (  # noqa: E402
     ExtractorSettings,
     MatchResult,
@@ -41,6 +43,8 @@ SEGMENT_SOURCE, FILE_SOURCE = "Library segment", "File"
 SOURCES = (SEGMENT_SOURCE, FILE_SOURCE)
 MAX_SEGMENT_CHOICES = 5000
 """Segment ids offered in a dropdown; a bigger library's other ids can still be typed."""
+PLAYBACK_SAMPLE_RATE = 44_100
+"""Sample rate of the segment clips the audio player plays (VGGish's 16 kHz would sound muffled)."""
 VIDEO_EXTENSIONS = (".mp4", ".webm", ".mkv", ".mov", ".avi", ".m4v", ".ogv")
 
 USER_ERRORS: tuple[type[BaseException], ...] = (
@@ -311,11 +315,20 @@ def match_summary(result: MatchResult) -> str:
     )
 
 
-def media_players(path: str | None) -> tuple[str | None, str | None]:
-    """``(video, audio)`` values of the players: a file with video plays in the video player."""
-    if not path:
+def media_players(item: RecommendedItem) -> tuple[str | None, tuple[int, np.ndarray] | str | None]:
+    """``(video, audio)`` values of the players for one ranked segment.
+
+    A music video plays whole in the video player; the audio player plays the ranked segment's music alone (its
+    ``[start, end)`` seconds, decoded at `PLAYBACK_SAMPLE_RATE` as 16-bit samples), so a user hears what was
+    ranked rather than the start of the track. Without a time range it plays the whole file.
+    """
+    if not item.media:
         return None, None
-    return (path, None) if Path(path).suffix.lower() in VIDEO_EXTENSIONS else (None, path)
+    video = item.media if Path(item.media).suffix.lower() in VIDEO_EXTENSIONS else None
+    if item.start is None or item.end is None:
+        return video, None if video else item.media
+    waveform = read_audio(item.media, item.start, item.end, sample_rate=PLAYBACK_SAMPLE_RATE)
+    return video, (PLAYBACK_SAMPLE_RATE, (np.clip(waveform, -1.0, 1.0) * 32767).astype(np.int16))
 
 
 # -- the Gradio layout ----------------------------------------------------------------------------------------------
@@ -398,7 +411,7 @@ def build_demo(space: Space):
                             label="Track", interactive=False, visible=False, elem_id="track-video"
                         )
                         track_audio = gr.Audio(
-                            label="Track",
+                            label="The ranked segment's music",
                             interactive=False,
                             type="filepath",
                             visible=False,
@@ -415,10 +428,14 @@ def build_demo(space: Space):
                     if recommendations is None or not choice:
                         return None, "", gr.Video(visible=False), gr.Audio(visible=False)
                     item = recommendations.items[int(choice.split(".")[0]) - 1]
-                    video, audio = media_players(item.media)
+                    summary = item_summary(item)
+                    try:
+                        video, audio = media_players(item)
+                    except MediaError as error:  # a library file moved or unreadable since indexing
+                        video, audio, summary = None, None, f"{summary}\n\nError: {error}"
                     return (
                         emotion_chart(item.predicted_emotions),
-                        item_summary(item),
+                        summary,
                         gr.Video(value=video, visible=video is not None),
                         gr.Audio(value=audio, visible=audio is not None),
                     )

@@ -5,6 +5,7 @@ and the Space's own files (README front matter, requirements)."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -63,9 +64,10 @@ def test_find_music_is_the_recommenders_ranking(app, space, model_dirs, emomv_c_
         _, probabilities = model.encode_stream(inputs["video_features"], "video")
     np.testing.assert_allclose(list(chart.values()), probabilities[0].numpy(), rtol=0, atol=1e-6)
     assert "Query **" in app.query_summary(result) and "score" in app.item_summary(result.items[0])
-    assert app.media_players(None) == (None, None)
-    assert app.media_players("/x/clip.MP4") == ("/x/clip.MP4", None)
-    assert app.media_players("/x/track.m4a") == (None, "/x/track.m4a")
+    item = result.items[0]
+    assert item.media is None and app.media_players(item) == (None, None)
+    assert app.media_players(replace(item, media="/x/clip.MP4", start=None)) == ("/x/clip.MP4", None)
+    assert app.media_players(replace(item, media="/x/track.m4a", end=None)) == (None, "/x/track.m4a")
 
 
 def test_match_is_the_correspondence_models_probability(app, space, model_dirs, segments):

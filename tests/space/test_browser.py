@@ -187,7 +187,8 @@ def test_an_uploaded_video_and_the_library_players(
         ]
         assert {row[7] for row in rows} == {"clip.webm", "low.ogg", "high.ogg"}
 
-        # Each track plays from the library: the music video in the video player, a track in the audio one.
+        # Each track plays from the library: a music video whole in the video player, and the ranked segment's
+        # music (1 s of the file) in the audio player.
         for rank, item in enumerate(expected.items, start=1):
             _pick(page, "#pick-rank", f"{rank}. {item.track}")
             page.wait_for_function(
@@ -203,11 +204,11 @@ def test_an_uploaded_video_and_the_library_players(
                 )
                 duration = page.evaluate("document.querySelector('#track-video video').duration")
                 assert duration == pytest.approx(1.0, abs=0.2)
-            else:  # the audio player has decoded the track into its waveform
-                page.wait_for_function(
-                    "() => document.querySelector('#track-audio #duration')?.innerText === '0:02'",
-                    timeout=TIMEOUT_MS,
-                )
+            # The audio player has decoded the segment (not the 2.2 s track) into its waveform.
+            page.wait_for_function(
+                "() => document.querySelector('#track-audio #duration')?.innerText === '0:01'",
+                timeout=TIMEOUT_MS,
+            )
             if item.track == "clip":
                 page.screenshot(path=artifacts / "find_music_upload_video_player.png", full_page=True)
             elif item.track == "high":

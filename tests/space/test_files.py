@@ -4,12 +4,15 @@ stored features do."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
 
 from emomv_hf.data.loading import load_hub_dataset
 from emomv_hf.evaluation import load_model
+from emomv_hf.features import read_audio
 
 from .conftest import SEGMENT_SECONDS
 
@@ -31,12 +34,20 @@ def test_an_uploaded_video_ranks_the_library_with_players(app, media_space, medi
     rows = app.result_rows(result)
     assert {row[7] for row in rows} == {"clip.webm", "low.ogg", "high.ogg"}
     assert {row[4] for row in rows} <= {"0.0-1.0 s", "1.0-2.0 s"}
-    # The library's media are served from their folder; the clip plays in the video player, a track in the
-    # audio player.
+    # The library's media are served from their folder; the clip plays whole in the video player, and the audio
+    # player plays the ranked segment's music: its [start, end) of the file, as read_audio decodes it.
     assert media_space.media_dirs == [str(media_library["media"].resolve())]
-    by_track = {item.track: item for item in result.items}
-    assert app.media_players(by_track["clip"].media) == (str(media_library["clip"]), None)
-    assert app.media_players(by_track["high"].media) == (None, str(media_library["track"]))
+    for item in result.items:
+        video, (rate, samples) = app.media_players(item)
+        assert video == (str(media_library["clip"]) if item.track == "clip" else None)
+        expected = read_audio(item.media, item.start, item.end, sample_rate=app.PLAYBACK_SAMPLE_RATE)
+        assert rate == app.PLAYBACK_SAMPLE_RATE and samples.dtype == np.int16
+        assert len(samples) == len(expected) == pytest.approx((item.end - item.start) * rate, abs=rate * 0.05)
+        np.testing.assert_array_equal(samples, (np.clip(expected, -1, 1) * 32767).astype(np.int16))
+    # Another second of the same track sounds different: the clip is the segment, not the file's start.
+    high = next(item for item in result.items if item.track == "high")
+    other = replace(high, start=1.0 - high.start, end=2.0 - high.start)
+    assert not np.array_equal(app.media_players(high)[1][1], app.media_players(other)[1][1])
 
 
 def test_a_segment_and_an_uploaded_track_match_as_aligned_segments(
