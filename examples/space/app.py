@@ -1,11 +1,13 @@
 #!/usr/bin/env python
-"""EmoMV demo (a Gradio app, laid out as a Hugging Face Space): find music for a video; do these match?
+"""EmoMV demo (a Gradio app, laid out as a Hugging Face Space): find music for a video, videos for music; do
+these match?
 
     python examples/space/app.py --retrieval-model OUT/retrieval --correspondence-model OUT/correspondence \
         --library datasets/emomv-c [--extractor extractors] [--server-name 0.0.0.0] [--server-port 7860]
 
 "Find music for a video" ranks the library's tracks for an uploaded video or a library video segment with a
-retrieval model (MusicRecommender). "Do these match?" scores a video and a music track (files or library
+retrieval model (MusicRecommender); "Find videos for music" ranks its music videos for a track or a library
+music segment with the same model. "Do these match?" scores a video and a music track (files or library
 segments) with a correspondence model (PairMatcher). Either model may be left out: its tab says so. Every flag
 has an environment variable (EMOMV_RETRIEVAL_MODEL, EMOMV_CORRESPONDENCE_MODEL, EMOMV_LIBRARY, ...; see
 --help), which is how a Space is configured. Models and the library are folders or Hub ids.
@@ -215,14 +217,19 @@ def _choose(source: str, file: str | None, segment: str | None, stream: str) -> 
     raise ValueError(f"{stream} source must be one of {', '.join(SOURCES)}, got {source!r}")
 
 
-def find_music(
-    space: Space, source: str, video_file: str | None = None, segment: str | None = None
+DIRECTIONS = {"video": "music", "music": "video"}
+"""Query stream → the stream of the library segments it ranks."""
+
+
+def find(
+    space: Space, query_stream: str, source: str, file: str | None = None, segment: str | None = None
 ) -> Recommendations:
-    """The library's top tracks for a video file or a library video segment."""
+    """The library's top items of the other stream for a ``query_stream`` file or library segment: tracks for
+    a video, music videos for a piece of music."""
     if space.recommender is None:
         raise ValueError(space.missing["find"])
-    query = _choose(source, video_file, segment, "video")
-    return space.recommender.recommend(top_k=space.top_k, query_stream="video", **query)
+    query = _choose(source, file, segment, query_stream)
+    return space.recommender.recommend(top_k=space.top_k, query_stream=query_stream, **query)
 
 
 def match_pair(
@@ -315,16 +322,21 @@ def match_summary(result: MatchResult) -> str:
     )
 
 
-def media_players(item: RecommendedItem) -> tuple[str | None, tuple[int, np.ndarray] | str | None]:
-    """``(video, audio)`` values of the players for one ranked segment.
+def media_players(
+    item: RecommendedItem, stream: str = "music"
+) -> tuple[str | None, tuple[int, np.ndarray] | str | None]:
+    """``(video, audio)`` values of the players for one ranked segment of ``stream``.
 
-    A music video plays whole in the video player; the audio player plays the ranked segment's music alone (its
-    ``[start, end)`` seconds, decoded at `PLAYBACK_SAMPLE_RATE` as 16-bit samples), so a user hears what was
-    ranked rather than the start of the track. Without a time range it plays the whole file.
+    A music video plays whole in the video player. For a ranked music segment the audio player plays that
+    segment's music alone (its ``[start, end)`` seconds, decoded at `PLAYBACK_SAMPLE_RATE` as 16-bit samples),
+    so a user hears what was ranked rather than the start of the track; without a time range, the whole file.
+    A ranked video segment has the video player only.
     """
     if not item.media:
         return None, None
     video = item.media if Path(item.media).suffix.lower() in VIDEO_EXTENSIONS else None
+    if stream == "video":
+        return video, None
     if item.start is None or item.end is None:
         return video, None if video else item.media
     waveform = read_audio(item.media, item.start, item.end, sample_rate=PLAYBACK_SAMPLE_RATE)
@@ -335,7 +347,7 @@ def media_players(item: RecommendedItem) -> tuple[str | None, tuple[int, np.ndar
 
 
 def build_demo(space: Space):
-    """The two tabs as a ``gradio.Blocks`` (launch it with :func:`launch`)."""
+    """The three tabs as a ``gradio.Blocks`` (launch it with :func:`launch`)."""
     import gradio as gr
 
     def error_text(error: BaseException) -> str:
@@ -364,113 +376,138 @@ def build_demo(space: Space):
             [segment, upload],
         )
 
+    def ranking_tab(query_stream: str, title: str, prefix: str) -> None:
+        """A tab that ranks the library's ``DIRECTIONS[query_stream]`` segments for a query of ``query_stream``
+        (element ids start with ``prefix``; the video-to-music tab keeps its short ids)."""
+        ranked = DIRECTIONS[query_stream]
+        noun = "tracks" if ranked == "music" else "music videos"
+
+        def element(name: str) -> str:
+            return name if prefix == "find" else f"{prefix}-{name}"
+
+        with gr.Tab(title, id=prefix):
+            if space.recommender is None:
+                gr.Markdown(space.missing["find"], elem_id=f"{prefix}-missing")
+                return
+            with gr.Row():
+                with gr.Column():
+                    source = gr.Radio(
+                        list(SOURCES),
+                        value=SEGMENT_SOURCE,
+                        label=f"{query_stream.capitalize()} from",
+                        elem_id=f"{prefix}-source",
+                    )
+                    segment = segment_dropdown(
+                        getattr(space, f"{query_stream}_segments"),
+                        f"Library {query_stream} segment",
+                        f"{prefix}-segment",
+                    )
+                    upload_class = gr.Video if query_stream == "video" else gr.Audio
+                    upload = upload_class(
+                        label=f"{query_stream.capitalize()} file",
+                        sources=["upload"],
+                        visible=False,
+                        elem_id=f"{prefix}-{query_stream}",
+                        **({} if query_stream == "video" else {"type": "filepath"}),
+                    )
+                    toggle(source, segment, upload)
+                    button = gr.Button(
+                        f"Find {'music' if ranked == 'music' else 'videos'}",
+                        variant="primary",
+                        elem_id=f"{prefix}-button",
+                    )
+                with gr.Column():
+                    summary = gr.Markdown(elem_id=f"{prefix}-summary")
+                    query_chart = gr.Label(
+                        num_top_classes=len(EMOTIONS),
+                        label=f"{query_stream.capitalize()}: predicted emotions",
+                        elem_id=element("query-emotions"),
+                    )
+            results = gr.Dataframe(
+                headers=list(RESULT_COLUMNS),
+                datatype="str",
+                interactive=False,
+                label=f"Top {space.top_k} {noun}",
+                elem_id=element("results"),
+            )
+            with gr.Row():
+                with gr.Column():
+                    pick = gr.Dropdown(
+                        choices=[], label=f"Show {noun[:-1]}", interactive=True, elem_id=element("pick-rank")
+                    )
+                    item_text = gr.Markdown(elem_id=element("item-summary"))
+                    item_video = gr.Video(
+                        label="Music video", interactive=False, visible=False, elem_id=element("track-video")
+                    )
+                    item_audio = gr.Audio(
+                        label="The ranked segment's music",
+                        interactive=False,
+                        type="filepath",
+                        visible=False,
+                        elem_id=element("track-audio"),
+                    )
+                item_chart = gr.Label(
+                    num_top_classes=len(EMOTIONS),
+                    label=f"{ranked.capitalize()}: predicted emotions",
+                    elem_id=element("track-emotions"),
+                )
+            found = gr.State()
+
+            def show_item(recommendations: Recommendations | None, choice: str | None):
+                if recommendations is None or not choice:
+                    return None, "", gr.Video(visible=False), gr.Audio(visible=False)
+                item = recommendations.items[int(choice.split(".")[0]) - 1]
+                text = item_summary(item)
+                try:
+                    video, audio = media_players(item, ranked)
+                except MediaError as error:  # a library file moved or unreadable since indexing
+                    video, audio, text = None, None, f"{text}\n\nError: {error}"
+                return (
+                    emotion_chart(item.predicted_emotions),
+                    text,
+                    gr.Video(value=video, visible=video is not None),
+                    gr.Audio(value=audio, visible=audio is not None),
+                )
+
+            def on_find(chosen: str, file: str | None, segment_id: str | None):
+                try:
+                    recommendations = find(space, query_stream, chosen, file, segment_id)
+                except USER_ERRORS as error:
+                    return (
+                        None,
+                        error_text(error),
+                        None,
+                        [],
+                        gr.Dropdown(choices=[], value=None),
+                        *show_item(None, None),
+                    )
+                choices = [f"{item.rank}. {item.track}" for item in recommendations.items]
+                first = choices[0] if choices else None
+                return (
+                    recommendations,
+                    query_summary(recommendations),
+                    emotion_chart(recommendations.query["predicted_emotions"]),
+                    result_rows(recommendations),
+                    gr.Dropdown(choices=choices, value=first),
+                    *show_item(recommendations, first),
+                )
+
+            item_outputs = [item_chart, item_text, item_video, item_audio]
+            button.click(
+                on_find,
+                [source, upload, segment],
+                [found, summary, query_chart, results, pick, *item_outputs],
+            )
+            pick.input(show_item, [found, pick], item_outputs)
+
     with gr.Blocks(title="EmoMV: music for a video") as demo:
         gr.Markdown(
             "# EmoMV: music for a video\nAffective music-video correspondence "
             "([EmoMV](https://github.com/ivyha010/EmoMV)): emotions predicted for five classes "
             f"({', '.join(EMOTIONS)})."
         )
-        with gr.Tab("Find music for a video", id="find"):
-            if space.recommender is None:
-                gr.Markdown(space.missing["find"], elem_id="find-missing")
-            else:
-                with gr.Row():
-                    with gr.Column():
-                        find_source = gr.Radio(
-                            list(SOURCES), value=SEGMENT_SOURCE, label="Video from", elem_id="find-source"
-                        )
-                        find_segment = segment_dropdown(
-                            space.video_segments, "Library video segment", "find-segment"
-                        )
-                        find_video = gr.Video(
-                            label="Video file", sources=["upload"], visible=False, elem_id="find-video"
-                        )
-                        toggle(find_source, find_segment, find_video)
-                        find_button = gr.Button("Find music", variant="primary", elem_id="find-button")
-                    with gr.Column():
-                        find_summary = gr.Markdown(elem_id="find-summary")
-                        query_chart = gr.Label(
-                            num_top_classes=len(EMOTIONS),
-                            label="Video: predicted emotions",
-                            elem_id="query-emotions",
-                        )
-                results = gr.Dataframe(
-                    headers=list(RESULT_COLUMNS),
-                    datatype="str",
-                    interactive=False,
-                    label=f"Top {space.top_k} tracks",
-                    elem_id="results",
-                )
-                with gr.Row():
-                    with gr.Column():
-                        pick = gr.Dropdown(
-                            choices=[], label="Show track", interactive=True, elem_id="pick-rank"
-                        )
-                        item_text = gr.Markdown(elem_id="item-summary")
-                        track_video = gr.Video(
-                            label="Track", interactive=False, visible=False, elem_id="track-video"
-                        )
-                        track_audio = gr.Audio(
-                            label="The ranked segment's music",
-                            interactive=False,
-                            type="filepath",
-                            visible=False,
-                            elem_id="track-audio",
-                        )
-                    track_chart = gr.Label(
-                        num_top_classes=len(EMOTIONS),
-                        label="Track: predicted emotions",
-                        elem_id="track-emotions",
-                    )
-                found = gr.State()
-
-                def show_item(recommendations: Recommendations | None, choice: str | None):
-                    if recommendations is None or not choice:
-                        return None, "", gr.Video(visible=False), gr.Audio(visible=False)
-                    item = recommendations.items[int(choice.split(".")[0]) - 1]
-                    summary = item_summary(item)
-                    try:
-                        video, audio = media_players(item)
-                    except MediaError as error:  # a library file moved or unreadable since indexing
-                        video, audio, summary = None, None, f"{summary}\n\nError: {error}"
-                    return (
-                        emotion_chart(item.predicted_emotions),
-                        summary,
-                        gr.Video(value=video, visible=video is not None),
-                        gr.Audio(value=audio, visible=audio is not None),
-                    )
-
-                def on_find(source: str, video_file: str | None, segment: str | None):
-                    try:
-                        recommendations = find_music(space, source, video_file, segment)
-                    except USER_ERRORS as error:
-                        return (
-                            None,
-                            error_text(error),
-                            None,
-                            [],
-                            gr.Dropdown(choices=[], value=None),
-                            *show_item(None, None),
-                        )
-                    choices = [f"{item.rank}. {item.track}" for item in recommendations.items]
-                    first = choices[0] if choices else None
-                    return (
-                        recommendations,
-                        query_summary(recommendations),
-                        emotion_chart(recommendations.query["predicted_emotions"]),
-                        result_rows(recommendations),
-                        gr.Dropdown(choices=choices, value=first),
-                        *show_item(recommendations, first),
-                    )
-
-                item_outputs = [track_chart, item_text, track_video, track_audio]
-                find_button.click(
-                    on_find,
-                    [find_source, find_video, find_segment],
-                    [found, find_summary, query_chart, results, pick, *item_outputs],
-                )
-                pick.input(show_item, [found, pick], item_outputs)
-
+        ranking_tab("video", "Find music for a video", "find")
+        ranking_tab("music", "Find videos for music", "videos")
         with gr.Tab("Do these match?", id="match"):
             if space.matcher is None:
                 gr.Markdown(space.missing["match"], elem_id="match-missing")

@@ -36,7 +36,7 @@ def segments(emomv_c_dir):
 
 def test_find_music_is_the_recommenders_ranking(app, space, model_dirs, emomv_c_dir, segments, tmp_path):
     segment_id = list(segments)[5]
-    result = app.find_music(space, app.SEGMENT_SOURCE, None, segment_id)
+    result = app.find(space, "video", app.SEGMENT_SOURCE, None, segment_id)
     expected = MusicRecommender.from_pretrained(
         str(model_dirs["retrieval"]),
         str(emomv_c_dir),
@@ -68,6 +68,17 @@ def test_find_music_is_the_recommenders_ranking(app, space, model_dirs, emomv_c_
     assert item.media is None and app.media_players(item) == (None, None)
     assert app.media_players(replace(item, media="/x/clip.MP4", start=None)) == ("/x/clip.MP4", None)
     assert app.media_players(replace(item, media="/x/track.m4a", end=None)) == (None, "/x/track.m4a")
+
+
+def test_find_videos_is_the_recommenders_music_query_ranking(app, space, segments):
+    music_id = list(segments)[12]
+    result = app.find(space, "music", app.SEGMENT_SOURCE, None, music_id)
+    expected = space.recommender.recommend(segment=music_id, query_stream="music", top_k=10)
+    assert result.to_dict() == expected.to_dict()
+    assert result.library["stream"] == "video" and result.query["stream"] == "music"
+    assert [row[3] for row in app.result_rows(result)] == [item.segment_id for item in expected.items]
+    with pytest.raises(ValueError, match="upload a music file"):
+        app.find(space, "music", app.FILE_SOURCE, None, None)
 
 
 def test_match_is_the_correspondence_models_probability(app, space, model_dirs, segments):
@@ -113,9 +124,9 @@ def test_files_are_scored_as_aligned_segment_pairs(space, segments):
 
 def test_bad_input_names_what_is_wrong(app, space, model_dirs, emomv_c_dir):
     with pytest.raises(ValueError, match="segment 'nope' is not a video segment"):
-        app.find_music(space, app.SEGMENT_SOURCE, None, "nope")
+        app.find(space, "video", app.SEGMENT_SOURCE, None, "nope")
     with pytest.raises(ValueError, match="upload a video file"):
-        app.find_music(space, app.FILE_SOURCE, None, None)
+        app.find(space, "video", app.FILE_SOURCE, None, None)
     with pytest.raises(ValueError, match="segment 'nope' is not a music segment"):
         app.match_pair(
             space, app.SEGMENT_SOURCE, None, list(space.video_segments)[0], "Library segment", None, "nope"
@@ -123,7 +134,7 @@ def test_bad_input_names_what_is_wrong(app, space, model_dirs, emomv_c_dir):
     with pytest.raises(FileNotFoundError, match="missing.mp4"):
         app.match_pair(space, app.FILE_SOURCE, "/nowhere/missing.mp4", None, app.SEGMENT_SOURCE, None, "x")
     with pytest.raises(ValueError, match="source must be one of"):
-        app.find_music(space, "Microphone", None, None)
+        app.find(space, "video", "Microphone", None, None)
     with pytest.raises(ValueError, match="correspondence"):
         PairMatcher.from_pretrained(str(model_dirs["retrieval"]))
 
@@ -131,7 +142,7 @@ def test_bad_input_names_what_is_wrong(app, space, model_dirs, emomv_c_dir):
     only_match = app.load_space(app.SpaceArguments(correspondence_model=str(model_dirs["correspondence"])))
     assert only_match.recommender is None and only_match.video_segments == []
     with pytest.raises(ValueError, match="--retrieval-model"):
-        app.find_music(only_match, app.SEGMENT_SOURCE, None, "x")
+        app.find(only_match, "video", app.SEGMENT_SOURCE, None, "x")
     with pytest.raises(ValueError, match="no library was given"):
         app.match_pair(only_match, app.SEGMENT_SOURCE, None, "a", app.SEGMENT_SOURCE, None, "b")
 

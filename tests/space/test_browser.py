@@ -134,6 +134,27 @@ def test_find_music_and_do_these_match(browser, url, space, model_dirs, artifact
     )
     assert page.input_value("#match-probability textarea") == ""
 
+    # Find videos for music: a library music segment; the table is the recommender's music-query ranking.
+    page.click("button[role=tab]:has-text('Find videos for music')")
+    music_id = space.music_segments[12]
+    _pick(page, "#videos-segment", music_id)
+    page.click("#videos-button")
+    page.wait_for_function(
+        "id => document.querySelector('#videos-summary').innerText.includes(id)",
+        arg=music_id,
+        timeout=TIMEOUT_MS,
+    )
+    page.wait_for_function(
+        "() => document.querySelectorAll('#videos-results [data-testid^=\"cell-9-\"]').length === 8",
+        timeout=TIMEOUT_MS,
+    )
+    expected = space.recommender.recommend(segment=music_id, query_stream="music", top_k=10)
+    assert [row[:4] for row in _table(page, "#videos-results")] == [
+        [str(item.rank), f"{item.score:.4f}", item.track, item.segment_id] for item in expected.items
+    ]
+    assert "video segments" in page.inner_text("#videos-summary")
+    page.screenshot(path=artifacts / "find_videos.png", full_page=True)
+
     # A bad query shows its message, naming the input.
     page.click("button[role=tab]:has-text('Find music for a video')")
     page.check("#find-source input[value='File']")

@@ -23,9 +23,9 @@ def _stored(library, source: str, column: str) -> tuple[list[str], np.ndarray]:
 
 
 def test_an_uploaded_video_ranks_the_library_with_players(app, media_space, media_library):
-    result = app.find_music(media_space, app.FILE_SOURCE, str(media_library["clip"]), None)
+    result = app.find(media_space, "video", app.FILE_SOURCE, str(media_library["clip"]), None)
     (segment_id,), _ = _stored(media_library["features"], "clip", "video_features")
-    by_segment = app.find_music(media_space, app.SEGMENT_SOURCE, None, segment_id)
+    by_segment = app.find(media_space, "video", app.SEGMENT_SOURCE, None, segment_id)
     assert result.query["kind"] == "video" and result.query["segments"][0]["end"] == SEGMENT_SECONDS
     assert [(i.track, i.segment_id, i.score) for i in result.items] == [
         (i.track, i.segment_id, i.score) for i in by_segment.items
@@ -50,6 +50,23 @@ def test_an_uploaded_video_ranks_the_library_with_players(app, media_space, medi
     assert not np.array_equal(app.media_players(high)[1][1], app.media_players(other)[1][1])
 
 
+def test_an_uploaded_track_ranks_the_library_videos(app, media_space, media_library):
+    result = app.find(media_space, "music", app.FILE_SOURCE, str(media_library["track"]), None)
+    # The upload is the library's "high" track: it scores as its two stored music segments do.
+    assert result.query["kind"] == "music" and len(result.query["segments"]) == 2
+    by_features = media_space.recommender.recommend(
+        music_features=_stored(media_library["features"], "high", "music_features")[1],
+        query_stream="music",
+        top_k=10,
+    )
+    assert [(i.track, i.segment_id, i.score) for i in result.items] == [
+        (i.track, i.segment_id, i.score) for i in by_features.items
+    ]
+    (item,) = result.items  # the library has one music video
+    assert item.track == "clip"
+    assert app.media_players(item, "video") == (str(media_library["clip"]), None)
+
+
 def test_a_segment_and_an_uploaded_track_match_as_aligned_segments(
     app, media_space, media_library, model_dirs
 ):
@@ -69,4 +86,4 @@ def test_a_segment_and_an_uploaded_track_match_as_aligned_segments(
     assert result.music["segments"] == [{"segment_id": "high_01", "start": 0.0, "end": 1.0}]
 
     with pytest.raises(ValueError, match="no video stream"):
-        app.find_music(media_space, app.FILE_SOURCE, str(media_library["track"]), None)
+        app.find(media_space, "video", app.FILE_SOURCE, str(media_library["track"]), None)
