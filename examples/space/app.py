@@ -365,8 +365,24 @@ def build_demo(space: Space):
             elem_id=elem_id,
         )
 
-    def toggle(source, segment, upload) -> None:
-        """Show the segment picker or the upload box, as the source radio says."""
+    def query_picker(stream: str, prefix: str, upload_id: str):
+        """One query side of ``stream``: a source radio, then the library segment picker or the upload box, as
+        the radio says. Returns ``(source, segment, upload)``."""
+        source = gr.Radio(
+            list(SOURCES),
+            value=SEGMENT_SOURCE,
+            label=f"{stream.capitalize()} from",
+            elem_id=f"{prefix}-source",
+        )
+        segment = segment_dropdown(
+            getattr(space, f"{stream}_segments"), f"Library {stream} segment", f"{prefix}-segment"
+        )
+        if stream == "video":
+            upload = gr.Video(label="Video file", sources=["upload"], visible=False, elem_id=upload_id)
+        else:
+            upload = gr.Audio(
+                label="Music file", sources=["upload"], type="filepath", visible=False, elem_id=upload_id
+            )
         source.change(
             lambda chosen: (
                 gr.update(visible=chosen == SEGMENT_SOURCE),
@@ -375,6 +391,7 @@ def build_demo(space: Space):
             source,
             [segment, upload],
         )
+        return source, segment, upload
 
     def ranking_tab(query_stream: str, title: str, prefix: str) -> None:
         """A tab that ranks the library's ``DIRECTIONS[query_stream]`` segments for a query of ``query_stream``
@@ -391,26 +408,7 @@ def build_demo(space: Space):
                 return
             with gr.Row():
                 with gr.Column():
-                    source = gr.Radio(
-                        list(SOURCES),
-                        value=SEGMENT_SOURCE,
-                        label=f"{query_stream.capitalize()} from",
-                        elem_id=f"{prefix}-source",
-                    )
-                    segment = segment_dropdown(
-                        getattr(space, f"{query_stream}_segments"),
-                        f"Library {query_stream} segment",
-                        f"{prefix}-segment",
-                    )
-                    upload_class = gr.Video if query_stream == "video" else gr.Audio
-                    upload = upload_class(
-                        label=f"{query_stream.capitalize()} file",
-                        sources=["upload"],
-                        visible=False,
-                        elem_id=f"{prefix}-{query_stream}",
-                        **({} if query_stream == "video" else {"type": "filepath"}),
-                    )
-                    toggle(source, segment, upload)
+                    source, segment, upload = query_picker(query_stream, prefix, f"{prefix}-{query_stream}")
                     button = gr.Button(
                         f"Find {'music' if ranked == 'music' else 'videos'}",
                         variant="primary",
@@ -514,31 +512,9 @@ def build_demo(space: Space):
             else:
                 with gr.Row():
                     with gr.Column():
-                        video_source = gr.Radio(
-                            list(SOURCES), value=SEGMENT_SOURCE, label="Video from", elem_id="video-source"
-                        )
-                        video_segment = segment_dropdown(
-                            space.video_segments, "Library video segment", "video-segment"
-                        )
-                        video_file = gr.Video(
-                            label="Video file", sources=["upload"], visible=False, elem_id="video-file"
-                        )
-                        toggle(video_source, video_segment, video_file)
+                        video_source, video_segment, video_file = query_picker("video", "video", "video-file")
                     with gr.Column():
-                        music_source = gr.Radio(
-                            list(SOURCES), value=SEGMENT_SOURCE, label="Music from", elem_id="music-source"
-                        )
-                        music_segment = segment_dropdown(
-                            space.music_segments, "Library music segment", "music-segment"
-                        )
-                        music_file = gr.Audio(
-                            label="Music file",
-                            sources=["upload"],
-                            type="filepath",
-                            visible=False,
-                            elem_id="music-file",
-                        )
-                        toggle(music_source, music_segment, music_file)
+                        music_source, music_segment, music_file = query_picker("music", "music", "music-file")
                 match_button = gr.Button("Do these match?", variant="primary", elem_id="match-button")
                 with gr.Row():
                     with gr.Column():
