@@ -252,9 +252,11 @@ ENSEMBLE_SEED_STRIDE = 1_000
 """Member k of an `--ensemble-size` run trains with seed `seed + k * ENSEMBLE_SEED_STRIDE` (member 0: `seed`)."""
 
 
-def member_seeds(args: EmoMVTrainingArguments) -> list[int]:
-    """The training seed of each member of an `--ensemble-size` run (one seed for a single model)."""
-    return [args.seed + member * ENSEMBLE_SEED_STRIDE for member in range(args.ensemble_size)]
+def member_seeds(args: EmoMVTrainingArguments, count: int | None = None) -> list[int]:
+    """The training seed of each member of an `--ensemble-size` run (one seed for a single model); ``count``
+    members instead of `args.ensemble_size` (the tagger's selection averages seeds without an ensemble)."""
+    members = args.ensemble_size if count is None else count
+    return [args.seed + member * ENSEMBLE_SEED_STRIDE for member in range(members)]
 
 
 def train_on_splits(

@@ -29,7 +29,7 @@ from emomv_hf.metrics import tagging_metrics
 from emomv_hf.models_registry import build_model
 from emomv_hf.training import EmoMVTrainingArguments, make_accelerator
 from emomv_hf.training.holdout import grouped_holdout_indices, grouped_kfold_indices
-from emomv_hf.training.pipeline import ENSEMBLE_SEED_STRIDE, TrainingSplits, train_on_splits
+from emomv_hf.training.pipeline import TrainingSplits, member_seeds, train_on_splits
 
 BASE = {"learning_rate": 5e-4, "batch_size": 30, "max_epochs": 200, "patience": 30}
 """The paper's training of its tagger (section 3.2): Adam, lr 0.0005, batch 30, 200 epochs, patience 30."""
@@ -109,8 +109,7 @@ def cross_validate(dataset: str, candidate: dict, folds: int) -> dict[str, float
         )
         selection = segments.select(selection_rows)
         reports = []
-        for member in range(members):  # the seeds `--ensemble-size` gives its members
-            member_seed = args.seed + member * ENSEMBLE_SEED_STRIDE
+        for member_seed in member_seeds(args, members):  # the seeds `--ensemble-size` gives its members
             member_args = replace(args, seed=member_seed)
             member_accelerator = make_accelerator(member_args, cpu=True)
             model, _ = train_on_splits(member_args, splits, member_accelerator)
