@@ -395,12 +395,9 @@ def build_demo(space: Space):
 
     def ranking_tab(query_stream: str, title: str, prefix: str) -> None:
         """A tab that ranks the library's ``DIRECTIONS[query_stream]`` segments for a query of ``query_stream``
-        (element ids start with ``prefix``; the video-to-music tab keeps its short ids)."""
+        (every element id starts with ``prefix``)."""
         ranked = DIRECTIONS[query_stream]
         noun = "tracks" if ranked == "music" else "music videos"
-
-        def element(name: str) -> str:
-            return name if prefix == "find" else f"{prefix}-{name}"
 
         with gr.Tab(title, id=prefix):
             if space.recommender is None:
@@ -419,35 +416,35 @@ def build_demo(space: Space):
                     query_chart = gr.Label(
                         num_top_classes=len(EMOTIONS),
                         label=f"{query_stream.capitalize()}: predicted emotions",
-                        elem_id=element("query-emotions"),
+                        elem_id=f"{prefix}-query-emotions",
                     )
             results = gr.Dataframe(
                 headers=list(RESULT_COLUMNS),
                 datatype="str",
                 interactive=False,
                 label=f"Top {space.top_k} {noun}",
-                elem_id=element("results"),
+                elem_id=f"{prefix}-results",
             )
             with gr.Row():
                 with gr.Column():
                     pick = gr.Dropdown(
-                        choices=[], label=f"Show {noun[:-1]}", interactive=True, elem_id=element("pick-rank")
+                        choices=[], label=f"Show {noun[:-1]}", interactive=True, elem_id=f"{prefix}-pick-rank"
                     )
-                    item_text = gr.Markdown(elem_id=element("item-summary"))
+                    item_text = gr.Markdown(elem_id=f"{prefix}-item-summary")
                     item_video = gr.Video(
-                        label="Music video", interactive=False, visible=False, elem_id=element("track-video")
+                        label="Music video", interactive=False, visible=False, elem_id=f"{prefix}-track-video"
                     )
                     item_audio = gr.Audio(
                         label="The ranked segment's music",
                         interactive=False,
                         type="filepath",
                         visible=False,
-                        elem_id=element("track-audio"),
+                        elem_id=f"{prefix}-track-audio",
                     )
                 item_chart = gr.Label(
                     num_top_classes=len(EMOTIONS),
                     label=f"{ranked.capitalize()}: predicted emotions",
-                    elem_id=element("track-emotions"),
+                    elem_id=f"{prefix}-track-emotions",
                 )
             found = gr.State()
 

@@ -64,6 +64,24 @@ def _table(page, selector: str) -> list[list[str]]:
     )
 
 
+def _rank_segment(page, tab: str, segment: str) -> list[list[str]]:
+    """Submit library ``segment`` in the ranking tab whose ids start with ``tab``; the shown top-10 table once
+    its summary names the segment and all ten rows are drawn."""
+    _pick(page, f"#{tab}-segment", segment)
+    page.click(f"#{tab}-button")
+    page.wait_for_function(
+        "([tab, id]) => document.querySelector(`#${tab}-summary`).innerText.includes(id)",
+        arg=[tab, segment],
+        timeout=TIMEOUT_MS,
+    )
+    page.wait_for_function(
+        'tab => document.querySelectorAll(`#${tab}-results [data-testid^="cell-9-"]`).length === 8',
+        arg=tab,
+        timeout=TIMEOUT_MS,
+    )
+    return _table(page, f"#{tab}-results")
+
+
 def test_find_music_and_do_these_match(browser, url, space, model_dirs, artifacts) -> None:
     page = browser.new_page(viewport={"width": 1280, "height": 1800})
     page.goto(url)
@@ -71,36 +89,26 @@ def test_find_music_and_do_these_match(browser, url, space, model_dirs, artifact
 
     # Find music for a video: a library video segment, submitted; the table is MusicRecommender's top 10.
     segment = space.video_segments[7]
-    _pick(page, "#find-segment", segment)
-    page.click("#find-button")
-    page.wait_for_function(
-        "id => document.querySelector('#find-summary').innerText.includes(id)",
-        arg=segment,
-        timeout=TIMEOUT_MS,
-    )
-    page.wait_for_function(
-        "() => document.querySelectorAll('#results [data-testid^=\"cell-9-\"]').length === 8",
-        timeout=TIMEOUT_MS,
-    )
+    rows = _rank_segment(page, "find", segment)
     expected = space.recommender.recommend(segment=segment, top_k=10)
-    rows = _table(page, "#results")
     assert [row[:4] for row in rows] == [
         [str(item.rank), f"{item.score:.4f}", item.track, item.segment_id] for item in expected.items
     ]
     assert [row[5] for row in rows] == [item.emotion for item in expected.items]
     # The query's bar chart heads with its most likely emotion; the track shown first is rank 1.
     predicted = expected.query["predicted_emotions"]
-    assert page.inner_text("#query-emotions").splitlines()[1] == max(predicted, key=predicted.get)
-    assert f"Rank 1: {expected.items[0].track}" in page.inner_text("#item-summary")
+    assert page.inner_text("#find-query-emotions").splitlines()[1] == max(predicted, key=predicted.get)
+    assert f"Rank 1: {expected.items[0].track}" in page.inner_text("#find-item-summary")
     page.screenshot(path=artifacts / "find_music.png", full_page=True)
 
     # Another rank's distribution and summary, picked under the table.
-    _pick(page, "#pick-rank", f"2. {expected.items[1].track}")
+    _pick(page, "#find-pick-rank", f"2. {expected.items[1].track}")
     page.wait_for_function(
-        "() => document.querySelector('#item-summary').innerText.startsWith('Rank 2')", timeout=TIMEOUT_MS
+        "() => document.querySelector('#find-item-summary').innerText.startsWith('Rank 2')",
+        timeout=TIMEOUT_MS,
     )
     second = expected.items[1].predicted_emotions
-    assert page.inner_text("#track-emotions").splitlines()[1] == max(second, key=second.get)
+    assert page.inner_text("#find-track-emotions").splitlines()[1] == max(second, key=second.get)
 
     # Do these match? Two library segments: the probability is the correspondence model's.
     page.click("button[role=tab]:has-text('Do these match?')")
@@ -137,19 +145,9 @@ def test_find_music_and_do_these_match(browser, url, space, model_dirs, artifact
     # Find videos for music: a library music segment; the table is the recommender's music-query ranking.
     page.click("button[role=tab]:has-text('Find videos for music')")
     music_id = space.music_segments[12]
-    _pick(page, "#videos-segment", music_id)
-    page.click("#videos-button")
-    page.wait_for_function(
-        "id => document.querySelector('#videos-summary').innerText.includes(id)",
-        arg=music_id,
-        timeout=TIMEOUT_MS,
-    )
-    page.wait_for_function(
-        "() => document.querySelectorAll('#videos-results [data-testid^=\"cell-9-\"]').length === 8",
-        timeout=TIMEOUT_MS,
-    )
+    rows = _rank_segment(page, "videos", music_id)
     expected = space.recommender.recommend(segment=music_id, query_stream="music", top_k=10)
-    assert [row[:4] for row in _table(page, "#videos-results")] == [
+    assert [row[:4] for row in rows] == [
         [str(item.rank), f"{item.score:.4f}", item.track, item.segment_id] for item in expected.items
     ]
     assert "video segments" in page.inner_text("#videos-summary")
@@ -163,7 +161,7 @@ def test_find_music_and_do_these_match(browser, url, space, model_dirs, artifact
         "() => document.querySelector('#find-summary').innerText.startsWith('Error: upload a video file')",
         timeout=TIMEOUT_MS,
     )
-    assert _table(page, "#results") == []
+    assert _table(page, "#find-results") == []
     page.screenshot(path=artifacts / "find_music_error.png", full_page=True)
     page.close()
 
@@ -202,7 +200,7 @@ def test_an_uploaded_video_and_the_library_players(
         )
         (segment_id,) = [s for s in media_space.video_segments if s.startswith("clip")]
         expected = media_space.recommender.recommend(segment=segment_id, top_k=10)
-        rows = _table(page, "#results")
+        rows = _table(page, "#find-results")
         assert [row[1:4] for row in rows] == [
             [f"{item.score:.4f}", item.track, item.segment_id] for item in expected.items
         ]
@@ -211,23 +209,23 @@ def test_an_uploaded_video_and_the_library_players(
         # Each track plays from the library: a music video whole in the video player, and the ranked segment's
         # music (1 s of the file) in the audio player.
         for rank, item in enumerate(expected.items, start=1):
-            _pick(page, "#pick-rank", f"{rank}. {item.track}")
+            _pick(page, "#find-pick-rank", f"{rank}. {item.track}")
             page.wait_for_function(
-                "rank => document.querySelector('#item-summary').innerText.startsWith(`Rank ${rank}:`)",
+                "rank => document.querySelector('#find-item-summary').innerText.startsWith(`Rank ${rank}:`)",
                 arg=rank,
                 timeout=TIMEOUT_MS,
             )
             if item.track == "clip":  # the video element has loaded the clip's metadata
                 page.wait_for_function(
-                    "() => { const video = document.querySelector('#track-video video');"
+                    "() => { const video = document.querySelector('#find-track-video video');"
                     " return video && video.readyState >= 1; }",
                     timeout=TIMEOUT_MS,
                 )
-                duration = page.evaluate("document.querySelector('#track-video video').duration")
+                duration = page.evaluate("document.querySelector('#find-track-video video').duration")
                 assert duration == pytest.approx(1.0, abs=0.2)
             # The audio player has decoded the segment (not the 2.2 s track) into its waveform.
             page.wait_for_function(
-                "() => document.querySelector('#track-audio #duration')?.innerText === '0:01'",
+                "() => document.querySelector('#find-track-audio #duration')?.innerText === '0:01'",
                 timeout=TIMEOUT_MS,
             )
             if item.track == "clip":
