@@ -77,6 +77,9 @@ CANDIDATES: dict[str, dict] = {
     "stop-on-error": {"stopping_loss": "error"},
     "stream-heads": {"config_overrides": "stream_heads=True"},
     "two-layers-5-seeds": {"config_overrides": "num_hidden_layers=2", "members": 5},
+    "two-layers-weight-decay-0.3": {"weight_decay": 0.3, "config_overrides": "num_hidden_layers=2"},
+    "two-layers-weight-decay-1": {"weight_decay": 1.0, "config_overrides": "num_hidden_layers=2"},
+    "two-layers-weight-decay-3": {"weight_decay": 3.0, "config_overrides": "num_hidden_layers=2"},
 }
 
 

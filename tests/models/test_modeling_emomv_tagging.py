@@ -195,3 +195,60 @@ def test_stream_heads_classify_each_stream_alone_with_its_own_head(tmp_path):
         assert torch.equal(loaded(video_features=video).logits, model(video_features=video).logits)
     # The default keeps one shared classifier.
     assert not hasattr(EmoMVForEmotionTagging(EmoMVTaggingConfig()), "stream_classifiers")
+
+
+def _logistic_regression_script():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "examples" / "tagging" / "logistic_regression.py"
+    spec = importlib.util.spec_from_file_location("logistic_regression", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_logistic_regression_reference_reads_extra_music_and_scores_its_fit(release_dir, emomv_c_dir, capsys):
+    """The linear reference's extra music is EmoMV-B's distinct music segments with their music labels (read
+    here from the CSVs with the csv module), and its printed score equals an independent fit on train + extra."""
+    import csv
+    import json
+
+    import h5py
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    from emomv_hf.data.loading import load_emomv
+    from emomv_hf.data.schema import segments_from_pairs
+
+    script = _logistic_regression_script()
+    features, labels = script.release_music_segments(str(release_dir), ["emomv-b"])
+    expected: dict[str, tuple[np.ndarray, int]] = {}
+    for split in ("TRAIN", "VAL"):
+        folder = release_dir / "DS2_EmoMV_B"
+        with open(folder / "annotation" / f"DS2_{split}_MATCH_MISMATCH_labels.csv", newline="") as handle:
+            rows = list(csv.reader(handle))
+        with h5py.File(folder / "extracted_features" / f"VGGish_DS2_{split}_MATCH_MISMATCH.h5") as h5:
+            music = np.asarray(h5[next(iter(h5))])
+        for row, vector in zip(rows, music, strict=True):
+            expected.setdefault(row[1].split("_PAIR_")[-1], (vector, int(row[6])))
+    assert len(labels) == len(expected) == 616
+    np.testing.assert_array_equal(labels, [label for _, label in expected.values()])
+    np.testing.assert_allclose(features, np.stack([vector for vector, _ in expected.values()]), rtol=1e-6)
+
+    arguments = ["--dataset", str(emomv_c_dir), "--inputs", "music", "--c-grid", "0.003"]
+    assert script.main([*arguments, "--extra-music", "emomv-b", "--release-dir", str(release_dir)]) == 0
+    printed = capsys.readouterr().out
+    final = json.loads(printed[printed.index("{\n") :])
+    pairs = load_emomv(str(emomv_c_dir), "pairs")
+    train = segments_from_pairs(pairs["train"]).with_format("numpy")[:]
+    validation = segments_from_pairs(pairs["validation"]).with_format("numpy")[:]
+    x = np.concatenate([train["music_features"], features])
+    scaler = StandardScaler().fit(x)
+    model = LogisticRegression(C=0.003, max_iter=5000).fit(
+        scaler.transform(x), np.concatenate([train["emotion"], labels])
+    )
+    predicted = model.predict(scaler.transform(validation["music_features"]))
+    assert final["music_C"] == 0.003
+    assert final["music_emotion_accuracy"] == round(float((predicted == validation["emotion"]).mean()), 4)
