@@ -187,6 +187,40 @@ class EmoMVForEmotionTagging(PreTrainedModel):
         )
         self.config.class_weights = [round(float(weight), 6) for weight in weights]
 
+    @torch.no_grad()
+    def copy_stream_projections(self, source: PreTrainedModel) -> list[str]:
+        """
+        Copy a trained EmoMV correspondence or retrieval model's per-stream standardisation and reduction layer
+        (`Linear(width → reduced_size)` on standardised features, the same shapes as this tagger's projections
+        when `hidden_size == reduced_size`) into this tagger, for every stream both have. Returns those streams;
+        raises a `ValueError` when there is none or a shape differs.
+        """
+        copied = []
+        for stream in self.config.stream_names:
+            reduction = getattr(getattr(source, f"{stream}_encoder", None), "reduction", None)
+            if not isinstance(reduction, nn.Linear):
+                continue
+            projection = self.projections[stream]
+            if reduction.weight.shape != projection.weight.shape:
+                raise ValueError(
+                    f"{type(source).__name__}'s {stream} reduction is {tuple(reduction.weight.shape)} (out, in), "
+                    f"the tagger's {stream} projection {tuple(projection.weight.shape)}: set the tagger's "
+                    f"`hidden_size` to the source's `reduced_size`."
+                )
+            projection.weight.copy_(reduction.weight)
+            projection.bias.copy_(reduction.bias)
+            for statistic in ("mean", "std"):
+                getattr(self.standardizer, f"{stream}_{statistic}").copy_(
+                    getattr(source.standardizer, f"{stream}_{statistic}")
+                )
+            copied.append(stream)
+        if not copied:
+            raise ValueError(
+                f"{type(source).__name__} has no `<stream>_encoder.reduction` layer for the tagger's streams "
+                f"{self.config.stream_names}: give an EmoMV correspondence or retrieval model."
+            )
+        return copied
+
     # -- forward ---------------------------------------------------------------------------------------------
 
     def classify(self, streams: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:

@@ -123,6 +123,15 @@ class EmoMVTrainingArguments:
             "only, error (1 - the mean accuracy of the predictions from each stream alone)."
         },
     )
+    projections_from: str | None = field(
+        default=None,
+        metadata={
+            "help": "--task tagging only: a trained EmoMV correspondence or retrieval model (folder or Hub id) "
+            "whose standardisation and per-stream reduction layers become the tagger's projections, kept fixed "
+            "(only the encoder and classifier train). It must not have seen the reported split: a saved run's "
+            "training_args.json must say --protocol held-out when it was trained on this dataset."
+        },
+    )
     ensemble_size: int = field(
         default=1,
         metadata={
@@ -223,6 +232,8 @@ class EmoMVTrainingArguments:
             raise ValueError(
                 "--stopping-loss error needs --task tagging (a correspondence model has no tags)"
             )
+        elif self.projections_from is not None:
+            raise ValueError("--projections-from needs --task tagging (it sets the tagger's projections)")
         if self.checkpointing_epochs is not None and self.checkpointing_epochs <= 0:
             raise ValueError(f"--checkpointing-epochs must be positive, got {self.checkpointing_epochs}")
         try:

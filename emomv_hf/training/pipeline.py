@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -13,7 +14,7 @@ from accelerate import Accelerator
 from accelerate.utils import DataLoaderConfiguration, ProjectConfiguration, set_seed
 
 from emomv_hf.cards import make_model_card
-from emomv_hf.data.loading import load_emomv, reporting_split
+from emomv_hf.data.loading import load_emomv, looks_like_local_path, reporting_split
 from emomv_hf.data.schema import segments_from_pairs
 from emomv_hf.data.tensors import TensorPairs
 from emomv_hf.evaluation import (
@@ -259,11 +260,45 @@ def member_seeds(args: EmoMVTrainingArguments, count: int | None = None) -> list
     return [args.seed + member * ENSEMBLE_SEED_STRIDE for member in range(members)]
 
 
+def _same_dataset(first: str | None, second: str) -> bool:
+    if first is None:
+        return False
+    if looks_like_local_path(first) and looks_like_local_path(second):
+        return Path(first).resolve() == Path(second).resolve()
+    return first == second
+
+
+def projection_source(args: EmoMVTrainingArguments) -> EmoMVPreTrainedModel | None:
+    """`--projections-from`: the trained correspondence or retrieval model the tagger's projections are copied
+    from. Refused when its saved `training_args.json` shows it was trained on this dataset with a protocol that
+    sees the reported split (``paper`` stops on it, ``cv`` trains on it)."""
+    if args.projections_from is None:
+        return None
+    from transformers import AutoModel
+
+    where = args.projections_from
+    record = Path(where) / "training_args.json"
+    if record.is_file():
+        trained = json.loads(record.read_text())
+        protocol = trained.get("protocol")
+        if _same_dataset(trained.get("dataset"), args.dataset) and protocol != "held-out":
+            raise ValueError(
+                f"--projections-from {where}: it was trained on {args.dataset} with --protocol {protocol}, "
+                "which sees the validation split the tagger reports on (paper stops on it, cv trains on it); "
+                "train it with --protocol held-out"
+            )
+    try:
+        return AutoModel.from_pretrained(where)
+    except (OSError, ValueError) as error:
+        raise ValueError(f"--projections-from {where}: {error}") from None
+
+
 def train_on_splits(
     args: EmoMVTrainingArguments, splits: TrainingSplits, accelerator: Accelerator
 ) -> tuple[EmoMVPreTrainedModel, TrainingOutcome]:
     """Train one model from ``args.seed`` on the protocol's splits: early stopping, then for ``cv`` the refit on
     the whole outer training fold, then the baseline's stage 2. Returns the unwrapped model and its outcome."""
+    source = projection_source(args)
 
     def fresh_model(fitted: TensorPairs) -> EmoMVPreTrainedModel:
         set_seed(args.seed)
@@ -274,6 +309,12 @@ def train_on_splits(
         )
         if getattr(model.config, "class_weighting", "none") != "none":
             model.fit_class_weights(fitted.inputs["labels"])  # the tagger's balanced loss: fitted labels only
+        if source is not None:
+            try:
+                model.copy_stream_projections(source)  # its standardisation too, which its layers expect
+            except ValueError as error:
+                raise ValueError(f"--projections-from {args.projections_from}: {error}") from None
+            model.projections.requires_grad_(False)
         return model
 
     model = fresh_model(splits.train)

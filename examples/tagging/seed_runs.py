@@ -9,6 +9,8 @@ grouped held-out slice of the training segments, seed S; reported on the validat
 per seed (accuracy and macro-F1 from video only, music only and both, and how many classes each predicts: a seed
 predicting one class is flagged), the mean and standard deviation, and writes them with the per-seed confusion
 matrices to --output (JSON). --save-dir keeps seed S's model in OUT/seed-S (the tagger for create_dataset.py).
+In --projections-from, ``{seed}`` stands for the seed (``--projections-from runs/correspondence/seed-{seed}``), so
+each seed's projections come from the correspondence model of the same seed.
 """
 
 from __future__ import annotations
@@ -45,7 +47,14 @@ def main(argv: list[str] | None = None) -> int:
     print(header)
     for seed in range(options.seeds):
         output_dir = str(Path(options.save_dir) / f"seed-{seed}") if options.save_dir else None
-        args = replace(base, seed=seed, output_dir=output_dir, overwrite_output_dir=True)
+        projections_from = base.projections_from and base.projections_from.format(seed=seed)
+        args = replace(
+            base,
+            seed=seed,
+            output_dir=output_dir,
+            overwrite_output_dir=True,
+            projections_from=projections_from,
+        )
         result = run_training(args, save=output_dir is not None)
         predicted = {
             mode: int(len(np.unique(result.report.predictions[f"{mode}_emotion_predictions"])))

@@ -8,7 +8,9 @@ split of the training segments is the selection fold; the other folds train a ta
 ``examples/train.py --task tagging --protocol held-out`` does (early stopping on a grouped held-out slice of
 them, seed k; with ``"refit": True`` then retrained from the same initialisation on all of them for the epochs
 early stopping chose, as the ``cv`` protocol does; with ``"members": K``, K such taggers with the seeds of
-``--ensemble-size K`` and their mean probabilities scored). Prints each candidate's mean selection-fold accuracy and macro-F1 per input. The validation split
+``--ensemble-size K`` and their mean probabilities scored; with ``"projections_from": "correspondence"``, the
+tagger's projections come from a multi-task correspondence model, ``train.py --task correspondence --protocol
+held-out --seed k`` on the training pairs whose two segments are both in the other folds). Prints each candidate's mean selection-fold accuracy and macro-F1 per input. The validation split
 is never read: it stays the reported split.
 """
 
@@ -17,10 +19,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import torch
+import transformers
 
 from emomv_hf.data.loading import load_emomv
 from emomv_hf.data.schema import segments_from_pairs
@@ -29,7 +34,7 @@ from emomv_hf.metrics import tagging_metrics
 from emomv_hf.models_registry import build_model
 from emomv_hf.training import EmoMVTrainingArguments, make_accelerator
 from emomv_hf.training.holdout import grouped_holdout_indices, grouped_kfold_indices
-from emomv_hf.training.pipeline import TrainingSplits, member_seeds, train_on_splits
+from emomv_hf.training.pipeline import TrainingSplits, checked_tensors, member_seeds, train_on_splits
 
 BASE = {"learning_rate": 5e-4, "batch_size": 30, "max_epochs": 200, "patience": 30}
 """The paper's training of its tagger (section 3.2): Adam, lr 0.0005, batch 30, 200 epochs, patience 30."""
@@ -80,7 +85,38 @@ CANDIDATES: dict[str, dict] = {
     "two-layers-weight-decay-0.3": {"weight_decay": 0.3, "config_overrides": "num_hidden_layers=2"},
     "two-layers-weight-decay-1": {"weight_decay": 1.0, "config_overrides": "num_hidden_layers=2"},
     "two-layers-weight-decay-3": {"weight_decay": 3.0, "config_overrides": "num_hidden_layers=2"},
+    "two-layers-correspondence-projections": {
+        "config_overrides": "num_hidden_layers=2",
+        "projections_from": "correspondence",
+    },
+    "correspondence-projections": {"projections_from": "correspondence"},
 }
+
+
+def fold_correspondence_model(dataset: str, fitted_segments: set[str], seed: int, directory: Path) -> str:
+    """Train a multi-task correspondence model as ``train.py --task correspondence --protocol held-out --seed
+    SEED`` would, but on the training pairs whose video and music segments are both in ``fitted_segments``;
+    save it in ``directory`` and return that path."""
+    pairs = load_emomv(dataset, "pairs")["train"]
+    rows = [
+        row
+        for row, (video, music) in enumerate(
+            zip(pairs["video_segment_id"], pairs["music_segment_id"], strict=True)
+        )
+        if video in fitted_segments and music in fitted_segments
+    ]
+    fold_pairs = pairs.select(rows)
+    args = EmoMVTrainingArguments(
+        dataset=dataset, task="correspondence", protocol="held-out", seed=seed, progress=False
+    )
+    data = checked_tensors(fold_pairs, build_model("emomv", "correspondence"), f"{dataset} fold pairs")
+    fit, held_out = grouped_holdout_indices(
+        fold_pairs["video_segment_id"], fold_pairs["music_segment_id"], args.held_out_fraction, seed
+    )
+    splits = TrainingSplits(data.select(fit), data.select(held_out), "held-out slice", "selection fold")
+    model, _ = train_on_splits(args, splits, make_accelerator(args, cpu=True))
+    model.save_pretrained(directory)
+    return str(directory)
 
 
 def cross_validate(dataset: str, candidate: dict, folds: int) -> dict[str, float]:
@@ -90,7 +126,15 @@ def cross_validate(dataset: str, candidate: dict, folds: int) -> dict[str, float
     candidate = dict(candidate)
     refit = candidate.pop("refit", False)
     members = candidate.pop("members", 1)
+    projections = candidate.pop("projections_from", None)
+    scratch = tempfile.TemporaryDirectory(prefix="emomv-selection-")
     for fold, (train_rows, selection_rows) in enumerate(grouped_kfold_indices(ids, ids, emotions, folds, 0)):
+        if projections == "correspondence":
+            fitted_segments = {ids[row] for row in train_rows}
+            directory = Path(scratch.name) / f"fold-{fold}"
+            candidate["projections_from"] = fold_correspondence_model(
+                dataset, fitted_segments, fold, directory
+            )
         args = EmoMVTrainingArguments(
             dataset=dataset,
             task="tagging",
@@ -126,6 +170,7 @@ def cross_validate(dataset: str, candidate: dict, folds: int) -> dict[str, float
                 metrics.update(tagging_metrics(mode, labels, mean))
         for name, value in metrics.items():
             scores.setdefault(name, []).append(value)
+    scratch.cleanup()
     return {name: float(np.mean(values)) for name, values in scores.items()}
 
 
@@ -136,6 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--candidates", default=",".join(CANDIDATES))
     options = parser.parse_args(argv)
     torch.set_num_threads(1)
+    transformers.utils.logging.disable_progress_bar()  # saving and loading each fold's correspondence model
     for name in options.candidates.split(","):
         means = cross_validate(options.dataset, CANDIDATES[name], options.folds)
         shown = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -33,6 +34,62 @@ from emomv_hf.training import EmoMVTrainingArguments, run_training
 def test_tagging_arguments_are_checked(changes, message):
     with pytest.raises(ValueError, match=message):
         EmoMVTrainingArguments(task="tagging", **changes)
+    with pytest.raises(ValueError, match="--projections-from needs --task tagging"):
+        EmoMVTrainingArguments(protocol="held-out", projections_from="outputs/correspondence")
+
+
+def _short_run(emomv_c_dir, task: str, **changes) -> EmoMVTrainingArguments:
+    settings = {"learning_rate": 5e-4, "batch_size": 30, "max_epochs": 3, "patience": 3, **changes}
+    return EmoMVTrainingArguments(
+        dataset=str(emomv_c_dir), task=task, protocol="held-out", progress=False, plots=False, **settings
+    )
+
+
+def test_projections_from_a_correspondence_model_are_copied_and_stay_fixed(emomv_c_dir, tmp_path):
+    source_dir = tmp_path / "correspondence"
+    source = run_training(_short_run(emomv_c_dir, "correspondence", output_dir=str(source_dir))).model
+    args = _short_run(emomv_c_dir, "tagging", projections_from=str(source_dir))
+    untrained = run_training(replace(args, max_epochs=1, learning_rate=1e-12), save=False).model
+    result = run_training(args, save=False)
+    tagger = result.model
+    for stream in ("video", "music"):
+        reduction = getattr(source, f"{stream}_encoder").reduction
+        assert torch.equal(tagger.projections[stream].weight, reduction.weight)
+        assert torch.equal(tagger.projections[stream].bias, reduction.bias)
+        for statistic in ("mean", "std"):
+            name = f"{stream}_{statistic}"
+            assert torch.equal(getattr(tagger.standardizer, name), getattr(source.standardizer, name))
+    # Only the encoder and the classifier trained, and the loss went down.
+    assert not torch.equal(tagger.classifier.weight, untrained.classifier.weight)
+    assert result.outcome.best_stopping_loss is not None and result.outcome.epochs_run == 3
+    # The tagger's projected standardised video equals the source's reduced standardised video.
+    validation = segments_from_pairs(load_emomv(str(emomv_c_dir))["validation"])
+    video = tagging_tensors(validation, tagger).inputs["video_features"]
+    with torch.no_grad():
+        expected = source.video_encoder.reduction(source.standardizer(video, "video"))
+        assert torch.equal(tagger.projections["video"](tagger.standardizer(video, "video")), expected)
+
+
+def test_projections_from_a_model_that_saw_the_reported_split_are_refused(emomv_c_dir, tmp_path):
+    paper_dir = tmp_path / "paper-protocol"
+    run_training(
+        replace(_short_run(emomv_c_dir, "correspondence", output_dir=str(paper_dir)), protocol="paper")
+    )
+    with pytest.raises(ValueError, match="with --protocol paper, which sees the validation split"):
+        run_training(_short_run(emomv_c_dir, "tagging", projections_from=str(paper_dir)), save=False)
+
+    held_out_dir = tmp_path / "held-out"
+    run_training(_short_run(emomv_c_dir, "correspondence", output_dir=str(held_out_dir), max_epochs=1))
+    narrow = _short_run(
+        emomv_c_dir, "tagging", projections_from=str(held_out_dir), config_overrides="hidden_size=32"
+    )
+    with pytest.raises(ValueError, match="set the tagger's `hidden_size` to the source's `reduced_size`"):
+        run_training(narrow, save=False)
+
+    tagger_dir = tmp_path / "tagger"
+    run_training(_short_run(emomv_c_dir, "tagging", output_dir=str(tagger_dir), max_epochs=1))
+    with pytest.raises(ValueError, match="no `<stream>_encoder.reduction` layer"):
+        run_training(_short_run(emomv_c_dir, "tagging", projections_from=str(tagger_dir)), save=False)
 
 
 def test_tagging_metrics_match_scikit_learn():
