@@ -10,8 +10,9 @@ them, seed k; with ``"refit": True`` then retrained from the same initialisation
 early stopping chose, as the ``cv`` protocol does; with ``"members": K``, K such taggers with the seeds of
 ``--ensemble-size K`` and their mean probabilities scored; with ``"projections_from": "correspondence"``, the
 tagger's projections come from a multi-task correspondence model, ``train.py --task correspondence --protocol
-held-out --seed k`` on the training pairs whose two segments are both in the other folds). Prints each candidate's mean selection-fold accuracy and macro-F1 per input. The validation split
-is never read: it stays the reported split.
+held-out --seed k`` on the training pairs whose two segments are both in the other folds). Prints each
+candidate's mean selection-fold accuracy and macro-F1 per input. The validation split is never read: it stays
+the reported split.
 """
 
 from __future__ import annotations
