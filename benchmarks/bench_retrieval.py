@@ -57,6 +57,10 @@ class BenchmarkArguments:
     ef_search: list[int] = field(
         default_factory=lambda: [32, 64, 128, 256, 512], metadata={"help": "HNSW efSearch values."}
     )
+    hnsw_neighbours: int = field(default=HNSW_NEIGHBOURS, metadata={"help": "HNSW M (package default)."})
+    hnsw_ef_construction: int = field(
+        default=HNSW_EF_CONSTRUCTION, metadata={"help": "HNSW efConstruction (package default)."}
+    )
     ivf_lists: int = field(default=4096, metadata={"help": "IVF lists (0: skip IVF)."})
     nprobe: list[int] = field(
         default_factory=lambda: [8, 16, 32, 64, 128], metadata={"help": "IVF nprobe values."}
@@ -139,14 +143,14 @@ class Built:
         return self.entries.get_index("vectors").faiss_index
 
 
-def build(kind: str, table: pa.Table, dim: int) -> Built:
+def build(kind: str, table: pa.Table, dim: int, **hnsw_settings: int) -> Built:
     """As ``LibraryIndex.build`` does: a datasets table of vectors, ``add_faiss_index`` with a custom index."""
     import faiss
 
     entries = datasets.Dataset(table)
     before = resident_mib()
     start = time.perf_counter()
-    _, index = make_faiss_index(kind, dim, table.num_rows)
+    _, index = make_faiss_index(kind, dim, table.num_rows, **hnsw_settings)
     entries.add_faiss_index("vectors", custom_index=index, batch_size=10_000)
     seconds = time.perf_counter() - start
     growth = resident_mib() - before
@@ -178,10 +182,13 @@ def main(argv: list[str] | None = None) -> int:
 
     exact = build("exact", table, args.dim)
     reference = exact.faiss_index.search(queries, K)[1]
-    hnsw = build("hnsw", table, args.dim)
+    hnsw = build(
+        "hnsw", table, args.dim, neighbours=args.hnsw_neighbours, ef_construction=args.hnsw_ef_construction
+    )
     print(
-        f"\nHNSW settings: M={HNSW_NEIGHBOURS}, efConstruction={HNSW_EF_CONSTRUCTION}, efSearch={HNSW_EF_SEARCH} "
-        f"(package defaults); auto threshold now {EXACT_SEARCH_MAX_VECTORS:,} vectors\n"
+        f"\nHNSW settings: M={args.hnsw_neighbours}, efConstruction={args.hnsw_ef_construction}, "
+        f"efSearch={HNSW_EF_SEARCH} (package defaults: M={HNSW_NEIGHBOURS}, efConstruction={HNSW_EF_CONSTRUCTION}); "
+        f"auto threshold now {EXACT_SEARCH_MAX_VECTORS:,} vectors\n"
     )
     print(
         f"| index | build s | index MiB | RSS growth MiB | single query, faiss, 1 thread | single query, faiss, "

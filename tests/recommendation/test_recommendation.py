@@ -82,3 +82,25 @@ def test_json_schema_and_raw_feature_queries(model, emomv_c_dir, tmp_path):
         recommender.recommend(segment="no-such-segment")
     with pytest.raises(ValueError, match="exactly one query"):
         recommender.recommend(segment="a", video_features=features)
+
+
+def test_an_hnsw_index_keeps_its_settings_and_ranks_a_small_library_exactly(model, emomv_c_dir, tmp_path):
+    """`index_type="hnsw"` (what `auto` builds above EXACT_SEARCH_MAX_VECTORS): the saved graph has the package's
+    M and efConstruction, loading sets efSearch, and on 96 segments (far fewer than efSearch) it returns the
+    exact index's recommendations."""
+    from emomv_hf.recommendation.index import HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH, HNSW_NEIGHBOURS
+
+    exact = LibraryIndex.build(model, str(emomv_c_dir), index_dir=tmp_path / "exact", progress=False)
+    LibraryIndex.build(
+        model, str(emomv_c_dir), index_dir=tmp_path / "hnsw", index_type="hnsw", progress=False
+    )
+    hnsw = LibraryIndex.load(model, index_dir=tmp_path / "hnsw")
+    for stream in ("video", "music"):
+        assert hnsw.info["streams"][stream]["index"] == "hnsw" and hnsw.stream(stream).index_type == "hnsw"
+        graph = hnsw.stream(stream).entries.get_index("vectors").faiss_index.hnsw
+        assert graph.efSearch == HNSW_EF_SEARCH and graph.efConstruction == HNSW_EF_CONSTRUCTION
+        assert graph.nb_neighbors(1) == HNSW_NEIGHBOURS  # level 0 holds 2 M, the upper levels M
+    for segment in exact.streams["video"].entries["segment_id"][:5]:
+        expected = MusicRecommender(model, exact).recommend(segment=segment, top_k=10, per="segment")
+        found = MusicRecommender(model, hnsw).recommend(segment=segment, top_k=10, per="segment")
+        assert [item.segment_id for item in found.items] == [item.segment_id for item in expected.items]
