@@ -264,7 +264,7 @@ def _same_dataset(first: str | None, second: str) -> bool:
     if first is None:
         return False
     if looks_like_local_path(first) and looks_like_local_path(second):
-        return Path(first).resolve() == Path(second).resolve()
+        return Path(first).expanduser().resolve() == Path(second).expanduser().resolve()
     return first == second
 
 

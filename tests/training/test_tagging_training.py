@@ -77,6 +77,14 @@ def test_projections_from_a_model_that_saw_the_reported_split_are_refused(emomv_
     )
     with pytest.raises(ValueError, match="with --protocol paper, which sees the validation split"):
         run_training(_short_run(emomv_c_dir, "tagging", projections_from=str(paper_dir)), save=False)
+    # The dataset recorded by that run is compared as a folder, whichever way its path is spelt.
+    from pathlib import Path
+
+    from emomv_hf.training.pipeline import _same_dataset
+
+    assert _same_dataset("~/datasets/emomv-c", str(Path.home() / "datasets" / "emomv-c"))
+    assert _same_dataset(str(emomv_c_dir), str(emomv_c_dir / ".." / emomv_c_dir.name))
+    assert not _same_dataset("emomv/emomv-c", str(emomv_c_dir)) and not _same_dataset(None, str(emomv_c_dir))
 
     held_out_dir = tmp_path / "held-out"
     run_training(_short_run(emomv_c_dir, "correspondence", output_dir=str(held_out_dir), max_epochs=1))
