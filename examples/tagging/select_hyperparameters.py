@@ -24,6 +24,7 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
+import datasets
 import numpy as np
 import torch
 import transformers
@@ -94,11 +95,12 @@ CANDIDATES: dict[str, dict] = {
 }
 
 
-def fold_correspondence_model(dataset: str, fitted_segments: set[str], seed: int, directory: Path) -> str:
+def fold_correspondence_model(
+    dataset: str, pairs: datasets.Dataset, fitted_segments: set[str], seed: int, directory: Path
+) -> str:
     """Train a multi-task correspondence model as ``train.py --task correspondence --protocol held-out --seed
-    SEED`` would, but on the training pairs whose video and music segments are both in ``fitted_segments``;
-    save it in ``directory`` and return that path."""
-    pairs = load_emomv(dataset, "pairs")["train"]
+    SEED`` would, but on the training ``pairs`` of ``dataset`` whose video and music segments are both in
+    ``fitted_segments``; save it in ``directory`` and return that path."""
     rows = [
         row
         for row, (video, music) in enumerate(
@@ -121,7 +123,8 @@ def fold_correspondence_model(dataset: str, fitted_segments: set[str], seed: int
 
 
 def cross_validate(dataset: str, candidate: dict, folds: int) -> dict[str, float]:
-    segments = segments_from_pairs(load_emomv(dataset, "pairs")["train"])
+    pairs = load_emomv(dataset, "pairs")["train"]
+    segments = segments_from_pairs(pairs)
     ids, emotions = segments["segment_id"], segments["emotion"]
     scores: dict[str, list[float]] = {}
     candidate = dict(candidate)
@@ -134,7 +137,7 @@ def cross_validate(dataset: str, candidate: dict, folds: int) -> dict[str, float
             fitted_segments = {ids[row] for row in train_rows}
             directory = Path(scratch.name) / f"fold-{fold}"
             candidate["projections_from"] = fold_correspondence_model(
-                dataset, fitted_segments, fold, directory
+                dataset, pairs, fitted_segments, fold, directory
             )
         args = EmoMVTrainingArguments(
             dataset=dataset,
