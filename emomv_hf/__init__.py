@@ -1,7 +1,6 @@
 """emomv-hf: the EmoMV datasets, models and training on the Hugging Face stack."""
 
-__version__ = "0.1.0"
-
+from ._version import __version__
 from .configuration_emomv import (
     EmoMVBaseConfig,
     EmoMVConfig,

@@ -27,7 +27,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from emomv_hf import __version__
+from emomv_hf._version import __version__
 from emomv_hf.io_utils import atomic_write_json
 from emomv_hf.models_registry import PAPER_TASKS as TASKS
 from emomv_hf.paper_results import PAPER_TABLES, metric_names
@@ -307,7 +307,7 @@ def _run_job(specs: tuple[RunSpec, ...], base: EmoMVTrainingArguments, threads: 
     """Train the first spec; a baseline retrieval spec after a baseline correspondence one reuses its stage 1."""
     import torch
 
-    from emomv_hf import EmoMVBaselineForRetrieval
+    from emomv_hf.modeling_emomv_baseline import EmoMVBaselineForRetrieval
     from emomv_hf.training.pipeline import evaluate_run, make_accelerator, run_training
 
     torch.set_num_threads(threads)

@@ -18,7 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from emomv_hf import __version__
+from emomv_hf._version import __version__
 from emomv_hf.cards import dataset_card  # the module, not its function: emomv_hf.cards imports this package
 from emomv_hf.emotions import ALLOWED_MISMATCH_PAIRS, EMOTIONS
 from emomv_hf.io_utils import read_csv_records

@@ -36,7 +36,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import torch
 
-from emomv_hf import __version__
+from emomv_hf._version import __version__
 from emomv_hf.cards import dataset_card
 from emomv_hf.emotions import EMOTIONS
 from emomv_hf.io_utils import atomic_open
