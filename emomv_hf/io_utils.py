@@ -9,13 +9,14 @@ later writer of the same target removes those a killed process left behind (:fun
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import os
 import re
 import shutil
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
@@ -211,3 +212,42 @@ def read_csv_records(path: str | os.PathLike) -> tuple[list[str], list[dict[str,
     except csv.Error as error:
         raise UnreadableFileError(f"{path}: not a readable CSV file ({error})") from None
     return list(reader.fieldnames or []), rows
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """Hex SHA-256 of a file's bytes (read in 1 MiB blocks)."""
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def files_sha256(files: Iterable[tuple[str, Path]]) -> str:
+    """Hex SHA-256 over each file's name, size and bytes, in the order given: the content of a set of files."""
+    digest = hashlib.sha256()
+    for name, path in files:
+        digest.update(f"{name}\0{path.stat().st_size}\0".encode())
+        with open(path, "rb") as handle:
+            while block := handle.read(1 << 20):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def model_fingerprint(model: Any) -> str:
+    """Hex SHA-256 of a model's class, configuration and every tensor of its state dict: what its outputs depend on.
+
+    Fields that name where or how the model was saved (path, library version, dtype) are left out.
+    """
+    digest = hashlib.sha256(type(model).__name__.encode())
+    config = model.config.to_dict()
+    for volatile in ("transformers_version", "_name_or_path", "architectures", "dtype", "torch_dtype"):
+        config.pop(volatile, None)
+    digest.update(json.dumps(config, sort_keys=True, default=str).encode())
+    for name, tensor in sorted(model.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().to("cpu").contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def markdown_table(header: Sequence[object], rows: Iterable[Sequence[object]]) -> str:
+    """A GitHub Markdown table: one header row, a separator, one line per row (cells with ``str``)."""
+    lines = ["| " + " | ".join(map(str, header)) + " |", "|" + "---|" * len(header)]
+    return "\n".join([*lines, *("| " + " | ".join(map(str, row)) + " |" for row in rows)])

@@ -28,7 +28,7 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from emomv_hf._version import __version__
-from emomv_hf.io_utils import atomic_write_json
+from emomv_hf.io_utils import atomic_write_json, files_sha256
 from emomv_hf.models_registry import PAPER_TASKS as TASKS
 from emomv_hf.paper_results import PAPER_TABLES, metric_names
 from emomv_hf.reporting import dataset_display_name, dataset_key, metric_label, paper_value, seed_summary
@@ -164,17 +164,6 @@ def parse_reproduction_arguments(
 # --------------------------------------------------------------------------------------------------
 
 
-def _files_digest(files: Iterable[tuple[str, Path]]) -> str:
-    """SHA-256 over each file's name, size and bytes, in the order given."""
-    digest = hashlib.sha256()
-    for name, path in files:
-        digest.update(f"{name}\0{path.stat().st_size}\0".encode())
-        with open(path, "rb") as stream:
-            while block := stream.read(1 << 20):
-                digest.update(block)
-    return digest.hexdigest()
-
-
 def dataset_fingerprint(dataset: str) -> str:
     """What identifies a dataset's content: a local folder by its Parquet files, a Hub id by its revision.
 
@@ -189,7 +178,7 @@ def dataset_fingerprint(dataset: str) -> str:
             raise ValueError(
                 f"{dataset} holds no Parquet files: build it with dataset_scripts/build_emomv.py"
             )
-        return "sha256:" + _files_digest((path.relative_to(folder).as_posix(), path) for path in files)
+        return "sha256:" + files_sha256((path.relative_to(folder).as_posix(), path) for path in files)
     from huggingface_hub import HfApi
 
     try:
@@ -203,7 +192,7 @@ def dataset_fingerprint(dataset: str) -> str:
             for split, part in sorted(load_emomv(dataset, config).items())
             for cache in part.cache_files
         ]
-        return "cache:" + _files_digest(caches)
+        return "cache:" + files_sha256(caches)
 
 
 def settings_material(base: EmoMVTrainingArguments, fingerprint: str) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from emomv_hf.data.hub_folder import data_files_pattern
 from emomv_hf.data.pairing import SWAP_ALLOCATION_RULE, mismatch_matrix
 from emomv_hf.data.schema import PAIR_FEATURES, PAIRS_CONFIG, SEGMENT_FEATURES, SEGMENTS_CONFIG, split_counts
 from emomv_hf.emotions import ALLOWED_MISMATCH_PAIRS, EMOTIONS
+from emomv_hf.io_utils import markdown_table
 
 TEMPLATE = Path(__file__).resolve().parent / "templates" / "emomv_dataset_card.md"
 
@@ -52,12 +53,6 @@ def _size_category(rows: int) -> str:
 
 def _column(table: pa.Table, name: str) -> list[int]:
     return table.column(name).to_pylist()
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
-    return "\n".join(lines)
 
 
 def mismatch_matrix_table(table: pa.Table) -> list[list[int]]:
@@ -159,12 +154,12 @@ def make_dataset_card(
         pretty_name=pretty_name,
         summary=summary,
         repo_id=repo_id,
-        splits_table=_table(["config", "split", "rows", "matched", "mismatched"], split_rows),
+        splits_table=markdown_table(["config", "split", "rows", "matched", "mismatched"], split_rows),
         per_emotion_table=_emotion_counts_table(pairs, "video_emotion", matched_only=True) if pairs else "",
         mismatch_tables=[
             (
                 split,
-                _table(
+                markdown_table(
                     ["video \\ music", *EMOTIONS],
                     [[EMOTIONS[i], *row] for i, row in enumerate(mismatch_matrix_table(table))],
                 ),
@@ -192,7 +187,7 @@ def _emotion_counts_table(tables: Mapping[str, pa.Table], column: str, matched_o
             values = [v for v, label in zip(values, _column(table, "label"), strict=True) if label]
         counts = Counter(values)
         rows.append([split, *(counts.get(i, 0) for i in range(len(EMOTIONS)))])
-    return _table(["split", *EMOTIONS], rows)
+    return markdown_table(["split", *EMOTIONS], rows)
 
 
 EXTRACTION_TEMPLATE = Path(__file__).resolve().parent / "templates" / "extraction_dataset_card.md"
@@ -251,6 +246,6 @@ def make_extraction_card(
         media=media,
         settings=sorted(settings.items()),
         left_out=left_out,
-        splits_table=_table(["split", "segments", "with video", "with music"], split_rows),
-        emotion_table=_table(["split", *EMOTIONS, "unlabelled"], emotion_rows),
+        splits_table=markdown_table(["split", "segments", "with video", "with music"], split_rows),
+        emotion_table=markdown_table(["split", *EMOTIONS, "unlabelled"], emotion_rows),
     )

@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 from emomv_hf._version import __version__
 from emomv_hf.cards import dataset_card  # the module, not its function: emomv_hf.cards imports this package
 from emomv_hf.emotions import ALLOWED_MISMATCH_PAIRS, EMOTIONS
-from emomv_hf.io_utils import read_csv_records
+from emomv_hf.io_utils import file_sha256, read_csv_records
 
 from .hub_folder import write_hub_folder
 from .pairing import LabelledSegment, PairingResult, coerce_segments, make_pairs, split_by_source
@@ -55,17 +55,9 @@ from .schema import (
 # --------------------------------------------------------------------------------------------------------
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _file_line(root: Path, relative: str) -> str:
     path = root / relative
-    line = f"- `{relative}`: {path.stat().st_size:,} bytes, sha256 `{_sha256(path)[:16]}`"
+    line = f"- `{relative}`: {path.stat().st_size:,} bytes, sha256 `{file_sha256(path)[:16]}`"
     if path.suffix == ".h5":
         with open_feature_dataset(path) as dataset:
             line += f", dataset `{dataset.name.lstrip('/')}` {tuple(dataset.shape)} {dataset.dtype}"
@@ -364,7 +356,7 @@ def read_segments(
 def _digest(path: Path) -> str:
     """SHA-256 of a file, or of a folder's Parquet shards (relative paths and bytes, sorted)."""
     if path.is_file():
-        return _sha256(path)
+        return file_sha256(path)
     digest = hashlib.sha256()
     for shard in sorted(path.rglob("*.parquet")):
         digest.update(shard.relative_to(path).as_posix().encode())

@@ -39,7 +39,7 @@ import torch
 from emomv_hf._version import __version__
 from emomv_hf.cards import dataset_card
 from emomv_hf.emotions import EMOTIONS
-from emomv_hf.io_utils import atomic_open
+from emomv_hf.io_utils import atomic_open, markdown_table, model_fingerprint
 
 from .build import DegenerateDatasetError, pair_split_tables
 from .hub_folder import write_hub_folder
@@ -130,7 +130,7 @@ def _from_extracted_folder(folder: Path) -> UnlabelledSegments:
     shards = sorted((folder / "data" / SEGMENTS_CONFIG).glob("*.parquet"))
     tables = []
     for shard in shards:
-        table = pq.read_table(shard)
+        table = pq.readmarkdown_table(shard)
         missing = [
             name
             for name in ("segment_id", "source", "video_features", "music_features")
@@ -195,15 +195,6 @@ def read_unlabelled_segments(folder: str | os.PathLike) -> UnlabelledSegments:
 # --------------------------------------------------------------------------------------------------------
 
 
-def tagger_fingerprint(model: torch.nn.Module) -> str:
-    """SHA-256 of a tagger's configuration and weights: tags of a previous run are reused only for the same one."""
-    digest = hashlib.sha256(model.config.to_json_string(use_diff=False).encode())
-    for name, tensor in sorted(model.state_dict().items()):
-        digest.update(name.encode())
-        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-    return digest.hexdigest()
-
-
 def check_tagger(model: torch.nn.Module, where: str = "--tagger") -> None:
     """A tagger for EmoMV datasets: an `EmoMVForEmotionTagging` over exactly the video and music streams."""
     from emomv_hf.modeling_emomv_tagging import EmoMVForEmotionTagging
@@ -244,7 +235,7 @@ def tag_segments(
 def _cached_tags(path: Path, key: dict[str, str]) -> dict[str, np.ndarray] | None:
     if not path.is_file():
         return None
-    table = pq.read_table(path)
+    table = pq.readmarkdown_table(path)
     stored = json.loads((table.schema.metadata or {}).get(b"emomv_tags", b"{}"))
     if stored != key:
         return None
@@ -261,7 +252,7 @@ def _write_tags(path: Path, key: dict[str, str], ids: Sequence[str], tags: Mappi
     table = table.replace_schema_metadata({b"emomv_tags": json.dumps(key).encode()})
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_open(path, binary=True) as handle:
-        pq.write_table(table, handle)
+        pq.writemarkdown_table(table, handle)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -323,11 +314,6 @@ def _per_class(labels: Sequence[int], names: Sequence[str]) -> dict[str, int]:
     return {name: counts.get(index, 0) for index, name in enumerate(names)}
 
 
-def _table(header: Sequence[object], rows: Sequence[Sequence[object]]) -> str:
-    lines = ["| " + " | ".join(map(str, header)) + " |", "|" + "---|" * len(header)]
-    return "\n".join([*lines, *("| " + " | ".join(map(str, row)) + " |" for row in rows)])
-
-
 def _labelling_markdown(
     summary: CreationSummary, names: Sequence[str], tagger: str, options: Mapping[str, Any]
 ) -> str:
@@ -363,19 +349,19 @@ def _labelling_markdown(
         "",
         "Filters (every input segment is kept or dropped once; the counts add up to the input):",
         "",
-        _table(["stage", "kept", "dropped (why)"], stage_rows),
+        markdown_table(["stage", "kept", "dropped (why)"], stage_rows),
         "",
         "Tags of the segments with both streams, per input (as the paper's Table 3):",
         "",
-        _table(["input", *names, "total"], predicted_rows),
+        markdown_table(["input", *names, "total"], predicted_rows),
         "",
         "Kept segments per tagged emotion after each filter (as the paper's Table 4):",
         "",
-        _table(["after", *names, "total"], class_rows),
+        markdown_table(["after", *names, "total"], class_rows),
         "",
         "Segments per split and emotion:",
         "",
-        _table(["split", *EMOTIONS, "total"], split_rows),
+        markdown_table(["split", *EMOTIONS, "total"], split_rows),
     ]
     if summary.agreement_with_given is not None:
         agree, total = summary.agreement_with_given
@@ -466,7 +452,7 @@ def create_dataset(
     )
     rows = np.flatnonzero(both)
     ids = [segments.segment_ids[row] for row in rows]
-    key = {"tagger": tagger_fingerprint(model), "segments": segments.digest()}
+    key = {"tagger": model_fingerprint(model), "segments": segments.digest()}
     tags = _cached_tags(work_dir / TAGS_FILE, key)
     reused = tags is not None
     if tags is None:
@@ -617,5 +603,4 @@ __all__ = [
     "is_segments_folder",
     "read_unlabelled_segments",
     "tag_segments",
-    "tagger_fingerprint",
 ]

@@ -12,13 +12,13 @@ conversion script share one loading path.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 from pathlib import Path
 
 import torch
 
+from ..io_utils import file_sha256
 from .configuration_slowfast import SlowFastConfig
 from .configuration_vggish import VGGishConfig
 from .modeling_slowfast import SlowFastModel
@@ -43,15 +43,6 @@ SOURCES = {
 """Model kind -> (public file name, where it is published)."""
 
 SLOWFAST_HEAD_PREFIX = "blocks.6.proj."
-
-
-def sha256_of(path: str | os.PathLike) -> str:
-    """Hex SHA-256 of a file (read in 1 MiB blocks)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
@@ -145,13 +136,13 @@ def convert_checkpoint(
     output_dir = Path(output_dir)
     extra = {}
     if pca_params is not None:
-        extra = {"extra_source_name": Path(pca_params).name, "extra_source_sha256": sha256_of(pca_params)}
+        extra = {"extra_source_name": Path(pca_params).name, "extra_source_sha256": file_sha256(pca_params)}
     card = make_extractor_card(
         kind,
         model_class=type(model).__name__,
         num_parameters=model.num_parameters(),
         source_name=source.name,
-        source_sha256=sha256_of(source),
+        source_sha256=file_sha256(source),
         source_url=SOURCES[kind][1],
         repo_id=repo_id or output_dir.name,
         **extra,
@@ -187,7 +178,6 @@ __all__ = [
     "SOURCES",
     "load_extractor",
     "read_state_dict",
-    "sha256_of",
     "slowfast_from_zoo",
     "vggish_from_port",
 ]

@@ -39,7 +39,7 @@ from transformers import PreTrainedModel
 
 from emomv_hf.data.loading import load_emomv, looks_like_local_path
 from emomv_hf.data.schema import SEGMENTS_CONFIG, fixed_size_list_array
-from emomv_hf.io_utils import atomic_write_json, make_staging_dir, replace_dir
+from emomv_hf.io_utils import atomic_write_json, make_staging_dir, model_fingerprint, replace_dir
 
 logger = logging.getLogger(__name__)
 
@@ -67,19 +67,6 @@ ENCODE_BATCH_SIZE = 1024
 
 class IndexMismatchError(ValueError):
     """An index on disk was built by another model (weights or configuration) or from another library."""
-
-
-def model_fingerprint(model: PreTrainedModel) -> str:
-    """SHA-256 of a model's class, configuration (similarity included) and every tensor of its state dict."""
-    digest = hashlib.sha256(type(model).__name__.encode())
-    config = model.config.to_dict()
-    for volatile in ("transformers_version", "_name_or_path", "architectures", "dtype", "torch_dtype"):
-        config.pop(volatile, None)
-    digest.update(json.dumps(config, sort_keys=True, default=str).encode())
-    for name, tensor in sorted(model.state_dict().items()):
-        digest.update(name.encode())
-        digest.update(tensor.detach().to("cpu").contiguous().numpy().tobytes())
-    return digest.hexdigest()
 
 
 def model_similarity(model: PreTrainedModel) -> str:
