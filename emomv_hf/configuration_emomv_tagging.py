@@ -122,6 +122,13 @@ class EmoMVTaggingConfig(PreTrainedConfig):
         """Class index of `neutral`, or None without the neutral class."""
         return len(EMOTIONS) if self.neutral_class else None
 
+    @property
+    def input_modes(self) -> dict[str, tuple[str, ...]]:
+        """What a tagger predicts from: each stream alone (``video``, ``music``, ...), then ``joint``, all streams
+        together; mode → the `forward` feature arguments it passes."""
+        alone = {name: (f"{name}_features",) for name in self.stream_names}
+        return {**alone, "joint": tuple(f"{name}_features" for name in self.stream_names)}
+
     def feature_size(self, stream: str) -> int:
         """Feature width of `stream`."""
         return self.stream_feature_sizes[self.stream_names.index(stream)]

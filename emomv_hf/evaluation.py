@@ -223,13 +223,6 @@ def evaluate_retrieval(
     return EvaluationReport(RETRIEVAL_TASK, metrics, saved)
 
 
-def tagging_inputs(config) -> dict[str, tuple[str, ...]]:
-    """What a tagger is evaluated (and the agreement filter tags) from: each stream alone (``video``,
-    ``music``, ...), then ``joint``, all streams together."""
-    alone = {name: (f"{name}_features",) for name in config.stream_names}
-    return {**alone, "joint": tuple(f"{name}_features" for name in config.stream_names)}
-
-
 def evaluate_tagging(
     model: torch.nn.Module, segments, accelerator: Accelerator | None = None, batch_size: int = 1024
 ) -> EvaluationReport:
@@ -244,7 +237,7 @@ def evaluate_tagging(
     metrics: dict[str, float] = {}
     saved: dict[str, np.ndarray] = {}
     matrices: dict[str, list[list[int]]] = {}
-    for mode, names in tagging_inputs(model.config).items():
+    for mode, names in model.config.input_modes.items():
         gathered = _gather_outputs(model, data, accelerator, batch_size, ("logits",), input_names=names)
         probabilities = torch.softmax(torch.from_numpy(gathered["logits"]), dim=-1).numpy()
         labels, predictions = gathered["labels"], probabilities.argmax(-1)

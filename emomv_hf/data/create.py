@@ -215,13 +215,11 @@ def tag_segments(
     model: torch.nn.Module, video: np.ndarray, music: np.ndarray, batch_size: int = 256
 ) -> dict[str, np.ndarray]:
     """The tagger's predicted class of every segment (rows of ``video`` `(N, 2304)` and ``music`` `(N, 128)`)
-    from each input of :func:`~emomv_hf.evaluation.tagging_inputs`: ``{"video": (N,), "music": (N,), "joint": (N,)}``."""
-    from emomv_hf.evaluation import tagging_inputs
-
+    from each of the config's `input_modes`: ``{"video": (N,), "music": (N,), "joint": (N,)}``."""
     model.eval()
     arrays = {"video_features": video, "music_features": music}
     predictions: dict[str, np.ndarray] = {}
-    for mode, names in tagging_inputs(model.config).items():
+    for mode, names in model.config.input_modes.items():
         chunks = []
         for start in range(0, len(video), batch_size):
             inputs = model.prepare_inputs(
