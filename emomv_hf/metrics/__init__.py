@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 from emomv_hf.metrics.functional import (
     DEFAULT_KS,
     DEFAULT_RECALL_KS,
-    average_precision_per_query,
     correspondence_metrics,
     counterpart_ranks,
     emotion_confusion_matrix,
@@ -55,7 +54,6 @@ __all__ = [
     "tagging_metrics",
     "retrieval_metrics",
     "retrieval_metrics_both_directions",
-    "average_precision_per_query",
     "counterpart_ranks",
     "interpolated_precision_recall",
 ]

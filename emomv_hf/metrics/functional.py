@@ -1,4 +1,4 @@
-"""The EmoMV metrics as plain numpy functions (the one place where the maths lives).
+"""The EmoMV metrics as plain functions (the one place where the maths lives).
 
 Correspondence classification (paper section 6.1): accuracy, F1 of the *matched* class (label 1) and
 ROC-AUC of P(matched), plus per-stream emotion accuracy and macro-F1 for the multi-task models.
@@ -25,8 +25,10 @@ Queries without any relevant gallery item have no defined AP: they are left out 
 ``topK_accuracy`` (with a :class:`RuntimeWarning` naming how many); they still count for the
 counterpart metrics. If no query has a relevant item, ``map`` and ``topK_accuracy`` are NaN.
 
-Every function accepts numpy arrays, lists or torch tensors and returns a ``dict`` of plain Python
-floats (JSON-serialisable).
+The functions take the arrays the package computed (numpy arrays or lists) and trust them: raw user input
+is checked where it enters, in the `evaluate` modules. The ``*_metrics`` functions return a ``dict`` of plain
+Python floats (JSON-serialisable). The classification metrics are scikit-learn's, imported inside the
+functions that use them: its import costs about 0.4 s, which importing the package does not pay.
 """
 
 from __future__ import annotations
@@ -36,21 +38,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-
-__all__ = [
-    "correspondence_metrics",
-    "emotion_confusion_matrix",
-    "emotion_metrics",
-    "tagging_metrics",
-    "retrieval_metrics",
-    "retrieval_metrics_both_directions",
-    "average_precision_per_query",
-    "counterpart_ranks",
-    "interpolated_precision_recall",
-    "roc_curve_points",
-    "DEFAULT_KS",
-    "DEFAULT_RECALL_KS",
-]
 
 DEFAULT_KS: tuple[int, ...] = (1, 3, 5)
 """Cut-offs of the top-K retrieval accuracy reported in the paper (Tables 10-13)."""
@@ -64,190 +51,37 @@ _CHUNK_ELEMENTS = 2_000_000
 
 
 # --------------------------------------------------------------------------------------------------
-# Input conversion
+# Classification (scikit-learn)
 # --------------------------------------------------------------------------------------------------
-
-
-def _to_numpy(values: Any) -> np.ndarray:
-    """Convert a list, numpy array or torch tensor (any device, any float dtype) to a numpy array."""
-    if hasattr(values, "detach") and hasattr(values, "cpu"):  # torch.Tensor, without importing torch
-        tensor = values.detach().cpu()
-        if tensor.dtype.is_floating_point:
-            tensor = tensor.double()
-        return tensor.numpy()
-    return np.asarray(values)
-
-
-def _as_1d(values: Any, name: str, dtype: Any) -> np.ndarray:
-    array = _to_numpy(values)
-    if array.ndim == 2 and 1 in array.shape:
-        array = array.reshape(-1)
-    if array.ndim != 1:
-        raise ValueError(f"{name} must be one-dimensional, got shape {array.shape}")
-    if dtype is int:
-        if array.size and not np.issubdtype(array.dtype, np.integer):
-            if array.dtype == bool:
-                array = array.astype(np.int64)
-            else:
-                as_float = array.astype(np.float64)
-                if not np.all(np.isfinite(as_float)) or not np.all(as_float == np.round(as_float)):
-                    raise ValueError(f"{name} must hold integer class indices")
-                array = as_float
-        return array.astype(np.int64)
-    array = array.astype(np.float64)
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"{name} must be finite (found NaN or infinity)")
-    return array
-
-
-def _check_same_length(**arrays: np.ndarray) -> int:
-    lengths = {name: len(array) for name, array in arrays.items()}
-    if len(set(lengths.values())) != 1:
-        raise ValueError(f"inputs must have the same length, got {lengths}")
-    n = next(iter(lengths.values()))
-    if n == 0:
-        raise ValueError("cannot compute metrics on zero examples")
-    return n
-
-
-# --------------------------------------------------------------------------------------------------
-# Classification counts (numpy, so that scoring a run does not import scikit-learn: about 0.4 s of every
-# training command; the tests check each against scikit-learn)
-# --------------------------------------------------------------------------------------------------
-
-
-def _confusion_counts(labels: np.ndarray, predictions: np.ndarray, num_classes: int) -> np.ndarray:
-    """``(num_classes, num_classes)`` counts, rows = true class; pairs with a class outside the range are
-    left out (as scikit-learn's ``confusion_matrix(..., labels=range(num_classes))`` does)."""
-    inside = (labels >= 0) & (labels < num_classes) & (predictions >= 0) & (predictions < num_classes)
-    flat = labels[inside] * num_classes + predictions[inside]
-    return np.bincount(flat, minlength=num_classes * num_classes).reshape(num_classes, num_classes)
-
-
-def _f1_per_class(labels: np.ndarray, predictions: np.ndarray, classes: np.ndarray) -> np.ndarray:
-    """F1 = 2TP / (2TP + FP + FN) of each class in ``classes``; 0 where the denominator is 0."""
-    true = labels[:, None] == classes[None, :]
-    predicted = predictions[:, None] == classes[None, :]
-    true_positives = np.sum(true & predicted, axis=0)
-    denominators = np.sum(true, axis=0) + np.sum(predicted, axis=0)
-    return np.divide(2.0 * true_positives, denominators, out=np.zeros(len(classes)), where=denominators > 0)
-
-
-def _average_ranks(scores: np.ndarray) -> np.ndarray:
-    """1-based ranks of ``scores`` in increasing order, tied scores sharing their mean rank."""
-    _, inverse, counts = np.unique(scores, return_inverse=True, return_counts=True)
-    last_rank = np.cumsum(counts)
-    return (last_rank - (counts - 1) / 2.0)[inverse]
-
-
-def _binary_roc_auc(positive: np.ndarray, scores: np.ndarray) -> float:
-    """ROC-AUC as the Mann-Whitney statistic: the probability that a random positive scores above a random
-    negative, a tie counting one half. Both classes must be present."""
-    n_positive = int(np.sum(positive))
-    n_negative = len(positive) - n_positive
-    rank_sum = float(np.sum(_average_ranks(scores)[positive]))
-    return (rank_sum - n_positive * (n_positive + 1) / 2.0) / (n_positive * n_negative)
-
-
-def roc_curve_points(labels: Any, scores: Any) -> tuple[np.ndarray, np.ndarray]:
-    """False- and true-positive rates at every distinct threshold, from (0, 0) to (1, 1).
-
-    A rate over an absent class (labels of one class only) is 0 rather than NaN.
-    """
-    labels_array = _as_1d(labels, "labels", int)
-    scores_array = _as_1d(scores, "scores", float)
-    order = np.argsort(-scores_array, kind="stable")
-    positive = (labels_array[order] == 1).astype(np.float64)
-    sorted_scores = scores_array[order]
-    # The last index of each block of equal scores: the curve moves once per distinct threshold.
-    block_ends = np.r_[np.flatnonzero(np.diff(sorted_scores)), len(sorted_scores) - 1]
-    true_positives = np.r_[0.0, np.cumsum(positive)[block_ends]]
-    false_positives = np.r_[0.0, block_ends + 1 - true_positives[1:]]
-    fpr = np.divide(
-        false_positives,
-        false_positives[-1],
-        out=np.zeros_like(false_positives),
-        where=false_positives[-1] > 0,
-    )
-    tpr = np.divide(
-        true_positives, true_positives[-1], out=np.zeros_like(true_positives), where=true_positives[-1] > 0
-    )
-    return fpr, tpr
-
-
-# --------------------------------------------------------------------------------------------------
-# Correspondence classification
-# --------------------------------------------------------------------------------------------------
-
-
-def _binary_f1(labels: np.ndarray, predictions: np.ndarray) -> float:
-    """F1 of the matched class (1); 0.0 (with a warning) when neither array holds a matched pair."""
-    if not np.any(labels == 1) and not np.any(predictions == 1):
-        warnings.warn(
-            "F1 is undefined: there is no matched pair in the labels or in the predictions; reporting 0.0",
-            RuntimeWarning,
-            stacklevel=3,
-        )
-        return 0.0
-    return float(_f1_per_class(labels, predictions, np.array([1]))[0])
-
-
-def _roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
-    """Area under the ROC curve of ``scores`` (a tie counts one half); NaN with a warning for one class."""
-    n_pos = int(np.sum(labels == 1))
-    if n_pos == 0 or n_pos == len(labels):
-        present = "matched" if n_pos else "mismatched"
-        warnings.warn(
-            f"ROC-AUC is undefined when only one class is present in the labels (all {present}); "
-            "reporting NaN",
-            RuntimeWarning,
-            stacklevel=3,
-        )
-        return float("nan")
-    return _binary_roc_auc(labels == 1, scores)
 
 
 def emotion_metrics(prefix: str, labels: Any, predictions: Any) -> dict[str, float]:
-    """Accuracy and macro-F1 of one stream's emotion predictions, keyed ``{prefix}_emotion_accuracy`` etc."""
+    """Accuracy and macro-F1 of one stream's emotion predictions, keyed ``{prefix}_emotion_accuracy`` etc.
+
+    Args:
+        labels, predictions: ``(N,)`` true and predicted class indices, given together (or both ``None``:
+            no metrics).
+    """
     if labels is None and predictions is None:
         return {}
     if labels is None or predictions is None:
         raise ValueError(f"{prefix}_emotion_labels and {prefix}_emotion_predictions must be given together")
-    labels_array = _as_1d(labels, f"{prefix}_emotion_labels", int)
-    predictions_array = _as_1d(predictions, f"{prefix}_emotion_predictions", int)
-    _check_same_length(
-        **{f"{prefix}_emotion_labels": labels_array, f"{prefix}_emotion_predictions": predictions_array}
-    )
-    seen = np.union1d(labels_array, predictions_array)
+    from sklearn.metrics import accuracy_score, f1_score
+
     return {
-        f"{prefix}_emotion_accuracy": float(np.mean(labels_array == predictions_array)),
-        # Macro over the classes seen in labels or predictions, so an emotion absent from a small split
-        # and never predicted does not count as an F1 of 0 (each such class has a non-zero denominator).
-        f"{prefix}_emotion_macro_f1": float(np.mean(_f1_per_class(labels_array, predictions_array, seen))),
+        f"{prefix}_emotion_accuracy": float(accuracy_score(labels, predictions)),
+        # Macro over the classes seen in labels or predictions (scikit-learn's default), so an emotion absent
+        # from a small split and never predicted does not count as an F1 of 0.
+        f"{prefix}_emotion_macro_f1": float(f1_score(labels, predictions, average="macro")),
     }
 
 
-def _macro_one_vs_rest_auc(labels: np.ndarray, probabilities: np.ndarray, prefix: str) -> float:
-    """Mean over the classes present in ``labels`` of the ROC-AUC of that class's probability column against the
-    rest (scikit-learn's one-vs-rest macro AUC, which tolerates columns of classes absent from ``labels``, such
-    as a neutral class). NaN with a warning when ``labels`` hold one class only."""
-    present = np.unique(labels)
-    if len(present) < 2:
-        warnings.warn(
-            f"{prefix} emotion ROC-AUC is undefined when the labels hold one class only; reporting NaN",
-            RuntimeWarning,
-            stacklevel=3,
-        )
-        return float("nan")
-    return float(np.mean([_binary_roc_auc(labels == c, probabilities[:, c]) for c in present]))
-
-
 def emotion_confusion_matrix(labels: Any, predictions: Any, num_classes: int) -> list[list[int]]:
-    """``num_classes`` x ``num_classes`` counts, rows = true class, columns = predicted class."""
-    labels_array = _as_1d(labels, "labels", int)
-    predictions_array = _as_1d(predictions, "predictions", int)
-    _check_same_length(labels=labels_array, predictions=predictions_array)
-    return _confusion_counts(labels_array, predictions_array, num_classes).astype(int).tolist()
+    """``num_classes`` x ``num_classes`` counts, rows = true class, columns = predicted class; pairs with a
+    class outside ``0..num_classes - 1`` are left out."""
+    from sklearn.metrics import confusion_matrix
+
+    return confusion_matrix(labels, predictions, labels=np.arange(num_classes)).tolist()
 
 
 def tagging_metrics(prefix: str, labels: Any, probabilities: Any) -> dict[str, float]:
@@ -259,18 +93,30 @@ def tagging_metrics(prefix: str, labels: Any, probabilities: Any) -> dict[str, f
         probabilities: ``(N, C)`` predicted class probabilities (the prediction is their argmax).
 
     Returns:
-        ``{prefix}_emotion_accuracy``, ``{prefix}_emotion_macro_f1``, ``{prefix}_emotion_roc_auc``.
+        ``{prefix}_emotion_accuracy``, ``{prefix}_emotion_macro_f1``, ``{prefix}_emotion_roc_auc``: the AUC is
+        the mean over the classes present in ``labels`` of the ROC-AUC of that class's column against the rest
+        (scikit-learn's one-vs-rest macro AUC, restricted to present classes so that a column no label has,
+        such as a neutral class, is tolerated); NaN with a warning when ``labels`` hold one class only.
     """
-    labels_array = _as_1d(labels, f"{prefix}_emotion_labels", int)
-    scores = _to_numpy(probabilities).astype(np.float64)
-    if scores.ndim != 2 or len(scores) != len(labels_array):
-        raise ValueError(
-            f"{prefix} probabilities must have shape ({len(labels_array)}, classes), got {scores.shape}"
+    from sklearn.metrics import roc_auc_score
+
+    labels, probabilities = np.asarray(labels), np.asarray(probabilities)
+    # Labels without a probability column mean that the model and the dataset disagree on the classes.
+    if labels.min() < 0 or labels.max() >= probabilities.shape[1]:
+        raise ValueError(f"{prefix}_emotion_labels must be in 0..{probabilities.shape[1] - 1}")
+    results = emotion_metrics(prefix, labels, probabilities.argmax(axis=-1))
+    present = np.unique(labels)
+    if len(present) < 2:
+        warnings.warn(
+            f"{prefix} emotion ROC-AUC is undefined when the labels hold one class only; reporting NaN",
+            RuntimeWarning,
+            stacklevel=2,
         )
-    if labels_array.size and (labels_array.min() < 0 or labels_array.max() >= scores.shape[1]):
-        raise ValueError(f"{prefix}_emotion_labels must be in 0..{scores.shape[1] - 1}")
-    results = emotion_metrics(prefix, labels_array, scores.argmax(axis=-1))
-    results[f"{prefix}_emotion_roc_auc"] = _macro_one_vs_rest_auc(labels_array, scores, prefix)
+        results[f"{prefix}_emotion_roc_auc"] = float("nan")
+    else:
+        results[f"{prefix}_emotion_roc_auc"] = float(
+            np.mean([roc_auc_score(labels == c, probabilities[:, c]) for c in present])
+        )
     return results
 
 
@@ -297,26 +143,38 @@ def correspondence_metrics(
         threshold: decision threshold used when ``predictions`` is not given.
 
     Returns:
-        ``accuracy``, ``f1`` (of the matched class), ``roc_auc`` (NaN with a warning when the labels hold
-        one class only), and ``{video,music}_emotion_{accuracy,macro_f1}`` when emotion inputs are given.
-        All are fractions in [0, 1] as plain floats.
+        ``accuracy``, ``f1`` (of the matched class; 0.0 with a warning when neither labels nor predictions
+        hold a matched pair), ``roc_auc`` (a tie counts one half; NaN with a warning when the labels hold one
+        class only), and ``{video,music}_emotion_{accuracy,macro_f1}`` when emotion inputs are given. All are
+        fractions in [0, 1] as plain floats.
     """
-    labels_array = _as_1d(labels, "labels", int)
-    scores = _as_1d(match_scores, "match_scores", float)
-    if predictions is None:
-        predictions_array = (scores >= threshold).astype(np.int64)
-    else:
-        predictions_array = _as_1d(predictions, "predictions", int)
-    _check_same_length(labels=labels_array, match_scores=scores, predictions=predictions_array)
-    for name, array in (("labels", labels_array), ("predictions", predictions_array)):
-        if not np.all((array == 0) | (array == 1)):
-            raise ValueError(f"{name} must be 0 (mismatched) or 1 (matched)")
+    from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
 
-    results = {
-        "accuracy": float(np.mean(labels_array == predictions_array)),
-        "f1": _binary_f1(labels_array, predictions_array),
-        "roc_auc": _roc_auc(labels_array, scores),
-    }
+    labels, match_scores = np.asarray(labels), np.asarray(match_scores)
+    predictions = (
+        (match_scores >= threshold).astype(np.int64) if predictions is None else np.asarray(predictions)
+    )
+    results = {"accuracy": float(accuracy_score(labels, predictions))}
+    if np.any(labels == 1) or np.any(predictions == 1):
+        results["f1"] = float(f1_score(labels, predictions, pos_label=1))
+    else:
+        warnings.warn(
+            "F1 is undefined: there is no matched pair in the labels or in the predictions; reporting 0.0",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        results["f1"] = 0.0
+    num_matched = int(np.sum(labels == 1))
+    if 0 < num_matched < len(labels):
+        results["roc_auc"] = float(roc_auc_score(labels, match_scores))
+    else:
+        warnings.warn(
+            "ROC-AUC is undefined when only one class is present in the labels "
+            f"(all {'matched' if num_matched else 'mismatched'}); reporting NaN",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        results["roc_auc"] = float("nan")
     results.update(emotion_metrics("video", video_emotion_labels, video_emotion_predictions))
     results.update(emotion_metrics("music", music_emotion_labels, music_emotion_predictions))
     return results
@@ -328,21 +186,12 @@ def correspondence_metrics(
 
 
 def _retrieval_inputs(similarity: Any, query_labels: Any, gallery_labels: Any):
-    scores = np.ascontiguousarray(_to_numpy(similarity), dtype=np.float64)
-    if scores.ndim != 2:
-        raise ValueError(f"similarity must be a (num_queries, num_gallery) matrix, got shape {scores.shape}")
-    if scores.shape[0] == 0 or scores.shape[1] == 0:
-        raise ValueError(f"similarity must not be empty, got shape {scores.shape}")
-    if not np.all(np.isfinite(scores)):
-        raise ValueError("similarity must be finite (found NaN or infinity)")
-    queries = _as_1d(query_labels, "query_labels", int)
-    gallery = _as_1d(gallery_labels, "gallery_labels", int)
-    if len(queries) != scores.shape[0] or len(gallery) != scores.shape[1]:
-        raise ValueError(
-            f"similarity has shape {scores.shape} but there are {len(queries)} query labels and "
-            f"{len(gallery)} gallery labels"
-        )
-    return scores, queries, gallery
+    """``(Nq, Ng)`` float64 scores (ranked row by row, so C-contiguous) and the two label arrays."""
+    return (
+        np.ascontiguousarray(similarity, dtype=np.float64),
+        np.asarray(query_labels),
+        np.asarray(gallery_labels),
+    )
 
 
 def _chunks(num_rows: int, num_columns: int):
@@ -387,27 +236,12 @@ def _ranked_relevance_stats(scores: np.ndarray, queries: np.ndarray, gallery: np
     return average_precision, hits, num_relevant
 
 
-def average_precision_per_query(similarity: Any, query_labels: Any, gallery_labels: Any) -> np.ndarray:
-    """AP of every query (paper eq. 5-6, pessimistic ties); NaN for a query without relevant items."""
-    scores, queries, gallery = _retrieval_inputs(similarity, query_labels, gallery_labels)
-    average_precision, _, _ = _ranked_relevance_stats(scores, queries, gallery, ks=())
-    return average_precision
-
-
 def _resolve_counterpart(counterpart: Any, shape: tuple[int, int]) -> np.ndarray | None:
-    num_queries, num_gallery = shape
-    if counterpart is False:
+    """Gallery index of each query's counterpart: ``counterpart`` itself, the identity for ``None`` on a square
+    matrix, or ``None`` (no instance metrics) for ``False`` or ``None`` on a non-square one."""
+    if counterpart is False or (counterpart is None and shape[0] != shape[1]):
         return None
-    if counterpart is None:
-        if num_queries != num_gallery:
-            return None
-        return np.arange(num_queries)
-    indices = _as_1d(counterpart, "counterpart", int)
-    if len(indices) != num_queries:
-        raise ValueError(f"counterpart must have one entry per query ({num_queries}), got {len(indices)}")
-    if np.any(indices < 0) or np.any(indices >= num_gallery):
-        raise ValueError(f"counterpart indices must lie in [0, {num_gallery})")
-    return indices
+    return np.arange(shape[0]) if counterpart is None else np.asarray(counterpart)
 
 
 def counterpart_ranks(similarity: Any, counterpart: Any = None) -> np.ndarray:
@@ -416,11 +250,7 @@ def counterpart_ranks(similarity: Any, counterpart: Any = None) -> np.ndarray:
     ``counterpart`` is the gallery index of each query's true counterpart; by default (square matrix) the
     identity.
     """
-    scores = np.ascontiguousarray(_to_numpy(similarity), dtype=np.float64)
-    if scores.ndim != 2:
-        raise ValueError(f"similarity must be a (num_queries, num_gallery) matrix, got shape {scores.shape}")
-    if not np.all(np.isfinite(scores)):
-        raise ValueError("similarity must be finite (found NaN or infinity)")
+    scores = np.ascontiguousarray(similarity, dtype=np.float64)
     indices = _resolve_counterpart(counterpart, scores.shape)
     if indices is None:
         raise ValueError("counterpart is required when the similarity matrix is not square")
@@ -461,8 +291,6 @@ def retrieval_metrics(
     """
     scores, queries, gallery = _retrieval_inputs(similarity, query_labels, gallery_labels)
     ks = [int(k) for k in ks]
-    if any(k < 1 for k in ks):
-        raise ValueError(f"ks must be positive, got {ks}")
     average_precision, hits, num_relevant = _ranked_relevance_stats(scores, queries, gallery, ks)
 
     has_relevant = num_relevant > 0
@@ -529,9 +357,7 @@ def retrieval_metrics_both_directions(
     Returns:
         The metrics of each direction with keys prefixed ``video_to_music/`` and ``music_to_video/``.
     """
-    scores = np.ascontiguousarray(_to_numpy(similarity), dtype=np.float64)
-    if scores.ndim != 2:
-        raise ValueError(f"similarity must be a (num_videos, num_music) matrix, got shape {scores.shape}")
+    scores = np.ascontiguousarray(similarity, dtype=np.float64)
     if music_counterpart is None:
         music_counterpart = _inverse_counterpart(counterpart, scores.shape)
     forward = retrieval_metrics(scores, video_labels, music_labels, counterpart=counterpart, **kwargs)
@@ -558,7 +384,7 @@ def interpolated_precision_recall(
     """
     scores, queries, gallery = _retrieval_inputs(similarity, query_labels, gallery_labels)
     levels = (
-        np.linspace(0.0, 1.0, 101) if recall_levels is None else _as_1d(recall_levels, "recall_levels", float)
+        np.linspace(0.0, 1.0, 101) if recall_levels is None else np.asarray(recall_levels, dtype=np.float64)
     )
     num_gallery = scores.shape[1]
     positions = np.arange(1, num_gallery + 1, dtype=np.float64)

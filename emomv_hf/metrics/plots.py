@@ -8,6 +8,7 @@ target folder, then ``os.replace``), so a reader never sees a half-written plot,
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -18,26 +19,33 @@ from matplotlib.figure import Figure
 
 from emomv_hf.io_utils import atomic_open
 from emomv_hf.metrics.functional import (
-    _as_1d,
-    _confusion_counts,
     correspondence_metrics,
+    emotion_confusion_matrix,
     interpolated_precision_recall,
     retrieval_metrics,
-    roc_curve_points,
 )
 
-__all__ = ["plot_roc_curve", "plot_confusion_matrix", "plot_precision_recall", "roc_curve_points"]
+__all__ = [
+    "plot_roc_curve",
+    "plot_confusion_matrix",
+    "plot_precision_recall",
+    "roc_curve_points",
+    "new_figure",
+    "save_figure",
+]
 
 DPI = 120
 
 
-def _new_figure(size: tuple[float, float] = (5.0, 4.5)) -> Figure:
+def new_figure(size: tuple[float, float] = (5.0, 4.5)) -> Figure:
+    """A figure of ``size`` inches on its own Agg canvas (no pyplot state)."""
     figure = Figure(figsize=size, dpi=DPI)
     FigureCanvasAgg(figure)
     return figure
 
 
-def _save_atomic(figure: Figure, path: str | os.PathLike) -> Path:
+def save_figure(figure: Figure, path: str | os.PathLike) -> Path:
+    """Lay ``figure`` out and write it to ``path`` as a PNG, atomically; returns ``path``."""
     figure.tight_layout()
     with atomic_open(path, binary=True) as stream:
         figure.savefig(stream, format="png", dpi=DPI)
@@ -57,13 +65,26 @@ def _finish(
     axes.legend(loc=legend)
 
 
+def roc_curve_points(labels: Any, scores: Any) -> tuple[np.ndarray, np.ndarray]:
+    """False- and true-positive rates at every distinct threshold, from (0, 0) to (1, 1).
+
+    A rate over an absent class (labels of one class only) is drawn as 0 where scikit-learn gives NaN.
+    """
+    from sklearn.metrics import roc_curve
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # scikit-learn's warning about the NaN rate of an absent class
+        fpr, tpr, _ = roc_curve(labels, scores, drop_intermediate=False)
+    return np.nan_to_num(fpr), np.nan_to_num(tpr)
+
+
 def plot_roc_curve(
     labels: Any, scores: Any, path: str | os.PathLike, title: str = "ROC curve: matched vs mismatched"
 ) -> Path:
     """ROC curve of P(matched) against the matched / mismatched labels, with the AUC in the legend."""
     auc = correspondence_metrics(labels, scores)["roc_auc"]
     fpr, tpr = roc_curve_points(labels, scores)
-    figure = _new_figure()
+    figure = new_figure()
     axes = figure.add_subplot()
     axes.plot(fpr, tpr, color="tab:blue", linewidth=2, label=f"model (AUC = {auc:.3f})")
     axes.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="chance (AUC = 0.5)")
@@ -76,7 +97,7 @@ def plot_roc_curve(
         ylim=(-0.01, 1.01),
         legend="lower right",
     )
-    return _save_atomic(figure, path)
+    return save_figure(figure, path)
 
 
 def plot_confusion_matrix(
@@ -92,23 +113,20 @@ def plot_confusion_matrix(
     With ``normalize=True`` the colours and the first number in each cell are row fractions (recall per
     class) and the count follows in brackets.
     """
-    labels_array = _as_1d(labels, "labels", int)
-    predictions_array = _as_1d(predictions, "predictions", int)
-    if len(labels_array) != len(predictions_array):
-        raise ValueError("labels and predictions must have the same length")
-    if not len(labels_array):
-        raise ValueError("cannot plot a confusion matrix of zero examples")
     num_classes = len(class_names)
-    both = np.r_[labels_array, predictions_array]
+    both = np.r_[labels, predictions]
+    if not len(both):
+        raise ValueError("cannot plot a confusion matrix of zero examples")
+    # The counts leave out a class beyond class_names: refuse rather than draw a matrix that misses pairs.
     if both.min() < 0 or both.max() >= num_classes:
         raise ValueError(f"class indices must lie in [0, {num_classes}) to match class_names")
-    counts = _confusion_counts(labels_array, predictions_array, num_classes)
+    counts = np.array(emotion_confusion_matrix(labels, predictions, num_classes))
     row_totals = counts.sum(axis=1, keepdims=True)
     fractions = np.divide(counts, row_totals, out=np.zeros(counts.shape), where=row_totals > 0)
     values = fractions if normalize else counts
 
     side = max(4.0, 1.1 * num_classes + 2.0)
-    figure = _new_figure((side + 0.8, side))
+    figure = new_figure((side + 0.8, side))
     axes = figure.add_subplot()
     image = axes.imshow(values, cmap="Blues", vmin=0, vmax=1 if normalize else max(int(counts.max()), 1))
     figure.colorbar(
@@ -129,7 +147,7 @@ def plot_confusion_matrix(
     axes.set_xlabel("Predicted")
     axes.set_ylabel("True")
     axes.set_title(title)
-    return _save_atomic(figure, path)
+    return save_figure(figure, path)
 
 
 def plot_precision_recall(
@@ -148,12 +166,11 @@ def plot_precision_recall(
     """
     recall, precision = interpolated_precision_recall(similarity, query_labels, gallery_labels)
     mean_ap = retrieval_metrics(similarity, query_labels, gallery_labels, counterpart=False)["map"]
-    queries = _as_1d(query_labels, "query_labels", int)
-    gallery = _as_1d(gallery_labels, "gallery_labels", int)
+    queries, gallery = np.asarray(query_labels), np.asarray(gallery_labels)
     relevant_fraction = (queries[:, None] == gallery[None, :]).mean(axis=1)
     chance = float(relevant_fraction[relevant_fraction > 0].mean())
 
-    figure = _new_figure()
+    figure = new_figure()
     axes = figure.add_subplot()
     axes.plot(recall, precision, color="tab:blue", linewidth=2, label=f"model (mAP = {mean_ap:.3f})")
     axes.axhline(chance, color="grey", linestyle="--", linewidth=1, label=f"random ranking ({chance:.3f})")
@@ -165,4 +182,4 @@ def plot_precision_recall(
         ylim=(0.0, 1.02),
         legend="upper right",
     )
-    return _save_atomic(figure, path)
+    return save_figure(figure, path)

@@ -217,7 +217,8 @@ def format_markdown(results: SurveyResults) -> str:
 
 def plot_results(results: SurveyResults, output_dir: str | os.PathLike) -> list[Path]:
     """``survey_ratings_<dataset>.png`` (stacked bars per label and question) and ``survey_agreement.png``."""
-    from emomv_hf.metrics.plots import _new_figure, _save_atomic
+    from emomv_hf.metrics.plots import new_figure as _new_figure
+    from emomv_hf.metrics.plots import save_figure as _save_atomic
 
     output_dir = Path(output_dir)
     colours = {"poor": "#d73027", "moderate": "#fee08b", "good": "#1a9850"}

@@ -164,6 +164,41 @@ def test_retrieval_module_both_directions_in_batches(retrieval_case):
         metric.compute(predictions=similarity, references=video_labels)
 
 
+@pytest.mark.parametrize(
+    ("inputs", "message"),
+    [
+        ({"predictions": [1]}, "same length"),
+        ({"references": [2, 0]}, "0 \\(mismatched\\) or 1"),
+        ({"predictions": [1, 2]}, "predictions must be 0"),
+        ({"prediction_scores": [np.nan, 0.1]}, "finite"),
+        ({"video_emotion_labels": [0, 1], "video_emotion_predictions": [0]}, "video_emotion_labels and"),
+        ({"music_emotion_labels": [0, 1]}, "given together"),
+    ],
+)
+def test_correspondence_module_refuses_bad_input_in_one_line(inputs, message):
+    metric = load_metric("correspondence", keep_in_memory=True)
+    with pytest.raises(ValueError, match=message):
+        metric.compute(**{"references": [1, 0], "prediction_scores": [0.5, 0.5], **inputs})
+
+
+@pytest.mark.parametrize(
+    ("inputs", "message"),
+    [
+        ({"predictions": [[np.nan, 0.0]]}, "finite"),
+        ({"gallery_labels": [0, 1, 2]}, "2 scores but there are 3 gallery labels"),
+        ({"counterpart": [5]}, "counterpart indices"),
+        ({"counterpart": [0, 1]}, "one entry per query"),
+        ({"counterpart": [0.5]}, "whole numbers"),
+        ({"both_directions": True, "music_counterpart": [0, 3]}, "music_counterpart indices"),
+        ({"ks": (0,)}, "positive"),
+    ],
+)
+def test_retrieval_module_refuses_bad_input_in_one_line(inputs, message):
+    metric = load_metric("retrieval", keep_in_memory=True)
+    with pytest.raises(ValueError, match=message):
+        metric.compute(**{"predictions": [[0.1, 0.2]], "references": [0], "gallery_labels": [0, 1], **inputs})
+
+
 def test_evaluate_load_by_path_and_unknown_name():
     import evaluate
 

@@ -13,6 +13,7 @@ module and the plain function always agree. Load it offline by path (or through
 
 import datasets
 import evaluate
+import numpy as np
 
 import emomv_hf.metrics.functional as F
 from emomv_hf.citation import BIBTEX
@@ -57,6 +58,28 @@ _EMOTION_FEATURES = (
     "music_emotion_references",
     "music_emotion_predictions",
 )
+
+
+def _check_inputs(references, prediction_scores, hard_predictions, emotion_pairs):
+    """Raw user input is checked here, once; the plain functions trust what they get."""
+    lengths = {"references": len(references), "prediction_scores": len(prediction_scores)}
+    if hard_predictions is not None:
+        lengths["predictions"] = len(hard_predictions)
+    if len(set(lengths.values())) != 1:
+        raise ValueError(f"inputs must have the same length, got {lengths}")
+    if not lengths["references"]:
+        raise ValueError("cannot compute metrics on zero examples")
+    if not np.all(np.isfinite(np.asarray(prediction_scores, dtype=np.float64))):
+        raise ValueError("prediction_scores must be finite (found NaN or infinity)")
+    for name, values in (("references", references), ("predictions", hard_predictions)):
+        if values is not None and not np.isin(values, (0, 1)).all():
+            raise ValueError(f"{name} must be 0 (mismatched) or 1 (matched)")
+    for stream, labels, predictions in emotion_pairs:
+        if labels is not None and predictions is not None and len(labels) != len(predictions):
+            raise ValueError(
+                f"{stream}_emotion_labels and {stream}_emotion_predictions must have the same length, "
+                f"got {len(labels)} and {len(predictions)}"
+            )
 
 
 @evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS_DESCRIPTION)
@@ -111,6 +134,11 @@ class EmomvCorrespondence(evaluate.Metric):
             video_emotion_labels = video_emotion_references
         if music_emotion_labels is None:
             music_emotion_labels = music_emotion_references
+        emotion_pairs = (
+            ("video", video_emotion_labels, video_emotion_predictions),
+            ("music", music_emotion_labels, music_emotion_predictions),
+        )
+        _check_inputs(references, prediction_scores, hard_predictions, emotion_pairs)
         return F.correspondence_metrics(
             references,
             prediction_scores,

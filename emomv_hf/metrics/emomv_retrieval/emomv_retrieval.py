@@ -26,6 +26,7 @@ it ties with; the counterpart ranks after every item it ties with.
 
 import datasets
 import evaluate
+import numpy as np
 
 import emomv_hf.metrics.functional as F
 from emomv_hf.citation import BIBTEX
@@ -64,6 +65,43 @@ Examples:
 """
 
 
+def _check_counterpart(name, counterpart, num_queries, num_gallery):
+    if counterpart is None or counterpart is False:
+        return
+    indices = np.asarray(counterpart)
+    if indices.shape != (num_queries,):
+        raise ValueError(f"{name} must have one entry per query ({num_queries}), got shape {indices.shape}")
+    if not np.issubdtype(indices.dtype, np.integer) or np.any(indices < 0) or np.any(indices >= num_gallery):
+        raise ValueError(f"{name} indices must be whole numbers in [0, {num_gallery})")
+
+
+def _check_inputs(similarity, gallery_labels, ks, counterpart, music_counterpart):
+    """Raw user input is checked here, once; the plain functions trust what they get."""
+    if gallery_labels is None:
+        raise ValueError("gallery_labels is required: the emotion label of every gallery item")
+    lengths = {len(row) for row in similarity}
+    if len(lengths) > 1:
+        raise ValueError(
+            f"every similarity row needs one score per gallery item; got row lengths {sorted(lengths)}"
+        )
+    scores = np.asarray(similarity, dtype=np.float64)
+    if scores.ndim != 2 or 0 in scores.shape:
+        raise ValueError(
+            f"predictions must be a non-empty (queries, gallery) matrix, got shape {scores.shape}"
+        )
+    if not np.all(np.isfinite(scores)):
+        raise ValueError("predictions (similarity scores) must be finite (found NaN or infinity)")
+    num_queries, num_gallery = scores.shape
+    if len(gallery_labels) != num_gallery:
+        raise ValueError(
+            f"similarity rows have {num_gallery} scores but there are {len(gallery_labels)} gallery labels"
+        )
+    if any(int(k) < 1 for k in ks):
+        raise ValueError(f"ks must be positive, got {list(ks)}")
+    _check_counterpart("counterpart", counterpart, num_queries, num_gallery)
+    _check_counterpart("music_counterpart", music_counterpart, num_gallery, num_queries)
+
+
 @evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS_DESCRIPTION)
 class EmomvRetrieval(evaluate.Metric):
     """Top-K accuracy, mAP, Recall@K and median rank of emotion-based music-video retrieval."""
@@ -93,13 +131,7 @@ class EmomvRetrieval(evaluate.Metric):
         both_directions=False,
         music_counterpart=None,
     ):
-        if gallery_labels is None:
-            raise ValueError("gallery_labels is required: the emotion label of every gallery item")
-        lengths = {len(row) for row in predictions}
-        if len(lengths) > 1:
-            raise ValueError(
-                f"every similarity row needs one score per gallery item; got row lengths {sorted(lengths)}"
-            )
+        _check_inputs(predictions, gallery_labels, ks, counterpart, music_counterpart)
         if both_directions:
             return F.retrieval_metrics_both_directions(
                 predictions,
