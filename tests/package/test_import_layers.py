@@ -71,7 +71,9 @@ def imports(path: Path) -> list[tuple[str, bool, int]]:
             if isinstance(child, ast.Import):
                 for alias in child.names:
                     if alias.name == "emomv_hf" or alias.name.startswith("emomv_hf."):
-                        found.append((alias.name.removeprefix("emomv_hf").lstrip("."), top_level, child.lineno))
+                        found.append(
+                            (alias.name.removeprefix("emomv_hf").lstrip("."), top_level, child.lineno)
+                        )
             elif isinstance(child, ast.ImportFrom):
                 if child.level:
                     base = package.split(".") if package else []
@@ -83,9 +85,16 @@ def imports(path: Path) -> list[tuple[str, bool, int]]:
                     continue
                 for alias in child.names:
                     name = f"{target}.{alias.name}" if target else alias.name
-                    found.append((name if (PACKAGE / name.replace(".", "/")).exists()
-                                  or (PACKAGE / (name.replace(".", "/") + ".py")).exists() else target,
-                                  top_level, child.lineno))
+                    found.append(
+                        (
+                            name
+                            if (PACKAGE / name.replace(".", "/")).exists()
+                            or (PACKAGE / (name.replace(".", "/") + ".py")).exists()
+                            else target,
+                            top_level,
+                            child.lineno,
+                        )
+                    )
             visit(child, nested)
 
     visit(ast.parse(path.read_text(encoding="utf-8")), True)
