@@ -293,7 +293,7 @@ class _Handler(BaseHTTPRequestHandler):
         """The url-encoded form in the body: at most ``_MAX_BODY`` bytes of UTF-8, read with the socket timeout
         (a silent client raises ``TimeoutError``)."""
         if self.headers.get("Transfer-Encoding"):
-            raise _BadRequest(HTTPStatus.NOT_IMPLEMENTED, "send the form with a Content-Length, not chunked")
+            raise _BadRequest(HTTPStatus.LENGTH_REQUIRED, "send the form with a Content-Length, not chunked")
         lengths = self.headers.get_all("Content-Length") or []
         if not lengths:
             raise _BadRequest(HTTPStatus.LENGTH_REQUIRED, "a form needs a Content-Length header")
@@ -582,6 +582,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", mimetypes.guess_type(path.name)[0] or "application/octet-stream")
         self.send_header("Content-Length", str(length))
         self.send_header("Accept-Ranges", "bytes")
+        for name, value in _SECURITY_HEADERS:
+            self.send_header(name, value)
         if status == HTTPStatus.PARTIAL_CONTENT:
             self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
         self.end_headers()

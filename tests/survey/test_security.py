@@ -252,6 +252,18 @@ def test_a_malformed_content_length_is_a_400(server, store, capfd, length: str) 
     assert request(server, "GET", "/healthz")[0] == 200
 
 
+def test_other_malformed_forms_are_4xx(server, store, capfd) -> None:
+    head = f"POST /start HTTP/1.1\r\nHost: {HOST}\r\n".encode()
+    response, _ = raw(server, head + b"Transfer-Encoding: chunked\r\n\r\n5\r\nabcde\r\n0\r\n\r\n")
+    assert status_of(response) == 411
+    assert status_of(raw(server, head + b"\r\n")[0]) == 411
+    twice = head + b"Content-Length: 5\r\nContent-Length: 6\r\n\r\nabcdef"
+    assert status_of(raw(server, twice)[0]) == 400
+    fields = "&".join(f"f{index}=x" for index in range(100)).encode()
+    assert status_of(raw(server, post_head("/start", str(len(fields))) + fields)[0]) == 400
+    assert participants(store) == [] and "Traceback" not in capfd.readouterr().err
+
+
 def test_a_body_that_is_not_utf8_is_a_400(server, store, capfd) -> None:
     body = b"participant=p\xff\xfe1"
     response, _ = raw(server, post_head("/start", str(len(body))) + body)

@@ -165,6 +165,7 @@ def test_media_with_ranges(tmp_path, samples) -> None:
     try:
         status, headers, body = request(server, "GET", "/media/S1/video")
         assert (status, headers["Content-Type"], body) == (200, "video/webm", bytes(range(100)))
+        assert headers["X-Content-Type-Options"] == "nosniff"
         status, headers, body = request(server, "GET", "/media/S1/music", headers={"Range": "bytes=10-19"})
         assert (status, headers["Content-Range"], body) == (206, "bytes 10-19/100", bytes(range(10, 20)))
         assert request(server, "GET", "/media/S1/video", headers={"Range": "bytes=-5"})[2] == bytes(
