@@ -220,3 +220,12 @@ def test_serve_script_refuses_an_empty_or_other_survey(tmp_path, store, samples,
     assert "holds a different survey" in capsys.readouterr().err
     with pytest.raises(ResponseError):
         store.set_samples(list(reversed(samples)))
+
+
+def test_request_timeout_must_be_positive(tmp_path, store, capsys) -> None:
+    with pytest.raises(ValueError, match="request_timeout must be positive"):
+        make_server(store, port=0, request_timeout=0)
+    with pytest.raises(SystemExit) as exit_:
+        load_script("serve").main(["--db", str(store.path), "--request-timeout", "-1"])
+    assert exit_.value.code == 2
+    assert "--request-timeout must be positive" in capsys.readouterr().err
