@@ -2,12 +2,14 @@
 analysis of Tables 5-7."""
 
 from .sampling import (
+    MediaError,
     SamplingError,
     SurveySample,
     draw_samples,
     find_media,
     load_manifest,
     read_pairs,
+    resolve_media,
     write_manifest,
 )
 from .store import LIKERT_LABELS, QUESTIONS, Response, ResponseError, SurveyStore
@@ -15,6 +17,7 @@ from .store import LIKERT_LABELS, QUESTIONS, Response, ResponseError, SurveyStor
 __all__ = [
     "LIKERT_LABELS",
     "QUESTIONS",
+    "MediaError",
     "Response",
     "ResponseError",
     "SamplingError",
@@ -24,5 +27,6 @@ __all__ = [
     "find_media",
     "load_manifest",
     "read_pairs",
+    "resolve_media",
     "write_manifest",
 ]

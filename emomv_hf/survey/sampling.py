@@ -9,7 +9,11 @@ manifest.
 
 The manifest (JSON) lists the samples in survey order, each with a neutral id (``S01``: a pair id would give
 the label away), its dataset, label, segment ids, emotions and, where a media folder holds them, the video and
-music files the form plays.
+music files the form plays with the media folder they come from (``media_root``).
+
+Media files are checked where they are found and again where they are served: a media file must be a regular
+file inside its media folder once every symlink is resolved (:func:`resolve_media`), so a link in the media
+folder to ``/etc/passwd`` (or a manifest edited to name a file elsewhere) is refused with one line naming it.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import stat
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
@@ -29,16 +34,20 @@ from emomv_hf.io_utils import atomic_write_json
 __all__ = [
     "MANIFEST_VERSION",
     "MEDIA_EXTENSIONS",
+    "MediaError",
     "SamplingError",
     "SurveySample",
     "draw_samples",
     "find_media",
     "load_manifest",
     "read_pairs",
+    "resolve_media",
     "write_manifest",
 ]
 
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2
+"""Version 2 records each sample's ``media_root``; a version 1 manifest (without it) is read with media paths
+relative to the manifest's folder only."""
 
 MEDIA_EXTENSIONS: tuple[str, ...] = (
     ".mp4",
@@ -69,7 +78,8 @@ class SurveySample:
     """One survey sample: a music-video pair of ``dataset`` shown as ``sample_id``.
 
     ``label`` is ``"matched"`` or ``"mismatched"``; emotions are canonical names; ``video_media`` and
-    ``music_media`` are absolute file paths or ``None`` (the form then shows the segment ids).
+    ``music_media`` are absolute file paths or ``None`` (the form then shows the segment ids), and
+    ``media_root`` is the absolute media folder they must lie in (the server serves nothing outside it).
     """
 
     sample_id: str
@@ -82,6 +92,7 @@ class SurveySample:
     music_emotion: str
     video_media: str | None = None
     music_media: str | None = None
+    media_root: str | None = None
 
 
 def read_pairs(dataset_dir: str | os.PathLike, splits: Sequence[str] | None = None) -> list[dict[str, Any]]:
@@ -204,6 +215,8 @@ def draw_samples(
     samples = []
     for index, (dataset, row) in enumerate(drawn, start=1):
         folder = (media_dirs or {}).get(dataset)
+        video_media = find_media(folder, row["video_segment_id"]) if folder else None
+        music_media = find_media(folder, row["music_segment_id"]) if folder else None
         samples.append(
             SurveySample(
                 sample_id=f"S{index:0{width}d}",
@@ -214,22 +227,64 @@ def draw_samples(
                 music_segment_id=row["music_segment_id"],
                 video_emotion=row["video_emotion"],
                 music_emotion=row["music_emotion"],
-                video_media=find_media(folder, row["video_segment_id"]) if folder else None,
-                music_media=find_media(folder, row["music_segment_id"]) if folder else None,
+                video_media=video_media,
+                music_media=music_media,
+                media_root=str(Path(folder).resolve()) if video_media or music_media else None,
             )
         )
     return samples
 
 
+class MediaError(SamplingError):
+    """A media file is not a regular file inside its media folder (a symlink out of it, a device, a folder)."""
+
+
+def resolve_media(root: str | os.PathLike, media: str | os.PathLike) -> Path:
+    """``media`` (relative paths are relative to ``root``) with every symlink resolved, checked to be a regular
+    file inside the resolved ``root``.
+
+    Raises:
+        MediaError: one line naming the file: it does not exist, leaves the media folder (itself or through a
+            symlink) or is not a regular file.
+    """
+    folder = Path(root).resolve()
+    path = Path(media)
+    path = path if path.is_absolute() else folder / path
+    try:
+        resolved = path.resolve(strict=True)
+    except (OSError, RuntimeError) as error:  # missing, a dangling or looping link, unreadable
+        raise MediaError(f"media file {path} does not exist ({type(error).__name__})") from None
+    if not resolved.is_relative_to(folder):
+        through = f" (a link to {resolved})" if resolved != path.absolute() else ""
+        raise MediaError(f"media file {path}{through} is outside the media folder {folder}: refused")
+    try:
+        mode = resolved.stat().st_mode
+    except OSError as error:
+        raise MediaError(f"media file {path} cannot be read ({error.strerror})") from None
+    if not stat.S_ISREG(mode):
+        raise MediaError(f"media file {path} is not a regular file: refused")
+    return resolved
+
+
 def find_media(folder: str | os.PathLike, segment_id: str) -> str | None:
-    """The absolute path of ``folder/<segment_id><ext>`` for the first of :data:`MEDIA_EXTENSIONS` that exists."""
+    """The absolute path of ``folder/<segment_id><ext>`` for the first of :data:`MEDIA_EXTENSIONS` that exists,
+    checked by :func:`resolve_media` (a symlink leaving ``folder`` or a non-regular file raises
+    :class:`MediaError`)."""
     root = Path(folder)
     if not root.is_dir():
         raise FileNotFoundError(f"media folder {root} does not exist")
+    if (
+        not segment_id
+        or segment_id in (".", "..")
+        or "/" in segment_id
+        or "\\" in segment_id
+        or "\0" in segment_id
+    ):
+        raise MediaError(f"segment id {segment_id!r} cannot name a media file")
     for extension in MEDIA_EXTENSIONS:
         candidate = root / f"{segment_id}{extension}"
-        if candidate.is_file():
-            return str(candidate.resolve())
+        if os.path.lexists(candidate):
+            return str(resolve_media(root, candidate))
     return None
 
 
@@ -242,10 +297,16 @@ def write_manifest(
 
 
 def load_manifest(path: str | os.PathLike) -> list[SurveySample]:
-    """Read a manifest; media paths relative to the manifest's folder are made absolute.
+    """Read a manifest; media paths are checked by :func:`resolve_media` and made absolute.
+
+    A sample's ``media_root`` (relative: to the manifest's folder) is the folder its media must lie in, and
+    relative media paths are relative to it; a sample without one (a version 1 manifest) may name media only
+    by paths relative to the manifest's folder, which is then its media root.
 
     Raises:
         SamplingError: a sample lacks a field, repeats an id, or names an unknown label or emotion.
+        MediaError: a media file is outside its media folder or not a regular file; an absolute media path
+            without a ``media_root``.
         FileNotFoundError: the manifest or a media file it names does not exist.
     """
     path = Path(path)
@@ -261,7 +322,9 @@ def load_manifest(path: str | os.PathLike) -> list[SurveySample]:
         raise SamplingError(f"{path}: expected an object with a non-empty 'samples' list")
     names = {field.name for field in fields(SurveySample)}
     required = {
-        field.name for field in fields(SurveySample) if field.name not in ("video_media", "music_media")
+        field.name
+        for field in fields(SurveySample)
+        if field.name not in ("video_media", "music_media", "media_root")
     }
     samples, seen = [], set()
     for index, entry in enumerate(payload["samples"]):
@@ -282,12 +345,27 @@ def load_manifest(path: str | os.PathLike) -> list[SurveySample]:
         for key in ("video_emotion", "music_emotion"):
             if entry[key] not in EMOTIONS:
                 raise SamplingError(f"{where}: {key} {entry[key]!r} is not one of {', '.join(EMOTIONS)}")
-        for key in ("video_media", "music_media"):
-            if entry.get(key):
-                media = Path(entry[key])
-                media = media if media.is_absolute() else (path.parent / media)
-                if not media.is_file():
+        media_keys = [key for key in ("video_media", "music_media") if entry.get(key)]
+        root = entry.get("media_root")
+        if media_keys or root:
+            if root is not None and not isinstance(root, str):
+                raise SamplingError(f"{where}: media_root must be a folder path, got {root!r}")
+            if root is None:
+                absolute = [key for key in media_keys if Path(entry[key]).is_absolute()]
+                if absolute:
+                    raise MediaError(
+                        f"{where}: {absolute[0]} {entry[absolute[0]]} is an absolute path but the sample has no "
+                        "media_root (a manifest from an older sample.py): draw it again with --media-dir"
+                    )
+            folder = path.parent / (root or ".")
+            entry = {**entry, "media_root": str(folder.resolve())}
+            for key in media_keys:
+                media = Path(entry[key]) if Path(entry[key]).is_absolute() else folder / entry[key]
+                if not os.path.lexists(media):
                     raise FileNotFoundError(f"{where}: {key} {media} does not exist")
-                entry = {**entry, key: str(media.resolve())}
+                try:
+                    entry = {**entry, key: str(resolve_media(folder, media))}
+                except MediaError as error:
+                    raise MediaError(f"{where}: {key}: {error}") from None
         samples.append(SurveySample(**{key: entry.get(key) for key in names}))
     return samples

@@ -8,9 +8,19 @@ Where the manifest has no media the page names the two segments instead. A submi
 :meth:`SurveyStore.submit` (an upsert) and answered with a redirect to the next sample (post/redirect/get), so a
 reload never posts again; a page shows the stored answers when revisited.
 
-Routes: ``GET /`` start page, ``POST /start`` (register a participant id), ``GET|POST /p/<participant>/<n>``
-sample ``n`` (1-based), ``GET /p/<participant>/done``, ``GET /media/<sample id>/video|music`` (files named in
-the manifest only, with HTTP range requests for seeking), ``GET /healthz``.
+Security (see SECURITY.md): a participant registers an id (a display name) at ``/start`` and gets an unguessable
+token (``secrets.token_urlsafe``; the store keeps its SHA-256 only); every participant page is under
+``/p/<token>/``, which is the participant's personal link, so knowing an id reads or changes nothing. Media are
+served only when they are regular files inside the sample's media root once symlinks are resolved, checked at
+every request. Requests are read with a socket timeout (``request_timeout``, 10 s by default), bodies are
+bounded (64 KiB: 413 beyond), a malformed ``Content-Length``, a body that is not UTF-8 form data or one
+shorter than declared is answered 400 (or the connection is closed at the timeout), and nothing a client sends
+makes the server print a traceback.
+
+Routes: ``GET /`` start page, ``POST /start`` (register a participant id; answered with a redirect to the
+personal link), ``GET|POST /p/<token>/<n>`` sample ``n`` (1-based), ``GET /p/<token>/done``,
+``GET /media/<sample id>/video|music`` (files named in the manifest only, inside its media root, with HTTP range
+requests for seeking), ``GET /healthz``.
 """
 
 from __future__ import annotations
@@ -20,7 +30,10 @@ import mimetypes
 import os
 import re
 import secrets
+import stat
+import sys
 import threading
+import traceback
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -28,10 +41,10 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 from emomv_hf.emotions import EMOTIONS
 
-from .sampling import SurveySample
-from .store import LIKERT_LABELS, PARTICIPANT_ID, QUESTIONS, ResponseError, SurveyStore
+from .sampling import MediaError, SurveySample, resolve_media
+from .store import LIKERT_LABELS, PARTICIPANT_ID, QUESTIONS, TOKEN, ResponseError, SurveyStore
 
-__all__ = ["EMOTION_CHOICES", "SurveyServer", "make_server"]
+__all__ = ["DEFAULT_REQUEST_TIMEOUT", "EMOTION_CHOICES", "SurveyServer", "make_server"]
 
 EMOTION_CHOICES: dict[str, str] = {
     "exciting": "Exciting",
@@ -43,7 +56,31 @@ EMOTION_CHOICES: dict[str, str] = {
 """Canonical emotion -> the column heading Figure 11 gives it."""
 
 _MAX_BODY = 64 * 1024
+_MAX_FIELDS = 32
 _CHUNK = 256 * 1024
+
+DEFAULT_REQUEST_TIMEOUT = 10.0
+"""Seconds a connection may stay silent (while sending its request or body) before the server closes it."""
+
+_TOKEN_PATH = re.compile(r"/p/[^/\s]+")
+
+_SECURITY_HEADERS = (
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "no-referrer"),  # the page URL holds the participant's token
+    (
+        "Content-Security-Policy",  # no framing (clickjacking), no plugins, forms post back here only
+        "frame-ancestors 'none'; object-src 'none'; base-uri 'none'; form-action 'self'",
+    ),
+)
+
+
+class _BadRequest(Exception):
+    """A request the server answers with ``status`` and closes: the message is shown to the client."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 860px; margin: 2em auto; padding: 0 1em; color: #202124; }
@@ -123,10 +160,18 @@ class SurveyServer(ThreadingHTTPServer):
     )
 
     def __init__(
-        self, address: tuple[str, int], store: SurveyStore, *, show_segment_ids: bool = False
+        self,
+        address: tuple[str, int],
+        store: SurveyStore,
+        *,
+        show_segment_ids: bool = False,
+        request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
     ) -> None:
+        if not request_timeout > 0:
+            raise ValueError(f"request_timeout must be positive seconds, got {request_timeout!r}")
         self.store = store
         self.show_segment_ids = show_segment_ids
+        self.request_timeout = float(request_timeout)
         self.samples: list[SurveySample] = store.samples()
         if not self.samples:
             raise ResponseError(f"{store.path} holds no samples: load a manifest into it first")
@@ -144,21 +189,47 @@ class SurveyServer(ThreadingHTTPServer):
         thread.start()
         return thread
 
+    def handle_error(self, request, client_address) -> None:
+        """A request that failed unexpectedly: one line on stderr (a full traceback with ``EMOMV_SURVEY_LOG``);
+        a client that went away or went silent is not an error."""
+        error = sys.exc_info()[1]
+        if isinstance(error, (ConnectionError, TimeoutError)):
+            return
+        if os.environ.get("EMOMV_SURVEY_LOG"):
+            traceback.print_exc()
+        else:
+            print(
+                f"survey: a request from {client_address[0]} failed: {type(error).__name__}: {error}",
+                file=sys.stderr,
+            )
+
 
 def make_server(
-    store: SurveyStore, host: str = "127.0.0.1", port: int = 8000, *, show_segment_ids: bool = False
+    store: SurveyStore,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    *,
+    show_segment_ids: bool = False,
+    request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
 ) -> SurveyServer:
-    """A :class:`SurveyServer` bound to ``host:port`` (port 0: any free port; see ``server.url``)."""
-    return SurveyServer((host, port), store, show_segment_ids=show_segment_ids)
+    """A :class:`SurveyServer` bound to ``host:port`` (port 0: any free port; see ``server.url``);
+    ``request_timeout``: seconds a silent connection is kept (10 by default)."""
+    return SurveyServer(
+        (host, port), store, show_segment_ids=show_segment_ids, request_timeout=request_timeout
+    )
 
 
 class _Handler(BaseHTTPRequestHandler):
     server: SurveyServer
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args) -> None:  # quiet by default; errors still go to stderr
-        if os.environ.get("EMOMV_SURVEY_LOG"):
-            super().log_message(format, *args)
+    @property
+    def timeout(self) -> float:  # read by StreamRequestHandler.setup: the socket timeout of every read
+        return self.server.request_timeout
+
+    def log_message(self, format: str, *args) -> None:  # quiet by default (EMOMV_SURVEY_LOG: log requests)
+        if os.environ.get("EMOMV_SURVEY_LOG"):  # tokens are credentials: never in the log
+            super().log_message(format, *(_TOKEN_PATH.sub("/p/<token>", str(arg)) for arg in args))
 
     # Responses
 
@@ -169,7 +240,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")
-        for name, value in headers:
+        for name, value in (*_SECURITY_HEADERS, *headers):
             self.send_header(name, value)
         self.end_headers()
         if self.command != "HEAD":
@@ -204,15 +275,50 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         path = urlsplit(self.path).path
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > _MAX_BODY:
-            return self._error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "form too large")
-        form = {key: values[-1] for key, values in parse_qs(self.rfile.read(length).decode("utf-8")).items()}
+        try:
+            form = self._read_form()
+        except _BadRequest as error:
+            self.close_connection = True  # whatever is left of the body must not be read as a request
+            return self._error(error.status, str(error))
+        except (TimeoutError, ConnectionError):  # a body shorter than declared, or a client gone
+            self.close_connection = True
+            return
         if path == "/start":
             return self._start(form)
         if match := re.fullmatch(r"/p/([^/]+)/(\d+)", path):
             return self._submit(match[1], int(match[2]), form)
         self._error(HTTPStatus.NOT_FOUND, f"no form {path}")
+
+    def _read_form(self) -> dict[str, str]:
+        """The url-encoded form in the body: at most ``_MAX_BODY`` bytes of UTF-8, read with the socket timeout
+        (a silent client raises ``TimeoutError``)."""
+        if self.headers.get("Transfer-Encoding"):
+            raise _BadRequest(HTTPStatus.LENGTH_REQUIRED, "send the form with a Content-Length, not chunked")
+        lengths = self.headers.get_all("Content-Length") or []
+        if not lengths:
+            raise _BadRequest(HTTPStatus.LENGTH_REQUIRED, "a form needs a Content-Length header")
+        if len(set(lengths)) != 1 or not re.fullmatch(r"[0-9]{1,18}", lengths[0].strip()):
+            raise _BadRequest(HTTPStatus.BAD_REQUEST, "malformed Content-Length header")
+        length = int(lengths[0])
+        if length > _MAX_BODY:
+            raise _BadRequest(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "form too large")
+        body = self.rfile.read(length)
+        if len(body) != length:
+            raise _BadRequest(HTTPStatus.BAD_REQUEST, "the body is shorter than its Content-Length")
+        try:
+            fields = parse_qs(
+                body.decode("utf-8"),
+                keep_blank_values=True,
+                strict_parsing=False,
+                encoding="utf-8",
+                errors="strict",
+                max_num_fields=_MAX_FIELDS,
+            )
+        except UnicodeDecodeError:
+            raise _BadRequest(HTTPStatus.BAD_REQUEST, "the form is not UTF-8") from None
+        except ValueError:
+            raise _BadRequest(HTTPStatus.BAD_REQUEST, "malformed form") from None
+        return {key: values[-1] for key, values in fields.items()}
 
     # Pages
 
@@ -222,59 +328,64 @@ class _Handler(BaseHTTPRequestHandler):
             "<div class='card'><h1>Music video emotion survey</h1>"
             f"<p>You will watch {len(self.server.samples)} short music video samples and, for each, rate how well "
             "its music and video match in emotions and in general, and say which emotion each conveys.</p>"
-            + (f"<p class='error'>{html.escape(error)}</p>" if error else "")
+            + (f"<p class='error' id='error'>{html.escape(error)}</p>" if error else "")
             + "<form method='post' action='/start'><label>Participant id "
             f"<input name='participant' value='{html.escape(suggestion)}' required pattern='{PARTICIPANT_ID.pattern}' "
             "maxlength='64'></label> <button type='submit'>Start</button></form>"
-            "<p><small>Keep your id to continue later: answers are saved per sample.</small></p></div>"
+            "<p><small>Starting gives you a personal link (the address of your survey pages): keep it (bookmark "
+            "it) to continue later, and do not share it: anyone with it can see and change your answers. Your "
+            "answers are saved per sample.</small></p></div>"
         )
         self._send(status, _page("EmoMV survey", body))
 
     def _start(self, form: dict[str, str]) -> None:
         participant = form.get("participant", "").strip()
         try:
-            self.server.store.add_participant(participant)
+            token = self.server.store.add_participant(participant)
         except ResponseError as error:
             return self._start_page(str(error), participant, HTTPStatus.BAD_REQUEST)
-        answered = {response.sample_id for response in self.server.store.responses(participant)}
-        first_open = next(
-            (n for n, sample in enumerate(self.server.samples, 1) if sample.sample_id not in answered), None
-        )
-        target = "done" if first_open is None else str(first_open)
-        self._redirect(f"/p/{quote(participant)}/{target}")
+        if token is None:
+            return self._start_page(
+                f"participant id {participant!r} is taken. If it is yours, continue with your personal link (the "
+                "address of your survey pages; the organiser can give you a new one); otherwise choose another id.",
+                "",
+                HTTPStatus.CONFLICT,
+            )
+        self._redirect(f"/p/{token}/1")
 
-    def _participant(self, participant: str) -> bool:
-        if PARTICIPANT_ID.fullmatch(participant) and self._known(participant):
-            return True
-        self._error(HTTPStatus.NOT_FOUND, f"unknown participant {participant!r}: start from the start page")
-        return False
+    def _participant(self, token: str) -> str | None:
+        """The participant of ``token``; else None, with a 404 page sent (the same for any wrong token)."""
+        participant = self.server.store.participant_for_token(token) if TOKEN.fullmatch(token) else None
+        if participant is None:
+            self._error(
+                HTTPStatus.NOT_FOUND,
+                "no such participant link: start from the start page, or use the personal link you were given",
+            )
+        return participant
 
-    def _sample(self, participant: str, number: int) -> SurveySample | None:
-        """Sample `number` (from 1) for a known participant; else None, with the error page sent."""
-        if not self._participant(participant):
+    def _sample(self, token: str, number: int) -> tuple[str, SurveySample] | None:
+        """The participant of ``token`` and sample `number` (from 1); else None, with the error page sent."""
+        participant = self._participant(token)
+        if participant is None:
             return None
         samples = self.server.samples
         if not 1 <= number <= len(samples):
             self._error(HTTPStatus.NOT_FOUND, f"no sample {number} (the survey has {len(samples)})")
             return None
-        return samples[number - 1]
-
-    def _known(self, participant: str) -> bool:
-        with self.server.store.connect() as connection:
-            query = "SELECT 1 FROM participants WHERE participant_id = ?"
-            return connection.execute(query, (participant,)).fetchone() is not None
+        return participant, samples[number - 1]
 
     def _sample_page(
         self,
-        participant: str,
+        token: str,
         number: int,
         values: dict[str, str] | None = None,
         error: str = "",
         status: int = HTTPStatus.OK,
     ) -> None:
-        sample = self._sample(participant, number)
-        if sample is None:
+        found = self._sample(token, number)
+        if found is None:
             return
+        participant, sample = found
         if values is None:
             stored = self.server.store.response(participant, sample.sample_id)
             values = (
@@ -287,7 +398,7 @@ class _Handler(BaseHTTPRequestHandler):
                 if stored
                 else {}
             )
-        body = self._sample_body(participant, number, sample, values, error)
+        body = self._sample_body(token, participant, number, sample, values, error)
         self._send(status, _page(f"Sample {sample.sample_id}", body))
 
     def _media_block(self, sample: SurveySample) -> str:
@@ -330,7 +441,13 @@ class _Handler(BaseHTTPRequestHandler):
         return "".join(parts)
 
     def _sample_body(
-        self, participant: str, number: int, sample: SurveySample, values: dict[str, str], error: str
+        self,
+        token: str,
+        participant: str,
+        number: int,
+        sample: SurveySample,
+        values: dict[str, str],
+        error: str,
     ) -> str:
         total = len(self.server.samples)
 
@@ -353,14 +470,15 @@ class _Handler(BaseHTTPRequestHandler):
             {"video_emotion": "Video", "music_emotion": "Music"},
             [(name, EMOTION_CHOICES[name]) for name in EMOTIONS],
         )
-        back = f"<a href='/p/{quote(participant)}/{number - 1}'>Back</a>" if number > 1 else "<span></span>"
+        back = f"<a href='/p/{token}/{number - 1}'>Back</a>" if number > 1 else "<span></span>"
         return (
             f"<p>Participant <b id='participant'>{html.escape(participant)}</b> · sample {number} of {total}</p>"
-            f"<div class='card'><h2>Sample {html.escape(sample.sample_id)}</h2>"
+            + (_personal_link(token) if number == 1 else "")
+            + f"<div class='card'><h2>Sample {html.escape(sample.sample_id)}</h2>"
             f"<p>Sample ID: <span id='sample-id'>{html.escape(sample.sample_id)}</span></p>"
             f"{self._media_block(sample)}</div>"
             + (f"<p class='error' id='error'>{html.escape(error)}</p>" if error else "")
-            + f"<form class='sample' method='post' action='/p/{quote(participant)}/{number}'>"
+            + f"<form class='sample' method='post' action='/p/{token}/{number}'>"
             f"<input type='hidden' name='sample_id' value='{html.escape(sample.sample_id)}'>"
             "<div class='card'><p>How well do you think that the music and video in this sample match in terms of "
             f"emotions as well as their alignment? <span class='required'>*</span></p>{likert}</div>"
@@ -370,10 +488,11 @@ class _Handler(BaseHTTPRequestHandler):
             f"</form>{_SUBMIT_ONCE}"
         )
 
-    def _submit(self, participant: str, number: int, form: dict[str, str]) -> None:
-        sample = self._sample(participant, number)
-        if sample is None:
+    def _submit(self, token: str, number: int, form: dict[str, str]) -> None:
+        found = self._sample(token, number)
+        if found is None:
             return
+        participant, sample = found
         if form.get("sample_id") != sample.sample_id:
             return self._error(
                 HTTPStatus.CONFLICT,
@@ -390,7 +509,7 @@ class _Handler(BaseHTTPRequestHandler):
         ]
         if missing:
             return self._sample_page(
-                participant, number, form, f"Please answer: {', '.join(missing)}.", HTTPStatus.BAD_REQUEST
+                token, number, form, f"Please answer: {', '.join(missing)}.", HTTPStatus.BAD_REQUEST
             )
         try:
             ratings = {name: int(form[name]) for name in QUESTIONS}
@@ -403,17 +522,16 @@ class _Handler(BaseHTTPRequestHandler):
                 form["music_emotion"],
             )
         except (ValueError, ResponseError) as error:
-            return self._sample_page(participant, number, form, str(error), HTTPStatus.BAD_REQUEST)
-        self._redirect(
-            f"/p/{quote(participant)}/{number + 1 if number < len(self.server.samples) else 'done'}"
-        )
+            return self._sample_page(token, number, form, str(error), HTTPStatus.BAD_REQUEST)
+        self._redirect(f"/p/{token}/{number + 1 if number < len(self.server.samples) else 'done'}")
 
-    def _done(self, participant: str) -> None:
-        if not self._participant(participant):
+    def _done(self, token: str) -> None:
+        participant = self._participant(token)
+        if participant is None:
             return
         answered = {response.sample_id for response in self.server.store.responses(participant)}
         open_samples = [
-            f"<li><a href='/p/{quote(participant)}/{n}'>Sample {html.escape(sample.sample_id)}</a></li>"
+            f"<li><a href='/p/{token}/{n}'>Sample {html.escape(sample.sample_id)}</a></li>"
             for n, sample in enumerate(self.server.samples, 1)
             if sample.sample_id not in answered
         ]
@@ -421,7 +539,7 @@ class _Handler(BaseHTTPRequestHandler):
         body = (
             f"<div class='card'><h1>Thank you!</h1><p id='progress'>{len(answered)} of {total} samples answered.</p>"
             + (f"<p>Still open:</p><ul>{''.join(open_samples)}</ul>" if open_samples else "")
-            + f"<p><a href='/p/{quote(participant)}/1'>Review your answers</a></p></div>"
+            + f"<p><a href='/p/{token}/1'>Review your answers</a></p>{_personal_link(token)}</div>"
         )
         self._send(HTTPStatus.OK, _page("Thank you", body))
 
@@ -430,11 +548,21 @@ class _Handler(BaseHTTPRequestHandler):
         media = getattr(sample, f"{kind}_media", None) if sample else None
         if not media:
             return self._error(HTTPStatus.NOT_FOUND, f"no {kind} file for sample {sample_id!r}")
-        path = Path(media)
+        # Checked at every request: a regular file inside the sample's media root once links are resolved.
         try:
-            size = path.stat().st_size
-        except OSError:
-            return self._error(HTTPStatus.NOT_FOUND, f"{kind} file of sample {sample_id!r} is missing")
+            if not sample.media_root:
+                raise MediaError("the sample has no media root")
+            path = resolve_media(sample.media_root, media)
+            file = open(path, "rb")  # noqa: SIM115 - closed below
+        except (MediaError, OSError):
+            return self._error(HTTPStatus.NOT_FOUND, f"no {kind} file for sample {sample_id!r}")
+        with file:
+            info = os.fstat(file.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                return self._error(HTTPStatus.NOT_FOUND, f"no {kind} file for sample {sample_id!r}")
+            self._send_file(file, path, info.st_size)
+
+    def _send_file(self, file, path: Path, size: int) -> None:
         start, end, status = 0, size - 1, HTTPStatus.OK
         if match := re.fullmatch(r"bytes=(\d*)-(\d*)", self.headers.get("Range", "").strip()):
             if match[1]:
@@ -454,22 +582,28 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", mimetypes.guess_type(path.name)[0] or "application/octet-stream")
         self.send_header("Content-Length", str(length))
         self.send_header("Accept-Ranges", "bytes")
+        for name, value in _SECURITY_HEADERS:
+            self.send_header(name, value)
         if status == HTTPStatus.PARTIAL_CONTENT:
             self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
         self.end_headers()
         if self.command == "HEAD":
             return
-        with open(path, "rb") as file:
-            file.seek(start)
-            while length > 0:
-                chunk = file.read(min(_CHUNK, length))
-                if not chunk:
-                    break
-                try:
-                    self.wfile.write(chunk)
-                except (
-                    BrokenPipeError,
-                    ConnectionResetError,
-                ):  # the browser dropped a range it no longer needs
-                    return
-                length -= len(chunk)
+        file.seek(start)
+        while length > 0:
+            chunk = file.read(min(_CHUNK, length))
+            if not chunk:
+                break
+            try:
+                self.wfile.write(chunk)
+            except (ConnectionError, TimeoutError):  # the browser dropped a range it no longer needs
+                self.close_connection = True
+                return
+            length -= len(chunk)
+
+
+def _personal_link(token: str) -> str:
+    return (
+        f"<p class='link'><small>Your personal link: <a id='personal-link' href='/p/{token}/1'>this survey's "
+        "page 1</a>. Bookmark it to continue later; anyone with it can see and change your answers.</small></p>"
+    )

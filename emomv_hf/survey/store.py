@@ -6,12 +6,18 @@ posts, ``created_at`` keeps the first); ``CHECK`` constraints keep ratings in 1-
 The database runs in WAL mode with a busy timeout, and every call opens its own connection, so any number of
 server threads (participants) write at once. The samples (with their labels and emotions) are stored too, so
 that the analysis needs the database only.
+
+A participant's answers are reached on the web only with the participant's token: :meth:`SurveyStore.add_participant`
+issues one (``secrets.token_urlsafe``) and stores only its SHA-256, and :meth:`SurveyStore.participant_for_token`
+finds the participant again. The participant id is a display name; knowing it gives no access.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
+import secrets
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -23,7 +29,16 @@ from emomv_hf.emotions import EMOTIONS, MATCH_LABELS
 
 from .sampling import SurveySample
 
-__all__ = ["LIKERT_LABELS", "PARTICIPANT_ID", "QUESTIONS", "Response", "ResponseError", "SurveyStore"]
+__all__ = [
+    "LIKERT_LABELS",
+    "PARTICIPANT_ID",
+    "QUESTIONS",
+    "TOKEN",
+    "Response",
+    "ResponseError",
+    "SurveyStore",
+    "token_sha256",
+]
 
 LIKERT_LABELS: tuple[str, ...] = ("Very Poor", "Poor", "Moderate", "Good", "Very Good")
 """The 5-point scale of Figure 11; rating ``r`` is ``LIKERT_LABELS[r - 1]``."""
@@ -32,7 +47,12 @@ QUESTIONS: dict[str, str] = {"emotion_match": "Matched in emotions", "alignment"
 """Rating column -> the row label Figure 11 gives the question."""
 
 PARTICIPANT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
-"""What a participant id may be (it appears in the form's URLs)."""
+"""What a participant id may be (a display name on the form's pages)."""
+
+TOKEN = re.compile(r"[A-Za-z0-9_-]{32,128}")
+"""What a participant token may look like (``secrets.token_urlsafe(32)`` gives 43 such characters)."""
+
+_TOKEN_BYTES = 32
 
 _EMOTION_LIST = ", ".join(f"'{emotion}'" for emotion in EMOTIONS)
 _LABEL_LIST = ", ".join(f"'{label}'" for label in MATCH_LABELS)
@@ -50,11 +70,13 @@ CREATE TABLE IF NOT EXISTS samples (
     music_emotion TEXT NOT NULL CHECK (music_emotion IN ({_EMOTION_LIST})),
     video_media TEXT,
     music_media TEXT,
+    media_root TEXT,
     UNIQUE (dataset, pair_id)
 );
 CREATE TABLE IF NOT EXISTS participants (
     participant_id TEXT PRIMARY KEY CHECK (length(participant_id) BETWEEN 1 AND 64),
-    created_at TEXT NOT NULL
+    created_at TEXT NOT NULL,
+    token_sha256 TEXT
 );
 CREATE TABLE IF NOT EXISTS responses (
     participant_id TEXT NOT NULL REFERENCES participants (participant_id),
@@ -70,7 +92,12 @@ CREATE TABLE IF NOT EXISTS responses (
 );
 """
 
+# Columns added after the first release: a database written before them gets them on opening.
+_ADDED_COLUMNS = {"samples": {"media_root": "TEXT"}, "participants": {"token_sha256": "TEXT"}}
+_INDEXES = "CREATE UNIQUE INDEX IF NOT EXISTS participants_token ON participants (token_sha256);"
+
 _SAMPLE_COLUMNS = [field.name for field in fields(SurveySample)]
+_MEDIA_COLUMNS = ("video_media", "music_media", "media_root")
 
 
 class ResponseError(ValueError):
@@ -90,6 +117,11 @@ class Response:
     created_at: str = ""
     updated_at: str = ""
     submissions: int = 1
+
+
+def token_sha256(token: str) -> str:
+    """The hex SHA-256 of a participant token: what the store keeps instead of the token."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def _now() -> str:
@@ -115,6 +147,12 @@ class SurveyStore:
             if connection.execute("PRAGMA journal_mode=WAL").fetchone()[0] != "wal":
                 raise OSError(f"{self.path}: SQLite cannot use WAL mode here")
             connection.executescript(SCHEMA)
+            for table, columns in _ADDED_COLUMNS.items():
+                have = {row[1] for row in connection.execute(f"PRAGMA table_info({table})")}
+                for name, kind in columns.items():
+                    if name not in have:
+                        connection.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+            connection.executescript(_INDEXES)
         finally:
             connection.close()
 
@@ -140,13 +178,14 @@ class SurveyStore:
 
     def set_samples(self, samples: Sequence[SurveySample]) -> None:
         """Store the survey's samples; a database that already holds samples must hold exactly these (same ids,
-        order, pairs and labels; media paths may change), so answers never get attached to other pairs."""
+        order, pairs and labels; media paths and media roots may change), so answers never get attached to
+        other pairs."""
         with self.connect() as connection:
             stored = [dict(row) for row in connection.execute("SELECT * FROM samples ORDER BY position")]
             if stored:
 
                 def key(entry: dict) -> tuple:
-                    return tuple(entry[name] for name in _SAMPLE_COLUMNS if not name.endswith("_media"))
+                    return tuple(entry[name] for name in _SAMPLE_COLUMNS if name not in _MEDIA_COLUMNS)
 
                 if [key(row) for row in stored] != [key(asdict(sample)) for sample in samples]:
                     raise ResponseError(
@@ -155,8 +194,11 @@ class SurveyStore:
                         "database for a new manifest"
                     )
                 connection.executemany(
-                    "UPDATE samples SET video_media = ?, music_media = ? WHERE sample_id = ?",
-                    [(sample.video_media, sample.music_media, sample.sample_id) for sample in samples],
+                    "UPDATE samples SET video_media = ?, music_media = ?, media_root = ? WHERE sample_id = ?",
+                    [
+                        (sample.video_media, sample.music_media, sample.media_root, sample.sample_id)
+                        for sample in samples
+                    ],
                 )
                 return
             connection.executemany(
@@ -173,19 +215,48 @@ class SurveyStore:
 
     # Participants and responses
 
-    def add_participant(self, participant_id: str) -> None:
-        """Register ``participant_id`` (again: no effect)."""
-        if not isinstance(participant_id, str) or not PARTICIPANT_ID.fullmatch(participant_id):
-            raise ResponseError(
-                f"participant id must be 1-64 letters, digits, '.', '_' or '-' (starting with a letter or digit), "
-                f"got {participant_id!r}"
-            )
+    def add_participant(self, participant_id: str) -> str | None:
+        """Register ``participant_id`` and return its new token (the only time the token is known: the store
+        keeps its SHA-256); ``None``, with no effect, where the id is registered already (its answers stay
+        reachable with its own token only; :meth:`issue_token` replaces a lost one)."""
+        _check_participant_id(participant_id)
+        token = secrets.token_urlsafe(_TOKEN_BYTES)
         with self.connect() as connection:
-            connection.execute(
-                "INSERT INTO participants (participant_id, created_at) VALUES (?, ?) "
+            cursor = connection.execute(
+                "INSERT INTO participants (participant_id, created_at, token_sha256) VALUES (?, ?, ?) "
                 "ON CONFLICT (participant_id) DO NOTHING",
-                (participant_id, _now()),
+                (participant_id, _now(), token_sha256(token)),
             )
+            return token if cursor.rowcount == 1 else None
+
+    def issue_token(self, participant_id: str) -> str:
+        """A new token for a registered participant (a lost personal link): the old token stops working."""
+        _check_participant_id(participant_id)
+        token = secrets.token_urlsafe(_TOKEN_BYTES)
+        with self.connect() as connection:
+            cursor = connection.execute(
+                "UPDATE participants SET token_sha256 = ? WHERE participant_id = ?",
+                (token_sha256(token), participant_id),
+            )
+            if cursor.rowcount != 1:
+                raise ResponseError(f"unknown participant {participant_id!r}")
+        return token
+
+    def participant_for_token(self, token: str) -> str | None:
+        """The participant whose token this is, or ``None`` (a malformed, unknown or replaced token)."""
+        if not isinstance(token, str) or not TOKEN.fullmatch(token):
+            return None
+        with self.connect() as connection:
+            row = connection.execute(
+                "SELECT participant_id FROM participants WHERE token_sha256 = ?", (token_sha256(token),)
+            ).fetchone()
+            return row["participant_id"] if row else None
+
+    def participants(self) -> list[str]:
+        """The registered participant ids, sorted."""
+        with self.connect() as connection:
+            rows = connection.execute("SELECT participant_id FROM participants ORDER BY participant_id")
+            return [row["participant_id"] for row in rows]
 
     def submit(
         self,
@@ -250,6 +321,14 @@ class SurveyStore:
         with self.connect() as connection:
             rows = connection.execute(query, () if participant_id is None else (participant_id,))
             return [Response(**dict(row)) for row in rows]
+
+
+def _check_participant_id(participant_id: str) -> None:
+    if not isinstance(participant_id, str) or not PARTICIPANT_ID.fullmatch(participant_id):
+        raise ResponseError(
+            f"participant id must be 1-64 letters, digits, '.', '_' or '-' (starting with a letter or digit), "
+            f"got {participant_id!r}"
+        )
 
 
 def _sample_values(sample: SurveySample) -> tuple:

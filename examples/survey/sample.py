@@ -7,7 +7,9 @@
 
 Per dataset: half matched, half mismatched pairs, emotions balanced, no segment twice; one seeded order over
 all. ``--media-dir`` (one folder for all datasets, or one per dataset) holds ``<segment id>.mp4`` (or .webm,
-.mp3, ...) files; the form plays them, and names the segments where there are none.
+.mp3, ...) files; the form plays them, and names the segments where there are none. A media file must be a
+regular file inside its media folder: a symlink that leads out of it (to ``/etc/passwd``, say) is refused with
+one line naming it, and the manifest records each sample's media folder so that the server checks again.
 """
 
 from __future__ import annotations

@@ -2,9 +2,15 @@
 """Serve the label-validation survey's web form (paper Figure 11); answers go into an SQLite database.
 
     python examples/survey/serve.py --manifest manifest.json --db responses.sqlite [--host 127.0.0.1] [--port 8000]
+                                    [--request-timeout 10]
+    python examples/survey/serve.py --db responses.sqlite --new-link PARTICIPANT
 
-Participants open http://HOST:PORT/, enter (or keep) a participant id and answer one page per sample. Restarting
-with the same database continues the survey; a database holding another manifest's samples is refused.
+Participants open http://HOST:PORT/, enter (or keep) a participant id and get a personal link (an unguessable
+token in the address) under which they answer one page per sample; they continue later with that link only, so
+knowing an id gives no access to its answers. ``--new-link`` prints a new personal link for a participant who
+lost theirs (the old one stops working) and exits. Restarting with the same database continues the survey; a
+database holding another manifest's samples is refused. Media are served only from inside each sample's media
+folder (see SECURITY.md).
 """
 
 from __future__ import annotations
@@ -14,7 +20,8 @@ from dataclasses import dataclass, field
 
 from emomv_hf.cli import make_parser, run_script
 from emomv_hf.survey import SurveyStore, load_manifest
-from emomv_hf.survey.server import make_server
+from emomv_hf.survey.sampling import MediaError, resolve_media
+from emomv_hf.survey.server import DEFAULT_REQUEST_TIMEOUT, make_server
 
 
 @dataclass
@@ -31,6 +38,20 @@ class ServeArguments:
         default=False,
         metadata={"help": "show the segment ids under the media too (they can reveal the label)"},
     )
+    request_timeout: float = field(
+        default=DEFAULT_REQUEST_TIMEOUT,
+        metadata={"help": "seconds a silent connection is kept before it is closed"},
+    )
+    new_link: str | None = field(
+        default=None,
+        metadata={
+            "help": "print a new personal link for this participant id (the old one stops working), exit"
+        },
+    )
+
+    def __post_init__(self) -> None:
+        if not self.request_timeout > 0:
+            raise ValueError(f"--request-timeout must be positive seconds, got {self.request_timeout}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,10 +61,34 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: ServeArguments) -> int:
+    if args.new_link:
+        store = SurveyStore(args.db, create=False)
+        token = store.issue_token(args.new_link)
+        print(
+            f"personal link of {args.new_link}: http://{args.host}:{args.port}/p/{token}/1 (on the address the"
+        )
+        print("survey is served at; the participant's previous link no longer works)")
+        return 0
     store = SurveyStore(args.db)
     if args.manifest:
         store.set_samples(load_manifest(args.manifest))
-    server = make_server(store, args.host, args.port, show_segment_ids=args.show_segment_ids)
+    server = make_server(
+        store,
+        args.host,
+        args.port,
+        show_segment_ids=args.show_segment_ids,
+        request_timeout=args.request_timeout,
+    )
+    for sample in server.samples:  # the server checks again at every request; say now what it will refuse
+        for kind in ("video", "music"):
+            media = getattr(sample, f"{kind}_media")
+            if media:
+                try:
+                    if not sample.media_root:
+                        raise MediaError(f"{media} has no media root (draw the manifest again)")
+                    resolve_media(sample.media_root, media)
+                except MediaError as error:
+                    print(f"warning: {sample.sample_id} {kind} will not be served: {error}")
     print(
         f"survey of {len(server.samples)} samples at {server.url}/ (responses in {store.path}); Ctrl+C stops"
     )

@@ -10,6 +10,7 @@ import pytest
 
 from emomv_hf.emotions import ALLOWED_MISMATCH_PAIRS, EMOTIONS
 from emomv_hf.survey import SamplingError, draw_samples, find_media, load_manifest, read_pairs, write_manifest
+from emomv_hf.survey.sampling import MediaError, resolve_media
 
 from .helpers import load_script
 
@@ -155,3 +156,51 @@ def test_sample_script(emomv_c_dir, tmp_path, capsys) -> None:
     assert {sample.pair_id for sample in samples} <= validation
     assert script.main([*argv, "--per-dataset", "3"]) == 1
     assert "error: per_dataset must be a positive even number" in capsys.readouterr().err
+
+
+def test_media_must_stay_inside_the_media_folder(tmp_path) -> None:
+    media = tmp_path / "media"
+    (media / "sub").mkdir(parents=True)
+    (media / "sub" / "real.webm").write_bytes(b"x")
+    (media / "inside.webm").symlink_to(media / "sub" / "real.webm")  # a link that stays inside: fine
+    assert find_media(media, "inside") == str((media / "sub" / "real.webm").resolve())
+    (tmp_path / "outside.webm").write_bytes(b"x")
+    (media / "out.mp4").symlink_to(tmp_path / "outside.webm")
+    with pytest.raises(
+        MediaError, match=r"out\.mp4 \(a link to .*outside\.webm\) is outside the media folder"
+    ):
+        find_media(media, "out")
+    (media / "dir.webm").mkdir()
+    with pytest.raises(MediaError, match=r"dir\.webm is not a regular file"):
+        find_media(media, "dir")
+    (media / "dangling.webm").symlink_to(tmp_path / "gone")
+    with pytest.raises(MediaError, match=r"dangling\.webm does not exist"):
+        find_media(media, "dangling")
+    for segment in ("../outside", "..", "a/b", ""):
+        with pytest.raises(MediaError, match="cannot name a media file"):
+            find_media(media, segment)
+    with pytest.raises(MediaError, match="outside the media folder"):
+        resolve_media(media, "../outside.webm")
+
+
+def test_manifest_records_the_media_root(emomv_c_pairs, tmp_path) -> None:
+    media = tmp_path / "media"
+    media.mkdir()
+    probe = draw_samples({"emomv-c": emomv_c_pairs}, per_dataset=2, seed=0)
+    (media / f"{probe[0].video_segment_id}.webm").write_bytes(b"video")
+    samples = draw_samples({"emomv-c": emomv_c_pairs}, per_dataset=2, seed=0, media_dirs={"emomv-c": media})
+    assert samples[0].media_root == str(media.resolve()) and samples[1].media_root is None
+    path = write_manifest(tmp_path / "manifest.json", samples, seed=0)
+    payload = json.loads(path.read_text())
+    assert payload["version"] == 2 and payload["samples"][0]["media_root"] == str(media.resolve())
+    assert load_manifest(path) == samples
+    # Media named relative to the media root.
+    payload["samples"][0]["video_media"] = f"{probe[0].video_segment_id}.webm"
+    path.write_text(json.dumps(payload))
+    assert load_manifest(path) == samples
+    # An absolute media path needs a media root to be checked against.
+    del payload["samples"][0]["media_root"]
+    payload["samples"][0]["video_media"] = samples[0].video_media
+    path.write_text(json.dumps(payload))
+    with pytest.raises(MediaError, match="absolute path but the sample has no media_root"):
+        load_manifest(path)

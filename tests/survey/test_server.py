@@ -1,8 +1,10 @@
-"""The survey form over HTTP (no browser): routing, validation, post/redirect/get, media ranges, concurrency."""
+"""The survey form over HTTP (no browser): routing, personal links, validation, post/redirect/get, media ranges,
+concurrency. The attacks of issue 24 are in ``test_security``."""
 
 from __future__ import annotations
 
 import http.client
+import re
 import threading
 from dataclasses import replace
 from urllib.parse import urlencode
@@ -37,19 +39,35 @@ def request(server, method: str, path: str, form: dict | None = None, headers: d
     return response.status, dict(response.getheaders()), payload
 
 
+def start(server, participant: str) -> str:
+    """Register ``participant`` at /start and return the token of the personal link it is sent to."""
+    status, headers, _ = request(server, "POST", "/start", {"participant": participant})
+    assert status == 303, status
+    match = re.fullmatch(r"/p/([A-Za-z0-9_-]{43})/1", headers["Location"])
+    assert match, headers["Location"]
+    return match[1]
+
+
 def test_start_page_and_registration(server, store) -> None:
-    status, _, body = request(server, "GET", "/")
+    status, headers, body = request(server, "GET", "/")
     assert status == 200 and b"6 short music video samples" in body and b"name='participant'" in body
-    status, headers, _ = request(server, "POST", "/start", {"participant": "p1"})
-    assert status == 303 and headers["Location"] == "/p/p1/1"
+    assert b"personal link" in body and headers["Referrer-Policy"] == "no-referrer"
+    token = start(server, "p1")
+    assert store.participant_for_token(token) == "p1" and start(server, "p2") != token
+    # The store keeps the token's hash only.
+    with store.connect() as connection:
+        stored = [row[0] for row in connection.execute("SELECT token_sha256 FROM participants")]
+    assert len(stored) == 2 and all(len(value) == 64 and token not in value for value in stored)
+    page = request(server, "GET", f"/p/{token}/1")[2].decode()
+    assert f"id='personal-link' href='/p/{token}/1'" in page and "<b id='participant'>p1</b>" in page
     status, _, body = request(server, "POST", "/start", {"participant": "bad id"})
     assert status == 400 and b"participant id must be" in body
     assert request(server, "GET", "/healthz")[:3:2] == (200, b"ok\n")
 
 
 def test_sample_page_layout_without_media(server) -> None:
-    request(server, "POST", "/start", {"participant": "p1"})
-    status, _, body = request(server, "GET", "/p/p1/3")
+    token = start(server, "p1")
+    status, _, body = request(server, "GET", f"/p/{token}/3")
     page = body.decode()
     assert status == 200
     assert "Sample ID: <span id='sample-id'>S3</span>" in page and "sample 3 of 6" in page
@@ -69,10 +87,10 @@ def test_sample_page_layout_without_media(server) -> None:
 
 
 def test_submit_redirects_and_is_stored_once(server, store) -> None:
-    request(server, "POST", "/start", {"participant": "p1"})
+    token = start(server, "p1")
     for _ in range(3):  # a double submit / a resubmitted form
-        status, headers, _ = request(server, "POST", "/p/p1/1", {**ANSWER, "sample_id": "S1"})
-        assert status == 303 and headers["Location"] == "/p/p1/2"
+        status, headers, _ = request(server, "POST", f"/p/{token}/1", {**ANSWER, "sample_id": "S1"})
+        assert status == 303 and headers["Location"] == f"/p/{token}/2"
     [response] = store.responses()
     assert (response.sample_id, response.emotion_match, response.alignment, response.submissions) == (
         "S1",
@@ -80,52 +98,74 @@ def test_submit_redirects_and_is_stored_once(server, store) -> None:
         2,
         3,
     )
-    # Revisiting shows the stored answers.
-    page = request(server, "GET", "/p/p1/1")[2].decode()
+    # Revisiting (later, with the personal link) shows the stored answers.
+    page = request(server, "GET", f"/p/{token}/1")[2].decode()
     assert "value='4' aria-label='Matched in emotions: Good' required checked" in page
     assert "value='sad' aria-label='Video: Sadness' required checked" in page
-    # Registering again resumes at the first open sample.
-    assert request(server, "POST", "/start", {"participant": "p1"})[1]["Location"] == "/p/p1/2"
+    # Registering the id again gives no access: it is taken, and the page says to use the personal link.
+    status, headers, body = request(server, "POST", "/start", {"participant": "p1"})
+    assert (
+        status == 409
+        and "Location" not in headers
+        and b"personal link" in body
+        and token.encode() not in body
+    )
 
 
 def test_bad_submissions(server, store) -> None:
-    request(server, "POST", "/start", {"participant": "p1"})
-    status, _, body = request(server, "POST", "/p/p1/2", {"sample_id": "S2", "emotion_match": "3"})
+    token = start(server, "p1")
+    status, _, body = request(server, "POST", f"/p/{token}/2", {"sample_id": "S2", "emotion_match": "3"})
     assert status == 400 and b"Please answer: Aligned in general, Video emotion, Music emotion." in body
     assert b"value='3' aria-label='Matched in emotions: Moderate' required checked" in body  # kept
-    status, _, body = request(server, "POST", "/p/p1/2", {**ANSWER, "sample_id": "S1"})
+    status, _, body = request(server, "POST", f"/p/{token}/2", {**ANSWER, "sample_id": "S1"})
     assert status == 409 and b"this form was for sample" in body
-    status, _, body = request(server, "POST", "/p/p1/2", {**ANSWER, "alignment": "9", "sample_id": "S2"})
+    status, _, body = request(
+        server, "POST", f"/p/{token}/2", {**ANSWER, "alignment": "9", "sample_id": "S2"}
+    )
     assert status == 400 and b"alignment must be a rating 1-5" in body
-    assert request(server, "POST", "/p/p1/9", {**ANSWER, "sample_id": "S2"})[0] == 404
+    assert request(server, "POST", f"/p/{token}/9", {**ANSWER, "sample_id": "S2"})[0] == 404
     assert request(server, "POST", "/p/ghost/1", {**ANSWER, "sample_id": "S1"})[0] == 404
     assert request(server, "GET", "/p/ghost/1")[0] == 404
+    assert request(server, "GET", f"/p/{token[:-1]}x/1")[0] == 404
     assert request(server, "GET", "/nowhere")[0] == 404
     assert store.responses() == []
 
 
 def test_last_sample_leads_to_done(server, store, samples) -> None:
-    request(server, "POST", "/start", {"participant": "p1"})
+    token = start(server, "p1")
     for number, sample in enumerate(samples, 1):
         status, headers, _ = request(
-            server, "POST", f"/p/p1/{number}", {**ANSWER, "sample_id": sample.sample_id}
+            server, "POST", f"/p/{token}/{number}", {**ANSWER, "sample_id": sample.sample_id}
         )
         assert status == 303
-    assert headers["Location"] == "/p/p1/done"
-    assert b"6 of 6 samples answered" in request(server, "GET", "/p/p1/done")[2]
-    assert request(server, "POST", "/start", {"participant": "p1"})[1]["Location"] == "/p/p1/done"
+    assert headers["Location"] == f"/p/{token}/done"
+    page = request(server, "GET", f"/p/{token}/done")[2].decode()
+    assert "6 of 6 samples answered" in page and f"href='/p/{token}/1'" in page
+
+
+def test_a_new_link_replaces_a_lost_one(server, store, tmp_path, capsys) -> None:
+    token = start(server, "p1")
+    assert request(server, "POST", f"/p/{token}/1", {**ANSWER, "sample_id": "S1"})[0] == 303
+    assert load_script("serve").main(["--db", str(store.path), "--new-link", "p1"]) == 0
+    [new] = re.findall(r"/p/([A-Za-z0-9_-]{43})/1", capsys.readouterr().out)
+    assert request(server, "GET", f"/p/{token}/1")[0] == 404  # the old link no longer works
+    assert b"required checked" in request(server, "GET", f"/p/{new}/1")[2]  # the answers are kept
+    assert load_script("serve").main(["--db", str(store.path), "--new-link", "nobody"]) == 1
+    assert "unknown participant 'nobody'" in capsys.readouterr().err
 
 
 def test_media_with_ranges(tmp_path, samples) -> None:
     clip = tmp_path / "clip.webm"
     clip.write_bytes(bytes(range(100)))
     store = SurveyStore(tmp_path / "db.sqlite")
-    store.set_samples([replace(samples[0], video_media=str(clip), music_media=str(clip)), *samples[1:]])
+    media = {"video_media": str(clip), "music_media": str(clip), "media_root": str(tmp_path)}
+    store.set_samples([replace(samples[0], **media), *samples[1:]])
     server = make_server(store, port=0)
     server.serve_in_thread()
     try:
         status, headers, body = request(server, "GET", "/media/S1/video")
         assert (status, headers["Content-Type"], body) == (200, "video/webm", bytes(range(100)))
+        assert headers["X-Content-Type-Options"] == "nosniff"
         status, headers, body = request(server, "GET", "/media/S1/music", headers={"Range": "bytes=10-19"})
         assert (status, headers["Content-Range"], body) == (206, "bytes 10-19/100", bytes(range(10, 20)))
         assert request(server, "GET", "/media/S1/video", headers={"Range": "bytes=-5"})[2] == bytes(
@@ -133,8 +173,7 @@ def test_media_with_ranges(tmp_path, samples) -> None:
         )
         assert request(server, "GET", "/media/S1/video", headers={"Range": "bytes=200-"})[0] == 416
         assert request(server, "GET", "/media/S2/video")[0] == 404
-        request(server, "POST", "/start", {"participant": "p1"})
-        page = request(server, "GET", "/p/p1/1")[2].decode()
+        page = request(server, "GET", f"/p/{start(server, 'p1')}/1")[2].decode()
         assert "<video id='video' preload='auto' playsinline muted src='/media/S1/video'>" in page
         assert "id='play'" in page and "id='volume'" in page
         assert "<audio id='music' preload='auto' src='/media/S1/music'>" in page and "segment" not in page
@@ -148,16 +187,17 @@ def test_concurrent_participants_over_http(server, store, samples) -> None:
     errors: list[str] = []
     barrier = threading.Barrier(16)
 
+    tokens = {f"p{i}": start(server, f"p{i}") for i in range(8)}
+
     def participant(name: str) -> None:
         barrier.wait()
-        request(server, "POST", "/start", {"participant": name})
         for number, sample in enumerate(samples, 1):
             form = {**ANSWER, "emotion_match": str(1 + number % 5), "sample_id": sample.sample_id}
-            status = request(server, "POST", f"/p/{name}/{number}", form)[0]
+            status = request(server, "POST", f"/p/{tokens[name]}/{number}", form)[0]
             if status != 303:
                 errors.append(f"{name} sample {number}: HTTP {status}")
 
-    threads = [threading.Thread(target=participant, args=(f"p{i}",)) for i in range(8) for _ in range(2)]
+    threads = [threading.Thread(target=participant, args=(name,)) for name in tokens for _ in range(2)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -180,3 +220,12 @@ def test_serve_script_refuses_an_empty_or_other_survey(tmp_path, store, samples,
     assert "holds a different survey" in capsys.readouterr().err
     with pytest.raises(ResponseError):
         store.set_samples(list(reversed(samples)))
+
+
+def test_request_timeout_must_be_positive(tmp_path, store, capsys) -> None:
+    with pytest.raises(ValueError, match="request_timeout must be positive"):
+        make_server(store, port=0, request_timeout=0)
+    with pytest.raises(SystemExit) as exit_:
+        load_script("serve").main(["--db", str(store.path), "--request-timeout", "-1"])
+    assert exit_.value.code == 2
+    assert "--request-timeout must be positive" in capsys.readouterr().err

@@ -1,4 +1,5 @@
-"""The survey's SQLite store: upserts, constraints, a different manifest refused, concurrent writers."""
+"""The survey's SQLite store: upserts, constraints, tokens kept hashed, a different manifest refused, an older
+database upgraded, concurrent writers."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ from dataclasses import replace
 import pytest
 
 from emomv_hf.survey import ResponseError, SurveyStore
+from emomv_hf.survey.store import token_sha256
 
 
 def test_submit_is_an_upsert_that_keeps_the_first_timestamp(store: SurveyStore) -> None:
-    store.add_participant("p1")
-    store.add_participant("p1")  # registering twice is harmless
+    assert store.add_participant("p1") is not None
+    assert store.add_participant("p1") is None  # registering twice is harmless (and gives no token)
     first = store.submit("p1", "S1", 4, 5, "exciting", "sad")
     again = store.submit("p1", "S1", 2, 3, "tense", "relaxing")
     assert len(store.responses()) == 1
@@ -63,6 +65,41 @@ def test_database_constraints_hold_without_the_python_checks(store: SurveyStore)
 def test_participant_ids_are_url_safe(store: SurveyStore, participant: str) -> None:
     with pytest.raises(ResponseError, match="participant id"):
         store.add_participant(participant)
+
+
+def test_tokens_are_stored_hashed_and_can_be_replaced(store: SurveyStore) -> None:
+    token = store.add_participant("p1")
+    other = store.add_participant("p2")
+    assert len(token) == 43 and token != other
+    assert store.participant_for_token(token) == "p1" and store.participant_for_token(other) == "p2"
+    for wrong in ("p1", "", token[:-1], token + "x", "x" * 43, token_sha256(token), None):
+        assert store.participant_for_token(wrong) is None
+    with store.connect() as connection:
+        rows = {
+            row[0]: row[1]
+            for row in connection.execute("SELECT participant_id, token_sha256 FROM participants")
+        }
+    assert rows == {"p1": token_sha256(token), "p2": token_sha256(other)}
+    new = store.issue_token("p1")
+    assert store.participant_for_token(new) == "p1" and store.participant_for_token(token) is None
+    with pytest.raises(ResponseError, match="unknown participant 'ghost'"):
+        store.issue_token("ghost")
+    assert store.participants() == ["p1", "p2"]
+
+
+def test_a_database_from_before_tokens_is_upgraded(tmp_path, samples) -> None:
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as connection:  # the first release's tables, with one participant and answer
+        connection.executescript(
+            "CREATE TABLE participants (participant_id TEXT PRIMARY KEY, created_at TEXT NOT NULL);"
+            "INSERT INTO participants VALUES ('old', 'then');"
+        )
+    store = SurveyStore(path)
+    store.set_samples(samples)
+    assert store.participant_for_token("x" * 43) is None  # no token matches a participant without one
+    store.submit("old", "S1", 3, 3, "sad", "sad")
+    assert store.participant_for_token(store.issue_token("old")) == "old"
+    assert store.samples() == samples
 
 
 def test_wal_mode_and_reopening(store: SurveyStore, samples) -> None:
