@@ -332,23 +332,17 @@ def write_plots(report: EvaluationReport, output_dir: str | Path) -> list[Path]:
     return written
 
 
-def run_evaluation(
-    model_name_or_path: str,
-    dataset: str,
-    output_dir: str | Path,
-    *,
-    split: str | None = None,
-    batch_size: int = 1024,
-    plots: bool = True,
-) -> str:
-    """Load a model with ``AutoModel`` and [`evaluate`] it; write eval_results.json, report.md, plots.
+def run_evaluation(args: EmoMVEvaluationArguments) -> str:
+    """``examples/evaluate.py``: load a model with ``AutoModel`` and [`evaluate`] it; write eval_results.json,
+    report.md and plots into ``args.output_dir``.
 
     Returns the Markdown report.
     """
+    model_name_or_path, dataset = args.model, args.dataset
     model = load_model(model_name_or_path)
-    report = evaluate(model, dataset, split, batch_size=batch_size)
+    report = evaluate(model, dataset, args.split, batch_size=args.batch_size)
     evaluated = report.eval_split
-    output_dir = Path(output_dir)
+    output_dir = Path(args.output_dir)
     results = {
         **report.eval_results(),
         "model": model_name_or_path,
@@ -356,7 +350,7 @@ def run_evaluation(
         "eval_split": evaluated,
     }
     atomic_write_json(output_dir / "eval_results.json", results)
-    written = write_plots(report, output_dir) if plots else []
+    written = write_plots(report, output_dir) if args.plots else []
     table = single_run_table(
         report.metrics,
         dataset=dataset_key(dataset),

@@ -98,8 +98,9 @@ class EmoMVForEmotionTagging(PreTrainedModel):
         self.post_init()
 
     def _init_weights(self, module: nn.Module) -> None:
-        """As every EmoMV model ([`~emomv_hf.modeling_emomv.init_emomv_module`])."""
-        init_emomv_module(module, self.config.initializer_range)
+        """As every EmoMV model ([`~emomv_hf.modeling_emomv.init_emomv_module`], else `PreTrainedModel`'s)."""
+        if not init_emomv_module(module, self.config.initializer_range):
+            super()._init_weights(module)
 
     # -- inputs ----------------------------------------------------------------------------------------------
 

@@ -18,8 +18,9 @@ from emomv_hf.data.loading import load_emomv, looks_like_local_path
 from emomv_hf.data.tensors import TensorPairs
 from emomv_hf.evaluation import EvaluationReport, evaluate, write_plots
 from emomv_hf.io_utils import atomic_write_dir, atomic_write_json, atomic_write_text
-from emomv_hf.modeling_emomv import EmoMVEnsemble, EmoMVPreTrainedModel
+from emomv_hf.modeling_emomv import EmoMVPreTrainedModel
 from emomv_hf.modeling_emomv_baseline import EmoMVBaselineForCorrespondence
+from emomv_hf.modeling_emomv_ensemble import EmoMVEnsemble
 from emomv_hf.models_registry import build_model
 from emomv_hf.training.arguments import EmoMVTrainingArguments
 from emomv_hf.training.loop import TrainingOutcome, train_model

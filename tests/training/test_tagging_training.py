@@ -14,7 +14,7 @@ from emomv_hf import EmoMVForEmotionTagging
 from emomv_hf.data.loading import load_emomv
 from emomv_hf.data.schema import segments_from_pairs
 from emomv_hf.data.tensors import TAGGING_COLUMN_TO_ARGUMENT, TensorPairs
-from emomv_hf.evaluation import evaluate, run_evaluation
+from emomv_hf.evaluation import EmoMVEvaluationArguments, evaluate, run_evaluation
 from emomv_hf.metrics import emotion_confusion_matrix, tagging_metrics
 from emomv_hf.paper_results import TAGGING_METRICS
 from emomv_hf.training import EmoMVTrainingArguments, run_training
@@ -173,7 +173,11 @@ def test_a_short_tagging_run_on_emomv_c(emomv_c_dir, tmp_path):
             result.model(video_features=data.inputs["video_features"]).logits,
         )
     # examples/evaluate.py's path: the same numbers, and the table of the tagger's metrics.
-    markdown = run_evaluation(str(output), str(emomv_c_dir), tmp_path / "evaluation", plots=False)
+    markdown = run_evaluation(
+        EmoMVEvaluationArguments(
+            model=str(output), dataset=str(emomv_c_dir), output_dir=str(tmp_path / "evaluation"), plots=False
+        )
+    )
     evaluated = json.loads((tmp_path / "evaluation" / "eval_results.json").read_text())
     assert evaluated["eval_split"] == "pairs/validation" and "Video + music emotion accuracy (%)" in markdown
     assert evaluated["eval_joint_emotion_accuracy"] == pytest.approx(result.metrics["joint_emotion_accuracy"])
