@@ -206,14 +206,40 @@ class FeatureStandardizer(nn.Module):
             self.register_buffer(f"{stream}_mean", torch.zeros(width))
             self.register_buffer(f"{stream}_std", torch.ones(width))
 
+    def check(self, streams: dict[str, Any]) -> dict[str, torch.Tensor]:
+        """Raw features of some streams (`{stream: (N, width)}` tensors, arrays or rows) → `{f"{stream}_features":
+        tensor}` on the statistics' device and dtype, checked by [`check_features`] and for one batch size."""
+        inputs = {}
+        for stream, values in streams.items():
+            statistic = getattr(self, f"{stream}_mean")
+            features = check_features(values, f"{stream}_features", len(statistic))
+            inputs[f"{stream}_features"] = features.to(statistic.device, statistic.dtype)
+        sizes = {name: len(tensor) for name, tensor in inputs.items()}
+        if len(set(sizes.values())) > 1:
+            raise ValueError(
+                f"the features must have the same batch size (row i of each is one pair or segment), got {sizes}. "
+                "To score every video against every music segment of different-size libraries, use a retrieval "
+                "model's `encode_stream`."
+            )
+        return inputs
+
     @torch.no_grad()
-    def fit_stream(self, stream: str, features: torch.Tensor, eps: float) -> None:
-        """Fit `stream`'s statistics from a float64 array `(N, width)` (population std)."""
-        mean = features.mean(dim=0)
-        std = features.std(dim=0, correction=0)
-        std = torch.where(std < eps, torch.ones_like(std), std)
-        getattr(self, f"{stream}_mean").copy_(mean)
-        getattr(self, f"{stream}_std").copy_(std)
+    def fit(self, streams: dict[str, Any], eps: float) -> None:
+        """Fit the statistics of some streams from their raw features (`{stream: (N, width)}`, N may differ
+        between streams; use the training split only), in float64 (population std)."""
+        fitted = {}
+        for stream, values in streams.items():
+            name = f"{stream}_features"
+            features = check_features(values, name, len(getattr(self, f"{stream}_mean"))).to(
+                "cpu", torch.float64
+            )
+            if len(features) < 2:
+                raise ValueError(f"`{name}` needs at least 2 rows to fit statistics, got {len(features)}.")
+            fitted[stream] = features
+        for stream, features in fitted.items():  # every stream checked before any is changed
+            std = features.std(dim=0, correction=0)
+            getattr(self, f"{stream}_mean").copy_(features.mean(dim=0))
+            getattr(self, f"{stream}_std").copy_(torch.where(std < eps, torch.ones_like(std), std))
 
     def forward(self, features: torch.Tensor, stream: str) -> torch.Tensor:
         """Standardise `(B, width)` raw features of `stream`."""
@@ -452,22 +478,11 @@ class EmoMVPreTrainedModel(PreTrainedModel):
         out of range, or missing emotion labels for a multi-task loss. Arguments left `None` are left out.
         """
         config = self.config
-        inputs: dict[str, torch.Tensor] = {}
-        dtype, device = self.standardizer.video_mean.dtype, self.standardizer.video_mean.device
-        for name, values, width in (
-            ("video_features", video_features, config.video_feature_size),
-            ("music_features", music_features, config.music_feature_size),
-        ):
-            if values is not None:
-                inputs[name] = check_features(values, name, width).to(device, dtype)
-        sizes = {name: len(tensor) for name, tensor in inputs.items()}
-        if len(set(sizes.values())) > 1:
-            raise ValueError(
-                "`video_features` and `music_features` must have the same batch size (pair i is row i of both), "
-                f"got {sizes['video_features']} and {sizes['music_features']}. To score every video against every "
-                "music segment of different-size libraries, use a retrieval model's `encode_stream`."
-            )
-        batch_size = next(iter(sizes.values()), None)
+        given = {"video": video_features, "music": music_features}
+        inputs = self.standardizer.check(
+            {stream: values for stream, values in given.items() if values is not None}
+        )
+        batch_size = next((len(tensor) for tensor in inputs.values()), None)
         if config.multi_task and labels is not None:
             missing = [
                 name
@@ -490,7 +505,9 @@ class EmoMVPreTrainedModel(PreTrainedModel):
         ):
             if values is not None:
                 size = batch_size if batch_size is not None else len(_as_tensor(values, name))
-                inputs[name] = check_labels(values, name, size, num_classes).to(device)
+                inputs[name] = check_labels(values, name, size, num_classes).to(
+                    self.standardizer.video_mean.device
+                )
         return inputs
 
     @torch.no_grad()
@@ -504,17 +521,9 @@ class EmoMVPreTrainedModel(PreTrainedModel):
                 (e.g. `dataset["video_features"]`).
             music_features: `(N, music_feature_size)`, same types. N may differ from the video N.
         """
-        streams = {}
-        for stream, values in (("video", video_features), ("music", music_features)):
-            name = f"{stream}_features"
-            features = check_features(values, name, getattr(self.config, f"{stream}_feature_size")).to(
-                "cpu", torch.float64
-            )
-            if len(features) < 2:
-                raise ValueError(f"`{name}` needs at least 2 rows to fit statistics, got {len(features)}.")
-            streams[stream] = features
-        for stream, features in streams.items():  # both checked before either is fitted
-            self.standardizer.fit_stream(stream, features, float(self.config.standardization_eps))
+        self.standardizer.fit(
+            {"video": video_features, "music": music_features}, float(self.config.standardization_eps)
+        )
 
     def _embed(self, features: torch.Tensor, stream: str) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Raw features of `stream` → (L2-normalised embeddings, emotion logits or None)."""
