@@ -23,6 +23,8 @@ from emomv_hf import (
     EmoMVBaselineForRetrieval,
     EmoMVBaselineRetrievalConfig,
     EmoMVConfig,
+    EmoMVEnsemble,
+    EmoMVEnsembleConfig,
     EmoMVForCorrespondence,
     EmoMVForRetrieval,
     EmoMVRetrievalConfig,
@@ -383,13 +385,13 @@ def test_pickled_checkpoints_that_run_code_are_refused(cls, tmp_path):
 def test_trust_remote_code_without_the_package(tmp_path):
     """A saved checkpoint carries its code: it loads in a process where emomv_hf cannot be imported."""
     paths = {}
-    for cls in (EmoMVForRetrieval, EmoMVBaselineForCorrespondence):
-        model = _build(cls).eval()
-        paths[cls.__name__] = tmp_path / cls.__name__
-        model.save_pretrained(paths[cls.__name__])
-        torch.save(
-            model(torch.ones(2, 2304), torch.ones(2, 128)).video_embeds, tmp_path / f"{cls.__name__}.pt"
-        )
+    torch.manual_seed(0)
+    ensemble = EmoMVEnsemble(EmoMVEnsembleConfig(member_config=EmoMVRetrievalConfig(), ensemble_size=2))
+    for model in (_build(EmoMVForRetrieval), _build(EmoMVBaselineForCorrespondence), ensemble):
+        name = type(model).__name__
+        paths[name] = tmp_path / name
+        model.eval().save_pretrained(paths[name])
+        torch.save(model(torch.ones(2, 2304), torch.ones(2, 128)).video_embeds, tmp_path / f"{name}.pt")
     script = f"""
 import sys, torch
 sys.modules["emomv_hf"] = None  # make the installed package unimportable
