@@ -535,13 +535,11 @@ class EmoMVPreTrainedModel(PreTrainedModel):
         video_embeds: torch.Tensor,
         music_embeds: torch.Tensor,
         labels: torch.Tensor | None,
-        video_emotion_logits: torch.Tensor | None,
-        music_emotion_logits: torch.Tensor | None,
-        video_emotion_labels: torch.Tensor | None,
-        music_emotion_labels: torch.Tensor | None,
+        emotion_logits: tuple[torch.Tensor | None, torch.Tensor | None],
+        emotion_labels: tuple[torch.Tensor | None, torch.Tensor | None],
     ) -> tuple[dict[str, torch.Tensor], torch.Tensor | None, torch.Tensor | None]:
         """The head's output fields and, with `labels`, its unweighted matched/mismatched loss and its weighted
-        extra loss term (or None)."""
+        extra loss term (or None). `emotion_logits` / `emotion_labels`: (video, music), each `(B, E)` / `(B,)`."""
         raise NotImplementedError
 
     @can_return_tuple
@@ -570,10 +568,8 @@ class EmoMVPreTrainedModel(PreTrainedModel):
             video_embeds,
             music_embeds,
             labels,
-            video_emotion_logits,
-            music_emotion_logits,
-            video_emotion_labels,
-            music_emotion_labels,
+            (video_emotion_logits, music_emotion_logits),
+            (video_emotion_labels, music_emotion_labels),
         )
         loss = video_emotion_loss = music_emotion_loss = None
         if match_loss is not None:
@@ -664,7 +660,7 @@ class EmoMVForCorrespondence(EmoMVPreTrainedModel):
         self.classifier = EmoMVFusionClassifier(config)
         self.post_init()
 
-    def _head_outputs(self, video_embeds, music_embeds, labels, *emotion_logits_and_labels):
+    def _head_outputs(self, video_embeds, music_embeds, labels, emotion_logits, emotion_labels):
         logits = self.classifier(video_embeds, music_embeds)
         return {"logits": logits}, None if labels is None else F.cross_entropy(logits, labels), None
 
@@ -710,18 +706,9 @@ class EmoMVForRetrieval(EmoMVRetrievalMixin, EmoMVPreTrainedModel):
         """Similarity of every video `(N_v, D')` with every music segment `(N_m, D')` retrieval vector → `(N_v, N_m)`."""
         return video_vectors @ music_vectors.t()
 
-    def _head_outputs(
-        self,
-        video_embeds,
-        music_embeds,
-        labels,
-        video_emotion_logits,
-        music_emotion_logits,
-        video_emotion_labels,
-        music_emotion_labels,
-    ):
-        video_vectors = self.retrieval_vectors(video_embeds, video_emotion_logits)
-        music_vectors = self.retrieval_vectors(music_embeds, music_emotion_logits)
+    def _head_outputs(self, video_embeds, music_embeds, labels, emotion_logits, emotion_labels):
+        video_vectors = self.retrieval_vectors(video_embeds, emotion_logits[0])
+        music_vectors = self.retrieval_vectors(music_embeds, emotion_logits[1])
         logits_per_video = self.pairwise_similarity(video_vectors, music_vectors)
         outputs = {
             "similarity": (video_vectors * music_vectors).sum(dim=-1),
@@ -737,8 +724,7 @@ class EmoMVForRetrieval(EmoMVRetrievalMixin, EmoMVPreTrainedModel):
             extra_loss = self.config.supervised_contrastive_weight * supervised_contrastive_loss(
                 video_embeds,
                 music_embeds,
-                video_emotion_labels,
-                music_emotion_labels,
+                *emotion_labels,
                 self.config.supervised_contrastive_temperature,
             )
         return outputs, match_loss, extra_loss

@@ -111,30 +111,17 @@ class EmoMVEnsemble(PreTrainedModel):
 
     @can_return_tuple
     def forward(
-        self,
-        video_features: torch.Tensor,
-        music_features: torch.Tensor,
-        labels: torch.LongTensor | None = None,
-        video_emotion_labels: torch.LongTensor | None = None,
-        music_emotion_labels: torch.LongTensor | None = None,
+        self, video_features: torch.Tensor, music_features: torch.Tensor, **labels: torch.LongTensor | None
     ) -> EmoMVModelOutput:
         r"""
-        Args: as [`EmoMVPreTrainedModel.forward`].
+        Args: as [`EmoMVPreTrainedModel.forward`] (`labels`: `labels`, `video_emotion_labels`,
+            `music_emotion_labels`, each `(B,)`, passed to every member).
 
         Returns the member's output class: losses are sums over members; `video_embeds` / `music_embeds`
         `(B, ensemble_size * D')` are the ensemble's retrieval vectors; logits and similarities are averaged as
         the class docstring says.
         """
-        outputs = [
-            member(
-                video_features=video_features,
-                music_features=music_features,
-                labels=labels,
-                video_emotion_labels=video_emotion_labels,
-                music_emotion_labels=music_emotion_labels,
-            )
-            for member in self.members
-        ]
+        outputs = [member(video_features, music_features, **labels) for member in self.members]
         fields: dict[str, torch.Tensor | None] = {}
         for name in ("loss", "match_loss", "video_emotion_loss", "music_emotion_loss", "extra_loss"):
             terms = [getattr(output, name) for output in outputs]
