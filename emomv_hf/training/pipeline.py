@@ -94,7 +94,6 @@ class RunResult:
     model: torch.nn.Module
     outcome: TrainingOutcome
     report: EvaluationReport
-    eval_split: str
     stopping_split: str
     report_split: str
     is_main_process: bool = True
@@ -104,6 +103,11 @@ class RunResult:
     @property
     def metrics(self) -> dict[str, float]:
         return self.report.metrics
+
+    @property
+    def eval_split(self) -> str:
+        """The evaluated ``config/split``, e.g. ``pairs/validation``."""
+        return self.report.eval_split
 
     def eval_results(self) -> dict[str, Any]:
         return {
@@ -289,7 +293,6 @@ def run_training(
         model,
         outcome,
         report,
-        report.eval_split,
         splits.stopping_name,
         splits.report_split,
         accelerator.is_main_process,
