@@ -4,15 +4,14 @@ from ._version import __version__
 from .configuration_emomv import (
     EmoMVBaseConfig,
     EmoMVConfig,
-    EmoMVEnsembleConfig,
     EmoMVRetrievalConfig,
     EmoMVTowersConfig,
 )
 from .configuration_emomv_baseline import EmoMVBaselineConfig, EmoMVBaselineRetrievalConfig
+from .configuration_emomv_ensemble import EmoMVEnsembleConfig
 from .configuration_emomv_tagging import EmoMVTaggingConfig
 from .modeling_emomv import (
     EmoMVCorrespondenceOutput,
-    EmoMVEnsemble,
     EmoMVForCorrespondence,
     EmoMVForRetrieval,
     EmoMVModelOutput,
@@ -26,6 +25,7 @@ from .modeling_emomv_baseline import (
     EmoMVBaselinePreTrainedModel,
     EmoMVBaselineRetrievalOutput,
 )
+from .modeling_emomv_ensemble import EmoMVEnsemble
 from .modeling_emomv_tagging import EmoMVForEmotionTagging, EmoMVTaggingOutput
 from .models_registry import build_config, build_model, model_class_for
 

@@ -246,82 +246,9 @@ class EmoMVConfig(EmoMVTowersConfig):
     fusion_hidden_size: int = 32
 
 
-@strict
-class EmoMVEnsembleConfig(PreTrainedConfig):
-    r"""
-    Configuration of [`EmoMVEnsemble`]: `ensemble_size` copies of one proposed model (correspondence or retrieval),
-    each with its own weights, whose predictions are averaged.
-
-    Args:
-        ensemble_size (`int`, defaults to 5):
-            Number of members.
-        member (`dict`, *optional*):
-            The members' configuration as a dict (`EmoMVConfig().to_dict()` or `EmoMVRetrievalConfig().to_dict()`);
-            defaults to the paper's multi-task correspondence model. Build from a config with
-            [`~EmoMVEnsembleConfig.from_member_config`].
-
-    Example:
-
-    ```python
-    >>> from emomv_hf import EmoMVEnsemble, EmoMVEnsembleConfig, EmoMVRetrievalConfig
-
-    >>> config = EmoMVEnsembleConfig.from_member_config(EmoMVRetrievalConfig(similarity="mix"), ensemble_size=5)
-    >>> model = EmoMVEnsemble(config)
-    ```"""
-
-    model_type = "emomv_ensemble"
-    family = "emomv"
-
-    ensemble_size: int = 5
-    member: dict | None = None
-
-    def __post_init__(self, **kwargs):
-        if self.member is None:
-            self.member = EmoMVConfig().to_dict()
-        if self.id2label is None:
-            self.id2label = dict(enumerate(MATCH_LABELS))
-            self.label2id = {name: index for index, name in enumerate(MATCH_LABELS)}
-        super().__post_init__(**kwargs)
-
-    @classmethod
-    def from_member_config(
-        cls, member_config: "EmoMVConfig | EmoMVRetrievalConfig", ensemble_size: int = 5
-    ) -> "EmoMVEnsembleConfig":
-        return cls(ensemble_size=ensemble_size, member=member_config.to_dict())
-
-    @property
-    def member_config(self) -> "EmoMVConfig | EmoMVRetrievalConfig":
-        """The members' configuration as a config object."""
-        return _ENSEMBLE_MEMBER_CONFIGS[self.member["model_type"]].from_dict(self.member)
-
-    @property
-    def task(self) -> str:
-        return _ENSEMBLE_MEMBER_CONFIGS[self.member["model_type"]].task
-
-    @property
-    def multi_task(self) -> bool:
-        return bool(self.member.get("multi_task", True))
-
-    def validate_ensemble(self):
-        """Part of `@strict` validation: at least one member, of a proposed model's type, with a valid config."""
-        if self.ensemble_size < 1:
-            raise ValueError(f"`ensemble_size` must be a positive integer, got {self.ensemble_size}.")
-        model_type = self.member.get("model_type")
-        if model_type not in _ENSEMBLE_MEMBER_CONFIGS:
-            raise ValueError(
-                f"`member` must be the config of a proposed model (model_type one of "
-                f"{sorted(_ENSEMBLE_MEMBER_CONFIGS)}), got model_type {model_type!r}."
-            )
-        self.member_config  # noqa: B018 - builds (and so validates) the members' config
-
-
-_ENSEMBLE_MEMBER_CONFIGS = {config.model_type: config for config in (EmoMVConfig, EmoMVRetrievalConfig)}
-
-
 __all__ = [
     "EmoMVBaseConfig",
     "EmoMVConfig",
-    "EmoMVEnsembleConfig",
     "EmoMVRetrievalConfig",
     "EmoMVTowersConfig",
 ]

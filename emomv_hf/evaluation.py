@@ -17,7 +17,13 @@ from transformers import AutoModel, PreTrainedModel
 
 from emomv_hf.data.loading import load_emomv, looks_like_local_path, reporting_split
 from emomv_hf.data.schema import segments_from_pairs
-from emomv_hf.data.tensors import SEGMENT_COLUMN_TO_ARGUMENT, TensorPairs, tensor_loader
+from emomv_hf.data.tensors import (
+    PAIR_COLUMN_TO_ARGUMENT,
+    SEGMENT_COLUMN_TO_ARGUMENT,
+    TAGGING_COLUMN_TO_ARGUMENT,
+    TensorPairs,
+    tensor_loader,
+)
 from emomv_hf.emotions import EMOTIONS, MATCH_LABELS
 from emomv_hf.io_utils import atomic_write_json, atomic_write_text
 from emomv_hf.metrics import (
@@ -32,39 +38,6 @@ from emomv_hf.reporting import dataset_key, single_run_table
 RETRIEVAL_TASK = "retrieval"
 CORRESPONDENCE_TASK = "correspondence"
 TAGGING_TASK = "tagging"
-
-
-def segment_tensors(segments, model: torch.nn.Module, device: torch.device | str = "cpu") -> TensorPairs:
-    """A ``segments`` split (``segment_id, emotion, video_features, music_features``) as tensors, checked once."""
-    inputs = TensorPairs.from_dataset(segments, column_to_argument=SEGMENT_COLUMN_TO_ARGUMENT).inputs
-    checked = model.prepare_inputs(
-        inputs["video_features"], inputs["music_features"], video_emotion_labels=inputs["emotion"]
-    )
-    return TensorPairs(
-        {
-            "video_features": checked["video_features"].to(device),
-            "music_features": checked["music_features"].to(device),
-            "emotion": checked["video_emotion_labels"].to(device),
-        }
-    )
-
-
-def tagging_tensors(segments, model: torch.nn.Module, device: torch.device | str = "cpu") -> TensorPairs:
-    """A ``segments`` split as an emotion tagger's inputs (``video_features``, ``music_features``, ``labels`` =
-    the segment's emotion), checked once by the tagger's ``prepare_inputs``."""
-    inputs = TensorPairs.from_dataset(segments, column_to_argument=SEGMENT_COLUMN_TO_ARGUMENT).inputs
-    checked = model.prepare_inputs(
-        video_features=inputs["video_features"],
-        music_features=inputs["music_features"],
-        labels=inputs["emotion"],
-    )
-    return TensorPairs({name: tensor.to(device) for name, tensor in checked.items()})
-
-
-def pair_tensors(pairs, model: torch.nn.Module, device: torch.device | str = "cpu") -> TensorPairs:
-    """A ``pairs`` split as tensors, checked once by the model's ``prepare_inputs``."""
-    checked = model.prepare_inputs(**TensorPairs.from_dataset(pairs).inputs)
-    return TensorPairs({name: tensor.to(device) for name, tensor in checked.items()})
 
 
 @dataclass
@@ -106,6 +79,8 @@ class EvaluationReport:
     """A tagger's confusion matrix per input (``video``, ``music``, ``joint``): rows true, columns predicted."""
     class_names: tuple[str, ...] = EMOTIONS
     """Names of the emotion classes of ``predictions`` (a tagger may add ``neutral``)."""
+    eval_split: str | None = None
+    """The evaluated ``config/split``, e.g. ``pairs/validation`` (set by [`evaluate`])."""
 
     def eval_results(self, prefix: str = "eval_") -> dict[str, Any]:
         results: dict[str, Any] = {f"{prefix}{name}": value for name, value in self.metrics.items()}
@@ -156,12 +131,26 @@ def _emotion_predictions(
     }
 
 
+def _tensors(rows, column_to_argument, device) -> TensorPairs:
+    """A split's rows (a ``datasets.Dataset`` the package wrote) as tensors, unless they already are."""
+    if isinstance(rows, TensorPairs):
+        return rows
+    return TensorPairs.from_dataset(rows, device, column_to_argument)
+
+
+def _segments(rows):
+    """Segment rows as they are; pair rows (no ``segment_id`` column) as their segments."""
+    if isinstance(rows, TensorPairs) or "segment_id" in rows.column_names:
+        return rows
+    return segments_from_pairs(rows)
+
+
 def evaluate_correspondence(
     model: torch.nn.Module, pairs, accelerator: Accelerator | None = None, batch_size: int = 1024
 ) -> EvaluationReport:
     """Accuracy, F1 (matched), ROC-AUC and, for multi-task models, per-stream emotion metrics on ``pairs``."""
     accelerator = accelerator or Accelerator(cpu=True)
-    data = pairs if isinstance(pairs, TensorPairs) else pair_tensors(pairs, model, accelerator.device)
+    data = _tensors(pairs, PAIR_COLUMN_TO_ARGUMENT, accelerator.device)
     gathered = _gather_outputs(
         model, data, accelerator, batch_size, ("logits", "video_emotion_logits", "music_emotion_logits")
     )
@@ -183,16 +172,13 @@ def evaluate_correspondence(
 def evaluate_retrieval(
     model: torch.nn.Module, segments, accelerator: Accelerator | None = None, batch_size: int = 1024
 ) -> EvaluationReport:
-    """Top-K accuracy, mAP, Recall@K and median rank in both directions over a retrieval segment set.
+    """Top-K accuracy, mAP, Recall@K and median rank in both directions over a retrieval segment set (or the
+    segments of a pairs split).
 
     Every video of the set queries every music segment of the set (its own counterpart included), and back.
     """
     accelerator = accelerator or Accelerator(cpu=True)
-    data = (
-        segments
-        if isinstance(segments, TensorPairs)
-        else segment_tensors(segments, model, accelerator.device)
-    )
+    data = _tensors(_segments(segments), SEGMENT_COLUMN_TO_ARGUMENT, accelerator.device)
     gathered = _gather_outputs(
         model,
         data,
@@ -227,13 +213,9 @@ def evaluate_tagging(
     model: torch.nn.Module, segments, accelerator: Accelerator | None = None, batch_size: int = 1024
 ) -> EvaluationReport:
     """An emotion tagger's accuracy, macro-F1, one-vs-rest ROC-AUC and confusion matrix from each stream alone
-    and from all streams (``joint``), on a ``segments`` split (or its :func:`tagging_tensors`)."""
+    and from all streams (``joint``), on a ``segments`` split (or the segments of a pairs split)."""
     accelerator = accelerator or Accelerator(cpu=True)
-    data = (
-        segments
-        if isinstance(segments, TensorPairs)
-        else tagging_tensors(segments, model, accelerator.device)
-    )
+    data = _tensors(_segments(segments), TAGGING_COLUMN_TO_ARGUMENT, accelerator.device)
     metrics: dict[str, float] = {}
     saved: dict[str, np.ndarray] = {}
     matrices: dict[str, list[list[int]]] = {}
@@ -249,30 +231,46 @@ def evaluate_tagging(
     return EvaluationReport(TAGGING_TASK, metrics, saved, matrices, tuple(model.config.class_names))
 
 
-def evaluate_model(
+EVALUATORS = {
+    CORRESPONDENCE_TASK: ("pairs", evaluate_correspondence),
+    RETRIEVAL_TASK: ("segments", evaluate_retrieval),
+    TAGGING_TASK: ("pairs", evaluate_tagging),
+}
+"""Task → (the dataset config it is evaluated on, its evaluation). A tagger is scored on the segments of a
+`pairs` split; a retrieval model on the `segments` set, the segments of the evaluation split's pairs."""
+
+
+def evaluate(
     model: torch.nn.Module,
+    dataset,
+    split: str | None = None,
     *,
-    pairs=None,
-    segments=None,
     accelerator: Accelerator | None = None,
     batch_size: int = 1024,
 ) -> EvaluationReport:
-    """Correspondence metrics on ``pairs``, retrieval metrics on ``segments``, or a tagger's metrics on
-    ``segments`` (or on the segments of ``pairs``, :func:`~emomv_hf.data.schema.segments_from_pairs`), by the
-    model's task."""
-    if model.config.task == TAGGING_TASK:
-        if segments is None and pairs is None:
-            raise ValueError("an emotion tagger is evaluated on labelled segments (`segments`, or `pairs`)")
-        return evaluate_tagging(
-            model, segments if segments is not None else segments_from_pairs(pairs), accelerator, batch_size
-        )
-    if model.config.task == RETRIEVAL_TASK:
-        if segments is None:
-            raise ValueError("a retrieval model is evaluated on the `segments` config of an EmoMV dataset")
-        return evaluate_retrieval(model, segments, accelerator, batch_size)
-    if pairs is None:
-        raise ValueError("a correspondence model is evaluated on the `pairs` config of an EmoMV dataset")
-    return evaluate_correspondence(model, pairs, accelerator, batch_size)
+    """
+    Evaluate ``model`` the way its `config.task` is evaluated (see [`EVALUATORS`]).
+
+    Args:
+        dataset: a Hub dataset id or folder (its `pairs` or `segments` config is loaded, as the task needs),
+            or the rows of one split (`datasets.Dataset`, pairs or segments; e.g. a ``cv`` test fold).
+        split: the split to evaluate (default: the reported split, ``test`` where the dataset has one, else
+            ``validation``); with rows, the name the report gives them.
+
+    Returns:
+        The [`EvaluationReport`]; its ``eval_split`` is the evaluated ``config/split``.
+    """
+    config_name, evaluator = EVALUATORS[model.config.task]
+    if isinstance(dataset, str):
+        splits = load_emomv(dataset, config_name)
+        # the `segments` config holds one split: the segments of the evaluation split's pairs
+        split = split or (reporting_split(splits) if config_name == "pairs" else next(iter(splits)))
+        if split not in splits:
+            raise ValueError(f"split {split!r} is not in {dataset} {config_name}: it has {sorted(splits)}")
+        dataset = splits[split]
+    report = evaluator(model, dataset, accelerator, batch_size)
+    report.eval_split = f"{config_name}/{split}"
+    return report
 
 
 def write_plots(report: EvaluationReport, output_dir: str | Path) -> list[Path]:
@@ -334,35 +332,17 @@ def write_plots(report: EvaluationReport, output_dir: str | Path) -> list[Path]:
     return written
 
 
-def run_evaluation(
-    model_name_or_path: str,
-    dataset: str,
-    output_dir: str | Path,
-    *,
-    split: str | None = None,
-    batch_size: int = 1024,
-    plots: bool = True,
-) -> str:
-    """Load a model with ``AutoModel`` and evaluate it; write eval_results.json, report.md, plots.
+def run_evaluation(args: EmoMVEvaluationArguments) -> str:
+    """``examples/evaluate.py``: load a model with ``AutoModel`` and [`evaluate`] it; write eval_results.json,
+    report.md and plots into ``args.output_dir``.
 
     Returns the Markdown report.
     """
+    model_name_or_path, dataset = args.model, args.dataset
     model = load_model(model_name_or_path)
-    task = model.config.task
-    if task == RETRIEVAL_TASK:
-        segments = load_emomv(dataset, "segments")
-        split = split or next(iter(segments))
-        report = evaluate_retrieval(model, segments[split], batch_size=batch_size)
-        evaluated = f"segments/{split}"
-    else:
-        pairs = load_emomv(dataset, "pairs")
-        split = split or reporting_split(pairs)
-        if split not in pairs:
-            raise ValueError(f"--split {split!r} is not in {dataset}: it has {sorted(pairs)}")
-        report = evaluate_model(model, pairs=pairs[split], batch_size=batch_size)
-        evaluated = f"pairs/{split}"
-
-    output_dir = Path(output_dir)
+    report = evaluate(model, dataset, args.split, batch_size=args.batch_size)
+    evaluated = report.eval_split
+    output_dir = Path(args.output_dir)
     results = {
         **report.eval_results(),
         "model": model_name_or_path,
@@ -370,12 +350,12 @@ def run_evaluation(
         "eval_split": evaluated,
     }
     atomic_write_json(output_dir / "eval_results.json", results)
-    written = write_plots(report, output_dir) if plots else []
+    written = write_plots(report, output_dir) if args.plots else []
     table = single_run_table(
         report.metrics,
         dataset=dataset_key(dataset),
         model=model.config.family,
-        task=task,
+        task=model.config.task,
         variant="multi"
         if getattr(model.config, "multi_task", True)
         else "single",  # the tagger has one variant

@@ -18,13 +18,7 @@ from transformers import initialization as init
 from transformers.modeling_utils import PreTrainedModel
 from transformers.utils import ModelOutput, can_return_tuple
 
-from .configuration_emomv import (
-    EmoMVBaseConfig,
-    EmoMVConfig,
-    EmoMVEnsembleConfig,
-    EmoMVRetrievalConfig,
-    EmoMVTowersConfig,
-)
+from .configuration_emomv import EmoMVBaseConfig, EmoMVConfig, EmoMVRetrievalConfig, EmoMVTowersConfig
 
 # ----------------------------------------------------------------------------------------------------------------
 # Multimodal compact bilinear pooling
@@ -212,31 +206,44 @@ class FeatureStandardizer(nn.Module):
             self.register_buffer(f"{stream}_mean", torch.zeros(width))
             self.register_buffer(f"{stream}_std", torch.ones(width))
 
+    def check(self, streams: dict[str, Any]) -> dict[str, torch.Tensor]:
+        """Raw features of some streams (`{stream: (N, width)}` tensors, arrays or rows) → `{f"{stream}_features":
+        tensor}` on the statistics' device and dtype, checked by [`check_features`] and for one batch size."""
+        inputs = {}
+        for stream, values in streams.items():
+            statistic = getattr(self, f"{stream}_mean")
+            features = check_features(values, f"{stream}_features", len(statistic))
+            inputs[f"{stream}_features"] = features.to(statistic.device, statistic.dtype)
+        sizes = {name: len(tensor) for name, tensor in inputs.items()}
+        if len(set(sizes.values())) > 1:
+            raise ValueError(
+                f"the features must have the same batch size (row i of each is one pair or segment), got {sizes}. "
+                "To score every video against every music segment of different-size libraries, use a retrieval "
+                "model's `encode_stream`."
+            )
+        return inputs
+
     @torch.no_grad()
-    def fit_stream(self, stream: str, features: torch.Tensor, eps: float) -> None:
-        """Fit `stream`'s statistics from a float64 array `(N, width)` (population std)."""
-        mean = features.mean(dim=0)
-        std = features.std(dim=0, correction=0)
-        std = torch.where(std < eps, torch.ones_like(std), std)
-        getattr(self, f"{stream}_mean").copy_(mean)
-        getattr(self, f"{stream}_std").copy_(std)
+    def fit(self, streams: dict[str, Any], eps: float) -> None:
+        """Fit the statistics of some streams from their raw features (`{stream: (N, width)}`, N may differ
+        between streams; use the training split only), in float64 (population std)."""
+        fitted = {}
+        for stream, values in streams.items():
+            name = f"{stream}_features"
+            features = check_features(values, name, len(getattr(self, f"{stream}_mean"))).to(
+                "cpu", torch.float64
+            )
+            if len(features) < 2:
+                raise ValueError(f"`{name}` needs at least 2 rows to fit statistics, got {len(features)}.")
+            fitted[stream] = features
+        for stream, features in fitted.items():  # every stream checked before any is changed
+            std = features.std(dim=0, correction=0)
+            getattr(self, f"{stream}_mean").copy_(features.mean(dim=0))
+            getattr(self, f"{stream}_std").copy_(torch.where(std < eps, torch.ones_like(std), std))
 
     def forward(self, features: torch.Tensor, stream: str) -> torch.Tensor:
         """Standardise `(B, width)` raw features of `stream`."""
         return (features - getattr(self, f"{stream}_mean")) / getattr(self, f"{stream}_std")
-
-
-class EmoMVFeatureStandardizer(FeatureStandardizer):
-    """The [`FeatureStandardizer`] of the two streams `video` and `music`."""
-
-    def __init__(self, video_feature_size: int, music_feature_size: int):
-        super().__init__({"video": video_feature_size, "music": music_feature_size})
-
-    @torch.no_grad()
-    def fit(self, video_features: torch.Tensor, music_features: torch.Tensor, eps: float) -> None:
-        """Fit from float64 arrays `(N, video_feature_size)` and `(N, music_feature_size)` (population std)."""
-        self.fit_stream("video", video_features, eps)
-        self.fit_stream("music", music_features, eps)
 
 
 def contrastive_loss(distance: torch.Tensor, labels: torch.Tensor, margin: float) -> torch.Tensor:
@@ -397,28 +404,21 @@ class EmoMVRetrievalOutput(EmoMVModelOutput):
 # ----------------------------------------------------------------------------------------------------------------
 
 
-def init_emomv_module(module: nn.Module, initializer_range: float | None) -> None:
-    """Initialise one module as every EmoMV model does. Linear: PyTorch's default (uniform Kaiming) unless
-    `initializer_range` is set (then N(0, initializer_range), zero bias); multi-head attention: PyTorch's default
-    (Xavier-uniform input projection, zero biases); LayerNorm: 1 / 0; standardisation: identity; MCB hashes:
-    drawn from `mcb_seed`."""
-    if isinstance(module, nn.Linear):
-        if initializer_range is None:
-            init.kaiming_uniform_(module.weight, a=math.sqrt(5))
-            if module.bias is not None:
-                bound = 1.0 / math.sqrt(module.in_features) if module.in_features > 0 else 0.0
-                init.uniform_(module.bias, -bound, bound)
-        else:
-            init.normal_(module.weight, mean=0.0, std=initializer_range)
-            if module.bias is not None:
-                init.zeros_(module.bias)
+def init_emomv_module(module: nn.Module, initializer_range: float | None) -> bool:
+    """Initialise what the EmoMV models initialise otherwise than `PreTrainedModel._init_weights`; return whether
+    `module` was one of those. Linear with `initializer_range=None` (the default): PyTorch's default (uniform
+    Kaiming), as the authors' code, where `PreTrainedModel` would draw N(0, 0.02); multi-head attention: its
+    input projection alone (Xavier-uniform, zero bias), leaving its output Linear as every Linear;
+    standardisation: identity; MCB hashes: drawn from `mcb_seed`."""
+    if isinstance(module, nn.Linear) and initializer_range is None:
+        init.kaiming_uniform_(module.weight, a=math.sqrt(5))
+        if module.bias is not None:
+            bound = 1.0 / math.sqrt(module.in_features) if module.in_features > 0 else 0.0
+            init.uniform_(module.bias, -bound, bound)
     elif isinstance(module, nn.MultiheadAttention):
         init.xavier_uniform_(module.in_proj_weight)
         if module.in_proj_bias is not None:
             init.zeros_(module.in_proj_bias)
-    elif isinstance(module, nn.LayerNorm):
-        init.ones_(module.weight)
-        init.zeros_(module.bias)
     elif isinstance(module, FeatureStandardizer):
         for stream in module.streams:
             init.zeros_(getattr(module, f"{stream}_mean"))
@@ -426,6 +426,9 @@ def init_emomv_module(module: nn.Module, initializer_range: float | None) -> Non
     elif isinstance(module, EmoMVCompactBilinearPooling):
         for name, value in module.seeded_hashes().items():
             init.copy_(getattr(module, name), value)
+    else:
+        return False
+    return True
 
 
 class EmoMVPreTrainedModel(PreTrainedModel):
@@ -446,13 +449,17 @@ class EmoMVPreTrainedModel(PreTrainedModel):
 
     def __init__(self, config: EmoMVBaseConfig):
         super().__init__(config)
-        self.standardizer = EmoMVFeatureStandardizer(config.video_feature_size, config.music_feature_size)
+        self.standardizer = FeatureStandardizer(
+            {"video": config.video_feature_size, "music": config.music_feature_size}
+        )
         self.video_encoder = self.encoder_class(config, "video")
         self.music_encoder = self.encoder_class(config, "music")
 
     def _init_weights(self, module: nn.Module) -> None:
-        """See [`init_emomv_module`]."""
-        init_emomv_module(module, self.config.initializer_range)
+        """[`init_emomv_module`] for what the EmoMV models initialise their own way, else `PreTrainedModel`'s (Linear
+        with `initializer_range`: N(0, initializer_range), zero bias; LayerNorm: 1 / 0)."""
+        if not init_emomv_module(module, self.config.initializer_range):
+            super()._init_weights(module)
 
     # -- input checks and standardisation ------------------------------------------------------------------------
 
@@ -471,22 +478,11 @@ class EmoMVPreTrainedModel(PreTrainedModel):
         out of range, or missing emotion labels for a multi-task loss. Arguments left `None` are left out.
         """
         config = self.config
-        inputs: dict[str, torch.Tensor] = {}
-        dtype, device = self.standardizer.video_mean.dtype, self.standardizer.video_mean.device
-        for name, values, width in (
-            ("video_features", video_features, config.video_feature_size),
-            ("music_features", music_features, config.music_feature_size),
-        ):
-            if values is not None:
-                inputs[name] = check_features(values, name, width).to(device, dtype)
-        sizes = {name: len(tensor) for name, tensor in inputs.items()}
-        if len(set(sizes.values())) > 1:
-            raise ValueError(
-                "`video_features` and `music_features` must have the same batch size (pair i is row i of both), "
-                f"got {sizes['video_features']} and {sizes['music_features']}. To score every video against every "
-                "music segment of different-size libraries, use `get_video_features` / `get_music_features`."
-            )
-        batch_size = next(iter(sizes.values()), None)
+        given = {"video": video_features, "music": music_features}
+        inputs = self.standardizer.check(
+            {stream: values for stream, values in given.items() if values is not None}
+        )
+        batch_size = next((len(tensor) for tensor in inputs.values()), None)
         if config.multi_task and labels is not None:
             missing = [
                 name
@@ -509,7 +505,9 @@ class EmoMVPreTrainedModel(PreTrainedModel):
         ):
             if values is not None:
                 size = batch_size if batch_size is not None else len(_as_tensor(values, name))
-                inputs[name] = check_labels(values, name, size, num_classes).to(device)
+                inputs[name] = check_labels(values, name, size, num_classes).to(
+                    self.standardizer.video_mean.device
+                )
         return inputs
 
     @torch.no_grad()
@@ -523,16 +521,9 @@ class EmoMVPreTrainedModel(PreTrainedModel):
                 (e.g. `dataset["video_features"]`).
             music_features: `(N, music_feature_size)`, same types. N may differ from the video N.
         """
-        streams = []
-        for name, values, width in (
-            ("video_features", video_features, self.config.video_feature_size),
-            ("music_features", music_features, self.config.music_feature_size),
-        ):
-            features = check_features(values, name, width).to("cpu", torch.float64)
-            if len(features) < 2:
-                raise ValueError(f"`{name}` needs at least 2 rows to fit statistics, got {len(features)}.")
-            streams.append(features)
-        self.standardizer.fit(*streams, float(self.config.standardization_eps))
+        self.standardizer.fit(
+            {"video": video_features, "music": music_features}, float(self.config.standardization_eps)
+        )
 
     def _embed(self, features: torch.Tensor, stream: str) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Raw features of `stream` → (L2-normalised embeddings, emotion logits or None)."""
@@ -544,13 +535,11 @@ class EmoMVPreTrainedModel(PreTrainedModel):
         video_embeds: torch.Tensor,
         music_embeds: torch.Tensor,
         labels: torch.Tensor | None,
-        video_emotion_logits: torch.Tensor | None,
-        music_emotion_logits: torch.Tensor | None,
-        video_emotion_labels: torch.Tensor | None,
-        music_emotion_labels: torch.Tensor | None,
+        emotion_logits: tuple[torch.Tensor | None, torch.Tensor | None],
+        emotion_labels: tuple[torch.Tensor | None, torch.Tensor | None],
     ) -> tuple[dict[str, torch.Tensor], torch.Tensor | None, torch.Tensor | None]:
         """The head's output fields and, with `labels`, its unweighted matched/mismatched loss and its weighted
-        extra loss term (or None)."""
+        extra loss term (or None). `emotion_logits` / `emotion_labels`: (video, music), each `(B, E)` / `(B,)`."""
         raise NotImplementedError
 
     @can_return_tuple
@@ -579,10 +568,8 @@ class EmoMVPreTrainedModel(PreTrainedModel):
             video_embeds,
             music_embeds,
             labels,
-            video_emotion_logits,
-            music_emotion_logits,
-            video_emotion_labels,
-            music_emotion_labels,
+            (video_emotion_logits, music_emotion_logits),
+            (video_emotion_labels, music_emotion_labels),
         )
         loss = video_emotion_loss = music_emotion_loss = None
         if match_loss is not None:
@@ -614,18 +601,9 @@ class EmoMVPreTrainedModel(PreTrainedModel):
 
 class EmoMVRetrievalMixin:
     """
-    Getters of the retrieval models. Rank a library with `pairwise_similarity` of two streams' retrieval vectors
-    (`get_video_retrieval_vectors` / `get_music_retrieval_vectors`); `get_video_features` / `get_music_features`
-    return the embeddings alone.
+    The retrieval API: `encode_stream` turns raw features of one stream into retrieval vectors, whose inner products
+    (`pairwise_similarity`) rank a library; `retrieval_vectors` does it for embeddings a `forward` returned.
     """
-
-    def get_video_features(self, video_features: torch.Tensor) -> torch.FloatTensor:
-        """Raw video features `(N, video_feature_size)` → L2-normalised embeddings `(N, D)`."""
-        return self._embed(video_features, "video")[0]
-
-    def get_music_features(self, music_features: torch.Tensor) -> torch.FloatTensor:
-        """Raw music features `(N, music_feature_size)` → L2-normalised embeddings `(N, D)`."""
-        return self._embed(music_features, "music")[0]
 
     def retrieval_vectors(
         self, embeds: torch.Tensor, emotion_logits: torch.Tensor | None = None
@@ -634,22 +612,14 @@ class EmoMVRetrievalMixin:
         the embeddings themselves unless the model's `config.similarity` uses the predicted emotions."""
         return embeds
 
-    def get_video_retrieval_vectors(self, video_features: torch.Tensor) -> torch.FloatTensor:
-        """Raw video features `(N, video_feature_size)` → retrieval vectors `(N, D')`."""
-        return self.retrieval_vectors(*self._embed(video_features, "video"))
-
     def encode_stream(
         self, features: torch.Tensor, stream: str
     ) -> tuple[torch.FloatTensor, torch.FloatTensor | None]:
-        """Raw features of `stream` (`"video"` or `"music"`) → its retrieval vectors `(N, D')` and predicted
-        emotion probabilities `(N, E)` (`None` for a single-task model), in one pass."""
+        """Raw features of `stream` (`"video"` or `"music"`) `(N, feature_size)` → its retrieval vectors `(N, D')`
+        and predicted emotion probabilities `(N, E)` (`None` for a single-task model), in one pass."""
         embeds, emotion_logits = self._embed(features, stream)
         probabilities = None if emotion_logits is None else emotion_logits.softmax(dim=-1)
         return self.retrieval_vectors(embeds, emotion_logits), probabilities
-
-    def get_music_retrieval_vectors(self, music_features: torch.Tensor) -> torch.FloatTensor:
-        """Raw music features `(N, music_feature_size)` → retrieval vectors `(N, D')`."""
-        return self.retrieval_vectors(*self._embed(music_features, "music"))
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -690,7 +660,7 @@ class EmoMVForCorrespondence(EmoMVPreTrainedModel):
         self.classifier = EmoMVFusionClassifier(config)
         self.post_init()
 
-    def _head_outputs(self, video_embeds, music_embeds, labels, *emotion_logits_and_labels):
+    def _head_outputs(self, video_embeds, music_embeds, labels, emotion_logits, emotion_labels):
         logits = self.classifier(video_embeds, music_embeds)
         return {"logits": logits}, None if labels is None else F.cross_entropy(logits, labels), None
 
@@ -702,7 +672,7 @@ class EmoMVForRetrieval(EmoMVRetrievalMixin, EmoMVPreTrainedModel):
     cross-entropies when multi-task, and optionally an in-batch supervised-contrastive loss). Pairs are scored by
     `config.similarity`: the embeddings' cosine (the paper), the dot product of the predicted emotion
     distributions, or a mix. Every score is the inner product of the two streams' retrieval vectors, so a music
-    library is ranked for a video query by `get_video_retrieval_vectors(v) @ get_music_retrieval_vectors(M).T`
+    library is ranked for a video query by `encode_stream(v, "video")[0] @ encode_stream(M, "music")[0].T`
     (an exact inner-product index serves it). `forward` returns an [`EmoMVRetrievalOutput`].
     """
 
@@ -736,18 +706,9 @@ class EmoMVForRetrieval(EmoMVRetrievalMixin, EmoMVPreTrainedModel):
         """Similarity of every video `(N_v, D')` with every music segment `(N_m, D')` retrieval vector → `(N_v, N_m)`."""
         return video_vectors @ music_vectors.t()
 
-    def _head_outputs(
-        self,
-        video_embeds,
-        music_embeds,
-        labels,
-        video_emotion_logits,
-        music_emotion_logits,
-        video_emotion_labels,
-        music_emotion_labels,
-    ):
-        video_vectors = self.retrieval_vectors(video_embeds, video_emotion_logits)
-        music_vectors = self.retrieval_vectors(music_embeds, music_emotion_logits)
+    def _head_outputs(self, video_embeds, music_embeds, labels, emotion_logits, emotion_labels):
+        video_vectors = self.retrieval_vectors(video_embeds, emotion_logits[0])
+        music_vectors = self.retrieval_vectors(music_embeds, emotion_logits[1])
         logits_per_video = self.pairwise_similarity(video_vectors, music_vectors)
         outputs = {
             "similarity": (video_vectors * music_vectors).sum(dim=-1),
@@ -763,173 +724,15 @@ class EmoMVForRetrieval(EmoMVRetrievalMixin, EmoMVPreTrainedModel):
             extra_loss = self.config.supervised_contrastive_weight * supervised_contrastive_loss(
                 video_embeds,
                 music_embeds,
-                video_emotion_labels,
-                music_emotion_labels,
+                *emotion_labels,
                 self.config.supervised_contrastive_temperature,
             )
         return outputs, match_loss, extra_loss
 
 
-# ----------------------------------------------------------------------------------------------------------------
-# Seed ensembles
-# ----------------------------------------------------------------------------------------------------------------
-
-
-class EmoMVEnsemble(PreTrainedModel):
-    """
-    `config.ensemble_size` proposed models (all correspondence or all retrieval, `config.member`) with their own
-    weights, predicting as one: a correspondence ensemble averages the members' matched/mismatched and emotion
-    probabilities (`logits` are the log of the mean probabilities); a retrieval ensemble averages the members'
-    similarities, via retrieval vectors that concatenate the members' ones scaled by `1 / sqrt(ensemble_size)`.
-    Returns the member's output class; its losses are the sums of the members' (so each member gets exactly its
-    own gradients when the ensemble is trained as one model). `train.py --ensemble-size K` trains K seed runs and
-    joins them with [`~EmoMVEnsemble.from_members`].
-    """
-
-    config_class = EmoMVEnsembleConfig
-    config: EmoMVEnsembleConfig
-    base_model_prefix = "emomv_ensemble"
-    main_input_name = "video_features"
-    input_modalities = ("video", "audio")
-
-    def __init__(self, config: EmoMVEnsembleConfig):
-        super().__init__(config)
-        member_config = config.member_config
-        member_class = EmoMVForRetrieval if config.task == "retrieval" else EmoMVForCorrespondence
-        self.members = nn.ModuleList(member_class(member_config) for _ in range(config.ensemble_size))
-        self.post_init()
-
-    def _init_weights(self, module: nn.Module) -> None:
-        """Nothing of its own: each member initialises itself (as a standalone model would)."""
-
-    @classmethod
-    def from_members(
-        cls, members: "list[EmoMVForCorrespondence] | list[EmoMVForRetrieval]"
-    ) -> "EmoMVEnsemble":
-        """An ensemble whose member i is a bit-exact copy of `members[i]` (e.g. models trained with different seeds);
-        all must have the same class and configuration."""
-        first = members[0]
-        for index, member in enumerate(members[1:], start=1):
-            if type(member) is not type(first) or member.config.to_diff_dict() != first.config.to_diff_dict():
-                raise ValueError(
-                    f"members[{index}] ({type(member).__name__}) has another class or configuration than members[0] "
-                    f"({type(first).__name__}); an ensemble's members share one."
-                )
-        ensemble = cls(EmoMVEnsembleConfig.from_member_config(first.config, len(members)))
-        for target, member in zip(ensemble.members, members, strict=True):
-            target.load_state_dict(member.state_dict())
-        return ensemble.to(first.device)
-
-    def prepare_inputs(self, *args: Any, **kwargs: Any) -> dict[str, torch.Tensor]:
-        """The members' [`EmoMVPreTrainedModel.prepare_inputs`] (they share one configuration)."""
-        return self.members[0].prepare_inputs(*args, **kwargs)
-
-    @torch.no_grad()
-    def fit_standardization(self, video_features: Any, music_features: Any) -> None:
-        """Fit every member's feature standardisation on the same (training) features."""
-        for member in self.members:
-            member.fit_standardization(video_features, music_features)
-
-    def _member_vectors(self, member: nn.Module, embeds: torch.Tensor, emotion_logits: torch.Tensor | None):
-        if self.config.task == "retrieval":
-            return member.retrieval_vectors(embeds, emotion_logits)
-        return embeds
-
-    def _joined(self, member_vectors: list[torch.Tensor]) -> torch.FloatTensor:
-        """The members' vectors `(N, D')` concatenated and scaled, so inner products are mean member similarities."""
-        return (1.0 / math.sqrt(len(member_vectors))) * torch.cat(member_vectors, dim=-1)
-
-    def retrieval_vectors(
-        self, embeds: torch.Tensor, emotion_logits: torch.Tensor | None = None
-    ) -> torch.FloatTensor:
-        """The ensemble's `video_embeds` / `music_embeds` outputs already are its retrieval vectors."""
-        return embeds
-
-    def get_video_retrieval_vectors(self, video_features: torch.Tensor) -> torch.FloatTensor:
-        """Raw video features `(N, video_feature_size)` → retrieval vectors `(N, ensemble_size * D')`."""
-        return self._joined([member.get_video_retrieval_vectors(video_features) for member in self.members])
-
-    def get_music_retrieval_vectors(self, music_features: torch.Tensor) -> torch.FloatTensor:
-        """Raw music features `(N, music_feature_size)` → retrieval vectors `(N, ensemble_size * D')`."""
-        return self._joined([member.get_music_retrieval_vectors(music_features) for member in self.members])
-
-    def encode_stream(
-        self, features: torch.Tensor, stream: str
-    ) -> tuple[torch.FloatTensor, torch.FloatTensor | None]:
-        """Raw features of `stream` → the ensemble's retrieval vectors `(N, ensemble_size * D')` and the members'
-        mean emotion probabilities `(N, E)` (`None` for single-task members)."""
-        encoded = [member.encode_stream(features, stream) for member in self.members]
-        probabilities = [member_probabilities for _, member_probabilities in encoded]
-        mean = None if probabilities[0] is None else torch.stack(probabilities).mean(dim=0)
-        return self._joined([vectors for vectors, _ in encoded]), mean
-
-    def pairwise_similarity(
-        self, video_vectors: torch.Tensor, music_vectors: torch.Tensor
-    ) -> torch.FloatTensor:
-        """Mean member similarity of every video `(N_v, D')` with every music `(N_m, D')` vector → `(N_v, N_m)`."""
-        return video_vectors @ music_vectors.t()
-
-    @can_return_tuple
-    def forward(
-        self,
-        video_features: torch.Tensor,
-        music_features: torch.Tensor,
-        labels: torch.LongTensor | None = None,
-        video_emotion_labels: torch.LongTensor | None = None,
-        music_emotion_labels: torch.LongTensor | None = None,
-    ) -> EmoMVModelOutput:
-        r"""
-        Args: as [`EmoMVPreTrainedModel.forward`].
-
-        Returns the member's output class: losses are sums over members; `video_embeds` / `music_embeds`
-        `(B, ensemble_size * D')` are the ensemble's retrieval vectors; logits and similarities are averaged as
-        the class docstring says.
-        """
-        outputs = [
-            member(
-                video_features=video_features,
-                music_features=music_features,
-                labels=labels,
-                video_emotion_labels=video_emotion_labels,
-                music_emotion_labels=music_emotion_labels,
-            )
-            for member in self.members
-        ]
-        fields: dict[str, torch.Tensor | None] = {}
-        for name in ("loss", "match_loss", "video_emotion_loss", "music_emotion_loss", "extra_loss"):
-            terms = [getattr(output, name) for output in outputs]
-            fields[name] = None if terms[0] is None else torch.stack(terms).sum()
-        for stream in ("video", "music"):
-            fields[f"{stream}_embeds"] = self._joined(
-                [
-                    self._member_vectors(
-                        member, output[f"{stream}_embeds"], output.get(f"{stream}_emotion_logits")
-                    )
-                    for member, output in zip(self.members, outputs, strict=True)
-                ]
-            )
-            logits = [output.get(f"{stream}_emotion_logits") for output in outputs]
-            fields[f"{stream}_emotion_logits"] = None if logits[0] is None else _log_mean_softmax(logits)
-        if self.config.task == "retrieval":
-            for name in ("similarity", "logits_per_video", "logits_per_music"):
-                fields[name] = torch.stack([output[name] for output in outputs]).mean(dim=0)
-            return EmoMVRetrievalOutput(**fields)
-        return EmoMVCorrespondenceOutput(
-            logits=_log_mean_softmax([output.logits for output in outputs]), **fields
-        )
-
-
-def _log_mean_softmax(logits: list[torch.Tensor]) -> torch.Tensor:
-    """Log of the mean of the members' softmax probabilities: `(B, C)` logits whose softmax is that mean."""
-    stacked = torch.stack(logits).log_softmax(dim=-1)
-    return torch.logsumexp(stacked, dim=0) - math.log(len(logits))
-
-
 __all__ = [
     "EmoMVCompactBilinearPooling",
-    "EmoMVEnsemble",
     "EmoMVCorrespondenceOutput",
-    "EmoMVFeatureStandardizer",
     "EmoMVForCorrespondence",
     "EmoMVForRetrieval",
     "EmoMVModelOutput",

@@ -153,7 +153,7 @@ class EmoMVBaselineForCorrespondence(EmoMVBaselinePreTrainedModel):
         self.distance_classifier = EmoMVDistanceClassifier(config.contrastive_margin)
         self.post_init()
 
-    def _head_outputs(self, video_embeds, music_embeds, labels, *emotion_logits_and_labels):
+    def _head_outputs(self, video_embeds, music_embeds, labels, emotion_logits, emotion_labels):
         distance, loss = self._distance_and_loss(video_embeds, music_embeds, labels)
         return {"distance": distance, "logits": self.distance_classifier(distance)}, loss, None
 
@@ -242,7 +242,7 @@ class EmoMVBaselineForRetrieval(EmoMVRetrievalMixin, EmoMVBaselinePreTrainedMode
         """`1 / (Euclidean distance + eps)` of every video `(N_v, D)` and music `(N_m, D)` embedding → `(N_v, N_m)`."""
         return 1.0 / (pairwise_euclidean_distance(video_embeds, music_embeds) + self.config.similarity_eps)
 
-    def _head_outputs(self, video_embeds, music_embeds, labels, *emotion_logits_and_labels):
+    def _head_outputs(self, video_embeds, music_embeds, labels, emotion_logits, emotion_labels):
         distance, loss = self._distance_and_loss(video_embeds, music_embeds, labels)
         logits_per_video = self.pairwise_similarity(video_embeds, music_embeds)
         outputs = {

@@ -17,7 +17,7 @@ from transformers.modeling_utils import PreTrainedModel
 from transformers.utils import ModelOutput, can_return_tuple
 
 from .configuration_emomv_tagging import EmoMVTaggingConfig
-from .modeling_emomv import FeatureStandardizer, check_features, check_labels, init_emomv_module
+from .modeling_emomv import FeatureStandardizer, check_labels, init_emomv_module
 
 
 @dataclass
@@ -98,8 +98,9 @@ class EmoMVForEmotionTagging(PreTrainedModel):
         self.post_init()
 
     def _init_weights(self, module: nn.Module) -> None:
-        """As every EmoMV model ([`~emomv_hf.modeling_emomv.init_emomv_module`])."""
-        init_emomv_module(module, self.config.initializer_range)
+        """As every EmoMV model ([`~emomv_hf.modeling_emomv.init_emomv_module`], else `PreTrainedModel`'s)."""
+        if not init_emomv_module(module, self.config.initializer_range):
+            super()._init_weights(module)
 
     # -- inputs ----------------------------------------------------------------------------------------------
 
@@ -136,22 +137,11 @@ class EmoMVForEmotionTagging(PreTrainedModel):
         if not streams:
             expected = ", ".join(f"`{name}_features`" for name in self.config.stream_names)
             raise ValueError(f"{type(self).__name__} needs at least one of {expected}.")
-        reference = getattr(self.standardizer, f"{self.config.stream_names[0]}_mean")
-        inputs = {
-            f"{name}_features": check_features(values, f"{name}_features", self.config.feature_size(name)).to(
-                reference.device, reference.dtype
-            )
-            for name, values in streams.items()
-        }
-        sizes = {name: len(tensor) for name, tensor in inputs.items()}
-        if len(set(sizes.values())) > 1:
-            raise ValueError(
-                f"the given streams must have the same batch size (row i is one segment), got {sizes}."
-            )
+        inputs = self.standardizer.check(streams)
         if labels is not None:
-            size = next(iter(sizes.values()))
-            inputs["labels"] = check_labels(labels, "labels", size, self.config.num_labels).to(
-                reference.device
+            first = next(iter(inputs.values()))
+            inputs["labels"] = check_labels(labels, "labels", len(first), self.config.num_labels).to(
+                first.device
             )
         return inputs
 
@@ -165,15 +155,7 @@ class EmoMVForEmotionTagging(PreTrainedModel):
         streams = self._given_streams(
             features.pop("video_features", None), features.pop("music_features", None), features
         )
-        for name, values in streams.items():
-            array = check_features(values, f"{name}_features", self.config.feature_size(name)).to(
-                "cpu", torch.float64
-            )
-            if len(array) < 2:
-                raise ValueError(
-                    f"`{name}_features` needs at least 2 rows to fit statistics, got {len(array)}."
-                )
-            self.standardizer.fit_stream(name, array, float(self.config.standardization_eps))
+        self.standardizer.fit(streams, float(self.config.standardization_eps))
 
     @torch.no_grad()
     def fit_class_weights(self, labels: torch.Tensor) -> None:

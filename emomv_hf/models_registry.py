@@ -26,8 +26,9 @@ from .features.modeling_slowfast import SlowFastModel
 from .features.modeling_vggish import VGGishModel
 from .features.processing_emomv import EmoMVProcessor
 from .features.video_processing_slowfast import SlowFastVideoProcessor
-from .modeling_emomv import EmoMVEnsemble, EmoMVForCorrespondence, EmoMVForRetrieval
+from .modeling_emomv import EmoMVForCorrespondence, EmoMVForRetrieval
 from .modeling_emomv_baseline import EmoMVBaselineForCorrespondence, EmoMVBaselineForRetrieval
+from .modeling_emomv_ensemble import EmoMVEnsemble
 from .modeling_emomv_tagging import EmoMVForEmotionTagging
 
 MODEL_CLASSES: dict[tuple[str, str], type[PreTrainedModel]] = {

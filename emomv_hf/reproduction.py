@@ -32,13 +32,8 @@ from emomv_hf.io_utils import atomic_write_json, files_sha256
 from emomv_hf.models_registry import PAPER_TASKS as TASKS
 from emomv_hf.paper_results import PAPER_TABLES, metric_names
 from emomv_hf.reporting import dataset_display_name, dataset_key, metric_label, paper_value, seed_summary
-from emomv_hf.training.arguments import (
-    MODELS,
-    PROTOCOL_DESCRIPTIONS,
-    PROTOCOLS,
-    RESULT_INDEPENDENT_FIELDS,
-    EmoMVTrainingArguments,
-)
+from emomv_hf.training.arguments import MODELS, RESULT_INDEPENDENT_FIELDS, EmoMVTrainingArguments
+from emomv_hf.training.protocols import PROTOCOL_DESCRIPTIONS, PROTOCOLS
 
 VARIANTS = ("multi", "single")
 MODEL_LABELS = {"emomv": "Proposed (EmoMV)", "baseline": "Baseline (modified Li & Kumar)"}
@@ -311,14 +306,8 @@ def _run_job(specs: tuple[RunSpec, ...], base: EmoMVTrainingArguments, threads: 
             majority_share = float(max(predictions.mean(), 1.0 - predictions.mean()))
         if spec.task != specs[0].task:
             model = EmoMVBaselineForRetrieval.from_stage_one(result.model)
-            report, eval_split = evaluate_run(
-                model,
-                args.dataset,
-                result.report_split,
-                report_pairs=result.report_pairs,
-                batch_size=args.eval_batch_size,
-            )
-            metrics = report.metrics
+            report = evaluate_run(model, args, result.report_split, result.report_pairs)
+            metrics, eval_split = report.metrics, report.eval_split
         outcomes.append(
             {
                 "spec": spec.__dict__,

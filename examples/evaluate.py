@@ -20,18 +20,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = make_parser(EmoMVEvaluationArguments, description=__doc__.split("\n\n")[0])
     (args,) = parse_or_exit(parser, argv)
     try:
-        summary = run_evaluation(
-            args.model,
-            args.dataset,
-            args.output_dir,
-            split=args.split,
-            batch_size=args.batch_size,
-            plots=args.plots,
-        )
+        print(run_evaluation(args))
     except (FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print(summary)
     return 0
 
 

@@ -92,7 +92,7 @@ def make_model_card(
         args: the training arguments as a dict (``EmoMVTrainingArguments.to_dict()``); read: ``task``,
             ``model``, ``single_task``, ``protocol``, ``dataset``, ``seed``, ``hub_model_id``, ``output_dir``;
             all of them are listed in the card's training table.
-        metrics: metric name -> value in ``[0, 1]`` on the reported split (as ``evaluate_model`` returns).
+        metrics: metric name -> value in ``[0, 1]`` on the reported split (as ``evaluation.evaluate`` returns).
         eval_split: the reported split as ``"config/split"``, e.g. ``"pairs/validation"``.
         model_class: class name of the trained model, e.g. ``"EmoMVForRetrieval"``.
         num_parameters: its number of parameters.

@@ -1,9 +1,9 @@
-"""Splits held as tensors: the EmoMV sets are tiny (hundreds of pairs), so every split lives as a handful of
-tensors on the device and batches are index slices, with no per-sample Python work.
+"""Splits of a Hub dataset the package wrote, held as tensors of model inputs.
 
-This is the one path from a dataset to model inputs: `TensorPairs.from_dataset` converts the columns with
-`to_model_inputs` (the `EmoMVCollator` mapping), and the training pipeline and evaluation check them once with
-the model's `prepare_inputs`.
+The EmoMV sets are tiny (hundreds of pairs), so every split lives as a handful of tensors on the device and
+batches are index slices, with no per-sample Python work. The Hub schema already fixes the columns' widths,
+dtypes and class ranges, so these tensors are not checked again: raw user input goes through the model's
+`prepare_inputs` instead.
 """
 
 from __future__ import annotations
@@ -14,7 +14,14 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from emomv_hf.data.collator import COLUMN_TO_ARGUMENT, to_model_inputs
+PAIR_COLUMN_TO_ARGUMENT: dict[str, str] = {
+    "video_features": "video_features",
+    "music_features": "music_features",
+    "label": "labels",
+    "video_emotion": "video_emotion_labels",
+    "music_emotion": "music_emotion_labels",
+}
+"""Column of a `pairs` split → model `forward` argument; the other columns (identifiers) are left out."""
 
 SEGMENT_COLUMN_TO_ARGUMENT: dict[str, str] = {
     "video_features": "video_features",
@@ -22,6 +29,9 @@ SEGMENT_COLUMN_TO_ARGUMENT: dict[str, str] = {
     "emotion": "emotion",
 }
 """Columns of a `segments` split (the retrieval set) kept as tensors; `emotion` labels both streams."""
+
+TAGGING_COLUMN_TO_ARGUMENT: dict[str, str] = {**SEGMENT_COLUMN_TO_ARGUMENT, "emotion": "labels"}
+"""A `segments` split as an emotion tagger's inputs: the segment's emotion is its label."""
 
 
 class TensorPairs(Dataset):
@@ -42,12 +52,19 @@ class TensorPairs(Dataset):
         cls,
         dataset,
         device: torch.device | str = "cpu",
-        column_to_argument: Mapping[str, str] = COLUMN_TO_ARGUMENT,
+        column_to_argument: Mapping[str, str] = PAIR_COLUMN_TO_ARGUMENT,
     ) -> TensorPairs:
-        """Stack a ``datasets.Dataset`` split (pairs schema, or `SEGMENT_COLUMN_TO_ARGUMENT` for segments)."""
+        """Stack a ``datasets.Dataset`` split: features as float32 `(N, width)`, labels as int64 `(N,)`."""
         columns = [column for column in column_to_argument if column in dataset.column_names]
-        inputs = to_model_inputs(dataset.with_format("numpy", columns=columns)[:], column_to_argument)
-        return cls({name: tensor.to(device) for name, tensor in inputs.items()})
+        arrays = dataset.with_format("numpy", columns=columns)[:]
+        return cls(
+            {
+                column_to_argument[column]: torch.from_numpy(np.asarray(arrays[column])).to(
+                    device, torch.float32 if column.endswith("_features") else torch.long
+                )
+                for column in columns
+            }
+        )
 
     def __len__(self) -> int:
         return len(next(iter(self.inputs.values())))

@@ -17,25 +17,7 @@ from transformers import HfArgumentParser
 
 from emomv_hf.models_registry import MODEL_FAMILIES as MODELS
 from emomv_hf.models_registry import TASKS, build_config, parse_config_overrides
-
-PROTOCOLS = ("cv", "held-out", "paper")
-"""The protocols, honest ones first: results tables list their columns in this order."""
-
-PROTOCOL_DESCRIPTIONS = {
-    "paper": "early stopping on the validation split, metrics reported on the test split when the dataset "
-    "has one, else on the validation split (as the paper did for EmoMV-B and EmoMV-C)",
-    "held-out": "early stopping on a seeded slice of the training split grouped by source video; the "
-    "reported split is never seen during training",
-    "cv": "grouped k-fold cross-validation over the training and validation pairs pooled (no source video in "
-    "two folds); in each outer training fold the epoch budget is chosen by early stopping on a grouped "
-    "held-out slice, then the model is retrained on the whole outer training fold for that many epochs and "
-    "reported on the outer test fold; seed s is fold s mod k of repetition s div k",
-}
-
-DEFAULT_PATIENCE = {"paper": 20, "held-out": 100, "cv": 100}
-"""Early-stopping patience when `--patience` is not given: the released code's 20 for the paper protocol, 100
-where early stopping watches a small grouped slice of the training pairs (see docs/held-out-patience.md)."""
-
+from emomv_hf.training.protocols import DEFAULT_PATIENCE, PROTOCOLS
 
 RESULT_INDEPENDENT_FIELDS = frozenset(
     {

@@ -14,24 +14,17 @@ from accelerate import Accelerator
 from accelerate.utils import DataLoaderConfiguration, ProjectConfiguration, set_seed
 
 from emomv_hf.cards import make_model_card
-from emomv_hf.data.loading import load_emomv, looks_like_local_path, reporting_split
-from emomv_hf.data.schema import segments_from_pairs
+from emomv_hf.data.loading import load_emomv, looks_like_local_path
 from emomv_hf.data.tensors import TensorPairs
-from emomv_hf.evaluation import (
-    TAGGING_TASK,
-    EvaluationReport,
-    evaluate_model,
-    pair_tensors,
-    tagging_tensors,
-    write_plots,
-)
+from emomv_hf.evaluation import EvaluationReport, evaluate, write_plots
 from emomv_hf.io_utils import atomic_write_dir, atomic_write_json, atomic_write_text
-from emomv_hf.modeling_emomv import EmoMVEnsemble, EmoMVPreTrainedModel
+from emomv_hf.modeling_emomv import EmoMVPreTrainedModel
 from emomv_hf.modeling_emomv_baseline import EmoMVBaselineForCorrespondence
+from emomv_hf.modeling_emomv_ensemble import EmoMVEnsemble
 from emomv_hf.models_registry import build_model
-from emomv_hf.training.arguments import PROTOCOL_DESCRIPTIONS, EmoMVTrainingArguments
-from emomv_hf.training.holdout import grouped_holdout_indices, grouped_kfold_indices
+from emomv_hf.training.arguments import EmoMVTrainingArguments
 from emomv_hf.training.loop import TrainingOutcome, train_model
+from emomv_hf.training.protocols import PROTOCOL_DESCRIPTIONS, TrainingSplits, protocol_splits
 
 DATA_SEED_STRIDE = 100_003
 """Epoch e of seed s shuffles with seed `s * DATA_SEED_STRIDE + e`, so no two (seed, epoch) share an order."""
@@ -94,91 +87,6 @@ def prepare_output_dir(args: EmoMVTrainingArguments) -> None:
 
 
 @dataclass
-class TrainingSplits:
-    """The roles a protocol assigns: what is fitted, what stops training, what is reported (a split of the
-    dataset, or the ``cv`` protocol's outer test fold as ``report_pairs``) and, for ``cv``, what the model is
-    retrained on for the epoch budget that early stopping found (``refit``)."""
-
-    train: TensorPairs
-    stopping: TensorPairs
-    stopping_name: str
-    report_split: str
-    report_pairs: datasets.Dataset | None = None
-    refit: TensorPairs | None = None
-
-
-def checked_tensors(dataset: datasets.Dataset, model: EmoMVPreTrainedModel, where: str) -> TensorPairs:
-    """`pair_tensors` on the model's device, with bad input named by ``where`` (dataset and split)."""
-    try:
-        return pair_tensors(dataset, model, model.device)
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"{where}: {error}") from None
-
-
-def tagging_splits(
-    pairs: datasets.DatasetDict, args: EmoMVTrainingArguments, model: torch.nn.Module
-) -> TrainingSplits:
-    """``--task tagging``: the segments of the training pairs (`segments_from_pairs`: each segment's video,
-    music and emotion), a grouped held-out slice of them (seed ``args.seed``, no source video on both sides)
-    for early stopping; reported on the segments of the reported split."""
-    where = f"{args.dataset} pairs/train (its segments)"
-    segments = segments_from_pairs(pairs["train"])
-    try:
-        train = tagging_tensors(segments, model, model.device)
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"{where}: {error}") from None
-    ids = segments["segment_id"]
-    fit_rows, held_out_rows = grouped_holdout_indices(ids, ids, args.held_out_fraction, args.seed)
-    name = f"train segments (grouped held-out slice, {len(held_out_rows)} of {len(ids)} segments)"
-    return TrainingSplits(train.select(fit_rows), train.select(held_out_rows), name, reporting_split(pairs))
-
-
-def protocol_splits(
-    pairs: datasets.DatasetDict, args: EmoMVTrainingArguments, model: EmoMVPreTrainedModel
-) -> TrainingSplits:
-    report_split = reporting_split(pairs)
-    if args.task == TAGGING_TASK:
-        return tagging_splits(pairs, args, model)
-    if args.protocol == "cv":
-        return cv_splits(pairs, args, model)
-    train = checked_tensors(pairs["train"], model, f"{args.dataset} pairs/train")
-    if args.protocol == "paper":
-        stopping = checked_tensors(pairs["validation"], model, f"{args.dataset} pairs/validation")
-        return TrainingSplits(train, stopping, "validation", report_split)
-    fit_rows, held_out_rows = grouped_holdout_indices(
-        pairs["train"]["video_segment_id"],
-        pairs["train"]["music_segment_id"],
-        args.held_out_fraction,
-        args.seed,
-    )
-    name = f"train (grouped held-out slice, {len(held_out_rows)} pairs)"
-    return TrainingSplits(train.select(fit_rows), train.select(held_out_rows), name, report_split)
-
-
-def cv_splits(
-    pairs: datasets.DatasetDict, args: EmoMVTrainingArguments, model: EmoMVPreTrainedModel
-) -> TrainingSplits:
-    """Seed s of the ``cv`` protocol: outer fold ``s % cv_folds`` of the source-grouped folds drawn with seed
-    ``s // cv_folds`` over train + validation pooled; inside its outer training fold, a grouped held-out slice
-    (seed s) for early stopping."""
-    pooled = datasets.concatenate_datasets([pairs["train"], pairs["validation"]])
-    repetition, fold = divmod(args.seed, args.cv_folds)
-    outer_train_rows, test_rows = grouped_kfold_indices(
-        pooled["video_segment_id"], pooled["music_segment_id"], pooled["label"], args.cv_folds, repetition
-    )[fold]
-    outer_train = pooled.select(outer_train_rows)
-    refit = checked_tensors(outer_train, model, f"{args.dataset} pairs/train+validation")
-    fit_rows, held_out_rows = grouped_holdout_indices(
-        outer_train["video_segment_id"], outer_train["music_segment_id"], args.held_out_fraction, args.seed
-    )
-    name = f"cv fold {fold} training pairs (grouped held-out slice, {len(held_out_rows)} pairs)"
-    report = f"cv-fold-{fold}-of-{args.cv_folds}-repetition-{repetition}"
-    return TrainingSplits(
-        refit.select(fit_rows), refit.select(held_out_rows), name, report, pooled.select(test_rows), refit
-    )
-
-
-@dataclass
 class RunResult:
     """What a run produced; ``metrics`` are fractions (accuracy 0.7083, mAP 0.4164)."""
 
@@ -186,7 +94,6 @@ class RunResult:
     model: torch.nn.Module
     outcome: TrainingOutcome
     report: EvaluationReport
-    eval_split: str
     stopping_split: str
     report_split: str
     is_main_process: bool = True
@@ -196,6 +103,11 @@ class RunResult:
     @property
     def metrics(self) -> dict[str, float]:
         return self.report.metrics
+
+    @property
+    def eval_split(self) -> str:
+        """The evaluated ``config/split``, e.g. ``pairs/validation``."""
+        return self.report.eval_split
 
     def eval_results(self) -> dict[str, Any]:
         return {
@@ -211,42 +123,16 @@ class RunResult:
 
 
 def evaluate_run(
-    model: EmoMVPreTrainedModel,
-    dataset: str,
+    model: torch.nn.Module,
+    args: EmoMVTrainingArguments,
     report_split: str,
-    accelerator: Accelerator | None = None,
-    *,
-    pairs: datasets.DatasetDict | None = None,
     report_pairs: datasets.Dataset | None = None,
-    batch_size: int = 1024,
-) -> tuple[EvaluationReport, str]:
-    """The metrics a run reports: a retrieval model on the `segments` set, a tagger on the segments of the
-    reported `pairs` split, a correspondence model on the
-    protocol's `pairs` split (``pairs``: the already loaded `pairs` config); returns the report and the
-    evaluated `config/split`. With ``report_pairs`` (a ``cv`` test fold named ``report_split``), on those pairs
-    or on their segments (`segments_from_pairs`)."""
-    if report_pairs is not None:
-        if model.config.task == "retrieval":
-            segments = segments_from_pairs(report_pairs)
-            report = evaluate_model(model, segments=segments, accelerator=accelerator, batch_size=batch_size)
-            return report, f"segments/{report_split}"
-        report = evaluate_model(model, pairs=report_pairs, accelerator=accelerator, batch_size=batch_size)
-        return report, f"pairs/{report_split}"
-    if model.config.task == TAGGING_TASK:
-        pairs = pairs if pairs is not None else load_emomv(dataset, "pairs")
-        segments = segments_from_pairs(pairs[report_split])
-        report = evaluate_model(model, segments=segments, accelerator=accelerator, batch_size=batch_size)
-        return report, f"pairs/{report_split}"
-    if model.config.task == "retrieval":
-        segments = load_emomv(dataset, "segments")
-        split = next(iter(segments))
-        report = evaluate_model(
-            model, segments=segments[split], accelerator=accelerator, batch_size=batch_size
-        )
-        return report, f"segments/{split}"
-    pairs = pairs if pairs is not None else load_emomv(dataset, "pairs")
-    report = evaluate_model(model, pairs=pairs[report_split], accelerator=accelerator, batch_size=batch_size)
-    return report, f"pairs/{report_split}"
+    accelerator: Accelerator | None = None,
+) -> EvaluationReport:
+    """The metrics a run reports: on the protocol's reported split of ``args.dataset``, or on the ``cv``
+    protocol's outer test fold ``report_pairs`` (named ``report_split``)."""
+    data = args.dataset if report_pairs is None else report_pairs
+    return evaluate(model, data, report_split, accelerator=accelerator, batch_size=args.eval_batch_size)
 
 
 ENSEMBLE_SEED_STRIDE = 1_000
@@ -391,11 +277,7 @@ def run_training(
             raise ValueError(
                 f"{reason} and does not checkpoint; such a run is short, rerun it instead of resuming"
             )
-    pairs = load_emomv(args.dataset, "pairs")
-    # The splits depend on the protocol and seed only; this model checks them against the run's configuration
-    # (feature widths included) and gives their device and dtype.
-    checker = build_model(args.model, args.task, args.multi_task, **args.model_config_fields())
-    splits = protocol_splits(pairs, args, checker.to(accelerator.device))
+    splits = protocol_splits(load_emomv(args.dataset, "pairs"), args, accelerator.device)
     if args.report_to and not accelerator.trackers:
         accelerator.init_trackers(
             args.run_name, config={k: v for k, v in args.to_dict().items() if v is not None}
@@ -405,21 +287,12 @@ def run_training(
     else:
         model, outcome = train_on_splits(args, splits, accelerator)
 
-    report, eval_split = evaluate_run(
-        model,
-        args.dataset,
-        splits.report_split,
-        accelerator,
-        pairs=pairs,
-        report_pairs=splits.report_pairs,
-        batch_size=args.eval_batch_size,
-    )
+    report = evaluate_run(model, args, splits.report_split, splits.report_pairs, accelerator)
     result = RunResult(
         args,
         model,
         outcome,
         report,
-        eval_split,
         splits.stopping_name,
         splits.report_split,
         accelerator.is_main_process,

@@ -32,7 +32,7 @@ from emomv_hf.data.loading import load_emomv, reporting_split
 from emomv_hf.data.release import get_layout, read_features, read_pair_csv, resolve_release_dir
 from emomv_hf.data.schema import MUSIC_FEATURE_DIM, segments_from_pairs
 from emomv_hf.metrics import tagging_metrics
-from emomv_hf.training.holdout import grouped_kfold_indices
+from emomv_hf.training.protocols import grouped_kfold_indices
 
 C_GRID = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0)
 """Inverse L2 strengths tried (scikit-learn's default is 1.0)."""

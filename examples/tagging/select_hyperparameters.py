@@ -31,12 +31,12 @@ import transformers
 
 from emomv_hf.data.loading import load_emomv
 from emomv_hf.data.schema import segments_from_pairs
-from emomv_hf.evaluation import evaluate_tagging, tagging_tensors
+from emomv_hf.data.tensors import TAGGING_COLUMN_TO_ARGUMENT, TensorPairs
+from emomv_hf.evaluation import evaluate_tagging
 from emomv_hf.metrics import tagging_metrics
-from emomv_hf.models_registry import build_model
 from emomv_hf.training import EmoMVTrainingArguments, make_accelerator
-from emomv_hf.training.holdout import grouped_holdout_indices, grouped_kfold_indices
-from emomv_hf.training.pipeline import TrainingSplits, checked_tensors, member_seeds, train_on_splits
+from emomv_hf.training.pipeline import member_seeds, train_on_splits
+from emomv_hf.training.protocols import TrainingSplits, grouped_holdout_indices, grouped_kfold_indices
 
 BASE = {"learning_rate": 5e-4, "batch_size": 30, "max_epochs": 200, "patience": 30}
 """The paper's training of its tagger (section 3.2): Adam, lr 0.0005, batch 30, 200 epochs, patience 30."""
@@ -112,7 +112,7 @@ def fold_correspondence_model(
     args = EmoMVTrainingArguments(
         dataset=dataset, task="correspondence", protocol="held-out", seed=seed, progress=False
     )
-    data = checked_tensors(fold_pairs, build_model("emomv", "correspondence"), f"{dataset} fold pairs")
+    data = TensorPairs.from_dataset(fold_pairs)
     fit, held_out = grouped_holdout_indices(
         fold_pairs["video_segment_id"], fold_pairs["music_segment_id"], args.held_out_fraction, seed
     )
@@ -147,8 +147,9 @@ def cross_validate(dataset: str, candidate: dict, folds: int) -> dict[str, float
             progress=False,
             **{**BASE, **candidate},
         )
-        checker = build_model("emomv", "tagging", **args.model_config_fields())
-        data = tagging_tensors(segments.select(train_rows), checker)
+        data = TensorPairs.from_dataset(
+            segments.select(train_rows), column_to_argument=TAGGING_COLUMN_TO_ARGUMENT
+        )
         train_ids = [ids[row] for row in train_rows]
         fit, held_out = grouped_holdout_indices(train_ids, train_ids, args.held_out_fraction, args.seed)
         splits = TrainingSplits(

@@ -23,6 +23,8 @@ from emomv_hf import (
     EmoMVBaselineForRetrieval,
     EmoMVBaselineRetrievalConfig,
     EmoMVConfig,
+    EmoMVEnsemble,
+    EmoMVEnsembleConfig,
     EmoMVForCorrespondence,
     EmoMVForRetrieval,
     EmoMVRetrievalConfig,
@@ -188,8 +190,9 @@ def test_forward_outputs(cls, emomv_c_train):
         torch.testing.assert_close(
             output.logits_per_video.diagonal(), output.similarity, rtol=1e-4, atol=1e-5
         )
-        torch.testing.assert_close(model.get_video_features(batch["video_features"]), output.video_embeds)
-        torch.testing.assert_close(model.get_music_features(batch["music_features"]), output.music_embeds)
+        for stream in ("video", "music"):  # cosine similarity: the retrieval vectors are the embeddings
+            vectors, _ = model.encode_stream(batch[f"{stream}_features"], stream)
+            torch.testing.assert_close(vectors, output[f"{stream}_embeds"])
     if cls in BASELINES:
         torch.testing.assert_close(output.distance, (output.video_embeds - output.music_embeds).norm(dim=-1))
     if cls is EmoMVForRetrieval:
@@ -203,11 +206,11 @@ def test_forward_outputs(cls, emomv_c_train):
     assert isinstance(as_tuple, tuple) and all(isinstance(t, torch.Tensor) for t in as_tuple)
 
 
-def test_only_retrieval_models_expose_embedding_getters():
-    """`emomv_hf.evaluation` tells the task from `get_video_features`; correspondence models must not have it."""
+def test_only_retrieval_models_expose_the_retrieval_api():
+    """A library index tells a retrieval model by `encode_stream`; correspondence models must not have it."""
     for cls in MODEL_CLASSES:
         retrieval = cls not in CORRESPONDENCE
-        assert hasattr(cls, "get_video_features") == hasattr(cls, "get_music_features") == retrieval, cls
+        assert hasattr(cls, "encode_stream") == hasattr(cls, "pairwise_similarity") == retrieval, cls
     assert all(hasattr(cls, "fit_standardization") for cls in MODEL_CLASSES)
     assert [hasattr(cls, "fit_distance_classifier") for cls in MODEL_CLASSES] == [False, False, True, False]
 
@@ -382,13 +385,13 @@ def test_pickled_checkpoints_that_run_code_are_refused(cls, tmp_path):
 def test_trust_remote_code_without_the_package(tmp_path):
     """A saved checkpoint carries its code: it loads in a process where emomv_hf cannot be imported."""
     paths = {}
-    for cls in (EmoMVForRetrieval, EmoMVBaselineForCorrespondence):
-        model = _build(cls).eval()
-        paths[cls.__name__] = tmp_path / cls.__name__
-        model.save_pretrained(paths[cls.__name__])
-        torch.save(
-            model(torch.ones(2, 2304), torch.ones(2, 128)).video_embeds, tmp_path / f"{cls.__name__}.pt"
-        )
+    torch.manual_seed(0)
+    ensemble = EmoMVEnsemble(EmoMVEnsembleConfig(member_config=EmoMVRetrievalConfig(), ensemble_size=2))
+    for model in (_build(EmoMVForRetrieval), _build(EmoMVBaselineForCorrespondence), ensemble):
+        name = type(model).__name__
+        paths[name] = tmp_path / name
+        model.eval().save_pretrained(paths[name])
+        torch.save(model(torch.ones(2, 2304), torch.ones(2, 128)).video_embeds, tmp_path / f"{name}.pt")
     script = f"""
 import sys, torch
 sys.modules["emomv_hf"] = None  # make the installed package unimportable
@@ -671,11 +674,16 @@ def test_similarity_options_score_by_their_definition(similarity, emomv_c_train)
         expected = {"cosine": cosine, "emotion": emotion, "mix": 0.7 * cosine + 0.3 * emotion}[similarity]
         torch.testing.assert_close(output.logits_per_video.double(), expected, rtol=0, atol=1e-6)
         torch.testing.assert_close(output.similarity, output.logits_per_video.diagonal())
-        # The getters' vectors give the same scores by their inner product (what a library index searches).
-        vectors = model.get_video_retrieval_vectors(video) @ model.get_music_retrieval_vectors(music).t()
-        torch.testing.assert_close(vectors, output.logits_per_video)
+        # The encoded vectors give the same scores by their inner product (what a library index searches).
+        video_vectors, music_vectors = (
+            model.encode_stream(video, "video")[0],
+            model.encode_stream(music, "music")[0],
+        )
+        torch.testing.assert_close(
+            model.pairwise_similarity(video_vectors, music_vectors), output.logits_per_video
+        )
     width = {"cosine": 64, "emotion": 5, "mix": 69}[similarity]
-    assert model.get_video_retrieval_vectors(video).shape == (16, width)
+    assert video_vectors.shape == (16, width)
 
 
 def test_emotion_options_need_the_emotion_heads():

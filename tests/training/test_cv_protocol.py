@@ -11,10 +11,8 @@ from hypothesis import strategies as st
 from emomv_hf.data import source_video_id
 from emomv_hf.data.loading import load_emomv
 from emomv_hf.data.schema import segments_from_pairs
-from emomv_hf.models_registry import build_model
 from emomv_hf.training import EmoMVTrainingArguments, make_accelerator, run_training
-from emomv_hf.training.holdout import grouped_kfold_indices
-from emomv_hf.training.pipeline import cv_splits
+from emomv_hf.training.protocols import cv_splits, grouped_kfold_indices
 
 
 def _sources(video_ids, music_ids, rows) -> set[str]:
@@ -59,9 +57,8 @@ def test_no_source_video_is_in_two_folds(pairs, folds, seed):
 
 def test_cv_folds_of_emomv_c_are_grouped_balanced_and_repeat_with_other_seeds(emomv_c_dir):
     pairs = load_emomv(str(emomv_c_dir), "pairs")
-    model = build_model("emomv", "correspondence", True)
     args = EmoMVTrainingArguments(dataset=str(emomv_c_dir), protocol="cv")
-    folds = [cv_splits(pairs, replace(args, seed=seed), model) for seed in range(10)]
+    folds = [cv_splits(pairs, replace(args, seed=seed), "cpu") for seed in range(10)]
     sizes = [len(split.report_pairs) for split in folds[:5]]
     assert sum(sizes) == len(pairs["train"]) + len(pairs["validation"]) == 456
     assert max(sizes) - min(sizes) <= 6, sizes

@@ -19,7 +19,7 @@ from emomv_hf.training import (
     make_accelerator,
     train_model,
 )
-from emomv_hf.training.holdout import grouped_holdout_indices
+from emomv_hf.training.protocols import grouped_holdout_indices
 
 
 @pytest.fixture(scope="module")
@@ -196,7 +196,7 @@ def test_an_ensemble_of_k_seeds_is_k_separate_runs_in_one_checkpoint(emomv_c_dir
     from transformers import AutoModel
 
     from emomv_hf import EmoMVEnsemble
-    from emomv_hf.evaluation import evaluate_model
+    from emomv_hf.evaluation import evaluate
     from emomv_hf.training.pipeline import member_seeds, run_training
 
     args = EmoMVTrainingArguments(
@@ -216,10 +216,10 @@ def test_an_ensemble_of_k_seeds_is_k_separate_runs_in_one_checkpoint(emomv_c_dir
         alone = run_training(replace(args, ensemble_size=1, seed=seed, output_dir=None), save=False)
         expected = alone.model.state_dict()
         assert all(torch.equal(tensor, expected[name]) for name, tensor in member.state_dict().items())
-        assert evaluate_model(member, pairs=validation).metrics == alone.metrics
+        assert evaluate(member, validation).metrics == alone.metrics
     assert result.outcome.member_best_epochs is not None and len(result.outcome.member_best_epochs) == 2
     loaded = AutoModel.from_pretrained(tmp_path / "ensemble")
-    assert evaluate_model(loaded, pairs=validation).metrics == result.metrics
+    assert evaluate(loaded, validation).metrics == result.metrics
     assert "members' best epochs" in (tmp_path / "ensemble" / "README.md").read_text()
     with pytest.raises(ValueError, match="--ensemble-size needs --model emomv"):
         EmoMVTrainingArguments(model="baseline", ensemble_size=3)

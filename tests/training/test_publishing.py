@@ -12,7 +12,7 @@ import yaml
 import emomv_hf.hub
 from emomv_hf.cards import make_model_card
 from emomv_hf.training import EmoMVTrainingArguments, make_accelerator, pipeline, run_training
-from emomv_hf.training.arguments import PROTOCOL_DESCRIPTIONS
+from emomv_hf.training.protocols import PROTOCOL_DESCRIPTIONS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

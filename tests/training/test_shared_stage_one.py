@@ -7,7 +7,7 @@ import torch
 
 from emomv_hf import EmoMVBaselineForRetrieval
 from emomv_hf.data.loading import load_emomv
-from emomv_hf.evaluation import evaluate_model
+from emomv_hf.evaluation import evaluate
 from emomv_hf.training import EmoMVTrainingArguments, make_accelerator, run_training
 
 
@@ -36,4 +36,4 @@ def test_shared_stage_one_gives_the_separately_trained_retrieval_model(emomv_c_d
     assert derived.state_dict().keys() == expected.keys()
     assert all(torch.equal(derived.state_dict()[name], expected[name]) for name in expected)
     segments = load_emomv(str(emomv_c_dir), "segments")["validation"]
-    assert evaluate_model(derived, segments=segments).metrics == retrieval.metrics
+    assert evaluate(derived, segments).metrics == retrieval.metrics

@@ -13,7 +13,8 @@ from transformers import AutoModel
 from emomv_hf import EmoMVForEmotionTagging
 from emomv_hf.data.loading import load_emomv
 from emomv_hf.data.schema import segments_from_pairs
-from emomv_hf.evaluation import evaluate_model, run_evaluation, tagging_tensors
+from emomv_hf.data.tensors import TAGGING_COLUMN_TO_ARGUMENT, TensorPairs
+from emomv_hf.evaluation import EmoMVEvaluationArguments, evaluate, run_evaluation
 from emomv_hf.metrics import emotion_confusion_matrix, tagging_metrics
 from emomv_hf.paper_results import TAGGING_METRICS
 from emomv_hf.training import EmoMVTrainingArguments, run_training
@@ -64,7 +65,9 @@ def test_projections_from_a_correspondence_model_are_copied_and_stay_fixed(emomv
     assert result.outcome.best_stopping_loss is not None and result.outcome.epochs_run == 3
     # The tagger's projected standardised video equals the source's reduced standardised video.
     validation = segments_from_pairs(load_emomv(str(emomv_c_dir))["validation"])
-    video = tagging_tensors(validation, tagger).inputs["video_features"]
+    video = TensorPairs.from_dataset(validation, column_to_argument=TAGGING_COLUMN_TO_ARGUMENT).inputs[
+        "video_features"
+    ]
     with torch.no_grad():
         expected = source.video_encoder.reduction(source.standardizer(video, "video"))
         assert torch.equal(tagger.projections["video"](tagger.standardizer(video, "video")), expected)
@@ -161,23 +164,27 @@ def test_a_short_tagging_run_on_emomv_c(emomv_c_dir, tmp_path):
     loaded = AutoModel.from_pretrained(output)
     assert type(loaded) is EmoMVForEmotionTagging
     validation = segments_from_pairs(load_emomv(str(emomv_c_dir))["validation"])
-    again = evaluate_model(loaded, segments=validation)
+    again = evaluate(loaded, validation)
     assert again.metrics == pytest.approx(result.metrics)
-    data = tagging_tensors(validation, loaded)
+    data = TensorPairs.from_dataset(validation, column_to_argument=TAGGING_COLUMN_TO_ARGUMENT)
     with torch.no_grad():
         assert torch.equal(
             loaded(video_features=data.inputs["video_features"]).logits,
             result.model(video_features=data.inputs["video_features"]).logits,
         )
     # examples/evaluate.py's path: the same numbers, and the table of the tagger's metrics.
-    markdown = run_evaluation(str(output), str(emomv_c_dir), tmp_path / "evaluation", plots=False)
+    markdown = run_evaluation(
+        EmoMVEvaluationArguments(
+            model=str(output), dataset=str(emomv_c_dir), output_dir=str(tmp_path / "evaluation"), plots=False
+        )
+    )
     evaluated = json.loads((tmp_path / "evaluation" / "eval_results.json").read_text())
     assert evaluated["eval_split"] == "pairs/validation" and "Video + music emotion accuracy (%)" in markdown
     assert evaluated["eval_joint_emotion_accuracy"] == pytest.approx(result.metrics["joint_emotion_accuracy"])
 
 
 def test_balanced_tagging_run_fits_class_weights_on_the_fitted_segments(emomv_c_dir):
-    from emomv_hf.training.holdout import grouped_holdout_indices
+    from emomv_hf.training.protocols import grouped_holdout_indices
 
     args = EmoMVTrainingArguments(
         dataset=str(emomv_c_dir),

@@ -1,0 +1,155 @@
+"""A seed ensemble of EmoMV models: `ensemble_size` proposed models with their own weights, predicting as one."""
+
+import math
+from typing import Any
+
+import torch
+from torch import nn
+from transformers.modeling_utils import PreTrainedModel
+from transformers.utils import can_return_tuple
+
+from .configuration_emomv_ensemble import EmoMVEnsembleConfig
+from .modeling_emomv import (
+    EmoMVCorrespondenceOutput,
+    EmoMVForCorrespondence,
+    EmoMVForRetrieval,
+    EmoMVModelOutput,
+    EmoMVRetrievalOutput,
+)
+
+MEMBER_CLASSES = {
+    model_class.config_class.model_type: model_class
+    for model_class in (EmoMVForCorrespondence, EmoMVForRetrieval)
+}
+"""Member config's `model_type` → the members' class."""
+
+
+class EmoMVEnsemble(PreTrainedModel):
+    """
+    `config.ensemble_size` proposed models (all correspondence or all retrieval, of `config.member_config`) with
+    their own weights, predicting as one: a correspondence ensemble averages the members' matched/mismatched and emotion
+    probabilities (`logits` are the log of the mean probabilities); a retrieval ensemble averages the members'
+    similarities, via retrieval vectors that concatenate the members' ones scaled by `1 / sqrt(ensemble_size)`.
+    Returns the member's output class; its losses are the sums of the members' (so each member gets exactly its
+    own gradients when the ensemble is trained as one model). `train.py --ensemble-size K` trains K seed runs and
+    joins them with [`~EmoMVEnsemble.from_members`].
+    """
+
+    config_class = EmoMVEnsembleConfig
+    config: EmoMVEnsembleConfig
+    base_model_prefix = "emomv_ensemble"
+    main_input_name = "video_features"
+    input_modalities = ("video", "audio")
+
+    def __init__(self, config: EmoMVEnsembleConfig):
+        super().__init__(config)
+        member_class = MEMBER_CLASSES[config.member_config.model_type]
+        self.members = nn.ModuleList(member_class(config.member_config) for _ in range(config.ensemble_size))
+        self.post_init()
+
+    def _init_weights(self, module: nn.Module) -> None:
+        """Nothing of its own: each member initialises itself (as a standalone model would)."""
+
+    @classmethod
+    def from_members(
+        cls, members: "list[EmoMVForCorrespondence] | list[EmoMVForRetrieval]"
+    ) -> "EmoMVEnsemble":
+        """An ensemble whose member i is a bit-exact copy of `members[i]` (e.g. models trained with different seeds);
+        all must have the same class and configuration."""
+        first = members[0]
+        for index, member in enumerate(members[1:], start=1):
+            if type(member) is not type(first) or member.config.to_diff_dict() != first.config.to_diff_dict():
+                raise ValueError(
+                    f"members[{index}] ({type(member).__name__}) has another class or configuration than members[0] "
+                    f"({type(first).__name__}); an ensemble's members share one."
+                )
+        ensemble = cls(EmoMVEnsembleConfig(ensemble_size=len(members), member_config=first.config.to_dict()))
+        for target, member in zip(ensemble.members, members, strict=True):
+            target.load_state_dict(member.state_dict())
+        return ensemble.to(first.device)
+
+    def prepare_inputs(self, *args: Any, **kwargs: Any) -> dict[str, torch.Tensor]:
+        """The members' [`EmoMVPreTrainedModel.prepare_inputs`] (they share one configuration)."""
+        return self.members[0].prepare_inputs(*args, **kwargs)
+
+    @torch.no_grad()
+    def fit_standardization(self, video_features: Any, music_features: Any) -> None:
+        """Fit every member's feature standardisation on the same (training) features."""
+        for member in self.members:
+            member.fit_standardization(video_features, music_features)
+
+    def _member_vectors(self, member: nn.Module, embeds: torch.Tensor, emotion_logits: torch.Tensor | None):
+        if self.config.task == "retrieval":
+            return member.retrieval_vectors(embeds, emotion_logits)
+        return embeds
+
+    def _joined(self, member_vectors: list[torch.Tensor]) -> torch.FloatTensor:
+        """The members' vectors `(N, D')` concatenated and scaled, so inner products are mean member similarities."""
+        return (1.0 / math.sqrt(len(member_vectors))) * torch.cat(member_vectors, dim=-1)
+
+    def retrieval_vectors(
+        self, embeds: torch.Tensor, emotion_logits: torch.Tensor | None = None
+    ) -> torch.FloatTensor:
+        """The ensemble's `video_embeds` / `music_embeds` outputs already are its retrieval vectors."""
+        return embeds
+
+    def encode_stream(
+        self, features: torch.Tensor, stream: str
+    ) -> tuple[torch.FloatTensor, torch.FloatTensor | None]:
+        """Raw features of `stream` → the ensemble's retrieval vectors `(N, ensemble_size * D')` and the members'
+        mean emotion probabilities `(N, E)` (`None` for single-task members)."""
+        encoded = [member.encode_stream(features, stream) for member in self.members]
+        probabilities = [member_probabilities for _, member_probabilities in encoded]
+        mean = None if probabilities[0] is None else torch.stack(probabilities).mean(dim=0)
+        return self._joined([vectors for vectors, _ in encoded]), mean
+
+    def pairwise_similarity(
+        self, video_vectors: torch.Tensor, music_vectors: torch.Tensor
+    ) -> torch.FloatTensor:
+        """Mean member similarity of every video `(N_v, D')` with every music `(N_m, D')` vector → `(N_v, N_m)`."""
+        return video_vectors @ music_vectors.t()
+
+    @can_return_tuple
+    def forward(
+        self, video_features: torch.Tensor, music_features: torch.Tensor, **labels: torch.LongTensor | None
+    ) -> EmoMVModelOutput:
+        r"""
+        Args: as [`EmoMVPreTrainedModel.forward`] (`labels`: `labels`, `video_emotion_labels`,
+            `music_emotion_labels`, each `(B,)`, passed to every member).
+
+        Returns the member's output class: losses are sums over members; `video_embeds` / `music_embeds`
+        `(B, ensemble_size * D')` are the ensemble's retrieval vectors; logits and similarities are averaged as
+        the class docstring says.
+        """
+        outputs = [member(video_features, music_features, **labels) for member in self.members]
+        fields: dict[str, torch.Tensor | None] = {}
+        for name in ("loss", "match_loss", "video_emotion_loss", "music_emotion_loss", "extra_loss"):
+            terms = [getattr(output, name) for output in outputs]
+            fields[name] = None if terms[0] is None else torch.stack(terms).sum()
+        for stream in ("video", "music"):
+            fields[f"{stream}_embeds"] = self._joined(
+                [
+                    self._member_vectors(
+                        member, output[f"{stream}_embeds"], output.get(f"{stream}_emotion_logits")
+                    )
+                    for member, output in zip(self.members, outputs, strict=True)
+                ]
+            )
+            logits = [output.get(f"{stream}_emotion_logits") for output in outputs]
+            fields[f"{stream}_emotion_logits"] = None if logits[0] is None else _log_mean_softmax(logits)
+        if self.config.task == "retrieval":
+            for name in ("similarity", "logits_per_video", "logits_per_music"):
+                fields[name] = torch.stack([output[name] for output in outputs]).mean(dim=0)
+            return EmoMVRetrievalOutput(**fields)
+        return EmoMVCorrespondenceOutput(
+            logits=_log_mean_softmax([output.logits for output in outputs]), **fields
+        )
+
+
+def _log_mean_softmax(logits: list[torch.Tensor]) -> torch.Tensor:
+    """Log of the mean of the members' softmax probabilities: `(B, C)` logits whose softmax is that mean."""
+    stacked = torch.stack(logits).log_softmax(dim=-1)
+    return torch.logsumexp(stacked, dim=0) - math.log(len(logits))
+
+
+__all__ = ["EmoMVEnsemble"]

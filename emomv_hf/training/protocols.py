@@ -1,0 +1,210 @@
+"""The protocols: which pairs a run fits, which stop its training and which it reports on.
+
+``paper`` stops on the validation split, ``held-out`` on a slice of the training split grouped by source video,
+``cv`` runs grouped k-fold cross-validation; the tagger (``--task tagging``) holds out a grouped slice of the
+training pairs' segments. Groups never split a source video (:func:`source_groups`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import datasets
+import numpy as np
+import torch
+
+from emomv_hf.data import source_video_id
+from emomv_hf.data.loading import reporting_split
+from emomv_hf.data.schema import segments_from_pairs
+from emomv_hf.data.tensors import TAGGING_COLUMN_TO_ARGUMENT, TensorPairs
+
+if TYPE_CHECKING:
+    from emomv_hf.training.arguments import EmoMVTrainingArguments
+
+PROTOCOLS = ("cv", "held-out", "paper")
+"""The protocols, honest ones first: results tables list their columns in this order."""
+
+PROTOCOL_DESCRIPTIONS = {
+    "paper": "early stopping on the validation split, metrics reported on the test split when the dataset "
+    "has one, else on the validation split (as the paper did for EmoMV-B and EmoMV-C)",
+    "held-out": "early stopping on a seeded slice of the training split grouped by source video; the "
+    "reported split is never seen during training",
+    "cv": "grouped k-fold cross-validation over the training and validation pairs pooled (no source video in "
+    "two folds); in each outer training fold the epoch budget is chosen by early stopping on a grouped "
+    "held-out slice, then the model is retrained on the whole outer training fold for that many epochs and "
+    "reported on the outer test fold; seed s is fold s mod k of repetition s div k",
+}
+
+DEFAULT_PATIENCE = {"paper": 20, "held-out": 100, "cv": 100}
+"""Early-stopping patience when `--patience` is not given: the released code's 20 for the paper protocol, 100
+where early stopping watches a small grouped slice of the training pairs (see docs/held-out-patience.md)."""
+
+
+def source_groups(video_segment_ids: Sequence[str], music_segment_ids: Sequence[str]) -> dict[str, list[int]]:
+    """Pair indices grouped so that no source video is in two groups.
+
+    Pairs are linked when they share a source video through either stream (a mismatched pair joins two
+    sources); each group is one linked component, keyed by one of its sources.
+    """
+    parent: dict[str, str] = {}
+
+    def find(node: str) -> str:
+        parent.setdefault(node, node)
+        while parent[node] != node:
+            parent[node] = parent[parent[node]]
+            node = parent[node]
+        return node
+
+    pair_sources = [
+        (source_video_id(video), source_video_id(music))
+        for video, music in zip(video_segment_ids, music_segment_ids, strict=True)
+    ]
+    for video_source, music_source in pair_sources:
+        parent[find(video_source)] = find(music_source)
+    groups: dict[str, list[int]] = {}
+    for index, (video_source, _) in enumerate(pair_sources):
+        groups.setdefault(find(video_source), []).append(index)
+    return groups
+
+
+def grouped_holdout_indices(
+    video_segment_ids: Sequence[str],
+    music_segment_ids: Sequence[str],
+    fraction: float,
+    seed: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Split pair indices into (fit, held-out) so that no source video appears on both sides.
+
+    Whole :func:`source_groups` are drawn in a seeded order until ``fraction`` of the pairs is held out.
+    """
+    if not 0.0 < fraction < 1.0:
+        raise ValueError(f"held-out fraction must be in (0, 1), got {fraction}")
+    groups = source_groups(video_segment_ids, music_segment_ids)
+    total = sum(len(rows) for rows in groups.values())
+    group_keys = sorted(groups)
+    order = np.random.default_rng(seed).permutation(len(group_keys))
+    target = round(fraction * total)
+    held_out: list[int] = []
+    for position in order:
+        if len(held_out) >= target:
+            break
+        held_out.extend(groups[group_keys[position]])
+    if not held_out or len(held_out) == total:
+        raise ValueError("cannot hold out a grouped slice: too few source-video groups")
+    held_out_mask = np.zeros(total, dtype=bool)
+    held_out_mask[held_out] = True
+    return np.flatnonzero(~held_out_mask), np.flatnonzero(held_out_mask)
+
+
+def grouped_kfold_indices(
+    video_segment_ids: Sequence[str],
+    music_segment_ids: Sequence[str],
+    labels: Sequence[int],
+    folds: int,
+    seed: int,
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(train, test) pair indices of each of ``folds`` folds; no source video is in two folds.
+
+    scikit-learn's shuffled `StratifiedGroupKFold` over the :func:`source_groups`, stratified by the
+    matched/mismatched label: on EmoMV-C's 456 pooled pairs the five folds hold 89-93 pairs, 49-52 % matched.
+    """
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    groups = source_groups(video_segment_ids, music_segment_ids)
+    if len(groups) < folds:
+        raise ValueError(f"cannot make {folds} source-grouped folds from {len(groups)} source-video groups")
+    group_of_pair = np.empty(sum(len(rows) for rows in groups.values()), dtype=np.int64)
+    for number, key in enumerate(sorted(groups)):
+        group_of_pair[groups[key]] = number
+    splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
+    return list(splitter.split(group_of_pair, np.asarray(labels), groups=group_of_pair))
+
+
+@dataclass
+class TrainingSplits:
+    """The roles a protocol assigns: what is fitted, what stops training, what is reported (a split of the
+    dataset, or the ``cv`` protocol's outer test fold as ``report_pairs``) and, for ``cv``, what the model is
+    retrained on for the epoch budget that early stopping found (``refit``)."""
+
+    train: TensorPairs
+    stopping: TensorPairs
+    stopping_name: str
+    report_split: str
+    report_pairs: datasets.Dataset | None = None
+    refit: TensorPairs | None = None
+
+
+def tagging_splits(
+    pairs: datasets.DatasetDict, args: EmoMVTrainingArguments, device: torch.device
+) -> TrainingSplits:
+    """``--task tagging``: the segments of the training pairs (`segments_from_pairs`: each segment's video,
+    music and emotion), a grouped held-out slice of them (seed ``args.seed``, no source video on both sides)
+    for early stopping; reported on the segments of the reported split."""
+    segments = segments_from_pairs(pairs["train"])
+    train = TensorPairs.from_dataset(segments, device, TAGGING_COLUMN_TO_ARGUMENT)
+    ids = segments["segment_id"]
+    fit_rows, held_out_rows = grouped_holdout_indices(ids, ids, args.held_out_fraction, args.seed)
+    name = f"train segments (grouped held-out slice, {len(held_out_rows)} of {len(ids)} segments)"
+    return TrainingSplits(train.select(fit_rows), train.select(held_out_rows), name, reporting_split(pairs))
+
+
+def cv_splits(
+    pairs: datasets.DatasetDict, args: EmoMVTrainingArguments, device: torch.device
+) -> TrainingSplits:
+    """Seed s of the ``cv`` protocol: outer fold ``s % cv_folds`` of the source-grouped folds drawn with seed
+    ``s // cv_folds`` over train + validation pooled; inside its outer training fold, a grouped held-out slice
+    (seed s) for early stopping."""
+    pooled = datasets.concatenate_datasets([pairs["train"], pairs["validation"]])
+    repetition, fold = divmod(args.seed, args.cv_folds)
+    outer_train_rows, test_rows = grouped_kfold_indices(
+        pooled["video_segment_id"], pooled["music_segment_id"], pooled["label"], args.cv_folds, repetition
+    )[fold]
+    outer_train = pooled.select(outer_train_rows)
+    refit = TensorPairs.from_dataset(outer_train, device)
+    fit_rows, held_out_rows = grouped_holdout_indices(
+        outer_train["video_segment_id"], outer_train["music_segment_id"], args.held_out_fraction, args.seed
+    )
+    name = f"cv fold {fold} training pairs (grouped held-out slice, {len(held_out_rows)} pairs)"
+    report = f"cv-fold-{fold}-of-{args.cv_folds}-repetition-{repetition}"
+    return TrainingSplits(
+        refit.select(fit_rows), refit.select(held_out_rows), name, report, pooled.select(test_rows), refit
+    )
+
+
+def paper_splits(
+    pairs: datasets.DatasetDict, args: EmoMVTrainingArguments, device: torch.device
+) -> TrainingSplits:
+    """The ``paper`` protocol: fit on train, stop on validation, report on the reported split."""
+    train = TensorPairs.from_dataset(pairs["train"], device)
+    stopping = TensorPairs.from_dataset(pairs["validation"], device)
+    return TrainingSplits(train, stopping, "validation", reporting_split(pairs))
+
+
+def held_out_splits(
+    pairs: datasets.DatasetDict, args: EmoMVTrainingArguments, device: torch.device
+) -> TrainingSplits:
+    """The ``held-out`` protocol: fit on train less a grouped slice (seed ``args.seed``) that stops training."""
+    if args.task == "tagging":
+        return tagging_splits(pairs, args, device)
+    train = TensorPairs.from_dataset(pairs["train"], device)
+    fit_rows, held_out_rows = grouped_holdout_indices(
+        pairs["train"]["video_segment_id"],
+        pairs["train"]["music_segment_id"],
+        args.held_out_fraction,
+        args.seed,
+    )
+    name = f"train (grouped held-out slice, {len(held_out_rows)} pairs)"
+    return TrainingSplits(train.select(fit_rows), train.select(held_out_rows), name, reporting_split(pairs))
+
+
+PROTOCOL_SPLITS = {"paper": paper_splits, "held-out": held_out_splits, "cv": cv_splits}
+"""Protocol → its splits of a `pairs` config, as tensors on a device (the tagger needs ``held-out``)."""
+
+
+def protocol_splits(
+    pairs: datasets.DatasetDict, args: EmoMVTrainingArguments, device: torch.device | str = "cpu"
+) -> TrainingSplits:
+    """The splits ``args.protocol`` assigns for ``args.seed`` (see [`PROTOCOL_SPLITS`])."""
+    return PROTOCOL_SPLITS[args.protocol](pairs, args, device)
