@@ -490,7 +490,7 @@ class Comparison:
         confidence = self.rows[0].test.confidence if self.rows else CONFIDENCE
         return (
             f"Method: {METHOD}, {len(self.folds)} folds ({self.folds[0].folds}-fold cross-validation, "
-            f"{len({fold.repetition for fold in self.folds})} repetitions), {sizes}; {confidence:.0%} "
+            f"{len({fold.repetition for fold in self.folds})} repetitions), {sizes}; {100 * confidence:g} % "
             'two-sided intervals of the mean per-fold difference B − A; "no difference" where the interval '
             "includes 0."
         )
@@ -640,7 +640,7 @@ def comparison_markdown(comparison: Comparison) -> str:
         "Mean A",
         "Mean B",
         "Mean diff (B − A)",
-        f"{confidence:.0%} CI",
+        f"{100 * confidence:g} % CI",
         "p",
         "Verdict",
     ]

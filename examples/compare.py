@@ -127,8 +127,13 @@ def main(argv: list[str] | None = None) -> int:
         for a, b in pairs_to_compare(results_a, results_b, arguments.config, arguments.config_b):
             sizes = None
             recorded = all(fold in a.sizes or fold in b.sizes for fold in a.folds)
-            dataset = arguments.dataset or a.dataset_path or b.dataset_path
-            if not recorded and dataset and local_dataset_fingerprint(dataset) is not None:
+            # --dataset is used as given (an error if it is not a dataset folder); a run folder's own dataset
+            # only where it is still a local folder.
+            dataset = arguments.dataset
+            if dataset is None:
+                named = [path for path in (a.dataset_path, b.dataset_path) if path]
+                dataset = next((path for path in named if local_dataset_fingerprint(path) is not None), None)
+            if not recorded and dataset is not None:
                 sizes = fold_sizes(dataset, a.folds, a.dataset or b.dataset)
             comparison = paired_comparison(
                 a, b, arguments.metrics, confidence=arguments.confidence, fold_sizes=sizes

@@ -256,6 +256,7 @@ def test_recorded_fold_sizes_are_used_and_must_agree(tmp_path):
         ({"fingerprint_b": "sha256:" + "cd" * 32}, "different datasets"),
         ({"protocol_b": "held-out"}, "no runs of the cv protocol"),
     ],
+    ids=["seeds", "cv_folds", "dataset", "protocol"],
 )
 def test_mismatched_folds_datasets_and_protocols_are_refused(tmp_path, change, message):
     seeds_b = change.get("seeds_b", range(10))
@@ -412,7 +413,7 @@ def test_markdown_names_the_method_under_the_table(tmp_path):
         read_results(a)["emomv-correspondence-multi"], read_results(b)["emomv-correspondence-multi"]
     )
     lines = comparison_markdown(comparison).splitlines()
-    header = lines.index("| Metric | Mean A | Mean B | Mean diff (B − A) | 95% CI | p | Verdict |")
+    header = lines.index("| Metric | Mean A | Mean B | Mean diff (B − A) | 95 % CI | p | Verdict |")
     accuracy = lines[header + 2].split(" | ")
     row = comparison.rows[0]
     assert accuracy[0] == "| Accuracy (%)" and accuracy[1] == f"{100 * row.mean_a:.2f}"
@@ -517,7 +518,9 @@ def test_compare_script_end_to_end_on_reproduce_paper_outputs(tmp_path, monkeypa
         (["{tmp}/a", "{tmp}/b", "--config-b", "x"], "--config-b needs --config"),
         (["{tmp}/a", "{tmp}/short"], "different folds: only in A"),
         (["{tmp}/a", "{tmp}/b", "--confidence", "2"], "confidence must be between 0 and 1"),
+        (["{tmp}/a", "{tmp}/b", "--dataset", "{tmp}/nowhere"], "nowhere: not a local dataset folder"),
     ],
+    ids=["missing", "config", "config-b", "folds", "confidence", "dataset"],
 )
 def test_compare_script_bad_input_is_one_line(tmp_path, capsys, argv, message):
     _two_reproductions(tmp_path, shift=0.0)
