@@ -1,0 +1,151 @@
+#!/usr/bin/env python
+"""Compare two result folders of the cv protocol, fold by fold: mean difference, 95 % CI, verdict per metric.
+
+    python examples/compare.py OUT_A OUT_B [--metrics accuracy roc_auc] [--config emomv-correspondence-multi]
+
+A and B: folders written by examples/reproduce_paper.py --output-dir, folders of run folders written by
+examples/train.py (eval_results.json + training_args.json), or single run folders, all of the cv protocol
+over the same dataset, folds and seeds. The configurations of the same name in A and B are compared (B
+against A); --config picks one, --config-b names B's when it differs (two rows of one reproduction, e.g.
+--config baseline-correspondence-multi --config-b emomv-correspondence-multi). For each, a Markdown table:
+metric, mean A, mean B, mean per-fold difference B - A, its 95 % confidence interval (corrected resampled t,
+Nadeau & Bengio 2003) and a verdict ("better"/"worse" only where the interval excludes 0, else "no
+difference").
+
+The correction needs each fold's numbers of training and test pairs. Runs that record them are used as they
+are; otherwise --dataset (default: the dataset a run folder names, when it is a local folder) computes them
+from the fold assignment; without it, n_test/n_train = 1/(k-1) is assumed and the method line says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from emomv_hf.comparison import (
+    CONFIDENCE,
+    ComparisonError,
+    ConfigurationResults,
+    Fold,
+    comparison_markdown,
+    local_dataset_fingerprint,
+    paired_comparison,
+    read_results,
+)
+
+PROG = "compare.py"
+
+
+def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0], allow_abbrev=False)
+    parser.add_argument("a", metavar="A", help="The reference result folder (A).")
+    parser.add_argument("b", metavar="B", help="The result folder compared against it (B).")
+    parser.add_argument(
+        "--metrics",
+        nargs="+",
+        default=None,
+        help="Metrics to compare (default: the paper's metrics of the task).",
+    )
+    parser.add_argument(
+        "--config", default=None, help="The configuration to compare, e.g. emomv-correspondence-multi."
+    )
+    parser.add_argument("--config-b", default=None, help="B's configuration when it differs from --config.")
+    parser.add_argument(
+        "--dataset",
+        default=None,
+        help="The local dataset folder the runs used, to compute fold sizes the runs do not record.",
+    )
+    parser.add_argument(
+        "--confidence", type=float, default=CONFIDENCE, help="Two-sided confidence level (default 0.95)."
+    )
+    return parser.parse_args(argv)
+
+
+def pairs_to_compare(
+    a: dict[str, ConfigurationResults],
+    b: dict[str, ConfigurationResults],
+    config: str | None,
+    config_b: str | None,
+) -> list[tuple[ConfigurationResults, ConfigurationResults]]:
+    if config_b is not None and config is None:
+        raise ComparisonError("--config-b needs --config (A's configuration)")
+    if config is not None:
+        name_b = config_b or config
+        for name, results in ((config, a), (name_b, b)):
+            if name not in results:
+                source = next(iter(results.values())).source
+                raise ComparisonError(f"{source} holds no {name} (it holds {', '.join(sorted(results))})")
+        return [(a[config], b[name_b])]
+    common = [name for name in sorted(a) if name in b]
+    if common:
+        return [(a[name], b[name]) for name in common]
+    if len(a) == 1 and len(b) == 1:  # e.g. two run folders of different models
+        return [(next(iter(a.values())), next(iter(b.values())))]
+    raise ComparisonError(
+        f"no configuration in both folders (A: {', '.join(sorted(a))}; B: {', '.join(sorted(b))}); pick them with "
+        "--config and --config-b"
+    )
+
+
+def fold_sizes(
+    dataset: str, folds: list[Fold], expected_fingerprint: str | None
+) -> dict[Fold, tuple[int, int]]:
+    """(n_train, n_test) pairs of each outer cv fold, computed as the cv protocol draws them
+    (emomv_hf.training.pipeline.cv_splits: train + validation pooled, grouped_kfold_indices)."""
+    import datasets
+
+    from emomv_hf.data.loading import load_emomv
+    from emomv_hf.training.holdout import grouped_kfold_indices
+
+    fingerprint = local_dataset_fingerprint(dataset)
+    if fingerprint is None:
+        raise ComparisonError(f"--dataset {dataset}: not a local dataset folder with Parquet files")
+    known = expected_fingerprint is not None and expected_fingerprint.startswith("sha256:")
+    if known and fingerprint != expected_fingerprint:
+        raise ComparisonError(
+            f"--dataset {dataset}: its content ({fingerprint[:19]}...) is not the dataset the runs used "
+            f"({expected_fingerprint[:19]}...)"
+        )
+    pairs = load_emomv(dataset, "pairs")
+    pooled = datasets.concatenate_datasets([pairs["train"], pairs["validation"]])
+    sizes: dict[Fold, tuple[int, int]] = {}
+    for repetition in sorted({fold.repetition for fold in folds}):
+        k = folds[0].folds
+        splits = grouped_kfold_indices(
+            pooled["video_segment_id"], pooled["music_segment_id"], pooled["label"], k, repetition
+        )
+        for index, (train_rows, test_rows) in enumerate(splits):
+            sizes[Fold(repetition, index, k)] = (len(train_rows), len(test_rows))
+    return sizes
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = parse_arguments(sys.argv[1:] if argv is None else argv)
+    try:
+        results_a, results_b = read_results(arguments.a), read_results(arguments.b)
+        sections = []
+        for a, b in pairs_to_compare(results_a, results_b, arguments.config, arguments.config_b):
+            sizes = None
+            recorded = all(fold in a.sizes or fold in b.sizes for fold in a.folds)
+            # --dataset is used as given (an error if it is not a dataset folder); a run folder's own dataset
+            # only where it is still a local folder.
+            dataset = arguments.dataset
+            if dataset is None:
+                named = [path for path in (a.dataset_path, b.dataset_path) if path]
+                dataset = next((path for path in named if local_dataset_fingerprint(path) is not None), None)
+            if not recorded and dataset is not None:
+                sizes = fold_sizes(dataset, a.folds, a.dataset or b.dataset)
+            comparison = paired_comparison(
+                a, b, arguments.metrics, confidence=arguments.confidence, fold_sizes=sizes
+            )
+            title = a.name if a.name == b.name else f"{a.name} (A) vs {b.name} (B)"
+            sections.append(f"## {title}\n\n" + comparison_markdown(comparison))
+    except ComparisonError as error:
+        print(f"{PROG}: error: {error}", file=sys.stderr)
+        return 2
+    print("\n".join(sections), end="")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
