@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from emomv_hf.io_utils import files_sha256, markdown_table
+from emomv_hf.io_utils import dataset_folder_sha256, markdown_table
 from emomv_hf.paper_results import metric_names
 from emomv_hf.reporting import display_value, metric_label
 
@@ -263,19 +263,6 @@ class ConfigurationResults:
         return self.folds[0].folds
 
 
-def local_dataset_fingerprint(folder: str | os.PathLike) -> str | None:
-    """``sha256:<hex>`` of a local dataset folder's Parquet files, the recipe of
-    ``emomv_hf.reproduction.dataset_fingerprint`` (relative path, size and bytes of each, sorted); None when
-    ``folder`` is not a folder holding Parquet files."""
-    folder = Path(folder).expanduser()
-    if not folder.is_dir():
-        return None
-    files = sorted(folder.rglob("*.parquet"))
-    if not files:
-        return None
-    return "sha256:" + files_sha256((path.relative_to(folder).as_posix(), path) for path in files)
-
-
 @dataclass
 class _Run:
     name: str
@@ -347,7 +334,7 @@ def _folder_run(folder: Path) -> _Run:
             protocol=arguments["protocol"],
             seed=int(arguments["seed"]),
             settings={k: v for k, v in arguments.items() if k not in RUN_SPECIFIC_ARGUMENTS},
-            dataset=(local_dataset_fingerprint(dataset) or dataset) if dataset else None,
+            dataset=(dataset_folder_sha256(dataset) or dataset) if dataset else None,
             dataset_path=dataset,
             eval_split=results.get("eval_split"),
             metrics=_numbers(results, "eval_"),

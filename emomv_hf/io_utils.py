@@ -231,6 +231,16 @@ def files_sha256(files: Iterable[tuple[str, Path]]) -> str:
     return digest.hexdigest()
 
 
+def dataset_folder_sha256(folder: str | os.PathLike) -> str | None:
+    """``sha256:<hex>`` of a dataset folder's content: :func:`files_sha256` over its Parquet files (relative path,
+    size and bytes, sorted by path); None when ``folder`` is not a folder holding Parquet files."""
+    folder = Path(folder).expanduser()
+    files = sorted(folder.rglob("*.parquet")) if folder.is_dir() else []
+    if not files:
+        return None
+    return "sha256:" + files_sha256((path.relative_to(folder).as_posix(), path) for path in files)
+
+
 def model_fingerprint(model: Any) -> str:
     """Hex SHA-256 of a model's class, configuration and every tensor of its state dict: what its outputs depend on.
 

@@ -28,7 +28,7 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from emomv_hf._version import __version__
-from emomv_hf.io_utils import atomic_write_json, files_sha256
+from emomv_hf.io_utils import atomic_write_json, dataset_folder_sha256, files_sha256
 from emomv_hf.models_registry import PAPER_TASKS as TASKS
 from emomv_hf.paper_results import PAPER_TABLES, metric_names
 from emomv_hf.reporting import dataset_display_name, dataset_key, metric_label, paper_value, seed_summary
@@ -166,14 +166,13 @@ def dataset_fingerprint(dataset: str) -> str:
     path). For a Hub id: ``hub:<id>@<commit sha>``, resolved online; offline, the same digest over the Arrow
     cache files ``datasets`` loads it from (``cache:<hex>``).
     """
-    folder = Path(dataset)
-    if folder.is_dir():
-        files = sorted(folder.rglob("*.parquet"))
-        if not files:
+    if Path(dataset).is_dir():
+        fingerprint = dataset_folder_sha256(dataset)
+        if fingerprint is None:
             raise ValueError(
                 f"{dataset} holds no Parquet files: build it with dataset_scripts/build_emomv.py"
             )
-        return "sha256:" + files_sha256((path.relative_to(folder).as_posix(), path) for path in files)
+        return fingerprint
     from huggingface_hub import HfApi
 
     try:

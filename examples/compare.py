@@ -28,10 +28,10 @@ from emomv_hf.comparison import (
     ConfigurationResults,
     Fold,
     comparison_markdown,
-    local_dataset_fingerprint,
     paired_comparison,
     read_results,
 )
+from emomv_hf.io_utils import dataset_folder_sha256
 
 PROG = "compare.py"
 
@@ -95,9 +95,9 @@ def fold_sizes(
     import datasets
 
     from emomv_hf.data.loading import load_emomv
-    from emomv_hf.training.holdout import grouped_kfold_indices
+    from emomv_hf.training.protocols import grouped_kfold_indices
 
-    fingerprint = local_dataset_fingerprint(dataset)
+    fingerprint = dataset_folder_sha256(dataset)
     if fingerprint is None:
         raise ComparisonError(f"--dataset {dataset}: not a local dataset folder with Parquet files")
     known = expected_fingerprint is not None and expected_fingerprint.startswith("sha256:")
@@ -132,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
             dataset = arguments.dataset
             if dataset is None:
                 named = [path for path in (a.dataset_path, b.dataset_path) if path]
-                dataset = next((path for path in named if local_dataset_fingerprint(path) is not None), None)
+                dataset = next((path for path in named if dataset_folder_sha256(path) is not None), None)
             if not recorded and dataset is not None:
                 sizes = fold_sizes(dataset, a.folds, a.dataset or b.dataset)
             comparison = paired_comparison(

@@ -16,6 +16,7 @@ LAYERS: dict[str, int] = {
     "emotions": 1,
     "io_utils": 1,
     "citation": 1,
+    "comparison": 2,
     "lazy_imports": 1,
     "paper_results": 1,
     "data.schema": 1,

@@ -18,11 +18,11 @@ from emomv_hf.comparison import (
     Fold,
     comparison_markdown,
     corrected_resampled_t,
-    local_dataset_fingerprint,
     paired_comparison,
     read_results,
     verdict,
 )
+from emomv_hf.io_utils import dataset_folder_sha256
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FINGERPRINT = "sha256:" + "ab" * 32
@@ -403,8 +403,8 @@ def test_local_fingerprint_is_the_reproductions(tmp_path):
     shard = tmp_path / "emomv-c" / "data" / "pairs" / "train-00000-of-00001.parquet"
     shard.parent.mkdir(parents=True)
     shard.write_bytes(b"PAR1 content")
-    assert local_dataset_fingerprint(tmp_path / "emomv-c") == dataset_fingerprint(str(tmp_path / "emomv-c"))
-    assert local_dataset_fingerprint(tmp_path / "missing") is None
+    assert dataset_folder_sha256(tmp_path / "emomv-c") == dataset_fingerprint(str(tmp_path / "emomv-c"))
+    assert dataset_folder_sha256(tmp_path / "missing") is None
 
 
 def test_markdown_names_the_method_under_the_table(tmp_path):
