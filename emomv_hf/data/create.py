@@ -420,7 +420,7 @@ def create_dataset(
     if is_segments_folder(media):
         segments = read_unlabelled_segments(media)
     else:
-        from emomv_hf.features import extract_dataset
+        from emomv_hf.features.extract import extract_dataset
 
         features_dir = work_dir / "features"
         result = extract_dataset(media, features_dir, **dict(extraction or {}))

@@ -17,6 +17,12 @@ import numpy as np
 VGGISH_SAMPLE_RATE = 16_000
 """Sample rate VGGish was trained on; all audio is resampled to it."""
 
+VIDEO_EXTENSIONS = (".mp4", ".mkv", ".webm", ".avi", ".mov", ".m4v", ".mpg", ".mpeg", ".flv", ".ogv")
+"""Files a folder of media lists as videos (and the Space plays in its video player)."""
+AUDIO_EXTENSIONS = (".mp3", ".wav", ".flac", ".m4a", ".ogg", ".opus", ".aac")
+"""A music library's files: audio only, so their segments have music features and no video features."""
+MEDIA_EXTENSIONS = VIDEO_EXTENSIONS + AUDIO_EXTENSIONS
+
 
 class MediaError(RuntimeError):
     """A media file is missing, unreadable, lacks a stream, or is too short for what was asked."""
