@@ -37,16 +37,8 @@ def mel_filterbank(num_spectrogram_bins: int = 257) -> np.ndarray:
     """Triangular mel weights, shape ``(num_spectrogram_bins, 64)``: ``mel_features.spectrogram_to_mel_matrix``'s
     construction (HTK mel scale, triangles built in the mel domain, no weight on the DC bin), as transformers
     builds it (the same numbers to about 3e-14; the log-mel examples are bit-identical)."""
-    return mel_filter_bank(
-        num_frequency_bins=num_spectrogram_bins,
-        num_mel_filters=NUM_MEL_BINS,
-        min_frequency=MEL_MIN_HZ,
-        max_frequency=MEL_MAX_HZ,
-        sampling_rate=VGGISH_SAMPLE_RATE,
-        norm=None,
-        mel_scale="htk",
-        triangularize_in_mel_space=True,
-    )
+    bands = (NUM_MEL_BINS, MEL_MIN_HZ, MEL_MAX_HZ, VGGISH_SAMPLE_RATE)
+    return mel_filter_bank(num_spectrogram_bins, *bands, mel_scale="htk", triangularize_in_mel_space=True)
 
 
 def _frame(data: torch.Tensor, window: int, hop: int) -> torch.Tensor:

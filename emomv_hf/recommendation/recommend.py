@@ -28,7 +28,6 @@ from emomv_hf.features.arguments import ExtractorArguments
 
 from .index import OTHER_STREAM, STREAMS, LibraryIndex, StreamIndex, check_retrieval_model
 
-QUERY_KINDS = ("video", "music", "segment", "features")
 GROUPINGS = ("track", "segment")
 CANDIDATE_FACTOR = 4
 """Segments fetched per wanted track in a first search; widened until enough distinct tracks are found."""
