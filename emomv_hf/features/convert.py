@@ -78,24 +78,22 @@ def vggish_from_port(path: str | os.PathLike, pca_params: str | os.PathLike | No
             state["pca_means"] = torch.as_tensor(params["pca_means"]).float().reshape(-1)
         except (KeyError, TypeError):
             raise ValueError(f"{pca_params}: expected keys pca_eigen_vectors and pca_means") from None
-    try:
-        model.load_state_dict(state)
-    except RuntimeError as error:
-        raise ValueError(
-            f"{path}: not a state dict of the PyTorch VGGish port (features.N / embeddings.N): {error}"
-        ) from None
-    return model.eval()
+    return _loaded(model, state, path, "a state dict of the PyTorch VGGish port (features.N / embeddings.N)")
 
 
 def slowfast_from_zoo(path: str | os.PathLike) -> SlowFastModel:
     """A [`SlowFastModel`] holding the weights of ``SLOWFAST_8x8_R50.pyth`` (or a plain ``slowfast_r50`` state
     dict); the classifier ``blocks.6.proj.*`` is dropped."""
     state = {k: v for k, v in read_state_dict(path).items() if not k.startswith(SLOWFAST_HEAD_PREFIX)}
-    model = SlowFastModel(SlowFastConfig())
+    return _loaded(SlowFastModel(SlowFastConfig()), state, path, "a slowfast_r50 state dict")
+
+
+def _loaded(model, state: dict[str, torch.Tensor], path: str | os.PathLike, expected: str):
+    """``model`` holding ``state`` in eval mode; a state dict of other keys or shapes is a ValueError naming ``path``."""
     try:
         model.load_state_dict(state)
     except RuntimeError as error:
-        raise ValueError(f"{path}: not a slowfast_r50 state dict: {error}") from None
+        raise ValueError(f"{path}: not {expected}: {error}") from None
     return model.eval()
 
 
