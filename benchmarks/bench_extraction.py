@@ -24,17 +24,13 @@ import torch
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from emomv_hf.features import (  # noqa: E402
-    SlowFastConfig,
-    SlowFastModel,
-    SlowFastVideoProcessor,
-    VGGishConfig,
-    VGGishFeatureExtractor,
-    VGGishModel,
-    read_audio,
-    read_video_frames,
-)
-from emomv_hf.features.media import VGGISH_SAMPLE_RATE  # noqa: E402
+from emomv_hf.features.configuration_slowfast import SlowFastConfig  # noqa: E402
+from emomv_hf.features.configuration_vggish import VGGishConfig  # noqa: E402
+from emomv_hf.features.feature_extraction_vggish import VGGishFeatureExtractor  # noqa: E402
+from emomv_hf.features.media import VGGISH_SAMPLE_RATE, read_audio, read_video_frames  # noqa: E402
+from emomv_hf.features.modeling_slowfast import SlowFastModel  # noqa: E402
+from emomv_hf.features.modeling_vggish import VGGishModel  # noqa: E402
+from emomv_hf.features.video_processing_slowfast import SlowFastVideoProcessor  # noqa: E402
 from tests.features import synthetic_media  # noqa: E402
 
 

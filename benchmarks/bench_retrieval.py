@@ -29,6 +29,7 @@ import datasets
 import numpy as np
 import pyarrow as pa
 
+from emomv_hf.cli import make_parser, parse_or_exit
 from emomv_hf.data.schema import fixed_size_list_array
 from emomv_hf.recommendation.index import (
     EXACT_SEARCH_MAX_VECTORS,
@@ -38,7 +39,6 @@ from emomv_hf.recommendation.index import (
     StreamIndex,
     make_faiss_index,
 )
-from emomv_hf.training.arguments import make_parser, parse_or_exit
 
 K = 10
 

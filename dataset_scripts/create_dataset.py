@@ -21,14 +21,15 @@ import sys
 
 from emomv_hf.cli import make_parser, run_script
 from emomv_hf.data.create import create_dataset
-from emomv_hf.features import FeatureExtractionError, MediaError, MissingWeightsError
-from emomv_hf.features.arguments import WEIGHT_FLAGS, CreateDatasetArguments
+from emomv_hf.features.arguments import CreateDatasetArguments, ExtractorArguments
+from emomv_hf.features.extract import FeatureExtractionError
+from emomv_hf.features.media import MediaError
 from emomv_hf.hub import push_to_hub
 
 
 def build_parser():
-    """`HfArgumentParser` over :class:`CreateDatasetArguments`."""
-    parser = make_parser(CreateDatasetArguments, description=__doc__.splitlines()[0])
+    """`HfArgumentParser` over :class:`CreateDatasetArguments` and :class:`ExtractorArguments`."""
+    parser = make_parser(CreateDatasetArguments, ExtractorArguments, description=__doc__.splitlines()[0])
     parser.prog = "create_dataset.py"
     return parser
 
@@ -37,25 +38,22 @@ def main(argv: list[str] | None = None) -> int:
     return run_script(build_parser(), _run, argv, errors=(FeatureExtractionError, MediaError))
 
 
-def _run(args: CreateDatasetArguments) -> int:
+def _run(args: CreateDatasetArguments, extractor: ExtractorArguments) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        summary = create_dataset(
-            args.media,
-            args.tagger,
-            args.output_dir,
-            work_dir=args.work_dir,
-            max_segments_per_source=args.max_segments_per_source or None,
-            validation_fraction=args.validation_fraction,
-            seed=args.seed,
-            tagging_batch_size=args.tagging_batch_size,
-            extraction=args.extraction_options(),
-            allow_degenerate=args.allow_degenerate,
-            overwrite=args.overwrite,
-            repo_id=args.push_to_hub,
-        )
-    except MissingWeightsError as error:
-        raise error.for_command_line(WEIGHT_FLAGS.get(error.model, "--<model>-weights")) from None
+    summary = create_dataset(
+        args.media,
+        args.tagger,
+        args.output_dir,
+        work_dir=args.work_dir,
+        max_segments_per_source=args.max_segments_per_source or None,
+        validation_fraction=args.validation_fraction,
+        seed=args.seed,
+        tagging_batch_size=args.tagging_batch_size,
+        extraction=args.extraction_options(extractor),
+        allow_degenerate=args.allow_degenerate,
+        overwrite=args.overwrite,
+        repo_id=args.push_to_hub,
+    )
     print(summary.describe())
     if args.push_to_hub:
         url = push_to_hub(summary.folder, args.push_to_hub, repo_type="dataset", private=args.private)

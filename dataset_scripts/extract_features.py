@@ -24,13 +24,14 @@ import logging
 import sys
 
 from emomv_hf.cli import EXIT_ERROR, make_parser, run_script
-from emomv_hf.features import FeatureExtractionError, MediaError, MissingWeightsError, extract_dataset
-from emomv_hf.features.arguments import WEIGHT_FLAGS, FeatureExtractionArguments
+from emomv_hf.features.arguments import ExtractorArguments, FeatureExtractionArguments
+from emomv_hf.features.extract import FeatureExtractionError, extract_dataset
+from emomv_hf.features.media import MediaError
 
 
 def build_parser():
-    """`HfArgumentParser` over :class:`FeatureExtractionArguments`."""
-    parser = make_parser(FeatureExtractionArguments, description=__doc__.splitlines()[0])
+    """`HfArgumentParser` over :class:`FeatureExtractionArguments` and :class:`ExtractorArguments`."""
+    parser = make_parser(FeatureExtractionArguments, ExtractorArguments, description=__doc__.splitlines()[0])
     parser.prog = "extract_features.py"
     return parser
 
@@ -39,31 +40,13 @@ def main(argv: list[str] | None = None) -> int:
     return run_script(build_parser(), _run, argv, errors=(FeatureExtractionError, MediaError))
 
 
-def _run(args: FeatureExtractionArguments) -> int:
+def _run(args: FeatureExtractionArguments, extractor: ExtractorArguments) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    slowfast, vggish = args.weights()
-    if args.random_init and (slowfast is None or vggish is None):
+    if extractor.random_init and None in extractor.weights().values():
         logging.getLogger("extract_features").warning(
             "RANDOM WEIGHTS (--random-init): the extracted features are meaningless; for tests only"
         )
-    try:
-        summary = extract_dataset(
-            args.media,
-            args.output_dir,
-            slowfast_weights=slowfast,
-            vggish_weights=vggish,
-            random_init=args.random_init,
-            segment_seconds=args.segment_seconds,
-            device=args.device,
-            on_error=args.on_error,
-            progress=args.progress,
-            files_per_shard=args.files_per_shard,
-            num_workers=args.num_workers,
-            batch_size=args.batch_size,
-            dataset_split=args.dataset_split,
-        )
-    except MissingWeightsError as error:
-        raise error.for_command_line(WEIGHT_FLAGS.get(error.model, "--<model>-weights")) from None
+    summary = extract_dataset(args.media, args.output_dir, **args.extraction_options(extractor))
     from accelerate import PartialState
 
     if not PartialState().is_main_process:  # the state extract_dataset set up

@@ -1,6 +1,10 @@
-"""What every command-line script of ``dataset_scripts/`` shares: arguments parsed into dataclasses by
-``transformers.HfArgumentParser`` (as ``examples/``), one-line warnings and errors, exit codes, and the Hub
-upload of built dataset folders.
+"""What every command-line script (``dataset_scripts/``, ``examples/``, ``benchmarks/``) shares: arguments parsed
+into dataclasses by ``transformers.HfArgumentParser``, one-line warnings and errors, exit codes, and the Hub upload
+of built dataset folders.
+
+This module imports nothing of the package at import time (the few names :func:`run_script` and
+:func:`push_datasets` need are imported when they run), so every ``*Arguments`` module may use
+:func:`check_flags` without importing upwards.
 
 A usage error (an unknown flag, a missing required one, a value a dataclass rejects) prints the usage and one
 ``error: ...`` line and exits with status 2.
@@ -16,21 +20,20 @@ import sys
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from transformers import HfArgumentParser
 
-from emomv_hf.data.arguments import DatasetOutputArguments
-from emomv_hf.data.release import ReleaseNotFoundError
-from emomv_hf.hub import HubUploadError, push_to_hub
-from emomv_hf.training.arguments import make_parser, parse_or_exit
+if TYPE_CHECKING:
+    from emomv_hf.data.arguments import DatasetOutputArguments
 
 __all__ = [
     "EXIT_ERROR",
     "EXIT_USAGE",
     "SCRIPT_ERRORS",
-    "DatasetOutputArguments",
+    "check_flags",
     "make_parser",
+    "parse_or_exit",
     "push_datasets",
     "run_script",
 ]
@@ -45,9 +48,34 @@ SCRIPT_ERRORS: tuple[type[BaseException], ...] = (
     ValueError,  # ReleaseFormatError, UnreadableFileError, DegenerateDatasetError, bad option values
     FileNotFoundError,  # missing inputs, MissingReleaseFilesError, MissingWeightsError
     FileExistsError,  # UnexpectedFilesError: the output folder holds files a build would delete
-    HubUploadError,
 )
-"""The package's documented error types that a script reports in one line."""
+"""The package's documented error types that a script reports in one line (and ``hub.HubUploadError``)."""
+
+
+def check_flags(checks: dict[str, tuple[bool, str]], values: object) -> None:
+    """Raise ValueError naming the flag of the first field whose check fails: ``checks`` maps a field name to
+    ``(ok, what it must be)``; the message quotes the field's value in ``values``."""
+    for name, (ok, expected) in checks.items():
+        if not ok:
+            raise ValueError(f"--{name.replace('_', '-')} must be {expected}, got {getattr(values, name)!r}")
+
+
+def make_parser(*dataclass_types: type, description: str | None = None) -> HfArgumentParser:
+    """`HfArgumentParser` over the dataclasses, with a help text of its own for every `--no-FLAG` switch."""
+    parser = HfArgumentParser(dataclass_types, description=description)
+    for action in parser._actions:
+        if action.option_strings and action.option_strings[0].startswith("--no_"):
+            positive = action.option_strings[0][len("--no_") :].replace("_", "-")
+            action.help = f"Turn off --{positive}."
+    return parser
+
+
+def parse_or_exit(parser: HfArgumentParser, argv: list[str] | None = None) -> tuple[Any, ...]:
+    """Parse `argv` into the parser's dataclasses; a value a dataclass rejects exits with one line (status 2)."""
+    try:
+        return parser.parse_args_into_dataclasses(args=argv if argv is not None else sys.argv[1:])
+    except ValueError as error:
+        parser.error(str(error))
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
@@ -66,10 +94,13 @@ def run_script(
     exit status.
 
     Usage errors, a value a dataclass's ``__post_init__`` rejects included, exit with :data:`EXIT_USAGE` and
-    one ``error:`` line (:func:`~emomv_hf.training.arguments.parse_or_exit`). Warnings print as
+    one ``error:`` line (:func:`parse_or_exit`). Warnings print as
     ``warning: ...`` lines; :data:`SCRIPT_ERRORS` and ``errors`` print as ``error: ...`` and give
     :data:`EXIT_ERROR` (:class:`~emomv_hf.data.release.ReleaseNotFoundError`: :data:`EXIT_USAGE`).
     """
+    from emomv_hf.data.release import ReleaseNotFoundError
+    from emomv_hf.hub import HubUploadError
+
     arguments: tuple[Any, ...] = parse_or_exit(parser, list(argv) if argv is not None else None)
     with warnings.catch_warnings():
         warnings.simplefilter("always")
@@ -79,7 +110,7 @@ def run_script(
         except ReleaseNotFoundError as error:
             print(f"error: {error}", file=sys.stderr)
             return EXIT_USAGE
-        except (*SCRIPT_ERRORS, *errors) as error:
+        except (*SCRIPT_ERRORS, HubUploadError, *errors) as error:
             print(f"error: {error}", file=sys.stderr)
             return EXIT_ERROR
 
@@ -88,6 +119,8 @@ def push_datasets(output: DatasetOutputArguments, folders: Sequence[Path]) -> No
     """With ``--push-to-hub ORG``: upload each built dataset folder as ``ORG/<folder name>`` and print its URL."""
     if not output.push_to_hub:
         return
+    from emomv_hf.hub import push_to_hub
+
     for folder in folders:
         repo_id = f"{output.push_to_hub}/{Path(folder).name}"
         url = push_to_hub(folder, repo_id, repo_type="dataset", private=output.private)

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import sys
 
+from emomv_hf.cli import make_parser, parse_or_exit
 from emomv_hf.evaluation import EmoMVEvaluationArguments, run_evaluation
-from emomv_hf.training.arguments import make_parser, parse_or_exit
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,13 +18,15 @@ import json
 import sys
 
 from emomv_hf.cli import make_parser, run_script
-from emomv_hf.features import FeatureExtractionError, MediaError
+from emomv_hf.features.arguments import ExtractorArguments
+from emomv_hf.features.extract import FeatureExtractionError
+from emomv_hf.features.media import MediaError
 from emomv_hf.recommendation.arguments import RecommendArguments
 
 
 def build_parser():
-    """`HfArgumentParser` over :class:`RecommendArguments`."""
-    parser = make_parser(RecommendArguments, description=__doc__.splitlines()[0])
+    """`HfArgumentParser` over :class:`RecommendArguments` and :class:`ExtractorArguments` (file queries)."""
+    parser = make_parser(RecommendArguments, ExtractorArguments, description=__doc__.splitlines()[0])
     parser.prog = "recommend.py"
     return parser
 
@@ -33,8 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     return run_script(build_parser(), _run, argv, errors=(FeatureExtractionError, MediaError))
 
 
-def _run(args: RecommendArguments) -> int:
-    from emomv_hf.recommendation import MusicRecommender
+def _run(args: RecommendArguments, extractor: ExtractorArguments) -> int:
+    from emomv_hf.recommendation.recommend import MusicRecommender
 
     recommender = MusicRecommender.from_pretrained(
         args.model,
@@ -43,7 +45,7 @@ def _run(args: RecommendArguments) -> int:
         split=args.split,
         index_type=args.index_type,
         rebuild_index=args.build_index,
-        extractors=args.extractor_settings(),
+        extractors=extractor,
         progress=args.progress,
     )
     if not args.query:

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import sys
 
+from emomv_hf.cli import make_parser, parse_or_exit
 from emomv_hf.hub import push_to_hub
 from emomv_hf.reporting import dataset_key, single_run_table
 from emomv_hf.training import EmoMVTrainingArguments, run_training
-from emomv_hf.training.arguments import make_parser, parse_or_exit
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,17 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from ..cli import check_flags
 from .schema import DATASET_NAMES
 
 DatasetChoice = Literal["emomv-a", "emomv-b", "emomv-c", "all"]
 """``--dataset`` of ``build_emomv.py``: one of :data:`~emomv_hf.data.schema.DATASET_NAMES`, or ``all``."""
-
-
-def _check(checks: dict[str, tuple[bool, str]], values: object) -> None:
-    """Raise ValueError naming the flag of the first field whose check fails."""
-    for name, (ok, expected) in checks.items():
-        if not ok:
-            raise ValueError(f"--{name.replace('_', '-')} must be {expected}, got {getattr(values, name)!r}")
 
 
 @dataclass(kw_only=True)
@@ -46,7 +40,7 @@ class DatasetOutputArguments:
 
     def __post_init__(self) -> None:
         if self.push_to_hub is not None:
-            _check(
+            check_flags(
                 {
                     "push_to_hub": (
                         bool(self.push_to_hub.strip()) and "/" not in self.push_to_hub,
@@ -107,7 +101,7 @@ class CreatePairsArguments:
     )
 
     def __post_init__(self) -> None:
-        _check(
+        check_flags(
             {
                 "name": (bool(self.name.strip()), "a folder name"),
                 "validation_fraction": (0.0 <= self.validation_fraction <= 1.0, "in [0, 1]"),

@@ -130,7 +130,7 @@ def _from_extracted_folder(folder: Path) -> UnlabelledSegments:
     shards = sorted((folder / "data" / SEGMENTS_CONFIG).glob("*.parquet"))
     tables = []
     for shard in shards:
-        table = pq.readmarkdown_table(shard)
+        table = pq.read_table(shard)
         missing = [
             name
             for name in ("segment_id", "source", "video_features", "music_features")
@@ -233,7 +233,7 @@ def tag_segments(
 def _cached_tags(path: Path, key: dict[str, str]) -> dict[str, np.ndarray] | None:
     if not path.is_file():
         return None
-    table = pq.readmarkdown_table(path)
+    table = pq.read_table(path)
     stored = json.loads((table.schema.metadata or {}).get(b"emomv_tags", b"{}"))
     if stored != key:
         return None
@@ -250,7 +250,7 @@ def _write_tags(path: Path, key: dict[str, str], ids: Sequence[str], tags: Mappi
     table = table.replace_schema_metadata({b"emomv_tags": json.dumps(key).encode()})
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_open(path, binary=True) as handle:
-        pq.writemarkdown_table(table, handle)
+        pq.write_table(table, handle)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -420,7 +420,7 @@ def create_dataset(
     if is_segments_folder(media):
         segments = read_unlabelled_segments(media)
     else:
-        from emomv_hf.features import extract_dataset
+        from emomv_hf.features.extract import extract_dataset
 
         features_dir = work_dir / "features"
         result = extract_dataset(media, features_dir, **dict(extraction or {}))

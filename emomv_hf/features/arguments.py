@@ -1,5 +1,6 @@
-"""Command-line arguments of ``dataset_scripts/extract_features.py``: one dataclass, parsed by
-``transformers.HfArgumentParser`` (see :func:`emomv_hf.cli.run_script`).
+"""Command-line arguments of feature extraction: :class:`ExtractorArguments` (the extractors, shared by every
+entry point that extracts), and one dataclass per dataset script, parsed by ``transformers.HfArgumentParser``
+(see :func:`emomv_hf.cli.run_script`).
 
 Each field is a flag (``--segment-seconds`` or ``--segment_seconds``); a value it rejects is a usage error
 naming its flag.
@@ -11,21 +12,37 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-WEIGHT_FLAGS = {"SlowFast": "--slowfast-weights", "VGGish": "--vggish-weights"}
-"""The flag that gives each extractor's weights, for :meth:`MissingWeightsError.for_command_line`."""
+from ..cli import check_flags
+
+EXTRACTOR_KINDS = ("slowfast", "vggish")
+"""The extractors of the two streams: SlowFast (video, built first) and VGGish (music)."""
+
+RANDOM_INIT_SEED = 0
+"""Seed of the random weights of ``--random-init`` extractors (the same in every process and run)."""
+
+_PUBLIC_CHECKPOINTS = {"slowfast": "SLOWFAST_8x8_R50.pyth", "vggish": "vggish-10086976.pth"}
+
+
+class MissingWeightsError(FileNotFoundError):
+    """An extractor has no weights and random weights were not asked for; the message names the flags."""
+
+    def __init__(self, kind: str):
+        model = {"slowfast": "SlowFast", "vggish": "VGGish"}[kind]
+        super().__init__(
+            f"{model} needs pretrained weights: pass --extractor DIR (converted checkpoints: "
+            f"dataset_scripts/convert_weights.py) or --{kind}-weights PATH (a converted {model} checkpoint "
+            f"folder; convert {_PUBLIC_CHECKPOINTS[kind]} with dataset_scripts/convert_weights.py), or "
+            "--random-init to test with random weights (the features then mean nothing)"
+        )
+        self.kind = kind
 
 
 @dataclass(kw_only=True)
-class FeatureExtractionArguments:
-    """What to extract features from, where to, and with which weights (see :func:`extract_dataset`)."""
+class ExtractorArguments:
+    """The feature extractors and how media files are cut into segments: the flags of every entry point that
+    extracts features from media (``extract_features.py``, ``create_dataset.py``, ``recommend.py``, the Space),
+    and the ``extractor`` argument of :func:`~emomv_hf.features.extract.extract_dataset`."""
 
-    media: str = field(
-        metadata={
-            "help": "folder of media files (emotion-named subfolders label them), CSV with a 'path' column, or a "
-            "Hub dataset (folder or ORG/NAME) with a Video column"
-        }
-    )
-    output_dir: str = field(metadata={"help": "the Hub dataset folder to write (Parquet shards + card)"})
     extractor: str | None = field(
         default=None,
         metadata={
@@ -35,18 +52,11 @@ class FeatureExtractionArguments:
     )
     slowfast_weights: str | None = field(
         default=None,
-        metadata={
-            "metavar": "PATH",
-            "help": "SlowFast checkpoint folder, or SLOWFAST_8x8_R50.pyth (pytorchvideo model zoo); "
-            "overrides --extractor",
-        },
+        metadata={"metavar": "PATH", "help": "converted SlowFast checkpoint folder; overrides --extractor"},
     )
     vggish_weights: str | None = field(
         default=None,
-        metadata={
-            "metavar": "PATH",
-            "help": "VGGish checkpoint folder, or vggish-10086976.pth (PyTorch VGGish port); overrides --extractor",
-        },
+        metadata={"metavar": "PATH", "help": "converted VGGish checkpoint folder; overrides --extractor"},
     )
     random_init: bool = field(
         default=False,
@@ -55,14 +65,85 @@ class FeatureExtractionArguments:
         },
     )
     segment_seconds: float = field(
-        default=30.0, metadata={"help": "length of the segments a media file is cut into"}
+        default=30.0,
+        metadata={"help": "length of the segments a media file is cut into (a query: use the library's)"},
     )
     device: str | None = field(
         default=None,
         metadata={
-            "help": "torch device of the models (default: this process's device under accelerate/torchrun)"
+            "help": "torch device of the extractors (default: this process's device under accelerate/torchrun)"
         },
     )
+
+    def __post_init__(self) -> None:
+        check_flags(
+            {
+                "segment_seconds": (
+                    math.isfinite(self.segment_seconds) and self.segment_seconds > 0,
+                    "positive",
+                ),
+                "device": (
+                    self.device is None or bool(self.device.strip()),
+                    "a torch device (cpu, cuda, ...)",
+                ),
+            },
+            self,
+        )
+
+    def weights(self) -> dict[str, str | None]:
+        """Extractor kind -> its checkpoint folder: the explicit flag, else ``--extractor``'s subfolder."""
+        explicit = {"slowfast": self.slowfast_weights, "vggish": self.vggish_weights}
+        if self.extractor is None:
+            return explicit
+        root = Path(self.extractor)
+        if not root.is_dir():
+            raise FileNotFoundError(f"--extractor {root}: not a folder (make it with convert_weights.py)")
+        for kind in EXTRACTOR_KINDS:
+            if explicit[kind] is None and not (root / kind / "config.json").is_file():
+                raise FileNotFoundError(
+                    f"{root / kind}: no converted checkpoint (config.json); convert one with "
+                    f"dataset_scripts/convert_weights.py or pass --{kind}-weights"
+                )
+        return {kind: explicit[kind] or str(root / kind) for kind in EXTRACTOR_KINDS}
+
+    def load(self, device: str) -> dict:
+        """Extractor kind -> ``(processor, model)`` on ``device`` (:func:`~emomv_hf.features.convert.load_extractor`).
+
+        Every missing checkpoint is refused before any model is built (building SlowFast takes seconds).
+        """
+        import torch
+
+        from .convert import load_extractor
+
+        weights = self.weights()
+        for kind in EXTRACTOR_KINDS:
+            if weights[kind] is None and not self.random_init:
+                raise MissingWeightsError(kind)
+        loaded = {}
+        for kind in EXTRACTOR_KINDS:
+            if weights[kind] is None:
+                # Random weights from a fixed seed: every process of a multi-process run, and every rerun,
+                # gets the same ones (so its features can be compared).
+                torch.manual_seed(RANDOM_INIT_SEED)
+            processor, model = load_extractor(weights[kind] or kind)
+            if model.config.model_type != kind:
+                raise ValueError(f"--{kind}-weights {weights[kind]}: a {model.config.model_type} checkpoint")
+            loaded[kind] = (processor, model.to(device))
+        return loaded
+
+
+@dataclass(kw_only=True)
+class FeatureExtractionArguments:
+    """What to extract features from, where to, and how (see :func:`extract_dataset`); the extractors are
+    :class:`ExtractorArguments`, parsed beside it."""
+
+    media: str = field(
+        metadata={
+            "help": "folder of media files (emotion-named subfolders label them), CSV with a 'path' column, or a "
+            "Hub dataset (folder or ORG/NAME) with a Video column"
+        }
+    )
+    output_dir: str = field(metadata={"help": "the Hub dataset folder to write (Parquet shards + card)"})
     skip_errors: bool = field(
         default=False,
         metadata={
@@ -78,47 +159,26 @@ class FeatureExtractionArguments:
     progress: bool = field(default=True, metadata={"help": "show a progress bar over the media files"})
 
     def __post_init__(self) -> None:
-        if not (math.isfinite(self.segment_seconds) and self.segment_seconds > 0):
-            raise ValueError(f"--segment-seconds must be positive, got {self.segment_seconds!r}")
-        if self.device is not None and not self.device.strip():
-            raise ValueError(f"--device must be a torch device (cpu, cuda, ...), got {self.device!r}")
-        for name in ("files_per_shard", "batch_size"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
-        if self.num_workers < 0:
-            raise ValueError(f"--num-workers must be >= 0, got {self.num_workers}")
-
-    @property
-    def on_error(self) -> str:
-        """``extract_dataset``'s ``on_error``: ``skip`` with ``--skip-errors``, else ``raise``."""
-        return "skip" if self.skip_errors else "raise"
-
-    def weights(self) -> tuple[str | None, str | None]:
-        """``(slowfast, vggish)``: the explicit flags, else ``--extractor``'s subfolders."""
-        return extractor_weights(self.extractor, self.slowfast_weights, self.vggish_weights)
-
-
-def extractor_weights(
-    extractor: str | None, slowfast: str | None, vggish: str | None
-) -> tuple[str | None, str | None]:
-    """``(slowfast, vggish)`` weights of the ``--extractor DIR`` / ``--slowfast-weights`` / ``--vggish-weights``
-    flags: the explicit ones, else the converted checkpoints ``DIR/slowfast`` and ``DIR/vggish``."""
-    if extractor is not None:
-        root = Path(extractor)
-        if not root.is_dir():
-            raise FileNotFoundError(f"--extractor {root}: not a folder (make it with convert_weights.py)")
-        slowfast = slowfast or _checkpoint(root / "slowfast", "--slowfast-weights")
-        vggish = vggish or _checkpoint(root / "vggish", "--vggish-weights")
-    return slowfast, vggish
-
-
-def _checkpoint(folder: Path, flag: str) -> str:
-    if not (folder / "config.json").is_file():
-        raise FileNotFoundError(
-            f"{folder}: no converted checkpoint (config.json); convert one with "
-            f"dataset_scripts/convert_weights.py or pass {flag}"
+        check_flags(
+            {
+                "files_per_shard": (self.files_per_shard >= 1, ">= 1"),
+                "batch_size": (self.batch_size >= 1, ">= 1"),
+                "num_workers": (self.num_workers >= 0, ">= 0"),
+            },
+            self,
         )
-    return str(folder)
+
+    def extraction_options(self, extractor: ExtractorArguments) -> dict:
+        """Keyword arguments of :func:`~emomv_hf.features.extract.extract_dataset` (after ``media``, ``output_dir``)."""
+        return {
+            "extractor": extractor,
+            "on_error": "skip" if self.skip_errors else "raise",
+            "progress": self.progress,
+            "files_per_shard": self.files_per_shard,
+            "num_workers": self.num_workers,
+            "batch_size": self.batch_size,
+            "dataset_split": self.dataset_split,
+        }
 
 
 @dataclass(kw_only=True)
@@ -220,39 +280,20 @@ class CreateDatasetArguments(FeatureExtractionArguments):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        checks = {
-            "max_segments_per_source": (
-                self.max_segments_per_source >= 0,
-                "a non-negative integer (0: no cap)",
-            ),
-            "validation_fraction": (0.0 < self.validation_fraction < 1.0, "in (0, 1)"),
-            "tagging_batch_size": (self.tagging_batch_size >= 1, ">= 1"),
-            "push_to_hub": (
-                self.push_to_hub is None
-                or self.push_to_hub.count("/") == 1
-                and all(self.push_to_hub.split("/")),
-                "a Hub repository id ORG/NAME",
-            ),
-        }
-        for name, (ok, expected) in checks.items():
-            if not ok:
-                raise ValueError(
-                    f"--{name.replace('_', '-')} must be {expected}, got {getattr(self, name)!r}"
-                )
-
-    def extraction_options(self) -> dict:
-        """Keyword arguments of :func:`emomv_hf.features.extract_dataset` for raw ``--media``."""
-        slowfast, vggish = self.weights()
-        return {
-            "slowfast_weights": slowfast,
-            "vggish_weights": vggish,
-            "random_init": self.random_init,
-            "segment_seconds": self.segment_seconds,
-            "device": self.device,
-            "on_error": self.on_error,
-            "progress": self.progress,
-            "files_per_shard": self.files_per_shard,
-            "num_workers": self.num_workers,
-            "batch_size": self.batch_size,
-            "dataset_split": self.dataset_split,
-        }
+        check_flags(
+            {
+                "max_segments_per_source": (
+                    self.max_segments_per_source >= 0,
+                    "a non-negative integer (0: no cap)",
+                ),
+                "validation_fraction": (0.0 < self.validation_fraction < 1.0, "in (0, 1)"),
+                "tagging_batch_size": (self.tagging_batch_size >= 1, ">= 1"),
+                "push_to_hub": (
+                    self.push_to_hub is None
+                    or self.push_to_hub.count("/") == 1
+                    and all(self.push_to_hub.split("/")),
+                    "a Hub repository id ORG/NAME",
+                ),
+            },
+            self,
+        )

@@ -6,8 +6,8 @@
 - ``SLOWFAST_8x8_R50.pyth``: pytorchvideo's model zoo, a dict whose ``model_state`` holds ``slowfast_r50`` keys
   (``blocks.N.*``); the Kinetics classifier ``blocks.6.proj.*`` is dropped.
 
-:func:`load_extractor` opens either a converted folder or one of these files, so the extractors and the
-conversion script share one loading path.
+:func:`load_extractor` opens a converted folder (or builds a random-weight extractor): the one way to get an
+extractor.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from .configuration_slowfast import SlowFastConfig
 from .configuration_vggish import VGGishConfig
 from .modeling_slowfast import SlowFastModel
 from .modeling_vggish import VGGishModel
+from .processing_emomv import EmoMVProcessor
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +44,9 @@ SOURCES = {
 """Model kind -> (public file name, where it is published)."""
 
 SLOWFAST_HEAD_PREFIX = "blocks.6.proj."
+
+RANDOM_MODELS = {"vggish": (VGGishModel, VGGishConfig), "slowfast": (SlowFastModel, SlowFastConfig)}
+"""Extractor kind -> (model class, config class): what :func:`load_extractor` builds for random weights."""
 
 
 def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
@@ -74,24 +78,22 @@ def vggish_from_port(path: str | os.PathLike, pca_params: str | os.PathLike | No
             state["pca_means"] = torch.as_tensor(params["pca_means"]).float().reshape(-1)
         except (KeyError, TypeError):
             raise ValueError(f"{pca_params}: expected keys pca_eigen_vectors and pca_means") from None
-    try:
-        model.load_state_dict(state)
-    except RuntimeError as error:
-        raise ValueError(
-            f"{path}: not a state dict of the PyTorch VGGish port (features.N / embeddings.N): {error}"
-        ) from None
-    return model.eval()
+    return _loaded(model, state, path, "a state dict of the PyTorch VGGish port (features.N / embeddings.N)")
 
 
 def slowfast_from_zoo(path: str | os.PathLike) -> SlowFastModel:
     """A [`SlowFastModel`] holding the weights of ``SLOWFAST_8x8_R50.pyth`` (or a plain ``slowfast_r50`` state
     dict); the classifier ``blocks.6.proj.*`` is dropped."""
     state = {k: v for k, v in read_state_dict(path).items() if not k.startswith(SLOWFAST_HEAD_PREFIX)}
-    model = SlowFastModel(SlowFastConfig())
+    return _loaded(SlowFastModel(SlowFastConfig()), state, path, "a slowfast_r50 state dict")
+
+
+def _loaded(model, state: dict[str, torch.Tensor], path: str | os.PathLike, expected: str):
+    """``model`` holding ``state`` in eval mode; a state dict of other keys or shapes is a ValueError naming ``path``."""
     try:
         model.load_state_dict(state)
     except RuntimeError as error:
-        raise ValueError(f"{path}: not a slowfast_r50 state dict: {error}") from None
+        raise ValueError(f"{path}: not {expected}: {error}") from None
     return model.eval()
 
 
@@ -121,7 +123,6 @@ def convert_checkpoint(
     from ..cards.model_card import make_extractor_card
     from ..io_utils import atomic_write_dir
     from .feature_extraction_vggish import VGGishFeatureExtractor
-    from .processing_emomv import EmoMVProcessor
     from .video_processing_slowfast import SlowFastVideoProcessor
 
     if kind not in ("vggish", "slowfast"):
@@ -160,18 +161,30 @@ def convert_checkpoint(
     return output_dir
 
 
-def load_extractor(kind: str, weights: str | os.PathLike) -> VGGishModel | SlowFastModel:
-    """``kind`` (``"vggish"`` / ``"slowfast"``) from a converted checkpoint folder or a public checkpoint file."""
-    model_class = {"vggish": VGGishModel, "slowfast": SlowFastModel}[kind]
-    weights = Path(weights)
-    if weights.is_dir():
-        model = model_class.from_pretrained(weights)
-        if not isinstance(model, model_class):
-            raise ValueError(
-                f"{weights}: a {type(model).__name__} checkpoint, expected {model_class.__name__}"
-            )
-        return model.eval()
-    return vggish_from_port(weights) if kind == "vggish" else slowfast_from_zoo(weights)
+def load_extractor(kind_or_folder: str | os.PathLike) -> tuple[EmoMVProcessor, VGGishModel | SlowFastModel]:
+    """The processor and model of a feature extractor, the one way to get one.
+
+    ``kind_or_folder``: a folder written by :func:`convert_checkpoint` (``AutoProcessor`` + ``AutoModel``), or
+    ``"vggish"`` / ``"slowfast"`` for random weights (``--random-init``: tests only, the features mean nothing).
+    The model is in eval mode on the CPU; ``model(**processor(audio=..., sampling_rate=...)).pooler_output`` is
+    the segment feature (``videos=`` for SlowFast).
+    """
+    from transformers import AutoModel, AutoProcessor
+
+    if kind_or_folder in RANDOM_MODELS:
+        logger.warning("%s uses RANDOM weights: the features are not meaningful", kind_or_folder)
+        model_class, config_class = RANDOM_MODELS[kind_or_folder]
+        return EmoMVProcessor(), model_class(config_class()).eval()
+    folder = Path(kind_or_folder)
+    if not (folder / "config.json").is_file():
+        raise FileNotFoundError(
+            f"{folder}: not a converted extractor checkpoint (no config.json); convert the public checkpoint "
+            "with dataset_scripts/convert_weights.py"
+        )
+    model = AutoModel.from_pretrained(folder)
+    if not isinstance(model, (VGGishModel, SlowFastModel)):
+        raise ValueError(f"{folder}: a {type(model).__name__} checkpoint, not a feature extractor")
+    return AutoProcessor.from_pretrained(folder), model.eval()
 
 
 __all__ = [

@@ -34,21 +34,21 @@ import torch
 
 from ..emotions import EMOTION_TO_INDEX, UnknownEmotionError, normalize_emotion
 from ..io_utils import atomic_open, atomic_write_text, read_csv_records
-from .media import VGGISH_SAMPLE_RATE, MediaError, probe_media, read_audio, read_video_frames
-from .slowfast import NUM_FRAMES, SLOWFAST_FEATURE_DIM, SlowFastExtractor
-from .vggish import VGGISH_EMBEDDING_DIM, MissingWeightsError, VGGishExtractor
+from .arguments import ExtractorArguments
+from .media import (
+    MEDIA_EXTENSIONS,
+    VGGISH_SAMPLE_RATE,
+    MediaError,
+    probe_media,
+    read_audio,
+    read_video_frames,
+)
 
 logger = logging.getLogger(__name__)
 
-VIDEO_EXTENSIONS = (".mp4", ".mkv", ".webm", ".avi", ".mov", ".m4v", ".mpg", ".mpeg", ".flv")
-AUDIO_EXTENSIONS = (".mp3", ".wav", ".flac", ".m4a", ".ogg", ".opus", ".aac")
-"""A music library's files: audio only, so their segments have music features and no video features."""
-MEDIA_EXTENSIONS = VIDEO_EXTENSIONS + AUDIO_EXTENSIONS
 CONFIG = "segments"
 FAILURES_CSV = "failures.csv"
 """Written into the output folder by a run that skipped bad media or segments: ``media, segment_id, reason``."""
-RANDOM_INIT_SEED = 0
-"""Seed of the random weights of ``random_init`` extractors (the same in every process and run)."""
 _FAILURES_KEY = b"emomv_failures"
 _SETTINGS_KEY = b"emomv_extraction"
 
@@ -291,17 +291,6 @@ def _segments_of_item(item: MediaItem, path: Path, segment_seconds: float) -> tu
     ], info
 
 
-def discover_segments(media: str | os.PathLike, segment_seconds: float = 30.0) -> list[MediaSegment]:
-    """The segments :func:`extract_dataset` would extract from ``media`` (files only; probes every file, the
-    first unreadable one raises)."""
-    source = list_media(media)
-    segments: list[MediaSegment] = []
-    with tempfile.TemporaryDirectory() as scratch:
-        for item in source.items:
-            segments += _segments_of_item(item, source.open_path(item, Path(scratch)), segment_seconds)[0]
-    return segments
-
-
 # ------------------------------------------------------------------------------------------------------------
 # Decoding (in DataLoader workers) and the models (in the main loop)
 # ------------------------------------------------------------------------------------------------------------
@@ -355,7 +344,9 @@ class _DecodingDataset(torch.utils.data.Dataset):
             decoded = _DecodedSegment(segment)
             try:
                 if info.has_video:
-                    frames = read_video_frames(path, segment.start, segment.end, num_frames=NUM_FRAMES)
+                    frames = read_video_frames(
+                        path, segment.start, segment.end, num_frames=self.video_processor.num_frames
+                    )
                     decoded.video = dict(self.video_processor(frames, return_tensors="pt"))
                 if info.has_audio:
                     if audio is None:
@@ -474,36 +465,10 @@ class ExtractionSummary:
         return [failure.segment_id for failure in self.failures if failure.segment_id]
 
 
-class _Extractors:
-    """The two extractors, built on first use (a resumed run that has nothing left to do needs no weights)."""
-
-    def __init__(self, slowfast_weights, vggish_weights, random_init, device):
-        self.weights = {"SlowFast": slowfast_weights, "VGGish": vggish_weights}
-        self.random_init, self.device = random_init, device
-        self._built: dict[str, Any] = {}
-
-    def check(self) -> None:
-        """Raise :class:`MissingWeightsError` now rather than after decoding (cheap: nothing is built)."""
-        for model, weights in self.weights.items():
-            if weights is None and not self.random_init:
-                cls = SlowFastExtractor if model == "SlowFast" else VGGishExtractor
-                cls()  # raises MissingWeightsError naming the model
-
-    def get(self, model: str):
-        if model not in self._built:
-            cls = SlowFastExtractor if model == "SlowFast" else VGGishExtractor
-            if self.weights[model] is None:
-                # Random weights from a fixed seed: every process of a multi-process run, and every rerun,
-                # gets the same ones (so its features can be compared).
-                torch.manual_seed(RANDOM_INIT_SEED)
-            self._built[model] = cls(self.weights[model], random_init=self.random_init, device=self.device)
-        return self._built[model]
-
-
 def _extract_shard(
     shard: Shard,
     source: MediaSource,
-    extractors: _Extractors,
+    extractors: dict,
     *,
     segment_seconds: float,
     on_error: str,
@@ -512,9 +477,19 @@ def _extract_shard(
     scratch: Path,
     progress,
 ) -> tuple[list[dict], list[ExtractionFailure]]:
-    slowfast, vggish = extractors.get("SlowFast"), extractors.get("VGGish")
+    (video_processor, video_model), (audio_processor, audio_model) = (
+        extractors["slowfast"],
+        extractors["vggish"],
+    )
     items = [source.items[index] for index in shard.files]
-    dataset = _DecodingDataset(items, source, segment_seconds, slowfast.processor, vggish.processor, scratch)
+    dataset = _DecodingDataset(
+        items,
+        source,
+        segment_seconds,
+        video_processor.video_processor,
+        audio_processor.feature_extractor,
+        scratch,
+    )
     loader = torch.utils.data.DataLoader(
         dataset, batch_size=None, num_workers=num_workers, collate_fn=lambda x: x
     )
@@ -541,9 +516,11 @@ def _extract_shard(
         with_video = [s for s in good if s.video is not None]
         for start in range(0, len(with_video), batch_size):
             batch = with_video[start : start + batch_size]
-            slow = torch.cat([s.video["pixel_values_slow"] for s in batch])
-            fast = torch.cat([s.video["pixel_values_fast"] for s in batch])
-            for s, feature in zip(batch, slowfast.embed([slow, fast]).numpy(), strict=True):
+            slow = torch.cat([s.video["pixel_values_slow"] for s in batch]).to(video_model.device)
+            fast = torch.cat([s.video["pixel_values_fast"] for s in batch]).to(video_model.device)
+            with torch.no_grad():
+                output = video_model(pixel_values_slow=slow, pixel_values_fast=fast)
+            for s, feature in zip(batch, output.pooler_output.float().cpu().numpy(), strict=True):
                 video_features[s.segment.segment_id] = feature
         for s in good:
             segment = s.segment
@@ -551,16 +528,19 @@ def _extract_shard(
                 video = music = None
                 if s.video is not None:
                     video = _check_finite(
-                        video_features[segment.segment_id], segment, "video (SlowFast)", SLOWFAST_FEATURE_DIM
+                        video_features[segment.segment_id],
+                        segment,
+                        "video (SlowFast)",
+                        video_model.config.hidden_size,
                     )
                 if s.music is not None:
                     with torch.no_grad():
-                        output = vggish.model(s.music.unsqueeze(0).to(vggish.device))
+                        output = audio_model(s.music.unsqueeze(0).to(audio_model.device))
                     music = _check_finite(
                         output.pooler_output[0].float().cpu().numpy(),
                         segment,
                         "music (VGGish)",
-                        VGGISH_EMBEDDING_DIM,
+                        audio_model.config.embedding_size,
                     )
             except FeatureExtractionError as error:
                 fail(decoded.media, segment.segment_id, str(error))
@@ -622,12 +602,8 @@ def _finalize(output_dir: Path, shards: Sequence[Shard], settings: dict, media: 
 def extract_dataset(
     media: str | os.PathLike,
     output_dir: str | os.PathLike,
+    extractor: ExtractorArguments | None = None,
     *,
-    slowfast_weights: str | os.PathLike | None = None,
-    vggish_weights: str | os.PathLike | None = None,
-    random_init: bool = False,
-    segment_seconds: float = 30.0,
-    device: str | None = None,
     on_error: str = "raise",
     progress: bool = True,
     files_per_shard: int = 16,
@@ -640,10 +616,9 @@ def extract_dataset(
     Args:
         media: a folder, a CSV or a Hub dataset (see :func:`list_media`).
         output_dir: the dataset folder (module docstring); finished shards in it are kept (resume).
-        slowfast_weights, vggish_weights: converted checkpoint folders or the public checkpoint files.
-        random_init: allow random weights where none are given (tests only: the features mean nothing).
-        segment_seconds: length of the segments a file is cut into.
-        device: torch device of the models (default: this process's accelerate device).
+        extractor: the extractors (converted checkpoint folders, or random weights for tests), the segment
+            length and the device (default: this process's accelerate device); built only when a shard is left
+            to extract.
         on_error: ``"raise"`` stops at the first bad file or segment; ``"skip"`` logs it, leaves it out and lists
             it with its reason in ``failures.csv``.
         files_per_shard: media files per Parquet shard (the unit of resuming and of splitting between processes).
@@ -657,6 +632,9 @@ def extract_dataset(
     if on_error not in {"raise", "skip"}:
         raise ValueError("on_error must be 'raise' or 'skip'")
     # On a machine without a GPU (or with --device cpu), torchrun's processes are CPU processes (gloo).
+    extractor = extractor or ExtractorArguments()
+    extractor.weights()  # a bad --extractor folder is refused before anything is read
+    segment_seconds, device = extractor.segment_seconds, extractor.device
     cpu = (device is not None and torch.device(device).type == "cpu") or not torch.cuda.is_available()
     state = PartialState(cpu=cpu)
     source = list_media(media, split=dataset_split)
@@ -683,15 +661,13 @@ def extract_dataset(
                 f"{path}: written with other settings ({_shard_settings(path)}, now {settings}); use another "
                 "--output-dir or remove the folder"
             )
-    extractors = _Extractors(slowfast_weights, vggish_weights, random_init, device or str(state.device))
     summary = ExtractionSummary(output_dir)
     with state.split_between_processes(shards) as mine:
         pending = [shard for shard in mine if not (output_dir / shard.path).is_file()]
         for shard in mine:
             if shard not in pending:
                 summary.skipped += pq.read_metadata(output_dir / shard.path).num_rows
-        if pending:
-            extractors.check()
+        extractors = extractor.load(device or str(state.device)) if pending else {}
         bar = tqdm(
             total=sum(len(shard.files) for shard in pending),
             desc=f"extracting (process {state.process_index})" if state.num_processes > 1 else "extracting",
@@ -737,16 +713,13 @@ def extract_dataset(
 __all__ = [
     "CONFIG",
     "FAILURES_CSV",
-    "MEDIA_EXTENSIONS",
     "ExtractionFailure",
     "ExtractionSummary",
     "FeatureExtractionError",
     "MediaItem",
     "MediaSegment",
     "MediaSource",
-    "MissingWeightsError",
     "Shard",
-    "discover_segments",
     "extract_dataset",
     "list_media",
     "plan_shards",

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
+from transformers.audio_utils import mel_filter_bank
 from transformers.feature_extraction_sequence_utils import SequenceFeatureExtractor
 from transformers.feature_extraction_utils import BatchFeature
 
@@ -32,36 +33,12 @@ MIN_AUDIO_SECONDS = STFT_WINDOW_SECONDS + (NUM_FRAMES_PER_EXAMPLE - 1) * STFT_HO
 """Shortest audio that yields one example: 0.975 s."""
 
 
-def hertz_to_mel(frequencies_hertz: np.ndarray | float) -> np.ndarray:
-    """HTK mel scale, ``1127 ln(1 + f / 700)``, as in ``mel_features.hertz_to_mel``."""
-    return 1127.0 * np.log(1.0 + np.asarray(frequencies_hertz, dtype=np.float64) / 700.0)
-
-
-def mel_filterbank(
-    num_mel_bins: int = NUM_MEL_BINS,
-    num_spectrogram_bins: int = 257,
-    sample_rate: int = VGGISH_SAMPLE_RATE,
-    lower_edge_hertz: float = MEL_MIN_HZ,
-    upper_edge_hertz: float = MEL_MAX_HZ,
-) -> np.ndarray:
-    """Triangular mel weights, shape ``(num_spectrogram_bins, num_mel_bins)``.
-
-    Same construction as ``mel_features.spectrogram_to_mel_matrix``: triangles are built in the mel domain
-    (not in Hz as in HTK itself), and the DC bin gets no weight.
-    """
-    nyquist = sample_rate / 2.0
-    if not 0.0 <= lower_edge_hertz < upper_edge_hertz <= nyquist:
-        raise ValueError(f"need 0 <= lower_edge_hertz < upper_edge_hertz <= {nyquist}")
-    bins_mel = hertz_to_mel(np.linspace(0.0, nyquist, num_spectrogram_bins))
-    edges = np.linspace(hertz_to_mel(lower_edge_hertz), hertz_to_mel(upper_edge_hertz), num_mel_bins + 2)
-    weights = np.empty((num_spectrogram_bins, num_mel_bins))
-    for i in range(num_mel_bins):
-        lower, center, upper = edges[i : i + 3]
-        lower_slope = (bins_mel - lower) / (center - lower)
-        upper_slope = (upper - bins_mel) / (upper - center)
-        weights[:, i] = np.maximum(0.0, np.minimum(lower_slope, upper_slope))
-    weights[0, :] = 0.0
-    return weights
+def mel_filterbank(num_spectrogram_bins: int = 257) -> np.ndarray:
+    """Triangular mel weights, shape ``(num_spectrogram_bins, 64)``: ``mel_features.spectrogram_to_mel_matrix``'s
+    construction (HTK mel scale, triangles built in the mel domain, no weight on the DC bin), as transformers
+    builds it (the same numbers to about 3e-14; the log-mel examples are bit-identical)."""
+    bands = (NUM_MEL_BINS, MEL_MIN_HZ, MEL_MAX_HZ, VGGISH_SAMPLE_RATE)
+    return mel_filter_bank(num_spectrogram_bins, *bands, mel_scale="htk", triangularize_in_mel_space=True)
 
 
 def _frame(data: torch.Tensor, window: int, hop: int) -> torch.Tensor:
@@ -89,6 +66,7 @@ def log_mel_spectrogram(
     window_length = round(sample_rate * STFT_WINDOW_SECONDS)  # 400
     hop_length = round(sample_rate * STFT_HOP_SECONDS)  # 160
     fft_length = 2 ** math.ceil(math.log2(window_length))  # 512
+    # Our own STFT: transformers.audio_utils.spectrogram's magnitudes differ from it in the last bits.
     frames = _frame(signal, window_length, hop_length)  # (num_frames, 400)
     # Periodic Hann (denominator N, not N - 1), as in mel_features.periodic_hann.
     window = 0.5 - 0.5 * torch.cos(

@@ -17,6 +17,12 @@ import numpy as np
 VGGISH_SAMPLE_RATE = 16_000
 """Sample rate VGGish was trained on; all audio is resampled to it."""
 
+VIDEO_EXTENSIONS = (".mp4", ".mkv", ".webm", ".avi", ".mov", ".m4v", ".mpg", ".mpeg", ".flv", ".ogv")
+"""Files a folder of media lists as videos (and the Space plays in its video player)."""
+AUDIO_EXTENSIONS = (".mp3", ".wav", ".flac", ".m4a", ".ogg", ".opus", ".aac")
+"""A music library's files: audio only, so their segments have music features and no video features."""
+MEDIA_EXTENSIONS = VIDEO_EXTENSIONS + AUDIO_EXTENSIONS
+
 
 class MediaError(RuntimeError):
     """A media file is missing, unreadable, lacks a stream, or is too short for what was asked."""
@@ -63,9 +69,6 @@ class MediaInfo:
     has_audio: bool
     video_duration: float | None
     audio_duration: float | None
-    frame_rate: float | None
-    width: int | None
-    height: int | None
 
     @property
     def duration(self) -> float | None:
@@ -83,22 +86,16 @@ def _stream_duration(stream, container) -> float | None:
 
 
 def probe_media(path: str | os.PathLike) -> MediaInfo:
-    """Read stream facts without decoding (durations, frame rate, frame size)."""
+    """Read stream facts without decoding (which streams, their durations)."""
     with _open(path) as container:
         video = container.streams.video[0] if container.streams.video else None
         audio = container.streams.audio[0] if container.streams.audio else None
-        rate = None
-        if video is not None and (video.average_rate or video.guessed_rate):
-            rate = float(video.average_rate or video.guessed_rate)
         return MediaInfo(
             path=Path(path),
             has_video=video is not None,
             has_audio=audio is not None,
             video_duration=_stream_duration(video, container) if video is not None else None,
             audio_duration=_stream_duration(audio, container) if audio is not None else None,
-            frame_rate=rate,
-            width=video.codec_context.width if video is not None else None,
-            height=video.codec_context.height if video is not None else None,
         )
 
 

@@ -42,7 +42,6 @@ def _slowfast_blocks() -> nn.ModuleList:
 class SlowFastPreTrainedModel(AlignedPreTrainedModel):
     """Weight initialisation and loading for [`SlowFastModel`]."""
 
-    config_class = SlowFastConfig
     config: SlowFastConfig
     base_model_prefix = "slowfast"
     main_input_name = "pixel_values_fast"

@@ -37,7 +37,6 @@ class VGGishModelOutput(ModelOutput):
 class VGGishPreTrainedModel(AlignedPreTrainedModel):
     """Weight initialisation and loading for [`VGGishModel`]."""
 
-    config_class = VGGishConfig
     config: VGGishConfig
     base_model_prefix = "vggish"
     main_input_name = "input_features"

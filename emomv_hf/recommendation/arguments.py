@@ -1,12 +1,14 @@
 """Command-line arguments of ``examples/recommend.py``: one dataclass, parsed by ``transformers.HfArgumentParser``
-(see :func:`emomv_hf.cli.run_script`)."""
+beside :class:`~emomv_hf.features.arguments.ExtractorArguments` (the extractors of file queries; see
+:func:`emomv_hf.cli.run_script`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..cli import check_flags
 from .index import INDEX_TYPES
-from .recommend import GROUPINGS, ExtractorSettings
+from .recommend import GROUPINGS
 
 QUERY_FLAGS = ("video", "music", "segment")
 
@@ -60,26 +62,6 @@ class RecommendArguments:
     index_type: str = field(
         default="auto", metadata={"help": f"{', '.join(INDEX_TYPES)}: exact or HNSW search (auto: by size)"}
     )
-    extractor: str | None = field(
-        default=None,
-        metadata={
-            "metavar": "DIR",
-            "help": "converted extractor checkpoints for file queries (DIR/slowfast, DIR/vggish)",
-        },
-    )
-    slowfast_weights: str | None = field(
-        default=None, metadata={"metavar": "PATH", "help": "SlowFast checkpoint for video queries"}
-    )
-    vggish_weights: str | None = field(
-        default=None, metadata={"metavar": "PATH", "help": "VGGish checkpoint for music queries"}
-    )
-    random_init: bool = field(
-        default=False, metadata={"help": "random extractor weights for file queries (testing only)"}
-    )
-    segment_seconds: float = field(
-        default=30.0, metadata={"help": "segment length of file queries (use the library's)"}
-    )
-    device: str | None = field(default=None, metadata={"help": "torch device of the extractors"})
     progress: bool = field(default=True, metadata={"help": "show progress bars while indexing"})
 
     def __post_init__(self) -> None:
@@ -88,33 +70,20 @@ class RecommendArguments:
             raise ValueError(f"give one query, not {' and '.join('--' + flag for flag in queries)}")
         if not queries and not self.build_index:
             raise ValueError("give a query (--video FILE, --music FILE or --segment ID) or --build-index")
-        if self.query_stream not in ("video", "music"):
-            raise ValueError(f"--query-stream must be video or music, got {self.query_stream!r}")
-        if self.top_k < 1:
-            raise ValueError(f"--top-k must be >= 1, got {self.top_k}")
-        if self.per not in GROUPINGS:
-            raise ValueError(f"--per must be one of {', '.join(GROUPINGS)}, got {self.per!r}")
-        if self.index_type not in INDEX_TYPES:
-            raise ValueError(f"--index-type must be one of {', '.join(INDEX_TYPES)}, got {self.index_type!r}")
-        if not self.segment_seconds > 0:
-            raise ValueError(f"--segment-seconds must be positive, got {self.segment_seconds!r}")
+        check_flags(
+            {
+                "query_stream": (self.query_stream in ("video", "music"), "video or music"),
+                "top_k": (self.top_k >= 1, ">= 1"),
+                "per": (self.per in GROUPINGS, f"one of {', '.join(GROUPINGS)}"),
+                "index_type": (self.index_type in INDEX_TYPES, f"one of {', '.join(INDEX_TYPES)}"),
+            },
+            self,
+        )
 
     @property
     def query(self) -> dict[str, str]:
         """The query as keyword arguments of :meth:`MusicRecommender.recommend` (empty: only build)."""
         return {flag: getattr(self, flag) for flag in QUERY_FLAGS if getattr(self, flag) is not None}
-
-    def extractor_settings(self) -> ExtractorSettings:
-        """The extractors of a file query (``--extractor`` is only read when there is one)."""
-        extractor = self.extractor if (self.video or self.music) else None
-        return ExtractorSettings.from_flags(
-            extractor,
-            self.slowfast_weights,
-            self.vggish_weights,
-            random_init=self.random_init,
-            segment_seconds=self.segment_seconds,
-            device=self.device,
-        )
 
 
 __all__ = ["RecommendArguments"]

@@ -18,9 +18,10 @@ import torch
 from transformers import PreTrainedModel
 
 from emomv_hf.emotions import EMOTIONS
+from emomv_hf.features.arguments import ExtractorArguments
 
 from .index import STREAMS, _feature_rows, _library_table, _metadata
-from .recommend import ExtractorSettings, Query, QuerySegment, UnknownSegmentError, extract_query
+from .recommend import Query, QuerySegment, UnknownSegmentError, extract_query
 
 
 def check_correspondence_model(model: PreTrainedModel) -> None:
@@ -131,11 +132,11 @@ class PairMatcher:
         self,
         model: PreTrainedModel,
         library: LibrarySegments | None = None,
-        extractors: ExtractorSettings | None = None,
+        extractors: ExtractorArguments | None = None,
     ):
         check_correspondence_model(model)
         self.model, self.library = model.eval(), library
-        self.extractors = extractors or ExtractorSettings()
+        self.extractors = extractors or ExtractorArguments()
 
     @classmethod
     def from_pretrained(
@@ -144,7 +145,7 @@ class PairMatcher:
         library: str | None = None,
         *,
         split: str | None = None,
-        extractors: ExtractorSettings | None = None,
+        extractors: ExtractorArguments | None = None,
     ) -> PairMatcher:
         """Load ``model`` (folder or Hub id) and, if given, the ``segments`` rows of ``library``."""
         if isinstance(model, str):

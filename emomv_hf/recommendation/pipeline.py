@@ -35,7 +35,7 @@ class MusicVideoRetrievalPipeline(Pipeline):
     """Rank a library's music for a video (or its videos for a music track) with an EmoMV retrieval model.
 
     Made by ``pipeline("music-video-retrieval", model=..., library=..., [index_dir=, split=, index_type=,
-    rebuild_index=, extractors=ExtractorSettings(...)])``. Call parameters: ``top_k`` (10), ``per``
+    rebuild_index=, extractors=ExtractorArguments(...)])``. Call parameters: ``top_k`` (10), ``per``
     (``"track"`` or ``"segment"``), ``query_stream`` (the stream of a segment id or a bare file path:
     ``"video"``), ``return_recommendations``.
     """

@@ -24,10 +24,10 @@ import torch
 from transformers import PreTrainedModel
 
 from emomv_hf.emotions import EMOTIONS
+from emomv_hf.features.arguments import ExtractorArguments
 
 from .index import OTHER_STREAM, STREAMS, LibraryIndex, StreamIndex, check_retrieval_model
 
-QUERY_KINDS = ("video", "music", "segment", "features")
 GROUPINGS = ("track", "segment")
 CANDIDATE_FACTOR = 4
 """Segments fetched per wanted track in a first search; widened until enough distinct tracks are found."""
@@ -60,35 +60,6 @@ class Query:
     features: np.ndarray | None = None
     vectors: np.ndarray | None = None  # retrieval vectors `(S, D')` when already known (a library segment)
     emotion_probabilities: np.ndarray | None = None
-
-
-@dataclass
-class ExtractorSettings:
-    """The extractor checkpoints (converted folders or the public files) used for file queries."""
-
-    slowfast: str | None = None
-    vggish: str | None = None
-    random_init: bool = False
-    segment_seconds: float = 30.0
-    device: str | None = None
-
-    @classmethod
-    def from_flags(
-        cls,
-        extractor: str | None,
-        slowfast_weights: str | None,
-        vggish_weights: str | None,
-        *,
-        random_init: bool = False,
-        segment_seconds: float = 30.0,
-        device: str | None = None,
-    ) -> ExtractorSettings:
-        """The settings of the ``--extractor DIR`` / ``--slowfast-weights`` / ``--vggish-weights`` flags (see
-        :func:`~emomv_hf.features.arguments.extractor_weights`) and the extraction flags."""
-        from emomv_hf.features.arguments import extractor_weights
-
-        slowfast, vggish = extractor_weights(extractor, slowfast_weights, vggish_weights)
-        return cls(slowfast, vggish, random_init, segment_seconds, device)
 
 
 @dataclass
@@ -173,10 +144,9 @@ def _emotion_dict(probabilities: np.ndarray | None) -> dict[str, float] | None:
     return {name: float(value) for name, value in zip(EMOTIONS, probabilities, strict=True)}
 
 
-def extract_query(path: str | os.PathLike, stream: str, settings: ExtractorSettings) -> Query:
+def extract_query(path: str | os.PathLike, stream: str, extractor: ExtractorArguments) -> Query:
     """Cut a media file into segments and extract its features (the extraction of the library's own media)."""
-    from emomv_hf.features import extract_dataset
-    from emomv_hf.features.extract import CONFIG
+    from emomv_hf.features.extract import CONFIG, extract_dataset
 
     path = Path(path)
     if not path.is_file():
@@ -188,16 +158,7 @@ def extract_query(path: str | os.PathLike, stream: str, settings: ExtractorSetti
             writer = csv.writer(handle)
             writer.writerows([["path", "source_id"], [str(path.resolve()), path.stem]])
         output = Path(scratch) / "features"
-        extract_dataset(
-            listing,
-            output,
-            slowfast_weights=settings.slowfast,
-            vggish_weights=settings.vggish,
-            random_init=settings.random_init,
-            segment_seconds=settings.segment_seconds,
-            device=settings.device,
-            progress=False,
-        )
+        extract_dataset(listing, output, extractor, progress=False)
         import pyarrow.parquet as pq
 
         table = pq.read_table(sorted((output / "data" / CONFIG).glob("*.parquet")))
@@ -258,11 +219,11 @@ class MusicRecommender:
     """A retrieval model and a library index: `recommend(video=..., music=..., segment=..., *_features=...)`."""
 
     def __init__(
-        self, model: PreTrainedModel, index: LibraryIndex, extractors: ExtractorSettings | None = None
+        self, model: PreTrainedModel, index: LibraryIndex, extractors: ExtractorArguments | None = None
     ):
         check_retrieval_model(model)
         self.model, self.index = model.eval(), index
-        self.extractors = extractors or ExtractorSettings()
+        self.extractors = extractors or ExtractorArguments()
 
     @classmethod
     def from_pretrained(
@@ -274,7 +235,7 @@ class MusicRecommender:
         split: str | None = None,
         index_type: str = "auto",
         rebuild_index: bool = False,
-        extractors: ExtractorSettings | None = None,
+        extractors: ExtractorArguments | None = None,
         progress: bool = True,
     ) -> MusicRecommender:
         """Load ``model`` (folder or Hub id) and open (or build) its index of ``library``."""
@@ -426,7 +387,6 @@ class MusicRecommender:
 
 
 __all__ = [
-    "ExtractorSettings",
     "GROUPINGS",
     "MusicRecommender",
     "Query",

@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import sys
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from huggingface_hub.errors import StrictDataclassError
-from transformers import HfArgumentParser
 
 from emomv_hf.models_registry import MODEL_FAMILIES as MODELS
 from emomv_hf.models_registry import TASKS, build_config, parse_config_overrides
@@ -264,21 +262,3 @@ class EmoMVTrainingArguments:
 
     def to_json_string(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
-
-
-def make_parser(*dataclass_types: type, description: str | None = None) -> HfArgumentParser:
-    """`HfArgumentParser` over the dataclasses, with a help text of its own for every `--no-FLAG` switch."""
-    parser = HfArgumentParser(dataclass_types, description=description)
-    for action in parser._actions:
-        if action.option_strings and action.option_strings[0].startswith("--no_"):
-            positive = action.option_strings[0][len("--no_") :].replace("_", "-")
-            action.help = f"Turn off --{positive}."
-    return parser
-
-
-def parse_or_exit(parser: HfArgumentParser, argv: list[str] | None = None) -> tuple[Any, ...]:
-    """Parse `argv` into the parser's dataclasses; a value a dataclass rejects exits with one line (status 2)."""
-    try:
-        return parser.parse_args_into_dataclasses(args=argv if argv is not None else sys.argv[1:])
-    except ValueError as error:
-        parser.error(str(error))

@@ -28,15 +28,11 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 from emomv_hf.cli import make_parser, run_script  # noqa: E402
 from emomv_hf.emotions import EMOTIONS  # noqa: E402
-from emomv_hf.features import FeatureExtractionError, MediaError, read_audio  # noqa: E402
-from emomv_hf.recommendation import (  # noqa: E402
-    ExtractorSettings,
-    MatchResult,
-    MusicRecommender,
-    PairMatcher,
-    Recommendations,
-    RecommendedItem,
-)
+from emomv_hf.features.arguments import ExtractorArguments  # noqa: E402
+from emomv_hf.features.extract import FeatureExtractionError  # noqa: E402
+from emomv_hf.features.media import VIDEO_EXTENSIONS, MediaError, read_audio  # noqa: E402
+from emomv_hf.recommendation.match import MatchResult, PairMatcher  # noqa: E402
+from emomv_hf.recommendation.recommend import MusicRecommender, Recommendations, RecommendedItem  # noqa: E402
 
 RESULT_COLUMNS = ("rank", "score", "track", "segment", "time", "label", "predicted emotion", "file")
 """Columns of the Find-music result table (every cell is text, as shown)."""
@@ -47,7 +43,6 @@ MAX_SEGMENT_CHOICES = 5000
 """Segment ids offered in a dropdown; a bigger library's other ids can still be typed."""
 PLAYBACK_SAMPLE_RATE = 44_100
 """Sample rate of the segment clips the audio player plays (VGGish's 16 kHz would sound muffled)."""
-VIDEO_EXTENSIONS = (".mp4", ".webm", ".mkv", ".mov", ".avi", ".m4v", ".ogv")
 
 USER_ERRORS: tuple[type[BaseException], ...] = (
     ValueError,
@@ -58,23 +53,35 @@ USER_ERRORS: tuple[type[BaseException], ...] = (
 """Errors of a bad query (a file without the stream, an unknown segment); the app shows their message."""
 
 
+EXTRACTOR_VARIABLES = {
+    "extractor": ("EMOMV_EXTRACTOR", str),
+    "slowfast_weights": ("EMOMV_SLOWFAST_WEIGHTS", str),
+    "vggish_weights": ("EMOMV_VGGISH_WEIGHTS", str),
+    "random_init": ("EMOMV_RANDOM_INIT", bool),
+    "segment_seconds": ("EMOMV_SEGMENT_SECONDS", float),
+    "device": ("EMOMV_DEVICE", str),
+}
+"""The environment variable (and its type) of each flag of :class:`ExtractorArguments` (uploaded files)."""
+
+
+def _env_value(name: str, default: str | None = None, kind: type = str) -> Any:
+    """The environment variable ``name`` (else ``default``) as a ``kind``."""
+    value = os.environ.get(name, default)
+    if value is None or kind is str:
+        return value
+    if kind is bool:
+        return value.lower() in ("1", "true", "yes")
+    try:
+        return kind(value)
+    except ValueError:
+        raise ValueError(f"environment variable {name}={value!r} is not a valid {kind.__name__}") from None
+
+
 def _env(name: str, help: str, default: str | None = None, kind: type = str) -> Any:
     """A flag whose default is the environment variable ``name`` (read when the parser is made)."""
-
-    def default_factory() -> Any:
-        value = os.environ.get(name, default)
-        if value is None or kind is str:
-            return value
-        if kind is bool:
-            return value.lower() in ("1", "true", "yes")
-        try:
-            return kind(value)
-        except ValueError:
-            raise ValueError(
-                f"environment variable {name}={value!r} is not a valid {kind.__name__}"
-            ) from None
-
-    return field(default_factory=default_factory, metadata={"help": f"{help} [{name}]"})
+    return field(
+        default_factory=lambda: _env_value(name, default, kind), metadata={"help": f"{help} [{name}]"}
+    )
 
 
 @dataclass(kw_only=True)
@@ -95,22 +102,7 @@ class SpaceArguments:
     index_dir: str | None = _env(
         "EMOMV_INDEX_DIR", "where the retrieval index lives (default: LIBRARY/retrieval-index/<model>)"
     )
-    extractor: str | None = _env(
-        "EMOMV_EXTRACTOR", "converted extractor checkpoints for uploaded files (DIR/slowfast, DIR/vggish)"
-    )
-    slowfast_weights: str | None = _env("EMOMV_SLOWFAST_WEIGHTS", "SlowFast checkpoint for uploaded videos")
-    vggish_weights: str | None = _env("EMOMV_VGGISH_WEIGHTS", "VGGish checkpoint for uploaded music")
-    random_init: bool = _env(
-        "EMOMV_RANDOM_INIT",
-        "random extractor weights for uploaded files (testing only; 1 turns it on)",
-        "",
-        bool,
-    )
-    segment_seconds: float = _env(
-        "EMOMV_SEGMENT_SECONDS", "segment length of uploaded files (use the library's)", "30", float
-    )
     top_k: int = _env("EMOMV_TOP_K", "tracks listed by Find music", "10", int)
-    device: str | None = _env("EMOMV_DEVICE", "torch device of the extractors")
     server_name: str = _env(
         "GRADIO_SERVER_NAME", "address to listen on (0.0.0.0: every interface)", "127.0.0.1"
     )
@@ -126,19 +118,6 @@ class SpaceArguments:
             raise ValueError("--retrieval-model needs --library (or EMOMV_LIBRARY): the tracks to rank")
         if self.top_k < 1:
             raise ValueError(f"--top-k must be >= 1, got {self.top_k}")
-        if not self.segment_seconds > 0:
-            raise ValueError(f"--segment-seconds must be positive, got {self.segment_seconds!r}")
-
-    def extractor_settings(self) -> ExtractorSettings:
-        """The extractors of uploaded files."""
-        return ExtractorSettings.from_flags(
-            self.extractor,
-            self.slowfast_weights,
-            self.vggish_weights,
-            random_init=self.random_init,
-            segment_seconds=self.segment_seconds,
-            device=self.device,
-        )
 
 
 @dataclass
@@ -154,9 +133,9 @@ class Space:
     media_dirs: list[str] = field(default_factory=list)
 
 
-def load_space(args: SpaceArguments) -> Space:
-    """Load the models and the library (building the retrieval index the first time)."""
-    extractors = args.extractor_settings()
+def load_space(args: SpaceArguments, extractors: ExtractorArguments | None = None) -> Space:
+    """Load the models and the library (building the retrieval index the first time); ``extractors`` extract
+    uploaded files."""
     recommender = matcher = None
     missing = {}
     if args.retrieval_model:
@@ -568,10 +547,16 @@ def launch(space: Space, server_name: str, server_port: int, *, block: bool = Tr
 
 
 def build_parser():
-    parser = make_parser(SpaceArguments, description=__doc__.splitlines()[0])
+    parser = make_parser(SpaceArguments, ExtractorArguments, description=__doc__.splitlines()[0])
     parser.prog = "app.py"
-    # HfArgumentParser gives a bool flag the default False, not its default_factory: read the variable here.
-    parser.set_defaults(random_init=SpaceArguments.__dataclass_fields__["random_init"].default_factory())
+    # The extractor flags are declared once (ExtractorArguments); here they default to their variables.
+    for action in parser._actions:
+        if action.dest in EXTRACTOR_VARIABLES:
+            name, kind = EXTRACTOR_VARIABLES[action.dest]
+            value = _env_value(name, None, kind)
+            if value is not None:
+                action.default = value
+            action.help = f"{action.help} [{name}]"
     return parser
 
 
@@ -584,8 +569,8 @@ def main(argv: list[str] | None = None) -> int:
     return run_script(parser, _run, argv, errors=(FeatureExtractionError, MediaError))
 
 
-def _run(args: SpaceArguments) -> int:
-    space = load_space(args)
+def _run(args: SpaceArguments, extractors: ExtractorArguments) -> int:
+    space = load_space(args, extractors)
     warnings.simplefilter("ignore", ResourceWarning)  # the server's event loops, not the app's
     for reason in space.missing.values():
         print(f"note: {reason}", file=sys.stderr)

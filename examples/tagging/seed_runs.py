@@ -22,9 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
+from emomv_hf.cli import make_parser
 from emomv_hf.io_utils import atomic_write_json
 from emomv_hf.training import EmoMVTrainingArguments, run_training
-from emomv_hf.training.arguments import make_parser
 
 MODES = ("video", "music", "joint")
 SHOWN = ("accuracy", "macro_f1", "roc_auc")

@@ -22,7 +22,7 @@ from emomv_hf.data.arguments import (
     DatasetChoice,
     DatasetOutputArguments,
 )
-from emomv_hf.features.arguments import FeatureExtractionArguments
+from emomv_hf.features.arguments import ExtractorArguments, FeatureExtractionArguments
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS = ("build_emomv", "create_pairs", "extract_features", "convert_weights")
@@ -111,22 +111,34 @@ def test_create_pairs_flags_and_defaults():
 
 
 def test_extract_features_flags_and_defaults():
-    (args,) = parse("extract_features", ["--media", "m", "--output-dir", "o"])
-    assert args == FeatureExtractionArguments(media="m", output_dir="o")
-    assert (args.slowfast_weights, args.vggish_weights, args.random_init) == (None, None, False)
+    args, extractor = parse("extract_features", ["--media", "m", "--output-dir", "o"])
+    assert args == FeatureExtractionArguments(media="m", output_dir="o") and extractor == ExtractorArguments()
+    assert (extractor.slowfast_weights, extractor.vggish_weights, extractor.random_init) == (
+        None,
+        None,
+        False,
+    )
     # device None: the process's accelerate device (cpu here, cuda:N per process under accelerate launch)
-    assert (args.segment_seconds, args.device, args.on_error, args.progress) == (30.0, None, "raise", True)
-    assert (args.extractor, args.files_per_shard, args.num_workers, args.batch_size) == (None, 16, 0, 1)
-    argv = ["--media", "m", "--output_dir", "o", "--slowfast_weights", "s.pyth", "--vggish-weights", "v.pth"]
-    (args,) = parse("extract_features", [*argv, "--random-init", "--segment_seconds", "2.5", "--skip-errors"])
-    assert (args.slowfast_weights, args.vggish_weights, args.random_init) == ("s.pyth", "v.pth", True)
-    assert (args.segment_seconds, args.on_error) == (2.5, "skip")
-    (args,) = parse("extract_features", [*argv, "--device", "cuda", "--no-progress"])
-    assert (args.device, args.progress) == ("cuda", False)
-    (args,) = parse(
+    options = args.extraction_options(extractor)
+    assert (extractor.segment_seconds, extractor.device, options["on_error"], args.progress) == (
+        30.0,
+        None,
+        "raise",
+        True,
+    )
+    assert (extractor.extractor, args.files_per_shard, args.num_workers, args.batch_size) == (None, 16, 0, 1)
+    argv = ["--media", "m", "--output_dir", "o", "--slowfast_weights", "s", "--vggish-weights", "v"]
+    args, extractor = parse(
+        "extract_features", [*argv, "--random-init", "--segment_seconds", "2.5", "--skip-errors"]
+    )
+    assert (extractor.slowfast_weights, extractor.vggish_weights, extractor.random_init) == ("s", "v", True)
+    assert (extractor.segment_seconds, args.extraction_options(extractor)["on_error"]) == (2.5, "skip")
+    args, extractor = parse("extract_features", [*argv, "--device", "cuda", "--no-progress"])
+    assert (extractor.device, args.progress) == ("cuda", False)
+    args, extractor = parse(
         "extract_features", [*argv, "--files-per-shard", "4", "--num-workers", "2", "--extractor", "x"]
     )
-    assert (args.files_per_shard, args.num_workers, args.extractor) == (4, 2, "x")
+    assert (args.files_per_shard, args.num_workers, extractor.extractor) == (4, 2, "x")
 
 
 @pytest.mark.parametrize(

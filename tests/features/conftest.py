@@ -74,10 +74,13 @@ def small_clip_inputs():
 @pytest.fixture(scope="session")
 def reference(media_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One process, no workers, one file per shard, random weights (fixed seed)."""
-    from emomv_hf.features import extract_dataset
+    from emomv_hf.features.arguments import ExtractorArguments
+    from emomv_hf.features.extract import extract_dataset
 
     pytest.importorskip("pytorchvideo")
     out = tmp_path_factory.mktemp("reference") / "features"
-    summary = extract_dataset(media_dir, out, random_init=True, files_per_shard=1, progress=False)
+    summary = extract_dataset(
+        media_dir, out, ExtractorArguments(random_init=True), files_per_shard=1, progress=False
+    )
     assert summary.rows == 2 and summary.extracted == 2
     return out

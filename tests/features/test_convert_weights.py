@@ -14,7 +14,9 @@ import torch
 from transformers import AutoModel, AutoProcessor
 
 import emomv_hf  # noqa: F401  (registers the Auto classes)
-from emomv_hf.features import EmoMVProcessor, SlowFastModel, VGGishModel
+from emomv_hf.features.modeling_slowfast import SlowFastModel
+from emomv_hf.features.modeling_vggish import VGGishModel
+from emomv_hf.features.processing_emomv import EmoMVProcessor
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

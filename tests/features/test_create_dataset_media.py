@@ -13,12 +13,13 @@ import torch
 from emomv_hf import EmoMVForEmotionTagging, EmoMVTaggingConfig
 from emomv_hf.data.create import create_dataset, read_unlabelled_segments
 from emomv_hf.emotions import is_allowed_mismatch
+from emomv_hf.features.arguments import ExtractorArguments
 
 from .synthetic_media import write_clip
 
 pytest.importorskip("pytorchvideo")
 
-OPTIONS = {"random_init": True, "files_per_shard": 2, "progress": False}
+OPTIONS = {"extractor": ExtractorArguments(random_init=True), "files_per_shard": 2, "progress": False}
 
 
 def _train_tagger(features: Path) -> EmoMVForEmotionTagging:

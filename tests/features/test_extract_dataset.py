@@ -13,13 +13,16 @@ import pytest
 import torch
 
 from emomv_hf.features import extract as extract_module
-from emomv_hf.features import extract_dataset
+from emomv_hf.features.arguments import ExtractorArguments
 from emomv_hf.features.convert import convert_checkpoint
+from emomv_hf.features.extract import extract_dataset
 from emomv_hf.features.media import read_audio, read_video_frames
 
 from . import frozen_reference as frozen
 
 pytest.importorskip("pytorchvideo")
+
+RANDOM = ExtractorArguments(random_init=True)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SHARDS = ["train-00000-of-00002.parquet", "train-00001-of-00002.parquet"]
@@ -44,14 +47,12 @@ def test_killed_run_resumes_to_the_same_folder_with_workers(
 
     monkeypatch.setattr(extract_module, "_write_shard", write_then_die)
     with pytest.raises(KeyboardInterrupt):
-        extract_dataset(media_dir, out, random_init=True, files_per_shard=1, progress=False)
+        extract_dataset(media_dir, out, RANDOM, files_per_shard=1, progress=False)
     assert sorted(p.name for p in (out / "data" / "segments").iterdir()) == SHARDS[:1]
     assert not [p for p in out.rglob("*") if p.name.startswith(".")] and not (out / "README.md").exists()
 
     monkeypatch.setattr(extract_module, "_write_shard", real_write)
-    summary = extract_dataset(
-        media_dir, out, random_init=True, files_per_shard=1, progress=False, num_workers=2
-    )
+    summary = extract_dataset(media_dir, out, RANDOM, files_per_shard=1, progress=False, num_workers=2)
     assert (summary.extracted, summary.skipped, summary.rows) == (1, 1, 2)
     assert _shard_bytes(out) == _shard_bytes(reference)
     assert (out / "README.md").read_text() == (reference / "README.md").read_text()
@@ -75,7 +76,7 @@ def test_hub_dataset_with_a_video_column(media_dir: Path, reference: Path, tmp_p
     table.to_parquet(str(hub / "data" / "train-00000-of-00001.parquet"))
 
     out = tmp_path / "features"
-    summary = extract_dataset(hub, out, random_init=True, files_per_shard=1, progress=False)
+    summary = extract_dataset(hub, out, RANDOM, files_per_shard=1, progress=False)
     assert summary.rows == 2
     rows = datasets.load_dataset(str(out), "segments", split="train")
     expected = datasets.load_dataset(str(reference), "segments", split="train")

@@ -11,21 +11,15 @@ import torch
 from transformers import AutoConfig, AutoFeatureExtractor, AutoModel, AutoProcessor, AutoVideoProcessor
 
 import emomv_hf  # noqa: F401  (registers the Auto classes)
-from emomv_hf.features import (
-    VGGISH_SAMPLE_RATE,
-    EmoMVProcessor,
-    SlowFastConfig,
-    SlowFastModel,
-    SlowFastVideoProcessor,
-    VGGishConfig,
-    VGGishExtractor,
-    VGGishFeatureExtractor,
-    VGGishModel,
-    load_extractor,
-    slowfast_from_zoo,
-    vggish_from_port,
-)
-from emomv_hf.features.media import resample_audio
+from emomv_hf.features.configuration_slowfast import SlowFastConfig
+from emomv_hf.features.configuration_vggish import VGGishConfig
+from emomv_hf.features.convert import convert_checkpoint, load_extractor, slowfast_from_zoo, vggish_from_port
+from emomv_hf.features.feature_extraction_vggish import VGGishFeatureExtractor
+from emomv_hf.features.media import VGGISH_SAMPLE_RATE, resample_audio
+from emomv_hf.features.modeling_slowfast import SlowFastModel
+from emomv_hf.features.modeling_vggish import VGGishModel
+from emomv_hf.features.processing_emomv import EmoMVProcessor
+from emomv_hf.features.video_processing_slowfast import SlowFastVideoProcessor
 
 from . import frozen_reference as frozen
 
@@ -103,7 +97,7 @@ def test_vggish_model_equals_the_port_module_and_round_trips(vggish_port, tmp_pa
         assert torch.equal(reloaded(**inputs).pooler_output, output.pooler_output)
 
 
-def test_vggish_from_port_file_with_pca_and_the_extractor(vggish_port, tmp_path: Path):
+def test_vggish_from_port_file_with_pca_and_load_extractor(vggish_port, tmp_path: Path):
     port_vggish, path = vggish_port
     pca = tmp_path / "vggish_pca_params-970ea276.pth"
     eigen = torch.randn(128, 128, generator=torch.Generator().manual_seed(0))
@@ -113,18 +107,21 @@ def test_vggish_from_port_file_with_pca_and_the_extractor(vggish_port, tmp_path:
     assert model.config.has_pca and torch.equal(model.pca_eigen_vectors, eigen)
 
     waveform = _tone(2.5)
-    extractor = VGGishExtractor(path, pca_params=pca)
+    inputs = VGGishFeatureExtractor()(waveform, sampling_rate=VGGISH_SAMPLE_RATE, return_tensors="pt")
     with torch.no_grad():
         embeddings = port_vggish(frozen.waveform_to_examples(waveform))
-    np.testing.assert_array_equal(extractor(waveform), embeddings.mean(dim=0).numpy())
+        output = model(**inputs)
+    assert torch.equal(output.pooler_output[0], embeddings.mean(dim=0))
     expected_pca = torch.round(((eigen @ (embeddings.T - means)).T.clamp(-2, 2) + 2) * (255 / 4))
-    assert torch.equal(extractor.postprocess(extractor.embed(waveform)), expected_pca)
+    assert torch.equal(model.postprocess(output.last_hidden_state[0]), expected_pca)
 
     # A converted folder gives the same features as the .pth file.
-    folder = tmp_path / "converted"
-    model.save_pretrained(folder)
-    VGGishFeatureExtractor().save_pretrained(folder)
-    np.testing.assert_array_equal(VGGishExtractor(folder)(waveform), extractor(waveform))
+    folder = convert_checkpoint("vggish", path, tmp_path / "converted", pca_params=pca)
+    processor, loaded = load_extractor(folder)
+    assert isinstance(processor, EmoMVProcessor) and isinstance(loaded, VGGishModel) and loaded.config.has_pca
+    with torch.no_grad():
+        features = loaded(**processor(audio=waveform, sampling_rate=VGGISH_SAMPLE_RATE)).pooler_output
+    assert torch.equal(features, output.pooler_output)
     assert isinstance(AutoFeatureExtractor.from_pretrained(folder), VGGishFeatureExtractor)
 
 
@@ -205,7 +202,8 @@ def test_slowfast_model_equals_pytorchvideo_and_round_trips(slowfast_zoo, small_
     assert state.keys() == again.keys() and all(torch.equal(state[k], again[k]) for k in state)
     with torch.no_grad():
         assert torch.equal(reloaded(pixel_values_slow=slow, pixel_values_fast=fast).pooler_output, expected)
-    assert isinstance(load_extractor("slowfast", folder), SlowFastModel)
+    with pytest.raises(FileNotFoundError, match="no config.json"):
+        load_extractor(path)  # the public file itself: convert it first
     with pytest.raises(ValueError, match="not a slowfast_r50 state dict"):
         torch.save({"model_state": {"conv.weight": torch.zeros(1)}}, tmp_path / "bad.pyth")
         slowfast_from_zoo(tmp_path / "bad.pyth")

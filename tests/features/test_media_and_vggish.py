@@ -7,30 +7,27 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from transformers.audio_utils import hertz_to_mel
 
-from emomv_hf.features import (
-    VGGISH_SAMPLE_RATE,
-    MediaError,
-    MissingWeightsError,
-    VGGishConfig,
-    VGGishExtractor,
-    VGGishModel,
+from emomv_hf.features.arguments import ExtractorArguments, MissingWeightsError
+from emomv_hf.features.configuration_vggish import VGGishConfig
+from emomv_hf.features.convert import load_extractor, vggish_from_port
+from emomv_hf.features.feature_extraction_vggish import (
+    MEL_MAX_HZ,
+    MEL_MIN_HZ,
     log_mel_spectrogram,
     mel_filterbank,
-    probe_media,
-    read_audio,
-    read_video_frames,
     waveform_to_examples,
 )
-from emomv_hf.features.vggish import MEL_MAX_HZ, MEL_MIN_HZ, hertz_to_mel
+from emomv_hf.features.media import VGGISH_SAMPLE_RATE, MediaError, probe_media, read_audio, read_video_frames
+from emomv_hf.features.modeling_vggish import VGGishModel
 
-from .synthetic_media import FPS, HEIGHT, WIDTH, write_clip
+from .synthetic_media import HEIGHT, WIDTH, write_clip
 
 
 def test_probe_and_video_frames(clip: Path):
     info = probe_media(clip)
     assert info.has_video and info.has_audio
-    assert info.frame_rate == pytest.approx(FPS)
     assert info.duration == pytest.approx(3.5, abs=0.05)
     everything = read_video_frames(clip)
     assert everything.shape == (35, HEIGHT, WIDTH, 3) and everything.dtype == np.uint8
@@ -92,8 +89,8 @@ def test_log_mel_peak_of_a_pure_tone_and_framing():
     log_mel = log_mel_spectrogram(waveform)
     assert log_mel.shape == (1 + (48_000 - 400) // 160, 64) and log_mel.dtype == torch.float32
     # The band whose centre is nearest to the tone in mel must hold the peak.
-    edges = np.linspace(hertz_to_mel(MEL_MIN_HZ), hertz_to_mel(MEL_MAX_HZ), 66)
-    expected = int(np.argmin(np.abs(edges[1:-1] - hertz_to_mel(tone))))
+    edges = np.linspace(hertz_to_mel(MEL_MIN_HZ, "htk"), hertz_to_mel(MEL_MAX_HZ, "htk"), 66)
+    expected = int(np.argmin(np.abs(edges[1:-1] - hertz_to_mel(tone, "htk"))))
     assert int(log_mel.mean(dim=0).argmax()) == expected
     examples = waveform_to_examples(waveform)
     assert examples.shape == (3, 1, 96, 64)
@@ -102,16 +99,17 @@ def test_log_mel_peak_of_a_pure_tone_and_framing():
 
 def test_vggish_random_init_shapes_and_non_negative():
     torch.manual_seed(0)
-    extractor = VGGishExtractor(random_init=True)
+    processor, model = load_extractor("vggish")
     waveform = np.random.default_rng(0).uniform(-0.5, 0.5, 3 * VGGISH_SAMPLE_RATE)
-    embeddings = extractor.embed(waveform)
+    with torch.no_grad():
+        output = model(**processor(audio=waveform, sampling_rate=VGGISH_SAMPLE_RATE))
+    embeddings, feature = output.last_hidden_state[0], output.pooler_output[0]
     assert embeddings.shape == (3, 128) and embeddings.dtype == torch.float32
     assert torch.isfinite(embeddings).all() and (embeddings >= 0).all()
-    feature = extractor(waveform)
-    assert feature.shape == (128,) and feature.dtype == np.float32
-    np.testing.assert_allclose(feature, embeddings.mean(0).numpy(), rtol=1e-6)
+    assert feature.shape == (128,) and feature.dtype == torch.float32
+    np.testing.assert_allclose(feature.numpy(), embeddings.mean(0).numpy(), rtol=1e-6)
     with pytest.raises(ValueError, match="too short"):
-        extractor(waveform[:8000])
+        processor(audio=waveform[:8000], sampling_rate=VGGISH_SAMPLE_RATE)
 
 
 def test_vggish_state_dict_layout_and_round_trip(tmp_path: Path):
@@ -120,17 +118,24 @@ def test_vggish_state_dict_layout_and_round_trip(tmp_path: Path):
     assert {"features.0.weight", "features.13.bias", "embeddings.0.weight", "embeddings.4.bias"} <= keys
     assert model.embeddings[0].in_features == 512 * 4 * 6
     torch.manual_seed(1)
-    first = VGGishExtractor(random_init=True)
+    processor, first = load_extractor("vggish")
     path = tmp_path / "vggish.pth"
-    torch.save(first.model.state_dict(), path)
-    second = VGGishExtractor(path)
-    waveform = np.sin(np.arange(2 * VGGISH_SAMPLE_RATE) * 0.05)
-    np.testing.assert_array_equal(first(waveform), second(waveform))
+    torch.save(first.state_dict(), path)
+    second = vggish_from_port(path)
+    inputs = processor(
+        audio=np.sin(np.arange(2 * VGGISH_SAMPLE_RATE) * 0.05), sampling_rate=VGGISH_SAMPLE_RATE
+    )
+    with torch.no_grad():
+        assert torch.equal(first(**inputs).pooler_output, second(**inputs).pooler_output)
     torch.save({"conv.weight": torch.zeros(1)}, tmp_path / "bad.pth")
     with pytest.raises(ValueError, match="bad.pth"):
-        VGGishExtractor(tmp_path / "bad.pth")
+        vggish_from_port(tmp_path / "bad.pth")
 
 
-def test_vggish_without_weights_refuses():
-    with pytest.raises(MissingWeightsError, match="random_init=True"):
-        VGGishExtractor()
+def test_extractors_without_weights_refuse_naming_the_flags(tmp_path: Path):
+    with pytest.raises(MissingWeightsError, match="--vggish-weights PATH .*--random-init"):
+        ExtractorArguments(slowfast_weights=str(tmp_path)).load("cpu")
+    with pytest.raises(FileNotFoundError, match="no converted checkpoint"):
+        ExtractorArguments(extractor=str(tmp_path)).weights()
+    with pytest.raises(FileNotFoundError, match="convert_weights.py"):
+        load_extractor(tmp_path / "vggish-10086976.pth")

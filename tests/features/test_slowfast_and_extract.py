@@ -10,54 +10,46 @@ import numpy as np
 import pytest
 import torch
 
-from emomv_hf.features import (
-    MissingWeightsError,
-    SlowFastExtractor,
-    discover_segments,
-    preprocess_clip,
-    read_video_frames,
-    split_into_segments,
-)
+from emomv_hf.features.arguments import ExtractorArguments
+from emomv_hf.features.convert import load_extractor, slowfast_from_zoo
+from emomv_hf.features.extract import FeatureExtractionError, extract_dataset, list_media, split_into_segments
+from emomv_hf.features.media import read_video_frames
+from emomv_hf.features.modeling_slowfast import SlowFastModel, SlowFastModelOutput
+from emomv_hf.features.video_processing_slowfast import SlowFastVideoProcessor
 
 pytest.importorskip("pytorchvideo")
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def slowfast() -> SlowFastExtractor:
-    torch.manual_seed(0)
-    return SlowFastExtractor(random_init=True)
-
-
-def test_preprocess_clip_layout():
+def test_video_processor_layout():
     frames = np.random.default_rng(0).integers(0, 256, (32, 48, 64, 3), dtype=np.uint8)
-    slow, fast = preprocess_clip(frames)
+    inputs = SlowFastVideoProcessor()(frames, return_tensors="pt")
+    slow, fast = inputs["pixel_values_slow"], inputs["pixel_values_fast"]
     assert fast.shape == (1, 3, 32, 256, 256) and slow.shape == (1, 3, 8, 256, 256)
     # Slow frames are fast frames linspace(0, 31, 8) -> 0, 4, 8, 13, 17, 22, 26, 31 (pytorchvideo PackPathway).
     assert torch.equal(slow[0, :, 1], fast[0, :, 4]) and torch.equal(slow[0, :, -1], fast[0, :, 31])
     grey = np.full((32, 48, 64, 3), 115, dtype=np.uint8)  # 115/255 ~ 0.45: normalises to ~0
-    assert preprocess_clip(grey)[1].abs().max() < 0.01
+    assert SlowFastVideoProcessor()(grey, return_tensors="pt")["pixel_values_fast"].abs().max() < 0.01
 
 
-def test_slowfast_features_and_round_trip(slowfast: SlowFastExtractor, clip: Path, tmp_path: Path):
-    frames = read_video_frames(clip, 0.0, 3.5, num_frames=32)
-    feature = slowfast(frames)
-    assert feature.shape == (2304,) and feature.dtype == np.float32 and np.isfinite(feature).all()
+def test_slowfast_features_and_round_trip(clip: Path, tmp_path: Path):
+    torch.manual_seed(0)
+    processor, model = load_extractor("slowfast")
+    inputs = processor(videos=read_video_frames(clip, 0.0, 3.5, num_frames=32))
+    with torch.no_grad():
+        feature = model(**inputs).pooler_output[0]
+    assert feature.shape == (2304,) and feature.dtype == torch.float32 and torch.isfinite(feature).all()
     # Pooled post-ReLU features, like the release (non-negative).
     assert (feature >= 0).all()
     # A Kinetics-style checkpoint: {"model_state": ...} including the classifier, which is dropped.
-    state = dict(slowfast.model.state_dict())
+    state = dict(model.state_dict())
     state["blocks.6.proj.weight"] = torch.zeros(400, 2304)
     state["blocks.6.proj.bias"] = torch.zeros(400)
     path = tmp_path / "SLOWFAST_8x8_R50.pyth"
     torch.save({"model_state": state, "epoch": 196}, path)
-    np.testing.assert_array_equal(SlowFastExtractor(path)(frames), feature)
-
-
-def test_slowfast_without_weights_refuses():
-    with pytest.raises(MissingWeightsError, match="SLOWFAST_8x8_R50"):
-        SlowFastExtractor()
+    with torch.no_grad():
+        assert torch.equal(slowfast_from_zoo(path)(**inputs).pooler_output[0], feature)
 
 
 def test_split_into_segments():
@@ -66,19 +58,19 @@ def test_split_into_segments():
     assert split_into_segments(70, 30) == [(0, 30), (30, 60)]  # 10 s tail < half a segment: dropped
 
 
-def test_discover_segments_from_folder_and_csv(media_dir: Path, tmp_path: Path):
-    segments = discover_segments(media_dir, 30)
-    assert [(s.segment_id, s.emotion, s.source_id) for s in segments] == [
-        ("clip_a_01", "fearful", "clip_a"),
-        ("clip_b_01", "relaxing", "clip_b"),
+def test_list_media_from_folder_and_csv(media_dir: Path, tmp_path: Path):
+    items = list_media(media_dir).items
+    assert [(Path(item.name).name, item.emotion, item.source_id) for item in items] == [
+        ("clip_a.mp4", "fearful", "clip_a"),
+        ("clip_b.mp4", "relaxing", "clip_b"),
     ]
     table = tmp_path / "media.csv"
     table.write_text(
         f"segment_id,path,start,end,emotion\nx_1,{media_dir / 'Fear' / 'clip_a.mp4'},0,1.5,Sad\n",
         encoding="utf-8",
     )
-    (segment,) = discover_segments(table)
-    assert (segment.segment_id, segment.start, segment.end, segment.emotion) == ("x_1", 0.0, 1.5, "sad")
+    (item,) = list_media(table).items
+    assert (item.window, item.emotion) == (("x_1", 0.0, 1.5), "sad")
 
 
 def _run_cli(*args: str) -> int:
@@ -194,18 +186,17 @@ def test_create_pairs_reads_the_extracted_folder(media_dir: Path, tmp_path: Path
 
 
 def test_non_finite_feature_is_an_error_naming_the_segment(media_dir: Path, tmp_path: Path, monkeypatch):
-    from emomv_hf.features import FeatureExtractionError, extract_dataset
+    def broken_forward(self, pixel_values_slow, pixel_values_fast, **kwargs):
+        return SlowFastModelOutput(pooler_output=torch.full((pixel_values_fast.shape[0], 2304), float("nan")))
 
-    def broken_embed(self, clips):
-        return torch.full((clips[0].shape[0], 2304), float("nan"))
-
-    monkeypatch.setattr(SlowFastExtractor, "embed", broken_embed)
+    monkeypatch.setattr(SlowFastModel, "forward", broken_forward)
     only_a = tmp_path / "media"
     (only_a / "Fear").mkdir(parents=True)
     shutil.copy(media_dir / "Fear" / "clip_a.mp4", only_a / "Fear" / "clip_a.mp4")
     with pytest.raises(FeatureExtractionError, match=r"clip_a_01.*NaN/inf"):
-        extract_dataset(only_a, tmp_path / "out", random_init=True, progress=False)
+        extract_dataset(only_a, tmp_path / "out", ExtractorArguments(random_init=True), progress=False)
     assert not list((tmp_path / "out").rglob("*.parquet"))
-    summary = extract_dataset(only_a, tmp_path / "out", random_init=True, on_error="skip", progress=False)
+    random = ExtractorArguments(random_init=True)
+    summary = extract_dataset(only_a, tmp_path / "out", random, on_error="skip", progress=False)
     assert summary.failed == ["clip_a_01"] and summary.rows == 0
     assert "NaN/inf" in (tmp_path / "out" / "failures.csv").read_text(encoding="utf-8")

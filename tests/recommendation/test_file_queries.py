@@ -20,14 +20,16 @@ pytest.importorskip("faiss")
 pytest.importorskip("pytorchvideo")
 
 from emomv_hf.data.loading import load_hub_dataset  # noqa: E402
-from emomv_hf.features import extract_dataset  # noqa: E402
-from emomv_hf.recommendation import ExtractorSettings, MusicRecommender  # noqa: E402
+from emomv_hf.features.arguments import ExtractorArguments  # noqa: E402
+from emomv_hf.features.extract import extract_dataset  # noqa: E402
+from emomv_hf.recommendation.recommend import MusicRecommender  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO_ROOT / "tests" / "features"))
 from synthetic_media import write_clip  # noqa: E402
 
 SEGMENT_SECONDS = 1.0
+SETTINGS = ExtractorArguments(random_init=True, segment_seconds=SEGMENT_SECONDS)
 
 
 @pytest.fixture(scope="module")
@@ -47,9 +49,7 @@ def media(tmp_path_factory) -> dict[str, Path]:
 @pytest.fixture(scope="module")
 def library(media, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("recommend-library") / "features"
-    summary = extract_dataset(
-        media["library"], out, random_init=True, segment_seconds=SEGMENT_SECONDS, progress=False
-    )
+    summary = extract_dataset(media["library"], out, SETTINGS, progress=False)
     assert summary.rows == 5
     return out
 
@@ -59,9 +59,6 @@ def model_dir(model, tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("recommend-model") / "retrieval"
     model.save_pretrained(path)
     return path
-
-
-SETTINGS = ExtractorSettings(random_init=True, segment_seconds=SEGMENT_SECONDS)
 
 
 def _stored(library: Path, source: str, column: str) -> tuple[list[str], np.ndarray]:
@@ -109,13 +106,7 @@ def test_a_two_segment_music_file_ranks_videos_by_mean_similarity(model, media, 
     scratch = tmp_path / "query-media"
     scratch.mkdir()
     shutil.copy(media["query"], scratch / "query.m4a")
-    extract_dataset(
-        scratch,
-        tmp_path / "query-features",
-        random_init=True,
-        segment_seconds=SEGMENT_SECONDS,
-        progress=False,
-    )
+    extract_dataset(scratch, tmp_path / "query-features", SETTINGS, progress=False)
     _, query_features = _stored(tmp_path / "query-features", "query", "music_features")
     _, video_features = _stored(library, "clip", "video_features")
     with torch.no_grad():

@@ -11,7 +11,8 @@ import pytest
 pytest.importorskip("faiss")
 
 from emomv_hf.evaluation import evaluate_retrieval  # noqa: E402
-from emomv_hf.recommendation import IndexMismatchError, LibraryIndex, MusicRecommender  # noqa: E402
+from emomv_hf.recommendation.index import IndexMismatchError, LibraryIndex  # noqa: E402
+from emomv_hf.recommendation.recommend import MusicRecommender  # noqa: E402
 
 from .conftest import RETRIEVAL_STEPS, train_tiny_model  # noqa: E402
 

@@ -14,6 +14,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO_ROOT / "tests" / "models"))
 from conftest import train_tiny_model  # noqa: E402
 
+from emomv_hf.features.arguments import ExtractorArguments  # noqa: E402
+
 pytest.importorskip("faiss")
 
 
@@ -66,6 +68,8 @@ def artifacts() -> Path:
 
 
 SEGMENT_SECONDS = 1.0
+EXTRACTORS = ExtractorArguments(random_init=True, segment_seconds=SEGMENT_SECONDS)
+"""Random-weight extractors (fixed seed) for the media library and the uploaded files."""
 
 
 def write_ogg(path: Path, seconds: float, tone_hz: float) -> Path:
@@ -98,7 +102,7 @@ def media_library(tmp_path_factory) -> dict[str, Path]:
     sys.path.insert(0, str(REPO_ROOT / "tests" / "survey"))
     from helpers import write_webm
 
-    from emomv_hf.features import extract_dataset
+    from emomv_hf.features.extract import extract_dataset
 
     media = tmp_path_factory.mktemp("space-media") / "media"
     media.mkdir()
@@ -106,7 +110,7 @@ def media_library(tmp_path_factory) -> dict[str, Path]:
     write_ogg(media / "low.ogg", 2.0, tone_hz=220.0)
     write_ogg(media / "high.ogg", 2.0, tone_hz=1760.0)
     features = media.parent / "features"
-    extract_dataset(media, features, random_init=True, segment_seconds=SEGMENT_SECONDS, progress=False)
+    extract_dataset(media, features, EXTRACTORS, progress=False)
     return {"media": media, "features": features, "clip": media / "clip.webm", "track": media / "high.ogg"}
 
 
@@ -118,7 +122,5 @@ def media_space(app, model_dirs, media_library, tmp_path_factory):
         correspondence_model=str(model_dirs["correspondence"]),
         library=str(media_library["features"]),
         index_dir=str(tmp_path_factory.mktemp("space-media-index") / "index"),
-        random_init=True,
-        segment_seconds=SEGMENT_SECONDS,
     )
-    return app.load_space(args)
+    return app.load_space(args, EXTRACTORS)

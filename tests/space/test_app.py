@@ -15,7 +15,8 @@ from packaging.requirements import Requirement
 from emomv_hf.data.loading import load_emomv
 from emomv_hf.emotions import EMOTIONS
 from emomv_hf.evaluation import load_model
-from emomv_hf.recommendation import MusicRecommender, PairMatcher, features_query
+from emomv_hf.recommendation.match import PairMatcher
+from emomv_hf.recommendation.recommend import MusicRecommender, features_query
 
 from .conftest import REPO_ROOT
 
@@ -154,8 +155,8 @@ def test_flags_and_environment_variables(app, monkeypatch, capsys):
     monkeypatch.setenv("EMOMV_TOP_K", "5")
     monkeypatch.setenv("EMOMV_RANDOM_INIT", "1")
     monkeypatch.setenv("GRADIO_SERVER_PORT", "7999")
-    (args,) = app.build_parser().parse_args_into_dataclasses(args=["--library", "datasets/emomv-c"])
-    assert (args.retrieval_model, args.library, args.top_k, args.random_init, args.server_port) == (
+    (args, extractor) = app.build_parser().parse_args_into_dataclasses(args=["--library", "datasets/emomv-c"])
+    assert (args.retrieval_model, args.library, args.top_k, extractor.random_init, args.server_port) == (
         "org/retrieval",
         "datasets/emomv-c",
         5,

@@ -12,7 +12,7 @@ import torch
 
 from emomv_hf.data.loading import load_hub_dataset
 from emomv_hf.evaluation import load_model
-from emomv_hf.features import read_audio
+from emomv_hf.features.media import read_audio
 
 from .conftest import SEGMENT_SECONDS
 
