@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import sys
 
-from emomv_hf.cli import EXIT_ERROR, make_parser, push_datasets, run_script
+from emomv_hf.cli import EXIT_ERROR, make_parser, run_script
 from emomv_hf.data import (
     MissingReleaseFilesError,
     build_hub_dataset,
@@ -22,6 +22,7 @@ from emomv_hf.data import (
     resolve_release_dir,
 )
 from emomv_hf.data.arguments import BuildEmoMVArguments, DatasetOutputArguments
+from emomv_hf.hub import push_datasets
 
 
 def build_parser():

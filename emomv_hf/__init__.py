@@ -27,7 +27,43 @@ from .modeling_emomv_baseline import (
 )
 from .modeling_emomv_ensemble import EmoMVEnsemble
 from .modeling_emomv_tagging import EmoMVForEmotionTagging, EmoMVTaggingOutput
-from .models_registry import build_config, build_model, model_class_for
+from .models_registry import MODEL_CLASSES, build_config, build_model, model_class_for
+
+
+def _register_auto_classes() -> None:
+    """Register every config with `AutoConfig` and every model with `AutoModel`, the extractors' processors with
+    `AutoFeatureExtractor` / `AutoVideoProcessor` / `AutoProcessor`, and the ``music-video-retrieval`` pipeline.
+
+    Every class is also marked for `register_for_auto_class`, so a saved checkpoint's `config.json` carries an
+    `auto_map` and its folder holds the model code: pushed to the Hub it loads with `trust_remote_code=True` for
+    people who have not installed `emomv_hf`.
+    """
+    from transformers import AutoConfig, AutoFeatureExtractor, AutoModel, AutoProcessor, AutoVideoProcessor
+
+    from .features.feature_extraction_vggish import VGGishFeatureExtractor
+    from .features.modeling_slowfast import SlowFastModel
+    from .features.modeling_vggish import VGGishModel
+    from .features.processing_emomv import EmoMVProcessor
+    from .features.video_processing_slowfast import SlowFastVideoProcessor
+    from .recommendation.pipeline import register_pipeline
+
+    for model_class in (*MODEL_CLASSES.values(), EmoMVEnsemble, VGGishModel, SlowFastModel):
+        config_class = model_class.config_class
+        AutoConfig.register(config_class.model_type, config_class, exist_ok=True)
+        AutoModel.register(config_class, model_class, exist_ok=True)
+        config_class.register_for_auto_class()
+        model_class.register_for_auto_class("AutoModel")
+    AutoFeatureExtractor.register(VGGishModel.config_class, VGGishFeatureExtractor, exist_ok=True)
+    AutoVideoProcessor.register(SlowFastModel.config_class, SlowFastVideoProcessor, exist_ok=True)
+    for model_class in (
+        VGGishModel,
+        SlowFastModel,
+    ):  # each extractor checkpoint carries both streams' processor
+        AutoProcessor.register(model_class.config_class, EmoMVProcessor, exist_ok=True)
+    register_pipeline()
+
+
+_register_auto_classes()
 
 __all__ = [
     "__version__",

@@ -1,10 +1,10 @@
 """What every command-line script (``dataset_scripts/``, ``examples/``, ``benchmarks/``) shares: arguments parsed
 into dataclasses by ``transformers.HfArgumentParser``, one-line warnings and errors, exit codes, and the Hub upload
-of built dataset folders.
+of built dataset folders (:func:`emomv_hf.hub.push_datasets`).
 
-This module imports nothing of the package at import time (the few names :func:`run_script` and
-:func:`push_datasets` need are imported when they run), so every ``*Arguments`` module may use
-:func:`check_flags` without importing upwards.
+This module imports nothing of the package (it is the lowest layer), so every ``*Arguments`` module may use
+:func:`check_flags` without importing upwards; an error type tells :func:`run_script` its exit status through an
+``exit_status`` attribute instead of this module importing it.
 
 A usage error (an unknown flag, a missing required one, a value a dataclass rejects) prints the usage and one
 ``error: ...`` line and exits with status 2.
@@ -19,13 +19,9 @@ from __future__ import annotations
 import sys
 import warnings
 from collections.abc import Callable, Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from transformers import HfArgumentParser
-
-if TYPE_CHECKING:
-    from emomv_hf.data.arguments import DatasetOutputArguments
 
 __all__ = [
     "EXIT_ERROR",
@@ -34,7 +30,6 @@ __all__ = [
     "check_flags",
     "make_parser",
     "parse_or_exit",
-    "push_datasets",
     "run_script",
 ]
 
@@ -48,8 +43,9 @@ SCRIPT_ERRORS: tuple[type[BaseException], ...] = (
     ValueError,  # ReleaseFormatError, UnreadableFileError, DegenerateDatasetError, bad option values
     FileNotFoundError,  # missing inputs, MissingReleaseFilesError, MissingWeightsError
     FileExistsError,  # UnexpectedFilesError: the output folder holds files a build would delete
+    OSError,  # hub.HubUploadError, unreadable or unwritable files
 )
-"""The package's documented error types that a script reports in one line (and ``hub.HubUploadError``)."""
+"""The package's documented error types that a script reports in one line."""
 
 
 def check_flags(checks: dict[str, tuple[bool, str]], values: object) -> None:
@@ -95,33 +91,15 @@ def run_script(
 
     Usage errors, a value a dataclass's ``__post_init__`` rejects included, exit with :data:`EXIT_USAGE` and
     one ``error:`` line (:func:`parse_or_exit`). Warnings print as
-    ``warning: ...`` lines; :data:`SCRIPT_ERRORS` and ``errors`` print as ``error: ...`` and give
-    :data:`EXIT_ERROR` (:class:`~emomv_hf.data.release.ReleaseNotFoundError`: :data:`EXIT_USAGE`).
+    ``warning: ...`` lines; :data:`SCRIPT_ERRORS` and ``errors`` print as ``error: ...`` and give the error's
+    ``exit_status`` if it has one (a missing release: :data:`EXIT_USAGE`), else :data:`EXIT_ERROR`.
     """
-    from emomv_hf.data.release import ReleaseNotFoundError
-    from emomv_hf.hub import HubUploadError
-
     arguments: tuple[Any, ...] = parse_or_exit(parser, list(argv) if argv is not None else None)
     with warnings.catch_warnings():
         warnings.simplefilter("always")
         warnings.showwarning = _show_warning
         try:
             return run(*arguments)
-        except ReleaseNotFoundError as error:
+        except (*SCRIPT_ERRORS, *errors) as error:
             print(f"error: {error}", file=sys.stderr)
-            return EXIT_USAGE
-        except (*SCRIPT_ERRORS, HubUploadError, *errors) as error:
-            print(f"error: {error}", file=sys.stderr)
-            return EXIT_ERROR
-
-
-def push_datasets(output: DatasetOutputArguments, folders: Sequence[Path]) -> None:
-    """With ``--push-to-hub ORG``: upload each built dataset folder as ``ORG/<folder name>`` and print its URL."""
-    if not output.push_to_hub:
-        return
-    from emomv_hf.hub import push_to_hub
-
-    for folder in folders:
-        repo_id = f"{output.push_to_hub}/{Path(folder).name}"
-        url = push_to_hub(folder, repo_id, repo_type="dataset", private=output.private)
-        print(f"pushed {folder} to {repo_id}: {url}")
+            return getattr(error, "exit_status", EXIT_ERROR)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from huggingface_hub import HfApi
 from huggingface_hub.errors import HfHubHTTPError, HTTPError, LocalTokenNotFoundError, OfflineModeIsEnabled
@@ -14,7 +16,7 @@ IGNORED_FOR_UPLOAD = ["checkpoints/*", ".*"]
 REPO_TYPES = ("model", "dataset")
 
 
-class HubUploadError(RuntimeError):
+class HubUploadError(OSError):
     """Creating the repository or uploading the folder failed (offline, no token, refused by the Hub)."""
 
 
@@ -63,3 +65,13 @@ def push_to_hub(
             "(or pass a token)."
         ) from error
     return str(getattr(commit, "commit_url", commit))
+
+
+def push_datasets(output: Any, folders: Sequence[Path]) -> None:
+    """With ``--push-to-hub ORG`` (``output``: the scripts' ``DatasetOutputArguments``): upload each built dataset folder as ``ORG/<folder name>`` and print its URL."""
+    if not output.push_to_hub:
+        return
+    for folder in folders:
+        repo_id = f"{output.push_to_hub}/{Path(folder).name}"
+        url = push_to_hub(folder, repo_id, repo_type="dataset", private=output.private)
+        print(f"pushed {folder} to {repo_id}: {url}")

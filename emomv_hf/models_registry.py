@@ -1,9 +1,6 @@
-"""The one mapping from (model family, task) to classes, and registration with the transformers Auto classes.
+"""The one mapping from (model family, task) to classes, and building a model of the paper's configuration.
 
-Importing `emomv_hf` runs `register()`: afterwards `AutoConfig` / `AutoModel.from_pretrained(path)` resolve the
-four model types and the two feature extractors (`vggish`, `slowfast`) to their classes, and every class is marked for `register_for_auto_class`, so a saved
-checkpoint's `config.json` carries an `auto_map` and its folder holds the model code: pushed to the Hub it loads
-with `trust_remote_code=True` for people who have not installed `emomv_hf`.
+Registration with the transformers Auto classes happens in the root package (`import emomv_hf`).
 """
 
 from __future__ import annotations
@@ -12,23 +9,12 @@ from typing import Any
 
 from huggingface_hub.errors import StrictDataclassError
 from transformers import (
-    AutoConfig,
-    AutoFeatureExtractor,
-    AutoModel,
-    AutoProcessor,
-    AutoVideoProcessor,
     PretrainedConfig,
     PreTrainedModel,
 )
 
-from .features.feature_extraction_vggish import VGGishFeatureExtractor
-from .features.modeling_slowfast import SlowFastModel
-from .features.modeling_vggish import VGGishModel
-from .features.processing_emomv import EmoMVProcessor
-from .features.video_processing_slowfast import SlowFastVideoProcessor
 from .modeling_emomv import EmoMVForCorrespondence, EmoMVForRetrieval
 from .modeling_emomv_baseline import EmoMVBaselineForCorrespondence, EmoMVBaselineForRetrieval
-from .modeling_emomv_ensemble import EmoMVEnsemble
 from .modeling_emomv_tagging import EmoMVForEmotionTagging
 
 MODEL_CLASSES: dict[tuple[str, str], type[PreTrainedModel]] = {
@@ -42,9 +28,6 @@ MODEL_CLASSES: dict[tuple[str, str], type[PreTrainedModel]] = {
     )
 }
 """(family, task) → model class; each class's `config_class` carries its `family` and `task`."""
-
-EXTRACTOR_CLASSES: tuple[type[PreTrainedModel], ...] = (VGGishModel, SlowFastModel)
-"""The feature extractors (music, video): checkpoints converted by `dataset_scripts/convert_weights.py`."""
 
 MODEL_FAMILIES = ("emomv", "baseline")
 PAPER_TASKS = ("correspondence", "retrieval")
@@ -106,36 +89,7 @@ def build_model(family: str, task: str, multi_task: bool = True, **config_overri
     return model_class_for(family, task)(build_config(family, task, multi_task, **config_overrides))
 
 
-_registered = False
-
-
-def register() -> None:
-    """Register every config with `AutoConfig` and every model with `AutoModel`, and the extractors' processors
-    with `AutoFeatureExtractor` / `AutoVideoProcessor` / `AutoProcessor`, and the ``music-video-retrieval``
-    pipeline task (idempotent)."""
-    global _registered
-    if _registered:
-        return
-    for model_class in (*MODEL_CLASSES.values(), EmoMVEnsemble, *EXTRACTOR_CLASSES):
-        config_class = model_class.config_class
-        AutoConfig.register(config_class.model_type, config_class, exist_ok=True)
-        AutoModel.register(config_class, model_class, exist_ok=True)
-        config_class.register_for_auto_class()
-        model_class.register_for_auto_class("AutoModel")
-    AutoFeatureExtractor.register(VGGishModel.config_class, VGGishFeatureExtractor, exist_ok=True)
-    AutoVideoProcessor.register(SlowFastModel.config_class, SlowFastVideoProcessor, exist_ok=True)
-    for model_class in EXTRACTOR_CLASSES:  # each extractor checkpoint carries the processor of both streams
-        AutoProcessor.register(model_class.config_class, EmoMVProcessor, exist_ok=True)
-    from emomv_hf.recommendation.pipeline import register_pipeline
-
-    register_pipeline()
-    _registered = True
-
-
-register()
-
 __all__ = [
-    "EXTRACTOR_CLASSES",
     "MODEL_CLASSES",
     "MODEL_FAMILIES",
     "PAPER_TASKS",
@@ -144,5 +98,4 @@ __all__ = [
     "build_model",
     "model_class_for",
     "parse_config_overrides",
-    "register",
 ]

@@ -62,6 +62,8 @@ class MissingReleaseFileWarning(UserWarning):
 class ReleaseNotFoundError(FileNotFoundError):
     """No release directory was given and it could not be downloaded."""
 
+    exit_status = 2  # a script was not told where the release is: a usage error, as argparse's
+
 
 # --------------------------------------------------------------------------------------------------------
 # Layout of the release
