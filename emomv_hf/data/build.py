@@ -19,10 +19,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from emomv_hf._version import __version__
-from emomv_hf.cards import dataset_card  # the module, not its function: emomv_hf.cards imports this package
 from emomv_hf.emotions import ALLOWED_MISMATCH_PAIRS, EMOTIONS
 from emomv_hf.io_utils import file_sha256, read_csv_records
 
+from .card import make_dataset_card
 from .hub_folder import write_hub_folder
 from .pairing import LabelledSegment, PairingResult, coerce_segments, make_pairs, split_by_source
 from .release import (
@@ -159,7 +159,7 @@ def build_hub_dataset(
         + " The same recipe is reimplemented, pure and seeded, in `emomv_hf.data.pairing.make_pairs` "
         "(`dataset_scripts/create_pairs.py`) for new segments."
     )
-    card = dataset_card.make_dataset_card(
+    card = make_dataset_card(
         name=dataset,
         pretty_name=layout.pretty_name,
         summary=summary,
@@ -541,7 +541,7 @@ def build_pairs_dataset(
     if dropped:
         provenance.append(f"- {len(dropped)} segments dropped by the per-source cap of {max_per_source}.")
     provenance += [f"- Degenerate, written with `allow_degenerate`: {problem}." for problem in problems]
-    card = dataset_card.make_dataset_card(
+    card = make_dataset_card(
         name=name,
         pretty_name=name,
         summary=(

@@ -37,15 +37,22 @@ import pyarrow.parquet as pq
 import torch
 
 from emomv_hf._version import __version__
-from emomv_hf.cards import dataset_card
 from emomv_hf.emotions import EMOTIONS
 from emomv_hf.io_utils import atomic_open, markdown_table, model_fingerprint
 
 from .build import DegenerateDatasetError, pair_split_tables
+from .card import make_dataset_card
 from .hub_folder import write_hub_folder
 from .pairing import LabelledSegment, split_by_source
-from .release import ReleaseFormatError, source_video_id
-from .schema import MUSIC_FEATURE_DIM, PAIRS_CONFIG, SEGMENTS_CONFIG, VIDEO_FEATURE_DIM, segments_from_pairs
+from .release import ReleaseFormatError
+from .schema import (
+    MUSIC_FEATURE_DIM,
+    PAIRS_CONFIG,
+    SEGMENTS_CONFIG,
+    VIDEO_FEATURE_DIM,
+    segments_from_pairs,
+    source_video_id,
+)
 
 TAGS_FILE = "tags.parquet"
 """The tags of a run, in its work folder: one row per tagged segment, one column per input."""
@@ -130,7 +137,7 @@ def _from_extracted_folder(folder: Path) -> UnlabelledSegments:
     shards = sorted((folder / "data" / SEGMENTS_CONFIG).glob("*.parquet"))
     tables = []
     for shard in shards:
-        table = pq.readmarkdown_table(shard)
+        table = pq.read_table(shard)
         missing = [
             name
             for name in ("segment_id", "source", "video_features", "music_features")
@@ -233,7 +240,7 @@ def tag_segments(
 def _cached_tags(path: Path, key: dict[str, str]) -> dict[str, np.ndarray] | None:
     if not path.is_file():
         return None
-    table = pq.readmarkdown_table(path)
+    table = pq.read_table(path)
     stored = json.loads((table.schema.metadata or {}).get(b"emomv_tags", b"{}"))
     if stored != key:
         return None
@@ -250,7 +257,7 @@ def _write_tags(path: Path, key: dict[str, str], ids: Sequence[str], tags: Mappi
     table = table.replace_schema_metadata({b"emomv_tags": json.dumps(key).encode()})
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_open(path, binary=True) as handle:
-        pq.writemarkdown_table(table, handle)
+        pq.write_table(table, handle)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -573,7 +580,7 @@ def create_dataset(
         *(f"- Degenerate, written with `allow_degenerate`: {problem}." for problem in problems),
     ]
     name = output_dir.name
-    card = dataset_card.make_dataset_card(
+    card = make_dataset_card(
         name=name,
         pretty_name=name,
         summary=(

@@ -34,8 +34,7 @@ from emomv_hf.emotions import (
     normalize_emotion,
 )
 
-from .release import source_video_id
-from .schema import PAIR_SEPARATOR, make_pair_id
+from .schema import PAIR_SEPARATOR, make_pair_id, source_video_id
 
 SWAP_ALLOCATION_RULE = (
     "Swaps are handed out one at a time. Each goes to the allowed emotion pair that has received the fewest "

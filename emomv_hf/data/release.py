@@ -178,18 +178,6 @@ def release_files() -> list[str]:
     return [path for layout in RELEASE_LAYOUTS.values() for path in layout.files]
 
 
-def source_video_id(segment_id: str) -> str:
-    """Source video of a segment: ``"yA9WhYnsD_4_06"`` -> ``"yA9WhYnsD_4"``.
-
-    EmoMV-C segment ids are ``<YouTube id>_<segment number>``; the YouTube id may itself contain ``_``, so
-    the split is on the last ``_`` and only when what follows is digits. Other ids are their own source.
-    """
-    head, sep, tail = segment_id.rpartition("_")
-    if sep and head and tail.isdigit():
-        return head
-    return segment_id
-
-
 # --------------------------------------------------------------------------------------------------------
 # Finding (or downloading) the release
 # --------------------------------------------------------------------------------------------------------

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import datasets
 import numpy as np
@@ -17,10 +16,6 @@ import pyarrow as pa
 from datasets import ClassLabel, Features, List, Value
 
 from emomv_hf.emotions import EMOTION_TO_INDEX, EMOTIONS, MATCH_LABELS
-
-if TYPE_CHECKING:
-    from .pairing import Pair
-    from .release import PairAnnotation
 
 VIDEO_FEATURE_DIM = 2304
 """SlowFast R50 (Kinetics): pooled slow (2048) + fast (256) pathway features."""
@@ -89,6 +84,18 @@ def make_pair_id(video_segment_id: str, music_segment_id: str) -> str:
     return f"{video_segment_id}{PAIR_SEPARATOR}{music_segment_id}"
 
 
+def source_video_id(segment_id: str) -> str:
+    """Source video of a segment: ``"yA9WhYnsD_4_06"`` -> ``"yA9WhYnsD_4"``.
+
+    EmoMV-C segment ids are ``<YouTube id>_<segment number>``; the YouTube id may itself contain ``_``, so
+    the split is on the last ``_`` and only when what follows is digits. Other ids are their own source.
+    """
+    head, sep, tail = segment_id.rpartition("_")
+    if sep and head and tail.isdigit():
+        return head
+    return segment_id
+
+
 # Arrow tables in this schema (what the builders write as Parquet).
 
 
@@ -99,10 +106,8 @@ def fixed_size_list_array(features: np.ndarray) -> pa.FixedSizeListArray:
     return pa.FixedSizeListArray.from_arrays(pa.array(values.reshape(-1), type=pa.float32()), values.shape[1])
 
 
-def pairs_table(
-    pairs: Sequence[PairAnnotation | Pair], video_features: np.ndarray, music_features: np.ndarray
-) -> pa.Table:
-    """A ``pairs`` table: row ``i`` is ``pairs[i]`` with ``video_features[i]`` (2304,) and ``music_features[i]`` (128,)."""
+def pairs_table(pairs: Sequence, video_features: np.ndarray, music_features: np.ndarray) -> pa.Table:
+    """A ``pairs`` table: row ``i`` is ``pairs[i]`` (a ``release.PairAnnotation`` or ``pairing.Pair``) with ``video_features[i]`` (2304,) and ``music_features[i]`` (128,)."""
     if not len(pairs) == len(video_features) == len(music_features):
         raise ValueError(
             f"{len(pairs)} pairs, {len(video_features)} video and {len(music_features)} music feature rows"

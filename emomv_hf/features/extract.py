@@ -597,7 +597,7 @@ def _write_failures(output_dir: Path, failures: Sequence[ExtractionFailure]) -> 
 
 def _finalize(output_dir: Path, shards: Sequence[Shard], settings: dict, media: str) -> ExtractionSummary:
     """Main process, after every shard is written: the card and ``failures.csv`` from the shards."""
-    from ..cards.dataset_card import make_extraction_card
+    from ..data.card import make_extraction_card
 
     tables: dict[str, list[pa.Table]] = {}
     failures: list[ExtractionFailure] = []

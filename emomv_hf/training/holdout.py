@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from emomv_hf.data import source_video_id
+from emomv_hf.data.schema import source_video_id
 
 
 def source_groups(video_segment_ids: Sequence[str], music_segment_ids: Sequence[str]) -> dict[str, list[int]]:

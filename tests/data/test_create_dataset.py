@@ -14,8 +14,8 @@ import pytest
 import torch
 
 from emomv_hf import EmoMVForEmotionTagging, EmoMVTaggingConfig
-from emomv_hf.data import ReleaseFormatError
 from emomv_hf.data.create import TAGS_FILE, create_dataset, read_unlabelled_segments
+from emomv_hf.data.release import ReleaseFormatError
 from emomv_hf.data.schema import PAIR_SEPARATOR, extracted_segments_table
 from emomv_hf.emotions import EMOTIONS, is_allowed_mismatch
 

@@ -11,14 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from emomv_hf.data import (
-    LabelledSegment,
-    allocate_swaps,
-    make_pairs,
-    max_swaps,
-    source_video_id,
-    split_by_source,
-)
+from emomv_hf.data.pairing import LabelledSegment, allocate_swaps, make_pairs, max_swaps, split_by_source
+from emomv_hf.data.schema import source_video_id
 from emomv_hf.emotions import ALLOWED_MISMATCH_PAIRS, EMOTIONS, is_allowed_mismatch
 
 PROPERTY_SETTINGS = settings(max_examples=60, deadline=None)

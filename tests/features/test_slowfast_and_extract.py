@@ -149,7 +149,7 @@ def test_create_pairs_reads_the_extracted_folder(media_dir: Path, tmp_path: Path
     """Two clips cannot be paired meaningfully; relabel copies of the extracted rows as 10 segments instead."""
     import pyarrow.parquet as pq
 
-    from emomv_hf.cards.dataset_card import make_extraction_card
+    from emomv_hf.data.card import make_extraction_card
     from emomv_hf.data.schema import extracted_segments_table
 
     out = tmp_path / "features"

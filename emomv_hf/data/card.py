@@ -1,5 +1,5 @@
-"""The generated dataset card of an EmoMV Hub dataset, filled from ``templates/emomv_dataset_card.md`` with
-huggingface_hub's ``DatasetCard.from_template``.
+"""The generated dataset cards of the folders this package writes, filled from ``templates/*_dataset_card.md``
+with huggingface_hub's ``DatasetCard.from_template``.
 
 One function writes every card, from the tables themselves: YAML (licence, configs, splits, features) so
 that ``load_dataset`` finds the data, and a body with the summary, per-split counts, the mismatch
@@ -19,11 +19,19 @@ from datasets import ClassLabel, Features, List, Value
 from huggingface_hub import DatasetCard, DatasetCardData
 
 from emomv_hf.citation import BIBTEX as CITATION
-from emomv_hf.data.hub_folder import data_files_pattern
-from emomv_hf.data.pairing import SWAP_ALLOCATION_RULE, mismatch_matrix
-from emomv_hf.data.schema import PAIR_FEATURES, PAIRS_CONFIG, SEGMENT_FEATURES, SEGMENTS_CONFIG, split_counts
 from emomv_hf.emotions import ALLOWED_MISMATCH_PAIRS, EMOTIONS
 from emomv_hf.io_utils import markdown_table
+
+from .hub_folder import data_files_pattern
+from .pairing import SWAP_ALLOCATION_RULE, mismatch_matrix
+from .schema import (
+    EXTRACTED_SEGMENT_FEATURES,
+    PAIR_FEATURES,
+    PAIRS_CONFIG,
+    SEGMENT_FEATURES,
+    SEGMENTS_CONFIG,
+    split_counts,
+)
 
 TEMPLATE = Path(__file__).resolve().parent / "templates" / "emomv_dataset_card.md"
 
@@ -203,8 +211,6 @@ def make_extraction_card(
 ) -> DatasetCard:
     """Card of a folder written by :func:`emomv_hf.features.extract_dataset`: ``tables`` split -> rows of
     :data:`~emomv_hf.data.schema.EXTRACTED_SEGMENT_FEATURES`, ``settings`` the extraction options."""
-    from emomv_hf.data.schema import EXTRACTED_SEGMENT_FEATURES
-
     total_rows = sum(table.num_rows for table in tables.values())
     card_data = DatasetCardData(
         pretty_name=name,
