@@ -14,9 +14,11 @@ import pytest
 import torch
 
 from emomv_hf import EmoMVForEmotionTagging, EmoMVTaggingConfig
+from emomv_hf.data.card import make_extraction_card
 from emomv_hf.data.create import TAGS_FILE, create_dataset, read_unlabelled_segments
+from emomv_hf.data.hub_folder import write_hub_folder
 from emomv_hf.data.release import ReleaseFormatError
-from emomv_hf.data.schema import PAIR_SEPARATOR, extracted_segments_table
+from emomv_hf.data.schema import EXTRACTED_SEGMENT_FEATURES, PAIR_SEPARATOR, schema_table
 from emomv_hf.emotions import EMOTIONS, is_allowed_mismatch
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -47,20 +49,21 @@ def _synthetic_segments(seed: int = 0):
 
 
 def _write_extracted(folder: Path, rows) -> Path:
-    table = extracted_segments_table(
-        [row[0] for row in rows],
-        [None] * len(rows),
-        [row[3] for row in rows],
-        [row[4] for row in rows],
-        [row[1] for row in rows],
-        [0.0] * len(rows),
-        [30.0] * len(rows),
-        [f"{row[1]}.mp4" for row in rows],
+    table = schema_table(
+        {
+            "segment_id": [row[0] for row in rows],
+            "emotion": [None] * len(rows),
+            "video_features": [row[3] for row in rows],
+            "music_features": [row[4] for row in rows],
+            "source": [row[1] for row in rows],
+            "start": [0.0] * len(rows),
+            "end": [30.0] * len(rows),
+            "media": [f"{row[1]}.mp4" for row in rows],
+        },
+        EXTRACTED_SEGMENT_FEATURES,
     )
-    path = folder / "data" / "segments" / "train-00000-of-00001.parquet"
-    path.parent.mkdir(parents=True)
-    pq.write_table(table, path)
-    return folder
+    card = make_extraction_card(name=folder.name, tables={"train": table}, settings={}, media="test")
+    return write_hub_folder(folder, {"segments": {"train": table}}, card)
 
 
 @pytest.fixture(scope="module")
