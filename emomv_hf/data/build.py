@@ -7,6 +7,7 @@ segments and writes the same layout. Both write atomically (see :func:`.hub_fold
 
 from __future__ import annotations
 
+import functools
 import os
 import warnings
 from collections import Counter
@@ -36,8 +37,9 @@ from .release import (
     load_feature_file,
     missing_files,
     open_feature_dataset,
-    read_pair_split,
-    read_segment_split,
+    read_pair_csv,
+    read_segment_csv,
+    read_split,
     resolve_release_dir,
 )
 from .schema import (
@@ -115,10 +117,12 @@ def build_hub_dataset(
         if missing_files(root, files.files):
             continue
         if config == PAIRS_CONFIG:
-            annotations, video, music = read_pair_split(root, files)
+            annotations, video, music = read_split(root, files, read_pair_csv)
             tables[config][split] = pairs_table(annotations, video, music)
         else:
-            segments, video, music = read_segment_split(root, files, layout.segment_csv_format)
+            segments, video, music = read_split(
+                root, files, functools.partial(read_segment_csv, csv_format=layout.segment_csv_format)
+            )
             tables[config][split] = schema_table(
                 {
                     "segment_id": [s.segment_id for s in segments],
