@@ -357,13 +357,6 @@ def read_extracted_segments(
     return segments, splits, video_of, music_of
 
 
-def read_segments(
-    path: str | os.PathLike,
-) -> tuple[list[LabelledSegment], dict[str, str], dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """:func:`read_extracted_segments` for a folder, :func:`read_segments_csv` for a CSV file."""
-    return read_extracted_segments(path) if Path(path).is_dir() else read_segments_csv(path)
-
-
 def _digest(path: Path) -> str:
     """SHA-256 of a file, or of a folder's Parquet shards (:func:`~emomv_hf.io_utils.files_sha256`, sorted)."""
     if path.is_file():
@@ -511,7 +504,8 @@ def build_pairs_dataset(
     unless ``allow_degenerate``, which warns and writes it. ``overwrite``: as :func:`build_hub_dataset`.
     """
     csv_path = Path(segments_csv)
-    segments, given_splits, video, music = read_segments(csv_path)
+    read = read_extracted_segments if csv_path.is_dir() else read_segments_csv
+    segments, given_splits, video, music = read(csv_path)
     dropped: list[LabelledSegment] = []
     if given_splits:
         by_split: dict[str, list[LabelledSegment]] = {}

@@ -78,9 +78,14 @@ def card_data(
     tables: Mapping[str, Mapping[str, pa.Table]], features: Mapping[str, Features], **fields: Any
 ) -> DatasetCardData:
     """The card YAML of a folder holding ``tables`` (config -> split -> table): ``fields`` (licence, tags, ...),
-    ``configs`` (data files per split; the first config is the default) and ``dataset_info`` (``features`` of
+    the size category and tasks, ``configs`` (data files per split; the first config is the default) and ``dataset_info`` (``features`` of
     each config, split sizes), written by datasets' own card-data writers as ``push_to_hub`` does."""
-    data = DatasetCardData(**fields)
+    rows = sum(table.num_rows for splits in tables.values() for table in splits.values())
+    data = DatasetCardData(
+        size_categories=_size_category(rows),
+        task_categories=["video-classification", "audio-classification"],
+        **fields,
+    )
     MetadataConfigs(
         {
             config: {
@@ -127,15 +132,12 @@ def make_dataset_card(
     repo_id = repo_id or f"emomv/{name}"
     pairs = tables.get(PAIRS_CONFIG, {})
     segments = tables.get(SEGMENTS_CONFIG, {})
-    total_rows = sum(table.num_rows for config in tables.values() for table in config.values())
     tables = {config: tables[config] for config in (PAIRS_CONFIG, SEGMENTS_CONFIG) if tables.get(config)}
     data = card_data(
         tables,
         CONFIG_FEATURES,
         license="mit",
         pretty_name=pretty_name,
-        size_categories=_size_category(total_rows),
-        task_categories=["video-classification", "audio-classification"],
         tags=["music", "video", "emotion", "audio-visual-correspondence", "cross-modal-retrieval", "emomv"],
     )
     split_rows = [["pairs", split, *split_counts(table).values()] for split, table in pairs.items()]
@@ -196,13 +198,10 @@ def make_extraction_card(
 ) -> DatasetCard:
     """Card of a folder written by :func:`emomv_hf.features.extract_dataset`: ``tables`` split -> rows of
     :data:`~emomv_hf.data.schema.EXTRACTED_SEGMENT_FEATURES`, ``settings`` the extraction options."""
-    total_rows = sum(table.num_rows for table in tables.values())
     data = card_data(
         {SEGMENTS_CONFIG: tables},
         {SEGMENTS_CONFIG: EXTRACTED_SEGMENT_FEATURES},
         pretty_name=name,
-        size_categories=_size_category(total_rows),
-        task_categories=["video-classification", "audio-classification"],
         tags=["music", "video", "emotion", "emomv", "features"],
     )
     split_rows = []

@@ -38,11 +38,11 @@ import torch
 
 from emomv_hf._version import __version__
 from emomv_hf.emotions import EMOTIONS
-from emomv_hf.io_utils import atomic_open, markdown_table, model_fingerprint
+from emomv_hf.io_utils import markdown_table, model_fingerprint
 
 from .build import DegenerateDatasetError, load_extracted_segments, pair_split_tables
 from .card import make_dataset_card
-from .hub_folder import write_hub_folder
+from .hub_folder import write_hub_folder, write_parquet
 from .loading import load_hub_dataset
 from .pairing import LabelledSegment, split_by_source
 from .release import ReleaseFormatError
@@ -223,10 +223,7 @@ def _write_tags(path: Path, key: dict[str, str], ids: Sequence[str], tags: Mappi
             **{k: pa.array(v, pa.int64()) for k, v in tags.items()},
         }
     )
-    table = table.replace_schema_metadata({b"emomv_tags": json.dumps(key).encode()})
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_open(path, binary=True) as handle:
-        pq.write_table(table, handle)
+    write_parquet(path, table, {"emomv_tags": json.dumps(key)})
 
 
 # --------------------------------------------------------------------------------------------------------
