@@ -24,8 +24,9 @@ import torch
 from torch.func import functional_call, stack_module_state, vmap
 
 from emomv_hf.cli import make_parser, parse_or_exit
-from emomv_hf.data import build_hub_dataset, resolve_release_dir
+from emomv_hf.data.build import build_hub_dataset
 from emomv_hf.data.loading import load_emomv
+from emomv_hf.data.release import resolve_release_dir
 from emomv_hf.data.tensors import TensorPairs
 from emomv_hf.models_registry import build_model
 

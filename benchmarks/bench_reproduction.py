@@ -19,7 +19,8 @@ from pathlib import Path
 import torch
 
 from emomv_hf.cli import make_parser, parse_or_exit
-from emomv_hf.data import build_hub_dataset, resolve_release_dir
+from emomv_hf.data.build import build_hub_dataset
+from emomv_hf.data.release import resolve_release_dir
 from emomv_hf.reproduction import reproduction_grid, run_grid
 from emomv_hf.training import EmoMVTrainingArguments
 

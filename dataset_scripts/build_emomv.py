@@ -15,13 +15,9 @@ from __future__ import annotations
 import sys
 
 from emomv_hf.cli import EXIT_ERROR, make_parser, run_script
-from emomv_hf.data import (
-    MissingReleaseFilesError,
-    build_hub_dataset,
-    format_hub_folder_summary,
-    resolve_release_dir,
-)
 from emomv_hf.data.arguments import BuildEmoMVArguments, DatasetOutputArguments
+from emomv_hf.data.build import build_hub_dataset, format_hub_folder_summary
+from emomv_hf.data.release import MissingReleaseFilesError, resolve_release_dir
 from emomv_hf.hub import push_datasets
 
 

@@ -18,8 +18,8 @@ from __future__ import annotations
 import sys
 
 from emomv_hf.cli import make_parser, run_script
-from emomv_hf.data import build_pairs_dataset, format_hub_folder_summary
 from emomv_hf.data.arguments import CreatePairsArguments, DatasetOutputArguments
+from emomv_hf.data.build import build_pairs_dataset, format_hub_folder_summary
 from emomv_hf.hub import push_datasets
 
 

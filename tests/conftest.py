@@ -31,7 +31,7 @@ def release_dir() -> Path:
 @pytest.fixture(scope="session")
 def emomv_c_dir(release_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """EmoMV-C built from the release by ``build_hub_dataset`` (a Hub dataset folder; loads offline)."""
-    from emomv_hf.data import build_hub_dataset
+    from emomv_hf.data.build import build_hub_dataset
 
     return build_hub_dataset(release_dir, "emomv-c", tmp_path_factory.mktemp("hub"))
 

@@ -7,7 +7,7 @@ segments and writes the same layout. Both write atomically (see :func:`.hub_fold
 
 from __future__ import annotations
 
-import hashlib
+import functools
 import os
 import warnings
 from collections import Counter
@@ -19,11 +19,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from emomv_hf._version import __version__
-from emomv_hf.cards import dataset_card  # the module, not its function: emomv_hf.cards imports this package
 from emomv_hf.emotions import ALLOWED_MISMATCH_PAIRS, EMOTIONS
-from emomv_hf.io_utils import file_sha256, read_csv_records
+from emomv_hf.io_utils import file_sha256, files_sha256, read_csv_records
 
+from .card import make_dataset_card
 from .hub_folder import write_hub_folder
+from .loading import Segments, load_segments
 from .pairing import LabelledSegment, PairingResult, coerce_segments, make_pairs, split_by_source
 from .release import (
     RELEASE_URL,
@@ -36,17 +37,19 @@ from .release import (
     load_feature_file,
     missing_files,
     open_feature_dataset,
-    read_pair_split,
-    read_segment_split,
+    read_pair_csv,
+    read_segment_csv,
+    read_split,
     resolve_release_dir,
 )
 from .schema import (
     MUSIC_FEATURE_DIM,
     PAIRS_CONFIG,
+    SEGMENT_FEATURES,
     SEGMENTS_CONFIG,
     VIDEO_FEATURE_DIM,
     pairs_table,
-    segments_table,
+    schema_table,
     split_counts,
 )
 
@@ -114,12 +117,20 @@ def build_hub_dataset(
         if missing_files(root, files.files):
             continue
         if config == PAIRS_CONFIG:
-            annotations, video, music = read_pair_split(root, files)
+            annotations, video, music = read_split(root, files, read_pair_csv)
             tables[config][split] = pairs_table(annotations, video, music)
         else:
-            segments, video, music = read_segment_split(root, files, layout.segment_csv_format)
-            tables[config][split] = segments_table(
-                [s.segment_id for s in segments], [s.emotion for s in segments], video, music
+            segments, video, music = read_split(
+                root, files, functools.partial(read_segment_csv, csv_format=layout.segment_csv_format)
+            )
+            tables[config][split] = schema_table(
+                {
+                    "segment_id": [s.segment_id for s in segments],
+                    "emotion": [s.emotion for s in segments],
+                    "video_features": video,
+                    "music_features": music,
+                },
+                SEGMENT_FEATURES,
             )
         used.extend(files.files)
     tables = {config: splits for config, splits in tables.items() if splits}
@@ -138,7 +149,7 @@ def build_hub_dataset(
         "This folder holds the authors' pre-extracted features and pair annotations, converted to Parquet."
     )
     provenance = [
-        f"- Built by `emomv-hf` {__version__} (`emomv_hf.data.build_hub_dataset`) from the folder "
+        f"- Built by `emomv-hf` {__version__} (`emomv_hf.data.build.build_hub_dataset`) from the folder "
         f"`{layout.folder}` of the authors' feature release ({RELEASE_URL}).",
         "- Rows are in release order; row i of each split is row i of its annotation CSV and of both feature "
         "files. Features are stored as float32 and are bit-identical to the h5 rows; float64 files are "
@@ -159,7 +170,7 @@ def build_hub_dataset(
         + " The same recipe is reimplemented, pure and seeded, in `emomv_hf.data.pairing.make_pairs` "
         "(`dataset_scripts/create_pairs.py`) for new segments."
     )
-    card = dataset_card.make_dataset_card(
+    card = make_dataset_card(
         name=dataset,
         pretty_name=layout.pretty_name,
         summary=summary,
@@ -282,59 +293,59 @@ def read_segments_csv(
     return segments, splits, video, music
 
 
+def load_extracted_segments(folder: str | os.PathLike) -> Segments:
+    """The ``segments`` config of a folder written by ``dataset_scripts/extract_features.py``, every split.
+
+    Raises:
+        ReleaseFormatError: not such a folder, or a segment id appears twice.
+    """
+    try:
+        segments = load_segments(folder)
+    except Exception as error:  # datasets raises many kinds; all mean "not a segments folder"
+        raise ReleaseFormatError(
+            f"{folder}: not a segments dataset folder of extract_features.py ({type(error).__name__}: {error})"
+        ) from None
+    duplicated = sorted(
+        {segment_id for segment_id, count in Counter(segments.segment_ids).items() if count > 1}
+    )
+    if duplicated:
+        raise ReleaseFormatError(f"{folder}: duplicated segment id(s) {', '.join(duplicated[:5])}")
+    return segments
+
+
 def read_extracted_segments(
     folder: str | os.PathLike,
 ) -> tuple[list[LabelledSegment], dict[str, str], dict[str, np.ndarray], dict[str, np.ndarray]]:
     """:func:`read_segments_csv` for a folder written by ``dataset_scripts/extract_features.py`` (the
     ``segments`` config; its ``source`` column is the source id). Splits are given when the folder has more than
     a ``train`` split. Every row needs an emotion and both features (pairing uses both streams)."""
-    from .loading import load_hub_dataset
-
     folder = Path(folder)
-    try:
-        loaded = load_hub_dataset(folder, SEGMENTS_CONFIG)
-    except Exception as error:  # datasets raises many kinds; all mean "not a segments folder"
-        raise ReleaseFormatError(
-            f"{folder}: not a segments dataset folder of extract_features.py ({type(error).__name__}: {error})"
-        ) from None
-    segments, splits, video, music = [], {}, {}, {}
+    loaded = load_extracted_segments(folder)
+    emotions, sources = loaded.column("emotion"), loaded.column("source") or [None] * len(loaded)
+    video, has_video = loaded.features("video")
+    music, has_music = loaded.features("music")
+    segments, splits, video_of, music_of = [], {}, {}, {}
     unusable: list[str] = []
-    seen: set[str] = set()
-    for split, dataset in loaded.items():
-        names = dataset.features["emotion"].names
-        table = dataset.data.table.combine_chunks()
-        vectors = {}
-        for column, dim in (("video_features", VIDEO_FEATURE_DIM), ("music_features", MUSIC_FEATURE_DIM)):
-            array = table.column(column).combine_chunks()
-            values = array.values.to_numpy(zero_copy_only=False)[array.offset * dim :]
-            vectors[column] = (
-                values.reshape(-1, dim)[: len(array)],
-                array.is_valid().to_numpy(zero_copy_only=False),
+    for row, segment_id in enumerate(loaded.segment_ids):
+        missing = [
+            what
+            for what, absent in (
+                ("emotion", emotions[row] is None),
+                ("video_features", not has_video[row]),
+                ("music_features", not has_music[row]),
             )
-        emotions = table.column("emotion").to_pylist()
-        sources = table.column("source").to_pylist()
-        for row, segment_id in enumerate(table.column("segment_id").to_pylist()):
-            if segment_id in seen:
-                raise ReleaseFormatError(f"{folder}: duplicated segment id {segment_id!r}")
-            seen.add(segment_id)
-            missing = [
-                what
-                for what, absent in (
-                    ("emotion", emotions[row] is None),
-                    ("video_features", not vectors["video_features"][1][row]),
-                    ("music_features", not vectors["music_features"][1][row]),
-                )
-                if absent
-            ]
-            if missing:
-                unusable.append(f"{segment_id} (no {', '.join(missing)})")
-                continue
-            (segment,) = coerce_segments([(segment_id, names[emotions[row]], sources[row] or "")])
-            segments.append(segment)
-            splits[segment_id] = split
-            where = f"{folder}, split {split}, segment {segment_id}"
-            video[segment_id] = check_features(vectors["video_features"][0][row], VIDEO_FEATURE_DIM, where)
-            music[segment_id] = check_features(vectors["music_features"][0][row], MUSIC_FEATURE_DIM, where)
+            if absent
+        ]
+        if missing:
+            unusable.append(f"{segment_id} (no {', '.join(missing)})")
+            continue
+        (segment,) = coerce_segments([(segment_id, EMOTIONS[emotions[row]], sources[row] or "")])
+        segments.append(segment)
+        split = loaded.split_of_row[row]
+        splits[segment_id] = split
+        where = f"{folder}, split {split}, segment {segment_id}"
+        video_of[segment_id] = check_features(video[row], VIDEO_FEATURE_DIM, where)
+        music_of[segment_id] = check_features(music[row], MUSIC_FEATURE_DIM, where)
     if unusable:
         shown = ", ".join(unusable[:5]) + (f" and {len(unusable) - 5} more" if len(unusable) > 5 else "")
         raise ReleaseFormatError(
@@ -343,25 +354,16 @@ def read_extracted_segments(
         )
     if set(splits.values()) == {"train"}:
         splits = {}
-    return segments, splits, video, music
-
-
-def read_segments(
-    path: str | os.PathLike,
-) -> tuple[list[LabelledSegment], dict[str, str], dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """:func:`read_extracted_segments` for a folder, :func:`read_segments_csv` for a CSV file."""
-    return read_extracted_segments(path) if Path(path).is_dir() else read_segments_csv(path)
+    return segments, splits, video_of, music_of
 
 
 def _digest(path: Path) -> str:
-    """SHA-256 of a file, or of a folder's Parquet shards (relative paths and bytes, sorted)."""
+    """SHA-256 of a file, or of a folder's Parquet shards (:func:`~emomv_hf.io_utils.files_sha256`, sorted)."""
     if path.is_file():
         return file_sha256(path)
-    digest = hashlib.sha256()
-    for shard in sorted(path.rglob("*.parquet")):
-        digest.update(shard.relative_to(path).as_posix().encode())
-        digest.update(shard.read_bytes())
-    return digest.hexdigest()
+    return files_sha256(
+        (shard.relative_to(path).as_posix(), shard) for shard in sorted(path.rglob("*.parquet"))
+    )
 
 
 class DegenerateDatasetError(ValueError):
@@ -420,7 +422,8 @@ def pair_split_tables(
     """Pair each split's labelled segments (:func:`.pairing.make_pairs`) into the tables of a dataset folder:
     ``{"pairs": {split: table}, "segments": {evaluation split: table}}`` (the ``segments`` config holds the
     segments of the evaluation split's pairs: ``test``, else ``validation``, else the last split), with the
-    pairing result and the degenerate-split problems of each split.
+    pairing result of each split and the card's provenance lines on the pairing (swaps, balancing and
+    degenerate splits).
 
     Raises :class:`DegenerateDatasetError` (message starting with ``where``) for a split without matched or
     without mismatched pairs unless ``allow_degenerate``, which warns instead.
@@ -455,15 +458,25 @@ def pair_split_tables(
     tables = {
         PAIRS_CONFIG: pair_tables,
         SEGMENTS_CONFIG: {
-            evaluation: segments_table(
-                segment_ids,
-                [EMOTIONS.index(emotion_of[s]) for s in segment_ids],
-                _stack(video, segment_ids, VIDEO_FEATURE_DIM),
-                _stack(music, segment_ids, MUSIC_FEATURE_DIM),
+            evaluation: schema_table(
+                {
+                    "segment_id": segment_ids,
+                    "emotion": [EMOTIONS.index(emotion_of[s]) for s in segment_ids],
+                    "video_features": _stack(video, segment_ids, VIDEO_FEATURE_DIM),
+                    "music_features": _stack(music, segment_ids, MUSIC_FEATURE_DIM),
+                },
+                SEGMENT_FEATURES,
             )
         },
     }
-    return tables, results, problems
+    notes = [
+        f"- Split `{split}`: {len(by_split[split])} segments, swaps per emotion pair "
+        + ", ".join(f"{a}-{b} {count}" for (a, b), count in result.swaps.items())
+        + f"; {len(result.unused_segment_ids)} matched pairs dropped by balancing."
+        for split, result in results.items()
+    ]
+    notes += [f"- Degenerate, written with `allow_degenerate`: {problem}." for problem in problems]
+    return tables, results, notes
 
 
 def build_pairs_dataset(
@@ -491,7 +504,8 @@ def build_pairs_dataset(
     unless ``allow_degenerate``, which warns and writes it. ``overwrite``: as :func:`build_hub_dataset`.
     """
     csv_path = Path(segments_csv)
-    segments, given_splits, video, music = read_segments(csv_path)
+    read = read_extracted_segments if csv_path.is_dir() else read_segments_csv
+    segments, given_splits, video, music = read(csv_path)
     dropped: list[LabelledSegment] = []
     if given_splits:
         by_split: dict[str, list[LabelledSegment]] = {}
@@ -509,7 +523,7 @@ def build_pairs_dataset(
     else:
         by_split = {"train": segments}
 
-    tables, results, problems = pair_split_tables(
+    tables, results, notes = pair_split_tables(
         by_split,
         video,
         music,
@@ -528,20 +542,17 @@ def build_pairs_dataset(
         else "none (all segments in `train`)"
     )
     provenance = [
-        f"- Built by `emomv-hf` {__version__} (`emomv_hf.data.build_pairs_dataset`) from `{csv_path.name}` "
+        f"- Built by `emomv-hf` {__version__} (`emomv_hf.data.build.build_pairs_dataset`) from `{csv_path.name}` "
         f"({len(segments)} segments, sha256 `{_digest(csv_path)[:16]}`).",
         f"- Options: seed {seed}, balance {balance}, split by {split_source}.",
         *(
-            f"- Split `{split}`: {len(by_split[split])} segments, swaps per emotion pair "
-            + ", ".join(f"{a}-{b} {count}" for (a, b), count in result.swaps.items())
-            + f"; {len(result.unused_segment_ids)} matched pairs dropped by balancing."
-            for split, result in results.items()
+            [f"- {len(dropped)} segments dropped by the per-source cap of {max_per_source}."]
+            if dropped
+            else []
         ),
+        *notes,
     ]
-    if dropped:
-        provenance.append(f"- {len(dropped)} segments dropped by the per-source cap of {max_per_source}.")
-    provenance += [f"- Degenerate, written with `allow_degenerate`: {problem}." for problem in problems]
-    card = dataset_card.make_dataset_card(
+    card = make_dataset_card(
         name=name,
         pretty_name=name,
         summary=(

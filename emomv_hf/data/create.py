@@ -37,15 +37,23 @@ import pyarrow.parquet as pq
 import torch
 
 from emomv_hf._version import __version__
-from emomv_hf.cards import dataset_card
 from emomv_hf.emotions import EMOTIONS
-from emomv_hf.io_utils import atomic_open, markdown_table, model_fingerprint
+from emomv_hf.io_utils import markdown_table, model_fingerprint
 
-from .build import DegenerateDatasetError, pair_split_tables
-from .hub_folder import write_hub_folder
+from .build import DegenerateDatasetError, load_extracted_segments, pair_split_tables
+from .card import make_dataset_card
+from .hub_folder import write_hub_folder, write_parquet
+from .loading import load_hub_dataset
 from .pairing import LabelledSegment, split_by_source
-from .release import ReleaseFormatError, source_video_id
-from .schema import MUSIC_FEATURE_DIM, PAIRS_CONFIG, SEGMENTS_CONFIG, VIDEO_FEATURE_DIM, segments_from_pairs
+from .release import ReleaseFormatError
+from .schema import (
+    MUSIC_FEATURE_DIM,
+    PAIRS_CONFIG,
+    SEGMENTS_CONFIG,
+    VIDEO_FEATURE_DIM,
+    segments_from_pairs,
+    source_video_id,
+)
 
 TAGS_FILE = "tags.parquet"
 """The tags of a run, in its work folder: one row per tagged segment, one column per input."""
@@ -86,8 +94,6 @@ def _check_rows(
 
 
 def _from_emomv_folder(folder: Path) -> UnlabelledSegments:
-    from .loading import load_hub_dataset
-
     pairs = load_hub_dataset(folder, PAIRS_CONFIG)
     ids: list[str] = []
     video, music, emotions = [], [], []
@@ -116,51 +122,21 @@ def _from_emomv_folder(folder: Path) -> UnlabelledSegments:
     )
 
 
-def _fixed_size_rows(column: pa.ChunkedArray, dim: int) -> tuple[np.ndarray, np.ndarray]:
-    values = np.zeros((len(column), dim), dtype=np.float32)
-    present = np.zeros(len(column), dtype=bool)
-    for row, vector in enumerate(column.to_pylist()):
-        if vector is not None:
-            values[row] = vector
-            present[row] = True
-    return values, present
-
-
 def _from_extracted_folder(folder: Path) -> UnlabelledSegments:
-    shards = sorted((folder / "data" / SEGMENTS_CONFIG).glob("*.parquet"))
-    tables = []
-    for shard in shards:
-        table = pq.read_table(shard)
-        missing = [
-            name
-            for name in ("segment_id", "source", "video_features", "music_features")
-            if name not in table.column_names
-        ]
-        if missing:
-            raise ReleaseFormatError(
-                f"{shard}: missing column(s) {', '.join(missing)} (not extract_features.py output)"
-            )
-        tables.append(table.select(["segment_id", "source", "emotion", "video_features", "music_features"]))
-    table = pa.concat_tables(tables)
-    ids = [str(segment_id) for segment_id in table.column("segment_id").to_pylist()]
-    duplicated = sorted({segment_id for segment_id, count in Counter(ids).items() if count > 1})
-    if duplicated:
-        raise ReleaseFormatError(f"{folder}: duplicated segment id(s) {', '.join(duplicated[:5])}")
-    sources = table.column("source").to_pylist()
-    video, has_video = _fixed_size_rows(table.column("video_features"), VIDEO_FEATURE_DIM)
-    music, has_music = _fixed_size_rows(table.column("music_features"), MUSIC_FEATURE_DIM)
+    segments = load_extracted_segments(folder)
+    ids = segments.segment_ids
+    sources = segments.column("source") or [None] * len(ids)
+    video, has_video = segments.features("video")
+    music, has_music = segments.features("music")
     return UnlabelledSegments(
         ids,
-        [
-            str(source) if source else source_video_id(segment_id)
-            for source, segment_id in zip(sources, ids, strict=True)
-        ],
+        [source or source_video_id(segment_id) for source, segment_id in zip(sources, ids, strict=True)],
         video,
         music,
         has_video,
         has_music,
-        table.column("emotion").to_pylist(),
-        f"the {len(ids)} segments extracted into `{folder.name}` ({len(shards)} shard(s))",
+        segments.column("emotion"),
+        f"the {len(ids)} segments extracted into `{folder.name}` (splits {', '.join(segments.splits)})",
     )
 
 
@@ -247,10 +223,7 @@ def _write_tags(path: Path, key: dict[str, str], ids: Sequence[str], tags: Mappi
             **{k: pa.array(v, pa.int64()) for k, v in tags.items()},
         }
     )
-    table = table.replace_schema_metadata({b"emomv_tags": json.dumps(key).encode()})
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_open(path, binary=True) as handle:
-        pq.write_table(table, handle)
+    write_parquet(path, table, {"emomv_tags": json.dumps(key)})
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -514,7 +487,7 @@ def create_dataset(
     index_of = {segment_id: row for row, segment_id in enumerate(segments.segment_ids)}
     video = {segment.segment_id: segments.video[index_of[segment.segment_id]] for segment in kept}
     music = {segment.segment_id: segments.music[index_of[segment.segment_id]] for segment in kept}
-    tables, results, problems = pair_split_tables(
+    tables, results, notes = pair_split_tables(
         by_split, video, music, seed=seed, balance=True, allow_degenerate=allow_degenerate, where=str(media)
     )
     empty = [split for split, table in tables[PAIRS_CONFIG].items() if table.num_rows == 0]
@@ -564,16 +537,10 @@ def create_dataset(
         f"- Options: max {max_segments_per_source} segments per source, validation fraction {validation_fraction}, "
         f"seed {seed}, balanced pairs.",
         *([f"- Extraction: {extraction_note}."] if extraction_note else []),
-        *(
-            f"- Split `{split}`: {len(by_split[split])} segments, swaps per emotion pair "
-            + ", ".join(f"{a}-{b} {count}" for (a, b), count in result.swaps.items())
-            + f"; {len(result.unused_segment_ids)} matched pairs dropped by balancing."
-            for split, result in results.items()
-        ),
-        *(f"- Degenerate, written with `allow_degenerate`: {problem}." for problem in problems),
+        *notes,
     ]
     name = output_dir.name
-    card = dataset_card.make_dataset_card(
+    card = make_dataset_card(
         name=name,
         pretty_name=name,
         summary=(

@@ -3,9 +3,10 @@
 Layout (what ``datasets.load_dataset(folder)`` and ``load_dataset("ORG/name")`` read)::
 
     <name>/README.md                                   dataset card; its YAML declares configs + features
-    <name>/data/<config>/<split>-00000-of-00001.parquet
+    <name>/data/<config>/<split>-<k>-of-<n>.parquet
 
-Uploading a written folder is :func:`emomv_hf.hub.push_to_hub` with ``repo_type="dataset"``.
+Every Parquet file of the package (these folders and the shards of feature extraction) is written by
+:func:`write_parquet`. Uploading a written folder is :func:`emomv_hf.hub.push_to_hub` with ``repo_type="dataset"``.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from huggingface_hub import DatasetCard
 
-from emomv_hf.io_utils import apply_umask, make_staging_dir, replace_dir
+from emomv_hf.io_utils import apply_umask, atomic_open, make_staging_dir, replace_dir
 
 DATA_DIR = "data"
 _SHARD = re.compile(rf"^{DATA_DIR}/[^/]+/[^/]+-\d{{5}}-of-\d{{5}}\.parquet$")
@@ -30,9 +31,28 @@ class UnexpectedFilesError(FileExistsError):
     """The output folder holds files a build did not write; replacing it would delete them."""
 
 
-def shard_path(config: str, split: str) -> str:
-    """Relative path of the (single) Parquet shard of ``config``/``split``."""
-    return f"{DATA_DIR}/{config}/{split}-00000-of-00001.parquet"
+def shard_path(config: str, split: str, index: int = 0, count: int = 1) -> str:
+    """Relative path of shard ``index`` of the ``count`` Parquet shards of ``config``/``split``."""
+    return f"{DATA_DIR}/{config}/{split}-{index:05d}-of-{count:05d}.parquet"
+
+
+def write_parquet(
+    path: str | os.PathLike, table: pa.Table, metadata: Mapping[str, str] | None = None
+) -> None:
+    """Write ``table`` (a table of :mod:`.schema`) to the Parquet file ``path`` atomically; ``metadata`` adds
+    keys to its schema metadata (next to the ``huggingface`` features that ``datasets`` reads back)."""
+    if metadata:
+        table = table.replace_schema_metadata(
+            {
+                **(table.schema.metadata or {}),
+                **{key.encode(): value.encode() for key, value in metadata.items()},
+            }
+        )
+    with atomic_open(path, binary=True) as handle:
+        if table.num_rows:
+            pq.write_table(table, handle)
+        else:  # no row group at all: datasets cannot read a row group of 0 rows
+            pq.ParquetWriter(handle, table.schema).close()
 
 
 def data_files_pattern(config: str, split: str) -> str:
@@ -87,9 +107,7 @@ def write_hub_folder(
     try:
         for config, splits in tables.items():
             for split, table in splits.items():
-                path = staging / shard_path(config, split)
-                path.parent.mkdir(parents=True, exist_ok=True)
-                pq.write_table(table, path)
+                write_parquet(staging / shard_path(config, split), table)
         card.save(staging / "README.md")
         apply_umask(staging)
         replace_dir(staging, target)

@@ -1,13 +1,17 @@
-"""Loading a built EmoMV dataset, from the Hub or from a local folder, and choosing its reported split."""
+"""Loading a built EmoMV dataset, from the Hub or from a local folder, and choosing its reported split; the one
+reader of a ``segments`` config (:func:`load_segments`)."""
 
 from __future__ import annotations
 
 import hashlib
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import datasets
+import numpy as np
+import pyarrow as pa
 
 _BUILD_HINT = (
     "build a local folder with `python dataset_scripts/build_emomv.py --release-dir DIR --output-dir datasets` "
@@ -90,3 +94,55 @@ def load_emomv(dataset: str, config: str = "pairs") -> datasets.DatasetDict:
 def reporting_split(pairs: datasets.DatasetDict) -> str:
     """The split results are reported on: ``test`` where the dataset has one (EmoMV-A), else ``validation``."""
     return "test" if "test" in pairs else "validation"
+
+
+@dataclass
+class Segments:
+    """The rows of a ``segments`` config, its splits concatenated in order, as one Arrow table: the columns of
+    :data:`.schema.SEGMENT_FEATURES`, and ``source``, ``start``, ``end``, ``media`` in a folder of extracted
+    features (:data:`.schema.EXTRACTED_SEGMENT_FEATURES`, whose ``emotion`` and features may be null)."""
+
+    table: pa.Table
+    splits: list[str]
+    split_of_row: list[str]
+
+    def __len__(self) -> int:
+        return self.table.num_rows
+
+    @property
+    def segment_ids(self) -> list[str]:
+        return self.table.column("segment_id").to_pylist()
+
+    def column(self, name: str) -> list | None:
+        """A column's values (``None`` for null), or ``None`` when the config has no such column."""
+        return self.table.column(name).to_pylist() if name in self.table.column_names else None
+
+    def features(self, stream: str) -> tuple[np.ndarray, np.ndarray]:
+        """``<stream>_features`` as float32 rows `(N, D)`, zeros where null, and which rows have them `(N,)`."""
+        column = self.table.column(f"{stream}_features").combine_chunks()
+        dim = column.type.list_size
+        # The child values hold a row (of any content) for every null too: slice by the column's offset.
+        values = column.values.slice(column.offset * dim, len(column) * dim).to_numpy(zero_copy_only=False)
+        rows = values.reshape(len(column), dim).astype(np.float32, copy=True)
+        present = column.is_valid().to_numpy(zero_copy_only=False)
+        rows[~present] = 0.0
+        return rows, present
+
+
+def load_segments(dataset: str | os.PathLike, split: str | None = None) -> Segments:
+    """The ``segments`` config of ``dataset`` (a folder or Hub id, :func:`load_emomv`): ``split``, or every split.
+
+    Raises:
+        ValueError: ``dataset`` has no split ``split``.
+    """
+    loaded = load_emomv(str(dataset), "segments")
+    splits = [split] if split is not None else list(loaded)
+    missing = [name for name in splits if name not in loaded]
+    if missing:
+        raise ValueError(f"{dataset}: no segments split {missing[0]!r} (splits: {', '.join(loaded)})")
+    tables = [loaded[name].data.table for name in splits]
+    return Segments(
+        pa.concat_tables(tables) if len(tables) > 1 else tables[0],
+        splits,
+        [name for name in splits for _ in range(loaded[name].num_rows)],
+    )

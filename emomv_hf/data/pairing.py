@@ -15,7 +15,8 @@ The paper's recipe, for each split:
 
 How many swaps each allowed emotion pair gets is not in the paper; :func:`allocate_swaps` documents the
 rule used here. For EmoMV-C-style data :func:`split_by_source` makes the 80/20 split grouped by source
-video with at most two segments per source. Everything is pure: the output depends only on the input set
+video with at most two segments per source; :func:`group_by_source` is the one grouping by source video of the
+package (the held-out and cross-validation protocols group pairs with it too). Everything is pure: the output depends only on the input set
 of segments and ``seed`` (not on the input order).
 """
 
@@ -34,8 +35,7 @@ from emomv_hf.emotions import (
     normalize_emotion,
 )
 
-from .release import source_video_id
-from .schema import PAIR_SEPARATOR, make_pair_id
+from .schema import PAIR_SEPARATOR, make_pair_id, source_video_id
 
 SWAP_ALLOCATION_RULE = (
     "Swaps are handed out one at a time. Each goes to the allowed emotion pair that has received the fewest "
@@ -281,6 +281,31 @@ def make_pairs(
 # --------------------------------------------------------------------------------------------------------
 
 
+def group_by_source(video_sources: Sequence[str], music_sources: Sequence[str]) -> dict[str, list[int]]:
+    """Indices of pairs grouped by connected source videos, so that no source is in two groups.
+
+    Pair ``i`` has the source videos ``video_sources[i]`` and ``music_sources[i]`` (a segment, or a matched pair,
+    has the same source twice; :func:`.schema.source_video_id` derives a source from a segment id). Pairs are
+    linked when they share a source through either stream, so a mismatched pair joins two sources; each group
+    is one linked component, keyed by one of its sources, with its pair indices in increasing order.
+    """
+    parent: dict[str, str] = {}
+
+    def find(node: str) -> str:
+        parent.setdefault(node, node)
+        while parent[node] != node:
+            parent[node] = parent[parent[node]]
+            node = parent[node]
+        return node
+
+    for video_source, music_source in zip(video_sources, music_sources, strict=True):
+        parent[find(video_source)] = find(music_source)
+    groups: dict[str, list[int]] = {}
+    for index, video_source in enumerate(video_sources):
+        groups.setdefault(find(video_source), []).append(index)
+    return groups
+
+
 @dataclass(frozen=True)
 class SourceSplit:
     """Output of :func:`split_by_source`: segments per split and those dropped by the per-source cap."""
@@ -310,14 +335,13 @@ def split_by_source(
         raise ValueError(f"max_per_source must be at least 1, got {max_per_source}")
     items = sorted(coerce_segments(segments), key=lambda segment: segment.segment_id)
     rng = random.Random(seed)
-    by_source: dict[str, list[LabelledSegment]] = defaultdict(list)
-    for segment in items:
-        by_source[segment.source].append(segment)
+    segment_sources = [segment.source for segment in items]
+    by_source = group_by_source(segment_sources, segment_sources)
 
     kept: dict[str, list[LabelledSegment]] = {}
     dropped: list[LabelledSegment] = []
     for source in sorted(by_source):
-        group = list(by_source[source])
+        group = [items[index] for index in by_source[source]]
         if max_per_source is not None and len(group) > max_per_source:
             rng.shuffle(group)
             dropped.extend(group[max_per_source:])

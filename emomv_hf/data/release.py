@@ -13,11 +13,11 @@ from __future__ import annotations
 import os
 import urllib.error
 import urllib.request
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
@@ -33,6 +33,8 @@ from .schema import MUSIC_FEATURE_DIM, PAIR_SEPARATOR, VIDEO_FEATURE_DIM
 
 if TYPE_CHECKING:
     import h5py
+
+T = TypeVar("T")
 
 RELEASE_DIR_ENV = "EMOMV_RELEASE_DIR"
 RELEASE_REPO = "ivyha010/EmoMV"
@@ -178,18 +180,6 @@ def get_layout(dataset: str) -> ReleaseLayout:
 def release_files() -> list[str]:
     """Every file of the full release, relative to its root."""
     return [path for layout in RELEASE_LAYOUTS.values() for path in layout.files]
-
-
-def source_video_id(segment_id: str) -> str:
-    """Source video of a segment: ``"yA9WhYnsD_4_06"`` -> ``"yA9WhYnsD_4"``.
-
-    EmoMV-C segment ids are ``<YouTube id>_<segment number>``; the YouTube id may itself contain ``_``, so
-    the split is on the last ``_`` and only when what follows is digits. Other ids are their own source.
-    """
-    head, sep, tail = segment_id.rpartition("_")
-    if sep and head and tail.isdigit():
-        return head
-    return segment_id
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -370,7 +360,8 @@ def check_features(features: np.ndarray, dim: int, where: str) -> np.ndarray:
         raise ReleaseFormatError(f"{where}: expected a 2-D array (rows, {dim}), got shape {features.shape}")
     if features.shape[-1] != dim:
         raise ReleaseFormatError(
-            f"{where}: wrong feature width: expected {dim} values per row, got shape {features.shape}"
+            f"{where}: wrong feature width: expected {dim} values per row, got {features.shape[-1]} "
+            f"(shape {features.shape})"
         )
     if not np.issubdtype(features.dtype, np.floating):
         raise ReleaseFormatError(f"{where}: expected floating-point features, got dtype {features.dtype}")
@@ -397,12 +388,6 @@ def read_features(path: str | os.PathLike, dim: int) -> np.ndarray:
             raise ReleaseFormatError(
                 f"{where}: expected a 2-D array (rows, {dim}), got shape {dataset.shape}"
             )
-        if dataset.shape[1] != dim:
-            raise ReleaseFormatError(
-                f"{where}: wrong feature width: expected {dim} values per row, got {dataset.shape[1]}"
-            )
-        if not np.issubdtype(dataset.dtype, np.floating):
-            raise ReleaseFormatError(f"{where}: expected floating-point features, got dtype {dataset.dtype}")
         features = dataset[()]
     return check_features(features, dim, where)
 
@@ -590,29 +575,16 @@ def _check_rows(csv_path: Path, num_rows: int, h5_path: Path, features: np.ndarr
         )
 
 
-def read_pair_split(
-    release_dir: str | os.PathLike, files: SplitFiles
-) -> tuple[list[PairAnnotation], np.ndarray, np.ndarray]:
-    """Annotations, video features ``(N, 2304)`` and music features ``(N, 128)`` of one pair split."""
+def read_split(
+    release_dir: str | os.PathLike, files: SplitFiles, read_csv: Callable[[Path], list[T]]
+) -> tuple[list[T], np.ndarray, np.ndarray]:
+    """The rows of a split's CSV (``read_csv``: :func:`read_pair_csv`, or :func:`read_segment_csv` with its
+    format), video features ``(N, 2304)`` and music features ``(N, 128)``, row ``i`` of each for one another."""
     root = Path(release_dir)
     csv_path, video_path, music_path = (root / path for path in files.files)
-    annotations = read_pair_csv(csv_path)
+    rows = read_csv(csv_path)
     video = read_features(video_path, VIDEO_FEATURE_DIM)
-    _check_rows(csv_path, len(annotations), video_path, video)
+    _check_rows(csv_path, len(rows), video_path, video)
     music = read_features(music_path, MUSIC_FEATURE_DIM)
-    _check_rows(csv_path, len(annotations), music_path, music)
-    return annotations, video, music
-
-
-def read_segment_split(
-    release_dir: str | os.PathLike, files: SplitFiles, csv_format: str
-) -> tuple[list[SegmentAnnotation], np.ndarray, np.ndarray]:
-    """Segments, video features ``(N, 2304)`` and music features ``(N, 128)`` of a retrieval set."""
-    root = Path(release_dir)
-    csv_path, video_path, music_path = (root / path for path in files.files)
-    segments = read_segment_csv(csv_path, csv_format)
-    video = read_features(video_path, VIDEO_FEATURE_DIM)
-    _check_rows(csv_path, len(segments), video_path, video)
-    music = read_features(music_path, MUSIC_FEATURE_DIM)
-    _check_rows(csv_path, len(segments), music_path, music)
-    return segments, video, music
+    _check_rows(csv_path, len(rows), music_path, music)
+    return rows, video, music

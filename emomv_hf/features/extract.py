@@ -395,7 +395,9 @@ class Shard:
 
     @property
     def path(self) -> str:
-        return f"data/{CONFIG}/{self.split}-{self.index:05d}-of-{self.count:05d}.parquet"
+        from ..data.hub_folder import shard_path
+
+        return shard_path(CONFIG, self.split, self.index, self.count)
 
 
 def plan_shards(items: Sequence[MediaItem], files_per_shard: int) -> list[Shard]:
@@ -413,27 +415,27 @@ def plan_shards(items: Sequence[MediaItem], files_per_shard: int) -> list[Shard]
 
 
 def _write_shard(path: Path, rows: list[dict], failures: list[ExtractionFailure], settings: dict) -> None:
-    from ..data.schema import extracted_segments_table
+    from ..data.hub_folder import write_parquet
+    from ..data.schema import EXTRACTED_SEGMENT_FEATURES, schema_table
 
-    table = extracted_segments_table(
-        [row["segment_id"] for row in rows],
-        [row["emotion"] for row in rows],
-        [row["video"] for row in rows],
-        [row["music"] for row in rows],
-        [row["source"] for row in rows],
-        [row["start"] for row in rows],
-        [row["end"] for row in rows],
-        [row["media"] for row in rows],
-    )
-    metadata = dict(table.schema.metadata or {})
-    metadata[_FAILURES_KEY] = json.dumps([f.__dict__ for f in failures]).encode()
-    metadata[_SETTINGS_KEY] = json.dumps(settings, sort_keys=True).encode()
-    table = table.replace_schema_metadata(metadata)
-    with atomic_open(path, binary=True) as handle:
-        if table.num_rows:
-            pq.write_table(table, handle)
-        else:  # no row group at all: datasets cannot read a row group of 0 rows
-            pq.ParquetWriter(handle, table.schema).close()
+    columns = {
+        name: [row[key] for row in rows]
+        for name, key in (
+            ("segment_id", "segment_id"),
+            ("emotion", "emotion"),
+            ("video_features", "video"),
+            ("music_features", "music"),
+            ("source", "source"),
+            ("start", "start"),
+            ("end", "end"),
+            ("media", "media"),
+        )
+    }
+    metadata = {
+        _FAILURES_KEY.decode(): json.dumps([f.__dict__ for f in failures]),
+        _SETTINGS_KEY.decode(): json.dumps(settings, sort_keys=True),
+    }
+    write_parquet(path, schema_table(columns, EXTRACTED_SEGMENT_FEATURES), metadata)
 
 
 def _shard_failures(path: Path) -> list[ExtractionFailure]:
@@ -577,7 +579,7 @@ def _write_failures(output_dir: Path, failures: Sequence[ExtractionFailure]) -> 
 
 def _finalize(output_dir: Path, shards: Sequence[Shard], settings: dict, media: str) -> ExtractionSummary:
     """Main process, after every shard is written: the card and ``failures.csv`` from the shards."""
-    from ..cards.dataset_card import make_extraction_card
+    from ..data.card import make_extraction_card
 
     tables: dict[str, list[pa.Table]] = {}
     failures: list[ExtractionFailure] = []

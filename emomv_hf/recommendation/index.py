@@ -33,12 +33,11 @@ from typing import Any
 import datasets
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import torch
 from transformers import PreTrainedModel
 
-from emomv_hf.data.loading import load_emomv, looks_like_local_path
-from emomv_hf.data.schema import SEGMENTS_CONFIG, fixed_size_list_array
+from emomv_hf.data.loading import Segments, load_segments, looks_like_local_path
+from emomv_hf.data.schema import fixed_size_list_array
 from emomv_hf.io_utils import atomic_write_json, make_staging_dir, model_fingerprint, replace_dir
 
 logger = logging.getLogger(__name__)
@@ -99,39 +98,10 @@ def default_index_dir(library: str, model: PreTrainedModel) -> Path:
     return base / model_fingerprint(model)[:16]
 
 
-def _chunks(table: pa.Table, size: int) -> Iterator[pa.Table]:
-    for start in range(0, table.num_rows, size):
-        yield table.slice(start, size)
-
-
-def _feature_rows(column: pa.ChunkedArray, name: str) -> np.ndarray:
-    """A non-null fixed-size-list column → `(N, width)` float32 (the model's `prepare_inputs` checks the width)."""
-    array = column.combine_chunks()
-    if not pa.types.is_fixed_size_list(array.type):
-        raise ValueError(f"library column {name}: expected fixed-length feature rows, got {array.type}")
-    values = array.flatten().to_numpy(zero_copy_only=False).astype(np.float32, copy=False)
-    return values.reshape(len(array), array.type.list_size)
-
-
-def _library_table(library: str, split: str | None) -> tuple[pa.Table, list[str]]:
-    """The ``segments`` rows of ``library`` (the given split, or every split in order) as one Arrow table."""
-    loaded = load_emomv(library, SEGMENTS_CONFIG)
-    splits = [split] if split is not None else list(loaded)
-    missing = [name for name in splits if name not in loaded]
-    if missing:
-        raise ValueError(f"library {library!r} has no split {missing[0]!r} (splits: {', '.join(loaded)})")
-    tables = [loaded[name].data.table for name in splits]
-    table = pa.concat_tables(tables, promote_options="default") if len(tables) > 1 else tables[0]
-    for required in ("segment_id", "video_features", "music_features"):
-        if required not in table.column_names:
-            raise ValueError(f"library {library!r}: the segments config has no {required!r} column")
-    return table, splits
-
-
-def _metadata(table: pa.Table) -> dict[str, pa.Array]:
+def library_metadata(segments: Segments) -> dict[str, pa.Array]:
     """Per-row metadata of library rows: a segment without a `source` is its own track."""
-    rows = table.num_rows
-    segment_ids = table.column("segment_id").combine_chunks().cast(pa.string())
+    table, rows = segments.table, len(segments)
+    segment_ids = table.column("segment_id").combine_chunks()
     if segment_ids.null_count:
         raise ValueError("library: segment_id is null in some rows")
 
@@ -270,8 +240,8 @@ class LibraryIndex:
             raise ValueError(f"index_type must be one of {INDEX_TYPES}, got {index_type!r}")
         library = str(library)
         target = Path(index_dir) if index_dir is not None else default_index_dir(library, model)
-        table, splits = _library_table(library, split)
-        metadata = _metadata(table)
+        segments = load_segments(library, split)
+        metadata = library_metadata(segments)
         model.eval()
         info: dict[str, Any] = {
             "format_version": INDEX_FORMAT_VERSION,
@@ -280,8 +250,8 @@ class LibraryIndex:
             "model_name_or_path": model.config._name_or_path,
             "similarity": model_similarity(model),
             "library": library,
-            "splits": splits,
-            "library_rows": table.num_rows,
+            "splits": segments.splits,
+            "library_rows": len(segments),
             "library_ids_sha256": hashlib.sha256(
                 "\n".join(metadata["segment_id"].to_pylist()).encode()
             ).hexdigest(),
@@ -290,29 +260,25 @@ class LibraryIndex:
         staging = make_staging_dir(target)
         try:
             for stream in STREAMS:
-                column = table.column(f"{stream}_features")
-                valid = pc.is_valid(column)
-                rows = np.flatnonzero(valid.to_numpy(zero_copy_only=False))
+                features, present = segments.features(stream)
+                rows = np.flatnonzero(present)
                 if not len(rows):
                     continue
                 vectors, probabilities = [], []
-                selected = table.take(pa.array(rows)).select([f"{stream}_features"])
                 bar = tqdm(total=len(rows), desc=f"encoding {stream}", unit="segment", disable=not progress)
-                done = 0
-                for chunk in _chunks(selected, 64 * ENCODE_BATCH_SIZE):
-                    features = _feature_rows(chunk.column(0), f"{stream}_features")
-                    finite = np.isfinite(features).all(axis=1)
+                for start in range(0, len(rows), 64 * ENCODE_BATCH_SIZE):
+                    chunk = features[rows[start : start + 64 * ENCODE_BATCH_SIZE]]
+                    finite = np.isfinite(chunk).all(axis=1)
                     if not finite.all():
-                        segment = metadata["segment_id"][int(rows[done + int(np.flatnonzero(~finite)[0])])]
+                        segment = metadata["segment_id"][int(rows[start + int(np.flatnonzero(~finite)[0])])]
                         raise ValueError(
                             f"library {library!r}: segment {segment} has non-finite {stream} features"
                         )
-                    chunk_vectors, chunk_probabilities = _encode_rows(model, features, stream)
+                    chunk_vectors, chunk_probabilities = _encode_rows(model, chunk, stream)
                     vectors.append(chunk_vectors)
                     if chunk_probabilities is not None:
                         probabilities.append(chunk_probabilities)
-                    done += len(features)
-                    bar.update(len(features))
+                    bar.update(len(chunk))
                 bar.close()
                 stacked = np.concatenate(vectors)
                 columns = {name: values.take(pa.array(rows)) for name, values in metadata.items()}

@@ -17,10 +17,11 @@ import numpy as np
 import torch
 from transformers import PreTrainedModel
 
+from emomv_hf.data.loading import load_segments
 from emomv_hf.emotions import EMOTIONS
 from emomv_hf.features.arguments import ExtractorArguments
 
-from .index import STREAMS, _feature_rows, _library_table, _metadata
+from .index import STREAMS, library_metadata
 from .recommend import Query, QuerySegment, UnknownSegmentError, extract_query
 
 
@@ -39,17 +40,16 @@ class LibrarySegments:
 
     def __init__(self, library: str, split: str | None = None):
         self.library = str(library)
-        self.table, self.splits = _library_table(self.library, split)
-        self.metadata = _metadata(self.table)
+        segments = load_segments(self.library, split)
+        self.splits = segments.splits
+        self.metadata = library_metadata(segments)
         ids = self.metadata["segment_id"].to_pylist()
         self._rows = {segment_id: row for row, segment_id in enumerate(ids)}
-        self._valid = {
-            stream: self.table.column(f"{stream}_features").is_valid().to_numpy(zero_copy_only=False)
-            for stream in STREAMS
-        }
+        self._features = {stream: segments.features(stream) for stream in STREAMS}
+        self._valid = {stream: present for stream, (_, present) in self._features.items()}
 
     def __len__(self) -> int:
-        return self.table.num_rows
+        return len(self.metadata["segment_id"])
 
     def segment_ids(self, stream: str) -> list[str]:
         """Ids of the segments that have ``stream`` features, in library order."""
@@ -74,8 +74,7 @@ class LibrarySegments:
     def query(self, segment_id: str, stream: str) -> Query:
         """A library segment's raw ``stream`` features as a one-segment query."""
         row = self._row(segment_id, stream)
-        column = self.table.column(f"{stream}_features").slice(row, 1)
-        features = np.array(_feature_rows(column, f"{stream}_features"))  # a writable copy for torch
+        features = self._features[stream][0][row : row + 1].copy()  # a writable copy for torch
         start, end = self.metadata["start"][row].as_py(), self.metadata["end"][row].as_py()
         return Query(
             kind="segment",

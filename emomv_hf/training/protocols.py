@@ -15,9 +15,9 @@ import datasets
 import numpy as np
 import torch
 
-from emomv_hf.data import source_video_id
 from emomv_hf.data.loading import reporting_split
-from emomv_hf.data.schema import segments_from_pairs
+from emomv_hf.data.pairing import group_by_source
+from emomv_hf.data.schema import segments_from_pairs, source_video_id
 from emomv_hf.data.tensors import TAGGING_COLUMN_TO_ARGUMENT, TensorPairs
 
 if TYPE_CHECKING:
@@ -43,30 +43,12 @@ where early stopping watches a small grouped slice of the training pairs (see do
 
 
 def source_groups(video_segment_ids: Sequence[str], music_segment_ids: Sequence[str]) -> dict[str, list[int]]:
-    """Pair indices grouped so that no source video is in two groups.
-
-    Pairs are linked when they share a source video through either stream (a mismatched pair joins two
-    sources); each group is one linked component, keyed by one of its sources.
-    """
-    parent: dict[str, str] = {}
-
-    def find(node: str) -> str:
-        parent.setdefault(node, node)
-        while parent[node] != node:
-            parent[node] = parent[parent[node]]
-            node = parent[node]
-        return node
-
-    pair_sources = [
-        (source_video_id(video), source_video_id(music))
-        for video, music in zip(video_segment_ids, music_segment_ids, strict=True)
-    ]
-    for video_source, music_source in pair_sources:
-        parent[find(video_source)] = find(music_source)
-    groups: dict[str, list[int]] = {}
-    for index, (video_source, _) in enumerate(pair_sources):
-        groups.setdefault(find(video_source), []).append(index)
-    return groups
+    """Pair indices grouped so that no source video is in two groups (:func:`~emomv_hf.data.pairing.group_by_source`
+    over the pairs' segment ids)."""
+    return group_by_source(
+        [source_video_id(video) for video in video_segment_ids],
+        [source_video_id(music) for music in music_segment_ids],
+    )
 
 
 def grouped_holdout_indices(

@@ -12,7 +12,8 @@ import pytest
 from datasets import load_dataset
 from huggingface_hub import DatasetCard
 
-from emomv_hf.data import PAIR_FEATURES, SEGMENT_FEATURES, describe_hub_folder, source_video_id
+from emomv_hf.data.build import describe_hub_folder
+from emomv_hf.data.schema import PAIR_FEATURES, SEGMENT_FEATURES, source_video_id
 from emomv_hf.emotions import ALLOWED_MISMATCH_PAIRS, EMOTIONS, MATCH_LABELS, emotion_index
 
 C = "DS3_EmoMV_C"

@@ -12,14 +12,13 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from emomv_hf.data import (
+from emomv_hf.data.build import build_hub_dataset, describe_hub_folder
+from emomv_hf.data.release import (
     RELEASE_LAYOUTS,
     MissingReleaseFilesError,
     MissingReleaseFileWarning,
-    build_hub_dataset,
-    describe_hub_folder,
+    read_features,
 )
-from emomv_hf.data.release import read_features
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

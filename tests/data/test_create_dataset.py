@@ -14,9 +14,12 @@ import pytest
 import torch
 
 from emomv_hf import EmoMVForEmotionTagging, EmoMVTaggingConfig
-from emomv_hf.data import ReleaseFormatError
+from emomv_hf.data.card import make_extraction_card
 from emomv_hf.data.create import TAGS_FILE, create_dataset, read_unlabelled_segments
-from emomv_hf.data.schema import PAIR_SEPARATOR, extracted_segments_table
+from emomv_hf.data.hub_folder import write_hub_folder
+from emomv_hf.data.loading import load_segments
+from emomv_hf.data.release import ReleaseFormatError
+from emomv_hf.data.schema import EXTRACTED_SEGMENT_FEATURES, PAIR_SEPARATOR, schema_table
 from emomv_hf.emotions import EMOTIONS, is_allowed_mismatch
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -47,20 +50,21 @@ def _synthetic_segments(seed: int = 0):
 
 
 def _write_extracted(folder: Path, rows) -> Path:
-    table = extracted_segments_table(
-        [row[0] for row in rows],
-        [None] * len(rows),
-        [row[3] for row in rows],
-        [row[4] for row in rows],
-        [row[1] for row in rows],
-        [0.0] * len(rows),
-        [30.0] * len(rows),
-        [f"{row[1]}.mp4" for row in rows],
+    table = schema_table(
+        {
+            "segment_id": [row[0] for row in rows],
+            "emotion": [None] * len(rows),
+            "video_features": [row[3] for row in rows],
+            "music_features": [row[4] for row in rows],
+            "source": [row[1] for row in rows],
+            "start": [0.0] * len(rows),
+            "end": [30.0] * len(rows),
+            "media": [f"{row[1]}.mp4" for row in rows],
+        },
+        EXTRACTED_SEGMENT_FEATURES,
     )
-    path = folder / "data" / "segments" / "train-00000-of-00001.parquet"
-    path.parent.mkdir(parents=True)
-    pq.write_table(table, path)
-    return folder
+    card = make_extraction_card(name=folder.name, tables={"train": table}, settings={}, media="test")
+    return write_hub_folder(folder, {"segments": {"train": table}}, card)
 
 
 @pytest.fixture(scope="module")
@@ -207,3 +211,41 @@ def test_script_prints_every_stage(synthetic, tagger, tmp_path, capsys):
         main(["--media", str(folder), "--tagger", str(tmp_path / "missing"), "--output-dir", str(out)]) == 1
     )
     assert "model folder" in capsys.readouterr().err
+
+
+def test_load_segments_reads_every_split_with_absent_streams(tmp_path):
+    """The one segments reader: splits in order, features as float32 rows, zeros and False where a stream is null."""
+    rng = np.random.default_rng(0)
+    video = rng.normal(size=(3, 2304)).astype(np.float32)
+    music = rng.normal(size=(3, 128)).astype(np.float32)
+
+    def table(rows):
+        return schema_table(
+            {
+                "segment_id": [f"s{row}" for row in rows],
+                "emotion": [row % 5 if row != 1 else None for row in rows],
+                "video_features": [video[row] if row != 2 else None for row in rows],
+                "music_features": [music[row] if row != 1 else None for row in rows],
+                "source": ["src"] * len(rows),
+                "start": [0.0] * len(rows),
+                "end": [30.0] * len(rows),
+                "media": ["src.mp4"] * len(rows),
+            },
+            EXTRACTED_SEGMENT_FEATURES,
+        )
+
+    tables = {"train": table([0, 1]), "validation": table([2])}
+    card = make_extraction_card(name="features", tables=tables, settings={}, media="test")
+    folder = write_hub_folder(tmp_path / "features", {"segments": tables}, card)
+    segments = load_segments(folder)
+    assert segments.segment_ids == ["s0", "s1", "s2"]
+    assert segments.splits == ["train", "validation"]
+    assert segments.split_of_row == ["train", "train", "validation"]
+    assert segments.column("emotion") == [0, None, 2]
+    features, present = segments.features("video")
+    assert features.dtype == np.float32 and present.tolist() == [True, True, False]
+    np.testing.assert_array_equal(features, np.stack([video[0], video[1], np.zeros(2304, np.float32)]))
+    features, present = segments.features("music")
+    assert present.tolist() == [True, False, True]
+    np.testing.assert_array_equal(features, np.stack([music[0], np.zeros(128, np.float32), music[2]]))
+    assert load_segments(folder, "validation").segment_ids == ["s2"]

@@ -14,14 +14,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from emomv_hf.data import (
-    DegenerateDatasetError,
-    UnexpectedFilesError,
-    build_hub_dataset,
-    build_pairs_dataset,
-    resolve_release_dir,
-)
+from emomv_hf.data.build import DegenerateDatasetError, build_hub_dataset, build_pairs_dataset
+from emomv_hf.data.hub_folder import UnexpectedFilesError
 from emomv_hf.data.loading import load_emomv
+from emomv_hf.data.release import resolve_release_dir
 from emomv_hf.io_utils import atomic_write_dir
 
 
@@ -163,7 +159,7 @@ def test_a_killed_build_leaves_no_staging_folder_behind(release_dir, tmp_path):
     code = (
         "import os, signal, sys\n"
         "import pyarrow.parquet as pq\n"
-        "from emomv_hf.data import build_hub_dataset\n"
+        "from emomv_hf.data.build import build_hub_dataset\n"
         "pq.write_table = lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL)\n"
         "build_hub_dataset(sys.argv[1], 'emomv-c', sys.argv[2])\n"
     )

@@ -11,14 +11,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from emomv_hf.data import (
+from emomv_hf.data.pairing import (
     LabelledSegment,
     allocate_swaps,
+    group_by_source,
     make_pairs,
     max_swaps,
-    source_video_id,
     split_by_source,
 )
+from emomv_hf.data.schema import source_video_id
 from emomv_hf.emotions import ALLOWED_MISMATCH_PAIRS, EMOTIONS, is_allowed_mismatch
 
 PROPERTY_SETTINGS = settings(max_examples=60, deadline=None)
@@ -236,6 +237,13 @@ def test_split_by_source_is_about_80_20():
     segments = make_segments([60, 60, 60, 60, 60], per_source=2)
     split = split_by_source(segments, seed=3)
     assert len(split.validation) == 60 and len(split.train) == 240 and not split.dropped
+
+
+def test_group_by_source_links_the_sources_of_mismatched_pairs():
+    # Pairs 0 (a-a) and 2 (b-b) are linked by the mismatched pair 1 (a video, b music); c stays alone.
+    groups = group_by_source(["a", "a", "b", "c"], ["a", "b", "b", "c"])
+    assert sorted(groups.values()) == [[0, 1, 2], [3]]
+    assert group_by_source(["s1", "s2", "s1"], ["s1", "s2", "s1"]) == {"s1": [0, 2], "s2": [1]}
 
 
 def test_source_video_id():

@@ -11,7 +11,8 @@ import h5py
 import numpy as np
 import pytest
 
-from emomv_hf.data import ReleaseFormatError, build_hub_dataset
+from emomv_hf.data.build import build_hub_dataset
+from emomv_hf.data.release import ReleaseFormatError
 
 C = "DS3_EmoMV_C"
 TRAIN_CSV = f"{C}/annotation/DS3_TRAIN_MATCH_MISMATCH_labels.csv"

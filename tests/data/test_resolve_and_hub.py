@@ -16,17 +16,10 @@ import pytest
 from datasets import load_dataset
 from huggingface_hub import constants
 
-from emomv_hf.data import (
-    PAIR_FEATURES,
-    ReleaseFormatError,
-    ReleaseNotFoundError,
-    build_hub_dataset,
-    build_pairs_dataset,
-    describe_hub_folder,
-    resolve_release_dir,
-    source_video_id,
-)
 from emomv_hf.data import release as release_module
+from emomv_hf.data.build import build_hub_dataset, build_pairs_dataset, describe_hub_folder
+from emomv_hf.data.release import ReleaseFormatError, ReleaseNotFoundError, resolve_release_dir
+from emomv_hf.data.schema import PAIR_FEATURES, source_video_id
 from emomv_hf.hub import push_to_hub
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -15,13 +15,13 @@ from typing import get_args
 
 import pytest
 
-from emomv_hf.data import DATASET_NAMES
 from emomv_hf.data.arguments import (
     BuildEmoMVArguments,
     CreatePairsArguments,
     DatasetChoice,
     DatasetOutputArguments,
 )
+from emomv_hf.data.schema import DATASET_NAMES
 from emomv_hf.features.arguments import ExtractorArguments, FeatureExtractionArguments
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -139,10 +139,9 @@ def test_cli_end_to_end_resume_and_dataset_format(media_dir: Path, tmp_path: Pat
 
 def test_create_pairs_reads_the_extracted_folder(media_dir: Path, tmp_path: Path):
     """Two clips cannot be paired meaningfully; relabel copies of the extracted rows as 10 segments instead."""
-    import pyarrow.parquet as pq
-
-    from emomv_hf.cards.dataset_card import make_extraction_card
-    from emomv_hf.data.schema import extracted_segments_table
+    from emomv_hf.data.card import make_extraction_card
+    from emomv_hf.data.hub_folder import write_hub_folder
+    from emomv_hf.data.schema import EXTRACTED_SEGMENT_FEATURES, schema_table
 
     out = tmp_path / "features"
     assert (
@@ -150,21 +149,22 @@ def test_create_pairs_reads_the_extracted_folder(media_dir: Path, tmp_path: Path
     )
     rows = _rows(out)
     emotions = [0, 1, 2, 3, 4]
-    table = extracted_segments_table(
-        [f"src{i // 2}_{i % 2 + 1:02d}" for i in range(10)],
-        [emotions[i % 5] for i in range(10)],
-        [np.asarray(rows[i % 2]["video_features"], np.float32) for i in range(10)],
-        [np.asarray(rows[i % 2]["music_features"], np.float32) for i in range(10)],
-        [f"src{i // 2}" for i in range(10)],
-        [0.0] * 10,
-        [2.5] * 10,
-        [f"media/src{i // 2}.mp4" for i in range(10)],
+    table = schema_table(
+        {
+            "segment_id": [f"src{i // 2}_{i % 2 + 1:02d}" for i in range(10)],
+            "emotion": [emotions[i % 5] for i in range(10)],
+            "video_features": [np.asarray(rows[i % 2]["video_features"], np.float32) for i in range(10)],
+            "music_features": [np.asarray(rows[i % 2]["music_features"], np.float32) for i in range(10)],
+            "source": [f"src{i // 2}" for i in range(10)],
+            "start": [0.0] * 10,
+            "end": [2.5] * 10,
+            "media": [f"media/src{i // 2}.mp4" for i in range(10)],
+        },
+        EXTRACTED_SEGMENT_FEATURES,
     )
     relabelled = tmp_path / "relabelled"
-    (relabelled / "data" / "segments").mkdir(parents=True)
-    pq.write_table(table, relabelled / "data" / "segments" / "train-00000-of-00001.parquet")
     card = make_extraction_card(name="relabelled", tables={"train": table}, settings={}, media="test")
-    (relabelled / "README.md").write_text(str(card), encoding="utf-8")
+    write_hub_folder(relabelled, {"segments": {"train": table}}, card)
 
     sys.path.insert(0, str(REPO_ROOT / "dataset_scripts"))
     try:

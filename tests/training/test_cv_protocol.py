@@ -8,9 +8,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from emomv_hf.data import source_video_id
 from emomv_hf.data.loading import load_emomv
-from emomv_hf.data.schema import segments_from_pairs
+from emomv_hf.data.schema import segments_from_pairs, source_video_id
 from emomv_hf.training import EmoMVTrainingArguments, make_accelerator, run_training
 from emomv_hf.training.protocols import cv_splits, grouped_kfold_indices
 

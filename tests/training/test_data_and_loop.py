@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from emomv_hf.data import source_video_id
 from emomv_hf.data.loading import load_emomv
+from emomv_hf.data.schema import source_video_id
 from emomv_hf.data.tensors import TensorPairs, tensor_loader
 from emomv_hf.training import (
     EarlyStopping,

@@ -1,5 +1,5 @@
-"""The generated dataset card of an EmoMV Hub dataset, filled from ``templates/emomv_dataset_card.md`` with
-huggingface_hub's ``DatasetCard.from_template``.
+"""The generated dataset cards of the folders this package writes, filled from ``templates/*_dataset_card.md``
+with huggingface_hub's ``DatasetCard.from_template``.
 
 One function writes every card, from the tables themselves: YAML (licence, configs, splits, features) so
 that ``load_dataset`` finds the data, and a body with the summary, per-split counts, the mismatch
@@ -15,15 +15,26 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-from datasets import ClassLabel, Features, List, Value
+from datasets import DatasetInfo, Features
+from datasets.info import DatasetInfosDict
+from datasets.splits import SplitDict, SplitInfo
+from datasets.utils.metadata import MetadataConfigs
 from huggingface_hub import DatasetCard, DatasetCardData
 
 from emomv_hf.citation import BIBTEX as CITATION
-from emomv_hf.data.hub_folder import data_files_pattern
-from emomv_hf.data.pairing import SWAP_ALLOCATION_RULE, mismatch_matrix
-from emomv_hf.data.schema import PAIR_FEATURES, PAIRS_CONFIG, SEGMENT_FEATURES, SEGMENTS_CONFIG, split_counts
 from emomv_hf.emotions import ALLOWED_MISMATCH_PAIRS, EMOTIONS
 from emomv_hf.io_utils import markdown_table
+
+from .hub_folder import data_files_pattern
+from .pairing import SWAP_ALLOCATION_RULE, mismatch_matrix
+from .schema import (
+    EXTRACTED_SEGMENT_FEATURES,
+    PAIR_FEATURES,
+    PAIRS_CONFIG,
+    SEGMENT_FEATURES,
+    SEGMENTS_CONFIG,
+    split_counts,
+)
 
 TEMPLATE = Path(__file__).resolve().parent / "templates" / "emomv_dataset_card.md"
 
@@ -63,52 +74,37 @@ def mismatch_matrix_table(table: pa.Table) -> list[list[int]]:
     return mismatch_matrix((video, music) for label, video, music in columns if label == 0)
 
 
-def _feature_yaml(name: str, feature: Any) -> dict[str, Any]:
-    """One entry of the card's ``dataset_info.features`` list (the YAML the Hub and ``datasets`` read)."""
-    if isinstance(feature, Value):
-        return {"name": name, "dtype": feature.dtype}
-    if isinstance(feature, ClassLabel):
-        return {
-            "name": name,
-            "dtype": {"class_label": {"names": {str(i): n for i, n in enumerate(feature.names)}}},
-        }
-    if isinstance(feature, List) and isinstance(feature.feature, Value):
-        entry: dict[str, Any] = {"name": name, "list": feature.feature.dtype}
-        if feature.length != -1:
-            entry["length"] = feature.length
-        return entry
-    raise TypeError(f"feature {name!r}: no card YAML for {type(feature).__name__}")
-
-
-def card_yaml(tables: Mapping[str, Mapping[str, pa.Table]]) -> dict[str, list[dict[str, Any]]]:
-    """``configs`` (data files per split, ``pairs`` the default) and ``dataset_info`` (features, split sizes)
-    of a folder holding ``tables`` (config -> split -> table)."""
-    configs = [config for config in (PAIRS_CONFIG, SEGMENTS_CONFIG) if tables.get(config)]
-    return {
-        "configs": [
-            {
-                "config_name": config,
+def card_data(
+    tables: Mapping[str, Mapping[str, pa.Table]], features: Mapping[str, Features], **fields: Any
+) -> DatasetCardData:
+    """The card YAML of a folder holding ``tables`` (config -> split -> table): ``fields`` (licence, tags, ...),
+    the size category and tasks, ``configs`` (data files per split; the first config is the default) and ``dataset_info`` (``features`` of
+    each config, split sizes), written by datasets' own card-data writers as ``push_to_hub`` does."""
+    rows = sum(table.num_rows for splits in tables.values() for table in splits.values())
+    data = DatasetCardData(
+        size_categories=_size_category(rows),
+        task_categories=["video-classification", "audio-classification"],
+        **fields,
+    )
+    MetadataConfigs(
+        {
+            config: {
                 "data_files": [
-                    {"split": split, "path": data_files_pattern(config, split)} for split in tables[config]
+                    {"split": split, "path": data_files_pattern(config, split)} for split in splits
                 ],
                 **({"default": True} if index == 0 else {}),
             }
-            for index, config in enumerate(configs)
-        ],
-        "dataset_info": [
-            {
-                "config_name": config,
-                "features": [
-                    _feature_yaml(name, feature) for name, feature in CONFIG_FEATURES[config].items()
-                ],
-                "splits": [
-                    {"name": split, "num_bytes": table.nbytes, "num_examples": table.num_rows}
-                    for split, table in tables[config].items()
-                ],
-            }
-            for config in configs
-        ],
-    }
+            for index, (config, splits) in enumerate(tables.items())
+        }
+    ).to_dataset_card_data(data)
+    infos = {}
+    for config, splits in tables.items():
+        split_dict = SplitDict()
+        for split, table in splits.items():
+            split_dict.add(SplitInfo(split, num_bytes=table.nbytes, num_examples=table.num_rows))
+        infos[config] = DatasetInfo(features=features[config], splits=split_dict)
+    DatasetInfosDict(infos).to_dataset_card_data(data)
+    return data
 
 
 def make_dataset_card(
@@ -136,19 +132,18 @@ def make_dataset_card(
     repo_id = repo_id or f"emomv/{name}"
     pairs = tables.get(PAIRS_CONFIG, {})
     segments = tables.get(SEGMENTS_CONFIG, {})
-    total_rows = sum(table.num_rows for config in tables.values() for table in config.values())
-    card_data = DatasetCardData(
+    tables = {config: tables[config] for config in (PAIRS_CONFIG, SEGMENTS_CONFIG) if tables.get(config)}
+    data = card_data(
+        tables,
+        CONFIG_FEATURES,
         license="mit",
         pretty_name=pretty_name,
-        size_categories=_size_category(total_rows),
-        task_categories=["video-classification", "audio-classification"],
         tags=["music", "video", "emotion", "audio-visual-correspondence", "cross-modal-retrieval", "emomv"],
-        **card_yaml(tables),
     )
     split_rows = [["pairs", split, *split_counts(table).values()] for split, table in pairs.items()]
     split_rows += [["segments", split, table.num_rows, "", ""] for split, table in segments.items()]
     return DatasetCard.from_template(
-        card_data,
+        data,
         template_path=str(TEMPLATE),
         name=name,
         pretty_name=pretty_name,
@@ -203,33 +198,11 @@ def make_extraction_card(
 ) -> DatasetCard:
     """Card of a folder written by :func:`emomv_hf.features.extract_dataset`: ``tables`` split -> rows of
     :data:`~emomv_hf.data.schema.EXTRACTED_SEGMENT_FEATURES`, ``settings`` the extraction options."""
-    from emomv_hf.data.schema import EXTRACTED_SEGMENT_FEATURES
-
-    total_rows = sum(table.num_rows for table in tables.values())
-    card_data = DatasetCardData(
+    data = card_data(
+        {SEGMENTS_CONFIG: tables},
+        {SEGMENTS_CONFIG: EXTRACTED_SEGMENT_FEATURES},
         pretty_name=name,
-        size_categories=_size_category(total_rows),
-        task_categories=["video-classification", "audio-classification"],
         tags=["music", "video", "emotion", "emomv", "features"],
-        configs=[
-            {
-                "config_name": SEGMENTS_CONFIG,
-                "data_files": [
-                    {"split": split, "path": data_files_pattern(SEGMENTS_CONFIG, split)} for split in tables
-                ],
-                "default": True,
-            }
-        ],
-        dataset_info=[
-            {
-                "config_name": SEGMENTS_CONFIG,
-                "features": [_feature_yaml(key, value) for key, value in EXTRACTED_SEGMENT_FEATURES.items()],
-                "splits": [
-                    {"name": split, "num_bytes": table.nbytes, "num_examples": table.num_rows}
-                    for split, table in tables.items()
-                ],
-            }
-        ],
     )
     split_rows = []
     emotion_rows = []
@@ -240,7 +213,7 @@ def make_extraction_card(
         counts = Counter(_column(table, "emotion"))
         emotion_rows.append([split, *(counts.get(i, 0) for i in range(len(EMOTIONS))), counts.get(None, 0)])
     return DatasetCard.from_template(
-        card_data,
+        data,
         template_path=str(EXTRACTION_TEMPLATE),
         name=name,
         media=media,
