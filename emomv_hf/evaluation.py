@@ -13,9 +13,8 @@ from typing import Any
 import numpy as np
 import torch
 from accelerate import Accelerator
-from transformers import AutoModel, PreTrainedModel
 
-from emomv_hf.data.loading import load_emomv, looks_like_local_path, reporting_split
+from emomv_hf.data.loading import load_emomv, reporting_split
 from emomv_hf.data.schema import segments_from_pairs
 from emomv_hf.data.tensors import (
     PAIR_COLUMN_TO_ARGUMENT,
@@ -33,6 +32,7 @@ from emomv_hf.metrics import (
     retrieval_metrics_both_directions,
     tagging_metrics,
 )
+from emomv_hf.models_registry import load_model
 from emomv_hf.reporting import dataset_key, single_run_table
 
 RETRIEVAL_TASK = "retrieval"
@@ -59,13 +59,6 @@ class EmoMVEvaluationArguments:
     def __post_init__(self) -> None:
         if self.batch_size <= 0:
             raise ValueError(f"--batch-size must be positive, got {self.batch_size}")
-
-
-def load_model(model_name_or_path: str) -> PreTrainedModel:
-    """`AutoModel.from_pretrained`, with a clear error for a local folder that does not exist."""
-    if looks_like_local_path(model_name_or_path) and not Path(model_name_or_path).is_dir():
-        raise FileNotFoundError(f"--model: the model folder {model_name_or_path} does not exist")
-    return AutoModel.from_pretrained(model_name_or_path)
 
 
 @dataclass

@@ -261,3 +261,17 @@ def markdown_table(header: Sequence[object], rows: Iterable[Sequence[object]]) -
     """A GitHub Markdown table: one header row, a separator, one line per row (cells with ``str``)."""
     lines = ["| " + " | ".join(map(str, header)) + " |", "|" + "---|" * len(header)]
     return "\n".join([*lines, *("| " + " | ".join(map(str, row)) + " |" for row in rows)])
+
+
+def looks_like_local_path(dataset: str) -> bool:
+    """Whether ``dataset`` names a folder rather than a Hub id (``ORG/NAME``): it exists, starts with ``.``,
+    ``/`` or ``~``, holds a separator other than the one ``/`` of a Hub id, or its parent folder exists."""
+    if Path(dataset).expanduser().exists():
+        return True
+    if dataset.startswith((".", "/", "~")) or (os.sep != "/" and os.sep in dataset):
+        return True
+    if os.altsep and os.altsep != "/" and os.altsep in dataset:
+        return True
+    if dataset.count("/") != 1:
+        return "/" in dataset
+    return Path(dataset).parent.is_dir()

@@ -5,14 +5,17 @@ Registration with the transformers Auto classes happens in the root package (`im
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from huggingface_hub.errors import StrictDataclassError
 from transformers import (
+    AutoModel,
     PretrainedConfig,
     PreTrainedModel,
 )
 
+from .io_utils import looks_like_local_path
 from .modeling_emomv import EmoMVForCorrespondence, EmoMVForRetrieval
 from .modeling_emomv_baseline import EmoMVBaselineForCorrespondence, EmoMVBaselineForRetrieval
 from .modeling_emomv_tagging import EmoMVForEmotionTagging
@@ -89,7 +92,15 @@ def build_model(family: str, task: str, multi_task: bool = True, **config_overri
     return model_class_for(family, task)(build_config(family, task, multi_task, **config_overrides))
 
 
+def load_model(model_name_or_path: str) -> PreTrainedModel:
+    """`AutoModel.from_pretrained`, with a clear error for a local folder that does not exist."""
+    if looks_like_local_path(model_name_or_path) and not Path(model_name_or_path).is_dir():
+        raise FileNotFoundError(f"--model: the model folder {model_name_or_path} does not exist")
+    return AutoModel.from_pretrained(model_name_or_path)
+
+
 __all__ = [
+    "load_model",
     "MODEL_CLASSES",
     "MODEL_FAMILIES",
     "PAPER_TASKS",

@@ -383,7 +383,7 @@ def create_dataset(
     if isinstance(tagger, torch.nn.Module):
         model, tagger_name = tagger, type(tagger).__name__
     else:
-        from emomv_hf.evaluation import load_model
+        from emomv_hf.models_registry import load_model
 
         model, tagger_name = load_model(str(tagger)), str(tagger)
     check_tagger(model)

@@ -13,24 +13,12 @@ import datasets
 import numpy as np
 import pyarrow as pa
 
+from emomv_hf.io_utils import looks_like_local_path
+
 _BUILD_HINT = (
     "build a local folder with `python dataset_scripts/build_emomv.py --release-dir DIR --output-dir datasets` "
     "and pass `datasets/emomv-c`"
 )
-
-
-def looks_like_local_path(dataset: str) -> bool:
-    """Whether ``dataset`` names a folder rather than a Hub id (``ORG/NAME``): it exists, starts with ``.``,
-    ``/`` or ``~``, holds a separator other than the one ``/`` of a Hub id, or its parent folder exists."""
-    if Path(dataset).expanduser().exists():
-        return True
-    if dataset.startswith((".", "/", "~")) or (os.sep != "/" and os.sep in dataset):
-        return True
-    if os.altsep and os.altsep != "/" and os.altsep in dataset:
-        return True
-    if dataset.count("/") != 1:
-        return "/" in dataset
-    return Path(dataset).parent.is_dir()
 
 
 def _missing_folder_message(dataset: str) -> str:

@@ -36,9 +36,15 @@ import pyarrow as pa
 import torch
 from transformers import PreTrainedModel
 
-from emomv_hf.data.loading import Segments, load_segments, looks_like_local_path
+from emomv_hf.data.loading import Segments, load_segments
 from emomv_hf.data.schema import fixed_size_list_array
-from emomv_hf.io_utils import atomic_write_json, make_staging_dir, model_fingerprint, replace_dir
+from emomv_hf.io_utils import (
+    atomic_write_json,
+    looks_like_local_path,
+    make_staging_dir,
+    model_fingerprint,
+    replace_dir,
+)
 
 logger = logging.getLogger(__name__)
 

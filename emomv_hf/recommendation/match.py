@@ -148,7 +148,7 @@ class PairMatcher:
     ) -> PairMatcher:
         """Load ``model`` (folder or Hub id) and, if given, the ``segments`` rows of ``library``."""
         if isinstance(model, str):
-            from emomv_hf.evaluation import load_model
+            from emomv_hf.models_registry import load_model
 
             model = load_model(model)
         return cls(model, None if library is None else LibrarySegments(library, split), extractors)

@@ -240,7 +240,7 @@ class MusicRecommender:
     ) -> MusicRecommender:
         """Load ``model`` (folder or Hub id) and open (or build) its index of ``library``."""
         if isinstance(model, str):
-            from emomv_hf.evaluation import load_model
+            from emomv_hf.models_registry import load_model
 
             model = load_model(model)
         index = LibraryIndex.open(

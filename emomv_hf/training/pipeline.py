@@ -14,10 +14,10 @@ from accelerate import Accelerator
 from accelerate.utils import DataLoaderConfiguration, ProjectConfiguration, set_seed
 
 from emomv_hf.cards import make_model_card
-from emomv_hf.data.loading import load_emomv, looks_like_local_path
+from emomv_hf.data.loading import load_emomv
 from emomv_hf.data.tensors import TensorPairs
 from emomv_hf.evaluation import EvaluationReport, evaluate, write_plots
-from emomv_hf.io_utils import atomic_write_dir, atomic_write_json, atomic_write_text
+from emomv_hf.io_utils import atomic_write_dir, atomic_write_json, atomic_write_text, looks_like_local_path
 from emomv_hf.modeling_emomv import EmoMVPreTrainedModel
 from emomv_hf.modeling_emomv_baseline import EmoMVBaselineForCorrespondence
 from emomv_hf.modeling_emomv_ensemble import EmoMVEnsemble

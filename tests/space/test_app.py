@@ -14,7 +14,7 @@ from packaging.requirements import Requirement
 
 from emomv_hf.data.loading import load_emomv
 from emomv_hf.emotions import EMOTIONS
-from emomv_hf.evaluation import load_model
+from emomv_hf.models_registry import load_model
 from emomv_hf.recommendation.match import PairMatcher
 from emomv_hf.recommendation.recommend import MusicRecommender, features_query
 

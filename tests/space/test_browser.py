@@ -13,7 +13,7 @@ import socket
 import pytest
 import torch
 
-from emomv_hf.evaluation import load_model
+from emomv_hf.models_registry import load_model
 
 TIMEOUT_MS = 30_000
 

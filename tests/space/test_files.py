@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from emomv_hf.data.loading import load_hub_dataset
-from emomv_hf.evaluation import load_model
 from emomv_hf.features.media import read_audio
+from emomv_hf.models_registry import load_model
 
 from .conftest import SEGMENT_SECONDS
 
