@@ -40,8 +40,6 @@ CONFIDENCE = 0.95
 LOWER_IS_BETTER = frozenset({"median_rank"})
 """Metrics (last part of the name) for which a lower value is better; for every other metric higher is."""
 
-VERDICTS = ("better", "worse", "no difference")
-
 METHOD = "corrected resampled t (Nadeau & Bengio 2003)"
 
 
@@ -224,19 +222,23 @@ def read_results(folder: str | os.PathLike) -> dict[str, ConfigurationResults]:
     and dataset, and each seed is one fold (seed ``s``: fold ``s mod k`` of repetition ``s div k``).
 
     Raises:
-        ComparisonError: not a folder, no ``results.json``, or no runs of the cv protocol.
+        ComparisonError: not a folder, no (readable) ``results.json``, or no runs of the cv protocol.
     """
     folder = Path(folder)
     if not folder.is_dir():
         raise ComparisonError(f"{folder}: not a folder")
-    if not (folder / "results.json").is_file():
+    path = folder / "results.json"
+    if not path.is_file():
         raise ComparisonError(
             f"{folder}: holds no results (no results.json of examples/reproduce_paper.py --output-dir)"
         )
-    runs = json.loads((folder / "results.json").read_text(encoding="utf-8"))
+    try:  # a folder the user names: its results.json may be another tool's
+        runs = json.loads(path.read_text(encoding="utf-8"))
+        found = sorted({run["spec"]["protocol"] for run in runs})
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise ComparisonError(f"{path}: not a results.json of reproduce_paper.py ({error!r})") from None
     chosen = [run for run in runs if run["spec"]["protocol"] == "cv"]
     if not chosen:
-        found = sorted({run["spec"]["protocol"] for run in runs})
         raise ComparisonError(f"{folder}: no runs of the cv protocol (it holds {', '.join(found)})")
     configurations: dict[str, ConfigurationResults] = {}
     for run in chosen:
