@@ -1,6 +1,5 @@
 """What every command-line script (``dataset_scripts/``, ``examples/``, ``benchmarks/``) shares: arguments parsed
-into dataclasses by ``transformers.HfArgumentParser``, one-line warnings and errors, exit codes, and the Hub upload
-of built dataset folders (:func:`emomv_hf.hub.push_datasets`).
+into dataclasses by ``transformers.HfArgumentParser``, one-line warnings and errors, and exit codes.
 
 This module imports nothing of the package (it is the lowest layer), so every ``*Arguments`` module may use
 :func:`check_flags` without importing upwards; an error type tells :func:`run_script` its exit status through an
@@ -22,16 +21,6 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from transformers import HfArgumentParser
-
-__all__ = [
-    "EXIT_ERROR",
-    "EXIT_USAGE",
-    "SCRIPT_ERRORS",
-    "check_flags",
-    "make_parser",
-    "parse_or_exit",
-    "run_script",
-]
 
 EXIT_ERROR = 1
 """Exit status of a run that failed on its inputs or outputs."""

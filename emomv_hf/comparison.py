@@ -6,19 +6,16 @@ per-fold differences ``d_j = metric_B(fold j) - metric_A(fold j)``. Their plain 
 narrow: the training sets of the folds overlap, so the ``d_j`` are positively correlated. This module uses the
 corrected resampled t of Nadeau & Bengio (2003), which accounts for that (:func:`corrected_resampled_t`).
 
-Reading results (:func:`read_results`): a folder written by ``examples/reproduce_paper.py --output-dir X``
-(``X/results.json``, the runs of its last invocation, or else ``X/runs/*.json``), a folder of run folders
-written by ``examples/train.py`` (``eval_results.json`` + ``training_args.json`` each, at any depth), or one
-run folder. Each run gives one configuration's metrics on one fold.
+Reading results (:func:`read_results`): the ``results.json`` of a folder written by
+``examples/reproduce_paper.py --output-dir X`` (the runs of its last invocation). Each run gives one
+configuration's metrics on one fold.
 
-Fold sizes: the correction needs the number of training and test pairs of each fold. A run records them when
-it holds the fields :data:`SIZE_FIELDS` (``num_train_pairs``: the outer training fold the model was refitted
-on; ``num_test_pairs``: the outer test fold; in a reproduction run JSON or in ``eval_results.json``). Runs
-written before these fields existed do not; then the sizes can be computed from the dataset and the fold
-assignment (``examples/compare.py --dataset``), or, failing that, ``n_test / n_train = 1 / (k - 1)`` is
-assumed, and the method line says so. Over whole repetitions that is exact for the mean fold sizes (the k test
-folds of a repetition partition the N pooled pairs: mean n_test = N/k, mean n_train = N(k-1)/k); single folds
-differ a little (EmoMV-C's five folds of 89-93 pairs give 0.243-0.256 instead of 0.25).
+Fold sizes: the correction needs the number of training and test pairs of each fold. They can be computed
+from the dataset and the fold assignment (``examples/compare.py --dataset``); failing that,
+``n_test / n_train = 1 / (k - 1)`` is assumed, and the method line says so. Over whole repetitions that is
+exact for the mean fold sizes (the k test folds of a repetition partition the N pooled pairs: mean
+n_test = N/k, mean n_train = N(k-1)/k); single folds differ a little (EmoMV-C's five folds of 89-93 pairs give
+0.243-0.256 instead of 0.25).
 """
 
 from __future__ import annotations
@@ -26,7 +23,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from emomv_hf.io_utils import dataset_folder_sha256, markdown_table
+from emomv_hf.io_utils import markdown_table
 from emomv_hf.paper_results import metric_names
 from emomv_hf.reporting import display_value, metric_label
 
@@ -44,40 +40,7 @@ CONFIDENCE = 0.95
 LOWER_IS_BETTER = frozenset({"median_rank"})
 """Metrics (last part of the name) for which a lower value is better; for every other metric higher is."""
 
-SIZE_FIELDS = ("num_train_pairs", "num_test_pairs")
-"""What a ``cv`` run must record for the correction: the pairs of its outer training fold and of its outer
-test fold (a reproduction run JSON: top-level fields; ``eval_results.json``: the same names)."""
-
-VERDICTS = ("better", "worse", "no difference")
-
 METHOD = "corrected resampled t (Nadeau & Bengio 2003)"
-
-RUN_SPECIFIC_ARGUMENTS = frozenset(
-    {
-        # what one run folder's training_args.json records besides the configuration: where and how it ran
-        "output_dir",
-        "seed",
-        "dataset",
-        "eval_batch_size",
-        "threads",
-        "checkpointing_epochs",
-        "checkpoints_total_limit",
-        "resume_from_checkpoint",
-        "overwrite_output_dir",
-        "report_to",
-        "plots",
-        "progress",
-        "push_to_hub",
-        "hub_model_id",
-        "hub_private",
-        # the grid cell: part of the configuration's name and fold instead
-        "model",
-        "task",
-        "single_task",
-        "protocol",
-    }
-)
-"""Fields of a run folder's ``training_args.json`` that are not the configuration's settings."""
 
 
 class ComparisonError(ValueError):
@@ -224,35 +187,20 @@ class Fold:
         return f"fold {self.index} of {self.folds} (repetition {self.repetition})"
 
 
-_FOLD_SPLIT = re.compile(r"cv-fold-(?P<index>\d+)-of-(?P<folds>\d+)-repetition-(?P<repetition>\d+)$")
-
-
-def _fold_of_split(eval_split: str | None) -> Fold | None:
-    match = _FOLD_SPLIT.search(eval_split or "")
-    if not match:
-        return None
-    return Fold(int(match["repetition"]), int(match["index"]), int(match["folds"]))
-
-
 @dataclass
 class ConfigurationResults:
-    """The per-fold metrics of one configuration (model, task, variant and settings) under one protocol."""
+    """The per-fold ``cv`` metrics of one configuration (model, task, variant and settings)."""
 
     name: str
     """``<model>-<task>-<variant>``, e.g. ``emomv-correspondence-multi``."""
     task: str
-    protocol: str
     source: str
     """The folder the results were read from."""
     settings: dict[str, Any]
     """The result-affecting training arguments besides the grid cell (learning rate, ensemble size, ...)."""
-    dataset: str | None
-    """What identifies the dataset: its content digest (``sha256:...``) where known, else its name or path."""
-    dataset_path: str | None = None
-    """The dataset as the runs name it (a run folder's ``training_args.json``); None for reproduction runs."""
+    dataset: str
+    """The dataset's content fingerprint (``sha256:...``, ``hub:...``: ``reproduction.dataset_fingerprint``)."""
     metrics: dict[Fold, dict[str, float]] = field(default_factory=dict)
-    sizes: dict[Fold, tuple[int, int]] = field(default_factory=dict)
-    """``(n_train, n_test)`` pairs of each fold, where the runs record them (:data:`SIZE_FIELDS`)."""
 
     @property
     def folds(self) -> list[Fold]:
@@ -263,171 +211,49 @@ class ConfigurationResults:
         return self.folds[0].folds
 
 
-@dataclass
-class _Run:
-    name: str
-    task: str
-    protocol: str
-    seed: int
-    settings: dict[str, Any]
-    dataset: str | None
-    dataset_path: str | None
-    eval_split: str | None
-    metrics: dict[str, float]
-    sizes: tuple[int, int] | None
-    where: str
-
-
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ComparisonError(f"{path}: file not found") from None
-    except (OSError, UnicodeDecodeError, ValueError) as error:
-        raise ComparisonError(f"{path}: not a readable JSON file ({error})") from None
-
-
-def _numbers(mapping: Mapping[str, Any], prefix: str = "") -> dict[str, float]:
-    return {
-        name[len(prefix) :]: float(value)
-        for name, value in mapping.items()
-        if name.startswith(prefix) and isinstance(value, int | float) and not isinstance(value, bool)
-    }
-
-
-def _sizes(record: Mapping[str, Any]) -> tuple[int, int] | None:
-    values = [record.get(name) for name in SIZE_FIELDS]
-    if any(value is None for value in values):
-        return None
-    return int(values[0]), int(values[1])
-
-
-def _reproduction_run(run: Any, where: str) -> _Run:
-    try:
-        spec, settings = run["spec"], run["settings"]
-        arguments = dict(settings["training_arguments"])
-        return _Run(
-            name=f"{spec['model']}-{spec['task']}-{spec['variant']}",
-            task=spec["task"],
-            protocol=spec["protocol"],
-            seed=int(spec["seed"]),
-            settings=arguments,
-            dataset=settings.get("dataset_fingerprint"),
-            dataset_path=None,
-            eval_split=run.get("eval_split"),
-            metrics=_numbers(run["metrics"]),
-            sizes=_sizes(run),
-            where=where,
-        )
-    except (KeyError, TypeError, ValueError) as error:
-        raise ComparisonError(f"{where}: not a reproduction run record (missing or bad {error})") from None
-
-
-def _folder_run(folder: Path) -> _Run:
-    arguments = _read_json(folder / "training_args.json")
-    results = _read_json(folder / "eval_results.json")
-    try:
-        dataset = arguments.get("dataset")
-        return _Run(
-            name=f"{arguments['model']}-{arguments['task']}-{'single' if arguments['single_task'] else 'multi'}",
-            task=arguments["task"],
-            protocol=arguments["protocol"],
-            seed=int(arguments["seed"]),
-            settings={k: v for k, v in arguments.items() if k not in RUN_SPECIFIC_ARGUMENTS},
-            dataset=(dataset_folder_sha256(dataset) or dataset) if dataset else None,
-            dataset_path=dataset,
-            eval_split=results.get("eval_split"),
-            metrics=_numbers(results, "eval_"),
-            sizes=_sizes(results),
-            where=str(folder),
-        )
-    except (AttributeError, KeyError, TypeError, ValueError) as error:
-        raise ComparisonError(f"{folder}: not a training run folder (missing or bad {error})") from None
-
-
-def _runs_of(folder: Path) -> list[_Run]:
-    if not folder.is_dir():
-        raise ComparisonError(f"{folder}: not a folder")
-    if (folder / "results.json").is_file():  # a reproduction: the runs of its last invocation
-        records = _read_json(folder / "results.json")
-        if not isinstance(records, list):
-            raise ComparisonError(f"{folder / 'results.json'}: not a list of reproduction runs")
-        return [
-            _reproduction_run(run, f"{folder / 'results.json'} (run {n})") for n, run in enumerate(records)
-        ]
-    if (folder / "runs").is_dir() and any((folder / "runs").glob("*.json")):
-        paths = sorted((folder / "runs").glob("*.json"))
-        return [_reproduction_run(_read_json(path), str(path)) for path in paths]
-    folders = sorted({path.parent for path in folder.rglob("eval_results.json")})
-    folders = [run for run in folders if (run / "training_args.json").is_file()]
-    if not folders:
-        raise ComparisonError(
-            f"{folder}: holds no results (no results.json or runs/*.json of reproduce_paper.py, no run folder "
-            "with eval_results.json and training_args.json)"
-        )
-    return [_folder_run(run) for run in folders]
-
-
 def _differing(first: Mapping[str, Any], second: Mapping[str, Any]) -> str:
     names = sorted(name for name in set(first) | set(second) if first.get(name) != second.get(name))
     return ", ".join(f"{name} {first.get(name)!r} vs {second.get(name)!r}" for name in names)
 
 
-def read_results(folder: str | os.PathLike, protocol: str = "cv") -> dict[str, ConfigurationResults]:
-    """The per-fold results of every configuration in ``folder`` under ``protocol``, keyed by name
-    (``emomv-correspondence-multi``); see the module docstring for the layouts read.
+def read_results(folder: str | os.PathLike) -> dict[str, ConfigurationResults]:
+    """The per-fold ``cv`` results of every configuration of a reproduction folder (its ``results.json``),
+    keyed by name (``emomv-correspondence-multi``). One invocation wrote it, so its runs share their settings
+    and dataset, and each seed is one fold (seed ``s``: fold ``s mod k`` of repetition ``s div k``).
 
     Raises:
-        ComparisonError: nothing readable, no runs of ``protocol``, a run whose fold cannot be told, or two runs
-            of one configuration that disagree (settings, dataset) or share a fold.
+        ComparisonError: not a folder, no (readable) ``results.json``, or no runs of the cv protocol.
     """
     folder = Path(folder)
-    runs = _runs_of(folder)
-    chosen = [run for run in runs if run.protocol == protocol]
+    if not folder.is_dir():
+        raise ComparisonError(f"{folder}: not a folder")
+    path = folder / "results.json"
+    if not path.is_file():
+        raise ComparisonError(
+            f"{folder}: holds no results (no results.json of examples/reproduce_paper.py --output-dir)"
+        )
+    try:  # a folder the user names: its results.json may be another tool's
+        runs = json.loads(path.read_text(encoding="utf-8"))
+        found = sorted({run["spec"]["protocol"] for run in runs})
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise ComparisonError(f"{path}: not a results.json of reproduce_paper.py ({error!r})") from None
+    chosen = [run for run in runs if run["spec"]["protocol"] == "cv"]
     if not chosen:
-        found = sorted({run.protocol for run in runs})
-        raise ComparisonError(f"{folder}: no runs of the {protocol} protocol (it holds {', '.join(found)})")
+        raise ComparisonError(f"{folder}: no runs of the cv protocol (it holds {', '.join(found)})")
     configurations: dict[str, ConfigurationResults] = {}
     for run in chosen:
-        folds = run.settings.get("cv_folds")
-        fold = _fold_of_split(run.eval_split)
-        if protocol == "cv":
-            if folds is None and fold is None:
-                raise ComparisonError(f"{run.where}: records neither cv_folds nor its cv fold")
-            if folds is not None:
-                from_seed = Fold.of_seed(run.seed, folds)
-                if fold is not None and fold != from_seed:
-                    raise ComparisonError(
-                        f"{run.where}: seed {run.seed} is {from_seed} but it reports on {fold}"
-                    )
-                fold = from_seed
-        else:  # every seed reports on the same split: the seed is the unit
-            fold = Fold(repetition=run.seed, index=0, folds=1)
-        config = configurations.get(run.name)
-        if config is None:
-            config = configurations[run.name] = ConfigurationResults(
-                name=run.name,
-                task=run.task,
-                protocol=protocol,
-                source=str(folder),
-                settings=run.settings,
-                dataset=run.dataset,
-                dataset_path=run.dataset_path,
-            )
-        elif run.settings != config.settings:
-            raise ComparisonError(
-                f"{folder}: runs of {run.name} with different settings ({_differing(config.settings, run.settings)});"
-                " compare folders that hold one setting per configuration"
-            )
-        elif run.dataset != config.dataset:
-            raise ComparisonError(
-                f"{folder}: runs of {run.name} on different datasets ({config.dataset} vs {run.dataset})"
-            )
-        if fold in config.metrics:
-            raise ComparisonError(f"{folder}: two runs of {run.name} report on {fold} ({run.where})")
-        config.metrics[fold] = run.metrics
-        if run.sizes is not None:
-            config.sizes[fold] = run.sizes
+        spec, settings = run["spec"], run["settings"]
+        arguments = settings["training_arguments"]
+        name = f"{spec['model']}-{spec['task']}-{spec['variant']}"
+        config = configurations.setdefault(
+            name,
+            ConfigurationResults(name, spec["task"], str(folder), arguments, settings["dataset_fingerprint"]),
+        )
+        config.metrics[Fold.of_seed(spec["seed"], arguments["cv_folds"])] = {
+            metric: float(value)
+            for metric, value in run["metrics"].items()
+            if isinstance(value, int | float) and not isinstance(value, bool)
+        }
     return configurations
 
 
@@ -453,12 +279,11 @@ class Comparison:
     name_b: str
     source_a: str
     source_b: str
-    protocol: str
     folds: tuple[Fold, ...]
     train_size: float
     test_size: float
     sizes_source: str
-    """``recorded`` (by the runs), ``computed`` (from the dataset) or ``assumed`` (1/(k-1))."""
+    """``computed`` (from the dataset) or ``assumed`` (1/(k-1))."""
     rows: tuple[MetricComparison, ...]
     settings_difference: str
     """The settings that differ between A and B (``learning_rate 0.0001 vs 0.001``), or ``""``."""
@@ -470,10 +295,8 @@ class Comparison:
                 f"n_test/n_train = 1/(k-1) = {self.test_size / self.train_size:.3g} assumed (the runs do not record "
                 "their fold sizes; exact for the mean over whole repetitions)"
             )
-        elif self.sizes_source == "computed":
-            sizes += " (mean over the folds, computed from the dataset's fold assignment)"
         else:
-            sizes += " (mean over the folds, as the runs record them)"
+            sizes += " (mean over the folds, computed from the dataset's fold assignment)"
         confidence = self.rows[0].test.confidence if self.rows else CONFIDENCE
         return (
             f"Method: {METHOD}, {len(self.folds)} folds ({self.folds[0].folds}-fold cross-validation, "
@@ -491,29 +314,20 @@ def paired_comparison(
     confidence: float = CONFIDENCE,
     fold_sizes: Mapping[Fold, tuple[int, int]] | None = None,
 ) -> Comparison:
-    """Compare B against A on the folds both were reported on (the same protocol, dataset and folds).
+    """Compare B against A on the folds both were reported on (the same dataset and folds).
 
-    ``metrics``: default the paper's metrics of the task. ``fold_sizes``: ``(n_train, n_test)`` per fold
-    when the runs do not record them (computed from the dataset); without either,
-    ``n_test/n_train = 1/(k-1)`` is assumed. Returns per metric the means, the corrected resampled t
+    ``metrics``: default the paper's metrics of the task. ``fold_sizes``: ``(n_train, n_test)`` per fold,
+    computed from the dataset; without them ``n_test/n_train = 1/(k-1)`` is assumed. Returns per metric the means, the corrected resampled t
     (:func:`corrected_resampled_t`) of the per-fold differences B - A and the :func:`verdict`.
 
     Raises:
-        ComparisonError: (one line) the two differ in protocol, task, dataset or folds, a protocol other than
-            ``cv``, an unknown metric, or fold sizes that disagree.
+        ComparisonError: (one line) the two differ in task, dataset or folds, or an unknown metric.
     """
     a, b = results_a, results_b
     label_a, label_b = f"A ({a.name} in {a.source})", f"B ({b.name} in {b.source})"
-    if a.protocol != b.protocol:
-        raise ComparisonError(f"different protocols: {label_a} is {a.protocol}, {label_b} is {b.protocol}")
-    if a.protocol != "cv":
-        raise ComparisonError(
-            f"the paired comparison needs cv results, not {a.protocol}: there every seed reports on the same split, "
-            "so seed-to-seed differences do not measure the sampling of the test pairs"
-        )
     if a.task != b.task:
         raise ComparisonError(f"different tasks: {label_a} is {a.task}, {label_b} is {b.task}")
-    if a.dataset is not None and b.dataset is not None and a.dataset != b.dataset:
+    if a.dataset != b.dataset:
         raise ComparisonError(f"different datasets: {label_a} used {a.dataset}, {label_b} {b.dataset}")
     if a.cv_folds != b.cv_folds:
         raise ComparisonError(
@@ -548,9 +362,11 @@ def paired_comparison(
                 f"metric {name!r} is not recorded for {fold} of {label}; available: {', '.join(available)}"
             )
 
-    sizes, source = _fold_sizes(a, b, folds, fold_sizes)
-    train_size = float(np.mean([sizes[fold][0] for fold in folds]))
-    test_size = float(np.mean([sizes[fold][1] for fold in folds]))
+    if fold_sizes is None:
+        sizes, source = [(a.cv_folds - 1, 1)] * len(folds), "assumed"
+    else:
+        sizes, source = [fold_sizes[fold] for fold in folds], "computed"
+    train_size, test_size = (float(mean) for mean in np.mean(sizes, axis=0))
     rows = []
     for name in names:
         values_a = np.array([a.metrics[fold][name] for fold in folds], dtype=float)
@@ -568,7 +384,6 @@ def paired_comparison(
         name_b=b.name,
         source_a=a.source,
         source_b=b.source,
-        protocol=a.protocol,
         folds=folds,
         train_size=train_size,
         test_size=test_size,
@@ -576,33 +391,6 @@ def paired_comparison(
         rows=tuple(rows),
         settings_difference=_differing(a.settings, b.settings),
     )
-
-
-def _fold_sizes(
-    a: ConfigurationResults,
-    b: ConfigurationResults,
-    folds: Sequence[Fold],
-    given: Mapping[Fold, tuple[int, int]] | None,
-) -> tuple[dict[Fold, tuple[float, float]], str]:
-    for fold in folds:
-        if fold in a.sizes and fold in b.sizes and a.sizes[fold] != b.sizes[fold]:
-            raise ComparisonError(
-                f"different folds: {fold} has (n_train, n_test) {a.sizes[fold]} in A and {b.sizes[fold]} in B"
-            )
-    recorded = {**b.sizes, **a.sizes}
-    if all(fold in recorded for fold in folds):
-        sizes, source = recorded, "recorded"
-    elif given is not None and all(fold in given for fold in folds):
-        sizes, source = dict(given), "computed"
-    else:
-        k = folds[0].folds
-        return {fold: (float(k - 1), 1.0) for fold in folds}, "assumed"
-    for fold in folds:
-        if fold in recorded and recorded[fold] != tuple(sizes[fold]):
-            raise ComparisonError(
-                f"{fold}: the runs record (n_train, n_test) {recorded[fold]}, the dataset gives {tuple(sizes[fold])}"
-            )
-    return {fold: sizes[fold] for fold in folds}, source
 
 
 # --------------------------------------------------------------------------------------------------

@@ -13,8 +13,6 @@ from huggingface_hub.errors import HfHubHTTPError, HTTPError, LocalTokenNotFound
 # Never part of a Hub repository: training states (they are for resuming here) and hidden files.
 IGNORED_FOR_UPLOAD = ["checkpoints/*", ".*"]
 
-REPO_TYPES = ("model", "dataset")
-
 
 class HubUploadError(OSError):
     """Creating the repository or uploading the folder failed (offline, no token, refused by the Hub)."""
@@ -26,8 +24,6 @@ def push_to_hub(
     *,
     repo_type: str = "model",
     private: bool = False,
-    token: str | None = None,
-    commit_message: str | None = None,
     api: HfApi | None = None,
 ) -> str:
     """Create the ``repo_type`` repository ``repo_id`` if needed and upload ``folder``; returns the commit URL.
@@ -39,14 +35,12 @@ def push_to_hub(
         FileNotFoundError: ``folder`` is not a folder, or a dataset folder has no ``README.md``.
         HubUploadError: the Hub could not be reached or refused (no network, offline mode, no token...).
     """
-    if repo_type not in REPO_TYPES:
-        raise ValueError(f"repo_type must be one of {', '.join(REPO_TYPES)}, got {repo_type!r}")
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"nothing to upload: {folder} is not a folder")
     if repo_type == "dataset" and not (folder / "README.md").is_file():
         raise FileNotFoundError(f"{folder} is not a Hub dataset folder (no README.md)")
-    api = api if api is not None else HfApi(token=token)
+    api = api if api is not None else HfApi()
     # HTTPError: the Hub client's transport errors (no network, DNS, timeouts); OSError: ConnectionError,
     # offline mode.
     try:
@@ -55,14 +49,14 @@ def push_to_hub(
             folder_path=str(folder),
             repo_id=repo_id,
             repo_type=repo_type,
-            commit_message=commit_message or f"Upload {folder.name} with emomv-hf",
+            commit_message=f"Upload {folder.name} with emomv-hf",
             ignore_patterns=IGNORED_FOR_UPLOAD,
         )
     except (HfHubHTTPError, HTTPError, LocalTokenNotFoundError, OfflineModeIsEnabled, OSError) as error:
         raise HubUploadError(
             f"cannot upload {folder} to the Hub {repo_type} repository {repo_id!r}: "
             f"{type(error).__name__}: {error}. Check the network and log in with `hf auth login` "
-            "(or pass a token)."
+            "(or set HF_TOKEN)."
         ) from error
     return str(getattr(commit, "commit_url", commit))
 

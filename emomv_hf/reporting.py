@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from emomv_hf.io_utils import markdown_table
 from emomv_hf.paper_results import PAPER_RESULTS, metric_names, to_paper_scale
 
 METRIC_LABELS = {
@@ -87,18 +88,15 @@ def single_run_table(
     metrics: Mapping[str, float], *, dataset: str, model: str, task: str, variant: str
 ) -> str:
     """A Markdown table of one run's metrics with the paper's value alongside."""
-    lines = ["| Metric | This run | Paper |", "|---|---|---|"]
     extras = [name for name in metrics if name.rpartition("/")[2] in EXTRA_METRICS]
     names = list(metric_names(task))
     names += [name for name in extras if name not in names]
-    for name in names:
-        if name not in metrics:
-            continue
+    rows = []
+    for name in (name for name in names if name in metrics):
         reference = paper_value(dataset, model, task, variant, name)
-        lines.append(
-            f"| {metric_label(name)} | {_format(name, metrics[name])} | {'–' if reference is None else f'{reference:.2f}'} |"
-        )
-    return "\n".join(lines)
+        paper = "–" if reference is None else f"{reference:.2f}"
+        rows.append([metric_label(name), _format(name, metrics[name]), paper])
+    return markdown_table(["Metric", "This run", "Paper"], rows)
 
 
 def seed_summary(values: Sequence[float], metric: str) -> str:

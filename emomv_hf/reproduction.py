@@ -28,7 +28,7 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from emomv_hf._version import __version__
-from emomv_hf.io_utils import atomic_write_json, dataset_folder_sha256, files_sha256
+from emomv_hf.io_utils import atomic_write_json, dataset_folder_sha256, files_sha256, markdown_table
 from emomv_hf.models_registry import PAPER_TASKS as TASKS
 from emomv_hf.paper_results import PAPER_TABLES, metric_names
 from emomv_hf.reporting import dataset_display_name, dataset_key, metric_label, paper_value, seed_summary
@@ -40,13 +40,6 @@ MODEL_LABELS = {"emomv": "Proposed (EmoMV)", "baseline": "Baseline (modified Li 
 
 GRID_FIELDS = ("model", "task", "single_task", "protocol", "seed")
 """Training arguments set per run by the reproduction grid (``--models``, ``--tasks``, ... choose them)."""
-
-RESULT_FIELDS = tuple(
-    item.name
-    for item in dataclasses.fields(EmoMVTrainingArguments)
-    if item.name not in RESULT_INDEPENDENT_FIELDS
-)
-"""Training arguments that change a run's metrics: they key finished runs (the dataset by its content)."""
 
 
 @dataclass
@@ -77,18 +70,9 @@ class ReproductionArguments:
             raise ValueError(f"--seeds must be a positive number of seeds, got {self.seeds}")
         if self.workers < 1:
             raise ValueError(f"--workers must be positive, got {self.workers}")
-        for name, allowed in (
-            ("protocols", PROTOCOLS),
-            ("models", MODELS),
-            ("tasks", TASKS),
-            ("variants", VARIANTS),
-        ):
+        # Unknown and missing values are argparse's usage errors (the fields' choices, nargs="+").
+        for name in ("protocols", "models", "tasks", "variants"):
             values = list(getattr(self, name))
-            if not values:
-                raise ValueError(f"--{name} needs at least one of {allowed}")
-            unknown = [value for value in values if value not in allowed]
-            if unknown:
-                raise ValueError(f"--{name}: unknown {unknown}; choose from {allowed}")
             if len(set(values)) != len(values):
                 raise ValueError(f"--{name} lists a value twice: {values}")
 
@@ -115,14 +99,6 @@ def _training_flags() -> type:
     return dataclasses.make_dataclass("ReproductionTrainingFlags", specs)
 
 
-def reproduction_parser(**kwargs: Any):
-    """``HfArgumentParser`` over :class:`ReproductionArguments` and the training flags (see _training_flags)."""
-    from transformers import HfArgumentParser
-
-    # No abbreviations: ``--seed 3`` must not silently mean ``--seeds 3``.
-    return HfArgumentParser([ReproductionArguments, _training_flags()], allow_abbrev=False, **kwargs)
-
-
 def parse_reproduction_arguments(
     argv: Sequence[str] | None = None, **parser_kwargs: Any
 ) -> tuple[ReproductionArguments, EmoMVTrainingArguments]:
@@ -130,7 +106,10 @@ def parse_reproduction_arguments(
 
     Returns the grid and the base training arguments (``output_dir`` is the reproduction's folder).
     """
-    parser = reproduction_parser(**parser_kwargs)
+    from transformers import HfArgumentParser
+
+    # No abbreviations: ``--seed 3`` must not silently mean ``--seeds 3``.
+    parser = HfArgumentParser([ReproductionArguments, _training_flags()], allow_abbrev=False, **parser_kwargs)
     grid, flags = parser.parse_args_into_dataclasses(args=None if argv is None else list(argv))
     if not flags.output_dir:
         raise ValueError("--output-dir is required")
@@ -432,12 +411,12 @@ def _run_in_pool(
     pool.shutdown()
 
 
-def _group(runs: Sequence[dict[str, Any]]) -> dict[tuple[str, str, str, str], list[dict[str, float]]]:
-    grouped: dict[tuple[str, str, str, str], list[dict[str, float]]] = {}
+def _group(runs: Sequence[dict[str, Any]]) -> dict[tuple[str, str, str, str], list[dict[str, Any]]]:
+    """The runs of each row and protocol: ``(model, task, variant, protocol) -> runs``."""
+    grouped: dict[tuple[str, str, str, str], list[dict[str, Any]]] = {}
     for run in runs:
         spec = run["spec"]
-        key = (spec["model"], spec["task"], spec["variant"], spec["protocol"])
-        grouped.setdefault(key, []).append(run["metrics"])
+        grouped.setdefault((spec["model"], spec["task"], spec["variant"], spec["protocol"]), []).append(run)
     return grouped
 
 
@@ -466,31 +445,26 @@ def results_markdown(
     for (task, variant), table in PAPER_TABLES.items():
         if not any(group[1] == task and group[2] == variant for group in grouped):
             continue
-        lines += ["", f"## {table}: {task}, {variant}-task", ""]
         header = ["Model", "Metric", "Paper"] + [f"Ours, `{protocol}` protocol" for protocol in protocols]
-        lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        rows = []
         for model in MODELS:
+            row_runs = [grouped.get((model, task, variant, protocol), []) for protocol in protocols]
             for metric in metric_names(task):
-                cells = []
-                for protocol in protocols:
-                    values = [
-                        metrics[metric] for metrics in grouped.get((model, task, variant, protocol), [])
-                    ]
-                    cells.append(seed_summary(values, metric) if values else "–")
+                cells = [
+                    seed_summary([run["metrics"][metric] for run in cell_runs], metric) if cell_runs else "–"
+                    for cell_runs in row_runs
+                ]
                 if all(cell == "–" for cell in cells):
                     continue
                 reference = paper_value(key, model, task, variant, metric)
                 paper = "–" if reference is None else f"{reference:.2f}"
-                lines.append(
-                    f"| {MODEL_LABELS[model]} | {metric_label(metric)} | {paper} | "
-                    + " | ".join(cells)
-                    + " |"
-                )
+                rows.append([MODEL_LABELS[model], metric_label(metric), paper, *cells])
             if task == "correspondence":
-                cells = [_collapsed_seeds(runs, (model, task, variant, protocol)) for protocol in protocols]
+                cells = [_collapsed_seeds(cell_runs) for cell_runs in row_runs]
                 if any(cell != "–" for cell in cells):
                     label = f"Collapsed seeds (one class for > {COLLAPSE_SHARE:.0%} of pairs)"
-                    lines.append(f"| {MODEL_LABELS[model]} | {label} | – | " + " | ".join(cells) + " |")
+                    rows.append([MODEL_LABELS[model], label, "–", *cells])
+        lines += ["", f"## {table}: {task}, {variant}-task", "", markdown_table(header, rows)]
     return "\n".join(lines) + "\n"
 
 
@@ -498,12 +472,8 @@ COLLAPSE_SHARE = 0.9
 """A correspondence run that predicts one class for more than this share of the pairs has collapsed."""
 
 
-def _collapsed_seeds(runs: Sequence[dict[str, Any]], key: tuple[str, str, str, str]) -> str:
-    shares = [
-        run.get("majority_share")
-        for run in runs
-        if (run["spec"]["model"], run["spec"]["task"], run["spec"]["variant"], run["spec"]["protocol"]) == key
-    ]
+def _collapsed_seeds(runs: Sequence[dict[str, Any]]) -> str:
+    shares = [run.get("majority_share") for run in runs]
     if not shares or any(share is None for share in shares):
         return "–"
     return f"{sum(share > COLLAPSE_SHARE for share in shares)} of {len(shares)}"

@@ -3,8 +3,7 @@
 
     python examples/compare.py OUT_A OUT_B [--metrics accuracy roc_auc] [--config emomv-correspondence-multi]
 
-A and B: folders written by examples/reproduce_paper.py --output-dir, folders of run folders written by
-examples/train.py (eval_results.json + training_args.json), or single run folders, all of the cv protocol
+A and B: folders written by examples/reproduce_paper.py --output-dir (their results.json), with cv runs
 over the same dataset, folds and seeds. The configurations of the same name in A and B are compared (B
 against A); --config picks one, --config-b names B's when it differs (two rows of one reproduction, e.g.
 --config baseline-correspondence-multi --config-b emomv-correspondence-multi). For each, a Markdown table:
@@ -12,9 +11,8 @@ metric, mean A, mean B, mean per-fold difference B - A, its 95 % confidence inte
 Nadeau & Bengio 2003) and a verdict ("better"/"worse" only where the interval excludes 0, else "no
 difference").
 
-The correction needs each fold's numbers of training and test pairs. Runs that record them are used as they
-are; otherwise --dataset (default: the dataset a run folder names, when it is a local folder) computes them
-from the fold assignment; without it, n_test/n_train = 1/(k-1) is assumed and the method line says so.
+The correction needs each fold's numbers of training and test pairs: --dataset computes them from the fold
+assignment; without it, n_test/n_train = 1/(k-1) is assumed and the method line says so.
 """
 
 from __future__ import annotations
@@ -79,19 +77,15 @@ def pairs_to_compare(
     common = [name for name in sorted(a) if name in b]
     if common:
         return [(a[name], b[name]) for name in common]
-    if len(a) == 1 and len(b) == 1:  # e.g. two run folders of different models
-        return [(next(iter(a.values())), next(iter(b.values())))]
     raise ComparisonError(
         f"no configuration in both folders (A: {', '.join(sorted(a))}; B: {', '.join(sorted(b))}); pick them with "
         "--config and --config-b"
     )
 
 
-def fold_sizes(
-    dataset: str, folds: list[Fold], expected_fingerprint: str | None
-) -> dict[Fold, tuple[int, int]]:
+def fold_sizes(dataset: str, folds: list[Fold], expected_fingerprint: str) -> dict[Fold, tuple[int, int]]:
     """(n_train, n_test) pairs of each outer cv fold, computed as the cv protocol draws them
-    (emomv_hf.training.pipeline.cv_splits: train + validation pooled, grouped_kfold_indices)."""
+    (emomv_hf.training.protocols.cv_splits: train + validation pooled, grouped_kfold_indices)."""
     import datasets
 
     from emomv_hf.data.loading import load_emomv
@@ -100,8 +94,7 @@ def fold_sizes(
     fingerprint = dataset_folder_sha256(dataset)
     if fingerprint is None:
         raise ComparisonError(f"--dataset {dataset}: not a local dataset folder with Parquet files")
-    known = expected_fingerprint is not None and expected_fingerprint.startswith("sha256:")
-    if known and fingerprint != expected_fingerprint:
+    if expected_fingerprint.startswith("sha256:") and fingerprint != expected_fingerprint:
         raise ComparisonError(
             f"--dataset {dataset}: its content ({fingerprint[:19]}...) is not the dataset the runs used "
             f"({expected_fingerprint[:19]}...)"
@@ -125,16 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         results_a, results_b = read_results(arguments.a), read_results(arguments.b)
         sections = []
         for a, b in pairs_to_compare(results_a, results_b, arguments.config, arguments.config_b):
-            sizes = None
-            recorded = all(fold in a.sizes or fold in b.sizes for fold in a.folds)
-            # --dataset is used as given (an error if it is not a dataset folder); a run folder's own dataset
-            # only where it is still a local folder.
-            dataset = arguments.dataset
-            if dataset is None:
-                named = [path for path in (a.dataset_path, b.dataset_path) if path]
-                dataset = next((path for path in named if dataset_folder_sha256(path) is not None), None)
-            if not recorded and dataset is not None:
-                sizes = fold_sizes(dataset, a.folds, a.dataset or b.dataset)
+            sizes = fold_sizes(arguments.dataset, a.folds, a.dataset) if arguments.dataset else None
             comparison = paired_comparison(
                 a, b, arguments.metrics, confidence=arguments.confidence, fold_sizes=sizes
             )

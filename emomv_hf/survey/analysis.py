@@ -25,20 +25,6 @@ from emomv_hf.reporting import dataset_display_name
 
 from .store import QUESTIONS, Response, SurveyStore
 
-__all__ = [
-    "BINS",
-    "BIN_LABELS",
-    "PAPER_AGREEMENT",
-    "PAPER_RATINGS",
-    "SurveyResults",
-    "analyze",
-    "format_markdown",
-    "percent",
-    "plot_results",
-    "rating_bin",
-    "write_report",
-]
-
 BINS: tuple[str, ...] = ("poor", "moderate", "good")
 BIN_LABELS: dict[str, str] = {"poor": "Very poor - Poor", "moderate": "Moderate", "good": "Good - Very good"}
 STREAMS: tuple[str, ...] = ("music", "video")

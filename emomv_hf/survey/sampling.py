@@ -28,22 +28,8 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from emomv_hf.emotions import ALLOWED_MISMATCH_PAIRS, EMOTIONS, MATCH_LABELS
+from emomv_hf.emotions import EMOTIONS, MATCH_LABELS
 from emomv_hf.io_utils import atomic_write_json
-
-__all__ = [
-    "MANIFEST_VERSION",
-    "MEDIA_EXTENSIONS",
-    "MediaError",
-    "SamplingError",
-    "SurveySample",
-    "draw_samples",
-    "find_media",
-    "load_manifest",
-    "read_pairs",
-    "resolve_media",
-    "write_manifest",
-]
 
 MANIFEST_VERSION = 2
 """Version 2 records each sample's ``media_root``; a version 1 manifest (without it) is read with media paths
@@ -65,8 +51,6 @@ MEDIA_EXTENSIONS: tuple[str, ...] = (
 )
 """Extensions looked up for ``<segment id><ext>`` in a media folder, in this order (a music video file serves
 as the music of its segment too: the form plays its audio track)."""
-
-_ALLOWED = {frozenset(pair) for pair in ALLOWED_MISMATCH_PAIRS}
 
 
 class SamplingError(ValueError):
@@ -195,18 +179,6 @@ def draw_samples(
     rng = random.Random(seed)
     drawn: list[tuple[str, dict[str, Any]]] = []
     for dataset, rows in pairs_by_dataset.items():
-        for row in rows:
-            if row["label"] not in MATCH_LABELS:
-                raise SamplingError(f"{dataset}: pair {row['pair_id']!r} has label {row['label']!r}")
-            matched = row["label"] == "matched"
-            same = row["video_emotion"] == row["music_emotion"]
-            if matched != same or (
-                not matched and frozenset((row["video_emotion"], row["music_emotion"])) not in _ALLOWED
-            ):
-                raise SamplingError(
-                    f"{dataset}: pair {row['pair_id']!r} is {row['label']} with video emotion "
-                    f"{row['video_emotion']!r} and music emotion {row['music_emotion']!r}"
-                )
         for matched in (True, False):
             group = [row for row in rows if (row["label"] == "matched") == matched]
             drawn += [(dataset, row) for row in _draw_group(group, per_dataset // 2, matched, rng, dataset)]

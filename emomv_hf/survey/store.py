@@ -21,24 +21,13 @@ import secrets
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, astuple, dataclass, fields
 from datetime import datetime, timezone
 from pathlib import Path
 
 from emomv_hf.emotions import EMOTIONS, MATCH_LABELS
 
 from .sampling import SurveySample
-
-__all__ = [
-    "LIKERT_LABELS",
-    "PARTICIPANT_ID",
-    "QUESTIONS",
-    "TOKEN",
-    "Response",
-    "ResponseError",
-    "SurveyStore",
-    "token_sha256",
-]
 
 LIKERT_LABELS: tuple[str, ...] = ("Very Poor", "Poor", "Moderate", "Good", "Very Good")
 """The 5-point scale of Figure 11; rating ``r`` is ``LIKERT_LABELS[r - 1]``."""
@@ -204,7 +193,7 @@ class SurveyStore:
             connection.executemany(
                 f"INSERT INTO samples (position, {', '.join(_SAMPLE_COLUMNS)}) "
                 f"VALUES (?, {', '.join('?' for _ in _SAMPLE_COLUMNS)})",
-                [(position, *_sample_values(sample)) for position, sample in enumerate(samples)],
+                [(position, *astuple(sample)) for position, sample in enumerate(samples)],
             )
 
     def samples(self) -> list[SurveySample]:
@@ -329,7 +318,3 @@ def _check_participant_id(participant_id: str) -> None:
             f"participant id must be 1-64 letters, digits, '.', '_' or '-' (starting with a letter or digit), "
             f"got {participant_id!r}"
         )
-
-
-def _sample_values(sample: SurveySample) -> tuple:
-    return tuple(getattr(sample, name) for name in _SAMPLE_COLUMNS)
