@@ -25,7 +25,7 @@ from emomv_hf.citation import BIBTEX as CITATION
 from emomv_hf.emotions import ALLOWED_MISMATCH_PAIRS, EMOTIONS
 from emomv_hf.io_utils import markdown_table
 
-from .hub_folder import data_files_pattern
+from .hub_folder import DATA_DIR
 from .pairing import SWAP_ALLOCATION_RULE, mismatch_matrix
 from .schema import (
     EXTRACTED_SEGMENT_FEATURES,
@@ -90,7 +90,7 @@ def card_data(
         {
             config: {
                 "data_files": [
-                    {"split": split, "path": data_files_pattern(config, split)} for split in splits
+                    {"split": split, "path": f"{DATA_DIR}/{config}/{split}-*"} for split in splits
                 ],
                 **({"default": True} if index == 0 else {}),
             }

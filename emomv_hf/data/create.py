@@ -85,25 +85,13 @@ class UnlabelledSegments:
         return digest.hexdigest()
 
 
-def _check_rows(
-    ids: Sequence[str], features: np.ndarray, present: np.ndarray, field: str, where: str
-) -> None:
-    bad = np.flatnonzero(present & ~np.isfinite(features).all(axis=1))
-    if len(bad):
-        raise ReleaseFormatError(f"{where}, segment {ids[bad[0]]!r}, field {field}: NaN or infinite values")
-
-
 def _from_emomv_folder(folder: Path) -> UnlabelledSegments:
     pairs = load_hub_dataset(folder, PAIRS_CONFIG)
     ids: list[str] = []
     video, music, emotions = [], [], []
-    for split, dataset in pairs.items():
+    for dataset in pairs.values():
         segments = segments_from_pairs(dataset).with_format("numpy")[:]
-        split_ids = [str(segment_id) for segment_id in segments["segment_id"]]
-        repeated = sorted(set(ids) & set(split_ids))
-        if repeated:
-            raise ReleaseFormatError(f"{folder}: segment {repeated[0]!r} is in two splits (second: {split})")
-        ids += split_ids
+        ids += [str(segment_id) for segment_id in segments["segment_id"]]
         video.append(segments["video_features"])
         music.append(segments["music_features"])
         emotions += [int(emotion) for emotion in segments["emotion"]]
@@ -150,20 +138,16 @@ def is_segments_folder(path: str | os.PathLike) -> bool:
 
 def read_unlabelled_segments(folder: str | os.PathLike) -> UnlabelledSegments:
     """The segments of an EmoMV dataset folder (config ``pairs``: the segments of its pairs) or of a folder
-    written by ``extract_features.py`` (config ``segments``, with ``source``); features are checked (the error
-    names the file or folder, the segment and the field)."""
+    written by ``extract_features.py`` (config ``segments``, with ``source``). Both are folders the package
+    wrote, so their features are trusted."""
     folder = Path(folder)
     if (folder / "data" / PAIRS_CONFIG).is_dir():
-        segments = _from_emomv_folder(folder)
-    elif any((folder / "data" / SEGMENTS_CONFIG).glob("*.parquet")):
-        segments = _from_extracted_folder(folder)
-    else:
-        raise ReleaseFormatError(
-            f"{folder}: neither an EmoMV dataset folder (data/pairs) nor extract_features.py output (data/segments)"
-        )
-    _check_rows(segments.segment_ids, segments.video, segments.has_video, "video_features", str(folder))
-    _check_rows(segments.segment_ids, segments.music, segments.has_music, "music_features", str(folder))
-    return segments
+        return _from_emomv_folder(folder)
+    if is_segments_folder(folder):
+        return _from_extracted_folder(folder)
+    raise ReleaseFormatError(
+        f"{folder}: neither an EmoMV dataset folder (data/pairs) nor extract_features.py output (data/segments)"
+    )
 
 
 # --------------------------------------------------------------------------------------------------------

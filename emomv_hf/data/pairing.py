@@ -100,12 +100,6 @@ class PairingResult:
     def num_mismatched(self) -> int:
         return len(self.pairs) - self.num_matched
 
-    def mismatch_matrix(self) -> list[list[int]]:
-        """5 x 5 counts of mismatched pairs, rows = video emotion, columns = music emotion."""
-        return mismatch_matrix(
-            (pair.video_emotion, pair.music_emotion) for pair in self.pairs if not pair.label
-        )
-
 
 def mismatch_matrix(emotion_pairs: Iterable[tuple[str | int, str | int]]) -> list[list[int]]:
     """5 x 5 counts of (video emotion, music emotion) over mismatched pairs (names or indices)."""

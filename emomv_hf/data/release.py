@@ -283,15 +283,14 @@ def resolve_release_dir(release_dir: str | os.PathLike | None) -> Path:
             _not_found_message("no release directory was given and the machine is offline")
         )
     try:
-        return _check_release_dir(download_release(), "a download")
-    except (urllib.error.URLError, OSError) as error:
-        if isinstance(error, ReleaseNotFoundError):
-            raise
+        downloaded = download_release()
+    except OSError as error:  # urllib's URLError included
         raise ReleaseNotFoundError(
             _not_found_message(
                 f"no release directory was given and downloading {RELEASE_URL} failed ({error})"
             )
         ) from error
+    return _check_release_dir(downloaded, "a download")
 
 
 def missing_files(release_dir: Path, paths: Iterable[str]) -> list[str]:

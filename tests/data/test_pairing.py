@@ -17,6 +17,7 @@ from emomv_hf.data.pairing import (
     group_by_source,
     make_pairs,
     max_swaps,
+    mismatch_matrix,
     split_by_source,
 )
 from emomv_hf.data.schema import source_video_id
@@ -76,7 +77,7 @@ def test_make_pairs_invariants(segments, seed, balance):
     # Swaps: every mismatched x_PAIR_y has its y_PAIR_x, so the count matrix is symmetric.
     mismatched = {(p.video_segment_id, p.music_segment_id) for p in pairs if not p.label}
     assert all((m, v) in mismatched for v, m in mismatched)
-    matrix = result.mismatch_matrix()
+    matrix = mismatch_matrix((p.video_emotion, p.music_emotion) for p in result.pairs if not p.label)
     assert all(matrix[i][j] == matrix[j][i] for i in range(5) for j in range(5))
     assert sum(result.swaps.values()) * 2 == result.num_mismatched
 
