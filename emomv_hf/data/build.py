@@ -387,13 +387,6 @@ def _degenerate_split(split: str, segments: Sequence[LabelledSegment], result: P
     )
 
 
-def _evaluation_split(splits: Sequence[str]) -> str:
-    for name in ("test", "validation"):
-        if name in splits:
-            return name
-    return splits[-1]
-
-
 def pair_split_tables(
     by_split: Mapping[str, Sequence[LabelledSegment]],
     video: Mapping[str, np.ndarray],
@@ -435,7 +428,7 @@ def pair_split_tables(
         )
     for problem in problems:
         warnings.warn(f"{where}: {problem}", DegenerateDatasetWarning, stacklevel=3)
-    evaluation = _evaluation_split(list(pair_tables))
+    evaluation = next((name for name in ("test", "validation") if name in pair_tables), list(pair_tables)[-1])
     used = [pair.video_segment_id for pair in results[evaluation].pairs]
     emotion_of = {segment.segment_id: segment.emotion for items in by_split.values() for segment in items}
     segment_ids = sorted(set(used), key=used.index)

@@ -44,8 +44,6 @@ LICENSE_NOTE = (
     "videos whose own rights stay with their owners; no audio or video is included."
 )
 
-CONFIG_FEATURES: dict[str, Features] = {PAIRS_CONFIG: PAIR_FEATURES, SEGMENTS_CONFIG: SEGMENT_FEATURES}
-
 PAPER_PAIRING = """The pairs follow the paper's recipe (section 3.1), split by split: the segments are divided into
 two clusters with equal counts per emotion; cluster 1 stays as *matched* pairs (a segment's own video and
 music); cluster 2 becomes *mismatched* pairs by swapping music between two segments whose emotions form one
@@ -135,7 +133,7 @@ def make_dataset_card(
     tables = {config: tables[config] for config in (PAIRS_CONFIG, SEGMENTS_CONFIG) if tables.get(config)}
     data = card_data(
         tables,
-        CONFIG_FEATURES,
+        {PAIRS_CONFIG: PAIR_FEATURES, SEGMENTS_CONFIG: SEGMENT_FEATURES},
         license="mit",
         pretty_name=pretty_name,
         tags=["music", "video", "emotion", "audio-visual-correspondence", "cross-modal-retrieval", "emomv"],

@@ -217,12 +217,16 @@ def _write_tags(path: Path, key: dict[str, str], ids: Sequence[str], tags: Mappi
 
 @dataclass
 class StageCount:
-    """One stage of the filters: segments kept, dropped by reason, and the kept ones per class (tagged stages)."""
+    """One stage of the filters: segments kept, dropped by reason (reasons that dropped none are left out), and
+    the kept ones per class (tagged stages)."""
 
     stage: str
     kept: int
     dropped: dict[str, int] = field(default_factory=dict)
     per_class: dict[str, int] | None = None
+
+    def __post_init__(self) -> None:
+        self.dropped = {reason: count for reason, count in self.dropped.items() if count}
 
     def describe(self) -> str:
         why = "; ".join(f"{count} {reason}" for reason, count in self.dropped.items()) or "none dropped"
@@ -396,12 +400,8 @@ def create_dataset(
             "both streams",
             int(both.sum()),
             {
-                reason: count
-                for reason, count in (
-                    ("without a video stream", int((~segments.has_video).sum())),
-                    ("without an audio stream", int((segments.has_video & ~segments.has_music).sum())),
-                )
-                if count
+                "without a video stream": int((~segments.has_video).sum()),
+                "without an audio stream": int((segments.has_video & ~segments.has_music).sum()),
             },
         )
     )
@@ -424,9 +424,7 @@ def create_dataset(
         StageCount(
             "three predictions agree",
             int(agree.sum()),
-            {"whose video-only, music-only and joint predictions differ": int((~agree).sum())}
-            if (~agree).any()
-            else {},
+            {"whose video-only, music-only and joint predictions differ": int((~agree).sum())},
             _per_class(tags["joint"][agree], names),
         )
     )
@@ -436,7 +434,7 @@ def create_dataset(
         StageCount(
             "not neutral",
             int(not_neutral.sum()),
-            {"tagged neutral": int((agree & ~not_neutral).sum())} if (agree & ~not_neutral).any() else {},
+            {"tagged neutral": int((agree & ~not_neutral).sum())},
             _per_class(tags["joint"][not_neutral], names),
         )
     )
@@ -454,9 +452,7 @@ def create_dataset(
             if max_segments_per_source
             else "no per-source cap",
             len(kept),
-            {f"beyond the first {max_segments_per_source} of their source": len(grouped.dropped)}
-            if grouped.dropped
-            else {},
+            {f"beyond the first {max_segments_per_source} of their source": len(grouped.dropped)},
             _per_class([EMOTIONS.index(segment.emotion) for segment in kept], names),
         )
     )
@@ -540,16 +536,3 @@ def create_dataset(
     )
     write_hub_folder(output_dir, tables, card, overwrite=overwrite)
     return summary
-
-
-__all__ = [
-    "TAGS_FILE",
-    "CreationSummary",
-    "StageCount",
-    "UnlabelledSegments",
-    "check_tagger",
-    "create_dataset",
-    "is_segments_folder",
-    "read_unlabelled_segments",
-    "tag_segments",
-]

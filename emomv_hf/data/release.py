@@ -41,8 +41,8 @@ RELEASE_REPO = "ivyha010/EmoMV"
 RELEASE_URL = f"https://github.com/{RELEASE_REPO}"
 # The commit of the authors' repository that holds the feature files (pinned so downloads are reproducible).
 RELEASE_REVISION = "681222dea2ade40196a0d3c266f359534362db86"
-_RAW_URL = "https://raw.githubusercontent.com/{repo}/{revision}/{path}"
-_LFS_URL = "https://media.githubusercontent.com/media/{repo}/{revision}/{path}"
+_RAW_URL = f"https://raw.githubusercontent.com/{RELEASE_REPO}/{RELEASE_REVISION}/{{path}}"
+_LFS_URL = f"https://media.githubusercontent.com/media/{RELEASE_REPO}/{RELEASE_REVISION}/{{path}}"
 
 
 class ReleaseFormatError(ValueError):
@@ -237,25 +237,26 @@ def _download_file(url: str, destination: Path) -> bool:
     return True
 
 
-def download_release(cache_dir: str | os.PathLike | None = None, revision: str = RELEASE_REVISION) -> Path:
-    """Download the release files from GitHub into ``cache_dir`` (skipping those already there).
+def download_release() -> Path:
+    """Download the release files at :data:`RELEASE_REVISION` from GitHub into :func:`default_cache_dir`
+    (skipping those already there).
 
     Files the repository lacks are skipped (the builders then warn about them). Large files stored with Git
     LFS are fetched from GitHub's media endpoint.
     """
-    root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    root = default_cache_dir()
     for path in release_files():
         destination = root / path
         if destination.is_file():
             continue
-        if not _download_file(_RAW_URL.format(repo=RELEASE_REPO, revision=revision, path=path), destination):
+        if not _download_file(_RAW_URL.format(path=path), destination):
             continue
         # A Git LFS pointer is a short text file; the real content lives behind the media URL.
         if destination.stat().st_size < 1024 and destination.read_bytes().startswith(
             b"version https://git-lfs"
         ):
             destination.unlink()
-            _download_file(_LFS_URL.format(repo=RELEASE_REPO, revision=revision, path=path), destination)
+            _download_file(_LFS_URL.format(path=path), destination)
     return root
 
 
@@ -536,10 +537,8 @@ def read_segment_csv(path: str | os.PathLike, csv_format: str) -> list[SegmentAn
     path = Path(path)
     if csv_format == "segments":
         rows = _read_csv_rows(path, 4, "folder, segment_id, emotion, label")
-    elif csv_format == "mved":
-        rows = _read_csv_rows(path, 3, "folder, file name, label")
     else:
-        raise ValueError(f"unknown retrieval CSV format {csv_format!r}")
+        rows = _read_csv_rows(path, 3, "folder, file name, label")
     seen: dict[str, int] = {}
     segments = []
     for line, row in enumerate(rows, start=1):
