@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+import datasets
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -50,6 +51,7 @@ from .schema import (
     VIDEO_FEATURE_DIM,
     pairs_table,
     schema_table,
+    segments_from_pairs,
     split_counts,
 )
 
@@ -429,23 +431,9 @@ def pair_split_tables(
     for problem in problems:
         warnings.warn(f"{where}: {problem}", DegenerateDatasetWarning, stacklevel=3)
     evaluation = next((name for name in ("test", "validation") if name in pair_tables), list(pair_tables)[-1])
-    used = [pair.video_segment_id for pair in results[evaluation].pairs]
-    emotion_of = {segment.segment_id: segment.emotion for items in by_split.values() for segment in items}
-    segment_ids = sorted(set(used), key=used.index)
-    tables = {
-        PAIRS_CONFIG: pair_tables,
-        SEGMENTS_CONFIG: {
-            evaluation: schema_table(
-                {
-                    "segment_id": segment_ids,
-                    "emotion": [EMOTIONS.index(emotion_of[s]) for s in segment_ids],
-                    "video_features": _stack(video, segment_ids, VIDEO_FEATURE_DIM),
-                    "music_features": _stack(music, segment_ids, MUSIC_FEATURE_DIM),
-                },
-                SEGMENT_FEATURES,
-            )
-        },
-    }
+    # The segments of the evaluation split's pairs (every video segment of a pair is the music of one too).
+    segments = segments_from_pairs(datasets.Dataset(pair_tables[evaluation]))
+    tables = {PAIRS_CONFIG: pair_tables, SEGMENTS_CONFIG: {evaluation: segments.data.table}}
     notes = [
         f"- Split `{split}`: {len(by_split[split])} segments, swaps per emotion pair "
         + ", ".join(f"{a}-{b} {count}" for (a, b), count in result.swaps.items())

@@ -130,7 +130,6 @@ def make_dataset_card(
     repo_id = repo_id or f"emomv/{name}"
     pairs = tables.get(PAIRS_CONFIG, {})
     segments = tables.get(SEGMENTS_CONFIG, {})
-    tables = {config: tables[config] for config in (PAIRS_CONFIG, SEGMENTS_CONFIG) if tables.get(config)}
     data = card_data(
         tables,
         {PAIRS_CONFIG: PAIR_FEATURES, SEGMENTS_CONFIG: SEGMENT_FEATURES},
