@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from emomv_hf.data import pairing
 from emomv_hf.data.pairing import (
     LabelledSegment,
     allocate_swaps,
@@ -148,6 +149,17 @@ def test_make_pairs_rejects_bad_segments(rows, message):
 # --------------------------------------------------------------------------------------------------------
 # Swap allocation
 # --------------------------------------------------------------------------------------------------------
+
+
+def test_swap_groups_are_disjoint_and_give_exactly_the_allowed_pairs():
+    groups = pairing._GROUPS
+    assert len(set().union(*groups)) == sum(len(group) for group in groups) == len(EMOTIONS)
+    assert {frozenset(pair) for pair in ALLOWED_MISMATCH_PAIRS} == {
+        frozenset({a, b})
+        for a in EMOTIONS
+        for b in EMOTIONS
+        if a != b and not any({a, b} <= g for g in groups)
+    }
 
 
 @cache
