@@ -274,7 +274,12 @@ def _per_class(labels: Sequence[int], names: Sequence[str]) -> dict[str, int]:
 
 
 def _labelling_markdown(
-    summary: CreationSummary, names: Sequence[str], tagger: str, options: Mapping[str, Any]
+    summary: CreationSummary,
+    names: Sequence[str],
+    tagger: str,
+    max_segments_per_source: int | None,
+    validation_fraction: float,
+    seed: int,
 ) -> str:
     stage_rows = [
         [
@@ -302,9 +307,9 @@ def _labelling_markdown(
         f"Every segment was tagged by the emotion tagger `{tagger}` (`EmoMVForEmotionTagging`, the paper's modified "
         "Feature AttendAffectNet) three times: from its video features only, its music features only, and both. "
         "It was kept only when the three predictions agree and are not neutral; then at most "
-        f"{options['max_segments_per_source']} segments of one source video were kept (seeded choice), and the "
-        f"sources were split {round(100 * (1 - options['validation_fraction']))}/{round(100 * options['validation_fraction'])} "
-        f"into train and validation (seed {options['seed']}). The labels are predictions, not human annotations.",
+        f"{max_segments_per_source} segments of one source video were kept (seeded choice), and the "
+        f"sources were split {round(100 * (1 - validation_fraction))}/{round(100 * validation_fraction)} "
+        f"into train and validation (seed {seed}). The labels are predictions, not human annotations.",
         "",
         "Filters (every input segment is kept or dropped once; the counts add up to the input):",
         "",
@@ -492,10 +497,8 @@ def create_dataset(
         }
         for split, result in results.items()
     }
-    given = {segment_id: segments.given_emotions[index_of[segment_id]] for segment_id in video}
-    labelled_given = [
-        (segment, given[segment.segment_id]) for segment in kept if given[segment.segment_id] is not None
-    ]
+    given = [(segment, segments.given_emotions[index_of[segment.segment_id]]) for segment in kept]
+    labelled_given = [(segment, label) for segment, label in given if label is not None]
     agreement = (
         (sum(EMOTIONS[label] == segment.emotion for segment, label in labelled_given), len(labelled_given))
         if labelled_given
@@ -504,11 +507,6 @@ def create_dataset(
     summary = CreationSummary(
         output_dir, stages, predicted, splits, pair_counts, reused, extraction_note, agreement
     )
-    options = {
-        "max_segments_per_source": max_segments_per_source,
-        "validation_fraction": validation_fraction,
-        "seed": seed,
-    }
     provenance = [
         f"- Built by `emomv-hf` {__version__} (`emomv_hf.data.create.create_dataset`, "
         f"`dataset_scripts/create_dataset.py`) from {segments.description}.",
@@ -532,7 +530,9 @@ def create_dataset(
         provenance=provenance,
         pairing_note="The pairs here were made by `emomv_hf.data.pairing.make_pairs` from the tagged segments.",
         repo_id=repo_id,
-        labelling=_labelling_markdown(summary, names, tagger_name, options),
+        labelling=_labelling_markdown(
+            summary, names, tagger_name, max_segments_per_source, validation_fraction, seed
+        ),
     )
     write_hub_folder(output_dir, tables, card, overwrite=overwrite)
     return summary
