@@ -565,14 +565,6 @@ def read_segment_csv(path: str | os.PathLike, csv_format: str) -> list[SegmentAn
 # --------------------------------------------------------------------------------------------------------
 
 
-def _check_rows(csv_path: Path, num_rows: int, h5_path: Path, features: np.ndarray) -> None:
-    if features.shape[0] != num_rows:
-        raise ReleaseFormatError(
-            f"{h5_path}: {features.shape[0]} feature rows, but {csv_path} has {num_rows} rows (row i of the "
-            "CSV must match row i of each feature file)"
-        )
-
-
 def read_split(
     release_dir: str | os.PathLike, files: SplitFiles, read_csv: Callable[[Path], list[T]]
 ) -> tuple[list[T], np.ndarray, np.ndarray]:
@@ -581,8 +573,13 @@ def read_split(
     root = Path(release_dir)
     csv_path, video_path, music_path = (root / path for path in files.files)
     rows = read_csv(csv_path)
-    video = read_features(video_path, VIDEO_FEATURE_DIM)
-    _check_rows(csv_path, len(rows), video_path, video)
-    music = read_features(music_path, MUSIC_FEATURE_DIM)
-    _check_rows(csv_path, len(rows), music_path, music)
+    features = []
+    for path, dim in ((video_path, VIDEO_FEATURE_DIM), (music_path, MUSIC_FEATURE_DIM)):
+        features.append(read_features(path, dim))
+        if features[-1].shape[0] != len(rows):
+            raise ReleaseFormatError(
+                f"{path}: {features[-1].shape[0]} feature rows, but {csv_path} has {len(rows)} rows (row i of "
+                "the CSV must match row i of each feature file)"
+            )
+    video, music = features
     return rows, video, music
