@@ -11,16 +11,17 @@ import functools
 import os
 import warnings
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+import datasets
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from emomv_hf._version import __version__
 from emomv_hf.emotions import ALLOWED_MISMATCH_PAIRS, EMOTIONS
-from emomv_hf.io_utils import file_sha256, files_sha256, read_csv_records
+from emomv_hf.io_utils import dataset_folder_sha256, file_sha256, read_csv_records
 
 from .card import make_dataset_card
 from .hub_folder import write_hub_folder
@@ -50,6 +51,7 @@ from .schema import (
     VIDEO_FEATURE_DIM,
     pairs_table,
     schema_table,
+    segments_from_pairs,
     split_counts,
 )
 
@@ -220,36 +222,30 @@ SEGMENT_CSV_COLUMNS = ("segment_id", "emotion", "video_features", "music_feature
 """Required columns of a segments CSV; optional: ``source_id`` and ``split``."""
 
 
-class _FeatureReader:
-    """Reads feature vectors named as ``path`` (a 1-D vector) or ``path#row`` (a row of a 2-D array) from
-    ``.npy`` or single-dataset ``.h5`` files (:func:`.release.load_feature_file`), caching each file."""
-
-    def __init__(self, base_dir: Path):
-        self.base_dir = base_dir
-        self.cache: dict[Path, np.ndarray] = {}
-
-    def read(self, reference: str, dim: int, where: str) -> np.ndarray:
-        name, _, row = reference.partition("#")
-        path = Path(name) if Path(name).is_absolute() else self.base_dir / name
-        if not path.is_file():
-            raise ReleaseFormatError(f"{where}: feature file not found: {path}")
-        if path not in self.cache:
-            try:
-                self.cache[path] = load_feature_file(path)
-            except ReleaseFormatError as error:
-                raise ReleaseFormatError(f"{where}: {error}") from None
-        array = self.cache[path]
-        if row:
-            if array.ndim != 2 or not row.isdigit() or int(row) >= array.shape[0]:
-                raise ReleaseFormatError(f"{where}: {path} has shape {array.shape}, no row {row!r}")
-            vector = array[int(row)]
-        else:
-            vector = array.reshape(-1) if array.ndim == 2 and array.shape[0] == 1 else array
-        if vector.ndim != 1:
-            raise ReleaseFormatError(
-                f"{where}: wrong feature width: expected {dim} values, got shape {vector.shape}"
-            )
-        return check_features(vector, dim, where)
+def _read_feature(
+    load: Callable[[Path], np.ndarray], base_dir: Path, reference: str, dim: int, where: str
+) -> np.ndarray:
+    """The feature vector named ``path`` (a 1-D vector) or ``path#row`` (a row of a 2-D array), ``path``
+    relative to ``base_dir``, read by ``load`` (:func:`.release.load_feature_file`, cached)."""
+    name, _, row = reference.partition("#")
+    path = base_dir / name  # an absolute name stays itself
+    if not path.is_file():
+        raise ReleaseFormatError(f"{where}: feature file not found: {path}")
+    try:
+        array = load(path)
+    except ReleaseFormatError as error:
+        raise ReleaseFormatError(f"{where}: {error}") from None
+    if row:
+        if array.ndim != 2 or not row.isdigit() or int(row) >= array.shape[0]:
+            raise ReleaseFormatError(f"{where}: {path} has shape {array.shape}, no row {row!r}")
+        vector = array[int(row)]
+    else:
+        vector = array.reshape(-1) if array.ndim == 2 and array.shape[0] == 1 else array
+    if vector.ndim != 1:
+        raise ReleaseFormatError(
+            f"{where}: wrong feature width: expected {dim} values, got shape {vector.shape}"
+        )
+    return check_features(vector, dim, where)
 
 
 def read_segments_csv(
@@ -266,7 +262,7 @@ def read_segments_csv(
     absent = [column for column in SEGMENT_CSV_COLUMNS if column not in header]
     if absent:
         raise ReleaseFormatError(f"{path}: missing column(s) {', '.join(absent)} (header: {header})")
-    features = _FeatureReader(path.parent)
+    load = functools.cache(load_feature_file)  # a file holds the rows of many segments: read it once
     segments, splits, video, music = [], {}, {}, {}
     seen: dict[str, int] = {}
     for line, row in enumerate(rows, start=2):
@@ -282,12 +278,14 @@ def read_segments_csv(
         split = (row.get("split") or "").strip()
         if split:
             splits[segment_id] = split
-        video[segment_id] = features.read(
-            row["video_features"].strip(), VIDEO_FEATURE_DIM, f"{path}, line {line}, field video_features"
-        )
-        music[segment_id] = features.read(
-            row["music_features"].strip(), MUSIC_FEATURE_DIM, f"{path}, line {line}, field music_features"
-        )
+        for stream, vectors, dim in (
+            ("video", video, VIDEO_FEATURE_DIM),
+            ("music", music, MUSIC_FEATURE_DIM),
+        ):
+            field = f"{stream}_features"
+            vectors[segment_id] = _read_feature(
+                load, path.parent, row[field].strip(), dim, f"{path}, line {line}, field {field}"
+            )
     if splits and len(splits) != len(segments):
         raise ReleaseFormatError(f"{path}: column split is filled for {len(splits)} of {len(segments)} rows")
     return segments, splits, video, music
@@ -318,7 +316,8 @@ def read_extracted_segments(
 ) -> tuple[list[LabelledSegment], dict[str, str], dict[str, np.ndarray], dict[str, np.ndarray]]:
     """:func:`read_segments_csv` for a folder written by ``dataset_scripts/extract_features.py`` (the
     ``segments`` config; its ``source`` column is the source id). Splits are given when the folder has more than
-    a ``train`` split. Every row needs an emotion and both features (pairing uses both streams)."""
+    a ``train`` split. Every row needs an emotion and both features (pairing uses both streams); the features,
+    written by the package, are trusted."""
     folder = Path(folder)
     loaded = load_extracted_segments(folder)
     emotions, sources = loaded.column("emotion"), loaded.column("source") or [None] * len(loaded)
@@ -341,11 +340,8 @@ def read_extracted_segments(
             continue
         (segment,) = coerce_segments([(segment_id, EMOTIONS[emotions[row]], sources[row] or "")])
         segments.append(segment)
-        split = loaded.split_of_row[row]
-        splits[segment_id] = split
-        where = f"{folder}, split {split}, segment {segment_id}"
-        video_of[segment_id] = check_features(video[row], VIDEO_FEATURE_DIM, where)
-        music_of[segment_id] = check_features(music[row], MUSIC_FEATURE_DIM, where)
+        splits[segment_id] = loaded.split_of_row[row]
+        video_of[segment_id], music_of[segment_id] = video[row], music[row]
     if unusable:
         shown = ", ".join(unusable[:5]) + (f" and {len(unusable) - 5} more" if len(unusable) > 5 else "")
         raise ReleaseFormatError(
@@ -355,15 +351,6 @@ def read_extracted_segments(
     if set(splits.values()) == {"train"}:
         splits = {}
     return segments, splits, video_of, music_of
-
-
-def _digest(path: Path) -> str:
-    """SHA-256 of a file, or of a folder's Parquet shards (:func:`~emomv_hf.io_utils.files_sha256`, sorted)."""
-    if path.is_file():
-        return file_sha256(path)
-    return files_sha256(
-        (shard.relative_to(path).as_posix(), shard) for shard in sorted(path.rglob("*.parquet"))
-    )
 
 
 class DegenerateDatasetError(ValueError):
@@ -402,20 +389,13 @@ def _degenerate_split(split: str, segments: Sequence[LabelledSegment], result: P
     )
 
 
-def _evaluation_split(splits: Sequence[str]) -> str:
-    for name in ("test", "validation"):
-        if name in splits:
-            return name
-    return splits[-1]
-
-
 def pair_split_tables(
     by_split: Mapping[str, Sequence[LabelledSegment]],
     video: Mapping[str, np.ndarray],
     music: Mapping[str, np.ndarray],
     *,
     seed: int = 0,
-    balance: bool | Mapping[str, bool] = True,
+    balance: bool = True,
     allow_degenerate: bool = False,
     where: str = "segments",
 ) -> tuple[dict[str, dict[str, pa.Table]], dict[str, PairingResult], list[str]]:
@@ -432,8 +412,7 @@ def pair_split_tables(
     results: dict[str, PairingResult] = {}
     problems: list[str] = []
     for split, items in by_split.items():
-        split_balance = balance.get(split, True) if isinstance(balance, Mapping) else balance
-        result = make_pairs(items, seed=seed, balance=split_balance)
+        result = make_pairs(items, seed=seed, balance=balance)
         results[split] = result
         problem = _degenerate_split(split, items, result)
         if problem:
@@ -451,24 +430,10 @@ def pair_split_tables(
         )
     for problem in problems:
         warnings.warn(f"{where}: {problem}", DegenerateDatasetWarning, stacklevel=3)
-    evaluation = _evaluation_split(list(pair_tables))
-    used = [pair.video_segment_id for pair in results[evaluation].pairs]
-    emotion_of = {segment.segment_id: segment.emotion for items in by_split.values() for segment in items}
-    segment_ids = sorted(set(used), key=used.index)
-    tables = {
-        PAIRS_CONFIG: pair_tables,
-        SEGMENTS_CONFIG: {
-            evaluation: schema_table(
-                {
-                    "segment_id": segment_ids,
-                    "emotion": [EMOTIONS.index(emotion_of[s]) for s in segment_ids],
-                    "video_features": _stack(video, segment_ids, VIDEO_FEATURE_DIM),
-                    "music_features": _stack(music, segment_ids, MUSIC_FEATURE_DIM),
-                },
-                SEGMENT_FEATURES,
-            )
-        },
-    }
+    evaluation = next((name for name in ("test", "validation") if name in pair_tables), list(pair_tables)[-1])
+    # The segments of the evaluation split's pairs (every video segment of a pair is the music of one too).
+    segments = segments_from_pairs(datasets.Dataset(pair_tables[evaluation]))
+    tables = {PAIRS_CONFIG: pair_tables, SEGMENTS_CONFIG: {evaluation: segments.data.table}}
     notes = [
         f"- Split `{split}`: {len(by_split[split])} segments, swaps per emotion pair "
         + ", ".join(f"{a}-{b} {count}" for (a, b), count in result.swaps.items())
@@ -485,7 +450,7 @@ def build_pairs_dataset(
     *,
     name: str = "emomv-pairs",
     seed: int = 0,
-    balance: bool | Mapping[str, bool] = True,
+    balance: bool = True,
     group_by_source: bool = False,
     validation_fraction: float = 0.2,
     max_per_source: int | None = 2,
@@ -497,7 +462,6 @@ def build_pairs_dataset(
     Splits come from the CSV's ``split`` column; without it, ``group_by_source`` makes the EmoMV-C split
     (:func:`.pairing.split_by_source`), else everything is ``train``. The ``segments`` config holds the
     segments used by the pairs of the evaluation split (``test``, else ``validation``, else the last).
-    ``balance`` may be one bool or one per split (EmoMV-A balances its test split only).
 
     A split without matched or without mismatched pairs cannot train or evaluate a correspondence model: it
     raises :class:`DegenerateDatasetError` (naming the split, its segments per emotion and what is missing),
@@ -541,9 +505,15 @@ def build_pairs_dataset(
         if group_by_source
         else "none (all segments in `train`)"
     )
+    # A segments folder's digest is that of its Parquet shards (as the comparisons fingerprint datasets).
+    digest = (
+        file_sha256(csv_path)
+        if csv_path.is_file()
+        else dataset_folder_sha256(csv_path).removeprefix("sha256:")
+    )
     provenance = [
         f"- Built by `emomv-hf` {__version__} (`emomv_hf.data.build.build_pairs_dataset`) from `{csv_path.name}` "
-        f"({len(segments)} segments, sha256 `{_digest(csv_path)[:16]}`).",
+        f"({len(segments)} segments, sha256 `{digest[:16]}`).",
         f"- Options: seed {seed}, balance {balance}, split by {split_source}.",
         *(
             [f"- {len(dropped)} segments dropped by the per-source cap of {max_per_source}."]

@@ -25,7 +25,7 @@ from emomv_hf.citation import BIBTEX as CITATION
 from emomv_hf.emotions import ALLOWED_MISMATCH_PAIRS, EMOTIONS
 from emomv_hf.io_utils import markdown_table
 
-from .hub_folder import data_files_pattern
+from .hub_folder import DATA_DIR
 from .pairing import SWAP_ALLOCATION_RULE, mismatch_matrix
 from .schema import (
     EXTRACTED_SEGMENT_FEATURES,
@@ -43,8 +43,6 @@ LICENSE_NOTE = (
     "[LICENSE](https://github.com/ivyha010/EmoMV/blob/main/LICENSE)). The features are derived from music "
     "videos whose own rights stay with their owners; no audio or video is included."
 )
-
-CONFIG_FEATURES: dict[str, Features] = {PAIRS_CONFIG: PAIR_FEATURES, SEGMENTS_CONFIG: SEGMENT_FEATURES}
 
 PAPER_PAIRING = """The pairs follow the paper's recipe (section 3.1), split by split: the segments are divided into
 two clusters with equal counts per emotion; cluster 1 stays as *matched* pairs (a segment's own video and
@@ -90,7 +88,7 @@ def card_data(
         {
             config: {
                 "data_files": [
-                    {"split": split, "path": data_files_pattern(config, split)} for split in splits
+                    {"split": split, "path": f"{DATA_DIR}/{config}/{split}-*"} for split in splits
                 ],
                 **({"default": True} if index == 0 else {}),
             }
@@ -132,10 +130,9 @@ def make_dataset_card(
     repo_id = repo_id or f"emomv/{name}"
     pairs = tables.get(PAIRS_CONFIG, {})
     segments = tables.get(SEGMENTS_CONFIG, {})
-    tables = {config: tables[config] for config in (PAIRS_CONFIG, SEGMENTS_CONFIG) if tables.get(config)}
     data = card_data(
         tables,
-        CONFIG_FEATURES,
+        {PAIRS_CONFIG: PAIR_FEATURES, SEGMENTS_CONFIG: SEGMENT_FEATURES},
         license="mit",
         pretty_name=pretty_name,
         tags=["music", "video", "emotion", "audio-visual-correspondence", "cross-modal-retrieval", "emomv"],

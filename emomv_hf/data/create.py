@@ -85,25 +85,13 @@ class UnlabelledSegments:
         return digest.hexdigest()
 
 
-def _check_rows(
-    ids: Sequence[str], features: np.ndarray, present: np.ndarray, field: str, where: str
-) -> None:
-    bad = np.flatnonzero(present & ~np.isfinite(features).all(axis=1))
-    if len(bad):
-        raise ReleaseFormatError(f"{where}, segment {ids[bad[0]]!r}, field {field}: NaN or infinite values")
-
-
 def _from_emomv_folder(folder: Path) -> UnlabelledSegments:
     pairs = load_hub_dataset(folder, PAIRS_CONFIG)
     ids: list[str] = []
     video, music, emotions = [], [], []
-    for split, dataset in pairs.items():
+    for dataset in pairs.values():
         segments = segments_from_pairs(dataset).with_format("numpy")[:]
-        split_ids = [str(segment_id) for segment_id in segments["segment_id"]]
-        repeated = sorted(set(ids) & set(split_ids))
-        if repeated:
-            raise ReleaseFormatError(f"{folder}: segment {repeated[0]!r} is in two splits (second: {split})")
-        ids += split_ids
+        ids += [str(segment_id) for segment_id in segments["segment_id"]]
         video.append(segments["video_features"])
         music.append(segments["music_features"])
         emotions += [int(emotion) for emotion in segments["emotion"]]
@@ -150,20 +138,16 @@ def is_segments_folder(path: str | os.PathLike) -> bool:
 
 def read_unlabelled_segments(folder: str | os.PathLike) -> UnlabelledSegments:
     """The segments of an EmoMV dataset folder (config ``pairs``: the segments of its pairs) or of a folder
-    written by ``extract_features.py`` (config ``segments``, with ``source``); features are checked (the error
-    names the file or folder, the segment and the field)."""
+    written by ``extract_features.py`` (config ``segments``, with ``source``). Both are folders the package
+    wrote, so their features are trusted."""
     folder = Path(folder)
     if (folder / "data" / PAIRS_CONFIG).is_dir():
-        segments = _from_emomv_folder(folder)
-    elif any((folder / "data" / SEGMENTS_CONFIG).glob("*.parquet")):
-        segments = _from_extracted_folder(folder)
-    else:
-        raise ReleaseFormatError(
-            f"{folder}: neither an EmoMV dataset folder (data/pairs) nor extract_features.py output (data/segments)"
-        )
-    _check_rows(segments.segment_ids, segments.video, segments.has_video, "video_features", str(folder))
-    _check_rows(segments.segment_ids, segments.music, segments.has_music, "music_features", str(folder))
-    return segments
+        return _from_emomv_folder(folder)
+    if is_segments_folder(folder):
+        return _from_extracted_folder(folder)
+    raise ReleaseFormatError(
+        f"{folder}: neither an EmoMV dataset folder (data/pairs) nor extract_features.py output (data/segments)"
+    )
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -233,12 +217,16 @@ def _write_tags(path: Path, key: dict[str, str], ids: Sequence[str], tags: Mappi
 
 @dataclass
 class StageCount:
-    """One stage of the filters: segments kept, dropped by reason, and the kept ones per class (tagged stages)."""
+    """One stage of the filters: segments kept, dropped by reason (reasons that dropped none are left out), and
+    the kept ones per class (tagged stages)."""
 
     stage: str
     kept: int
     dropped: dict[str, int] = field(default_factory=dict)
     per_class: dict[str, int] | None = None
+
+    def __post_init__(self) -> None:
+        self.dropped = {reason: count for reason, count in self.dropped.items() if count}
 
     def describe(self) -> str:
         why = "; ".join(f"{count} {reason}" for reason, count in self.dropped.items()) or "none dropped"
@@ -286,7 +274,12 @@ def _per_class(labels: Sequence[int], names: Sequence[str]) -> dict[str, int]:
 
 
 def _labelling_markdown(
-    summary: CreationSummary, names: Sequence[str], tagger: str, options: Mapping[str, Any]
+    summary: CreationSummary,
+    names: Sequence[str],
+    tagger: str,
+    max_segments_per_source: int | None,
+    validation_fraction: float,
+    seed: int,
 ) -> str:
     stage_rows = [
         [
@@ -314,9 +307,9 @@ def _labelling_markdown(
         f"Every segment was tagged by the emotion tagger `{tagger}` (`EmoMVForEmotionTagging`, the paper's modified "
         "Feature AttendAffectNet) three times: from its video features only, its music features only, and both. "
         "It was kept only when the three predictions agree and are not neutral; then at most "
-        f"{options['max_segments_per_source']} segments of one source video were kept (seeded choice), and the "
-        f"sources were split {round(100 * (1 - options['validation_fraction']))}/{round(100 * options['validation_fraction'])} "
-        f"into train and validation (seed {options['seed']}). The labels are predictions, not human annotations.",
+        f"{max_segments_per_source} segments of one source video were kept (seeded choice), and the "
+        f"sources were split {round(100 * (1 - validation_fraction))}/{round(100 * validation_fraction)} "
+        f"into train and validation (seed {seed}). The labels are predictions, not human annotations.",
         "",
         "Filters (every input segment is kept or dropped once; the counts add up to the input):",
         "",
@@ -412,12 +405,8 @@ def create_dataset(
             "both streams",
             int(both.sum()),
             {
-                reason: count
-                for reason, count in (
-                    ("without a video stream", int((~segments.has_video).sum())),
-                    ("without an audio stream", int((segments.has_video & ~segments.has_music).sum())),
-                )
-                if count
+                "without a video stream": int((~segments.has_video).sum()),
+                "without an audio stream": int((segments.has_video & ~segments.has_music).sum()),
             },
         )
     )
@@ -440,9 +429,7 @@ def create_dataset(
         StageCount(
             "three predictions agree",
             int(agree.sum()),
-            {"whose video-only, music-only and joint predictions differ": int((~agree).sum())}
-            if (~agree).any()
-            else {},
+            {"whose video-only, music-only and joint predictions differ": int((~agree).sum())},
             _per_class(tags["joint"][agree], names),
         )
     )
@@ -452,7 +439,7 @@ def create_dataset(
         StageCount(
             "not neutral",
             int(not_neutral.sum()),
-            {"tagged neutral": int((agree & ~not_neutral).sum())} if (agree & ~not_neutral).any() else {},
+            {"tagged neutral": int((agree & ~not_neutral).sum())},
             _per_class(tags["joint"][not_neutral], names),
         )
     )
@@ -470,9 +457,7 @@ def create_dataset(
             if max_segments_per_source
             else "no per-source cap",
             len(kept),
-            {f"beyond the first {max_segments_per_source} of their source": len(grouped.dropped)}
-            if grouped.dropped
-            else {},
+            {f"beyond the first {max_segments_per_source} of their source": len(grouped.dropped)},
             _per_class([EMOTIONS.index(segment.emotion) for segment in kept], names),
         )
     )
@@ -512,10 +497,8 @@ def create_dataset(
         }
         for split, result in results.items()
     }
-    given = {segment_id: segments.given_emotions[index_of[segment_id]] for segment_id in video}
-    labelled_given = [
-        (segment, given[segment.segment_id]) for segment in kept if given[segment.segment_id] is not None
-    ]
+    given = [(segment, segments.given_emotions[index_of[segment.segment_id]]) for segment in kept]
+    labelled_given = [(segment, label) for segment, label in given if label is not None]
     agreement = (
         (sum(EMOTIONS[label] == segment.emotion for segment, label in labelled_given), len(labelled_given))
         if labelled_given
@@ -524,11 +507,6 @@ def create_dataset(
     summary = CreationSummary(
         output_dir, stages, predicted, splits, pair_counts, reused, extraction_note, agreement
     )
-    options = {
-        "max_segments_per_source": max_segments_per_source,
-        "validation_fraction": validation_fraction,
-        "seed": seed,
-    }
     provenance = [
         f"- Built by `emomv-hf` {__version__} (`emomv_hf.data.create.create_dataset`, "
         f"`dataset_scripts/create_dataset.py`) from {segments.description}.",
@@ -552,20 +530,9 @@ def create_dataset(
         provenance=provenance,
         pairing_note="The pairs here were made by `emomv_hf.data.pairing.make_pairs` from the tagged segments.",
         repo_id=repo_id,
-        labelling=_labelling_markdown(summary, names, tagger_name, options),
+        labelling=_labelling_markdown(
+            summary, names, tagger_name, max_segments_per_source, validation_fraction, seed
+        ),
     )
     write_hub_folder(output_dir, tables, card, overwrite=overwrite)
     return summary
-
-
-__all__ = [
-    "TAGS_FILE",
-    "CreationSummary",
-    "StageCount",
-    "UnlabelledSegments",
-    "check_tagger",
-    "create_dataset",
-    "is_segments_folder",
-    "read_unlabelled_segments",
-    "tag_segments",
-]

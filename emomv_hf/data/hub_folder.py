@@ -55,11 +55,6 @@ def write_parquet(
             pq.ParquetWriter(handle, table.schema).close()
 
 
-def data_files_pattern(config: str, split: str) -> str:
-    """The ``data_files`` glob declared for ``config``/``split`` in the card's YAML."""
-    return f"{DATA_DIR}/{config}/{split}-*"
-
-
 def unexpected_files(folder: str | os.PathLike) -> list[str]:
     """Files of ``folder`` (relative POSIX paths) that no build writes: anything but ``README.md`` and the
     Parquet shards under ``data/``."""

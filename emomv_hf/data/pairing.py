@@ -100,12 +100,6 @@ class PairingResult:
     def num_mismatched(self) -> int:
         return len(self.pairs) - self.num_matched
 
-    def mismatch_matrix(self) -> list[list[int]]:
-        """5 x 5 counts of mismatched pairs, rows = video emotion, columns = music emotion."""
-        return mismatch_matrix(
-            (pair.video_emotion, pair.music_emotion) for pair in self.pairs if not pair.label
-        )
-
 
 def mismatch_matrix(emotion_pairs: Iterable[tuple[str | int, str | int]]) -> list[list[int]]:
     """5 x 5 counts of (video emotion, music emotion) over mismatched pairs (names or indices)."""
@@ -124,21 +118,18 @@ def _index(emotion: str | int) -> int:
 # --------------------------------------------------------------------------------------------------------
 
 
-def _emotion_groups() -> list[frozenset[str]]:
-    """Emotions that may not be swapped with each other: each excluded pair, and every other emotion alone."""
-    grouped = [pair for pair in EXCLUDED_MISMATCH_PAIRS]
-    if len(set().union(*grouped)) != 2 * len(grouped):
-        # The closed form of max_swaps needs the excluded pairs to be disjoint (true for the paper's two).
-        raise AssertionError("excluded mismatch pairs must not share an emotion")
-    singles = [frozenset({emotion}) for emotion in EMOTIONS if not any(emotion in pair for pair in grouped)]
-    return grouped + singles
-
-
-_GROUPS = _emotion_groups()
-# The allowed pairs are exactly the pairs across groups: swapping is a matching in a complete multipartite graph.
-assert {frozenset(pair) for pair in ALLOWED_MISMATCH_PAIRS} == {
-    frozenset({a, b}) for a in EMOTIONS for b in EMOTIONS if a != b and not any({a, b} <= g for g in _GROUPS)
-}
+# Emotions that may not be swapped with each other: each excluded pair, and every other emotion alone. The
+# closed form of max_swaps needs the excluded pairs to be disjoint (true for the paper's two), so that the
+# allowed pairs are exactly the pairs across groups: swapping is a matching in a complete multipartite graph
+# (both facts are checked in tests/data/test_pairing.py).
+_GROUPS: list[frozenset[str]] = [
+    *EXCLUDED_MISMATCH_PAIRS,
+    *(
+        frozenset({emotion})
+        for emotion in EMOTIONS
+        if not any(emotion in pair for pair in EXCLUDED_MISMATCH_PAIRS)
+    ),
+]
 
 
 def max_swaps(counts: Mapping[str, int]) -> int:

@@ -41,8 +41,8 @@ RELEASE_REPO = "ivyha010/EmoMV"
 RELEASE_URL = f"https://github.com/{RELEASE_REPO}"
 # The commit of the authors' repository that holds the feature files (pinned so downloads are reproducible).
 RELEASE_REVISION = "681222dea2ade40196a0d3c266f359534362db86"
-_RAW_URL = "https://raw.githubusercontent.com/{repo}/{revision}/{path}"
-_LFS_URL = "https://media.githubusercontent.com/media/{repo}/{revision}/{path}"
+_RAW_URL = f"https://raw.githubusercontent.com/{RELEASE_REPO}/{RELEASE_REVISION}/{{path}}"
+_LFS_URL = f"https://media.githubusercontent.com/media/{RELEASE_REPO}/{RELEASE_REVISION}/{{path}}"
 
 
 class ReleaseFormatError(ValueError):
@@ -237,25 +237,26 @@ def _download_file(url: str, destination: Path) -> bool:
     return True
 
 
-def download_release(cache_dir: str | os.PathLike | None = None, revision: str = RELEASE_REVISION) -> Path:
-    """Download the release files from GitHub into ``cache_dir`` (skipping those already there).
+def download_release() -> Path:
+    """Download the release files at :data:`RELEASE_REVISION` from GitHub into :func:`default_cache_dir`
+    (skipping those already there).
 
     Files the repository lacks are skipped (the builders then warn about them). Large files stored with Git
     LFS are fetched from GitHub's media endpoint.
     """
-    root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    root = default_cache_dir()
     for path in release_files():
         destination = root / path
         if destination.is_file():
             continue
-        if not _download_file(_RAW_URL.format(repo=RELEASE_REPO, revision=revision, path=path), destination):
+        if not _download_file(_RAW_URL.format(path=path), destination):
             continue
         # A Git LFS pointer is a short text file; the real content lives behind the media URL.
         if destination.stat().st_size < 1024 and destination.read_bytes().startswith(
             b"version https://git-lfs"
         ):
             destination.unlink()
-            _download_file(_LFS_URL.format(repo=RELEASE_REPO, revision=revision, path=path), destination)
+            _download_file(_LFS_URL.format(path=path), destination)
     return root
 
 
@@ -283,15 +284,14 @@ def resolve_release_dir(release_dir: str | os.PathLike | None) -> Path:
             _not_found_message("no release directory was given and the machine is offline")
         )
     try:
-        return _check_release_dir(download_release(), "a download")
-    except (urllib.error.URLError, OSError) as error:
-        if isinstance(error, ReleaseNotFoundError):
-            raise
+        downloaded = download_release()
+    except OSError as error:  # urllib's URLError included
         raise ReleaseNotFoundError(
             _not_found_message(
                 f"no release directory was given and downloading {RELEASE_URL} failed ({error})"
             )
         ) from error
+    return _check_release_dir(downloaded, "a download")
 
 
 def missing_files(release_dir: Path, paths: Iterable[str]) -> list[str]:
@@ -537,10 +537,8 @@ def read_segment_csv(path: str | os.PathLike, csv_format: str) -> list[SegmentAn
     path = Path(path)
     if csv_format == "segments":
         rows = _read_csv_rows(path, 4, "folder, segment_id, emotion, label")
-    elif csv_format == "mved":
-        rows = _read_csv_rows(path, 3, "folder, file name, label")
     else:
-        raise ValueError(f"unknown retrieval CSV format {csv_format!r}")
+        rows = _read_csv_rows(path, 3, "folder, file name, label")
     seen: dict[str, int] = {}
     segments = []
     for line, row in enumerate(rows, start=1):
@@ -567,14 +565,6 @@ def read_segment_csv(path: str | os.PathLike, csv_format: str) -> list[SegmentAn
 # --------------------------------------------------------------------------------------------------------
 
 
-def _check_rows(csv_path: Path, num_rows: int, h5_path: Path, features: np.ndarray) -> None:
-    if features.shape[0] != num_rows:
-        raise ReleaseFormatError(
-            f"{h5_path}: {features.shape[0]} feature rows, but {csv_path} has {num_rows} rows (row i of the "
-            "CSV must match row i of each feature file)"
-        )
-
-
 def read_split(
     release_dir: str | os.PathLike, files: SplitFiles, read_csv: Callable[[Path], list[T]]
 ) -> tuple[list[T], np.ndarray, np.ndarray]:
@@ -583,8 +573,13 @@ def read_split(
     root = Path(release_dir)
     csv_path, video_path, music_path = (root / path for path in files.files)
     rows = read_csv(csv_path)
-    video = read_features(video_path, VIDEO_FEATURE_DIM)
-    _check_rows(csv_path, len(rows), video_path, video)
-    music = read_features(music_path, MUSIC_FEATURE_DIM)
-    _check_rows(csv_path, len(rows), music_path, music)
+    features = []
+    for path, dim in ((video_path, VIDEO_FEATURE_DIM), (music_path, MUSIC_FEATURE_DIM)):
+        features.append(read_features(path, dim))
+        if features[-1].shape[0] != len(rows):
+            raise ReleaseFormatError(
+                f"{path}: {features[-1].shape[0]} feature rows, but {csv_path} has {len(rows)} rows (row i of "
+                "the CSV must match row i of each feature file)"
+            )
+    video, music = features
     return rows, video, music

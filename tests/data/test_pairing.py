@@ -11,12 +11,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from emomv_hf.data import pairing
 from emomv_hf.data.pairing import (
     LabelledSegment,
     allocate_swaps,
     group_by_source,
     make_pairs,
     max_swaps,
+    mismatch_matrix,
     split_by_source,
 )
 from emomv_hf.data.schema import source_video_id
@@ -76,7 +78,7 @@ def test_make_pairs_invariants(segments, seed, balance):
     # Swaps: every mismatched x_PAIR_y has its y_PAIR_x, so the count matrix is symmetric.
     mismatched = {(p.video_segment_id, p.music_segment_id) for p in pairs if not p.label}
     assert all((m, v) in mismatched for v, m in mismatched)
-    matrix = result.mismatch_matrix()
+    matrix = mismatch_matrix((p.video_emotion, p.music_emotion) for p in result.pairs if not p.label)
     assert all(matrix[i][j] == matrix[j][i] for i in range(5) for j in range(5))
     assert sum(result.swaps.values()) * 2 == result.num_mismatched
 
@@ -147,6 +149,17 @@ def test_make_pairs_rejects_bad_segments(rows, message):
 # --------------------------------------------------------------------------------------------------------
 # Swap allocation
 # --------------------------------------------------------------------------------------------------------
+
+
+def test_swap_groups_are_disjoint_and_give_exactly_the_allowed_pairs():
+    groups = pairing._GROUPS
+    assert len(set().union(*groups)) == sum(len(group) for group in groups) == len(EMOTIONS)
+    assert {frozenset(pair) for pair in ALLOWED_MISMATCH_PAIRS} == {
+        frozenset({a, b})
+        for a in EMOTIONS
+        for b in EMOTIONS
+        if a != b and not any({a, b} <= g for g in groups)
+    }
 
 
 @cache
