@@ -127,17 +127,17 @@ def library_metadata(segments: Segments) -> dict[str, pa.Array]:
 
 
 @torch.no_grad()
-def _encode_rows(
+def encode_features(
     model: PreTrainedModel, features: np.ndarray, stream: str
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    vectors, probabilities = [], []
-    for start in range(0, len(features), ENCODE_BATCH_SIZE):
-        inputs = model.prepare_inputs(**{f"{stream}_features": features[start : start + ENCODE_BATCH_SIZE]})
-        batch_vectors, batch_probabilities = model.encode_stream(inputs[f"{stream}_features"], stream)
-        vectors.append(batch_vectors.float().cpu().numpy())
-        if batch_probabilities is not None:
-            probabilities.append(batch_probabilities.float().cpu().numpy())
-    return np.concatenate(vectors), (np.concatenate(probabilities) if probabilities else None)
+    """Raw ``stream`` features `(N, feature_size)` → retrieval vectors `(N, D')` and emotion probabilities
+    `(N, 5)` (``None`` for a single-task model), float32, in one model call."""
+    inputs = model.prepare_inputs(**{f"{stream}_features": features})
+    vectors, probabilities = model.encode_stream(inputs[f"{stream}_features"], stream)
+    return (
+        vectors.float().cpu().numpy(),
+        None if probabilities is None else probabilities.float().cpu().numpy(),
+    )
 
 
 def make_faiss_index(
@@ -272,19 +272,19 @@ class LibraryIndex:
                     continue
                 vectors, probabilities = [], []
                 bar = tqdm(total=len(rows), desc=f"encoding {stream}", unit="segment", disable=not progress)
-                for start in range(0, len(rows), 64 * ENCODE_BATCH_SIZE):
-                    chunk = features[rows[start : start + 64 * ENCODE_BATCH_SIZE]]
-                    finite = np.isfinite(chunk).all(axis=1)
+                for start in range(0, len(rows), ENCODE_BATCH_SIZE):
+                    batch = features[rows[start : start + ENCODE_BATCH_SIZE]]
+                    finite = np.isfinite(batch).all(axis=1)
                     if not finite.all():
                         segment = metadata["segment_id"][int(rows[start + int(np.flatnonzero(~finite)[0])])]
                         raise ValueError(
                             f"library {library!r}: segment {segment} has non-finite {stream} features"
                         )
-                    chunk_vectors, chunk_probabilities = _encode_rows(model, chunk, stream)
-                    vectors.append(chunk_vectors)
-                    if chunk_probabilities is not None:
-                        probabilities.append(chunk_probabilities)
-                    bar.update(len(chunk))
+                    batch_vectors, batch_probabilities = encode_features(model, batch, stream)
+                    vectors.append(batch_vectors)
+                    if batch_probabilities is not None:
+                        probabilities.append(batch_probabilities)
+                    bar.update(len(batch))
                 bar.close()
                 stacked = np.concatenate(vectors)
                 columns = {name: values.take(pa.array(rows)) for name, values in metadata.items()}
@@ -324,10 +324,7 @@ class LibraryIndex:
             raise FileNotFoundError(
                 f"{path}: no library index here (no index.json); build it with --build-index"
             )
-        try:
-            info = json.loads(info_path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as error:
-            raise ValueError(f"{info_path}: not valid JSON ({error})") from None
+        info = json.loads(info_path.read_text(encoding="utf-8"))  # written by build: trusted
         if info.get("format_version") != INDEX_FORMAT_VERSION:
             raise IndexMismatchError(
                 f"{path}: index format {info.get('format_version')}, this version reads {INDEX_FORMAT_VERSION}; "
