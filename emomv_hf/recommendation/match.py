@@ -20,18 +20,8 @@ from transformers import PreTrainedModel
 from emomv_hf.data.loading import load_segments
 from emomv_hf.features.arguments import ExtractorArguments
 
-from .index import STREAMS, library_metadata
+from .index import STREAMS, check_task, library_metadata
 from .recommend import Query, QuerySegment, UnknownSegmentError, emotion_dict, extract_query
-
-
-def check_correspondence_model(model: PreTrainedModel) -> None:
-    """Raise a `ValueError` unless ``model`` is a correspondence model (its outputs have matched logits)."""
-    if getattr(model.config, "task", None) != "correspondence":
-        raise ValueError(
-            f"{type(model).__name__} (task {getattr(model.config, 'task', None)!r}) is not a correspondence "
-            "model: matching needs EmoMVForCorrespondence, EmoMVBaselineForCorrespondence or a correspondence "
-            "EmoMVEnsemble (train with `--task correspondence`)"
-        )
 
 
 class LibrarySegments:
@@ -95,13 +85,8 @@ class MatchResult:
         return self.probability >= 0.5
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "probability": self.probability,
-            "matched": self.matched,
-            "video": self.video,
-            "music": self.music,
-            "pairs": [asdict(pair) for pair in self.pairs],
-        }
+        fields = asdict(self)
+        return {"probability": fields.pop("probability"), "matched": self.matched, **fields}
 
 
 class PairMatcher:
@@ -113,7 +98,7 @@ class PairMatcher:
         library: LibrarySegments | None = None,
         extractors: ExtractorArguments | None = None,
     ):
-        check_correspondence_model(model)
+        check_task(model, "correspondence")
         self.model, self.library = model.eval(), library
         self.extractors = extractors or ExtractorArguments()
 
@@ -137,8 +122,6 @@ class PairMatcher:
         self, stream: str, file: str | os.PathLike | None = None, segment: str | None = None
     ) -> Query:
         """One side of the pair: a media ``file`` or a library ``segment`` id (exactly one)."""
-        if stream not in STREAMS:
-            raise ValueError(f"stream must be 'video' or 'music', got {stream!r}")
         if (file is None) == (segment is None):
             raise ValueError(f"give the {stream} as a file or as a library segment id (exactly one)")
         if file is not None:
@@ -191,4 +174,4 @@ class PairMatcher:
         )
 
 
-__all__ = ["LibrarySegments", "MatchResult", "PairMatcher", "PairScore", "check_correspondence_model"]
+__all__ = ["LibrarySegments", "MatchResult", "PairMatcher", "PairScore"]

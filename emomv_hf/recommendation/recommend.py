@@ -27,7 +27,7 @@ from transformers import PreTrainedModel
 from emomv_hf.emotions import EMOTIONS
 from emomv_hf.features.arguments import ExtractorArguments
 
-from .index import OTHER_STREAM, STREAMS, LibraryIndex, StreamIndex, check_retrieval_model, encode_features
+from .index import OTHER_STREAM, STREAMS, LibraryIndex, StreamIndex, check_task, encode_features
 
 GROUPINGS = ("track", "segment")
 QUERY_KEYS = ("video", "music", "segment", "video_features", "music_features")
@@ -228,7 +228,7 @@ class MusicRecommender:
     def __init__(
         self, model: PreTrainedModel, index: LibraryIndex, extractors: ExtractorArguments | None = None
     ):
-        check_retrieval_model(model)
+        check_task(model, "retrieval")
         self.model, self.index = model.eval(), index
         self.extractors = extractors or ExtractorArguments()
 
@@ -314,7 +314,7 @@ class MusicRecommender:
             order = np.lexsort((rows, -scores))  # score descending, then library order
             chosen = order
             if per == "track":
-                tracks = library.column("track", rows)
+                tracks = library.entries.select_columns(["track"])[[int(row) for row in rows]]["track"]
                 seen: set[str] = set()
                 chosen = [i for i in order if not (tracks[i] in seen or seen.add(tracks[i]))]
             if len(chosen) >= top_k or fetch >= len(library):
@@ -377,7 +377,6 @@ __all__ = [
     "emotion_dict",
     "extract_query",
     "features_query",
-    "segment_query",
     "time_range",
     "top_emotions",
 ]

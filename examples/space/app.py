@@ -326,16 +326,6 @@ def build_demo(space: Space):
         gr.Warning(str(error))
         return f"**Error:** {error}"
 
-    def segment_dropdown(ids: list[str], label: str, elem_id: str):
-        return gr.Dropdown(
-            choices=ids[:MAX_SEGMENT_CHOICES],
-            value=ids[0] if ids else None,
-            label=label,
-            allow_custom_value=len(ids) > MAX_SEGMENT_CHOICES,
-            filterable=True,
-            elem_id=elem_id,
-        )
-
     def query_picker(stream: str, prefix: str, upload_id: str):
         """One query side of ``stream``: a source radio, then the library segment picker or the upload box, as
         the radio says. Returns ``(source, segment, upload)``."""
@@ -345,8 +335,14 @@ def build_demo(space: Space):
             label=f"{stream.capitalize()} from",
             elem_id=f"{prefix}-source",
         )
-        segment = segment_dropdown(
-            getattr(space, f"{stream}_segments"), f"Library {stream} segment", f"{prefix}-segment"
+        ids = getattr(space, f"{stream}_segments")
+        segment = gr.Dropdown(
+            choices=ids[:MAX_SEGMENT_CHOICES],
+            value=ids[0] if ids else None,
+            label=f"Library {stream} segment",
+            allow_custom_value=len(ids) > MAX_SEGMENT_CHOICES,
+            filterable=True,
+            elem_id=f"{prefix}-segment",
         )
         if stream == "video":
             upload = gr.Video(label="Video file", sources=["upload"], visible=False, elem_id=upload_id)
