@@ -5,10 +5,9 @@ beside :class:`~emomv_hf.features.arguments.ExtractorArguments` (the extractors 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 from ..cli import check_flags
-from .index import INDEX_TYPES
-from .recommend import GROUPINGS
 
 QUERY_FLAGS = ("video", "music", "segment")
 
@@ -33,12 +32,12 @@ class RecommendArguments:
     segment: str | None = field(
         default=None, metadata={"metavar": "ID", "help": "query by a library segment id (see --query-stream)"}
     )
-    query_stream: str = field(
+    query_stream: Literal["video", "music"] = field(
         default="video",
         metadata={"help": "which side of --segment is the query: video (rank music) or music (rank videos)"},
     )
     top_k: int = field(default=10, metadata={"help": "how many tracks (or segments) to list"})
-    per: str = field(
+    per: Literal["track", "segment"] = field(
         default="track", metadata={"help": "rank whole tracks (best segment) or single segments"}
     )
     json: bool = field(default=False, metadata={"help": "print the result as JSON instead of a table"})
@@ -59,8 +58,8 @@ class RecommendArguments:
     split: str | None = field(
         default=None, metadata={"help": "the library split to index (default: all splits)"}
     )
-    index_type: str = field(
-        default="auto", metadata={"help": f"{', '.join(INDEX_TYPES)}: exact or HNSW search (auto: by size)"}
+    index_type: Literal["auto", "exact", "hnsw"] = field(
+        default="auto", metadata={"help": "exact or HNSW search (auto: by size)"}
     )
     progress: bool = field(default=True, metadata={"help": "show progress bars while indexing"})
 
@@ -70,15 +69,7 @@ class RecommendArguments:
             raise ValueError(f"give one query, not {' and '.join('--' + flag for flag in queries)}")
         if not queries and not self.build_index:
             raise ValueError("give a query (--video FILE, --music FILE or --segment ID) or --build-index")
-        check_flags(
-            {
-                "query_stream": (self.query_stream in ("video", "music"), "video or music"),
-                "top_k": (self.top_k >= 1, ">= 1"),
-                "per": (self.per in GROUPINGS, f"one of {', '.join(GROUPINGS)}"),
-                "index_type": (self.index_type in INDEX_TYPES, f"one of {', '.join(INDEX_TYPES)}"),
-            },
-            self,
-        )
+        check_flags({"top_k": (self.top_k >= 1, ">= 1")}, self)
 
     @property
     def query(self) -> dict[str, str]:

@@ -83,12 +83,15 @@ def model_similarity(model: PreTrainedModel) -> str:
     return getattr(member if member is not None else config, "similarity", "cosine")
 
 
-def check_retrieval_model(model: PreTrainedModel) -> None:
-    """Raise a `ValueError` unless ``model`` is a retrieval model (it has `encode_stream`)."""
-    if not hasattr(model, "encode_stream") or getattr(model.config, "task", None) != "retrieval":
+def check_task(model: PreTrainedModel, task: str) -> None:
+    """Raise a `ValueError` unless ``model`` was trained for ``task`` (``retrieval``: recommendation,
+    ``correspondence``: pair matching)."""
+    found = getattr(model.config, "task", None)
+    if found != task:
+        name = task.capitalize()
         raise ValueError(
-            f"{type(model).__name__} is not a retrieval model: recommendation needs EmoMVForRetrieval, "
-            "EmoMVBaselineForRetrieval or a retrieval EmoMVEnsemble (train with `--task retrieval`)"
+            f"{type(model).__name__} (task {found!r}) is not a {task} model: this needs EmoMVFor{name}, "
+            f"EmoMVBaselineFor{name} or a {task} EmoMVEnsemble (train with `--task {task}`)"
         )
 
 
@@ -108,8 +111,6 @@ def library_metadata(segments: Segments) -> dict[str, pa.Array]:
     """Per-row metadata of library rows: a segment without a `source` is its own track."""
     table, rows = segments.table, len(segments)
     segment_ids = table.column("segment_id").combine_chunks()
-    if segment_ids.null_count:
-        raise ValueError("library: segment_id is null in some rows")
 
     def column(name: str, kind: pa.DataType, default: pa.Array) -> pa.Array:
         if name not in table.column_names:
@@ -127,17 +128,17 @@ def library_metadata(segments: Segments) -> dict[str, pa.Array]:
 
 
 @torch.no_grad()
-def _encode_rows(
+def encode_features(
     model: PreTrainedModel, features: np.ndarray, stream: str
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    vectors, probabilities = [], []
-    for start in range(0, len(features), ENCODE_BATCH_SIZE):
-        inputs = model.prepare_inputs(**{f"{stream}_features": features[start : start + ENCODE_BATCH_SIZE]})
-        batch_vectors, batch_probabilities = model.encode_stream(inputs[f"{stream}_features"], stream)
-        vectors.append(batch_vectors.float().cpu().numpy())
-        if batch_probabilities is not None:
-            probabilities.append(batch_probabilities.float().cpu().numpy())
-    return np.concatenate(vectors), (np.concatenate(probabilities) if probabilities else None)
+    """Raw ``stream`` features `(N, feature_size)` → retrieval vectors `(N, D')` and emotion probabilities
+    `(N, 5)` (``None`` for a single-task model), float32, in one model call."""
+    inputs = model.prepare_inputs(**{f"{stream}_features": features})
+    vectors, probabilities = model.encode_stream(inputs[f"{stream}_features"], stream)
+    return (
+        vectors.float().cpu().numpy(),
+        None if probabilities is None else probabilities.float().cpu().numpy(),
+    )
 
 
 def make_faiss_index(
@@ -200,10 +201,6 @@ class StreamIndex:
         """Retrieval vectors of the given rows `(len(rows), D')`, float32."""
         return np.asarray(self.entries.with_format("numpy", columns=["vectors"])[rows]["vectors"], np.float32)
 
-    def column(self, name: str, rows: np.ndarray) -> list:
-        """One metadata column's values at the given rows."""
-        return self.entries.select_columns([name])[[int(row) for row in rows]][name]
-
     def search(self, query: np.ndarray, k: int) -> np.ndarray:
         """Rows of the ``k`` best inner products with ``query`` `(D',)`, best first (faiss order)."""
         k = min(int(k), len(self.entries))
@@ -213,14 +210,10 @@ class StreamIndex:
 
 
 class LibraryIndex:
-    """A library's indexed retrieval vectors for one model: :meth:`build`, :meth:`load` or :meth:`open`."""
+    """A library's indexed retrieval vectors for one model: :meth:`open` (builds it when needed) or :meth:`load`."""
 
     def __init__(self, path: Path, info: dict[str, Any], streams: dict[str, StreamIndex]):
         self.path, self.info, self.streams = path, info, streams
-
-    @property
-    def fingerprint(self) -> str:
-        return self.info["model_fingerprint"]
 
     def __repr__(self) -> str:
         sizes = ", ".join(f"{s}: {len(index)} ({index.index_type})" for s, index in self.streams.items())
@@ -231,21 +224,15 @@ class LibraryIndex:
         cls,
         model: PreTrainedModel,
         library: str,
-        *,
-        index_dir: str | os.PathLike | None = None,
-        split: str | None = None,
-        index_type: str = "auto",
-        progress: bool = True,
+        target: Path,
+        split: str | None,
+        index_type: str,
+        progress: bool,
     ) -> LibraryIndex:
         """Encode every segment of ``library`` (a ``segments``-style dataset folder or Hub id) with ``model``,
-        index each stream and save it in ``index_dir`` (default :func:`default_index_dir`)."""
+        index each stream and save it in ``target`` (:meth:`open` checks the arguments)."""
         from tqdm.auto import tqdm
 
-        check_retrieval_model(model)
-        if index_type not in INDEX_TYPES:
-            raise ValueError(f"index_type must be one of {INDEX_TYPES}, got {index_type!r}")
-        library = str(library)
-        target = Path(index_dir) if index_dir is not None else default_index_dir(library, model)
         segments = load_segments(library, split)
         metadata = library_metadata(segments)
         model.eval()
@@ -272,19 +259,14 @@ class LibraryIndex:
                     continue
                 vectors, probabilities = [], []
                 bar = tqdm(total=len(rows), desc=f"encoding {stream}", unit="segment", disable=not progress)
-                for start in range(0, len(rows), 64 * ENCODE_BATCH_SIZE):
-                    chunk = features[rows[start : start + 64 * ENCODE_BATCH_SIZE]]
-                    finite = np.isfinite(chunk).all(axis=1)
-                    if not finite.all():
-                        segment = metadata["segment_id"][int(rows[start + int(np.flatnonzero(~finite)[0])])]
-                        raise ValueError(
-                            f"library {library!r}: segment {segment} has non-finite {stream} features"
-                        )
-                    chunk_vectors, chunk_probabilities = _encode_rows(model, chunk, stream)
-                    vectors.append(chunk_vectors)
-                    if chunk_probabilities is not None:
-                        probabilities.append(chunk_probabilities)
-                    bar.update(len(chunk))
+                # The library's features were checked finite when they were extracted or released.
+                for start in range(0, len(rows), ENCODE_BATCH_SIZE):
+                    batch = features[rows[start : start + ENCODE_BATCH_SIZE]]
+                    batch_vectors, batch_probabilities = encode_features(model, batch, stream)
+                    vectors.append(batch_vectors)
+                    if batch_probabilities is not None:
+                        probabilities.append(batch_probabilities)
+                    bar.update(len(batch))
                 bar.close()
                 stacked = np.concatenate(vectors)
                 columns = {name: values.take(pa.array(rows)) for name, values in metadata.items()}
@@ -324,10 +306,7 @@ class LibraryIndex:
             raise FileNotFoundError(
                 f"{path}: no library index here (no index.json); build it with --build-index"
             )
-        try:
-            info = json.loads(info_path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as error:
-            raise ValueError(f"{info_path}: not valid JSON ({error})") from None
+        info = json.loads(info_path.read_text(encoding="utf-8"))  # written by build: trusted
         if info.get("format_version") != INDEX_FORMAT_VERSION:
             raise IndexMismatchError(
                 f"{path}: index format {info.get('format_version')}, this version reads {INDEX_FORMAT_VERSION}; "
@@ -367,14 +346,15 @@ class LibraryIndex:
         progress: bool = True,
     ) -> LibraryIndex:
         """Load the library's index for ``model``, building it first if there is none (or ``rebuild``)."""
-        check_retrieval_model(model)
-        target = Path(index_dir) if index_dir is not None else default_index_dir(str(library), model)
+        check_task(model, "retrieval")
+        if index_type not in INDEX_TYPES:
+            raise ValueError(f"index_type must be one of {INDEX_TYPES}, got {index_type!r}")
+        library = str(library)
+        target = Path(index_dir) if index_dir is not None else default_index_dir(library, model)
         if rebuild or not (target / "index.json").is_file():
-            return cls.build(
-                model, library, index_dir=target, split=split, index_type=index_type, progress=progress
-            )
+            return cls.build(model, library, target, split, index_type, progress)
         index = cls.load(model, index_dir=target)
-        if index.info["library"] != str(library) or (split is not None and index.info["splits"] != [split]):
+        if index.info["library"] != library or (split is not None and index.info["splits"] != [split]):
             raise IndexMismatchError(
                 f"{target}: this index holds library {index.info['library']!r} (splits "
                 f"{', '.join(index.info['splits'])}), not {library!r}{f' split {split!r}' if split else ''}; "
@@ -397,9 +377,6 @@ __all__ = [
     "IndexMismatchError",
     "LibraryIndex",
     "StreamIndex",
-    "check_retrieval_model",
-    "default_index_dir",
+    "check_task",
     "make_faiss_index",
-    "model_fingerprint",
-    "model_similarity",
 ]

@@ -18,21 +18,10 @@ import torch
 from transformers import PreTrainedModel
 
 from emomv_hf.data.loading import load_segments
-from emomv_hf.emotions import EMOTIONS
 from emomv_hf.features.arguments import ExtractorArguments
 
-from .index import STREAMS, library_metadata
-from .recommend import Query, QuerySegment, UnknownSegmentError, extract_query
-
-
-def check_correspondence_model(model: PreTrainedModel) -> None:
-    """Raise a `ValueError` unless ``model`` is a correspondence model (its outputs have matched logits)."""
-    if getattr(model.config, "task", None) != "correspondence":
-        raise ValueError(
-            f"{type(model).__name__} (task {getattr(model.config, 'task', None)!r}) is not a correspondence "
-            "model: matching needs EmoMVForCorrespondence, EmoMVBaselineForCorrespondence or a correspondence "
-            "EmoMVEnsemble (train with `--task correspondence`)"
-        )
+from .index import STREAMS, check_task, library_metadata
+from .recommend import Query, QuerySegment, UnknownSegmentError, emotion_dict, extract_query
 
 
 class LibrarySegments:
@@ -41,47 +30,35 @@ class LibrarySegments:
     def __init__(self, library: str, split: str | None = None):
         self.library = str(library)
         segments = load_segments(self.library, split)
-        self.splits = segments.splits
         self.metadata = library_metadata(segments)
-        ids = self.metadata["segment_id"].to_pylist()
-        self._rows = {segment_id: row for row, segment_id in enumerate(ids)}
+        self._ids = segments.segment_ids
+        self._rows = {segment_id: row for row, segment_id in enumerate(self._ids)}
         self._features = {stream: segments.features(stream) for stream in STREAMS}
-        self._valid = {stream: present for stream, (_, present) in self._features.items()}
-
-    def __len__(self) -> int:
-        return len(self.metadata["segment_id"])
 
     def segment_ids(self, stream: str) -> list[str]:
         """Ids of the segments that have ``stream`` features, in library order."""
-        ids = self.metadata["segment_id"].to_pylist()
-        return [segment_id for segment_id, valid in zip(ids, self._valid[stream], strict=True) if valid]
-
-    def media(self, segment_id: str) -> str | None:
-        """The media file the segment was cut from (``None`` when the library has none)."""
-        return self.metadata["media"][self._row(segment_id, None)].as_py()
-
-    def _row(self, segment_id: str, stream: str | None) -> int:
-        row = self._rows.get(segment_id)
-        if row is None or (stream is not None and not self._valid[stream][row]):
-            known = self.segment_ids(stream or "video")[:3]
-            kind = f"{stream} segment" if stream else "segment"
-            raise UnknownSegmentError(
-                f"segment {segment_id!r} is not a {kind} of library {self.library!r} "
-                f"({len(self)} segments, e.g. {', '.join(known)})"
-            )
-        return row
+        return [
+            segment_id
+            for segment_id, valid in zip(self._ids, self._features[stream][1], strict=True)
+            if valid
+        ]
 
     def query(self, segment_id: str, stream: str) -> Query:
         """A library segment's raw ``stream`` features as a one-segment query."""
-        row = self._row(segment_id, stream)
-        features = self._features[stream][0][row : row + 1].copy()  # a writable copy for torch
+        features, present = self._features[stream]
+        row = self._rows.get(segment_id)
+        if row is None or not present[row]:
+            raise UnknownSegmentError(
+                f"segment {segment_id!r} is not a {stream} segment of library {self.library!r} "
+                f"({len(self._ids)} segments, e.g. {', '.join(self.segment_ids(stream)[:3])})"
+            )
         start, end = self.metadata["start"][row].as_py(), self.metadata["end"][row].as_py()
         return Query(
             kind="segment",
             stream=stream,
             source=segment_id,
             segments=[QuerySegment(segment_id, start, end)],
-            features=features,
+            features=features[row : row + 1].copy(),  # a writable copy for torch
         )
 
 
@@ -108,20 +85,8 @@ class MatchResult:
         return self.probability >= 0.5
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "probability": self.probability,
-            "matched": self.matched,
-            "video": self.video,
-            "music": self.music,
-            "pairs": [asdict(pair) for pair in self.pairs],
-        }
-
-
-def _emotions(probabilities: torch.Tensor | None) -> dict[str, float] | None:
-    if probabilities is None:
-        return None
-    mean = probabilities.float().mean(dim=0).cpu().numpy()
-    return {name: float(value) for name, value in zip(EMOTIONS, mean, strict=True)}
+        fields = asdict(self)
+        return {"probability": fields.pop("probability"), "matched": self.matched, **fields}
 
 
 class PairMatcher:
@@ -133,7 +98,7 @@ class PairMatcher:
         library: LibrarySegments | None = None,
         extractors: ExtractorArguments | None = None,
     ):
-        check_correspondence_model(model)
+        check_task(model, "correspondence")
         self.model, self.library = model.eval(), library
         self.extractors = extractors or ExtractorArguments()
 
@@ -157,8 +122,6 @@ class PairMatcher:
         self, stream: str, file: str | os.PathLike | None = None, segment: str | None = None
     ) -> Query:
         """One side of the pair: a media ``file`` or a library ``segment`` id (exactly one)."""
-        if stream not in STREAMS:
-            raise ValueError(f"stream must be 'video' or 'music', got {stream!r}")
         if (file is None) == (segment is None):
             raise ValueError(f"give the {stream} as a file or as a library segment id (exactly one)")
         if file is not None:
@@ -183,7 +146,9 @@ class PairMatcher:
                 "kind": query.kind,
                 "source": query.source,
                 "segments": [asdict(segment) for segment in query.segments[:count]],
-                "predicted_emotions": _emotions(None if logits is None else logits.softmax(dim=-1)),
+                "predicted_emotions": None
+                if logits is None
+                else emotion_dict(logits.softmax(dim=-1).float().mean(dim=0).cpu().numpy()),
             }
         return MatchResult(
             probability=float(np.mean(probabilities, dtype=np.float64)),
@@ -209,4 +174,4 @@ class PairMatcher:
         )
 
 
-__all__ = ["LibrarySegments", "MatchResult", "PairMatcher", "PairScore", "check_correspondence_model"]
+__all__ = ["LibrarySegments", "MatchResult", "PairMatcher", "PairScore"]

@@ -28,7 +28,6 @@ from transformers import AutoModel, Pipeline
 from transformers.pipelines import PIPELINE_REGISTRY
 
 TASK = "music-video-retrieval"
-QUERY_KEYS = ("video", "music", "segment", "video_features", "music_features")
 
 
 class MusicVideoRetrievalPipeline(Pipeline):
@@ -64,19 +63,18 @@ class MusicVideoRetrievalPipeline(Pipeline):
                 f'pipeline("{TASK}") needs library=: a segments dataset folder or Hub id to rank'
             )
         super().__init__(model, **kwargs)
-        from .index import LibraryIndex
         from .recommend import MusicRecommender
 
-        index = LibraryIndex.open(
+        self.recommender = MusicRecommender.from_pretrained(
             self.model,
             str(library),
             index_dir=index_dir,
             split=split,
             index_type=index_type,
-            rebuild=rebuild_index,
+            rebuild_index=rebuild_index,
+            extractors=extractors,
             progress=progress,
         )
-        self.recommender = MusicRecommender(self.model, index, extractors)
 
     def _sanitize_parameters(
         self,
@@ -96,8 +94,10 @@ class MusicVideoRetrievalPipeline(Pipeline):
         return preprocess, forward, postprocess
 
     def preprocess(self, inputs: Any, query_stream: str = "video") -> dict[str, Any]:
-        """A file path (of ``query_stream``) or a dict with one of :data:`QUERY_KEYS` → the resolved query (a
+        """A file path (of ``query_stream``) or a dict with one of :data:`~.recommend.QUERY_KEYS` → the resolved query (a
         media file is extracted here)."""
+        from .recommend import QUERY_KEYS
+
         if isinstance(inputs, (str, os.PathLike)):
             inputs = {query_stream: inputs}
         if not isinstance(inputs, dict):
@@ -105,14 +105,7 @@ class MusicVideoRetrievalPipeline(Pipeline):
                 f"{TASK} pipeline: give a file path or a dict with one of {', '.join(QUERY_KEYS)}, "
                 f"got {type(inputs).__name__}"
             )
-        inputs = dict(inputs)
-        stream = inputs.pop("query_stream", query_stream)
-        unknown = set(inputs) - set(QUERY_KEYS)
-        if unknown:
-            raise ValueError(
-                f"{TASK} pipeline: unknown query key(s) {', '.join(sorted(unknown))}; use one of {', '.join(QUERY_KEYS)}"
-            )
-        return {"query": self.recommender.resolve(query_stream=stream, **inputs)}
+        return {"query": self.recommender.resolve(**{"query_stream": query_stream, **inputs})}
 
     def _forward(self, model_inputs: dict[str, Any], top_k: int = 10, per: str = "track") -> dict[str, Any]:
         return {"recommendations": self.recommender.rank(model_inputs["query"], top_k=top_k, per=per)}

@@ -15,6 +15,7 @@ import csv
 import json
 import os
 import tempfile
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,9 +27,10 @@ from transformers import PreTrainedModel
 from emomv_hf.emotions import EMOTIONS
 from emomv_hf.features.arguments import ExtractorArguments
 
-from .index import OTHER_STREAM, STREAMS, LibraryIndex, StreamIndex, check_retrieval_model
+from .index import OTHER_STREAM, STREAMS, LibraryIndex, StreamIndex, check_task, encode_features
 
 GROUPINGS = ("track", "segment")
+QUERY_KEYS = ("video", "music", "segment", "video_features", "music_features")
 CANDIDATE_FACTOR = 4
 """Segments fetched per wanted track in a first search; widened until enough distinct tracks are found."""
 
@@ -98,7 +100,7 @@ class Recommendations:
         lines = [
             f"Query: {query['source']} ({query['stream']}, {len(query['segments'])} segment(s))"
             + (
-                f", predicted {_top_emotions(query['predicted_emotions'])}"
+                f", predicted {top_emotions(query['predicted_emotions'])}"
                 if query["predicted_emotions"]
                 else ""
             ),
@@ -112,8 +114,8 @@ class Recommendations:
                 f"{item.score:.4f}",
                 item.track,
                 item.segment_id,
-                _time_range(item.start, item.end),
-                _top_emotions(item.predicted_emotions) if item.predicted_emotions else "-",
+                time_range(item.start, item.end),
+                top_emotions(item.predicted_emotions),
                 item.emotion or "-",
                 item.media or "-",
             )
@@ -127,18 +129,23 @@ class Recommendations:
         return "\n".join(lines)
 
 
-def _time_range(start: float | None, end: float | None) -> str:
+def time_range(start: float | None, end: float | None) -> str:
+    """``"12.0-14.0 s"``, or ``"-"`` without a time range."""
     if start is None or end is None:
         return "-"
     return f"{start:.1f}-{end:.1f} s"
 
 
-def _top_emotions(probabilities: dict[str, float], count: int = 2) -> str:
+def top_emotions(probabilities: dict[str, float] | None, count: int = 2) -> str:
+    """The ``count`` most probable emotions with their probabilities (``"-"`` for none)."""
+    if not probabilities:
+        return "-"
     best = sorted(probabilities.items(), key=lambda item: -item[1])[:count]
     return ", ".join(f"{name} {value:.2f}" for name, value in best)
 
 
-def _emotion_dict(probabilities: np.ndarray | None) -> dict[str, float] | None:
+def emotion_dict(probabilities: Sequence[float] | np.ndarray | None) -> dict[str, float] | None:
+    """Probabilities `(5,)` in the taxonomy's order → ``{emotion: probability}`` (``None`` stays ``None``)."""
     if probabilities is None:
         return None
     return {name: float(value) for name, value in zip(EMOTIONS, probabilities, strict=True)}
@@ -221,7 +228,7 @@ class MusicRecommender:
     def __init__(
         self, model: PreTrainedModel, index: LibraryIndex, extractors: ExtractorArguments | None = None
     ):
-        check_retrieval_model(model)
+        check_task(model, "retrieval")
         self.model, self.index = model.eval(), index
         self.extractors = extractors or ExtractorArguments()
 
@@ -254,32 +261,13 @@ class MusicRecommender:
         )
         return cls(model, index, extractors)
 
-    def resolve(
-        self,
-        *,
-        video: str | os.PathLike | None = None,
-        music: str | os.PathLike | None = None,
-        segment: str | None = None,
-        video_features: Any = None,
-        music_features: Any = None,
-        query_stream: str = "video",
-    ) -> Query:
-        """Exactly one of the query arguments → a :class:`Query` (``query_stream`` is a segment query's stream)."""
-        given = {
-            name: value
-            for name, value in (
-                ("video", video),
-                ("music", music),
-                ("segment", segment),
-                ("video_features", video_features),
-                ("music_features", music_features),
-            )
-            if value is not None
-        }
-        if len(given) != 1:
+    def resolve(self, *, query_stream: str = "video", **query: Any) -> Query:
+        """Exactly one query → a :class:`Query`: ``video=`` / ``music=`` (a file), ``segment=`` (a library segment
+        id, of ``query_stream``), ``video_features=`` / ``music_features=`` (raw features)."""
+        given = {name: value for name, value in query.items() if value is not None}
+        if len(given) != 1 or not set(given) <= set(QUERY_KEYS):
             raise ValueError(
-                "give exactly one query: video, music, segment, video_features or music_features "
-                f"(got {', '.join(given) or 'none'})"
+                f"give exactly one query of {', '.join(QUERY_KEYS)} (got {', '.join(given) or 'none'})"
             )
         ((name, value),) = given.items()
         if name in STREAMS:
@@ -290,15 +278,12 @@ class MusicRecommender:
             return segment_query(self.index, str(value), query_stream)
         return features_query(value, name.removesuffix("_features"))
 
-    @torch.no_grad()
     def encode(self, query: Query) -> Query:
         """Fill in the query's retrieval vectors and emotion probabilities (no-op for a library segment)."""
-        if query.vectors is not None:
-            return query
-        inputs = self.model.prepare_inputs(**{f"{query.stream}_features": query.features})
-        vectors, probabilities = self.model.encode_stream(inputs[f"{query.stream}_features"], query.stream)
-        query.vectors = vectors.float().cpu().numpy()
-        query.emotion_probabilities = None if probabilities is None else probabilities.float().cpu().numpy()
+        if query.vectors is None:
+            query.vectors, query.emotion_probabilities = encode_features(
+                self.model, query.features, query.stream
+            )
         return query
 
     @torch.no_grad()
@@ -329,7 +314,7 @@ class MusicRecommender:
             order = np.lexsort((rows, -scores))  # score descending, then library order
             chosen = order
             if per == "track":
-                tracks = library.column("track", rows)
+                tracks = library.entries.select_columns(["track"])[[int(row) for row in rows]]["track"]
                 seen: set[str] = set()
                 chosen = [i for i in order if not (tracks[i] in seen or seen.add(tracks[i]))]
             if len(chosen) >= top_k or fetch >= len(library):
@@ -339,7 +324,6 @@ class MusicRecommender:
         for rank, position in enumerate(chosen[:top_k], start=1):
             entry = library.entries[int(rows[position])]
             best_query = int(np.argmax(per_segment[:, position]))
-            probabilities = entry.get("emotion_probabilities")
             items.append(
                 RecommendedItem(
                     rank=rank,
@@ -350,9 +334,7 @@ class MusicRecommender:
                     start=entry["start"],
                     end=entry["end"],
                     emotion=None if entry["emotion"] is None else EMOTIONS[entry["emotion"]],
-                    predicted_emotions=_emotion_dict(
-                        None if probabilities is None else np.asarray(probabilities)
-                    ),
+                    predicted_emotions=emotion_dict(entry.get("emotion_probabilities")),
                     query_segment=query.segments[best_query],
                 )
             )
@@ -365,7 +347,7 @@ class MusicRecommender:
                 "stream": query.stream,
                 "source": query.source,
                 "segments": [asdict(segment) for segment in query.segments],
-                "predicted_emotions": _emotion_dict(query_probabilities),
+                "predicted_emotions": emotion_dict(query_probabilities),
             },
             library={
                 "name": self.index.info["library"],
@@ -378,23 +360,23 @@ class MusicRecommender:
             items=items,
         )
 
-    def recommend(
-        self, *, top_k: int = 10, per: str = "track", query_stream: str = "video", **query: Any
-    ) -> Recommendations:
-        """Rank the library for one query: ``video=`` / ``music=`` (a file), ``segment=`` (a library segment id,
-        its ``query_stream``), ``video_features=`` / ``music_features=`` (raw features)."""
-        return self.rank(self.resolve(query_stream=query_stream, **query), top_k=top_k, per=per)
+    def recommend(self, *, top_k: int = 10, per: str = "track", **query: Any) -> Recommendations:
+        """Rank the library for one query (the arguments of :meth:`resolve`)."""
+        return self.rank(self.resolve(**query), top_k=top_k, per=per)
 
 
 __all__ = [
     "GROUPINGS",
+    "QUERY_KEYS",
     "MusicRecommender",
     "Query",
     "QuerySegment",
     "RecommendedItem",
     "Recommendations",
     "UnknownSegmentError",
+    "emotion_dict",
     "extract_query",
     "features_query",
-    "segment_query",
+    "time_range",
+    "top_emotions",
 ]

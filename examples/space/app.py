@@ -31,8 +31,15 @@ from emomv_hf.emotions import EMOTIONS  # noqa: E402
 from emomv_hf.features.arguments import ExtractorArguments  # noqa: E402
 from emomv_hf.features.extract import FeatureExtractionError  # noqa: E402
 from emomv_hf.features.media import VIDEO_EXTENSIONS, MediaError, read_audio  # noqa: E402
+from emomv_hf.recommendation.index import OTHER_STREAM  # noqa: E402
 from emomv_hf.recommendation.match import MatchResult, PairMatcher  # noqa: E402
-from emomv_hf.recommendation.recommend import MusicRecommender, Recommendations, RecommendedItem  # noqa: E402
+from emomv_hf.recommendation.recommend import (  # noqa: E402
+    MusicRecommender,
+    Recommendations,
+    RecommendedItem,
+    time_range,
+    top_emotions,
+)
 
 RESULT_COLUMNS = ("rank", "score", "track", "segment", "time", "label", "predicted emotion", "file")
 """Columns of the Find-music result table (every cell is text, as shown)."""
@@ -196,10 +203,6 @@ def _choose(source: str, file: str | None, segment: str | None, stream: str) -> 
     raise ValueError(f"{stream} source must be one of {', '.join(SOURCES)}, got {source!r}")
 
 
-DIRECTIONS = {"video": "music", "music": "video"}
-"""Query stream → the stream of the library segments it ranks."""
-
-
 def find(
     space: Space, query_stream: str, source: str, file: str | None = None, segment: str | None = None
 ) -> Recommendations:
@@ -233,17 +236,6 @@ def match_pair(
     )
 
 
-def _time(start: float | None, end: float | None) -> str:
-    return "-" if start is None or end is None else f"{start:.1f}-{end:.1f} s"
-
-
-def _top_emotion(probabilities: dict[str, float] | None) -> str:
-    if not probabilities:
-        return "-"
-    name = max(probabilities, key=probabilities.get)
-    return f"{name} {probabilities[name]:.2f}"
-
-
 def result_rows(recommendations: Recommendations) -> list[list[str]]:
     """The result table: one row of :data:`RESULT_COLUMNS` per ranked track."""
     return [
@@ -252,9 +244,9 @@ def result_rows(recommendations: Recommendations) -> list[list[str]]:
             f"{item.score:.4f}",
             item.track,
             item.segment_id,
-            _time(item.start, item.end),
+            time_range(item.start, item.end),
             item.emotion or "-",
-            _top_emotion(item.predicted_emotions),
+            top_emotions(item.predicted_emotions, count=1),
             Path(item.media).name if item.media else "-",
         ]
         for item in recommendations.items
@@ -287,7 +279,7 @@ def query_summary(recommendations: Recommendations) -> str:
 def item_summary(item: RecommendedItem) -> str:
     media = f"`{Path(item.media).name}`" if item.media else "no media in the library"
     return (
-        f"Rank {item.rank}: **{item.track}** (segment {item.segment_id}, {_time(item.start, item.end)}), "
+        f"Rank {item.rank}: **{item.track}** (segment {item.segment_id}, {time_range(item.start, item.end)}), "
         f"score {item.score:.4f}; label {item.emotion or '-'}; {media}."
     )
 
@@ -334,16 +326,6 @@ def build_demo(space: Space):
         gr.Warning(str(error))
         return f"**Error:** {error}"
 
-    def segment_dropdown(ids: list[str], label: str, elem_id: str):
-        return gr.Dropdown(
-            choices=ids[:MAX_SEGMENT_CHOICES],
-            value=ids[0] if ids else None,
-            label=label,
-            allow_custom_value=len(ids) > MAX_SEGMENT_CHOICES,
-            filterable=True,
-            elem_id=elem_id,
-        )
-
     def query_picker(stream: str, prefix: str, upload_id: str):
         """One query side of ``stream``: a source radio, then the library segment picker or the upload box, as
         the radio says. Returns ``(source, segment, upload)``."""
@@ -353,8 +335,14 @@ def build_demo(space: Space):
             label=f"{stream.capitalize()} from",
             elem_id=f"{prefix}-source",
         )
-        segment = segment_dropdown(
-            getattr(space, f"{stream}_segments"), f"Library {stream} segment", f"{prefix}-segment"
+        ids = getattr(space, f"{stream}_segments")
+        segment = gr.Dropdown(
+            choices=ids[:MAX_SEGMENT_CHOICES],
+            value=ids[0] if ids else None,
+            label=f"Library {stream} segment",
+            allow_custom_value=len(ids) > MAX_SEGMENT_CHOICES,
+            filterable=True,
+            elem_id=f"{prefix}-segment",
         )
         if stream == "video":
             upload = gr.Video(label="Video file", sources=["upload"], visible=False, elem_id=upload_id)
@@ -373,9 +361,9 @@ def build_demo(space: Space):
         return source, segment, upload
 
     def ranking_tab(query_stream: str, title: str, prefix: str) -> None:
-        """A tab that ranks the library's ``DIRECTIONS[query_stream]`` segments for a query of ``query_stream``
+        """A tab that ranks the library's ``OTHER_STREAM[query_stream]`` segments for a query of ``query_stream``
         (every element id starts with ``prefix``)."""
-        ranked = DIRECTIONS[query_stream]
+        ranked = OTHER_STREAM[query_stream]
         noun = "tracks" if ranked == "music" else "music videos"
 
         with gr.Tab(title, id=prefix):

@@ -19,7 +19,9 @@ from .conftest import RETRIEVAL_STEPS, train_tiny_model  # noqa: E402
 
 @pytest.mark.parametrize("query_stream", ["video", "music"])
 def test_segment_queries_rank_as_the_retrieval_metric(model, emomv_c_dir, tmp_path, query_stream):
-    index = LibraryIndex.build(model, str(emomv_c_dir), index_dir=tmp_path / "index", progress=False)
+    index = LibraryIndex.open(
+        model, str(emomv_c_dir), index_dir=tmp_path / "index", rebuild=True, progress=False
+    )
     recommender = MusicRecommender(model, index)
     segments = datasets.load_dataset(str(emomv_c_dir), "segments")["validation"]
     similarity = evaluate_retrieval(model, segments).predictions["similarity"]
@@ -36,7 +38,9 @@ def test_segment_queries_rank_as_the_retrieval_metric(model, emomv_c_dir, tmp_pa
 
 
 def test_index_reloads_and_refuses_another_model(model, emomv_c_dir, tmp_path, release_dir):
-    built = LibraryIndex.build(model, str(emomv_c_dir), index_dir=tmp_path / "index", progress=False)
+    built = LibraryIndex.open(
+        model, str(emomv_c_dir), index_dir=tmp_path / "index", rebuild=True, progress=False
+    )
     reloaded = LibraryIndex.open(model, str(emomv_c_dir), index_dir=tmp_path / "index")
     assert reloaded.info == built.info
     query = reloaded.streams["video"].entries["segment_id"][0]
@@ -91,10 +95,8 @@ def test_an_hnsw_index_keeps_its_settings_and_ranks_a_small_library_exactly(mode
     exact index's recommendations."""
     from emomv_hf.recommendation.index import HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH, HNSW_NEIGHBOURS
 
-    exact = LibraryIndex.build(model, str(emomv_c_dir), index_dir=tmp_path / "exact", progress=False)
-    LibraryIndex.build(
-        model, str(emomv_c_dir), index_dir=tmp_path / "hnsw", index_type="hnsw", progress=False
-    )
+    exact = LibraryIndex.open(model, str(emomv_c_dir), index_dir=tmp_path / "exact", progress=False)
+    LibraryIndex.open(model, str(emomv_c_dir), index_dir=tmp_path / "hnsw", index_type="hnsw", progress=False)
     hnsw = LibraryIndex.load(model, index_dir=tmp_path / "hnsw")
     for stream in ("video", "music"):
         assert hnsw.info["streams"][stream]["index"] == "hnsw" and hnsw.stream(stream).index_type == "hnsw"
