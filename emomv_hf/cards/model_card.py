@@ -71,6 +71,21 @@ def eval_results_for_card(
     ]
 
 
+def calibration_sentence(args: Mapping[str, Any], metrics: Mapping[str, float]) -> str | None:
+    """One sentence on how well P(matched) is calibrated on the reported split (None without ``ece``)."""
+    if "ece" not in metrics:
+        return None
+    how = (
+        "temperature-scaled on the early-stopping pairs (`match_temperature` in config.json)"
+        if args.get("calibrate", False)
+        else "not temperature-scaled (`--no-calibrate`)"
+    )
+    return (
+        f"Calibration of P(matched), {how}: expected calibration error (10 equal-width bins) "
+        f"{metrics['ece']:.4f}, Brier score {metrics['brier']:.4f}."
+    )
+
+
 def make_model_card(
     *,
     args: Mapping[str, Any],
@@ -154,6 +169,7 @@ def make_model_card(
             task=task,
             variant="single" if args["single_task"] else "multi",
         ),
+        calibration=calibration_sentence(args, metrics),
         plots=list(plots),
         repo_id=repo_id,
         usage_line=USAGE_LINES[task],
