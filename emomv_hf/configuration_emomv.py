@@ -170,6 +170,9 @@ class EmoMVRetrievalConfig(EmoMVTowersConfig):
             0 is the paper's model.
         supervised_contrastive_temperature (`float`, defaults to 0.3):
             Temperature of that loss's softmax over the batch's cosine similarities.
+
+    Retrieval models are not calibrated (no temperature fields): `similarity="emotion"` and `"mix"` rank by the
+    softmax of the emotion logits, and a temperature on them would change those rankings.
     """
 
     model_type = "emomv_retrieval"
@@ -225,6 +228,14 @@ class EmoMVConfig(EmoMVTowersConfig):
             checkpoint, so a saved model reloads identically whatever this value.
         fusion_hidden_size (`int`, defaults to 32):
             Width of the fully connected layer after the fusion.
+        match_temperature (`float`, defaults to 1.0):
+            Temperature scaling of the matched/mismatched head: `forward`'s `logits` are the classifier's scores
+            divided by it, so every consumer's softmax is calibrated. 1.0 is the uncalibrated model; training with
+            `--calibrate` fits it by NLL on the early-stopping pairs (`emomv_hf.training.calibration`). A
+            temperature changes neither the argmax nor the ranking of P(matched): accuracy and ROC-AUC stay.
+        video_emotion_temperature, music_emotion_temperature (`float`, defaults to 1.0):
+            The same for each stream's emotion head (multi-task): one each, since the two heads are separate
+            classifiers of different accuracy (music emotion is the easier one), so their over-confidence differs.
 
     Example:
 
@@ -244,6 +255,20 @@ class EmoMVConfig(EmoMVTowersConfig):
     mcb_output_size: int = 32
     mcb_seed: int = 0
     fusion_hidden_size: int = 32
+    match_temperature: int | float = 1.0
+    video_emotion_temperature: int | float = 1.0
+    music_emotion_temperature: int | float = 1.0
+
+    def validate_temperatures(self):
+        """Part of `@strict` validation: a temperature divides logits, so it must be a positive finite number."""
+        for name in TEMPERATURE_FIELDS:
+            value = getattr(self, name)
+            if not 0 < value < float("inf"):
+                raise ValueError(f"`{name}` must be a positive finite number, got {value}.")
+
+
+TEMPERATURE_FIELDS = ("match_temperature", "video_emotion_temperature", "music_emotion_temperature")
+"""[`EmoMVConfig`]'s temperature-scaling fields: the matched/mismatched head's and each emotion head's."""
 
 
 __all__ = [
@@ -251,4 +276,5 @@ __all__ = [
     "EmoMVConfig",
     "EmoMVRetrievalConfig",
     "EmoMVTowersConfig",
+    "TEMPERATURE_FIELDS",
 ]

@@ -26,6 +26,7 @@ from emomv_hf.data.tensors import (
 from emomv_hf.emotions import EMOTIONS, MATCH_LABELS
 from emomv_hf.io_utils import atomic_write_json, atomic_write_text
 from emomv_hf.metrics import (
+    calibration_metrics,
     correspondence_metrics,
     emotion_confusion_matrix,
     emotion_metrics,
@@ -141,7 +142,8 @@ def _segments(rows):
 def evaluate_correspondence(
     model: torch.nn.Module, pairs, accelerator: Accelerator | None = None, batch_size: int = 1024
 ) -> EvaluationReport:
-    """Accuracy, F1 (matched), ROC-AUC and, for multi-task models, per-stream emotion metrics on ``pairs``."""
+    """Accuracy, F1 (matched), ROC-AUC, the calibration of P(matched) (``ece``, ``brier``) and, for multi-task
+    models, per-stream emotion metrics (with ``{stream}_emotion_ece`` / ``_brier``) on ``pairs``."""
     accelerator = accelerator or Accelerator(cpu=True)
     data = _tensors(pairs, PAIR_COLUMN_TO_ARGUMENT, accelerator.device)
     gathered = _gather_outputs(
@@ -153,6 +155,12 @@ def evaluate_correspondence(
         gathered, gathered["video_emotion_labels"], gathered["music_emotion_labels"]
     )
     metrics = correspondence_metrics(gathered["labels"], match_scores, predictions, **emotions)
+    metrics.update(calibration_metrics("", gathered["labels"], match_scores))
+    for stream in ("video", "music") if emotions else ():
+        probabilities = torch.softmax(torch.from_numpy(gathered[f"{stream}_emotion_logits"]), dim=-1).numpy()
+        metrics.update(
+            calibration_metrics(f"{stream}_emotion_", emotions[f"{stream}_emotion_labels"], probabilities)
+        )
     saved = {
         "labels": gathered["labels"],
         "match_scores": match_scores,
@@ -267,8 +275,14 @@ def evaluate(
 
 
 def write_plots(report: EvaluationReport, output_dir: str | Path) -> list[Path]:
-    """ROC + confusion matrix (correspondence), precision-recall both ways (retrieval), emotion confusions."""
-    from emomv_hf.metrics.plots import plot_confusion_matrix, plot_precision_recall, plot_roc_curve
+    """ROC + confusion matrix + reliability diagram (correspondence), precision-recall both ways (retrieval),
+    emotion confusions."""
+    from emomv_hf.metrics.plots import (
+        plot_confusion_matrix,
+        plot_precision_recall,
+        plot_reliability_diagram,
+        plot_roc_curve,
+    )
 
     output_dir = Path(output_dir)
     predictions = report.predictions
@@ -289,6 +303,14 @@ def write_plots(report: EvaluationReport, output_dir: str | Path) -> list[Path]:
                 list(MATCH_LABELS),
                 output_dir / "confusion_matrix.png",
                 title="Correspondence confusion matrix",
+            )
+        )
+        written.append(
+            plot_reliability_diagram(
+                predictions["labels"],
+                predictions["match_scores"],
+                output_dir / "reliability_diagram.png",
+                title="Reliability of P(matched)",
             )
         )
     elif report.task == RETRIEVAL_TASK:

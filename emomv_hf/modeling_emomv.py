@@ -649,7 +649,8 @@ class EmoMVForCorrespondence(EmoMVPreTrainedModel):
     EmoMV correspondence classifier (paper section 5.1, Figure 12): is a music-video pair matched in emotion?
     Video and music towers project into a common space, compact bilinear pooling fuses the embeddings, and a
     two-layer classifier predicts mismatched (0) / matched (1). Multi-task models also classify each stream's
-    emotion. `forward` returns an [`EmoMVCorrespondenceOutput`].
+    emotion. Every logit is divided by its `config.*_temperature` (1.0 until calibration fits it).
+    `forward` returns an [`EmoMVCorrespondenceOutput`].
     """
 
     config_class = EmoMVConfig
@@ -660,8 +661,15 @@ class EmoMVForCorrespondence(EmoMVPreTrainedModel):
         self.classifier = EmoMVFusionClassifier(config)
         self.post_init()
 
+    def _embed(self, features: torch.Tensor, stream: str) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """As the base class's; the emotion logits divided by the stream's temperature (calibration)."""
+        embeds, emotion_logits = super()._embed(features, stream)
+        if emotion_logits is not None:
+            emotion_logits = emotion_logits / getattr(self.config, f"{stream}_emotion_temperature")
+        return embeds, emotion_logits
+
     def _head_outputs(self, video_embeds, music_embeds, labels, emotion_logits, emotion_labels):
-        logits = self.classifier(video_embeds, music_embeds)
+        logits = self.classifier(video_embeds, music_embeds) / self.config.match_temperature
         return {"logits": logits}, None if labels is None else F.cross_entropy(logits, labels), None
 
 

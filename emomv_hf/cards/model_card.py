@@ -71,6 +71,18 @@ def eval_results_for_card(
     ]
 
 
+def calibration_sentence(metrics: Mapping[str, float]) -> str | None:
+    """One sentence on how well P(matched) is calibrated on the reported split (None without ``ece``)."""
+    if "ece" not in metrics:
+        return None
+    return (
+        f"Calibration of P(matched) on the reported split: expected calibration error (10 equal-width bins) "
+        f"{metrics['ece']:.4f}, Brier score {metrics['brier']:.4f}. The logits are divided by `match_temperature` "
+        "(config.json; 1.0 is uncalibrated), which `--calibrate` fits by NLL on the early-stopping pairs (not when "
+        "they are the reported split, as under the `paper` protocol without a test split)."
+    )
+
+
 def make_model_card(
     *,
     args: Mapping[str, Any],
@@ -154,6 +166,7 @@ def make_model_card(
             task=task,
             variant="single" if args["single_task"] else "multi",
         ),
+        calibration=calibration_sentence(metrics),
         plots=list(plots),
         repo_id=repo_id,
         usage_line=USAGE_LINES[task],

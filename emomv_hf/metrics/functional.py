@@ -185,6 +185,60 @@ def correspondence_metrics(
 # --------------------------------------------------------------------------------------------------
 
 
+def _class_probabilities(probabilities: Any) -> np.ndarray:
+    """``(N,)`` P(class 1) of a binary classifier, or ``(N, C)`` class probabilities → ``(N, C)`` float64."""
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    if probabilities.ndim == 1:
+        return np.stack([1.0 - probabilities, probabilities], axis=1)
+    return probabilities
+
+
+def expected_calibration_error(labels: Any, probabilities: Any, num_bins: int = 10) -> float:
+    """Expected calibration error: the predicted class's confidence in ``num_bins`` equal-width bins of [0, 1]
+    (right-closed, as ``sklearn.calibration.calibration_curve``), ``sum_b |B_b| / N * |accuracy_b -
+    mean confidence_b|``.
+
+    Args:
+        labels: ``(N,)`` class indices.
+        probabilities: ``(N,)`` P(class 1) of a binary classifier (the confidence is then the larger of the two
+            probabilities, as for the correspondence model's P(matched)), or ``(N, C)`` class probabilities.
+    """
+    probabilities = _class_probabilities(probabilities)
+    labels = np.asarray(labels)
+    confidence = probabilities.max(axis=1)
+    correct = (probabilities.argmax(axis=1) == labels).astype(np.float64)
+    edges = np.linspace(0.0, 1.0, num_bins + 1)
+    bins = np.searchsorted(edges[1:-1], confidence, side="left")
+    counts = np.bincount(bins, minlength=num_bins)
+    gaps = np.abs(
+        np.bincount(bins, weights=correct, minlength=num_bins)
+        - np.bincount(bins, weights=confidence, minlength=num_bins)
+    )
+    return float(gaps.sum() / max(counts.sum(), 1))
+
+
+def brier_score(labels: Any, probabilities: Any) -> float:
+    """Brier score: binary (``probabilities`` ``(N,)`` P(class 1)): mean ``(p - y)^2`` (scikit-learn's
+    ``brier_score_loss``); multi-class (``(N, C)``): the mean over rows of the sum over classes of
+    ``(p_c - [y = c])^2``."""
+    labels = np.asarray(labels)
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    if probabilities.ndim == 1:
+        from sklearn.metrics import brier_score_loss
+
+        return float(brier_score_loss(labels, probabilities, pos_label=1))
+    one_hot = np.eye(probabilities.shape[1])[labels]
+    return float(np.mean(np.sum((probabilities - one_hot) ** 2, axis=1)))
+
+
+def calibration_metrics(prefix: str, labels: Any, probabilities: Any) -> dict[str, float]:
+    """``{prefix}ece`` and ``{prefix}brier`` (see [`expected_calibration_error`], [`brier_score`])."""
+    return {
+        f"{prefix}ece": expected_calibration_error(labels, probabilities),
+        f"{prefix}brier": brier_score(labels, probabilities),
+    }
+
+
 def _retrieval_inputs(similarity: Any, query_labels: Any, gallery_labels: Any):
     """``(Nq, Ng)`` float64 scores (ranked row by row, so C-contiguous) and the two label arrays."""
     return (

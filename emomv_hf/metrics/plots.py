@@ -19,8 +19,10 @@ from matplotlib.figure import Figure
 
 from emomv_hf.io_utils import atomic_open
 from emomv_hf.metrics.functional import (
+    brier_score,
     correspondence_metrics,
     emotion_confusion_matrix,
+    expected_calibration_error,
     interpolated_precision_recall,
     retrieval_metrics,
 )
@@ -29,6 +31,7 @@ __all__ = [
     "plot_roc_curve",
     "plot_confusion_matrix",
     "plot_precision_recall",
+    "plot_reliability_diagram",
     "roc_curve_points",
     "new_figure",
     "save_figure",
@@ -96,6 +99,44 @@ def plot_roc_curve(
         title=title,
         ylim=(-0.01, 1.01),
         legend="lower right",
+    )
+    return save_figure(figure, path)
+
+
+def plot_reliability_diagram(
+    labels: Any,
+    scores: Any,
+    path: str | os.PathLike,
+    title: str = "Reliability of P(matched)",
+    num_bins: int = 10,
+) -> Path:
+    """Reliability diagram of P(matched): the fraction of matched pairs against the mean P(matched) in each of
+    ``num_bins`` equal-width bins (``sklearn.calibration.calibration_curve``, empty bins left out), the diagonal
+    of perfect calibration, and the ECE and Brier score in the legend."""
+    from sklearn.calibration import calibration_curve
+
+    labels, scores = np.asarray(labels), np.asarray(scores, dtype=np.float64)
+    fraction_matched, mean_score = calibration_curve(labels, scores, n_bins=num_bins, strategy="uniform")
+    ece, brier = expected_calibration_error(labels, scores, num_bins), brier_score(labels, scores)
+    figure = new_figure()
+    axes = figure.add_subplot()
+    axes.plot(
+        mean_score,
+        fraction_matched,
+        marker="o",
+        color="tab:blue",
+        linewidth=2,
+        label=f"model (ECE = {ece:.3f}, Brier = {brier:.3f})",
+    )
+    axes.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="perfectly calibrated")
+    axes.set_aspect("equal")
+    _finish(
+        axes,
+        xlabel="Mean P(matched) in bin",
+        ylabel="Fraction matched",
+        title=title,
+        ylim=(-0.01, 1.01),
+        legend="upper left",
     )
     return save_figure(figure, path)
 

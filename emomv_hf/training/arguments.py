@@ -119,6 +119,14 @@ class EmoMVTrainingArguments:
             "Member k trains exactly as a single run with seed SEED + 1000 k would, on this run's splits."
         },
     )
+    calibrate: bool = field(
+        default=True,
+        metadata={
+            "help": "Fit the correspondence model's temperatures (matched head and each emotion head) by NLL on "
+            "the early-stopping pairs, so its probabilities are calibrated; --no-calibrate keeps T = 1. No "
+            "effect on retrieval models, the tagger, the baseline and ensembles (see emomv_hf.training.calibration)."
+        },
+    )
     config_overrides: str | None = field(
         default=None,
         metadata={

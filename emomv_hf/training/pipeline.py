@@ -23,6 +23,7 @@ from emomv_hf.modeling_emomv_baseline import EmoMVBaselineForCorrespondence
 from emomv_hf.modeling_emomv_ensemble import EmoMVEnsemble
 from emomv_hf.models_registry import build_model
 from emomv_hf.training.arguments import EmoMVTrainingArguments
+from emomv_hf.training.calibration import run_temperatures
 from emomv_hf.training.loop import TrainingOutcome, train_model
 from emomv_hf.training.protocols import PROTOCOL_DESCRIPTIONS, TrainingSplits, protocol_splits
 
@@ -205,6 +206,7 @@ def train_on_splits(
 
     model = fresh_model(splits.train)
     outcome = train_model(model, splits.train, splits.stopping, args, accelerator)
+    temperatures = run_temperatures(accelerator.unwrap_model(model), splits, args)  # set on the final model
     fitted = splits.train
     if splits.refit is not None:
         # Nested budget: retrain from the same initialisation on the whole outer training fold for as many
@@ -222,6 +224,7 @@ def train_on_splits(
         )
         fitted = splits.refit
     model = accelerator.unwrap_model(model)
+    model.config.update(temperatures)
     if isinstance(model, EmoMVBaselineForCorrespondence):
         # The baseline's second stage: a logistic regression on the embedding distance of the fitted pairs.
         inputs = fitted.inputs
@@ -237,7 +240,8 @@ def train_ensemble(
     into one `EmoMVEnsemble`."""
     members, outcomes = [], []
     for seed in member_seeds(args):
-        member_args = replace(args, seed=seed, ensemble_size=1)
+        # Members share one member config, so they cannot hold temperatures of their own: not calibrated.
+        member_args = replace(args, seed=seed, ensemble_size=1, calibrate=False)
         member_accelerator = (
             accelerator
             if seed == args.seed
