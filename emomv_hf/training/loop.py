@@ -105,8 +105,8 @@ class TrainingOutcome:
     train_seconds: float
     history: list[dict[str, float]] = field(default_factory=list)
     rows_per_process: list[int] | None = None
-    """Training rows each process went through in this session (a resumed run counts from its checkpoint): the
-    global batch is split across processes, so N processes see 1/N of the rows each."""
+    """Training rows each process went through in this session (a resumed run counts from its checkpoint): each
+    global batch of B rows is split B/N per process; a short last batch's real rows go to the first processes."""
     member_best_epochs: list[int] | None = None
     """An ensemble's members' restored epochs (then ``best_epoch`` and ``epochs_run`` are the members' largest,
     ``best_stopping_loss`` their mean and ``train_seconds`` their sum)."""
