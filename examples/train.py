@@ -5,7 +5,11 @@
     torchrun --nproc_per_node 2 examples/train.py --dataset ./datasets/emomv-c --task retrieval --output-dir OUT
 
 Writes OUT/config.json, model.safetensors, training_args.json, eval_results.json, README.md (model card) and
-plots; prints the results next to the paper's.
+plots; prints the results next to the paper's. Under torchrun or accelerate launch the processes split every
+batch (on a machine without a GPU as one CPU job, gloo) and only the main process prints and writes; the run
+records `num_processes`. `--checkpointing-epochs N` saves resumable states (safetensors and JSON, plus
+Accelerate's optimizer.bin read with weights_only=True); `--resume-from-checkpoint latest` refuses a checkpoint
+of other arguments, of changed dataset Parquet files, or holding a file it does not write.
 """
 
 from __future__ import annotations

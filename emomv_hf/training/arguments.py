@@ -7,7 +7,6 @@ Defaults are the paper's and the authors' released code's (Adam, lr 1e-4, weight
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -267,6 +266,3 @@ class EmoMVTrainingArguments:
         }
         identity["patience"] = self.stopping_patience
         return identity
-
-    def to_json_string(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"

@@ -12,20 +12,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import safetensors.torch
 import torch
 from accelerate import Accelerator
 from tqdm.auto import tqdm
 
 from emomv_hf.data.tensors import TensorPairs, tensor_loader
-from emomv_hf.io_utils import atomic_write_json
+from emomv_hf.io_utils import atomic_open, atomic_write_json, dataset_folder_sha256
 from emomv_hf.training.arguments import EmoMVTrainingArguments
 
 
 class EarlyStopping:
     """Tracks the early-stopping loss, keeps the best weights, and says when patience has run out.
 
-    It is registered with ``accelerator.register_for_checkpointing`` so a resumed run continues with the same
-    best loss, patience counter, best weights and history.
+    A checkpoint holds its state (`save` / `load`: JSON and safetensors, formats that cannot run code) so a
+    resumed run continues with the same best loss, patience counter, best weights and history.
     """
 
     def __init__(self, patience: int):
@@ -69,14 +70,27 @@ class EarlyStopping:
         for name, tensor in live.items():
             self.best_state[name].copy_(tensor)
 
-    _STATE = ("best_loss", "best_epoch", "epochs_without_improvement", "next_epoch", "best_state", "history")
+    _STATE = ("best_loss", "best_epoch", "epochs_without_improvement", "next_epoch", "history")
 
     def state_dict(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self._STATE}
+        """Everything but the best weights, as JSON values (``best_loss`` may be ``Infinity``)."""
+        return copy.deepcopy({name: getattr(self, name) for name in self._STATE})
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        for name, value in state.items():
-            setattr(self, name, copy.deepcopy(value))
+    def save(self, folder: Path) -> None:
+        """Write the best weights (if any) into ``folder`` as safetensors; the rest goes into the run marker."""
+        if self.best_state is not None:
+            with atomic_open(folder / BEST_STATE_FILE, binary=True) as file:
+                file.write(
+                    safetensors.torch.save({k: v.cpu().contiguous() for k, v in self.best_state.items()})
+                )
+
+    def load(self, state: dict[str, Any], folder: Path, device: torch.device) -> None:
+        """Restore what `state_dict` returned and `save` wrote into ``folder``."""
+        for name in self._STATE:
+            setattr(self, name, copy.deepcopy(state[name]))
+        best = folder / BEST_STATE_FILE
+        if best.is_file():
+            self.best_state = safetensors.torch.load_file(best, device=str(device))
 
 
 @dataclass
@@ -90,6 +104,9 @@ class TrainingOutcome:
     resumed_from: str | None
     train_seconds: float
     history: list[dict[str, float]] = field(default_factory=list)
+    rows_per_process: list[int] | None = None
+    """Training rows each process went through in this session (a resumed run counts from its checkpoint): each
+    global batch of B rows is split B/N per process; a short last batch's real rows go to the first processes."""
     member_best_epochs: list[int] | None = None
     """An ensemble's members' restored epochs (then ``best_epoch`` and ``epochs_run`` are the members' largest,
     ``best_stopping_loss`` their mean and ``train_seconds`` their sum)."""
@@ -143,7 +160,20 @@ STOPPING_TERMS = {"total": "loss", "match": "match_loss"}
 """`--stopping-loss` choice → the model output early stopping watches."""
 
 RUN_MARKER = "emomv_run.json"
-"""Written into a checkpoint folder after `Accelerator.save_state` returns: the folder is complete, and whose."""
+"""Written into a checkpoint folder after `Accelerator.save_state` returns: the folder is complete, and whose.
+It holds the arguments, the dataset's content hash, the process count and the early-stopping state."""
+
+BEST_STATE_FILE = "early_stopping_best.safetensors"
+"""The weights of the best epoch so far (`EarlyStopping.best_state`)."""
+
+RNG_STATE_FILE = "rng_state_{}.safetensors"
+"""Each process's torch random state (dropout). It replaces Accelerate's `random_states_{i}.pkl`, a pickle; the
+Python and NumPy generators are not saved: training draws from torch alone (the sampler reseeds every epoch)."""
+
+MODEL_FILE, OPTIMIZER_FILE = "model.safetensors", "optimizer.bin"
+"""What `Accelerator.save_state(safe_serialization=True)` writes for the model and the optimizer. Accelerate
+loads optimizer.bin with ``torch.load(weights_only=True)``, which builds tensors and containers only and refuses
+any other object, so a tampered one cannot run code."""
 
 
 def _checkpoint_number(path: Path) -> int:
@@ -173,8 +203,20 @@ def resolve_checkpoint(resume_from: str, checkpoint_dir: Path) -> Path:
     return checkpoints[-1]
 
 
+def dataset_sha256(dataset: str) -> str | None:
+    """:func:`~emomv_hf.io_utils.dataset_folder_sha256` of a local dataset folder or of the Hub dataset's snapshot:
+    what a run trained on, so a resumed run can tell a changed dataset."""
+    folder = Path(dataset).expanduser()
+    if not folder.is_dir():
+        from huggingface_hub import snapshot_download
+
+        folder = Path(snapshot_download(dataset, repo_type="dataset", allow_patterns="data/**/*.parquet"))
+    return dataset_folder_sha256(folder)
+
+
 def check_checkpoint_identity(checkpoint: Path, args: EmoMVTrainingArguments) -> dict[str, Any]:
-    """Refuse a checkpoint written by a run with other result-changing arguments; returns its marker."""
+    """Refuse a checkpoint written by a run with other result-changing arguments or another dataset content;
+    returns its marker."""
     marker = json.loads((checkpoint / RUN_MARKER).read_text())
     expected = json.loads(json.dumps(args.run_identity()))
     differences = {
@@ -191,18 +233,82 @@ def check_checkpoint_identity(checkpoint: Path, args: EmoMVTrainingArguments) ->
             f"{checkpoint} belongs to another run ({listed}); resume with the same arguments, or start afresh "
             "with --overwrite-output-dir."
         )
+    if marker.get("dataset_sha256") != dataset_sha256(args.dataset):
+        raise ValueError(
+            f"{checkpoint} was trained on other contents of {args.dataset} (the SHA-256 of its data/**/*.parquet "
+            "files differs); resume on the same data, or start afresh with --overwrite-output-dir."
+        )
     return marker
 
 
-def save_checkpoint(accelerator: Accelerator, args: EmoMVTrainingArguments, epoch: int) -> Path:
-    """Accelerate names, writes and rotates the training state (`ProjectConfiguration`); the run marker,
-    written last and atomically, makes the folder a complete checkpoint of this run."""
+def check_checkpoint_files(checkpoint: Path) -> None:
+    """Refuse a checkpoint folder holding anything `save_checkpoint` does not write (a `*.pkl` or another
+    pickle can run code when loaded), before anything in it is loaded."""
+    expected = {RUN_MARKER, BEST_STATE_FILE, MODEL_FILE, OPTIMIZER_FILE}
+    for path in sorted(checkpoint.iterdir()):
+        if path.name in expected or re.fullmatch(RNG_STATE_FILE.format(r"\d+"), path.name):
+            continue
+        raise ValueError(
+            f"{path}: not a file an EmoMV checkpoint holds (a pickle can run code when loaded); refusing to "
+            "resume from it. Start afresh with --overwrite-output-dir, or remove the file if you made it."
+        )
+
+
+def save_checkpoint(
+    accelerator: Accelerator,
+    args: EmoMVTrainingArguments,
+    epoch: int,
+    stopper: EarlyStopping,
+    dataset_hash: str,
+) -> Path:
+    """Accelerate names, writes and rotates the model and optimizer state (`ProjectConfiguration`); each process
+    swaps Accelerate's random-state pickle for a safetensors file; the run marker, written last and atomically,
+    makes the folder a complete checkpoint of this run."""
     folder = Path(accelerator.project_dir) / "checkpoints" / f"checkpoint_{accelerator.save_iteration}"
     accelerator.save_state(safe_serialization=True)
+    (folder / f"random_states_{accelerator.process_index}.pkl").unlink()
+    rng = {"torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        rng.update({f"cuda_{index}": state for index, state in enumerate(torch.cuda.get_rng_state_all())})
+    with atomic_open(folder / RNG_STATE_FILE.format(accelerator.process_index), binary=True) as file:
+        file.write(safetensors.torch.save(rng))
+    accelerator.wait_for_everyone()
     if accelerator.is_main_process:
-        atomic_write_json(folder / RUN_MARKER, {"epoch": epoch, "run": args.run_identity()})
+        stopper.save(folder)
+        marker = {
+            "epoch": epoch,
+            "run": args.run_identity(),
+            "dataset_sha256": dataset_hash,
+            "num_processes": accelerator.num_processes,
+            "early_stopping": stopper.state_dict(),
+        }
+        atomic_write_json(folder / RUN_MARKER, marker)
     accelerator.wait_for_everyone()
     return folder
+
+
+def load_checkpoint(accelerator: Accelerator, args: EmoMVTrainingArguments, stopper: EarlyStopping) -> Path:
+    """Check the checkpoint `--resume-from-checkpoint` names (its files, arguments and dataset), then restore
+    the model, optimizer, random state and ``stopper`` from it; returns its folder."""
+    checkpoint = resolve_checkpoint(args.resume_from_checkpoint, Path(args.output_dir) / "checkpoints")
+    check_checkpoint_files(checkpoint)
+    marker = check_checkpoint_identity(checkpoint, args)
+    rng_file = checkpoint / RNG_STATE_FILE.format(accelerator.process_index)
+    if not rng_file.is_file():
+        raise ValueError(
+            f"{checkpoint} was written by {marker.get('num_processes')} process(es) and has no {rng_file.name}; "
+            "resume with as many processes as the run had."
+        )
+    accelerator.load_state(str(checkpoint))
+    rng = safetensors.torch.load_file(rng_file)
+    torch.set_rng_state(rng["torch"])
+    if torch.cuda.is_available() and "cuda_0" in rng:
+        torch.cuda.set_rng_state_all([rng[f"cuda_{index}"] for index in range(torch.cuda.device_count())])
+    stopper.load(marker["early_stopping"], checkpoint, accelerator.device)
+    # Accelerate does not restore its checkpoint counter; continue after the newest folder present.
+    existing = [_checkpoint_number(path) for path in checkpoint.parent.glob("checkpoint_*")]
+    accelerator.project_configuration.iteration = max(existing, default=-1) + 1
+    return checkpoint
 
 
 def train_model(
@@ -225,16 +331,11 @@ def train_model(
     wrapped_model, optimizer, loader = accelerator.prepare(model, optimizer, loader)
     model = accelerator.unwrap_model(wrapped_model)
     stopper = EarlyStopping(args.stopping_patience)
-    accelerator.register_for_checkpointing(stopper)
+    dataset_hash = dataset_sha256(args.dataset) if args.checkpointing_epochs else None
 
     resumed_from = None
     if args.resume_from_checkpoint:
-        checkpoint = resolve_checkpoint(args.resume_from_checkpoint, Path(args.output_dir) / "checkpoints")
-        check_checkpoint_identity(checkpoint, args)
-        accelerator.load_state(str(checkpoint))
-        # Accelerate does not restore its checkpoint counter; continue after the newest folder present.
-        existing = [_checkpoint_number(path) for path in checkpoint.parent.glob("checkpoint_*")]
-        accelerator.project_configuration.iteration = max(existing, default=-1) + 1
+        checkpoint = load_checkpoint(accelerator, args, stopper)
         resumed_from = str(checkpoint)
         accelerator.print(f"Resumed from {checkpoint} at epoch {stopper.next_epoch}")
 
@@ -248,17 +349,28 @@ def train_model(
         disable=not (args.progress and accelerator.is_local_main_process),
     )
     epoch = stopper.next_epoch
+    rows_seen = 0
+    process_rows = args.batch_size // accelerator.num_processes  # `split_batches`: B / N rows per process
     while epoch < args.max_epochs and not stopped_early:
         loader.set_epoch(epoch)
         wrapped_model.train()
         total_loss = torch.zeros((), device=accelerator.device)
-        for batch in loader:
-            loss = wrapped_model(**batch).loss
+        for index, batch in enumerate(loader):
+            # Accelerate pads the last global batch to a full one with rows from the start of the epoch; each
+            # process drops the padding it got and weighs its mean loss by its share of the real rows, so the
+            # gradient DDP averages is the mean over the global batch, as one process computes it.
+            batch_rows = min(args.batch_size, len(train_data) - index * args.batch_size)
+            own_rows = min(max(batch_rows - accelerator.process_index * process_rows, 0), process_rows)
+            if own_rows < len(batch["labels"]):
+                # A process with no real row left still runs one (weighed 0): DDP needs its gradients.
+                batch = {name: value[: max(own_rows, 1)] for name, value in batch.items()}
+            loss = wrapped_model(**batch).loss * (own_rows * accelerator.num_processes / batch_rows)
             accelerator.backward(loss)
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
             total_loss += loss.detach()
-        # The mean over processes: each process saw its own shard of every batch.
+            rows_seen += own_rows
+        # The mean over processes of the weighed means: the mean over each global batch.
         train_loss = accelerator.reduce(total_loss, reduction="mean").item() / len(loader)
         stopping_loss = None
         if stopping_data is not None:
@@ -281,14 +393,14 @@ def train_model(
         )
         epoch += 1
         if args.checkpointing_epochs and epoch % args.checkpointing_epochs == 0:
-            save_checkpoint(accelerator, args, epoch)
+            save_checkpoint(accelerator, args, epoch, stopper, dataset_hash)
     progress.close()
     train_seconds = time.perf_counter() - started
 
     if stopper.best_state is not None:
         model.load_state_dict(stopper.best_state)
     model.eval()
-    accelerator.wait_for_everyone()
+    rows_per_process = accelerator.gather(torch.tensor([rows_seen], device=accelerator.device)).tolist()
     return TrainingOutcome(
         best_epoch=stopper.best_epoch,
         best_stopping_loss=stopper.best_loss if stopping_data is not None else None,
@@ -297,4 +409,5 @@ def train_model(
         resumed_from=resumed_from,
         train_seconds=train_seconds,
         history=list(stopper.history),
+        rows_per_process=rows_per_process,
     )

@@ -34,11 +34,13 @@ DATA_SEED_STRIDE = 100_003
 def make_accelerator(args: EmoMVTrainingArguments, cpu: bool = False) -> Accelerator:
     """An Accelerator whose global batch is split across processes, so N processes train like one.
 
+    ``cpu``, `accelerate launch --cpu` (ACCELERATE_USE_CPU) or a machine without an accelerator run on the CPU:
+    under `torchrun` that is a MULTI_CPU job (gloo), where ``cpu=False`` would give each process a job of its own.
     Its seedable sampler shuffles each epoch from `(seed, epoch)` alone, and its `ProjectConfiguration` names
     and rotates the checkpoints under OUTPUT_DIR/checkpoints.
     """
     return Accelerator(
-        cpu=cpu,
+        cpu=cpu or not torch.accelerator.is_available(),
         dataloader_config=DataLoaderConfiguration(
             split_batches=True, use_seedable_sampler=True, data_seed=args.seed * DATA_SEED_STRIDE
         ),
@@ -98,6 +100,7 @@ class RunResult:
     stopping_split: str
     report_split: str
     is_main_process: bool = True
+    num_processes: int = 1
     report_pairs: datasets.Dataset | None = None
     """The ``cv`` protocol's outer test fold (what ``report_split`` names), else None."""
 
@@ -119,6 +122,7 @@ class RunResult:
             "dataset": self.args.dataset,
             "model": self.args.run_name,
             "seed": self.args.seed,
+            "num_processes": self.num_processes,
             **{f"train_{name}": value for name, value in self.outcome.to_dict().items()},
         }
 
@@ -300,6 +304,7 @@ def run_training(
         splits.stopping_name,
         splits.report_split,
         accelerator.is_main_process,
+        accelerator.num_processes,
         splits.report_pairs,
     )
     if save and args.output_dir and accelerator.is_main_process:
@@ -320,7 +325,9 @@ def save_run(result: RunResult) -> Path:
 
     def fill(staging: Path) -> None:
         result.model.save_pretrained(staging)
-        atomic_write_text(staging / "training_args.json", args.to_json_string())
+        atomic_write_json(
+            staging / "training_args.json", {**args.to_dict(), "num_processes": result.num_processes}
+        )
         atomic_write_json(staging / "eval_results.json", result.eval_results())
         plots = [path.name for path in write_plots(result.report, staging)] if args.plots else []
         card = make_model_card(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import replace
 
@@ -87,7 +88,7 @@ def test_grouped_holdout_keeps_source_videos_apart(pairs):
     assert not np.array_equal(other[1], held_out)
 
 
-def test_early_stopping_restores_the_best_epoch_and_stops_after_patience():
+def test_early_stopping_restores_the_best_epoch_and_stops_after_patience(tmp_path):
     model = torch.nn.Linear(2, 1)
     stopper = EarlyStopping(patience=2)
     assert not stopper.update(0, 1.0, 0.9, model)
@@ -98,9 +99,12 @@ def test_early_stopping_restores_the_best_epoch_and_stops_after_patience():
     assert stopper.update(2, 0.7, 0.91, model)
     assert stopper.best_epoch == 0 and stopper.best_loss == 0.9
     assert all(torch.equal(stopper.best_state[name], best[name]) for name in best)
+    # A checkpoint holds the state as JSON and the best weights as safetensors: both come back unchanged.
+    stopper.save(tmp_path)
     restored = EarlyStopping(patience=2)
-    restored.load_state_dict(stopper.state_dict())
-    assert restored.state_dict()["history"] == stopper.history
+    restored.load(json.loads(json.dumps(stopper.state_dict())), tmp_path, torch.device("cpu"))
+    assert restored.state_dict() == stopper.state_dict() and restored.history == stopper.history
+    assert all(torch.equal(restored.best_state[name], best[name]) for name in best)
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,125 @@
+"""A checkpoint is data, never code, and belongs to one dataset content (issue 24 finding 4, issue 23 finding 6).
+
+Each attack is run through `examples/train.py --resume-from-checkpoint latest`, the way a user resumes a
+checkpoint someone shared with them.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+
+from emomv_hf.training import EmoMVTrainingArguments, make_accelerator, run_training
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+class _RunsShellCommand:
+    """Unpickling this calls ``os.system(command)``: what a tampered checkpoint file would do."""
+
+    def __init__(self, command: str):
+        self.command = command
+
+    def __reduce__(self):
+        return os.system, (self.command,)
+
+
+def _resume(args: EmoMVTrainingArguments) -> subprocess.CompletedProcess:
+    command = [sys.executable, str(REPO_ROOT / "examples" / "train.py"), "--dataset", args.dataset]
+    command += [
+        "--output-dir",
+        args.output_dir,
+        "--seed",
+        str(args.seed),
+        "--max-epochs",
+        str(args.max_epochs),
+    ]
+    command += ["--patience", str(args.patience), "--learning-rate", str(args.learning_rate)]
+    command += ["--checkpointing-epochs", str(args.checkpointing_epochs), "--no-progress"]
+    return subprocess.run(
+        [*command, "--resume-from-checkpoint", "latest"], capture_output=True, text=True, timeout=300
+    )
+
+
+@pytest.fixture
+def stopped_run(emomv_c_dir, tmp_path) -> EmoMVTrainingArguments:
+    """A run on its own copy of EmoMV-C that saved checkpoints at epochs 3 and 6, then stopped."""
+    dataset = tmp_path / "emomv-c"
+    shutil.copytree(emomv_c_dir, dataset)
+    args = EmoMVTrainingArguments(
+        dataset=str(dataset),
+        output_dir=str(tmp_path / "out"),
+        seed=3,
+        max_epochs=6,
+        patience=100,
+        learning_rate=1e-3,
+        checkpointing_epochs=3,
+        plots=False,
+        progress=False,
+    )
+    run_training(args, make_accelerator(args, cpu=True))
+    return args
+
+
+def _latest_checkpoint(args: EmoMVTrainingArguments) -> Path:
+    return Path(args.output_dir) / "checkpoints" / "checkpoint_1"
+
+
+def test_checkpoints_hold_no_pickle_the_package_wrote(stopped_run):
+    names = {path.name for path in _latest_checkpoint(stopped_run).iterdir()}
+    # optimizer.bin is Accelerate's, loaded with torch.load(weights_only=True) (see the next test).
+    assert names == {
+        "emomv_run.json",
+        "early_stopping_best.safetensors",
+        "model.safetensors",
+        "optimizer.bin",
+        "rng_state_0.safetensors",
+    }
+
+
+@pytest.mark.parametrize("planted", ["custom_checkpoint_0.pkl", "random_states_0.pkl", "optimizer.bin"])
+def test_a_tampered_pickle_is_refused_before_it_runs(stopped_run, tmp_path, planted):
+    marker = tmp_path / "the-pickle-ran"
+    checkpoint = _latest_checkpoint(stopped_run)
+    (checkpoint / planted).write_bytes(pickle.dumps(_RunsShellCommand(f"touch {marker}")))
+    completed = _resume(stopped_run)
+    assert completed.returncode != 0
+    assert not marker.exists(), "resuming the checkpoint ran the tampered pickle"
+    if planted != "optimizer.bin":
+        # A file the package never writes: one line naming it, before anything of the checkpoint is loaded.
+        last = completed.stderr.strip().splitlines()[-1]
+        assert last.startswith(f"error: {checkpoint / planted}: not a file an EmoMV checkpoint holds")
+        assert "Traceback" not in completed.stderr
+    else:
+        assert "Weights only load failed" in completed.stderr
+
+
+def test_resume_refuses_a_dataset_whose_parquet_changed(stopped_run):
+    train_file = Path(stopped_run.dataset) / "data" / "pairs" / "train-00000-of-00001.parquet"
+    table = pq.read_table(train_file)
+    flipped = pc.subtract(1, table["label"]).cast(table.schema.field("label").type)
+    pq.write_table(table.set_column(table.schema.get_field_index("label"), "label", flipped), train_file)
+    completed = _resume(stopped_run)
+    assert completed.returncode == 2, completed.stderr[-2000:]
+    last = completed.stderr.strip().splitlines()[-1]
+    assert "was trained on other contents of" in last and "data/**/*.parquet" in last
+    assert "Traceback" not in completed.stderr
+
+
+def test_resume_on_the_same_dataset_continues(stopped_run):
+    stopped_run.max_epochs = 8
+    completed = _resume(stopped_run)
+    assert completed.returncode == 2  # --max-epochs is part of the run's identity
+    assert "--max-epochs 6 there, 8 now" in completed.stderr
+    stopped_run.max_epochs = 6
+    completed = _resume(stopped_run)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert "Resumed from" in completed.stdout and "Saved to" in completed.stdout
