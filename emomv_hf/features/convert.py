@@ -32,10 +32,6 @@ SOURCES = {
         "vggish-10086976.pth",
         "https://github.com/harritaylor/torchvggish/releases/download/v0.1/vggish-10086976.pth",
     ),
-    "vggish_pca": (
-        "vggish_pca_params-970ea276.pth",
-        "https://github.com/harritaylor/torchvggish/releases/download/v0.1/vggish_pca_params-970ea276.pth",
-    ),
     "slowfast": (
         "SLOWFAST_8x8_R50.pyth",
         "https://dl.fbaipublicfiles.com/pytorchvideo/model_zoo/kinetics/SLOWFAST_8x8_R50.pyth",
@@ -125,10 +121,6 @@ def convert_checkpoint(
     from .feature_extraction_vggish import VGGishFeatureExtractor
     from .video_processing_slowfast import SlowFastVideoProcessor
 
-    if kind not in ("vggish", "slowfast"):
-        raise ValueError(f"kind must be 'vggish' or 'slowfast', got {kind!r}")
-    if pca_params is not None and kind != "vggish":
-        raise ValueError("pca_params only apply to VGGish")
     source = Path(source)
     if not source.is_file():
         name, url = SOURCES[kind]
@@ -187,10 +179,4 @@ def load_extractor(kind_or_folder: str | os.PathLike) -> tuple[EmoMVProcessor, V
     return AutoProcessor.from_pretrained(folder), model.eval()
 
 
-__all__ = [
-    "SOURCES",
-    "load_extractor",
-    "read_state_dict",
-    "slowfast_from_zoo",
-    "vggish_from_port",
-]
+__all__ = ["convert_checkpoint", "load_extractor", "slowfast_from_zoo", "vggish_from_port"]
