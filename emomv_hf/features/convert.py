@@ -46,21 +46,19 @@ RANDOM_MODELS = {"vggish": (VGGishModel, VGGishConfig), "slowfast": (SlowFastMod
 
 
 def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
-    """Tensors of a pickled checkpoint (``weights_only``): unwraps ``model_state`` / ``state_dict`` / ``model``
-    and a DataParallel ``module.`` prefix."""
+    """Tensors of a pickled checkpoint (``weights_only``): a state dict, or the model zoo's ``{"model_state":
+    state dict, ...}``."""
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise FileNotFoundError(f"{path}: checkpoint not found") from None
     except Exception as error:  # unpickling errors of many kinds: all mean "not a checkpoint"
         raise ValueError(f"{path}: not a PyTorch checkpoint ({type(error).__name__}: {error})") from None
-    for key in ("model_state", "state_dict", "model"):
-        if isinstance(state, dict) and isinstance(state.get(key), dict):
-            state = state[key]
-            break
+    if isinstance(state, dict) and isinstance(state.get("model_state"), dict):
+        state = state["model_state"]
     if not isinstance(state, dict):
         raise ValueError(f"{path}: expected a state dict, got {type(state).__name__}")
-    return {k.removeprefix("module."): v for k, v in state.items()}
+    return state
 
 
 def vggish_from_port(path: str | os.PathLike, pca_params: str | os.PathLike | None = None) -> VGGishModel:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
+from torch.nn.utils.rnn import pad_sequence
 from transformers.audio_utils import mel_filter_bank
 from transformers.feature_extraction_sequence_utils import SequenceFeatureExtractor
 from transformers.feature_extraction_utils import BatchFeature
@@ -160,19 +161,11 @@ class VGGishFeatureExtractor(SequenceFeatureExtractor):
         if isinstance(raw_audio, (np.ndarray, torch.Tensor)):
             raw_audio = [raw_audio]  # one waveform; a batch is a list
         per_waveform = [self.examples(waveform, sampling_rate) for waveform in raw_audio]
-        longest = max(examples.shape[0] for examples in per_waveform)
-        features = np.full(
-            (len(per_waveform), longest, 1, NUM_FRAMES_PER_EXAMPLE, self.feature_size),
-            self.padding_value,
-            dtype=np.float32,
-        )
-        mask = np.zeros((len(per_waveform), longest), dtype=np.int64)
-        for index, examples in enumerate(per_waveform):
-            features[index, : examples.shape[0]] = examples.numpy()
-            mask[index, : examples.shape[0]] = 1
-        data = {"input_features": features}
+        features = pad_sequence(per_waveform, batch_first=True, padding_value=self.padding_value)
+        data = {"input_features": features.numpy()}
         if return_attention_mask if return_attention_mask is not None else self.return_attention_mask:
-            data["attention_mask"] = mask
+            lengths = torch.tensor([examples.shape[0] for examples in per_waveform])
+            data["attention_mask"] = (torch.arange(features.shape[1]) < lengths[:, None]).long().numpy()
         return BatchFeature(data, tensor_type=return_tensors)
 
 

@@ -157,12 +157,10 @@ def read_video_frames(
                 raise
             raise MediaError(f"{path}: video decoding failed ({type(error).__name__}: {error})") from None
 
+        if not frames and previous is None:
+            raise MediaError(f"{path}: no video frames in [{start:.3f}, {end}) s (media too short?)")
         if targets is None:
-            if not frames:
-                raise MediaError(f"{path}: no video frames in [{start:.3f}, {end}) s (media too short?)")
             return np.stack(frames)
-        if previous is None:
-            raise MediaError(f"{path}: no video frames in [{start:.3f}, {end:.3f}) s (media too short?)")
         for index in range(next_target, num_frames):  # targets after the last decoded frame
             picked[index] = previous
         return np.stack(picked)
