@@ -59,18 +59,12 @@ def _open_stream(path: str | os.PathLike, kind: str) -> Iterator[tuple]:
 
 @dataclass(frozen=True)
 class MediaInfo:
-    """Stream facts of one media file (durations in seconds; ``None`` where the container does not say)."""
+    """Stream facts of one media file: which streams it has and ``duration``, the length usable for both (the
+    shorter of the known stream durations, in seconds; ``None`` where the container does not say)."""
 
     has_video: bool
     has_audio: bool
-    video_duration: float | None
-    audio_duration: float | None
-
-    @property
-    def duration(self) -> float | None:
-        """Length usable for both streams: the shorter of the two known durations."""
-        known = [d for d in (self.video_duration, self.audio_duration) if d is not None]
-        return min(known) if known else None
+    duration: float | None
 
 
 def _stream_duration(stream, container) -> float | None:
@@ -86,11 +80,10 @@ def probe_media(path: str | os.PathLike) -> MediaInfo:
     with _open(path) as container:
         video = container.streams.video[0] if container.streams.video else None
         audio = container.streams.audio[0] if container.streams.audio else None
+        known = [_stream_duration(stream, container) for stream in (video, audio) if stream is not None]
+        known = [duration for duration in known if duration is not None]
         return MediaInfo(
-            has_video=video is not None,
-            has_audio=audio is not None,
-            video_duration=_stream_duration(video, container) if video is not None else None,
-            audio_duration=_stream_duration(audio, container) if audio is not None else None,
+            has_video=video is not None, has_audio=audio is not None, duration=min(known, default=None)
         )
 
 
