@@ -266,15 +266,12 @@ def _segments_of_item(item: MediaItem, path: Path, segment_seconds: float) -> tu
     info = probe_media(path)
     if not info.has_video and not info.has_audio:
         raise MediaError(f"{path}: no video and no audio stream")
+    if info.duration is None and (item.window is None or item.window[2] is None):
+        raise MediaError(f"{path}: unknown duration; give start/end times in a CSV")
     if item.window is not None:
         segment_id, start, end = item.window
-        if end is None:
-            end = info.duration
-            if end is None:
-                raise MediaError(f"{path}: unknown duration; give an end time")
+        end = info.duration if end is None else end
         return [MediaSegment(segment_id, path, start, end, item.emotion, item.source_id)], info
-    if info.duration is None:
-        raise MediaError(f"{path}: unknown duration; give start/end in a CSV")
     stem = item.prefix or item.source_id or path.stem
     return [
         MediaSegment(f"{stem}_{index:02d}", path, start, end, item.emotion, item.source_id)
@@ -370,13 +367,8 @@ class Shard:
     """``files`` (indices into the item list) of one split, written to ``path`` (relative to the folder)."""
 
     split: str
-    index: int
-    count: int
+    path: str
     files: tuple[int, ...]
-
-    @property
-    def path(self) -> str:
-        return shard_path(CONFIG, self.split, self.index, self.count)
 
 
 def plan_shards(items: Sequence[MediaItem], files_per_shard: int) -> list[Shard]:
@@ -389,7 +381,10 @@ def plan_shards(items: Sequence[MediaItem], files_per_shard: int) -> list[Shard]
     shards = []
     for split, indices in by_split.items():
         groups = [indices[i : i + files_per_shard] for i in range(0, len(indices), files_per_shard)]
-        shards += [Shard(split, k, len(groups), tuple(group)) for k, group in enumerate(groups)]
+        shards += [
+            Shard(split, shard_path(CONFIG, split, k, len(groups)), tuple(group))
+            for k, group in enumerate(groups)
+        ]
     return shards
 
 
