@@ -39,8 +39,6 @@ SOURCES = {
 }
 """Model kind -> (public file name, where it is published)."""
 
-SLOWFAST_HEAD_PREFIX = "blocks.6.proj."
-
 RANDOM_MODELS = {"vggish": (VGGishModel, VGGishConfig), "slowfast": (SlowFastModel, SlowFastConfig)}
 """Extractor kind -> (model class, config class): what :func:`load_extractor` builds for random weights."""
 
@@ -78,7 +76,7 @@ def vggish_from_port(path: str | os.PathLike, pca_params: str | os.PathLike | No
 def slowfast_from_zoo(path: str | os.PathLike) -> SlowFastModel:
     """A [`SlowFastModel`] holding the weights of ``SLOWFAST_8x8_R50.pyth`` (or a plain ``slowfast_r50`` state
     dict); the classifier ``blocks.6.proj.*`` is dropped."""
-    state = {k: v for k, v in read_state_dict(path).items() if not k.startswith(SLOWFAST_HEAD_PREFIX)}
+    state = {k: v for k, v in read_state_dict(path).items() if not k.startswith("blocks.6.proj.")}
     return _loaded(SlowFastModel(SlowFastConfig()), state, path, "a slowfast_r50 state dict")
 
 
