@@ -41,11 +41,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: FeatureExtractionArguments, extractor: ExtractorArguments) -> int:
+    # load_extractor warns when an extractor gets random weights (--random-init).
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    if extractor.random_init and None in extractor.weights().values():
-        logging.getLogger("extract_features").warning(
-            "RANDOM WEIGHTS (--random-init): the extracted features are meaningless; for tests only"
-        )
     summary = extract_dataset(args.media, args.output_dir, **args.extraction_options(extractor))
     from accelerate import PartialState
 

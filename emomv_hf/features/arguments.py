@@ -20,21 +20,20 @@ EXTRACTOR_KINDS = ("slowfast", "vggish")
 RANDOM_INIT_SEED = 0
 """Seed of the random weights of ``--random-init`` extractors (the same in every process and run)."""
 
-_PUBLIC_CHECKPOINTS = {"slowfast": "SLOWFAST_8x8_R50.pyth", "vggish": "vggish-10086976.pth"}
-
 
 class MissingWeightsError(FileNotFoundError):
     """An extractor has no weights and random weights were not asked for; the message names the flags."""
 
     def __init__(self, kind: str):
+        from .convert import SOURCES
+
         model = {"slowfast": "SlowFast", "vggish": "VGGish"}[kind]
         super().__init__(
             f"{model} needs pretrained weights: pass --extractor DIR (converted checkpoints: "
             f"dataset_scripts/convert_weights.py) or --{kind}-weights PATH (a converted {model} checkpoint "
-            f"folder; convert {_PUBLIC_CHECKPOINTS[kind]} with dataset_scripts/convert_weights.py), or "
+            f"folder; convert {SOURCES[kind][0]} with dataset_scripts/convert_weights.py), or "
             "--random-init to test with random weights (the features then mean nothing)"
         )
-        self.kind = kind
 
 
 @dataclass(kw_only=True)

@@ -32,10 +32,6 @@ SOURCES = {
         "vggish-10086976.pth",
         "https://github.com/harritaylor/torchvggish/releases/download/v0.1/vggish-10086976.pth",
     ),
-    "vggish_pca": (
-        "vggish_pca_params-970ea276.pth",
-        "https://github.com/harritaylor/torchvggish/releases/download/v0.1/vggish_pca_params-970ea276.pth",
-    ),
     "slowfast": (
         "SLOWFAST_8x8_R50.pyth",
         "https://dl.fbaipublicfiles.com/pytorchvideo/model_zoo/kinetics/SLOWFAST_8x8_R50.pyth",
@@ -43,28 +39,24 @@ SOURCES = {
 }
 """Model kind -> (public file name, where it is published)."""
 
-SLOWFAST_HEAD_PREFIX = "blocks.6.proj."
-
 RANDOM_MODELS = {"vggish": (VGGishModel, VGGishConfig), "slowfast": (SlowFastModel, SlowFastConfig)}
 """Extractor kind -> (model class, config class): what :func:`load_extractor` builds for random weights."""
 
 
 def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
-    """Tensors of a pickled checkpoint (``weights_only``): unwraps ``model_state`` / ``state_dict`` / ``model``
-    and a DataParallel ``module.`` prefix."""
+    """Tensors of a pickled checkpoint (``weights_only``): a state dict, or the model zoo's ``{"model_state":
+    state dict, ...}``."""
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise FileNotFoundError(f"{path}: checkpoint not found") from None
     except Exception as error:  # unpickling errors of many kinds: all mean "not a checkpoint"
         raise ValueError(f"{path}: not a PyTorch checkpoint ({type(error).__name__}: {error})") from None
-    for key in ("model_state", "state_dict", "model"):
-        if isinstance(state, dict) and isinstance(state.get(key), dict):
-            state = state[key]
-            break
+    if isinstance(state, dict) and isinstance(state.get("model_state"), dict):
+        state = state["model_state"]
     if not isinstance(state, dict):
         raise ValueError(f"{path}: expected a state dict, got {type(state).__name__}")
-    return {k.removeprefix("module."): v for k, v in state.items()}
+    return state
 
 
 def vggish_from_port(path: str | os.PathLike, pca_params: str | os.PathLike | None = None) -> VGGishModel:
@@ -84,7 +76,7 @@ def vggish_from_port(path: str | os.PathLike, pca_params: str | os.PathLike | No
 def slowfast_from_zoo(path: str | os.PathLike) -> SlowFastModel:
     """A [`SlowFastModel`] holding the weights of ``SLOWFAST_8x8_R50.pyth`` (or a plain ``slowfast_r50`` state
     dict); the classifier ``blocks.6.proj.*`` is dropped."""
-    state = {k: v for k, v in read_state_dict(path).items() if not k.startswith(SLOWFAST_HEAD_PREFIX)}
+    state = {k: v for k, v in read_state_dict(path).items() if not k.startswith("blocks.6.proj.")}
     return _loaded(SlowFastModel(SlowFastConfig()), state, path, "a slowfast_r50 state dict")
 
 
@@ -125,10 +117,6 @@ def convert_checkpoint(
     from .feature_extraction_vggish import VGGishFeatureExtractor
     from .video_processing_slowfast import SlowFastVideoProcessor
 
-    if kind not in ("vggish", "slowfast"):
-        raise ValueError(f"kind must be 'vggish' or 'slowfast', got {kind!r}")
-    if pca_params is not None and kind != "vggish":
-        raise ValueError("pca_params only apply to VGGish")
     source = Path(source)
     if not source.is_file():
         name, url = SOURCES[kind]
@@ -187,10 +175,4 @@ def load_extractor(kind_or_folder: str | os.PathLike) -> tuple[EmoMVProcessor, V
     return AutoProcessor.from_pretrained(folder), model.eval()
 
 
-__all__ = [
-    "SOURCES",
-    "load_extractor",
-    "read_state_dict",
-    "slowfast_from_zoo",
-    "vggish_from_port",
-]
+__all__ = ["convert_checkpoint", "load_extractor", "slowfast_from_zoo", "vggish_from_port"]

@@ -18,6 +18,7 @@ the folder is the same as a single-process run's.
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import logging
 import os
@@ -32,6 +33,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import torch
 
+from ..data.hub_folder import shard_path, write_parquet
+from ..data.schema import EXTRACTED_SEGMENT_FEATURES, schema_table
 from ..emotions import EMOTION_TO_INDEX, UnknownEmotionError, normalize_emotion
 from ..io_utils import atomic_open, atomic_write_text, read_csv_records
 from .arguments import ExtractorArguments
@@ -49,8 +52,8 @@ logger = logging.getLogger(__name__)
 CONFIG = "segments"
 FAILURES_CSV = "failures.csv"
 """Written into the output folder by a run that skipped bad media or segments: ``media, segment_id, reason``."""
-_FAILURES_KEY = b"emomv_failures"
-_SETTINGS_KEY = b"emomv_extraction"
+_FAILURES_KEY = "emomv_failures"
+_SETTINGS_KEY = "emomv_extraction"
 
 
 class FeatureExtractionError(RuntimeError):
@@ -64,9 +67,6 @@ class ExtractionFailure:
     media: str
     segment_id: str
     reason: str
-
-    def describe(self) -> str:
-        return f"{self.segment_id or 'file'} ({self.media}): {self.reason}"
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,6 @@ class MediaSegment:
     end: float
     emotion: str = ""
     source_id: str = ""
-    split: str = ""
 
 
 def _emotion_from_folder(path: Path) -> str:
@@ -178,19 +177,35 @@ def _items_of_csv(table: Path) -> list[MediaItem]:
     return items
 
 
-def _video_column(dataset) -> str:
+@dataclass
+class MediaSource:
+    """Where the items' bytes come from: files, or a Hub dataset's video column (``dataset`` does not decode it;
+    materialised per item)."""
+
+    items: list[MediaItem]
+    dataset: Any = None
+    column: str = ""
+
+    def open_path(self, item: MediaItem, scratch: Path) -> Path:
+        """A file path to decode ``item`` from (a Hub dataset row's bytes are written to ``scratch``)."""
+        if item.path is not None:
+            return item.path
+        value = self.dataset[item.row][self.column]
+        if value.get("bytes") is None:
+            return Path(value["path"])
+        suffix = Path(value.get("path") or "video.mp4").suffix or ".mp4"
+        path = scratch / f"row{item.row:06d}{suffix}"
+        path.write_bytes(value["bytes"])
+        return path
+
+
+def _hub_dataset_source(dataset, source: str) -> MediaSource:
     from datasets import Video
 
     columns = [name for name, feature in dataset.features.items() if isinstance(feature, Video)]
     if not columns:
         raise ValueError(f"the dataset has no Video column (columns: {', '.join(dataset.column_names)})")
-    return columns[0]
-
-
-def _items_of_hub_dataset(dataset, source: str) -> list[MediaItem]:
-    column = _video_column(dataset)
-    from datasets import Video
-
+    column = columns[0]
     raw = dataset.cast_column(column, Video(decode=False))
     label_column = next((name for name in ("emotion", "label") if name in raw.column_names), None)
     label_feature = raw.features.get(label_column) if label_column else None
@@ -207,30 +222,7 @@ def _items_of_hub_dataset(dataset, source: str) -> list[MediaItem]:
                 label = label_feature.int2str(label) if label >= 0 else ""
             emotion = _normalized_emotion(label, where)
         items.append(MediaItem(name=f"{source}[{row}] {stem}", row=row, emotion=emotion, source_id=stem))
-    return items
-
-
-@dataclass
-class MediaSource:
-    """Where the items' bytes come from: files, or a Hub dataset's video column (materialised per item)."""
-
-    items: list[MediaItem]
-    dataset: Any = None
-    column: str = ""
-
-    def open_path(self, item: MediaItem, scratch: Path) -> Path:
-        """A file path to decode ``item`` from (a Hub dataset row's bytes are written to ``scratch``)."""
-        if item.path is not None:
-            return item.path
-        from datasets import Video
-
-        value = self.dataset.cast_column(self.column, Video(decode=False))[item.row][self.column]
-        if value.get("bytes") is None:
-            return Path(value["path"])
-        suffix = Path(value.get("path") or "video.mp4").suffix or ".mp4"
-        path = scratch / f"row{item.row:06d}{suffix}"
-        path.write_bytes(value["bytes"])
-        return path
+    return MediaSource(items, dataset=raw, column=column)
 
 
 def list_media(media: str | os.PathLike, *, split: str = "train") -> MediaSource:
@@ -266,8 +258,7 @@ def list_media(media: str | os.PathLike, *, split: str = "train") -> MediaSource
         raise FileNotFoundError(
             f"{media}: cannot load the Hub dataset ({type(error).__name__}: {error})"
         ) from None
-    items = _items_of_hub_dataset(dataset, str(media))
-    return MediaSource(items, dataset=dataset, column=_video_column(dataset))
+    return _hub_dataset_source(dataset, str(media))
 
 
 def _segments_of_item(item: MediaItem, path: Path, segment_seconds: float) -> tuple[list[MediaSegment], Any]:
@@ -275,18 +266,15 @@ def _segments_of_item(item: MediaItem, path: Path, segment_seconds: float) -> tu
     info = probe_media(path)
     if not info.has_video and not info.has_audio:
         raise MediaError(f"{path}: no video and no audio stream")
+    if info.duration is None and (item.window is None or item.window[2] is None):
+        raise MediaError(f"{path}: unknown duration; give start/end times in a CSV")
     if item.window is not None:
         segment_id, start, end = item.window
-        if end is None:
-            end = info.duration
-            if end is None:
-                raise MediaError(f"{path}: unknown duration; give an end time")
-        return [MediaSegment(segment_id, path, start, end, item.emotion, item.source_id, item.split)], info
-    if info.duration is None:
-        raise MediaError(f"{path}: unknown duration; give start/end in a CSV")
+        end = info.duration if end is None else end
+        return [MediaSegment(segment_id, path, start, end, item.emotion, item.source_id)], info
     stem = item.prefix or item.source_id or path.stem
     return [
-        MediaSegment(f"{stem}_{index:02d}", path, start, end, item.emotion, item.source_id, item.split)
+        MediaSegment(f"{stem}_{index:02d}", path, start, end, item.emotion, item.source_id)
         for index, (start, end) in enumerate(split_into_segments(info.duration, segment_seconds), start=1)
     ], info
 
@@ -306,71 +294,61 @@ class _DecodedSegment:
 
 @dataclass
 class _DecodedItem:
-    item: MediaItem
-    media: str
+    media: str  # the item's name
     segments: list[_DecodedSegment] = field(default_factory=list)
     error: str = ""
 
 
-class _DecodingDataset(torch.utils.data.Dataset):
-    """Decodes and preprocesses one media item per index (runs in DataLoader workers)."""
-
-    def __init__(
-        self, items, source: MediaSource, segment_seconds, video_processor, audio_processor, scratch
-    ):
-        self.items, self.source, self.segment_seconds = items, source, segment_seconds
-        self.video_processor, self.audio_processor, self.scratch = video_processor, audio_processor, scratch
-
-    def __len__(self) -> int:
-        return len(self.items)
-
-    def __getitem__(self, index: int) -> _DecodedItem:
-        item = self.items[index]
-        result = _DecodedItem(item, item.name)
-        try:
-            path = self.source.open_path(item, Path(self.scratch))
-            result.media = str(path) if item.path is not None else item.name
-            segments, info = _segments_of_item(item, path, self.segment_seconds)
-        except (MediaError, ValueError, OSError) as error:
-            result.error = str(error).removeprefix(f"{item.path}: ")
-            return result
-        audio, audio_error = None, ""
-        if info.has_audio:
-            try:
-                audio = read_audio(path)
-            except MediaError as error:
-                audio_error = str(error)
-        for segment in segments:
-            decoded = _DecodedSegment(segment)
-            try:
-                if info.has_video:
-                    frames = read_video_frames(
-                        path, segment.start, segment.end, num_frames=self.video_processor.num_frames
-                    )
-                    decoded.video = dict(self.video_processor(frames, return_tensors="pt"))
-                if info.has_audio:
-                    if audio is None:
-                        raise MediaError(audio_error)
-                    first = int(round(segment.start * VGGISH_SAMPLE_RATE))
-                    last = int(round(segment.end * VGGISH_SAMPLE_RATE))
-                    try:
-                        decoded.music = self.audio_processor.examples(audio[first:last], VGGISH_SAMPLE_RATE)
-                    except ValueError as error:  # too short for one 0.96 s example
-                        raise MediaError(f"{path}: {error}") from None
-            except (MediaError, ValueError) as error:
-                decoded = _DecodedSegment(segment, error=str(error))
-            result.segments.append(decoded)
-        if item.path is None:
-            path.unlink(missing_ok=True)  # a Hub row's scratch copy
+def _decode_item(
+    item: MediaItem,
+    source: MediaSource,
+    segment_seconds: float,
+    video_processor,
+    audio_processor,
+    scratch: Path,
+) -> _DecodedItem:
+    """Decode and preprocess one media item (the DataLoader's ``collate_fn``: it runs in the workers)."""
+    result = _DecodedItem(item.name)
+    try:
+        path = source.open_path(item, scratch)
+        segments, info = _segments_of_item(item, path, segment_seconds)
+    except (MediaError, ValueError, OSError) as error:
+        result.error = str(error).removeprefix(f"{item.path}: ")
         return result
+    audio, audio_error = None, ""
+    if info.has_audio:
+        try:
+            audio = read_audio(path)
+        except MediaError as error:
+            audio_error = str(error)
+    for segment in segments:
+        decoded = _DecodedSegment(segment)
+        try:
+            if info.has_video:
+                frames = read_video_frames(
+                    path, segment.start, segment.end, num_frames=video_processor.num_frames
+                )
+                decoded.video = dict(video_processor(frames, return_tensors="pt"))
+            if info.has_audio:
+                if audio is None:
+                    raise MediaError(audio_error)
+                first = int(round(segment.start * VGGISH_SAMPLE_RATE))
+                last = int(round(segment.end * VGGISH_SAMPLE_RATE))
+                try:
+                    decoded.music = audio_processor.examples(audio[first:last], VGGISH_SAMPLE_RATE)
+                except ValueError as error:  # too short for one 0.96 s example
+                    raise MediaError(f"{path}: {error}") from None
+        except (MediaError, ValueError) as error:
+            decoded = _DecodedSegment(segment, error=str(error))
+        result.segments.append(decoded)
+    if item.path is None:
+        path.unlink(missing_ok=True)  # a Hub row's scratch copy
+    return result
 
 
-def _check_finite(array: np.ndarray, segment: MediaSegment, kind: str, dim: int) -> np.ndarray:
+def _check_finite(array: np.ndarray, segment: MediaSegment, kind: str) -> np.ndarray:
+    """``array`` as float32 (its width is the model's); bad media can make it NaN/inf."""
     array = np.asarray(array, dtype=np.float32)
-    if array.shape != (dim,):
-        raise FeatureExtractionError(
-            f"segment {segment.segment_id!r}: {kind} feature has shape {array.shape}, expected ({dim},)"
-        )
     if not np.isfinite(array).all():
         raise FeatureExtractionError(
             f"segment {segment.segment_id!r} ({segment.path}, {segment.start:.2f}-{segment.end:.2f} s): "
@@ -389,15 +367,8 @@ class Shard:
     """``files`` (indices into the item list) of one split, written to ``path`` (relative to the folder)."""
 
     split: str
-    index: int
-    count: int
+    path: str
     files: tuple[int, ...]
-
-    @property
-    def path(self) -> str:
-        from ..data.hub_folder import shard_path
-
-        return shard_path(CONFIG, self.split, self.index, self.count)
 
 
 def plan_shards(items: Sequence[MediaItem], files_per_shard: int) -> list[Shard]:
@@ -410,61 +381,38 @@ def plan_shards(items: Sequence[MediaItem], files_per_shard: int) -> list[Shard]
     shards = []
     for split, indices in by_split.items():
         groups = [indices[i : i + files_per_shard] for i in range(0, len(indices), files_per_shard)]
-        shards += [Shard(split, k, len(groups), tuple(group)) for k, group in enumerate(groups)]
+        shards += [
+            Shard(split, shard_path(CONFIG, split, k, len(groups)), tuple(group))
+            for k, group in enumerate(groups)
+        ]
     return shards
 
 
 def _write_shard(path: Path, rows: list[dict], failures: list[ExtractionFailure], settings: dict) -> None:
-    from ..data.hub_folder import write_parquet
-    from ..data.schema import EXTRACTED_SEGMENT_FEATURES, schema_table
-
-    columns = {
-        name: [row[key] for row in rows]
-        for name, key in (
-            ("segment_id", "segment_id"),
-            ("emotion", "emotion"),
-            ("video_features", "video"),
-            ("music_features", "music"),
-            ("source", "source"),
-            ("start", "start"),
-            ("end", "end"),
-            ("media", "media"),
-        )
-    }
+    columns = {name: [row[name] for row in rows] for name in EXTRACTED_SEGMENT_FEATURES}
     metadata = {
-        _FAILURES_KEY.decode(): json.dumps([f.__dict__ for f in failures]),
-        _SETTINGS_KEY.decode(): json.dumps(settings, sort_keys=True),
+        _FAILURES_KEY: json.dumps([f.__dict__ for f in failures]),
+        _SETTINGS_KEY: json.dumps(settings, sort_keys=True),
     }
     write_parquet(path, schema_table(columns, EXTRACTED_SEGMENT_FEATURES), metadata)
 
 
-def _shard_failures(path: Path) -> list[ExtractionFailure]:
-    metadata = pq.read_schema(path).metadata or {}
-    return [ExtractionFailure(**entry) for entry in json.loads(metadata.get(_FAILURES_KEY, b"[]"))]
-
-
-def _shard_settings(path: Path) -> dict:
-    metadata = pq.read_schema(path).metadata or {}
-    return json.loads(metadata.get(_SETTINGS_KEY, b"{}"))
+def _shard_metadata(path: Path, key: str, default: str):
+    """The JSON value ``_write_shard`` stored under ``key`` in the shard's Parquet metadata."""
+    return json.loads((pq.read_schema(path).metadata or {}).get(key.encode(), default))
 
 
 @dataclass
 class ExtractionSummary:
     """What :func:`extract_dataset` did: segments ``extracted`` now and ``skipped`` (in shards an earlier run
-    finished), summed over the processes; ``failures`` of this process; ``rows`` / ``all_failures`` count the
+    finished), summed over the processes; ``rows`` / ``all_failures`` (segments and files left out) count the
     whole folder (main process only)."""
 
     output_dir: Path
     extracted: int = 0
     skipped: int = 0
-    failures: list[ExtractionFailure] = field(default_factory=list)
     rows: int = 0
     all_failures: list[ExtractionFailure] = field(default_factory=list)
-
-    @property
-    def failed(self) -> list[str]:
-        """Ids of the segments this process left out."""
-        return [failure.segment_id for failure in self.failures if failure.segment_id]
 
 
 def _extract_shard(
@@ -484,17 +432,16 @@ def _extract_shard(
         extractors["vggish"],
     )
     items = [source.items[index] for index in shard.files]
-    dataset = _DecodingDataset(
-        items,
-        source,
-        segment_seconds,
-        video_processor.video_processor,
-        audio_processor.feature_extractor,
-        scratch,
+    decode = functools.partial(
+        _decode_item,
+        source=source,
+        segment_seconds=segment_seconds,
+        video_processor=video_processor.video_processor,
+        audio_processor=audio_processor.feature_extractor,
+        scratch=scratch,
     )
-    loader = torch.utils.data.DataLoader(
-        dataset, batch_size=None, num_workers=num_workers, collate_fn=lambda x: x
-    )
+    # Without batching (batch_size=None) the loader calls ``collate_fn`` on each item, in its workers.
+    loader = torch.utils.data.DataLoader(items, batch_size=None, num_workers=num_workers, collate_fn=decode)
     rows: list[dict] = []
     failures: list[ExtractionFailure] = []
 
@@ -529,20 +476,12 @@ def _extract_shard(
             try:
                 video = music = None
                 if s.video is not None:
-                    video = _check_finite(
-                        video_features[segment.segment_id],
-                        segment,
-                        "video (SlowFast)",
-                        video_model.config.hidden_size,
-                    )
+                    video = _check_finite(video_features[segment.segment_id], segment, "video (SlowFast)")
                 if s.music is not None:
                     with torch.no_grad():
                         output = audio_model(s.music.unsqueeze(0).to(audio_model.device))
                     music = _check_finite(
-                        output.pooler_output[0].float().cpu().numpy(),
-                        segment,
-                        "music (VGGish)",
-                        audio_model.config.embedding_size,
+                        output.pooler_output[0].float().cpu().numpy(), segment, "music (VGGish)"
                     )
             except FeatureExtractionError as error:
                 fail(decoded.media, segment.segment_id, str(error))
@@ -551,8 +490,8 @@ def _extract_shard(
                 {
                     "segment_id": segment.segment_id,
                     "emotion": EMOTION_TO_INDEX[segment.emotion] if segment.emotion else None,
-                    "video": video,
-                    "music": music,
+                    "video_features": video,
+                    "music_features": music,
                     "source": segment.source_id,
                     "start": segment.start,
                     "end": segment.end,
@@ -571,14 +510,13 @@ def _write_failures(output_dir: Path, failures: Sequence[ExtractionFailure]) -> 
     with atomic_open(path, newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=["media", "segment_id", "reason"])
         writer.writeheader()
-        writer.writerows(
-            {"media": f.media, "segment_id": f.segment_id, "reason": f.reason.replace("\n", " ")}
-            for f in failures
-        )
+        writer.writerows({**f.__dict__, "reason": f.reason.replace("\n", " ")} for f in failures)
 
 
-def _finalize(output_dir: Path, shards: Sequence[Shard], settings: dict, media: str) -> ExtractionSummary:
-    """Main process, after every shard is written: the card and ``failures.csv`` from the shards."""
+def _finalize(
+    output_dir: Path, shards: Sequence[Shard], settings: dict, media: str
+) -> tuple[int, list[ExtractionFailure]]:
+    """Main process, after every shard is written: the card and ``failures.csv``; the folder's rows, failures."""
     from ..data.card import make_extraction_card
 
     tables: dict[str, list[pa.Table]] = {}
@@ -586,7 +524,7 @@ def _finalize(output_dir: Path, shards: Sequence[Shard], settings: dict, media: 
     for shard in shards:
         path = output_dir / shard.path
         tables.setdefault(shard.split, []).append(pq.read_table(path))
-        failures += _shard_failures(path)
+        failures += [ExtractionFailure(**entry) for entry in _shard_metadata(path, _FAILURES_KEY, "[]")]
     by_split = {split: pa.concat_tables(parts) for split, parts in tables.items()}
     card = make_extraction_card(
         name=output_dir.name, tables=by_split, settings=settings, media=media, left_out=len(failures)
@@ -598,7 +536,7 @@ def _finalize(output_dir: Path, shards: Sequence[Shard], settings: dict, media: 
     duplicated = sorted({i for i in ids if ids.count(i) > 1}) if len(set(ids)) != len(ids) else []
     if duplicated:
         raise ValueError(f"{media}: duplicated segment id(s) {', '.join(duplicated[:5])}")
-    return ExtractionSummary(output_dir, rows=rows, all_failures=failures)
+    return rows, failures
 
 
 def extract_dataset(
@@ -644,23 +582,21 @@ def extract_dataset(
     output_dir = Path(output_dir)
     settings = {"segment_seconds": segment_seconds, "files_per_shard": files_per_shard}
     expected = {shard.path for shard in shards}
-    data_dir = output_dir / "data" / CONFIG
-    if data_dir.is_dir():
-        stray = sorted(
-            p.relative_to(output_dir).as_posix()
-            for p in data_dir.glob("*.parquet")
-            if p.relative_to(output_dir).as_posix() not in expected
+    stray = sorted(
+        p.relative_to(output_dir).as_posix()
+        for p in (output_dir / "data" / CONFIG).glob("*.parquet")  # nothing when the folder is new
+        if p.relative_to(output_dir).as_posix() not in expected
+    )
+    if stray:
+        raise FileExistsError(
+            f"{output_dir}: holds shards of another run ({', '.join(stray[:3])}): other media or "
+            "--files-per-shard; use another --output-dir or remove the folder"
         )
-        if stray:
-            raise FileExistsError(
-                f"{output_dir}: holds shards of another run ({', '.join(stray[:3])}): other media or "
-                "--files-per-shard; use another --output-dir or remove the folder"
-            )
     for shard in shards:
         path = output_dir / shard.path
-        if path.is_file() and _shard_settings(path) != settings:
+        if path.is_file() and (written := _shard_metadata(path, _SETTINGS_KEY, "{}")) != settings:
             raise FileExistsError(
-                f"{path}: written with other settings ({_shard_settings(path)}, now {settings}); use another "
+                f"{path}: written with other settings ({written}, now {settings}); use another "
                 "--output-dir or remove the folder"
             )
     summary = ExtractionSummary(output_dir)
@@ -691,7 +627,6 @@ def extract_dataset(
                 )
                 _write_shard(output_dir / shard.path, rows, failures, settings)
                 summary.extracted += len(rows)
-                summary.failures += failures
         bar.close()
     if state.num_processes > 1:  # totals of every process (all_gather_object: every process takes part)
         from accelerate.utils import gather_object
@@ -700,12 +635,11 @@ def extract_dataset(
         summary.extracted, summary.skipped = (sum(values) for values in zip(*counts, strict=True))
     state.wait_for_everyone()
     if state.is_main_process:
-        final = _finalize(output_dir, shards, settings, str(media))
-        summary.rows, summary.all_failures = final.rows, final.all_failures
-        if final.all_failures:
+        summary.rows, summary.all_failures = _finalize(output_dir, shards, settings, str(media))
+        if summary.all_failures:
             logger.error(
                 "%d item(s) left out, listed with their reasons in %s",
-                len(final.all_failures),
+                len(summary.all_failures),
                 output_dir / FAILURES_CSV,
             )
     state.wait_for_everyone()
@@ -718,12 +652,7 @@ __all__ = [
     "ExtractionFailure",
     "ExtractionSummary",
     "FeatureExtractionError",
-    "MediaItem",
-    "MediaSegment",
-    "MediaSource",
-    "Shard",
     "extract_dataset",
     "list_media",
-    "plan_shards",
     "split_into_segments",
 ]

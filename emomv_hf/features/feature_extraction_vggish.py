@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
+from torch.nn.utils.rnn import pad_sequence
 from transformers.audio_utils import mel_filter_bank
 from transformers.feature_extraction_sequence_utils import SequenceFeatureExtractor
 from transformers.feature_extraction_utils import BatchFeature
@@ -26,7 +27,6 @@ NUM_MEL_BINS = 64
 MEL_MIN_HZ = 125.0
 MEL_MAX_HZ = 7500.0
 LOG_OFFSET = 0.01  # avoids log(0) on silent bins
-EXAMPLE_WINDOW_SECONDS = 0.96
 EXAMPLE_HOP_SECONDS = 0.96  # no overlap between examples
 NUM_FRAMES_PER_EXAMPLE = 96
 MIN_AUDIO_SECONDS = STFT_WINDOW_SECONDS + (NUM_FRAMES_PER_EXAMPLE - 1) * STFT_HOP_SECONDS
@@ -48,23 +48,17 @@ def _frame(data: torch.Tensor, window: int, hop: int) -> torch.Tensor:
     return data.unfold(0, window, hop).movedim(-1, 1)
 
 
-def log_mel_spectrogram(
-    waveform: np.ndarray | torch.Tensor, sample_rate: int = VGGISH_SAMPLE_RATE
-) -> torch.Tensor:
-    """Log-mel spectrogram of a mono waveform, shape ``(num_frames, 64)``, float32.
+def log_mel_spectrogram(waveform: np.ndarray | torch.Tensor) -> torch.Tensor:
+    """Log-mel spectrogram of a 16 kHz mono waveform, shape ``(num_frames, 64)``, float32.
 
     25 ms periodic-Hann windows every 10 ms, magnitude of a 512-point FFT, 64 mel bands 125-7500 Hz,
     ``log(mel + 0.01)``; ``num_frames = 1 + (num_samples - 400) // 160``.
     """
-    if sample_rate != VGGISH_SAMPLE_RATE:
-        raise ValueError(
-            f"VGGish expects {VGGISH_SAMPLE_RATE} Hz audio, got {sample_rate} Hz; resample first"
-        )
     signal = torch.as_tensor(np.asarray(waveform, dtype=np.float64))
     if signal.ndim != 1:
         raise ValueError(f"expected a mono waveform of shape (num_samples,), got {tuple(signal.shape)}")
-    window_length = round(sample_rate * STFT_WINDOW_SECONDS)  # 400
-    hop_length = round(sample_rate * STFT_HOP_SECONDS)  # 160
+    window_length = round(VGGISH_SAMPLE_RATE * STFT_WINDOW_SECONDS)  # 400
+    hop_length = round(VGGISH_SAMPLE_RATE * STFT_HOP_SECONDS)  # 160
     fft_length = 2 ** math.ceil(math.log2(window_length))  # 512
     # Our own STFT: transformers.audio_utils.spectrogram's magnitudes differ from it in the last bits.
     frames = _frame(signal, window_length, hop_length)  # (num_frames, 400)
@@ -77,15 +71,13 @@ def log_mel_spectrogram(
     return torch.log(mel + LOG_OFFSET).float()
 
 
-def waveform_to_examples(
-    waveform: np.ndarray | torch.Tensor, sample_rate: int = VGGISH_SAMPLE_RATE
-) -> torch.Tensor:
+def waveform_to_examples(waveform: np.ndarray | torch.Tensor) -> torch.Tensor:
     """Frame a 16 kHz mono waveform into VGGish input examples, shape ``(N, 1, 96, 64)``.
 
     Examples are 0.96 s (96 frames of 10 ms) without overlap; a trailing partial example is dropped, so
     3 s of audio gives 3 examples. Audio shorter than 0.975 s gives none (see :data:`MIN_AUDIO_SECONDS`).
     """
-    log_mel = log_mel_spectrogram(waveform, sample_rate)
+    log_mel = log_mel_spectrogram(waveform)
     hop = round(EXAMPLE_HOP_SECONDS / STFT_HOP_SECONDS)
     return _frame(log_mel, NUM_FRAMES_PER_EXAMPLE, hop).unsqueeze(1)
 
@@ -142,7 +134,7 @@ class VGGishFeatureExtractor(SequenceFeatureExtractor):
         """Log-mel examples ``(E, 1, 96, 64)`` float32 of one waveform; ``ValueError`` if it is shorter than
         :data:`MIN_AUDIO_SECONDS`."""
         audio = self.to_mono_16k(waveform, sampling_rate)
-        examples = waveform_to_examples(audio, self.sampling_rate)
+        examples = waveform_to_examples(audio)
         if examples.shape[0] == 0:
             raise ValueError(
                 f"audio too short for VGGish: {audio.shape[0] / self.sampling_rate:.3f} s, "
@@ -169,19 +161,11 @@ class VGGishFeatureExtractor(SequenceFeatureExtractor):
         if isinstance(raw_audio, (np.ndarray, torch.Tensor)):
             raw_audio = [raw_audio]  # one waveform; a batch is a list
         per_waveform = [self.examples(waveform, sampling_rate) for waveform in raw_audio]
-        longest = max(examples.shape[0] for examples in per_waveform)
-        features = np.full(
-            (len(per_waveform), longest, 1, NUM_FRAMES_PER_EXAMPLE, self.feature_size),
-            self.padding_value,
-            dtype=np.float32,
-        )
-        mask = np.zeros((len(per_waveform), longest), dtype=np.int64)
-        for index, examples in enumerate(per_waveform):
-            features[index, : examples.shape[0]] = examples.numpy()
-            mask[index, : examples.shape[0]] = 1
-        data = {"input_features": features}
+        features = pad_sequence(per_waveform, batch_first=True, padding_value=self.padding_value)
+        data = {"input_features": features.numpy()}
         if return_attention_mask if return_attention_mask is not None else self.return_attention_mask:
-            data["attention_mask"] = mask
+            lengths = torch.tensor([examples.shape[0] for examples in per_waveform])
+            data["attention_mask"] = (torch.arange(features.shape[1]) < lengths[:, None]).long().numpy()
         return BatchFeature(data, tensor_type=return_tensors)
 
 

@@ -48,11 +48,8 @@ def _open(path: str | os.PathLike):
 
 
 @contextmanager
-def _open_stream(path: str | os.PathLike, kind: str, start: float, end: float | None) -> Iterator[tuple]:
-    """``(container, stream)``: the first ``kind`` (``"video"`` / ``"audio"``) stream of ``path``, after
-    checking the time window ``[start, end)``."""
-    if end is not None and end <= start:
-        raise ValueError(f"{path}: empty time window [{start}, {end})")
+def _open_stream(path: str | os.PathLike, kind: str) -> Iterator[tuple]:
+    """``(container, stream)``: the first ``kind`` (``"video"`` / ``"audio"``) stream of ``path``."""
     with _open(path) as container:
         streams = getattr(container.streams, kind)
         if not streams:
@@ -62,19 +59,12 @@ def _open_stream(path: str | os.PathLike, kind: str, start: float, end: float | 
 
 @dataclass(frozen=True)
 class MediaInfo:
-    """Stream facts of one media file (durations in seconds; ``None`` where the container does not say)."""
+    """Stream facts of one media file: which streams it has and ``duration``, the length usable for both (the
+    shorter of the known stream durations, in seconds; ``None`` where the container does not say)."""
 
-    path: Path
     has_video: bool
     has_audio: bool
-    video_duration: float | None
-    audio_duration: float | None
-
-    @property
-    def duration(self) -> float | None:
-        """Length usable for both streams: the shorter of the two known durations."""
-        known = [d for d in (self.video_duration, self.audio_duration) if d is not None]
-        return min(known) if known else None
+    duration: float | None
 
 
 def _stream_duration(stream, container) -> float | None:
@@ -90,12 +80,10 @@ def probe_media(path: str | os.PathLike) -> MediaInfo:
     with _open(path) as container:
         video = container.streams.video[0] if container.streams.video else None
         audio = container.streams.audio[0] if container.streams.audio else None
+        known = [_stream_duration(stream, container) for stream in (video, audio) if stream is not None]
+        known = [duration for duration in known if duration is not None]
         return MediaInfo(
-            path=Path(path),
-            has_video=video is not None,
-            has_audio=audio is not None,
-            video_duration=_stream_duration(video, container) if video is not None else None,
-            audio_duration=_stream_duration(audio, container) if audio is not None else None,
+            has_video=video is not None, has_audio=audio is not None, duration=min(known, default=None)
         )
 
 
@@ -110,15 +98,15 @@ def read_video_frames(
     Args:
         path: media file with a video stream.
         start, end: time window in seconds (``end=None``: to the end of the stream).
-        num_frames: if given, sample this many frames uniformly over the window, first and last frame
-            included (like ``torch.linspace(0, T - 1, num_frames)`` over the window's frames, which is what
+        num_frames: if given (with ``end``), sample this many frames uniformly over the window, first and last
+            frame included (like ``torch.linspace(0, T - 1, num_frames)`` over the window's frames, which is what
             pytorchvideo's ``UniformTemporalSubsample`` does); short windows repeat frames. Only the sampled
             frames are kept, so a 30 s 1080p window does not need gigabytes of memory.
 
     Returns:
         ``uint8`` array of shape ``(T, H, W, 3)``; ``T == num_frames`` when given.
     """
-    with _open_stream(path, "video", start, end) as (container, stream):
+    with _open_stream(path, "video") as (container, stream):
         stream.thread_type = "AUTO"  # frame-threaded decoding; the bottleneck of extraction on CPU
         rate = float(stream.average_rate or stream.guessed_rate or 25)
         if start > 0:
@@ -127,13 +115,6 @@ def read_video_frames(
 
         targets: np.ndarray | None = None
         if num_frames is not None:
-            if num_frames < 1:
-                raise ValueError("num_frames must be >= 1")
-            if end is None:
-                info = probe_media(path)
-                end = info.video_duration
-                if end is None:
-                    raise MediaError(f"{path}: unknown video duration; pass an explicit end time")
             # Time of the last frame that starts inside the window: one frame interval before ``end``.
             last = max(start, end - 1.0 / rate)
             targets = np.linspace(start, last, num_frames)
@@ -169,12 +150,10 @@ def read_video_frames(
                 raise
             raise MediaError(f"{path}: video decoding failed ({type(error).__name__}: {error})") from None
 
+        if not frames and previous is None:
+            raise MediaError(f"{path}: no video frames in [{start:.3f}, {end}) s (media too short?)")
         if targets is None:
-            if not frames:
-                raise MediaError(f"{path}: no video frames in [{start:.3f}, {end}) s (media too short?)")
             return np.stack(frames)
-        if previous is None:
-            raise MediaError(f"{path}: no video frames in [{start:.3f}, {end:.3f}) s (media too short?)")
         for index in range(next_target, num_frames):  # targets after the last decoded frame
             picked[index] = previous
         return np.stack(picked)
@@ -184,14 +163,11 @@ def resample_audio(
     waveform: np.ndarray, sample_rate: int, target_rate: int = VGGISH_SAMPLE_RATE
 ) -> np.ndarray:
     """Resample ``(num_samples,)`` or planar ``(num_channels, num_samples)`` audio with FFmpeg's resampler (the
-    one :func:`read_audio` uses), channel by channel; float32 of the same rank."""
+    one :func:`read_audio` uses), channel by channel; float32 of the same rank (the rank is checked by
+    :meth:`VGGishFeatureExtractor.to_mono_16k`, where user audio enters)."""
     av = _import_av()
     audio = np.asarray(waveform, dtype=np.float32)
     planar = audio.reshape(1, -1) if audio.ndim == 1 else audio
-    if planar.ndim != 2:
-        raise ValueError(
-            f"expected audio of shape (num_samples,) or (num_channels, num_samples), got {audio.shape}"
-        )
     if sample_rate <= 0:
         raise ValueError(f"sample rate must be positive, got {sample_rate}")
     channels = []
@@ -221,7 +197,7 @@ def read_audio(
         ``float32`` array of shape ``(num_samples,)`` in ``[-1, 1]``, ``num_samples ≈ (end - start) * sample_rate``.
     """
     av = _import_av()
-    with _open_stream(path, "audio", start, end) as (container, stream):
+    with _open_stream(path, "audio") as (container, stream):
         # Planar float keeps the channels apart so that they can be averaged here.
         resampler = av.AudioResampler(format="fltp", layout=None, rate=sample_rate)
         chunks: list[np.ndarray] = []

@@ -53,9 +53,5 @@ class EmoMVProcessor(ProcessorMixin):
             )
         return BatchFeature(data, tensor_type=return_tensors)
 
-    @property
-    def model_input_names(self) -> list[str]:
-        return self.video_processor.model_input_names + self.feature_extractor.model_input_names
-
 
 __all__ = ["EmoMVProcessor"]

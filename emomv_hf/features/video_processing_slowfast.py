@@ -13,9 +13,9 @@ import torch
 import torch.nn.functional as F
 from transformers.image_processing_utils import BatchFeature
 from transformers.image_utils import PILImageResampling
-from transformers.processing_utils import Unpack, VideosKwargs
+from transformers.processing_utils import VideosKwargs
 from transformers.video_processing_utils import BaseVideoProcessor
-from transformers.video_utils import VideoInput, VideoMetadata
+from transformers.video_utils import VideoMetadata
 
 
 class SlowFastVideoProcessorKwargs(VideosKwargs, total=False):
@@ -55,12 +55,9 @@ class SlowFastVideoProcessor(BaseVideoProcessor):
     num_frames = 32
     slowfast_alpha = 4
 
-    def __init__(self, **kwargs: Unpack[SlowFastVideoProcessorKwargs]) -> None:
-        super().__init__(**kwargs)
-
-    def sample_frames(self, metadata: VideoMetadata, num_frames: int | None = None, **kwargs) -> np.ndarray:
-        """Indices ``linspace(0, T - 1, num_frames)`` truncated to integers (``UniformTemporalSubsample``)."""
-        num_frames = num_frames if num_frames is not None else self.num_frames
+    def sample_frames(self, metadata: VideoMetadata, num_frames: int, **kwargs) -> np.ndarray:
+        """Indices ``linspace(0, T - 1, num_frames)`` truncated to integers (``UniformTemporalSubsample``);
+        ``preprocess`` passes every valid kwarg, filled from the instance's defaults."""
         total = metadata.total_num_frames
         return torch.linspace(0, total - 1, num_frames).clamp(0, total - 1).long().numpy()
 
@@ -76,13 +73,12 @@ class SlowFastVideoProcessor(BaseVideoProcessor):
         do_normalize: bool,
         image_mean,
         image_std,
-        slowfast_alpha: int | None = None,
+        slowfast_alpha: int,
         return_tensors: str | None = None,
         **kwargs,
     ) -> BatchFeature:
         """``videos``: ``(T, 3, H, W)`` each, already sampled. The order of operations and the float32 maths are
         those of the EmoMV extraction before it became a processor, so the numbers are unchanged."""
-        alpha = slowfast_alpha if slowfast_alpha is not None else self.slowfast_alpha
         slow_videos, fast_videos = [], []
         for video in videos:
             video = video.float()  # (T, 3, H, W): interpolate treats T as the batch
@@ -105,15 +101,11 @@ class SlowFastVideoProcessor(BaseVideoProcessor):
                 std = torch.tensor(image_std).view(1, 3, 1, 1)
                 video = (video - mean) / std
             fast = video.permute(1, 0, 2, 3).contiguous()  # (3, T, H, W)
-            slow_index = torch.linspace(0, fast.shape[1] - 1, fast.shape[1] // alpha).long()
+            slow_index = torch.linspace(0, fast.shape[1] - 1, fast.shape[1] // slowfast_alpha).long()
             slow_videos.append(fast.index_select(1, slow_index))
             fast_videos.append(fast)
         data = {"pixel_values_slow": torch.stack(slow_videos), "pixel_values_fast": torch.stack(fast_videos)}
         return BatchFeature(data=data, tensor_type=return_tensors)
-
-    def preprocess(self, videos: VideoInput, **kwargs: Unpack[SlowFastVideoProcessorKwargs]) -> BatchFeature:
-        """One video ``(T, H, W, 3)`` or a list of them -> ``pixel_values_slow``, ``pixel_values_fast``."""
-        return super().preprocess(videos, **kwargs)
 
 
 __all__ = ["SlowFastVideoProcessor"]

@@ -198,5 +198,5 @@ def test_non_finite_feature_is_an_error_naming_the_segment(media_dir: Path, tmp_
     assert not list((tmp_path / "out").rglob("*.parquet"))
     random = ExtractorArguments(random_init=True)
     summary = extract_dataset(only_a, tmp_path / "out", random, on_error="skip", progress=False)
-    assert summary.failed == ["clip_a_01"] and summary.rows == 0
+    assert [failure.segment_id for failure in summary.all_failures] == ["clip_a_01"] and summary.rows == 0
     assert "NaN/inf" in (tmp_path / "out" / "failures.csv").read_text(encoding="utf-8")
