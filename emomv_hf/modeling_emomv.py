@@ -621,6 +621,13 @@ class EmoMVRetrievalMixin:
         probabilities = None if emotion_logits is None else emotion_logits.softmax(dim=-1)
         return self.retrieval_vectors(embeds, emotion_logits), probabilities
 
+    def pairwise_similarity(
+        self, video_vectors: torch.Tensor, music_vectors: torch.Tensor
+    ) -> torch.FloatTensor:
+        """Similarity of every video `(N_v, D')` with every music segment `(N_m, D')` retrieval vector → `(N_v, N_m)`:
+        their inner products."""
+        return video_vectors @ music_vectors.t()
+
 
 # ----------------------------------------------------------------------------------------------------------------
 # Heads
@@ -707,12 +714,6 @@ class EmoMVForRetrieval(EmoMVRetrievalMixin, EmoMVPreTrainedModel):
             return probabilities
         weight = float(self.config.emotion_similarity_weight)
         return torch.cat([math.sqrt(1.0 - weight) * embeds, math.sqrt(weight) * probabilities], dim=-1)
-
-    def pairwise_similarity(
-        self, video_vectors: torch.Tensor, music_vectors: torch.Tensor
-    ) -> torch.FloatTensor:
-        """Similarity of every video `(N_v, D')` with every music segment `(N_m, D')` retrieval vector → `(N_v, N_m)`."""
-        return video_vectors @ music_vectors.t()
 
     def _head_outputs(self, video_embeds, music_embeds, labels, emotion_logits, emotion_labels):
         video_vectors = self.retrieval_vectors(video_embeds, emotion_logits[0])
