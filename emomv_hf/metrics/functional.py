@@ -185,14 +185,6 @@ def correspondence_metrics(
 # --------------------------------------------------------------------------------------------------
 
 
-def _class_probabilities(probabilities: Any) -> np.ndarray:
-    """``(N,)`` P(class 1) of a binary classifier, or ``(N, C)`` class probabilities → ``(N, C)`` float64."""
-    probabilities = np.asarray(probabilities, dtype=np.float64)
-    if probabilities.ndim == 1:
-        return np.stack([1.0 - probabilities, probabilities], axis=1)
-    return probabilities
-
-
 def expected_calibration_error(labels: Any, probabilities: Any, num_bins: int = 10) -> float:
     """Expected calibration error: the predicted class's confidence in ``num_bins`` equal-width bins of [0, 1]
     (right-closed, as ``sklearn.calibration.calibration_curve``), ``sum_b |B_b| / N * |accuracy_b -
@@ -203,7 +195,9 @@ def expected_calibration_error(labels: Any, probabilities: Any, num_bins: int = 
         probabilities: ``(N,)`` P(class 1) of a binary classifier (the confidence is then the larger of the two
             probabilities, as for the correspondence model's P(matched)), or ``(N, C)`` class probabilities.
     """
-    probabilities = _class_probabilities(probabilities)
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    if probabilities.ndim == 1:  # P(class 1) → both classes' probabilities
+        probabilities = np.stack([1.0 - probabilities, probabilities], axis=1)
     labels = np.asarray(labels)
     confidence = probabilities.max(axis=1)
     correct = (probabilities.argmax(axis=1) == labels).astype(np.float64)

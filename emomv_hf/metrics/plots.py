@@ -82,7 +82,7 @@ def roc_curve_points(labels: Any, scores: Any) -> tuple[np.ndarray, np.ndarray]:
 
 
 def plot_roc_curve(
-    labels: Any, scores: Any, path: str | os.PathLike, title: str = "ROC curve: matched vs mismatched"
+    labels: Any, scores: Any, path: str | os.PathLike, title: str = "ROC: matched vs mismatched"
 ) -> Path:
     """ROC curve of P(matched) against the matched / mismatched labels, with the AUC in the legend."""
     auc = correspondence_metrics(labels, scores)["roc_auc"]
