@@ -1,6 +1,6 @@
 """Configuration of the EmoMV emotion tagger (the paper's "modified Feature AttendAffectNet", sections 3.2-3.3)."""
 
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from huggingface_hub.dataclasses import strict
 from transformers.configuration_utils import PreTrainedConfig
@@ -11,9 +11,6 @@ from .emotions import EMOTIONS
 NEUTRAL = "neutral"
 """Name of the optional sixth class (MVED's mix of the five emotions); the paper's tagger predicts it, and
 segments tagged with it are dropped from the new datasets."""
-
-CLASS_WEIGHTINGS = ("none", "balanced")
-"""`class_weighting` choices: plain cross-entropy, or weighted by the fitted `class_weights`."""
 
 
 @strict
@@ -94,7 +91,7 @@ class EmoMVTaggingConfig(PreTrainedConfig):
     layer_norm_eps: int | float = 1e-5
     neutral_class: bool = False
     label_smoothing: int | float = 0.0
-    class_weighting: str = "none"
+    class_weighting: Literal["none", "balanced"] = "none"
     class_weights: list[float] | None = None
     stream_heads: bool = False
     stream_subset_loss: bool = True
@@ -129,10 +126,6 @@ class EmoMVTaggingConfig(PreTrainedConfig):
         alone = {name: (f"{name}_features",) for name in self.stream_names}
         return {**alone, "joint": tuple(f"{name}_features" for name in self.stream_names)}
 
-    def feature_size(self, stream: str) -> int:
-        """Feature width of `stream`."""
-        return self.stream_feature_sizes[self.stream_names.index(stream)]
-
     def validate_tagger(self):
         """Part of `@strict` validation: streams, widths, heads and dropouts."""
         if not self.stream_names or len(set(self.stream_names)) != len(self.stream_names):
@@ -157,10 +150,6 @@ class EmoMVTaggingConfig(PreTrainedConfig):
         for name in ("projection_dropout", "hidden_dropout", "label_smoothing"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise ValueError(f"`{name}` must be in [0, 1), got {getattr(self, name)}.")
-        if self.class_weighting not in CLASS_WEIGHTINGS:
-            raise ValueError(
-                f"`class_weighting` must be one of {CLASS_WEIGHTINGS}, got {self.class_weighting!r}."
-            )
         if self.class_weights is not None and (
             len(self.class_weights) != self.num_labels or any(not weight > 0 for weight in self.class_weights)
         ):
@@ -170,4 +159,4 @@ class EmoMVTaggingConfig(PreTrainedConfig):
             )
 
 
-__all__ = ["CLASS_WEIGHTINGS", "NEUTRAL", "EmoMVTaggingConfig"]
+__all__ = ["NEUTRAL", "EmoMVTaggingConfig"]

@@ -36,10 +36,6 @@ from emomv_hf.metrics import (
 from emomv_hf.models_registry import load_model
 from emomv_hf.reporting import dataset_key, single_run_table
 
-RETRIEVAL_TASK = "retrieval"
-CORRESPONDENCE_TASK = "correspondence"
-TAGGING_TASK = "tagging"
-
 
 @dataclass
 class EmoMVEvaluationArguments:
@@ -167,7 +163,7 @@ def evaluate_correspondence(
         "predictions": predictions,
         **emotions,
     }
-    return EvaluationReport(CORRESPONDENCE_TASK, metrics, saved)
+    return EvaluationReport("correspondence", metrics, saved)
 
 
 def evaluate_retrieval(
@@ -207,7 +203,7 @@ def evaluate_retrieval(
             )
         )
     saved = {"similarity": similarity, "labels": labels, **emotions}
-    return EvaluationReport(RETRIEVAL_TASK, metrics, saved)
+    return EvaluationReport("retrieval", metrics, saved)
 
 
 def evaluate_tagging(
@@ -229,13 +225,13 @@ def evaluate_tagging(
         saved[f"{mode}_emotion_labels"] = labels
         saved[f"{mode}_emotion_predictions"] = predictions
         saved[f"{mode}_emotion_probabilities"] = probabilities
-    return EvaluationReport(TAGGING_TASK, metrics, saved, matrices, tuple(model.config.class_names))
+    return EvaluationReport("tagging", metrics, saved, matrices, tuple(model.config.class_names))
 
 
 EVALUATORS = {
-    CORRESPONDENCE_TASK: ("pairs", evaluate_correspondence),
-    RETRIEVAL_TASK: ("segments", evaluate_retrieval),
-    TAGGING_TASK: ("pairs", evaluate_tagging),
+    "correspondence": ("pairs", evaluate_correspondence),
+    "retrieval": ("segments", evaluate_retrieval),
+    "tagging": ("pairs", evaluate_tagging),
 }
 """Task → (the dataset config it is evaluated on, its evaluation). A tagger is scored on the segments of a
 `pairs` split; a retrieval model on the `segments` set, the segments of the evaluation split's pairs."""
@@ -287,52 +283,34 @@ def write_plots(report: EvaluationReport, output_dir: str | Path) -> list[Path]:
     output_dir = Path(output_dir)
     predictions = report.predictions
     written: list[Path] = []
-    if report.task == CORRESPONDENCE_TASK:
-        written.append(
-            plot_roc_curve(
-                predictions["labels"],
-                predictions["match_scores"],
-                output_dir / "roc_curve.png",
-                title="ROC: matched vs mismatched",
-            )
-        )
+    if report.task == "correspondence":
+        labels, scores = predictions["labels"], predictions["match_scores"]
+        written.append(plot_roc_curve(labels, scores, output_dir / "roc_curve.png"))
         written.append(
             plot_confusion_matrix(
-                predictions["labels"],
+                labels,
                 predictions["predictions"],
                 list(MATCH_LABELS),
                 output_dir / "confusion_matrix.png",
                 title="Correspondence confusion matrix",
             )
         )
-        written.append(
-            plot_reliability_diagram(
-                predictions["labels"],
-                predictions["match_scores"],
-                output_dir / "reliability_diagram.png",
-                title="Reliability of P(matched)",
-            )
-        )
-    elif report.task == RETRIEVAL_TASK:
+        written.append(plot_reliability_diagram(labels, scores, output_dir / "reliability_diagram.png"))
+    elif report.task == "retrieval":
         similarity, labels = predictions["similarity"], predictions["labels"]
-        written.append(
-            plot_precision_recall(
-                similarity,
-                labels,
-                labels,
-                output_dir / "precision_recall_video_to_music.png",
-                title="Precision-recall: video → music",
+        for direction, scores, arrow in (
+            ("video_to_music", similarity, "video → music"),
+            ("music_to_video", similarity.T, "music → video"),
+        ):
+            written.append(
+                plot_precision_recall(
+                    scores,
+                    labels,
+                    labels,
+                    output_dir / f"precision_recall_{direction}.png",
+                    title=f"Precision-recall: {arrow}",
+                )
             )
-        )
-        written.append(
-            plot_precision_recall(
-                similarity.T,
-                labels,
-                labels,
-                output_dir / "precision_recall_music_to_video.png",
-                title="Precision-recall: music → video",
-            )
-        )
     for stream in ("video", "music", "joint"):
         if f"{stream}_emotion_predictions" in predictions:
             written.append(

@@ -404,34 +404,35 @@ class EmoMVRetrievalOutput(EmoMVModelOutput):
 # ----------------------------------------------------------------------------------------------------------------
 
 
-def init_emomv_module(module: nn.Module, initializer_range: float | None) -> bool:
-    """Initialise what the EmoMV models initialise otherwise than `PreTrainedModel._init_weights`; return whether
-    `module` was one of those. Linear with `initializer_range=None` (the default): PyTorch's default (uniform
-    Kaiming), as the authors' code, where `PreTrainedModel` would draw N(0, 0.02); multi-head attention: its
-    input projection alone (Xavier-uniform, zero bias), leaving its output Linear as every Linear;
-    standardisation: identity; MCB hashes: drawn from `mcb_seed`."""
-    if isinstance(module, nn.Linear) and initializer_range is None:
-        init.kaiming_uniform_(module.weight, a=math.sqrt(5))
-        if module.bias is not None:
-            bound = 1.0 / math.sqrt(module.in_features) if module.in_features > 0 else 0.0
-            init.uniform_(module.bias, -bound, bound)
-    elif isinstance(module, nn.MultiheadAttention):
-        init.xavier_uniform_(module.in_proj_weight)
-        if module.in_proj_bias is not None:
-            init.zeros_(module.in_proj_bias)
-    elif isinstance(module, FeatureStandardizer):
-        for stream in module.streams:
-            init.zeros_(getattr(module, f"{stream}_mean"))
-            init.ones_(getattr(module, f"{stream}_std"))
-    elif isinstance(module, EmoMVCompactBilinearPooling):
-        for name, value in module.seeded_hashes().items():
-            init.copy_(getattr(module, name), value)
-    else:
-        return False
-    return True
+class EmoMVInitMixin:
+    """`_init_weights` of every EmoMV model, where it differs from `PreTrainedModel._init_weights` (which does the
+    rest: Linear with `initializer_range`: N(0, initializer_range), zero bias; LayerNorm: 1 / 0). Linear with
+    `initializer_range=None` (the default): PyTorch's default (uniform Kaiming), as the authors' code, where
+    `PreTrainedModel` would draw N(0, 0.02); multi-head attention: its input projection alone (Xavier-uniform, zero
+    bias), leaving its output Linear as every Linear; standardisation: identity; MCB hashes: drawn from `mcb_seed`."""
+
+    def _init_weights(self, module: nn.Module) -> None:
+        if isinstance(module, nn.Linear) and self.config.initializer_range is None:
+            init.kaiming_uniform_(module.weight, a=math.sqrt(5))
+            if module.bias is not None:
+                bound = 1.0 / math.sqrt(module.in_features) if module.in_features > 0 else 0.0
+                init.uniform_(module.bias, -bound, bound)
+        elif isinstance(module, nn.MultiheadAttention):
+            init.xavier_uniform_(module.in_proj_weight)
+            if module.in_proj_bias is not None:
+                init.zeros_(module.in_proj_bias)
+        elif isinstance(module, FeatureStandardizer):
+            for stream in module.streams:
+                init.zeros_(getattr(module, f"{stream}_mean"))
+                init.ones_(getattr(module, f"{stream}_std"))
+        elif isinstance(module, EmoMVCompactBilinearPooling):
+            for name, value in module.seeded_hashes().items():
+                init.copy_(getattr(module, name), value)
+        else:
+            super()._init_weights(module)
 
 
-class EmoMVPreTrainedModel(PreTrainedModel):
+class EmoMVPreTrainedModel(EmoMVInitMixin, PreTrainedModel):
     """
     Base class of the EmoMV models and the baseline: the standardiser and the two stream encoders
     (`encoder_class`), weight initialisation, input checks, and the one `forward` every model shares. A model
@@ -454,12 +455,6 @@ class EmoMVPreTrainedModel(PreTrainedModel):
         )
         self.video_encoder = self.encoder_class(config, "video")
         self.music_encoder = self.encoder_class(config, "music")
-
-    def _init_weights(self, module: nn.Module) -> None:
-        """[`init_emomv_module`] for what the EmoMV models initialise their own way, else `PreTrainedModel`'s (Linear
-        with `initializer_range`: N(0, initializer_range), zero bias; LayerNorm: 1 / 0)."""
-        if not init_emomv_module(module, self.config.initializer_range):
-            super()._init_weights(module)
 
     # -- input checks and standardisation ------------------------------------------------------------------------
 
@@ -621,6 +616,13 @@ class EmoMVRetrievalMixin:
         probabilities = None if emotion_logits is None else emotion_logits.softmax(dim=-1)
         return self.retrieval_vectors(embeds, emotion_logits), probabilities
 
+    def pairwise_similarity(
+        self, video_vectors: torch.Tensor, music_vectors: torch.Tensor
+    ) -> torch.FloatTensor:
+        """Similarity of every video `(N_v, D')` with every music segment `(N_m, D')` retrieval vector → `(N_v, N_m)`:
+        their inner products."""
+        return video_vectors @ music_vectors.t()
+
 
 # ----------------------------------------------------------------------------------------------------------------
 # Heads
@@ -708,12 +710,6 @@ class EmoMVForRetrieval(EmoMVRetrievalMixin, EmoMVPreTrainedModel):
         weight = float(self.config.emotion_similarity_weight)
         return torch.cat([math.sqrt(1.0 - weight) * embeds, math.sqrt(weight) * probabilities], dim=-1)
 
-    def pairwise_similarity(
-        self, video_vectors: torch.Tensor, music_vectors: torch.Tensor
-    ) -> torch.FloatTensor:
-        """Similarity of every video `(N_v, D')` with every music segment `(N_m, D')` retrieval vector → `(N_v, N_m)`."""
-        return video_vectors @ music_vectors.t()
-
     def _head_outputs(self, video_embeds, music_embeds, labels, emotion_logits, emotion_labels):
         video_vectors = self.retrieval_vectors(video_embeds, emotion_logits[0])
         music_vectors = self.retrieval_vectors(music_embeds, emotion_logits[1])
@@ -743,6 +739,7 @@ __all__ = [
     "EmoMVCorrespondenceOutput",
     "EmoMVForCorrespondence",
     "EmoMVForRetrieval",
+    "EmoMVInitMixin",
     "EmoMVModelOutput",
     "EmoMVPreTrainedModel",
     "EmoMVProjectionHead",
@@ -754,6 +751,5 @@ __all__ = [
     "compact_bilinear_pooling",
     "contrastive_loss",
     "count_sketch",
-    "init_emomv_module",
     "supervised_contrastive_loss",
 ]

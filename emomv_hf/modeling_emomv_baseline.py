@@ -145,7 +145,6 @@ class EmoMVBaselineForCorrespondence(EmoMVBaselinePreTrainedModel):
     model. Until then `logits` use the documented initial values (`weight = -1`, `bias = margin / 2`).
     """
 
-    config_class = EmoMVBaselineConfig
     output_class = EmoMVBaselineCorrespondenceOutput
 
     def __init__(self, config: EmoMVBaselineConfig):
@@ -176,11 +175,6 @@ class EmoMVBaselineForCorrespondence(EmoMVBaselinePreTrainedModel):
             video_features, music_features: raw features `(N, 2304)` / `(N, 128)` (tensors, arrays or rows).
             labels: `(N,)` 1 matched / 0 mismatched.
         """
-        if len(video_features) != len(music_features):
-            raise ValueError(
-                f"`video_features` and `music_features` must have the same number of rows, got "
-                f"{len(video_features)} and {len(music_features)}."
-            )
         inputs = self.prepare_inputs(video_features, music_features)
         labels = check_labels(labels, "labels", len(inputs["video_features"]), 2).cpu().numpy()
         if labels.min() == labels.max():

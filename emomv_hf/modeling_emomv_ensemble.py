@@ -14,6 +14,7 @@ from .modeling_emomv import (
     EmoMVForCorrespondence,
     EmoMVForRetrieval,
     EmoMVModelOutput,
+    EmoMVRetrievalMixin,
     EmoMVRetrievalOutput,
 )
 
@@ -24,7 +25,7 @@ MEMBER_CLASSES = {
 """Member config's `model_type` → the members' class."""
 
 
-class EmoMVEnsemble(PreTrainedModel):
+class EmoMVEnsemble(EmoMVRetrievalMixin, PreTrainedModel):
     """
     `config.ensemble_size` proposed models (all correspondence or all retrieval, of `config.member_config`) with
     their own weights, predicting as one: a correspondence ensemble averages the members' matched/mismatched and emotion
@@ -32,7 +33,9 @@ class EmoMVEnsemble(PreTrainedModel):
     similarities, via retrieval vectors that concatenate the members' ones scaled by `1 / sqrt(ensemble_size)`.
     Returns the member's output class; its losses are the sums of the members' (so each member gets exactly its
     own gradients when the ensemble is trained as one model). `train.py --ensemble-size K` trains K seed runs and
-    joins them with [`~EmoMVEnsemble.from_members`].
+    joins them with [`~EmoMVEnsemble.from_members`]. Its `video_embeds` / `music_embeds` outputs already are
+    its retrieval vectors, so the mixin's identity `retrieval_vectors` and inner-product `pairwise_similarity`
+    (the mean member similarity) serve it.
     """
 
     config_class = EmoMVEnsembleConfig
@@ -87,12 +90,6 @@ class EmoMVEnsemble(PreTrainedModel):
         """The members' vectors `(N, D')` concatenated and scaled, so inner products are mean member similarities."""
         return (1.0 / math.sqrt(len(member_vectors))) * torch.cat(member_vectors, dim=-1)
 
-    def retrieval_vectors(
-        self, embeds: torch.Tensor, emotion_logits: torch.Tensor | None = None
-    ) -> torch.FloatTensor:
-        """The ensemble's `video_embeds` / `music_embeds` outputs already are its retrieval vectors."""
-        return embeds
-
     def encode_stream(
         self, features: torch.Tensor, stream: str
     ) -> tuple[torch.FloatTensor, torch.FloatTensor | None]:
@@ -102,12 +99,6 @@ class EmoMVEnsemble(PreTrainedModel):
         probabilities = [member_probabilities for _, member_probabilities in encoded]
         mean = None if probabilities[0] is None else torch.stack(probabilities).mean(dim=0)
         return self._joined([vectors for vectors, _ in encoded]), mean
-
-    def pairwise_similarity(
-        self, video_vectors: torch.Tensor, music_vectors: torch.Tensor
-    ) -> torch.FloatTensor:
-        """Mean member similarity of every video `(N_v, D')` with every music `(N_m, D')` vector → `(N_v, N_m)`."""
-        return video_vectors @ music_vectors.t()
 
     @can_return_tuple
     def forward(

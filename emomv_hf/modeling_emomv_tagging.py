@@ -17,7 +17,7 @@ from transformers.modeling_utils import PreTrainedModel
 from transformers.utils import ModelOutput, can_return_tuple
 
 from .configuration_emomv_tagging import EmoMVTaggingConfig
-from .modeling_emomv import FeatureStandardizer, check_labels, init_emomv_module
+from .modeling_emomv import EmoMVInitMixin, FeatureStandardizer, check_labels
 
 
 @dataclass
@@ -65,7 +65,7 @@ class EmoMVTaggingEncoder(nn.Module):
         return tokens
 
 
-class EmoMVForEmotionTagging(PreTrainedModel):
+class EmoMVForEmotionTagging(EmoMVInitMixin, PreTrainedModel):
     """
     Emotion tagger of music-video segments (the EmoMV paper's modified Feature AttendAffectNet): standardise each
     given stream's raw features, project each to `hidden_size` with its own Linear layer (after dropout), run a
@@ -96,11 +96,6 @@ class EmoMVForEmotionTagging(PreTrainedModel):
                 {stream: nn.Linear(config.hidden_size, config.num_labels) for stream in sizes}
             )
         self.post_init()
-
-    def _init_weights(self, module: nn.Module) -> None:
-        """As every EmoMV model ([`~emomv_hf.modeling_emomv.init_emomv_module`], else `PreTrainedModel`'s)."""
-        if not init_emomv_module(module, self.config.initializer_range):
-            super()._init_weights(module)
 
     # -- inputs ----------------------------------------------------------------------------------------------
 

@@ -72,8 +72,7 @@ def parse_config_overrides(family: str, task: str, overrides: str | None) -> dic
         config.update_from_string(",".join(items))
     except (ValueError, TypeError, StrictDataclassError) as error:
         raise ValueError(f"{config_class.__name__}: {error}") from None
-    fields = {name: getattr(config, name) for name in names}
-    return fields
+    return {name: getattr(config, name) for name in names}
 
 
 def build_config(family: str, task: str, multi_task: bool = True, **config_overrides) -> PretrainedConfig:

@@ -185,14 +185,6 @@ def correspondence_metrics(
 # --------------------------------------------------------------------------------------------------
 
 
-def _class_probabilities(probabilities: Any) -> np.ndarray:
-    """``(N,)`` P(class 1) of a binary classifier, or ``(N, C)`` class probabilities → ``(N, C)`` float64."""
-    probabilities = np.asarray(probabilities, dtype=np.float64)
-    if probabilities.ndim == 1:
-        return np.stack([1.0 - probabilities, probabilities], axis=1)
-    return probabilities
-
-
 def expected_calibration_error(labels: Any, probabilities: Any, num_bins: int = 10) -> float:
     """Expected calibration error: the predicted class's confidence in ``num_bins`` equal-width bins of [0, 1]
     (right-closed, as ``sklearn.calibration.calibration_curve``), ``sum_b |B_b| / N * |accuracy_b -
@@ -203,7 +195,9 @@ def expected_calibration_error(labels: Any, probabilities: Any, num_bins: int = 
         probabilities: ``(N,)`` P(class 1) of a binary classifier (the confidence is then the larger of the two
             probabilities, as for the correspondence model's P(matched)), or ``(N, C)`` class probabilities.
     """
-    probabilities = _class_probabilities(probabilities)
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    if probabilities.ndim == 1:  # P(class 1) → both classes' probabilities
+        probabilities = np.stack([1.0 - probabilities, probabilities], axis=1)
     labels = np.asarray(labels)
     confidence = probabilities.max(axis=1)
     correct = (probabilities.argmax(axis=1) == labels).astype(np.float64)
@@ -254,18 +248,22 @@ def _chunks(num_rows: int, num_columns: int):
         yield slice(start, min(start + step, num_rows))
 
 
-def _pessimistic_relevance_ranking(scores: np.ndarray, relevant: np.ndarray) -> np.ndarray:
-    """Relevance flags of each row in ranked order: score descending, irrelevant first within a tie."""
-    # Fast path: an unstable sort by score alone; exact for the rows without tied scores.
-    order = np.argsort(-scores, axis=-1)
-    sorted_scores = np.take_along_axis(scores, order, axis=-1)
-    ranked = np.take_along_axis(relevant, order, axis=-1)
-    tied_rows = np.flatnonzero(np.any(sorted_scores[:, 1:] == sorted_scores[:, :-1], axis=-1))
-    if tied_rows.size:
-        # Rows with ties: sort by score descending, then relevance ascending (last key is the primary one).
-        tied_order = np.lexsort((relevant[tied_rows], -scores[tied_rows]), axis=-1)
-        ranked[tied_rows] = np.take_along_axis(relevant[tied_rows], tied_order, axis=-1)
-    return ranked
+def _ranked_chunks(scores: np.ndarray, queries: np.ndarray, gallery: np.ndarray):
+    """Per chunk of rows: ``(rows, ranked, r)``, the relevance flags of each row in ranked order (score
+    descending, irrelevant first within a tie) and their cumulative sum ``r(j)``, the relevant items up to rank j."""
+    for rows in _chunks(*scores.shape):
+        relevant = queries[rows, None] == gallery[None, :]
+        block = scores[rows]
+        # Fast path: an unstable sort by score alone; exact for the rows without tied scores.
+        order = np.argsort(-block, axis=-1)
+        sorted_scores = np.take_along_axis(block, order, axis=-1)
+        ranked = np.take_along_axis(relevant, order, axis=-1)
+        tied_rows = np.flatnonzero(np.any(sorted_scores[:, 1:] == sorted_scores[:, :-1], axis=-1))
+        if tied_rows.size:
+            # Rows with ties: sort by score descending, then relevance ascending (last key is the primary one).
+            tied_order = np.lexsort((relevant[tied_rows], -block[tied_rows]), axis=-1)
+            ranked[tied_rows] = np.take_along_axis(relevant[tied_rows], tied_order, axis=-1)
+        yield rows, ranked, np.cumsum(ranked, axis=1)
 
 
 def _ranked_relevance_stats(scores: np.ndarray, queries: np.ndarray, gallery: np.ndarray, ks: Sequence[int]):
@@ -276,10 +274,7 @@ def _ranked_relevance_stats(scores: np.ndarray, queries: np.ndarray, gallery: np
     num_relevant = np.zeros(num_queries, dtype=np.int64)
     positions = np.arange(1, num_gallery + 1, dtype=np.float64)
     cut_offs = [min(int(k), num_gallery) for k in ks]
-    for rows in _chunks(num_queries, num_gallery):
-        relevant = queries[rows, None] == gallery[None, :]
-        ranked = _pessimistic_relevance_ranking(scores[rows], relevant)
-        cumulative = np.cumsum(ranked, axis=1)  # r(j): relevant items up to rank j
+    for rows, ranked, cumulative in _ranked_chunks(scores, queries, gallery):
         count = cumulative[:, -1]
         precision_sum = np.sum(np.where(ranked, cumulative / positions, 0.0), axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -444,10 +439,7 @@ def interpolated_precision_recall(
     positions = np.arange(1, num_gallery + 1, dtype=np.float64)
     total = np.zeros(len(levels))
     counted = 0
-    for rows in _chunks(scores.shape[0], num_gallery):
-        relevant = queries[rows, None] == gallery[None, :]
-        ranked = _pessimistic_relevance_ranking(scores[rows], relevant)
-        cumulative = np.cumsum(ranked, axis=1)
+    for _, _, cumulative in _ranked_chunks(scores, queries, gallery):
         count = cumulative[:, -1]
         keep = count > 0
         if not keep.any():

@@ -68,6 +68,20 @@ def _finish(
     axes.legend(loc=legend)
 
 
+def _diagonal_plot(
+    x: Any, y: Any, path: str | os.PathLike, *, label: str, diagonal_label: str, **finish: Any
+) -> Path:
+    """A curve over the unit square beside its dashed diagonal (chance, or perfect calibration); ``finish``:
+    the labels, title and legend place of :func:`_finish`, and optionally the curve's ``marker``."""
+    figure = new_figure()
+    axes = figure.add_subplot()
+    axes.plot(x, y, marker=finish.pop("marker", None), color="tab:blue", linewidth=2, label=label)
+    axes.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label=diagonal_label)
+    axes.set_aspect("equal")
+    _finish(axes, ylim=(-0.01, 1.01), **finish)
+    return save_figure(figure, path)
+
+
 def roc_curve_points(labels: Any, scores: Any) -> tuple[np.ndarray, np.ndarray]:
     """False- and true-positive rates at every distinct threshold, from (0, 0) to (1, 1).
 
@@ -82,25 +96,22 @@ def roc_curve_points(labels: Any, scores: Any) -> tuple[np.ndarray, np.ndarray]:
 
 
 def plot_roc_curve(
-    labels: Any, scores: Any, path: str | os.PathLike, title: str = "ROC curve: matched vs mismatched"
+    labels: Any, scores: Any, path: str | os.PathLike, title: str = "ROC: matched vs mismatched"
 ) -> Path:
     """ROC curve of P(matched) against the matched / mismatched labels, with the AUC in the legend."""
     auc = correspondence_metrics(labels, scores)["roc_auc"]
     fpr, tpr = roc_curve_points(labels, scores)
-    figure = new_figure()
-    axes = figure.add_subplot()
-    axes.plot(fpr, tpr, color="tab:blue", linewidth=2, label=f"model (AUC = {auc:.3f})")
-    axes.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="chance (AUC = 0.5)")
-    axes.set_aspect("equal")
-    _finish(
-        axes,
+    return _diagonal_plot(
+        fpr,
+        tpr,
+        path,
+        label=f"model (AUC = {auc:.3f})",
+        diagonal_label="chance (AUC = 0.5)",
         xlabel="False positive rate",
         ylabel="True positive rate",
         title=title,
-        ylim=(-0.01, 1.01),
         legend="lower right",
     )
-    return save_figure(figure, path)
 
 
 def plot_reliability_diagram(
@@ -118,27 +129,18 @@ def plot_reliability_diagram(
     labels, scores = np.asarray(labels), np.asarray(scores, dtype=np.float64)
     fraction_matched, mean_score = calibration_curve(labels, scores, n_bins=num_bins, strategy="uniform")
     ece, brier = expected_calibration_error(labels, scores, num_bins), brier_score(labels, scores)
-    figure = new_figure()
-    axes = figure.add_subplot()
-    axes.plot(
+    return _diagonal_plot(
         mean_score,
         fraction_matched,
-        marker="o",
-        color="tab:blue",
-        linewidth=2,
+        path,
         label=f"model (ECE = {ece:.3f}, Brier = {brier:.3f})",
-    )
-    axes.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="perfectly calibrated")
-    axes.set_aspect("equal")
-    _finish(
-        axes,
+        diagonal_label="perfectly calibrated",
         xlabel="Mean P(matched) in bin",
         ylabel="Fraction matched",
         title=title,
-        ylim=(-0.01, 1.01),
         legend="upper left",
+        marker="o",
     )
-    return save_figure(figure, path)
 
 
 def plot_confusion_matrix(

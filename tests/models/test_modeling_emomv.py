@@ -528,7 +528,7 @@ def test_baseline_stage_two_logistic_regression(emomv_c_train, emomv_c_val):
         model.fit_distance_classifier(
             emomv_c_train["video_features"][:4], emomv_c_train["music_features"][:4], [1, 1, 1, 1]
         )
-    with pytest.raises(ValueError, match="same number of rows"):
+    with pytest.raises(ValueError, match="same batch size"):
         model.fit_distance_classifier(
             emomv_c_train["video_features"][:4], emomv_c_train["music_features"][:5], [1, 0, 1, 0]
         )
