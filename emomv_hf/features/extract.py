@@ -22,6 +22,7 @@ import functools
 import json
 import logging
 import os
+import re
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -142,6 +143,17 @@ def _normalized_emotion(value: Any, where: str) -> str:
         raise ValueError(f"{where}, field emotion: {error}") from None
 
 
+def _split_name(text: str, where: str) -> str:
+    """A CSV row's ``split`` (default ``train``): it names the shard files, so it must be a split name the
+    ``datasets`` library accepts (word characters and single dots: no path separator, no ``..``)."""
+    from datasets.naming import _split_re
+
+    split = text.strip() or "train"
+    if not re.match(_split_re, split):
+        raise ValueError(f"{where}, field split: {split!r} is not a split name (letters, digits, _ and .)")
+    return split
+
+
 def _items_of_csv(table: Path) -> list[MediaItem]:
     header, rows = read_csv_records(table)
     if "path" not in header:
@@ -169,7 +181,7 @@ def _items_of_csv(table: Path) -> list[MediaItem]:
                 path=path,
                 emotion=_normalized_emotion(row.get("emotion"), where),
                 source_id=(row.get("source_id") or "").strip() or path.stem,
-                split=(row.get("split") or "").strip() or "train",
+                split=_split_name(row.get("split") or "", where),
                 prefix=segment_id if window is None else "",
                 window=window,
             )

@@ -114,6 +114,15 @@ class SpaceArguments:
         "GRADIO_SERVER_NAME", "address to listen on (0.0.0.0: every interface)", "127.0.0.1"
     )
     server_port: int = _env("GRADIO_SERVER_PORT", "port to listen on", "7860", int)
+    max_upload_mb: float = _env(
+        "EMOMV_SPACE_MAX_UPLOAD_MB",
+        "largest file a visitor may upload, in MB (bigger ones get 413)",
+        "200",
+        float,
+    )
+    upload_lifetime_s: int = _env(
+        "EMOMV_SPACE_UPLOAD_LIFETIME_S", "seconds an uploaded file is kept before it is deleted", "3600", int
+    )
 
     def __post_init__(self) -> None:
         if not (self.retrieval_model or self.correspondence_model):
@@ -125,6 +134,10 @@ class SpaceArguments:
             raise ValueError("--retrieval-model needs --library (or EMOMV_LIBRARY): the tracks to rank")
         if self.top_k < 1:
             raise ValueError(f"--top-k must be >= 1, got {self.top_k}")
+        if self.max_upload_mb <= 0:
+            raise ValueError(f"--max-upload-mb must be > 0, got {self.max_upload_mb}")
+        if self.upload_lifetime_s < 1:
+            raise ValueError(f"--upload-lifetime-s must be >= 1, got {self.upload_lifetime_s}")
 
 
 @dataclass
@@ -137,7 +150,8 @@ class Space:
     top_k: int = 10
     video_segments: list[str] = field(default_factory=list)
     music_segments: list[str] = field(default_factory=list)
-    media_dirs: list[str] = field(default_factory=list)
+    media_files: list[str] = field(default_factory=list)
+    """The library's media files (resolved): the only files of this machine the app serves."""
 
 
 def load_space(args: SpaceArguments, extractors: ExtractorArguments | None = None) -> Space:
@@ -183,7 +197,8 @@ def load_space(args: SpaceArguments, extractors: ExtractorArguments | None = Non
         ]
     else:
         media = []
-    space.media_dirs = sorted({str(Path(path).resolve().parent) for path in media if path})
+    # Each file, not its folder: Gradio serves everything below an allowed folder (keys, .env, other files).
+    space.media_files = sorted({str(Path(path).resolve()) for path in media if path})
     return space
 
 
@@ -317,8 +332,9 @@ def media_players(
 # -- the Gradio layout ----------------------------------------------------------------------------------------------
 
 
-def build_demo(space: Space):
-    """The three tabs as a ``gradio.Blocks`` (launch it with :func:`launch`)."""
+def build_demo(space: Space, upload_lifetime_s: int = 3600):
+    """The three tabs as a ``gradio.Blocks`` (launch it with :func:`launch`); uploads and outputs are deleted
+    once they are ``upload_lifetime_s`` old."""
     import gradio as gr
 
     def error_text(error: BaseException) -> str:
@@ -462,7 +478,8 @@ def build_demo(space: Space):
             )
             pick.input(show_item, [found, pick], item_outputs)
 
-    with gr.Blocks(title="EmoMV: music for a video") as demo:
+    lifetime = (upload_lifetime_s, upload_lifetime_s)  # (how often to look, age to delete)
+    with gr.Blocks(title="EmoMV: music for a video", delete_cache=lifetime) as demo:
         gr.Markdown(
             "# EmoMV: music for a video\nAffective music-video correspondence "
             "([EmoMV](https://github.com/ivyha010/EmoMV)): emotions predicted for five classes "
@@ -519,14 +536,26 @@ def build_demo(space: Space):
     return demo
 
 
-def launch(space: Space, server_name: str, server_port: int, *, block: bool = True):
-    """Serve :func:`build_demo` (library media may be played); returns the demo (serving in a thread unless
-    ``block``)."""
-    demo = build_demo(space)
+def launch(
+    space: Space,
+    server_name: str,
+    server_port: int,
+    *,
+    block: bool = True,
+    max_upload_mb: float = 200,
+    upload_lifetime_s: int = 3600,
+):
+    """Serve :func:`build_demo`; returns the demo (serving in a thread unless ``block``).
+
+    The app serves the library's media files (and nothing beside them), the files visitors upload (at most
+    ``max_upload_mb`` each; larger ones are refused with 413 and not kept) and the models' outputs. Uploads and
+    outputs are deleted once they are ``upload_lifetime_s`` old (checked as often)."""
+    demo = build_demo(space, upload_lifetime_s)
     demo.launch(
         server_name=server_name,
         server_port=server_port,
-        allowed_paths=space.media_dirs,
+        allowed_paths=space.media_files,
+        max_file_size=int(max_upload_mb * 1024 * 1024),
         prevent_thread_lock=not block,
         ssr_mode=False,
         quiet=not block,
@@ -562,7 +591,13 @@ def _run(args: SpaceArguments, extractors: ExtractorArguments) -> int:
     warnings.simplefilter("ignore", ResourceWarning)  # the server's event loops, not the app's
     for reason in space.missing.values():
         print(f"note: {reason}", file=sys.stderr)
-    launch(space, args.server_name, args.server_port)
+    launch(
+        space,
+        args.server_name,
+        args.server_port,
+        max_upload_mb=args.max_upload_mb,
+        upload_lifetime_s=args.upload_lifetime_s,
+    )
     return 0
 
 

@@ -34,9 +34,11 @@ def test_an_uploaded_video_ranks_the_library_with_players(app, media_space, medi
     rows = app.result_rows(result)
     assert {row[7] for row in rows} == {"clip.webm", "low.ogg", "high.ogg"}
     assert {row[4] for row in rows} <= {"0.0-1.0 s", "1.0-2.0 s"}
-    # The library's media are served from their folder; the clip plays whole in the video player, and the audio
-    # player plays the ranked segment's music: its [start, end) of the file, as read_audio decodes it.
-    assert media_space.media_dirs == [str(media_library["media"].resolve())]
+    # The library's media files are served (each file, not their folder); the clip plays whole in the video
+    # player, and the audio player plays the ranked segment's music: its [start, end) of the file, as read_audio
+    # decodes it.
+    folder = media_library["media"].resolve()
+    assert media_space.media_files == [str(folder / name) for name in ("clip.webm", "high.ogg", "low.ogg")]
     for item in result.items:
         video, (rate, samples) = app.media_players(item)
         assert video == (str(media_library["clip"]) if item.track == "clip" else None)
