@@ -180,11 +180,6 @@ def settings_material(base: EmoMVTrainingArguments, fingerprint: str) -> dict[st
     }
 
 
-def settings_digest(material: dict[str, Any]) -> str:
-    """Short stable digest of :func:`settings_material` (part of each run's file name)."""
-    return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()[:12]
-
-
 @dataclass(frozen=True)
 class RunSpec:
     """One cell of the reproduction grid."""
@@ -269,22 +264,24 @@ def _run_job(specs: tuple[RunSpec, ...], base: EmoMVTrainingArguments, threads: 
     """Train the first spec; a baseline retrieval spec after a baseline correspondence one reuses its stage 1."""
     import torch
 
+    from emomv_hf.evaluation import evaluate
     from emomv_hf.modeling_emomv_baseline import EmoMVBaselineForRetrieval
-    from emomv_hf.training.pipeline import evaluate_run, make_accelerator, run_training
+    from emomv_hf.training.pipeline import make_accelerator, run_training
 
     torch.set_num_threads(threads)
     args = specs[0].training_arguments(base)
     result = run_training(args, make_accelerator(args, cpu=True), save=False)
     outcomes = []
     for spec in specs:
-        metrics, eval_split = result.metrics, result.eval_split
+        metrics, eval_split = result.metrics, result.report.eval_split
         majority_share = None
         if spec.task == "correspondence":
             predictions = result.report.predictions["predictions"]
             majority_share = float(max(predictions.mean(), 1.0 - predictions.mean()))
         if spec.task != specs[0].task:
             model = EmoMVBaselineForRetrieval.from_stage_one(result.model)
-            report = evaluate_run(model, args, result.report_split, result.report_pairs)
+            data = args.dataset if result.report_pairs is None else result.report_pairs
+            report = evaluate(model, data, result.report_split, batch_size=args.eval_batch_size)
             metrics, eval_split = report.metrics, report.eval_split
         outcomes.append(
             {
@@ -357,7 +354,7 @@ def run_grid(
     runs_dir = Path(runs_dir)
     runs_dir.mkdir(parents=True, exist_ok=True)
     material = settings_material(base, fingerprint or dataset_fingerprint(base.dataset))
-    suffix = settings_digest(material)
+    suffix = hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()[:12]  # short, stable
     paths = {spec: runs_dir / f"{spec.key}-{suffix}.json" for spec in specs}
     pending = [spec for spec in specs if not _finished(paths[spec], material)]
     if on_start is not None:
