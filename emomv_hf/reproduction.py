@@ -325,12 +325,8 @@ class GridRuns:
 
 
 def _finished(path: Path, material: dict[str, Any]) -> bool:
-    if not path.is_file():
-        return False
-    try:
-        return json.loads(path.read_text()).get("settings") == material
-    except (OSError, ValueError):
-        return False  # unreadable: redo it
+    # Run JSONs are written atomically by `run_grid`: one that exists is complete.
+    return path.is_file() and json.loads(path.read_text()).get("settings") == material
 
 
 def run_grid(
@@ -408,15 +404,6 @@ def _run_in_pool(
     pool.shutdown()
 
 
-def _group(runs: Sequence[dict[str, Any]]) -> dict[tuple[str, str, str, str], list[dict[str, Any]]]:
-    """The runs of each row and protocol: ``(model, task, variant, protocol) -> runs``."""
-    grouped: dict[tuple[str, str, str, str], list[dict[str, Any]]] = {}
-    for run in runs:
-        spec = run["spec"]
-        grouped.setdefault((spec["model"], spec["task"], spec["variant"], spec["protocol"]), []).append(run)
-    return grouped
-
-
 def results_markdown(
     runs: Sequence[dict[str, Any]],
     *,
@@ -424,7 +411,12 @@ def results_markdown(
     command: str,
 ) -> str:
     """``results.md``: per paper table, the paper's value next to ours (mean ± std, min–max over seeds)."""
-    grouped = _group(runs)
+    grouped: dict[
+        tuple[str, str, str, str], list[dict[str, Any]]
+    ] = {}  # (model, task, variant, protocol) -> runs
+    for run in runs:
+        spec = run["spec"]
+        grouped.setdefault((spec["model"], spec["task"], spec["variant"], spec["protocol"]), []).append(run)
     seeds = sorted({run["spec"]["seed"] for run in runs})
     protocols = [protocol for protocol in PROTOCOLS if any(key[3] == protocol for key in grouped)]
     lines = [
