@@ -180,11 +180,6 @@ def settings_material(base: EmoMVTrainingArguments, fingerprint: str) -> dict[st
     }
 
 
-def settings_digest(material: dict[str, Any]) -> str:
-    """Short stable digest of :func:`settings_material` (part of each run's file name)."""
-    return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()[:12]
-
-
 @dataclass(frozen=True)
 class RunSpec:
     """One cell of the reproduction grid."""
@@ -269,22 +264,24 @@ def _run_job(specs: tuple[RunSpec, ...], base: EmoMVTrainingArguments, threads: 
     """Train the first spec; a baseline retrieval spec after a baseline correspondence one reuses its stage 1."""
     import torch
 
+    from emomv_hf.evaluation import evaluate
     from emomv_hf.modeling_emomv_baseline import EmoMVBaselineForRetrieval
-    from emomv_hf.training.pipeline import evaluate_run, make_accelerator, run_training
+    from emomv_hf.training.pipeline import make_accelerator, run_training
 
     torch.set_num_threads(threads)
     args = specs[0].training_arguments(base)
     result = run_training(args, make_accelerator(args, cpu=True), save=False)
     outcomes = []
     for spec in specs:
-        metrics, eval_split = result.metrics, result.eval_split
+        metrics, eval_split = result.metrics, result.report.eval_split
         majority_share = None
         if spec.task == "correspondence":
             predictions = result.report.predictions["predictions"]
             majority_share = float(max(predictions.mean(), 1.0 - predictions.mean()))
         if spec.task != specs[0].task:
             model = EmoMVBaselineForRetrieval.from_stage_one(result.model)
-            report = evaluate_run(model, args, result.report_split, result.report_pairs)
+            data = args.dataset if result.report_pairs is None else result.report_pairs
+            report = evaluate(model, data, result.report_split, batch_size=args.eval_batch_size)
             metrics, eval_split = report.metrics, report.eval_split
         outcomes.append(
             {
@@ -328,12 +325,8 @@ class GridRuns:
 
 
 def _finished(path: Path, material: dict[str, Any]) -> bool:
-    if not path.is_file():
-        return False
-    try:
-        return json.loads(path.read_text()).get("settings") == material
-    except (OSError, ValueError):
-        return False  # unreadable: redo it
+    # Run JSONs are written atomically by `run_grid`: one that exists is complete.
+    return path.is_file() and json.loads(path.read_text()).get("settings") == material
 
 
 def run_grid(
@@ -357,7 +350,7 @@ def run_grid(
     runs_dir = Path(runs_dir)
     runs_dir.mkdir(parents=True, exist_ok=True)
     material = settings_material(base, fingerprint or dataset_fingerprint(base.dataset))
-    suffix = settings_digest(material)
+    suffix = hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()[:12]  # short, stable
     paths = {spec: runs_dir / f"{spec.key}-{suffix}.json" for spec in specs}
     pending = [spec for spec in specs if not _finished(paths[spec], material)]
     if on_start is not None:
@@ -411,15 +404,6 @@ def _run_in_pool(
     pool.shutdown()
 
 
-def _group(runs: Sequence[dict[str, Any]]) -> dict[tuple[str, str, str, str], list[dict[str, Any]]]:
-    """The runs of each row and protocol: ``(model, task, variant, protocol) -> runs``."""
-    grouped: dict[tuple[str, str, str, str], list[dict[str, Any]]] = {}
-    for run in runs:
-        spec = run["spec"]
-        grouped.setdefault((spec["model"], spec["task"], spec["variant"], spec["protocol"]), []).append(run)
-    return grouped
-
-
 def results_markdown(
     runs: Sequence[dict[str, Any]],
     *,
@@ -427,7 +411,12 @@ def results_markdown(
     command: str,
 ) -> str:
     """``results.md``: per paper table, the paper's value next to ours (mean ± std, min–max over seeds)."""
-    grouped = _group(runs)
+    grouped: dict[
+        tuple[str, str, str, str], list[dict[str, Any]]
+    ] = {}  # (model, task, variant, protocol) -> runs
+    for run in runs:
+        spec = run["spec"]
+        grouped.setdefault((spec["model"], spec["task"], spec["variant"], spec["protocol"]), []).append(run)
     seeds = sorted({run["spec"]["seed"] for run in runs})
     protocols = [protocol for protocol in PROTOCOLS if any(key[3] == protocol for key in grouped)]
     lines = [

@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"\n{args.run_name} on {args.dataset} (protocol {args.protocol}, seed {args.seed}): "
         f"best epoch {outcome.best_epoch} of {outcome.epochs_run}, {outcome.train_seconds:.1f} s of training; "
-        f"evaluated on {result.eval_split}\n"
+        f"evaluated on {result.report.eval_split}\n"
     )
     print(
         single_run_table(

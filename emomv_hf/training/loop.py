@@ -117,35 +117,28 @@ class TrainingOutcome:
 
 
 @torch.inference_mode()
-def mean_loss(model: torch.nn.Module, data: TensorPairs, batch_size: int = 4096, term: str = "loss") -> float:
-    """Mean of the loss output ``term`` (``loss``, the weighted total, or ``match_loss``) of ``model`` over every
-    row of ``data``, on the calling process alone.
+def stopping_loss(
+    model: torch.nn.Module, data: TensorPairs, kind: str = "total", batch_size: int = 4096
+) -> float:
+    """What early stopping watches (`--stopping-loss` ``kind``) on every row of ``data``, on the calling process
+    alone: the mean of the loss output `STOPPING_TERMS[kind]` (``total``: ``loss``, the weighted total;
+    ``match``: ``match_loss``) or, for ``error`` (a tagger), 1 - the mean over the streams of ``data`` of the
+    accuracy of the prediction from that stream alone (the selection rule's mean of video and music accuracy).
 
     Leaves the model in eval mode: the training loop switches back once per epoch (each switch walks every module).
     """
     model.eval()
-    total, count = 0.0, 0
-    for start in range(0, len(data), batch_size):
-        batch = data.rows(start, start + batch_size)
-        rows = len(batch["labels"])
-        total += getattr(model(**batch), term).item() * rows
-        count += rows
-    return total / count
-
-
-@torch.inference_mode()
-def stream_error(model: torch.nn.Module, data: TensorPairs, batch_size: int = 4096) -> float:
-    """`--stopping-loss error` of a tagger: 1 - the mean, over the streams of ``data``, of the accuracy of the
-    prediction from that stream alone (the selection rule's mean of video and music accuracy). Leaves eval mode."""
-    model.eval()
     streams = [name for name in data.inputs if name.endswith("_features")]
-    correct = 0
+    total = 0.0
     for start in range(0, len(data), batch_size):
         batch = data.rows(start, start + batch_size)
-        for name in streams:
-            predicted = model(**{name: batch[name]}).logits.argmax(-1)
-            correct += int((predicted == batch["labels"]).sum())
-    return 1.0 - correct / (len(data) * len(streams))
+        if kind == "error":
+            for name in streams:
+                predicted = model(**{name: batch[name]}).logits.argmax(-1)
+                total += int((predicted == batch["labels"]).sum())
+        else:
+            total += getattr(model(**batch), STOPPING_TERMS[kind]).item() * len(batch["labels"])
+    return 1.0 - total / (len(data) * len(streams)) if kind == "error" else total / len(data)
 
 
 def make_optimizer(model: torch.nn.Module, args: EmoMVTrainingArguments) -> torch.optim.Adam:
@@ -181,12 +174,6 @@ def _checkpoint_number(path: Path) -> int:
     return int(match.group(1)) if match else -1
 
 
-def list_checkpoints(checkpoint_dir: Path) -> list[Path]:
-    """Complete checkpoints (those with a run marker), oldest first; a save killed midway has no marker."""
-    found = [path for path in checkpoint_dir.glob("checkpoint_*") if _checkpoint_number(path) >= 0]
-    return sorted((path for path in found if (path / RUN_MARKER).is_file()), key=_checkpoint_number)
-
-
 def resolve_checkpoint(resume_from: str, checkpoint_dir: Path) -> Path:
     if resume_from != "latest":
         path = Path(resume_from)
@@ -195,7 +182,9 @@ def resolve_checkpoint(resume_from: str, checkpoint_dir: Path) -> Path:
                 f"--resume-from-checkpoint: {path} is not a complete EmoMV checkpoint folder"
             )
         return path
-    checkpoints = list_checkpoints(checkpoint_dir)
+    # Complete checkpoints only (those with a run marker): a save killed midway has none.
+    found = [path for path in checkpoint_dir.glob("checkpoint_*") if _checkpoint_number(path) >= 0]
+    checkpoints = sorted((path for path in found if (path / RUN_MARKER).is_file()), key=_checkpoint_number)
     if not checkpoints:
         raise FileNotFoundError(
             f"--resume-from-checkpoint latest: no complete checkpoint in {checkpoint_dir}"
@@ -372,22 +361,17 @@ def train_model(
             rows_seen += own_rows
         # The mean over processes of the weighed means: the mean over each global batch.
         train_loss = accelerator.reduce(total_loss, reduction="mean").item() / len(loader)
-        stopping_loss = None
-        if stopping_data is not None:
-            if args.stopping_loss == "error":
-                stopping_loss = stream_error(model, stopping_data)
-            else:
-                stopping_loss = mean_loss(model, stopping_data, term=STOPPING_TERMS[args.stopping_loss])
-        stopped_early = stopper.update(epoch, train_loss, stopping_loss, model)
+        stopping = None if stopping_data is None else stopping_loss(model, stopping_data, args.stopping_loss)
+        stopped_early = stopper.update(epoch, train_loss, stopping, model)
         if accelerator.trackers:
             logged = {"train/loss": train_loss}
-            if stopping_loss is not None:
-                logged["early_stopping/loss"] = stopping_loss
+            if stopping is not None:
+                logged["early_stopping/loss"] = stopping
             accelerator.log(logged, step=epoch)
         progress.update(1)
         progress.set_postfix(
             train_loss=f"{train_loss:.4f}",
-            stop_loss="-" if stopping_loss is None else f"{stopping_loss:.4f}",
+            stop_loss="-" if stopping is None else f"{stopping:.4f}",
             best=stopper.best_epoch,
             refresh=False,
         )

@@ -108,16 +108,11 @@ class RunResult:
     def metrics(self) -> dict[str, float]:
         return self.report.metrics
 
-    @property
-    def eval_split(self) -> str:
-        """The evaluated ``config/split``, e.g. ``pairs/validation``."""
-        return self.report.eval_split
-
     def eval_results(self) -> dict[str, Any]:
         return {
             **self.report.eval_results(),
             "protocol": self.args.protocol,
-            "eval_split": self.eval_split,
+            "eval_split": self.report.eval_split,
             "early_stopping_split": self.stopping_split,
             "dataset": self.args.dataset,
             "model": self.args.run_name,
@@ -125,19 +120,6 @@ class RunResult:
             "num_processes": self.num_processes,
             **{f"train_{name}": value for name, value in self.outcome.to_dict().items()},
         }
-
-
-def evaluate_run(
-    model: torch.nn.Module,
-    args: EmoMVTrainingArguments,
-    report_split: str,
-    report_pairs: datasets.Dataset | None = None,
-    accelerator: Accelerator | None = None,
-) -> EvaluationReport:
-    """The metrics a run reports: on the protocol's reported split of ``args.dataset``, or on the ``cv``
-    protocol's outer test fold ``report_pairs`` (named ``report_split``)."""
-    data = args.dataset if report_pairs is None else report_pairs
-    return evaluate(model, data, report_split, accelerator=accelerator, batch_size=args.eval_batch_size)
 
 
 ENSEMBLE_SEED_STRIDE = 1_000
@@ -295,7 +277,11 @@ def run_training(
     else:
         model, outcome = train_on_splits(args, splits, accelerator)
 
-    report = evaluate_run(model, args, splits.report_split, splits.report_pairs, accelerator)
+    # The protocol's reported split of the dataset, or the cv protocol's outer test fold.
+    data = args.dataset if splits.report_pairs is None else splits.report_pairs
+    report = evaluate(
+        model, data, splits.report_split, accelerator=accelerator, batch_size=args.eval_batch_size
+    )
     result = RunResult(
         args,
         model,
@@ -318,7 +304,7 @@ def run_training(
     return result
 
 
-def save_run(result: RunResult) -> Path:
+def save_run(result: RunResult) -> None:
     """Write model, config, training_args.json, eval_results.json, plots and the model card into ``output_dir``."""
     args = result.args
     output_dir = Path(args.output_dir)
@@ -333,7 +319,7 @@ def save_run(result: RunResult) -> Path:
         card = make_model_card(
             args=args.to_dict(),
             metrics=result.metrics,
-            eval_split=result.eval_split,
+            eval_split=result.report.eval_split,
             model_class=type(result.model).__name__,
             num_parameters=sum(parameter.numel() for parameter in result.model.parameters()),
             best_epoch=result.outcome.best_epoch,
@@ -346,4 +332,3 @@ def save_run(result: RunResult) -> Path:
         atomic_write_text(staging / "README.md", str(card))
 
     atomic_write_dir(output_dir, fill)
-    return output_dir

@@ -61,8 +61,6 @@ def grouped_holdout_indices(
 
     Whole :func:`source_groups` are drawn in a seeded order until ``fraction`` of the pairs is held out.
     """
-    if not 0.0 < fraction < 1.0:
-        raise ValueError(f"held-out fraction must be in (0, 1), got {fraction}")
     groups = source_groups(video_segment_ids, music_segment_ids)
     total = sum(len(rows) for rows in groups.values())
     group_keys = sorted(groups)
@@ -118,20 +116,6 @@ class TrainingSplits:
     refit: TensorPairs | None = None
 
 
-def tagging_splits(
-    pairs: datasets.DatasetDict, args: EmoMVTrainingArguments, device: torch.device
-) -> TrainingSplits:
-    """``--task tagging``: the segments of the training pairs (`segments_from_pairs`: each segment's video,
-    music and emotion), a grouped held-out slice of them (seed ``args.seed``, no source video on both sides)
-    for early stopping; reported on the segments of the reported split."""
-    segments = segments_from_pairs(pairs["train"])
-    train = TensorPairs.from_dataset(segments, device, TAGGING_COLUMN_TO_ARGUMENT)
-    ids = segments["segment_id"]
-    fit_rows, held_out_rows = grouped_holdout_indices(ids, ids, args.held_out_fraction, args.seed)
-    name = f"train segments (grouped held-out slice, {len(held_out_rows)} of {len(ids)} segments)"
-    return TrainingSplits(train.select(fit_rows), train.select(held_out_rows), name, reporting_split(pairs))
-
-
 def cv_splits(
     pairs: datasets.DatasetDict, args: EmoMVTrainingArguments, device: torch.device
 ) -> TrainingSplits:
@@ -167,26 +151,28 @@ def paper_splits(
 def held_out_splits(
     pairs: datasets.DatasetDict, args: EmoMVTrainingArguments, device: torch.device
 ) -> TrainingSplits:
-    """The ``held-out`` protocol: fit on train less a grouped slice (seed ``args.seed``) that stops training."""
+    """The ``held-out`` protocol: fit on train less a grouped slice (seed ``args.seed``, no source video on both
+    sides) that stops training. ``--task tagging`` fits the segments of the training pairs instead
+    (`segments_from_pairs`: each segment's video, music and emotion) and reports on the segments of the
+    reported split."""
     if args.task == "tagging":
-        return tagging_splits(pairs, args, device)
-    train = TensorPairs.from_dataset(pairs["train"], device)
-    fit_rows, held_out_rows = grouped_holdout_indices(
-        pairs["train"]["video_segment_id"],
-        pairs["train"]["music_segment_id"],
-        args.held_out_fraction,
-        args.seed,
-    )
-    name = f"train (grouped held-out slice, {len(held_out_rows)} pairs)"
+        segments = segments_from_pairs(pairs["train"])
+        train = TensorPairs.from_dataset(segments, device, TAGGING_COLUMN_TO_ARGUMENT)
+        video_ids = music_ids = segments["segment_id"]
+        name = "train segments (grouped held-out slice, {held_out} of {total} segments)"
+    else:
+        train = TensorPairs.from_dataset(pairs["train"], device)
+        video_ids, music_ids = pairs["train"]["video_segment_id"], pairs["train"]["music_segment_id"]
+        name = "train (grouped held-out slice, {held_out} pairs)"
+    fit_rows, held_out_rows = grouped_holdout_indices(video_ids, music_ids, args.held_out_fraction, args.seed)
+    name = name.format(held_out=len(held_out_rows), total=len(video_ids))
     return TrainingSplits(train.select(fit_rows), train.select(held_out_rows), name, reporting_split(pairs))
-
-
-PROTOCOL_SPLITS = {"paper": paper_splits, "held-out": held_out_splits, "cv": cv_splits}
-"""Protocol → its splits of a `pairs` config, as tensors on a device (the tagger needs ``held-out``)."""
 
 
 def protocol_splits(
     pairs: datasets.DatasetDict, args: EmoMVTrainingArguments, device: torch.device | str = "cpu"
 ) -> TrainingSplits:
-    """The splits ``args.protocol`` assigns for ``args.seed`` (see [`PROTOCOL_SPLITS`])."""
-    return PROTOCOL_SPLITS[args.protocol](pairs, args, device)
+    """The splits ``args.protocol`` assigns for ``args.seed``, as tensors on ``device`` (the tagger needs
+    ``held-out``)."""
+    splits = {"paper": paper_splits, "held-out": held_out_splits, "cv": cv_splits}[args.protocol]
+    return splits(pairs, args, device)

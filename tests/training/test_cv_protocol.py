@@ -90,12 +90,12 @@ def test_cv_run_retrains_on_the_outer_fold_for_the_chosen_budget(emomv_c_dir):
         plots=False,
     )
     result = run_training(args, make_accelerator(args, cpu=True), save=False)
-    assert result.eval_split == "pairs/cv-fold-3-of-5-repetition-0"
+    assert result.report.eval_split == "pairs/cv-fold-3-of-5-repetition-0"
     # The refit runs exactly best_epoch + 1 epochs and reports on the outer test fold's pairs.
     assert result.outcome.epochs_run == result.outcome.best_epoch + 1 <= 12
     assert len(result.report.predictions["predictions"]) == len(result.report_pairs)
     assert np.isfinite(result.metrics["accuracy"]) and result.eval_results()["protocol"] == "cv"
     retrieval = replace(args, task="retrieval")
     result = run_training(retrieval, make_accelerator(retrieval, cpu=True), save=False)
-    assert result.eval_split == "segments/cv-fold-3-of-5-repetition-0"
+    assert result.report.eval_split == "segments/cv-fold-3-of-5-repetition-0"
     assert len(result.report.predictions["labels"]) == len(segments_from_pairs(result.report_pairs))

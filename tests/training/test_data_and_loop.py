@@ -13,13 +13,8 @@ import torch
 from emomv_hf.data.loading import load_emomv
 from emomv_hf.data.schema import source_video_id
 from emomv_hf.data.tensors import TensorPairs, tensor_loader
-from emomv_hf.training import (
-    EarlyStopping,
-    EmoMVTrainingArguments,
-    build_model,
-    make_accelerator,
-    train_model,
-)
+from emomv_hf.models_registry import build_model
+from emomv_hf.training import EarlyStopping, EmoMVTrainingArguments, make_accelerator, train_model
 from emomv_hf.training.protocols import grouped_holdout_indices
 
 
@@ -135,9 +130,9 @@ def test_train_model_lowers_the_loss_on_real_features(pairs, model_name, task, s
     best = min(history, key=lambda epoch: epoch["stopping_loss"])
     assert outcome.best_epoch == best["epoch"]
     # the returned model carries the best epoch's weights
-    from emomv_hf.training.loop import mean_loss
+    from emomv_hf.training.loop import stopping_loss
 
-    assert mean_loss(model, validation) == pytest.approx(best["stopping_loss"], rel=1e-6)
+    assert stopping_loss(model, validation) == pytest.approx(best["stopping_loss"], rel=1e-6)
 
 
 def test_training_arguments_reject_bad_values():

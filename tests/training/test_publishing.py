@@ -52,7 +52,7 @@ def test_model_card_has_the_model_index_with_protocol_and_split(emomv_c_dir):
     card = make_model_card(
         args=run_result.args.to_dict(),
         metrics=run_result.metrics,
-        eval_split=run_result.eval_split,
+        eval_split=run_result.report.eval_split,
         model_class=type(run_result.model).__name__,
         num_parameters=run_result.model.num_parameters(),
         best_epoch=run_result.outcome.best_epoch,

@@ -148,7 +148,9 @@ def test_a_short_tagging_run_on_emomv_c(emomv_c_dir, tmp_path):
     assert isinstance(result.model, EmoMVForEmotionTagging)
     assert set(TAGGING_METRICS) <= set(result.metrics)
     assert all(0.0 <= result.metrics[name] <= 1.0 for name in TAGGING_METRICS)
-    assert result.eval_split == "pairs/validation" and "grouped held-out slice" in result.stopping_split
+    assert (
+        result.report.eval_split == "pairs/validation" and "grouped held-out slice" in result.stopping_split
+    )
     assert result.outcome.epochs_run <= 4 and result.outcome.best_stopping_loss is not None
 
     output = tmp_path / "tagger"
@@ -207,7 +209,7 @@ def test_balanced_tagging_run_fits_class_weights_on_the_fitted_segments(emomv_c_
 def test_stopping_on_error_is_one_minus_the_mean_single_stream_accuracy():
     from emomv_hf import EmoMVTaggingConfig
     from emomv_hf.data.tensors import TensorPairs
-    from emomv_hf.training.loop import stream_error
+    from emomv_hf.training.loop import stopping_loss
 
     torch.manual_seed(0)
     model = EmoMVForEmotionTagging(EmoMVTaggingConfig()).eval()
@@ -217,7 +219,7 @@ def test_stopping_on_error_is_one_minus_the_mean_single_stream_accuracy():
         video_accuracy = (model(video_features=video).logits.argmax(-1) == labels).float().mean()
         music_accuracy = (model(music_features=music).logits.argmax(-1) == labels).float().mean()
     expected = 1.0 - float(video_accuracy + music_accuracy) / 2
-    assert stream_error(model, data, batch_size=7) == pytest.approx(expected)
+    assert stopping_loss(model, data, "error", batch_size=7) == pytest.approx(expected)
     assert EmoMVTrainingArguments(task="tagging", protocol="held-out", stopping_loss="error").stopping_loss
     with pytest.raises(ValueError, match="--stopping-loss error needs --task tagging"):
         EmoMVTrainingArguments(protocol="held-out", stopping_loss="error")
