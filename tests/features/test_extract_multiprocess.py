@@ -15,11 +15,11 @@ from .test_extract_dataset import REPO_ROOT, _shard_bytes
 pytest.importorskip("pytorchvideo")
 
 
-def test_two_torchrun_processes_equal_one(media_dir: Path, reference: Path, tmp_path: Path):
+def test_two_torchrun_processes_equal_one(media_dir: Path, reference: Path, tmp_path: Path, free_port: int):
     out = tmp_path / "features"
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "OMP_NUM_THREADS": "1"}
     command = [
-        sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29517",
+        sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(free_port),
         str(REPO_ROOT / "dataset_scripts" / "extract_features.py"),
         "--media", str(media_dir), "--output-dir", str(out), "--random-init", "--files-per-shard", "1",
         "--no-progress",

@@ -198,7 +198,7 @@ def test_killed_run_resumes_to_the_same_metrics(emomv_c_dir, tmp_path):
 
 
 @pytest.mark.skipif(shutil.which("torchrun") is None, reason="torchrun not on PATH")
-def test_torchrun_splits_every_batch_between_two_processes(emomv_c_dir, tmp_path):
+def test_torchrun_splits_every_batch_between_two_processes(emomv_c_dir, tmp_path, free_port):
     """`torchrun --nproc_per_node 2` on the CPU is one job of 2 processes (issue 23, finding 1), not two jobs.
 
     Its model equals a 1-process run's because every optimizer step sees the same global batch: Accelerate
@@ -224,7 +224,7 @@ def test_torchrun_splits_every_batch_between_two_processes(emomv_c_dir, tmp_path
         "--no-plots",
     ]
     two = tmp_path / "two-processes"
-    torchrun = ["torchrun", "--nproc_per_node", "2", "--master_port", "29533", str(EXAMPLES / "train.py")]
+    torchrun = ["torchrun", "--nproc_per_node", "2", "--master_port", str(free_port), str(EXAMPLES / "train.py")]
     completed = run([*torchrun, *arguments, "--output-dir", str(two)])
     assert completed.stdout.count("Saved to") == 1 and completed.stdout.count("Accuracy (%)") == 1
     one = tmp_path / "one-process"
