@@ -224,7 +224,14 @@ def test_torchrun_splits_every_batch_between_two_processes(emomv_c_dir, tmp_path
         "--no-plots",
     ]
     two = tmp_path / "two-processes"
-    torchrun = ["torchrun", "--nproc_per_node", "2", "--master_port", str(free_port), str(EXAMPLES / "train.py")]
+    torchrun = [
+        "torchrun",
+        "--nproc_per_node",
+        "2",
+        "--master_port",
+        str(free_port),
+        str(EXAMPLES / "train.py"),
+    ]
     completed = run([*torchrun, *arguments, "--output-dir", str(two)])
     assert completed.stdout.count("Saved to") == 1 and completed.stdout.count("Accuracy (%)") == 1
     one = tmp_path / "one-process"
