@@ -30,7 +30,7 @@ from emomv_hf.cli import make_parser, run_script  # noqa: E402
 from emomv_hf.emotions import EMOTIONS  # noqa: E402
 from emomv_hf.features.arguments import ExtractorArguments  # noqa: E402
 from emomv_hf.features.extract import FeatureExtractionError  # noqa: E402
-from emomv_hf.features.media import VIDEO_EXTENSIONS, MediaError, read_audio  # noqa: E402
+from emomv_hf.features.media import MEDIA_EXTENSIONS, VIDEO_EXTENSIONS, MediaError, read_audio  # noqa: E402
 from emomv_hf.recommendation.index import OTHER_STREAM  # noqa: E402
 from emomv_hf.recommendation.match import MatchResult, PairMatcher  # noqa: E402
 from emomv_hf.recommendation.recommend import (  # noqa: E402
@@ -197,9 +197,19 @@ def load_space(args: SpaceArguments, extractors: ExtractorArguments | None = Non
         ]
     else:
         media = []
-    # Each file, not its folder: Gradio serves everything below an allowed folder (keys, .env, other files).
-    space.media_files = sorted({str(Path(path).resolve()) for path in media if path})
+    space.media_files = servable_media(media)
     return space
+
+
+def servable_media(paths: list[str | None]) -> list[str]:
+    """The files of a library's ``media`` column that the app may serve: each file itself, never its folder (Gradio
+    serves everything below an allowed folder: keys, ``.env``, other files), and only regular files with a media
+    extension once links are resolved, since the column is data (a library made by someone else may name any
+    path, ``/etc/passwd`` or a link to it)."""
+    resolved = {Path(path).resolve() for path in paths if path}
+    return sorted(
+        str(path) for path in resolved if path.suffix.lower() in MEDIA_EXTENSIONS and path.is_file()
+    )
 
 
 # -- the app's logic, without Gradio ------------------------------------------------------------------------------
@@ -318,8 +328,8 @@ def media_players(
     so a user hears what was ranked rather than the start of the track; without a time range, the whole file.
     A ranked video segment has the video player only.
     """
-    if not item.media:
-        return None, None
+    if not item.media or Path(item.media).resolve().suffix.lower() not in MEDIA_EXTENSIONS:
+        return None, None  # the library's `media` column is data: play nothing but media files
     video = item.media if Path(item.media).suffix.lower() in VIDEO_EXTENSIONS else None
     if stream == "video":
         return video, None

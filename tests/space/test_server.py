@@ -88,3 +88,26 @@ def test_the_limits_have_flags_and_environment_variables(app, monkeypatch):
     assert {"--max-upload-mb", "--upload-lifetime-s"} <= flags
     with pytest.raises(ValueError, match="--max-upload-mb must be > 0"):
         app.SpaceArguments(correspondence_model="m", max_upload_mb=0)
+
+
+def test_a_librarys_media_column_cannot_name_other_files(app, tmp_path):
+    """The `media` column is data: only regular media files are served or played, whatever it names."""
+    clip = tmp_path / "clip.webm"
+    clip.write_bytes(b"not decoded here")
+    (tmp_path / "secret-link.mp4").symlink_to("/etc/passwd")
+    (tmp_path / "folder.mp4").mkdir()
+    named = [str(clip), "/etc/passwd", str(tmp_path / "secret-link.mp4"), str(tmp_path / "folder.mp4"), None]
+    assert app.servable_media(named) == [str(clip.resolve())]
+    item = app.RecommendedItem(
+        rank=1,
+        score=1.0,
+        track="t",
+        segment_id="s",
+        media="/etc/passwd",
+        start=0.0,
+        end=1.0,
+        emotion=None,
+        predicted_emotions=None,
+        query_segment=None,
+    )
+    assert app.media_players(item) == (None, None)
