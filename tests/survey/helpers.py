@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import http.client
 import importlib.util
 import sys
 from fractions import Fraction
 from pathlib import Path
 from types import ModuleType
+from urllib.parse import urlencode
 
 import numpy as np
 import pytest
@@ -72,3 +74,15 @@ def write_webm(path: Path, seconds: float = 2.0, tone_hz: float = 440.0) -> Path
             container.mux(audio.encode(frame))
         container.mux(audio.encode(None))
     return path
+
+
+def request(server, method: str, path: str, form: dict | None = None, headers: dict | None = None):
+    """One HTTP request to a survey server started by the test: ``(status, headers, body bytes)``."""
+    connection = http.client.HTTPConnection(*server.server_address[:2], timeout=30)
+    body = urlencode(form) if form is not None else None
+    all_headers = {"Content-Type": "application/x-www-form-urlencoded"} if form is not None else {}
+    connection.request(method, path, body=body, headers={**all_headers, **(headers or {})})
+    response = connection.getresponse()
+    payload = response.read()
+    connection.close()
+    return response.status, dict(response.getheaders()), payload

@@ -20,14 +20,13 @@ import threading
 import time
 from dataclasses import asdict
 from pathlib import Path
-from urllib.parse import urlencode
 
 import pytest
 
 from emomv_hf.survey import SurveyStore, load_manifest
 from emomv_hf.survey.server import make_server
 
-from .helpers import REPO_ROOT, load_script, make_samples
+from .helpers import REPO_ROOT, load_script, make_samples, request
 
 ANSWER = {"emotion_match": "4", "alignment": "2", "video_emotion": "sad", "music_emotion": "tense"}
 HOST = "127.0.0.1"
@@ -47,17 +46,6 @@ def server(store: SurveyStore):
     yield survey
     survey.shutdown()
     survey.server_close()
-
-
-def request(server, method: str, path: str, form: dict | None = None, headers: dict | None = None):
-    connection = http.client.HTTPConnection(HOST, server.server_address[1], timeout=30)
-    body = urlencode(form) if form is not None else None
-    all_headers = {"Content-Type": "application/x-www-form-urlencoded"} if form is not None else {}
-    connection.request(method, path, body=body, headers={**all_headers, **(headers or {})})
-    response = connection.getresponse()
-    payload = response.read()
-    connection.close()
-    return response.status, dict(response.getheaders()), payload
 
 
 def raw(server, data: bytes, *, wait: float = 5.0) -> tuple[bytes, float]:

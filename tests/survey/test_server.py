@@ -3,18 +3,16 @@ concurrency. The attacks of issue 24 are in ``test_security``."""
 
 from __future__ import annotations
 
-import http.client
 import re
 import threading
 from dataclasses import replace
-from urllib.parse import urlencode
 
 import pytest
 
 from emomv_hf.survey import ResponseError, SurveyStore
 from emomv_hf.survey.server import make_server
 
-from .helpers import load_script
+from .helpers import load_script, request
 
 ANSWER = {"emotion_match": "4", "alignment": "2", "video_emotion": "sad", "music_emotion": "tense"}
 
@@ -26,17 +24,6 @@ def server(store: SurveyStore):
     yield survey
     survey.shutdown()
     survey.server_close()
-
-
-def request(server, method: str, path: str, form: dict | None = None, headers: dict | None = None):
-    connection = http.client.HTTPConnection(*server.server_address[:2], timeout=30)
-    body = urlencode(form) if form is not None else None
-    all_headers = {"Content-Type": "application/x-www-form-urlencoded"} if form is not None else {}
-    connection.request(method, path, body=body, headers={**all_headers, **(headers or {})})
-    response = connection.getresponse()
-    payload = response.read()
-    connection.close()
-    return response.status, dict(response.getheaders()), payload
 
 
 def start(server, participant: str) -> str:
