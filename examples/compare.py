@@ -85,11 +85,9 @@ def pairs_to_compare(
 
 def fold_sizes(dataset: str, folds: list[Fold], expected_fingerprint: str) -> dict[Fold, tuple[int, int]]:
     """(n_train, n_test) pairs of each outer cv fold, computed as the cv protocol draws them
-    (emomv_hf.training.protocols.cv_splits: train + validation pooled, grouped_kfold_indices)."""
-    import datasets
-
+    (emomv_hf.training.protocols.cv_folds, which the cv protocol's runs use)."""
     from emomv_hf.data.loading import load_emomv
-    from emomv_hf.training.protocols import grouped_kfold_indices
+    from emomv_hf.training.protocols import cv_folds
 
     fingerprint = dataset_folder_sha256(dataset)
     if fingerprint is None:
@@ -100,14 +98,10 @@ def fold_sizes(dataset: str, folds: list[Fold], expected_fingerprint: str) -> di
             f"({expected_fingerprint[:19]}...)"
         )
     pairs = load_emomv(dataset, "pairs")
-    pooled = datasets.concatenate_datasets([pairs["train"], pairs["validation"]])
     sizes: dict[Fold, tuple[int, int]] = {}
     for repetition in sorted({fold.repetition for fold in folds}):
         k = folds[0].folds
-        splits = grouped_kfold_indices(
-            pooled["video_segment_id"], pooled["music_segment_id"], pooled["label"], k, repetition
-        )
-        for index, (train_rows, test_rows) in enumerate(splits):
+        for index, (train_rows, test_rows) in enumerate(cv_folds(pairs, k, repetition)[1]):
             sizes[Fold(repetition, index, k)] = (len(train_rows), len(test_rows))
     return sizes
 

@@ -116,17 +116,27 @@ class TrainingSplits:
     refit: TensorPairs | None = None
 
 
+def cv_folds(
+    pairs: datasets.DatasetDict, num_folds: int, repetition: int
+) -> tuple[datasets.Dataset, list[tuple[list[int], list[int]]]]:
+    """The ``cv`` protocol's outer folds of one repetition: train + validation pooled, and the (training rows,
+    test rows) of each source-grouped fold drawn with seed ``repetition``."""
+    pooled = datasets.concatenate_datasets([pairs["train"], pairs["validation"]])
+    folds = grouped_kfold_indices(
+        pooled["video_segment_id"], pooled["music_segment_id"], pooled["label"], num_folds, repetition
+    )
+    return pooled, folds
+
+
 def cv_splits(
     pairs: datasets.DatasetDict, args: EmoMVTrainingArguments, device: torch.device
 ) -> TrainingSplits:
     """Seed s of the ``cv`` protocol: outer fold ``s % cv_folds`` of the source-grouped folds drawn with seed
     ``s // cv_folds`` over train + validation pooled; inside its outer training fold, a grouped held-out slice
     (seed s) for early stopping."""
-    pooled = datasets.concatenate_datasets([pairs["train"], pairs["validation"]])
     repetition, fold = divmod(args.seed, args.cv_folds)
-    outer_train_rows, test_rows = grouped_kfold_indices(
-        pooled["video_segment_id"], pooled["music_segment_id"], pooled["label"], args.cv_folds, repetition
-    )[fold]
+    pooled, folds = cv_folds(pairs, args.cv_folds, repetition)
+    outer_train_rows, test_rows = folds[fold]
     outer_train = pooled.select(outer_train_rows)
     refit = TensorPairs.from_dataset(outer_train, device)
     fit_rows, held_out_rows = grouped_holdout_indices(
