@@ -30,9 +30,10 @@ EXIT_USAGE = 2
 
 SCRIPT_ERRORS: tuple[type[BaseException], ...] = (
     ValueError,  # ReleaseFormatError, UnreadableFileError, DegenerateDatasetError, bad option values
-    FileNotFoundError,  # missing inputs, MissingReleaseFilesError, MissingWeightsError
-    FileExistsError,  # UnexpectedFilesError: the output folder holds files a build would delete
-    OSError,  # hub.HubUploadError, unreadable or unwritable files
+    # OSError covers FileNotFoundError (missing inputs, MissingReleaseFilesError, MissingWeightsError),
+    # FileExistsError (UnexpectedFilesError: the output folder holds files a build would delete),
+    # hub.HubUploadError and unreadable or unwritable files.
+    OSError,
 )
 """The package's documented error types that a script reports in one line."""
 
