@@ -34,7 +34,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import torch
 
-from ..data.hub_folder import shard_path, write_parquet
+from ..data.hub_folder import DATA_DIR, shard_path, write_parquet
 from ..data.schema import EXTRACTED_SEGMENT_FEATURES, schema_table
 from ..emotions import EMOTION_TO_INDEX, UnknownEmotionError, normalize_emotion
 from ..io_utils import atomic_open, atomic_write_text, read_csv_records
@@ -412,6 +412,13 @@ def _write_shard(path: Path, rows: list[dict], failures: list[ExtractionFailure]
 def _shard_metadata(path: Path, key: str, default: str):
     """The JSON value ``_write_shard`` stored under ``key`` in the shard's Parquet metadata."""
     return json.loads((pq.read_schema(path).metadata or {}).get(key.encode(), default))
+
+
+def recorded_extraction_settings(folder: str | os.PathLike) -> dict | None:
+    """The settings (``segment_seconds``, ...) the extraction that wrote ``folder`` recorded in its shards, or
+    ``None`` for a folder without extraction shards (a built EmoMV dataset, a Hub id)."""
+    shards = sorted(Path(folder).glob(f"{DATA_DIR}/{CONFIG}/*.parquet"))
+    return (_shard_metadata(shards[0], _SETTINGS_KEY, "{}") or None) if shards else None
 
 
 @dataclass
