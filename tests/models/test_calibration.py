@@ -101,6 +101,17 @@ def test_fit_temperature_recovers_a_known_temperature():
     assert fit_temperature(honest / 2.0, labels) == pytest.approx(0.5, rel=0.05)
 
 
+def test_refitting_a_calibrated_model_gives_the_same_temperatures():
+    """`fit_temperatures` on a model that already has temperatures returns absolute ones (its own times the
+    residual fit), not the residual alone: calibrating twice must not undo the first calibration."""
+    model, pairs = _overconfident_model_and_pairs(3000)
+    first = fit_temperatures(model, pairs)
+    model.config.update({name: value * 2.0 for name, value in first.items()})  # deliberately off by 2
+    again = fit_temperatures(model, pairs)
+    for name, value in first.items():
+        assert again[name] == pytest.approx(value, rel=1e-3), name
+
+
 def test_saved_model_keeps_its_temperatures_bit_exact(tmp_path):
     model, pairs = _overconfident_model_and_pairs(64)
     temperatures = {

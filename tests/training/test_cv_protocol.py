@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from emomv_hf.data.loading import load_emomv
 from emomv_hf.data.schema import segments_from_pairs, source_video_id
 from emomv_hf.training import EmoMVTrainingArguments, make_accelerator, run_training
-from emomv_hf.training.protocols import cv_splits, grouped_kfold_indices
+from emomv_hf.training.protocols import cv_folds, cv_splits, grouped_holdout_indices, grouped_kfold_indices
 
 
 def _sources(video_ids, music_ids, rows) -> set[str]:
@@ -99,3 +100,20 @@ def test_cv_run_retrains_on_the_outer_fold_for_the_chosen_budget(emomv_c_dir):
     result = run_training(retrieval, make_accelerator(retrieval, cpu=True), save=False)
     assert result.report.eval_split == "segments/cv-fold-3-of-5-repetition-0"
     assert len(result.report.predictions["labels"]) == len(segments_from_pairs(result.report_pairs))
+
+
+def test_cv_stopping_slice_is_drawn_with_the_run_seed(emomv_c_dir):
+    """Seed s early-stops on the grouped slice drawn with seed s inside its outer training fold (README), so
+    the seeds of one repetition do not share one slice draw."""
+    pairs = load_emomv(str(emomv_c_dir), "pairs")
+    args = EmoMVTrainingArguments(dataset=str(emomv_c_dir), protocol="cv")
+    pooled, folds = cv_folds(pairs, args.cv_folds, 0)
+    for seed in (1, 3):
+        split = cv_splits(pairs, replace(args, seed=seed), "cpu")
+        outer_train = pooled.select(folds[seed][0])
+        _, held_out = grouped_holdout_indices(
+            outer_train["video_segment_id"], outer_train["music_segment_id"], args.held_out_fraction, seed
+        )
+        expected = split.refit.select(held_out).inputs
+        for name, column in split.stopping.inputs.items():
+            assert torch.equal(column, expected[name]), name
