@@ -139,7 +139,11 @@ def test_command_line_and_pipeline_give_the_python_result(model, model_dir, medi
         "dimension": built["streams"]["music"]["dimension"],
         "index": "exact",
     }
-    assert Path(built["index_dir"]).parent == library / "retrieval-index"
+    from huggingface_hub import constants
+
+    # The index lives in the (test session's) Hugging Face cache, never in the library folder.
+    assert Path(built["index_dir"]).is_relative_to(Path(constants.HF_HOME) / "emomv_hf" / "retrieval-index")
+    assert not (library / "retrieval-index").exists()
 
     query = ["--music", str(media["query"]), "--random-init", "--segment-seconds", str(SEGMENT_SECONDS)]
     assert script.main([*common, *query, "--json"]) == 0
