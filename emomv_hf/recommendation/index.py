@@ -181,33 +181,14 @@ def library_sha256(library: str, split: str | None = None) -> str:
     """``sha256:<hex>`` of a library's content: a local folder's Parquet files
     (:func:`~emomv_hf.io_utils.dataset_folder_sha256`, every split), else every column of the rows datasets
     resolved for it (a Hub id at its current revision, a folder of Arrow files)."""
-    if looks_like_local_path(library) and (digest := dataset_folder_sha256(library)) is not None:
-        return digest
-    table = read_library(library, split).table
+    if looks_like_local_path(library) and (parquet_sha256 := dataset_folder_sha256(library)) is not None:
+        return parquet_sha256
     digest = hashlib.sha256()
-    with (
-        pa.PythonFile(_HashingWriter(digest), mode="w") as sink,
-        pa.ipc.new_stream(sink, table.schema) as writer,
-    ):
-        writer.write_table(table)
+    for batch in read_library(library, split).table.to_batches():
+        for column in batch.columns:  # every buffer, the nested features' values and validity included
+            for buffer in column.buffers():
+                digest.update(b"" if buffer is None else buffer)
     return "sha256:" + digest.hexdigest()
-
-
-class _HashingWriter:
-    """A write-only file object that feeds what pyarrow writes into a hash (no copy of the table)."""
-
-    def __init__(self, digest):
-        self.digest, self.closed = digest, False
-
-    def write(self, data) -> int:
-        self.digest.update(data)
-        return len(data)
-
-    def flush(self) -> None:
-        pass
-
-    def close(self) -> None:
-        self.closed = True
 
 
 def index_files_sha256(path: Path) -> dict[str, str]:

@@ -10,14 +10,13 @@ import re
 import shutil
 from pathlib import Path
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from safetensors.torch import load_file, save_file
 
 pytest.importorskip("faiss")
 
-from .test_index_freshness import SEGMENTS, load_script  # noqa: E402
+from .test_index_freshness import SEGMENTS, load_script, write_arrow_library  # noqa: E402
 
 QUERY = "yA9WhYnsD_4_06"
 
@@ -92,19 +91,9 @@ def _truncated(library: Path) -> None:
 
 
 def _truncated_arrow(library: Path) -> None:
-    table = pq.read_table(library / SEGMENTS)
-    shutil.rmtree(library / "data")
-    (library / "data" / "segments").mkdir(parents=True)
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, table.schema) as writer:
-        writer.write_table(table)
-    data = sink.getvalue().to_pybytes()
-    (library / "data" / "segments" / "validation-00000-of-00001.arrow").write_bytes(data[: len(data) // 2])
-    (library / "README.md").write_text(
-        "---\nconfigs:\n- config_name: segments\n  data_files:\n  - split: validation\n"
-        "    path: data/segments/validation-*\n---\n",
-        encoding="utf-8",
-    )
+    arrow = write_arrow_library(library, pq.read_table(library / SEGMENTS)) / "data" / "segments"
+    (path,) = arrow.glob("*.arrow")
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
 
 
 @pytest.mark.parametrize(

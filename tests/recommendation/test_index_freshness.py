@@ -50,6 +50,33 @@ def replace_a_segment(library: Path) -> tuple[str, str]:
     return deleted, "new_segment_00"
 
 
+def write_arrow_library(library: Path, table: pa.Table) -> Path:
+    """A library folder of one Arrow stream file (no Parquet: its content is hashed from the rows datasets read)."""
+    shutil.rmtree(library, ignore_errors=True)
+    (library / "data" / "segments").mkdir(parents=True)
+    with pa.ipc.new_stream(
+        str(library / "data" / "segments" / "validation-00000-of-00001.arrow"), table.schema
+    ) as writer:
+        writer.write_table(table)
+    (library / "README.md").write_text(
+        "---\nconfigs:\n- config_name: segments\n  data_files:\n  - split: validation\n"
+        "    path: data/segments/validation-*\n---\n",
+        encoding="utf-8",
+    )
+    return library
+
+
+def test_an_arrow_library_is_keyed_by_its_rows(model, emomv_c_dir, tmp_path):
+    table = pq.read_table(emomv_c_dir / SEGMENTS)
+    library = write_arrow_library(tmp_path / "arrow-library", table)
+    first = LibraryIndex.open(model, str(library), progress=False)
+    assert first.info["library_rows"] == table.num_rows
+    write_arrow_library(library, table.slice(1))
+    with pytest.warns(UserWarning, match="not the present .*: rebuilding it"):
+        fresh = LibraryIndex.open(model, str(library), progress=False)
+    assert fresh.info["library_rows"] == table.num_rows - 1
+
+
 def test_a_changed_library_gets_a_fresh_index_or_a_refusal(model, library, tmp_path, recwarn):
     first = LibraryIndex.open(model, str(library), progress=False)
     assert first.path == default_index_dir(str(library), model)
