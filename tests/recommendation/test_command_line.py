@@ -48,8 +48,15 @@ def one_error_line(recommend, capsys, argv: list[str]) -> str:
     return lines[0]
 
 
-@pytest.mark.parametrize("damage", ["empty", "truncated"])
-def test_a_damaged_faiss_file_in_an_index_dir(recommend, model_dir, emomv_c_dir, tmp_path, capsys, damage):
+@pytest.mark.parametrize(
+    ("damage", "damaged"),
+    [
+        ("empty", "music.faiss"),
+        ("truncated", "music.faiss"),
+        ("truncated", "music/data-00000-of-00001.arrow"),
+    ],
+)
+def test_a_damaged_file_in_an_index_dir(recommend, model_dir, emomv_c_dir, tmp_path, capsys, damage, damaged):
     common = [
         "--model",
         str(model_dir),
@@ -59,10 +66,10 @@ def test_a_damaged_faiss_file_in_an_index_dir(recommend, model_dir, emomv_c_dir,
         str(tmp_path / "index"),
     ]
     assert recommend.main([*common, "--build-index", "--no-progress"]) == 0
-    music = tmp_path / "index" / "music.faiss"
-    music.write_bytes(b"" if damage == "empty" else music.read_bytes()[:100])
+    path = tmp_path / "index" / damaged
+    path.write_bytes(b"" if damage == "empty" else path.read_bytes()[:100])
     line = one_error_line(recommend, capsys, [*common, "--segment", QUERY])
-    assert "music.faiss changed since the index was written" in line and "--build-index" in line
+    assert f"{damaged} changed since the index was written" in line and "--build-index" in line
 
 
 def _zero_rows(library: Path) -> None:
