@@ -15,6 +15,7 @@ traceback; anything else is a bug and keeps its traceback.
 
 from __future__ import annotations
 
+import argparse
 import sys
 import warnings
 from collections.abc import Callable, Sequence
@@ -46,9 +47,19 @@ def check_flags(checks: dict[str, tuple[bool, str]], values: object) -> None:
             raise ValueError(f"--{name.replace('_', '-')} must be {expected}, got {getattr(values, name)!r}")
 
 
+class _DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Appends ``(default: VALUE)`` to a flag's help unless the help already says what its default is."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        help = action.help or ""
+        return help if "(default:" in help else super()._get_help_string(action)
+
+
 def make_parser(*dataclass_types: type, description: str | None = None) -> HfArgumentParser:
     """`HfArgumentParser` over the dataclasses, with a help text of its own for every `--no-FLAG` switch."""
-    parser = HfArgumentParser(dataclass_types, description=description)
+    parser = HfArgumentParser(
+        dataclass_types, description=description, formatter_class=_DefaultsHelpFormatter
+    )
     for action in parser._actions:
         if action.option_strings and action.option_strings[0].startswith("--no_"):
             positive = action.option_strings[0][len("--no_") :].replace("_", "-")

@@ -6,8 +6,11 @@
     python examples/recommend.py --model OUT --library my_features --build-index
 
 --library: a ``segments`` dataset (extract_features.py's output folder, an EmoMV dataset folder, or a Hub id).
-The first query (or --build-index) encodes the library with the model and saves a faiss index in
-LIBRARY/retrieval-index/<model fingerprint>; later queries load it. An index built by another model is refused.
+The first query (or --build-index) encodes the library with the model and saves a faiss index in the Hugging Face
+cache ($HF_HOME/emomv_hf/retrieval-index/<library>-<key>/<model fingerprint>; --index-dir chooses another folder);
+later queries load it. When the library's content changes, its cached index is rebuilt (with a warning); a stale
+--index-dir, or an index built by another model, is refused. A query file is cut into segments as long as the
+library's extraction recorded (--segment-seconds overrides it, with a warning).
 Prints the ranked tracks (score, best segment and its time range, predicted emotions, file) as a table, or
 with --json as JSON (the schema of ``Recommendations.to_dict``).
 """
@@ -18,15 +21,14 @@ import json
 import sys
 
 from emomv_hf.cli import make_parser, run_script
-from emomv_hf.features.arguments import ExtractorArguments
 from emomv_hf.features.extract import FeatureExtractionError
 from emomv_hf.features.media import MediaError
-from emomv_hf.recommendation.arguments import RecommendArguments
+from emomv_hf.recommendation.arguments import QueryExtractorArguments, RecommendArguments
 
 
 def build_parser():
-    """`HfArgumentParser` over :class:`RecommendArguments` and :class:`ExtractorArguments` (file queries)."""
-    parser = make_parser(RecommendArguments, ExtractorArguments, description=__doc__.splitlines()[0])
+    """`HfArgumentParser` over :class:`RecommendArguments` and :class:`QueryExtractorArguments` (file queries)."""
+    parser = make_parser(RecommendArguments, QueryExtractorArguments, description=__doc__.splitlines()[0])
     parser.prog = "recommend.py"
     return parser
 
@@ -35,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     return run_script(build_parser(), _run, argv, errors=(FeatureExtractionError, MediaError))
 
 
-def _run(args: RecommendArguments, extractor: ExtractorArguments) -> int:
+def _run(args: RecommendArguments, extractor: QueryExtractorArguments) -> int:
     from emomv_hf.recommendation.recommend import MusicRecommender
 
     recommender = MusicRecommender.from_pretrained(

@@ -88,3 +88,17 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _temporary_hf_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A temporary ``HF_HOME`` for the session (for this process's default retrieval index location,
+    ``huggingface_hub.constants.HF_HOME``, and for the scripts tests run): tests never write the user's cache."""
+    from huggingface_hub import constants
+
+    home = tmp_path_factory.mktemp("hf_home")
+    patch = pytest.MonkeyPatch()
+    patch.setattr(constants, "HF_HOME", str(home))
+    patch.setenv("HF_HOME", str(home))
+    yield home
+    patch.undo()

@@ -1,13 +1,14 @@
 """Command-line arguments of ``examples/recommend.py``: one dataclass, parsed by ``transformers.HfArgumentParser``
-beside :class:`~emomv_hf.features.arguments.ExtractorArguments` (the extractors of file queries; see
-:func:`emomv_hf.cli.run_script`)."""
+beside :class:`QueryExtractorArguments` (the extractors of file queries; see :func:`emomv_hf.cli.run_script`)."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Literal
 
 from ..cli import check_flags
+from ..features.arguments import ExtractorArguments
 
 QUERY_FLAGS = ("video", "music", "segment")
 
@@ -52,7 +53,8 @@ class RecommendArguments:
         default=None,
         metadata={
             "metavar": "DIR",
-            "help": "where the index lives (default: LIBRARY/retrieval-index/<model>)",
+            "help": "where the index lives; a stale one here is refused, not rebuilt (default: a folder per "
+            "library and model in the Hugging Face cache, $HF_HOME/emomv_hf/retrieval-index)",
         },
     )
     split: str | None = field(
@@ -77,4 +79,52 @@ class RecommendArguments:
         return {flag: getattr(self, flag) for flag in QUERY_FLAGS if getattr(self, flag) is not None}
 
 
-__all__ = ["RecommendArguments"]
+DEFAULT_SEGMENT_SECONDS = ExtractorArguments.__dataclass_fields__["segment_seconds"].default
+"""The segment length of a query file when neither the user nor the library's extraction gives one."""
+
+
+@dataclass(kw_only=True)
+class QueryExtractorArguments(ExtractorArguments):
+    """:class:`ExtractorArguments` of file queries, whose segment length is unset by default: a query is then cut
+    as the library was (:meth:`for_library`)."""
+
+    segment_seconds: float | None = field(
+        default=None,
+        metadata={
+            "help": "length of the segments a query file is cut into (default: the length the library was "
+            f"extracted with, else {DEFAULT_SEGMENT_SECONDS:g})"
+        },
+    )
+
+    def __post_init__(self) -> None:
+        # The parent's checks (the length's only when one is given).
+        given = self.segment_seconds
+        self.segment_seconds = DEFAULT_SEGMENT_SECONDS if given is None else given
+        super().__post_init__()
+        self.segment_seconds = given
+
+
+def query_extractors(
+    extractors: ExtractorArguments | None, library_seconds: float | None
+) -> ExtractorArguments:
+    """The extractors of file queries with the segment length settled: the one ``extractors`` sets, else the
+    library's (``library_seconds``, recorded by its extraction), else :data:`DEFAULT_SEGMENT_SECONDS`. A set length
+    that differs from the library's is used, with a one-line warning (the rankings then compare unlike
+    segments)."""
+    import warnings
+
+    extractors = extractors or QueryExtractorArguments()
+    chosen = extractors.segment_seconds
+    if chosen is None:
+        chosen = library_seconds or DEFAULT_SEGMENT_SECONDS
+    elif library_seconds is not None and chosen != library_seconds:
+        warnings.warn(
+            f"--segment-seconds {chosen:g} differs from the {library_seconds:g} s segments the library was "
+            f"extracted with: query files are cut into {chosen:g} s segments",
+            stacklevel=2,
+        )
+    fields = {item.name: getattr(extractors, item.name) for item in dataclasses.fields(ExtractorArguments)}
+    return ExtractorArguments(**{**fields, "segment_seconds": chosen})
+
+
+__all__ = ["DEFAULT_SEGMENT_SECONDS", "QueryExtractorArguments", "RecommendArguments", "query_extractors"]

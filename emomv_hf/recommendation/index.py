@@ -7,15 +7,19 @@ function of their inner product. So each stream of the library is one faiss inne
 above it. Candidates from faiss are re-scored with the model's own `pairwise_similarity`, so scores are the
 model's, whatever the index.
 
-On disk (``INDEX_DIR``, by default ``<library folder>/retrieval-index/<model fingerprint>``)::
+On disk (``INDEX_DIR``, by default in the Hugging Face cache, :func:`default_index_dir`, never in the library's
+folder: a dataset folder holds only what a build writes, and is pushed to the Hub whole)::
 
-    index.json              model fingerprint, similarity, library, index type per stream, counts
+    index.json              model fingerprint, similarity, library and its content hash, index type per stream,
+                                counts, and the SHA-256 of every other file of the index
     music/                  datasets.Dataset.save_to_disk: segment_id, track, media, start, end, emotion,
     music.faiss                 vectors, emotion_probabilities; and its faiss index
     video/, video.faiss     the same for the library's video segments (those with video features)
 
-An index is written into a staging folder and moved into place complete; loading it checks that it was built
-by the same model weights and configuration (similarity included) and refuses it otherwise.
+An index is written into a staging folder and moved into place complete. Loading it checks that it was built by
+the same model weights and configuration (similarity included), from the library's present content, and that
+none of its files changed since (a truncated or swapped ``.faiss``): :meth:`LibraryIndex.open` rebuilds a stale
+index in the cache (with a warning) and refuses one in a folder the user named (``--index-dir``).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import hashlib
 import json
 import logging
 import os
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +45,8 @@ from emomv_hf.data.loading import Segments, load_segments
 from emomv_hf.data.schema import fixed_size_list_array
 from emomv_hf.io_utils import (
     atomic_write_json,
+    dataset_folder_sha256,
+    file_sha256,
     looks_like_local_path,
     make_staging_dir,
     model_fingerprint,
@@ -48,7 +55,8 @@ from emomv_hf.io_utils import (
 
 logger = logging.getLogger(__name__)
 
-INDEX_FORMAT_VERSION = 1
+INDEX_FORMAT_VERSION = 2
+"""2: keyed by the library's content, with checksums of the index files (a version-1 index is stale)."""
 STREAMS = ("video", "music")
 OTHER_STREAM = {"video": "music", "music": "video"}
 INDEX_TYPES = ("auto", "exact", "hnsw")
@@ -74,6 +82,15 @@ class IndexMismatchError(ValueError):
     """An index on disk was built by another model (weights or configuration) or from another library."""
 
 
+class StaleIndexError(IndexMismatchError):
+    """An index whose files changed since it was written, or that was built from other contents of its library
+    (or of another library, split or index format)."""
+
+
+class LibraryError(ValueError):
+    """A library that cannot be read or holds no segments; the message names it (and the file, where known)."""
+
+
 def model_similarity(model: PreTrainedModel) -> str:
     """The similarity a retrieval model scores with (`cosine`, `emotion`, `mix`, or the baseline's `inverse-l2`)."""
     config = model.config
@@ -95,16 +112,102 @@ def check_task(model: PreTrainedModel, task: str) -> None:
         )
 
 
-def default_index_dir(library: str, model: PreTrainedModel) -> Path:
-    """``<library folder>/retrieval-index/<fingerprint[:16]>``; for a Hub library the same below
-    ``$HF_HOME/emomv_hf/retrieval-index/<org>--<name>``."""
+def default_index_dir(library: str, model: PreTrainedModel, split: str | None = None) -> Path:
+    """``$HF_HOME/emomv_hf/retrieval-index/<library key>/<model fingerprint[:16]>``: the library key is its folder
+    name (or Hub id, ``org--name``) and a hash of its absolute path (or Hub id) and ``split``, so two folders of
+    one name, or two splits, keep separate indexes; a library whose content changes keeps its key (its index is
+    rebuilt in place, see :meth:`LibraryIndex.open`)."""
     from huggingface_hub import constants
 
-    if looks_like_local_path(library):
-        base = Path(library).expanduser() / "retrieval-index"
-    else:
-        base = Path(constants.HF_HOME) / "emomv_hf" / "retrieval-index" / library.replace("/", "--")
-    return base / model_fingerprint(model)[:16]
+    local = looks_like_local_path(library)
+    identity = str(Path(library).expanduser().resolve()) if local else library
+    name = Path(identity).name if local else library.replace("/", "--")
+    key = hashlib.sha256(f"{identity}\0{split or ''}".encode()).hexdigest()[:16]
+    return (
+        Path(constants.HF_HOME)
+        / "emomv_hf"
+        / "retrieval-index"
+        / f"{name}-{key}"
+        / model_fingerprint(model)[:16]
+    )
+
+
+def read_library(library: str, split: str | None = None) -> Segments:
+    """:func:`load_segments`, with one-line errors (:class:`LibraryError`) for a library datasets cannot read (a
+    truncated or empty Parquet or Arrow file, named where it is a file of a local folder) or that holds no
+    segments."""
+    from datasets.exceptions import DatasetGenerationError
+
+    verbosity = datasets.logging.get_verbosity()
+    # datasets logs "Failed to read file ..." before raising: the error below names the file in one line.
+    datasets.logging.set_verbosity(datasets.logging.CRITICAL)
+    try:
+        segments = load_segments(library, split)
+    except DatasetGenerationError as error:
+        raise LibraryError(f"library {library}: {_unreadable_file(library) or error.__cause__}") from None
+    except ValueError as error:
+        if "corresponds to no data" not in str(error):  # datasets' words for a split of zero rows
+            raise
+        segments = None
+    finally:
+        datasets.logging.set_verbosity(verbosity)
+    if segments is None or not len(segments):
+        raise LibraryError(f"library {library} holds no segments (0 rows): nothing to rank")
+    return segments
+
+
+def _unreadable_file(library: str) -> str | None:
+    """The first data file of a local library folder that pyarrow cannot read (with pyarrow's reason) or that
+    holds no rows (datasets fails on those too), or ``None``."""
+    import pyarrow.parquet as pq
+
+    folder = Path(library).expanduser()
+    files = sorted(folder.rglob("*.parquet")) + sorted(folder.rglob("*.arrow")) if folder.is_dir() else []
+    for path in files:
+        try:
+            if path.suffix == ".parquet":
+                rows = pq.read_table(path).num_rows
+            else:
+                with pa.memory_map(str(path)) as source:
+                    rows = pa.ipc.open_stream(source).read_all().num_rows
+        except (pa.ArrowException, OSError) as error:
+            return f"cannot read {path} ({error})"
+        if not rows:
+            return f"{path} holds no rows"
+    return None
+
+
+def library_sha256(library: str, split: str | None = None) -> str:
+    """``sha256:<hex>`` of a library's content: a local folder's Parquet files
+    (:func:`~emomv_hf.io_utils.dataset_folder_sha256`, every split), else every column of the rows datasets
+    resolved for it (a Hub id at its current revision, a folder of Arrow files)."""
+    if looks_like_local_path(library) and (parquet_sha256 := dataset_folder_sha256(library)) is not None:
+        return parquet_sha256
+    digest = hashlib.sha256()
+    for batch in read_library(library, split).table.to_batches():
+        for column in batch.columns:  # every buffer, the nested features' values and validity included
+            for buffer in column.buffers():
+                digest.update(b"" if buffer is None else buffer)
+    return "sha256:" + digest.hexdigest()
+
+
+def index_files_sha256(path: Path) -> dict[str, str]:
+    """SHA-256 of every file of an index folder but ``index.json`` (which records them), by relative path."""
+    files = sorted(entry for entry in path.rglob("*") if entry.is_file() and entry.name != "index.json")
+    return {entry.relative_to(path).as_posix(): file_sha256(entry) for entry in files}
+
+
+@contextlib.contextmanager
+def _datasets_bars_off() -> Iterator[None]:
+    """No datasets progress bars (unlabelled ``0/1`` of add_faiss_index, "Saving the dataset"): indexing shows its
+    own labelled bar per stream."""
+    enabled = datasets.is_progress_bar_enabled()
+    datasets.disable_progress_bars()
+    try:
+        yield
+    finally:
+        if enabled:
+            datasets.enable_progress_bars()
 
 
 def library_metadata(segments: Segments) -> dict[str, pa.Array]:
@@ -228,12 +331,15 @@ class LibraryIndex:
         split: str | None,
         index_type: str,
         progress: bool,
+        content_sha256: str | None = None,
     ) -> LibraryIndex:
         """Encode every segment of ``library`` (a ``segments``-style dataset folder or Hub id) with ``model``,
-        index each stream and save it in ``target`` (:meth:`open` checks the arguments)."""
+        index each stream and save it in ``target`` (:meth:`open` checks the arguments and passes the library's
+        :func:`library_sha256`)."""
         from tqdm.auto import tqdm
 
-        segments = load_segments(library, split)
+        content_sha256 = content_sha256 or library_sha256(library, split)
+        segments = read_library(library, split)
         metadata = library_metadata(segments)
         model.eval()
         info: dict[str, Any] = {
@@ -243,11 +349,10 @@ class LibraryIndex:
             "model_name_or_path": model.config._name_or_path,
             "similarity": model_similarity(model),
             "library": library,
+            "split": split,
             "splits": segments.splits,
             "library_rows": len(segments),
-            "library_ids_sha256": hashlib.sha256(
-                "\n".join(metadata["segment_id"].to_pylist()).encode()
-            ).hexdigest(),
+            "library_sha256": content_sha256,
             "streams": {},
         }
         staging = make_staging_dir(target)
@@ -262,7 +367,10 @@ class LibraryIndex:
                 # The library's features were checked finite when they were extracted or released.
                 for start in range(0, len(rows), ENCODE_BATCH_SIZE):
                     batch = features[rows[start : start + ENCODE_BATCH_SIZE]]
-                    batch_vectors, batch_probabilities = encode_features(model, batch, stream)
+                    try:
+                        batch_vectors, batch_probabilities = encode_features(model, batch, stream)
+                    except ValueError as error:  # e.g. features of another width than the model's
+                        raise LibraryError(f"library {library} does not fit the model: {error}") from None
                     vectors.append(batch_vectors)
                     if batch_probabilities is not None:
                         probabilities.append(batch_probabilities)
@@ -275,17 +383,19 @@ class LibraryIndex:
                     columns["emotion_probabilities"] = fixed_size_list_array(np.concatenate(probabilities))
                 entries = datasets.Dataset(pa.Table.from_pydict(columns))
                 kind, faiss_index = make_faiss_index(index_type, stacked.shape[1], len(stacked))
-                entries.add_faiss_index("vectors", custom_index=faiss_index, batch_size=10_000)
-                entries.save_faiss_index("vectors", staging / f"{stream}.faiss")
-                entries.drop_index("vectors")
-                entries.save_to_disk(str(staging / stream))
+                with _datasets_bars_off():
+                    entries.add_faiss_index("vectors", custom_index=faiss_index, batch_size=10_000)
+                    entries.save_faiss_index("vectors", staging / f"{stream}.faiss")
+                    entries.drop_index("vectors")
+                    entries.save_to_disk(str(staging / stream))
                 info["streams"][stream] = {
                     "segments": len(rows),
                     "dimension": int(stacked.shape[1]),
                     "index": kind,
                 }
             if not info["streams"]:
-                raise ValueError(f"library {library!r} has no video or music features to index")
+                raise LibraryError(f"library {library!r} has no video or music features to index")
+            info["files"] = index_files_sha256(staging)
             atomic_write_json(staging / "index.json", info)
             target.parent.mkdir(parents=True, exist_ok=True)
             replace_dir(staging, target)
@@ -299,19 +409,21 @@ class LibraryIndex:
 
     @classmethod
     def load(cls, model: PreTrainedModel, *, index_dir: str | os.PathLike) -> LibraryIndex:
-        """Open the index in ``index_dir``; raises :class:`IndexMismatchError` if ``model`` did not build it."""
+        """Open the index in ``index_dir``; raises :class:`IndexMismatchError` if ``model`` did not build it and
+        :class:`StaleIndexError` if its files changed since it was written (or it has another format)."""
         path = Path(index_dir)
         info_path = path / "index.json"
         if not info_path.is_file():
             raise FileNotFoundError(
                 f"{path}: no library index here (no index.json); build it with --build-index"
             )
-        info = json.loads(info_path.read_text(encoding="utf-8"))  # written by build: trusted
-        if info.get("format_version") != INDEX_FORMAT_VERSION:
-            raise IndexMismatchError(
-                f"{path}: index format {info.get('format_version')}, this version reads {INDEX_FORMAT_VERSION}; "
-                "rebuild it with --build-index"
-            )
+        try:
+            info = json.loads(info_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            raise StaleIndexError(f"{info_path}: unreadable ({error})") from None
+        if not isinstance(info, dict) or info.get("format_version") != INDEX_FORMAT_VERSION:
+            found = info.get("format_version") if isinstance(info, dict) else None
+            raise StaleIndexError(f"{path}: index format {found}, this version reads {INDEX_FORMAT_VERSION}")
         fingerprint, similarity = model_fingerprint(model), model_similarity(model)
         if info["model_fingerprint"] != fingerprint:
             raise IndexMismatchError(
@@ -320,6 +432,17 @@ class LibraryIndex:
                 f"{info['model_fingerprint'][:16]}); the given model is {type(model).__name__} with similarity "
                 f"{similarity}, fingerprint {fingerprint[:16]}. Rebuild the index for this model with "
                 "--build-index (or use --index-dir for a separate one)"
+            )
+        # The checksums catch what faiss and datasets would read without a word (video.faiss and music.faiss
+        # swapped: same sizes, other rankings) or fail on with a traceback (a truncated file).
+        found = index_files_sha256(path)
+        changed = sorted(
+            name for name in info["files"].keys() | found.keys() if info["files"].get(name) != found.get(name)
+        )
+        if changed:
+            raise StaleIndexError(
+                f"{path}: index file(s) {', '.join(changed)} changed since the index was written (truncated, "
+                "replaced or missing)"
             )
         import faiss  # noqa: F401  (datasets' load_faiss_index needs it)
 
@@ -345,22 +468,38 @@ class LibraryIndex:
         rebuild: bool = False,
         progress: bool = True,
     ) -> LibraryIndex:
-        """Load the library's index for ``model``, building it first if there is none (or ``rebuild``)."""
+        """Load the library's index for ``model``, building it first if there is none (or ``rebuild``).
+
+        An index is stale when its files changed or the library's content (:func:`library_sha256`), split or the
+        index format differ from what built it. A stale index in the default location (the package's cache,
+        :func:`default_index_dir`) is rebuilt with a warning; one in an ``index_dir`` the user named is refused
+        (:class:`StaleIndexError`): that folder is theirs (an index shipped with a Space, one that several
+        processes read) and rebuilding a large library takes minutes, so it is only rebuilt when asked.
+        """
         check_task(model, "retrieval")
         if index_type not in INDEX_TYPES:
             raise ValueError(f"index_type must be one of {INDEX_TYPES}, got {index_type!r}")
         library = str(library)
-        target = Path(index_dir) if index_dir is not None else default_index_dir(library, model)
-        if rebuild or not (target / "index.json").is_file():
-            return cls.build(model, library, target, split, index_type, progress)
-        index = cls.load(model, index_dir=target)
-        if index.info["library"] != library or (split is not None and index.info["splits"] != [split]):
-            raise IndexMismatchError(
-                f"{target}: this index holds library {index.info['library']!r} (splits "
-                f"{', '.join(index.info['splits'])}), not {library!r}{f' split {split!r}' if split else ''}; "
-                "rebuild it with --build-index or use another --index-dir"
-            )
-        return index
+        target = Path(index_dir) if index_dir is not None else default_index_dir(library, model, split)
+        content = library_sha256(library, split)
+        if not rebuild and (target / "index.json").is_file():
+            try:
+                index = cls.load(model, index_dir=target)
+                if (index.info["library_sha256"], index.info["split"]) != (content, split):
+                    raise StaleIndexError(
+                        f"{target}: this index holds library {index.info['library']!r} (splits "
+                        f"{', '.join(index.info['splits'])}, {index.info['library_rows']} rows, "
+                        f"{index.info['library_sha256'][:23]}), not the present {library!r}"
+                        f"{f' split {split!r}' if split else ''} ({content[:23]})"
+                    )
+                return index
+            except StaleIndexError as error:
+                if index_dir is not None:
+                    raise StaleIndexError(
+                        f"{error}; rebuild it with --build-index (an --index-dir is only rebuilt when asked)"
+                    ) from None
+                warnings.warn(f"{error}: rebuilding it", stacklevel=2)
+        return cls.build(model, library, target, split, index_type, progress, content)
 
     def stream(self, stream: str) -> StreamIndex:
         if stream not in self.streams:
@@ -375,8 +514,13 @@ __all__ = [
     "EXACT_SEARCH_MAX_VECTORS",
     "INDEX_TYPES",
     "IndexMismatchError",
+    "LibraryError",
     "LibraryIndex",
+    "StaleIndexError",
     "StreamIndex",
     "check_task",
+    "default_index_dir",
+    "library_sha256",
     "make_faiss_index",
+    "read_library",
 ]

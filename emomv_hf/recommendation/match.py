@@ -17,10 +17,9 @@ import numpy as np
 import torch
 from transformers import PreTrainedModel
 
-from emomv_hf.data.loading import load_segments
 from emomv_hf.features.arguments import ExtractorArguments
 
-from .index import STREAMS, check_task, library_metadata
+from .index import STREAMS, check_task, library_metadata, read_library
 from .recommend import Query, QuerySegment, UnknownSegmentError, emotion_dict, extract_query
 
 
@@ -29,7 +28,7 @@ class LibrarySegments:
 
     def __init__(self, library: str, split: str | None = None):
         self.library = str(library)
-        segments = load_segments(self.library, split)
+        segments = read_library(self.library, split)
         self.metadata = library_metadata(segments)
         self._ids = segments.segment_ids
         self._rows = {segment_id: row for row, segment_id in enumerate(self._ids)}

@@ -1,7 +1,8 @@
 """Ranking a library's tracks (or videos) for a query: a media file, a library segment or raw features.
 
 A query has one stream (the video of a clip, or the music of a track) and ranks the library's other stream.
-A long query is cut into segments as the library was (`extract_dataset`'s segmenting), and the score of a
+A long query is cut into segments as the library was (`extract_dataset`'s segmenting, with the segment length
+its extraction recorded unless the user sets another: :func:`~.arguments.query_extractors`), and the score of a
 library segment is the mean of the model's similarity with every query segment; a track scores as its best
 segment, which is reported with the query segment that fits it best. For the inner-product similarities the
 mean over query segments is the inner product with the mean query vector, which is what faiss searches; the
@@ -27,6 +28,7 @@ from transformers import PreTrainedModel
 from emomv_hf.emotions import EMOTIONS
 from emomv_hf.features.arguments import ExtractorArguments
 
+from .arguments import query_extractors
 from .index import OTHER_STREAM, STREAMS, LibraryIndex, StreamIndex, check_task, encode_features
 
 GROUPINGS = ("track", "segment")
@@ -182,6 +184,16 @@ def extract_query(path: str | os.PathLike, stream: str, extractor: ExtractorArgu
     )
 
 
+def recorded_segment_seconds(library: str | None) -> float | None:
+    """The segment length the extraction that wrote the library folder recorded; ``None`` for a library of
+    another kind (a built EmoMV dataset, a Hub id) or none."""
+    if not library or not Path(library).expanduser().is_dir():
+        return None
+    from emomv_hf.features.extract import recorded_extraction_settings
+
+    return (recorded_extraction_settings(Path(library).expanduser()) or {}).get("segment_seconds")
+
+
 def segment_query(index: LibraryIndex, segment_id: str, stream: str) -> Query:
     """A library segment as a query: its stored retrieval vector of ``stream``."""
     library = index.stream(stream)
@@ -223,14 +235,26 @@ def features_query(features: Any, stream: str, source: str = "features") -> Quer
 
 
 class MusicRecommender:
-    """A retrieval model and a library index: `recommend(video=..., music=..., segment=..., *_features=...)`."""
+    """A retrieval model and a library index: `recommend(video=..., music=..., segment=..., *_features=...)`.
+
+    ``extractors`` extract query files; a segment length they leave unset (``None``, the default of
+    :class:`~.arguments.QueryExtractorArguments`) is the library's."""
 
     def __init__(
         self, model: PreTrainedModel, index: LibraryIndex, extractors: ExtractorArguments | None = None
     ):
         check_task(model, "retrieval")
         self.model, self.index = model.eval(), index
-        self.extractors = extractors or ExtractorArguments()
+        self._given_extractors, self._extractors = extractors, None
+
+    @property
+    def extractors(self) -> ExtractorArguments:
+        """The extractors of query files, their segment length settled (:func:`~.arguments.query_extractors`) the
+        first time a file query needs them."""
+        if self._extractors is None:
+            library_seconds = recorded_segment_seconds(self.index.info["library"])
+            self._extractors = query_extractors(self._given_extractors, library_seconds)
+        return self._extractors
 
     @classmethod
     def from_pretrained(

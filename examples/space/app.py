@@ -16,6 +16,7 @@ has an environment variable (EMOMV_RETRIEVAL_MODEL, EMOMV_CORRESPONDENCE_MODEL, 
 from __future__ import annotations
 
 import os
+import re
 import sys
 import warnings
 from dataclasses import dataclass, field
@@ -31,12 +32,14 @@ from emomv_hf.emotions import EMOTIONS  # noqa: E402
 from emomv_hf.features.arguments import ExtractorArguments  # noqa: E402
 from emomv_hf.features.extract import FeatureExtractionError  # noqa: E402
 from emomv_hf.features.media import MEDIA_EXTENSIONS, VIDEO_EXTENSIONS, MediaError, read_audio  # noqa: E402
+from emomv_hf.recommendation.arguments import QueryExtractorArguments, query_extractors  # noqa: E402
 from emomv_hf.recommendation.index import OTHER_STREAM  # noqa: E402
 from emomv_hf.recommendation.match import MatchResult, PairMatcher  # noqa: E402
 from emomv_hf.recommendation.recommend import (  # noqa: E402
     MusicRecommender,
     Recommendations,
     RecommendedItem,
+    recorded_segment_seconds,
     time_range,
     top_emotions,
 )
@@ -50,6 +53,12 @@ MAX_SEGMENT_CHOICES = 5000
 """Segment ids offered in a dropdown; a bigger library's other ids can still be typed."""
 PLAYBACK_SAMPLE_RATE = 44_100
 """Sample rate of the segment clips the audio player plays (VGGish's 16 kHz would sound muffled)."""
+
+PANDAS_DEPRECATIONS_IN_GRADIO = (
+    "'future.no_silent_downcasting' is deprecated",
+    "The copy keyword is deprecated",
+)
+"""The pandas 3 deprecation warnings gradio's queue raises on every request (see :func:`launch`)."""
 
 USER_ERRORS: tuple[type[BaseException], ...] = (
     ValueError,
@@ -107,7 +116,9 @@ class SpaceArguments:
     )
     split: str | None = _env("EMOMV_LIBRARY_SPLIT", "the library split to use (default: every split)")
     index_dir: str | None = _env(
-        "EMOMV_INDEX_DIR", "where the retrieval index lives (default: LIBRARY/retrieval-index/<model>)"
+        "EMOMV_INDEX_DIR",
+        "where the retrieval index lives; a stale one here is refused, not rebuilt (default: a folder per library "
+        "and model in the Hugging Face cache, $HF_HOME/emomv_hf/retrieval-index, as recommend.py's)",
     )
     top_k: int = _env("EMOMV_TOP_K", "tracks listed by Find music", "10", int)
     server_name: str = _env(
@@ -156,7 +167,7 @@ class Space:
 
 def load_space(args: SpaceArguments, extractors: ExtractorArguments | None = None) -> Space:
     """Load the models and the library (building the retrieval index the first time); ``extractors`` extract
-    uploaded files."""
+    uploaded files (into segments as long as the library's, unless they set a length)."""
     recommender = matcher = None
     missing = {}
     if args.retrieval_model:
@@ -173,8 +184,14 @@ def load_space(args: SpaceArguments, extractors: ExtractorArguments | None = Non
             "No retrieval model was given: start the app with --retrieval-model (or set EMOMV_RETRIEVAL_MODEL)."
         )
     if args.correspondence_model:
+        # One settled segment length for both tabs (the recommender's, which warns once if it is not the library's).
+        settled = (
+            recommender.extractors
+            if recommender is not None
+            else query_extractors(extractors, recorded_segment_seconds(args.library))
+        )
         matcher = PairMatcher.from_pretrained(
-            args.correspondence_model, args.library or None, split=args.split, extractors=extractors
+            args.correspondence_model, args.library or None, split=args.split, extractors=settled
         )
     else:
         missing["match"] = (
@@ -561,6 +578,12 @@ def launch(
     ``max_upload_mb`` each; larger ones are refused with 413 and not kept) and the models' outputs. Uploads and
     outputs are deleted once they are ``upload_lifetime_s`` old (checked as often)."""
     demo = build_demo(space, upload_lifetime_s)
+    # Gradio's queue summarises every request for its monitoring page (gradio.queueing.Queue._get_df) with two pandas
+    # calls that pandas 3 deprecates; the app does not use that page, and the warnings say nothing about it.
+    for message in PANDAS_DEPRECATIONS_IN_GRADIO:
+        warnings.filterwarnings(
+            "ignore", message=re.escape(message), category=DeprecationWarning, module=r"gradio\.queueing"
+        )
     demo.launch(
         server_name=server_name,
         server_port=server_port,
@@ -574,7 +597,7 @@ def launch(
 
 
 def build_parser():
-    parser = make_parser(SpaceArguments, ExtractorArguments, description=__doc__.splitlines()[0])
+    parser = make_parser(SpaceArguments, QueryExtractorArguments, description=__doc__.splitlines()[0])
     parser.prog = "app.py"
     # The extractor flags are declared once (ExtractorArguments); here they default to their variables.
     for action in parser._actions:

@@ -139,7 +139,11 @@ def test_command_line_and_pipeline_give_the_python_result(model, model_dir, medi
         "dimension": built["streams"]["music"]["dimension"],
         "index": "exact",
     }
-    assert Path(built["index_dir"]).parent == library / "retrieval-index"
+    from huggingface_hub import constants
+
+    # The index lives in the (test session's) Hugging Face cache, never in the library folder.
+    assert Path(built["index_dir"]).is_relative_to(Path(constants.HF_HOME) / "emomv_hf" / "retrieval-index")
+    assert not (library / "retrieval-index").exists()
 
     query = ["--music", str(media["query"]), "--random-init", "--segment-seconds", str(SEGMENT_SECONDS)]
     assert script.main([*common, *query, "--json"]) == 0
@@ -173,3 +177,24 @@ def test_command_line_and_pipeline_give_the_python_result(model, model_dir, medi
     with pytest.raises(SystemExit) as exit_info:
         script.main([*common, "--video", "a.mp4", "--music", "b.m4a"])
     assert exit_info.value.code == 2
+
+
+def test_a_query_file_is_cut_as_the_library_was(model_dir, media, library, capsys):
+    """Issue 23.5: the library was extracted into 1 s segments, so a query file is cut into 1 s segments unless
+    --segment-seconds says otherwise, which is used with a one-line warning."""
+    script = _recommend_script()
+    argv = ["--model", str(model_dir), "--library", str(library), "--no-progress", "--json"]
+    argv += ["--music", str(media["query"]), "--random-init"]
+
+    def query_windows(extra: list[str]) -> tuple[list[tuple[float, float]], list[str]]:
+        assert script.main([*argv, *extra]) == 0
+        captured = capsys.readouterr()
+        segments = json.loads(captured.out)["query"]["segments"]
+        warnings = [line for line in captured.err.splitlines() if line.startswith("warning:")]
+        return [(segment["start"], segment["end"]) for segment in segments], warnings
+
+    assert query_windows([]) == ([(0.0, 1.0), (1.0, 2.0)], [])
+    windows, (warning,) = query_windows(["--segment-seconds", "2"])
+    assert windows == [(0.0, 2.0)]
+    assert "--segment-seconds 2 differs from the 1 s segments the library was extracted with" in warning
+    assert query_windows(["--segment-seconds", "1"]) == ([(0.0, 1.0), (1.0, 2.0)], [])

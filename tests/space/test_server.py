@@ -111,3 +111,23 @@ def test_a_librarys_media_column_cannot_name_other_files(app, tmp_path):
         query_segment=None,
     )
     assert app.media_players(item) == (None, None)
+
+
+def test_a_request_raises_no_pandas_deprecation_warnings(app, space, recwarn):
+    """Issue 26.8: gradio's queue summarised every request with two pandas calls that pandas 3 deprecates."""
+    from gradio_client import Client
+
+    demo, url = _serve(app, space)
+    try:
+        ranked = Client(url, verbose=False).predict(
+            app.SEGMENT_SOURCE, None, space.video_segments[0], api_name="/on_find"
+        )
+        assert space.video_segments[0] in ranked[0]  # the query summary: the request ran through the queue
+    finally:
+        demo.close()
+    deprecations = [
+        str(warning.message) for warning in recwarn if issubclass(warning.category, DeprecationWarning)
+    ]
+    assert not [message for message in deprecations if "pandas" in message or "deprecated" in message], (
+        deprecations
+    )

@@ -1,0 +1,163 @@
+"""The library index is never stale (issue 23.3, 23.4): keyed by the library's content and the model, checked
+against its own files' checksums, and kept in the Hugging Face cache, outside the dataset folder."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+pytest.importorskip("faiss")
+
+from emomv_hf.recommendation.index import LibraryIndex, StaleIndexError, default_index_dir  # noqa: E402
+from emomv_hf.recommendation.recommend import MusicRecommender, UnknownSegmentError  # noqa: E402
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SEGMENTS = Path("data") / "segments" / "validation-00000-of-00001.parquet"
+
+
+def load_script(relative: str):
+    """A script of the repository as a module (its ``main(argv)`` runs it in this process); registered, so that
+    its dataclasses resolve their module."""
+    name = Path(relative).stem + "_script"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, REPO_ROOT / relative)
+        sys.modules[name] = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(sys.modules[name])
+    return sys.modules[name]
+
+
+@pytest.fixture
+def library(emomv_c_dir, tmp_path) -> Path:
+    """A copy of EmoMV-C that a test may change."""
+    return Path(shutil.copytree(emomv_c_dir, tmp_path / "emomv-c"))
+
+
+def replace_a_segment(library: Path) -> tuple[str, str]:
+    """Delete the library's first segment and add a copy of its second under a new id: ``(deleted, added)``."""
+    table = pq.read_table(library / SEGMENTS)
+    deleted, second = table.column("segment_id")[0].as_py(), table.slice(1, 1)
+    added = second.set_column(
+        second.schema.get_field_index("segment_id"), "segment_id", pa.array(["new_segment_00"])
+    )
+    pq.write_table(pa.concat_tables([table.slice(1), added]), library / SEGMENTS)
+    return deleted, "new_segment_00"
+
+
+def write_arrow_library(library: Path, table: pa.Table) -> Path:
+    """A library folder of one Arrow stream file (no Parquet: its content is hashed from the rows datasets read)."""
+    shutil.rmtree(library, ignore_errors=True)
+    (library / "data" / "segments").mkdir(parents=True)
+    with pa.ipc.new_stream(
+        str(library / "data" / "segments" / "validation-00000-of-00001.arrow"), table.schema
+    ) as writer:
+        writer.write_table(table)
+    (library / "README.md").write_text(
+        "---\nconfigs:\n- config_name: segments\n  data_files:\n  - split: validation\n"
+        "    path: data/segments/validation-*\n---\n",
+        encoding="utf-8",
+    )
+    return library
+
+
+def test_an_arrow_library_is_keyed_by_its_rows(model, emomv_c_dir, tmp_path):
+    table = pq.read_table(emomv_c_dir / SEGMENTS)
+    library = write_arrow_library(tmp_path / "arrow-library", table)
+    first = LibraryIndex.open(model, str(library), progress=False)
+    assert first.info["library_rows"] == table.num_rows
+    write_arrow_library(library, table.slice(1))
+    with pytest.warns(UserWarning, match="not the present .*: rebuilding it"):
+        fresh = LibraryIndex.open(model, str(library), progress=False)
+    assert fresh.info["library_rows"] == table.num_rows - 1
+
+
+def test_a_changed_library_gets_a_fresh_index_or_a_refusal(model, library, tmp_path, recwarn):
+    first = LibraryIndex.open(model, str(library), progress=False)
+    assert first.path == default_index_dir(str(library), model)
+    deleted, added = replace_a_segment(library)
+
+    # The default (cached) index is rebuilt, with a warning: the deleted segment is gone, the new one is there.
+    with pytest.warns(UserWarning, match="rebuilding it"):
+        fresh = LibraryIndex.open(model, str(library), progress=False)
+    assert fresh.path == first.path and fresh.info["library_sha256"] != first.info["library_sha256"]
+    recommender = MusicRecommender(model, fresh)
+    ranked = recommender.recommend(segment=added, per="segment", top_k=len(fresh.streams["music"]))
+    assert deleted not in {item.segment_id for item in ranked.items}
+    with pytest.raises(UnknownSegmentError, match=deleted):
+        recommender.recommend(segment=deleted)
+
+    # An --index-dir the user named is refused, not rebuilt, until asked.
+    named = tmp_path / "named-index"
+    LibraryIndex.open(model, str(library), index_dir=named, progress=False)
+    replace_a_segment(library)
+    with pytest.raises(StaleIndexError, match="not the present .*--build-index"):
+        LibraryIndex.open(model, str(library), index_dir=named)
+    rebuilt = LibraryIndex.open(model, str(library), index_dir=named, rebuild=True, progress=False)
+    assert rebuilt.info["library_rows"] == fresh.info["library_rows"]
+
+
+def test_swapped_or_truncated_index_files_are_detected(model, emomv_c_dir, tmp_path):
+    named = tmp_path / "index"
+    built = LibraryIndex.open(model, str(emomv_c_dir), index_dir=named, progress=False)
+    query = built.streams["video"].entries["segment_id"][0]
+    expected = MusicRecommender(model, built).recommend(segment=query).to_dict()
+    # EmoMV-C's two streams have as many segments of the same dimension: swapped files are the same size.
+    video, music = named / "video.faiss", named / "music.faiss"
+    assert video.stat().st_size == music.stat().st_size
+    video.rename(tmp_path / "swap")
+    music.rename(video)
+    (tmp_path / "swap").rename(music)
+    with pytest.raises(StaleIndexError, match=r"music\.faiss, video\.faiss changed"):
+        LibraryIndex.open(model, str(emomv_c_dir), index_dir=named)
+
+    # In the cache, the same damage is repaired: the index is rebuilt and ranks as before.
+    cached = LibraryIndex.open(model, str(emomv_c_dir), progress=False)
+    cached_video = cached.path / "video.faiss"
+    cached_video.write_bytes(cached_video.read_bytes()[:100])
+    with pytest.warns(UserWarning, match=r"video\.faiss changed .*: rebuilding it"):
+        repaired = LibraryIndex.open(model, str(emomv_c_dir), progress=False)
+    assert MusicRecommender(model, repaired).recommend(segment=query).to_dict() == expected
+
+
+def test_the_index_stays_out_of_the_dataset_folder(model, release_dir, tmp_path, capsys):
+    """The new-user replay of issue 23.4: build EmoMV-C, train, recommend (the index is written), build again
+    into the same --output-dir: the build must not refuse the folder. The pipeline and the Space open the index
+    the command line wrote."""
+    from huggingface_hub import constants
+    from transformers import pipeline
+
+    build = load_script("dataset_scripts/build_emomv.py")
+    recommend = load_script("examples/recommend.py")
+    datasets_dir, model_dir = tmp_path / "datasets", tmp_path / "outputs" / "retrieval"
+    build_args = [
+        "--release-dir",
+        str(release_dir),
+        "--dataset",
+        "emomv-c",
+        "--output-dir",
+        str(datasets_dir),
+    ]
+    assert build.main(build_args) == 0
+    model.save_pretrained(model_dir)
+    library = datasets_dir / "emomv-c"
+    common = ["--model", str(model_dir), "--library", str(library), "--no-progress"]
+    assert recommend.main([*common, "--segment", "yA9WhYnsD_4_06", "--top-k", "3"]) == 0
+    capsys.readouterr()
+    assert recommend.main([*common, "--build-index", "--json"]) == 0
+    index_dir = Path(json.loads(capsys.readouterr().out)["index_dir"])
+    assert index_dir.is_relative_to(Path(constants.HF_HOME) / "emomv_hf" / "retrieval-index")
+    assert sorted(path.name for path in library.iterdir()) == ["README.md", "data"]
+
+    assert build.main(build_args) == 0, capsys.readouterr().err
+
+    finder = pipeline("music-video-retrieval", model=str(model_dir), library=str(library), progress=False)
+    assert finder.recommender.index.path == index_dir
+    app = load_script("examples/space/app.py")
+    space = app.load_space(app.SpaceArguments(retrieval_model=str(model_dir), library=str(library)))
+    assert space.recommender.index.path == index_dir
