@@ -38,7 +38,12 @@ def _run(args: BuildEmoMVArguments, output: DatasetOutputArguments) -> int:
     for name in args.dataset_names:
         try:
             folder = build_hub_dataset(
-                release_dir, name, args.output_dir, strict=args.strict, overwrite=output.overwrite
+                release_dir,
+                name,
+                args.output_dir,
+                strict=args.strict,
+                overwrite=output.overwrite,
+                repo_id=f"{output.push_to_hub}/{name}" if output.push_to_hub else None,
             )
         except MissingReleaseFilesError as error:
             if args.strict:

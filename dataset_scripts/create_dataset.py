@@ -2,7 +2,8 @@
 """Make an EmoMV-style dataset from unlabelled music videos with an emotion tagger (EmoMV paper, sections 3.2-3.3).
 
     python dataset_scripts/create_dataset.py --media DIR_OR_CSV_OR_HUB_ID --tagger M --output-dir OUT \\
-        [--segment-seconds 30] [--max-segments-per-source 2] [--extractor extractors] [--push-to-hub ORG/NAME]
+        [--segment-seconds 30] [--max-segments-per-source 2] [--extractor extractors] [--license ID] \\
+        [--push-to-hub ORG/NAME]
 
 --media: an EmoMV dataset folder or a folder written by extract_features.py (its segments are read), else raw
 media (extracted first into OUT.work/features with the flags of extract_features.py: --extractor, --segment-seconds,
@@ -11,7 +12,8 @@ video only, music only and both; it is kept when the three agree and are not neu
 --max-segments-per-source segments of a source are kept; the sources are split 80/20; each split is paired
 (matched and mismatched pairs, balanced). Writes OUT (configs ``pairs`` and ``segments``, and a dataset card that
 counts every filter) and prints what every stage kept and why the others went. Reruns resume: finished
-extraction shards and the tags (OUT.work/tags.parquet) are reused.
+extraction shards and the tags (OUT.work/tags.parquet) are reused. The card states --license (a Hub licence id;
+default other: unknown) and loads the dataset from --push-to-hub's id, else from OUT as given.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import logging
 import sys
 
 from emomv_hf.cli import make_parser, run_script
+from emomv_hf.data.arguments import DatasetLicenseArguments
 from emomv_hf.data.create import create_dataset
 from emomv_hf.features.arguments import CreateDatasetArguments, ExtractorArguments
 from emomv_hf.features.extract import FeatureExtractionError
@@ -28,8 +31,14 @@ from emomv_hf.hub import push_to_hub
 
 
 def build_parser():
-    """`HfArgumentParser` over :class:`CreateDatasetArguments` and :class:`ExtractorArguments`."""
-    parser = make_parser(CreateDatasetArguments, ExtractorArguments, description=__doc__.splitlines()[0])
+    """`HfArgumentParser` over :class:`CreateDatasetArguments`, :class:`ExtractorArguments` and
+    :class:`DatasetLicenseArguments`."""
+    parser = make_parser(
+        CreateDatasetArguments,
+        ExtractorArguments,
+        DatasetLicenseArguments,
+        description=__doc__.splitlines()[0],
+    )
     parser.prog = "create_dataset.py"
     return parser
 
@@ -38,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     return run_script(build_parser(), _run, argv, errors=(FeatureExtractionError, MediaError))
 
 
-def _run(args: CreateDatasetArguments, extractor: ExtractorArguments) -> int:
+def _run(args: CreateDatasetArguments, extractor: ExtractorArguments, card: DatasetLicenseArguments) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     summary = create_dataset(
         args.media,
@@ -53,6 +62,7 @@ def _run(args: CreateDatasetArguments, extractor: ExtractorArguments) -> int:
         allow_degenerate=args.allow_degenerate,
         overwrite=args.overwrite,
         repo_id=args.push_to_hub,
+        license=card.license,
     )
     print(summary.describe())
     if args.push_to_hub:

@@ -14,6 +14,7 @@ from typing import Any
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from emomv_hf.citation import BIBTEX
+from emomv_hf.data.schema import DATASET_NAMES
 from emomv_hf.paper_results import metric_names
 from emomv_hf.reporting import (
     dataset_display_name,
@@ -47,18 +48,52 @@ USAGE_LINES = {
 }
 
 
+EMOMV_LIMITATIONS = (
+    "The emotion labels of EmoMV-B and EmoMV-C were **predicted** by an emotion classifier (modified Feature "
+    "AttendAffectNet), not annotated by people; matched/mismatched labels inherit its errors. Only EmoMV-A has human "
+    "labels (from MVED).",
+    "The validation sets are small (96 pairs for EmoMV-C, 120 for EmoMV-B): one pair is about one point of accuracy. "
+    "Results vary from seed to seed by several points; compare means over seeds, not single runs.",
+)
+"""What limits a model trained on the EmoMV datasets (and only on them)."""
+
+
+def is_hub_dataset(dataset: str) -> bool:
+    """Whether ``dataset`` names a Hub dataset (``ORG/NAME`` that is not a local folder)."""
+    return dataset.count("/") == 1 and not Path(dataset).exists()
+
+
+def dataset_reference(dataset: str) -> str:
+    """How a card names a training dataset: its Hub id, or a local folder's name (``datasets/emomv-c`` ->
+    ``emomv-c``), never a path of the machine that trained it."""
+    return dataset if is_hub_dataset(dataset) else dataset_key(dataset)
+
+
+def data_limitations(dataset: str) -> tuple[str, ...]:
+    """The limitations that come from the training data: EmoMV's own for the EmoMV datasets; for the user's data a
+    pointer to its dataset card, which lists its own (label source, split sizes, missing emotions)."""
+    if dataset_key(dataset) in DATASET_NAMES:
+        return EMOMV_LIMITATIONS
+    return (
+        f"The labels and pairs of `{dataset_reference(dataset)}` are whatever its maker gave or a tagger predicted; "
+        "its dataset card says how they were made and what its split sizes and missing emotions limit.",
+        "Results vary from seed to seed; compare means over seeds, not single runs.",
+    )
+
+
 def eval_results_for_card(
     args: Mapping[str, Any], metrics: Mapping[str, float], eval_split: str
 ) -> list[EvalResult]:
-    """model-index entries: one per paper metric of ``args["task"]`` present in ``metrics``, with dataset,
-    config/split (``eval_split`` as ``"config/split"``) and protocol in their names."""
+    """model-index entries: one per paper metric of ``args["task"]`` present in ``metrics``, with the dataset (its Hub
+    id or name: :func:`dataset_reference`), config/split (``eval_split`` as ``"config/split"``) and protocol in
+    their names."""
     task, dataset, protocol = args["task"], args["dataset"], args["protocol"]
     config, _, split = eval_split.partition("/")
     return [
         EvalResult(
             task_type=TASK_TYPES[task],
             task_name=TASK_DESCRIPTIONS[task],
-            dataset_type=dataset,
+            dataset_type=dataset_reference(dataset),
             dataset_name=dataset_display_name(dataset),
             dataset_config=config,
             dataset_split=split,
@@ -117,12 +152,11 @@ def make_model_card(
     variant = "single-task" if args["single_task"] else "multi-task"
     repo_id = repo_id or args.get("hub_model_id") or args.get("output_dir") or "path/to/checkpoint"
     dataset, task, model = args["dataset"], args["task"], args["model"]
-    is_hub_dataset = "/" in dataset and not Path(dataset).exists()
     card_data = ModelCardData(
         model_name=repo_id.split("/")[-1],
         license="mit",
         library_name="transformers",
-        datasets=[dataset] if is_hub_dataset else None,
+        datasets=[dataset] if is_hub_dataset(dataset) else None,
         tags=[
             "emomv",
             "affective-computing",
@@ -146,7 +180,8 @@ def make_model_card(
         )
         + f" for {TASK_DESCRIPTIONS[task]}.",
         dataset_name=dataset_display_name(dataset),
-        dataset_id=dataset,
+        dataset_id=dataset_reference(dataset),
+        data_limitations=data_limitations(dataset),
         task_description=TASK_DESCRIPTIONS[task],
         model_class=model_class,
         variant=variant,

@@ -191,7 +191,9 @@ def test_script_prints_every_stage(synthetic, tagger, tmp_path, capsys):
     folder, _ = synthetic
     tagger.save_pretrained(tmp_path / "tagger")
     out = tmp_path / "created"
-    assert main(["--media", str(folder), "--tagger", str(tmp_path / "tagger"), "--output-dir", str(out)]) == 0
+    argv = ["--media", str(folder), "--tagger", str(tmp_path / "tagger"), "--output-dir", str(out)]
+    assert main([*argv, "--license", "cc0-1.0"]) == 0
+    assert "\nlicense: cc0-1.0\n" in (out / "README.md").read_text()
     printed = capsys.readouterr().out
     for line in (
         "input: kept 120",
@@ -243,3 +245,24 @@ def test_load_segments_reads_every_split_with_absent_streams(tmp_path):
     assert present.tolist() == [True, False, True]
     np.testing.assert_array_equal(features, np.stack([music[0], np.zeros(128, np.float32), music[2]]))
     assert load_segments(folder, "validation").segment_ids == ["s2"]
+
+
+def test_card_of_a_created_dataset_is_about_the_users_data(synthetic, tagger, tmp_path, monkeypatch):
+    """Acceptance of issue 26: a dataset made from synthetic segments carries no EmoMV licence or copyright text;
+    it loads from the folder the user gave, names its tagger by its full SHA-256 and lists its own limitations."""
+    folder, _ = synthetic
+    monkeypatch.chdir(tmp_path)
+    create_dataset(folder, tagger, Path("datasets/my-emomv"), max_segments_per_source=2, seed=0)
+    card = (tmp_path / "datasets" / "my-emomv" / "README.md").read_text()
+    for text in ("ivyha010", "Copyright", "MIT", "license: mit"):
+        assert text not in card
+    assert "\nlicense: other\n" in card
+    assert 'load_dataset("datasets/my-emomv")' in card and "emomv/my-emomv" not in card
+    assert re.search(r"sha256 of its configuration and weights `[0-9a-f]{64}`", card)
+    assert "**predicted** by the tagger `EmoMVForEmotionTagging`" in card
+    assert re.search(r"The smallest split, `validation`, holds \d+ pairs", card)
+    assert "EmoMV-C" not in card and "96 pairs" not in card
+
+    create_dataset(folder, tagger, tmp_path / "licensed", license="cc-by-nc-4.0", repo_id="me/licensed")
+    card = (tmp_path / "licensed" / "README.md").read_text()
+    assert "\nlicense: cc-by-nc-4.0\n" in card and 'load_dataset("me/licensed")' in card
