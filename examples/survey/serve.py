@@ -34,10 +34,6 @@ class ServeArguments:
         default="127.0.0.1", metadata={"help": "address to listen on (0.0.0.0: every interface)"}
     )
     port: int = field(default=8000, metadata={"help": "port (0: any free one)"})
-    show_segment_ids: bool = field(
-        default=False,
-        metadata={"help": "show the segment ids under the media too (they can reveal the label)"},
-    )
     request_timeout: float = field(
         default=DEFAULT_REQUEST_TIMEOUT,
         metadata={"help": "seconds a silent connection is kept before it is closed"},
@@ -76,7 +72,6 @@ def _run(args: ServeArguments) -> int:
         store,
         args.host,
         args.port,
-        show_segment_ids=args.show_segment_ids,
         request_timeout=args.request_timeout,
     )
     for sample in server.samples:  # the server checks again at every request; say now what it will refuse
