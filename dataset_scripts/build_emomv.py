@@ -48,7 +48,7 @@ def _run(args: BuildEmoMVArguments, output: DatasetOutputArguments) -> int:
         except MissingReleaseFilesError as error:
             if args.strict:
                 raise
-            print(f"skipped {name}: {error}", file=sys.stderr)
+            print(f"skipped {error}", file=sys.stderr)  # the error starts with the dataset's name
             continue
         print(format_hub_folder_summary(folder))
         built.append((name, folder))

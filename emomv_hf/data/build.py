@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 
 from emomv_hf._version import __version__
 from emomv_hf.emotions import ALLOWED_MISMATCH_PAIRS, EMOTIONS
-from emomv_hf.io_utils import dataset_folder_sha256, file_sha256, read_csv_records
+from emomv_hf.io_utils import counted, dataset_folder_sha256, file_sha256, read_csv_records
 
 from .card import RELEASE_LICENSE_NOTE, UNKNOWN_LICENSE, make_dataset_card, user_license_note
 from .hub_folder import write_hub_folder
@@ -223,7 +223,7 @@ def format_hub_folder_summary(folder: str | os.PathLike) -> str:
                 if "matched" in counts
                 else ""
             )
-            lines.append(f"  {config}/{split}: {counts['rows']} rows{extra}")
+            lines.append(f"  {config}/{split}: {counted(counts['rows'], 'row')}{extra}")
     return "\n".join(lines)
 
 

@@ -23,7 +23,7 @@ from huggingface_hub import DatasetCard, DatasetCardData
 
 from emomv_hf.citation import BIBTEX as CITATION
 from emomv_hf.emotions import ALLOWED_MISMATCH_PAIRS, EMOTIONS
-from emomv_hf.io_utils import markdown_table
+from emomv_hf.io_utils import counted, markdown_table
 
 from .hub_folder import DATA_DIR
 from .pairing import SWAP_ALLOCATION_RULE, mismatch_matrix
@@ -205,7 +205,7 @@ def _size_limitations(pairs: Mapping[str, pa.Table]) -> list[str]:
         return []
     split, table = min(pairs.items(), key=lambda item: item[1].num_rows)
     lines = [
-        f"The smallest split, `{split}`, holds {table.num_rows} pair{'' if table.num_rows == 1 else 's'}: one pair "
+        f"The smallest split, `{split}`, holds {counted(table.num_rows, 'pair')}: one pair "
         f"is {100 / max(table.num_rows, 1):.1f} points of accuracy there, so compare means over seeds or folds, "
         "not single runs."
     ]

@@ -38,7 +38,7 @@ import torch
 
 from emomv_hf._version import __version__
 from emomv_hf.emotions import EMOTIONS
-from emomv_hf.io_utils import markdown_table, model_fingerprint
+from emomv_hf.io_utils import counted, markdown_table, model_fingerprint
 
 from .build import DegenerateDatasetError, load_extracted_segments, pair_split_tables
 from .card import UNKNOWN_LICENSE, make_dataset_card, user_license_note
@@ -260,9 +260,9 @@ class CreationSummary:
         lines += [f"  {stage.describe()}" for stage in self.stages]
         for split, counts in self.pairs.items():
             lines.append(
-                f"  pairs/{split}: {counts['rows']} pairs ({counts['matched']} matched, {counts['mismatched']} "
-                f"mismatched) from {sum(self.splits[split].values())} segments, {counts['unused']} matched pair(s) "
-                "dropped by balancing"
+                f"  pairs/{split}: {counted(counts['rows'], 'pair')} ({counts['matched']} matched, "
+                f"{counts['mismatched']} mismatched) from {counted(sum(self.splits[split].values()), 'segment')}, "
+                f"{counted(counts['unused'], 'matched pair')} dropped by balancing"
             )
         lines.append(f"  kept fraction: {self.kept_fraction:.4f}")
         return "\n".join(lines)
@@ -392,7 +392,7 @@ def create_dataset(
         features_dir = work_dir / "features"
         result = extract_dataset(media, features_dir, **dict(extraction or {}))
         extraction_note = (
-            f"{result.rows} segment(s) in {features_dir}: {result.extracted} extracted now, {result.skipped} already "
+            f"{counted(result.rows, 'segment')} in {features_dir}: {result.extracted} extracted now, {result.skipped} already "
             f"present, {len(result.all_failures)} left out"
         )
         if not result.rows:

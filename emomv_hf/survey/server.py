@@ -42,6 +42,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, quote, urlsplit
 
 from emomv_hf.emotions import EMOTIONS
+from emomv_hf.io_utils import counted
 
 from .sampling import MediaError, SurveySample, resolve_media
 from .store import LIKERT_LABELS, PARTICIPANT_ID, QUESTIONS, TOKEN, ResponseError, SurveyStore
@@ -323,7 +324,7 @@ class _Handler(BaseHTTPRequestHandler):
         suggestion = value or f"p-{secrets.token_hex(4)}"
         body = (
             "<div class='card'><h1>Music video emotion survey</h1>"
-            f"<p>You will watch {len(self.server.samples)} short music video samples and, for each, rate how well "
+            f"<p>You will watch {counted(len(self.server.samples), 'short music video sample')} and, for each, rate how well "
             "its music and video match in emotions and in general, and say which emotion each conveys.</p>"
             + (f"<p class='error' id='error'>{html.escape(error)}</p>" if error else "")
             + "<form method='post' action='/start'><label>Participant id "
@@ -526,7 +527,7 @@ class _Handler(BaseHTTPRequestHandler):
         ]
         total = len(self.server.samples)
         body = (
-            f"<div class='card'><h1>Thank you!</h1><p id='progress'>{len(answered)} of {total} samples answered.</p>"
+            f"<div class='card'><h1>Thank you!</h1><p id='progress'>{len(answered)} of {counted(total, 'sample')} answered.</p>"
             + (f"<p>Still open:</p><ul>{''.join(open_samples)}</ul>" if open_samples else "")
             + f"<p><a href='/p/{token}/1'>Review your answers</a></p>{_personal_link(token)}</div>"
         )

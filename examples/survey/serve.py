@@ -19,6 +19,7 @@ import sqlite3
 from dataclasses import dataclass, field
 
 from emomv_hf.cli import make_parser, run_script
+from emomv_hf.io_utils import counted
 from emomv_hf.survey import SurveyStore, load_manifest
 from emomv_hf.survey.sampling import MediaError, resolve_media
 from emomv_hf.survey.server import DEFAULT_REQUEST_TIMEOUT, make_server
@@ -85,7 +86,7 @@ def _run(args: ServeArguments) -> int:
                 except MediaError as error:
                     print(f"warning: {sample.sample_id} {kind} will not be served: {error}")
     print(
-        f"survey of {len(server.samples)} samples at {server.url}/ (responses in {store.path}); Ctrl+C stops"
+        f"survey of {counted(len(server.samples), 'sample')} at {server.url}/ (responses in {store.path}); Ctrl+C stops"
     )
     try:
         server.serve_forever()
