@@ -18,8 +18,10 @@ default other: unknown) and loads the dataset from --push-to-hub's id, else from
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
+from collections.abc import Iterator
 
 from emomv_hf.cli import make_parser, run_script
 from emomv_hf.data.arguments import DatasetLicenseArguments
@@ -43,31 +45,69 @@ def build_parser():
     return parser
 
 
+@contextlib.contextmanager
+def quiet_library_bars() -> Iterator[None]:
+    """Silence the progress bars of transformers (the tagger's "Loading weights"), datasets ("Generating ...
+    split") and huggingface_hub while stderr is not a terminal, and restore them after.
+
+    A bar opened while another is open (extraction's, or a caller's) is drawn one line lower with cursor-up codes
+    that a log shows as raw ``[A``; in a log the extraction's own labelled bar is the one worth keeping."""
+    if sys.stderr.isatty():
+        yield
+        return
+    import datasets
+    import huggingface_hub.utils as hub_utils
+    from transformers.utils import logging as transformers_logging
+
+    switches = [
+        (datasets.is_progress_bar_enabled(), datasets.disable_progress_bars, datasets.enable_progress_bars),
+        (
+            transformers_logging.is_progress_bar_enabled(),
+            transformers_logging.disable_progress_bar,
+            transformers_logging.enable_progress_bar,
+        ),
+        (
+            not hub_utils.are_progress_bars_disabled(),
+            hub_utils.disable_progress_bars,
+            hub_utils.enable_progress_bars,
+        ),
+    ]
+    for _, disable, _ in switches:
+        disable()
+    try:
+        yield
+    finally:
+        for enabled, _, enable in switches:
+            if enabled:
+                enable()
+
+
 def main(argv: list[str] | None = None) -> int:
     return run_script(build_parser(), _run, argv, errors=(FeatureExtractionError, MediaError))
 
 
 def _run(args: CreateDatasetArguments, extractor: ExtractorArguments, card: DatasetLicenseArguments) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    summary = create_dataset(
-        args.media,
-        args.tagger,
-        args.output_dir,
-        work_dir=args.work_dir,
-        max_segments_per_source=args.max_segments_per_source or None,
-        validation_fraction=args.validation_fraction,
-        seed=args.seed,
-        tagging_batch_size=args.tagging_batch_size,
-        extraction=args.extraction_options(extractor),
-        allow_degenerate=args.allow_degenerate,
-        overwrite=args.overwrite,
-        repo_id=args.push_to_hub,
-        license=card.license,
-    )
-    print(summary.describe())
-    if args.push_to_hub:
-        url = push_to_hub(summary.folder, args.push_to_hub, repo_type="dataset", private=args.private)
-        print(f"pushed {summary.folder} to {args.push_to_hub}: {url}")
+    with quiet_library_bars():
+        summary = create_dataset(
+            args.media,
+            args.tagger,
+            args.output_dir,
+            work_dir=args.work_dir,
+            max_segments_per_source=args.max_segments_per_source or None,
+            validation_fraction=args.validation_fraction,
+            seed=args.seed,
+            tagging_batch_size=args.tagging_batch_size,
+            extraction=args.extraction_options(extractor),
+            allow_degenerate=args.allow_degenerate,
+            overwrite=args.overwrite,
+            repo_id=args.push_to_hub,
+            license=card.license,
+        )
+        print(summary.describe())
+        if args.push_to_hub:  # huggingface_hub's upload bars nest too
+            url = push_to_hub(summary.folder, args.push_to_hub, repo_type="dataset", private=args.private)
+            print(f"pushed {summary.folder} to {args.push_to_hub}: {url}")
     return 0
 
 

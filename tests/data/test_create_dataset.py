@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -266,3 +267,32 @@ def test_card_of_a_created_dataset_is_about_the_users_data(synthetic, tagger, tm
     create_dataset(folder, tagger, tmp_path / "licensed", license="cc-by-nc-4.0", repo_id="me/licensed")
     card = (tmp_path / "licensed" / "README.md").read_text()
     assert "\nlicense: cc-by-nc-4.0\n" in card and 'load_dataset("me/licensed")' in card
+
+
+def test_script_log_has_no_escape_codes_under_an_open_bar(synthetic, tagger, tmp_path, capsys):
+    """Issue 26.8: a bar opened while another is open (extraction's, a caller's) is drawn one line down, with
+    cursor-up codes ("\\x1b[A") that a log shows raw; where stderr is not a terminal the libraries' bars (the
+    tagger's "Loading weights", datasets' "Generating ... split") stay quiet."""
+    from tqdm import tqdm
+
+    spec = importlib.util.spec_from_file_location(
+        "create_dataset", REPO_ROOT / "dataset_scripts" / "create_dataset.py"
+    )
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    folder, _ = synthetic
+    tagger.save_pretrained(tmp_path / "tagger")
+    argv = [
+        "--media",
+        str(folder),
+        "--tagger",
+        str(tmp_path / "tagger"),
+        "--output-dir",
+        str(tmp_path / "out"),
+    ]
+    with tqdm(total=1, desc="caller", file=sys.stderr):
+        assert script.main(argv) == 0
+    captured = capsys.readouterr()
+    assert "\x1b[" not in captured.err and "\x1b[" not in captured.out
+    assert "Loading weights" not in captured.err and "Generating" not in captured.err
+    assert "pairs/train" in captured.out
