@@ -15,6 +15,7 @@ from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from emomv_hf.citation import BIBTEX
 from emomv_hf.data.schema import DATASET_NAMES
+from emomv_hf.io_utils import looks_like_local_path
 from emomv_hf.paper_results import metric_names
 from emomv_hf.reporting import (
     dataset_display_name,
@@ -58,15 +59,10 @@ EMOMV_LIMITATIONS = (
 """What limits a model trained on the EmoMV datasets (and only on them)."""
 
 
-def is_hub_dataset(dataset: str) -> bool:
-    """Whether ``dataset`` names a Hub dataset (``ORG/NAME`` that is not a local folder)."""
-    return dataset.count("/") == 1 and not Path(dataset).exists()
-
-
 def dataset_reference(dataset: str) -> str:
     """How a card names a training dataset: its Hub id, or a local folder's name (``datasets/emomv-c`` ->
     ``emomv-c``), never a path of the machine that trained it."""
-    return dataset if is_hub_dataset(dataset) else dataset_key(dataset)
+    return dataset_key(dataset) if looks_like_local_path(dataset) else dataset
 
 
 def data_limitations(dataset: str) -> tuple[str, ...]:
@@ -156,7 +152,7 @@ def make_model_card(
         model_name=repo_id.split("/")[-1],
         license="mit",
         library_name="transformers",
-        datasets=[dataset] if is_hub_dataset(dataset) else None,
+        datasets=None if looks_like_local_path(dataset) else [dataset],
         tags=[
             "emomv",
             "affective-computing",
