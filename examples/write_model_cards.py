@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
-from emomv_hf.cards.model_card import TASK_DESCRIPTIONS, TASK_TYPES, data_limitations
+from emomv_hf.cards.model_card import TASK_DESCRIPTIONS, TASK_TYPES, data_limitations, usage_example
 from emomv_hf.citation import BIBTEX
 from emomv_hf.comparison import METHOD, ComparisonError, corrected_resampled_t, read_results
 from emomv_hf.data.schema import DATASET_NAMES
@@ -55,17 +55,6 @@ NOT_BUILDABLE = (
 EXTRA_LABELS = {"ece": "Expected calibration error (10 bins)", "brier": "Brier score"}
 """Calibration metrics a correspondence reproduction records besides the paper's."""
 
-USAGE = {
-    "correspondence": 'pairs = load_dataset("{dataset}", split="validation").with_format("torch")[:8]\n'
-    'outputs = model(video_features=pairs["video_features"], music_features=pairs["music_features"])\n'
-    "p_matched = outputs.logits.softmax(-1)[:, 1]  # P(matched) of each pair",
-    "retrieval": 'segments = load_dataset("{dataset}", "segments", split="validation").with_format("torch")[:]\n'
-    'outputs = model(video_features=segments["video_features"], music_features=segments["music_features"])\n'
-    "ranking = outputs.logits_per_video.argsort(dim=-1, descending=True)  # music for each video, best first",
-    "tagger": 'segments = load_dataset("{dataset}", "segments", split="validation").with_format("torch")[:8]\n'
-    'logits = model(video_features=segments["video_features"]).logits  # or music_features=..., or both\n'
-    "emotions = [model.config.id2label[index] for index in logits.argmax(-1).tolist()]",
-}
 INTENDED_USE = {
     "correspondence": "Research on affective audio-visual correspondence: deciding whether the music of a video "
     "carries the same emotion as its pictures (exciting, fearful, tense, sad, relaxing).",
@@ -387,7 +376,7 @@ def _card(
         results_intro=results_intro,
         results_table=results_table,
         method=method,
-        usage=USAGE[name].format(dataset=dataset_id),
+        usage=usage_example(task, dataset_id),
         intended_use=INTENDED_USE[name],
         limitations=[
             *data_limitations(dataset),

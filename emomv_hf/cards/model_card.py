@@ -7,6 +7,7 @@ training pipeline can call :func:`make_model_card` without this module importing
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -42,11 +43,24 @@ MODEL_DESCRIPTIONS = {
     "emomv": "The EmoMV paper's proposed model",
     "baseline": "The EmoMV paper's baseline (modified Li & Kumar 2019)",
 }
-USAGE_LINES = {
-    "correspondence": "p_matched = outputs.logits.softmax(-1)[:, 1]",
-    "retrieval": "ranking = outputs.logits_per_video.argsort(dim=-1, descending=True)  # music for each video",
-    "tagging": "emotion = model.config.id2label[outputs.logits.argmax(-1)[0].item()]  # either stream may be left out",
+USAGE = {
+    "correspondence": 'pairs = load_dataset({dataset}, {config}, split={split}).with_format("torch")[:8]  # float32\n'
+    'outputs = model(video_features=pairs["video_features"], music_features=pairs["music_features"])\n'
+    "p_matched = outputs.logits.softmax(-1)[:, 1]  # P(matched) of each pair",
+    "retrieval": 'segments = load_dataset({dataset}, "segments", split={split}).with_format("torch")[:]  # float32\n'
+    'outputs = model(video_features=segments["video_features"], music_features=segments["music_features"])\n'
+    "ranking = outputs.logits_per_video.argsort(dim=-1, descending=True)  # music for each video, best first",
+    "tagging": 'segments = load_dataset({dataset}, "segments", split={split}).with_format("torch")[:8]  # float32\n'
+    'logits = model(video_features=segments["video_features"]).logits  # or music_features=..., or both\n'
+    "emotions = [model.config.id2label[index] for index in logits.argmax(-1).tolist()]",
 }
+"""A card's usage example after ``model = AutoModel.from_pretrained(...)``, by task: ``{dataset}``, ``{config}`` and
+``{split}`` are Python string literals (the segments config is where retrieval and tagging are evaluated)."""
+
+
+def usage_example(task: str, dataset: str, config: str = "pairs", split: str = "validation") -> str:
+    """:data:`USAGE` of ``task`` loading ``dataset``'s ``config``/``split`` (quoted, so any path stays one literal)."""
+    return USAGE[task].format(dataset=json.dumps(dataset), config=json.dumps(config), split=json.dumps(split))
 
 
 EMOMV_LIMITATIONS = (
@@ -148,6 +162,7 @@ def make_model_card(
     variant = "single-task" if args["single_task"] else "multi-task"
     repo_id = repo_id or args.get("hub_model_id") or args.get("output_dir") or "path/to/checkpoint"
     dataset, task, model = args["dataset"], args["task"], args["model"]
+    config, _, split = eval_split.partition("/")
     card_data = ModelCardData(
         model_name=repo_id.split("/")[-1],
         license="mit",
@@ -200,7 +215,10 @@ def make_model_card(
         calibration=calibration_sentence(metrics),
         plots=list(plots),
         repo_id=repo_id,
-        usage_line=USAGE_LINES[task],
+        # cv folds are not splits of the dataset: the example loads its validation split
+        usage=usage_example(
+            task, dataset, config, split if split in ("train", "validation", "test") else "validation"
+        ),
         training_table="| Argument | Value |\n|---|---|\n" + training_rows,
         bibtex=BIBTEX,
     )

@@ -44,9 +44,9 @@ def dataset_types(metadata: dict) -> set[str]:
 def test_local_emomv_folder_is_named_not_pathed(run, emomv_c_dir):
     metadata, body = card_for(run, str(emomv_c_dir))
     assert dataset_types(metadata) == {"emomv-c"}
-    assert (
-        str(emomv_c_dir) not in body.split("## Training")[0]
-    )  # the training table lists the arguments as given
+    # Only the usage example (runnable where the model was trained) and the training table give the folder itself.
+    prose = body.split("## Training")[0].replace(python_block(body), "")
+    assert str(emomv_c_dir) not in prose
     assert "(`emomv-c`)" in body and "96 pairs for EmoMV-C" in body and "**predicted**" in body
 
 
@@ -64,3 +64,29 @@ def test_hub_dataset_is_named_by_its_id(run):
     metadata, body = card_for(run, "me/my-emomv")
     assert dataset_types(metadata) == {"me/my-emomv"} and metadata["datasets"] == ["me/my-emomv"]
     assert "(`me/my-emomv`)" in body and "96 pairs" not in body
+
+
+def python_block(card_text: str) -> str:
+    return card_text.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_cards_usage_example_runs_as_pasted(run, emomv_c_dir, tmp_path, monkeypatch):
+    """Issue 26.1 for cards: the example loads its inputs (float32 tensors of the dataset it names) and runs."""
+    run.model.save_pretrained(tmp_path / "model")
+    args = {**run.args.to_dict(), "dataset": str(emomv_c_dir), "output_dir": str(tmp_path / "model")}
+    card = make_model_card(
+        args=args,
+        metrics=run.metrics,
+        eval_split="pairs/cv-fold-0-of-5-repetition-0",  # a fold is no split: the example loads validation
+        model_class=type(run.model).__name__,
+        num_parameters=run.model.num_parameters(),
+        best_epoch=1,
+        epochs_run=3,
+        best_stopping_loss=1.0,
+        protocol_description=PROTOCOL_DESCRIPTIONS["cv"],
+    )
+    namespace: dict = {}
+    exec(python_block(str(card)), namespace)
+    assert (
+        namespace["p_matched"].shape == (8,) and namespace["pairs"]["video_features"].dtype.is_floating_point
+    )
