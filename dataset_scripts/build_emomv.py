@@ -38,12 +38,17 @@ def _run(args: BuildEmoMVArguments, output: DatasetOutputArguments) -> int:
     for name in args.dataset_names:
         try:
             folder = build_hub_dataset(
-                release_dir, name, args.output_dir, strict=args.strict, overwrite=output.overwrite
+                release_dir,
+                name,
+                args.output_dir,
+                strict=args.strict,
+                overwrite=output.overwrite,
+                repo_id=f"{output.push_to_hub}/{name}" if output.push_to_hub else None,
             )
         except MissingReleaseFilesError as error:
             if args.strict:
                 raise
-            print(f"skipped {name}: {error}", file=sys.stderr)
+            print(f"skipped {error}", file=sys.stderr)  # the error starts with the dataset's name
             continue
         print(format_hub_folder_summary(folder))
         built.append((name, folder))

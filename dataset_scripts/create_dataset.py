@@ -2,7 +2,8 @@
 """Make an EmoMV-style dataset from unlabelled music videos with an emotion tagger (EmoMV paper, sections 3.2-3.3).
 
     python dataset_scripts/create_dataset.py --media DIR_OR_CSV_OR_HUB_ID --tagger M --output-dir OUT \\
-        [--segment-seconds 30] [--max-segments-per-source 2] [--extractor extractors] [--push-to-hub ORG/NAME]
+        [--segment-seconds 30] [--max-segments-per-source 2] [--extractor extractors] [--license ID] \\
+        [--push-to-hub ORG/NAME]
 
 --media: an EmoMV dataset folder or a folder written by extract_features.py (its segments are read), else raw
 media (extracted first into OUT.work/features with the flags of extract_features.py: --extractor, --segment-seconds,
@@ -11,15 +12,19 @@ video only, music only and both; it is kept when the three agree and are not neu
 --max-segments-per-source segments of a source are kept; the sources are split 80/20; each split is paired
 (matched and mismatched pairs, balanced). Writes OUT (configs ``pairs`` and ``segments``, and a dataset card that
 counts every filter) and prints what every stage kept and why the others went. Reruns resume: finished
-extraction shards and the tags (OUT.work/tags.parquet) are reused.
+extraction shards and the tags (OUT.work/tags.parquet) are reused. The card states --license (a Hub licence id;
+default other: unknown) and loads the dataset from --push-to-hub's id, else from OUT as given.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
+from collections.abc import Iterator
 
 from emomv_hf.cli import make_parser, run_script
+from emomv_hf.data.arguments import DatasetLicenseArguments
 from emomv_hf.data.create import create_dataset
 from emomv_hf.features.arguments import CreateDatasetArguments, ExtractorArguments
 from emomv_hf.features.extract import FeatureExtractionError
@@ -28,36 +33,81 @@ from emomv_hf.hub import push_to_hub
 
 
 def build_parser():
-    """`HfArgumentParser` over :class:`CreateDatasetArguments` and :class:`ExtractorArguments`."""
-    parser = make_parser(CreateDatasetArguments, ExtractorArguments, description=__doc__.splitlines()[0])
+    """`HfArgumentParser` over :class:`CreateDatasetArguments`, :class:`ExtractorArguments` and
+    :class:`DatasetLicenseArguments`."""
+    parser = make_parser(
+        CreateDatasetArguments,
+        ExtractorArguments,
+        DatasetLicenseArguments,
+        description=__doc__.splitlines()[0],
+    )
     parser.prog = "create_dataset.py"
     return parser
+
+
+@contextlib.contextmanager
+def quiet_library_bars() -> Iterator[None]:
+    """Silence the progress bars of transformers (the tagger's "Loading weights"), datasets ("Generating ...
+    split") and huggingface_hub while stderr is not a terminal, and restore them after.
+
+    A bar opened while another is open (extraction's, or a caller's) is drawn one line lower with cursor-up codes
+    that a log shows as raw ``[A``; in a log the extraction's own labelled bar is the one worth keeping."""
+    if sys.stderr.isatty():
+        yield
+        return
+    import datasets
+    import huggingface_hub.utils as hub_utils
+    from transformers.utils import logging as transformers_logging
+
+    switches = [
+        (datasets.is_progress_bar_enabled(), datasets.disable_progress_bars, datasets.enable_progress_bars),
+        (
+            transformers_logging.is_progress_bar_enabled(),
+            transformers_logging.disable_progress_bar,
+            transformers_logging.enable_progress_bar,
+        ),
+        (
+            not hub_utils.are_progress_bars_disabled(),
+            hub_utils.disable_progress_bars,
+            hub_utils.enable_progress_bars,
+        ),
+    ]
+    for _, disable, _ in switches:
+        disable()
+    try:
+        yield
+    finally:
+        for enabled, _, enable in switches:
+            if enabled:
+                enable()
 
 
 def main(argv: list[str] | None = None) -> int:
     return run_script(build_parser(), _run, argv, errors=(FeatureExtractionError, MediaError))
 
 
-def _run(args: CreateDatasetArguments, extractor: ExtractorArguments) -> int:
+def _run(args: CreateDatasetArguments, extractor: ExtractorArguments, card: DatasetLicenseArguments) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    summary = create_dataset(
-        args.media,
-        args.tagger,
-        args.output_dir,
-        work_dir=args.work_dir,
-        max_segments_per_source=args.max_segments_per_source or None,
-        validation_fraction=args.validation_fraction,
-        seed=args.seed,
-        tagging_batch_size=args.tagging_batch_size,
-        extraction=args.extraction_options(extractor),
-        allow_degenerate=args.allow_degenerate,
-        overwrite=args.overwrite,
-        repo_id=args.push_to_hub,
-    )
-    print(summary.describe())
-    if args.push_to_hub:
-        url = push_to_hub(summary.folder, args.push_to_hub, repo_type="dataset", private=args.private)
-        print(f"pushed {summary.folder} to {args.push_to_hub}: {url}")
+    with quiet_library_bars():
+        summary = create_dataset(
+            args.media,
+            args.tagger,
+            args.output_dir,
+            work_dir=args.work_dir,
+            max_segments_per_source=args.max_segments_per_source or None,
+            validation_fraction=args.validation_fraction,
+            seed=args.seed,
+            tagging_batch_size=args.tagging_batch_size,
+            extraction=args.extraction_options(extractor),
+            allow_degenerate=args.allow_degenerate,
+            overwrite=args.overwrite,
+            repo_id=args.push_to_hub,
+            license=card.license,
+        )
+        print(summary.describe())
+        if args.push_to_hub:  # huggingface_hub's upload bars nest too
+            url = push_to_hub(summary.folder, args.push_to_hub, repo_type="dataset", private=args.private)
+            print(f"pushed {summary.folder} to {args.push_to_hub}: {url}")
     return 0
 
 

@@ -7,6 +7,7 @@ training pipeline can call :func:`make_model_card` without this module importing
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,8 @@ from typing import Any
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from emomv_hf.citation import BIBTEX
+from emomv_hf.data.schema import DATASET_NAMES
+from emomv_hf.io_utils import looks_like_local_path
 from emomv_hf.paper_results import metric_names
 from emomv_hf.reporting import (
     dataset_display_name,
@@ -40,25 +43,67 @@ MODEL_DESCRIPTIONS = {
     "emomv": "The EmoMV paper's proposed model",
     "baseline": "The EmoMV paper's baseline (modified Li & Kumar 2019)",
 }
-USAGE_LINES = {
-    "correspondence": "p_matched = outputs.logits.softmax(-1)[:, 1]",
-    "retrieval": "ranking = outputs.logits_per_video.argsort(dim=-1, descending=True)  # music for each video",
-    "tagging": "emotion = model.config.id2label[outputs.logits.argmax(-1)[0].item()]  # either stream may be left out",
+USAGE = {
+    "correspondence": 'pairs = load_dataset({dataset}, {config}, split={split}).with_format("torch")[:8]  # float32\n'
+    'outputs = model(video_features=pairs["video_features"], music_features=pairs["music_features"])\n'
+    "p_matched = outputs.logits.softmax(-1)[:, 1]  # P(matched) of each pair",
+    "retrieval": 'segments = load_dataset({dataset}, "segments", split={split}).with_format("torch")[:]  # float32\n'
+    'outputs = model(video_features=segments["video_features"], music_features=segments["music_features"])\n'
+    "ranking = outputs.logits_per_video.argsort(dim=-1, descending=True)  # music for each video, best first",
+    "tagging": 'segments = load_dataset({dataset}, "segments", split={split}).with_format("torch")[:8]  # float32\n'
+    'logits = model(video_features=segments["video_features"]).logits  # or music_features=..., or both\n'
+    "emotions = [model.config.id2label[index] for index in logits.argmax(-1).tolist()]",
 }
+"""A card's usage example after ``model = AutoModel.from_pretrained(...)``, by task: ``{dataset}``, ``{config}`` and
+``{split}`` are Python string literals (the segments config is where retrieval and tagging are evaluated)."""
+
+
+def usage_example(task: str, dataset: str, config: str = "pairs", split: str = "validation") -> str:
+    """:data:`USAGE` of ``task`` loading ``dataset``'s ``config``/``split`` (quoted, so any path stays one literal)."""
+    return USAGE[task].format(dataset=json.dumps(dataset), config=json.dumps(config), split=json.dumps(split))
+
+
+EMOMV_LIMITATIONS = (
+    "The emotion labels of EmoMV-B and EmoMV-C were **predicted** by an emotion classifier (modified Feature "
+    "AttendAffectNet), not annotated by people; matched/mismatched labels inherit its errors. Only EmoMV-A has human "
+    "labels (from MVED).",
+    "The validation sets are small (96 pairs for EmoMV-C, 120 for EmoMV-B): one pair is about one point of accuracy. "
+    "Results vary from seed to seed by several points; compare means over seeds, not single runs.",
+)
+"""What limits a model trained on the EmoMV datasets (and only on them)."""
+
+
+def dataset_reference(dataset: str) -> str:
+    """How a card names a training dataset: its Hub id, or a local folder's name (``datasets/emomv-c`` ->
+    ``emomv-c``), never a path of the machine that trained it."""
+    return dataset_key(dataset) if looks_like_local_path(dataset) else dataset
+
+
+def data_limitations(dataset: str) -> tuple[str, ...]:
+    """The limitations that come from the training data: EmoMV's own for the EmoMV datasets; for the user's data a
+    pointer to its dataset card, which lists its own (label source, split sizes, missing emotions)."""
+    if dataset_key(dataset) in DATASET_NAMES:
+        return EMOMV_LIMITATIONS
+    return (
+        f"The labels and pairs of `{dataset_reference(dataset)}` are whatever its maker gave or a tagger predicted; "
+        "its dataset card says how they were made and what its split sizes and missing emotions limit.",
+        "Results vary from seed to seed; compare means over seeds, not single runs.",
+    )
 
 
 def eval_results_for_card(
     args: Mapping[str, Any], metrics: Mapping[str, float], eval_split: str
 ) -> list[EvalResult]:
-    """model-index entries: one per paper metric of ``args["task"]`` present in ``metrics``, with dataset,
-    config/split (``eval_split`` as ``"config/split"``) and protocol in their names."""
+    """model-index entries: one per paper metric of ``args["task"]`` present in ``metrics``, with the dataset (its Hub
+    id or name: :func:`dataset_reference`), config/split (``eval_split`` as ``"config/split"``) and protocol in
+    their names."""
     task, dataset, protocol = args["task"], args["dataset"], args["protocol"]
     config, _, split = eval_split.partition("/")
     return [
         EvalResult(
             task_type=TASK_TYPES[task],
             task_name=TASK_DESCRIPTIONS[task],
-            dataset_type=dataset,
+            dataset_type=dataset_reference(dataset),
             dataset_name=dataset_display_name(dataset),
             dataset_config=config,
             dataset_split=split,
@@ -117,12 +162,12 @@ def make_model_card(
     variant = "single-task" if args["single_task"] else "multi-task"
     repo_id = repo_id or args.get("hub_model_id") or args.get("output_dir") or "path/to/checkpoint"
     dataset, task, model = args["dataset"], args["task"], args["model"]
-    is_hub_dataset = "/" in dataset and not Path(dataset).exists()
+    config, _, split = eval_split.partition("/")
     card_data = ModelCardData(
         model_name=repo_id.split("/")[-1],
         license="mit",
         library_name="transformers",
-        datasets=[dataset] if is_hub_dataset else None,
+        datasets=None if looks_like_local_path(dataset) else [dataset],
         tags=[
             "emomv",
             "affective-computing",
@@ -146,7 +191,8 @@ def make_model_card(
         )
         + f" for {TASK_DESCRIPTIONS[task]}.",
         dataset_name=dataset_display_name(dataset),
-        dataset_id=dataset,
+        dataset_id=dataset_reference(dataset),
+        data_limitations=data_limitations(dataset),
         task_description=TASK_DESCRIPTIONS[task],
         model_class=model_class,
         variant=variant,
@@ -169,7 +215,10 @@ def make_model_card(
         calibration=calibration_sentence(metrics),
         plots=list(plots),
         repo_id=repo_id,
-        usage_line=USAGE_LINES[task],
+        # cv folds are not splits of the dataset: the example loads its validation split
+        usage=usage_example(
+            task, dataset, config, split if split in ("train", "validation", "test") else "validation"
+        ),
         training_table="| Argument | Value |\n|---|---|\n" + training_rows,
         bibtex=BIBTEX,
     )

@@ -1,6 +1,7 @@
 """Command-line arguments of ``dataset_scripts/build_emomv.py`` and ``dataset_scripts/create_pairs.py``: one
-dataclass per script plus :class:`DatasetOutputArguments`, the output options both share, parsed together by
-``transformers.HfArgumentParser`` (see :func:`emomv_hf.cli.run_script`).
+dataclass per script plus :class:`DatasetOutputArguments`, the output options both share, and
+:class:`DatasetLicenseArguments` (``create_pairs.py`` and ``create_dataset.py``: the user's own data), parsed together
+by ``transformers.HfArgumentParser`` (see :func:`emomv_hf.cli.run_script`).
 
 Each field is a flag (``--output-dir`` or ``--output_dir``); a value a dataclass rejects is a usage error
 naming its flag.
@@ -8,10 +9,12 @@ naming its flag.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
 from ..cli import check_flags
+from .card import UNKNOWN_LICENSE
 from .schema import DATASET_NAMES
 
 DatasetChoice = Literal["emomv-a", "emomv-b", "emomv-c", "all"]
@@ -49,6 +52,31 @@ class DatasetOutputArguments:
                 },
                 self,
             )
+
+
+@dataclass(kw_only=True)
+class DatasetLicenseArguments:
+    """The licence of a dataset made from the user's own segments or media: only its maker knows it."""
+
+    license: str = field(
+        default=UNKNOWN_LICENSE,
+        metadata={
+            "help": "the dataset's licence, a Hub licence id such as cc-by-4.0 "
+            "(https://huggingface.co/docs/hub/repositories-licenses); default other: not stated, unknown"
+        },
+    )
+
+    def __post_init__(self) -> None:
+        # The id goes into the card's YAML: a Hub licence id is lower-case letters, digits, '.', '-' and '+'.
+        check_flags(
+            {
+                "license": (
+                    re.fullmatch(r"[a-z0-9][a-z0-9.+-]{0,63}", self.license) is not None,
+                    "a Hub licence id",
+                )
+            },
+            self,
+        )
 
 
 @dataclass(kw_only=True)

@@ -21,9 +21,9 @@ import pyarrow.parquet as pq
 
 from emomv_hf._version import __version__
 from emomv_hf.emotions import ALLOWED_MISMATCH_PAIRS, EMOTIONS
-from emomv_hf.io_utils import dataset_folder_sha256, file_sha256, read_csv_records
+from emomv_hf.io_utils import counted, dataset_folder_sha256, file_sha256, read_csv_records
 
-from .card import make_dataset_card
+from .card import RELEASE_LICENSE_NOTE, UNKNOWN_LICENSE, make_dataset_card, user_license_note
 from .hub_folder import write_hub_folder
 from .loading import Segments, load_segments
 from .pairing import LabelledSegment, PairingResult, coerce_segments, make_pairs, split_by_source
@@ -62,7 +62,7 @@ from .schema import (
 
 def _file_line(root: Path, relative: str) -> str:
     path = root / relative
-    line = f"- `{relative}`: {path.stat().st_size:,} bytes, sha256 `{file_sha256(path)[:16]}`"
+    line = f"- `{relative}`: {path.stat().st_size:,} bytes, sha256 `{file_sha256(path)}`"
     if path.suffix == ".h5":
         with open_feature_dataset(path) as dataset:
             line += f", dataset `{dataset.name.lstrip('/')}` {tuple(dataset.shape)} {dataset.dtype}"
@@ -78,6 +78,7 @@ def build_hub_dataset(
     strict: bool = False,
     *,
     overwrite: bool = False,
+    repo_id: str | None = None,
 ) -> Path:
     """Build ``output_dir/<dataset>`` (a Hub dataset folder) from the authors' release and return it.
 
@@ -87,6 +88,7 @@ def build_hub_dataset(
         output_dir: parent folder of the dataset folder.
         strict: a missing release file is an error instead of a warning that skips its split.
         overwrite: replace ``output_dir/<dataset>`` even if it holds files a build does not write.
+        repo_id: the Hub id the card's loading example names (the folder is pushed there); default the folder.
 
     Rows keep the release order; features are the h5 rows as float32 (bit-identical for float32 files,
     converted for the float64 VGGish files of the release).
@@ -172,6 +174,7 @@ def build_hub_dataset(
         + " The same recipe is reimplemented, pure and seeded, in `emomv_hf.data.pairing.make_pairs` "
         "(`dataset_scripts/create_pairs.py`) for new segments."
     )
+    folder = Path(output_dir) / dataset
     card = make_dataset_card(
         name=dataset,
         pretty_name=layout.pretty_name,
@@ -179,8 +182,18 @@ def build_hub_dataset(
         tables=tables,
         provenance=provenance,
         pairing_note=pairing_note,
+        repo_id=repo_id or str(folder),
+        license="mit",
+        license_note=RELEASE_LICENSE_NOTE,
+        labels_note=(
+            "The emotions were annotated by people (MVED's labels, as the authors released them)."
+            if layout.labels == "human"
+            else "The emotion labels were **predicted** by an emotion classifier (modified Feature AttendAffectNet), "
+            "not annotated by people; the matched/mismatched labels inherit its errors. Only EmoMV-A has human "
+            "labels."
+        ),
     )
-    return write_hub_folder(Path(output_dir) / dataset, tables, card, overwrite=overwrite)
+    return write_hub_folder(folder, tables, card, overwrite=overwrite)
 
 
 def describe_hub_folder(folder: str | os.PathLike) -> dict[str, dict[str, dict[str, int]]]:
@@ -210,7 +223,7 @@ def format_hub_folder_summary(folder: str | os.PathLike) -> str:
                 if "matched" in counts
                 else ""
             )
-            lines.append(f"  {config}/{split}: {counts['rows']} rows{extra}")
+            lines.append(f"  {config}/{split}: {counted(counts['rows'], 'row')}{extra}")
     return "\n".join(lines)
 
 
@@ -456,6 +469,8 @@ def build_pairs_dataset(
     max_per_source: int | None = 2,
     allow_degenerate: bool = False,
     overwrite: bool = False,
+    license: str = UNKNOWN_LICENSE,
+    repo_id: str | None = None,
 ) -> Path:
     """Pair labelled segments (:func:`.pairing.make_pairs`) and write ``output_dir/<name>`` in the Hub layout.
 
@@ -465,7 +480,8 @@ def build_pairs_dataset(
 
     A split without matched or without mismatched pairs cannot train or evaluate a correspondence model: it
     raises :class:`DegenerateDatasetError` (naming the split, its segments per emotion and what is missing),
-    unless ``allow_degenerate``, which warns and writes it. ``overwrite``: as :func:`build_hub_dataset`.
+    unless ``allow_degenerate``, which warns and writes it. ``overwrite``, ``repo_id``: as
+    :func:`build_hub_dataset`. ``license``: the Hub licence id of the user's data (default unknown, ``other``).
     """
     csv_path = Path(segments_csv)
     read = read_extracted_segments if csv_path.is_dir() else read_segments_csv
@@ -513,7 +529,7 @@ def build_pairs_dataset(
     )
     provenance = [
         f"- Built by `emomv-hf` {__version__} (`emomv_hf.data.build.build_pairs_dataset`) from `{csv_path.name}` "
-        f"({len(segments)} segments, sha256 `{digest[:16]}`).",
+        f"({len(segments)} segments, sha256 `{digest}`).",
         f"- Options: seed {seed}, balance {balance}, split by {split_source}.",
         *(
             [f"- {len(dropped)} segments dropped by the per-source cap of {max_per_source}."]
@@ -522,6 +538,7 @@ def build_pairs_dataset(
         ),
         *notes,
     ]
+    folder = Path(output_dir) / name
     card = make_dataset_card(
         name=name,
         pretty_name=name,
@@ -532,5 +549,10 @@ def build_pairs_dataset(
         tables=tables,
         provenance=provenance,
         pairing_note="The pairs here were made by `emomv_hf.data.pairing.make_pairs` with the options below.",
+        repo_id=repo_id or str(folder),
+        license=license,
+        license_note=user_license_note(license),
+        labels_note=f"The emotions are the labels given in `{csv_path.name}`: this package did not check them, and "
+        "the matched/mismatched labels inherit their errors.",
     )
-    return write_hub_folder(Path(output_dir) / name, tables, card, overwrite=overwrite)
+    return write_hub_folder(folder, tables, card, overwrite=overwrite)

@@ -23,7 +23,7 @@ from huggingface_hub import DatasetCard, DatasetCardData
 
 from emomv_hf.citation import BIBTEX as CITATION
 from emomv_hf.emotions import ALLOWED_MISMATCH_PAIRS, EMOTIONS
-from emomv_hf.io_utils import markdown_table
+from emomv_hf.io_utils import counted, markdown_table
 
 from .hub_folder import DATA_DIR
 from .pairing import SWAP_ALLOCATION_RULE, mismatch_matrix
@@ -38,19 +38,40 @@ from .schema import (
 
 TEMPLATE = Path(__file__).resolve().parent / "templates" / "emomv_dataset_card.md"
 
-LICENSE_NOTE = (
-    "MIT, as the authors' release (Copyright (c) 2022 ivyha010, "
-    "[LICENSE](https://github.com/ivyha010/EmoMV/blob/main/LICENSE)). The features are derived from music "
-    "videos whose own rights stay with their owners; no audio or video is included."
+MEDIA_RIGHTS = (
+    "The features are derived from music videos whose own rights stay with their owners; no audio or video is "
+    "included."
 )
+RELEASE_LICENSE_NOTE = (
+    "MIT, as the authors' release (Copyright (c) 2022 ivyha010, "
+    f"[LICENSE](https://github.com/ivyha010/EmoMV/blob/main/LICENSE)). {MEDIA_RIGHTS}"
+)
+"""The licence of the folders built from the authors' release, and only of those."""
+
+UNKNOWN_LICENSE = "other"
+"""The Hub's licence id for "none of the listed ones": the default of a dataset made from the user's own data."""
+
+
+def user_license_note(license: str) -> str:
+    """The licence section of a dataset made from the user's own segments or media, whose terms only its maker
+    knows (``--license``); never the authors' licence, which covers their release alone."""
+    if license == UNKNOWN_LICENSE:
+        stated = (
+            "Unknown: whoever built this folder stated no licence (`--license`). Ask them before reusing it."
+        )
+    else:
+        stated = f"`{license}`, as stated by whoever built this folder (`--license`)."
+    return f"{stated} {MEDIA_RIGHTS.replace('music videos', 'media')}"
+
 
 PAPER_PAIRING = """The pairs follow the paper's recipe (section 3.1), split by split: the segments are divided into
 two clusters with equal counts per emotion; cluster 1 stays as *matched* pairs (a segment's own video and
 music); cluster 2 becomes *mismatched* pairs by swapping music between two segments whose emotions form one
 of the eight allowed pairs (exciting-fearful, exciting-tense, exciting-sad, exciting-relaxing, fearful-sad,
 fearful-relaxing, tense-sad, tense-relaxing; fearful-tense and sad-relaxing are excluded because their music
-is too alike), so each swap gives two mismatched pairs and the matrix below is symmetric; cluster-2 segments
-left over return to the matched side; finally matched pairs may be dropped to balance the two classes."""
+is too alike), so each swap gives two mismatched pairs and the matrices of "Mismatched pairs by emotion" above
+are symmetric; cluster-2 segments left over return to the matched side; finally matched pairs may be dropped to
+balance the two classes."""
 
 
 def _size_category(rows: int) -> str:
@@ -113,7 +134,10 @@ def make_dataset_card(
     tables: Mapping[str, Mapping[str, pa.Table]],
     provenance: Sequence[str],
     pairing_note: str,
-    repo_id: str | None = None,
+    repo_id: str,
+    license: str,
+    license_note: str,
+    labels_note: str,
     labelling: str | None = None,
 ) -> DatasetCard:
     """Dataset card for the tables of one dataset (config -> split -> table, schema of :mod:`.schema`).
@@ -123,17 +147,20 @@ def make_dataset_card(
         summary: a paragraph on what the data is.
         provenance: Markdown bullet lines on how this folder was built (sources, versions, options).
         pairing_note: how the pairs of *this* dataset were made (release pairs or :func:`make_pairs` options).
-        repo_id: Hub id used in the loading example (default ``emomv/<name>``).
+        repo_id: where the loading example loads it from: the Hub id it is pushed to, else the folder as the
+            user gave it (``datasets/my-emomv``).
+        license, license_note: the Hub licence id (YAML) and the Licence section (:data:`RELEASE_LICENSE_NOTE`
+            for the authors' release, :func:`user_license_note` for the user's own data).
+        labels_note: the first limitation: where the emotion labels come from and how far they can be trusted.
         labelling: Markdown on how the segments' emotions were obtained (a tagger's filters and their counts),
             shown in its own section; None for human or released labels.
     """
-    repo_id = repo_id or f"emomv/{name}"
     pairs = tables.get(PAIRS_CONFIG, {})
     segments = tables.get(SEGMENTS_CONFIG, {})
     data = card_data(
         tables,
         {PAIRS_CONFIG: PAIR_FEATURES, SEGMENTS_CONFIG: SEGMENT_FEATURES},
-        license="mit",
+        license=license,
         pretty_name=pretty_name,
         tags=["music", "video", "emotion", "audio-visual-correspondence", "cross-modal-retrieval", "emomv"],
     )
@@ -162,12 +189,36 @@ def make_dataset_card(
         paper_pairing=PAPER_PAIRING,
         pairing_note=pairing_note,
         labelling=labelling,
+        limitations=[labels_note, *_size_limitations(pairs)],
         allowed_pairs=", ".join(f"{a}-{b}" for a, b in ALLOWED_MISMATCH_PAIRS),
         swap_rule=SWAP_ALLOCATION_RULE,
         provenance="\n".join(provenance),
-        license_note=LICENSE_NOTE,
+        license_note=license_note,
         bibtex=CITATION,
     )
+
+
+def _size_limitations(pairs: Mapping[str, pa.Table]) -> list[str]:
+    """What this dataset's own pair counts limit: the smallest split's weight of one pair, and the emotions a split
+    has no matched pair of (its per-emotion results cannot be measured there)."""
+    if not pairs:
+        return []
+    split, table = min(pairs.items(), key=lambda item: item[1].num_rows)
+    lines = [
+        f"The smallest split, `{split}`, holds {counted(table.num_rows, 'pair')}: one pair "
+        f"is {100 / max(table.num_rows, 1):.1f} points of accuracy there, so compare means over seeds or folds, "
+        "not single runs."
+    ]
+    for split, table in pairs.items():
+        matched = {
+            video
+            for video, label in zip(_column(table, "video_emotion"), _column(table, "label"), strict=True)
+            if label
+        }
+        absent = [emotion for index, emotion in enumerate(EMOTIONS) if index not in matched]
+        if absent:
+            lines.append(f"Split `{split}` has no matched pair of {', '.join(absent)}.")
+    return lines
 
 
 def _emotion_counts_table(tables: Mapping[str, pa.Table], column: str, matched_only: bool = False) -> str:

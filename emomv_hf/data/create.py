@@ -38,10 +38,10 @@ import torch
 
 from emomv_hf._version import __version__
 from emomv_hf.emotions import EMOTIONS
-from emomv_hf.io_utils import markdown_table, model_fingerprint
+from emomv_hf.io_utils import counted, markdown_table, model_fingerprint
 
 from .build import DegenerateDatasetError, load_extracted_segments, pair_split_tables
-from .card import make_dataset_card
+from .card import UNKNOWN_LICENSE, make_dataset_card, user_license_note
 from .hub_folder import write_hub_folder, write_parquet
 from .loading import load_hub_dataset
 from .pairing import LabelledSegment, split_by_source
@@ -260,9 +260,9 @@ class CreationSummary:
         lines += [f"  {stage.describe()}" for stage in self.stages]
         for split, counts in self.pairs.items():
             lines.append(
-                f"  pairs/{split}: {counts['rows']} pairs ({counts['matched']} matched, {counts['mismatched']} "
-                f"mismatched) from {sum(self.splits[split].values())} segments, {counts['unused']} matched pair(s) "
-                "dropped by balancing"
+                f"  pairs/{split}: {counted(counts['rows'], 'pair')} ({counts['matched']} matched, "
+                f"{counts['mismatched']} mismatched) from {counted(sum(self.splits[split].values()), 'segment')}, "
+                f"{counted(counts['unused'], 'matched pair')} dropped by balancing"
             )
         lines.append(f"  kept fraction: {self.kept_fraction:.4f}")
         return "\n".join(lines)
@@ -351,6 +351,7 @@ def create_dataset(
     allow_degenerate: bool = False,
     overwrite: bool = False,
     repo_id: str | None = None,
+    license: str = UNKNOWN_LICENSE,
 ) -> CreationSummary:
     """Tag, filter, split and pair the segments of ``media`` into the EmoMV dataset folder ``output_dir``.
 
@@ -364,7 +365,7 @@ def create_dataset(
         max_segments_per_source: the per-source cap (None: no cap).
         validation_fraction, seed: the grouped split and the pairing (:func:`.pairing.split_by_source`).
         allow_degenerate: write a split without matched or mismatched pairs (with a warning) instead of refusing.
-        overwrite, repo_id: as :func:`.build.build_pairs_dataset`; ``repo_id`` names the loading example.
+        overwrite, repo_id, license: as :func:`.build.build_pairs_dataset`.
 
     Raises:
         ValueError: a bad tagger, no segment left after the filters (the message lists every stage), or a
@@ -391,7 +392,7 @@ def create_dataset(
         features_dir = work_dir / "features"
         result = extract_dataset(media, features_dir, **dict(extraction or {}))
         extraction_note = (
-            f"{result.rows} segment(s) in {features_dir}: {result.extracted} extracted now, {result.skipped} already "
+            f"{counted(result.rows, 'segment')} in {features_dir}: {result.extracted} extracted now, {result.skipped} already "
             f"present, {len(result.all_failures)} left out"
         )
         if not result.rows:
@@ -510,7 +511,7 @@ def create_dataset(
     provenance = [
         f"- Built by `emomv-hf` {__version__} (`emomv_hf.data.create.create_dataset`, "
         f"`dataset_scripts/create_dataset.py`) from {segments.description}.",
-        f"- Tagger: `{tagger_name}` (sha256 of its configuration and weights `{key['tagger'][:16]}`); classes "
+        f"- Tagger: `{tagger_name}` (sha256 of its configuration and weights `{key['tagger']}`); classes "
         f"{', '.join(names)}.",
         f"- Options: max {max_segments_per_source} segments per source, validation fraction {validation_fraction}, "
         f"seed {seed}, balanced pairs.",
@@ -529,7 +530,11 @@ def create_dataset(
         tables=tables,
         provenance=provenance,
         pairing_note="The pairs here were made by `emomv_hf.data.pairing.make_pairs` from the tagged segments.",
-        repo_id=repo_id,
+        repo_id=repo_id or str(output_dir),
+        license=license,
+        license_note=user_license_note(license),
+        labels_note=f"The emotions were **predicted** by the tagger `{tagger_name}`, not annotated by people (see "
+        '"How the segments were labelled"); the matched/mismatched labels inherit its errors.',
         labelling=_labelling_markdown(
             summary, names, tagger_name, max_segments_per_source, validation_fraction, seed
         ),

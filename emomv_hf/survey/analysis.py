@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from emomv_hf.emotions import MATCH_LABELS
-from emomv_hf.io_utils import atomic_write_json, atomic_write_text
+from emomv_hf.io_utils import atomic_write_json, atomic_write_text, counted
 from emomv_hf.paper_results import TABLES_DIR
 from emomv_hf.reporting import dataset_display_name
 
@@ -162,7 +162,8 @@ def format_markdown(results: SurveyResults) -> str:
     lines = [
         "# Label-validation survey",
         "",
-        f"{results.participants} participants, {results.responses} responses. Shares of ratings in % "
+        f"{counted(results.participants, 'participant')}, {counted(results.responses, 'response')}. Shares of "
+        "ratings in % "
         "(the paper's value in brackets where it reports one): Very poor - Poor = 1-2, Moderate = 3, "
         "Good - Very good = 4-5.",
     ]

@@ -4,7 +4,9 @@ One page per sample, in manifest order: the video with its music (the video mute
 played in step with it under one set of controls, so a mismatched pair shows one segment's pictures with
 another's music), two 5-point
 Likert questions ("Matched in emotions", "Aligned in general") and the emotion the video and the music convey.
-Where the manifest has no media the page names the two segments instead. A submission is stored by
+Where the manifest has no media the page says so with neutral labels ("Video clip 3", "Music clip 3": the
+sample's number), never the segment ids, which give the answer away (a matched pair's two ids are the same). A
+submission is stored by
 :meth:`SurveyStore.submit` (an upsert) and answered with a redirect to the next sample (post/redirect/get), so a
 reload never posts again; a page shows the stored answers when revisited.
 
@@ -40,6 +42,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, quote, urlsplit
 
 from emomv_hf.emotions import EMOTIONS
+from emomv_hf.io_utils import counted
 
 from .sampling import MediaError, SurveySample, resolve_media
 from .store import LIKERT_LABELS, PARTICIPANT_ID, QUESTIONS, TOKEN, ResponseError, SurveyStore
@@ -164,13 +167,11 @@ class SurveyServer(ThreadingHTTPServer):
         address: tuple[str, int],
         store: SurveyStore,
         *,
-        show_segment_ids: bool = False,
         request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
     ) -> None:
         if not request_timeout > 0:
             raise ValueError(f"request_timeout must be positive seconds, got {request_timeout!r}")
         self.store = store
-        self.show_segment_ids = show_segment_ids
         self.request_timeout = float(request_timeout)
         self.samples: list[SurveySample] = store.samples()
         if not self.samples:
@@ -209,14 +210,11 @@ def make_server(
     host: str = "127.0.0.1",
     port: int = 8000,
     *,
-    show_segment_ids: bool = False,
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
 ) -> SurveyServer:
     """A :class:`SurveyServer` bound to ``host:port`` (port 0: any free port; see ``server.url``);
     ``request_timeout``: seconds a silent connection is kept (10 by default)."""
-    return SurveyServer(
-        (host, port), store, show_segment_ids=show_segment_ids, request_timeout=request_timeout
-    )
+    return SurveyServer((host, port), store, request_timeout=request_timeout)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -326,7 +324,7 @@ class _Handler(BaseHTTPRequestHandler):
         suggestion = value or f"p-{secrets.token_hex(4)}"
         body = (
             "<div class='card'><h1>Music video emotion survey</h1>"
-            f"<p>You will watch {len(self.server.samples)} short music video samples and, for each, rate how well "
+            f"<p>You will watch {counted(len(self.server.samples), 'short music video sample')} and, for each, rate how well "
             "its music and video match in emotions and in general, and say which emotion each conveys.</p>"
             + (f"<p class='error' id='error'>{html.escape(error)}</p>" if error else "")
             + "<form method='post' action='/start'><label>Participant id "
@@ -401,7 +399,7 @@ class _Handler(BaseHTTPRequestHandler):
         body = self._sample_body(token, participant, number, sample, values, error)
         self._send(status, _page(f"Sample {sample.sample_id}", body))
 
-    def _media_block(self, sample: SurveySample) -> str:
+    def _media_block(self, sample: SurveySample, number: int) -> str:
         sid = quote(sample.sample_id)
         parts = []
         if sample.video_media:
@@ -421,23 +419,15 @@ class _Handler(BaseHTTPRequestHandler):
                 "<input type='range' id='seek' min='0' max='1000' value='0' aria-label='Position'>"
                 f"<span id='time'>0:00 / 0:00</span>{volume}</div>{_PLAYER_SCRIPT}"
             )
+        # Only the sample's number names what is missing: anything derived from the segment ids or emotions could
+        # give the label away (a matched pair's video and music ids are the same).
         missing = [
-            f"{kind} of segment <code class='segment'>{html.escape(segment)}</code>"
-            for kind, segment, media in (
-                ("video", sample.video_segment_id, sample.video_media),
-                ("music", sample.music_segment_id, sample.music_media),
-            )
+            f"{kind} clip {number}"
+            for kind, media in (("Video", sample.video_media), ("Music", sample.music_media))
             if not media
         ]
         if missing:
-            parts.append(
-                f"<p class='nomedia'>No media file in this survey for the {' and the '.join(missing)}.</p>"
-            )
-        elif self.server.show_segment_ids:
-            parts.append(
-                f"<p><small>Video: <code class='segment'>{html.escape(sample.video_segment_id)}</code>, music: "
-                f"<code class='segment'>{html.escape(sample.music_segment_id)}</code></small></p>"
-            )
+            parts.append(f"<p class='nomedia'>No media file in this survey for {' and '.join(missing)}.</p>")
         return "".join(parts)
 
     def _sample_body(
@@ -476,7 +466,7 @@ class _Handler(BaseHTTPRequestHandler):
             + (_personal_link(token) if number == 1 else "")
             + f"<div class='card'><h2>Sample {html.escape(sample.sample_id)}</h2>"
             f"<p>Sample ID: <span id='sample-id'>{html.escape(sample.sample_id)}</span></p>"
-            f"{self._media_block(sample)}</div>"
+            f"{self._media_block(sample, number)}</div>"
             + (f"<p class='error' id='error'>{html.escape(error)}</p>" if error else "")
             + f"<form class='sample' method='post' action='/p/{token}/{number}'>"
             f"<input type='hidden' name='sample_id' value='{html.escape(sample.sample_id)}'>"
@@ -537,7 +527,7 @@ class _Handler(BaseHTTPRequestHandler):
         ]
         total = len(self.server.samples)
         body = (
-            f"<div class='card'><h1>Thank you!</h1><p id='progress'>{len(answered)} of {total} samples answered.</p>"
+            f"<div class='card'><h1>Thank you!</h1><p id='progress'>{len(answered)} of {counted(total, 'sample')} answered.</p>"
             + (f"<p>Still open:</p><ul>{''.join(open_samples)}</ul>" if open_samples else "")
             + f"<p><a href='/p/{token}/1'>Review your answers</a></p>{_personal_link(token)}</div>"
         )

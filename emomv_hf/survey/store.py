@@ -26,6 +26,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from emomv_hf.emotions import EMOTIONS, MATCH_LABELS
+from emomv_hf.io_utils import counted
 
 from .sampling import SurveySample
 
@@ -178,7 +179,7 @@ class SurveyStore:
 
                 if [key(row) for row in stored] != [key(asdict(sample)) for sample in samples]:
                     raise ResponseError(
-                        f"{self.path} holds a different survey ({len(stored)} samples, first "
+                        f"{self.path} holds a different survey ({counted(len(stored), 'sample')}, first "
                         f"{stored[0]['sample_id']} = {stored[0]['dataset']} {stored[0]['pair_id']}); use a new "
                         "database for a new manifest"
                     )

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from emomv_hf.cli import make_parser, run_script
+from emomv_hf.io_utils import counted
 from emomv_hf.reporting import dataset_key
 from emomv_hf.survey import draw_samples, read_pairs, write_manifest
 
@@ -57,7 +58,9 @@ def _run(args: SampleArguments) -> int:
     samples = draw_samples(pairs, args.per_dataset, args.seed, media)
     path = write_manifest(args.output, samples, seed=args.seed)
     with_media = sum(bool(sample.video_media and sample.music_media) for sample in samples)
-    print(f"wrote {len(samples)} samples ({with_media} with video and music files) to {Path(path)}")
+    print(
+        f"wrote {counted(len(samples), 'sample')} ({with_media} with video and music files) to {Path(path)}"
+    )
     for sample in samples:
         print(
             f"  {sample.sample_id} {sample.dataset} {sample.label:<10} video {sample.video_segment_id} "

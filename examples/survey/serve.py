@@ -19,6 +19,7 @@ import sqlite3
 from dataclasses import dataclass, field
 
 from emomv_hf.cli import make_parser, run_script
+from emomv_hf.io_utils import counted
 from emomv_hf.survey import SurveyStore, load_manifest
 from emomv_hf.survey.sampling import MediaError, resolve_media
 from emomv_hf.survey.server import DEFAULT_REQUEST_TIMEOUT, make_server
@@ -34,10 +35,6 @@ class ServeArguments:
         default="127.0.0.1", metadata={"help": "address to listen on (0.0.0.0: every interface)"}
     )
     port: int = field(default=8000, metadata={"help": "port (0: any free one)"})
-    show_segment_ids: bool = field(
-        default=False,
-        metadata={"help": "show the segment ids under the media too (they can reveal the label)"},
-    )
     request_timeout: float = field(
         default=DEFAULT_REQUEST_TIMEOUT,
         metadata={"help": "seconds a silent connection is kept before it is closed"},
@@ -76,7 +73,6 @@ def _run(args: ServeArguments) -> int:
         store,
         args.host,
         args.port,
-        show_segment_ids=args.show_segment_ids,
         request_timeout=args.request_timeout,
     )
     for sample in server.samples:  # the server checks again at every request; say now what it will refuse
@@ -90,7 +86,7 @@ def _run(args: ServeArguments) -> int:
                 except MediaError as error:
                     print(f"warning: {sample.sample_id} {kind} will not be served: {error}")
     print(
-        f"survey of {len(server.samples)} samples at {server.url}/ (responses in {store.path}); Ctrl+C stops"
+        f"survey of {counted(len(server.samples), 'sample')} at {server.url}/ (responses in {store.path}); Ctrl+C stops"
     )
     try:
         server.serve_forever()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -136,9 +137,13 @@ def test_card(emomv_c_dir):
     # Mismatch matrix of the validation split (paper Figure 9, right), row "exciting" (video).
     assert "| exciting | 0 | 1 | 2 | 7 | 7 |" in text
     assert "EmoMV: Affective Music-Video Correspondence Learning Datasets" in text
-    assert 'load_dataset("emomv/emomv-c")' in text
+    assert f'load_dataset("{emomv_c_dir}")' in text  # the folder it was built into, as given
+    assert "ivyha010" in text  # the authors' licence: this folder is their release
+    assert "**predicted** by an emotion classifier" in text
     assert "fewest swaps so far" in text  # the swap-allocation rule
     assert "sha256" in text and "SlowFast_DS3_TRAIN_MATCH_MISMATCH.h5" in text
+    digests = re.findall(r"sha256 `([^`]*)`", text)
+    assert len(digests) == 9 and all(re.fullmatch(r"[0-9a-f]{64}", digest) for digest in digests)
 
 
 def test_describe(emomv_c_dir):

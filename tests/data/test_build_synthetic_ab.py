@@ -158,7 +158,8 @@ def test_cli_partial_release(release_dir, tmp_path, capsys):
     assert cli.main(["--release-dir", str(release_dir), "--output-dir", str(tmp_path)]) == 0
     out, err = capsys.readouterr()
     assert "pairs/train: 360 rows (180 matched, 180 mismatched)" in out
-    assert "SlowFast_DS1_TRAIN_MATCH_MISMATCH.h5" in err and "skipped emomv-b" in err
+    assert "SlowFast_DS1_TRAIN_MATCH_MISMATCH.h5" in err and "skipped emomv-b: no split can be built" in err
+    assert "emomv-a: emomv-a" not in err and "emomv-b: emomv-b" not in err  # issue 26.8: the name once
     assert sorted(p.name for p in tmp_path.iterdir()) == ["emomv-c"]
     assert (
         cli.main(["--release-dir", str(release_dir), "--output-dir", str(tmp_path), "--dataset", "emomv-a"])

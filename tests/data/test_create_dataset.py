@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -191,7 +192,9 @@ def test_script_prints_every_stage(synthetic, tagger, tmp_path, capsys):
     folder, _ = synthetic
     tagger.save_pretrained(tmp_path / "tagger")
     out = tmp_path / "created"
-    assert main(["--media", str(folder), "--tagger", str(tmp_path / "tagger"), "--output-dir", str(out)]) == 0
+    argv = ["--media", str(folder), "--tagger", str(tmp_path / "tagger"), "--output-dir", str(out)]
+    assert main([*argv, "--license", "cc0-1.0"]) == 0
+    assert "\nlicense: cc0-1.0\n" in (out / "README.md").read_text()
     printed = capsys.readouterr().out
     for line in (
         "input: kept 120",
@@ -243,3 +246,53 @@ def test_load_segments_reads_every_split_with_absent_streams(tmp_path):
     assert present.tolist() == [True, False, True]
     np.testing.assert_array_equal(features, np.stack([music[0], np.zeros(128, np.float32), music[2]]))
     assert load_segments(folder, "validation").segment_ids == ["s2"]
+
+
+def test_card_of_a_created_dataset_is_about_the_users_data(synthetic, tagger, tmp_path, monkeypatch):
+    """Acceptance of issue 26: a dataset made from synthetic segments carries no EmoMV licence or copyright text;
+    it loads from the folder the user gave, names its tagger by its full SHA-256 and lists its own limitations."""
+    folder, _ = synthetic
+    monkeypatch.chdir(tmp_path)
+    create_dataset(folder, tagger, Path("datasets/my-emomv"), max_segments_per_source=2, seed=0)
+    card = (tmp_path / "datasets" / "my-emomv" / "README.md").read_text()
+    for text in ("ivyha010", "Copyright", "MIT", "license: mit"):
+        assert text not in card
+    assert "\nlicense: other\n" in card
+    assert 'load_dataset("datasets/my-emomv")' in card and "emomv/my-emomv" not in card
+    assert re.search(r"sha256 of its configuration and weights `[0-9a-f]{64}`", card)
+    assert "**predicted** by the tagger `EmoMVForEmotionTagging`" in card
+    assert re.search(r"The smallest split, `validation`, holds \d+ pairs", card)
+    assert "EmoMV-C" not in card and "96 pairs" not in card
+
+    create_dataset(folder, tagger, tmp_path / "licensed", license="cc-by-nc-4.0", repo_id="me/licensed")
+    card = (tmp_path / "licensed" / "README.md").read_text()
+    assert "\nlicense: cc-by-nc-4.0\n" in card and 'load_dataset("me/licensed")' in card
+
+
+def test_script_log_has_no_escape_codes_under_an_open_bar(synthetic, tagger, tmp_path, capsys):
+    """Issue 26.8: a bar opened while another is open (extraction's, a caller's) is drawn one line down, with
+    cursor-up codes ("\\x1b[A") that a log shows raw; where stderr is not a terminal the libraries' bars (the
+    tagger's "Loading weights", datasets' "Generating ... split") stay quiet."""
+    from tqdm import tqdm
+
+    spec = importlib.util.spec_from_file_location(
+        "create_dataset", REPO_ROOT / "dataset_scripts" / "create_dataset.py"
+    )
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    folder, _ = synthetic
+    tagger.save_pretrained(tmp_path / "tagger")
+    argv = [
+        "--media",
+        str(folder),
+        "--tagger",
+        str(tmp_path / "tagger"),
+        "--output-dir",
+        str(tmp_path / "out"),
+    ]
+    with tqdm(total=1, desc="caller", file=sys.stderr):
+        assert script.main(argv) == 0
+    captured = capsys.readouterr()
+    assert "\x1b[" not in captured.err and "\x1b[" not in captured.out
+    assert "Loading weights" not in captured.err and "Generating" not in captured.err
+    assert "pairs/train" in captured.out

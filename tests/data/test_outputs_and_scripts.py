@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import importlib.util
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import emomv_hf.hub
 from emomv_hf.data.build import DegenerateDatasetError, build_hub_dataset, build_pairs_dataset
 from emomv_hf.data.hub_folder import UnexpectedFilesError
 from emomv_hf.data.loading import load_emomv
@@ -238,3 +240,50 @@ def test_same_named_and_rebuilt_folders_load_their_own_rows(emomv_c_dir, tmp_pat
     assert load_emomv(str(second), "segments")["validation"][0]["segment_id"] == "B" + original[1:]
     rename_segments(first, "A")  # rebuilt in place
     assert load_emomv(str(first), "segments")["validation"][0]["segment_id"] == "A" + original[1:]
+
+
+# ---- issue 26.5: the card of the user's own pairs describes them ----------------------------------------
+
+AUTHORS_LICENSE_TEXT = ("ivyha010", "Copyright", "MIT", "license: mit")
+
+
+def test_user_pairs_card_states_the_users_license_folder_and_counts(tmp_path, monkeypatch, capsys):
+    """Acceptance of issue 26: a card made from synthetic segments carries no EmoMV licence or copyright text, and
+    loads the folder the user named, as named."""
+    segments = write_segments(tmp_path / "seg", ["sad", "exciting"] * 4)
+    monkeypatch.chdir(tmp_path)
+    cli = load_script("create_pairs")
+    argv = ["--segments", str(segments), "--output-dir", "datasets", "--name", "my-emomv"]
+    assert cli.main(argv) == 0
+    card = (tmp_path / "datasets" / "my-emomv" / "README.md").read_text()
+    for text in AUTHORS_LICENSE_TEXT:
+        assert text not in card
+    assert "\nlicense: other\n" in card and "Unknown: whoever built this folder stated no licence" in card
+    assert 'load_dataset("datasets/my-emomv")' in card and "emomv/my-emomv" not in card
+    # Its own limitations: 8 pairs in its only split, no matched pair of three emotions; none of EmoMV's.
+    assert "holds 8 pairs: one pair is 12.5 points" in card
+    assert "Split `train` has no matched pair of fearful, tense, relaxing." in card
+    assert "labels given in `segments.csv`" in card and "Feature AttendAffectNet" not in card
+
+    pushed = []
+    monkeypatch.setattr(emomv_hf.hub, "push_to_hub", lambda folder, repo_id, **kwargs: pushed.append(repo_id))
+    assert cli.main([*argv, "--license", "cc-by-4.0", "--push-to-hub", "me"]) == 0
+    assert pushed == ["me/my-emomv"]
+    card = (tmp_path / "datasets" / "my-emomv" / "README.md").read_text()
+    assert "\nlicense: cc-by-4.0\n" in card and "`cc-by-4.0`, as stated by whoever built this folder" in card
+    assert 'load_dataset("me/my-emomv")' in card  # the Hub id it is pushed to
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as refused:
+        cli.main([*argv, "--license", "mit\nfoo: bar"])
+    assert refused.value.code == 2 and "--license must be a Hub licence id" in capsys.readouterr().err
+
+
+def test_pairs_card_gives_full_sha256_and_matrices_above_their_description(tmp_path):
+    segments = write_segments(tmp_path / "seg", ["sad", "exciting"] * 4)
+    card = (build_pairs_dataset(segments, tmp_path / "out") / "README.md").read_text()
+    digests = re.findall(r"sha256 `([^`]*)`", card)
+    assert digests and all(re.fullmatch(r"[0-9a-f]{64}", digest) for digest in digests), digests
+    text = " ".join(card.split())  # the sentence is wrapped
+    described = text.index('the matrices of "Mismatched pairs by emotion" above are symmetric')
+    assert text.index("## Mismatched pairs by emotion") < described
+    assert "below is symmetric" not in text

@@ -19,6 +19,7 @@ from emomv_hf.data.arguments import (
     BuildEmoMVArguments,
     CreatePairsArguments,
     DatasetChoice,
+    DatasetLicenseArguments,
     DatasetOutputArguments,
 )
 from emomv_hf.data.schema import DATASET_NAMES
@@ -82,8 +83,9 @@ def test_build_emomv_flags_and_defaults():
 
 
 def test_create_pairs_flags_and_defaults():
-    args, output = parse("create_pairs", ["--segments", "s.csv", "--output-dir", "o"])
+    args, output, card = parse("create_pairs", ["--segments", "s.csv", "--output-dir", "o"])
     assert args == CreatePairsArguments(segments="s.csv", output_dir="o")
+    assert card == DatasetLicenseArguments(license="other")  # unknown: never the authors' MIT
     assert (args.name, args.seed, args.balance, args.group_by_source) == ("emomv-pairs", 0, True, False)
     assert (args.validation_fraction, args.max_per_source, args.allow_degenerate) == (0.2, 2, False)
     argv = ["--segments", "s.csv", "--output_dir", "o", "--name", "mine", "--seed", "-3", "--no-balance"]
@@ -95,7 +97,7 @@ def test_create_pairs_flags_and_defaults():
         "0",
         "--allow-degenerate",
     ]
-    args, output = parse("create_pairs", [*argv, "--push_to_hub", "org"])
+    args, output, card = parse("create_pairs", [*argv, "--push_to_hub", "org", "--license", "cc-by-4.0"])
     assert args == CreatePairsArguments(
         segments="s.csv",
         output_dir="o",
@@ -108,6 +110,7 @@ def test_create_pairs_flags_and_defaults():
         allow_degenerate=True,
     )
     assert output == DatasetOutputArguments(push_to_hub="org")
+    assert card.license == "cc-by-4.0"
 
 
 def test_extract_features_flags_and_defaults():

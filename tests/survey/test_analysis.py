@@ -9,7 +9,14 @@ from pathlib import Path
 import pytest
 
 from emomv_hf.survey import SurveyStore
-from emomv_hf.survey.analysis import PAPER_AGREEMENT, PAPER_RATINGS, analyze, percent, rating_bin
+from emomv_hf.survey.analysis import (
+    PAPER_AGREEMENT,
+    PAPER_RATINGS,
+    analyze,
+    format_markdown,
+    percent,
+    rating_bin,
+)
 
 from .helpers import load_script
 
@@ -94,6 +101,18 @@ def test_complete_only_drops_unfinished_participants(store: SurveyStore) -> None
     # p1, p2 on the matched EmoMV-A samples: 5 4 2 5 -> poor 1/4, moderate 0, good 3/4
     shares = [results.share("emomv-a", "matched", "emotion_match", b) for b in ("poor", "moderate", "good")]
     assert shares == [Fraction(1, 4), 0, Fraction(3, 4)]
+
+
+def test_counts_are_in_the_right_number(store: SurveyStore) -> None:
+    """Issue 26.8: "1 participants" read wrong."""
+    for participant in ("p1", "p2"):
+        store.add_participant(participant)
+        store.submit(participant, "S1", *ANSWERS[(participant, "S1")])
+        store.submit(participant, "S2", *ANSWERS[(participant, "S2")])
+        if participant == "p1":
+            assert "\n1 participant, 2 responses. Shares" in format_markdown(analyze(store))
+    store.submit("p2", "S3", *ANSWERS[("p2", "S3")])
+    assert "\n2 participants, 5 responses. Shares" in format_markdown(analyze(store))
 
 
 def test_paper_tables_are_the_papers() -> None:

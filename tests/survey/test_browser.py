@@ -110,8 +110,9 @@ def test_fill_submit_reload_stores_once(browser, survey, artifacts) -> None:
         1,
     )
 
-    # Sample 2 has no media: the page names its segment instead.
-    assert "video of segment a2" in page.inner_text(".nomedia")
+    # Sample 2 has no media: the page says so with neutral labels, never its segment ids (they reveal the label).
+    assert page.inner_text(".nomedia") == "No media file in this survey for Video clip 2 and Music clip 2."
+    assert "a2" not in page.inner_text("body")
     page.screenshot(path=artifacts / "sample_without_media.png", full_page=True)
     _answer(page, 2, 1, "sad", "relaxing")
     page.click("button[type=submit]")

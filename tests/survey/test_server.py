@@ -68,9 +68,24 @@ def test_sample_page_layout_without_media(server) -> None:
     ):
         assert text in page
     assert page.count("type='radio'") == 2 * 5 + 2 * 5
-    # No media in this manifest: the page names the two segments instead (a3's pictures, a4's music).
-    assert "<video" not in page and "video of segment <code class='segment'>a3</code>" in page
-    assert "music of segment <code class='segment'>a4</code>" in page
+    # No media in this manifest: the page says so with neutral labels, not the segment ids (a3's pictures, a4's music).
+    assert "<video" not in page and "No media file in this survey for Video clip 3 and Music clip 3." in page
+    assert "a3" not in page.replace(token, "") and "a4" not in page.replace(token, "")
+
+
+def test_pages_without_media_do_not_reveal_the_label(server, samples) -> None:
+    """Issue 26.7: the segment ids gave the answer away (a matched pair's two ids are the same). The pages of a
+    matched and a mismatched sample differ only in the sample's number and id."""
+    token = start(server, "p1")
+    shown = {}
+    for number in range(2, len(samples)):  # the first has the personal link, the last a Submit button
+        sample = samples[number - 1]
+        page = request(server, "GET", f"/p/{token}/{number}")[2].decode()
+        assert f"Video clip {number} and Music clip {number}" in page and "segment" not in page
+        page = page.replace(token, "TOKEN").replace(sample.sample_id, "ID")
+        shown.setdefault(sample.label, set()).add(re.sub(r"\b\d+\b", "N", page))
+    assert set(shown) == {"matched", "mismatched"}
+    assert len(shown["matched"] | shown["mismatched"]) == 1, "a page depends on more than the sample's number"
 
 
 def test_submit_redirects_and_is_stored_once(server, store) -> None:

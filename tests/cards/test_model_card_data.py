@@ -1,0 +1,92 @@
+"""Issue 26.5: a model card names its training dataset by Hub id or name, and lists the limitations of that
+dataset, not EmoMV-C's, when it is the user's own."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from emomv_hf.cards import make_model_card
+from emomv_hf.training import EmoMVTrainingArguments, make_accelerator, run_training
+from emomv_hf.training.protocols import PROTOCOL_DESCRIPTIONS
+
+
+@pytest.fixture(scope="module")
+def run(emomv_c_dir):
+    """A correspondence model trained 3 epochs on EmoMV-C (not saved)."""
+    args = EmoMVTrainingArguments(
+        dataset=str(emomv_c_dir), max_epochs=3, patience=3, progress=False, protocol="held-out"
+    )
+    return run_training(args, make_accelerator(args, cpu=True), save=False)
+
+
+def card_for(run, dataset: str) -> tuple[dict, str]:
+    """The card of ``run`` as if trained on ``dataset``: its YAML and its body."""
+    card = make_model_card(
+        args={**run.args.to_dict(), "dataset": dataset},
+        metrics=run.metrics,
+        eval_split=run.report.eval_split,
+        model_class=type(run.model).__name__,
+        num_parameters=run.model.num_parameters(),
+        best_epoch=run.outcome.best_epoch,
+        epochs_run=run.outcome.epochs_run,
+        best_stopping_loss=run.outcome.best_stopping_loss,
+        protocol_description=PROTOCOL_DESCRIPTIONS["held-out"],
+    )
+    _, metadata, body = str(card).split("---", 2)
+    return yaml.safe_load(metadata), body
+
+
+def dataset_types(metadata: dict) -> set[str]:
+    return {result["dataset"]["type"] for result in metadata["model-index"][0]["results"]}
+
+
+def test_local_emomv_folder_is_named_not_pathed(run, emomv_c_dir):
+    metadata, body = card_for(run, str(emomv_c_dir))
+    assert dataset_types(metadata) == {"emomv-c"}
+    # Only the usage example (runnable where the model was trained) and the training table give the folder itself.
+    prose = body.split("## Training")[0].replace(python_block(body), "")
+    assert str(emomv_c_dir) not in prose
+    assert "(`emomv-c`)" in body and "96 pairs for EmoMV-C" in body and "**predicted**" in body
+
+
+def test_users_folder_gets_its_own_limitations(run, tmp_path):
+    folder = tmp_path / "datasets" / "my-emomv"
+    folder.mkdir(parents=True)
+    metadata, body = card_for(run, str(folder))
+    assert dataset_types(metadata) == {"my-emomv"} and "datasets" not in metadata
+    limitations = body.split("## Limitations")[1].split("## Training")[0]
+    assert "EmoMV-C" not in limitations and "EmoMV-B" not in limitations and "96 pairs" not in limitations
+    assert "`my-emomv` are whatever its maker gave or a tagger predicted" in limitations
+
+
+def test_hub_dataset_is_named_by_its_id(run):
+    metadata, body = card_for(run, "me/my-emomv")
+    assert dataset_types(metadata) == {"me/my-emomv"} and metadata["datasets"] == ["me/my-emomv"]
+    assert "(`me/my-emomv`)" in body and "96 pairs" not in body
+
+
+def python_block(card_text: str) -> str:
+    return card_text.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_cards_usage_example_runs_as_pasted(run, emomv_c_dir, tmp_path, monkeypatch):
+    """Issue 26.1 for cards: the example loads its inputs (float32 tensors of the dataset it names) and runs."""
+    run.model.save_pretrained(tmp_path / "model")
+    args = {**run.args.to_dict(), "dataset": str(emomv_c_dir), "output_dir": str(tmp_path / "model")}
+    card = make_model_card(
+        args=args,
+        metrics=run.metrics,
+        eval_split="pairs/cv-fold-0-of-5-repetition-0",  # a fold is no split: the example loads validation
+        model_class=type(run.model).__name__,
+        num_parameters=run.model.num_parameters(),
+        best_epoch=1,
+        epochs_run=3,
+        best_stopping_loss=1.0,
+        protocol_description=PROTOCOL_DESCRIPTIONS["cv"],
+    )
+    namespace: dict = {}
+    exec(python_block(str(card)), namespace)
+    assert (
+        namespace["p_matched"].shape == (8,) and namespace["pairs"]["video_features"].dtype.is_floating_point
+    )
