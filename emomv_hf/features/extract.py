@@ -301,7 +301,8 @@ class _DecodedSegment:
     segment: MediaSegment
     video: dict[str, torch.Tensor] | None = None  # SlowFast processor output, batch of one
     music: torch.Tensor | None = None  # VGGish examples (E, 1, 96, 64)
-    error: str = ""
+    error: str = ""  # neither stream could be read: the segment is left out
+    dropped: str = ""  # one stream could not be read: its feature is null
 
 
 @dataclass
@@ -334,24 +335,30 @@ def _decode_item(
         except MediaError as error:
             audio_error = str(error)
     for segment in segments:
-        decoded = _DecodedSegment(segment)
-        try:
-            if info.has_video:
+        # A stream that cannot be read (audio too short for one VGGish example, no frames in the window) makes
+        # only its own feature null, as a file without that stream does; the segment fails without both.
+        decoded, errors = _DecodedSegment(segment), []
+        if info.has_video:
+            try:
                 frames = read_video_frames(
                     path, segment.start, segment.end, num_frames=video_processor.num_frames
                 )
                 decoded.video = dict(video_processor(frames, return_tensors="pt"))
-            if info.has_audio:
+            except (MediaError, ValueError) as error:
+                errors.append(f"video: {error}")
+        if info.has_audio:
+            try:
                 if audio is None:
                     raise MediaError(audio_error)
                 first = int(round(segment.start * VGGISH_SAMPLE_RATE))
                 last = int(round(segment.end * VGGISH_SAMPLE_RATE))
-                try:
-                    decoded.music = audio_processor.examples(audio[first:last], VGGISH_SAMPLE_RATE)
-                except ValueError as error:  # too short for one 0.96 s example
-                    raise MediaError(f"{path}: {error}") from None
-        except (MediaError, ValueError) as error:
-            decoded = _DecodedSegment(segment, error=str(error))
+                decoded.music = audio_processor.examples(audio[first:last], VGGISH_SAMPLE_RATE)
+            except (MediaError, ValueError) as error:  # ValueError: too short for one 0.96 s example
+                errors.append(f"music: {error}")
+        if decoded.video is None and decoded.music is None:
+            decoded.error = "; ".join(errors)
+        elif errors:
+            decoded.dropped = "; ".join(errors)
         result.segments.append(decoded)
     if item.path is None:
         path.unlink(missing_ok=True)  # a Hub row's scratch copy
@@ -480,6 +487,10 @@ def _extract_shard(
         for bad in decoded.segments:
             if bad.error:
                 fail(decoded.media, bad.segment.segment_id, bad.error)
+            elif bad.dropped:
+                logger.warning(
+                    "segment %r (%s): %s; kept without it", bad.segment.segment_id, decoded.media, bad.dropped
+                )
         video_features: dict[str, np.ndarray] = {}
         with_video = [s for s in good if s.video is not None]
         for start in range(0, len(with_video), batch_size):
