@@ -31,7 +31,7 @@ def test_audio_too_short_keeps_the_video_feature(short_clip: Path, tmp_path: Pat
     out = tmp_path / "features"
     summary = extract_dataset(short_clip.parent, out, RANDOM, progress=False)  # on_error="raise"
     assert (summary.rows, summary.all_failures) == (1, [])
-    (row,) = datasets.load_dataset(str(out), "segments", split="train")
+    (row,) = datasets.load_dataset(str(out), "segments", split="train", download_mode="force_redownload")
     assert len(row["video_features"]) == 2304 and row["music_features"] is None
     assert not (out / "failures.csv").exists()
 
