@@ -55,3 +55,19 @@ def test_building_slowfast_prints_no_torch_jit_deprecation(monkeypatch):
         warnings.simplefilter("always")
         _slowfast_blocks()
     assert [str(w.message) for w in caught if "torch.jit" in str(w.message)] == []
+
+
+def test_loading_an_extractor_folder_opens_no_second_progress_bar(tmp_path: Path, capsys):
+    from tqdm.auto import tqdm
+    from transformers.utils import logging as transformers_logging
+
+    from emomv_hf.features.convert import convert_checkpoint, load_extractor
+
+    folder = convert_checkpoint("vggish", None, tmp_path / "vggish")  # random weights
+    capsys.readouterr()
+    with tqdm(total=1, desc="extracting") as bar:  # as extract_dataset's, open while the extractors load
+        load_extractor(folder)
+        bar.update(1)
+    err = capsys.readouterr().err
+    assert "\x1b[A" not in err and "Loading weights" not in err and "extracting" in err
+    assert transformers_logging.is_progress_bar_enabled()  # restored for everything else
