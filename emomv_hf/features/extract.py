@@ -34,7 +34,7 @@ import tempfile
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -522,24 +522,17 @@ def _canonical(value: Any) -> str:
 
 def _item_record(item: MediaItem) -> dict[str, Any]:
     """What an item's rows depend on besides its bytes: its name, labels, split, id prefix and window."""
-    return {
-        "name": item.name,
-        "emotion": item.emotion,
-        "source_id": item.source_id,
-        "split": item.split,
-        "prefix": item.prefix,
-        "window": list(item.window) if item.window is not None else None,
-    }
+    return {key: value for key, value in asdict(item).items() if key not in ("path", "row")}
 
 
 def _features_key(settings: Mapping[str, Any]) -> str:
     """What every feature of a shard depends on: the segment length and each extractor's fingerprint (not where
     its folder is, nor ``files_per_shard``, which only groups the rows)."""
-    extractors = {
-        kind: {key: value for key, value in fingerprint.items() if key != "source"}
-        for kind, fingerprint in settings.get("extractors", {}).items()
-    }
-    return _canonical({"segment_seconds": settings.get("segment_seconds"), "extractors": extractors})
+    key = {"segment_seconds": settings.get("segment_seconds")}
+    for kind, fingerprint in settings.get("extractors", {}).items():
+        random = "random weights " if fingerprint.get("random_weights") else ""
+        key[f"{kind} extractor"] = random + fingerprint.get("sha256", "")
+    return _canonical(key)
 
 
 def _bytes_key(identity: Mapping[str, Any]) -> dict[str, Any]:
@@ -598,12 +591,10 @@ def _recorded_rows(record: _Recorded, tables: dict[Path, pa.Table | None]) -> pa
     return None
 
 
-def _earlier_records(output_dir: Path) -> tuple[dict[str, _Recorded], dict[str, str], list[Path]]:
-    """The records of the shards already in ``output_dir``: item record (canonical) -> :class:`_Recorded`,
-    item name -> why its shard cannot be reused as a whole (for shards of an older emomv-hf, which recorded no
-    inputs), and every shard. Parquet files an extraction did not write are refused (never deleted)."""
+def _earlier_records(output_dir: Path) -> tuple[dict[str, _Recorded], list[Path]]:
+    """The records of the shards already in ``output_dir`` (item record, canonical -> :class:`_Recorded`) and
+    the shards. Parquet files an extraction did not write are refused (never deleted)."""
     records: dict[str, _Recorded] = {}
-    unkeyed: dict[str, str] = {}
     shards = sorted((output_dir / DATA_DIR / CONFIG).glob("*.parquet"))
     for path in shards:
         try:
@@ -617,29 +608,19 @@ def _earlier_records(output_dir: Path) -> tuple[dict[str, _Recorded], dict[str, 
         features = _features_key(json.loads(metadata[_SETTINGS_KEY.encode()]))
         for entry in json.loads(metadata.get(_INPUTS_KEY.encode(), b"[]")):
             records[_canonical(entry["item"])] = _Recorded(path, entry, features)
-        if _INPUTS_KEY.encode() not in metadata:
-            unkeyed[path.name] = "written without a record of its media (an older emomv-hf)"
-    return records, unkeyed, shards
-
-
-def _fingerprint_words(fingerprint: Mapping[str, Any]) -> str:
-    random = "random weights " if fingerprint.get("random_weights") else ""
-    return random + str(fingerprint.get("sha256", "none"))[:12]
+        if _INPUTS_KEY.encode() not in metadata:  # its files are extracted again, as new ones
+            logger.warning("%s: written without a record of its media (an older emomv-hf): redone", path)
+    return records, shards
 
 
 def _describe_change(old: str, new: str) -> str:
     """How two :func:`_features_key` values differ, in words (``slowfast extractor 1a2b3c4d5e6f -> ...``)."""
     old_key, new_key = json.loads(old), json.loads(new)
-    changes = []
-    if old_key["segment_seconds"] != new_key["segment_seconds"]:
-        changes.append(f"segment_seconds {old_key['segment_seconds']} -> {new_key['segment_seconds']}")
-    for kind, fingerprint in new_key["extractors"].items():
-        before = old_key["extractors"].get(kind, {})
-        if before != fingerprint:
-            changes.append(
-                f"{kind} extractor {_fingerprint_words(before)} -> {_fingerprint_words(fingerprint)}"
-            )
-    return ", ".join(changes) or "other settings"
+    return ", ".join(
+        f"{name} {str(old_key.get(name))[:27]} -> {str(value)[:27]}"  # enough of a hash to tell two apart
+        for name, value in new_key.items()
+        if old_key.get(name) != value
+    )
 
 
 def _build_shard(
@@ -922,8 +903,8 @@ def extract_dataset(
     extractor = extractor or ExtractorArguments()
     # Missing weights or a bad --extractor folder are refused before anything is read.
     fingerprints = extractor.fingerprints()
-    segment_seconds, device = extractor.segment_seconds, extractor.device
     # On a machine without a GPU (or with --device cpu), torchrun's processes are CPU processes (gloo).
+    device = extractor.device
     cpu = (device is not None and torch.device(device).type == "cpu") or not torch.cuda.is_available()
     state = PartialState(cpu=cpu)
     source = list_media(media, split=dataset_split)
@@ -936,20 +917,15 @@ def extract_dataset(
         raise MediaError(f"{source.unlisted[0].media}: {source.unlisted[0].reason} (--skip-errors goes on)")
     shards = plan_shards(source.items, files_per_shard)
     output_dir = Path(output_dir)
-    settings = {
-        "segment_seconds": segment_seconds,
-        "files_per_shard": files_per_shard,
-        "extractors": fingerprints,
-    }
+    settings = {"segment_seconds": extractor.segment_seconds, "files_per_shard": files_per_shard}
+    settings["extractors"] = fingerprints
     summary = ExtractionSummary(output_dir)
     created = not output_dir.exists()
     try:
         with _main_process_lock(state, output_dir):
             # Every process reads what the earlier shards recorded before any process rewrites one.
-            records, unkeyed, earlier_shards = _earlier_records(output_dir)
+            records, earlier_shards = _earlier_records(output_dir)
             state.wait_for_everyone()
-            for name, reason in unkeyed.items():
-                logger.warning("redoing %s/%s/%s: %s", DATA_DIR, CONFIG, name, reason)
             _extract_shards(
                 state,
                 shards,
@@ -964,9 +940,8 @@ def extract_dataset(
                 num_workers=num_workers,
                 batch_size=batch_size,
             )
-            if (
-                state.num_processes > 1
-            ):  # totals of every process (all_gather_object: every process takes part)
+            # Totals of every process (all_gather_object: every process takes part).
+            if state.num_processes > 1:
                 from accelerate.utils import gather_object
 
                 counts = gather_object([(summary.extracted, summary.skipped)])
