@@ -12,6 +12,10 @@ Writes OUT/slowfast and OUT/vggish, each with config.json, model.safetensors, th
 README.md model card naming the source file and its SHA-256; ``AutoProcessor.from_pretrained(OUT/vggish)`` and
 ``AutoModel.from_pretrained(OUT/vggish)`` (after ``import emomv_hf``) then go from decoded media to features.
 ``--push-to-hub ORG/NAME`` uploads the folder (both: ORG/NAME-slowfast and ORG/NAME-vggish).
+
+Offline, without the downloads: ``python dataset_scripts/convert_weights.py --output-dir extractors --random-init``
+writes both folders (processors included) with RANDOM weights, to try ``--extractor extractors`` and the processor
+snippets; their cards, and the card of every extraction made with them, say loudly that the features mean nothing.
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ def _run(args: ConvertWeightsArguments) -> int:
     folders = {}
     for kind in ("slowfast", "vggish"):
         source = getattr(args, kind)
-        if source is None:
+        if source is None and not args.random_init:
             continue
         folder = convert_checkpoint(
             kind,
@@ -53,7 +57,7 @@ def _run(args: ConvertWeightsArguments) -> int:
             repo_id=repo_ids.get(kind),
         )
         folders[kind] = folder
-        print(f"{source} -> {folder}")
+        print(f"{source or 'RANDOM weights (--random-init: the features mean nothing)'} -> {folder}")
     for kind, folder in folders.items():
         if kind in repo_ids:
             url = push_to_hub(folder, repo_ids[kind], private=args.private)

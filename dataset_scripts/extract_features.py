@@ -11,11 +11,15 @@ named after an emotion (``Fear/``, ``relax/``, ...) labels them. CSV: header wit
 (and optionally ``emotion``/``label``). A video-only or audio-only file gives the feature of the stream it has.
 
 Writes the Hub dataset folder OUT (``load_dataset(OUT, "segments")``; Parquet shards + README.md), the input of
-``dataset_scripts/create_pairs.py --segments OUT``. Re-running resumes: finished shards are kept. With
+``dataset_scripts/create_pairs.py --segments OUT``. Re-running resumes and is never stale: the rows of files
+whose bytes, listing, segment length and extractors are unchanged are kept; new and changed files are
+extracted, shards made with other extractors or settings are redone (a line says why), removed files are
+dropped. Segment ids come from the path below the media folder (``Fear/video1.mp4`` -> ``Fear-video1_01``). With
 --skip-errors, unreadable files and failing segments are logged, listed with their reasons in OUT/failures.csv
 and left out; the exit status is 0 when at least one segment has its features. Many processes:
 ``torchrun --nproc_per_node 2 dataset_scripts/extract_features.py ...`` or ``accelerate launch`` split the
-shards between them; the result is the same folder.
+shards between them; the result is the same folder. A second extraction into a folder being written is refused
+(OUT/.extraction.lock; a lock left by a dead process is taken over).
 """
 
 from __future__ import annotations

@@ -263,15 +263,22 @@ def make_extractor_card(
     repo_id: str,
     extra_source_name: str = "",
     extra_source_sha256: str = "",
+    random_weights: bool = False,
 ) -> ModelCard:
     """The card of a converted feature-extractor checkpoint (``kind``: ``"vggish"`` or ``"slowfast"``), naming the
-    public file it was converted from and its SHA-256."""
+    public file it was converted from and its SHA-256; with ``random_weights`` (``convert_weights.py
+    --random-init``, no source file), a warning at the top that its features mean nothing."""
     facts = EXTRACTOR_FACTS[kind]
     card_data = ModelCardData(
         model_name=repo_id.split("/")[-1],
         license="apache-2.0",
         library_name="transformers",
-        tags=["emomv", "feature-extraction", *facts["tags"].split(",")],
+        tags=[
+            "emomv",
+            "feature-extraction",
+            *facts["tags"].split(","),
+            *(["random-weights"] * random_weights),
+        ],
         pipeline_tag="feature-extraction",
     )
     return ModelCard.from_template(
@@ -285,6 +292,7 @@ def make_extractor_card(
         source_url=source_url,
         extra_source_name=extra_source_name,
         extra_source_sha256=extra_source_sha256,
+        random_weights=random_weights,
         output_description=facts["output"],
         num_parameters=f"{num_parameters:,}",
         repo_id=repo_id,

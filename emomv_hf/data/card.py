@@ -245,7 +245,10 @@ def make_extraction_card(
     left_out: int = 0,
 ) -> DatasetCard:
     """Card of a folder written by :func:`emomv_hf.features.extract_dataset`: ``tables`` split -> rows of
-    :data:`~emomv_hf.data.schema.EXTRACTED_SEGMENT_FEATURES`, ``settings`` the extraction options."""
+    :data:`~emomv_hf.data.schema.EXTRACTED_SEGMENT_FEATURES`, ``settings`` the extraction options, its
+    ``extractors`` (kind -> ``source``, ``sha256``, ``random_weights``) named in a table, with a warning at the
+    top when any had random weights."""
+    extractors = dict(settings.get("extractors", {}))
     data = card_data(
         {SEGMENTS_CONFIG: tables},
         {SEGMENTS_CONFIG: EXTRACTED_SEGMENT_FEATURES},
@@ -265,7 +268,22 @@ def make_extraction_card(
         template_path=str(EXTRACTION_TEMPLATE),
         name=name,
         media=media,
-        settings=sorted(settings.items()),
+        settings=sorted((key, value) for key, value in settings.items() if key != "extractors"),
+        extractors_table=markdown_table(
+            ["extractor", "weights", "SHA-256 (config, weights, processor)", "random weights"],
+            [
+                [
+                    kind,
+                    f"`{f.get('source')}`",
+                    f"`{f.get('sha256')}`",
+                    "**yes**" if f.get("random_weights") else "no",
+                ]
+                for kind, f in sorted(extractors.items())
+            ],
+        )
+        if extractors
+        else "",
+        random_extractors=[kind for kind, f in sorted(extractors.items()) if f.get("random_weights")],
         left_out=left_out,
         splits_table=markdown_table(["split", "segments", "with video", "with music"], split_rows),
         emotion_table=markdown_table(["split", *EMOTIONS, "unlabelled"], emotion_rows),

@@ -8,6 +8,8 @@ naming its flag.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -105,13 +107,58 @@ class ExtractorArguments:
                 )
         return {kind: explicit[kind] or str(root / kind) for kind in EXTRACTOR_KINDS}
 
+    def fingerprints(self) -> dict[str, dict]:
+        """Extractor kind -> what its features depend on, recorded with every extracted shard and named on the
+        extraction card, computed without building a model: ``source`` (the checkpoint folder, or
+        ``"random-init"``), ``sha256`` (of the folder's config, weights and processor files, its card left out;
+        of the seed and torch version that make random weights) and ``random_weights`` (also true for a folder
+        written by ``convert_weights.py --random-init``).
+
+        Raises:
+            MissingWeightsError: an extractor without weights, and random weights not asked for.
+        """
+        import torch
+
+        from ..io_utils import files_sha256
+
+        weights = self.weights()
+        fingerprints = {}
+        for kind in EXTRACTOR_KINDS:
+            if weights[kind] is None:
+                if not self.random_init:
+                    raise MissingWeightsError(kind)
+                recipe = f"{kind} random-init seed {RANDOM_INIT_SEED} torch {torch.__version__}"
+                fingerprints[kind] = {
+                    "source": "random-init",
+                    "sha256": hashlib.sha256(recipe.encode()).hexdigest(),
+                    "random_weights": True,
+                }
+                continue
+            folder = Path(weights[kind])
+            if not (folder / "config.json").is_file():
+                raise FileNotFoundError(
+                    f"{folder}: not a converted extractor checkpoint (no config.json); convert the public "
+                    "checkpoint with dataset_scripts/convert_weights.py"
+                )
+            files = sorted(
+                p for p in folder.iterdir() if p.is_file() and p.name != "README.md" and p.name[0] != "."
+            )
+            try:
+                config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+            except (UnicodeDecodeError, ValueError):
+                raise ValueError(f"{folder / 'config.json'}: not a JSON model configuration") from None
+            fingerprints[kind] = {
+                "source": str(folder),
+                "sha256": files_sha256((p.name, p) for p in files),
+                "random_weights": bool(isinstance(config, dict) and config.get("random_weights")),
+            }
+        return fingerprints
+
     def load(self, device: str) -> dict:
         """Extractor kind -> ``(processor, model)`` on ``device`` (:func:`~emomv_hf.features.convert.load_extractor`).
 
         Every missing checkpoint is refused before any model is built (building SlowFast takes seconds).
         """
-        import torch
-
         from .convert import load_extractor
 
         weights = self.weights()
@@ -120,10 +167,6 @@ class ExtractorArguments:
                 raise MissingWeightsError(kind)
         loaded = {}
         for kind in EXTRACTOR_KINDS:
-            if weights[kind] is None:
-                # Random weights from a fixed seed: every process of a multi-process run, and every rerun,
-                # gets the same ones (so its features can be compared).
-                torch.manual_seed(RANDOM_INIT_SEED)
             processor, model = load_extractor(weights[kind] or kind)
             if model.config.model_type != kind:
                 raise ValueError(f"--{kind}-weights {weights[kind]}: a {model.config.model_type} checkpoint")
@@ -211,10 +254,21 @@ class ConvertWeightsArguments:
         },
     )
     private: bool = field(default=False, metadata={"help": "make the pushed repositories private"})
+    random_init: bool = field(
+        default=False,
+        metadata={
+            "help": "write both extractor folders with RANDOM weights instead (offline tests of the pipeline: "
+            "the features mean nothing, and the cards say so)"
+        },
+    )
 
     def __post_init__(self) -> None:
-        if self.vggish is None and self.slowfast is None:
-            raise ValueError("nothing to convert: give --vggish PATH and/or --slowfast PATH")
+        if self.random_init and (self.vggish or self.slowfast or self.vggish_pca):
+            raise ValueError("--random-init writes random weights: give it without --vggish, --slowfast")
+        if self.vggish is None and self.slowfast is None and not self.random_init:
+            raise ValueError(
+                "nothing to convert: give --vggish PATH and/or --slowfast PATH (or --random-init)"
+            )
         if self.vggish_pca is not None and self.vggish is None:
             raise ValueError("--vggish-pca needs --vggish")
         if self.push_to_hub is not None and self.push_to_hub.count("/") != 1:
@@ -222,7 +276,9 @@ class ConvertWeightsArguments:
 
     def repo_ids(self) -> dict[str, str]:
         """Model kind -> Hub repository of its converted checkpoint (empty without ``--push-to-hub``)."""
-        kinds = [kind for kind in ("vggish", "slowfast") if getattr(self, kind) is not None]
+        kinds = [
+            kind for kind in ("vggish", "slowfast") if getattr(self, kind) is not None or self.random_init
+        ]
         if self.push_to_hub is None:
             return {}
         if len(kinds) == 1:

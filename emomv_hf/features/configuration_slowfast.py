@@ -17,12 +17,16 @@ class SlowFastConfig(PreTrainedConfig):
             Channels of the slow pathway's last stage.
         fast_channels (`int`, defaults to 256):
             Channels of the fast pathway's last stage (`slow_channels / 8`: pytorchvideo's channel ratio).
+        random_weights (`bool`, defaults to `False`):
+            Whether the weights are random (`convert_weights.py --random-init`, to try the pipeline offline): the
+            features mean nothing, and extraction cards say so.
     """
 
     model_type = "slowfast"
 
     slow_channels: int = 2048
     fast_channels: int = 256
+    random_weights: bool = False
 
     @property
     def hidden_size(self) -> int:

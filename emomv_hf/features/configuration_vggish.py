@@ -23,6 +23,9 @@ class VGGishConfig(PreTrainedConfig):
         has_pca (`bool`, defaults to `False`):
             Whether the checkpoint carries the PCA parameters of the TF release (`vggish_pca_params`), for
             [`VGGishModel.postprocess`]. The EmoMV features are the embeddings *without* this post-processing.
+        random_weights (`bool`, defaults to `False`):
+            Whether the weights are random (`convert_weights.py --random-init`, to try the pipeline offline): the
+            features mean nothing, and extraction cards say so.
     """
 
     model_type = "vggish"
@@ -32,6 +35,7 @@ class VGGishConfig(PreTrainedConfig):
     hidden_size: int = 4096
     embedding_size: int = 128
     has_pca: bool = False
+    random_weights: bool = False
 
     def validate_architecture(self):
         """Part of `@strict` validation: four 2x2 max-pools need both input sides divisible by 16."""

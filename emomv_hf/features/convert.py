@@ -19,6 +19,7 @@ from pathlib import Path
 import torch
 
 from ..io_utils import file_sha256
+from .arguments import RANDOM_INIT_SEED
 from .configuration_slowfast import SlowFastConfig
 from .configuration_vggish import VGGishConfig
 from .modeling_slowfast import SlowFastModel
@@ -91,7 +92,7 @@ def _loaded(model, state: dict[str, torch.Tensor], path: str | os.PathLike, expe
 
 def convert_checkpoint(
     kind: str,
-    source: str | os.PathLike,
+    source: str | os.PathLike | None,
     output_dir: str | os.PathLike,
     *,
     pca_params: str | os.PathLike | None = None,
@@ -107,7 +108,8 @@ def convert_checkpoint(
 
     Args:
         kind: ``"vggish"`` (``vggish-10086976.pth``) or ``"slowfast"`` (``SLOWFAST_8x8_R50.pyth``).
-        source: the public checkpoint file.
+        source: the public checkpoint file; None writes random weights (seed ``RANDOM_INIT_SEED``, config
+            ``random_weights=True``, a card that says so) to try the pipeline offline.
         output_dir: the checkpoint folder to write.
         pca_params: VGGish only: ``vggish_pca_params-970ea276.pth``, kept for :meth:`VGGishModel.postprocess`.
         repo_id: the Hub id the card's usage example names (default: the folder's name).
@@ -117,21 +119,24 @@ def convert_checkpoint(
     from .feature_extraction_vggish import VGGishFeatureExtractor
     from .video_processing_slowfast import SlowFastVideoProcessor
 
-    source = Path(source)
-    if not source.is_file():
-        name, url = SOURCES[kind]
-        raise FileNotFoundError(f"{source}: checkpoint not found (the public file is {name}, from {url})")
-    model = vggish_from_port(source, pca_params) if kind == "vggish" else slowfast_from_zoo(source)
     output_dir = Path(output_dir)
     extra = {}
+    if source is None:
+        _, model = load_extractor(kind)
+        extra = {"source_name": "", "source_sha256": "", "random_weights": True}
+    else:
+        source = Path(source)
+        if not source.is_file():
+            name, url = SOURCES[kind]
+            raise FileNotFoundError(f"{source}: checkpoint not found (the public file is {name}, from {url})")
+        model = vggish_from_port(source, pca_params) if kind == "vggish" else slowfast_from_zoo(source)
+        extra = {"source_name": source.name, "source_sha256": file_sha256(source)}
     if pca_params is not None:
-        extra = {"extra_source_name": Path(pca_params).name, "extra_source_sha256": file_sha256(pca_params)}
+        extra |= {"extra_source_name": Path(pca_params).name, "extra_source_sha256": file_sha256(pca_params)}
     card = make_extractor_card(
         kind,
         model_class=type(model).__name__,
         num_parameters=model.num_parameters(),
-        source_name=source.name,
-        source_sha256=file_sha256(source),
         source_url=SOURCES[kind][1],
         repo_id=repo_id or output_dir.name,
         **extra,
@@ -145,7 +150,7 @@ def convert_checkpoint(
         card.save(folder / "README.md")
 
     atomic_write_dir(output_dir, fill)
-    logger.info("converted %s -> %s", source, output_dir)
+    logger.info("converted %s -> %s", source or "random weights", output_dir)
     return output_dir
 
 
@@ -153,7 +158,8 @@ def load_extractor(kind_or_folder: str | os.PathLike) -> tuple[EmoMVProcessor, V
     """The processor and model of a feature extractor, the one way to get one.
 
     ``kind_or_folder``: a folder written by :func:`convert_checkpoint` (``AutoProcessor`` + ``AutoModel``), or
-    ``"vggish"`` / ``"slowfast"`` for random weights (``--random-init``: tests only, the features mean nothing).
+    ``"vggish"`` / ``"slowfast"`` for random weights from the fixed seed ``RANDOM_INIT_SEED`` (``--random-init``:
+    tests only, the features mean nothing).
     The model is in eval mode on the CPU; ``model(**processor(audio=..., sampling_rate=...)).pooler_output`` is
     the segment feature (``videos=`` for SlowFast).
     """
@@ -162,14 +168,25 @@ def load_extractor(kind_or_folder: str | os.PathLike) -> tuple[EmoMVProcessor, V
     if kind_or_folder in RANDOM_MODELS:
         logger.warning("%s uses RANDOM weights: the features are not meaningful", kind_or_folder)
         model_class, config_class = RANDOM_MODELS[kind_or_folder]
-        return EmoMVProcessor(), model_class(config_class()).eval()
+        torch.manual_seed(RANDOM_INIT_SEED)  # the same weights in every process and run
+        return EmoMVProcessor(), model_class(config_class(random_weights=True)).eval()
     folder = Path(kind_or_folder)
     if not (folder / "config.json").is_file():
         raise FileNotFoundError(
             f"{folder}: not a converted extractor checkpoint (no config.json); convert the public checkpoint "
             "with dataset_scripts/convert_weights.py"
         )
-    model = AutoModel.from_pretrained(folder)
+    from transformers.utils import logging as transformers_logging
+
+    # transformers' "Loading weights" bar would open under the caller's "extracting" bar: in a log that prints
+    # raw cursor-up codes ("[A"); loading takes a second, the caller's bar is the progress that matters.
+    shown = transformers_logging.is_progress_bar_enabled()
+    transformers_logging.disable_progress_bar()
+    try:
+        model = AutoModel.from_pretrained(folder)
+    finally:
+        if shown:
+            transformers_logging.enable_progress_bar()
     if not isinstance(model, (VGGishModel, SlowFastModel)):
         raise ValueError(f"{folder}: a {type(model).__name__} checkpoint, not a feature extractor")
     return AutoProcessor.from_pretrained(folder), model.eval()

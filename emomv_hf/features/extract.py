@@ -8,24 +8,33 @@ pairs it)::
     OUT/failures.csv                                     media files / segments left out, with the reason
 
 The media files are cut into shards of ``files_per_shard`` files in a fixed order. A shard is written
-atomically when all its files are done, so a rerun skips finished shards and a killed run loses at most the
-shards in progress; the shards also record the files they left out (in their Parquet metadata), from which
-``failures.csv`` is rebuilt. Under ``torchrun`` / ``accelerate launch`` the shards are split between the
-processes (``PartialState.split_between_processes``); the main process writes the card after all are done, so
-the folder is the same as a single-process run's.
+atomically when all its files are done, so a killed run loses at most the shards in progress. Each shard records
+what its rows depend on (Parquet metadata): the settings (segment length, each extractor's fingerprint) and, per
+media file, its listing (name, labels, window), its bytes (size, mtime, SHA-256) and the files it left out, from
+which ``failures.csv`` is rebuilt. A rerun keeps the rows of every file whose record still holds, extracts new
+and changed files, redoes shards made with other extractors or settings (one line each says why) and drops
+files no longer in the media. A lock file (``.extraction.lock``) keeps two extractions out of one folder. Under
+``torchrun`` / ``accelerate launch`` the shards are split between the processes
+(``PartialState.split_between_processes``) and only the main process takes the lock; it writes the card after
+all are done, so the folder is the same as a single-process run's.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import functools
+import hashlib
 import json
 import logging
+import math
 import os
 import re
 import tempfile
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +46,14 @@ import torch
 from ..data.hub_folder import DATA_DIR, shard_path, write_parquet
 from ..data.schema import EXTRACTED_SEGMENT_FEATURES, schema_table
 from ..emotions import EMOTION_TO_INDEX, UnknownEmotionError, normalize_emotion
-from ..io_utils import atomic_open, atomic_write_text, read_csv_records
+from ..io_utils import (
+    FolderLockedError,
+    atomic_open,
+    atomic_write_text,
+    file_sha256,
+    folder_lock,
+    read_csv_records,
+)
 from .arguments import ExtractorArguments
 from .media import (
     MEDIA_EXTENSIONS,
@@ -53,8 +69,10 @@ logger = logging.getLogger(__name__)
 CONFIG = "segments"
 FAILURES_CSV = "failures.csv"
 """Written into the output folder by a run that skipped bad media or segments: ``media, segment_id, reason``."""
-_FAILURES_KEY = "emomv_failures"
 _SETTINGS_KEY = "emomv_extraction"
+_INPUTS_KEY = "emomv_inputs"
+LOCK_FILE = ".extraction.lock"
+"""Held in the output folder while an extraction writes it (pid and host of the owner; removed at the end)."""
 
 
 class FeatureExtractionError(RuntimeError):
@@ -74,7 +92,7 @@ class ExtractionFailure:
 class MediaItem:
     """One media file to extract (the unit of sharding): a path, or row ``row`` of a Hub dataset's video
     column. ``window`` ``(segment_id, start, end)`` gives one explicit segment (a CSV row with times);
-    without it the file is cut into segments named ``<prefix or stem>_<NN>``."""
+    without it the file is cut into segments named ``<prefix>_<NN>``."""
 
     name: str
     path: Path | None = None
@@ -99,7 +117,8 @@ class MediaSegment:
 
 
 def _emotion_from_folder(path: Path) -> str:
-    """Emotion named by a parent folder (e.g. the EmoMV-A layout ``.../Fear/video/x.mp4``), else ``""``."""
+    """Emotion named by a parent folder of ``path`` (relative to the media folder; e.g. the EmoMV-A layout
+    ``Fear/video/x.mp4``), else ``""``."""
     for parent in path.parents:
         try:
             return normalize_emotion(parent.name)
@@ -154,38 +173,83 @@ def _split_name(text: str, where: str) -> str:
     return split
 
 
+def media_id(relative: str | os.PathLike) -> str:
+    """The id of a media file from its path relative to the media folder: ``Fear/video1.mp4`` ->
+    ``Fear-video1`` (its segments are ``Fear-video1_01``, ...; :func:`~emomv_hf.data.schema.source_video_id`
+    gives the id back). Files of the same name in two folders get two ids, the same in every run."""
+    return "-".join(Path(relative).with_suffix("").parts)
+
+
+def _seconds(text: str, where: str, field: str) -> float:
+    """A CSV time: a finite number of seconds >= 0 (``inf`` / ``nan`` / ``-5`` are refused here, not later)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
+        raise ValueError(f"{where}, field {field}: {text!r} is not a number of seconds >= 0")
+    return value
+
+
+def _check_unique_ids(items: Sequence[MediaItem], where: Sequence[str]) -> None:
+    """Refuse items whose segment ids would collide (``where[i]`` names item ``i``): two windows of one id, two
+    files cut into segments under one prefix, or a window id ``<prefix>_<digits>`` of a file's segment."""
+    windows: dict[str, int] = {}
+    prefixes: dict[str, int] = {}
+    for index, item in enumerate(items):
+        key, owner = (item.window[0], windows) if item.window is not None else (item.prefix, prefixes)
+        if (clash := owner.setdefault(key, index)) != index:
+            raise ValueError(
+                f"{where[index]}: its segment ids would repeat those of {where[clash]} ({key!r}); give each "
+                "file or window its own segment_id"
+            )
+    for index, item in enumerate(items):
+        head, _, tail = item.window[0].rpartition("_") if item.window is not None else ("", "", "")
+        if tail.isdigit() and head in prefixes:
+            raise ValueError(
+                f"{where[index]}: its segment id {item.window[0]!r} is one of those of {where[prefixes[head]]}; "
+                "give it another segment_id"
+            )
+
+
 def _items_of_csv(table: Path) -> list[MediaItem]:
+    """The items of a media CSV, every row checked before anything is extracted."""
     header, rows = read_csv_records(table)
     if "path" not in header:
         raise ValueError(f"{table}: a media CSV needs a 'path' column (header: {header})")
-    items = []
+    if not rows:
+        raise ValueError(f"{table}: no rows below the header")
+    items, where = [], []
     for line, row in enumerate(rows, start=2):
-        where = f"{table}, line {line}"
+        where.append(f"{table}, line {line}")
+        if not (row["path"] or "").strip():
+            raise ValueError(f"{where[-1]}, field path: empty")
         path = Path(row["path"].strip())
         path = path if path.is_absolute() else table.parent / path
+        # Ids of files below the CSV's folder come from their relative path, as those of a media folder.
+        relative = path.relative_to(table.parent) if path.is_relative_to(table.parent) else Path(path.name)
+        source_id = (row.get("source_id") or "").strip() or media_id(relative)
         segment_id = (row.get("segment_id") or "").strip()
         start_text, end_text = (row.get("start") or "").strip(), (row.get("end") or "").strip()
         window = None
         if start_text or end_text:
-            try:
-                start = float(start_text or 0.0)
-                end = float(end_text) if end_text else None
-            except ValueError:
-                raise ValueError(f"{where}: start/end must be numbers of seconds") from None
+            start = _seconds(start_text, where[-1], "start") if start_text else 0.0
+            end = _seconds(end_text, where[-1], "end") if end_text else None
             if end is not None and end <= start:
-                raise ValueError(f"{where}: empty time window [{start}, {end})")
-            window = (segment_id or f"{path.stem}_{int(start * 1000):08d}", start, end)
+                raise ValueError(f"{where[-1]}, field end: {end} is not after start {start}")
+            window = (segment_id or f"{source_id}_{int(start * 1000):08d}", start, end)
         items.append(
             MediaItem(
                 name=str(path),
                 path=path,
-                emotion=_normalized_emotion(row.get("emotion"), where),
-                source_id=(row.get("source_id") or "").strip() or path.stem,
-                split=_split_name(row.get("split") or "", where),
-                prefix=segment_id if window is None else "",
+                emotion=_normalized_emotion(row.get("emotion"), where[-1]),
+                source_id=source_id,
+                split=_split_name(row.get("split") or "", where[-1]),
+                prefix=segment_id or source_id if window is None else "",
                 window=window,
             )
         )
+    _check_unique_ids(items, where)
     return items
 
 
@@ -197,6 +261,7 @@ class MediaSource:
     items: list[MediaItem]
     dataset: Any = None
     column: str = ""
+    unlisted: list[ExtractionFailure] = field(default_factory=list)  # sub-folders that could not be listed
 
     def open_path(self, item: MediaItem, scratch: Path) -> Path:
         """A file path to decode ``item`` from (a Hub dataset row's bytes are written to ``scratch``)."""
@@ -209,6 +274,26 @@ class MediaSource:
         path = scratch / f"row{item.row:06d}{suffix}"
         path.write_bytes(value["bytes"])
         return path
+
+    def identity(self, item: MediaItem, recorded: Mapping[str, Any] | None) -> dict[str, Any]:
+        """What the item's bytes are: ``size``, ``mtime_ns`` and ``sha256`` of a file (``error`` if it cannot be
+        read). The contents are hashed only when size or mtime differ from ``recorded`` (what an earlier run
+        recorded): a rerun over unchanged media then reads no media, as make and rsync do; a file replaced in
+        place (other size or mtime) is hashed, and one merely touched keeps its features."""
+        path = item.path
+        if path is None:
+            value = self.dataset[item.row][self.column]
+            if value.get("bytes") is not None:
+                return {"size": len(value["bytes"]), "sha256": hashlib.sha256(value["bytes"]).hexdigest()}
+            path = Path(value["path"])
+        try:
+            stat = path.stat()
+            identity = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+            if recorded and all(recorded.get(key) == value for key, value in identity.items()):
+                return {**identity, "sha256": recorded["sha256"]}
+            return {**identity, "sha256": file_sha256(path)}
+        except OSError as error:  # decoding reports it (failures.csv or the error)
+            return {"error": error.strerror or str(error)}
 
 
 def _hub_dataset_source(dataset, source: str) -> MediaSource:
@@ -234,7 +319,27 @@ def _hub_dataset_source(dataset, source: str) -> MediaSource:
                 label = label_feature.int2str(label) if label >= 0 else ""
             emotion = _normalized_emotion(label, where)
         items.append(MediaItem(name=f"{source}[{row}] {stem}", row=row, emotion=emotion, source_id=stem))
-    return MediaSource(items, dataset=raw, column=column)
+    # Rows of one file name (from two folders) get their row number too, so that their segment ids differ.
+    repeated = {stem for stem, count in Counter(item.source_id for item in items).items() if count > 1}
+    items = [
+        replace(item, source_id=f"{item.source_id}-row{item.row}") if item.source_id in repeated else item
+        for item in items
+    ]
+    return MediaSource([replace(item, prefix=item.source_id) for item in items], dataset=raw, column=column)
+
+
+def _media_files(folder: Path) -> tuple[list[Path], list[ExtractionFailure]]:
+    """The media files below ``folder`` (sorted), and the sub-folders that could not be listed (a file below
+    one must not vanish without a word)."""
+    files, unlisted = [], []
+
+    def unreadable(error: OSError) -> None:
+        reason = f"cannot list the folder ({error.strerror or error}): its media files are left out"
+        unlisted.append(ExtractionFailure(str(error.filename), "", reason))
+
+    for root, _, names in os.walk(folder, onerror=unreadable, followlinks=True):
+        files += [Path(root, name) for name in names if Path(name).suffix.lower() in MEDIA_EXTENSIONS]
+    return sorted(files), unlisted
 
 
 def list_media(media: str | os.PathLike, *, split: str = "train") -> MediaSource:
@@ -243,16 +348,21 @@ def list_media(media: str | os.PathLike, *, split: str = "train") -> MediaSource
     (a local folder or ``ORG/NAME``) with a ``Video`` column (and optionally ``emotion`` / ``label``)."""
     media_path = Path(media)
     if media_path.is_dir():
-        files = sorted(
-            p for p in media_path.rglob("*") if p.is_file() and p.suffix.lower() in MEDIA_EXTENSIONS
-        )
-        if files:
-            return MediaSource(
-                [
-                    MediaItem(name=str(p), path=p, emotion=_emotion_from_folder(p), source_id=p.stem)
-                    for p in files
-                ]
-            )
+        files, unlisted = _media_files(media_path)
+        if files or unlisted:
+            relative = [path.relative_to(media_path) for path in files]
+            items = [
+                MediaItem(
+                    name=str(p),
+                    path=p,
+                    emotion=_emotion_from_folder(r),
+                    source_id=media_id(r),
+                    prefix=media_id(r),
+                )
+                for p, r in zip(files, relative, strict=True)
+            ]
+            _check_unique_ids(items, [str(path) for path in files])
+            return MediaSource(items, unlisted=unlisted)
     elif media_path.is_file():
         return MediaSource(_items_of_csv(media_path))
     if not media_path.exists() and str(media).count("/") != 1:
@@ -284,9 +394,8 @@ def _segments_of_item(item: MediaItem, path: Path, segment_seconds: float) -> tu
         segment_id, start, end = item.window
         end = info.duration if end is None else end
         return [MediaSegment(segment_id, path, start, end, item.emotion, item.source_id)], info
-    stem = item.prefix or item.source_id or path.stem
     return [
-        MediaSegment(f"{stem}_{index:02d}", path, start, end, item.emotion, item.source_id)
+        MediaSegment(f"{item.prefix}_{index:02d}", path, start, end, item.emotion, item.source_id)
         for index, (start, end) in enumerate(split_into_segments(info.duration, segment_seconds), start=1)
     ], info
 
@@ -301,7 +410,8 @@ class _DecodedSegment:
     segment: MediaSegment
     video: dict[str, torch.Tensor] | None = None  # SlowFast processor output, batch of one
     music: torch.Tensor | None = None  # VGGish examples (E, 1, 96, 64)
-    error: str = ""
+    error: str = ""  # neither stream could be read: the segment is left out
+    dropped: str = ""  # one stream could not be read: its feature is null
 
 
 @dataclass
@@ -334,24 +444,30 @@ def _decode_item(
         except MediaError as error:
             audio_error = str(error)
     for segment in segments:
-        decoded = _DecodedSegment(segment)
-        try:
-            if info.has_video:
+        # A stream that cannot be read (audio too short for one VGGish example, no frames in the window) makes
+        # only its own feature null, as a file without that stream does; the segment fails without both.
+        decoded, errors = _DecodedSegment(segment), []
+        if info.has_video:
+            try:
                 frames = read_video_frames(
                     path, segment.start, segment.end, num_frames=video_processor.num_frames
                 )
                 decoded.video = dict(video_processor(frames, return_tensors="pt"))
-            if info.has_audio:
+            except (MediaError, ValueError) as error:
+                errors.append(f"video: {error}")
+        if info.has_audio:
+            try:
                 if audio is None:
                     raise MediaError(audio_error)
                 first = int(round(segment.start * VGGISH_SAMPLE_RATE))
                 last = int(round(segment.end * VGGISH_SAMPLE_RATE))
-                try:
-                    decoded.music = audio_processor.examples(audio[first:last], VGGISH_SAMPLE_RATE)
-                except ValueError as error:  # too short for one 0.96 s example
-                    raise MediaError(f"{path}: {error}") from None
-        except (MediaError, ValueError) as error:
-            decoded = _DecodedSegment(segment, error=str(error))
+                decoded.music = audio_processor.examples(audio[first:last], VGGISH_SAMPLE_RATE)
+            except (MediaError, ValueError) as error:  # ValueError: too short for one 0.96 s example
+                errors.append(f"music: {error}")
+        if decoded.video is None and decoded.music is None:
+            decoded.error = "; ".join(errors)
+        elif errors:
+            decoded.dropped = "; ".join(errors)
         result.segments.append(decoded)
     if item.path is None:
         path.unlink(missing_ok=True)  # a Hub row's scratch copy
@@ -400,13 +516,34 @@ def plan_shards(items: Sequence[MediaItem], files_per_shard: int) -> list[Shard]
     return shards
 
 
-def _write_shard(path: Path, rows: list[dict], failures: list[ExtractionFailure], settings: dict) -> None:
-    columns = {name: [row[name] for row in rows] for name in EXTRACTED_SEGMENT_FEATURES}
-    metadata = {
-        _FAILURES_KEY: json.dumps([f.__dict__ for f in failures]),
-        _SETTINGS_KEY: json.dumps(settings, sort_keys=True),
-    }
-    write_parquet(path, schema_table(columns, EXTRACTED_SEGMENT_FEATURES), metadata)
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True)
+
+
+def _item_record(item: MediaItem) -> dict[str, Any]:
+    """What an item's rows depend on besides its bytes: its name, labels, split, id prefix and window."""
+    return {key: value for key, value in asdict(item).items() if key not in ("path", "row")}
+
+
+def _features_key(settings: Mapping[str, Any]) -> str:
+    """What every feature of a shard depends on: the segment length and each extractor's fingerprint (not where
+    its folder is, nor ``files_per_shard``, which only groups the rows)."""
+    key = {"segment_seconds": settings.get("segment_seconds")}
+    for kind, fingerprint in settings.get("extractors", {}).items():
+        random = "random weights " if fingerprint.get("random_weights") else ""
+        key[f"{kind} extractor"] = random + fingerprint.get("sha256", "")
+    return _canonical(key)
+
+
+def _bytes_key(identity: Mapping[str, Any]) -> dict[str, Any]:
+    """What a media identity says of the bytes (its mtime only says when to hash them again)."""
+    return {key: value for key, value in identity.items() if key != "mtime_ns"}
+
+
+def _write_shard(path: Path, table: pa.Table, inputs: list[dict], settings: dict) -> None:
+    """``inputs``: per item, ``{"item", "file", "rows", "failures"}`` (its rows are consecutive, in order)."""
+    metadata = {_INPUTS_KEY: _canonical(inputs), _SETTINGS_KEY: _canonical(settings)}
+    write_parquet(path, table, metadata)
 
 
 def _shard_metadata(path: Path, key: str, default: str):
@@ -415,10 +552,153 @@ def _shard_metadata(path: Path, key: str, default: str):
 
 
 def recorded_extraction_settings(folder: str | os.PathLike) -> dict | None:
-    """The settings (``segment_seconds``, ...) the extraction that wrote ``folder`` recorded in its shards, or
-    ``None`` for a folder without extraction shards (a built EmoMV dataset, a Hub id)."""
+    """The settings (``segment_seconds``, ``files_per_shard``, ``extractors``: kind -> ``source``, ``sha256``,
+    ``random_weights``) the extraction that wrote ``folder`` recorded in its shards, or ``None`` for a folder
+    without extraction shards (a built EmoMV dataset, a Hub id)."""
     shards = sorted(Path(folder).glob(f"{DATA_DIR}/{CONFIG}/*.parquet"))
     return (_shard_metadata(shards[0], _SETTINGS_KEY, "{}") or None) if shards else None
+
+
+@dataclass
+class _Recorded:
+    """What an earlier run's shard ``path`` recorded for one item: its ``inputs`` entry and the shard's
+    ``features`` key (:func:`_features_key`)."""
+
+    path: Path
+    entry: dict
+    features: str
+
+
+def _recorded_rows(record: _Recorded, tables: dict[Path, pa.Table | None]) -> pa.Table | None:
+    """The rows of ``record`` if its shard still holds them (``tables`` caches the shards read). A shard this
+    run rewrote (the same name in a new layout of the media) no longer does: its items are extracted again."""
+    if record.path not in tables:
+        try:
+            tables[record.path] = pq.read_table(record.path)
+        except FileNotFoundError:
+            tables[record.path] = None
+    table = tables[record.path]
+    if (
+        table is None
+        or _features_key(json.loads(table.schema.metadata[_SETTINGS_KEY.encode()])) != record.features
+    ):
+        return None
+    offset = 0
+    for entry in json.loads(table.schema.metadata.get(_INPUTS_KEY.encode(), b"[]")):
+        if entry == record.entry:
+            return table.slice(offset, entry["rows"])
+        offset += entry["rows"]
+    return None
+
+
+def _earlier_records(output_dir: Path) -> tuple[dict[str, _Recorded], list[Path]]:
+    """The records of the shards already in ``output_dir`` (item record, canonical -> :class:`_Recorded`) and
+    the shards. Parquet files an extraction did not write are refused (never deleted)."""
+    records: dict[str, _Recorded] = {}
+    shards = sorted((output_dir / DATA_DIR / CONFIG).glob("*.parquet"))
+    for path in shards:
+        try:
+            metadata = pq.read_schema(path).metadata or {}
+        except (OSError, pa.ArrowException) as error:
+            raise FileExistsError(f"{path}: not a readable Parquet shard ({error}); remove it") from None
+        if _SETTINGS_KEY.encode() not in metadata:
+            raise FileExistsError(
+                f"{output_dir}: {path.name} was not written by an extraction; use another --output-dir"
+            )
+        features = _features_key(json.loads(metadata[_SETTINGS_KEY.encode()]))
+        for entry in json.loads(metadata.get(_INPUTS_KEY.encode(), b"[]")):
+            records[_canonical(entry["item"])] = _Recorded(path, entry, features)
+        if _INPUTS_KEY.encode() not in metadata:  # its files are extracted again, as new ones
+            logger.warning("%s: written without a record of its media (an older emomv-hf): redone", path)
+    return records, shards
+
+
+def _describe_change(old: str, new: str) -> str:
+    """How two :func:`_features_key` values differ, in words (``slowfast extractor 1a2b3c4d5e6f -> ...``)."""
+    old_key, new_key = json.loads(old), json.loads(new)
+    return ", ".join(
+        f"{name} {str(old_key.get(name))[:27]} -> {str(value)[:27]}"  # enough of a hash to tell two apart
+        for name, value in new_key.items()
+        if old_key.get(name) != value
+    )
+
+
+def _build_shard(
+    shard: Shard,
+    source: MediaSource,
+    records: dict[str, _Recorded],
+    settings: dict,
+    output_dir: Path,
+    extract,
+) -> tuple[int, int]:
+    """Bring one shard up to date; ``(segments extracted, segments kept)``.
+
+    Each item's rows are kept when an earlier run recorded the same item with the same bytes and the same
+    features key, else extracted (``extract(items)``: :func:`_extract_items`). A shard whose every item is kept
+    as it stands is not rewritten; otherwise one line says why it is redone.
+    """
+    features = _features_key(settings)
+    path = output_dir / shard.path
+    items = [source.items[index] for index in shard.files]
+    keys = [_canonical(_item_record(item)) for item in items]
+    earlier = [records.get(key) for key in keys]
+    files = [
+        source.identity(item, old.entry["file"] if old else None)
+        for item, old in zip(items, earlier, strict=True)
+    ]
+    same_bytes = [
+        old is not None and _bytes_key(old.entry["file"]) == _bytes_key(file)
+        for old, file in zip(earlier, files, strict=True)
+    ]
+    usable = [same and old.features == features for same, old in zip(same_bytes, earlier, strict=True)]
+    if all(usable) and all(old.path == path for old in earlier):
+        recorded = _shard_metadata(path, _INPUTS_KEY, "[]")
+        if [_canonical(entry["item"]) for entry in recorded] == keys:  # this shard, as it stands
+            inputs = [{**old.entry, "file": file} for old, file in zip(earlier, files, strict=True)]
+            if recorded != inputs or _shard_metadata(path, _SETTINGS_KEY, "{}") != settings:
+                # Touched media (same bytes, new mtimes) or a moved extractor folder: only the records change.
+                _write_shard(path, pq.read_table(path), inputs, settings)
+            return 0, sum(entry["rows"] for entry in inputs)
+
+    tables: dict[Path, pa.Table | None] = {}
+    kept = [_recorded_rows(old, tables) if ok else None for old, ok in zip(earlier, usable, strict=True)]
+    reasons = Counter()
+    names = {record.entry["item"]["name"] for record in records.values()}
+    for item, old, same, ok in zip(items, earlier, same_bytes, kept, strict=True):
+        if ok is not None:
+            reasons["kept"] += 1
+        elif same and old.features != features:
+            reasons[f"extracted with other settings ({_describe_change(old.features, features)})"] += 1
+        elif same:
+            reasons["unchanged but overwritten in this run (a new layout)"] += 1
+        else:
+            reasons["changed" if item.name in names else "new"] += 1
+    stale = {reason: count for reason, count in reasons.items() if reason not in {"kept", "new"}}
+    (logger.warning if stale else logger.info if records else logger.debug)(
+        "%s %s: %s",
+        "redoing" if stale else "writing",
+        shard.path,
+        ", ".join(f"{count} {reason} file(s)" for reason, count in reasons.items()),
+    )
+    to_extract = [item for item, piece in zip(items, kept, strict=True) if piece is None]
+    extracted = iter(extract(to_extract) if to_extract else [])
+    pieces, inputs = [], []
+    for item, old, file, piece in zip(items, earlier, files, kept, strict=True):
+        if piece is not None:
+            failures = old.entry["failures"]
+        else:
+            rows, found = next(extracted)
+            columns = {name: [row[name] for row in rows] for name in EXTRACTED_SEGMENT_FEATURES}
+            piece = schema_table(columns, EXTRACTED_SEGMENT_FEATURES)
+            failures = [f.__dict__ for f in found]
+        pieces.append(piece)
+        inputs.append(
+            {"item": _item_record(item), "file": file, "rows": piece.num_rows, "failures": failures}
+        )
+    table = pa.concat_tables(pieces).combine_chunks()
+    _write_shard(path, table, inputs, settings)
+    reused = sum(piece.num_rows for piece in kept if piece is not None)
+    return table.num_rows - reused, reused
 
 
 @dataclass
@@ -434,8 +714,8 @@ class ExtractionSummary:
     all_failures: list[ExtractionFailure] = field(default_factory=list)
 
 
-def _extract_shard(
-    shard: Shard,
+def _extract_items(
+    items: Sequence[MediaItem],
     source: MediaSource,
     extractors: dict,
     *,
@@ -445,12 +725,12 @@ def _extract_shard(
     batch_size: int,
     scratch: Path,
     progress,
-) -> tuple[list[dict], list[ExtractionFailure]]:
+) -> list[tuple[list[dict], list[ExtractionFailure]]]:
+    """The rows and the failures of each item, in order."""
     (video_processor, video_model), (audio_processor, audio_model) = (
         extractors["slowfast"],
         extractors["vggish"],
     )
-    items = [source.items[index] for index in shard.files]
     decode = functools.partial(
         _decode_item,
         source=source,
@@ -461,17 +741,19 @@ def _extract_shard(
     )
     # Without batching (batch_size=None) the loader calls ``collate_fn`` on each item, in its workers.
     loader = torch.utils.data.DataLoader(items, batch_size=None, num_workers=num_workers, collate_fn=decode)
-    rows: list[dict] = []
-    failures: list[ExtractionFailure] = []
+    results: list[tuple[list[dict], list[ExtractionFailure]]] = []
 
     def fail(media: str, segment_id: str, reason: str) -> None:
         message = f"segment {segment_id!r} ({media}): {reason}" if segment_id else f"{media}: {reason}"
         if on_error == "raise":
             raise FeatureExtractionError(message)
         logger.error("skipped %s", message)
-        failures.append(ExtractionFailure(media, segment_id, reason))
+        results[-1][1].append(ExtractionFailure(media, segment_id, reason))  # the item being extracted
 
     for decoded in loader:
+        rows: list[dict] = []
+        failures: list[ExtractionFailure] = []
+        results.append((rows, failures))
         if decoded.error:
             fail(decoded.media, "", decoded.error)
             progress.update(1)
@@ -480,6 +762,10 @@ def _extract_shard(
         for bad in decoded.segments:
             if bad.error:
                 fail(decoded.media, bad.segment.segment_id, bad.error)
+            elif bad.dropped:
+                logger.warning(
+                    "segment %r (%s): %s; kept without it", bad.segment.segment_id, decoded.media, bad.dropped
+                )
         video_features: dict[str, np.ndarray] = {}
         with_video = [s for s in good if s.video is not None]
         for start in range(0, len(with_video), batch_size):
@@ -518,7 +804,7 @@ def _extract_shard(
                 }
             )
         progress.update(1)
-    return rows, failures
+    return results
 
 
 def _write_failures(output_dir: Path, failures: Sequence[ExtractionFailure]) -> None:
@@ -532,18 +818,43 @@ def _write_failures(output_dir: Path, failures: Sequence[ExtractionFailure]) -> 
         writer.writerows({**f.__dict__, "reason": f.reason.replace("\n", " ")} for f in failures)
 
 
+def _remove_obsolete(
+    output_dir: Path,
+    shards: Sequence[Shard],
+    earlier_shards: Sequence[Path],
+    records: Mapping[str, _Recorded],
+    source: MediaSource,
+) -> None:
+    """Main process, after every shard is written: remove the earlier shards this run's plan does not have
+    (media files removed, another ``files_per_shard``), naming the media files whose rows go with them."""
+    gone = sorted(
+        {record.entry["item"]["name"] for record in records.values()} - {i.name for i in source.items}
+    )
+    if gone:
+        shown = ", ".join(gone[:5]) + (f" and {len(gone) - 5} more" if len(gone) > 5 else "")
+        logger.warning(
+            "dropping the segments of %d media file(s) no longer in the media: %s", len(gone), shown
+        )
+    planned = {output_dir / shard.path for shard in shards}
+    for path in earlier_shards:
+        if path not in planned:
+            path.unlink(missing_ok=True)
+
+
 def _finalize(
-    output_dir: Path, shards: Sequence[Shard], settings: dict, media: str
+    output_dir: Path, shards: Sequence[Shard], settings: dict, media: str, unlisted: list[ExtractionFailure]
 ) -> tuple[int, list[ExtractionFailure]]:
-    """Main process, after every shard is written: the card and ``failures.csv``; the folder's rows, failures."""
+    """Main process, after every shard is written: the card and ``failures.csv``; the folder's rows, failures
+    (``unlisted``: the sub-folders of the media that could not be listed, first)."""
     from ..data.card import make_extraction_card
 
     tables: dict[str, list[pa.Table]] = {}
-    failures: list[ExtractionFailure] = []
+    failures = list(unlisted)
     for shard in shards:
         path = output_dir / shard.path
         tables.setdefault(shard.split, []).append(pq.read_table(path))
-        failures += [ExtractionFailure(**entry) for entry in _shard_metadata(path, _FAILURES_KEY, "[]")]
+        for entry in _shard_metadata(path, _INPUTS_KEY, "[]"):
+            failures += [ExtractionFailure(**failure) for failure in entry["failures"]]
     by_split = {split: pa.concat_tables(parts) for split, parts in tables.items()}
     card = make_extraction_card(
         name=output_dir.name, tables=by_split, settings=settings, media=media, left_out=len(failures)
@@ -574,9 +885,9 @@ def extract_dataset(
 
     Args:
         media: a folder, a CSV or a Hub dataset (see :func:`list_media`).
-        output_dir: the dataset folder (module docstring); finished shards in it are kept (resume).
+        output_dir: the dataset folder (module docstring); the rows of its shards that still hold are kept.
         extractor: the extractors (converted checkpoint folders, or random weights for tests), the segment
-            length and the device (default: this process's accelerate device); built only when a shard is left
+            length and the device (default: this process's accelerate device); built only when a file is left
             to extract.
         on_error: ``"raise"`` stops at the first bad file or segment; ``"skip"`` logs it, leaves it out and lists
             it with its reason in ``failures.csv``.
@@ -586,83 +897,147 @@ def extract_dataset(
         dataset_split: the split of a Hub dataset ``media`` to read.
     """
     from accelerate import PartialState
-    from tqdm.auto import tqdm
 
     if on_error not in {"raise", "skip"}:
         raise ValueError("on_error must be 'raise' or 'skip'")
-    # On a machine without a GPU (or with --device cpu), torchrun's processes are CPU processes (gloo).
     extractor = extractor or ExtractorArguments()
-    extractor.weights()  # a bad --extractor folder is refused before anything is read
-    segment_seconds, device = extractor.segment_seconds, extractor.device
+    # Missing weights or a bad --extractor folder are refused before anything is read.
+    fingerprints = extractor.fingerprints()
+    # On a machine without a GPU (or with --device cpu), torchrun's processes are CPU processes (gloo).
+    device = extractor.device
     cpu = (device is not None and torch.device(device).type == "cpu") or not torch.cuda.is_available()
     state = PartialState(cpu=cpu)
     source = list_media(media, split=dataset_split)
+    if not source.items:  # e.g. every file below an unreadable folder: an error, not an empty dataset
+        raise MediaError(
+            f"{media}: no media file to extract"
+            + "".join(f"; {f.media}: {f.reason}" for f in source.unlisted)
+        )
+    if source.unlisted and on_error == "raise":
+        raise MediaError(f"{source.unlisted[0].media}: {source.unlisted[0].reason} (--skip-errors goes on)")
     shards = plan_shards(source.items, files_per_shard)
     output_dir = Path(output_dir)
-    settings = {"segment_seconds": segment_seconds, "files_per_shard": files_per_shard}
-    expected = {shard.path for shard in shards}
-    stray = sorted(
-        p.relative_to(output_dir).as_posix()
-        for p in (output_dir / "data" / CONFIG).glob("*.parquet")  # nothing when the folder is new
-        if p.relative_to(output_dir).as_posix() not in expected
-    )
-    if stray:
-        raise FileExistsError(
-            f"{output_dir}: holds shards of another run ({', '.join(stray[:3])}): other media or "
-            "--files-per-shard; use another --output-dir or remove the folder"
-        )
-    for shard in shards:
-        path = output_dir / shard.path
-        if path.is_file() and (written := _shard_metadata(path, _SETTINGS_KEY, "{}")) != settings:
-            raise FileExistsError(
-                f"{path}: written with other settings ({written}, now {settings}); use another "
-                "--output-dir or remove the folder"
-            )
+    settings = {"segment_seconds": extractor.segment_seconds, "files_per_shard": files_per_shard}
+    settings["extractors"] = fingerprints
     summary = ExtractionSummary(output_dir)
-    with state.split_between_processes(shards) as mine:
-        pending = [shard for shard in mine if not (output_dir / shard.path).is_file()]
-        for shard in mine:
-            if shard not in pending:
-                summary.skipped += pq.read_metadata(output_dir / shard.path).num_rows
-        extractors = extractor.load(device or str(state.device)) if pending else {}
-        bar = tqdm(
-            total=sum(len(shard.files) for shard in pending),
-            desc=f"extracting (process {state.process_index})" if state.num_processes > 1 else "extracting",
-            unit="file",
-            disable=not progress,
-        )
-        with tempfile.TemporaryDirectory(prefix="emomv-media-") as scratch:
-            for shard in pending:
-                rows, failures = _extract_shard(
-                    shard,
-                    source,
-                    extractors,
-                    segment_seconds=segment_seconds,
-                    on_error=on_error,
-                    num_workers=num_workers,
-                    batch_size=batch_size,
-                    scratch=Path(scratch),
-                    progress=bar,
-                )
-                _write_shard(output_dir / shard.path, rows, failures, settings)
-                summary.extracted += len(rows)
-        bar.close()
-    if state.num_processes > 1:  # totals of every process (all_gather_object: every process takes part)
-        from accelerate.utils import gather_object
-
-        counts = gather_object([(summary.extracted, summary.skipped)])
-        summary.extracted, summary.skipped = (sum(values) for values in zip(*counts, strict=True))
-    state.wait_for_everyone()
-    if state.is_main_process:
-        summary.rows, summary.all_failures = _finalize(output_dir, shards, settings, str(media))
-        if summary.all_failures:
-            logger.error(
-                "%d item(s) left out, listed with their reasons in %s",
-                len(summary.all_failures),
-                output_dir / FAILURES_CSV,
+    created = not output_dir.exists()
+    try:
+        with _main_process_lock(state, output_dir):
+            # Every process reads what the earlier shards recorded before any process rewrites one.
+            records, earlier_shards = _earlier_records(output_dir)
+            state.wait_for_everyone()
+            _extract_shards(
+                state,
+                shards,
+                source,
+                records,
+                settings,
+                output_dir,
+                extractor,
+                summary,
+                on_error=on_error,
+                progress=progress,
+                num_workers=num_workers,
+                batch_size=batch_size,
             )
-    state.wait_for_everyone()
+            # Totals of every process (all_gather_object: every process takes part).
+            if state.num_processes > 1:
+                from accelerate.utils import gather_object
+
+                counts = gather_object([(summary.extracted, summary.skipped)])
+                summary.extracted, summary.skipped = (sum(values) for values in zip(*counts, strict=True))
+            state.wait_for_everyone()
+            if state.is_main_process:
+                _remove_obsolete(output_dir, shards, earlier_shards, records, source)
+                summary.rows, summary.all_failures = _finalize(
+                    output_dir, shards, settings, str(media), source.unlisted
+                )
+            state.wait_for_everyone()
+    except BaseException:
+        if created and output_dir.is_dir() and not any(output_dir.iterdir()):
+            output_dir.rmdir()  # a run that failed before writing anything leaves no empty folder behind
+        raise
+    if summary.all_failures:
+        logger.error(
+            "%d item(s) left out, listed with their reasons in %s",
+            len(summary.all_failures),
+            output_dir / FAILURES_CSV,
+        )
     return summary
+
+
+@contextmanager
+def _main_process_lock(state, output_dir: Path) -> Iterator[None]:
+    """Hold the output folder's lock (:func:`~emomv_hf.io_utils.folder_lock`) for the whole run. Under torchrun the
+    processes of one job share the folder: the main process takes the lock and tells the others whether it could."""
+    from accelerate.utils import broadcast_object_list
+
+    with contextlib.ExitStack() as stack:
+        refused = None
+        if state.is_main_process:
+            try:
+                stack.enter_context(folder_lock(output_dir, LOCK_FILE))
+            except FolderLockedError as error:
+                refused = str(error)
+        if state.num_processes > 1:
+            refused = broadcast_object_list([refused])[0]
+        if refused is not None:
+            raise FolderLockedError(refused)
+        yield
+
+
+def _extract_shards(
+    state,
+    shards: Sequence[Shard],
+    source: MediaSource,
+    records: dict[str, _Recorded],
+    settings: dict,
+    output_dir: Path,
+    extractor: ExtractorArguments,
+    summary: ExtractionSummary,
+    *,
+    on_error: str,
+    progress: bool,
+    num_workers: int,
+    batch_size: int,
+) -> None:
+    """This process's share of the shards, brought up to date (:func:`_build_shard`); the extractors are built
+    on the first item that needs them."""
+    from tqdm.auto import tqdm
+
+    extractors: dict = {}
+    done = 0
+    with (
+        state.split_between_processes(list(shards)) as mine,
+        tempfile.TemporaryDirectory(prefix="emomv-media-") as scratch,
+    ):
+        label = f"extracting (process {state.process_index})" if state.num_processes > 1 else "extracting"
+        bar = tqdm(
+            total=sum(len(shard.files) for shard in mine), desc=label, unit="file", disable=not progress
+        )
+
+        def extract(items: list[MediaItem]) -> list[tuple[list[dict], list[ExtractionFailure]]]:
+            if not extractors:
+                extractors.update(extractor.load(extractor.device or str(state.device)))
+            return _extract_items(
+                items,
+                source,
+                extractors,
+                segment_seconds=extractor.segment_seconds,
+                on_error=on_error,
+                num_workers=num_workers,
+                batch_size=batch_size,
+                scratch=Path(scratch),
+                progress=bar,
+            )
+
+        for shard in mine:
+            extracted, kept = _build_shard(shard, source, records, settings, output_dir, extract)
+            summary.extracted += extracted
+            summary.skipped += kept
+            done += len(shard.files)
+            bar.update(done - bar.n)  # the files kept as they were
+        bar.close()
 
 
 __all__ = [

@@ -4,6 +4,7 @@ state-dict keys are pytorchvideo's (`blocks.N.*`) without the classifier (`block
 `SLOWFAST_8x8_R50.pyth` loads after dropping those two tensors.
 """
 
+import warnings
 from dataclasses import dataclass
 
 import torch
@@ -31,7 +32,11 @@ class SlowFastModelOutput(ModelOutput):
 
 def _slowfast_blocks() -> nn.ModuleList:
     try:
-        from pytorchvideo.models.hub import slowfast_r50
+        with warnings.catch_warnings():
+            # pytorchvideo imports fvcore, whose focal losses call torch.jit.script at import time: seven
+            # "`torch.jit.script` is deprecated" warnings about code this model never runs.
+            warnings.filterwarnings("ignore", r"`torch\.jit\.script` is deprecated", FutureWarning)
+            from pytorchvideo.models.hub import slowfast_r50
     except ImportError as error:
         raise ImportError("SlowFastModel needs pytorchvideo: pip install 'emomv-hf[extract]'") from error
     blocks = slowfast_r50(pretrained=False).blocks

@@ -41,7 +41,12 @@ def mixed_media(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _segments(folder: Path) -> dict[str, dict]:
     import datasets
 
-    return {row["segment_id"]: row for row in datasets.load_dataset(str(folder), "segments", split="train")}
+    return {
+        row["segment_id"]: row
+        for row in datasets.load_dataset(
+            str(folder), "segments", split="train", download_mode="force_redownload"
+        )
+    }
 
 
 def test_skip_errors_reports_each_bad_file_and_goes_on(mixed_media: Path, tmp_path: Path, caplog, capsys):
@@ -50,11 +55,19 @@ def test_skip_errors_reports_each_bad_file_and_goes_on(mixed_media: Path, tmp_pa
     with caplog.at_level(logging.ERROR):
         assert _run_cli(*args, "--skip-errors") == 0
     rows = _segments(out)
-    assert sorted(rows) == ["blank_01", "good_01", "silent_01"]
+    assert sorted(rows) == ["sad-blank_01", "sad-good_01", "sad-silent_01"]
     # A file with one stream gives the feature of that stream; the other is null.
-    assert rows["silent_01"]["music_features"] is None and len(rows["silent_01"]["video_features"]) == 2304
-    assert rows["blank_01"]["video_features"] is None and len(rows["blank_01"]["music_features"]) == 128
-    assert rows["good_01"]["video_features"] is not None and rows["good_01"]["music_features"] is not None
+    assert (
+        rows["sad-silent_01"]["music_features"] is None
+        and len(rows["sad-silent_01"]["video_features"]) == 2304
+    )
+    assert (
+        rows["sad-blank_01"]["video_features"] is None and len(rows["sad-blank_01"]["music_features"]) == 128
+    )
+    assert (
+        rows["sad-good_01"]["video_features"] is not None
+        and rows["sad-good_01"]["music_features"] is not None
+    )
     report = {Path(row["media"]).name: row["reason"] for row in _rows(out / "failures.csv")}
     assert set(report) == {"corrupt.mp4"}
     assert "cannot open media file" in report["corrupt.mp4"]
@@ -74,11 +87,11 @@ def test_skip_errors_reports_each_bad_file_and_goes_on(mixed_media: Path, tmp_pa
         sys.path.pop(0)
     assert create_pairs.main(["--segments", str(out), "--output-dir", str(tmp_path / "hub")]) == 1
     err = capsys.readouterr().err
-    assert "silent_01 (no music_features)" in err and "blank_01 (no video_features)" in err
+    assert "sad-silent_01 (no music_features)" in err and "sad-blank_01 (no video_features)" in err
 
 
 def test_skip_errors_with_a_csv_window_too_short_for_music(mixed_media: Path, tmp_path: Path):
-    # The window of "s" is too short for one 0.96 s VGGish example: the segment is left out, "g" is kept.
+    # The window of "s" is too short for one 0.96 s VGGish example: only its music feature is null (23.10).
     table = tmp_path / "media.csv"
     table.write_text(
         "path,segment_id,start,end,emotion\n"
@@ -97,9 +110,10 @@ def test_skip_errors_with_a_csv_window_too_short_for_music(mixed_media: Path, tm
         "--skip-errors",
     )
     assert _run_cli(*argv) == 0
-    assert sorted(_segments(out)) == ["g"]
-    (failure,) = _rows(out / "failures.csv")
-    assert failure["segment_id"] == "s" and "too short for VGGish" in failure["reason"]
+    rows = _segments(out)
+    assert sorted(rows) == ["g", "s"] and not (out / "failures.csv").exists()
+    assert rows["s"]["music_features"] is None and len(rows["s"]["video_features"]) == 2304
+    assert rows["g"]["music_features"] is not None
 
 
 def test_nothing_extracted_is_a_failure(mixed_media: Path, tmp_path: Path, capsys):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import sys
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -61,8 +62,8 @@ def test_split_into_segments():
 def test_list_media_from_folder_and_csv(media_dir: Path, tmp_path: Path):
     items = list_media(media_dir).items
     assert [(Path(item.name).name, item.emotion, item.source_id) for item in items] == [
-        ("clip_a.mp4", "fearful", "clip_a"),
-        ("clip_b.mp4", "relaxing", "clip_b"),
+        ("clip_a.mp4", "fearful", "Fear-clip_a"),
+        ("clip_b.mp4", "relaxing", "relax-clip_b"),
     ]
     table = tmp_path / "media.csv"
     table.write_text(
@@ -85,7 +86,9 @@ def _run_cli(*args: str) -> int:
 def _rows(folder: Path) -> list[dict]:
     import datasets
 
-    return list(datasets.load_dataset(str(folder), "segments", split="train"))
+    return list(
+        datasets.load_dataset(str(folder), "segments", split="train", download_mode="force_redownload")
+    )
 
 
 def test_cli_end_to_end_resume_and_dataset_format(media_dir: Path, tmp_path: Path, capsys):
@@ -101,8 +104,8 @@ def test_cli_end_to_end_resume_and_dataset_format(media_dir: Path, tmp_path: Pat
     assert "2 segment(s), 2 extracted now, 0 already present" in capsys.readouterr().out
 
     rows = _rows(out)
-    assert [row["segment_id"] for row in rows] == ["clip_a_01", "clip_b_01"]
-    assert [row["source"] for row in rows] == ["clip_a", "clip_b"]
+    assert [row["segment_id"] for row in rows] == ["Fear-clip_a_01", "relax-clip_b_01"]
+    assert [row["source"] for row in rows] == ["Fear-clip_a", "relax-clip_b"]  # ids of the relative paths
     assert [(row["start"], round(row["end"], 1)) for row in rows] == [(0.0, 3.5), (0.0, 2.5)]
     assert [row["emotion"] for row in rows] == [1, 4]  # fearful, relaxing (emotion-named folders)
     for row in rows:
@@ -112,15 +115,11 @@ def test_cli_end_to_end_resume_and_dataset_format(media_dir: Path, tmp_path: Pat
     assert (out / "README.md").is_file() and not (out / "failures.csv").exists()
     assert not [p for p in out.rglob("*") if p.name.startswith(".")]  # atomic writes leave no temp files
 
-    # Resume: nothing is recomputed, so no extractor is even built (it would refuse without weights).
+    # Resume: nothing is recomputed, so no extractor is even built and no shard rewritten.
     shard = out / "data" / "segments" / "train-00001-of-00002.parquet"
     before = shard.stat().st_mtime_ns
-    assert (
-        _run_cli(
-            "--media", str(media_dir), "--output-dir", str(out), "--no-progress", "--files-per-shard", "1"
-        )
-        == 0
-    )
+    with mock.patch("emomv_hf.features.convert.load_extractor", side_effect=AssertionError("built")):
+        assert _run_cli(*args, "--files-per-shard", "1") == 0
     assert "2 segment(s), 0 extracted now, 2 already present" in capsys.readouterr().out
     assert shard.stat().st_mtime_ns == before
 
@@ -132,9 +131,11 @@ def test_cli_end_to_end_resume_and_dataset_format(media_dir: Path, tmp_path: Pat
     assert again[1]["video_features"] == rows[1]["video_features"]
     assert again[1]["music_features"] == rows[1]["music_features"]
 
-    # Other sharding in the same folder would mix two runs: refused.
-    assert _run_cli(*args, "--files-per-shard", "2") == 1
-    assert "shards of another run" in capsys.readouterr().err
+    # Other sharding regroups the same rows (nothing extracted) and removes the shards of the old layout.
+    assert _run_cli(*args, "--files-per-shard", "2") == 0
+    assert "2 segment(s), 0 extracted now, 2 already present" in capsys.readouterr().out
+    assert [p.name for p in (out / "data" / "segments").iterdir()] == ["train-00000-of-00001.parquet"]
+    assert _rows(out) == again
 
 
 def test_create_pairs_reads_the_extracted_folder(media_dir: Path, tmp_path: Path):
@@ -193,10 +194,12 @@ def test_non_finite_feature_is_an_error_naming_the_segment(media_dir: Path, tmp_
     only_a = tmp_path / "media"
     (only_a / "Fear").mkdir(parents=True)
     shutil.copy(media_dir / "Fear" / "clip_a.mp4", only_a / "Fear" / "clip_a.mp4")
-    with pytest.raises(FeatureExtractionError, match=r"clip_a_01.*NaN/inf"):
+    with pytest.raises(FeatureExtractionError, match=r"Fear-clip_a_01.*NaN/inf"):
         extract_dataset(only_a, tmp_path / "out", ExtractorArguments(random_init=True), progress=False)
     assert not list((tmp_path / "out").rglob("*.parquet"))
     random = ExtractorArguments(random_init=True)
     summary = extract_dataset(only_a, tmp_path / "out", random, on_error="skip", progress=False)
-    assert [failure.segment_id for failure in summary.all_failures] == ["clip_a_01"] and summary.rows == 0
+    assert [failure.segment_id for failure in summary.all_failures] == [
+        "Fear-clip_a_01"
+    ] and summary.rows == 0
     assert "NaN/inf" in (tmp_path / "out" / "failures.csv").read_text(encoding="utf-8")
