@@ -23,7 +23,7 @@ from emomv_hf.training import EmoMVTrainingArguments, run_training
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({}, "--protocol held-out"),
+        ({"protocol": "paper"}, "--protocol held-out"),
         ({"protocol": "cv"}, "--protocol held-out"),
         ({"protocol": "held-out", "model": "baseline"}, "--model emomv"),
         ({"protocol": "held-out", "single_task": True}, "no --single-task"),
