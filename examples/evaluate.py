@@ -22,15 +22,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = make_parser(EmoMVEvaluationArguments, description=__doc__.split("\n\n")[0])
     (args,) = parse_or_exit(parser, argv)
     try:
-        with warnings.catch_warnings(record=True) as caught:
+        with warnings.catch_warnings():
+            # One `warning:` line each (the scored split was seen in training), not Python's two lines.
             warnings.simplefilter("always", UserWarning)
-            report = run_evaluation(args)
+            warnings.showwarning = lambda message, *_: print(f"warning: {message}", file=sys.stderr)
+            print(run_evaluation(args))
     except (FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    for warning in caught:  # one line each (the split was seen in training), not Python's two-line format
-        print(f"warning: {warning.message}", file=sys.stderr)
-    print(report)
     return 0
 
 

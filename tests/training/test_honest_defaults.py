@@ -3,7 +3,9 @@ was used by the model's training run (issue 26, item 3)."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
+from pathlib import Path
 
 import pytest
 
@@ -11,6 +13,8 @@ from emomv_hf.cli import make_parser, parse_or_exit
 from emomv_hf.evaluation import training_caveat
 from emomv_hf.reproduction import parse_reproduction_arguments, reproduction_grid
 from emomv_hf.training import EmoMVTrainingArguments
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_train_py_defaults_to_the_held_out_protocol():
@@ -60,3 +64,17 @@ def test_evaluate_caveat_names_what_the_training_run_used_the_split_for(tmp_path
     other.mkdir()
     assert training_caveat(str(model), str(other), split) is None
     assert training_caveat(str(tmp_path), str(dataset), split) is None
+
+
+def test_a_paper_protocol_run_warns_in_one_line(emomv_c_dir, tmp_path, capsys):
+    # The paper protocol cannot calibrate on its reported split: train.py says so as one `warning:` line, not
+    # Python's two-line UserWarning that quotes the package's source.
+    spec = importlib.util.spec_from_file_location("train_script", REPO_ROOT / "examples" / "train.py")
+    train_script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(train_script)
+    arguments = ["--dataset", str(emomv_c_dir), "--protocol", "paper", "--max-epochs", "2", "--no-plots"]
+    assert train_script.main([*arguments, "--no-progress", "--output-dir", str(tmp_path / "paper")]) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    warned = [line for line in err if "calibrat" in line]
+    assert len(warned) == 1 and warned[0].startswith("warning: --calibrate: not calibrating"), err
+    assert not [line for line in err if "UserWarning" in line or "run_temperatures(" in line], err
