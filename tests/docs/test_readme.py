@@ -191,6 +191,13 @@ def test_a_refused_output_folder_is_one_line(workspace: Path):
 def test_git_ignores_every_folder_the_readme_writes():
     folders = {_written_folder(shlex.split(command)) for command in readme_commands(TEXT)} - {None}
     folders |= {"datasets/emomv-c", "extractors/vggish"}  # the builds' and the weight conversion's outputs
+    # analyze.py writes its report beside the database (responses.sqlite in the repository root).
+    folders |= {
+        "survey_report.md",
+        "survey_results.json",
+        "survey_agreement.png",
+        "survey_ratings_emomv-c.png",
+    }
     # Paths that do not exist: `git check-ignore --no-index` matches the patterns alone; a trailing / says which
     # are folders (manifest.json and responses.sqlite are files).
     paths = sorted(folder if Path(folder).suffix else f"{folder}/" for folder in folders)
