@@ -104,7 +104,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = build_hub_dataset(resolve_release_dir(options.release_dir), "emomv-c", tmp)
         args = EmoMVTrainingArguments(
-            dataset=str(folder), progress=False, plots=False, threads=options.threads
+            dataset=str(folder), protocol="paper", progress=False, plots=False, threads=options.threads
         )
         pairs = load_emomv(args.dataset)
         train = TensorPairs.from_dataset(pairs["train"])

@@ -6,6 +6,8 @@ and ``examples/reproduce_paper.py``.
 
 from __future__ import annotations
 
+import json
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +26,7 @@ from emomv_hf.data.tensors import (
     tensor_loader,
 )
 from emomv_hf.emotions import EMOTIONS, MATCH_LABELS
-from emomv_hf.io_utils import atomic_write_json, atomic_write_text
+from emomv_hf.io_utils import atomic_write_json, atomic_write_text, looks_like_local_path
 from emomv_hf.metrics import (
     calibration_metrics,
     correspondence_metrics,
@@ -325,6 +327,40 @@ def write_plots(report: EvaluationReport, output_dir: str | Path) -> list[Path]:
     return written
 
 
+SPLITS_SEEN_IN_TRAINING = {
+    "paper": {"train": "training", "validation": "early stopping and calibration"},
+    "held-out": {"train": "training, early stopping and calibration"},
+    "cv": {split: "training, early stopping and calibration" for split in ("train", "validation")},
+}
+"""Protocol → {split of the training dataset: what a run of that protocol used it for}."""
+
+
+def same_dataset(first: str | None, second: str) -> bool:
+    """Whether two ``--dataset`` values name one dataset: the same folder, or the same Hub id."""
+    if first is None:
+        return False
+    if looks_like_local_path(first) and looks_like_local_path(second):
+        return Path(first).expanduser().resolve() == Path(second).expanduser().resolve()
+    return first == second
+
+
+def training_caveat(model_name_or_path: str, dataset: str, split: str) -> str | None:
+    """Why scores of a model folder written by ``train.py`` on ``split`` of ``dataset`` are optimistic: its
+    `training_args.json` shows a run on the same dataset whose protocol used that split (`SPLITS_SEEN_IN_TRAINING`);
+    None when it did not, or the model has no such record (a Hub id, a folder saved by other code)."""
+    record = Path(model_name_or_path) / "training_args.json"
+    if not record.is_file():
+        return None
+    trained = json.loads(record.read_text())
+    use = SPLITS_SEEN_IN_TRAINING.get(trained.get("protocol"), {}).get(split)
+    if use is None or not same_dataset(trained.get("dataset"), dataset):
+        return None
+    return (
+        f"{model_name_or_path} was trained on {dataset} with --protocol {trained['protocol']}, which used its "
+        f"{split} split for {use}: these scores are optimistic"
+    )
+
+
 def run_evaluation(args: EmoMVEvaluationArguments) -> str:
     """``examples/evaluate.py``: load a model with ``AutoModel`` and [`evaluate`] it; write eval_results.json,
     report.md and plots into ``args.output_dir``.
@@ -335,12 +371,16 @@ def run_evaluation(args: EmoMVEvaluationArguments) -> str:
     model = load_model(model_name_or_path)
     report = evaluate(model, dataset, args.split, batch_size=args.batch_size)
     evaluated = report.eval_split
+    caveat = training_caveat(model_name_or_path, dataset, evaluated.split("/")[-1])
+    if caveat:
+        warnings.warn(caveat, stacklevel=2)
     output_dir = Path(args.output_dir)
     results = {
         **report.eval_results(),
         "model": model_name_or_path,
         "dataset": dataset,
         "eval_split": evaluated,
+        "caveat": caveat,
     }
     atomic_write_json(output_dir / "eval_results.json", results)
     written = write_plots(report, output_dir) if args.plots else []
@@ -358,6 +398,7 @@ def run_evaluation(args: EmoMVEvaluationArguments) -> str:
         "",
         f"Dataset `{dataset}`, split `{evaluated}`.",
         "",
+        *([f"**Caveat**: {caveat}.", ""] if caveat else []),
         table,
         "",
         "Plots: " + ", ".join(f"[{path.name}]({path.name})" for path in written) if written else "",

@@ -5,12 +5,14 @@
 
 Correspondence models are scored on a `pairs` split (accuracy, F1, ROC-AUC, emotion metrics); retrieval models on
 the `segments` retrieval set (top-K, mAP, Recall@K, median rank, both directions). Writes eval_results.json,
-report.md and PNG plots.
+report.md and PNG plots. Warns (and report.md says) when the model's training run used the scored split
+(the `paper` protocol stops on validation; see emomv_hf.evaluation.training_caveat).
 """
 
 from __future__ import annotations
 
 import sys
+import warnings
 
 from emomv_hf.cli import make_parser, parse_or_exit
 from emomv_hf.evaluation import EmoMVEvaluationArguments, run_evaluation
@@ -20,7 +22,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = make_parser(EmoMVEvaluationArguments, description=__doc__.split("\n\n")[0])
     (args,) = parse_or_exit(parser, argv)
     try:
-        print(run_evaluation(args))
+        with warnings.catch_warnings():
+            # One `warning:` line each (the scored split was seen in training), not Python's two lines.
+            warnings.simplefilter("always", UserWarning)
+            warnings.showwarning = lambda message, *_: print(f"warning: {message}", file=sys.stderr)
+            print(run_evaluation(args))
     except (FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -15,6 +15,7 @@ of other arguments, of changed dataset Parquet files, or holding a file it does 
 from __future__ import annotations
 
 import sys
+import warnings
 
 from emomv_hf.cli import make_parser, parse_or_exit
 from emomv_hf.hub import push_to_hub
@@ -28,7 +29,12 @@ def main(argv: list[str] | None = None) -> int:
     if not args.output_dir:
         parser.error("--output-dir is required")
     try:
-        result = run_training(args)
+        with warnings.catch_warnings():
+            # The package's warnings (e.g. a paper-protocol run is not calibrated) as one `warning:` line each,
+            # not Python's two lines that quote the source.
+            warnings.simplefilter("always", UserWarning)
+            warnings.showwarning = lambda message, *_: print(f"warning: {message}", file=sys.stderr)
+            result = run_training(args)
     except (FileExistsError, FileNotFoundError, ValueError) as error:
         # Bad input the package explains (a used output folder, a foreign checkpoint, a bad dataset): one line.
         print(f"error: {error}", file=sys.stderr)

@@ -50,13 +50,67 @@ def local_cache_dir(folder: str | os.PathLike) -> Path:
     return Path(datasets.config.HF_DATASETS_CACHE) / "emomv_hf-local" / digest.hexdigest()[:20]
 
 
+def _column_mismatch(column: pa.ChunkedArray, feature: Any) -> str | None:
+    """Why ``column`` cannot be cast to the card's ``feature`` (None if it can): the row widths of a feature
+    vector (``127 values per row``, ``127 to 128 values per row``), else the cast's error on one line."""
+    import pyarrow.compute as pc
+    from datasets.table import cast_array_to_feature
+
+    try:
+        cast_array_to_feature(column.combine_chunks(), feature)
+    except (TypeError, ValueError, pa.ArrowException) as error:
+        width = getattr(feature, "length", -1)
+        if width > 0 and (pa.types.is_list(column.type) or pa.types.is_fixed_size_list(column.type)):
+            widths = sorted(set(pc.list_value_length(column).drop_null().to_pylist()))
+            if widths and widths != [width]:
+                found = f"{widths[0]}" + (f" to {widths[-1]}" if len(widths) > 1 else "")
+                return f"{found} values per row where the dataset card declares {width}"
+        return " ".join(str(error).split())
+    return None
+
+
+def unreadable_file_message(dataset: str, *args: Any, **kwargs: Any) -> str | None:
+    """The first data file of a local dataset folder whose columns do not fit its card's features (the file
+    and field named), or None. ``datasets`` only says "An error occurred while generating the dataset"."""
+    import pyarrow.parquet as pq
+
+    builder = datasets.load_dataset_builder(dataset, *args, **kwargs)
+    features = builder.info.features or {}
+    for files in (builder.config.data_files or {}).values():
+        for path in files:
+            try:
+                table = pq.read_table(
+                    path, columns=[name for name in features if name in pq.read_schema(path).names]
+                )
+            except (OSError, pa.ArrowException) as error:
+                return f"{path}: not a readable Parquet file ({' '.join(str(error).split())})"
+            for name, feature in features.items():
+                if name not in table.column_names:
+                    return f"{path}: no column {name!r}, which the dataset card declares"
+                mismatch = _column_mismatch(table.column(name), feature)
+                if mismatch:
+                    return f"{path}: field {name!r}: {mismatch}"
+    return None
+
+
 def load_hub_dataset(dataset: str | os.PathLike, *args: Any, **kwargs: Any):
     """``datasets.load_dataset(dataset, *args, **kwargs)``; a local folder gets its own
-    :func:`local_cache_dir` (unless ``cache_dir`` is given)."""
+    :func:`local_cache_dir` (unless ``cache_dir`` is given).
+
+    Raises:
+        ValueError: a data file of the local folder does not fit its card's features (file and field named).
+    """
     dataset = str(dataset)
-    if Path(dataset).expanduser().is_dir():
-        kwargs.setdefault("cache_dir", str(local_cache_dir(dataset)))
-    return datasets.load_dataset(dataset, *args, **kwargs)
+    if not Path(dataset).expanduser().is_dir():
+        return datasets.load_dataset(dataset, *args, **kwargs)
+    kwargs.setdefault("cache_dir", str(local_cache_dir(dataset)))
+    try:
+        return datasets.load_dataset(dataset, *args, **kwargs)
+    except datasets.exceptions.DatasetGenerationError as error:
+        message = unreadable_file_message(dataset, *args, **kwargs)
+        if message is None:
+            raise
+        raise ValueError(message) from error
 
 
 def load_emomv(dataset: str, config: str = "pairs") -> datasets.DatasetDict:

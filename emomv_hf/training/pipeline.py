@@ -16,8 +16,8 @@ from accelerate.utils import DataLoaderConfiguration, ProjectConfiguration, set_
 from emomv_hf.cards import make_model_card
 from emomv_hf.data.loading import load_emomv
 from emomv_hf.data.tensors import TensorPairs
-from emomv_hf.evaluation import EvaluationReport, evaluate, write_plots
-from emomv_hf.io_utils import atomic_write_dir, atomic_write_json, atomic_write_text, looks_like_local_path
+from emomv_hf.evaluation import EvaluationReport, evaluate, same_dataset, write_plots
+from emomv_hf.io_utils import atomic_write_dir, atomic_write_json, atomic_write_text
 from emomv_hf.modeling_emomv import EmoMVPreTrainedModel
 from emomv_hf.modeling_emomv_baseline import EmoMVBaselineForCorrespondence
 from emomv_hf.modeling_emomv_ensemble import EmoMVEnsemble
@@ -133,14 +133,6 @@ def member_seeds(args: EmoMVTrainingArguments, count: int | None = None) -> list
     return [args.seed + member * ENSEMBLE_SEED_STRIDE for member in range(members)]
 
 
-def _same_dataset(first: str | None, second: str) -> bool:
-    if first is None:
-        return False
-    if looks_like_local_path(first) and looks_like_local_path(second):
-        return Path(first).expanduser().resolve() == Path(second).expanduser().resolve()
-    return first == second
-
-
 def projection_source(args: EmoMVTrainingArguments) -> EmoMVPreTrainedModel | None:
     """`--projections-from`: the trained correspondence or retrieval model the tagger's projections are copied
     from. Refused when its saved `training_args.json` shows it was trained on this dataset with a protocol that
@@ -154,7 +146,7 @@ def projection_source(args: EmoMVTrainingArguments) -> EmoMVPreTrainedModel | No
     if record.is_file():
         trained = json.loads(record.read_text())
         protocol = trained.get("protocol")
-        if _same_dataset(trained.get("dataset"), args.dataset) and protocol != "held-out":
+        if same_dataset(trained.get("dataset"), args.dataset) and protocol != "held-out":
             raise ValueError(
                 f"--projections-from {where}: it was trained on {args.dataset} with --protocol {protocol}, "
                 "which sees the validation split the tagger reports on (paper stops on it, cv trains on it); "

@@ -200,6 +200,7 @@ def test_an_ensemble_of_k_seeds_is_k_separate_runs_in_one_checkpoint(emomv_c_dir
 
     args = EmoMVTrainingArguments(
         dataset=str(emomv_c_dir),
+        protocol="paper",  # no temperature fit, which a single run of another protocol has and members lack
         ensemble_size=2,
         max_epochs=25,
         patience=5,

@@ -23,7 +23,7 @@ from emomv_hf.training import EmoMVTrainingArguments, run_training
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({}, "--protocol held-out"),
+        ({"protocol": "paper"}, "--protocol held-out"),
         ({"protocol": "cv"}, "--protocol held-out"),
         ({"protocol": "held-out", "model": "baseline"}, "--model emomv"),
         ({"protocol": "held-out", "single_task": True}, "no --single-task"),
@@ -83,11 +83,11 @@ def test_projections_from_a_model_that_saw_the_reported_split_are_refused(emomv_
     # The dataset recorded by that run is compared as a folder, whichever way its path is spelt.
     from pathlib import Path
 
-    from emomv_hf.training.pipeline import _same_dataset
+    from emomv_hf.evaluation import same_dataset
 
-    assert _same_dataset("~/datasets/emomv-c", str(Path.home() / "datasets" / "emomv-c"))
-    assert _same_dataset(str(emomv_c_dir), str(emomv_c_dir / ".." / emomv_c_dir.name))
-    assert not _same_dataset("emomv/emomv-c", str(emomv_c_dir)) and not _same_dataset(None, str(emomv_c_dir))
+    assert same_dataset("~/datasets/emomv-c", str(Path.home() / "datasets" / "emomv-c"))
+    assert same_dataset(str(emomv_c_dir), str(emomv_c_dir / ".." / emomv_c_dir.name))
+    assert not same_dataset("emomv/emomv-c", str(emomv_c_dir)) and not same_dataset(None, str(emomv_c_dir))
 
     held_out_dir = tmp_path / "held-out"
     run_training(_short_run(emomv_c_dir, "correspondence", output_dir=str(held_out_dir), max_epochs=1))
