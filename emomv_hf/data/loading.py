@@ -44,7 +44,7 @@ def local_cache_dir(folder: str | os.PathLike) -> Path:
     digest = hashlib.sha256(str(root).encode())
     for path in sorted(root.rglob("*")):
         relative = path.relative_to(root)
-        if path.is_file() and relative.parts[0] not in ("retrieval-index", ".cache"):
+        if path.is_file() and relative.parts[0] != ".cache":
             stat = path.stat()
             digest.update(f"{relative.as_posix()}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
     return Path(datasets.config.HF_DATASETS_CACHE) / "emomv_hf-local" / digest.hexdigest()[:20]

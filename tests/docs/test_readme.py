@@ -3,11 +3,10 @@ documentation, in a working directory that holds what the README's own earlier c
 write distinct folders and refuse in one line.
 
 The commands run as the README writes them (each is checked to be in it), made fast by flags appended after
-them (argparse keeps the last value): a few epochs instead of up to 1,000, no plots. Two inputs cannot come
-from the README's commands here, and the workspace makes them otherwise:
+them (argparse keeps the last value): a few epochs instead of up to 1,000, no plots. ``extractors/`` comes from
+the README's offline command (``convert_weights.py --random-init``), not from the downloaded weights. One input
+cannot come from the README's commands here, and the workspace makes it otherwise:
 
-- ``extractors/``: the README converts downloaded weights; offline, random-weight folders are written with the
-  package's own classes, as ``convert_weights.py`` lays them out (processors included).
 - ``outputs/my-emomv``: the README trains it on the pairs ``create_pairs.py`` makes from the user's videos. Pairing
   needs at least 2 segments of each of 2 emotions in both splits (about 10 clips), and each clip costs a SlowFast
   forward pass of seconds on 2 CPU cores, so here it is a copy of ``outputs/retrieval`` (the same feature widths);
@@ -82,19 +81,6 @@ def run(argv: list[str], cwd: Path) -> subprocess.CompletedProcess:
     return completed
 
 
-def write_random_extractors(folder: Path) -> None:
-    """``extractors/vggish`` and ``extractors/slowfast`` with random weights, as ``convert_weights.py`` writes them
-    (model, ``EmoMVProcessor`` and the model's own processor config), without the public checkpoint files."""
-    from emomv_hf.features.convert import load_extractor
-    from emomv_hf.features.feature_extraction_vggish import VGGishFeatureExtractor
-    from emomv_hf.features.video_processing_slowfast import SlowFastVideoProcessor
-
-    for kind, own in (("vggish", VGGishFeatureExtractor()), ("slowfast", SlowFastVideoProcessor())):
-        processor, model = load_extractor(kind)
-        for part in (model, processor, own):
-            part.save_pretrained(folder / kind)
-
-
 @pytest.fixture(scope="module")
 def workspace(release_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A working directory after the README's commands: ``datasets/emomv-c``, ``outputs/{retrieval,correspondence,
@@ -122,7 +108,10 @@ def workspace(release_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
     ):
         run([*readme_command(command), *FAST], root)
 
-    write_random_extractors(root / "extractors")
+    run(
+        readme_command("python dataset_scripts/convert_weights.py --output-dir extractors --random-init"),
+        root,
+    )
     for emotion, tone_hz in (("exciting", 1_000.0), ("sad", 300.0)):
         (root / "my_videos" / emotion).mkdir(parents=True)
         write_clip(root / "my_videos" / emotion / f"{emotion}_clip.mp4", 2.0, tone_hz=tone_hz)
@@ -154,8 +143,10 @@ def _written_folder(argv: list[str]) -> str | None:
     """The folder a README command writes (``create_pairs.py``: OUTPUT_DIR/NAME), or None."""
     options = {argv[i]: argv[i + 1] for i in range(len(argv) - 1) if argv[i].startswith("--")}
     output = options.get("--output-dir") or options.get("--output")
-    if output is None or output.isupper() or "build_emomv.py" in " ".join(argv):
-        return None  # a placeholder (OUT, DIR), or a build, which replaces its dataset folder by design
+    if output is None or output.isupper() or "build_emomv.py" in " ".join(argv) or "--random-init" in argv:
+        # A placeholder (OUT, DIR), a build, which replaces its dataset folder by design, or the offline
+        # conversion, which the README offers instead of the downloaded weights' one.
+        return None
     name = options.get("--name")
     return f"{output.rstrip('/')}/{name}" if name else output.rstrip("/")
 
