@@ -278,9 +278,9 @@ def supervised_contrastive_loss(
     directions = []
     for scores, mask in ((logits, positives), (logits.t(), positives.t())):
         counts = mask.sum(dim=-1)
+        # A query without positive has an all-zero mask row, so its `per_query` is already 0.
         per_query = -(mask * scores.log_softmax(dim=-1)).sum(dim=-1) / counts.clamp(min=1)
-        has_positive = (counts > 0).to(logits.dtype)
-        directions.append((per_query * has_positive).sum() / has_positive.sum().clamp(min=1))
+        directions.append(per_query.sum() / (counts > 0).sum().clamp(min=1))
     return 0.5 * (directions[0] + directions[1])
 
 

@@ -162,14 +162,12 @@ class EmoMVBaselineForCorrespondence(EmoMVBaselinePreTrainedModel):
         video_features: Any,
         music_features: Any,
         labels: Any,
-        inverse_regularization: float = 1.0,
-        batch_size: int = 4096,
     ) -> None:
         """
         Stage 2: fit the logistic regression `P(matched) = sigmoid(w * d + b)` on the Euclidean distance `d` of the
-        embeddings of the given pairs (model in eval mode, no gradient) with scikit-learn's `LogisticRegression`
-        (L2 penalty `0.5 w²` on the weight only, `inverse_regularization` = its `C`), so the fit is finite even
-        on separable data.
+        embeddings of the given pairs (model in eval mode, no gradient, 4096 pairs per pass) with scikit-learn's
+        `LogisticRegression` (L2 penalty `0.5 w²` on the weight only, `C = 1`), so the fit is finite even on
+        separable data.
 
         Args:
             video_features, music_features: raw features `(N, 2304)` / `(N, 128)` (tensors, arrays or rows).
@@ -181,20 +179,18 @@ class EmoMVBaselineForCorrespondence(EmoMVBaselinePreTrainedModel):
             raise ValueError("`labels` must contain both matched (1) and mismatched (0) pairs.")
         was_training = self.training
         self.eval()
+        video, music = inputs["video_features"], inputs["music_features"]
         distances = torch.cat(
             [
-                self(
-                    inputs["video_features"][start : start + batch_size],
-                    inputs["music_features"][start : start + batch_size],
-                ).distance
-                for start in range(0, len(labels), batch_size)
+                self(video[start : start + 4096], music[start : start + 4096]).distance
+                for start in range(0, len(labels), 4096)
             ]
         )
         self.train(was_training)
         # Imported here: scikit-learn costs about a second at import, and only stage 2 needs it.
         from sklearn.linear_model import LogisticRegression
 
-        regression = LogisticRegression(C=inverse_regularization, tol=1e-10, max_iter=10_000)
+        regression = LogisticRegression(C=1.0, tol=1e-10, max_iter=10_000)
         regression.fit(distances.double().cpu().numpy()[:, None], labels)
         self.distance_classifier.weight.fill_(float(regression.coef_[0, 0]))
         self.distance_classifier.bias.fill_(float(regression.intercept_[0]))
