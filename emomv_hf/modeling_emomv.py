@@ -59,14 +59,6 @@ def compact_bilinear_pooling(
     return torch.fft.irfft(product, n=output_size, dim=-1).to(first.dtype)
 
 
-def _mcb_hashes(
-    input_size: int, output_size: int, generator: torch.Generator
-) -> tuple[torch.Tensor, torch.Tensor]:
-    index = torch.randint(0, output_size, (input_size,), generator=generator, dtype=torch.long)
-    sign = torch.randint(0, 2, (input_size,), generator=generator, dtype=torch.long) * 2 - 1
-    return index, sign.to(torch.float32)
-
-
 class EmoMVCompactBilinearPooling(nn.Module):
     """
     Compact bilinear pooling of two vectors with fixed hash tensors. The hashes are drawn once from a generator
@@ -89,14 +81,12 @@ class EmoMVCompactBilinearPooling(nn.Module):
     def seeded_hashes(self) -> dict[str, torch.Tensor]:
         """The hash tensors that `seed` determines (first stream drawn first), on the CPU."""
         generator = torch.Generator(device="cpu").manual_seed(self.seed)
-        first_index, first_sign = _mcb_hashes(self.first_size, self.output_size, generator)
-        second_index, second_sign = _mcb_hashes(self.second_size, self.output_size, generator)
-        return {
-            "first_hash_index": first_index,
-            "first_hash_sign": first_sign,
-            "second_hash_index": second_index,
-            "second_hash_sign": second_sign,
-        }
+        hashes = {}
+        for stream, size in (("first", self.first_size), ("second", self.second_size)):
+            hashes[f"{stream}_hash_index"] = torch.randint(0, self.output_size, (size,), generator=generator)
+            sign = torch.randint(0, 2, (size,), generator=generator) * 2 - 1
+            hashes[f"{stream}_hash_sign"] = sign.to(torch.float32)
+        return hashes
 
     def reset_hashes(self) -> None:
         if self.first_hash_index.device.type == "meta":

@@ -331,14 +331,13 @@ class LibraryIndex:
         split: str | None,
         index_type: str,
         progress: bool,
-        content_sha256: str | None = None,
+        content_sha256: str,
     ) -> LibraryIndex:
         """Encode every segment of ``library`` (a ``segments``-style dataset folder or Hub id) with ``model``,
         index each stream and save it in ``target`` (:meth:`open` checks the arguments and passes the library's
         :func:`library_sha256`)."""
         from tqdm.auto import tqdm
 
-        content_sha256 = content_sha256 or library_sha256(library, split)
         segments = read_library(library, split)
         metadata = library_metadata(segments)
         model.eval()
