@@ -725,21 +725,16 @@ class EmoMVForRetrieval(EmoMVRetrievalMixin, EmoMVPreTrainedModel):
 
 
 __all__ = [
-    "EmoMVCompactBilinearPooling",
     "EmoMVCorrespondenceOutput",
     "EmoMVForCorrespondence",
     "EmoMVForRetrieval",
     "EmoMVInitMixin",
     "EmoMVModelOutput",
     "EmoMVPreTrainedModel",
-    "EmoMVProjectionHead",
     "EmoMVRetrievalMixin",
     "EmoMVRetrievalOutput",
     "FeatureStandardizer",
     "check_features",
     "check_labels",
-    "compact_bilinear_pooling",
     "contrastive_loss",
-    "count_sketch",
-    "supervised_contrastive_loss",
 ]
