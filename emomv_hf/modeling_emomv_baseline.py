@@ -157,12 +157,7 @@ class EmoMVBaselineForCorrespondence(EmoMVBaselinePreTrainedModel):
         return {"distance": distance, "logits": self.distance_classifier(distance)}, loss, None
 
     @torch.no_grad()
-    def fit_distance_classifier(
-        self,
-        video_features: Any,
-        music_features: Any,
-        labels: Any,
-    ) -> None:
+    def fit_distance_classifier(self, video_features: Any, music_features: Any, labels: Any) -> None:
         """
         Stage 2: fit the logistic regression `P(matched) = sigmoid(w * d + b)` on the Euclidean distance `d` of the
         embeddings of the given pairs (model in eval mode, no gradient, 4096 pairs per pass) with scikit-learn's
@@ -179,13 +174,8 @@ class EmoMVBaselineForCorrespondence(EmoMVBaselinePreTrainedModel):
             raise ValueError("`labels` must contain both matched (1) and mismatched (0) pairs.")
         was_training = self.training
         self.eval()
-        video, music = inputs["video_features"], inputs["music_features"]
-        distances = torch.cat(
-            [
-                self(video[start : start + 4096], music[start : start + 4096]).distance
-                for start in range(0, len(labels), 4096)
-            ]
-        )
+        batches = zip(inputs["video_features"].split(4096), inputs["music_features"].split(4096), strict=True)
+        distances = torch.cat([self(video, music).distance for video, music in batches])
         self.train(was_training)
         # Imported here: scikit-learn costs about a second at import, and only stage 2 needs it.
         from sklearn.linear_model import LogisticRegression
