@@ -420,8 +420,7 @@ class LibraryIndex:
             info = json.loads(info_path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as error:
             raise StaleIndexError(f"{info_path}: unreadable ({error})") from None
-        if not isinstance(info, dict) or info.get("format_version") != INDEX_FORMAT_VERSION:
-            found = info.get("format_version") if isinstance(info, dict) else None
+        if (found := info.get("format_version")) != INDEX_FORMAT_VERSION:  # index.json is the package's own
             raise StaleIndexError(f"{path}: index format {found}, this version reads {INDEX_FORMAT_VERSION}")
         fingerprint, similarity = model_fingerprint(model), model_similarity(model)
         if info["model_fingerprint"] != fingerprint:
