@@ -468,27 +468,20 @@ class EmoMVPreTrainedModel(EmoMVInitMixin, PreTrainedModel):
             {stream: values for stream, values in given.items() if values is not None}
         )
         batch_size = next((len(tensor) for tensor in inputs.values()), None)
-        if config.multi_task and labels is not None:
-            missing = [
-                name
-                for name, value in (
-                    ("video_emotion_labels", video_emotion_labels),
-                    ("music_emotion_labels", music_emotion_labels),
-                )
-                if value is None
-            ]
-            if missing:
-                raise ValueError(
-                    f"{type(self).__name__} is multi-task (`config.multi_task=True`): computing the loss needs "
-                    f"{' and '.join(f'`{m}`' for m in missing)} as well as `labels`. Pass them (dataset columns "
-                    "`video_emotion` / `music_emotion`) or use a single-task config (`multi_task=False`)."
-                )
-        for name, values, num_classes in (
-            ("labels", labels, 2),
-            ("video_emotion_labels", video_emotion_labels, config.num_emotions),
-            ("music_emotion_labels", music_emotion_labels, config.num_emotions),
-        ):
+        emotion_labels = {
+            "video_emotion_labels": video_emotion_labels,
+            "music_emotion_labels": music_emotion_labels,
+        }
+        missing = [name for name, values in emotion_labels.items() if values is None]
+        if config.multi_task and labels is not None and missing:
+            raise ValueError(
+                f"{type(self).__name__} is multi-task (`config.multi_task=True`): computing the loss needs "
+                f"{' and '.join(f'`{m}`' for m in missing)} as well as `labels`. Pass them (dataset columns "
+                "`video_emotion` / `music_emotion`) or use a single-task config (`multi_task=False`)."
+            )
+        for name, values in {"labels": labels, **emotion_labels}.items():
             if values is not None:
+                num_classes = 2 if name == "labels" else config.num_emotions
                 size = batch_size if batch_size is not None else len(_as_tensor(values, name))
                 inputs[name] = check_labels(values, name, size, num_classes).to(
                     self.standardizer.video_mean.device
