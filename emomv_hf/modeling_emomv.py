@@ -59,14 +59,6 @@ def compact_bilinear_pooling(
     return torch.fft.irfft(product, n=output_size, dim=-1).to(first.dtype)
 
 
-def _mcb_hashes(
-    input_size: int, output_size: int, generator: torch.Generator
-) -> tuple[torch.Tensor, torch.Tensor]:
-    index = torch.randint(0, output_size, (input_size,), generator=generator, dtype=torch.long)
-    sign = torch.randint(0, 2, (input_size,), generator=generator, dtype=torch.long) * 2 - 1
-    return index, sign.to(torch.float32)
-
-
 class EmoMVCompactBilinearPooling(nn.Module):
     """
     Compact bilinear pooling of two vectors with fixed hash tensors. The hashes are drawn once from a generator
@@ -89,14 +81,12 @@ class EmoMVCompactBilinearPooling(nn.Module):
     def seeded_hashes(self) -> dict[str, torch.Tensor]:
         """The hash tensors that `seed` determines (first stream drawn first), on the CPU."""
         generator = torch.Generator(device="cpu").manual_seed(self.seed)
-        first_index, first_sign = _mcb_hashes(self.first_size, self.output_size, generator)
-        second_index, second_sign = _mcb_hashes(self.second_size, self.output_size, generator)
-        return {
-            "first_hash_index": first_index,
-            "first_hash_sign": first_sign,
-            "second_hash_index": second_index,
-            "second_hash_sign": second_sign,
-        }
+        hashes = {}
+        for stream, size in (("first", self.first_size), ("second", self.second_size)):
+            hashes[f"{stream}_hash_index"] = torch.randint(0, self.output_size, (size,), generator=generator)
+            sign = torch.randint(0, 2, (size,), generator=generator) * 2 - 1
+            hashes[f"{stream}_hash_sign"] = sign.to(torch.float32)
+        return hashes
 
     def reset_hashes(self) -> None:
         if self.first_hash_index.device.type == "meta":
@@ -278,9 +268,9 @@ def supervised_contrastive_loss(
     directions = []
     for scores, mask in ((logits, positives), (logits.t(), positives.t())):
         counts = mask.sum(dim=-1)
+        # A query without positive has an all-zero mask row, so its `per_query` is already 0.
         per_query = -(mask * scores.log_softmax(dim=-1)).sum(dim=-1) / counts.clamp(min=1)
-        has_positive = (counts > 0).to(logits.dtype)
-        directions.append((per_query * has_positive).sum() / has_positive.sum().clamp(min=1))
+        directions.append(per_query.sum() / (counts > 0).sum().clamp(min=1))
     return 0.5 * (directions[0] + directions[1])
 
 
@@ -478,27 +468,20 @@ class EmoMVPreTrainedModel(EmoMVInitMixin, PreTrainedModel):
             {stream: values for stream, values in given.items() if values is not None}
         )
         batch_size = next((len(tensor) for tensor in inputs.values()), None)
-        if config.multi_task and labels is not None:
-            missing = [
-                name
-                for name, value in (
-                    ("video_emotion_labels", video_emotion_labels),
-                    ("music_emotion_labels", music_emotion_labels),
-                )
-                if value is None
-            ]
-            if missing:
-                raise ValueError(
-                    f"{type(self).__name__} is multi-task (`config.multi_task=True`): computing the loss needs "
-                    f"{' and '.join(f'`{m}`' for m in missing)} as well as `labels`. Pass them (dataset columns "
-                    "`video_emotion` / `music_emotion`) or use a single-task config (`multi_task=False`)."
-                )
-        for name, values, num_classes in (
-            ("labels", labels, 2),
-            ("video_emotion_labels", video_emotion_labels, config.num_emotions),
-            ("music_emotion_labels", music_emotion_labels, config.num_emotions),
-        ):
+        emotion_labels = {
+            "video_emotion_labels": video_emotion_labels,
+            "music_emotion_labels": music_emotion_labels,
+        }
+        missing = [name for name, values in emotion_labels.items() if values is None]
+        if config.multi_task and labels is not None and missing:
+            raise ValueError(
+                f"{type(self).__name__} is multi-task (`config.multi_task=True`): computing the loss needs "
+                f"{' and '.join(f'`{m}`' for m in missing)} as well as `labels`. Pass them (dataset columns "
+                "`video_emotion` / `music_emotion`) or use a single-task config (`multi_task=False`)."
+            )
+        for name, values in {"labels": labels, **emotion_labels}.items():
             if values is not None:
+                num_classes = 2 if name == "labels" else config.num_emotions
                 size = batch_size if batch_size is not None else len(_as_tensor(values, name))
                 inputs[name] = check_labels(values, name, size, num_classes).to(
                     self.standardizer.video_mean.device
@@ -735,21 +718,16 @@ class EmoMVForRetrieval(EmoMVRetrievalMixin, EmoMVPreTrainedModel):
 
 
 __all__ = [
-    "EmoMVCompactBilinearPooling",
     "EmoMVCorrespondenceOutput",
     "EmoMVForCorrespondence",
     "EmoMVForRetrieval",
     "EmoMVInitMixin",
     "EmoMVModelOutput",
     "EmoMVPreTrainedModel",
-    "EmoMVProjectionHead",
     "EmoMVRetrievalMixin",
     "EmoMVRetrievalOutput",
     "FeatureStandardizer",
     "check_features",
     "check_labels",
-    "compact_bilinear_pooling",
     "contrastive_loss",
-    "count_sketch",
-    "supervised_contrastive_loss",
 ]

@@ -157,19 +157,12 @@ class EmoMVBaselineForCorrespondence(EmoMVBaselinePreTrainedModel):
         return {"distance": distance, "logits": self.distance_classifier(distance)}, loss, None
 
     @torch.no_grad()
-    def fit_distance_classifier(
-        self,
-        video_features: Any,
-        music_features: Any,
-        labels: Any,
-        inverse_regularization: float = 1.0,
-        batch_size: int = 4096,
-    ) -> None:
+    def fit_distance_classifier(self, video_features: Any, music_features: Any, labels: Any) -> None:
         """
         Stage 2: fit the logistic regression `P(matched) = sigmoid(w * d + b)` on the Euclidean distance `d` of the
-        embeddings of the given pairs (model in eval mode, no gradient) with scikit-learn's `LogisticRegression`
-        (L2 penalty `0.5 w²` on the weight only, `inverse_regularization` = its `C`), so the fit is finite even
-        on separable data.
+        embeddings of the given pairs (model in eval mode, no gradient, 4096 pairs per pass) with scikit-learn's
+        `LogisticRegression` (L2 penalty `0.5 w²` on the weight only, `C = 1`), so the fit is finite even on
+        separable data.
 
         Args:
             video_features, music_features: raw features `(N, 2304)` / `(N, 128)` (tensors, arrays or rows).
@@ -181,20 +174,13 @@ class EmoMVBaselineForCorrespondence(EmoMVBaselinePreTrainedModel):
             raise ValueError("`labels` must contain both matched (1) and mismatched (0) pairs.")
         was_training = self.training
         self.eval()
-        distances = torch.cat(
-            [
-                self(
-                    inputs["video_features"][start : start + batch_size],
-                    inputs["music_features"][start : start + batch_size],
-                ).distance
-                for start in range(0, len(labels), batch_size)
-            ]
-        )
+        batches = zip(inputs["video_features"].split(4096), inputs["music_features"].split(4096), strict=True)
+        distances = torch.cat([self(video, music).distance for video, music in batches])
         self.train(was_training)
         # Imported here: scikit-learn costs about a second at import, and only stage 2 needs it.
         from sklearn.linear_model import LogisticRegression
 
-        regression = LogisticRegression(C=inverse_regularization, tol=1e-10, max_iter=10_000)
+        regression = LogisticRegression(C=1.0, tol=1e-10, max_iter=10_000)
         regression.fit(distances.double().cpu().numpy()[:, None], labels)
         self.distance_classifier.weight.fill_(float(regression.coef_[0, 0]))
         self.distance_classifier.bias.fill_(float(regression.intercept_[0]))

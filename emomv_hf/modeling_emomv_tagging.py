@@ -258,4 +258,4 @@ class EmoMVForEmotionTagging(EmoMVInitMixin, PreTrainedModel):
         return EmoMVTaggingOutput(loss=loss, logits=logits, pooler_output=pooled)
 
 
-__all__ = ["EmoMVForEmotionTagging", "EmoMVTaggingEncoder", "EmoMVTaggingOutput"]
+__all__ = ["EmoMVForEmotionTagging", "EmoMVTaggingOutput"]

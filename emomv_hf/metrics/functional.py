@@ -422,19 +422,15 @@ def interpolated_precision_recall(
     similarity: Any,
     query_labels: Any,
     gallery_labels: Any,
-    recall_levels: Any = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Interpolated precision at fixed recall levels, averaged over the queries (TREC style).
+    """Interpolated precision at the recall levels 0, 0.01, ..., 1, averaged over the queries (TREC style).
 
     For each query with at least one relevant item, the gallery is ranked (pessimistic ties) and the
     interpolated precision at recall ``r`` is the highest precision reached at any recall >= ``r``; the
-    curves of all queries are averaged with equal weight. Returns ``(recall_levels, precision)``; the
-    default levels are 0, 0.01, ..., 1.
+    curves of all queries are averaged with equal weight. Returns ``(recall_levels, precision)``, each ``(101,)``.
     """
     scores, queries, gallery = _retrieval_inputs(similarity, query_labels, gallery_labels)
-    levels = (
-        np.linspace(0.0, 1.0, 101) if recall_levels is None else np.asarray(recall_levels, dtype=np.float64)
-    )
+    levels = np.linspace(0.0, 1.0, 101)
     num_gallery = scores.shape[1]
     positions = np.arange(1, num_gallery + 1, dtype=np.float64)
     total = np.zeros(len(levels))

@@ -119,16 +119,15 @@ def plot_reliability_diagram(
     scores: Any,
     path: str | os.PathLike,
     title: str = "Reliability of P(matched)",
-    num_bins: int = 10,
 ) -> Path:
     """Reliability diagram of P(matched): the fraction of matched pairs against the mean P(matched) in each of
-    ``num_bins`` equal-width bins (``sklearn.calibration.calibration_curve``, empty bins left out), the diagonal
-    of perfect calibration, and the ECE and Brier score in the legend."""
+    10 equal-width bins (``sklearn.calibration.calibration_curve``, empty bins left out; the ECE's bins), the
+    diagonal of perfect calibration, and the ECE and Brier score in the legend."""
     from sklearn.calibration import calibration_curve
 
     labels, scores = np.asarray(labels), np.asarray(scores, dtype=np.float64)
-    fraction_matched, mean_score = calibration_curve(labels, scores, n_bins=num_bins, strategy="uniform")
-    ece, brier = expected_calibration_error(labels, scores, num_bins), brier_score(labels, scores)
+    fraction_matched, mean_score = calibration_curve(labels, scores, n_bins=10, strategy="uniform")
+    ece, brier = expected_calibration_error(labels, scores), brier_score(labels, scores)
     return _diagonal_plot(
         mean_score,
         fraction_matched,
@@ -149,13 +148,8 @@ def plot_confusion_matrix(
     class_names: Sequence[str],
     path: str | os.PathLike,
     title: str = "Confusion matrix",
-    normalize: bool = False,
 ) -> Path:
-    """Confusion matrix (rows: true class, columns: predicted class) with the counts in the cells.
-
-    With ``normalize=True`` the colours and the first number in each cell are row fractions (recall per
-    class) and the count follows in brackets.
-    """
+    """Confusion matrix (rows: true class, columns: predicted class) with the counts in the cells."""
     num_classes = len(class_names)
     both = np.r_[labels, predictions]
     if not len(both):
@@ -164,27 +158,19 @@ def plot_confusion_matrix(
     if both.min() < 0 or both.max() >= num_classes:
         raise ValueError(f"class indices must lie in [0, {num_classes}) to match class_names")
     counts = np.array(emotion_confusion_matrix(labels, predictions, num_classes))
-    row_totals = counts.sum(axis=1, keepdims=True)
-    fractions = np.divide(counts, row_totals, out=np.zeros(counts.shape), where=row_totals > 0)
-    values = fractions if normalize else counts
+    largest = max(int(counts.max()), 1)
 
     side = max(4.0, 1.1 * num_classes + 2.0)
     figure = new_figure((side + 0.8, side))
     axes = figure.add_subplot()
-    image = axes.imshow(values, cmap="Blues", vmin=0, vmax=1 if normalize else max(int(counts.max()), 1))
-    figure.colorbar(
-        image, ax=axes, fraction=0.046, pad=0.04, label="fraction of true class" if normalize else "count"
-    )
-    threshold = (1 if normalize else max(int(counts.max()), 1)) / 2.0
+    image = axes.imshow(counts, cmap="Blues", vmin=0, vmax=largest)
+    figure.colorbar(image, ax=axes, fraction=0.046, pad=0.04, label="count")
     for row in range(num_classes):
         for column in range(num_classes):
-            text = (
-                f"{fractions[row, column]:.2f}\n({counts[row, column]})"
-                if normalize
-                else str(counts[row, column])
+            colour = "white" if counts[row, column] > largest / 2.0 else "black"
+            axes.text(
+                column, row, str(counts[row, column]), ha="center", va="center", color=colour, fontsize=10
             )
-            colour = "white" if values[row, column] > threshold else "black"
-            axes.text(column, row, text, ha="center", va="center", color=colour, fontsize=10)
     axes.set_xticks(range(num_classes), labels=list(class_names), rotation=30, ha="right")
     axes.set_yticks(range(num_classes), labels=list(class_names))
     axes.set_xlabel("Predicted")

@@ -123,8 +123,7 @@ def query_extractors(
             f"extracted with: query files are cut into {chosen:g} s segments",
             stacklevel=2,
         )
-    fields = {item.name: getattr(extractors, item.name) for item in dataclasses.fields(ExtractorArguments)}
-    return ExtractorArguments(**{**fields, "segment_seconds": chosen})
+    return dataclasses.replace(extractors, segment_seconds=chosen)
 
 
 __all__ = ["DEFAULT_SEGMENT_SECONDS", "QueryExtractorArguments", "RecommendArguments", "query_extractors"]

@@ -331,14 +331,13 @@ class LibraryIndex:
         split: str | None,
         index_type: str,
         progress: bool,
-        content_sha256: str | None = None,
+        content_sha256: str,
     ) -> LibraryIndex:
         """Encode every segment of ``library`` (a ``segments``-style dataset folder or Hub id) with ``model``,
         index each stream and save it in ``target`` (:meth:`open` checks the arguments and passes the library's
         :func:`library_sha256`)."""
         from tqdm.auto import tqdm
 
-        content_sha256 = content_sha256 or library_sha256(library, split)
         segments = read_library(library, split)
         metadata = library_metadata(segments)
         model.eval()
@@ -421,8 +420,7 @@ class LibraryIndex:
             info = json.loads(info_path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as error:
             raise StaleIndexError(f"{info_path}: unreadable ({error})") from None
-        if not isinstance(info, dict) or info.get("format_version") != INDEX_FORMAT_VERSION:
-            found = info.get("format_version") if isinstance(info, dict) else None
+        if (found := info.get("format_version")) != INDEX_FORMAT_VERSION:  # index.json is the package's own
             raise StaleIndexError(f"{path}: index format {found}, this version reads {INDEX_FORMAT_VERSION}")
         fingerprint, similarity = model_fingerprint(model), model_similarity(model)
         if info["model_fingerprint"] != fingerprint:

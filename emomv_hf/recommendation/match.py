@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import asdict, dataclass, field
+from itertools import compress
 from typing import Any
 
 import numpy as np
@@ -36,11 +37,7 @@ class LibrarySegments:
 
     def segment_ids(self, stream: str) -> list[str]:
         """Ids of the segments that have ``stream`` features, in library order."""
-        return [
-            segment_id
-            for segment_id, valid in zip(self._ids, self._features[stream][1], strict=True)
-            if valid
-        ]
+        return list(compress(self._ids, self._features[stream][1]))
 
     def query(self, segment_id: str, stream: str) -> Query:
         """A library segment's raw ``stream`` features as a one-segment query."""

@@ -390,7 +390,6 @@ class MusicRecommender:
 
 
 __all__ = [
-    "GROUPINGS",
     "QUERY_KEYS",
     "MusicRecommender",
     "Query",

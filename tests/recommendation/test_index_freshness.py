@@ -125,6 +125,15 @@ def test_swapped_or_truncated_index_files_are_detected(model, emomv_c_dir, tmp_p
     assert MusicRecommender(model, repaired).recommend(segment=query).to_dict() == expected
 
 
+def test_an_index_of_another_format_is_stale(model, emomv_c_dir, tmp_path):
+    named = tmp_path / "index"
+    LibraryIndex.open(model, str(emomv_c_dir), index_dir=named, progress=False)
+    info = json.loads((named / "index.json").read_text())
+    (named / "index.json").write_text(json.dumps({**info, "format_version": 1}))
+    with pytest.raises(StaleIndexError, match="index format 1, this version reads 2"):
+        LibraryIndex.open(model, str(emomv_c_dir), index_dir=named)
+
+
 def test_the_index_stays_out_of_the_dataset_folder(model, release_dir, tmp_path, capsys):
     """The new-user replay of issue 23.4: build EmoMV-C, train, recommend (the index is written), build again
     into the same --output-dir: the build must not refuse the folder. The pipeline and the Space open the index
