@@ -384,3 +384,11 @@ def test_nested_rule_breaks_ties_for_the_paper_and_recommends_only_a_clear_gain(
     )
     text = reproduction.nested_markdown(selection, command="cmd", inner_folds=3)
     assert "The nested selection is better" in text and "`other` (highest mean over the outer folds" in text
+    # A higher mean whose interval includes 0 recommends nothing over the paper's configuration.
+    noisy = [run(seed, 0.70 + 0.01 * seed + (0.06, -0.05, 0.07, -0.04, 0.03)[seed]) for seed in range(5)]
+    selection = reproduction.NestedSelection(
+        "correspondence", ["paper", "other"], chosen, {"paper": paper, "other": noisy}, "out"
+    )
+    text = reproduction.nested_markdown(selection, command="cmd", inner_folds=3)
+    assert "No difference (nested − paper +1.40 points" in text
+    assert "the paper's configuration is the recommendation for correspondence" in text
