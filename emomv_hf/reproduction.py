@@ -758,17 +758,18 @@ def nested_markdown(selection: NestedSelection, *, command: str, inner_folds: in
     metric = "mean/map" if task == "retrieval" else "accuracy"  # the selection score, as a metric
     metrics = list(dict.fromkeys([metric, *metric_names(task)]))
 
-    def results(runs: Sequence[dict[str, Any]], name: str):
+    def results(runs: Sequence[dict[str, Any]], name: str, source: str | None = None):
         scored = [
             {**run, "metrics": {**run["metrics"], metric: selection_score(task, run["metrics"])}}
             for run in runs
         ]
-        (found,) = configurations_from_runs(scored, f"{selection.output_dir}/{name}").values()
+        (found,) = configurations_from_runs(scored, source or f"{selection.output_dir}/{name}").values()
         found.name = name
         return found
 
     paper = results(selection.outer_runs[PAPER_CANDIDATE], PAPER_CANDIDATE)
-    nested = results(selection.nested_runs(), "nested selection")
+    nested = results(selection.nested_runs(), "nested selection", selection.output_dir)
+    nested.settings = paper.settings  # they differ fold by fold: the table above says which was selected
     shown = lambda value: f"{100 * value:.2f}"  # noqa: E731 - accuracy and mAP are shown in %
     rows = [
         [
