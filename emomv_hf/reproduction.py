@@ -839,7 +839,11 @@ def recommendation(selection: NestedSelection, paper, nested, metric: str) -> st
     (row,) = paired_comparison(paper, nested, [metric]).rows
     interval = f"nested − paper {100 * row.test.mean:+.2f} points, 95 % CI [{100 * row.test.ci_low:+.2f}, {100 * row.test.ci_high:+.2f}]"
     if row.verdict != "better":
-        return f"No difference ({interval}): the paper's configuration is the recommendation for {selection.task}."
+        # "no difference" or "worse": either way nothing is recommended over the paper's configuration.
+        return (
+            f"{row.verdict.capitalize()} ({interval}): the paper's configuration is the recommendation for "
+            f"{selection.task}."
+        )
     means = {
         name: sum(selection_score(selection.task, run["metrics"]) for run in runs) / len(runs)
         for name, runs in selection.outer_runs.items()

@@ -392,3 +392,11 @@ def test_nested_rule_breaks_ties_for_the_paper_and_recommends_only_a_clear_gain(
     text = reproduction.nested_markdown(selection, command="cmd", inner_folds=3)
     assert "No difference (nested − paper +1.40 points" in text
     assert "the paper's configuration is the recommendation for correspondence" in text
+    # A clearly worse selection is called worse, and recommends the paper's configuration too.
+    worse = [run(seed, 0.65 + 0.01 * seed + 0.001 * (-1) ** seed) for seed in range(5)]
+    selection = reproduction.NestedSelection(
+        "correspondence", ["paper", "other"], chosen, {"paper": paper, "other": worse}, "out"
+    )
+    text = reproduction.nested_markdown(selection, command="cmd", inner_folds=3)
+    assert "Worse (nested − paper -4.98 points" in text
+    assert "the paper's configuration is the recommendation for correspondence" in text
