@@ -10,9 +10,10 @@ Reading results (:func:`read_results`): the ``results.json`` of a folder written
 ``examples/reproduce_paper.py --output-dir X`` (the runs of its last invocation). Each run gives one
 configuration's metrics on one fold.
 
-Fold sizes: the correction needs the number of training and test pairs of each fold. They can be computed
-from the dataset and the fold assignment (``examples/compare.py --dataset``); failing that,
-``n_test / n_train = 1 / (k - 1)`` is assumed, and the method line says so. Over whole repetitions that is
+Fold sizes: the correction needs the number of training and test pairs of each fold. Runs record them
+(``num_train_pairs``, ``num_test_pairs``); for runs that do not, they can be computed from the dataset and the
+fold assignment (``examples/compare.py --dataset``); failing that, ``n_test / n_train = 1 / (k - 1)`` is
+assumed, and the method line says so. Over whole repetitions that is
 exact for the mean fold sizes (the k test folds of a repetition partition the N pooled pairs: mean
 n_test = N/k, mean n_train = N(k-1)/k); single folds differ a little (EmoMV-C's five folds of 89-93 pairs give
 0.243-0.256 instead of 0.25).
@@ -37,7 +38,7 @@ from emomv_hf.reporting import display_value, metric_label
 CONFIDENCE = 0.95
 """The confidence level of the reported intervals."""
 
-LOWER_IS_BETTER = frozenset({"median_rank"})
+LOWER_IS_BETTER = frozenset({"median_rank", "ece", "brier"})
 """Metrics (last part of the name) for which a lower value is better; for every other metric higher is."""
 
 METHOD = "corrected resampled t (Nadeau & Bengio 2003)"
@@ -201,6 +202,8 @@ class ConfigurationResults:
     dataset: str
     """The dataset's content fingerprint (``sha256:...``, ``hub:...``: ``reproduction.dataset_fingerprint``)."""
     metrics: dict[Fold, dict[str, float]] = field(default_factory=dict)
+    sizes: dict[Fold, tuple[int, int]] = field(default_factory=dict)
+    """``(n_train, n_test)`` pairs of each fold whose run recorded them."""
 
     @property
     def folds(self) -> list[Fold]:
@@ -218,8 +221,7 @@ def _differing(first: Mapping[str, Any], second: Mapping[str, Any]) -> str:
 
 def read_results(folder: str | os.PathLike) -> dict[str, ConfigurationResults]:
     """The per-fold ``cv`` results of every configuration of a reproduction folder (its ``results.json``),
-    keyed by name (``emomv-correspondence-multi``). One invocation wrote it, so its runs share their settings
-    and dataset, and each seed is one fold (seed ``s``: fold ``s mod k`` of repetition ``s div k``).
+    keyed by name (``emomv-correspondence-multi``): :func:`configurations_from_runs` of its runs.
 
     Raises:
         ComparisonError: not a folder, no (readable) ``results.json``, or no runs of the cv protocol.
@@ -235,25 +237,38 @@ def read_results(folder: str | os.PathLike) -> dict[str, ConfigurationResults]:
     try:  # a folder the user names: its results.json may be another tool's
         runs = json.loads(path.read_text(encoding="utf-8"))
         found = sorted({run["spec"]["protocol"] for run in runs})
+        configurations = configurations_from_runs(runs, str(folder))
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise ComparisonError(f"{path}: not a results.json of reproduce_paper.py ({error!r})") from None
-    chosen = [run for run in runs if run["spec"]["protocol"] == "cv"]
-    if not chosen:
+    if not configurations:
         raise ComparisonError(f"{folder}: no runs of the cv protocol (it holds {', '.join(found)})")
+    return configurations
+
+
+def configurations_from_runs(
+    runs: Sequence[Mapping[str, Any]], source: str
+) -> dict[str, ConfigurationResults]:
+    """The ``cv`` runs of one reproduction (run records as ``reproduction.run_grid`` returns them) grouped by
+    configuration name (``emomv-correspondence-multi``); one invocation wrote them, so they share their
+    settings and dataset, and each seed is one fold (seed ``s``: fold ``s mod k`` of repetition ``s div k``)."""
     configurations: dict[str, ConfigurationResults] = {}
-    for run in chosen:
+    for run in runs:
         spec, settings = run["spec"], run["settings"]
+        if spec["protocol"] != "cv":
+            continue
         arguments = settings["training_arguments"]
         name = f"{spec['model']}-{spec['task']}-{spec['variant']}"
         config = configurations.setdefault(
-            name,
-            ConfigurationResults(name, spec["task"], str(folder), arguments, settings["dataset_fingerprint"]),
+            name, ConfigurationResults(name, spec["task"], source, arguments, settings["dataset_fingerprint"])
         )
-        config.metrics[Fold.of_seed(spec["seed"], arguments["cv_folds"])] = {
+        fold = Fold.of_seed(spec["seed"], arguments["cv_folds"])
+        config.metrics[fold] = {
             metric: float(value)
             for metric, value in run["metrics"].items()
             if isinstance(value, int | float) and not isinstance(value, bool)
         }
+        if run.get("num_train_pairs") and run.get("num_test_pairs"):
+            config.sizes[fold] = (int(run["num_train_pairs"]), int(run["num_test_pairs"]))
     return configurations
 
 
@@ -283,7 +298,7 @@ class Comparison:
     train_size: float
     test_size: float
     sizes_source: str
-    """``computed`` (from the dataset) or ``assumed`` (1/(k-1))."""
+    """``recorded`` (by the runs), ``computed`` (from the dataset) or ``assumed`` (1/(k-1))."""
     rows: tuple[MetricComparison, ...]
     settings_difference: str
     """The settings that differ between A and B (``learning_rate 0.0001 vs 0.001``), or ``""``."""
@@ -295,6 +310,8 @@ class Comparison:
                 f"n_test/n_train = 1/(k-1) = {self.test_size / self.train_size:.3g} assumed (the runs do not record "
                 "their fold sizes; exact for the mean over whole repetitions)"
             )
+        elif self.sizes_source == "recorded":
+            sizes += " (mean over the folds, as the runs recorded them)"
         else:
             sizes += " (mean over the folds, computed from the dataset's fold assignment)"
         confidence = self.rows[0].test.confidence if self.rows else CONFIDENCE
@@ -317,7 +334,8 @@ def paired_comparison(
     """Compare B against A on the folds both were reported on (the same dataset and folds).
 
     ``metrics``: default the paper's metrics of the task. ``fold_sizes``: ``(n_train, n_test)`` per fold,
-    computed from the dataset; without them ``n_test/n_train = 1/(k-1)`` is assumed. Returns per metric the means, the corrected resampled t
+    computed from the dataset; without them the sizes the runs recorded, and where they recorded none
+    ``n_test/n_train = 1/(k-1)`` is assumed. Returns per metric the means, the corrected resampled t
     (:func:`corrected_resampled_t`) of the per-fold differences B - A and the :func:`verdict`.
 
     Raises:
@@ -362,10 +380,13 @@ def paired_comparison(
                 f"metric {name!r} is not recorded for {fold} of {label}; available: {', '.join(available)}"
             )
 
-    if fold_sizes is None:
-        sizes, source = [(a.cv_folds - 1, 1)] * len(folds), "assumed"
-    else:
+    recorded = {**b.sizes, **a.sizes}  # both configurations ran on the same folds: the same sizes
+    if fold_sizes is not None:
         sizes, source = [fold_sizes[fold] for fold in folds], "computed"
+    elif all(fold in recorded for fold in folds):
+        sizes, source = [recorded[fold] for fold in folds], "recorded"
+    else:
+        sizes, source = [(a.cv_folds - 1, 1)] * len(folds), "assumed"
     train_size, test_size = (float(mean) for mean in np.mean(sizes, axis=0))
     rows = []
     for name in names:
@@ -438,3 +459,32 @@ def comparison_markdown(comparison: Comparison) -> str:
     if comparison.settings_difference:
         lines.append(f"Settings that differ (A vs B): {comparison.settings_difference}")
     return "\n".join([*lines, "", markdown_table(header, rows), "", comparison.method_line()]) + "\n"
+
+
+def differences_markdown(comparisons: Mapping[str, Comparison], reference: str) -> str:
+    """Several configurations (the keys: their labels) against one reference A, in one Markdown table: per
+    configuration and metric the mean per-fold difference (B − A), its interval, p and verdict; the method
+    line of the first comparison under it (they share the folds)."""
+    first = next(iter(comparisons.values()))
+    confidence = first.rows[0].test.confidence if first.rows else CONFIDENCE
+    header = [
+        "Configuration (B)",
+        "Metric",
+        f"Mean diff (B − {reference})",
+        f"{100 * confidence:g} % CI",
+        "p",
+        "Verdict",
+    ]
+    rows = [
+        [
+            label,
+            metric_label(row.metric),
+            _signed(row.metric, row.test.mean),
+            f"[{_signed(row.metric, row.test.ci_low)}, {_signed(row.metric, row.test.ci_high)}]",
+            f"{row.test.p_value:.3f}",
+            row.verdict,
+        ]
+        for label, comparison in comparisons.items()
+        for row in comparison.rows
+    ]
+    return markdown_table(header, rows) + "\n\n" + first.method_line() + "\n"

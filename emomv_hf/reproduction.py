@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from tqdm.auto import tqdm
 
 from emomv_hf._version import __version__
@@ -64,12 +65,26 @@ class ReproductionArguments:
         default_factory=lambda: os.cpu_count() or 1,
         metadata={"help": "Parallel training processes (one thread each); 1 trains in this process."},
     )
+    nested: list[str] = field(
+        default_factory=list,
+        metadata={
+            "help": "Nested selection (docs/nested-selection.md) of one task's options instead of the tables: "
+            "candidates NAME='FLAGS' (e.g. ens5='--ensemble-size 5 --learning-rate 1e-3') against the paper's "
+            "configuration (the other flags); needs --tasks TASK --models emomv --variants multi --protocols cv.",
+            "nargs": "+",
+        },
+    )
+    inner_folds: int = field(
+        default=3, metadata={"help": "--nested: source-grouped inner folds inside each outer training fold."}
+    )
 
     def __post_init__(self) -> None:
         if self.seeds < 1:
             raise ValueError(f"--seeds must be a positive number of seeds, got {self.seeds}")
         if self.workers < 1:
             raise ValueError(f"--workers must be positive, got {self.workers}")
+        if self.inner_folds < 2:
+            raise ValueError(f"--inner-folds must be at least 2, got {self.inner_folds}")
         # Unknown and missing values are argparse's usage errors (the fields' choices, nargs="+").
         for name in ("protocols", "models", "tasks", "variants"):
             values = list(getattr(self, name))
@@ -133,6 +148,37 @@ def parse_reproduction_arguments(
     return grid, base  # its model, task and variant are set per run (GRID_FIELDS)
 
 
+def nested_candidates(
+    argv: Sequence[str], grid: ReproductionArguments, base: EmoMVTrainingArguments
+) -> dict[str, EmoMVTrainingArguments]:
+    """``--nested``'s candidates: the paper's configuration (``base``, the command's own flags) first, then each
+    ``NAME=FLAGS`` as the command's flags followed by ``FLAGS``; ``ValueError`` (one line) if invalid."""
+    import re
+    import shlex
+
+    nested_grid = (grid.protocols, grid.models, grid.variants, len(grid.tasks))
+    if nested_grid != (["cv"], ["emomv"], ["multi"], 1):
+        raise ValueError(
+            "--nested selects the proposed multi-task model's options for one task under cv: pass --tasks TASK "
+            "--models emomv --variants multi --protocols cv"
+        )
+    candidates = {PAPER_CANDIDATE: base}
+    for item in grid.nested:
+        name, separator, flags = item.partition("=")
+        if not separator or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name) or name in candidates:
+            raise ValueError(
+                f"--nested {item!r}: expected NAME=FLAGS with a new NAME of letters, digits, '.', '_', '-' "
+                f"(not {PAPER_CANDIDATE!r}, the command's own flags)"
+            )
+        try:
+            _, candidates[name] = parse_reproduction_arguments([*argv, *shlex.split(flags)])
+        except ValueError as error:
+            raise ValueError(f"--nested {name}: {error}") from None
+        if candidates[name].run_identity() == base.run_identity():
+            raise ValueError(f"--nested {name}: its flags do not change the paper's configuration")
+    return candidates
+
+
 # --------------------------------------------------------------------------------------------------
 # What a run's result depends on
 # --------------------------------------------------------------------------------------------------
@@ -168,10 +214,16 @@ def dataset_fingerprint(dataset: str) -> str:
         return "cache:" + files_sha256(caches)
 
 
+RUN_RECORD = 2
+"""The layout of a run JSON: 2 added the fold sizes and the correspondence runs' per-pair P(matched), so runs
+recorded before are redone rather than shown without them."""
+
+
 def settings_material(base: EmoMVTrainingArguments, fingerprint: str) -> dict[str, Any]:
-    """Everything besides the grid cell that changes a run's result (stored in every run JSON)."""
+    """Everything besides the grid cell that changes a run's result or its record (stored in every run JSON)."""
     identity = base.run_identity()
     return {
+        "run_record": RUN_RECORD,
         "emomv_hf_version": __version__,
         "dataset_fingerprint": fingerprint,
         "training_arguments": {
@@ -292,9 +344,21 @@ def _run_job(specs: tuple[RunSpec, ...], base: EmoMVTrainingArguments, threads: 
                 "train_seconds": result.outcome.train_seconds if spec is specs[0] else 0.0,
                 "eval_split": eval_split,
                 "majority_share": majority_share,
+                "num_train_pairs": result.num_train_pairs,
+                "num_test_pairs": result.num_test_pairs,
+                # Each pair's P(matched), for the calibration of the pooled out-of-fold predictions.
+                "match_scores": None if majority_share is None else _rounded(result.report.predictions),
             }
         )
     return outcomes
+
+
+def _rounded(predictions: dict[str, Any]) -> dict[str, list]:
+    # 6 decimals: far below what a 10-bin ECE resolves, and a run JSON stays a few kB.
+    return {
+        "labels": [int(label) for label in predictions["labels"]],
+        "scores": [round(float(score), 6) for score in predictions["match_scores"]],
+    }
 
 
 def training_jobs(pending: Sequence[RunSpec], share_stage_one: bool = True) -> list[tuple[RunSpec, ...]]:
@@ -453,8 +517,83 @@ def results_markdown(
                 if any(cell != "–" for cell in cells):
                     label = f"Collapsed seeds (one class for > {COLLAPSE_SHARE:.0%} of pairs)"
                     rows.append([MODEL_LABELS[model], label, "–", *cells])
+                rows += _calibration_rows(MODEL_LABELS[model], row_runs, protocols)
         lines += ["", f"## {table}: {task}, {variant}-task", "", markdown_table(header, rows)]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + _paired_comparisons(runs)) + "\n"
+
+
+def _calibration_rows(
+    label: str, row_runs: Sequence[Sequence[dict[str, Any]]], protocols: Sequence[str]
+) -> list:
+    """The calibration of P(matched): ECE (10 bins) and Brier score per fold (mean ± std (min–max)); under
+    ``cv`` also the ECE of the pooled out-of-fold predictions, and what a perfectly calibrated model with the
+    same predictions would show on folds of this size and pooled (simulated: its sampling floor)."""
+    from emomv_hf.metrics.functional import expected_calibration_error
+    from emomv_hf.training.calibration import ece_sampling_floor
+
+    def summary(values: Sequence[float]) -> str:
+        values = np.asarray(values)
+        spread = values.std(ddof=1) if len(values) > 1 else 0.0
+        return f"{values.mean():.3f} ± {spread:.3f} ({values.min():.3f}–{values.max():.3f})"
+
+    rows = []
+    for metric, name in (("ece", "ECE (10 bins), per fold"), ("brier", "Brier score, per fold")):
+        cells = [
+            summary([run["metrics"][metric] for run in runs])
+            if runs and all(metric in run["metrics"] for run in runs)
+            else "–"
+            for runs in row_runs
+        ]
+        if any(cell != "–" for cell in cells):
+            rows.append([label, name, "–", *cells])
+    pooled, floors = [], []
+    for protocol, runs in zip(protocols, row_runs, strict=True):
+        recorded = [run.get("match_scores") for run in runs]
+        if protocol != "cv" or not runs or any(scores is None for scores in recorded):
+            pooled.append("–")
+            floors.append("–")
+            continue
+        labels = np.concatenate([scores["labels"] for scores in recorded])
+        scores = np.concatenate([scores["scores"] for scores in recorded])
+        pooled.append(f"{expected_calibration_error(labels, scores):.3f} ({len(scores)} predictions)")
+        fold_size = round(len(scores) / len(runs))
+        floors.append(
+            f"{ece_sampling_floor(scores, fold_size):.3f} per fold of {fold_size}, "
+            f"{ece_sampling_floor(scores, len(scores)):.3f} pooled"
+        )
+    if any(cell != "–" for cell in pooled):
+        rows.append([label, "ECE (10 bins), pooled out-of-fold predictions", "–", *pooled])
+        rows.append([label, "ECE of a perfectly calibrated model (simulated floor)", "–", *floors])
+    return rows
+
+
+def _paired_comparisons(runs: Sequence[dict[str, Any]]) -> list[str]:
+    """Under ``cv``, every other row of a task against the paper's proposed multi-task model on the same folds:
+    mean per-fold difference, 95 % interval (corrected resampled t), verdict."""
+    from emomv_hf.comparison import configurations_from_runs, differences_markdown, paired_comparison
+
+    configurations = configurations_from_runs(runs, "this reproduction")
+    lines = []
+    for task in TASKS:
+        reference = configurations.get(f"emomv-{task}-multi")
+        if reference is None or len(reference.folds) < 2:
+            continue
+        others = {
+            f"{MODEL_LABELS[model]}, {variant}-task": configurations[name]
+            for model in MODELS
+            for variant in VARIANTS
+            if (name := f"{model}-{task}-{variant}") in configurations and name != reference.name
+        }
+        if not others:
+            continue
+        comparisons = {label: paired_comparison(reference, other) for label, other in others.items()}
+        lines += [
+            "",
+            f"## Paired comparisons, {task}, `cv`: each row against the proposed multi-task model (A)",
+            "",
+            differences_markdown(comparisons, "A").rstrip("\n"),
+        ]
+    return lines
 
 
 COLLAPSE_SHARE = 0.9
@@ -466,3 +605,248 @@ def _collapsed_seeds(runs: Sequence[dict[str, Any]]) -> str:
     if not shares or any(share is None for share in shares):
         return "–"
     return f"{sum(share > COLLAPSE_SHARE for share in shares)} of {len(shares)}"
+
+
+# --------------------------------------------------------------------------------------------------
+# Nested selection of the recommended options (docs/nested-selection.md)
+# --------------------------------------------------------------------------------------------------
+
+PAPER_CANDIDATE = "paper"
+"""The name of the paper's configuration among the nested candidates: the reproduction's own flags."""
+
+SELECTION_METRICS = {
+    "correspondence": ("accuracy",),
+    "retrieval": ("video_to_music/map", "music_to_video/map"),
+}
+"""The nested rule's score of a candidate: the mean of these metrics over its inner folds (and, for the
+nested comparison, over each outer test fold)."""
+
+
+def selection_score(task: str, metrics: dict[str, float]) -> float:
+    return sum(metrics[name] for name in SELECTION_METRICS[task]) / len(SELECTION_METRICS[task])
+
+
+def outer_training_dataset(dataset: str, seed: int, folds: int, fingerprint: str, root: Path) -> str:
+    """The outer training fold of ``cv`` seed ``seed`` as a dataset folder under ``root``: its pairs from the
+    train and the validation split as those splits, so that the ``cv`` protocol on it pools exactly that fold
+    (in the same order); written once per dataset content, seed and number of folds (they are its name),
+    atomically."""
+    from huggingface_hub import DatasetCard
+
+    from emomv_hf.data.hub_folder import write_hub_folder
+    from emomv_hf.data.loading import load_emomv
+    from emomv_hf.training.protocols import cv_folds
+
+    digest = hashlib.sha256(fingerprint.encode()).hexdigest()[:12]
+    target = root / f"outer-seed{seed}-of-{folds}-{digest}"
+    if not target.is_dir():
+        repetition, fold = divmod(seed, folds)
+        pairs = load_emomv(dataset, "pairs")
+        pooled, splits = cv_folds(pairs, folds, repetition)
+        rows = np.asarray(splits[fold][0])
+        from_train = rows < len(pairs["train"])  # the pooled pairs are train, then validation
+        tables = {
+            split: pooled.select(rows[chosen]).flatten_indices().data.table
+            for split, chosen in (("train", from_train), ("validation", ~from_train))
+        }
+        if not all(table.num_rows for table in tables.values()):  # datasets cannot load an empty split
+            raise ValueError(
+                f"outer training fold {fold} of {folds} lacks pairs of one of the train/validation splits"
+            )
+        # Only the pairs config and no split sizes: the original card's sizes would not match these splits.
+        card = DatasetCard(
+            "---\nconfigs:\n- config_name: pairs\n  data_files:\n  - split: train\n    path: data/pairs/train-*\n"
+            "  - split: validation\n    path: data/pairs/validation-*\n---\n"
+            f"Outer training fold {fold} of {folds} (repetition {repetition}) of `cv` over {fingerprint}.\n"
+        )
+        write_hub_folder(target, {"pairs": tables}, card)
+    return str(target)
+
+
+@dataclass
+class NestedSelection:
+    """What the nested rule did on each outer fold (seed) of one task."""
+
+    task: str
+    candidates: list[str]
+    inner_scores: dict[int, dict[str, float]]
+    """Outer seed → candidate → its mean selection score over the inner folds."""
+    outer_runs: dict[str, list[dict[str, Any]]]
+    """Candidate → its ``cv`` runs on the outer folds (seed order): trained on the outer training fold."""
+    output_dir: str
+
+    @property
+    def selected(self) -> dict[int, str]:
+        """Outer seed → the candidate with the highest inner score; ties go to the first listed (the paper's)."""
+        return {seed: max(scores, key=scores.get) for seed, scores in self.inner_scores.items()}
+
+    def nested_runs(self) -> list[dict[str, Any]]:
+        """The outer runs of the selected candidates: what the nested procedure reports on each outer fold."""
+        seeds = sorted(self.inner_scores)
+        return [self.outer_runs[self.selected[seed]][seeds.index(seed)] for seed in seeds]
+
+
+def run_nested_selection(
+    candidates: dict[str, EmoMVTrainingArguments],
+    task: str,
+    seeds: Sequence[int],
+    inner_folds: int,
+    output_dir: str | os.PathLike,
+    workers: int = 1,
+    progress: bool = True,
+) -> NestedSelection:
+    """The nested rule of docs/nested-selection.md for one task (proposed model, multi-task, ``cv``).
+
+    For each outer seed, in order (a stopped job resumes with whole outer folds done): its outer training fold
+    is written as a dataset (:func:`outer_training_dataset`); every candidate runs the ``cv`` protocol on it
+    with ``inner_folds`` folds (seeds ``0 .. inner_folds - 1``: one repetition), which never sees the outer
+    test fold; and every candidate runs the outer ``cv`` seed itself. ``candidates`` maps names (the paper's,
+    :data:`PAPER_CANDIDATE`, first) to their training arguments. Runs are kept under
+    ``output_dir/<candidate>/`` and reused as :func:`run_grid` does.
+    """
+    root = Path(output_dir)
+    fingerprint = dataset_fingerprint(next(iter(candidates.values())).dataset)
+    bar = tqdm(
+        total=len(seeds) * len(candidates) * (inner_folds + 1),
+        desc=f"nested {task}",
+        unit="run",
+        disable=not progress,
+    )
+    inner_scores: dict[int, dict[str, float]] = {}
+    outer_runs: dict[str, list[dict[str, Any]]] = {name: [] for name in candidates}
+    try:
+        for seed in seeds:
+            folder = outer_training_dataset(
+                candidates[PAPER_CANDIDATE].dataset,
+                seed,
+                candidates[PAPER_CANDIDATE].cv_folds,
+                fingerprint,
+                root / "datasets",
+            )
+            inner_scores[seed] = {}
+            for name, args in candidates.items():
+                inner = run_grid(
+                    reproduction_grid(range(inner_folds), ["cv"], ["emomv"], [task], ["multi"]),
+                    replace(args, dataset=folder, cv_folds=inner_folds),
+                    root / name / f"inner-seed{seed}",
+                    workers=workers,
+                    progress=False,
+                )
+                inner_scores[seed][name] = (
+                    sum(selection_score(task, run["metrics"]) for run in inner.runs) / inner_folds
+                )
+                outer = run_grid(
+                    reproduction_grid([seed], ["cv"], ["emomv"], [task], ["multi"]),
+                    args,
+                    root / name / "outer",
+                    progress=False,
+                    fingerprint=fingerprint,
+                )
+                outer_runs[name].extend(outer.runs)
+                bar.update(inner_folds + 1)
+    finally:
+        bar.close()
+    return NestedSelection(task, list(candidates), inner_scores, outer_runs, str(root))
+
+
+def nested_markdown(selection: NestedSelection, *, command: str, inner_folds: int) -> str:
+    """``nested.md``: each outer fold's inner scores and choice, the nested result against the paper's
+    configuration (paired, corrected resampled t), each candidate against it, and the rule's recommendation."""
+    from emomv_hf.comparison import comparison_markdown, configurations_from_runs, paired_comparison
+
+    task, names, seeds = selection.task, selection.candidates, sorted(selection.inner_scores)
+    metric = "mean/map" if task == "retrieval" else "accuracy"  # the selection score, as a metric
+    metrics = list(dict.fromkeys([metric, *metric_names(task)]))
+
+    def results(runs: Sequence[dict[str, Any]], name: str, source: str | None = None):
+        scored = [
+            {**run, "metrics": {**run["metrics"], metric: selection_score(task, run["metrics"])}}
+            for run in runs
+        ]
+        (found,) = configurations_from_runs(scored, source or f"{selection.output_dir}/{name}").values()
+        found.name = name
+        return found
+
+    paper = results(selection.outer_runs[PAPER_CANDIDATE], PAPER_CANDIDATE)
+    nested = results(selection.nested_runs(), "nested selection", selection.output_dir)
+    nested.settings = paper.settings  # they differ fold by fold: the table above says which was selected
+    shown = lambda value: f"{100 * value:.2f}"  # noqa: E731 - accuracy and mAP are shown in %
+    rows = [
+        [
+            str(seed),
+            *[shown(selection.inner_scores[seed][name]) for name in names],
+            f"`{selection.selected[seed]}`",
+            shown(selection_score(task, run["metrics"])),
+        ]
+        for seed, run in zip(seeds, selection.nested_runs(), strict=True)
+    ]
+    lines = [
+        f"# Nested selection: {task}",
+        "",
+        f"Command: `{command}`",
+        "",
+        f"The rule (docs/nested-selection.md): in each outer `cv` fold, every candidate runs the `cv` protocol with "
+        f"{inner_folds} source-grouped inner folds on the outer training fold alone; the candidate with the highest "
+        f"mean inner {metric_label(metric)} is selected (ties: the paper's configuration) and reported by its run "
+        "trained on the whole outer training fold, on the outer test fold.",
+        "",
+        "Candidates:",
+        "",
+        *[f"- `{name}`: {_settings_text(selection, name)}" for name in names],
+        "",
+        markdown_table(
+            [
+                "Outer seed",
+                *[f"inner `{name}`" for name in names],
+                "selected",
+                f"outer {metric_label(metric)}",
+            ],
+            rows,
+        ),
+        "",
+        "## The nested result against the paper's configuration",
+        "",
+        comparison_markdown(paired_comparison(paper, nested, metrics)),
+    ]
+    for name in names[1:]:
+        lines += [
+            f"## `{name}` against the paper's configuration (not nested: every outer fold)",
+            "",
+            comparison_markdown(paired_comparison(paper, results(selection.outer_runs[name], name), metrics)),
+        ]
+    lines += ["## Recommendation", "", recommendation(selection, paper, nested, metric)]
+    return "\n".join(lines) + "\n"
+
+
+def _settings_text(selection: NestedSelection, name: str) -> str:
+    """The training arguments of candidate ``name`` that differ from the paper's configuration."""
+    arguments = [
+        run["settings"]["training_arguments"]
+        for run in (selection.outer_runs[n][0] for n in (PAPER_CANDIDATE, name))
+    ]
+    changed = [
+        f"{key}={value}" for key, value in sorted(arguments[1].items()) if arguments[0].get(key) != value
+    ]
+    return ", ".join(changed) or "the paper's model and training (the command's flags)"
+
+
+def recommendation(selection: NestedSelection, paper, nested, metric: str) -> str:
+    """The rule's recommendation: an option over the paper's configuration only when the nested comparison's
+    interval on the selection metric excludes 0 in its favour; the option is then the candidate with the
+    highest mean over the outer folds (the rule applied to all pooled pairs)."""
+    from emomv_hf.comparison import paired_comparison
+
+    (row,) = paired_comparison(paper, nested, [metric]).rows
+    interval = f"nested − paper {100 * row.test.mean:+.2f} points, 95 % CI [{100 * row.test.ci_low:+.2f}, {100 * row.test.ci_high:+.2f}]"
+    if row.verdict != "better":
+        # "no difference" or "worse": either way nothing is recommended over the paper's configuration.
+        return (
+            f"{row.verdict.capitalize()} ({interval}): the paper's configuration is the recommendation for "
+            f"{selection.task}."
+        )
+    means = {
+        name: sum(selection_score(selection.task, run["metrics"]) for run in runs) / len(runs)
+        for name, runs in selection.outer_runs.items()
+    }
+    best = max(means, key=means.get)
+    return f"The nested selection is better ({interval}): `{best}` (highest mean over the outer folds, {100 * means[best]:.2f}) is the recommendation for {selection.task}."

@@ -11,8 +11,9 @@ metric, mean A, mean B, mean per-fold difference B - A, its 95 % confidence inte
 Nadeau & Bengio 2003) and a verdict ("better"/"worse" only where the interval excludes 0, else "no
 difference").
 
-The correction needs each fold's numbers of training and test pairs: --dataset computes them from the fold
-assignment; without it, n_test/n_train = 1/(k-1) is assumed and the method line says so.
+The correction needs each fold's numbers of training and test pairs: runs record them; for runs written before
+they did, --dataset computes them from the fold assignment, and without it n_test/n_train = 1/(k-1) is assumed
+(the method line says which).
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--dataset",
         default=None,
-        help="The local dataset folder the runs used, to compute fold sizes the runs do not record.",
+        help="The local dataset folder the runs used, to compute fold sizes older runs did not record.",
     )
     parser.add_argument(
         "--confidence", type=float, default=CONFIDENCE, help="Two-sided confidence level (default 0.95)."

@@ -89,3 +89,19 @@ def run_temperatures(
         )
         return {}
     return fit_temperatures(model, splits.stopping)
+
+
+def ece_sampling_floor(probabilities: np.ndarray, num_pairs: int, draws: int = 1000, seed: int = 0) -> float:
+    """The mean 10-bin ECE of a perfectly calibrated model on ``num_pairs`` pairs: each draw takes
+    ``num_pairs`` values of P(matched) from ``probabilities`` `(N,)` (a model's predictions, with replacement)
+    and draws each label as Bernoulli(P(matched)), so every gap between confidence and accuracy is sampling
+    noise alone. An ECE measured on that many pairs cannot be expected to go below it."""
+    from emomv_hf.metrics.functional import expected_calibration_error
+
+    rng = np.random.default_rng(seed)
+    values = []
+    for _ in range(draws):
+        drawn = rng.choice(np.asarray(probabilities, dtype=np.float64), num_pairs)
+        labels = (rng.random(num_pairs) < drawn).astype(np.int64)
+        values.append(expected_calibration_error(labels, drawn))
+    return float(np.mean(values))

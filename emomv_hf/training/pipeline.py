@@ -103,6 +103,10 @@ class RunResult:
     num_processes: int = 1
     report_pairs: datasets.Dataset | None = None
     """The ``cv`` protocol's outer test fold (what ``report_split`` names), else None."""
+    num_train_pairs: int | None = None
+    """Pairs the final model trained on (``cv``: the whole outer training fold)."""
+    num_test_pairs: int | None = None
+    """Pairs of the reported split (``cv``: the outer test fold); both sizes enter the corrected resampled t."""
 
     @property
     def metrics(self) -> dict[str, float]:
@@ -118,6 +122,8 @@ class RunResult:
             "model": self.args.run_name,
             "seed": self.args.seed,
             "num_processes": self.num_processes,
+            "num_train_pairs": self.num_train_pairs,
+            "num_test_pairs": self.num_test_pairs,
             **{f"train_{name}": value for name, value in self.outcome.to_dict().items()},
         }
 
@@ -259,7 +265,8 @@ def run_training(
             raise ValueError(
                 f"{reason} and does not checkpoint; such a run is short, rerun it instead of resuming"
             )
-    splits = protocol_splits(load_emomv(args.dataset, "pairs"), args, accelerator.device)
+    pairs = load_emomv(args.dataset, "pairs")
+    splits = protocol_splits(pairs, args, accelerator.device)
     if args.report_to and not accelerator.trackers:
         accelerator.init_trackers(
             args.run_name, config={k: v for k, v in args.to_dict().items() if v is not None}
@@ -284,6 +291,8 @@ def run_training(
         accelerator.is_main_process,
         accelerator.num_processes,
         splits.report_pairs,
+        len(splits.train if splits.refit is None else splits.refit),
+        len(pairs[splits.report_split] if splits.report_pairs is None else splits.report_pairs),
     )
     if save and args.output_dir and accelerator.is_main_process:
         save_run(result)

@@ -34,6 +34,11 @@ def test_temperatures_are_fitted_on_the_stopping_pairs_only(emomv_c_dir, protoco
         else TensorPairs.from_dataset(load_emomv(str(emomv_c_dir), "pairs")[splits.report_split])
     )
     assert len(seen) == 1
+    # The run records its fold sizes (the corrected resampled t needs them): what the final model trained on
+    # (cv: the whole outer training fold) and what it was reported on.
+    final_training = splits.train if splits.refit is None else splits.refit
+    assert (result.num_train_pairs, result.num_test_pairs) == (len(final_training), len(reported))
+    assert result.eval_results()["num_test_pairs"] == len(reported)
     # Exactly the early-stopping pairs (video and music rows, in order), none of the reported split's.
     for name in ("video_features", "music_features", "labels"):
         assert torch.equal(seen[0].inputs[name], splits.stopping.inputs[name])

@@ -459,3 +459,53 @@ def test_compare_script_computes_fold_sizes_from_the_dataset(tmp_path, capsys, e
     (tmp_path / "other" / "data" / "x.parquet").write_bytes(b"PAR1 other")
     assert compare.main([str(tmp_path / "a"), str(tmp_path / "b"), "--dataset", str(tmp_path / "other")]) == 2
     assert "is not the dataset the runs used" in capsys.readouterr().err
+
+
+def test_fold_sizes_the_runs_recorded_enter_the_correction(tmp_path):
+    seeds = range(5)
+    a_values, b_values = _accuracies(seeds, 0.02)
+    sizes = {seed: (360 + seed, 96 - seed) for seed in seeds}  # unequal folds, as EmoMV-C's 89-93
+    runs = {
+        name: [
+            {
+                **_reproduction_run("emomv", "correspondence", s, _correspondence(v)),
+                "num_train_pairs": sizes[s][0],
+                "num_test_pairs": sizes[s][1],
+            }
+            for s, v in zip(seeds, values, strict=True)
+        ]
+        for name, values in (("a", a_values), ("b", b_values))
+    }
+    a, b = (
+        read_results(_write_reproduction(tmp_path / name, runs[name]))["emomv-correspondence-multi"]
+        for name in "ab"
+    )
+    comparison = paired_comparison(a, b, ["accuracy"])
+    assert comparison.sizes_source == "recorded"
+    assert (comparison.train_size, comparison.test_size) == (362.0, 94.0)
+    assert comparison.rows[0].test.variance_factor == pytest.approx(1 / 5 + 94 / 362)
+    assert (
+        "n_train/n_test 362/94 (mean over the folds, as the runs recorded them)" in comparison.method_line()
+    )
+    # Sizes given explicitly (computed from the dataset) take precedence.
+    given = paired_comparison(a, b, ["accuracy"], fold_sizes={fold: (400, 50) for fold in a.folds})
+    assert given.sizes_source == "computed" and given.test_size / given.train_size == 50 / 400
+    # Runs without recorded sizes: assumed, as before.
+    plain = paired_comparison(
+        *(
+            read_results(
+                _write_reproduction(
+                    tmp_path / f"plain-{n}",
+                    [{k: v for k, v in run.items() if not k.startswith("num_")} for run in runs[n]],
+                )
+            )["emomv-correspondence-multi"]
+            for n in "ab"
+        ),
+        ["accuracy"],
+    )
+    assert plain.sizes_source == "assumed"
+
+
+def test_calibration_metrics_are_lower_is_better():
+    down = corrected_resampled_t([-0.02, -0.03, -0.025, -0.02, -0.03], N_TRAIN, N_TEST)
+    assert verdict("ece", down) == "better" and verdict("brier", down) == "better"

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 import shlex
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from emomv_hf import reproduction
@@ -168,10 +170,15 @@ def test_finished_runs_are_reused_only_with_the_same_dataset_and_settings(tmp_pa
     newest = run_grid(specs, base, runs_dir, progress=False)
     assert newest.reused == 0 and len(trained) == 8
 
-    # One run file per settings: seed 0 now has four (6 and 7 epochs, other data, other version).
-    assert len(list(runs_dir.glob("emomv-correspondence-multi-paper-seed0-*.json"))) == 4
+    # A run recorded in an older layout (without the fold sizes and predictions) is redone, not shown as is.
+    monkeypatch.setattr(reproduction, "RUN_RECORD", reproduction.RUN_RECORD + 1)
+    assert run_grid(specs, base, runs_dir, progress=False).reused == 0 and len(trained) == 10
+    monkeypatch.setattr(reproduction, "RUN_RECORD", reproduction.RUN_RECORD - 1)
+
+    # One run file per settings: seed 0 now has five (6 and 7 epochs, other data, other version and layout).
+    assert len(list(runs_dir.glob("emomv-correspondence-multi-paper-seed0-*.json"))) == 5
     settings = newest.runs[0]["settings"]
-    assert set(settings) == {"emomv_hf_version", "dataset_fingerprint", "training_arguments"}
+    assert set(settings) == {"run_record", "emomv_hf_version", "dataset_fingerprint", "training_arguments"}
     assert settings["dataset_fingerprint"] == dataset_fingerprint(dataset)
     assert settings["training_arguments"]["max_epochs"] in (6, 7)
     assert (
@@ -227,3 +234,169 @@ def test_the_baselines_two_tasks_share_one_training_per_variant_protocol_and_see
     # A retrieval run whose correspondence twin is already finished trains on its own.
     alone = [spec for spec in specs if not (spec.model == "baseline" and spec.task == "correspondence")]
     assert all(len(job) == 1 for job in reproduction.training_jobs(alone))
+
+
+# --------------------------------------------------------------------------------------------------
+# results.md: calibration rows and paired comparisons
+# --------------------------------------------------------------------------------------------------
+
+
+def _fake_cv_run(model, variant, seed, accuracy, scores, labels):
+    return {
+        "spec": {
+            "model": model,
+            "task": "correspondence",
+            "variant": variant,
+            "protocol": "cv",
+            "seed": seed,
+        },
+        "metrics": {"accuracy": accuracy, "f1": accuracy, "roc_auc": accuracy, "ece": 0.1, "brier": 0.2},
+        "train_seconds": 1.0,
+        "majority_share": 0.5,
+        "num_train_pairs": 365,
+        "num_test_pairs": 91,
+        "match_scores": {"labels": labels, "scores": scores},
+        "settings": {
+            "run_record": reproduction.RUN_RECORD,
+            "emomv_hf_version": "0",
+            "dataset_fingerprint": "sha256:" + "0" * 64,
+            "training_arguments": {"cv_folds": 5},
+        },
+    }
+
+
+def test_results_md_reports_calibration_and_paired_comparisons_against_the_proposed_model():
+    from emomv_hf.metrics.functional import expected_calibration_error
+
+    rng = np.random.default_rng(0)
+    runs, pooled_scores, pooled_labels = [], [], []
+    for seed in range(5):
+        scores = rng.uniform(0.05, 0.95, 91).round(6).tolist()
+        labels = (rng.random(91) < 0.5).astype(int).tolist()
+        pooled_scores += scores
+        pooled_labels += labels
+        runs.append(_fake_cv_run("emomv", "multi", seed, 0.70 + 0.01 * seed, scores, labels))
+        # The baseline is 5 points worse on every fold (± 0.2): a clear difference, -4.96 on average.
+        runs.append(
+            _fake_cv_run("baseline", "multi", seed, 0.65 + 0.01 * seed + 0.002 * (-1) ** seed, scores, labels)
+        )
+    markdown = reproduction.results_markdown(runs, dataset="datasets/emomv-c", command="cmd")
+    assert "| Proposed (EmoMV) | ECE (10 bins), per fold | – | 0.100 ± 0.000 (0.100–0.100) |" in markdown
+    assert "| Proposed (EmoMV) | Brier score, per fold | – | 0.200 ± 0.000 (0.200–0.200) |" in markdown
+    pooled = expected_calibration_error(pooled_labels, pooled_scores)
+    assert (
+        f"| ECE (10 bins), pooled out-of-fold predictions | – | {pooled:.3f} (455 predictions) |" in markdown
+    )
+    assert "ECE of a perfectly calibrated model (simulated floor)" in markdown
+    section = markdown[markdown.index("## Paired comparisons, correspondence, `cv`") :]
+    row = next(line for line in section.splitlines() if "multi-task | Accuracy" in line)
+    assert row.startswith("| Baseline (modified Li & Kumar), multi-task | Accuracy (%) | -4.96 |")
+    assert row.endswith("| worse |")
+    assert "n_train/n_test 365/91 (mean over the folds, as the runs recorded them)" in section
+
+
+def test_ece_sampling_floor_is_the_expected_ece_of_a_calibrated_model():
+    from scipy import stats
+
+    from emomv_hf.training.calibration import ece_sampling_floor
+
+    # Every P(matched) 0.5: one bin, the predicted class is 0, ECE = |share of label 0 - 0.5|, whose expectation
+    # for n pairs is E|X/n - 1/2| with X ~ Binomial(n, 1/2).
+    n = 92
+    exact = sum(stats.binom.pmf(k, n, 0.5) * abs(k / n - 0.5) for k in range(n + 1))
+    assert ece_sampling_floor(np.full(10, 0.5), n, draws=4000) == pytest.approx(exact, rel=0.05)
+    spread = np.linspace(0.1, 0.9, 50)
+    assert ece_sampling_floor(spread, 92) > 2 * ece_sampling_floor(spread, 912)
+
+
+# --------------------------------------------------------------------------------------------------
+# Nested selection (docs/nested-selection.md)
+# --------------------------------------------------------------------------------------------------
+
+
+def test_nested_selection_selects_inside_each_outer_training_fold(emomv_c_dir, tmp_path, monkeypatch):
+    from emomv_hf.data.loading import load_emomv
+    from emomv_hf.training.protocols import cv_folds
+
+    base = EmoMVTrainingArguments(
+        dataset=str(emomv_c_dir), max_epochs=2, patience=1, progress=False, plots=False
+    )
+    candidates = {"paper": base, "lr3": dataclasses.replace(base, learning_rate=1e-3)}
+    selection = reproduction.run_nested_selection(
+        candidates, "correspondence", [0, 1], 2, tmp_path / "nested", progress=False
+    )
+    pooled, folds = cv_folds(load_emomv(str(emomv_c_dir), "pairs"), 5, 0)
+    for seed in (0, 1):
+        # The inner runs trained and reported on a dataset of the outer training fold alone.
+        (folder,) = (tmp_path / "nested" / "datasets").glob(f"outer-seed{seed}-of-5-*")
+        written = load_emomv(str(folder), "pairs")
+        inner_ids = set(written["train"]["pair_id"]) | set(written["validation"]["pair_id"])
+        train_rows, test_rows = folds[seed]
+        assert inner_ids == set(pooled.select(train_rows)["pair_id"])
+        assert not inner_ids & set(pooled.select(test_rows)["pair_id"])
+        for name in candidates:
+            inner_runs = sorted((tmp_path / "nested" / name / f"inner-seed{seed}").glob("*.json"))
+            assert len(inner_runs) == 2
+            for path in inner_runs:
+                assert json.loads(path.read_text())["settings"]["dataset_fingerprint"] == dataset_fingerprint(
+                    str(folder)
+                )
+        scores = selection.inner_scores[seed]
+        assert selection.selected[seed] == max(scores, key=scores.get)
+        outer = selection.outer_runs[selection.selected[seed]][seed]
+        assert outer["spec"]["seed"] == seed and outer["num_test_pairs"] == len(test_rows)
+    assert selection.nested_runs() == [
+        selection.outer_runs[selection.selected[seed]][seed] for seed in (0, 1)
+    ]
+    markdown = reproduction.nested_markdown(selection, command="cmd", inner_folds=2)
+    assert "## The nested result against the paper's configuration" in markdown
+    assert "## Recommendation" in markdown
+
+    # Resumed: every run is reused, nothing trains again.
+    def no_training(*args):
+        raise AssertionError("a finished run was trained again")
+
+    monkeypatch.setattr(reproduction, "_run_job", no_training)
+    again = reproduction.run_nested_selection(
+        candidates, "correspondence", [0, 1], 2, tmp_path / "nested", progress=False
+    )
+    assert again.inner_scores == selection.inner_scores and again.outer_runs == selection.outer_runs
+
+
+def test_nested_rule_breaks_ties_for_the_paper_and_recommends_only_a_clear_gain():
+    def run(seed, accuracy):
+        scores = {"labels": [0, 1], "scores": [0.4, 0.6]}
+        return _fake_cv_run("emomv", "multi", seed, accuracy, scores["scores"], scores["labels"])
+
+    paper = [run(seed, 0.70 + 0.01 * seed) for seed in range(5)]
+    better = [run(seed, 0.75 + 0.01 * seed + 0.001 * (-1) ** seed) for seed in range(5)]
+    tied = {seed: {"paper": 0.6, "other": 0.6} for seed in range(5)}
+    selection = reproduction.NestedSelection(
+        "correspondence", ["paper", "other"], tied, {"paper": paper, "other": better}, "out"
+    )
+    assert set(selection.selected.values()) == {"paper"}  # a tie goes to the paper's configuration
+    assert "the paper's configuration is the recommendation" in reproduction.nested_markdown(
+        selection, command="cmd", inner_folds=3
+    )
+    chosen = {seed: {"paper": 0.6, "other": 0.7} for seed in range(5)}
+    selection = reproduction.NestedSelection(
+        "correspondence", ["paper", "other"], chosen, {"paper": paper, "other": better}, "out"
+    )
+    text = reproduction.nested_markdown(selection, command="cmd", inner_folds=3)
+    assert "The nested selection is better" in text and "`other` (highest mean over the outer folds" in text
+    # A higher mean whose interval includes 0 recommends nothing over the paper's configuration.
+    noisy = [run(seed, 0.70 + 0.01 * seed + (0.06, -0.05, 0.07, -0.04, 0.03)[seed]) for seed in range(5)]
+    selection = reproduction.NestedSelection(
+        "correspondence", ["paper", "other"], chosen, {"paper": paper, "other": noisy}, "out"
+    )
+    text = reproduction.nested_markdown(selection, command="cmd", inner_folds=3)
+    assert "No difference (nested − paper +1.40 points" in text
+    assert "the paper's configuration is the recommendation for correspondence" in text
+    # A clearly worse selection is called worse, and recommends the paper's configuration too.
+    worse = [run(seed, 0.65 + 0.01 * seed + 0.001 * (-1) ** seed) for seed in range(5)]
+    selection = reproduction.NestedSelection(
+        "correspondence", ["paper", "other"], chosen, {"paper": paper, "other": worse}, "out"
+    )
+    text = reproduction.nested_markdown(selection, command="cmd", inner_folds=3)
+    assert "Worse (nested − paper -4.98 points" in text
+    assert "the paper's configuration is the recommendation for correspondence" in text
