@@ -70,20 +70,29 @@ def _column_mismatch(column: pa.ChunkedArray, feature: Any) -> str | None:
 
 
 def unreadable_file_message(dataset: str, *args: Any, **kwargs: Any) -> str | None:
-    """The first data file of a local dataset folder whose columns do not fit its card's features (the file
-    and field named), or None. ``datasets`` only says "An error occurred while generating the dataset"."""
+    """The first data file of a local dataset folder that cannot be read (a truncated Parquet or Arrow file), holds
+    no rows, or whose columns do not fit its card's features (the file and field named), or None. ``datasets``
+    only says "An error occurred while generating the dataset"."""
     import pyarrow.parquet as pq
 
     builder = datasets.load_dataset_builder(dataset, *args, **kwargs)
     features = builder.info.features or {}
     for files in (builder.config.data_files or {}).values():
         for path in files:
+            arrow = str(path).endswith(".arrow")
             try:
-                table = pq.read_table(
-                    path, columns=[name for name in features if name in pq.read_schema(path).names]
-                )
+                if arrow:  # datasets' Arrow files are IPC streams
+                    with pa.memory_map(str(path)) as source:
+                        table = pa.ipc.open_stream(source).read_all()
+                else:
+                    table = pq.read_table(
+                        path, columns=[name for name in features if name in pq.read_schema(path).names]
+                    )
             except (OSError, pa.ArrowException) as error:
-                return f"{path}: not a readable Parquet file ({' '.join(str(error).split())})"
+                kind = "Arrow" if arrow else "Parquet"
+                return f"{path}: not a readable {kind} file ({' '.join(str(error).split())})"
+            if not table.num_rows:  # datasets cannot generate a split from a file without rows either
+                return f"{path} holds no rows"
             for name, feature in features.items():
                 if name not in table.column_names:
                     return f"{path}: no column {name!r}, which the dataset card declares"

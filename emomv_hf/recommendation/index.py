@@ -134,8 +134,8 @@ def default_index_dir(library: str, model: PreTrainedModel, split: str | None = 
 
 def read_library(library: str, split: str | None = None) -> Segments:
     """:func:`load_segments`, with one-line errors (:class:`LibraryError`) for a library datasets cannot read (a
-    truncated or empty Parquet or Arrow file, named where it is a file of a local folder) or that holds no
-    segments."""
+    truncated or empty Parquet or Arrow file of a local folder is named: see
+    :func:`~emomv_hf.data.loading.unreadable_file_message`) or that holds no segments."""
     from datasets.exceptions import DatasetGenerationError
 
     verbosity = datasets.logging.get_verbosity()
@@ -143,38 +143,17 @@ def read_library(library: str, split: str | None = None) -> Segments:
     datasets.logging.set_verbosity(datasets.logging.CRITICAL)
     try:
         segments = load_segments(library, split)
-    except DatasetGenerationError as error:
-        raise LibraryError(f"library {library}: {_unreadable_file(library) or error.__cause__}") from None
+    except DatasetGenerationError as error:  # a Hub id's files, which are not named
+        raise LibraryError(f"library {library}: {error.__cause__ or error}") from None
     except ValueError as error:
         if "corresponds to no data" not in str(error):  # datasets' words for a split of zero rows
-            raise
+            raise LibraryError(f"library {library}: {error}") from None
         segments = None
     finally:
         datasets.logging.set_verbosity(verbosity)
     if segments is None or not len(segments):
         raise LibraryError(f"library {library} holds no segments (0 rows): nothing to rank")
     return segments
-
-
-def _unreadable_file(library: str) -> str | None:
-    """The first data file of a local library folder that pyarrow cannot read (with pyarrow's reason) or that
-    holds no rows (datasets fails on those too), or ``None``."""
-    import pyarrow.parquet as pq
-
-    folder = Path(library).expanduser()
-    files = sorted(folder.rglob("*.parquet")) + sorted(folder.rglob("*.arrow")) if folder.is_dir() else []
-    for path in files:
-        try:
-            if path.suffix == ".parquet":
-                rows = pq.read_table(path).num_rows
-            else:
-                with pa.memory_map(str(path)) as source:
-                    rows = pa.ipc.open_stream(source).read_all().num_rows
-        except (pa.ArrowException, OSError) as error:
-            return f"cannot read {path} ({error})"
-        if not rows:
-            return f"{path} holds no rows"
-    return None
 
 
 def library_sha256(library: str, split: str | None = None) -> str:

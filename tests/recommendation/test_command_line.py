@@ -108,8 +108,8 @@ def _truncated_arrow(library: Path) -> None:
     [
         (_zero_rows, r"validation-00000-of-00001\.parquet holds no rows"),
         (_zero_rows_without_metadata, r"holds no segments \(0 rows\)"),
-        (_truncated, r"cannot read .*validation-00000-of-00001\.parquet"),
-        (_truncated_arrow, r"cannot read .*validation-00000-of-00001\.arrow"),
+        (_truncated, r"validation-00000-of-00001\.parquet: not a readable Parquet file"),
+        (_truncated_arrow, r"validation-00000-of-00001\.arrow: not a readable Arrow file"),
     ],
 )
 def test_a_damaged_library(recommend, model_dir, emomv_c_dir, tmp_path, capsys, damage, expected):
