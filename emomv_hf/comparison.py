@@ -74,10 +74,6 @@ class PairedTest:
     count: int
     """J, the number of differences (folds)."""
 
-    @property
-    def excludes_zero(self) -> bool:
-        return self.ci_low > 0.0 or self.ci_high < 0.0
-
 
 def corrected_resampled_t(
     differences: Sequence[float],
@@ -157,7 +153,7 @@ def corrected_resampled_t(
 def verdict(metric: str, test: PairedTest) -> str:
     """``better`` / ``worse`` for B against A when the interval excludes 0 (the metric's direction decides
     which), else ``no difference``."""
-    if not test.excludes_zero:
+    if test.ci_low <= 0.0 <= test.ci_high:
         return "no difference"
     higher = test.ci_low > 0.0
     if metric.rpartition("/")[2] in LOWER_IS_BETTER:
@@ -303,6 +299,10 @@ class Comparison:
     settings_difference: str
     """The settings that differ between A and B (``learning_rate 0.0001 vs 0.001``), or ``""``."""
 
+    @property
+    def confidence(self) -> float:
+        return self.rows[0].test.confidence if self.rows else CONFIDENCE
+
     def method_line(self) -> str:
         sizes = f"n_train/n_test {self.train_size:g}/{self.test_size:g}"
         if self.sizes_source == "assumed":
@@ -314,10 +314,9 @@ class Comparison:
             sizes += " (mean over the folds, as the runs recorded them)"
         else:
             sizes += " (mean over the folds, computed from the dataset's fold assignment)"
-        confidence = self.rows[0].test.confidence if self.rows else CONFIDENCE
         return (
             f"Method: {METHOD}, {len(self.folds)} folds ({self.folds[0].folds}-fold cross-validation, "
-            f"{len({fold.repetition for fold in self.folds})} repetitions), {sizes}; {100 * confidence:g} % "
+            f"{len({fold.repetition for fold in self.folds})} repetitions), {sizes}; {100 * self.confidence:g} % "
             'two-sided intervals of the mean per-fold difference B − A; "no difference" where the interval '
             "includes 0."
         )
@@ -427,16 +426,21 @@ def _signed(metric: str, value: float) -> str:
     return f"{display_value(metric, value):+.2f}"
 
 
+def _test_cells(row: MetricComparison) -> list[str]:
+    """Mean difference, interval, p and verdict: the columns both tables share."""
+    interval = f"[{_signed(row.metric, row.test.ci_low)}, {_signed(row.metric, row.test.ci_high)}]"
+    return [_signed(row.metric, row.test.mean), interval, f"{row.test.p_value:.3f}", row.verdict]
+
+
 def comparison_markdown(comparison: Comparison) -> str:
     """A Markdown table (metric, mean A, mean B, mean difference, CI, p, verdict) and the method line under it;
     values on the paper's scale (accuracy, top-K and mAP in %, differences in points)."""
-    confidence = comparison.rows[0].test.confidence if comparison.rows else CONFIDENCE
     header = [
         "Metric",
         "Mean A",
         "Mean B",
         "Mean diff (B − A)",
-        f"{100 * confidence:g} % CI",
+        f"{100 * comparison.confidence:g} % CI",
         "p",
         "Verdict",
     ]
@@ -445,10 +449,7 @@ def comparison_markdown(comparison: Comparison) -> str:
             metric_label(row.metric),
             _shown(row.metric, row.mean_a),
             _shown(row.metric, row.mean_b),
-            _signed(row.metric, row.test.mean),
-            f"[{_signed(row.metric, row.test.ci_low)}, {_signed(row.metric, row.test.ci_high)}]",
-            f"{row.test.p_value:.3f}",
-            row.verdict,
+            *_test_cells(row),
         ]
         for row in comparison.rows
     ]
@@ -466,24 +467,16 @@ def differences_markdown(comparisons: Mapping[str, Comparison], reference: str) 
     configuration and metric the mean per-fold difference (B − A), its interval, p and verdict; the method
     line of the first comparison under it (they share the folds)."""
     first = next(iter(comparisons.values()))
-    confidence = first.rows[0].test.confidence if first.rows else CONFIDENCE
     header = [
         "Configuration (B)",
         "Metric",
         f"Mean diff (B − {reference})",
-        f"{100 * confidence:g} % CI",
+        f"{100 * first.confidence:g} % CI",
         "p",
         "Verdict",
     ]
     rows = [
-        [
-            label,
-            metric_label(row.metric),
-            _signed(row.metric, row.test.mean),
-            f"[{_signed(row.metric, row.test.ci_low)}, {_signed(row.metric, row.test.ci_high)}]",
-            f"{row.test.p_value:.3f}",
-            row.verdict,
-        ]
+        [label, metric_label(row.metric), *_test_cells(row)]
         for label, comparison in comparisons.items()
         for row in comparison.rows
     ]
