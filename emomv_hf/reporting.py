@@ -99,7 +99,8 @@ def single_run_table(
     return markdown_table(["Metric", "This run", "Paper"], rows)
 
 
-def seed_summary(values: Sequence[float], metric: str) -> str:
-    """``mean ± std (min–max)`` over seeds, on the paper's scale."""
+def seed_summary(values: Sequence[float], metric: str, digits: int = 2) -> str:
+    """``mean ± std (min–max)`` over seeds, on the paper's scale, with ``digits`` decimals."""
     scaled = np.array([to_paper_scale(metric, value) for value in values], dtype=float)
-    return f"{scaled.mean():.2f} ± {scaled.std(ddof=1) if len(scaled) > 1 else 0.0:.2f} ({scaled.min():.2f}–{scaled.max():.2f})"
+    spread = scaled.std(ddof=1) if len(scaled) > 1 else 0.0
+    return f"{scaled.mean():.{digits}f} ± {spread:.{digits}f} ({scaled.min():.{digits}f}–{scaled.max():.{digits}f})"

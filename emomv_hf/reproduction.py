@@ -531,15 +531,10 @@ def _calibration_rows(
     from emomv_hf.metrics.functional import expected_calibration_error
     from emomv_hf.training.calibration import ece_sampling_floor
 
-    def summary(values: Sequence[float]) -> str:
-        values = np.asarray(values)
-        spread = values.std(ddof=1) if len(values) > 1 else 0.0
-        return f"{values.mean():.3f} ± {spread:.3f} ({values.min():.3f}–{values.max():.3f})"
-
     rows = []
     for metric, name in (("ece", "ECE (10 bins), per fold"), ("brier", "Brier score, per fold")):
         cells = [
-            summary([run["metrics"][metric] for run in runs])
+            seed_summary([run["metrics"][metric] for run in runs], metric, digits=3)
             if runs and all(metric in run["metrics"] for run in runs)
             else "–"
             for runs in row_runs
@@ -770,6 +765,7 @@ def nested_markdown(selection: NestedSelection, *, command: str, inner_folds: in
     paper = results(selection.outer_runs[PAPER_CANDIDATE], PAPER_CANDIDATE)
     nested = results(selection.nested_runs(), "nested selection", selection.output_dir)
     nested.settings = paper.settings  # they differ fold by fold: the table above says which was selected
+    versus_paper = paired_comparison(paper, nested, metrics)  # its first row is the selection metric's
     shown = lambda value: f"{100 * value:.2f}"  # noqa: E731 - accuracy and mAP are shown in %
     rows = [
         [
@@ -806,7 +802,7 @@ def nested_markdown(selection: NestedSelection, *, command: str, inner_folds: in
         "",
         "## The nested result against the paper's configuration",
         "",
-        comparison_markdown(paired_comparison(paper, nested, metrics)),
+        comparison_markdown(versus_paper),
     ]
     for name in names[1:]:
         lines += [
@@ -814,7 +810,7 @@ def nested_markdown(selection: NestedSelection, *, command: str, inner_folds: in
             "",
             comparison_markdown(paired_comparison(paper, results(selection.outer_runs[name], name), metrics)),
         ]
-    lines += ["## Recommendation", "", recommendation(selection, paper, nested, metric)]
+    lines += ["## Recommendation", "", recommendation(selection, versus_paper.rows[0])]
     return "\n".join(lines) + "\n"
 
 
@@ -830,13 +826,11 @@ def _settings_text(selection: NestedSelection, name: str) -> str:
     return ", ".join(changed) or "the paper's model and training (the command's flags)"
 
 
-def recommendation(selection: NestedSelection, paper, nested, metric: str) -> str:
-    """The rule's recommendation: an option over the paper's configuration only when the nested comparison's
-    interval on the selection metric excludes 0 in its favour; the option is then the candidate with the
-    highest mean over the outer folds (the rule applied to all pooled pairs)."""
-    from emomv_hf.comparison import paired_comparison
-
-    (row,) = paired_comparison(paper, nested, [metric]).rows
+def recommendation(selection: NestedSelection, row) -> str:
+    """The rule's recommendation from ``row``, the nested result against the paper's configuration on the
+    selection metric: an option over the paper's configuration only when its interval excludes 0 in its favour;
+    the option is then the candidate with the highest mean over the outer folds (the rule applied to all pooled
+    pairs)."""
     interval = f"nested − paper {100 * row.test.mean:+.2f} points, 95 % CI [{100 * row.test.ci_low:+.2f}, {100 * row.test.ci_high:+.2f}]"
     if row.verdict != "better":
         # "no difference" or "worse": either way nothing is recommended over the paper's configuration.
