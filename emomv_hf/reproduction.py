@@ -573,15 +573,14 @@ def _paired_comparisons(runs: Sequence[dict[str, Any]]) -> list[str]:
         reference = configurations.get(f"emomv-{task}-multi")
         if reference is None or len(reference.folds) < 2:
             continue
-        others = {
-            f"{MODEL_LABELS[model]}, {variant}-task": configurations[name]
+        comparisons = {
+            f"{MODEL_LABELS[model]}, {variant}-task": paired_comparison(reference, configurations[name])
             for model in MODELS
             for variant in VARIANTS
             if (name := f"{model}-{task}-{variant}") in configurations and name != reference.name
         }
-        if not others:
+        if not comparisons:
             continue
-        comparisons = {label: paired_comparison(reference, other) for label, other in others.items()}
         lines += [
             "",
             f"## Paired comparisons, {task}, `cv`: each row against the proposed multi-task model (A)",
@@ -700,7 +699,8 @@ def run_nested_selection(
     ``output_dir/<candidate>/`` and reused as :func:`run_grid` does.
     """
     root = Path(output_dir)
-    fingerprint = dataset_fingerprint(next(iter(candidates.values())).dataset)
+    paper = candidates[PAPER_CANDIDATE]
+    fingerprint = dataset_fingerprint(paper.dataset)
     bar = tqdm(
         total=len(seeds) * len(candidates) * (inner_folds + 1),
         desc=f"nested {task}",
@@ -712,11 +712,7 @@ def run_nested_selection(
     try:
         for seed in seeds:
             folder = outer_training_dataset(
-                candidates[PAPER_CANDIDATE].dataset,
-                seed,
-                candidates[PAPER_CANDIDATE].cv_folds,
-                fingerprint,
-                root / "datasets",
+                paper.dataset, seed, paper.cv_folds, fingerprint, root / "datasets"
             )
             inner_scores[seed] = {}
             for name, args in candidates.items():
