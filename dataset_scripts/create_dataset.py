@@ -30,6 +30,7 @@ from emomv_hf.features.arguments import CreateDatasetArguments, ExtractorArgumen
 from emomv_hf.features.extract import FeatureExtractionError
 from emomv_hf.features.media import MediaError
 from emomv_hf.hub import push_to_hub
+from emomv_hf.io_utils import progress_bars_off
 
 
 def build_parser():
@@ -55,31 +56,8 @@ def quiet_library_bars() -> Iterator[None]:
     if sys.stderr.isatty():
         yield
         return
-    import datasets
-    import huggingface_hub.utils as hub_utils
-    from transformers.utils import logging as transformers_logging
-
-    switches = [
-        (datasets.is_progress_bar_enabled(), datasets.disable_progress_bars, datasets.enable_progress_bars),
-        (
-            transformers_logging.is_progress_bar_enabled(),
-            transformers_logging.disable_progress_bar,
-            transformers_logging.enable_progress_bar,
-        ),
-        (
-            not hub_utils.are_progress_bars_disabled(),
-            hub_utils.disable_progress_bars,
-            hub_utils.enable_progress_bars,
-        ),
-    ]
-    for _, disable, _ in switches:
-        disable()
-    try:
+    with progress_bars_off("transformers", "datasets", "huggingface_hub"):
         yield
-    finally:
-        for enabled, _, enable in switches:
-            if enabled:
-                enable()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -166,6 +166,49 @@ def replace_dir(source: str | os.PathLike, target: str | os.PathLike) -> Path:
     return target
 
 
+def _progress_bar_switch(library: str) -> tuple[bool, Callable[[], None], Callable[[], None]]:
+    """(shown now, hide, show) of one library's progress bars."""
+    if library == "datasets":
+        import datasets
+
+        return (
+            datasets.is_progress_bar_enabled(),
+            datasets.disable_progress_bars,
+            datasets.enable_progress_bars,
+        )
+    if library == "transformers":
+        from transformers.utils import logging
+
+        return logging.is_progress_bar_enabled(), logging.disable_progress_bar, logging.enable_progress_bar
+    if library == "huggingface_hub":
+        import huggingface_hub.utils as hub_utils
+
+        return (
+            not hub_utils.are_progress_bars_disabled(),
+            hub_utils.disable_progress_bars,
+            hub_utils.enable_progress_bars,
+        )
+    raise ValueError(f"no progress bars known for {library!r}")
+
+
+@contextmanager
+def progress_bars_off(*libraries: str) -> Iterator[None]:
+    """Hide the progress bars of ``libraries`` (``"datasets"``, ``"transformers"``, ``"huggingface_hub"``) while
+    the block runs, and show again those that were shown.
+
+    A library's bar opened under the caller's own labelled bar is drawn one line lower with cursor-up codes, which
+    a log shows as raw ``[A``; the caller's bar is the progress that matters."""
+    switches = [_progress_bar_switch(library) for library in libraries]
+    for _, hide, _ in switches:
+        hide()
+    try:
+        yield
+    finally:
+        for shown, _, show in switches:
+            if shown:
+                show()
+
+
 class FolderLockedError(FileExistsError):
     """Another live process holds the lock of a folder (:func:`folder_lock`); the message names it."""
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from ..io_utils import file_sha256
+from ..io_utils import file_sha256, progress_bars_off
 from .arguments import RANDOM_INIT_SEED
 from .configuration_slowfast import SlowFastConfig
 from .configuration_vggish import VGGishConfig
@@ -176,17 +176,9 @@ def load_extractor(kind_or_folder: str | os.PathLike) -> tuple[EmoMVProcessor, V
             f"{folder}: not a converted extractor checkpoint (no config.json); convert the public checkpoint "
             "with dataset_scripts/convert_weights.py"
         )
-    from transformers.utils import logging as transformers_logging
-
-    # transformers' "Loading weights" bar would open under the caller's "extracting" bar: in a log that prints
-    # raw cursor-up codes ("[A"); loading takes a second, the caller's bar is the progress that matters.
-    shown = transformers_logging.is_progress_bar_enabled()
-    transformers_logging.disable_progress_bar()
-    try:
+    # transformers' "Loading weights" bar would open under the caller's "extracting" bar; loading takes a second.
+    with progress_bars_off("transformers"):
         model = AutoModel.from_pretrained(folder)
-    finally:
-        if shown:
-            transformers_logging.enable_progress_bar()
     if not isinstance(model, (VGGishModel, SlowFastModel)):
         raise ValueError(f"{folder}: a {type(model).__name__} checkpoint, not a feature extractor")
     return AutoProcessor.from_pretrained(folder), model.eval()

@@ -50,6 +50,7 @@ from emomv_hf.io_utils import (
     looks_like_local_path,
     make_staging_dir,
     model_fingerprint,
+    progress_bars_off,
     replace_dir,
 )
 
@@ -174,19 +175,6 @@ def index_files_sha256(path: Path) -> dict[str, str]:
     """SHA-256 of every file of an index folder but ``index.json`` (which records them), by relative path."""
     files = sorted(entry for entry in path.rglob("*") if entry.is_file() and entry.name != "index.json")
     return {entry.relative_to(path).as_posix(): file_sha256(entry) for entry in files}
-
-
-@contextlib.contextmanager
-def _datasets_bars_off() -> Iterator[None]:
-    """No datasets progress bars (unlabelled ``0/1`` of add_faiss_index, "Saving the dataset"): indexing shows its
-    own labelled bar per stream."""
-    enabled = datasets.is_progress_bar_enabled()
-    datasets.disable_progress_bars()
-    try:
-        yield
-    finally:
-        if enabled:
-            datasets.enable_progress_bars()
 
 
 def library_metadata(segments: Segments) -> dict[str, pa.Array]:
@@ -361,7 +349,7 @@ class LibraryIndex:
                     columns["emotion_probabilities"] = fixed_size_list_array(np.concatenate(probabilities))
                 entries = datasets.Dataset(pa.Table.from_pydict(columns))
                 kind, faiss_index = make_faiss_index(index_type, stacked.shape[1], len(stacked))
-                with _datasets_bars_off():
+                with progress_bars_off("datasets"):
                     entries.add_faiss_index("vectors", custom_index=faiss_index, batch_size=10_000)
                     entries.save_faiss_index("vectors", staging / f"{stream}.faiss")
                     entries.drop_index("vectors")
