@@ -34,7 +34,6 @@ import re
 import secrets
 import stat
 import sys
-import threading
 import traceback
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -47,8 +46,6 @@ from emomv_hf.io_utils import counted
 from .sampling import MediaError, SurveySample, resolve_media
 from .store import LIKERT_LABELS, PARTICIPANT_ID, QUESTIONS, TOKEN, ResponseError, SurveyStore
 
-__all__ = ["DEFAULT_REQUEST_TIMEOUT", "EMOTION_CHOICES", "SurveyServer", "make_server"]
-
 EMOTION_CHOICES: dict[str, str] = {
     "exciting": "Exciting",
     "fearful": "Fear",
@@ -57,6 +54,13 @@ EMOTION_CHOICES: dict[str, str] = {
     "relaxing": "Relaxation",
 }
 """Canonical emotion -> the column heading Figure 11 gives it."""
+
+ANSWER_LABELS: dict[str, str] = {
+    **QUESTIONS,
+    "video_emotion": "Video emotion",
+    "music_emotion": "Music emotion",
+}
+"""A submission's fields (:meth:`SurveyStore.submit`'s answers) -> how an error names a missing one."""
 
 _MAX_BODY = 64 * 1024
 _MAX_FIELDS = 32
@@ -76,9 +80,20 @@ _SECURITY_HEADERS = (
     ),
 )
 
+_ROUTES = (
+    ("GET", r"/", "_start_page"),
+    ("GET", r"/healthz", "_health"),
+    ("GET", r"/media/([^/]+)/(video|music)", "_media"),
+    ("GET", r"/p/([^/]+)/done", "_done"),
+    ("GET", r"/p/([^/]+)/(\d+)", "_sample_page"),
+    ("POST", r"/start", "_start"),
+    ("POST", r"/p/([^/]+)/(\d+)", "_submit"),
+)
+"""(method, path pattern, handler): the handler gets the pattern's groups (and a POST's form)."""
 
-class _BadRequest(Exception):
-    """A request the server answers with ``status`` and closes: the message is shown to the client."""
+
+class _HTTPError(Exception):
+    """A request answered with ``status`` and an error page: the message is shown to the client."""
 
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
@@ -155,7 +170,8 @@ def _page(title: str, body: str) -> bytes:
 
 
 class SurveyServer(ThreadingHTTPServer):
-    """A threading HTTP server over one :class:`SurveyStore` (one thread per request)."""
+    """A threading HTTP server (one thread per request) of ``store``'s survey on ``host:port`` (port 0: any free
+    port; see :attr:`url`); ``request_timeout``: seconds a silent connection is kept."""
 
     daemon_threads = True
     request_queue_size = (
@@ -164,8 +180,9 @@ class SurveyServer(ThreadingHTTPServer):
 
     def __init__(
         self,
-        address: tuple[str, int],
         store: SurveyStore,
+        host: str = "127.0.0.1",
+        port: int = 8000,
         *,
         request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
     ) -> None:
@@ -177,18 +194,12 @@ class SurveyServer(ThreadingHTTPServer):
         if not self.samples:
             raise ResponseError(f"{store.path} holds no samples: load a manifest into it first")
         self.by_id = {sample.sample_id: sample for sample in self.samples}
-        super().__init__(address, _Handler)
+        super().__init__((host, port), _Handler)
 
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]
         return f"http://{host}:{port}"
-
-    def serve_in_thread(self) -> threading.Thread:
-        """Serve from a daemon thread (tests, notebooks); stop with ``shutdown()`` and ``server_close()``."""
-        thread = threading.Thread(target=self.serve_forever, name="emomv-survey", daemon=True)
-        thread.start()
-        return thread
 
     def handle_error(self, request, client_address) -> None:
         """A request that failed unexpectedly: one line on stderr (a full traceback with ``EMOMV_SURVEY_LOG``);
@@ -205,18 +216,6 @@ class SurveyServer(ThreadingHTTPServer):
             )
 
 
-def make_server(
-    store: SurveyStore,
-    host: str = "127.0.0.1",
-    port: int = 8000,
-    *,
-    request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
-) -> SurveyServer:
-    """A :class:`SurveyServer` bound to ``host:port`` (port 0: any free port; see ``server.url``);
-    ``request_timeout``: seconds a silent connection is kept (10 by default)."""
-    return SurveyServer((host, port), store, request_timeout=request_timeout)
-
-
 class _Handler(BaseHTTPRequestHandler):
     server: SurveyServer
     protocol_version = "HTTP/1.1"
@@ -231,16 +230,18 @@ class _Handler(BaseHTTPRequestHandler):
 
     # Responses
 
+    def _send_head(self, status: int, content_type: str, length: int, headers=()) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(length))
+        for name, value in (*headers, *_SECURITY_HEADERS):
+            self.send_header(name, value)
+        self.end_headers()
+
     def _send(
         self, status: int, body: bytes, content_type: str = "text/html; charset=utf-8", headers=()
     ) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Cache-Control", "no-store")
-        for name, value in (*_SECURITY_HEADERS, *headers):
-            self.send_header(name, value)
-        self.end_headers()
+        self._send_head(status, content_type, len(body), [("Cache-Control", "no-store"), *headers])
         if self.command != "HEAD":
             self.wfile.write(body)
 
@@ -254,55 +255,44 @@ class _Handler(BaseHTTPRequestHandler):
 
     # Routing
 
-    def do_HEAD(self) -> None:
-        self.do_GET()
-
     def do_GET(self) -> None:
+        """Every method (HEAD and POST too): the handler of the path's route (``_ROUTES``), or an error page."""
         path = urlsplit(self.path).path
-        if path == "/":
-            return self._start_page()
-        if path == "/healthz":
-            return self._send(HTTPStatus.OK, b"ok\n", "text/plain; charset=utf-8")
-        if match := re.fullmatch(r"/media/([^/]+)/(video|music)", path):
-            return self._media(match[1], match[2])
-        if match := re.fullmatch(r"/p/([^/]+)/done", path):
-            return self._done(match[1])
-        if match := re.fullmatch(r"/p/([^/]+)/(\d+)", path):
-            return self._sample_page(match[1], int(match[2]))
-        self._error(HTTPStatus.NOT_FOUND, f"no page {path}")
-
-    def do_POST(self) -> None:
-        path = urlsplit(self.path).path
+        method = "POST" if self.command == "POST" else "GET"
         try:
-            form = self._read_form()
-        except _BadRequest as error:
+            form = [self._read_form()] if method == "POST" else []
+        except _HTTPError as error:
             self.close_connection = True  # whatever is left of the body must not be read as a request
             return self._error(error.status, str(error))
         except (TimeoutError, ConnectionError):  # a body shorter than declared, or a client gone
             self.close_connection = True
             return
-        if path == "/start":
-            return self._start(form)
-        if match := re.fullmatch(r"/p/([^/]+)/(\d+)", path):
-            return self._submit(match[1], int(match[2]), form)
-        self._error(HTTPStatus.NOT_FOUND, f"no form {path}")
+        try:
+            for route_method, pattern, handler in _ROUTES:
+                if route_method == method and (match := re.fullmatch(pattern, path)):
+                    return getattr(self, handler)(*match.groups(), *form)
+            raise _HTTPError(HTTPStatus.NOT_FOUND, f"no page {path}")
+        except _HTTPError as error:
+            self._error(error.status, str(error))
+
+    do_HEAD = do_POST = do_GET
 
     def _read_form(self) -> dict[str, str]:
         """The url-encoded form in the body: at most ``_MAX_BODY`` bytes of UTF-8, read with the socket timeout
         (a silent client raises ``TimeoutError``)."""
         if self.headers.get("Transfer-Encoding"):
-            raise _BadRequest(HTTPStatus.LENGTH_REQUIRED, "send the form with a Content-Length, not chunked")
+            raise _HTTPError(HTTPStatus.LENGTH_REQUIRED, "send the form with a Content-Length, not chunked")
         lengths = self.headers.get_all("Content-Length") or []
         if not lengths:
-            raise _BadRequest(HTTPStatus.LENGTH_REQUIRED, "a form needs a Content-Length header")
+            raise _HTTPError(HTTPStatus.LENGTH_REQUIRED, "a form needs a Content-Length header")
         if len(set(lengths)) != 1 or not re.fullmatch(r"[0-9]{1,18}", lengths[0].strip()):
-            raise _BadRequest(HTTPStatus.BAD_REQUEST, "malformed Content-Length header")
+            raise _HTTPError(HTTPStatus.BAD_REQUEST, "malformed Content-Length header")
         length = int(lengths[0])
         if length > _MAX_BODY:
-            raise _BadRequest(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "form too large")
+            raise _HTTPError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "form too large")
         body = self.rfile.read(length)
         if len(body) != length:
-            raise _BadRequest(HTTPStatus.BAD_REQUEST, "the body is shorter than its Content-Length")
+            raise _HTTPError(HTTPStatus.BAD_REQUEST, "the body is shorter than its Content-Length")
         try:
             fields = parse_qs(
                 body.decode("utf-8"),
@@ -313,12 +303,15 @@ class _Handler(BaseHTTPRequestHandler):
                 max_num_fields=_MAX_FIELDS,
             )
         except UnicodeDecodeError:
-            raise _BadRequest(HTTPStatus.BAD_REQUEST, "the form is not UTF-8") from None
+            raise _HTTPError(HTTPStatus.BAD_REQUEST, "the form is not UTF-8") from None
         except ValueError:
-            raise _BadRequest(HTTPStatus.BAD_REQUEST, "malformed form") from None
+            raise _HTTPError(HTTPStatus.BAD_REQUEST, "malformed form") from None
         return {key: values[-1] for key, values in fields.items()}
 
     # Pages
+
+    def _health(self) -> None:
+        self._send(HTTPStatus.OK, b"ok\n", "text/plain; charset=utf-8")
 
     def _start_page(self, error: str = "", value: str = "", status: int = HTTPStatus.OK) -> None:
         suggestion = value or f"p-{secrets.token_hex(4)}"
@@ -351,51 +344,35 @@ class _Handler(BaseHTTPRequestHandler):
             )
         self._redirect(f"/p/{token}/1")
 
-    def _participant(self, token: str) -> str | None:
-        """The participant of ``token``; else None, with a 404 page sent (the same for any wrong token)."""
+    def _participant(self, token: str) -> str:
+        """The participant of ``token`` (a 404, the same for any wrong token, otherwise)."""
         participant = self.server.store.participant_for_token(token) if TOKEN.fullmatch(token) else None
         if participant is None:
-            self._error(
+            raise _HTTPError(
                 HTTPStatus.NOT_FOUND,
                 "no such participant link: start from the start page, or use the personal link you were given",
             )
         return participant
 
-    def _sample(self, token: str, number: int) -> tuple[str, SurveySample] | None:
-        """The participant of ``token`` and sample `number` (from 1); else None, with the error page sent."""
-        participant = self._participant(token)
-        if participant is None:
-            return None
-        samples = self.server.samples
-        if not 1 <= number <= len(samples):
-            self._error(HTTPStatus.NOT_FOUND, f"no sample {number} (the survey has {len(samples)})")
-            return None
-        return participant, samples[number - 1]
+    def _sample(self, token: str, number: str) -> tuple[str, int, SurveySample]:
+        """The participant of ``token``, and sample ``number`` (from 1) as an int and a sample."""
+        participant, samples, index = self._participant(token), self.server.samples, int(number)
+        if not 1 <= index <= len(samples):
+            raise _HTTPError(HTTPStatus.NOT_FOUND, f"no sample {index} (the survey has {len(samples)})")
+        return participant, index, samples[index - 1]
 
     def _sample_page(
         self,
         token: str,
-        number: int,
+        number: str,
         values: dict[str, str] | None = None,
         error: str = "",
         status: int = HTTPStatus.OK,
     ) -> None:
-        found = self._sample(token, number)
-        if found is None:
-            return
-        participant, sample = found
+        participant, number, sample = self._sample(token, number)
         if values is None:
             stored = self.server.store.response(participant, sample.sample_id)
-            values = (
-                {
-                    "emotion_match": str(stored.emotion_match),
-                    "alignment": str(stored.alignment),
-                    "video_emotion": stored.video_emotion,
-                    "music_emotion": stored.music_emotion,
-                }
-                if stored
-                else {}
-            )
+            values = {name: str(getattr(stored, name)) for name in ANSWER_LABELS} if stored else {}
         body = self._sample_body(token, participant, number, sample, values, error)
         self._send(status, _page(f"Sample {sample.sample_id}", body))
 
@@ -478,47 +455,27 @@ class _Handler(BaseHTTPRequestHandler):
             f"</form>{_SUBMIT_ONCE}"
         )
 
-    def _submit(self, token: str, number: int, form: dict[str, str]) -> None:
-        found = self._sample(token, number)
-        if found is None:
-            return
-        participant, sample = found
+    def _submit(self, token: str, number: str, form: dict[str, str]) -> None:
+        participant, number, sample = self._sample(token, number)
         if form.get("sample_id") != sample.sample_id:
-            return self._error(
+            raise _HTTPError(
                 HTTPStatus.CONFLICT,
                 f"this form was for sample {form.get('sample_id')!r}, but sample {number} is {sample.sample_id!r}",
             )
-        missing = [
-            label
-            for name, label in (
-                *QUESTIONS.items(),
-                ("video_emotion", "Video emotion"),
-                ("music_emotion", "Music emotion"),
-            )
-            if not form.get(name)
-        ]
+        missing = [label for name, label in ANSWER_LABELS.items() if not form.get(name)]
         if missing:
             return self._sample_page(
-                token, number, form, f"Please answer: {', '.join(missing)}.", HTTPStatus.BAD_REQUEST
+                token, str(number), form, f"Please answer: {', '.join(missing)}.", HTTPStatus.BAD_REQUEST
             )
         try:
-            ratings = {name: int(form[name]) for name in QUESTIONS}
-            self.server.store.submit(
-                participant,
-                sample.sample_id,
-                ratings["emotion_match"],
-                ratings["alignment"],
-                form["video_emotion"],
-                form["music_emotion"],
-            )
+            answers = {name: int(form[name]) if name in QUESTIONS else form[name] for name in ANSWER_LABELS}
+            self.server.store.submit(participant, sample.sample_id, **answers)
         except (ValueError, ResponseError) as error:
-            return self._sample_page(token, number, form, str(error), HTTPStatus.BAD_REQUEST)
+            return self._sample_page(token, str(number), form, str(error), HTTPStatus.BAD_REQUEST)
         self._redirect(f"/p/{token}/{number + 1 if number < len(self.server.samples) else 'done'}")
 
     def _done(self, token: str) -> None:
         participant = self._participant(token)
-        if participant is None:
-            return
         answered = {response.sample_id for response in self.server.store.responses(participant)}
         open_samples = [
             f"<li><a href='/p/{token}/{n}'>Sample {html.escape(sample.sample_id)}</a></li>"
@@ -536,24 +493,23 @@ class _Handler(BaseHTTPRequestHandler):
     def _media(self, sample_id: str, kind: str) -> None:
         sample = self.server.by_id.get(sample_id)
         media = getattr(sample, f"{kind}_media", None) if sample else None
-        if not media:
-            return self._error(HTTPStatus.NOT_FOUND, f"no {kind} file for sample {sample_id!r}")
+        not_found = _HTTPError(HTTPStatus.NOT_FOUND, f"no {kind} file for sample {sample_id!r}")
+        if not media or not sample.media_root:
+            raise not_found
         # Checked at every request: a regular file inside the sample's media root once links are resolved.
         try:
-            if not sample.media_root:
-                raise MediaError("the sample has no media root")
             path = resolve_media(sample.media_root, media)
             file = open(path, "rb")  # noqa: SIM115 - closed below
         except (MediaError, OSError):
-            return self._error(HTTPStatus.NOT_FOUND, f"no {kind} file for sample {sample_id!r}")
+            raise not_found from None
         with file:
             info = os.fstat(file.fileno())
             if not stat.S_ISREG(info.st_mode):
-                return self._error(HTTPStatus.NOT_FOUND, f"no {kind} file for sample {sample_id!r}")
+                raise not_found
             self._send_file(file, path, info.st_size)
 
     def _send_file(self, file, path: Path, size: int) -> None:
-        start, end, status = 0, size - 1, HTTPStatus.OK
+        start, end, status, headers = 0, size - 1, HTTPStatus.OK, [("Accept-Ranges", "bytes")]
         if match := re.fullmatch(r"bytes=(\d*)-(\d*)", self.headers.get("Range", "").strip()):
             if match[1]:
                 start = int(match[1])
@@ -567,16 +523,10 @@ class _Handler(BaseHTTPRequestHandler):
                     headers=[("Content-Range", f"bytes */{size}")],
                 )
             status = HTTPStatus.PARTIAL_CONTENT
+            headers.append(("Content-Range", f"bytes {start}-{end}/{size}"))
         length = end - start + 1
-        self.send_response(status)
-        self.send_header("Content-Type", mimetypes.guess_type(path.name)[0] or "application/octet-stream")
-        self.send_header("Content-Length", str(length))
-        self.send_header("Accept-Ranges", "bytes")
-        for name, value in _SECURITY_HEADERS:
-            self.send_header(name, value)
-        if status == HTTPStatus.PARTIAL_CONTENT:
-            self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
-        self.end_headers()
+        content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        self._send_head(status, content_type, length, headers)
         if self.command == "HEAD":
             return
         file.seek(start)

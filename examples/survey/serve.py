@@ -22,7 +22,7 @@ from emomv_hf.cli import make_parser, run_script
 from emomv_hf.io_utils import counted
 from emomv_hf.survey import SurveyStore, load_manifest
 from emomv_hf.survey.sampling import MediaError, resolve_media
-from emomv_hf.survey.server import DEFAULT_REQUEST_TIMEOUT, make_server
+from emomv_hf.survey.server import DEFAULT_REQUEST_TIMEOUT, SurveyServer
 
 
 @dataclass
@@ -69,12 +69,7 @@ def _run(args: ServeArguments) -> int:
     store = SurveyStore(args.db)
     if args.manifest:
         store.set_samples(load_manifest(args.manifest))
-    server = make_server(
-        store,
-        args.host,
-        args.port,
-        request_timeout=args.request_timeout,
-    )
+    server = SurveyServer(store, args.host, args.port, request_timeout=args.request_timeout)
     for sample in server.samples:  # the server checks again at every request; say now what it will refuse
         for kind in ("video", "music"):
             media = getattr(sample, f"{kind}_media")

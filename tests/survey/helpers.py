@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import importlib.util
 import sys
+import threading
 from fractions import Fraction
 from pathlib import Path
 from types import ModuleType
@@ -13,7 +14,8 @@ from urllib.parse import urlencode
 import numpy as np
 import pytest
 
-from emomv_hf.survey import SurveySample
+from emomv_hf.survey import SurveySample, SurveyStore
+from emomv_hf.survey.server import SurveyServer
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -74,6 +76,14 @@ def write_webm(path: Path, seconds: float = 2.0, tone_hz: float = 440.0) -> Path
             container.mux(audio.encode(frame))
         container.mux(audio.encode(None))
     return path
+
+
+def serve(store: SurveyStore) -> SurveyServer:
+    """A server of ``store`` on a free port of 127.0.0.1, serving from a daemon thread (stop it with
+    ``shutdown()`` and ``server_close()``)."""
+    server = SurveyServer(store, port=0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
 
 
 def request(server, method: str, path: str, form: dict | None = None, headers: dict | None = None):

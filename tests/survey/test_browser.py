@@ -17,9 +17,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from emomv_hf.survey import SurveyStore
-from emomv_hf.survey.server import make_server
 
-from .helpers import REPO_ROOT, make_samples, write_webm
+from .helpers import REPO_ROOT, make_samples, serve, write_webm
 
 
 @pytest.fixture(scope="module")
@@ -42,8 +41,7 @@ def survey(tmp_path: Path):
     samples[2] = replace(samples[2], video_media=str(low), music_media=str(high), media_root=root)
     store = SurveyStore(tmp_path / "responses.sqlite")
     store.set_samples(samples)
-    server = make_server(store, port=0)
-    server.serve_in_thread()
+    server = serve(store)
     yield server, store
     server.shutdown()
     server.server_close()

@@ -24,19 +24,18 @@ from pathlib import Path
 import pytest
 
 from emomv_hf.survey import SurveyStore, load_manifest
-from emomv_hf.survey.server import make_server
+from emomv_hf.survey.server import SurveyServer
 
-from .helpers import REPO_ROOT, load_script, make_samples, request
+from .helpers import REPO_ROOT, load_script, make_samples, request, serve
 
 ANSWER = {"emotion_match": "4", "alignment": "2", "video_emotion": "sad", "music_emotion": "tense"}
 HOST = "127.0.0.1"
 
 
 def _serve(store: SurveyStore):
-    server = make_server(store, HOST, 0)
+    server = serve(store)
     assert server.server_address[0] == HOST
     server.request_timeout = 1.0  # read by each new connection: the short-body test waits this long
-    server.serve_in_thread()
     return server
 
 
@@ -304,7 +303,7 @@ def test_many_slow_clients_are_each_dropped_at_the_timeout(server) -> None:
 
 
 def test_binds_to_localhost_by_default(store) -> None:
-    survey = make_server(store, port=0)
+    survey = SurveyServer(store, port=0)
     try:
         assert survey.server_address[0] == "127.0.0.1"
     finally:

@@ -10,17 +10,16 @@ from dataclasses import replace
 import pytest
 
 from emomv_hf.survey import ResponseError, SurveyStore
-from emomv_hf.survey.server import make_server
+from emomv_hf.survey.server import SurveyServer
 
-from .helpers import load_script, request
+from .helpers import load_script, request, serve
 
 ANSWER = {"emotion_match": "4", "alignment": "2", "video_emotion": "sad", "music_emotion": "tense"}
 
 
 @pytest.fixture
 def server(store: SurveyStore):
-    survey = make_server(store, port=0)
-    survey.serve_in_thread()
+    survey = serve(store)
     yield survey
     survey.shutdown()
     survey.server_close()
@@ -162,8 +161,7 @@ def test_media_with_ranges(tmp_path, samples) -> None:
     store = SurveyStore(tmp_path / "db.sqlite")
     media = {"video_media": str(clip), "music_media": str(clip), "media_root": str(tmp_path)}
     store.set_samples([replace(samples[0], **media), *samples[1:]])
-    server = make_server(store, port=0)
-    server.serve_in_thread()
+    server = serve(store)
     try:
         status, headers, body = request(server, "GET", "/media/S1/video")
         assert (status, headers["Content-Type"], body) == (200, "video/webm", bytes(range(100)))
@@ -226,7 +224,7 @@ def test_serve_script_refuses_an_empty_or_other_survey(tmp_path, store, samples,
 
 def test_request_timeout_must_be_positive(tmp_path, store, capsys) -> None:
     with pytest.raises(ValueError, match="request_timeout must be positive"):
-        make_server(store, port=0, request_timeout=0)
+        SurveyServer(store, port=0, request_timeout=0)
     with pytest.raises(SystemExit) as exit_:
         load_script("serve").main(["--db", str(store.path), "--request-timeout", "-1"])
     assert exit_.value.code == 2
