@@ -131,9 +131,8 @@ class SurveyStore:
         if not create and not self.path.is_file():
             raise FileNotFoundError(f"survey database {self.path} does not exist")
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        connection = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+        connection = self._open()
         try:  # WAL cannot be switched on inside a transaction; it stays on for the file once set
-            connection.execute("PRAGMA busy_timeout=30000")
             if connection.execute("PRAGMA journal_mode=WAL").fetchone()[0] != "wal":
                 raise OSError(f"{self.path}: SQLite cannot use WAL mode here")
             connection.executescript(SCHEMA)
@@ -146,14 +145,18 @@ class SurveyStore:
         finally:
             connection.close()
 
+    def _open(self) -> sqlite3.Connection:
+        connection = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+        connection.row_factory = sqlite3.Row
+        connection.execute("PRAGMA foreign_keys=ON")
+        connection.execute("PRAGMA busy_timeout=30000")
+        return connection
+
     @contextmanager
     def connect(self) -> Iterator[sqlite3.Connection]:
         """A new connection (one per call and thread): one transaction, committed on success, then closed."""
-        connection = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+        connection = self._open()
         try:
-            connection.row_factory = sqlite3.Row
-            connection.execute("PRAGMA foreign_keys=ON")
-            connection.execute("PRAGMA busy_timeout=30000")
             connection.execute("BEGIN IMMEDIATE")
             try:
                 yield connection
@@ -242,12 +245,6 @@ class SurveyStore:
             ).fetchone()
             return row["participant_id"] if row else None
 
-    def participants(self) -> list[str]:
-        """The registered participant ids, sorted."""
-        with self.connect() as connection:
-            rows = connection.execute("SELECT participant_id FROM participants ORDER BY participant_id")
-            return [row["participant_id"] for row in rows]
-
     def submit(
         self,
         participant_id: str,
@@ -266,17 +263,14 @@ class SurveyStore:
                 raise ResponseError(f"{name} must be one of {', '.join(EMOTIONS)}, got {value!r}")
         now = _now()
         with self.connect() as connection:
-            if (
-                connection.execute("SELECT 1 FROM samples WHERE sample_id = ?", (sample_id,)).fetchone()
-                is None
-            ):
+            sample, participant = connection.execute(
+                "SELECT (SELECT 1 FROM samples WHERE sample_id = ?), "
+                "(SELECT 1 FROM participants WHERE participant_id = ?)",
+                (sample_id, participant_id),
+            ).fetchone()
+            if sample is None:
                 raise ResponseError(f"unknown sample {sample_id!r}")
-            if (
-                connection.execute(
-                    "SELECT 1 FROM participants WHERE participant_id = ?", (participant_id,)
-                ).fetchone()
-                is None
-            ):
+            if participant is None:
                 raise ResponseError(f"unknown participant {participant_id!r}")
             connection.execute(
                 "INSERT INTO responses (participant_id, sample_id, emotion_match, alignment, video_emotion, "
@@ -287,19 +281,11 @@ class SurveyStore:
                 "submissions = submissions + 1",
                 (participant_id, sample_id, emotion_match, alignment, video_emotion, music_emotion, now, now),
             )
-            row = connection.execute(
-                "SELECT * FROM responses WHERE participant_id = ? AND sample_id = ?",
-                (participant_id, sample_id),
-            ).fetchone()
-            return Response(**dict(row))
+            return _response(connection, participant_id, sample_id)
 
     def response(self, participant_id: str, sample_id: str) -> Response | None:
         with self.connect() as connection:
-            row = connection.execute(
-                "SELECT * FROM responses WHERE participant_id = ? AND sample_id = ?",
-                (participant_id, sample_id),
-            ).fetchone()
-            return Response(**dict(row)) if row else None
+            return _response(connection, participant_id, sample_id)
 
     def responses(self, participant_id: str | None = None) -> list[Response]:
         """All responses (of one participant), by participant then survey order."""
@@ -311,6 +297,13 @@ class SurveyStore:
         with self.connect() as connection:
             rows = connection.execute(query, () if participant_id is None else (participant_id,))
             return [Response(**dict(row)) for row in rows]
+
+
+def _response(connection: sqlite3.Connection, participant_id: str, sample_id: str) -> Response | None:
+    row = connection.execute(
+        "SELECT * FROM responses WHERE participant_id = ? AND sample_id = ?", (participant_id, sample_id)
+    ).fetchone()
+    return Response(**dict(row)) if row else None
 
 
 def _check_participant_id(participant_id: str) -> None:

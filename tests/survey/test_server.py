@@ -49,6 +49,9 @@ def test_start_page_and_registration(server, store) -> None:
     status, _, body = request(server, "POST", "/start", {"participant": "bad id"})
     assert status == 400 and b"participant id must be" in body
     assert request(server, "GET", "/healthz")[:3:2] == (200, b"ok\n")
+    status, headers, body = request(server, "HEAD", "/healthz")  # HEAD: GET's route and headers, no body
+    assert (status, headers["Content-Length"], body) == (200, "3", b"")
+    assert request(server, "POST", "/healthz", {})[0] == request(server, "GET", "/start")[0] == 404
 
 
 def test_sample_page_layout_without_media(server) -> None:
