@@ -79,6 +79,11 @@ class SurveySample:
     media_root: str | None = None
 
 
+PAIR_FIELDS = ("pair_id", "label", "video_segment_id", "music_segment_id", "video_emotion", "music_emotion")
+"""The fields of a pair row (:func:`read_pairs`) that a :class:`SurveySample` keeps; the others are media."""
+MEDIA_FIELDS = ("video_media", "music_media", "media_root")
+
+
 def read_pairs(dataset_dir: str | os.PathLike, splits: Sequence[str] | None = None) -> list[dict[str, Any]]:
     """The pairs of a built dataset folder (``build_emomv.py`` / ``create_pairs.py`` output) as plain rows
     (``pair_id``, segment ids, ``label`` name, emotion names), from ``splits`` (default: all) in order."""
@@ -89,20 +94,12 @@ def read_pairs(dataset_dir: str | os.PathLike, splits: Sequence[str] | None = No
     unknown = [split for split in chosen if split not in pairs]
     if unknown:
         raise SamplingError(f"{dataset_dir}: no split {', '.join(unknown)} (it has {', '.join(pairs)})")
-    columns = ["pair_id", "video_segment_id", "music_segment_id", "label", "video_emotion", "music_emotion"]
-    rows: list[dict[str, Any]] = []
-    for split in chosen:
-        table = pairs[split].select_columns(columns)
-        for row in table:
-            rows.append(
-                {
-                    **{key: row[key] for key in columns[:3]},
-                    "label": MATCH_LABELS[row["label"]],
-                    "video_emotion": EMOTIONS[row["video_emotion"]],
-                    "music_emotion": EMOTIONS[row["music_emotion"]],
-                }
-            )
-    return rows
+    names = {"label": MATCH_LABELS, "video_emotion": EMOTIONS, "music_emotion": EMOTIONS}
+    return [
+        {**row, **{key: values[row[key]] for key, values in names.items()}}
+        for split in chosen
+        for row in pairs[split].select_columns(list(PAIR_FIELDS))
+    ]
 
 
 def _balanced(count: int, rng: random.Random) -> list[str]:
@@ -193,12 +190,7 @@ def draw_samples(
             SurveySample(
                 sample_id=f"S{index:0{width}d}",
                 dataset=dataset,
-                pair_id=row["pair_id"],
-                label=row["label"],
-                video_segment_id=row["video_segment_id"],
-                music_segment_id=row["music_segment_id"],
-                video_emotion=row["video_emotion"],
-                music_emotion=row["music_emotion"],
+                **{key: row[key] for key in PAIR_FIELDS},
                 video_media=video_media,
                 music_media=music_media,
                 media_root=str(Path(folder).resolve()) if video_media or music_media else None,
@@ -245,13 +237,7 @@ def find_media(folder: str | os.PathLike, segment_id: str) -> str | None:
     root = Path(folder)
     if not root.is_dir():
         raise FileNotFoundError(f"media folder {root} does not exist")
-    if (
-        not segment_id
-        or segment_id in (".", "..")
-        or "/" in segment_id
-        or "\\" in segment_id
-        or "\0" in segment_id
-    ):
+    if not segment_id or segment_id in (".", "..") or any(c in segment_id for c in "/\\\0"):
         raise MediaError(f"segment id {segment_id!r} cannot name a media file")
     for extension in MEDIA_EXTENSIONS:
         candidate = root / f"{segment_id}{extension}"
@@ -293,11 +279,7 @@ def load_manifest(path: str | os.PathLike) -> list[SurveySample]:
     ):
         raise SamplingError(f"{path}: expected an object with a non-empty 'samples' list")
     names = {field.name for field in fields(SurveySample)}
-    required = {
-        field.name
-        for field in fields(SurveySample)
-        if field.name not in ("video_media", "music_media", "media_root")
-    }
+    required = names - set(MEDIA_FIELDS)
     samples, seen = [], set()
     for index, entry in enumerate(payload["samples"]):
         where = f"{path}: sample {index}"

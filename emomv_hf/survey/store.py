@@ -28,7 +28,7 @@ from pathlib import Path
 from emomv_hf.emotions import EMOTIONS, MATCH_LABELS
 from emomv_hf.io_utils import counted
 
-from .sampling import SurveySample
+from .sampling import MEDIA_FIELDS, SurveySample
 
 LIKERT_LABELS: tuple[str, ...] = ("Very Poor", "Poor", "Moderate", "Good", "Very Good")
 """The 5-point scale of Figure 11; rating ``r`` is ``LIKERT_LABELS[r - 1]``."""
@@ -87,7 +87,6 @@ _ADDED_COLUMNS = {"samples": {"media_root": "TEXT"}, "participants": {"token_sha
 _INDEXES = "CREATE UNIQUE INDEX IF NOT EXISTS participants_token ON participants (token_sha256);"
 
 _SAMPLE_COLUMNS = [field.name for field in fields(SurveySample)]
-_MEDIA_COLUMNS = ("video_media", "music_media", "media_root")
 
 
 class ResponseError(ValueError):
@@ -178,7 +177,7 @@ class SurveyStore:
             if stored:
 
                 def key(entry: dict) -> tuple:
-                    return tuple(entry[name] for name in _SAMPLE_COLUMNS if name not in _MEDIA_COLUMNS)
+                    return tuple(entry[name] for name in _SAMPLE_COLUMNS if name not in MEDIA_FIELDS)
 
                 if [key(row) for row in stored] != [key(asdict(sample)) for sample in samples]:
                     raise ResponseError(
