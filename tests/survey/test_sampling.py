@@ -168,7 +168,7 @@ def test_media_must_stay_inside_the_media_folder(tmp_path) -> None:
     (media / "dangling.webm").symlink_to(tmp_path / "gone")
     with pytest.raises(MediaError, match=r"dangling\.webm does not exist"):
         find_media(media, "dangling")
-    for segment in ("../outside", "..", "a/b", ""):
+    for segment in ("../outside", "..", "a/b", "", "a\\b", "a\0b"):
         with pytest.raises(MediaError, match="cannot name a media file"):
             find_media(media, segment)
     with pytest.raises(MediaError, match="outside the media folder"):
