@@ -9,8 +9,8 @@ exact fractions; percentages are rounded half up to two decimals only when print
 
 from __future__ import annotations
 
-import csv
 import os
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from emomv_hf.emotions import MATCH_LABELS
-from emomv_hf.io_utils import atomic_write_json, atomic_write_text, counted
+from emomv_hf.io_utils import atomic_write_json, atomic_write_text, counted, read_csv_records
 from emomv_hf.paper_results import TABLES_DIR
 from emomv_hf.reporting import dataset_display_name
 
@@ -34,16 +34,15 @@ QUESTION_ROWS = {"emotion_match": "Matched in emotions", "alignment": "General a
 
 
 def _read_paper() -> tuple[dict[tuple[str, str, str], dict[str, float]], dict[tuple[str, str], float]]:
-    ratings, agreement = {}, {}
-    with open(TABLES_DIR / "survey.csv", newline="", encoding="utf-8") as stream:
-        for row in csv.DictReader(stream):
-            ratings[(row["dataset"], row["label"], row["question"])] = {
-                name: float(row[name]) for name in BINS
-            }
-    with open(TABLES_DIR / "survey_agreement.csv", newline="", encoding="utf-8") as stream:
-        for row in csv.DictReader(stream):
-            agreement[(row["dataset"], row["stream"])] = float(row["agreement"])
-    return ratings, agreement
+    _, ratings = read_csv_records(TABLES_DIR / "survey.csv")
+    _, agreement = read_csv_records(TABLES_DIR / "survey_agreement.csv")
+    return (
+        {
+            (row["dataset"], row["label"], row["question"]): {b: float(row[b]) for b in BINS}
+            for row in ratings
+        },
+        {(row["dataset"], row["stream"]): float(row["agreement"]) for row in agreement},
+    )
 
 
 PAPER_RATINGS, PAPER_AGREEMENT = _read_paper()
@@ -125,9 +124,7 @@ def analyze(store: SurveyStore, *, complete_only: bool = False) -> SurveyResults
     samples = {sample.sample_id: sample for sample in store.samples()}
     responses: Sequence[Response] = store.responses()
     if complete_only:
-        answered: dict[str, int] = {}
-        for response in responses:
-            answered[response.participant_id] = answered.get(response.participant_id, 0) + 1
+        answered = Counter(response.participant_id for response in responses)
         responses = [response for response in responses if answered[response.participant_id] == len(samples)]
     datasets = list(dict.fromkeys(sample.dataset for sample in samples.values()))
     results = SurveyResults(datasets=datasets)
@@ -204,14 +201,13 @@ def format_markdown(results: SurveyResults) -> str:
 
 def plot_results(results: SurveyResults, output_dir: str | os.PathLike) -> list[Path]:
     """``survey_ratings_<dataset>.png`` (stacked bars per label and question) and ``survey_agreement.png``."""
-    from emomv_hf.metrics.plots import new_figure as _new_figure
-    from emomv_hf.metrics.plots import save_figure as _save_atomic
+    from emomv_hf.metrics.plots import new_figure, save_figure
 
     output_dir = Path(output_dir)
     colours = {"poor": "#d73027", "moderate": "#fee08b", "good": "#1a9850"}
     paths = []
     for dataset in results.datasets:
-        figure = _new_figure((7.0, 3.6))
+        figure = new_figure((7.0, 3.6))
         axes = figure.add_subplot()
         rows = [(label, question) for label in ("matched", "mismatched") for question in QUESTIONS]
         names = [f"{label.capitalize()}: {QUESTION_ROWS[question]}" for label, question in rows]
@@ -230,8 +226,8 @@ def plot_results(results: SurveyResults, output_dir: str | os.PathLike) -> list[
         axes.set_xlabel("ratings (%)")
         axes.set_title(f"{dataset_display_name(dataset)}: ratings by sample label")
         axes.legend(loc="lower center", bbox_to_anchor=(0.5, -0.45), ncol=3, fontsize="small")
-        paths.append(_save_atomic(figure, output_dir / f"survey_ratings_{dataset}.png"))
-    figure = _new_figure((6.0, 3.6))
+        paths.append(save_figure(figure, output_dir / f"survey_ratings_{dataset}.png"))
+    figure = new_figure((6.0, 3.6))
     axes = figure.add_subplot()
     width = 0.38
     positions = range(len(results.datasets))
@@ -246,7 +242,7 @@ def plot_results(results: SurveyResults, output_dir: str | os.PathLike) -> list[
     axes.set_ylabel("agreement with the label (%)")
     axes.set_title("Emotion agreement")
     axes.legend()
-    paths.append(_save_atomic(figure, output_dir / "survey_agreement.png"))
+    paths.append(save_figure(figure, output_dir / "survey_agreement.png"))
     return paths
 
 
