@@ -26,9 +26,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from huggingface_hub import EvalResult, ModelCard, ModelCardData
+from huggingface_hub import ModelCard
 
-from emomv_hf.cards.model_card import TASK_DESCRIPTIONS, TASK_TYPES, data_limitations, usage_example
+from emomv_hf.cards.model_card import (
+    CALIBRATION_LABELS,
+    TASK_DESCRIPTIONS,
+    card_data,
+    data_limitations,
+    model_summary,
+    usage_example,
+)
 from emomv_hf.citation import BIBTEX
 from emomv_hf.comparison import METHOD, ComparisonError, corrected_resampled_t, read_results
 from emomv_hf.data.schema import DATASET_NAMES
@@ -52,8 +59,6 @@ NOT_BUILDABLE = (
     "the feature release this repository is built and tested with holds no SlowFast (video) features of EmoMV-A "
     "and EmoMV-B, so `build_emomv.py` cannot build them and nothing was trained on them"
 )
-EXTRA_LABELS = {"ece": "Expected calibration error (10 bins)", "brier": "Brier score"}
-"""Calibration metrics a correspondence reproduction records besides the paper's."""
 
 INTENDED_USE = {
     "correspondence": "Research on affective audio-visual correspondence: deciding whether the music of a video "
@@ -119,7 +124,7 @@ def metrics_table(
     for metric, values in per_run.items():
         values = np.asarray(values, dtype=float)
         test = corrected_resampled_t(values, train_size, test_size)
-        label = EXTRA_LABELS.get(metric) or metric_label(metric)
+        label = CALIBRATION_LABELS.get(metric) or metric_label(metric)
         reference = paper.get(metric)
         rows.append(
             [
@@ -197,7 +202,7 @@ def reproduction_cards(
         results = configurations[configuration]
         folds = results.folds
         first = results.metrics[folds[0]]
-        shown = [*metric_names(name), *(metric for metric in EXTRA_LABELS if metric in first)]
+        shown = [*metric_names(name), *(metric for metric in CALIBRATION_LABELS if metric in first)]
         per_run = {metric: [results.metrics[fold][metric] for fold in folds] for metric in shown}
         train_size, test_size, sizes = _fold_sizes(folder / "results.json", results.cv_folds)
         paper = {metric: paper_value(dataset, "emomv", name, "multi", metric) for metric in shown}
@@ -227,8 +232,7 @@ def reproduction_cards(
                 "training sets overlap, which the plain t interval ignores."
             ),
             means=means,
-            eval_config="pairs",
-            eval_split="train+validation",
+            eval_split="pairs/train+validation",
             protocol="cv",
             train_command=_command(
                 f"accelerate launch examples/train.py --dataset {hub_org}/{dataset} --task {TASK_OF[name]} "
@@ -289,8 +293,7 @@ def tagger_card(dataset: str, path: Path, hub_org: str) -> ModelCard:
             "not that of the sample of segments."
         ),
         means=means,
-        eval_config="segments",
-        eval_split="validation",
+        eval_split="segments/validation",
         protocol="held-out",
         train_command=_command(
             f"accelerate launch examples/train.py --dataset {hub_org}/{dataset} --task tagging --protocol held-out",
@@ -322,7 +325,6 @@ def _card(
     results_table: str,
     method: str,
     means: Mapping[str, float],
-    eval_config: str,
     eval_split: str,
     protocol: str,
     train_command: str,
@@ -331,39 +333,23 @@ def _card(
 ) -> ModelCard:
     task = TASK_OF[name]
     repo_id, dataset_id = f"{hub_org}/{dataset}-{name}", f"{hub_org}/{dataset}"
-    card_data = ModelCardData(
-        model_name=repo_id.split("/")[-1],
-        license="mit",
-        library_name="transformers",
+    data = card_data(
+        repo_id=repo_id,
+        task=task,
         datasets=[dataset_id],
-        tags=["emomv", "affective-computing", "music-video", task, f"protocol-{protocol}"],
-        eval_results=[
-            EvalResult(
-                task_type=TASK_TYPES[task],
-                task_name=TASK_DESCRIPTIONS[task],
-                dataset_type=dataset_id,
-                dataset_name=dataset_display_name(dataset),
-                dataset_config=eval_config,
-                dataset_split=eval_split,
-                metric_type=metric,
-                metric_name=f"{EXTRA_LABELS.get(metric) or metric_label(metric)} ({protocol} protocol, mean)",
-                metric_value=value,
-            )
-            for metric, value in means.items()
-        ],
+        dataset_id=dataset_id,
+        eval_split=eval_split,
+        values=means,
+        protocol=protocol,
+        statistic="mean",
     )
     title = f"EmoMV (proposed model) for {task}" if name != "tagger" else "EmoMV emotion tagger"
     return ModelCard.from_template(
-        card_data,
+        data,
         template_path=str(TEMPLATE),
         source=source,
         title=f"{title} on {dataset_display_name(dataset)}",
-        summary=(
-            "The EmoMV paper's emotion tagger (modified Feature AttendAffectNet, sections 3.2-3.3)"
-            if name == "tagger"
-            else "The EmoMV paper's proposed model"
-        )
-        + f" for {TASK_DESCRIPTIONS[task]}, trained with `emomv-hf`.",
+        summary=f"{model_summary(task)}, trained with `emomv-hf`.",
         repo_id=repo_id,
         model_class=model_class,
         variant=variant,

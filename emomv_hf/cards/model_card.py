@@ -42,6 +42,7 @@ MODEL_TITLES = {"emomv": "EmoMV", "baseline": "EmoMV baseline"}
 MODEL_DESCRIPTIONS = {
     "emomv": "The EmoMV paper's proposed model",
     "baseline": "The EmoMV paper's baseline (modified Li & Kumar 2019)",
+    "tagger": "The EmoMV paper's emotion tagger (modified Feature AttendAffectNet, sections 3.2-3.3)",
 }
 USAGE = {
     "correspondence": 'pairs = load_dataset({dataset}, {config}, split={split}).with_format("torch")[:8]  # float32\n'
@@ -61,6 +62,12 @@ USAGE = {
 def usage_example(task: str, dataset: str, config: str = "pairs", split: str = "validation") -> str:
     """:data:`USAGE` of ``task`` loading ``dataset``'s ``config``/``split`` (quoted, so any path stays one literal)."""
     return USAGE[task].format(dataset=json.dumps(dataset), config=json.dumps(config), split=json.dumps(split))
+
+
+def model_summary(task: str, model: str = "emomv") -> str:
+    """A card's first sentence without its full stop: which of the paper's models (the tagger for ``tagging``)
+    for which task."""
+    return f"{MODEL_DESCRIPTIONS['tagger' if task == 'tagging' else model]} for {TASK_DESCRIPTIONS[task]}"
 
 
 EMOMV_LIMITATIONS = (
@@ -91,29 +98,48 @@ def data_limitations(dataset: str) -> tuple[str, ...]:
     )
 
 
-def eval_results_for_card(
-    args: Mapping[str, Any], metrics: Mapping[str, float], eval_split: str
-) -> list[EvalResult]:
-    """model-index entries: one per paper metric of ``args["task"]`` present in ``metrics``, with the dataset (its Hub
-    id or name: :func:`dataset_reference`), config/split (``eval_split`` as ``"config/split"``) and protocol in
-    their names."""
-    task, dataset, protocol = args["task"], args["dataset"], args["protocol"]
+CALIBRATION_LABELS = {"ece": "Expected calibration error (10 bins)", "brier": "Brier score"}
+"""Calibration metrics a correspondence run records besides the paper's."""
+
+
+def card_data(
+    *,
+    repo_id: str,
+    task: str,
+    datasets: list[str] | None,
+    dataset_id: str,
+    eval_split: str,
+    values: Mapping[str, float],
+    protocol: str,
+    tags: Sequence[str] = (),
+    statistic: str = "",
+) -> ModelCardData:
+    """The YAML of an EmoMV checkpoint's card: tags, and a model-index entry per metric of ``values`` (on the scale
+    the card shows) on ``dataset_id``'s ``eval_split`` (``"config/split"``); ``statistic`` (e.g. ``"mean"``) says
+    what the values are of several runs."""
     config, _, split = eval_split.partition("/")
-    return [
-        EvalResult(
-            task_type=TASK_TYPES[task],
-            task_name=TASK_DESCRIPTIONS[task],
-            dataset_type=dataset_reference(dataset),
-            dataset_name=dataset_display_name(dataset),
-            dataset_config=config,
-            dataset_split=split,
-            metric_type=metric,
-            metric_name=f"{metric_label(metric)} ({protocol} protocol)",
-            metric_value=round(display_value(metric, metrics[metric]), 4),
-        )
-        for metric in metric_names(task)
-        if metric in metrics
-    ]
+    note = f"{protocol} protocol" + (f", {statistic}" if statistic else "")
+    return ModelCardData(
+        model_name=repo_id.split("/")[-1],
+        license="mit",
+        library_name="transformers",
+        datasets=datasets,
+        tags=["emomv", "affective-computing", "music-video", task, *tags, f"protocol-{protocol}"],
+        eval_results=[
+            EvalResult(
+                task_type=TASK_TYPES[task],
+                task_name=TASK_DESCRIPTIONS[task],
+                dataset_type=dataset_id,
+                dataset_name=dataset_display_name(dataset_id),
+                dataset_config=config,
+                dataset_split=split,
+                metric_type=metric,
+                metric_name=f"{CALIBRATION_LABELS.get(metric) or metric_label(metric)} ({note})",
+                metric_value=value,
+            )
+            for metric, value in values.items()
+        ],
+    )
 
 
 def calibration_sentence(metrics: Mapping[str, float]) -> str | None:
@@ -163,33 +189,26 @@ def make_model_card(
     repo_id = repo_id or args.get("hub_model_id") or args.get("output_dir") or "path/to/checkpoint"
     dataset, task, model = args["dataset"], args["task"], args["model"]
     config, _, split = eval_split.partition("/")
-    card_data = ModelCardData(
-        model_name=repo_id.split("/")[-1],
-        license="mit",
-        library_name="transformers",
+    data = card_data(
+        repo_id=repo_id,
+        task=task,
+        tags=[model, variant],
         datasets=None if looks_like_local_path(dataset) else [dataset],
-        tags=[
-            "emomv",
-            "affective-computing",
-            "music-video",
-            task,
-            model,
-            variant,
-            f"protocol-{args['protocol']}",
-        ],
-        eval_results=eval_results_for_card(args, metrics, eval_split),
+        dataset_id=dataset_reference(dataset),
+        eval_split=eval_split,
+        values={
+            metric: round(display_value(metric, metrics[metric]), 4)
+            for metric in metric_names(task)
+            if metric in metrics
+        },
+        protocol=args["protocol"],
     )
     training_rows = "\n".join(f"| `{name}` | `{value}` |" for name, value in sorted(args.items()))
     return ModelCard.from_template(
-        card_data,
+        data,
         template_path=str(TEMPLATE),
         model_name=f"{MODEL_TITLES[model]} for {task} ({variant}) on {dataset_display_name(dataset)}",
-        summary=(
-            "The EmoMV paper's emotion tagger (modified Feature AttendAffectNet, sections 3.2-3.3)"
-            if task == "tagging"
-            else MODEL_DESCRIPTIONS[model]
-        )
-        + f" for {TASK_DESCRIPTIONS[task]}.",
+        summary=f"{model_summary(task, model)}.",
         dataset_name=dataset_display_name(dataset),
         dataset_id=dataset_reference(dataset),
         data_limitations=data_limitations(dataset),
