@@ -333,6 +333,7 @@ def _card(
 ) -> ModelCard:
     task = TASK_OF[name]
     repo_id, dataset_id = f"{hub_org}/{dataset}-{name}", f"{hub_org}/{dataset}"
+    dataset_name = dataset_display_name(dataset)
     data = card_data(
         repo_id=repo_id,
         task=task,
@@ -348,14 +349,14 @@ def _card(
         data,
         template_path=str(TEMPLATE),
         source=source,
-        title=f"{title} on {dataset_display_name(dataset)}",
+        title=f"{title} on {dataset_name}",
         summary=f"{model_summary(task)}, trained with `emomv-hf`.",
         repo_id=repo_id,
         model_class=model_class,
         variant=variant,
         task_description=TASK_DESCRIPTIONS[task],
         dataset_id=dataset_id,
-        dataset_name=dataset_display_name(dataset),
+        dataset_name=dataset_name,
         dataset=dataset,
         hub_org=hub_org,
         train_command=train_command,
