@@ -2,13 +2,12 @@
 
 One page per sample, in manifest order: the video with its music (the video muted, the music segment's audio
 played in step with it under one set of controls, so a mismatched pair shows one segment's pictures with
-another's music), two 5-point
-Likert questions ("Matched in emotions", "Aligned in general") and the emotion the video and the music convey.
-Where the manifest has no media the page says so with neutral labels ("Video clip 3", "Music clip 3": the
-sample's number), never the segment ids, which give the answer away (a matched pair's two ids are the same). A
-submission is stored by
-:meth:`SurveyStore.submit` (an upsert) and answered with a redirect to the next sample (post/redirect/get), so a
-reload never posts again; a page shows the stored answers when revisited.
+another's music), two 5-point Likert questions ("Matched in emotions", "Aligned in general") and the emotion the
+video and the music convey. Where the manifest has no media the page says so with neutral labels ("Video clip
+3", "Music clip 3": the sample's number), never the segment ids, which give the answer away (a matched pair's
+two ids are the same). A submission is stored by :meth:`SurveyStore.submit` (an upsert) and answered with a
+redirect to the next sample (post/redirect/get), so a reload never posts again; a page shows the stored answers
+when revisited. The routes are in ``_ROUTES``.
 
 Security (see SECURITY.md): a participant registers an id (a display name) at ``/start`` and gets an unguessable
 token (``secrets.token_urlsafe``; the store keeps its SHA-256 only); every participant page is under
@@ -18,11 +17,6 @@ every request. Requests are read with a socket timeout (``request_timeout``, 10 
 bounded (64 KiB: 413 beyond), a malformed ``Content-Length``, a body that is not UTF-8 form data or one
 shorter than declared is answered 400 (or the connection is closed at the timeout), and nothing a client sends
 makes the server print a traceback.
-
-Routes: ``GET /`` start page, ``POST /start`` (register a participant id; answered with a redirect to the
-personal link), ``GET|POST /p/<token>/<n>`` sample ``n`` (1-based), ``GET /p/<token>/done``,
-``GET /media/<sample id>/video|music`` (files named in the manifest only, inside its media root, with HTTP range
-requests for seeking), ``GET /healthz``.
 """
 
 from __future__ import annotations
@@ -83,13 +77,17 @@ _SECURITY_HEADERS = (
 _ROUTES = (
     ("GET", r"/", "_start_page"),
     ("GET", r"/healthz", "_health"),
-    ("GET", r"/media/([^/]+)/(video|music)", "_media"),
+    ("GET", r"/media/([^/]+)/(video|music)", "_media"),  # files the manifest names only, with range requests
     ("GET", r"/p/([^/]+)/done", "_done"),
-    ("GET", r"/p/([^/]+)/(\d+)", "_sample_page"),
-    ("POST", r"/start", "_start"),
+    (
+        "GET",
+        r"/p/([^/]+)/(\d+)",
+        "_sample_page",
+    ),  # /p/<token>/<n>: sample n (from 1) of the token's participant
+    ("POST", r"/start", "_start"),  # register a participant id: a redirect to the personal link
     ("POST", r"/p/([^/]+)/(\d+)", "_submit"),
 )
-"""(method, path pattern, handler): the handler gets the pattern's groups (and a POST's form)."""
+"""(method, path pattern, handler): the handler gets the pattern's groups (and a POST's form); HEAD is GET."""
 
 
 class _HTTPError(Exception):
@@ -361,20 +359,11 @@ class _Handler(BaseHTTPRequestHandler):
             raise _HTTPError(HTTPStatus.NOT_FOUND, f"no sample {index} (the survey has {len(samples)})")
         return participant, index, samples[index - 1]
 
-    def _sample_page(
-        self,
-        token: str,
-        number: str,
-        values: dict[str, str] | None = None,
-        error: str = "",
-        status: int = HTTPStatus.OK,
-    ) -> None:
-        participant, number, sample = self._sample(token, number)
-        if values is None:
-            stored = self.server.store.response(participant, sample.sample_id)
-            values = {name: str(getattr(stored, name)) for name in ANSWER_LABELS} if stored else {}
-        body = self._sample_body(token, participant, number, sample, values, error)
-        self._send(status, _page(f"Sample {sample.sample_id}", body))
+    def _sample_page(self, token: str, number: str) -> None:
+        participant, index, sample = self._sample(token, number)
+        stored = self.server.store.response(participant, sample.sample_id)
+        values = {name: str(getattr(stored, name)) for name in ANSWER_LABELS} if stored else {}
+        self._send_sample(token, participant, index, sample, values)
 
     def _media_block(self, sample: SurveySample, number: int) -> str:
         sid = quote(sample.sample_id)
@@ -407,15 +396,17 @@ class _Handler(BaseHTTPRequestHandler):
             parts.append(f"<p class='nomedia'>No media file in this survey for {' and '.join(missing)}.</p>")
         return "".join(parts)
 
-    def _sample_body(
+    def _send_sample(
         self,
         token: str,
         participant: str,
         number: int,
         sample: SurveySample,
         values: dict[str, str],
-        error: str,
-    ) -> str:
+        error: str = "",
+        status: int = HTTPStatus.OK,
+    ) -> None:
+        """Sample ``number``'s page, its answers checked as in ``values`` (field -> value), with ``error`` shown."""
         total = len(self.server.samples)
 
         def radio_rows(rows: dict[str, str], choices: list[tuple[str, str]]) -> str:
@@ -438,7 +429,7 @@ class _Handler(BaseHTTPRequestHandler):
             [(name, EMOTION_CHOICES[name]) for name in EMOTIONS],
         )
         back = f"<a href='/p/{token}/{number - 1}'>Back</a>" if number > 1 else "<span></span>"
-        return (
+        body = (
             f"<p>Participant <b id='participant'>{html.escape(participant)}</b> · sample {number} of {total}</p>"
             + (_personal_link(token) if number == 1 else "")
             + f"<div class='card'><h2>Sample {html.escape(sample.sample_id)}</h2>"
@@ -454,25 +445,27 @@ class _Handler(BaseHTTPRequestHandler):
             f"<nav>{back}<button type='submit'>{'Next' if number < total else 'Submit'}</button></nav>"
             f"</form>{_SUBMIT_ONCE}"
         )
+        self._send(status, _page(f"Sample {sample.sample_id}", body))
 
     def _submit(self, token: str, number: str, form: dict[str, str]) -> None:
-        participant, number, sample = self._sample(token, number)
+        participant, index, sample = self._sample(token, number)
         if form.get("sample_id") != sample.sample_id:
             raise _HTTPError(
                 HTTPStatus.CONFLICT,
-                f"this form was for sample {form.get('sample_id')!r}, but sample {number} is {sample.sample_id!r}",
+                f"this form was for sample {form.get('sample_id')!r}, but sample {index} is {sample.sample_id!r}",
             )
         missing = [label for name, label in ANSWER_LABELS.items() if not form.get(name)]
         if missing:
-            return self._sample_page(
-                token, str(number), form, f"Please answer: {', '.join(missing)}.", HTTPStatus.BAD_REQUEST
-            )
+            error = f"Please answer: {', '.join(missing)}."
+            return self._send_sample(token, participant, index, sample, form, error, HTTPStatus.BAD_REQUEST)
         try:
             answers = {name: int(form[name]) if name in QUESTIONS else form[name] for name in ANSWER_LABELS}
             self.server.store.submit(participant, sample.sample_id, **answers)
         except (ValueError, ResponseError) as error:
-            return self._sample_page(token, str(number), form, str(error), HTTPStatus.BAD_REQUEST)
-        self._redirect(f"/p/{token}/{number + 1 if number < len(self.server.samples) else 'done'}")
+            return self._send_sample(
+                token, participant, index, sample, form, str(error), HTTPStatus.BAD_REQUEST
+            )
+        self._redirect(f"/p/{token}/{index + 1 if index < len(self.server.samples) else 'done'}")
 
     def _done(self, token: str) -> None:
         participant = self._participant(token)

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from emomv_hf.cli import make_parser, run_script
-from emomv_hf.survey import SurveyStore
 from emomv_hf.survey.analysis import analyze, format_markdown, write_report
+from emomv_hf.survey.store import SurveyStore
 
 
 @dataclass

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from emomv_hf.survey import SurveyStore
 from emomv_hf.survey.analysis import (
     PAPER_AGREEMENT,
     PAPER_RATINGS,
@@ -17,6 +16,7 @@ from emomv_hf.survey.analysis import (
     percent,
     rating_bin,
 )
+from emomv_hf.survey.store import SurveyStore
 
 from .helpers import load_script
 

@@ -9,8 +9,16 @@ from dataclasses import asdict
 import pytest
 
 from emomv_hf.emotions import ALLOWED_MISMATCH_PAIRS, EMOTIONS
-from emomv_hf.survey import SamplingError, draw_samples, find_media, load_manifest, read_pairs, write_manifest
-from emomv_hf.survey.sampling import MediaError, resolve_media
+from emomv_hf.survey.sampling import (
+    MediaError,
+    SamplingError,
+    draw_samples,
+    find_media,
+    load_manifest,
+    read_pairs,
+    resolve_media,
+    write_manifest,
+)
 
 from .helpers import load_script
 
