@@ -172,9 +172,8 @@ class SurveyServer(ThreadingHTTPServer):
     port; see :attr:`url`); ``request_timeout``: seconds a silent connection is kept."""
 
     daemon_threads = True
-    request_queue_size = (
-        128  # socketserver's default backlog (5) resets connections when a class starts at once
-    )
+    # socketserver's default backlog (5) resets connections when a class starts at once
+    request_queue_size = 128
 
     def __init__(
         self,
@@ -292,13 +291,9 @@ class _Handler(BaseHTTPRequestHandler):
         if len(body) != length:
             raise _HTTPError(HTTPStatus.BAD_REQUEST, "the body is shorter than its Content-Length")
         try:
+            # errors="strict": a %-escape that is not UTF-8 raises too (parse_qs replaces it by default)
             fields = parse_qs(
-                body.decode("utf-8"),
-                keep_blank_values=True,
-                strict_parsing=False,
-                encoding="utf-8",
-                errors="strict",
-                max_num_fields=_MAX_FIELDS,
+                body.decode("utf-8"), keep_blank_values=True, errors="strict", max_num_fields=_MAX_FIELDS
             )
         except UnicodeDecodeError:
             raise _HTTPError(HTTPStatus.BAD_REQUEST, "the form is not UTF-8") from None
