@@ -52,13 +52,9 @@ PAPER_RATINGS, PAPER_AGREEMENT = _read_paper()
 
 def rating_bin(rating: int) -> str:
     """``poor`` for 1-2, ``moderate`` for 3, ``good`` for 4-5."""
-    if rating in (1, 2):
-        return "poor"
-    if rating == 3:
-        return "moderate"
-    if rating in (4, 5):
-        return "good"
-    raise ValueError(f"a rating is 1-5, got {rating!r}")
+    if rating not in range(1, 6):
+        raise ValueError(f"a rating is 1-5, got {rating!r}")
+    return ("poor", "poor", "moderate", "good", "good")[rating - 1]
 
 
 def percent(share: Fraction) -> Decimal:
