@@ -21,7 +21,6 @@ all are done, so the folder is the same as a single-process run's.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import functools
 import hashlib
@@ -46,14 +45,7 @@ import torch
 from ..data.hub_folder import DATA_DIR, shard_path, write_parquet
 from ..data.schema import EXTRACTED_SEGMENT_FEATURES, schema_table
 from ..emotions import EMOTION_TO_INDEX, UnknownEmotionError, normalize_emotion
-from ..io_utils import (
-    FolderLockedError,
-    atomic_open,
-    atomic_write_text,
-    file_sha256,
-    folder_lock,
-    read_csv_records,
-)
+from ..io_utils import atomic_open, atomic_write_text, file_sha256, read_csv_records
 from .arguments import ExtractorArguments
 from .media import (
     MEDIA_EXTENSIONS,
@@ -72,7 +64,7 @@ FAILURES_CSV = "failures.csv"
 _SETTINGS_KEY = "emomv_extraction"
 _INPUTS_KEY = "emomv_inputs"
 LOCK_FILE = ".extraction.lock"
-"""Held in the output folder while an extraction writes it (pid and host of the owner; removed at the end)."""
+"""Locked (``filelock``) in the output folder while an extraction writes it; removed at the end."""
 
 
 class FeatureExtractionError(RuntimeError):
@@ -968,22 +960,33 @@ def extract_dataset(
 
 @contextmanager
 def _main_process_lock(state, output_dir: Path) -> Iterator[None]:
-    """Hold the output folder's lock (:func:`~emomv_hf.io_utils.folder_lock`) for the whole run. Under torchrun the
-    processes of one job share the folder: the main process takes the lock and tells the others whether it could."""
+    """Hold the output folder's :data:`LOCK_FILE` for the whole run: an OS lock (``filelock``), so the lock of a
+    killed run is released with its process. Under torchrun the processes of one job share the folder: the main
+    process takes the lock and tells the others whether it could."""
     from accelerate.utils import broadcast_object_list
+    from filelock import FileLock, Timeout
 
-    with contextlib.ExitStack() as stack:
-        refused = None
-        if state.is_main_process:
-            try:
-                stack.enter_context(folder_lock(output_dir, LOCK_FILE))
-            except FolderLockedError as error:
-                refused = str(error)
-        if state.num_processes > 1:
-            refused = broadcast_object_list([refused])[0]
-        if refused is not None:
-            raise FolderLockedError(refused)
+    path = output_dir / LOCK_FILE
+    lock = FileLock(path, timeout=0)
+    refused = None
+    if state.is_main_process:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            lock.acquire()
+        except Timeout:
+            refused = f"{output_dir}: another extraction is writing it (it holds {path}); wait for it"
+    if state.num_processes > 1:
+        refused = broadcast_object_list([refused])[0]
+    if refused is not None:
+        raise FileExistsError(refused)
+    try:
         yield
+    finally:
+        if lock.is_locked:
+            # Removed while held (a run that opened it before then finds it unlinked and is refused), so the
+            # folder ends as a run without a lock would leave it.
+            path.unlink()
+            lock.release()
 
 
 def _extract_shards(
