@@ -19,7 +19,7 @@ dropped. Segment ids come from the path below the media folder (``Fear/video1.mp
 and left out; the exit status is 0 when at least one segment has its features. Many processes:
 ``torchrun --nproc_per_node 2 dataset_scripts/extract_features.py ...`` or ``accelerate launch`` split the
 shards between them; the result is the same folder. A second extraction into a folder being written is refused
-(OUT/.extraction.lock; a lock left by a dead process is taken over).
+(OUT/.extraction.lock, an OS lock: a killed run's lock goes with its process).
 """
 
 from __future__ import annotations

@@ -8,7 +8,6 @@ later writer of the same target removes those a killed process left behind (:fun
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import hashlib
 import io
@@ -207,73 +206,6 @@ def progress_bars_off(*libraries: str) -> Iterator[None]:
         for shown, _, show in switches:
             if shown:
                 show()
-
-
-class FolderLockedError(FileExistsError):
-    """Another live process holds the lock of a folder (:func:`folder_lock`); the message names it."""
-
-
-@contextmanager
-def folder_lock(folder: str | os.PathLike, name: str = ".lock") -> Iterator[Path]:
-    """Hold ``folder/name`` (``{"pid", "host"}`` of this process) while the block writes ``folder``.
-
-    The lock file appears complete or not at all (written beside it, then hard-linked into place, which fails
-    when it exists). A lock of a dead process of this host is taken over; a live one, or one of another host
-    (whose processes cannot be checked from here), raises :class:`FolderLockedError`.
-    """
-    import socket
-
-    lock = Path(folder) / name
-    lock.parent.mkdir(parents=True, exist_ok=True)
-    host, mine = socket.gethostname(), f".{name}.{os.getpid()}.{uuid.uuid4().hex}.tmp"
-    atomic_write_json(lock.parent / mine, {"pid": os.getpid(), "host": host})
-    try:
-        for _ in range(3):  # a takeover races others only when they find the same dead lock
-            try:
-                os.link(lock.parent / mine, lock)
-                break
-            except FileExistsError:
-                owner = _lock_owner(lock)
-            if owner and (owner["host"] != host or _pid_alive(owner["pid"])):
-                where = "" if owner["host"] == host else f" on host {owner['host']}"
-                raise FolderLockedError(
-                    f"{lock.parent}: another process (pid {owner['pid']}{where}) is writing it; wait for it, "
-                    f"or remove {lock} if it is gone"
-                )
-            # Dead owner: move its lock aside; if what moved is not the lock just read (another process took
-            # over in between), put that one back (os.link fails if yet another took the name) and look again.
-            aside = lock.parent / f".{name}.stale-{os.getpid()}.{uuid.uuid4().hex}"
-            try:
-                os.rename(lock, aside)
-            except FileNotFoundError:
-                continue
-            if _lock_owner(aside) != owner:
-                with contextlib.suppress(FileExistsError):
-                    os.link(aside, lock)
-            aside.unlink()
-        else:
-            raise FolderLockedError(f"{lock.parent}: could not take {lock} (other processes keep taking it)")
-    finally:
-        (lock.parent / mine).unlink()
-    try:
-        yield lock
-    finally:
-        lock.unlink(missing_ok=True)
-
-
-def _lock_owner(lock: Path) -> dict | None:
-    """The ``{"pid", "host"}`` of a lock file, None if it is gone, ``{}`` if :func:`folder_lock` did not write
-    it (it writes whole files): junk, taken over as a dead owner's."""
-    try:
-        owner = json.loads(lock.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError):
-        return {}
-    valid = (
-        isinstance(owner, dict) and isinstance(owner.get("pid"), int) and isinstance(owner.get("host"), str)
-    )
-    return owner if valid else {}
 
 
 class UnreadableFileError(ValueError):

@@ -11,8 +11,9 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..cli import check_flags
 
@@ -38,42 +39,37 @@ class MissingWeightsError(FileNotFoundError):
         )
 
 
+def _flag(help: str, default: Any = MISSING, metavar: str | None = None) -> Any:
+    """A dataclass field parsed as a flag (no ``default``: a required one)."""
+    return field(default=default, metadata={"help": help} | ({"metavar": metavar} if metavar else {}))
+
+
 @dataclass(kw_only=True)
 class ExtractorArguments:
     """The feature extractors and how media files are cut into segments: the flags of every entry point that
     extracts features from media (``extract_features.py``, ``create_dataset.py``, ``recommend.py``, the Space),
     and the ``extractor`` argument of :func:`~emomv_hf.features.extract.extract_dataset`."""
 
-    extractor: str | None = field(
+    extractor: str | None = _flag(
+        "folder of converted checkpoints (DIR/slowfast, DIR/vggish: dataset_scripts/convert_weights.py)",
         default=None,
-        metadata={
-            "metavar": "DIR",
-            "help": "folder of converted checkpoints (DIR/slowfast, DIR/vggish: dataset_scripts/convert_weights.py)",
-        },
+        metavar="DIR",
     )
-    slowfast_weights: str | None = field(
+    slowfast_weights: str | None = _flag(
+        "converted SlowFast checkpoint folder; overrides --extractor", default=None, metavar="PATH"
+    )
+    vggish_weights: str | None = _flag(
+        "converted VGGish checkpoint folder; overrides --extractor", default=None, metavar="PATH"
+    )
+    random_init: bool = _flag(
+        "allow random weights where none are given (testing only: the features mean nothing)", default=False
+    )
+    segment_seconds: float = _flag(
+        "length of the segments a media file is cut into (a query: use the library's)", default=30.0
+    )
+    device: str | None = _flag(
+        "torch device of the extractors (default: this process's device under accelerate/torchrun)",
         default=None,
-        metadata={"metavar": "PATH", "help": "converted SlowFast checkpoint folder; overrides --extractor"},
-    )
-    vggish_weights: str | None = field(
-        default=None,
-        metadata={"metavar": "PATH", "help": "converted VGGish checkpoint folder; overrides --extractor"},
-    )
-    random_init: bool = field(
-        default=False,
-        metadata={
-            "help": "allow random weights where none are given (testing only: the features mean nothing)"
-        },
-    )
-    segment_seconds: float = field(
-        default=30.0,
-        metadata={"help": "length of the segments a media file is cut into (a query: use the library's)"},
-    )
-    device: str | None = field(
-        default=None,
-        metadata={
-            "help": "torch device of the extractors (default: this process's device under accelerate/torchrun)"
-        },
     )
 
     def __post_init__(self) -> None:
@@ -92,41 +88,49 @@ class ExtractorArguments:
         )
 
     def weights(self) -> dict[str, str | None]:
-        """Extractor kind -> its checkpoint folder: the explicit flag, else ``--extractor``'s subfolder."""
-        explicit = {"slowfast": self.slowfast_weights, "vggish": self.vggish_weights}
-        if self.extractor is None:
-            return explicit
-        root = Path(self.extractor)
-        if not root.is_dir():
-            raise FileNotFoundError(f"--extractor {root}: not a folder (make it with convert_weights.py)")
+        """Extractor kind -> its checkpoint folder (the explicit flag, else ``--extractor``'s subfolder), ``None``
+        for random weights; every folder is checked before any model is built (building SlowFast takes seconds).
+
+        Raises:
+            MissingWeightsError: an extractor without weights, and random weights not asked for.
+        """
+        weights = {"slowfast": self.slowfast_weights, "vggish": self.vggish_weights}
+        if self.extractor is not None:
+            root = Path(self.extractor)
+            if not root.is_dir():
+                raise FileNotFoundError(f"--extractor {root}: not a folder (make it with convert_weights.py)")
+            for kind in EXTRACTOR_KINDS:
+                if weights[kind] is None and not (root / kind / "config.json").is_file():
+                    raise FileNotFoundError(
+                        f"{root / kind}: no converted checkpoint (config.json); convert one with "
+                        f"dataset_scripts/convert_weights.py or pass --{kind}-weights"
+                    )
+                weights[kind] = weights[kind] or str(root / kind)
         for kind in EXTRACTOR_KINDS:
-            if explicit[kind] is None and not (root / kind / "config.json").is_file():
+            if weights[kind] is None and not self.random_init:
+                raise MissingWeightsError(kind)
+        for folder in filter(None, weights.values()):
+            if not (Path(folder) / "config.json").is_file():
                 raise FileNotFoundError(
-                    f"{root / kind}: no converted checkpoint (config.json); convert one with "
-                    f"dataset_scripts/convert_weights.py or pass --{kind}-weights"
+                    f"{folder}: not a converted extractor checkpoint (no config.json); convert the public "
+                    "checkpoint with dataset_scripts/convert_weights.py"
                 )
-        return {kind: explicit[kind] or str(root / kind) for kind in EXTRACTOR_KINDS}
+        return weights
 
     def fingerprints(self) -> dict[str, dict]:
         """Extractor kind -> what its features depend on, recorded with every extracted shard and named on the
         extraction card, computed without building a model: ``source`` (the checkpoint folder, or
         ``"random-init"``), ``sha256`` (of the folder's config, weights and processor files, its card left out;
         of the seed and torch version that make random weights) and ``random_weights`` (also true for a folder
-        written by ``convert_weights.py --random-init``).
-
-        Raises:
-            MissingWeightsError: an extractor without weights, and random weights not asked for.
+        written by ``convert_weights.py --random-init``). Raises as :meth:`weights`.
         """
         import torch
 
         from ..io_utils import files_sha256
 
-        weights = self.weights()
         fingerprints = {}
-        for kind in EXTRACTOR_KINDS:
-            if weights[kind] is None:
-                if not self.random_init:
-                    raise MissingWeightsError(kind)
+        for kind, folder in self.weights().items():
+            if folder is None:
                 recipe = f"{kind} random-init seed {RANDOM_INIT_SEED} torch {torch.__version__}"
                 fingerprints[kind] = {
                     "source": "random-init",
@@ -134,12 +138,7 @@ class ExtractorArguments:
                     "random_weights": True,
                 }
                 continue
-            folder = Path(weights[kind])
-            if not (folder / "config.json").is_file():
-                raise FileNotFoundError(
-                    f"{folder}: not a converted extractor checkpoint (no config.json); convert the public "
-                    "checkpoint with dataset_scripts/convert_weights.py"
-                )
+            folder = Path(folder)
             files = sorted(
                 p for p in folder.iterdir() if p.is_file() and p.name != "README.md" and p.name[0] != "."
             )
@@ -155,21 +154,14 @@ class ExtractorArguments:
         return fingerprints
 
     def load(self, device: str) -> dict:
-        """Extractor kind -> ``(processor, model)`` on ``device`` (:func:`~emomv_hf.features.convert.load_extractor`).
-
-        Every missing checkpoint is refused before any model is built (building SlowFast takes seconds).
-        """
+        """Extractor kind -> ``(processor, model)`` on ``device`` (:func:`~emomv_hf.features.convert.load_extractor`)."""
         from .convert import load_extractor
 
-        weights = self.weights()
-        for kind in EXTRACTOR_KINDS:
-            if weights[kind] is None and not self.random_init:
-                raise MissingWeightsError(kind)
         loaded = {}
-        for kind in EXTRACTOR_KINDS:
-            processor, model = load_extractor(weights[kind] or kind)
+        for kind, weights in self.weights().items():
+            processor, model = load_extractor(weights or kind)
             if model.config.model_type != kind:
-                raise ValueError(f"--{kind}-weights {weights[kind]}: a {model.config.model_type} checkpoint")
+                raise ValueError(f"--{kind}-weights {weights}: a {model.config.model_type} checkpoint")
             loaded[kind] = (processor, model.to(device))
         return loaded
 
@@ -179,26 +171,22 @@ class FeatureExtractionArguments:
     """What to extract features from, where to, and how (see :func:`extract_dataset`); the extractors are
     :class:`ExtractorArguments`, parsed beside it."""
 
-    media: str = field(
-        metadata={
-            "help": "folder of media files (emotion-named subfolders label them), CSV with a 'path' column, or a "
-            "Hub dataset (folder or ORG/NAME) with a Video column"
-        }
+    media: str = _flag(
+        "folder of media files (emotion-named subfolders label them), CSV with a 'path' column, or a "
+        "Hub dataset (folder or ORG/NAME) with a Video column"
     )
-    output_dir: str = field(metadata={"help": "the Hub dataset folder to write (Parquet shards + card)"})
-    skip_errors: bool = field(
+    output_dir: str = _flag("the Hub dataset folder to write (Parquet shards + card)")
+    skip_errors: bool = _flag(
+        "leave unreadable files and failing segments out (listed in OUT/failures.csv) and go on",
         default=False,
-        metadata={
-            "help": "leave unreadable files and failing segments out (listed in OUT/failures.csv) and go on"
-        },
     )
-    files_per_shard: int = field(
-        default=16, metadata={"help": "media files per Parquet shard (the unit of resuming and of splitting)"}
+    files_per_shard: int = _flag(
+        "media files per Parquet shard (the unit of resuming and of splitting)", default=16
     )
-    num_workers: int = field(default=0, metadata={"help": "DataLoader workers that decode media"})
-    batch_size: int = field(default=1, metadata={"help": "SlowFast clips per model call"})
-    dataset_split: str = field(default="train", metadata={"help": "split of a Hub dataset --media to read"})
-    progress: bool = field(default=True, metadata={"help": "show a progress bar over the media files"})
+    num_workers: int = _flag("DataLoader workers that decode media", default=0)
+    batch_size: int = _flag("SlowFast clips per model call", default=1)
+    dataset_split: str = _flag("split of a Hub dataset --media to read", default="train")
+    progress: bool = _flag("show a progress bar over the media files", default=True)
 
     def __post_init__(self) -> None:
         check_flags(
@@ -228,38 +216,27 @@ class ConvertWeightsArguments:
     """Which public extractor checkpoints to convert, where to, and where to push them
     (see :func:`emomv_hf.features.convert.convert_checkpoint`)."""
 
-    output_dir: str = field(
-        metadata={"help": "folder for the converted checkpoints: OUT/vggish, OUT/slowfast"}
+    output_dir: str = _flag("folder for the converted checkpoints: OUT/vggish, OUT/slowfast")
+    vggish: str | None = _flag(
+        "vggish-10086976.pth (PyTorch VGGish port state dict)", default=None, metavar="PATH"
     )
-    vggish: str | None = field(
+    vggish_pca: str | None = _flag(
+        "vggish_pca_params-970ea276.pth, kept for the PCA post-processing", default=None, metavar="PATH"
+    )
+    slowfast: str | None = _flag(
+        "SLOWFAST_8x8_R50.pyth (pytorchvideo model zoo)", default=None, metavar="PATH"
+    )
+    push_to_hub: str | None = _flag(
+        "upload the converted checkpoint to this Hub model repository (two checkpoints: "
+        "ORG/NAME-vggish and ORG/NAME-slowfast)",
         default=None,
-        metadata={"metavar": "PATH", "help": "vggish-10086976.pth (PyTorch VGGish port state dict)"},
+        metavar="ORG/NAME",
     )
-    vggish_pca: str | None = field(
-        default=None,
-        metadata={
-            "metavar": "PATH",
-            "help": "vggish_pca_params-970ea276.pth, kept for the PCA post-processing",
-        },
-    )
-    slowfast: str | None = field(
-        default=None, metadata={"metavar": "PATH", "help": "SLOWFAST_8x8_R50.pyth (pytorchvideo model zoo)"}
-    )
-    push_to_hub: str | None = field(
-        default=None,
-        metadata={
-            "metavar": "ORG/NAME",
-            "help": "upload the converted checkpoint to this Hub model repository (two checkpoints: "
-            "ORG/NAME-vggish and ORG/NAME-slowfast)",
-        },
-    )
-    private: bool = field(default=False, metadata={"help": "make the pushed repositories private"})
-    random_init: bool = field(
+    private: bool = _flag("make the pushed repositories private", default=False)
+    random_init: bool = _flag(
+        "write both extractor folders with RANDOM weights instead (offline tests of the pipeline: "
+        "the features mean nothing, and the cards say so)",
         default=False,
-        metadata={
-            "help": "write both extractor folders with RANDOM weights instead (offline tests of the pipeline: "
-            "the features mean nothing, and the cards say so)"
-        },
     )
 
     def __post_init__(self) -> None:
@@ -291,47 +268,33 @@ class CreateDatasetArguments(FeatureExtractionArguments):
     """``create_dataset.py``: the flags of ``extract_features.py`` (used when ``--media`` is raw media), the tagger,
     the filters and the output (see :func:`emomv_hf.data.create.create_dataset`)."""
 
-    media: str = field(
-        metadata={
-            "help": "an EmoMV dataset folder or extract_features.py output (already extracted segments: read), "
-            "else raw media as extract_features.py takes it (folder, CSV with a 'path' column, Hub dataset)"
-        }
+    media: str = _flag(
+        "an EmoMV dataset folder or extract_features.py output (already extracted segments: read), "
+        "else raw media as extract_features.py takes it (folder, CSV with a 'path' column, Hub dataset)"
     )
-    output_dir: str = field(
-        metadata={"help": "the dataset folder to write (configs pairs and segments, card)"}
+    output_dir: str = _flag("the dataset folder to write (configs pairs and segments, card)")
+    tagger: str = _flag(
+        "emotion tagger: a folder written by train.py --task tagging, or a Hub id", metavar="M"
     )
-    tagger: str = field(
-        metadata={
-            "metavar": "M",
-            "help": "emotion tagger: a folder written by train.py --task tagging, or a Hub id",
-        }
+    max_segments_per_source: int = _flag(
+        "keep at most this many tagged segments of one source video (0: no cap)", default=2
     )
-    max_segments_per_source: int = field(
-        default=2, metadata={"help": "keep at most this many tagged segments of one source video (0: no cap)"}
+    validation_fraction: float = _flag(
+        "share of the kept segments in validation (split grouped by source)", default=0.2
     )
-    validation_fraction: float = field(
-        default=0.2, metadata={"help": "share of the kept segments in validation (split grouped by source)"}
+    seed: int = _flag("seed of the per-source cap, the split and the pairing", default=0)
+    work_dir: str | None = _flag(
+        "where extracted features and tags are kept for reruns (default: OUTPUT_DIR.work)", default=None
     )
-    seed: int = field(default=0, metadata={"help": "seed of the per-source cap, the split and the pairing"})
-    work_dir: str | None = field(
-        default=None,
-        metadata={"help": "where extracted features and tags are kept for reruns (default: OUTPUT_DIR.work)"},
+    tagging_batch_size: int = _flag("segments per tagger call", default=256)
+    allow_degenerate: bool = _flag(
+        "write splits without matched or mismatched pairs (with a warning) instead of refusing", default=False
     )
-    tagging_batch_size: int = field(default=256, metadata={"help": "segments per tagger call"})
-    allow_degenerate: bool = field(
-        default=False,
-        metadata={
-            "help": "write splits without matched or mismatched pairs (with a warning) instead of refusing"
-        },
+    overwrite: bool = _flag("replace an output folder that holds files a build does not write", default=False)
+    push_to_hub: str | None = _flag(
+        "upload the dataset folder to this Hub repository", default=None, metavar="ORG/NAME"
     )
-    overwrite: bool = field(
-        default=False, metadata={"help": "replace an output folder that holds files a build does not write"}
-    )
-    push_to_hub: str | None = field(
-        default=None,
-        metadata={"metavar": "ORG/NAME", "help": "upload the dataset folder to this Hub repository"},
-    )
-    private: bool = field(default=False, metadata={"help": "create a private Hub repository"})
+    private: bool = _flag("create a private Hub repository", default=False)
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -120,7 +120,6 @@ def convert_checkpoint(
     from .video_processing_slowfast import SlowFastVideoProcessor
 
     output_dir = Path(output_dir)
-    extra = {}
     if source is None:
         _, model = load_extractor(kind)
         extra = {"source_name": "", "source_sha256": "", "random_weights": True}
@@ -182,6 +181,3 @@ def load_extractor(kind_or_folder: str | os.PathLike) -> tuple[EmoMVProcessor, V
     if not isinstance(model, (VGGishModel, SlowFastModel)):
         raise ValueError(f"{folder}: a {type(model).__name__} checkpoint, not a feature extractor")
     return AutoProcessor.from_pretrained(folder), model.eval()
-
-
-__all__ = ["convert_checkpoint", "load_extractor", "slowfast_from_zoo", "vggish_from_port"]

@@ -21,7 +21,6 @@ all are done, so the folder is the same as a single-process run's.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import functools
 import hashlib
@@ -46,14 +45,7 @@ import torch
 from ..data.hub_folder import DATA_DIR, shard_path, write_parquet
 from ..data.schema import EXTRACTED_SEGMENT_FEATURES, schema_table
 from ..emotions import EMOTION_TO_INDEX, UnknownEmotionError, normalize_emotion
-from ..io_utils import (
-    FolderLockedError,
-    atomic_open,
-    atomic_write_text,
-    file_sha256,
-    folder_lock,
-    read_csv_records,
-)
+from ..io_utils import atomic_open, atomic_write_text, file_sha256, read_csv_records
 from .arguments import ExtractorArguments
 from .media import (
     MEDIA_EXTENSIONS,
@@ -72,7 +64,7 @@ FAILURES_CSV = "failures.csv"
 _SETTINGS_KEY = "emomv_extraction"
 _INPUTS_KEY = "emomv_inputs"
 LOCK_FILE = ".extraction.lock"
-"""Held in the output folder while an extraction writes it (pid and host of the owner; removed at the end)."""
+"""Locked (``filelock``) in the output folder while an extraction writes it; removed at the end."""
 
 
 class FeatureExtractionError(RuntimeError):
@@ -102,18 +94,6 @@ class MediaItem:
     split: str = "train"
     prefix: str = ""
     window: tuple[str, float, float | None] | None = None
-
-
-@dataclass(frozen=True)
-class MediaSegment:
-    """One time window of one media file to extract (times in seconds)."""
-
-    segment_id: str
-    path: Path
-    start: float
-    end: float
-    emotion: str = ""
-    source_id: str = ""
 
 
 def _emotion_from_folder(path: Path) -> str:
@@ -383,23 +363,6 @@ def list_media(media: str | os.PathLike, *, split: str = "train") -> MediaSource
     return _hub_dataset_source(dataset, str(media))
 
 
-def _segments_of_item(item: MediaItem, path: Path, segment_seconds: float) -> tuple[list[MediaSegment], Any]:
-    """The segments of one item and the probed stream facts (``MediaError`` for an unusable file)."""
-    info = probe_media(path)
-    if not info.has_video and not info.has_audio:
-        raise MediaError(f"{path}: no video and no audio stream")
-    if info.duration is None and (item.window is None or item.window[2] is None):
-        raise MediaError(f"{path}: unknown duration; give start/end times in a CSV")
-    if item.window is not None:
-        segment_id, start, end = item.window
-        end = info.duration if end is None else end
-        return [MediaSegment(segment_id, path, start, end, item.emotion, item.source_id)], info
-    return [
-        MediaSegment(f"{item.prefix}_{index:02d}", path, start, end, item.emotion, item.source_id)
-        for index, (start, end) in enumerate(split_into_segments(info.duration, segment_seconds), start=1)
-    ], info
-
-
 # ------------------------------------------------------------------------------------------------------------
 # Decoding (in DataLoader workers) and the models (in the main loop)
 # ------------------------------------------------------------------------------------------------------------
@@ -407,7 +370,11 @@ def _segments_of_item(item: MediaItem, path: Path, segment_seconds: float) -> tu
 
 @dataclass
 class _DecodedSegment:
-    segment: MediaSegment
+    """One time window (seconds) of one media item, decoded and preprocessed."""
+
+    segment_id: str
+    start: float
+    end: float
     video: dict[str, torch.Tensor] | None = None  # SlowFast processor output, batch of one
     music: torch.Tensor | None = None  # VGGish examples (E, 1, 96, 64)
     error: str = ""  # neither stream could be read: the segment is left out
@@ -416,9 +383,9 @@ class _DecodedSegment:
 
 @dataclass
 class _DecodedItem:
-    media: str  # the item's name
+    item: MediaItem
     segments: list[_DecodedSegment] = field(default_factory=list)
-    error: str = ""
+    error: str = ""  # the file could not be cut into segments
 
 
 def _decode_item(
@@ -429,30 +396,43 @@ def _decode_item(
     audio_processor,
     scratch: Path,
 ) -> _DecodedItem:
-    """Decode and preprocess one media item (the DataLoader's ``collate_fn``: it runs in the workers)."""
-    result = _DecodedItem(item.name)
+    """Cut one media item into segments, decode and preprocess them (the DataLoader's ``collate_fn``: it runs
+    in the workers)."""
+    result = _DecodedItem(item)
     try:
         path = source.open_path(item, scratch)
-        segments, info = _segments_of_item(item, path, segment_seconds)
+        info = probe_media(path)
+        if not info.has_video and not info.has_audio:
+            raise MediaError(f"{path}: no video and no audio stream")
+        if info.duration is None and (item.window is None or item.window[2] is None):
+            raise MediaError(f"{path}: unknown duration; give start/end times in a CSV")
     except (MediaError, ValueError, OSError) as error:
         result.error = str(error).removeprefix(f"{item.path}: ")
         return result
+    if item.window is not None:
+        segment_id, start, end = item.window
+        result.segments = [_DecodedSegment(segment_id, start, info.duration if end is None else end)]
+    else:
+        windows = enumerate(split_into_segments(info.duration, segment_seconds), start=1)
+        result.segments = [
+            _DecodedSegment(f"{item.prefix}_{i:02d}", start, end) for i, (start, end) in windows
+        ]
     audio, audio_error = None, ""
     if info.has_audio:
         try:
             audio = read_audio(path)
         except MediaError as error:
             audio_error = str(error)
-    for segment in segments:
+    for segment in result.segments:
         # A stream that cannot be read (audio too short for one VGGish example, no frames in the window) makes
         # only its own feature null, as a file without that stream does; the segment fails without both.
-        decoded, errors = _DecodedSegment(segment), []
+        errors = []
         if info.has_video:
             try:
                 frames = read_video_frames(
                     path, segment.start, segment.end, num_frames=video_processor.num_frames
                 )
-                decoded.video = dict(video_processor(frames, return_tensors="pt"))
+                segment.video = dict(video_processor(frames, return_tensors="pt"))
             except (MediaError, ValueError) as error:
                 errors.append(f"video: {error}")
         if info.has_audio:
@@ -461,28 +441,16 @@ def _decode_item(
                     raise MediaError(audio_error)
                 first = int(round(segment.start * VGGISH_SAMPLE_RATE))
                 last = int(round(segment.end * VGGISH_SAMPLE_RATE))
-                decoded.music = audio_processor.examples(audio[first:last], VGGISH_SAMPLE_RATE)
+                segment.music = audio_processor.examples(audio[first:last], VGGISH_SAMPLE_RATE)
             except (MediaError, ValueError) as error:  # ValueError: too short for one 0.96 s example
                 errors.append(f"music: {error}")
-        if decoded.video is None and decoded.music is None:
-            decoded.error = "; ".join(errors)
+        if segment.video is None and segment.music is None:
+            segment.error = "; ".join(errors)
         elif errors:
-            decoded.dropped = "; ".join(errors)
-        result.segments.append(decoded)
+            segment.dropped = "; ".join(errors)
     if item.path is None:
         path.unlink(missing_ok=True)  # a Hub row's scratch copy
     return result
-
-
-def _check_finite(array: np.ndarray, segment: MediaSegment, kind: str) -> np.ndarray:
-    """``array`` as float32 (its width is the model's); bad media can make it NaN/inf."""
-    array = np.asarray(array, dtype=np.float32)
-    if not np.isfinite(array).all():
-        raise FeatureExtractionError(
-            f"segment {segment.segment_id!r} ({segment.path}, {segment.start:.2f}-{segment.end:.2f} s): "
-            f"{kind} feature holds NaN/inf"
-        )
-    return array
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -546,26 +514,24 @@ def _write_shard(path: Path, table: pa.Table, inputs: list[dict], settings: dict
     write_parquet(path, table, metadata)
 
 
-def _shard_metadata(path: Path, key: str, default: str):
-    """The JSON value ``_write_shard`` stored under ``key`` in the shard's Parquet metadata."""
-    return json.loads((pq.read_schema(path).metadata or {}).get(key.encode(), default))
-
-
 def recorded_extraction_settings(folder: str | os.PathLike) -> dict | None:
     """The settings (``segment_seconds``, ``files_per_shard``, ``extractors``: kind -> ``source``, ``sha256``,
     ``random_weights``) the extraction that wrote ``folder`` recorded in its shards, or ``None`` for a folder
     without extraction shards (a built EmoMV dataset, a Hub id)."""
     shards = sorted(Path(folder).glob(f"{DATA_DIR}/{CONFIG}/*.parquet"))
-    return (_shard_metadata(shards[0], _SETTINGS_KEY, "{}") or None) if shards else None
+    metadata = (pq.read_schema(shards[0]).metadata or {}) if shards else {}
+    return json.loads(metadata[_SETTINGS_KEY.encode()]) if _SETTINGS_KEY.encode() in metadata else None
 
 
 @dataclass
 class _Recorded:
-    """What an earlier run's shard ``path`` recorded for one item: its ``inputs`` entry and the shard's
-    ``features`` key (:func:`_features_key`)."""
+    """What an earlier run's shard ``path`` (Parquet ``metadata``) recorded for one item: its ``inputs`` entry,
+    the first of its rows (``offset``) and the shard's ``features`` key (:func:`_features_key`)."""
 
     path: Path
+    metadata: dict[bytes, bytes]
     entry: dict
+    offset: int
     features: str
 
 
@@ -578,17 +544,9 @@ def _recorded_rows(record: _Recorded, tables: dict[Path, pa.Table | None]) -> pa
         except FileNotFoundError:
             tables[record.path] = None
     table = tables[record.path]
-    if (
-        table is None
-        or _features_key(json.loads(table.schema.metadata[_SETTINGS_KEY.encode()])) != record.features
-    ):
+    if table is None or table.schema.metadata != record.metadata:
         return None
-    offset = 0
-    for entry in json.loads(table.schema.metadata.get(_INPUTS_KEY.encode(), b"[]")):
-        if entry == record.entry:
-            return table.slice(offset, entry["rows"])
-        offset += entry["rows"]
-    return None
+    return table.slice(record.offset, record.entry["rows"])
 
 
 def _earlier_records(output_dir: Path) -> tuple[dict[str, _Recorded], list[Path]]:
@@ -605,9 +563,10 @@ def _earlier_records(output_dir: Path) -> tuple[dict[str, _Recorded], list[Path]
             raise FileExistsError(
                 f"{output_dir}: {path.name} was not written by an extraction; use another --output-dir"
             )
-        features = _features_key(json.loads(metadata[_SETTINGS_KEY.encode()]))
+        features, offset = _features_key(json.loads(metadata[_SETTINGS_KEY.encode()])), 0
         for entry in json.loads(metadata.get(_INPUTS_KEY.encode(), b"[]")):
-            records[_canonical(entry["item"])] = _Recorded(path, entry, features)
+            records[_canonical(entry["item"])] = _Recorded(path, metadata, entry, offset, features)
+            offset += entry["rows"]
         if _INPUTS_KEY.encode() not in metadata:  # its files are extracted again, as new ones
             logger.warning("%s: written without a record of its media (an older emomv-hf): redone", path)
     return records, shards
@@ -652,10 +611,11 @@ def _build_shard(
     ]
     usable = [same and old.features == features for same, old in zip(same_bytes, earlier, strict=True)]
     if all(usable) and all(old.path == path for old in earlier):
-        recorded = _shard_metadata(path, _INPUTS_KEY, "[]")
+        metadata = earlier[0].metadata
+        recorded = json.loads(metadata[_INPUTS_KEY.encode()])
         if [_canonical(entry["item"]) for entry in recorded] == keys:  # this shard, as it stands
             inputs = [{**old.entry, "file": file} for old, file in zip(earlier, files, strict=True)]
-            if recorded != inputs or _shard_metadata(path, _SETTINGS_KEY, "{}") != settings:
+            if recorded != inputs or json.loads(metadata[_SETTINGS_KEY.encode()]) != settings:
                 # Touched media (same bytes, new mtimes) or a moved extractor folder: only the records change.
                 _write_shard(path, pq.read_table(path), inputs, settings)
             return 0, sum(entry["rows"] for entry in inputs)
@@ -727,10 +687,8 @@ def _extract_items(
     progress,
 ) -> list[tuple[list[dict], list[ExtractionFailure]]]:
     """The rows and the failures of each item, in order."""
-    (video_processor, video_model), (audio_processor, audio_model) = (
-        extractors["slowfast"],
-        extractors["vggish"],
-    )
+    video_processor, video_model = extractors["slowfast"]
+    audio_processor, audio_model = extractors["vggish"]
     decode = functools.partial(
         _decode_item,
         source=source,
@@ -751,21 +709,20 @@ def _extract_items(
         results[-1][1].append(ExtractionFailure(media, segment_id, reason))  # the item being extracted
 
     for decoded in loader:
+        media = decoded.item.name
         rows: list[dict] = []
         failures: list[ExtractionFailure] = []
         results.append((rows, failures))
         if decoded.error:
-            fail(decoded.media, "", decoded.error)
+            fail(media, "", decoded.error)
             progress.update(1)
             continue
         good = [s for s in decoded.segments if not s.error]
         for bad in decoded.segments:
             if bad.error:
-                fail(decoded.media, bad.segment.segment_id, bad.error)
+                fail(media, bad.segment_id, bad.error)
             elif bad.dropped:
-                logger.warning(
-                    "segment %r (%s): %s; kept without it", bad.segment.segment_id, decoded.media, bad.dropped
-                )
+                logger.warning("segment %r (%s): %s; kept without it", bad.segment_id, media, bad.dropped)
         video_features: dict[str, np.ndarray] = {}
         with_video = [s for s in good if s.video is not None]
         for start in range(0, len(with_video), batch_size):
@@ -775,58 +732,50 @@ def _extract_items(
             with torch.no_grad():
                 output = video_model(pixel_values_slow=slow, pixel_values_fast=fast)
             for s, feature in zip(batch, output.pooler_output.float().cpu().numpy(), strict=True):
-                video_features[s.segment.segment_id] = feature
+                video_features[s.segment_id] = feature
         for s in good:
-            segment = s.segment
-            try:
-                video = music = None
-                if s.video is not None:
-                    video = _check_finite(video_features[segment.segment_id], segment, "video (SlowFast)")
-                if s.music is not None:
-                    with torch.no_grad():
-                        output = audio_model(s.music.unsqueeze(0).to(audio_model.device))
-                    music = _check_finite(
-                        output.pooler_output[0].float().cpu().numpy(), segment, "music (VGGish)"
-                    )
-            except FeatureExtractionError as error:
-                fail(decoded.media, segment.segment_id, str(error))
+            video, music = video_features.get(s.segment_id), None
+            if s.music is not None:
+                with torch.no_grad():
+                    output = audio_model(s.music.unsqueeze(0).to(audio_model.device))
+                music = output.pooler_output[0].float().cpu().numpy()
+            # Bad media can make a feature NaN/inf.
+            streams = (("video (SlowFast)", video), ("music (VGGish)", music))
+            if bad := [kind for kind, array in streams if array is not None and not np.isfinite(array).all()]:
+                where = f"segment {s.segment_id!r} ({media}, {s.start:.2f}-{s.end:.2f} s)"
+                fail(media, s.segment_id, f"{where}: {bad[0]} feature holds NaN/inf")
                 continue
             rows.append(
                 {
-                    "segment_id": segment.segment_id,
-                    "emotion": EMOTION_TO_INDEX[segment.emotion] if segment.emotion else None,
+                    "segment_id": s.segment_id,
+                    "emotion": EMOTION_TO_INDEX[decoded.item.emotion] if decoded.item.emotion else None,
                     "video_features": video,
                     "music_features": music,
-                    "source": segment.source_id,
-                    "start": segment.start,
-                    "end": segment.end,
-                    "media": decoded.media,
+                    "source": decoded.item.source_id,
+                    "start": s.start,
+                    "end": s.end,
+                    "media": media,
                 }
             )
         progress.update(1)
     return results
 
 
-def _write_failures(output_dir: Path, failures: Sequence[ExtractionFailure]) -> None:
-    path = output_dir / FAILURES_CSV
-    if not failures:
-        path.unlink(missing_ok=True)  # a report from an earlier run would no longer be true
-        return
-    with atomic_open(path, newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=["media", "segment_id", "reason"])
-        writer.writeheader()
-        writer.writerows({**f.__dict__, "reason": f.reason.replace("\n", " ")} for f in failures)
-
-
-def _remove_obsolete(
+def _finalize(
     output_dir: Path,
     shards: Sequence[Shard],
     earlier_shards: Sequence[Path],
     records: Mapping[str, _Recorded],
     source: MediaSource,
-) -> None:
+    settings: dict,
+    media: str,
+) -> tuple[int, list[ExtractionFailure]]:
     """Main process, after every shard is written: remove the earlier shards this run's plan does not have
-    (media files removed, another ``files_per_shard``), naming the media files whose rows go with them."""
+    (media files removed, another ``files_per_shard``), naming the media files whose rows go with them; write
+    the card and ``failures.csv``. Returns the folder's rows and failures (first the sub-folders of the media
+    that could not be listed)."""
+    from ..data.card import make_extraction_card
+
     gone = sorted(
         {record.entry["item"]["name"] for record in records.values()} - {i.name for i in source.items}
     )
@@ -840,33 +789,31 @@ def _remove_obsolete(
         if path not in planned:
             path.unlink(missing_ok=True)
 
-
-def _finalize(
-    output_dir: Path, shards: Sequence[Shard], settings: dict, media: str, unlisted: list[ExtractionFailure]
-) -> tuple[int, list[ExtractionFailure]]:
-    """Main process, after every shard is written: the card and ``failures.csv``; the folder's rows, failures
-    (``unlisted``: the sub-folders of the media that could not be listed, first)."""
-    from ..data.card import make_extraction_card
-
     tables: dict[str, list[pa.Table]] = {}
-    failures = list(unlisted)
+    failures = list(source.unlisted)
     for shard in shards:
-        path = output_dir / shard.path
-        tables.setdefault(shard.split, []).append(pq.read_table(path))
-        for entry in _shard_metadata(path, _INPUTS_KEY, "[]"):
+        table = pq.read_table(output_dir / shard.path)
+        tables.setdefault(shard.split, []).append(table)
+        for entry in json.loads(table.schema.metadata[_INPUTS_KEY.encode()]):
             failures += [ExtractionFailure(**failure) for failure in entry["failures"]]
     by_split = {split: pa.concat_tables(parts) for split, parts in tables.items()}
     card = make_extraction_card(
         name=output_dir.name, tables=by_split, settings=settings, media=media, left_out=len(failures)
     )
     atomic_write_text(output_dir / "README.md", str(card))
-    _write_failures(output_dir, failures)
-    rows = sum(table.num_rows for table in by_split.values())
-    ids = [i for table in by_split.values() for i in table.column("segment_id").to_pylist()]
-    duplicated = sorted({i for i in ids if ids.count(i) > 1}) if len(set(ids)) != len(ids) else []
-    if duplicated:
+    if failures:
+        with atomic_open(output_dir / FAILURES_CSV, newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=["media", "segment_id", "reason"])
+            writer.writeheader()
+            writer.writerows({**f.__dict__, "reason": f.reason.replace("\n", " ")} for f in failures)
+    else:
+        (output_dir / FAILURES_CSV).unlink(
+            missing_ok=True
+        )  # a report from an earlier run would no longer be true
+    ids = Counter(i for table in by_split.values() for i in table.column("segment_id").to_pylist())
+    if duplicated := sorted(i for i, count in ids.items() if count > 1):
         raise ValueError(f"{media}: duplicated segment id(s) {', '.join(duplicated[:5])}")
-    return rows, failures
+    return sum(table.num_rows for table in by_split.values()), failures
 
 
 def extract_dataset(
@@ -897,6 +844,7 @@ def extract_dataset(
         dataset_split: the split of a Hub dataset ``media`` to read.
     """
     from accelerate import PartialState
+    from tqdm.auto import tqdm
 
     if on_error not in {"raise", "skip"}:
         raise ValueError("on_error must be 'raise' or 'skip'")
@@ -921,25 +869,43 @@ def extract_dataset(
     settings["extractors"] = fingerprints
     summary = ExtractionSummary(output_dir)
     created = not output_dir.exists()
+    label = f"extracting (process {state.process_index})" if state.num_processes > 1 else "extracting"
+    extractors: dict = {}
     try:
-        with _main_process_lock(state, output_dir):
+        with (
+            _main_process_lock(state, output_dir),
+            tempfile.TemporaryDirectory(prefix="emomv-media-") as scratch,
+        ):
             # Every process reads what the earlier shards recorded before any process rewrites one.
             records, earlier_shards = _earlier_records(output_dir)
             state.wait_for_everyone()
-            _extract_shards(
-                state,
-                shards,
-                source,
-                records,
-                settings,
-                output_dir,
-                extractor,
-                summary,
-                on_error=on_error,
-                progress=progress,
-                num_workers=num_workers,
-                batch_size=batch_size,
-            )
+            with state.split_between_processes(shards) as mine:  # this process's share
+                total = sum(len(shard.files) for shard in mine)
+                bar = tqdm(total=total, desc=label, unit="file", disable=not progress)
+
+                def extract(items: list[MediaItem]) -> list[tuple[list[dict], list[ExtractionFailure]]]:
+                    if not extractors:  # built on the first item that needs them
+                        extractors.update(extractor.load(extractor.device or str(state.device)))
+                    return _extract_items(
+                        items,
+                        source,
+                        extractors,
+                        segment_seconds=extractor.segment_seconds,
+                        on_error=on_error,
+                        num_workers=num_workers,
+                        batch_size=batch_size,
+                        scratch=Path(scratch),
+                        progress=bar,
+                    )
+
+                done = 0
+                for shard in mine:
+                    extracted, kept = _build_shard(shard, source, records, settings, output_dir, extract)
+                    summary.extracted += extracted
+                    summary.skipped += kept
+                    done += len(shard.files)
+                    bar.update(done - bar.n)  # the files kept as they were
+                bar.close()
             # Totals of every process (all_gather_object: every process takes part).
             if state.num_processes > 1:
                 from accelerate.utils import gather_object
@@ -948,9 +914,8 @@ def extract_dataset(
                 summary.extracted, summary.skipped = (sum(values) for values in zip(*counts, strict=True))
             state.wait_for_everyone()
             if state.is_main_process:
-                _remove_obsolete(output_dir, shards, earlier_shards, records, source)
                 summary.rows, summary.all_failures = _finalize(
-                    output_dir, shards, settings, str(media), source.unlisted
+                    output_dir, shards, earlier_shards, records, source, settings, str(media)
                 )
             state.wait_for_everyone()
     except BaseException:
@@ -968,85 +933,30 @@ def extract_dataset(
 
 @contextmanager
 def _main_process_lock(state, output_dir: Path) -> Iterator[None]:
-    """Hold the output folder's lock (:func:`~emomv_hf.io_utils.folder_lock`) for the whole run. Under torchrun the
-    processes of one job share the folder: the main process takes the lock and tells the others whether it could."""
+    """Hold the output folder's :data:`LOCK_FILE` for the whole run: an OS lock (``filelock``), so the lock of a
+    killed run is released with its process. Under torchrun the processes of one job share the folder: the main
+    process takes the lock and tells the others whether it could."""
     from accelerate.utils import broadcast_object_list
+    from filelock import FileLock, Timeout
 
-    with contextlib.ExitStack() as stack:
-        refused = None
-        if state.is_main_process:
-            try:
-                stack.enter_context(folder_lock(output_dir, LOCK_FILE))
-            except FolderLockedError as error:
-                refused = str(error)
-        if state.num_processes > 1:
-            refused = broadcast_object_list([refused])[0]
-        if refused is not None:
-            raise FolderLockedError(refused)
+    path = output_dir / LOCK_FILE
+    lock = FileLock(path, timeout=0)
+    refused = None
+    if state.is_main_process:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            lock.acquire()
+        except Timeout:
+            refused = f"{output_dir}: another extraction is writing it (it holds {path}); wait for it"
+    if state.num_processes > 1:
+        refused = broadcast_object_list([refused])[0]
+    if refused is not None:
+        raise FileExistsError(refused)
+    try:
         yield
-
-
-def _extract_shards(
-    state,
-    shards: Sequence[Shard],
-    source: MediaSource,
-    records: dict[str, _Recorded],
-    settings: dict,
-    output_dir: Path,
-    extractor: ExtractorArguments,
-    summary: ExtractionSummary,
-    *,
-    on_error: str,
-    progress: bool,
-    num_workers: int,
-    batch_size: int,
-) -> None:
-    """This process's share of the shards, brought up to date (:func:`_build_shard`); the extractors are built
-    on the first item that needs them."""
-    from tqdm.auto import tqdm
-
-    extractors: dict = {}
-    done = 0
-    with (
-        state.split_between_processes(list(shards)) as mine,
-        tempfile.TemporaryDirectory(prefix="emomv-media-") as scratch,
-    ):
-        label = f"extracting (process {state.process_index})" if state.num_processes > 1 else "extracting"
-        bar = tqdm(
-            total=sum(len(shard.files) for shard in mine), desc=label, unit="file", disable=not progress
-        )
-
-        def extract(items: list[MediaItem]) -> list[tuple[list[dict], list[ExtractionFailure]]]:
-            if not extractors:
-                extractors.update(extractor.load(extractor.device or str(state.device)))
-            return _extract_items(
-                items,
-                source,
-                extractors,
-                segment_seconds=extractor.segment_seconds,
-                on_error=on_error,
-                num_workers=num_workers,
-                batch_size=batch_size,
-                scratch=Path(scratch),
-                progress=bar,
-            )
-
-        for shard in mine:
-            extracted, kept = _build_shard(shard, source, records, settings, output_dir, extract)
-            summary.extracted += extracted
-            summary.skipped += kept
-            done += len(shard.files)
-            bar.update(done - bar.n)  # the files kept as they were
-        bar.close()
-
-
-__all__ = [
-    "CONFIG",
-    "FAILURES_CSV",
-    "ExtractionFailure",
-    "ExtractionSummary",
-    "FeatureExtractionError",
-    "extract_dataset",
-    "list_media",
-    "split_into_segments",
-]
+    finally:
+        if lock.is_locked:
+            # Removed while held (a run that opened it before then finds it unlinked and is refused), so the
+            # folder ends as a run without a lock would leave it.
+            path.unlink()
+            lock.release()

@@ -49,11 +49,8 @@ def _frame(data: torch.Tensor, window: int, hop: int) -> torch.Tensor:
 
 
 def log_mel_spectrogram(waveform: np.ndarray | torch.Tensor) -> torch.Tensor:
-    """Log-mel spectrogram of a 16 kHz mono waveform, shape ``(num_frames, 64)``, float32.
-
-    25 ms periodic-Hann windows every 10 ms, magnitude of a 512-point FFT, 64 mel bands 125-7500 Hz,
-    ``log(mel + 0.01)``; ``num_frames = 1 + (num_samples - 400) // 160``.
-    """
+    """Log-mel spectrogram of a 16 kHz mono waveform (the front end of the module docstring), shape
+    ``(num_frames, 64)`` float32, ``num_frames = 1 + (num_samples - 400) // 160``."""
     signal = torch.as_tensor(np.asarray(waveform, dtype=np.float64))
     if signal.ndim != 1:
         raise ValueError(f"expected a mono waveform of shape (num_samples,), got {tuple(signal.shape)}")
@@ -167,12 +164,3 @@ class VGGishFeatureExtractor(SequenceFeatureExtractor):
             lengths = torch.tensor([examples.shape[0] for examples in per_waveform])
             data["attention_mask"] = (torch.arange(features.shape[1]) < lengths[:, None]).long().numpy()
         return BatchFeature(data, tensor_type=return_tensors)
-
-
-__all__ = [
-    "MIN_AUDIO_SECONDS",
-    "VGGishFeatureExtractor",
-    "log_mel_spectrogram",
-    "mel_filterbank",
-    "waveform_to_examples",
-]

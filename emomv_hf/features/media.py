@@ -145,9 +145,7 @@ def read_video_frames(
                 previous = image
                 if next_target >= num_frames:
                     break
-        except Exception as error:
-            if isinstance(error, MediaError):
-                raise
+        except Exception as error:  # PyAV raises several FFmpeg error classes
             raise MediaError(f"{path}: video decoding failed ({type(error).__name__}: {error})") from None
 
         if not frames and previous is None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -17,8 +16,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from emomv_hf.features.arguments import ExtractorArguments
-from emomv_hf.features.extract import LOCK_FILE, extract_dataset, recorded_extraction_settings
-from emomv_hf.io_utils import FolderLockedError, folder_lock
+from emomv_hf.features.extract import (
+    LOCK_FILE,
+    _main_process_lock,
+    extract_dataset,
+    recorded_extraction_settings,
+)
 
 from .synthetic_media import write_clip
 from .test_convert_weights import _run_cli as convert_cli
@@ -132,24 +135,30 @@ def test_other_extractors_or_segment_length_redo_the_shards(tmp_path: Path, caps
 
 
 def test_a_live_lock_refuses_a_second_extraction_and_a_dead_one_is_taken_over(tmp_path: Path, capsys):
+    from accelerate import PartialState
+
     write_clip(tmp_path / "a.mp4", 1.0)
     out = tmp_path / "features"
     out.mkdir()
-    owner = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    lock = str(out / LOCK_FILE)
+    hold = f"import filelock, time; held = filelock.FileLock({lock!r}); held.acquire(); print(1, flush=True)"
+    owner = subprocess.Popen([sys.executable, "-c", hold + "; time.sleep(60)"], stdout=subprocess.PIPE)
     try:
-        (out / LOCK_FILE).write_text(json.dumps({"pid": owner.pid, "host": socket.gethostname()}))
+        assert owner.stdout.readline()  # the lock is held
         code = _run_cli("--media", str(tmp_path), "--output-dir", str(out), "--random-init", "--no-progress")
         err = capsys.readouterr().err.strip()
         assert code == 1 and err == (
-            f"error: {out}: another process (pid {owner.pid}) is writing it; wait for it, or remove "
-            f"{out / LOCK_FILE} if it is gone"
+            f"error: {out}: another extraction is writing it (it holds {out / LOCK_FILE}); wait for it"
         )
     finally:
         owner.kill()
         owner.wait()
-    # Its owner is dead now: the lock is taken over, held while the block runs and removed after.
-    with folder_lock(out, LOCK_FILE) as lock:
-        assert json.loads(lock.read_text())["pid"] == os.getpid()
-        with pytest.raises(FolderLockedError, match=f"pid {os.getpid()}"), folder_lock(out, LOCK_FILE):
-            pass
+        owner.stdout.close()
+    # Its owner is dead now (its lock file is still there): the lock is taken over, held while the block runs
+    # and removed after.
+    assert (out / LOCK_FILE).exists()
+    state = PartialState(cpu=True)
+    taken = _main_process_lock(state, out)
+    with taken, pytest.raises(FileExistsError, match="another extraction"), _main_process_lock(state, out):
+        pass
     assert not list(out.iterdir())

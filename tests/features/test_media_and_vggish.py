@@ -139,3 +139,12 @@ def test_extractors_without_weights_refuse_naming_the_flags(tmp_path: Path):
         ExtractorArguments(extractor=str(tmp_path)).weights()
     with pytest.raises(FileNotFoundError, match="convert_weights.py"):
         load_extractor(tmp_path / "vggish-10086976.pth")
+
+
+def test_fingerprints_and_load_refuse_the_same_bad_weights(tmp_path: Path):
+    # Extraction fingerprints the extractors, the other entry points load them: both check ``weights()`` first.
+    for use in (ExtractorArguments.fingerprints, lambda arguments: arguments.load("cpu")):
+        with pytest.raises(MissingWeightsError, match="--slowfast-weights PATH"):
+            use(ExtractorArguments())
+        with pytest.raises(FileNotFoundError, match=f"{tmp_path}: not a converted extractor checkpoint"):
+            use(ExtractorArguments(slowfast_weights=str(tmp_path), random_init=True))
