@@ -25,7 +25,7 @@ from emomv_hf.io_utils import counted, dataset_folder_sha256, file_sha256, read_
 
 from .card import RELEASE_LICENSE_NOTE, UNKNOWN_LICENSE, make_dataset_card, user_license_note
 from .hub_folder import write_hub_folder
-from .loading import Segments, load_segments
+from .loading import load_segments
 from .pairing import LabelledSegment, PairingResult, coerce_segments, make_pairs, split_by_source
 from .release import (
     RELEASE_URL,
@@ -304,26 +304,6 @@ def read_segments_csv(
     return segments, splits, video, music
 
 
-def load_extracted_segments(folder: str | os.PathLike) -> Segments:
-    """The ``segments`` config of a folder written by ``dataset_scripts/extract_features.py``, every split.
-
-    Raises:
-        ReleaseFormatError: not such a folder, or a segment id appears twice.
-    """
-    try:
-        segments = load_segments(folder)
-    except Exception as error:  # datasets raises many kinds; all mean "not a segments folder"
-        raise ReleaseFormatError(
-            f"{folder}: not a segments dataset folder of extract_features.py ({type(error).__name__}: {error})"
-        ) from None
-    duplicated = sorted(
-        {segment_id for segment_id, count in Counter(segments.segment_ids).items() if count > 1}
-    )
-    if duplicated:
-        raise ReleaseFormatError(f"{folder}: duplicated segment id(s) {', '.join(duplicated[:5])}")
-    return segments
-
-
 def read_extracted_segments(
     folder: str | os.PathLike,
 ) -> tuple[list[LabelledSegment], dict[str, str], dict[str, np.ndarray], dict[str, np.ndarray]]:
@@ -331,8 +311,12 @@ def read_extracted_segments(
     ``segments`` config; its ``source`` column is the source id). Splits are given when the folder has more than
     a ``train`` split. Every row needs an emotion and both features (pairing uses both streams); the features,
     written by the package, are trusted."""
-    folder = Path(folder)
-    loaded = load_extracted_segments(folder)
+    try:
+        loaded = load_segments(folder)
+    except Exception as error:  # datasets raises many kinds; all mean "not a segments folder"
+        raise ReleaseFormatError(
+            f"{folder}: not a segments dataset folder of extract_features.py ({type(error).__name__}: {error})"
+        ) from None
     emotions, sources = loaded.column("emotion"), loaded.column("source") or [None] * len(loaded)
     video, has_video = loaded.features("video")
     music, has_music = loaded.features("music")
@@ -351,8 +335,7 @@ def read_extracted_segments(
         if missing:
             unusable.append(f"{segment_id} (no {', '.join(missing)})")
             continue
-        (segment,) = coerce_segments([(segment_id, EMOTIONS[emotions[row]], sources[row] or "")])
-        segments.append(segment)
+        segments.append(LabelledSegment(segment_id, EMOTIONS[emotions[row]], sources[row] or None))
         splits[segment_id] = loaded.split_of_row[row]
         video_of[segment_id], music_of[segment_id] = video[row], music[row]
     if unusable:
@@ -538,21 +521,49 @@ def build_pairs_dataset(
         ),
         *notes,
     ]
-    folder = Path(output_dir) / name
+    return write_pairs_folder(
+        Path(output_dir) / name,
+        tables,
+        provenance,
+        made_from="labelled segments with the EmoMV pairing recipe",
+        pairs_made="with the options below",
+        labels_note=f"The emotions are the labels given in `{csv_path.name}`: this package did not check them, and "
+        "the matched/mismatched labels inherit their errors.",
+        license=license,
+        repo_id=repo_id,
+        overwrite=overwrite,
+    )
+
+
+def write_pairs_folder(
+    folder: Path,
+    tables: Mapping[str, Mapping[str, pa.Table]],
+    provenance: Sequence[str],
+    *,
+    made_from: str,
+    pairs_made: str,
+    labels_note: str,
+    license: str,
+    repo_id: str | None,
+    overwrite: bool,
+    labelling: str | None = None,
+) -> Path:
+    """Write the pairs of the user's own segments (``tables`` of :func:`pair_split_tables`) and their card to
+    ``folder``: the card's summary says they were made from ``made_from``, its pairing note how ``make_pairs`` made
+    them (``pairs_made``); the licence is the user's, and the card loads the folder from ``repo_id`` (else the
+    folder as given). Other arguments: as :func:`.card.make_dataset_card` and :func:`.hub_folder.write_hub_folder`.
+    """
     card = make_dataset_card(
-        name=name,
-        pretty_name=name,
-        summary=(
-            f"{name}: music-video pairs made from labelled segments with the EmoMV pairing recipe, in the "
-            "schema of the EmoMV datasets."
-        ),
+        name=folder.name,
+        pretty_name=folder.name,
+        summary=f"{folder.name}: music-video pairs made from {made_from}, in the schema of the EmoMV datasets.",
         tables=tables,
         provenance=provenance,
-        pairing_note="The pairs here were made by `emomv_hf.data.pairing.make_pairs` with the options below.",
+        pairing_note=f"The pairs here were made by `emomv_hf.data.pairing.make_pairs` {pairs_made}.",
         repo_id=repo_id or str(folder),
         license=license,
         license_note=user_license_note(license),
-        labels_note=f"The emotions are the labels given in `{csv_path.name}`: this package did not check them, and "
-        "the matched/mismatched labels inherit their errors.",
+        labels_note=labels_note,
+        labelling=labelling,
     )
     return write_hub_folder(folder, tables, card, overwrite=overwrite)

@@ -40,10 +40,10 @@ from emomv_hf._version import __version__
 from emomv_hf.emotions import EMOTIONS
 from emomv_hf.io_utils import counted, markdown_table, model_fingerprint
 
-from .build import DegenerateDatasetError, load_extracted_segments, pair_split_tables
-from .card import UNKNOWN_LICENSE, make_dataset_card, user_license_note
-from .hub_folder import write_hub_folder, write_parquet
-from .loading import load_hub_dataset
+from .build import DegenerateDatasetError, pair_split_tables, write_pairs_folder
+from .card import UNKNOWN_LICENSE
+from .hub_folder import write_parquet
+from .loading import load_hub_dataset, load_segments
 from .pairing import LabelledSegment, split_by_source
 from .release import ReleaseFormatError
 from .schema import (
@@ -111,7 +111,7 @@ def _from_emomv_folder(folder: Path) -> UnlabelledSegments:
 
 
 def _from_extracted_folder(folder: Path) -> UnlabelledSegments:
-    segments = load_extracted_segments(folder)
+    segments = load_segments(folder)
     ids = segments.segment_ids
     sources = segments.column("source") or [None] * len(ids)
     video, has_video = segments.features("video")
@@ -518,26 +518,20 @@ def create_dataset(
         *([f"- Extraction: {extraction_note}."] if extraction_note else []),
         *notes,
     ]
-    name = output_dir.name
-    card = make_dataset_card(
-        name=name,
-        pretty_name=name,
-        summary=(
-            f"{name}: music-video pairs made from automatically tagged music-video segments with the EmoMV recipe "
-            "(paper sections 3.2-3.3: three-way tag agreement, per-source cap, grouped split, pairing), in the "
-            "schema of the EmoMV datasets."
-        ),
-        tables=tables,
-        provenance=provenance,
-        pairing_note="The pairs here were made by `emomv_hf.data.pairing.make_pairs` from the tagged segments.",
-        repo_id=repo_id or str(output_dir),
-        license=license,
-        license_note=user_license_note(license),
+    write_pairs_folder(
+        output_dir,
+        tables,
+        provenance,
+        made_from="automatically tagged music-video segments with the EmoMV recipe (paper sections 3.2-3.3: "
+        "three-way tag agreement, per-source cap, grouped split, pairing)",
+        pairs_made="from the tagged segments",
         labels_note=f"The emotions were **predicted** by the tagger `{tagger_name}`, not annotated by people (see "
         '"How the segments were labelled"); the matched/mismatched labels inherit its errors.',
+        license=license,
+        repo_id=repo_id,
+        overwrite=overwrite,
         labelling=_labelling_markdown(
             summary, names, tagger_name, max_segments_per_source, validation_fraction, seed
         ),
     )
-    write_hub_folder(output_dir, tables, card, overwrite=overwrite)
     return summary
