@@ -353,10 +353,6 @@ class DegenerateDatasetError(ValueError):
     """Labelled segments give a split without matched or without mismatched pairs."""
 
 
-class DegenerateDatasetWarning(UserWarning):
-    """A degenerate split was written because ``allow_degenerate`` was given."""
-
-
 def _stack(vectors: Mapping[str, np.ndarray], ids: Sequence[str], dim: int) -> np.ndarray:
     return np.stack([vectors[i] for i in ids]) if ids else np.zeros((0, dim), np.float32)
 
@@ -425,7 +421,7 @@ def pair_split_tables(
             "(allow_degenerate=True) to write it anyway."
         )
     for problem in problems:
-        warnings.warn(f"{where}: {problem}", DegenerateDatasetWarning, stacklevel=3)
+        warnings.warn(f"{where}: {problem}", stacklevel=3)
     evaluation = next((name for name in ("test", "validation") if name in pair_tables), list(pair_tables)[-1])
     # The segments of the evaluation split's pairs (every video segment of a pair is the music of one too).
     segments = segments_from_pairs(datasets.Dataset(pair_tables[evaluation]))
@@ -441,7 +437,7 @@ def pair_split_tables(
 
 
 def build_pairs_dataset(
-    segments_csv: str | os.PathLike,
+    segments: str | os.PathLike,
     output_dir: str | os.PathLike,
     *,
     name: str = "emomv-pairs",
@@ -455,36 +451,39 @@ def build_pairs_dataset(
     license: str = UNKNOWN_LICENSE,
     repo_id: str | None = None,
 ) -> Path:
-    """Pair labelled segments (:func:`.pairing.make_pairs`) and write ``output_dir/<name>`` in the Hub layout.
+    """Pair labelled ``segments`` (a CSV, or a folder of extract_features.py; :func:`.pairing.make_pairs`) and write
+    ``output_dir/<name>`` in the Hub layout.
 
     Splits come from the CSV's ``split`` column; without it, ``group_by_source`` makes the EmoMV-C split
-    (:func:`.pairing.split_by_source`), else everything is ``train``. The ``segments`` config holds the
-    segments used by the pairs of the evaluation split (``test``, else ``validation``, else the last).
+    (:func:`.pairing.split_by_source`; ``max_per_source`` 0 or None: no cap), else everything is ``train``. The
+    ``segments`` config holds the segments used by the pairs of the evaluation split (``test``, else
+    ``validation``, else the last).
 
     A split without matched or without mismatched pairs cannot train or evaluate a correspondence model: it
     raises :class:`DegenerateDatasetError` (naming the split, its segments per emotion and what is missing),
     unless ``allow_degenerate``, which warns and writes it. ``overwrite``, ``repo_id``: as
     :func:`build_hub_dataset`. ``license``: the Hub licence id of the user's data (default unknown, ``other``).
     """
-    csv_path = Path(segments_csv)
+    csv_path = Path(segments)
     read = read_extracted_segments if csv_path.is_dir() else read_segments_csv
-    segments, given_splits, video, music = read(csv_path)
+    labelled, given_splits, video, music = read(csv_path)
+    max_per_source = max_per_source or None
     dropped: list[LabelledSegment] = []
     if given_splits:
         by_split: dict[str, list[LabelledSegment]] = {}
-        for segment in segments:
+        for segment in labelled:
             by_split.setdefault(given_splits[segment.segment_id], []).append(segment)
         order = {"train": 0, "validation": 1, "test": 2}
         by_split = dict(sorted(by_split.items(), key=lambda item: (order.get(item[0], 3), item[0])))
     elif group_by_source:
         grouped = split_by_source(
-            segments, seed=seed, validation_fraction=validation_fraction, max_per_source=max_per_source
+            labelled, seed=seed, validation_fraction=validation_fraction, max_per_source=max_per_source
         )
         by_split = {"train": list(grouped.train), "validation": list(grouped.validation)}
         by_split = {split: items for split, items in by_split.items() if items}
         dropped = list(grouped.dropped)
     else:
-        by_split = {"train": segments}
+        by_split = {"train": labelled}
 
     tables, results, notes = pair_split_tables(
         by_split,
@@ -512,7 +511,7 @@ def build_pairs_dataset(
     )
     provenance = [
         f"- Built by `emomv-hf` {__version__} (`emomv_hf.data.build.build_pairs_dataset`) from `{csv_path.name}` "
-        f"({len(segments)} segments, sha256 `{digest}`).",
+        f"({len(labelled)} segments, sha256 `{digest}`).",
         f"- Options: seed {seed}, balance {balance}, split by {split_source}.",
         *(
             [f"- {len(dropped)} segments dropped by the per-source cap of {max_per_source}."]

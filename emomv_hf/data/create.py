@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import datasets
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -44,7 +45,7 @@ from .build import DegenerateDatasetError, pair_split_tables, write_pairs_folder
 from .card import UNKNOWN_LICENSE
 from .hub_folder import write_parquet
 from .loading import load_hub_dataset, load_segments
-from .pairing import LabelledSegment, split_by_source
+from .pairing import LabelledSegment, PairingResult, split_by_source
 from .release import ReleaseFormatError
 from .schema import (
     MUSIC_FEATURE_DIM,
@@ -87,24 +88,18 @@ class UnlabelledSegments:
 
 def _from_emomv_folder(folder: Path) -> UnlabelledSegments:
     pairs = load_hub_dataset(folder, PAIRS_CONFIG)
-    ids: list[str] = []
-    video, music, emotions = [], [], []
-    for dataset in pairs.values():
-        segments = segments_from_pairs(dataset).with_format("numpy")[:]
-        ids += [str(segment_id) for segment_id in segments["segment_id"]]
-        video.append(segments["video_features"])
-        music.append(segments["music_features"])
-        emotions += [int(emotion) for emotion in segments["emotion"]]
-    video_array, music_array = np.concatenate(video), np.concatenate(music)
+    segments = datasets.concatenate_datasets([segments_from_pairs(split) for split in pairs.values()])
+    columns = segments.with_format("numpy")[:]
+    ids = [str(segment_id) for segment_id in columns["segment_id"]]
     present = np.ones(len(ids), dtype=bool)
     return UnlabelledSegments(
         ids,
         [source_video_id(segment_id) for segment_id in ids],
-        video_array.astype(np.float32),
-        music_array.astype(np.float32),
+        columns["video_features"],
+        columns["music_features"],
         present,
         present.copy(),
-        emotions,
+        [int(emotion) for emotion in columns["emotion"]],
         f"the {len(ids)} segments of the pairs of the EmoMV dataset folder `{folder.name}` (splits "
         f"{', '.join(pairs)}; their labels are ignored by the filters)",
     )
@@ -228,21 +223,25 @@ class StageCount:
     def __post_init__(self) -> None:
         self.dropped = {reason: count for reason, count in self.dropped.items() if count}
 
+    @property
+    def why(self) -> str:
+        """The reasons and counts of the dropped segments, ``""`` when none was dropped."""
+        return "; ".join(f"{count} {reason}" for reason, count in self.dropped.items())
+
     def describe(self) -> str:
-        why = "; ".join(f"{count} {reason}" for reason, count in self.dropped.items()) or "none dropped"
-        return f"{self.stage}: kept {self.kept} ({why})"
+        return f"{self.stage}: kept {self.kept} ({self.why or 'none dropped'})"
 
 
 @dataclass
 class CreationSummary:
     """What :func:`create_dataset` did: the written folder, every stage's counts, the tags' distribution per input,
-    the segments per split and emotion, and the pairs per split."""
+    the segments per split and emotion, and the pairing of each split."""
 
     folder: Path
     stages: list[StageCount]
     predicted: dict[str, dict[str, int]]
     splits: dict[str, dict[str, int]]
-    pairs: dict[str, dict[str, int]]
+    pairs: dict[str, PairingResult]
     tags_reused: bool = False
     extraction: str | None = None
     agreement_with_given: tuple[int, int] | None = None
@@ -258,11 +257,11 @@ class CreationSummary:
             lines.append(f"  extraction: {self.extraction}")
         lines.append(f"  tags: {'reused from the previous run' if self.tags_reused else 'computed'}")
         lines += [f"  {stage.describe()}" for stage in self.stages]
-        for split, counts in self.pairs.items():
+        for split, result in self.pairs.items():
             lines.append(
-                f"  pairs/{split}: {counted(counts['rows'], 'pair')} ({counts['matched']} matched, "
-                f"{counts['mismatched']} mismatched) from {counted(sum(self.splits[split].values()), 'segment')}, "
-                f"{counted(counts['unused'], 'matched pair')} dropped by balancing"
+                f"  pairs/{split}: {counted(len(result.pairs), 'pair')} ({result.num_matched} matched, "
+                f"{result.num_mismatched} mismatched) from {counted(sum(self.splits[split].values()), 'segment')}, "
+                f"{counted(len(result.unused_segment_ids), 'matched pair')} dropped by balancing"
             )
         lines.append(f"  kept fraction: {self.kept_fraction:.4f}")
         return "\n".join(lines)
@@ -281,28 +280,10 @@ def _labelling_markdown(
     validation_fraction: float,
     seed: int,
 ) -> str:
-    stage_rows = [
-        [
-            stage.stage,
-            stage.kept,
-            "; ".join(f"{count} {reason}" for reason, count in stage.dropped.items()) or "–",
-        ]
-        for stage in summary.stages
-    ]
-    class_rows = [
-        [stage.stage, *stage.per_class.values(), sum(stage.per_class.values())]
-        for stage in summary.stages
-        if stage.per_class is not None
-    ]
-    predicted_rows = [
-        [
-            {"video": "video only", "music": "music only", "joint": "both"}.get(mode, mode),
-            *counts.values(),
-            sum(counts.values()),
-        ]
-        for mode, counts in summary.predicted.items()
-    ]
-    split_rows = [[split, *counts.values(), sum(counts.values())] for split, counts in summary.splits.items()]
+    def with_total(label: str, counts: dict[str, int]) -> list:
+        return [label, *counts.values(), sum(counts.values())]
+
+    inputs = {"video": "video only", "music": "music only", "joint": "both"}
     parts = [
         f"Every segment was tagged by the emotion tagger `{tagger}` (`EmoMVForEmotionTagging`, the paper's modified "
         "Feature AttendAffectNet) three times: from its video features only, its music features only, and both. "
@@ -310,31 +291,30 @@ def _labelling_markdown(
         f"{max_segments_per_source} segments of one source video were kept (seeded choice), and the "
         f"sources were split {round(100 * (1 - validation_fraction))}/{round(100 * validation_fraction)} "
         f"into train and validation (seed {seed}). The labels are predictions, not human annotations.",
-        "",
         "Filters (every input segment is kept or dropped once; the counts add up to the input):",
-        "",
-        markdown_table(["stage", "kept", "dropped (why)"], stage_rows),
-        "",
+        markdown_table(
+            ["stage", "kept", "dropped (why)"], [[s.stage, s.kept, s.why or "–"] for s in summary.stages]
+        ),
         "Tags of the segments with both streams, per input (as the paper's Table 3):",
-        "",
-        markdown_table(["input", *names, "total"], predicted_rows),
-        "",
+        markdown_table(
+            ["input", *names, "total"],
+            [with_total(inputs.get(mode, mode), counts) for mode, counts in summary.predicted.items()],
+        ),
         "Kept segments per tagged emotion after each filter (as the paper's Table 4):",
-        "",
-        markdown_table(["after", *names, "total"], class_rows),
-        "",
+        markdown_table(
+            ["after", *names, "total"],
+            [with_total(s.stage, s.per_class) for s in summary.stages if s.per_class is not None],
+        ),
         "Segments per split and emotion:",
-        "",
-        markdown_table(["split", *EMOTIONS, "total"], split_rows),
+        markdown_table(["split", *EMOTIONS, "total"], [with_total(*item) for item in summary.splits.items()]),
     ]
     if summary.agreement_with_given is not None:
         agree, total = summary.agreement_with_given
-        parts += [
-            "",
+        parts.append(
             f"Of the {total} kept segments that carried a label in the input, {agree} ({100 * agree / total:.1f} %) "
-            "were tagged with that label.",
-        ]
-    return "\n".join(parts)
+            "were tagged with that label."
+        )
+    return "\n\n".join(parts)
 
 
 def create_dataset(
@@ -489,15 +469,6 @@ def create_dataset(
         split: _per_class([EMOTIONS.index(s.emotion) for s in items], EMOTIONS)
         for split, items in by_split.items()
     }
-    pair_counts = {
-        split: {
-            "rows": len(result.pairs),
-            "matched": result.num_matched,
-            "mismatched": result.num_mismatched,
-            "unused": len(result.unused_segment_ids),
-        }
-        for split, result in results.items()
-    }
     given = [(segment, segments.given_emotions[index_of[segment.segment_id]]) for segment in kept]
     labelled_given = [(segment, label) for segment, label in given if label is not None]
     agreement = (
@@ -506,7 +477,7 @@ def create_dataset(
         else None
     )
     summary = CreationSummary(
-        output_dir, stages, predicted, splits, pair_counts, reused, extraction_note, agreement
+        output_dir, stages, predicted, splits, results, reused, extraction_note, agreement
     )
     provenance = [
         f"- Built by `emomv-hf` {__version__} (`emomv_hf.data.create.create_dataset`, "

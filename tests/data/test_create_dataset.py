@@ -154,7 +154,7 @@ def test_end_to_end_on_synthetic_segments(synthetic, tagger, tmp_path):
             for k in range(len(tag_of))
             if tags["segment_id"][k] in ids
         )
-        assert summary.pairs[split]["rows"] == len(dataset)
+        assert len(summary.pairs[split].pairs) == len(dataset)
         assert max(Counter(source_of[i] for i in ids).values()) <= 2  # the per-source cap
         assert all(tag_of[i] != NEUTRAL for i in ids)
         split_sources[split] = {source_of[i] for i in ids}
