@@ -36,11 +36,10 @@ from .release import (
     check_new_id,
     get_layout,
     load_feature_file,
-    missing_files,
     open_feature_dataset,
     read_pair_csv,
     read_segment_csv,
-    read_split,
+    read_split_features,
     resolve_release_dir,
 )
 from .schema import (
@@ -101,9 +100,7 @@ def build_hub_dataset(
     layout = get_layout(dataset)
     root = resolve_release_dir(release_dir)
 
-    wanted = {(PAIRS_CONFIG, files.split): files for files in layout.pair_splits}
-    wanted[(SEGMENTS_CONFIG, layout.segment_split.split)] = layout.segment_split
-    missing = [path for files in wanted.values() for path in missing_files(root, files.files)]
+    missing = [path for path in layout.files if not (root / path).is_file()]
     if missing and strict:
         raise MissingReleaseFilesError(
             f"{dataset}: {len(missing)} release file(s) missing under {root}: " + ", ".join(missing), missing
@@ -117,17 +114,17 @@ def build_hub_dataset(
 
     tables: dict[str, dict[str, pa.Table]] = {PAIRS_CONFIG: {}, SEGMENTS_CONFIG: {}}
     used: list[str] = []
-    for (config, split), files in wanted.items():
-        if missing_files(root, files.files):
+    for files in (*layout.pair_splits, layout.segment_split):
+        if set(files.files) & set(missing):
             continue
-        if config == PAIRS_CONFIG:
-            annotations, video, music = read_split(root, files, read_pair_csv)
-            tables[config][split] = pairs_table(annotations, video, music)
+        if files is not layout.segment_split:
+            annotations = read_pair_csv(root / files.csv)
+            video, music = read_split_features(root, files, len(annotations))
+            tables[PAIRS_CONFIG][files.split] = pairs_table(annotations, video, music)
         else:
-            segments, video, music = read_split(
-                root, files, functools.partial(read_segment_csv, csv_format=layout.segment_csv_format)
-            )
-            tables[config][split] = schema_table(
+            segments = read_segment_csv(root / files.csv, layout.segment_csv_format)
+            video, music = read_split_features(root, files, len(segments))
+            tables[SEGMENTS_CONFIG][files.split] = schema_table(
                 {
                     "segment_id": [s.segment_id for s in segments],
                     "emotion": [s.emotion for s in segments],
