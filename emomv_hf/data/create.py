@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import datasets
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -44,7 +43,7 @@ from emomv_hf.io_utils import counted, markdown_table, model_fingerprint
 from .build import DegenerateDatasetError, pair_split_tables, write_pairs_folder
 from .card import UNKNOWN_LICENSE
 from .hub_folder import write_parquet
-from .loading import load_hub_dataset, load_segments
+from .loading import Segments, load_hub_dataset, load_segments
 from .pairing import LabelledSegment, PairingResult, split_by_source
 from .release import ReleaseFormatError
 from .schema import (
@@ -86,43 +85,6 @@ class UnlabelledSegments:
         return digest.hexdigest()
 
 
-def _from_emomv_folder(folder: Path) -> UnlabelledSegments:
-    pairs = load_hub_dataset(folder, PAIRS_CONFIG)
-    segments = datasets.concatenate_datasets([segments_from_pairs(split) for split in pairs.values()])
-    columns = segments.with_format("numpy")[:]
-    ids = [str(segment_id) for segment_id in columns["segment_id"]]
-    present = np.ones(len(ids), dtype=bool)
-    return UnlabelledSegments(
-        ids,
-        [source_video_id(segment_id) for segment_id in ids],
-        columns["video_features"],
-        columns["music_features"],
-        present,
-        present.copy(),
-        [int(emotion) for emotion in columns["emotion"]],
-        f"the {len(ids)} segments of the pairs of the EmoMV dataset folder `{folder.name}` (splits "
-        f"{', '.join(pairs)}; their labels are ignored by the filters)",
-    )
-
-
-def _from_extracted_folder(folder: Path) -> UnlabelledSegments:
-    segments = load_segments(folder)
-    ids = segments.segment_ids
-    sources = segments.column("source") or [None] * len(ids)
-    video, has_video = segments.features("video")
-    music, has_music = segments.features("music")
-    return UnlabelledSegments(
-        ids,
-        [source or source_video_id(segment_id) for source, segment_id in zip(sources, ids, strict=True)],
-        video,
-        music,
-        has_video,
-        has_music,
-        segments.column("emotion"),
-        f"the {len(ids)} segments extracted into `{folder.name}` (splits {', '.join(segments.splits)})",
-    )
-
-
 def is_segments_folder(path: str | os.PathLike) -> bool:
     """Whether ``path`` is a folder of already extracted segments (an EmoMV dataset or extract_features output)."""
     folder = Path(path)
@@ -137,11 +99,34 @@ def read_unlabelled_segments(folder: str | os.PathLike) -> UnlabelledSegments:
     wrote, so their features are trusted."""
     folder = Path(folder)
     if (folder / "data" / PAIRS_CONFIG).is_dir():
-        return _from_emomv_folder(folder)
-    if is_segments_folder(folder):
-        return _from_extracted_folder(folder)
-    raise ReleaseFormatError(
-        f"{folder}: neither an EmoMV dataset folder (data/pairs) nor extract_features.py output (data/segments)"
+        pairs = load_hub_dataset(folder, PAIRS_CONFIG)
+        segments = Segments.from_splits(
+            {name: segments_from_pairs(split).data.table for name, split in pairs.items()}
+        )
+        description = (
+            f"the {len(segments)} segments of the pairs of the EmoMV dataset folder `{folder.name}` (splits "
+            f"{', '.join(pairs)}; their labels are ignored by the filters)"
+        )
+    elif is_segments_folder(folder):
+        segments = load_segments(folder)
+        description = f"the {len(segments)} segments extracted into `{folder.name}` (splits {', '.join(segments.splits)})"
+    else:
+        raise ReleaseFormatError(
+            f"{folder}: neither an EmoMV dataset folder (data/pairs) nor extract_features.py output (data/segments)"
+        )
+    ids = segments.segment_ids
+    sources = segments.column("source") or [None] * len(ids)
+    video, has_video = segments.features("video")
+    music, has_music = segments.features("music")
+    return UnlabelledSegments(
+        ids,
+        [source or source_video_id(segment_id) for source, segment_id in zip(sources, ids, strict=True)],
+        video,
+        music,
+        has_video,
+        has_music,
+        segments.column("emotion"),
+        description,
     )
 
 
