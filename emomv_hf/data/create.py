@@ -386,11 +386,7 @@ def create_dataset(
         _write_tags(work_dir / TAGS_FILE, key, ids, tags)
     predicted = {mode: _per_class(values, names) for mode, values in tags.items()}
 
-    agree = (
-        np.all([values == tags["joint"] for values in tags.values()], axis=0)
-        if len(rows)
-        else np.zeros(0, bool)
-    )
+    agree = np.all([values == tags["joint"] for values in tags.values()], axis=0)
     stages.append(
         StageCount(
             "three predictions agree",
@@ -454,13 +450,9 @@ def create_dataset(
         split: _per_class([EMOTIONS.index(s.emotion) for s in items], EMOTIONS)
         for split, items in by_split.items()
     }
-    given = [(segment, segments.given_emotions[index_of[segment.segment_id]]) for segment in kept]
-    labelled_given = [(segment, label) for segment, label in given if label is not None]
-    agreement = (
-        (sum(EMOTIONS[label] == segment.emotion for segment, label in labelled_given), len(labelled_given))
-        if labelled_given
-        else None
-    )
+    given = [(segment.emotion, segments.given_emotions[index_of[segment.segment_id]]) for segment in kept]
+    agrees = [tag == EMOTIONS[label] for tag, label in given if label is not None]
+    agreement = (sum(agrees), len(agrees)) if agrees else None
     summary = CreationSummary(
         output_dir, stages, predicted, splits, results, reused, extraction_note, agreement
     )
