@@ -472,6 +472,9 @@ def build_pairs_dataset(
             by_split.setdefault(given_splits[segment.segment_id], []).append(segment)
         order = {"train": 0, "validation": 1, "test": 2}
         by_split = dict(sorted(by_split.items(), key=lambda item: (order.get(item[0], 3), item[0])))
+        split_source = (
+            "the splits of the segments folder" if csv_path.is_dir() else "the CSV's `split` column"
+        )
     elif group_by_source:
         grouped = split_by_source(
             labelled, seed=seed, validation_fraction=validation_fraction, max_per_source=max_per_source
@@ -479,8 +482,10 @@ def build_pairs_dataset(
         by_split = {"train": list(grouped.train), "validation": list(grouped.validation)}
         by_split = {split: items for split, items in by_split.items() if items}
         dropped = list(grouped.dropped)
+        split_source = f"`split_by_source(seed={seed}, validation_fraction={validation_fraction}, max_per_source={max_per_source})`"
     else:
         by_split = {"train": labelled}
+        split_source = "none (all segments in `train`)"
 
     tables, results, notes = pair_split_tables(
         by_split,
@@ -490,15 +495,6 @@ def build_pairs_dataset(
         balance=balance,
         allow_degenerate=allow_degenerate,
         where=str(csv_path),
-    )
-    split_source = (
-        "the splits of the segments folder"
-        if given_splits and csv_path.is_dir()
-        else "the CSV's `split` column"
-        if given_splits
-        else f"`split_by_source(seed={seed}, validation_fraction={validation_fraction}, max_per_source={max_per_source})`"
-        if group_by_source
-        else "none (all segments in `train`)"
     )
     # A segments folder's digest is that of its Parquet shards (as the comparisons fingerprint datasets).
     digest = (
