@@ -22,7 +22,6 @@ from emomv_hf.hub import push_datasets
 
 
 def build_parser():
-    """`HfArgumentParser` over :class:`BuildEmoMVArguments` and :class:`DatasetOutputArguments`."""
     parser = make_parser(BuildEmoMVArguments, DatasetOutputArguments, description=__doc__.splitlines()[0])
     parser.prog = "build_emomv.py"
     return parser

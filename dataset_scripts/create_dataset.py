@@ -18,10 +18,8 @@ default other: unknown) and loads the dataset from --push-to-hub's id, else from
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import sys
-from collections.abc import Iterator
 
 from emomv_hf.cli import make_parser, run_script
 from emomv_hf.data.arguments import DatasetLicenseArguments
@@ -34,8 +32,6 @@ from emomv_hf.io_utils import progress_bars_off
 
 
 def build_parser():
-    """`HfArgumentParser` over :class:`CreateDatasetArguments`, :class:`ExtractorArguments` and
-    :class:`DatasetLicenseArguments`."""
     parser = make_parser(
         CreateDatasetArguments,
         ExtractorArguments,
@@ -46,27 +42,16 @@ def build_parser():
     return parser
 
 
-@contextlib.contextmanager
-def quiet_library_bars() -> Iterator[None]:
-    """Silence the progress bars of transformers (the tagger's "Loading weights"), datasets ("Generating ...
-    split") and huggingface_hub while stderr is not a terminal, and restore them after.
-
-    A bar opened while another is open (extraction's, or a caller's) is drawn one line lower with cursor-up codes
-    that a log shows as raw ``[A``; in a log the extraction's own labelled bar is the one worth keeping."""
-    if sys.stderr.isatty():
-        yield
-        return
-    with progress_bars_off("transformers", "datasets", "huggingface_hub"):
-        yield
-
-
 def main(argv: list[str] | None = None) -> int:
     return run_script(build_parser(), _run, argv, errors=(FeatureExtractionError, MediaError))
 
 
 def _run(args: CreateDatasetArguments, extractor: ExtractorArguments, card: DatasetLicenseArguments) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    with quiet_library_bars():
+    # Where stderr is not a terminal, the libraries' bars (the tagger's "Loading weights", datasets' "Generating ...
+    # split", uploads) stay quiet: in a log, the extraction's own labelled bar is the one worth keeping.
+    libraries = () if sys.stderr.isatty() else ("transformers", "datasets", "huggingface_hub")
+    with progress_bars_off(*libraries):
         summary = create_dataset(
             args.media,
             args.tagger,

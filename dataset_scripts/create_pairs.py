@@ -16,6 +16,7 @@ loads the dataset from the Hub id of --push-to-hub, else from OUT/NAME as given.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 
 from emomv_hf.cli import make_parser, run_script
@@ -25,8 +26,6 @@ from emomv_hf.hub import push_datasets
 
 
 def build_parser():
-    """`HfArgumentParser` over :class:`CreatePairsArguments`, :class:`DatasetOutputArguments` and
-    :class:`DatasetLicenseArguments`."""
     parser = make_parser(
         CreatePairsArguments,
         DatasetOutputArguments,
@@ -43,15 +42,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args: CreatePairsArguments, output: DatasetOutputArguments, card: DatasetLicenseArguments) -> int:
     folder = build_pairs_dataset(
-        args.segments,
-        args.output_dir,
-        name=args.name,
-        seed=args.seed,
-        balance=args.balance,
-        group_by_source=args.group_by_source,
-        validation_fraction=args.validation_fraction,
-        max_per_source=args.max_per_source or None,
-        allow_degenerate=args.allow_degenerate,
+        **dataclasses.asdict(args),
         overwrite=output.overwrite,
         license=card.license,
         repo_id=f"{output.push_to_hub}/{args.name}" if output.push_to_hub else None,

@@ -42,16 +42,8 @@ class DatasetOutputArguments:
     private: bool = field(default=False, metadata={"help": "create private Hub repositories"})
 
     def __post_init__(self) -> None:
-        if self.push_to_hub is not None:
-            check_flags(
-                {
-                    "push_to_hub": (
-                        bool(self.push_to_hub.strip()) and "/" not in self.push_to_hub,
-                        "a Hub user or organisation name (ORG, without '/')",
-                    )
-                },
-                self,
-            )
+        valid = self.push_to_hub is None or (bool(self.push_to_hub.strip()) and "/" not in self.push_to_hub)
+        check_flags({"push_to_hub": (valid, "a Hub user or organisation name (ORG, without '/')")}, self)
 
 
 @dataclass(kw_only=True)
@@ -68,15 +60,8 @@ class DatasetLicenseArguments:
 
     def __post_init__(self) -> None:
         # The id goes into the card's YAML: a Hub licence id is lower-case letters, digits, '.', '-' and '+'.
-        check_flags(
-            {
-                "license": (
-                    re.fullmatch(r"[a-z0-9][a-z0-9.+-]{0,63}", self.license) is not None,
-                    "a Hub licence id",
-                )
-            },
-            self,
-        )
+        valid = re.fullmatch(r"[a-z0-9][a-z0-9.+-]{0,63}", self.license) is not None
+        check_flags({"license": (valid, "a Hub licence id")}, self)
 
 
 @dataclass(kw_only=True)

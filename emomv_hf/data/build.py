@@ -25,7 +25,7 @@ from emomv_hf.io_utils import counted, dataset_folder_sha256, file_sha256, read_
 
 from .card import RELEASE_LICENSE_NOTE, UNKNOWN_LICENSE, make_dataset_card, user_license_note
 from .hub_folder import write_hub_folder
-from .loading import Segments, load_segments
+from .loading import load_segments
 from .pairing import LabelledSegment, PairingResult, coerce_segments, make_pairs, split_by_source
 from .release import (
     RELEASE_URL,
@@ -36,11 +36,10 @@ from .release import (
     check_new_id,
     get_layout,
     load_feature_file,
-    missing_files,
     open_feature_dataset,
     read_pair_csv,
     read_segment_csv,
-    read_split,
+    read_split_features,
     resolve_release_dir,
 )
 from .schema import (
@@ -101,9 +100,7 @@ def build_hub_dataset(
     layout = get_layout(dataset)
     root = resolve_release_dir(release_dir)
 
-    wanted = {(PAIRS_CONFIG, files.split): files for files in layout.pair_splits}
-    wanted[(SEGMENTS_CONFIG, layout.segment_split.split)] = layout.segment_split
-    missing = [path for files in wanted.values() for path in missing_files(root, files.files)]
+    missing = [path for path in layout.files if not (root / path).is_file()]
     if missing and strict:
         raise MissingReleaseFilesError(
             f"{dataset}: {len(missing)} release file(s) missing under {root}: " + ", ".join(missing), missing
@@ -117,17 +114,17 @@ def build_hub_dataset(
 
     tables: dict[str, dict[str, pa.Table]] = {PAIRS_CONFIG: {}, SEGMENTS_CONFIG: {}}
     used: list[str] = []
-    for (config, split), files in wanted.items():
-        if missing_files(root, files.files):
+    for files in (*layout.pair_splits, layout.segment_split):
+        if set(files.files) & set(missing):
             continue
-        if config == PAIRS_CONFIG:
-            annotations, video, music = read_split(root, files, read_pair_csv)
-            tables[config][split] = pairs_table(annotations, video, music)
+        if files is not layout.segment_split:
+            annotations = read_pair_csv(root / files.csv)
+            video, music = read_split_features(root, files, len(annotations))
+            tables[PAIRS_CONFIG][files.split] = pairs_table(annotations, video, music)
         else:
-            segments, video, music = read_split(
-                root, files, functools.partial(read_segment_csv, csv_format=layout.segment_csv_format)
-            )
-            tables[config][split] = schema_table(
+            segments = read_segment_csv(root / files.csv, layout.segment_csv_format)
+            video, music = read_split_features(root, files, len(segments))
+            tables[SEGMENTS_CONFIG][files.split] = schema_table(
                 {
                     "segment_id": [s.segment_id for s in segments],
                     "emotion": [s.emotion for s in segments],
@@ -304,26 +301,6 @@ def read_segments_csv(
     return segments, splits, video, music
 
 
-def load_extracted_segments(folder: str | os.PathLike) -> Segments:
-    """The ``segments`` config of a folder written by ``dataset_scripts/extract_features.py``, every split.
-
-    Raises:
-        ReleaseFormatError: not such a folder, or a segment id appears twice.
-    """
-    try:
-        segments = load_segments(folder)
-    except Exception as error:  # datasets raises many kinds; all mean "not a segments folder"
-        raise ReleaseFormatError(
-            f"{folder}: not a segments dataset folder of extract_features.py ({type(error).__name__}: {error})"
-        ) from None
-    duplicated = sorted(
-        {segment_id for segment_id, count in Counter(segments.segment_ids).items() if count > 1}
-    )
-    if duplicated:
-        raise ReleaseFormatError(f"{folder}: duplicated segment id(s) {', '.join(duplicated[:5])}")
-    return segments
-
-
 def read_extracted_segments(
     folder: str | os.PathLike,
 ) -> tuple[list[LabelledSegment], dict[str, str], dict[str, np.ndarray], dict[str, np.ndarray]]:
@@ -331,8 +308,12 @@ def read_extracted_segments(
     ``segments`` config; its ``source`` column is the source id). Splits are given when the folder has more than
     a ``train`` split. Every row needs an emotion and both features (pairing uses both streams); the features,
     written by the package, are trusted."""
-    folder = Path(folder)
-    loaded = load_extracted_segments(folder)
+    try:
+        loaded = load_segments(folder)
+    except Exception as error:  # datasets raises many kinds; all mean "not a segments folder"
+        raise ReleaseFormatError(
+            f"{folder}: not a segments dataset folder of extract_features.py ({type(error).__name__}: {error})"
+        ) from None
     emotions, sources = loaded.column("emotion"), loaded.column("source") or [None] * len(loaded)
     video, has_video = loaded.features("video")
     music, has_music = loaded.features("music")
@@ -351,8 +332,7 @@ def read_extracted_segments(
         if missing:
             unusable.append(f"{segment_id} (no {', '.join(missing)})")
             continue
-        (segment,) = coerce_segments([(segment_id, EMOTIONS[emotions[row]], sources[row] or "")])
-        segments.append(segment)
+        segments.append(LabelledSegment(segment_id, EMOTIONS[emotions[row]], sources[row] or None))
         splits[segment_id] = loaded.split_of_row[row]
         video_of[segment_id], music_of[segment_id] = video[row], music[row]
     if unusable:
@@ -368,10 +348,6 @@ def read_extracted_segments(
 
 class DegenerateDatasetError(ValueError):
     """Labelled segments give a split without matched or without mismatched pairs."""
-
-
-class DegenerateDatasetWarning(UserWarning):
-    """A degenerate split was written because ``allow_degenerate`` was given."""
 
 
 def _stack(vectors: Mapping[str, np.ndarray], ids: Sequence[str], dim: int) -> np.ndarray:
@@ -442,7 +418,7 @@ def pair_split_tables(
             "(allow_degenerate=True) to write it anyway."
         )
     for problem in problems:
-        warnings.warn(f"{where}: {problem}", DegenerateDatasetWarning, stacklevel=3)
+        warnings.warn(f"{where}: {problem}", stacklevel=3)
     evaluation = next((name for name in ("test", "validation") if name in pair_tables), list(pair_tables)[-1])
     # The segments of the evaluation split's pairs (every video segment of a pair is the music of one too).
     segments = segments_from_pairs(datasets.Dataset(pair_tables[evaluation]))
@@ -458,7 +434,7 @@ def pair_split_tables(
 
 
 def build_pairs_dataset(
-    segments_csv: str | os.PathLike,
+    segments: str | os.PathLike,
     output_dir: str | os.PathLike,
     *,
     name: str = "emomv-pairs",
@@ -472,36 +448,44 @@ def build_pairs_dataset(
     license: str = UNKNOWN_LICENSE,
     repo_id: str | None = None,
 ) -> Path:
-    """Pair labelled segments (:func:`.pairing.make_pairs`) and write ``output_dir/<name>`` in the Hub layout.
+    """Pair labelled ``segments`` (a CSV, or a folder of extract_features.py; :func:`.pairing.make_pairs`) and write
+    ``output_dir/<name>`` in the Hub layout.
 
     Splits come from the CSV's ``split`` column; without it, ``group_by_source`` makes the EmoMV-C split
-    (:func:`.pairing.split_by_source`), else everything is ``train``. The ``segments`` config holds the
-    segments used by the pairs of the evaluation split (``test``, else ``validation``, else the last).
+    (:func:`.pairing.split_by_source`; ``max_per_source`` 0 or None: no cap), else everything is ``train``. The
+    ``segments`` config holds the segments used by the pairs of the evaluation split (``test``, else
+    ``validation``, else the last).
 
     A split without matched or without mismatched pairs cannot train or evaluate a correspondence model: it
     raises :class:`DegenerateDatasetError` (naming the split, its segments per emotion and what is missing),
     unless ``allow_degenerate``, which warns and writes it. ``overwrite``, ``repo_id``: as
     :func:`build_hub_dataset`. ``license``: the Hub licence id of the user's data (default unknown, ``other``).
     """
-    csv_path = Path(segments_csv)
+    csv_path = Path(segments)
     read = read_extracted_segments if csv_path.is_dir() else read_segments_csv
-    segments, given_splits, video, music = read(csv_path)
+    labelled, given_splits, video, music = read(csv_path)
+    max_per_source = max_per_source or None
     dropped: list[LabelledSegment] = []
     if given_splits:
         by_split: dict[str, list[LabelledSegment]] = {}
-        for segment in segments:
+        for segment in labelled:
             by_split.setdefault(given_splits[segment.segment_id], []).append(segment)
         order = {"train": 0, "validation": 1, "test": 2}
         by_split = dict(sorted(by_split.items(), key=lambda item: (order.get(item[0], 3), item[0])))
+        split_source = (
+            "the splits of the segments folder" if csv_path.is_dir() else "the CSV's `split` column"
+        )
     elif group_by_source:
         grouped = split_by_source(
-            segments, seed=seed, validation_fraction=validation_fraction, max_per_source=max_per_source
+            labelled, seed=seed, validation_fraction=validation_fraction, max_per_source=max_per_source
         )
         by_split = {"train": list(grouped.train), "validation": list(grouped.validation)}
         by_split = {split: items for split, items in by_split.items() if items}
         dropped = list(grouped.dropped)
+        split_source = f"`split_by_source(seed={seed}, validation_fraction={validation_fraction}, max_per_source={max_per_source})`"
     else:
-        by_split = {"train": segments}
+        by_split = {"train": labelled}
+        split_source = "none (all segments in `train`)"
 
     tables, results, notes = pair_split_tables(
         by_split,
@@ -512,15 +496,6 @@ def build_pairs_dataset(
         allow_degenerate=allow_degenerate,
         where=str(csv_path),
     )
-    split_source = (
-        "the splits of the segments folder"
-        if given_splits and csv_path.is_dir()
-        else "the CSV's `split` column"
-        if given_splits
-        else f"`split_by_source(seed={seed}, validation_fraction={validation_fraction}, max_per_source={max_per_source})`"
-        if group_by_source
-        else "none (all segments in `train`)"
-    )
     # A segments folder's digest is that of its Parquet shards (as the comparisons fingerprint datasets).
     digest = (
         file_sha256(csv_path)
@@ -529,7 +504,7 @@ def build_pairs_dataset(
     )
     provenance = [
         f"- Built by `emomv-hf` {__version__} (`emomv_hf.data.build.build_pairs_dataset`) from `{csv_path.name}` "
-        f"({len(segments)} segments, sha256 `{digest}`).",
+        f"({len(labelled)} segments, sha256 `{digest}`).",
         f"- Options: seed {seed}, balance {balance}, split by {split_source}.",
         *(
             [f"- {len(dropped)} segments dropped by the per-source cap of {max_per_source}."]
@@ -538,21 +513,49 @@ def build_pairs_dataset(
         ),
         *notes,
     ]
-    folder = Path(output_dir) / name
+    return write_pairs_folder(
+        Path(output_dir) / name,
+        tables,
+        provenance,
+        made_from="labelled segments with the EmoMV pairing recipe",
+        pairs_made="with the options below",
+        labels_note=f"The emotions are the labels given in `{csv_path.name}`: this package did not check them, and "
+        "the matched/mismatched labels inherit their errors.",
+        license=license,
+        repo_id=repo_id,
+        overwrite=overwrite,
+    )
+
+
+def write_pairs_folder(
+    folder: Path,
+    tables: Mapping[str, Mapping[str, pa.Table]],
+    provenance: Sequence[str],
+    *,
+    made_from: str,
+    pairs_made: str,
+    labels_note: str,
+    license: str,
+    repo_id: str | None,
+    overwrite: bool,
+    labelling: str | None = None,
+) -> Path:
+    """Write the pairs of the user's own segments (``tables`` of :func:`pair_split_tables`) and their card to
+    ``folder``: the card's summary says they were made from ``made_from``, its pairing note how ``make_pairs`` made
+    them (``pairs_made``); the licence is the user's, and the card loads the folder from ``repo_id`` (else the
+    folder as given). Other arguments: as :func:`.card.make_dataset_card` and :func:`.hub_folder.write_hub_folder`.
+    """
     card = make_dataset_card(
-        name=name,
-        pretty_name=name,
-        summary=(
-            f"{name}: music-video pairs made from labelled segments with the EmoMV pairing recipe, in the "
-            "schema of the EmoMV datasets."
-        ),
+        name=folder.name,
+        pretty_name=folder.name,
+        summary=f"{folder.name}: music-video pairs made from {made_from}, in the schema of the EmoMV datasets.",
         tables=tables,
         provenance=provenance,
-        pairing_note="The pairs here were made by `emomv_hf.data.pairing.make_pairs` with the options below.",
+        pairing_note=f"The pairs here were made by `emomv_hf.data.pairing.make_pairs` {pairs_made}.",
         repo_id=repo_id or str(folder),
         license=license,
         license_note=user_license_note(license),
-        labels_note=f"The emotions are the labels given in `{csv_path.name}`: this package did not check them, and "
-        "the matched/mismatched labels inherit their errors.",
+        labels_note=labels_note,
+        labelling=labelling,
     )
     return write_hub_folder(folder, tables, card, overwrite=overwrite)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from datasets import DatasetInfo, Features
 from datasets.info import DatasetInfosDict
 from datasets.splits import SplitDict, SplitInfo
@@ -81,16 +82,17 @@ def _size_category(rows: int) -> str:
     return "100K<n<1M"
 
 
-def _column(table: pa.Table, name: str) -> list[int]:
-    return table.column(name).to_pylist()
+def _labelled(pairs: pa.Table, label: int) -> pa.Table:
+    """The rows of a ``pairs`` table with ``label`` (1 matched, 0 mismatched)."""
+    return pairs.filter(pc.equal(pairs.column("label"), label))
 
 
 def mismatch_matrix_table(table: pa.Table) -> list[list[int]]:
     """5 x 5 mismatched-pair counts of a ``pairs`` table: rows video emotion, columns music emotion."""
-    columns = zip(
-        _column(table, "label"), _column(table, "video_emotion"), _column(table, "music_emotion"), strict=True
+    mismatched = _labelled(table, 0)
+    return mismatch_matrix(
+        zip(mismatched["video_emotion"].to_pylist(), mismatched["music_emotion"].to_pylist(), strict=True)
     )
-    return mismatch_matrix((video, music) for label, video, music in columns if label == 0)
 
 
 def card_data(
@@ -210,11 +212,7 @@ def _size_limitations(pairs: Mapping[str, pa.Table]) -> list[str]:
         "not single runs."
     ]
     for split, table in pairs.items():
-        matched = {
-            video
-            for video, label in zip(_column(table, "video_emotion"), _column(table, "label"), strict=True)
-            if label
-        }
+        matched = set(_labelled(table, 1)["video_emotion"].to_pylist())
         absent = [emotion for index, emotion in enumerate(EMOTIONS) if index not in matched]
         if absent:
             lines.append(f"Split `{split}` has no matched pair of {', '.join(absent)}.")
@@ -225,10 +223,7 @@ def _emotion_counts_table(tables: Mapping[str, pa.Table], column: str, matched_o
     """Rows per split and emotion of ``column`` (only matched pairs with ``matched_only``)."""
     rows = []
     for split, table in tables.items():
-        values = _column(table, column)
-        if matched_only:
-            values = [v for v, label in zip(values, _column(table, "label"), strict=True) if label]
-        counts = Counter(values)
+        counts = Counter((_labelled(table, 1) if matched_only else table)[column].to_pylist())
         rows.append([split, *(counts.get(i, 0) for i in range(len(EMOTIONS)))])
     return markdown_table(["split", *EMOTIONS], rows)
 
@@ -261,7 +256,7 @@ def make_extraction_card(
         video = table.column("video_features").null_count
         music = table.column("music_features").null_count
         split_rows.append([split, table.num_rows, table.num_rows - video, table.num_rows - music])
-        counts = Counter(_column(table, "emotion"))
+        counts = Counter(table["emotion"].to_pylist())
         emotion_rows.append([split, *(counts.get(i, 0) for i in range(len(EMOTIONS))), counts.get(None, 0)])
     return DatasetCard.from_template(
         data,

@@ -40,11 +40,11 @@ from emomv_hf._version import __version__
 from emomv_hf.emotions import EMOTIONS
 from emomv_hf.io_utils import counted, markdown_table, model_fingerprint
 
-from .build import DegenerateDatasetError, load_extracted_segments, pair_split_tables
-from .card import UNKNOWN_LICENSE, make_dataset_card, user_license_note
-from .hub_folder import write_hub_folder, write_parquet
-from .loading import load_hub_dataset
-from .pairing import LabelledSegment, split_by_source
+from .build import DegenerateDatasetError, pair_split_tables, write_pairs_folder
+from .card import UNKNOWN_LICENSE
+from .hub_folder import write_parquet
+from .loading import Segments, load_hub_dataset, load_segments
+from .pairing import LabelledSegment, PairingResult, split_by_source
 from .release import ReleaseFormatError
 from .schema import (
     MUSIC_FEATURE_DIM,
@@ -85,49 +85,6 @@ class UnlabelledSegments:
         return digest.hexdigest()
 
 
-def _from_emomv_folder(folder: Path) -> UnlabelledSegments:
-    pairs = load_hub_dataset(folder, PAIRS_CONFIG)
-    ids: list[str] = []
-    video, music, emotions = [], [], []
-    for dataset in pairs.values():
-        segments = segments_from_pairs(dataset).with_format("numpy")[:]
-        ids += [str(segment_id) for segment_id in segments["segment_id"]]
-        video.append(segments["video_features"])
-        music.append(segments["music_features"])
-        emotions += [int(emotion) for emotion in segments["emotion"]]
-    video_array, music_array = np.concatenate(video), np.concatenate(music)
-    present = np.ones(len(ids), dtype=bool)
-    return UnlabelledSegments(
-        ids,
-        [source_video_id(segment_id) for segment_id in ids],
-        video_array.astype(np.float32),
-        music_array.astype(np.float32),
-        present,
-        present.copy(),
-        emotions,
-        f"the {len(ids)} segments of the pairs of the EmoMV dataset folder `{folder.name}` (splits "
-        f"{', '.join(pairs)}; their labels are ignored by the filters)",
-    )
-
-
-def _from_extracted_folder(folder: Path) -> UnlabelledSegments:
-    segments = load_extracted_segments(folder)
-    ids = segments.segment_ids
-    sources = segments.column("source") or [None] * len(ids)
-    video, has_video = segments.features("video")
-    music, has_music = segments.features("music")
-    return UnlabelledSegments(
-        ids,
-        [source or source_video_id(segment_id) for source, segment_id in zip(sources, ids, strict=True)],
-        video,
-        music,
-        has_video,
-        has_music,
-        segments.column("emotion"),
-        f"the {len(ids)} segments extracted into `{folder.name}` (splits {', '.join(segments.splits)})",
-    )
-
-
 def is_segments_folder(path: str | os.PathLike) -> bool:
     """Whether ``path`` is a folder of already extracted segments (an EmoMV dataset or extract_features output)."""
     folder = Path(path)
@@ -142,11 +99,34 @@ def read_unlabelled_segments(folder: str | os.PathLike) -> UnlabelledSegments:
     wrote, so their features are trusted."""
     folder = Path(folder)
     if (folder / "data" / PAIRS_CONFIG).is_dir():
-        return _from_emomv_folder(folder)
-    if is_segments_folder(folder):
-        return _from_extracted_folder(folder)
-    raise ReleaseFormatError(
-        f"{folder}: neither an EmoMV dataset folder (data/pairs) nor extract_features.py output (data/segments)"
+        pairs = load_hub_dataset(folder, PAIRS_CONFIG)
+        segments = Segments.from_splits(
+            {name: segments_from_pairs(split).data.table for name, split in pairs.items()}
+        )
+        description = (
+            f"the {len(segments)} segments of the pairs of the EmoMV dataset folder `{folder.name}` (splits "
+            f"{', '.join(pairs)}; their labels are ignored by the filters)"
+        )
+    elif is_segments_folder(folder):
+        segments = load_segments(folder)
+        description = f"the {len(segments)} segments extracted into `{folder.name}` (splits {', '.join(segments.splits)})"
+    else:
+        raise ReleaseFormatError(
+            f"{folder}: neither an EmoMV dataset folder (data/pairs) nor extract_features.py output (data/segments)"
+        )
+    ids = segments.segment_ids
+    sources = segments.column("source") or [None] * len(ids)
+    video, has_video = segments.features("video")
+    music, has_music = segments.features("music")
+    return UnlabelledSegments(
+        ids,
+        [source or source_video_id(segment_id) for source, segment_id in zip(sources, ids, strict=True)],
+        video,
+        music,
+        has_video,
+        has_music,
+        segments.column("emotion"),
+        description,
     )
 
 
@@ -228,21 +208,25 @@ class StageCount:
     def __post_init__(self) -> None:
         self.dropped = {reason: count for reason, count in self.dropped.items() if count}
 
+    @property
+    def why(self) -> str:
+        """The reasons and counts of the dropped segments, ``""`` when none was dropped."""
+        return "; ".join(f"{count} {reason}" for reason, count in self.dropped.items())
+
     def describe(self) -> str:
-        why = "; ".join(f"{count} {reason}" for reason, count in self.dropped.items()) or "none dropped"
-        return f"{self.stage}: kept {self.kept} ({why})"
+        return f"{self.stage}: kept {self.kept} ({self.why or 'none dropped'})"
 
 
 @dataclass
 class CreationSummary:
     """What :func:`create_dataset` did: the written folder, every stage's counts, the tags' distribution per input,
-    the segments per split and emotion, and the pairs per split."""
+    the segments per split and emotion, and the pairing of each split."""
 
     folder: Path
     stages: list[StageCount]
     predicted: dict[str, dict[str, int]]
     splits: dict[str, dict[str, int]]
-    pairs: dict[str, dict[str, int]]
+    pairs: dict[str, PairingResult]
     tags_reused: bool = False
     extraction: str | None = None
     agreement_with_given: tuple[int, int] | None = None
@@ -258,11 +242,11 @@ class CreationSummary:
             lines.append(f"  extraction: {self.extraction}")
         lines.append(f"  tags: {'reused from the previous run' if self.tags_reused else 'computed'}")
         lines += [f"  {stage.describe()}" for stage in self.stages]
-        for split, counts in self.pairs.items():
+        for split, result in self.pairs.items():
             lines.append(
-                f"  pairs/{split}: {counted(counts['rows'], 'pair')} ({counts['matched']} matched, "
-                f"{counts['mismatched']} mismatched) from {counted(sum(self.splits[split].values()), 'segment')}, "
-                f"{counted(counts['unused'], 'matched pair')} dropped by balancing"
+                f"  pairs/{split}: {counted(len(result.pairs), 'pair')} ({result.num_matched} matched, "
+                f"{result.num_mismatched} mismatched) from {counted(sum(self.splits[split].values()), 'segment')}, "
+                f"{counted(len(result.unused_segment_ids), 'matched pair')} dropped by balancing"
             )
         lines.append(f"  kept fraction: {self.kept_fraction:.4f}")
         return "\n".join(lines)
@@ -281,28 +265,10 @@ def _labelling_markdown(
     validation_fraction: float,
     seed: int,
 ) -> str:
-    stage_rows = [
-        [
-            stage.stage,
-            stage.kept,
-            "; ".join(f"{count} {reason}" for reason, count in stage.dropped.items()) or "–",
-        ]
-        for stage in summary.stages
-    ]
-    class_rows = [
-        [stage.stage, *stage.per_class.values(), sum(stage.per_class.values())]
-        for stage in summary.stages
-        if stage.per_class is not None
-    ]
-    predicted_rows = [
-        [
-            {"video": "video only", "music": "music only", "joint": "both"}.get(mode, mode),
-            *counts.values(),
-            sum(counts.values()),
-        ]
-        for mode, counts in summary.predicted.items()
-    ]
-    split_rows = [[split, *counts.values(), sum(counts.values())] for split, counts in summary.splits.items()]
+    def with_total(label: str, counts: dict[str, int]) -> list:
+        return [label, *counts.values(), sum(counts.values())]
+
+    inputs = {"video": "video only", "music": "music only", "joint": "both"}
     parts = [
         f"Every segment was tagged by the emotion tagger `{tagger}` (`EmoMVForEmotionTagging`, the paper's modified "
         "Feature AttendAffectNet) three times: from its video features only, its music features only, and both. "
@@ -310,31 +276,30 @@ def _labelling_markdown(
         f"{max_segments_per_source} segments of one source video were kept (seeded choice), and the "
         f"sources were split {round(100 * (1 - validation_fraction))}/{round(100 * validation_fraction)} "
         f"into train and validation (seed {seed}). The labels are predictions, not human annotations.",
-        "",
         "Filters (every input segment is kept or dropped once; the counts add up to the input):",
-        "",
-        markdown_table(["stage", "kept", "dropped (why)"], stage_rows),
-        "",
+        markdown_table(
+            ["stage", "kept", "dropped (why)"], [[s.stage, s.kept, s.why or "–"] for s in summary.stages]
+        ),
         "Tags of the segments with both streams, per input (as the paper's Table 3):",
-        "",
-        markdown_table(["input", *names, "total"], predicted_rows),
-        "",
+        markdown_table(
+            ["input", *names, "total"],
+            [with_total(inputs.get(mode, mode), counts) for mode, counts in summary.predicted.items()],
+        ),
         "Kept segments per tagged emotion after each filter (as the paper's Table 4):",
-        "",
-        markdown_table(["after", *names, "total"], class_rows),
-        "",
+        markdown_table(
+            ["after", *names, "total"],
+            [with_total(s.stage, s.per_class) for s in summary.stages if s.per_class is not None],
+        ),
         "Segments per split and emotion:",
-        "",
-        markdown_table(["split", *EMOTIONS, "total"], split_rows),
+        markdown_table(["split", *EMOTIONS, "total"], [with_total(*item) for item in summary.splits.items()]),
     ]
     if summary.agreement_with_given is not None:
         agree, total = summary.agreement_with_given
-        parts += [
-            "",
+        parts.append(
             f"Of the {total} kept segments that carried a label in the input, {agree} ({100 * agree / total:.1f} %) "
-            "were tagged with that label.",
-        ]
-    return "\n".join(parts)
+            "were tagged with that label."
+        )
+    return "\n\n".join(parts)
 
 
 def create_dataset(
@@ -421,11 +386,7 @@ def create_dataset(
         _write_tags(work_dir / TAGS_FILE, key, ids, tags)
     predicted = {mode: _per_class(values, names) for mode, values in tags.items()}
 
-    agree = (
-        np.all([values == tags["joint"] for values in tags.values()], axis=0)
-        if len(rows)
-        else np.zeros(0, bool)
-    )
+    agree = np.all([values == tags["joint"] for values in tags.values()], axis=0)
     stages.append(
         StageCount(
             "three predictions agree",
@@ -489,24 +450,11 @@ def create_dataset(
         split: _per_class([EMOTIONS.index(s.emotion) for s in items], EMOTIONS)
         for split, items in by_split.items()
     }
-    pair_counts = {
-        split: {
-            "rows": len(result.pairs),
-            "matched": result.num_matched,
-            "mismatched": result.num_mismatched,
-            "unused": len(result.unused_segment_ids),
-        }
-        for split, result in results.items()
-    }
-    given = [(segment, segments.given_emotions[index_of[segment.segment_id]]) for segment in kept]
-    labelled_given = [(segment, label) for segment, label in given if label is not None]
-    agreement = (
-        (sum(EMOTIONS[label] == segment.emotion for segment, label in labelled_given), len(labelled_given))
-        if labelled_given
-        else None
-    )
+    given = [(segment.emotion, segments.given_emotions[index_of[segment.segment_id]]) for segment in kept]
+    agrees = [tag == EMOTIONS[label] for tag, label in given if label is not None]
+    agreement = (sum(agrees), len(agrees)) if agrees else None
     summary = CreationSummary(
-        output_dir, stages, predicted, splits, pair_counts, reused, extraction_note, agreement
+        output_dir, stages, predicted, splits, results, reused, extraction_note, agreement
     )
     provenance = [
         f"- Built by `emomv-hf` {__version__} (`emomv_hf.data.create.create_dataset`, "
@@ -518,26 +466,20 @@ def create_dataset(
         *([f"- Extraction: {extraction_note}."] if extraction_note else []),
         *notes,
     ]
-    name = output_dir.name
-    card = make_dataset_card(
-        name=name,
-        pretty_name=name,
-        summary=(
-            f"{name}: music-video pairs made from automatically tagged music-video segments with the EmoMV recipe "
-            "(paper sections 3.2-3.3: three-way tag agreement, per-source cap, grouped split, pairing), in the "
-            "schema of the EmoMV datasets."
-        ),
-        tables=tables,
-        provenance=provenance,
-        pairing_note="The pairs here were made by `emomv_hf.data.pairing.make_pairs` from the tagged segments.",
-        repo_id=repo_id or str(output_dir),
-        license=license,
-        license_note=user_license_note(license),
+    write_pairs_folder(
+        output_dir,
+        tables,
+        provenance,
+        made_from="automatically tagged music-video segments with the EmoMV recipe (paper sections 3.2-3.3: "
+        "three-way tag agreement, per-source cap, grouped split, pairing)",
+        pairs_made="from the tagged segments",
         labels_note=f"The emotions were **predicted** by the tagger `{tagger_name}`, not annotated by people (see "
         '"How the segments were labelled"); the matched/mismatched labels inherit its errors.',
+        license=license,
+        repo_id=repo_id,
+        overwrite=overwrite,
         labelling=_labelling_markdown(
             summary, names, tagger_name, max_segments_per_source, validation_fraction, seed
         ),
     )
-    write_hub_folder(output_dir, tables, card, overwrite=overwrite)
     return summary

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -157,6 +158,12 @@ class Segments:
     splits: list[str]
     split_of_row: list[str]
 
+    @classmethod
+    def from_splits(cls, tables: Mapping[str, pa.Table]) -> Segments:
+        """The rows of the split ``tables`` (split -> table), concatenated in order."""
+        split_of_row = [split for split, table in tables.items() for _ in range(table.num_rows)]
+        return cls(pa.concat_tables(list(tables.values())), list(tables), split_of_row)
+
     def __len__(self) -> int:
         return self.table.num_rows
 
@@ -191,9 +198,4 @@ def load_segments(dataset: str | os.PathLike, split: str | None = None) -> Segme
     missing = [name for name in splits if name not in loaded]
     if missing:
         raise ValueError(f"{dataset}: no segments split {missing[0]!r} (splits: {', '.join(loaded)})")
-    tables = [loaded[name].data.table for name in splits]
-    return Segments(
-        pa.concat_tables(tables) if len(tables) > 1 else tables[0],
-        splits,
-        [name for name in splits for _ in range(loaded[name].num_rows)],
-    )
+    return Segments.from_splits({name: loaded[name].data.table for name in splits})

@@ -13,7 +13,7 @@ The paper's recipe, for each split:
 5. optionally, matched pairs are dropped at random until matched and mismatched counts are equal (EmoMV-B
    and C; the EmoMV-A test split).
 
-How many swaps each allowed emotion pair gets is not in the paper; :func:`allocate_swaps` documents the
+How many swaps each allowed emotion pair gets is not in the paper; :data:`SWAP_ALLOCATION_RULE` states the
 rule used here. For EmoMV-C-style data :func:`split_by_source` makes the 80/20 split grouped by source
 video with at most two segments per source; :func:`group_by_source` is the one grouping by source video of the
 package (the held-out and cross-validation protocols group pairs with it too). Everything is pure: the output depends only on the input set
@@ -145,13 +145,8 @@ def max_swaps(counts: Mapping[str, int]) -> int:
 
 
 def allocate_swaps(counts: Mapping[str, int]) -> dict[tuple[str, str], int]:
-    """Number of swaps per allowed emotion pair, given cluster-2 segment counts per emotion.
-
-    Rule (deterministic): swaps are handed out one at a time, each to the allowed pair with the fewest swaps
-    so far among the pairs whose two emotions both have unused segments and whose choice keeps the total
-    at :func:`max_swaps`; ties go to the pair with the most unused segments, then to the first pair of
-    :data:`ALLOWED_MISMATCH_PAIRS`. The total is therefore maximal and spread as evenly as it allows.
-    """
+    """Number of swaps per allowed emotion pair, given cluster-2 segment counts per emotion, by the deterministic
+    rule of :data:`SWAP_ALLOCATION_RULE` (the total is :func:`max_swaps`, spread as evenly as it allows)."""
     remaining = {emotion: int(counts.get(emotion, 0)) for emotion in EMOTIONS}
     if any(count < 0 for count in remaining.values()):
         raise ValueError(f"segment counts must be non-negative, got {dict(counts)}")
@@ -219,10 +214,7 @@ def make_pairs(
         balance: drop matched pairs at random until matched and mismatched counts are equal.
 
     Returns:
-        A :class:`PairingResult`. Swap allocation among the eight allowed emotion pairs follows
-        :func:`allocate_swaps`: the number of mismatched pairs is the maximum that cluster 2 allows, spread as
-        evenly as possible over the emotion pairs (fewest-swaps-first, ties to the emotion pair with the most
-        unused segments, then the order of ``ALLOWED_MISMATCH_PAIRS``).
+        A :class:`PairingResult`; the swaps among the eight allowed emotion pairs follow :func:`allocate_swaps`.
     """
     items = sorted(coerce_segments(segments), key=lambda segment: segment.segment_id)
     rng = random.Random(seed)

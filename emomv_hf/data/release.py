@@ -13,11 +13,11 @@ from __future__ import annotations
 import os
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -33,8 +33,6 @@ from .schema import MUSIC_FEATURE_DIM, PAIR_SEPARATOR, VIDEO_FEATURE_DIM
 
 if TYPE_CHECKING:
     import h5py
-
-T = TypeVar("T")
 
 RELEASE_DIR_ENV = "EMOMV_RELEASE_DIR"
 RELEASE_REPO = "ivyha010/EmoMV"
@@ -177,11 +175,6 @@ def get_layout(dataset: str) -> ReleaseLayout:
         raise ValueError(f"unknown dataset {dataset!r}; choose one of {', '.join(RELEASE_LAYOUTS)}") from None
 
 
-def release_files() -> list[str]:
-    """Every file of the full release, relative to its root."""
-    return [path for layout in RELEASE_LAYOUTS.values() for path in layout.files]
-
-
 # --------------------------------------------------------------------------------------------------------
 # Finding (or downloading) the release
 # --------------------------------------------------------------------------------------------------------
@@ -245,7 +238,7 @@ def download_release() -> Path:
     LFS are fetched from GitHub's media endpoint.
     """
     root = default_cache_dir()
-    for path in release_files():
+    for path in (path for layout in RELEASE_LAYOUTS.values() for path in layout.files):
         destination = root / path
         if destination.is_file():
             continue
@@ -292,11 +285,6 @@ def resolve_release_dir(release_dir: str | os.PathLike | None) -> Path:
             )
         ) from error
     return _check_release_dir(downloaded, "a download")
-
-
-def missing_files(release_dir: Path, paths: Iterable[str]) -> list[str]:
-    """The ``paths`` (relative to ``release_dir``) that are not files."""
-    return [path for path in paths if not (release_dir / path).is_file()]
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -565,21 +553,16 @@ def read_segment_csv(path: str | os.PathLike, csv_format: str) -> list[SegmentAn
 # --------------------------------------------------------------------------------------------------------
 
 
-def read_split(
-    release_dir: str | os.PathLike, files: SplitFiles, read_csv: Callable[[Path], list[T]]
-) -> tuple[list[T], np.ndarray, np.ndarray]:
-    """The rows of a split's CSV (``read_csv``: :func:`read_pair_csv`, or :func:`read_segment_csv` with its
-    format), video features ``(N, 2304)`` and music features ``(N, 128)``, row ``i`` of each for one another."""
-    root = Path(release_dir)
-    csv_path, video_path, music_path = (root / path for path in files.files)
-    rows = read_csv(csv_path)
+def read_split_features(release_dir: Path, files: SplitFiles, num_rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """Video ``(N, 2304)`` and music ``(N, 128)`` features of a split whose CSV has ``num_rows`` rows: row ``i`` of
+    each is for CSV row ``i``."""
     features = []
-    for path, dim in ((video_path, VIDEO_FEATURE_DIM), (music_path, MUSIC_FEATURE_DIM)):
-        features.append(read_features(path, dim))
-        if features[-1].shape[0] != len(rows):
+    for path, dim in ((files.video_h5, VIDEO_FEATURE_DIM), (files.music_h5, MUSIC_FEATURE_DIM)):
+        features.append(read_features(release_dir / path, dim))
+        if features[-1].shape[0] != num_rows:
             raise ReleaseFormatError(
-                f"{path}: {features[-1].shape[0]} feature rows, but {csv_path} has {len(rows)} rows (row i of "
-                "the CSV must match row i of each feature file)"
+                f"{release_dir / path}: {features[-1].shape[0]} feature rows, but {release_dir / files.csv} has "
+                f"{num_rows} rows (row i of the CSV must match row i of each feature file)"
             )
     video, music = features
-    return rows, video, music
+    return video, music

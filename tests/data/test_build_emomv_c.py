@@ -136,6 +136,8 @@ def test_card(emomv_c_dir):
     assert "| segments | validation | 96 |  |  |" in text
     # Mismatch matrix of the validation split (paper Figure 9, right), row "exciting" (video).
     assert "| exciting | 0 | 1 | 2 | 7 | 7 |" in text
+    assert "| train | 67 | 14 | 21 | 36 | 42 |" in text  # matched pairs per emotion: 180 in all
+    assert "| validation | 33 | 7 | 11 | 22 | 23 |" in text  # retrieval segments per emotion
     assert "EmoMV: Affective Music-Video Correspondence Learning Datasets" in text
     assert f'load_dataset("{emomv_c_dir}")' in text  # the folder it was built into, as given
     assert "ivyha010" in text  # the authors' licence: this folder is their release

@@ -20,7 +20,13 @@ from emomv_hf.data.create import TAGS_FILE, create_dataset, read_unlabelled_segm
 from emomv_hf.data.hub_folder import write_hub_folder
 from emomv_hf.data.loading import load_segments
 from emomv_hf.data.release import ReleaseFormatError
-from emomv_hf.data.schema import EXTRACTED_SEGMENT_FEATURES, PAIR_SEPARATOR, schema_table
+from emomv_hf.data.schema import (
+    EXTRACTED_SEGMENT_FEATURES,
+    PAIR_SEPARATOR,
+    schema_table,
+    segments_from_pairs,
+    source_video_id,
+)
 from emomv_hf.emotions import EMOTIONS, is_allowed_mismatch
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -154,7 +160,7 @@ def test_end_to_end_on_synthetic_segments(synthetic, tagger, tmp_path):
             for k in range(len(tag_of))
             if tags["segment_id"][k] in ids
         )
-        assert summary.pairs[split]["rows"] == len(dataset)
+        assert len(summary.pairs[split].pairs) == len(dataset)
         assert max(Counter(source_of[i] for i in ids).values()) <= 2  # the per-source cap
         assert all(tag_of[i] != NEUTRAL for i in ids)
         split_sources[split] = {source_of[i] for i in ids}
@@ -198,7 +204,7 @@ def test_script_prints_every_stage(synthetic, tagger, tmp_path, capsys):
     printed = capsys.readouterr().out
     for line in (
         "input: kept 120",
-        "both streams: kept 118",
+        "both streams: kept 118 (2 without an audio stream)",
         "three predictions agree",
         "not neutral",
         "pairs/train",
@@ -208,6 +214,28 @@ def test_script_prints_every_stage(synthetic, tagger, tmp_path, capsys):
         main(["--media", str(folder), "--tagger", str(tmp_path / "missing"), "--output-dir", str(out)]) == 1
     )
     assert "model folder" in capsys.readouterr().err
+
+
+def test_an_emomv_folder_gives_the_segments_of_its_pairs(emomv_c_dir):
+    """The segments of each pairs split (segments_from_pairs), splits in order, both streams present, their
+    labels as the given emotions and sources from the ids."""
+    segments = read_unlabelled_segments(emomv_c_dir)
+    pairs = datasets.load_dataset(str(emomv_c_dir))
+    expected = [
+        segments_from_pairs(pairs[split]).with_format("numpy")[:] for split in ("train", "validation")
+    ]
+    assert segments.segment_ids == [str(i) for rows in expected for i in rows["segment_id"]]
+    assert segments.given_emotions == [int(e) for rows in expected for e in rows["emotion"]]
+    assert segments.sources == [source_video_id(i) for i in segments.segment_ids]
+    np.testing.assert_array_equal(
+        segments.video, np.concatenate([rows["video_features"] for rows in expected])
+    )
+    np.testing.assert_array_equal(
+        segments.music, np.concatenate([rows["music_features"] for rows in expected])
+    )
+    assert segments.video.dtype == segments.music.dtype == np.float32
+    assert segments.has_video.all() and segments.has_music.all()
+    assert "(splits train, validation;" in segments.description
 
 
 def test_load_segments_reads_every_split_with_absent_streams(tmp_path):

@@ -287,3 +287,14 @@ def test_pairs_card_gives_full_sha256_and_matrices_above_their_description(tmp_p
     described = text.index('the matrices of "Mismatched pairs by emotion" above are symmetric')
     assert text.index("## Mismatched pairs by emotion") < described
     assert "below is symmetric" not in text
+
+
+def test_limitations_name_the_emotions_without_a_matched_pair():
+    """A split whose sad segments are only in mismatched pairs has no matched pair of sad (issue 26.5)."""
+    import pyarrow as pa
+
+    from emomv_hf.data.card import _size_limitations
+
+    table = pa.table({"label": [1, 1, 0, 0], "video_emotion": [0, 1, 3, 0], "music_emotion": [0, 1, 0, 3]})
+    lines = _size_limitations({"train": table})
+    assert lines[1:] == ["Split `train` has no matched pair of tense, sad, relaxing."]
