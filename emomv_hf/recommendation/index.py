@@ -48,10 +48,9 @@ from emomv_hf.io_utils import (
     dataset_folder_sha256,
     file_sha256,
     looks_like_local_path,
-    make_staging_dir,
     model_fingerprint,
     progress_bars_off,
-    replace_dir,
+    replacing_dir,
 )
 
 logger = logging.getLogger(__name__)
@@ -88,10 +87,6 @@ class StaleIndexError(IndexMismatchError):
     (or of another library, split or index format)."""
 
 
-class LibraryError(ValueError):
-    """A library that cannot be read or holds no segments; the message names it (and the file, where known)."""
-
-
 def model_similarity(model: PreTrainedModel) -> str:
     """The similarity a retrieval model scores with (`cosine`, `emotion`, `mix`, or the baseline's `inverse-l2`)."""
     config = model.config
@@ -124,17 +119,13 @@ def default_index_dir(library: str, model: PreTrainedModel, split: str | None = 
     identity = str(Path(library).expanduser().resolve()) if local else library
     name = Path(identity).name if local else library.replace("/", "--")
     key = hashlib.sha256(f"{identity}\0{split or ''}".encode()).hexdigest()[:16]
-    return (
-        Path(constants.HF_HOME)
-        / "emomv_hf"
-        / "retrieval-index"
-        / f"{name}-{key}"
-        / model_fingerprint(model)[:16]
+    return Path(
+        constants.HF_HOME, "emomv_hf", "retrieval-index", f"{name}-{key}", model_fingerprint(model)[:16]
     )
 
 
 def read_library(library: str, split: str | None = None) -> Segments:
-    """:func:`load_segments`, with one-line errors (:class:`LibraryError`) for a library datasets cannot read (a
+    """:func:`load_segments`, with one-line errors (`ValueError`) for a library datasets cannot read (a
     truncated or empty Parquet or Arrow file of a local folder is named: see
     :func:`~emomv_hf.data.loading.unreadable_file_message`) or that holds no segments."""
     from datasets.exceptions import DatasetGenerationError
@@ -145,15 +136,15 @@ def read_library(library: str, split: str | None = None) -> Segments:
     try:
         segments = load_segments(library, split)
     except DatasetGenerationError as error:  # a Hub id's files, which are not named
-        raise LibraryError(f"library {library}: {error.__cause__ or error}") from None
+        raise ValueError(f"library {library}: {error.__cause__ or error}") from None
     except ValueError as error:
         if "corresponds to no data" not in str(error):  # datasets' words for a split of zero rows
-            raise LibraryError(f"library {library}: {error}") from None
+            raise ValueError(f"library {library}: {error}") from None
         segments = None
     finally:
         datasets.logging.set_verbosity(verbosity)
     if segments is None or not len(segments):
-        raise LibraryError(f"library {library} holds no segments (0 rows): nothing to rank")
+        raise ValueError(f"library {library} holds no segments (0 rows): nothing to rank")
     return segments
 
 
@@ -321,8 +312,7 @@ class LibraryIndex:
             "library_sha256": content_sha256,
             "streams": {},
         }
-        staging = make_staging_dir(target)
-        try:
+        with replacing_dir(target) as staging:
             for stream in STREAMS:
                 features, present = segments.features(stream)
                 rows = np.flatnonzero(present)
@@ -336,7 +326,7 @@ class LibraryIndex:
                     try:
                         batch_vectors, batch_probabilities = encode_features(model, batch, stream)
                     except ValueError as error:  # e.g. features of another width than the model's
-                        raise LibraryError(f"library {library} does not fit the model: {error}") from None
+                        raise ValueError(f"library {library} does not fit the model: {error}") from None
                     vectors.append(batch_vectors)
                     if batch_probabilities is not None:
                         probabilities.append(batch_probabilities)
@@ -360,16 +350,9 @@ class LibraryIndex:
                     "index": kind,
                 }
             if not info["streams"]:
-                raise LibraryError(f"library {library!r} has no video or music features to index")
+                raise ValueError(f"library {library!r} has no video or music features to index")
             info["files"] = index_files_sha256(staging)
             atomic_write_json(staging / "index.json", info)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            replace_dir(staging, target)
-        except BaseException:
-            import shutil
-
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
         logger.info("indexed %s into %s", library, target)
         return cls.load(model, index_dir=target)
 
@@ -473,19 +456,3 @@ class LibraryIndex:
                 f"{', '.join(self.streams) or 'none'}); a {OTHER_STREAM[stream]} query needs {stream} in the library"
             )
         return self.streams[stream]
-
-
-__all__ = [
-    "EXACT_SEARCH_MAX_VECTORS",
-    "INDEX_TYPES",
-    "IndexMismatchError",
-    "LibraryError",
-    "LibraryIndex",
-    "StaleIndexError",
-    "StreamIndex",
-    "check_task",
-    "default_index_dir",
-    "library_sha256",
-    "make_faiss_index",
-    "read_library",
-]
