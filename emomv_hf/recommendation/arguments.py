@@ -124,6 +124,3 @@ def query_extractors(
             stacklevel=2,
         )
     return dataclasses.replace(extractors, segment_seconds=chosen)
-
-
-__all__ = ["DEFAULT_SEGMENT_SECONDS", "QueryExtractorArguments", "RecommendArguments", "query_extractors"]

@@ -168,6 +168,3 @@ class PairMatcher:
         return self.score(
             self.resolve("video", video, video_segment), self.resolve("music", music, music_segment)
         )
-
-
-__all__ = ["LibrarySegments", "MatchResult", "PairMatcher", "PairScore"]

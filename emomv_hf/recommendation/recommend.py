@@ -13,6 +13,7 @@ order.
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import os
 import tempfile
@@ -244,17 +245,13 @@ class MusicRecommender:
         self, model: PreTrainedModel, index: LibraryIndex, extractors: ExtractorArguments | None = None
     ):
         check_task(model, "retrieval")
-        self.model, self.index = model.eval(), index
-        self._given_extractors, self._extractors = extractors, None
+        self.model, self.index, self._given_extractors = model.eval(), index, extractors
 
-    @property
+    @functools.cached_property
     def extractors(self) -> ExtractorArguments:
         """The extractors of query files, their segment length settled (:func:`~.arguments.query_extractors`) the
         first time a file query needs them."""
-        if self._extractors is None:
-            library_seconds = recorded_segment_seconds(self.index.info["library"])
-            self._extractors = query_extractors(self._given_extractors, library_seconds)
-        return self._extractors
+        return query_extractors(self._given_extractors, recorded_segment_seconds(self.index.info["library"]))
 
     @classmethod
     def from_pretrained(
@@ -262,28 +259,16 @@ class MusicRecommender:
         model: str | PreTrainedModel,
         library: str,
         *,
-        index_dir: str | os.PathLike | None = None,
-        split: str | None = None,
-        index_type: str = "auto",
-        rebuild_index: bool = False,
         extractors: ExtractorArguments | None = None,
-        progress: bool = True,
+        **index_options: Any,
     ) -> MusicRecommender:
-        """Load ``model`` (folder or Hub id) and open (or build) its index of ``library``."""
+        """Load ``model`` (folder or Hub id) and open (or build) its index of ``library`` (``index_options``: those
+        of :meth:`LibraryIndex.open`: ``index_dir``, ``split``, ``index_type``, ``rebuild``, ``progress``)."""
         if isinstance(model, str):
             from emomv_hf.models_registry import load_model
 
             model = load_model(model)
-        index = LibraryIndex.open(
-            model,
-            library,
-            index_dir=index_dir,
-            split=split,
-            index_type=index_type,
-            rebuild=rebuild_index,
-            progress=progress,
-        )
-        return cls(model, index, extractors)
+        return cls(model, LibraryIndex.open(model, library, **index_options), extractors)
 
     def resolve(self, *, query_stream: str = "video", **query: Any) -> Query:
         """Exactly one query → a :class:`Query`: ``video=`` / ``music=`` (a file), ``segment=`` (a library segment
@@ -387,19 +372,3 @@ class MusicRecommender:
     def recommend(self, *, top_k: int = 10, per: str = "track", **query: Any) -> Recommendations:
         """Rank the library for one query (the arguments of :meth:`resolve`)."""
         return self.rank(self.resolve(**query), top_k=top_k, per=per)
-
-
-__all__ = [
-    "QUERY_KEYS",
-    "MusicRecommender",
-    "Query",
-    "QuerySegment",
-    "RecommendedItem",
-    "Recommendations",
-    "UnknownSegmentError",
-    "emotion_dict",
-    "extract_query",
-    "features_query",
-    "time_range",
-    "top_emotions",
-]
