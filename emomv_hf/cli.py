@@ -3,14 +3,8 @@ into dataclasses by ``transformers.HfArgumentParser``, one-line warnings and err
 
 This module imports nothing of the package (it is the lowest layer), so every ``*Arguments`` module may use
 :func:`check_flags` without importing upwards; an error type tells :func:`run_script` its exit status through an
-``exit_status`` attribute instead of this module importing it.
-
-A usage error (an unknown flag, a missing required one, a value a dataclass rejects) prints the usage and one
-``error: ...`` line and exits with status 2.
-
-An error of a documented kind (bad input files, a missing release, an output folder that would lose files, a
-failed upload) ends a script with ``error: <message>`` on stderr and a non-zero exit status instead of a
-traceback; anything else is a bug and keeps its traceback.
+``exit_status`` attribute instead of this module importing it. An error of a documented kind ends a script with
+one ``error:`` line; anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations

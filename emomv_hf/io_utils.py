@@ -156,27 +156,16 @@ def replacing_dir(target: str | os.PathLike) -> Iterator[Path]:
 
 def _progress_bar_switch(library: str) -> tuple[bool, Callable[[], None], Callable[[], None]]:
     """(shown now, hide, show) of one library's progress bars."""
-    if library == "datasets":
-        import datasets
+    import importlib
 
-        return (
-            datasets.is_progress_bar_enabled(),
-            datasets.disable_progress_bars,
-            datasets.enable_progress_bars,
-        )
-    if library == "transformers":
-        from transformers.utils import logging
-
-        return logging.is_progress_bar_enabled(), logging.disable_progress_bar, logging.enable_progress_bar
     if library == "huggingface_hub":
-        import huggingface_hub.utils as hub_utils
+        import huggingface_hub.utils as hub
 
-        return (
-            not hub_utils.are_progress_bars_disabled(),
-            hub_utils.disable_progress_bars,
-            hub_utils.enable_progress_bars,
-        )
-    raise ValueError(f"no progress bars known for {library!r}")
+        return not hub.are_progress_bars_disabled(), hub.disable_progress_bars, hub.enable_progress_bars
+    utils = importlib.import_module(
+        {"datasets": "datasets.utils", "transformers": "transformers.utils.logging"}[library]
+    )
+    return utils.is_progress_bar_enabled(), utils.disable_progress_bar, utils.enable_progress_bar
 
 
 @contextmanager
@@ -268,9 +257,11 @@ class UnreadableFileError(ValueError):
     """An input file cannot be read as what it should be (a folder, binary data, not UTF-8); names the file."""
 
 
-def _csv_text(path: Path) -> str:
+def _read_csv(path: str | os.PathLike, parse: Callable[[io.StringIO], Any]) -> Any:
+    """``parse`` of a CSV file's text, with one-line :class:`UnreadableFileError` naming the file."""
+    path = Path(path)
     try:
-        return path.read_text(encoding="utf-8-sig")
+        return parse(io.StringIO(path.read_text(encoding="utf-8-sig"), newline=""))
     except IsADirectoryError:
         raise UnreadableFileError(f"{path}: is a folder, not a CSV file") from None
     except UnicodeDecodeError as error:
@@ -281,6 +272,8 @@ def _csv_text(path: Path) -> str:
         raise UnreadableFileError(f"{path}: CSV file not found") from None
     except OSError as error:
         raise UnreadableFileError(f"{path}: cannot read the CSV file ({error.strerror or error})") from None
+    except csv.Error as error:
+        raise UnreadableFileError(f"{path}: not a readable CSV file ({error})") from None
 
 
 def read_csv_rows(path: str | os.PathLike) -> list[list[str]]:
@@ -289,13 +282,7 @@ def read_csv_rows(path: str | os.PathLike) -> list[list[str]]:
     Raises:
         UnreadableFileError: ``path`` is missing, a folder, or not UTF-8 CSV text.
     """
-    path = Path(path)
-    try:
-        return [
-            [value.strip() for value in row] for row in csv.reader(io.StringIO(_csv_text(path), newline=""))
-        ]
-    except csv.Error as error:
-        raise UnreadableFileError(f"{path}: not a readable CSV file ({error})") from None
+    return _read_csv(path, lambda text: [[value.strip() for value in row] for row in csv.reader(text)])
 
 
 def read_csv_records(path: str | os.PathLike) -> tuple[list[str], list[dict[str, str]]]:
@@ -304,13 +291,13 @@ def read_csv_records(path: str | os.PathLike) -> tuple[list[str], list[dict[str,
     Raises:
         UnreadableFileError: as :func:`read_csv_rows`.
     """
-    path = Path(path)
-    try:
-        reader = csv.DictReader(io.StringIO(_csv_text(path), newline=""))
+
+    def parse(text: io.StringIO) -> tuple[list[str], list[dict[str, str]]]:
+        reader = csv.DictReader(text)
         rows = list(reader)
-    except csv.Error as error:
-        raise UnreadableFileError(f"{path}: not a readable CSV file ({error})") from None
-    return list(reader.fieldnames or []), rows
+        return list(reader.fieldnames or []), rows
+
+    return _read_csv(path, parse)
 
 
 def file_sha256(path: str | os.PathLike) -> str:
