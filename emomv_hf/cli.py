@@ -20,18 +20,6 @@ from transformers import HfArgumentParser
 EXIT_ERROR = 1
 """Exit status of a run that failed on its inputs or outputs."""
 
-EXIT_USAGE = 2
-"""Exit status of a run that was not told what to work on (as argparse's usage errors)."""
-
-SCRIPT_ERRORS: tuple[type[BaseException], ...] = (
-    ValueError,  # ReleaseFormatError, UnreadableFileError, DegenerateDatasetError, bad option values
-    # OSError covers FileNotFoundError (missing inputs, MissingReleaseFilesError, MissingWeightsError),
-    # FileExistsError (UnexpectedFilesError: the output folder holds files a build would delete),
-    # hub.HubUploadError and unreadable or unwritable files.
-    OSError,
-)
-"""The package's documented error types that a script reports in one line."""
-
 
 def check_flags(checks: dict[str, tuple[bool, str]], values: object) -> None:
     """Raise ValueError naming the flag of the first field whose check fails: ``checks`` maps a field name to
@@ -84,10 +72,10 @@ def run_script(
     """Parse ``argv`` (default: ``sys.argv[1:]``) into ``parser``'s dataclasses and return ``run(*dataclasses)``'s
     exit status.
 
-    Usage errors, a value a dataclass's ``__post_init__`` rejects included, exit with :data:`EXIT_USAGE` and
-    one ``error:`` line (:func:`parse_or_exit`). Warnings print as
-    ``warning: ...`` lines; :data:`SCRIPT_ERRORS` and ``errors`` print as ``error: ...`` and give the error's
-    ``exit_status`` if it has one (a missing release: :data:`EXIT_USAGE`), else :data:`EXIT_ERROR`.
+    Usage errors, a value a dataclass's ``__post_init__`` rejects included, exit with status 2 and one ``error:``
+    line (:func:`parse_or_exit`). Warnings print as ``warning: ...`` lines; the package's documented errors and
+    ``errors`` print as ``error: ...`` and give the error's ``exit_status`` if it has one (a missing release: 2),
+    else :data:`EXIT_ERROR`.
     """
     arguments: tuple[Any, ...] = parse_or_exit(parser, list(argv) if argv is not None else None)
     with warnings.catch_warnings():
@@ -95,6 +83,9 @@ def run_script(
         warnings.showwarning = _show_warning
         try:
             return run(*arguments)
-        except (*SCRIPT_ERRORS, *errors) as error:
+        # The package's documented errors: ValueError (ReleaseFormatError, UnreadableFileError, bad option values...)
+        # and OSError (missing inputs, MissingReleaseFilesError, MissingWeightsError, UnexpectedFilesError: the
+        # output folder holds files a build would delete, failed Hub uploads, unreadable or unwritable files).
+        except (ValueError, OSError, *errors) as error:
             print(f"error: {error}", file=sys.stderr)
             return getattr(error, "exit_status", EXIT_ERROR)

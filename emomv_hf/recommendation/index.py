@@ -16,21 +16,18 @@ folder: a dataset folder holds only what a build writes, and is pushed to the Hu
     music.faiss                 vectors, emotion_probabilities; and its faiss index
     video/, video.faiss     the same for the library's video segments (those with video features)
 
-An index is written into a staging folder and moved into place complete. Loading it checks that it was built by
-the same model weights and configuration (similarity included), from the library's present content, and that
-none of its files changed since (a truncated or swapped ``.faiss``): :meth:`LibraryIndex.open` rebuilds a stale
-index in the cache (with a warning) and refuses one in a folder the user named (``--index-dir``).
+An index is written into a staging folder and moved into place complete. Loading it checks that the same model
+built it, from the library's present content, and that none of its files changed since (:meth:`LibraryIndex.open`
+says what happens to a stale one).
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
 import os
 import warnings
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -173,18 +170,18 @@ def library_metadata(segments: Segments) -> dict[str, pa.Array]:
     table, rows = segments.table, len(segments)
     segment_ids = table.column("segment_id").combine_chunks()
 
-    def column(name: str, kind: pa.DataType, default: pa.Array) -> pa.Array:
+    def column(name: str, kind: pa.DataType, default: pa.Array | None = None) -> pa.Array:
         if name not in table.column_names:
-            return default
+            return pa.nulls(rows, kind) if default is None else default
         return table.column(name).combine_chunks().cast(kind)
 
     return {
         "segment_id": segment_ids,
         "track": column("source", pa.string(), segment_ids),
-        "media": column("media", pa.string(), pa.nulls(rows, pa.string())),
-        "start": column("start", pa.float64(), pa.nulls(rows, pa.float64())),
-        "end": column("end", pa.float64(), pa.nulls(rows, pa.float64())),
-        "emotion": column("emotion", pa.int64(), pa.nulls(rows, pa.int64())),
+        "media": column("media", pa.string()),
+        "start": column("start", pa.float64()),
+        "end": column("end", pa.float64()),
+        "emotion": column("emotion", pa.int64()),
     }
 
 
@@ -224,20 +221,6 @@ def make_faiss_index(
     return "hnsw", index
 
 
-@contextlib.contextmanager
-def _one_faiss_thread() -> Iterator[None]:
-    """One query on one OpenMP thread: waking more threads costs more than the search itself (see
-    benchmarks/bench_retrieval.py, which measures both)."""
-    import faiss
-
-    previous = faiss.omp_get_max_threads()
-    faiss.omp_set_num_threads(1)
-    try:
-        yield
-    finally:
-        faiss.omp_set_num_threads(previous)
-
-
 @dataclass
 class StreamIndex:
     """One stream's library segments (`datasets.Dataset` with a faiss index named ``vectors``)."""
@@ -264,9 +247,17 @@ class StreamIndex:
 
     def search(self, query: np.ndarray, k: int) -> np.ndarray:
         """Rows of the ``k`` best inner products with ``query`` `(D',)`, best first (faiss order)."""
+        import faiss
+
         k = min(int(k), len(self.entries))
-        with _one_faiss_thread():
+        # One query on one OpenMP thread: waking more threads costs more than the search itself (see
+        # benchmarks/bench_retrieval.py, which measures both).
+        threads = faiss.omp_get_max_threads()
+        faiss.omp_set_num_threads(1)
+        try:
             _, indices = self.entries.search("vectors", np.ascontiguousarray(query, np.float32), k=k)
+        finally:
+            faiss.omp_set_num_threads(threads)
         return indices[indices >= 0]
 
 

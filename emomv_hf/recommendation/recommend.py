@@ -99,14 +99,10 @@ class Recommendations:
 
     def to_table(self) -> str:
         """A plain-text table: rank, score, track, best segment and its time range, predicted emotions, file."""
-        query = self.query
+        query, predicted = self.query, self.query["predicted_emotions"]
         lines = [
             f"Query: {query['source']} ({query['stream']}, {len(query['segments'])} segment(s))"
-            + (
-                f", predicted {top_emotions(query['predicted_emotions'])}"
-                if query["predicted_emotions"]
-                else ""
-            ),
+            + (f", predicted {top_emotions(predicted)}" if predicted else ""),
             f"Library: {self.library['name']} ({self.library['stream']} of {self.library['segments']} segments, "
             f"ranked per {self.library['per']}, similarity {self.library['similarity']})",
         ]
@@ -185,16 +181,6 @@ def extract_query(path: str | os.PathLike, stream: str, extractor: ExtractorArgu
     )
 
 
-def recorded_segment_seconds(library: str | None) -> float | None:
-    """The segment length the extraction that wrote the library folder recorded; ``None`` for a library of
-    another kind (a built EmoMV dataset, a Hub id) or none."""
-    if not library or not Path(library).expanduser().is_dir():
-        return None
-    from emomv_hf.features.extract import recorded_extraction_settings
-
-    return (recorded_extraction_settings(Path(library).expanduser()) or {}).get("segment_seconds")
-
-
 def segment_query(index: LibraryIndex, segment_id: str, stream: str) -> Query:
     """A library segment as a query: its stored retrieval vector of ``stream``."""
     library = index.stream(stream)
@@ -236,10 +222,8 @@ def features_query(features: Any, stream: str, source: str = "features") -> Quer
 
 
 class MusicRecommender:
-    """A retrieval model and a library index: `recommend(video=..., music=..., segment=..., *_features=...)`.
-
-    ``extractors`` extract query files; a segment length they leave unset (``None``, the default of
-    :class:`~.arguments.QueryExtractorArguments`) is the library's."""
+    """A retrieval model and a library index: `recommend(video=..., music=..., segment=..., *_features=...)`;
+    ``extractors`` extract query files (see :attr:`extractors`)."""
 
     def __init__(
         self, model: PreTrainedModel, index: LibraryIndex, extractors: ExtractorArguments | None = None
@@ -249,9 +233,9 @@ class MusicRecommender:
 
     @functools.cached_property
     def extractors(self) -> ExtractorArguments:
-        """The extractors of query files, their segment length settled (:func:`~.arguments.query_extractors`) the
-        first time a file query needs them."""
-        return query_extractors(self._given_extractors, recorded_segment_seconds(self.index.info["library"]))
+        """The extractors of query files, their segment length settled (:func:`~.arguments.query_extractors`: one
+        they leave unset is the library's) the first time a file query needs them."""
+        return query_extractors(self._given_extractors, self.index.info["library"])
 
     @classmethod
     def from_pretrained(

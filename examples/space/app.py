@@ -39,7 +39,6 @@ from emomv_hf.recommendation.recommend import (  # noqa: E402
     MusicRecommender,
     Recommendations,
     RecommendedItem,
-    recorded_segment_seconds,
     time_range,
     top_emotions,
 )
@@ -186,9 +185,7 @@ def load_space(args: SpaceArguments, extractors: ExtractorArguments | None = Non
     if args.correspondence_model:
         # One settled segment length for both tabs (the recommender's, which warns once if it is not the library's).
         settled = (
-            recommender.extractors
-            if recommender is not None
-            else query_extractors(extractors, recorded_segment_seconds(args.library))
+            recommender.extractors if recommender is not None else query_extractors(extractors, args.library)
         )
         matcher = PairMatcher.from_pretrained(
             args.correspondence_model, args.library or None, split=args.split, extractors=settled
