@@ -349,10 +349,9 @@ def markdown_table(header: Sequence[object], rows: Iterable[Sequence[object]]) -
     return "\n".join([*lines, *("| " + " | ".join(map(str, row)) + " |" for row in rows)])
 
 
-def counted(count: int, noun: str, plural: str | None = None) -> str:
-    """``"1 participant"``, ``"2 participants"``: a count with its noun in the right number (``plural`` for nouns
-    not made plural by an ``s``)."""
-    return f"{count} {noun if count == 1 else plural or noun + 's'}"
+def counted(count: int, noun: str) -> str:
+    """``"1 participant"``, ``"2 participants"``: a count with its noun in the right number."""
+    return f"{count} {noun if count == 1 else noun + 's'}"
 
 
 def looks_like_local_path(dataset: str) -> bool:

@@ -93,9 +93,13 @@ def model_similarity(model: PreTrainedModel) -> str:
     return getattr(member if member is not None else config, "similarity", "cosine")
 
 
-def check_task(model: PreTrainedModel, task: str) -> None:
-    """Raise a `ValueError` unless ``model`` was trained for ``task`` (``retrieval``: recommendation,
-    ``correspondence``: pair matching)."""
+def task_model(model: str | PreTrainedModel, task: str) -> PreTrainedModel:
+    """``model`` (loaded first if it is a folder or Hub id) in eval mode; a `ValueError` unless it was trained for
+    ``task`` (``retrieval``: recommendation, ``correspondence``: pair matching)."""
+    if isinstance(model, str):
+        from emomv_hf.models_registry import load_model
+
+        model = load_model(model)
     found = getattr(model.config, "task", None)
     if found != task:
         name = task.capitalize()
@@ -103,6 +107,7 @@ def check_task(model: PreTrainedModel, task: str) -> None:
             f"{type(model).__name__} (task {found!r}) is not a {task} model: this needs EmoMVFor{name}, "
             f"EmoMVBaselineFor{name} or a {task} EmoMVEnsemble (train with `--task {task}`)"
         )
+    return model.eval()
 
 
 def default_index_dir(library: str, model: PreTrainedModel, split: str | None = None) -> Path:
@@ -289,7 +294,6 @@ class LibraryIndex:
 
         segments = read_library(library, split)
         metadata = library_metadata(segments)
-        model.eval()
         info: dict[str, Any] = {
             "format_version": INDEX_FORMAT_VERSION,
             "model_fingerprint": model_fingerprint(model),
@@ -415,7 +419,7 @@ class LibraryIndex:
         (:class:`StaleIndexError`): that folder is theirs (an index shipped with a Space, one that several
         processes read) and rebuilding a large library takes minutes, so it is only rebuilt when asked.
         """
-        check_task(model, "retrieval")
+        model = task_model(model, "retrieval")
         if index_type not in INDEX_TYPES:
             raise ValueError(f"index_type must be one of {INDEX_TYPES}, got {index_type!r}")
         library = str(library)

@@ -30,7 +30,7 @@ from emomv_hf.emotions import EMOTIONS
 from emomv_hf.features.arguments import ExtractorArguments
 
 from .arguments import query_extractors
-from .index import OTHER_STREAM, STREAMS, LibraryIndex, StreamIndex, check_task, encode_features
+from .index import OTHER_STREAM, STREAMS, LibraryIndex, StreamIndex, encode_features, task_model
 
 GROUPINGS = ("track", "segment")
 QUERY_KEYS = ("video", "music", "segment", "video_features", "music_features")
@@ -228,8 +228,7 @@ class MusicRecommender:
     def __init__(
         self, model: PreTrainedModel, index: LibraryIndex, extractors: ExtractorArguments | None = None
     ):
-        check_task(model, "retrieval")
-        self.model, self.index, self._given_extractors = model.eval(), index, extractors
+        self.model, self.index, self._given_extractors = task_model(model, "retrieval"), index, extractors
 
     @functools.cached_property
     def extractors(self) -> ExtractorArguments:
@@ -248,10 +247,7 @@ class MusicRecommender:
     ) -> MusicRecommender:
         """Load ``model`` (folder or Hub id) and open (or build) its index of ``library`` (``index_options``: those
         of :meth:`LibraryIndex.open`: ``index_dir``, ``split``, ``index_type``, ``rebuild``, ``progress``)."""
-        if isinstance(model, str):
-            from emomv_hf.models_registry import load_model
-
-            model = load_model(model)
+        model = task_model(model, "retrieval")
         return cls(model, LibraryIndex.open(model, library, **index_options), extractors)
 
     def resolve(self, *, query_stream: str = "video", **query: Any) -> Query:
