@@ -131,6 +131,7 @@ def test_a_failed_rebuild_keeps_the_previous_index(model, emomv_c_dir, tmp_path,
 
     named = tmp_path / "index"
     built = LibraryIndex.open(model, str(emomv_c_dir), index_dir=named, progress=False)
+    written = (named / "index.json").stat().st_mtime_ns
 
     def killed(path):
         raise KeyboardInterrupt
@@ -140,6 +141,7 @@ def test_a_failed_rebuild_keeps_the_previous_index(model, emomv_c_dir, tmp_path,
         LibraryIndex.open(model, str(emomv_c_dir), index_dir=named, rebuild=True, progress=False)
     monkeypatch.undo()
     assert [path.name for path in tmp_path.iterdir()] == ["index"]  # no staging folder left
+    assert (named / "index.json").stat().st_mtime_ns == written
     assert LibraryIndex.open(model, str(emomv_c_dir), index_dir=named).info == built.info
 
 
