@@ -11,7 +11,9 @@ waits; median and minimum) and as the child's CPU time (user + system); on a sha
 to both, so the minima are the least disturbed figure there. Goals (issue 14):
 
 - a one-epoch `examples/train.py` run within 1.5 s of the floor (with and without plots);
-- `import emomv_hf` no slower than `import torch` + `from transformers import PreTrainedModel`.
+- `import emomv_hf` no slower than `import torch` + `from transformers import PreTrainedModel`;
+- an `examples/recommend.py --segment ID` query against a prebuilt index within 1 s of the floor (the
+  benchmark trains a one-epoch retrieval model and builds its index of the dataset's segments first).
 
 A third reference, the floor plus transformers' `PreTrainedModel` (the least that can build a transformers
 model), splits the train run's extra seconds into what transformers costs and what this package adds.
@@ -20,9 +22,6 @@ in the same interleaved rounds, for a before/after comparison within one run.
 
 The children cache their bytecode under a scratch `PYTHONPYCACHEPREFIX` (an installed package has its `.pyc`
 files), so a `PYTHONDONTWRITEBYTECODE=1` environment does not make every run recompile the package.
-
-- an `examples/recommend.py --segment ID` query against a prebuilt index within 1 s of the floor (the
-  benchmark trains a one-epoch retrieval model and builds its index of the dataset's segments first).
 """
 
 from __future__ import annotations

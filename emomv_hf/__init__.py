@@ -55,10 +55,8 @@ def _register_auto_classes() -> None:
         model_class.register_for_auto_class("AutoModel")
     AutoFeatureExtractor.register(VGGishModel.config_class, VGGishFeatureExtractor, exist_ok=True)
     AutoVideoProcessor.register(SlowFastModel.config_class, SlowFastVideoProcessor, exist_ok=True)
-    for model_class in (
-        VGGishModel,
-        SlowFastModel,
-    ):  # each extractor checkpoint carries both streams' processor
+    # Each extractor checkpoint carries both streams' processor.
+    for model_class in (VGGishModel, SlowFastModel):
         AutoProcessor.register(model_class.config_class, EmoMVProcessor, exist_ok=True)
     register_pipeline()
 

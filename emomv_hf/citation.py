@@ -1,7 +1,5 @@
 """How to cite the EmoMV paper; used by the dataset card, the model cards and the metric modules."""
 
-PAPER_TITLE = "EmoMV: Affective Music-Video Correspondence Learning Datasets for Classification and Retrieval"
-PAPER_AUTHORS = "Ha Thi Phuong Thao, Gemma Roig, Dorien Herremans"
 RELEASE_URL = "https://github.com/ivyha010/EmoMV"
 
 BIBTEX = """@article{thao2023emomv,

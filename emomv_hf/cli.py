@@ -3,14 +3,8 @@ into dataclasses by ``transformers.HfArgumentParser``, one-line warnings and err
 
 This module imports nothing of the package (it is the lowest layer), so every ``*Arguments`` module may use
 :func:`check_flags` without importing upwards; an error type tells :func:`run_script` its exit status through an
-``exit_status`` attribute instead of this module importing it.
-
-A usage error (an unknown flag, a missing required one, a value a dataclass rejects) prints the usage and one
-``error: ...`` line and exits with status 2.
-
-An error of a documented kind (bad input files, a missing release, an output folder that would lose files, a
-failed upload) ends a script with ``error: <message>`` on stderr and a non-zero exit status instead of a
-traceback; anything else is a bug and keeps its traceback.
+``exit_status`` attribute instead of this module importing it. An error of a documented kind ends a script with
+one ``error:`` line; anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -25,18 +19,6 @@ from transformers import HfArgumentParser
 
 EXIT_ERROR = 1
 """Exit status of a run that failed on its inputs or outputs."""
-
-EXIT_USAGE = 2
-"""Exit status of a run that was not told what to work on (as argparse's usage errors)."""
-
-SCRIPT_ERRORS: tuple[type[BaseException], ...] = (
-    ValueError,  # ReleaseFormatError, UnreadableFileError, DegenerateDatasetError, bad option values
-    # OSError covers FileNotFoundError (missing inputs, MissingReleaseFilesError, MissingWeightsError),
-    # FileExistsError (UnexpectedFilesError: the output folder holds files a build would delete),
-    # hub.HubUploadError and unreadable or unwritable files.
-    OSError,
-)
-"""The package's documented error types that a script reports in one line."""
 
 
 def check_flags(checks: dict[str, tuple[bool, str]], values: object) -> None:
@@ -90,10 +72,10 @@ def run_script(
     """Parse ``argv`` (default: ``sys.argv[1:]``) into ``parser``'s dataclasses and return ``run(*dataclasses)``'s
     exit status.
 
-    Usage errors, a value a dataclass's ``__post_init__`` rejects included, exit with :data:`EXIT_USAGE` and
-    one ``error:`` line (:func:`parse_or_exit`). Warnings print as
-    ``warning: ...`` lines; :data:`SCRIPT_ERRORS` and ``errors`` print as ``error: ...`` and give the error's
-    ``exit_status`` if it has one (a missing release: :data:`EXIT_USAGE`), else :data:`EXIT_ERROR`.
+    Usage errors, a value a dataclass's ``__post_init__`` rejects included, exit with status 2 and one ``error:``
+    line (:func:`parse_or_exit`). Warnings print as ``warning: ...`` lines; the package's documented errors and
+    ``errors`` print as ``error: ...`` and give the error's ``exit_status`` if it has one (a missing release: 2),
+    else :data:`EXIT_ERROR`.
     """
     arguments: tuple[Any, ...] = parse_or_exit(parser, list(argv) if argv is not None else None)
     with warnings.catch_warnings():
@@ -101,6 +83,9 @@ def run_script(
         warnings.showwarning = _show_warning
         try:
             return run(*arguments)
-        except (*SCRIPT_ERRORS, *errors) as error:
+        # The package's documented errors: ValueError (ReleaseFormatError, UnreadableFileError, bad option values...)
+        # and OSError (missing inputs, MissingReleaseFilesError, MissingWeightsError, UnexpectedFilesError: the
+        # output folder holds files a build would delete, failed Hub uploads, unreadable or unwritable files).
+        except (ValueError, OSError, *errors) as error:
             print(f"error: {error}", file=sys.stderr)
             return getattr(error, "exit_status", EXIT_ERROR)

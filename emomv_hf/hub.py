@@ -14,10 +14,6 @@ from huggingface_hub.errors import HfHubHTTPError, HTTPError, LocalTokenNotFound
 IGNORED_FOR_UPLOAD = ["checkpoints/*", ".*"]
 
 
-class HubUploadError(OSError):
-    """Creating the repository or uploading the folder failed (offline, no token, refused by the Hub)."""
-
-
 def push_to_hub(
     folder: str | os.PathLike,
     repo_id: str,
@@ -28,18 +24,15 @@ def push_to_hub(
 ) -> str:
     """Create the ``repo_type`` repository ``repo_id`` if needed and upload ``folder``; returns the commit URL.
 
-    ``checkpoints/*`` and hidden files are left out. A dataset folder must hold its card (``README.md``,
-    written by :func:`emomv_hf.data.hub_folder.write_hub_folder`).
+    ``checkpoints/*`` and hidden files are left out.
 
     Raises:
-        FileNotFoundError: ``folder`` is not a folder, or a dataset folder has no ``README.md``.
-        HubUploadError: the Hub could not be reached or refused (no network, offline mode, no token...).
+        FileNotFoundError: ``folder`` is not a folder.
+        OSError: the Hub could not be reached or refused (no network, offline mode, no token...).
     """
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"nothing to upload: {folder} is not a folder")
-    if repo_type == "dataset" and not (folder / "README.md").is_file():
-        raise FileNotFoundError(f"{folder} is not a Hub dataset folder (no README.md)")
     api = api if api is not None else HfApi()
     # HTTPError: the Hub client's transport errors (no network, DNS, timeouts); OSError: ConnectionError,
     # offline mode.
@@ -53,7 +46,7 @@ def push_to_hub(
             ignore_patterns=IGNORED_FOR_UPLOAD,
         )
     except (HfHubHTTPError, HTTPError, LocalTokenNotFoundError, OfflineModeIsEnabled, OSError) as error:
-        raise HubUploadError(
+        raise OSError(
             f"cannot upload {folder} to the Hub {repo_type} repository {repo_id!r}: "
             f"{type(error).__name__}: {error}. Check the network and log in with `hf auth login` "
             "(or set HF_TOKEN)."

@@ -3,7 +3,7 @@
 Every file and folder these writers produce gets the usual permissions of the process umask (``0644`` /
 ``0755`` under umask ``022``), whatever the library that wrote it into a staging folder chose: safetensors,
 for one, writes its files ``0600``. Staging folders are named ``.<target>.tmp-<pid>-<random>``, so that a
-later writer of the same target removes those a killed process left behind (:func:`remove_stale_staging`).
+later writer of the same target removes those a killed process left behind (:func:`make_staging_dir`).
 """
 
 from __future__ import annotations
@@ -44,17 +44,11 @@ def atomic_open(path: str | os.PathLike, *, binary: bool = False, **open_kwargs:
         raise
 
 
-def current_umask() -> int:
-    """The process umask (read without changing it for longer than one call)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    return umask
-
-
 def apply_umask(path: str | os.PathLike) -> None:
     """Give ``path`` (and, for a folder, everything below it) the permissions a plain ``open``/``mkdir`` would:
     ``0666 & ~umask`` for files, ``0777 & ~umask`` for folders."""
-    umask = current_umask()
+    umask = os.umask(0)  # the only way to read it: set it back at once
+    os.umask(umask)
     root = Path(path)
     entries = [root, *root.rglob("*")] if root.is_dir() else [root]
     for entry in entries:
@@ -79,35 +73,21 @@ def _pid_alive(pid: int) -> bool:
 
 
 def make_staging_dir(target: str | os.PathLike, kind: str = "tmp") -> Path:
-    """Create an empty sibling folder ``.<target name>.<kind>-<pid>-<random>`` (umask permissions), after
-    removing the stale staging folders of ``target`` (:func:`remove_stale_staging`)."""
+    """Create an empty sibling folder ``.<target name>.<kind>-<pid>-<random>``, after removing the staging folders
+    of ``target`` whose owning process is gone: a ``tmp`` folder (a half-written output) always, an ``old`` folder
+    (the previous ``target`` moved aside by :func:`replacing_dir`) only when ``target`` exists, since otherwise it
+    is the last copy."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_staging(target)
-    staging = target.parent / f".{target.name}.{kind}-{os.getpid()}-{uuid.uuid4().hex}"
-    staging.mkdir()
-    return staging
-
-
-def remove_stale_staging(target: str | os.PathLike) -> list[Path]:
-    """Remove the staging folders of ``target`` whose owning process is gone; returns what was removed.
-
-    A ``tmp`` folder is a half-written output and always goes; an ``old`` folder (the previous ``target``
-    moved aside by :func:`replace_dir`) only goes when ``target`` exists, since otherwise it is the last copy.
-    """
-    target = Path(target)
-    removed = []
-    if not target.parent.is_dir():
-        return removed
     for entry in target.parent.iterdir():
         match = _STAGING.match(entry.name)
         if not match or match["name"] != target.name or _pid_alive(int(match["pid"])):
             continue
-        if match["kind"] == "old" and not target.exists():
-            continue
-        shutil.rmtree(entry, ignore_errors=True)
-        removed.append(entry)
-    return removed
+        if match["kind"] == "tmp" or target.exists():
+            shutil.rmtree(entry, ignore_errors=True)
+    staging = target.parent / f".{target.name}.{kind}-{os.getpid()}-{uuid.uuid4().hex}"
+    staging.mkdir()
+    return staging
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
@@ -143,51 +123,48 @@ def atomic_write_dir(target: str | os.PathLike, fill: Callable[[Path], None]) ->
     return target
 
 
-def replace_dir(source: str | os.PathLike, target: str | os.PathLike) -> Path:
-    """Move a completely written folder ``source`` to ``target``, replacing any previous one.
+@contextmanager
+def replacing_dir(target: str | os.PathLike) -> Iterator[Path]:
+    """Yield an empty staging folder to write a whole new ``target`` into; when the block succeeds, the folder (with
+    umask permissions, :func:`apply_umask`) replaces ``target``, else it is deleted and ``target`` stays as it was.
 
     Folders cannot be swapped in one step: the old one is moved aside, the new one put in place (the old one is
     put back if that fails), then the old one is deleted.
     """
-    source, target = Path(source), Path(target)
-    if not target.exists():
-        os.replace(source, target)
-        return target
-    backup = make_staging_dir(target, "old")
-    backup.rmdir()
-    os.replace(target, backup)
+    target = Path(target)
+    staging = make_staging_dir(target)
     try:
-        os.replace(source, target)
+        yield staging
+        apply_umask(staging)
+        if not target.exists():
+            os.replace(staging, target)
+            return
+        backup = make_staging_dir(target, "old")
+        backup.rmdir()
+        os.replace(target, backup)
+        try:
+            os.replace(staging, target)
+        except BaseException:
+            os.replace(backup, target)
+            raise
+        shutil.rmtree(backup, ignore_errors=True)
     except BaseException:
-        os.replace(backup, target)
+        shutil.rmtree(staging, ignore_errors=True)
         raise
-    shutil.rmtree(backup, ignore_errors=True)
-    return target
 
 
 def _progress_bar_switch(library: str) -> tuple[bool, Callable[[], None], Callable[[], None]]:
     """(shown now, hide, show) of one library's progress bars."""
-    if library == "datasets":
-        import datasets
+    import importlib
 
-        return (
-            datasets.is_progress_bar_enabled(),
-            datasets.disable_progress_bars,
-            datasets.enable_progress_bars,
-        )
-    if library == "transformers":
-        from transformers.utils import logging
-
-        return logging.is_progress_bar_enabled(), logging.disable_progress_bar, logging.enable_progress_bar
     if library == "huggingface_hub":
-        import huggingface_hub.utils as hub_utils
+        import huggingface_hub.utils as hub
 
-        return (
-            not hub_utils.are_progress_bars_disabled(),
-            hub_utils.disable_progress_bars,
-            hub_utils.enable_progress_bars,
-        )
-    raise ValueError(f"no progress bars known for {library!r}")
+        return not hub.are_progress_bars_disabled(), hub.disable_progress_bars, hub.enable_progress_bars
+    utils = importlib.import_module(
+        {"datasets": "datasets.utils", "transformers": "transformers.utils.logging"}[library]
+    )
+    return utils.is_progress_bar_enabled(), utils.disable_progress_bar, utils.enable_progress_bar
 
 
 @contextmanager
@@ -212,9 +189,11 @@ class UnreadableFileError(ValueError):
     """An input file cannot be read as what it should be (a folder, binary data, not UTF-8); names the file."""
 
 
-def _csv_text(path: Path) -> str:
+def _read_csv(path: str | os.PathLike, parse: Callable[[io.StringIO], Any]) -> Any:
+    """``parse`` of a CSV file's text, with one-line :class:`UnreadableFileError` naming the file."""
+    path = Path(path)
     try:
-        return path.read_text(encoding="utf-8-sig")
+        return parse(io.StringIO(path.read_text(encoding="utf-8-sig"), newline=""))
     except IsADirectoryError:
         raise UnreadableFileError(f"{path}: is a folder, not a CSV file") from None
     except UnicodeDecodeError as error:
@@ -225,6 +204,8 @@ def _csv_text(path: Path) -> str:
         raise UnreadableFileError(f"{path}: CSV file not found") from None
     except OSError as error:
         raise UnreadableFileError(f"{path}: cannot read the CSV file ({error.strerror or error})") from None
+    except csv.Error as error:
+        raise UnreadableFileError(f"{path}: not a readable CSV file ({error})") from None
 
 
 def read_csv_rows(path: str | os.PathLike) -> list[list[str]]:
@@ -233,13 +214,7 @@ def read_csv_rows(path: str | os.PathLike) -> list[list[str]]:
     Raises:
         UnreadableFileError: ``path`` is missing, a folder, or not UTF-8 CSV text.
     """
-    path = Path(path)
-    try:
-        return [
-            [value.strip() for value in row] for row in csv.reader(io.StringIO(_csv_text(path), newline=""))
-        ]
-    except csv.Error as error:
-        raise UnreadableFileError(f"{path}: not a readable CSV file ({error})") from None
+    return _read_csv(path, lambda text: [[value.strip() for value in row] for row in csv.reader(text)])
 
 
 def read_csv_records(path: str | os.PathLike) -> tuple[list[str], list[dict[str, str]]]:
@@ -248,13 +223,13 @@ def read_csv_records(path: str | os.PathLike) -> tuple[list[str], list[dict[str,
     Raises:
         UnreadableFileError: as :func:`read_csv_rows`.
     """
-    path = Path(path)
-    try:
-        reader = csv.DictReader(io.StringIO(_csv_text(path), newline=""))
+
+    def parse(text: io.StringIO) -> tuple[list[str], list[dict[str, str]]]:
+        reader = csv.DictReader(text)
         rows = list(reader)
-    except csv.Error as error:
-        raise UnreadableFileError(f"{path}: not a readable CSV file ({error})") from None
-    return list(reader.fieldnames or []), rows
+        return list(reader.fieldnames or []), rows
+
+    return _read_csv(path, parse)
 
 
 def file_sha256(path: str | os.PathLike) -> str:
@@ -306,10 +281,9 @@ def markdown_table(header: Sequence[object], rows: Iterable[Sequence[object]]) -
     return "\n".join([*lines, *("| " + " | ".join(map(str, row)) + " |" for row in rows)])
 
 
-def counted(count: int, noun: str, plural: str | None = None) -> str:
-    """``"1 participant"``, ``"2 participants"``: a count with its noun in the right number (``plural`` for nouns
-    not made plural by an ``s``)."""
-    return f"{count} {noun if count == 1 else plural or noun + 's'}"
+def counted(count: int, noun: str) -> str:
+    """``"1 participant"``, ``"2 participants"``: a count with its noun in the right number."""
+    return f"{count} {noun if count == 1 else noun + 's'}"
 
 
 def looks_like_local_path(dataset: str) -> bool:

@@ -46,7 +46,7 @@ def _run(args: RecommendArguments, extractor: QueryExtractorArguments) -> int:
         index_dir=args.index_dir,
         split=args.split,
         index_type=args.index_type,
-        rebuild_index=args.build_index,
+        rebuild=args.build_index,
         extractors=extractor,
         progress=args.progress,
     )

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -21,7 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from huggingface_hub import DatasetCard
 
-from emomv_hf.io_utils import apply_umask, atomic_open, make_staging_dir, replace_dir
+from emomv_hf.io_utils import atomic_open, replacing_dir
 
 DATA_DIR = "data"
 _SHARD = re.compile(rf"^{DATA_DIR}/[^/]+/[^/]+-\d{{5}}-of-\d{{5}}\.parquet$")
@@ -98,15 +97,9 @@ def write_hub_folder(
                 f"{target}: holds {len(extra)} file(s) a build does not write ({shown}); rebuilding would "
                 "delete them. Move them away, or pass --overwrite (overwrite=True) to replace the folder."
             )
-    staging = make_staging_dir(target)
-    try:
+    with replacing_dir(target) as staging:
         for config, splits in tables.items():
             for split, table in splits.items():
                 write_parquet(staging / shard_path(config, split), table)
         card.save(staging / "README.md")
-        apply_umask(staging)
-        replace_dir(staging, target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return target

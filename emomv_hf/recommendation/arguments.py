@@ -66,10 +66,9 @@ class RecommendArguments:
     progress: bool = field(default=True, metadata={"help": "show progress bars while indexing"})
 
     def __post_init__(self) -> None:
-        queries = [flag for flag in QUERY_FLAGS if getattr(self, flag) is not None]
-        if len(queries) > 1:
-            raise ValueError(f"give one query, not {' and '.join('--' + flag for flag in queries)}")
-        if not queries and not self.build_index:
+        if len(self.query) > 1:
+            raise ValueError(f"give one query, not {' and '.join('--' + flag for flag in self.query)}")
+        if not self.query and not self.build_index:
             raise ValueError("give a query (--video FILE, --music FILE or --segment ID) or --build-index")
         check_flags({"top_k": (self.top_k >= 1, ">= 1")}, self)
 
@@ -104,15 +103,18 @@ class QueryExtractorArguments(ExtractorArguments):
         self.segment_seconds = given
 
 
-def query_extractors(
-    extractors: ExtractorArguments | None, library_seconds: float | None
-) -> ExtractorArguments:
+def query_extractors(extractors: ExtractorArguments | None, library: str | None) -> ExtractorArguments:
     """The extractors of file queries with the segment length settled: the one ``extractors`` sets, else the
-    library's (``library_seconds``, recorded by its extraction), else :data:`DEFAULT_SEGMENT_SECONDS`. A set length
-    that differs from the library's is used, with a one-line warning (the rankings then compare unlike
-    segments)."""
+    library's (recorded by the extraction that wrote the ``library`` folder; a built EmoMV dataset or a Hub id
+    records none), else :data:`DEFAULT_SEGMENT_SECONDS`. A set length that differs from the library's is used,
+    with a one-line warning (the rankings then compare unlike segments)."""
     import warnings
+    from pathlib import Path
 
+    from ..features.extract import recorded_extraction_settings
+
+    recorded = recorded_extraction_settings(Path(library).expanduser()) if library else None
+    library_seconds = (recorded or {}).get("segment_seconds")
     extractors = extractors or QueryExtractorArguments()
     chosen = extractors.segment_seconds
     if chosen is None:
@@ -124,6 +126,3 @@ def query_extractors(
             stacklevel=2,
         )
     return dataclasses.replace(extractors, segment_seconds=chosen)
-
-
-__all__ = ["DEFAULT_SEGMENT_SECONDS", "QueryExtractorArguments", "RecommendArguments", "query_extractors"]

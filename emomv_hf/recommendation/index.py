@@ -16,21 +16,18 @@ folder: a dataset folder holds only what a build writes, and is pushed to the Hu
     music.faiss                 vectors, emotion_probabilities; and its faiss index
     video/, video.faiss     the same for the library's video segments (those with video features)
 
-An index is written into a staging folder and moved into place complete. Loading it checks that it was built by
-the same model weights and configuration (similarity included), from the library's present content, and that
-none of its files changed since (a truncated or swapped ``.faiss``): :meth:`LibraryIndex.open` rebuilds a stale
-index in the cache (with a warning) and refuses one in a folder the user named (``--index-dir``).
+An index is written into a staging folder and moved into place complete. Loading it checks that the same model
+built it, from the library's present content, and that none of its files changed since (:meth:`LibraryIndex.open`
+says what happens to a stale one).
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
 import os
 import warnings
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,10 +45,9 @@ from emomv_hf.io_utils import (
     dataset_folder_sha256,
     file_sha256,
     looks_like_local_path,
-    make_staging_dir,
     model_fingerprint,
     progress_bars_off,
-    replace_dir,
+    replacing_dir,
 )
 
 logger = logging.getLogger(__name__)
@@ -88,10 +84,6 @@ class StaleIndexError(IndexMismatchError):
     (or of another library, split or index format)."""
 
 
-class LibraryError(ValueError):
-    """A library that cannot be read or holds no segments; the message names it (and the file, where known)."""
-
-
 def model_similarity(model: PreTrainedModel) -> str:
     """The similarity a retrieval model scores with (`cosine`, `emotion`, `mix`, or the baseline's `inverse-l2`)."""
     config = model.config
@@ -101,9 +93,13 @@ def model_similarity(model: PreTrainedModel) -> str:
     return getattr(member if member is not None else config, "similarity", "cosine")
 
 
-def check_task(model: PreTrainedModel, task: str) -> None:
-    """Raise a `ValueError` unless ``model`` was trained for ``task`` (``retrieval``: recommendation,
-    ``correspondence``: pair matching)."""
+def task_model(model: str | PreTrainedModel, task: str) -> PreTrainedModel:
+    """``model`` (loaded first if it is a folder or Hub id) in eval mode; a `ValueError` unless it was trained for
+    ``task`` (``retrieval``: recommendation, ``correspondence``: pair matching)."""
+    if isinstance(model, str):
+        from emomv_hf.models_registry import load_model
+
+        model = load_model(model)
     found = getattr(model.config, "task", None)
     if found != task:
         name = task.capitalize()
@@ -111,6 +107,7 @@ def check_task(model: PreTrainedModel, task: str) -> None:
             f"{type(model).__name__} (task {found!r}) is not a {task} model: this needs EmoMVFor{name}, "
             f"EmoMVBaselineFor{name} or a {task} EmoMVEnsemble (train with `--task {task}`)"
         )
+    return model.eval()
 
 
 def default_index_dir(library: str, model: PreTrainedModel, split: str | None = None) -> Path:
@@ -124,17 +121,13 @@ def default_index_dir(library: str, model: PreTrainedModel, split: str | None = 
     identity = str(Path(library).expanduser().resolve()) if local else library
     name = Path(identity).name if local else library.replace("/", "--")
     key = hashlib.sha256(f"{identity}\0{split or ''}".encode()).hexdigest()[:16]
-    return (
-        Path(constants.HF_HOME)
-        / "emomv_hf"
-        / "retrieval-index"
-        / f"{name}-{key}"
-        / model_fingerprint(model)[:16]
+    return Path(
+        constants.HF_HOME, "emomv_hf", "retrieval-index", f"{name}-{key}", model_fingerprint(model)[:16]
     )
 
 
 def read_library(library: str, split: str | None = None) -> Segments:
-    """:func:`load_segments`, with one-line errors (:class:`LibraryError`) for a library datasets cannot read (a
+    """:func:`load_segments`, with one-line errors (`ValueError`) for a library datasets cannot read (a
     truncated or empty Parquet or Arrow file of a local folder is named: see
     :func:`~emomv_hf.data.loading.unreadable_file_message`) or that holds no segments."""
     from datasets.exceptions import DatasetGenerationError
@@ -145,15 +138,15 @@ def read_library(library: str, split: str | None = None) -> Segments:
     try:
         segments = load_segments(library, split)
     except DatasetGenerationError as error:  # a Hub id's files, which are not named
-        raise LibraryError(f"library {library}: {error.__cause__ or error}") from None
+        raise ValueError(f"library {library}: {error.__cause__ or error}") from None
     except ValueError as error:
         if "corresponds to no data" not in str(error):  # datasets' words for a split of zero rows
-            raise LibraryError(f"library {library}: {error}") from None
+            raise ValueError(f"library {library}: {error}") from None
         segments = None
     finally:
         datasets.logging.set_verbosity(verbosity)
     if segments is None or not len(segments):
-        raise LibraryError(f"library {library} holds no segments (0 rows): nothing to rank")
+        raise ValueError(f"library {library} holds no segments (0 rows): nothing to rank")
     return segments
 
 
@@ -182,18 +175,18 @@ def library_metadata(segments: Segments) -> dict[str, pa.Array]:
     table, rows = segments.table, len(segments)
     segment_ids = table.column("segment_id").combine_chunks()
 
-    def column(name: str, kind: pa.DataType, default: pa.Array) -> pa.Array:
+    def column(name: str, kind: pa.DataType, default: pa.Array | None = None) -> pa.Array:
         if name not in table.column_names:
-            return default
+            return pa.nulls(rows, kind) if default is None else default
         return table.column(name).combine_chunks().cast(kind)
 
     return {
         "segment_id": segment_ids,
         "track": column("source", pa.string(), segment_ids),
-        "media": column("media", pa.string(), pa.nulls(rows, pa.string())),
-        "start": column("start", pa.float64(), pa.nulls(rows, pa.float64())),
-        "end": column("end", pa.float64(), pa.nulls(rows, pa.float64())),
-        "emotion": column("emotion", pa.int64(), pa.nulls(rows, pa.int64())),
+        "media": column("media", pa.string()),
+        "start": column("start", pa.float64()),
+        "end": column("end", pa.float64()),
+        "emotion": column("emotion", pa.int64()),
     }
 
 
@@ -233,20 +226,6 @@ def make_faiss_index(
     return "hnsw", index
 
 
-@contextlib.contextmanager
-def _one_faiss_thread() -> Iterator[None]:
-    """One query on one OpenMP thread: waking more threads costs more than the search itself (see
-    benchmarks/bench_retrieval.py, which measures both)."""
-    import faiss
-
-    previous = faiss.omp_get_max_threads()
-    faiss.omp_set_num_threads(1)
-    try:
-        yield
-    finally:
-        faiss.omp_set_num_threads(previous)
-
-
 @dataclass
 class StreamIndex:
     """One stream's library segments (`datasets.Dataset` with a faiss index named ``vectors``)."""
@@ -273,9 +252,17 @@ class StreamIndex:
 
     def search(self, query: np.ndarray, k: int) -> np.ndarray:
         """Rows of the ``k`` best inner products with ``query`` `(D',)`, best first (faiss order)."""
+        import faiss
+
         k = min(int(k), len(self.entries))
-        with _one_faiss_thread():
+        # One query on one OpenMP thread: waking more threads costs more than the search itself (see
+        # benchmarks/bench_retrieval.py, which measures both).
+        threads = faiss.omp_get_max_threads()
+        faiss.omp_set_num_threads(1)
+        try:
             _, indices = self.entries.search("vectors", np.ascontiguousarray(query, np.float32), k=k)
+        finally:
+            faiss.omp_set_num_threads(threads)
         return indices[indices >= 0]
 
 
@@ -307,7 +294,6 @@ class LibraryIndex:
 
         segments = read_library(library, split)
         metadata = library_metadata(segments)
-        model.eval()
         info: dict[str, Any] = {
             "format_version": INDEX_FORMAT_VERSION,
             "model_fingerprint": model_fingerprint(model),
@@ -321,8 +307,7 @@ class LibraryIndex:
             "library_sha256": content_sha256,
             "streams": {},
         }
-        staging = make_staging_dir(target)
-        try:
+        with replacing_dir(target) as staging:
             for stream in STREAMS:
                 features, present = segments.features(stream)
                 rows = np.flatnonzero(present)
@@ -336,7 +321,7 @@ class LibraryIndex:
                     try:
                         batch_vectors, batch_probabilities = encode_features(model, batch, stream)
                     except ValueError as error:  # e.g. features of another width than the model's
-                        raise LibraryError(f"library {library} does not fit the model: {error}") from None
+                        raise ValueError(f"library {library} does not fit the model: {error}") from None
                     vectors.append(batch_vectors)
                     if batch_probabilities is not None:
                         probabilities.append(batch_probabilities)
@@ -360,16 +345,9 @@ class LibraryIndex:
                     "index": kind,
                 }
             if not info["streams"]:
-                raise LibraryError(f"library {library!r} has no video or music features to index")
+                raise ValueError(f"library {library!r} has no video or music features to index")
             info["files"] = index_files_sha256(staging)
             atomic_write_json(staging / "index.json", info)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            replace_dir(staging, target)
-        except BaseException:
-            import shutil
-
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
         logger.info("indexed %s into %s", library, target)
         return cls.load(model, index_dir=target)
 
@@ -441,7 +419,7 @@ class LibraryIndex:
         (:class:`StaleIndexError`): that folder is theirs (an index shipped with a Space, one that several
         processes read) and rebuilding a large library takes minutes, so it is only rebuilt when asked.
         """
-        check_task(model, "retrieval")
+        model = task_model(model, "retrieval")
         if index_type not in INDEX_TYPES:
             raise ValueError(f"index_type must be one of {INDEX_TYPES}, got {index_type!r}")
         library = str(library)
@@ -473,19 +451,3 @@ class LibraryIndex:
                 f"{', '.join(self.streams) or 'none'}); a {OTHER_STREAM[stream]} query needs {stream} in the library"
             )
         return self.streams[stream]
-
-
-__all__ = [
-    "EXACT_SEARCH_MAX_VECTORS",
-    "INDEX_TYPES",
-    "IndexMismatchError",
-    "LibraryError",
-    "LibraryIndex",
-    "StaleIndexError",
-    "StreamIndex",
-    "check_task",
-    "default_index_dir",
-    "library_sha256",
-    "make_faiss_index",
-    "read_library",
-]

@@ -20,7 +20,7 @@ from transformers import PreTrainedModel
 
 from emomv_hf.features.arguments import ExtractorArguments
 
-from .index import STREAMS, check_task, library_metadata, read_library
+from .index import STREAMS, library_metadata, read_library, task_model
 from .recommend import Query, QuerySegment, UnknownSegmentError, emotion_dict, extract_query
 
 
@@ -90,12 +90,11 @@ class PairMatcher:
 
     def __init__(
         self,
-        model: PreTrainedModel,
+        model: str | PreTrainedModel,
         library: LibrarySegments | None = None,
         extractors: ExtractorArguments | None = None,
     ):
-        check_task(model, "correspondence")
-        self.model, self.library = model.eval(), library
+        self.model, self.library = task_model(model, "correspondence"), library
         self.extractors = extractors or ExtractorArguments()
 
     @classmethod
@@ -107,11 +106,8 @@ class PairMatcher:
         split: str | None = None,
         extractors: ExtractorArguments | None = None,
     ) -> PairMatcher:
-        """Load ``model`` (folder or Hub id) and, if given, the ``segments`` rows of ``library``."""
-        if isinstance(model, str):
-            from emomv_hf.models_registry import load_model
-
-            model = load_model(model)
+        """Load ``model`` (folder or Hub id), then, if given, the ``segments`` rows of ``library``."""
+        model = task_model(model, "correspondence")
         return cls(model, None if library is None else LibrarySegments(library, split), extractors)
 
     def resolve(
@@ -168,6 +164,3 @@ class PairMatcher:
         return self.score(
             self.resolve("video", video, video_segment), self.resolve("music", music, music_segment)
         )
-
-
-__all__ = ["LibrarySegments", "MatchResult", "PairMatcher", "PairScore"]

@@ -28,15 +28,17 @@ from transformers import AutoModel, Pipeline
 from transformers.pipelines import PIPELINE_REGISTRY
 
 TASK = "music-video-retrieval"
+INDEX_OPTIONS = ("index_dir", "split", "index_type", "rebuild", "progress")
+"""The keyword arguments of the pipeline that go to :meth:`~.index.LibraryIndex.open`."""
 
 
 class MusicVideoRetrievalPipeline(Pipeline):
     """Rank a library's music for a video (or its videos for a music track) with an EmoMV retrieval model.
 
-    Made by ``pipeline("music-video-retrieval", model=..., library=..., [index_dir=, split=, index_type=,
-    rebuild_index=, extractors=ExtractorArguments(...)])``. Call parameters: ``top_k`` (10), ``per``
-    (``"track"`` or ``"segment"``), ``query_stream`` (the stream of a segment id or a bare file path:
-    ``"video"``), ``return_recommendations``.
+    Made by ``pipeline("music-video-retrieval", model=..., library=..., [extractors=ExtractorArguments(...),
+    index_dir=, split=, index_type=, rebuild=, progress=])`` (the options of :meth:`LibraryIndex.open`). Call
+    parameters: ``top_k`` (10), ``per`` (``"track"`` or ``"segment"``), ``query_stream`` (the stream of a segment
+    id or a bare file path: ``"video"``), ``return_recommendations``.
     """
 
     _load_processor = False
@@ -45,53 +47,28 @@ class MusicVideoRetrievalPipeline(Pipeline):
     _load_feature_extractor = False
     _load_tokenizer = False
 
-    def __init__(
-        self,
-        model,
-        *,
-        library: str | os.PathLike | None = None,
-        index_dir: str | os.PathLike | None = None,
-        split: str | None = None,
-        index_type: str = "auto",
-        rebuild_index: bool = False,
-        extractors=None,
-        progress: bool = True,
-        **kwargs,
-    ):
+    def __init__(self, model, *, library: str | os.PathLike | None = None, extractors=None, **kwargs):
         if library is None:
             raise ValueError(
                 f'pipeline("{TASK}") needs library=: a segments dataset folder or Hub id to rank'
             )
+        # The rest of kwargs are the Pipeline's own (device, ...), and call parameters made defaults.
+        index_options = {name: kwargs.pop(name) for name in INDEX_OPTIONS if name in kwargs}
         super().__init__(model, **kwargs)
         from .recommend import MusicRecommender
 
         self.recommender = MusicRecommender.from_pretrained(
-            self.model,
-            str(library),
-            index_dir=index_dir,
-            split=split,
-            index_type=index_type,
-            rebuild_index=rebuild_index,
-            extractors=extractors,
-            progress=progress,
+            self.model, str(library), extractors=extractors, **index_options
         )
 
-    def _sanitize_parameters(
-        self,
-        top_k: int | None = None,
-        per: str | None = None,
-        query_stream: str | None = None,
-        return_recommendations: bool | None = None,
-        **unknown: Any,
-    ):
-        if unknown:
-            raise TypeError(f"{TASK} pipeline: unknown parameter(s) {', '.join(sorted(unknown))}")
+    def _sanitize_parameters(self, query_stream=None, return_recommendations=None, **forward: Any):
+        if unknown := sorted(set(forward) - {"top_k", "per"}):
+            raise TypeError(f"{TASK} pipeline: unknown parameter(s) {', '.join(unknown)}")
         preprocess = {} if query_stream is None else {"query_stream": query_stream}
-        forward = {name: value for name, value in (("top_k", top_k), ("per", per)) if value is not None}
         postprocess = (
             {} if return_recommendations is None else {"return_recommendations": return_recommendations}
         )
-        return preprocess, forward, postprocess
+        return preprocess, {name: value for name, value in forward.items() if value is not None}, postprocess
 
     def preprocess(self, inputs: Any, query_stream: str = "video") -> dict[str, Any]:
         """A file path (of ``query_stream``) or a dict with one of :data:`~.recommend.QUERY_KEYS` → the resolved query (a
@@ -121,6 +98,3 @@ def register_pipeline() -> None:
         PIPELINE_REGISTRY.register_pipeline(
             TASK, pipeline_class=MusicVideoRetrievalPipeline, pt_model=AutoModel
         )
-
-
-__all__ = ["TASK", "MusicVideoRetrievalPipeline", "register_pipeline"]

@@ -13,6 +13,7 @@ order.
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import os
 import tempfile
@@ -29,7 +30,7 @@ from emomv_hf.emotions import EMOTIONS
 from emomv_hf.features.arguments import ExtractorArguments
 
 from .arguments import query_extractors
-from .index import OTHER_STREAM, STREAMS, LibraryIndex, StreamIndex, check_task, encode_features
+from .index import OTHER_STREAM, STREAMS, LibraryIndex, StreamIndex, encode_features, task_model
 
 GROUPINGS = ("track", "segment")
 QUERY_KEYS = ("video", "music", "segment", "video_features", "music_features")
@@ -98,14 +99,10 @@ class Recommendations:
 
     def to_table(self) -> str:
         """A plain-text table: rank, score, track, best segment and its time range, predicted emotions, file."""
-        query = self.query
+        query, predicted = self.query, self.query["predicted_emotions"]
         lines = [
             f"Query: {query['source']} ({query['stream']}, {len(query['segments'])} segment(s))"
-            + (
-                f", predicted {top_emotions(query['predicted_emotions'])}"
-                if query["predicted_emotions"]
-                else ""
-            ),
+            + (f", predicted {top_emotions(predicted)}" if predicted else ""),
             f"Library: {self.library['name']} ({self.library['stream']} of {self.library['segments']} segments, "
             f"ranked per {self.library['per']}, similarity {self.library['similarity']})",
         ]
@@ -184,16 +181,6 @@ def extract_query(path: str | os.PathLike, stream: str, extractor: ExtractorArgu
     )
 
 
-def recorded_segment_seconds(library: str | None) -> float | None:
-    """The segment length the extraction that wrote the library folder recorded; ``None`` for a library of
-    another kind (a built EmoMV dataset, a Hub id) or none."""
-    if not library or not Path(library).expanduser().is_dir():
-        return None
-    from emomv_hf.features.extract import recorded_extraction_settings
-
-    return (recorded_extraction_settings(Path(library).expanduser()) or {}).get("segment_seconds")
-
-
 def segment_query(index: LibraryIndex, segment_id: str, stream: str) -> Query:
     """A library segment as a query: its stored retrieval vector of ``stream``."""
     library = index.stream(stream)
@@ -235,26 +222,19 @@ def features_query(features: Any, stream: str, source: str = "features") -> Quer
 
 
 class MusicRecommender:
-    """A retrieval model and a library index: `recommend(video=..., music=..., segment=..., *_features=...)`.
-
-    ``extractors`` extract query files; a segment length they leave unset (``None``, the default of
-    :class:`~.arguments.QueryExtractorArguments`) is the library's."""
+    """A retrieval model and a library index: `recommend(video=..., music=..., segment=..., *_features=...)`;
+    ``extractors`` extract query files (see :attr:`extractors`)."""
 
     def __init__(
         self, model: PreTrainedModel, index: LibraryIndex, extractors: ExtractorArguments | None = None
     ):
-        check_task(model, "retrieval")
-        self.model, self.index = model.eval(), index
-        self._given_extractors, self._extractors = extractors, None
+        self.model, self.index, self._given_extractors = task_model(model, "retrieval"), index, extractors
 
-    @property
+    @functools.cached_property
     def extractors(self) -> ExtractorArguments:
-        """The extractors of query files, their segment length settled (:func:`~.arguments.query_extractors`) the
-        first time a file query needs them."""
-        if self._extractors is None:
-            library_seconds = recorded_segment_seconds(self.index.info["library"])
-            self._extractors = query_extractors(self._given_extractors, library_seconds)
-        return self._extractors
+        """The extractors of query files, their segment length settled (:func:`~.arguments.query_extractors`: one
+        they leave unset is the library's) the first time a file query needs them."""
+        return query_extractors(self._given_extractors, self.index.info["library"])
 
     @classmethod
     def from_pretrained(
@@ -262,28 +242,13 @@ class MusicRecommender:
         model: str | PreTrainedModel,
         library: str,
         *,
-        index_dir: str | os.PathLike | None = None,
-        split: str | None = None,
-        index_type: str = "auto",
-        rebuild_index: bool = False,
         extractors: ExtractorArguments | None = None,
-        progress: bool = True,
+        **index_options: Any,
     ) -> MusicRecommender:
-        """Load ``model`` (folder or Hub id) and open (or build) its index of ``library``."""
-        if isinstance(model, str):
-            from emomv_hf.models_registry import load_model
-
-            model = load_model(model)
-        index = LibraryIndex.open(
-            model,
-            library,
-            index_dir=index_dir,
-            split=split,
-            index_type=index_type,
-            rebuild=rebuild_index,
-            progress=progress,
-        )
-        return cls(model, index, extractors)
+        """Load ``model`` (folder or Hub id) and open (or build) its index of ``library`` (``index_options``: those
+        of :meth:`LibraryIndex.open`: ``index_dir``, ``split``, ``index_type``, ``rebuild``, ``progress``)."""
+        model = task_model(model, "retrieval")
+        return cls(model, LibraryIndex.open(model, library, **index_options), extractors)
 
     def resolve(self, *, query_stream: str = "video", **query: Any) -> Query:
         """Exactly one query → a :class:`Query`: ``video=`` / ``music=`` (a file), ``segment=`` (a library segment
@@ -387,19 +352,3 @@ class MusicRecommender:
     def recommend(self, *, top_k: int = 10, per: str = "track", **query: Any) -> Recommendations:
         """Rank the library for one query (the arguments of :meth:`resolve`)."""
         return self.rank(self.resolve(**query), top_k=top_k, per=per)
-
-
-__all__ = [
-    "QUERY_KEYS",
-    "MusicRecommender",
-    "Query",
-    "QuerySegment",
-    "RecommendedItem",
-    "Recommendations",
-    "UnknownSegmentError",
-    "emotion_dict",
-    "extract_query",
-    "features_query",
-    "time_range",
-    "top_emotions",
-]

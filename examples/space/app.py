@@ -39,7 +39,6 @@ from emomv_hf.recommendation.recommend import (  # noqa: E402
     MusicRecommender,
     Recommendations,
     RecommendedItem,
-    recorded_segment_seconds,
     time_range,
     top_emotions,
 )
@@ -186,9 +185,7 @@ def load_space(args: SpaceArguments, extractors: ExtractorArguments | None = Non
     if args.correspondence_model:
         # One settled segment length for both tabs (the recommender's, which warns once if it is not the library's).
         settled = (
-            recommender.extractors
-            if recommender is not None
-            else query_extractors(extractors, recorded_segment_seconds(args.library))
+            recommender.extractors if recommender is not None else query_extractors(extractors, args.library)
         )
         matcher = PairMatcher.from_pretrained(
             args.correspondence_model, args.library or None, split=args.split, extractors=settled
@@ -293,13 +290,6 @@ def result_rows(recommendations: Recommendations) -> list[list[str]]:
         ]
         for item in recommendations.items
     ]
-
-
-def emotion_chart(probabilities: dict[str, float] | None) -> dict[str, float] | None:
-    """A predicted distribution as the bar chart's value (every emotion, in the taxonomy's order)."""
-    if probabilities is None:
-        return None
-    return {name: float(probabilities[name]) for name in EMOTIONS}
 
 
 def _source_name(side: dict[str, Any]) -> str:
@@ -468,7 +458,7 @@ def build_demo(space: Space, upload_lifetime_s: int = 3600):
                 except MediaError as error:  # a library file moved or unreadable since indexing
                     video, audio, text = None, None, f"{text}\n\nError: {error}"
                 return (
-                    emotion_chart(item.predicted_emotions),
+                    item.predicted_emotions,
                     text,
                     gr.Video(value=video, visible=video is not None),
                     gr.Audio(value=audio, visible=audio is not None),
@@ -491,7 +481,7 @@ def build_demo(space: Space, upload_lifetime_s: int = 3600):
                 return (
                     recommendations,
                     query_summary(recommendations),
-                    emotion_chart(recommendations.query["predicted_emotions"]),
+                    recommendations.query["predicted_emotions"],
                     result_rows(recommendations),
                     gr.Dropdown(choices=choices, value=first),
                     *show_item(recommendations, first),
@@ -551,8 +541,8 @@ def build_demo(space: Space, upload_lifetime_s: int = 3600):
                         f"{result.probability:.6f}",
                         {"matched": result.probability, "mismatched": 1.0 - result.probability},
                         match_summary(result),
-                        emotion_chart(result.video["predicted_emotions"]),
-                        emotion_chart(result.music["predicted_emotions"]),
+                        result.video["predicted_emotions"],
+                        result.music["predicted_emotions"],
                     )
 
                 match_button.click(

@@ -125,6 +125,26 @@ def test_swapped_or_truncated_index_files_are_detected(model, emomv_c_dir, tmp_p
     assert MusicRecommender(model, repaired).recommend(segment=query).to_dict() == expected
 
 
+def test_a_failed_rebuild_keeps_the_previous_index(model, emomv_c_dir, tmp_path, monkeypatch):
+    """The index is written into a staging folder that replaces the old one only once it is complete."""
+    import emomv_hf.recommendation.index as index_module
+
+    named = tmp_path / "index"
+    built = LibraryIndex.open(model, str(emomv_c_dir), index_dir=named, progress=False)
+    written = (named / "index.json").stat().st_mtime_ns
+
+    def killed(path):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(index_module, "index_files_sha256", killed)
+    with pytest.raises(KeyboardInterrupt):
+        LibraryIndex.open(model, str(emomv_c_dir), index_dir=named, rebuild=True, progress=False)
+    monkeypatch.undo()
+    assert [path.name for path in tmp_path.iterdir()] == ["index"]  # no staging folder left
+    assert (named / "index.json").stat().st_mtime_ns == written
+    assert LibraryIndex.open(model, str(emomv_c_dir), index_dir=named).info == built.info
+
+
 def test_an_index_of_another_format_is_stale(model, emomv_c_dir, tmp_path):
     named = tmp_path / "index"
     LibraryIndex.open(model, str(emomv_c_dir), index_dir=named, progress=False)

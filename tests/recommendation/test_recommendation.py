@@ -107,3 +107,13 @@ def test_an_hnsw_index_keeps_its_settings_and_ranks_a_small_library_exactly(mode
         expected = MusicRecommender(model, exact).recommend(segment=segment, top_k=10, per="segment")
         found = MusicRecommender(model, hnsw).recommend(segment=segment, top_k=10, per="segment")
         assert [item.segment_id for item in found.items] == [item.segment_id for item in expected.items]
+
+
+def test_a_model_of_another_task_is_refused(emomv_c_dir, tmp_path):
+    from emomv_hf import EmoMVConfig, EmoMVForCorrespondence
+
+    folder = tmp_path / "correspondence"
+    EmoMVForCorrespondence(EmoMVConfig()).save_pretrained(folder)
+    with pytest.raises(ValueError, match="is not a retrieval model: this needs EmoMVForRetrieval"):
+        MusicRecommender.from_pretrained(str(folder), str(emomv_c_dir), index_dir=tmp_path / "index")
+    assert not (tmp_path / "index").exists()

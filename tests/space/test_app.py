@@ -56,7 +56,9 @@ def test_find_music_is_the_recommenders_ranking(app, space, model_dirs, emomv_c_
     # EmoMV-C has labels but no media or time ranges.
     assert {row[5] for row in rows} <= set(EMOTIONS) and {row[4] for row in rows} == {"-"}
 
-    chart = app.emotion_chart(result.query["predicted_emotions"])
+    chart = result.query[
+        "predicted_emotions"
+    ]  # the bar chart's value: every emotion, in the taxonomy's order
     assert list(chart) == list(EMOTIONS) and sum(chart.values()) == pytest.approx(1.0, abs=1e-5)
     # The query's distribution is the retrieval model's softmax of that segment's video features.
     model = load_model(str(model_dirs["retrieval"])).eval()
