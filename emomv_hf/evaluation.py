@@ -27,7 +27,7 @@ from emomv_hf.data.tensors import (
 )
 from emomv_hf.emotions import EMOTIONS, MATCH_LABELS
 from emomv_hf.io_utils import atomic_write_json, atomic_write_text, looks_like_local_path
-from emomv_hf.metrics import (
+from emomv_hf.metrics.functional import (
     calibration_metrics,
     correspondence_metrics,
     emotion_confusion_matrix,

@@ -715,19 +715,3 @@ class EmoMVForRetrieval(EmoMVRetrievalMixin, EmoMVPreTrainedModel):
                 self.config.supervised_contrastive_temperature,
             )
         return outputs, match_loss, extra_loss
-
-
-__all__ = [
-    "EmoMVCorrespondenceOutput",
-    "EmoMVForCorrespondence",
-    "EmoMVForRetrieval",
-    "EmoMVInitMixin",
-    "EmoMVModelOutput",
-    "EmoMVPreTrainedModel",
-    "EmoMVRetrievalMixin",
-    "EmoMVRetrievalOutput",
-    "FeatureStandardizer",
-    "check_features",
-    "check_labels",
-    "contrastive_loss",
-]

@@ -232,12 +232,3 @@ class EmoMVBaselineForRetrieval(EmoMVRetrievalMixin, EmoMVBaselinePreTrainedMode
             "logits_per_music": logits_per_video.t(),
         }
         return outputs, loss, None
-
-
-__all__ = [
-    "EmoMVBaselineCorrespondenceOutput",
-    "EmoMVBaselineForCorrespondence",
-    "EmoMVBaselineForRetrieval",
-    "EmoMVBaselinePreTrainedModel",
-    "EmoMVBaselineRetrievalOutput",
-]

@@ -141,6 +141,3 @@ def _log_mean_softmax(logits: list[torch.Tensor]) -> torch.Tensor:
     """Log of the mean of the members' softmax probabilities: `(B, C)` logits whose softmax is that mean."""
     stacked = torch.stack(logits).log_softmax(dim=-1)
     return torch.logsumexp(stacked, dim=0) - math.log(len(logits))
-
-
-__all__ = ["EmoMVEnsemble"]

@@ -256,6 +256,3 @@ class EmoMVForEmotionTagging(EmoMVInitMixin, PreTrainedModel):
                 ]
                 loss = torch.stack([loss, *alone]).mean()
         return EmoMVTaggingOutput(loss=loss, logits=logits, pooler_output=pooled)
-
-
-__all__ = ["EmoMVForEmotionTagging", "EmoMVTaggingOutput"]

@@ -130,17 +130,3 @@ def load_model(model_name_or_path: str) -> PreTrainedModel:
         if tensor.is_floating_point() and not bool(tensor.isfinite().all()):
             raise ModelFolderError(f"{model_name_or_path}: weight {name} holds NaN or infinite values")
     return model
-
-
-__all__ = [
-    "ModelFolderError",
-    "load_model",
-    "MODEL_CLASSES",
-    "MODEL_FAMILIES",
-    "PAPER_TASKS",
-    "TASKS",
-    "build_config",
-    "build_model",
-    "model_class_for",
-    "parse_config_overrides",
-]
