@@ -394,18 +394,21 @@ class EmoMVRetrievalOutput(EmoMVModelOutput):
 # ----------------------------------------------------------------------------------------------------------------
 
 
-class EmoMVInitMixin:
-    """`_init_weights` of every EmoMV model, where it differs from `PreTrainedModel._init_weights` (which does the
-    rest: Linear with `initializer_range`: N(0, initializer_range), zero bias; LayerNorm: 1 / 0). Linear with
+class EmoMVBasePreTrainedModel(PreTrainedModel):
+    """What every EmoMV model shares (the tagger and the ensemble included): its main input, and `_init_weights`
+    where it differs from `PreTrainedModel._init_weights` (which does the rest: Linear with `initializer_range`: N(0, initializer_range), zero bias; LayerNorm: 1 / 0). Linear with
     `initializer_range=None` (the default): PyTorch's default (uniform Kaiming), as the authors' code, where
     `PreTrainedModel` would draw N(0, 0.02); multi-head attention: its input projection alone (Xavier-uniform, zero
     bias), leaving its output Linear as every Linear; standardisation: identity; MCB hashes: drawn from `mcb_seed`."""
+
+    main_input_name = "video_features"
+    input_modalities = ("video", "audio")
 
     def _init_weights(self, module: nn.Module) -> None:
         if isinstance(module, nn.Linear) and self.config.initializer_range is None:
             init.kaiming_uniform_(module.weight, a=math.sqrt(5))
             if module.bias is not None:
-                bound = 1.0 / math.sqrt(module.in_features) if module.in_features > 0 else 0.0
+                bound = 1.0 / math.sqrt(module.in_features)
                 init.uniform_(module.bias, -bound, bound)
         elif isinstance(module, nn.MultiheadAttention):
             init.xavier_uniform_(module.in_proj_weight)
@@ -422,7 +425,7 @@ class EmoMVInitMixin:
             super()._init_weights(module)
 
 
-class EmoMVPreTrainedModel(EmoMVInitMixin, PreTrainedModel):
+class EmoMVPreTrainedModel(EmoMVBasePreTrainedModel):
     """
     Base class of the EmoMV models and the baseline: the standardiser and the two stream encoders
     (`encoder_class`), weight initialisation, input checks, and the one `forward` every model shares. A model
@@ -433,8 +436,6 @@ class EmoMVPreTrainedModel(EmoMVInitMixin, PreTrainedModel):
     config_class = EmoMVConfig
     config: EmoMVBaseConfig
     base_model_prefix = "emomv"
-    main_input_name = "video_features"
-    input_modalities = ("video", "audio")
     encoder_class: type[nn.Module] = EmoMVEncoder
     output_class: type[EmoMVModelOutput]
 

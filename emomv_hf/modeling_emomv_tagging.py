@@ -17,7 +17,7 @@ from transformers.modeling_utils import PreTrainedModel
 from transformers.utils import ModelOutput, can_return_tuple
 
 from .configuration_emomv_tagging import EmoMVTaggingConfig
-from .modeling_emomv import EmoMVInitMixin, FeatureStandardizer, check_labels
+from .modeling_emomv import EmoMVBasePreTrainedModel, FeatureStandardizer, check_labels
 
 
 @dataclass
@@ -65,7 +65,7 @@ class EmoMVTaggingEncoder(nn.Module):
         return tokens
 
 
-class EmoMVForEmotionTagging(EmoMVInitMixin, PreTrainedModel):
+class EmoMVForEmotionTagging(EmoMVBasePreTrainedModel):
     """
     Emotion tagger of music-video segments (the EmoMV paper's modified Feature AttendAffectNet): standardise each
     given stream's raw features, project each to `hidden_size` with its own Linear layer (after dropout), run a
@@ -77,8 +77,6 @@ class EmoMVForEmotionTagging(EmoMVInitMixin, PreTrainedModel):
     config_class = EmoMVTaggingConfig
     config: EmoMVTaggingConfig
     base_model_prefix = "emomv_tagging"
-    main_input_name = "video_features"
-    input_modalities = ("video", "audio")
 
     def __init__(self, config: EmoMVTaggingConfig):
         super().__init__(config)
