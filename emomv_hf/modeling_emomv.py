@@ -196,9 +196,10 @@ class FeatureStandardizer(nn.Module):
             self.register_buffer(f"{stream}_mean", torch.zeros(width))
             self.register_buffer(f"{stream}_std", torch.ones(width))
 
-    def check(self, streams: dict[str, Any]) -> dict[str, torch.Tensor]:
-        """Raw features of some streams (`{stream: (N, width)}` tensors, arrays or rows) → `{f"{stream}_features":
-        tensor}` on the statistics' device and dtype, checked by [`check_features`] and for one batch size."""
+    def check(self, streams: dict[str, Any], labels: dict[str, tuple[Any, int]]) -> dict[str, torch.Tensor]:
+        """Raw features of some streams (`{stream: (N, width)}` tensors, arrays or rows) and class labels
+        (`{name: (values or None, num_classes)}`) → `forward` keyword arguments (`{stream}_features`, the labels
+        given) on the statistics' device, checked by [`check_features`] / [`check_labels`] for one batch size."""
         inputs = {}
         for stream, values in streams.items():
             statistic = getattr(self, f"{stream}_mean")
@@ -211,6 +212,10 @@ class FeatureStandardizer(nn.Module):
                 "To score every video against every music segment of different-size libraries, use a retrieval "
                 "model's `encode_stream`."
             )
+        for name, (values, num_classes) in labels.items():
+            if values is not None:
+                size = len(next(iter(inputs.values()))) if inputs else len(_as_tensor(values, name))
+                inputs[name] = check_labels(values, name, size, num_classes).to(next(self.buffers()).device)
         return inputs
 
     @torch.no_grad()
@@ -464,11 +469,6 @@ class EmoMVPreTrainedModel(EmoMVBasePreTrainedModel):
         out of range, or missing emotion labels for a multi-task loss. Arguments left `None` are left out.
         """
         config = self.config
-        given = {"video": video_features, "music": music_features}
-        inputs = self.standardizer.check(
-            {stream: values for stream, values in given.items() if values is not None}
-        )
-        batch_size = next((len(tensor) for tensor in inputs.values()), None)
         emotion_labels = {
             "video_emotion_labels": video_emotion_labels,
             "music_emotion_labels": music_emotion_labels,
@@ -480,14 +480,14 @@ class EmoMVPreTrainedModel(EmoMVBasePreTrainedModel):
                 f"{' and '.join(f'`{m}`' for m in missing)} as well as `labels`. Pass them (dataset columns "
                 "`video_emotion` / `music_emotion`) or use a single-task config (`multi_task=False`)."
             )
-        for name, values in {"labels": labels, **emotion_labels}.items():
-            if values is not None:
-                num_classes = 2 if name == "labels" else config.num_emotions
-                size = batch_size if batch_size is not None else len(_as_tensor(values, name))
-                inputs[name] = check_labels(values, name, size, num_classes).to(
-                    self.standardizer.video_mean.device
-                )
-        return inputs
+        given = {"video": video_features, "music": music_features}
+        return self.standardizer.check(
+            {stream: values for stream, values in given.items() if values is not None},
+            {
+                "labels": (labels, 2),
+                **{name: (values, config.num_emotions) for name, values in emotion_labels.items()},
+            },
+        )
 
     @torch.no_grad()
     def fit_standardization(self, video_features: Any, music_features: Any) -> None:

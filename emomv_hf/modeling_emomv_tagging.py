@@ -17,7 +17,7 @@ from transformers.modeling_utils import PreTrainedModel
 from transformers.utils import ModelOutput, can_return_tuple
 
 from .configuration_emomv_tagging import EmoMVTaggingConfig
-from .modeling_emomv import EmoMVBasePreTrainedModel, FeatureStandardizer, check_labels
+from .modeling_emomv import EmoMVBasePreTrainedModel, FeatureStandardizer
 
 
 @dataclass
@@ -130,13 +130,7 @@ class EmoMVForEmotionTagging(EmoMVBasePreTrainedModel):
         if not streams:
             expected = ", ".join(f"`{name}_features`" for name in self.config.stream_names)
             raise ValueError(f"{type(self).__name__} needs at least one of {expected}.")
-        inputs = self.standardizer.check(streams)
-        if labels is not None:
-            first = next(iter(inputs.values()))
-            inputs["labels"] = check_labels(labels, "labels", len(first), self.config.num_labels).to(
-                first.device
-            )
-        return inputs
+        return self.standardizer.check(streams, {"labels": (labels, self.config.num_labels)})
 
     @torch.no_grad()
     def fit_standardization(self, **features: Any) -> None:

@@ -216,6 +216,7 @@ def brier_score(labels: Any, probabilities: Any) -> float:
         from sklearn.metrics import brier_score_loss
 
         return float(brier_score_loss(labels, probabilities, pos_label=1))
+    # By hand: scikit-learn's multi-class form (same value) warns on float32 softmax rows, whose sums miss 1.
     one_hot = np.eye(probabilities.shape[1])[labels]
     return float(np.mean(np.sum((probabilities - one_hot) ** 2, axis=1)))
 

@@ -532,6 +532,10 @@ def test_baseline_stage_two_logistic_regression(emomv_c_train, emomv_c_val):
         model.fit_distance_classifier(
             emomv_c_train["video_features"][:4], emomv_c_train["music_features"][:5], [1, 0, 1, 0]
         )
+    with pytest.raises(ValueError, match=r"`labels` must be in 0\.\.1, got values from 0 to 2"):
+        model.fit_distance_classifier(
+            emomv_c_train["video_features"][:4], emomv_c_train["music_features"][:4], [1, 0, 2, 0]
+        )
 
 
 # ------------------------------------------------------------------------------------------------ bad input
