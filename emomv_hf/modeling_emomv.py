@@ -401,10 +401,12 @@ class EmoMVRetrievalOutput(EmoMVModelOutput):
 
 class EmoMVBasePreTrainedModel(PreTrainedModel):
     """What every EmoMV model shares (the tagger and the ensemble included): its main input, and `_init_weights`
-    where it differs from `PreTrainedModel._init_weights` (which does the rest: Linear with `initializer_range`: N(0, initializer_range), zero bias; LayerNorm: 1 / 0). Linear with
-    `initializer_range=None` (the default): PyTorch's default (uniform Kaiming), as the authors' code, where
-    `PreTrainedModel` would draw N(0, 0.02); multi-head attention: its input projection alone (Xavier-uniform, zero
-    bias), leaving its output Linear as every Linear; standardisation: identity; MCB hashes: drawn from `mcb_seed`."""
+    where it differs from `PreTrainedModel._init_weights` (which does the rest: Linear with `initializer_range`:
+    N(0, initializer_range), zero bias; LayerNorm: 1 / 0). Linear with `initializer_range=None` (the default):
+    PyTorch's default (uniform Kaiming), as the authors' code, where `PreTrainedModel` would draw N(0, 0.02);
+    multi-head attention: its input projection alone (Xavier-uniform, zero bias), leaving its output Linear as
+    every Linear (transformers' `_reset_parameters` would zero its bias); standardisation: identity; MCB hashes:
+    drawn from `mcb_seed`."""
 
     main_input_name = "video_features"
     input_modalities = ("video", "audio")
