@@ -74,12 +74,12 @@ class EvaluationReport:
     eval_split: str | None = None
     """The evaluated ``config/split``, e.g. ``pairs/validation`` (set by [`evaluate`])."""
 
-    def eval_results(self, prefix: str = "eval_") -> dict[str, Any]:
-        results: dict[str, Any] = {f"{prefix}{name}": value for name, value in self.metrics.items()}
+    def eval_results(self) -> dict[str, Any]:
+        results: dict[str, Any] = {f"eval_{name}": value for name, value in self.metrics.items()}
         for name, matrix in self.confusion_matrices.items():
-            results[f"{prefix}{name}_emotion_confusion_matrix"] = matrix
+            results[f"eval_{name}_emotion_confusion_matrix"] = matrix
         if self.confusion_matrices:
-            results[f"{prefix}class_names"] = list(self.class_names)
+            results["eval_class_names"] = list(self.class_names)
         return results
 
 

@@ -76,7 +76,10 @@ class EmoMVCompactBilinearPooling(nn.Module):
         self.register_buffer("first_hash_sign", torch.ones(first_size))
         self.register_buffer("second_hash_index", torch.zeros(second_size, dtype=torch.long))
         self.register_buffer("second_hash_sign", torch.ones(second_size))
-        self.reset_hashes()
+        # On the meta device (under `from_pretrained`) they are loaded from the checkpoint or set by `_init_weights`.
+        if self.first_hash_index.device.type != "meta":
+            for name, value in self.seeded_hashes().items():
+                init.copy_(getattr(self, name), value)
 
     def seeded_hashes(self) -> dict[str, torch.Tensor]:
         """The hash tensors that `seed` determines (first stream drawn first), on the CPU."""
@@ -87,12 +90,6 @@ class EmoMVCompactBilinearPooling(nn.Module):
             sign = torch.randint(0, 2, (size,), generator=generator) * 2 - 1
             hashes[f"{stream}_hash_sign"] = sign.to(torch.float32)
         return hashes
-
-    def reset_hashes(self) -> None:
-        if self.first_hash_index.device.type == "meta":
-            return  # created under `from_pretrained`: loaded from the checkpoint, or set by `_init_weights`
-        for name, value in self.seeded_hashes().items():
-            init.copy_(getattr(self, name), value)
 
     def forward(self, first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
         return compact_bilinear_pooling(

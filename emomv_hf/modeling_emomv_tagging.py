@@ -100,9 +100,9 @@ class EmoMVForEmotionTagging(EmoMVBasePreTrainedModel):
     def _given_streams(
         self, video_features: Any, music_features: Any, other_features: dict[str, Any]
     ) -> dict[str, Any]:
-        unknown = sorted(set(other_features) - {f"{name}_features" for name in self.config.stream_names})
+        expected = [f"{name}_features" for name in self.config.stream_names]
+        unknown = sorted(set(other_features) - set(expected))
         if unknown:
-            expected = [f"{name}_features" for name in self.config.stream_names]
             raise TypeError(
                 f"{type(self).__name__} got unknown input(s) {unknown}; its streams are {expected}."
             )
