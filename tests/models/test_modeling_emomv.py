@@ -602,6 +602,8 @@ def test_bad_input_gives_clear_errors(cls):
         model.prepare_inputs(object(), music)
     with pytest.raises(ValueError, match="video_features"):
         model.prepare_inputs(torch.rand(2, 10))
+    # Labels without features are checked against their own length.
+    assert model.prepare_inputs(video_emotion_labels=[4, 0, 2])["video_emotion_labels"].tolist() == [4, 0, 2]
     # Mixed precision, numpy arrays and lists of rows are converted, not rejected.
     inputs = model.prepare_inputs(video.double(), music.half().numpy(), **{**full, "labels": labels.tolist()})
     assert inputs["video_features"].dtype == inputs["music_features"].dtype == torch.float32
