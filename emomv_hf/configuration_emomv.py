@@ -269,12 +269,3 @@ class EmoMVConfig(EmoMVTowersConfig):
 
 TEMPERATURE_FIELDS = ("match_temperature", "video_emotion_temperature", "music_emotion_temperature")
 """[`EmoMVConfig`]'s temperature-scaling fields: the matched/mismatched head's and each emotion head's."""
-
-
-__all__ = [
-    "EmoMVBaseConfig",
-    "EmoMVConfig",
-    "EmoMVRetrievalConfig",
-    "EmoMVTowersConfig",
-    "TEMPERATURE_FIELDS",
-]

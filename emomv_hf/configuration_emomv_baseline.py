@@ -75,6 +75,3 @@ class EmoMVBaselineRetrievalConfig(EmoMVBaselineConfig):
 
     model_type = "emomv_baseline_retrieval"
     task = "retrieval"
-
-
-__all__ = ["EmoMVBaselineConfig", "EmoMVBaselineRetrievalConfig"]

@@ -76,6 +76,3 @@ class EmoMVEnsembleConfig(PreTrainedConfig):
         """Part of `@strict` validation: at least one member."""
         if self.ensemble_size < 1:
             raise ValueError(f"`ensemble_size` must be a positive integer, got {self.ensemble_size}.")
-
-
-__all__ = ["EmoMVEnsembleConfig"]

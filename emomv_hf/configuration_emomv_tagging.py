@@ -157,6 +157,3 @@ class EmoMVTaggingConfig(PreTrainedConfig):
                 f"`class_weights` must give a positive weight for each of the {self.num_labels} classes, got "
                 f"{self.class_weights}."
             )
-
-
-__all__ = ["NEUTRAL", "EmoMVTaggingConfig"]

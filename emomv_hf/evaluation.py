@@ -27,7 +27,7 @@ from emomv_hf.data.tensors import (
 )
 from emomv_hf.emotions import EMOTIONS, MATCH_LABELS
 from emomv_hf.io_utils import atomic_write_json, atomic_write_text, looks_like_local_path
-from emomv_hf.metrics import (
+from emomv_hf.metrics.functional import (
     calibration_metrics,
     correspondence_metrics,
     emotion_confusion_matrix,
@@ -74,12 +74,12 @@ class EvaluationReport:
     eval_split: str | None = None
     """The evaluated ``config/split``, e.g. ``pairs/validation`` (set by [`evaluate`])."""
 
-    def eval_results(self, prefix: str = "eval_") -> dict[str, Any]:
-        results: dict[str, Any] = {f"{prefix}{name}": value for name, value in self.metrics.items()}
+    def eval_results(self) -> dict[str, Any]:
+        results: dict[str, Any] = {f"eval_{name}": value for name, value in self.metrics.items()}
         for name, matrix in self.confusion_matrices.items():
-            results[f"{prefix}{name}_emotion_confusion_matrix"] = matrix
+            results[f"eval_{name}_emotion_confusion_matrix"] = matrix
         if self.confusion_matrices:
-            results[f"{prefix}class_names"] = list(self.class_names)
+            results["eval_class_names"] = list(self.class_names)
         return results
 
 
@@ -123,18 +123,9 @@ def _emotion_predictions(
     }
 
 
-def _tensors(rows, column_to_argument, device) -> TensorPairs:
-    """A split's rows (a ``datasets.Dataset`` the package wrote) as tensors, unless they already are."""
-    if isinstance(rows, TensorPairs):
-        return rows
-    return TensorPairs.from_dataset(rows, device, column_to_argument)
-
-
 def _segments(rows):
     """Segment rows as they are; pair rows (no ``segment_id`` column) as their segments."""
-    if isinstance(rows, TensorPairs) or "segment_id" in rows.column_names:
-        return rows
-    return segments_from_pairs(rows)
+    return rows if "segment_id" in rows.column_names else segments_from_pairs(rows)
 
 
 def evaluate_correspondence(
@@ -143,7 +134,7 @@ def evaluate_correspondence(
     """Accuracy, F1 (matched), ROC-AUC, the calibration of P(matched) (``ece``, ``brier``) and, for multi-task
     models, per-stream emotion metrics (with ``{stream}_emotion_ece`` / ``_brier``) on ``pairs``."""
     accelerator = accelerator or Accelerator(cpu=True)
-    data = _tensors(pairs, PAIR_COLUMN_TO_ARGUMENT, accelerator.device)
+    data = TensorPairs.from_dataset(pairs, accelerator.device, PAIR_COLUMN_TO_ARGUMENT)
     gathered = _gather_outputs(
         model, data, accelerator, batch_size, ("logits", "video_emotion_logits", "music_emotion_logits")
     )
@@ -177,7 +168,7 @@ def evaluate_retrieval(
     Every video of the set queries every music segment of the set (its own counterpart included), and back.
     """
     accelerator = accelerator or Accelerator(cpu=True)
-    data = _tensors(_segments(segments), SEGMENT_COLUMN_TO_ARGUMENT, accelerator.device)
+    data = TensorPairs.from_dataset(_segments(segments), accelerator.device, SEGMENT_COLUMN_TO_ARGUMENT)
     gathered = _gather_outputs(
         model,
         data,
@@ -185,16 +176,12 @@ def evaluate_retrieval(
         batch_size,
         ("video_embeds", "music_embeds", "video_emotion_logits", "music_emotion_logits"),
     )
-    vectors = {
-        stream: model.retrieval_vectors(
-            torch.from_numpy(gathered[f"{stream}_embeds"]),
-            None
-            if gathered.get(f"{stream}_emotion_logits") is None
-            else torch.from_numpy(gathered[f"{stream}_emotion_logits"]),
-        )
+    outputs = {name: torch.from_numpy(array) for name, array in gathered.items()}
+    vectors = [
+        model.retrieval_vectors(outputs[f"{stream}_embeds"], outputs.get(f"{stream}_emotion_logits"))
         for stream in ("video", "music")
-    }
-    similarity = model.pairwise_similarity(vectors["video"], vectors["music"]).numpy()
+    ]
+    similarity = model.pairwise_similarity(*vectors).numpy()
     labels = gathered["emotion"]
     metrics = retrieval_metrics_both_directions(similarity, labels, labels)
     emotions = _emotion_predictions(gathered, labels, labels)
@@ -214,7 +201,7 @@ def evaluate_tagging(
     """An emotion tagger's accuracy, macro-F1, one-vs-rest ROC-AUC and confusion matrix from each stream alone
     and from all streams (``joint``), on a ``segments`` split (or the segments of a pairs split)."""
     accelerator = accelerator or Accelerator(cpu=True)
-    data = _tensors(_segments(segments), TAGGING_COLUMN_TO_ARGUMENT, accelerator.device)
+    data = TensorPairs.from_dataset(_segments(segments), accelerator.device, TAGGING_COLUMN_TO_ARGUMENT)
     metrics: dict[str, float] = {}
     saved: dict[str, np.ndarray] = {}
     matrices: dict[str, list[list[int]]] = {}

@@ -76,7 +76,10 @@ class EmoMVCompactBilinearPooling(nn.Module):
         self.register_buffer("first_hash_sign", torch.ones(first_size))
         self.register_buffer("second_hash_index", torch.zeros(second_size, dtype=torch.long))
         self.register_buffer("second_hash_sign", torch.ones(second_size))
-        self.reset_hashes()
+        # On the meta device (under `from_pretrained`) they are loaded from the checkpoint or set by `_init_weights`.
+        if self.first_hash_index.device.type != "meta":
+            for name, value in self.seeded_hashes().items():
+                init.copy_(getattr(self, name), value)
 
     def seeded_hashes(self) -> dict[str, torch.Tensor]:
         """The hash tensors that `seed` determines (first stream drawn first), on the CPU."""
@@ -87,12 +90,6 @@ class EmoMVCompactBilinearPooling(nn.Module):
             sign = torch.randint(0, 2, (size,), generator=generator) * 2 - 1
             hashes[f"{stream}_hash_sign"] = sign.to(torch.float32)
         return hashes
-
-    def reset_hashes(self) -> None:
-        if self.first_hash_index.device.type == "meta":
-            return  # created under `from_pretrained`: loaded from the checkpoint, or set by `_init_weights`
-        for name, value in self.seeded_hashes().items():
-            init.copy_(getattr(self, name), value)
 
     def forward(self, first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
         return compact_bilinear_pooling(
@@ -196,9 +193,10 @@ class FeatureStandardizer(nn.Module):
             self.register_buffer(f"{stream}_mean", torch.zeros(width))
             self.register_buffer(f"{stream}_std", torch.ones(width))
 
-    def check(self, streams: dict[str, Any]) -> dict[str, torch.Tensor]:
-        """Raw features of some streams (`{stream: (N, width)}` tensors, arrays or rows) → `{f"{stream}_features":
-        tensor}` on the statistics' device and dtype, checked by [`check_features`] and for one batch size."""
+    def check(self, streams: dict[str, Any], labels: dict[str, tuple[Any, int]]) -> dict[str, torch.Tensor]:
+        """Raw features of some streams (`{stream: (N, width)}` tensors, arrays or rows) and class labels
+        (`{name: (values or None, num_classes)}`) → `forward` keyword arguments (`{stream}_features`, the labels
+        given) on the statistics' device, checked by [`check_features`] / [`check_labels`] for one batch size."""
         inputs = {}
         for stream, values in streams.items():
             statistic = getattr(self, f"{stream}_mean")
@@ -211,6 +209,10 @@ class FeatureStandardizer(nn.Module):
                 "To score every video against every music segment of different-size libraries, use a retrieval "
                 "model's `encode_stream`."
             )
+        for name, (values, num_classes) in labels.items():
+            if values is not None:
+                size = len(next(iter(inputs.values()))) if inputs else len(_as_tensor(values, name))
+                inputs[name] = check_labels(values, name, size, num_classes).to(next(self.buffers()).device)
         return inputs
 
     @torch.no_grad()
@@ -394,18 +396,23 @@ class EmoMVRetrievalOutput(EmoMVModelOutput):
 # ----------------------------------------------------------------------------------------------------------------
 
 
-class EmoMVInitMixin:
-    """`_init_weights` of every EmoMV model, where it differs from `PreTrainedModel._init_weights` (which does the
-    rest: Linear with `initializer_range`: N(0, initializer_range), zero bias; LayerNorm: 1 / 0). Linear with
-    `initializer_range=None` (the default): PyTorch's default (uniform Kaiming), as the authors' code, where
-    `PreTrainedModel` would draw N(0, 0.02); multi-head attention: its input projection alone (Xavier-uniform, zero
-    bias), leaving its output Linear as every Linear; standardisation: identity; MCB hashes: drawn from `mcb_seed`."""
+class EmoMVBasePreTrainedModel(PreTrainedModel):
+    """What every EmoMV model shares (the tagger and the ensemble included): its main input, and `_init_weights`
+    where it differs from `PreTrainedModel._init_weights` (which does the rest: Linear with `initializer_range`:
+    N(0, initializer_range), zero bias; LayerNorm: 1 / 0). Linear with `initializer_range=None` (the default):
+    PyTorch's default (uniform Kaiming), as the authors' code, where `PreTrainedModel` would draw N(0, 0.02);
+    multi-head attention: its input projection alone (Xavier-uniform, zero bias), leaving its output Linear as
+    every Linear (transformers' `_reset_parameters` would zero its bias); standardisation: identity; MCB hashes:
+    drawn from `mcb_seed`."""
+
+    main_input_name = "video_features"
+    input_modalities = ("video", "audio")
 
     def _init_weights(self, module: nn.Module) -> None:
         if isinstance(module, nn.Linear) and self.config.initializer_range is None:
             init.kaiming_uniform_(module.weight, a=math.sqrt(5))
             if module.bias is not None:
-                bound = 1.0 / math.sqrt(module.in_features) if module.in_features > 0 else 0.0
+                bound = 1.0 / math.sqrt(module.in_features)
                 init.uniform_(module.bias, -bound, bound)
         elif isinstance(module, nn.MultiheadAttention):
             init.xavier_uniform_(module.in_proj_weight)
@@ -422,7 +429,7 @@ class EmoMVInitMixin:
             super()._init_weights(module)
 
 
-class EmoMVPreTrainedModel(EmoMVInitMixin, PreTrainedModel):
+class EmoMVPreTrainedModel(EmoMVBasePreTrainedModel):
     """
     Base class of the EmoMV models and the baseline: the standardiser and the two stream encoders
     (`encoder_class`), weight initialisation, input checks, and the one `forward` every model shares. A model
@@ -433,8 +440,6 @@ class EmoMVPreTrainedModel(EmoMVInitMixin, PreTrainedModel):
     config_class = EmoMVConfig
     config: EmoMVBaseConfig
     base_model_prefix = "emomv"
-    main_input_name = "video_features"
-    input_modalities = ("video", "audio")
     encoder_class: type[nn.Module] = EmoMVEncoder
     output_class: type[EmoMVModelOutput]
 
@@ -463,11 +468,6 @@ class EmoMVPreTrainedModel(EmoMVInitMixin, PreTrainedModel):
         out of range, or missing emotion labels for a multi-task loss. Arguments left `None` are left out.
         """
         config = self.config
-        given = {"video": video_features, "music": music_features}
-        inputs = self.standardizer.check(
-            {stream: values for stream, values in given.items() if values is not None}
-        )
-        batch_size = next((len(tensor) for tensor in inputs.values()), None)
         emotion_labels = {
             "video_emotion_labels": video_emotion_labels,
             "music_emotion_labels": music_emotion_labels,
@@ -479,14 +479,14 @@ class EmoMVPreTrainedModel(EmoMVInitMixin, PreTrainedModel):
                 f"{' and '.join(f'`{m}`' for m in missing)} as well as `labels`. Pass them (dataset columns "
                 "`video_emotion` / `music_emotion`) or use a single-task config (`multi_task=False`)."
             )
-        for name, values in {"labels": labels, **emotion_labels}.items():
-            if values is not None:
-                num_classes = 2 if name == "labels" else config.num_emotions
-                size = batch_size if batch_size is not None else len(_as_tensor(values, name))
-                inputs[name] = check_labels(values, name, size, num_classes).to(
-                    self.standardizer.video_mean.device
-                )
-        return inputs
+        given = {"video": video_features, "music": music_features}
+        return self.standardizer.check(
+            {stream: values for stream, values in given.items() if values is not None},
+            {
+                "labels": (labels, 2),
+                **{name: (values, config.num_emotions) for name, values in emotion_labels.items()},
+            },
+        )
 
     @torch.no_grad()
     def fit_standardization(self, video_features: Any, music_features: Any) -> None:
@@ -715,19 +715,3 @@ class EmoMVForRetrieval(EmoMVRetrievalMixin, EmoMVPreTrainedModel):
                 self.config.supervised_contrastive_temperature,
             )
         return outputs, match_loss, extra_loss
-
-
-__all__ = [
-    "EmoMVCorrespondenceOutput",
-    "EmoMVForCorrespondence",
-    "EmoMVForRetrieval",
-    "EmoMVInitMixin",
-    "EmoMVModelOutput",
-    "EmoMVPreTrainedModel",
-    "EmoMVRetrievalMixin",
-    "EmoMVRetrievalOutput",
-    "FeatureStandardizer",
-    "check_features",
-    "check_labels",
-    "contrastive_loss",
-]

@@ -21,7 +21,6 @@ from .modeling_emomv import (
     EmoMVPreTrainedModel,
     EmoMVRetrievalMixin,
     EmoMVRetrievalOutput,
-    check_labels,
     contrastive_loss,
 )
 
@@ -168,8 +167,10 @@ class EmoMVBaselineForCorrespondence(EmoMVBaselinePreTrainedModel):
             video_features, music_features: raw features `(N, 2304)` / `(N, 128)` (tensors, arrays or rows).
             labels: `(N,)` 1 matched / 0 mismatched.
         """
-        inputs = self.prepare_inputs(video_features, music_features)
-        labels = check_labels(labels, "labels", len(inputs["video_features"]), 2).cpu().numpy()
+        inputs = self.standardizer.check(
+            {"video": video_features, "music": music_features}, {"labels": (labels, 2)}
+        )
+        labels = inputs["labels"].cpu().numpy()
         if labels.min() == labels.max():
             raise ValueError("`labels` must contain both matched (1) and mismatched (0) pairs.")
         was_training = self.training
@@ -232,12 +233,3 @@ class EmoMVBaselineForRetrieval(EmoMVRetrievalMixin, EmoMVBaselinePreTrainedMode
             "logits_per_music": logits_per_video.t(),
         }
         return outputs, loss, None
-
-
-__all__ = [
-    "EmoMVBaselineCorrespondenceOutput",
-    "EmoMVBaselineForCorrespondence",
-    "EmoMVBaselineForRetrieval",
-    "EmoMVBaselinePreTrainedModel",
-    "EmoMVBaselineRetrievalOutput",
-]

@@ -5,11 +5,11 @@ from typing import Any
 
 import torch
 from torch import nn
-from transformers.modeling_utils import PreTrainedModel
 from transformers.utils import can_return_tuple
 
 from .configuration_emomv_ensemble import EmoMVEnsembleConfig
 from .modeling_emomv import (
+    EmoMVBasePreTrainedModel,
     EmoMVCorrespondenceOutput,
     EmoMVForCorrespondence,
     EmoMVForRetrieval,
@@ -18,14 +18,8 @@ from .modeling_emomv import (
     EmoMVRetrievalOutput,
 )
 
-MEMBER_CLASSES = {
-    model_class.config_class.model_type: model_class
-    for model_class in (EmoMVForCorrespondence, EmoMVForRetrieval)
-}
-"""Member config's `model_type` → the members' class."""
 
-
-class EmoMVEnsemble(EmoMVRetrievalMixin, PreTrainedModel):
+class EmoMVEnsemble(EmoMVRetrievalMixin, EmoMVBasePreTrainedModel):
     """
     `config.ensemble_size` proposed models (all correspondence or all retrieval, of `config.member_config`) with
     their own weights, predicting as one: a correspondence ensemble averages the members' matched/mismatched and emotion
@@ -41,12 +35,10 @@ class EmoMVEnsemble(EmoMVRetrievalMixin, PreTrainedModel):
     config_class = EmoMVEnsembleConfig
     config: EmoMVEnsembleConfig
     base_model_prefix = "emomv_ensemble"
-    main_input_name = "video_features"
-    input_modalities = ("video", "audio")
 
     def __init__(self, config: EmoMVEnsembleConfig):
         super().__init__(config)
-        member_class = MEMBER_CLASSES[config.member_config.model_type]
+        member_class = EmoMVForRetrieval if config.task == "retrieval" else EmoMVForCorrespondence
         self.members = nn.ModuleList(member_class(config.member_config) for _ in range(config.ensemble_size))
         self.post_init()
 
@@ -81,11 +73,6 @@ class EmoMVEnsemble(EmoMVRetrievalMixin, PreTrainedModel):
         for member in self.members:
             member.fit_standardization(video_features, music_features)
 
-    def _member_vectors(self, member: nn.Module, embeds: torch.Tensor, emotion_logits: torch.Tensor | None):
-        if self.config.task == "retrieval":
-            return member.retrieval_vectors(embeds, emotion_logits)
-        return embeds
-
     def _joined(self, member_vectors: list[torch.Tensor]) -> torch.FloatTensor:
         """The members' vectors `(N, D')` concatenated and scaled, so inner products are mean member similarities."""
         return (1.0 / math.sqrt(len(member_vectors))) * torch.cat(member_vectors, dim=-1)
@@ -118,15 +105,12 @@ class EmoMVEnsemble(EmoMVRetrievalMixin, PreTrainedModel):
             terms = [getattr(output, name) for output in outputs]
             fields[name] = None if terms[0] is None else torch.stack(terms).sum()
         for stream in ("video", "music"):
-            fields[f"{stream}_embeds"] = self._joined(
-                [
-                    self._member_vectors(
-                        member, output[f"{stream}_embeds"], output.get(f"{stream}_emotion_logits")
-                    )
-                    for member, output in zip(self.members, outputs, strict=True)
-                ]
-            )
+            embeds = [output[f"{stream}_embeds"] for output in outputs]
             logits = [output.get(f"{stream}_emotion_logits") for output in outputs]
+            if self.config.task == "retrieval":  # the members' retrieval vectors (one config for all)
+                vectors = self.members[0].retrieval_vectors
+                embeds = [vectors(*pair) for pair in zip(embeds, logits, strict=True)]
+            fields[f"{stream}_embeds"] = self._joined(embeds)
             fields[f"{stream}_emotion_logits"] = None if logits[0] is None else _log_mean_softmax(logits)
         if self.config.task == "retrieval":
             for name in ("similarity", "logits_per_video", "logits_per_music"):
@@ -141,6 +125,3 @@ def _log_mean_softmax(logits: list[torch.Tensor]) -> torch.Tensor:
     """Log of the mean of the members' softmax probabilities: `(B, C)` logits whose softmax is that mean."""
     stacked = torch.stack(logits).log_softmax(dim=-1)
     return torch.logsumexp(stacked, dim=0) - math.log(len(logits))
-
-
-__all__ = ["EmoMVEnsemble"]

@@ -17,7 +17,7 @@ from transformers.modeling_utils import PreTrainedModel
 from transformers.utils import ModelOutput, can_return_tuple
 
 from .configuration_emomv_tagging import EmoMVTaggingConfig
-from .modeling_emomv import EmoMVInitMixin, FeatureStandardizer, check_labels
+from .modeling_emomv import EmoMVBasePreTrainedModel, FeatureStandardizer
 
 
 @dataclass
@@ -65,7 +65,7 @@ class EmoMVTaggingEncoder(nn.Module):
         return tokens
 
 
-class EmoMVForEmotionTagging(EmoMVInitMixin, PreTrainedModel):
+class EmoMVForEmotionTagging(EmoMVBasePreTrainedModel):
     """
     Emotion tagger of music-video segments (the EmoMV paper's modified Feature AttendAffectNet): standardise each
     given stream's raw features, project each to `hidden_size` with its own Linear layer (after dropout), run a
@@ -77,8 +77,6 @@ class EmoMVForEmotionTagging(EmoMVInitMixin, PreTrainedModel):
     config_class = EmoMVTaggingConfig
     config: EmoMVTaggingConfig
     base_model_prefix = "emomv_tagging"
-    main_input_name = "video_features"
-    input_modalities = ("video", "audio")
 
     def __init__(self, config: EmoMVTaggingConfig):
         super().__init__(config)
@@ -102,9 +100,9 @@ class EmoMVForEmotionTagging(EmoMVInitMixin, PreTrainedModel):
     def _given_streams(
         self, video_features: Any, music_features: Any, other_features: dict[str, Any]
     ) -> dict[str, Any]:
-        unknown = sorted(set(other_features) - {f"{name}_features" for name in self.config.stream_names})
+        expected = [f"{name}_features" for name in self.config.stream_names]
+        unknown = sorted(set(other_features) - set(expected))
         if unknown:
-            expected = [f"{name}_features" for name in self.config.stream_names]
             raise TypeError(
                 f"{type(self).__name__} got unknown input(s) {unknown}; its streams are {expected}."
             )
@@ -132,13 +130,7 @@ class EmoMVForEmotionTagging(EmoMVInitMixin, PreTrainedModel):
         if not streams:
             expected = ", ".join(f"`{name}_features`" for name in self.config.stream_names)
             raise ValueError(f"{type(self).__name__} needs at least one of {expected}.")
-        inputs = self.standardizer.check(streams)
-        if labels is not None:
-            first = next(iter(inputs.values()))
-            inputs["labels"] = check_labels(labels, "labels", len(first), self.config.num_labels).to(
-                first.device
-            )
-        return inputs
+        return self.standardizer.check(streams, {"labels": (labels, self.config.num_labels)})
 
     @torch.no_grad()
     def fit_standardization(self, **features: Any) -> None:
@@ -256,6 +248,3 @@ class EmoMVForEmotionTagging(EmoMVInitMixin, PreTrainedModel):
                 ]
                 loss = torch.stack([loss, *alone]).mean()
         return EmoMVTaggingOutput(loss=loss, logits=logits, pooler_output=pooled)
-
-
-__all__ = ["EmoMVForEmotionTagging", "EmoMVTaggingOutput"]

@@ -91,14 +91,9 @@ def build_model(family: str, task: str, multi_task: bool = True, **config_overri
     return model_class_for(family, task)(build_config(family, task, multi_task, **config_overrides))
 
 
-class ModelFolderError(ValueError):
-    """A model folder (or Hub model) whose ``config.json`` or weights cannot make a working model; the message
-    names the file and the field or tensor."""
-
-
 def load_model(model_name_or_path: str) -> PreTrainedModel:
     """`AutoModel.from_pretrained`, with one-line errors for what a hand-edited or damaged folder holds: a
-    missing local folder (`FileNotFoundError`), and (:class:`ModelFolderError`) a ``config.json`` field of the wrong
+    missing local folder (`FileNotFoundError`), and (`ValueError`, naming the file) a ``config.json`` field of the wrong
     type or value, weights of other shapes than the configuration makes, or NaN / infinite weights. (A
     ``config.json`` that is not JSON already gets transformers' one-line `OSError` naming it.)"""
     from transformers.utils import logging as transformers_logging
@@ -115,32 +110,18 @@ def load_model(model_name_or_path: str) -> PreTrainedModel:
         )
     except StrictDataclassError as error:
         reason = " ".join(str(error.__cause__ or error).split())  # one line: the field and what it must be
-        raise ModelFolderError(f"{config_file}: {reason}") from None
+        raise ValueError(f"{config_file}: {reason}") from None
     finally:
         transformers_logging.set_verbosity(verbosity)
     mismatched = sorted(loading_info["mismatched_keys"])
     if mismatched:
         name, saved, expected = mismatched[0]
-        raise ModelFolderError(
+        raise ValueError(
             f"{model_name_or_path}: weight {name} has shape {tuple(saved)}, but {config_file} makes it "
             f"{tuple(expected)} ({len(mismatched)} tensor(s) differ): the configuration does not belong to the "
             "weights (an edited feature or projection size?)"
         )
     for name, tensor in model.state_dict().items():
         if tensor.is_floating_point() and not bool(tensor.isfinite().all()):
-            raise ModelFolderError(f"{model_name_or_path}: weight {name} holds NaN or infinite values")
+            raise ValueError(f"{model_name_or_path}: weight {name} holds NaN or infinite values")
     return model
-
-
-__all__ = [
-    "ModelFolderError",
-    "load_model",
-    "MODEL_CLASSES",
-    "MODEL_FAMILIES",
-    "PAPER_TASKS",
-    "TASKS",
-    "build_config",
-    "build_model",
-    "model_class_for",
-    "parse_config_overrides",
-]

@@ -35,11 +35,10 @@ PAPER_TABLES = {
 
 def metric_names(task: str) -> tuple[str, ...]:
     """The paper's metrics of a task, as keys of :data:`PAPER_RESULTS` rows and of our metric dicts."""
-    if task == "correspondence":
-        return CORRESPONDENCE_METRICS
-    if task == "tagging":
-        return TAGGING_METRICS
-    return tuple(f"{direction}/{name}" for direction in RETRIEVAL_DIRECTIONS for name in RETRIEVAL_METRICS)
+    retrieval = tuple(
+        f"{direction}/{name}" for direction in RETRIEVAL_DIRECTIONS for name in RETRIEVAL_METRICS
+    )
+    return {"correspondence": CORRESPONDENCE_METRICS, "tagging": TAGGING_METRICS}.get(task, retrieval)
 
 
 def _read_tables() -> dict[str, dict[tuple[str, str, str], dict[str, float]]]:

@@ -13,56 +13,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from emomv_hf.metrics.functional import (
-    DEFAULT_KS,
-    DEFAULT_RECALL_KS,
-    brier_score,
-    calibration_metrics,
     correspondence_metrics,
-    counterpart_ranks,
     emotion_confusion_matrix,
-    emotion_metrics,
-    expected_calibration_error,
-    interpolated_precision_recall,
     retrieval_metrics,
-    retrieval_metrics_both_directions,
     tagging_metrics,
 )
 
 if TYPE_CHECKING:
     import evaluate
 
-_HERE = Path(__file__).resolve().parent
-
-CORRESPONDENCE_METRIC_PATH: str = str(_HERE / "emomv_correspondence")
-"""Absolute path of the correspondence `evaluate` module folder (``evaluate.load`` takes it offline)."""
-
-RETRIEVAL_METRIC_PATH: str = str(_HERE / "emomv_retrieval")
-"""Absolute path of the retrieval `evaluate` module folder."""
-
 METRIC_PATHS: dict[str, str] = {
-    "correspondence": CORRESPONDENCE_METRIC_PATH,
-    "retrieval": RETRIEVAL_METRIC_PATH,
+    task: str(Path(__file__).resolve().with_name(f"emomv_{task}")) for task in ("correspondence", "retrieval")
 }
+"""Task → absolute path of its `evaluate` module folder (``evaluate.load`` takes it offline)."""
+CORRESPONDENCE_METRIC_PATH, RETRIEVAL_METRIC_PATH = METRIC_PATHS.values()
 
-__all__ = [
-    "CORRESPONDENCE_METRIC_PATH",
-    "RETRIEVAL_METRIC_PATH",
-    "METRIC_PATHS",
-    "DEFAULT_KS",
-    "DEFAULT_RECALL_KS",
-    "load_metric",
-    "correspondence_metrics",
-    "calibration_metrics",
-    "expected_calibration_error",
-    "brier_score",
-    "emotion_confusion_matrix",
-    "emotion_metrics",
-    "tagging_metrics",
-    "retrieval_metrics",
-    "retrieval_metrics_both_directions",
-    "counterpart_ranks",
-    "interpolated_precision_recall",
-]
+__all__ = ["correspondence_metrics", "emotion_confusion_matrix", "retrieval_metrics", "tagging_metrics"]
 
 
 def load_metric(name: str, **kwargs: Any) -> evaluate.EvaluationModule:

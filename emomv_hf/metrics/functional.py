@@ -51,7 +51,7 @@ _CHUNK_ELEMENTS = 2_000_000
 
 
 # --------------------------------------------------------------------------------------------------
-# Classification (scikit-learn)
+# Classification (scikit-learn) and calibration
 # --------------------------------------------------------------------------------------------------
 
 
@@ -180,11 +180,6 @@ def correspondence_metrics(
     return results
 
 
-# --------------------------------------------------------------------------------------------------
-# Retrieval
-# --------------------------------------------------------------------------------------------------
-
-
 def expected_calibration_error(labels: Any, probabilities: Any, num_bins: int = 10) -> float:
     """Expected calibration error: the predicted class's confidence in ``num_bins`` equal-width bins of [0, 1]
     (right-closed, as ``sklearn.calibration.calibration_curve``), ``sum_b |B_b| / N * |accuracy_b -
@@ -221,6 +216,7 @@ def brier_score(labels: Any, probabilities: Any) -> float:
         from sklearn.metrics import brier_score_loss
 
         return float(brier_score_loss(labels, probabilities, pos_label=1))
+    # By hand: scikit-learn's multi-class form (same value) warns on float32 softmax rows, whose sums miss 1.
     one_hot = np.eye(probabilities.shape[1])[labels]
     return float(np.mean(np.sum((probabilities - one_hot) ** 2, axis=1)))
 
@@ -231,6 +227,11 @@ def calibration_metrics(prefix: str, labels: Any, probabilities: Any) -> dict[st
         f"{prefix}ece": expected_calibration_error(labels, probabilities),
         f"{prefix}brier": brier_score(labels, probabilities),
     }
+
+
+# --------------------------------------------------------------------------------------------------
+# Retrieval
+# --------------------------------------------------------------------------------------------------
 
 
 def _retrieval_inputs(similarity: Any, query_labels: Any, gallery_labels: Any):
@@ -285,24 +286,11 @@ def _ranked_relevance_stats(scores: np.ndarray, queries: np.ndarray, gallery: np
     return average_precision, hits, num_relevant
 
 
-def _resolve_counterpart(counterpart: Any, shape: tuple[int, int]) -> np.ndarray | None:
-    """Gallery index of each query's counterpart: ``counterpart`` itself, the identity for ``None`` on a square
-    matrix, or ``None`` (no instance metrics) for ``False`` or ``None`` on a non-square one."""
-    if counterpart is False or (counterpart is None and shape[0] != shape[1]):
-        return None
-    return np.arange(shape[0]) if counterpart is None else np.asarray(counterpart)
-
-
-def counterpart_ranks(similarity: Any, counterpart: Any = None) -> np.ndarray:
-    """1-based rank of each query's counterpart; it ranks after every item scoring the same (pessimistic).
-
-    ``counterpart`` is the gallery index of each query's true counterpart; by default (square matrix) the
-    identity.
-    """
+def counterpart_ranks(similarity: Any, counterpart: Any) -> np.ndarray:
+    """1-based rank of each query's counterpart (``counterpart``: ``(Nq,)`` its gallery index); it ranks after
+    every item scoring the same (pessimistic)."""
     scores = np.ascontiguousarray(similarity, dtype=np.float64)
-    indices = _resolve_counterpart(counterpart, scores.shape)
-    if indices is None:
-        raise ValueError("counterpart is required when the similarity matrix is not square")
+    indices = np.asarray(counterpart)
     ranks = np.empty(scores.shape[0], dtype=np.int64)
     for rows in _chunks(scores.shape[0], scores.shape[1]):
         block = scores[rows]
@@ -359,9 +347,10 @@ def retrieval_metrics(
         )
     results["map"] = float(np.mean(average_precision[has_relevant])) if has_relevant.any() else float("nan")
 
-    indices = _resolve_counterpart(counterpart, scores.shape)
-    if indices is not None:
-        ranks = counterpart_ranks(scores, indices)
+    if counterpart is None and scores.shape[0] == scores.shape[1]:
+        counterpart = np.arange(scores.shape[0])
+    if counterpart is not None and counterpart is not False:
+        ranks = counterpart_ranks(scores, counterpart)
         for k in recall_ks:
             results[f"recall@{int(k)}"] = float(np.mean(ranks <= int(k)))
         results["median_rank"] = float(np.median(ranks))
@@ -372,7 +361,7 @@ def _inverse_counterpart(counterpart: Any, shape: tuple[int, int]) -> Any:
     """Counterparts for the transposed direction: the inverse of a video -> music permutation."""
     if counterpart is None or counterpart is False:
         return counterpart
-    indices = _resolve_counterpart(counterpart, shape)
+    indices = np.asarray(counterpart)
     num_videos, num_music = shape
     if num_videos != num_music or len(np.unique(indices)) != num_videos:
         raise ValueError(

@@ -27,16 +27,6 @@ from emomv_hf.metrics.functional import (
     retrieval_metrics,
 )
 
-__all__ = [
-    "plot_roc_curve",
-    "plot_confusion_matrix",
-    "plot_precision_recall",
-    "plot_reliability_diagram",
-    "roc_curve_points",
-    "new_figure",
-    "save_figure",
-]
-
 DPI = 120
 
 

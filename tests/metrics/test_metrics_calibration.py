@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from emomv_hf.metrics import brier_score, calibration_metrics, expected_calibration_error
+from emomv_hf.metrics.functional import brier_score, calibration_metrics, expected_calibration_error
 
 
 def _brute_force_ece(labels, probabilities, num_bins=10):

@@ -21,8 +21,8 @@ from emomv_hf.metrics import (
     correspondence_metrics,
     load_metric,
     retrieval_metrics,
-    retrieval_metrics_both_directions,
 )
+from emomv_hf.metrics.functional import retrieval_metrics_both_directions
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

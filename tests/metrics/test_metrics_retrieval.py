@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from sklearn.metrics import average_precision_score
 
 import emomv_hf.metrics.functional as functional
-from emomv_hf.metrics import (
+from emomv_hf.metrics.functional import (
     counterpart_ranks,
     interpolated_precision_recall,
     retrieval_metrics,

@@ -10,7 +10,7 @@ from huggingface_hub.errors import StrictDataclassClassValidationError
 
 from emomv_hf import EmoMVConfig, EmoMVForCorrespondence
 from emomv_hf.data.tensors import TensorPairs
-from emomv_hf.metrics import correspondence_metrics, expected_calibration_error
+from emomv_hf.metrics.functional import correspondence_metrics, expected_calibration_error
 from emomv_hf.training.calibration import fit_temperature, fit_temperatures
 
 OVERCONFIDENCE = 4.0

@@ -532,6 +532,10 @@ def test_baseline_stage_two_logistic_regression(emomv_c_train, emomv_c_val):
         model.fit_distance_classifier(
             emomv_c_train["video_features"][:4], emomv_c_train["music_features"][:5], [1, 0, 1, 0]
         )
+    with pytest.raises(ValueError, match=r"`labels` must be in 0\.\.1, got values from 0 to 2"):
+        model.fit_distance_classifier(
+            emomv_c_train["video_features"][:4], emomv_c_train["music_features"][:4], [1, 0, 2, 0]
+        )
 
 
 # ------------------------------------------------------------------------------------------------ bad input
@@ -598,6 +602,8 @@ def test_bad_input_gives_clear_errors(cls):
         model.prepare_inputs(object(), music)
     with pytest.raises(ValueError, match="video_features"):
         model.prepare_inputs(torch.rand(2, 10))
+    # Labels without features are checked against their own length.
+    assert model.prepare_inputs(video_emotion_labels=[4, 0, 2])["video_emotion_labels"].tolist() == [4, 0, 2]
     # Mixed precision, numpy arrays and lists of rows are converted, not rejected.
     inputs = model.prepare_inputs(video.double(), music.half().numpy(), **{**full, "labels": labels.tolist()})
     assert inputs["video_features"].dtype == inputs["music_features"].dtype == torch.float32

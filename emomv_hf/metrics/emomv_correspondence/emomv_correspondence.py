@@ -1,15 +1,5 @@
-"""EmoMV correspondence metric: accuracy, F1 (matched class), ROC-AUC and per-stream emotion scores.
-
-An `evaluate` module; the maths lives in `emomv_hf.metrics.functional.correspondence_metrics`, so this
-module and the plain function always agree. Load it offline by path (or through
-`emomv_hf.metrics.load_metric("correspondence")`):
-
-    >>> import evaluate
-    >>> from emomv_hf.metrics import CORRESPONDENCE_METRIC_PATH
-    >>> metric = evaluate.load(CORRESPONDENCE_METRIC_PATH)
-    >>> metric.compute(references=[1, 0, 1, 0], prediction_scores=[0.9, 0.2, 0.4, 0.6])
-    {'accuracy': 0.5, 'f1': 0.5, 'roc_auc': 0.75}
-"""
+"""EmoMV correspondence metric as an `evaluate` module (see `_DESCRIPTION`). The maths is
+`emomv_hf.metrics.functional.correspondence_metrics`, so this module and the plain function always agree."""
 
 import datasets
 import evaluate
@@ -46,6 +36,10 @@ Returns:
     and video_emotion_accuracy, video_emotion_macro_f1, music_emotion_accuracy, music_emotion_macro_f1
     when emotion inputs are given.
 Examples:
+    >>> from emomv_hf.metrics import CORRESPONDENCE_METRIC_PATH
+    >>> metric = evaluate.load(CORRESPONDENCE_METRIC_PATH)
+    >>> metric.compute(references=[1, 0, 1, 0], prediction_scores=[0.9, 0.2, 0.4, 0.6])
+    {'accuracy': 0.5, 'f1': 0.5, 'roc_auc': 0.75}
     >>> metric = evaluate.load(CORRESPONDENCE_METRIC_PATH, "multitask")
     >>> metric.compute(references=[1, 0], prediction_scores=[0.8, 0.3],
     ...                video_emotion_references=[0, 1], video_emotion_predictions=[0, 1],

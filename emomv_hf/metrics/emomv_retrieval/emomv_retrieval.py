@@ -1,28 +1,5 @@
-"""EmoMV retrieval metric: top-K accuracy and mAP (paper eq. 4-6), counterpart Recall@K and median rank.
-
-An `evaluate` module; the maths lives in `emomv_hf.metrics.functional.retrieval_metrics`, so this module
-and the plain function always agree.
-
-Examples are *queries*: `predictions` is one row of the similarity matrix (the query's score for every
-gallery item, higher = more similar) and `references` is the query's emotion label. The gallery's labels
-are the same for every query, so they are a `compute` keyword argument (`gallery_labels`). Rows may be
-added batch by batch (`add_batch`) as long as every row has one score per gallery item.
-
-    >>> import evaluate
-    >>> from emomv_hf.metrics import RETRIEVAL_METRIC_PATH
-    >>> metric = evaluate.load(RETRIEVAL_METRIC_PATH)
-    >>> similarity = [[0.9, 0.1, 0.3], [0.2, 0.8, 0.1], [0.4, 0.3, 0.5]]  # video rows x music columns
-    >>> metric.compute(predictions=similarity, references=[0, 1, 2], gallery_labels=[0, 1, 2])
-    {'top1_accuracy': 1.0, 'top3_accuracy': 1.0, 'top5_accuracy': 1.0, 'map': 1.0,
-     'recall@1': 1.0, 'recall@5': 1.0, 'recall@10': 1.0, 'median_rank': 1.0}
-
-With `both_directions=True` the accumulated rows are read as the full (videos x music) matrix, the
-references as the video labels and `gallery_labels` as the music labels; music -> video uses the
-transpose and the keys are prefixed `video_to_music/` and `music_to_video/`.
-
-Ties are broken pessimistically: in top-K and mAP every irrelevant item ranks before the relevant items
-it ties with; the counterpart ranks after every item it ties with.
-"""
+"""EmoMV retrieval metric as an `evaluate` module (see `_DESCRIPTION`). The maths is
+`emomv_hf.metrics.functional.retrieval_metrics`, so this module and the plain function always agree."""
 
 import datasets
 import evaluate
@@ -39,6 +16,13 @@ query when both carry the same emotion label. Top-K accuracy is the fraction of 
 one relevant item among the first K; mAP is the mean over queries of the average precision (the mean,
 over all relevant items, of the precision at each relevant item's rank). Instance metrics of the query's
 true counterpart: Recall@K (counterpart among the first K) and the median 1-based rank.
+
+Examples are *queries*: a prediction is one row of the similarity matrix (the query's score for every
+gallery item) and its reference the query's emotion label; the gallery's labels are a `compute` keyword
+argument. Rows may be added batch by batch, each with one score per gallery item. With `both_directions=True`
+the rows are the full (videos x music) matrix, the references the video labels and `gallery_labels` the music
+labels; music -> video uses the transpose. Ties are broken pessimistically: in top-K and mAP every irrelevant
+item ranks before the relevant items it ties with; the counterpart ranks after every item it ties with.
 """
 
 _KWARGS_DESCRIPTION = """
@@ -60,8 +44,12 @@ Returns:
     top1_accuracy, top3_accuracy, top5_accuracy, map (`float`, queries without relevant items left out
     with a warning), and recall@1, recall@5, recall@10, median_rank when a counterpart is known.
 Examples:
+    >>> from emomv_hf.metrics import RETRIEVAL_METRIC_PATH
     >>> metric = evaluate.load(RETRIEVAL_METRIC_PATH)
-    >>> metric.compute(predictions=[[0.9, 0.1], [0.2, 0.8]], references=[0, 1], gallery_labels=[0, 1])
+    >>> similarity = [[0.9, 0.1, 0.3], [0.2, 0.8, 0.1], [0.4, 0.3, 0.5]]  # video rows x music columns
+    >>> metric.compute(predictions=similarity, references=[0, 1, 2], gallery_labels=[0, 1, 2])
+    {'top1_accuracy': 1.0, 'top3_accuracy': 1.0, 'top5_accuracy': 1.0, 'map': 1.0,
+     'recall@1': 1.0, 'recall@5': 1.0, 'recall@10': 1.0, 'median_rank': 1.0}
 """
 
 
