@@ -29,11 +29,12 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from emomv_hf._version import __version__
-from emomv_hf.io_utils import atomic_write_json, dataset_folder_sha256, files_sha256, markdown_table
+from emomv_hf.io_utils import atomic_write_json, markdown_table
 from emomv_hf.models_registry import PAPER_TASKS as TASKS
 from emomv_hf.paper_results import PAPER_TABLES, metric_names
 from emomv_hf.reporting import dataset_display_name, dataset_key, metric_label, paper_value, seed_summary
 from emomv_hf.training.arguments import MODELS, RESULT_INDEPENDENT_FIELDS, EmoMVTrainingArguments
+from emomv_hf.training.loop import dataset_fingerprint
 from emomv_hf.training.protocols import PROTOCOL_DESCRIPTIONS, PROTOCOLS
 
 VARIANTS = ("multi", "single")
@@ -182,36 +183,6 @@ def nested_candidates(
 # --------------------------------------------------------------------------------------------------
 # What a run's result depends on
 # --------------------------------------------------------------------------------------------------
-
-
-def dataset_fingerprint(dataset: str) -> str:
-    """What identifies a dataset's content: a local folder by its Parquet files, a Hub id by its revision.
-
-    For a folder: ``sha256:<hex>`` over the relative path, size and bytes of every Parquet file (sorted by
-    path). For a Hub id: ``hub:<id>@<commit sha>``, resolved online; offline, the same digest over the Arrow
-    cache files ``datasets`` loads it from (``cache:<hex>``).
-    """
-    if Path(dataset).is_dir():
-        fingerprint = dataset_folder_sha256(dataset)
-        if fingerprint is None:
-            raise ValueError(
-                f"{dataset} holds no Parquet files: build it with dataset_scripts/build_emomv.py"
-            )
-        return fingerprint
-    from huggingface_hub import HfApi
-
-    try:
-        return f"hub:{dataset}@{HfApi().dataset_info(dataset).sha}"
-    except Exception:  # offline or unreachable: fall back to the cached copy training will use
-        from emomv_hf.data.loading import load_emomv
-
-        caches = [
-            (f"{config}/{split}", Path(cache["filename"]))
-            for config in ("pairs", "segments")
-            for split, part in sorted(load_emomv(dataset, config).items())
-            for cache in part.cache_files
-        ]
-        return "cache:" + files_sha256(caches)
 
 
 RUN_RECORD = 2
@@ -627,8 +598,10 @@ def outer_training_dataset(dataset: str, seed: int, folds: int, fingerprint: str
     atomically."""
     from huggingface_hub import DatasetCard
 
+    from emomv_hf.data.card import card_data
     from emomv_hf.data.hub_folder import write_hub_folder
     from emomv_hf.data.loading import load_emomv
+    from emomv_hf.data.schema import PAIR_FEATURES, PAIRS_CONFIG
     from emomv_hf.training.protocols import cv_folds
 
     digest = hashlib.sha256(fingerprint.encode()).hexdigest()[:12]
@@ -647,11 +620,10 @@ def outer_training_dataset(dataset: str, seed: int, folds: int, fingerprint: str
             raise ValueError(
                 f"outer training fold {fold} of {folds} lacks pairs of one of the train/validation splits"
             )
-        # Only the pairs config and no split sizes: the original card's sizes would not match these splits.
+        yaml = card_data({PAIRS_CONFIG: tables}, {PAIRS_CONFIG: PAIR_FEATURES}).to_yaml()
         card = DatasetCard(
-            "---\nconfigs:\n- config_name: pairs\n  data_files:\n  - split: train\n    path: data/pairs/train-*\n"
-            "  - split: validation\n    path: data/pairs/validation-*\n---\n"
-            f"Outer training fold {fold} of {folds} (repetition {repetition}) of `cv` over {fingerprint}.\n"
+            f"---\n{yaml}\n---\nOuter training fold {fold} of {folds} (repetition {repetition}) of `cv` over "
+            f"{fingerprint}.\n"
         )
         write_hub_folder(target, {"pairs": tables}, card)
     return str(target)
