@@ -59,10 +59,9 @@ class PairedTest:
 
     mean: float
     """Mean difference."""
-    std: float
-    """Sample standard deviation of the differences (ddof 1)."""
     standard_error: float
-    """``sqrt(variance_factor) * std``: the (corrected) standard error of the mean difference."""
+    """``sqrt(variance_factor) * s``, ``s`` the differences' sample standard deviation: the (corrected) standard
+    error of the mean difference."""
     variance_factor: float
     """``1/J + n_test/n_train`` (corrected) or ``1/J`` (plain)."""
     t: float
@@ -123,9 +122,8 @@ def corrected_resampled_t(
         raise ComparisonError(f"fold sizes must be positive (n_train {train_size}, n_test {test_size})")
     count = len(values)
     mean = float(values.mean())
-    std = float(values.std(ddof=1))
     factor = 1.0 / count + test_size / train_size
-    standard_error = math.sqrt(factor) * std
+    standard_error = math.sqrt(factor) * float(values.std(ddof=1))
     degrees = count - 1
     if standard_error > 0.0:
         t = mean / standard_error
@@ -137,7 +135,6 @@ def corrected_resampled_t(
         half_width = 0.0
     return PairedTest(
         mean=mean,
-        std=std,
         standard_error=standard_error,
         variance_factor=factor,
         t=t,
@@ -175,11 +172,6 @@ class Fold:
     index: int
     folds: int
 
-    @classmethod
-    def of_seed(cls, seed: int, folds: int) -> Fold:
-        repetition, index = divmod(int(seed), int(folds))
-        return cls(repetition, index, int(folds))
-
     def __str__(self) -> str:
         return f"fold {self.index} of {self.folds} (repetition {self.repetition})"
 
@@ -208,11 +200,6 @@ class ConfigurationResults:
     @property
     def cv_folds(self) -> int:
         return self.folds[0].folds
-
-
-def _differing(first: Mapping[str, Any], second: Mapping[str, Any]) -> str:
-    names = sorted(name for name in set(first) | set(second) if first.get(name) != second.get(name))
-    return ", ".join(f"{name} {first.get(name)!r} vs {second.get(name)!r}" for name in names)
 
 
 def read_results(folder: str | os.PathLike) -> dict[str, ConfigurationResults]:
@@ -257,7 +244,8 @@ def configurations_from_runs(
         config = configurations.setdefault(
             name, ConfigurationResults(name, spec["task"], source, arguments, settings["dataset_fingerprint"])
         )
-        fold = Fold.of_seed(spec["seed"], arguments["cv_folds"])
+        repetition, index = divmod(int(spec["seed"]), int(arguments["cv_folds"]))
+        fold = Fold(repetition, index, int(arguments["cv_folds"]))
         config.metrics[fold] = {
             metric: float(value)
             for metric, value in run["metrics"].items()
@@ -286,18 +274,21 @@ class MetricComparison:
 class Comparison:
     """B against A on the same folds: per metric the mean per-fold difference (B - A), its interval, a verdict."""
 
-    name_a: str
-    name_b: str
-    source_a: str
-    source_b: str
+    a: ConfigurationResults
+    b: ConfigurationResults
     folds: tuple[Fold, ...]
     train_size: float
     test_size: float
     sizes_source: str
     """``recorded`` (by the runs), ``computed`` (from the dataset) or ``assumed`` (1/(k-1))."""
     rows: tuple[MetricComparison, ...]
-    settings_difference: str
-    """The settings that differ between A and B (``learning_rate 0.0001 vs 0.001``), or ``""``."""
+
+    @property
+    def settings_difference(self) -> str:
+        """The settings that differ between A and B (``learning_rate 0.0001 vs 0.001``), or ``""``."""
+        first, second = self.a.settings, self.b.settings
+        names = sorted(name for name in set(first) | set(second) if first.get(name) != second.get(name))
+        return ", ".join(f"{name} {first.get(name)!r} vs {second.get(name)!r}" for name in names)
 
     @property
     def confidence(self) -> float:
@@ -362,7 +353,7 @@ def paired_comparison(
             f"a paired comparison needs at least 2 folds, {label_a} and {label_b} share {len(folds)}"
         )
 
-    names = list(metrics) if metrics else [name for name in metric_names(a.task)]
+    names = list(metrics or metric_names(a.task))
     for name in names:
         missing = [
             (label, fold)
@@ -399,18 +390,7 @@ def paired_comparison(
         rows.append(
             MetricComparison(name, float(values_a.mean()), float(values_b.mean()), test, verdict(name, test))
         )
-    return Comparison(
-        name_a=a.name,
-        name_b=b.name,
-        source_a=a.source,
-        source_b=b.source,
-        folds=folds,
-        train_size=train_size,
-        test_size=test_size,
-        sizes_source=source,
-        rows=tuple(rows),
-        settings_difference=_differing(a.settings, b.settings),
-    )
+    return Comparison(a, b, folds, train_size, test_size, source, tuple(rows))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -454,8 +434,8 @@ def comparison_markdown(comparison: Comparison) -> str:
         for row in comparison.rows
     ]
     lines = [
-        f"A: {comparison.name_a} in {comparison.source_a}",
-        f"B: {comparison.name_b} in {comparison.source_b}",
+        f"A: {comparison.a.name} in {comparison.a.source}",
+        f"B: {comparison.b.name} in {comparison.b.source}",
     ]
     if comparison.settings_difference:
         lines.append(f"Settings that differ (A vs B): {comparison.settings_difference}")
