@@ -227,16 +227,12 @@ def check_checkpoint_identity(checkpoint: Path, args: EmoMVTrainingArguments) ->
     returns its marker."""
     marker = json.loads((checkpoint / RUN_MARKER).read_text())
     expected = json.loads(json.dumps(args.run_identity()))
-    differences = {
-        name: (marker["run"].get(name), value)
+    listed = ", ".join(
+        f"--{name.replace('_', '-')} {marker['run'].get(name)!r} there, {value!r} now"
         for name, value in expected.items()
         if marker["run"].get(name) != value
-    }
-    if differences:
-        listed = ", ".join(
-            f"--{name.replace('_', '-')} {old!r} there, {new!r} now"
-            for name, (old, new) in differences.items()
-        )
+    )
+    if listed:
         raise ValueError(
             f"{checkpoint} belongs to another run ({listed}); resume with the same arguments, or start afresh "
             "with --overwrite-output-dir."
