@@ -6,17 +6,12 @@ per-fold differences ``d_j = metric_B(fold j) - metric_A(fold j)``. Their plain 
 narrow: the training sets of the folds overlap, so the ``d_j`` are positively correlated. This module uses the
 corrected resampled t of Nadeau & Bengio (2003), which accounts for that (:func:`corrected_resampled_t`).
 
-Reading results (:func:`read_results`): the ``results.json`` of a folder written by
-``examples/reproduce_paper.py --output-dir X`` (the runs of its last invocation). Each run gives one
-configuration's metrics on one fold.
-
 Fold sizes: the correction needs the number of training and test pairs of each fold. Runs record them
 (``num_train_pairs``, ``num_test_pairs``); for runs that do not, they can be computed from the dataset and the
 fold assignment (``examples/compare.py --dataset``); failing that, ``n_test / n_train = 1 / (k - 1)`` is
-assumed, and the method line says so. Over whole repetitions that is
-exact for the mean fold sizes (the k test folds of a repetition partition the N pooled pairs: mean
-n_test = N/k, mean n_train = N(k-1)/k); single folds differ a little (EmoMV-C's five folds of 89-93 pairs give
-0.243-0.256 instead of 0.25).
+assumed, and the method line says so. Over whole repetitions that is exact for the mean fold sizes (the k test
+folds of a repetition partition the N pooled pairs: mean n_test = N/k, mean n_train = N(k-1)/k); single folds
+differ a little (EmoMV-C's five folds of 89-93 pairs give 0.243-0.256 instead of 0.25).
 """
 
 from __future__ import annotations
@@ -91,13 +86,9 @@ def corrected_resampled_t(
         CI = d̄ ± t_{(1+confidence)/2, J-1} · sqrt((1/J + n_test/n_train) · s²)
         p = 2 · P(T_{J-1} > |t|)
 
-    The plain paired t uses ``1/J`` alone, which assumes independent differences; over (repeated)
-    cross-validation the training sets overlap and the differences are positively correlated, so its
-    interval is too narrow. The ``n_test/n_train`` term is Nadeau & Bengio's correction for that correlation
-    (their "corrected resampled t", recommended for repeated k-fold CV by Bouckaert & Frank, 2004).
-
-    Reference: C. Nadeau and Y. Bengio, "Inference for the Generalization Error", Machine Learning 52(3),
-    239-281, 2003.
+    The ``n_test/n_train`` term corrects for the correlation of the differences (the plain paired t uses
+    ``1/J`` alone); Bouckaert & Frank (2004) recommend it for repeated k-fold CV. Reference: C. Nadeau and
+    Y. Bengio, "Inference for the Generalization Error", Machine Learning 52(3), 239-281, 2003.
 
     Args:
         differences: one difference per fold (J ≥ 2), finite.
@@ -314,8 +305,8 @@ class Comparison:
 
 
 def paired_comparison(
-    results_a: ConfigurationResults,
-    results_b: ConfigurationResults,
+    a: ConfigurationResults,
+    b: ConfigurationResults,
     metrics: Sequence[str] | None = None,
     *,
     confidence: float = CONFIDENCE,
@@ -331,7 +322,6 @@ def paired_comparison(
     Raises:
         ComparisonError: (one line) the two differ in task, dataset or folds, or an unknown metric.
     """
-    a, b = results_a, results_b
     label_a, label_b = f"A ({a.name} in {a.source})", f"B ({b.name} in {b.source})"
     if a.task != b.task:
         raise ComparisonError(f"different tasks: {label_a} is {a.task}, {label_b} is {b.task}")
@@ -354,21 +344,18 @@ def paired_comparison(
         )
 
     names = list(metrics or metric_names(a.task))
-    for name in names:
-        missing = [
+    available = set.intersection(*(set(config.metrics[fold]) for config in (a, b) for fold in folds))
+    missing = next((name for name in names if name not in available), None)
+    if missing is not None:
+        label, fold = next(
             (label, fold)
             for label, config in ((label_a, a), (label_b, b))
             for fold in folds
-            if name not in config.metrics[fold]
-        ]
-        if missing:
-            label, fold = missing[0]
-            available = sorted(
-                set.intersection(*(set(config.metrics[fold]) for config in (a, b) for fold in folds))
-            )
-            raise ComparisonError(
-                f"metric {name!r} is not recorded for {fold} of {label}; available: {', '.join(available)}"
-            )
+            if missing not in config.metrics[fold]
+        )
+        raise ComparisonError(
+            f"metric {missing!r} is not recorded for {fold} of {label}; available: {', '.join(sorted(available))}"
+        )
 
     recorded = {**b.sizes, **a.sizes}  # both configurations ran on the same folds: the same sizes
     if fold_sizes is not None:
@@ -398,18 +385,14 @@ def paired_comparison(
 # --------------------------------------------------------------------------------------------------
 
 
-def _shown(metric: str, value: float) -> str:
-    return f"{display_value(metric, value):.2f}"
-
-
-def _signed(metric: str, value: float) -> str:
-    return f"{display_value(metric, value):+.2f}"
+def _shown(metric: str, value: float, sign: str = "") -> str:
+    return f"{display_value(metric, value):{sign}.2f}"
 
 
 def _test_cells(row: MetricComparison) -> list[str]:
     """Mean difference, interval, p and verdict: the columns both tables share."""
-    interval = f"[{_signed(row.metric, row.test.ci_low)}, {_signed(row.metric, row.test.ci_high)}]"
-    return [_signed(row.metric, row.test.mean), interval, f"{row.test.p_value:.3f}", row.verdict]
+    interval = f"[{_shown(row.metric, row.test.ci_low, '+')}, {_shown(row.metric, row.test.ci_high, '+')}]"
+    return [_shown(row.metric, row.test.mean, "+"), interval, f"{row.test.p_value:.3f}", row.verdict]
 
 
 def comparison_markdown(comparison: Comparison) -> str:

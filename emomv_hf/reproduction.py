@@ -357,11 +357,6 @@ class GridRuns:
     reused: int
 
 
-def _finished(path: Path, material: dict[str, Any]) -> bool:
-    # Run JSONs are written atomically by `run_grid`: one that exists is complete.
-    return path.is_file() and json.loads(path.read_text()).get("settings") == material
-
-
 def run_grid(
     specs: Sequence[RunSpec],
     base: EmoMVTrainingArguments,
@@ -385,7 +380,12 @@ def run_grid(
     material = settings_material(base, fingerprint or dataset_fingerprint(base.dataset))
     suffix = hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()[:12]  # short, stable
     paths = {spec: runs_dir / f"{spec.key}-{suffix}.json" for spec in specs}
-    pending = [spec for spec in specs if not _finished(paths[spec], material)]
+    # Run JSONs are written atomically: one that exists is complete.
+    pending = [
+        spec
+        for spec in specs
+        if not (paths[spec].is_file() and json.loads(paths[spec].read_text()).get("settings") == material)
+    ]
     if on_start is not None:
         on_start(len(specs) - len(pending), len(specs))
     bar = tqdm(
