@@ -240,7 +240,8 @@ def check_checkpoint_identity(checkpoint: Path, args: EmoMVTrainingArguments) ->
     if marker.get("dataset_sha256") != dataset_fingerprint(args.dataset):
         raise ValueError(
             f"{checkpoint} was trained on other contents of {args.dataset} (the SHA-256 of its data/**/*.parquet "
-            "files differs); resume on the same data, or start afresh with --overwrite-output-dir."
+            "files, or its Hub revision, differs); resume on the same data, or start afresh with "
+            "--overwrite-output-dir."
         )
     return marker
 
