@@ -6,17 +6,12 @@ per-fold differences ``d_j = metric_B(fold j) - metric_A(fold j)``. Their plain 
 narrow: the training sets of the folds overlap, so the ``d_j`` are positively correlated. This module uses the
 corrected resampled t of Nadeau & Bengio (2003), which accounts for that (:func:`corrected_resampled_t`).
 
-Reading results (:func:`read_results`): the ``results.json`` of a folder written by
-``examples/reproduce_paper.py --output-dir X`` (the runs of its last invocation). Each run gives one
-configuration's metrics on one fold.
-
 Fold sizes: the correction needs the number of training and test pairs of each fold. Runs record them
 (``num_train_pairs``, ``num_test_pairs``); for runs that do not, they can be computed from the dataset and the
 fold assignment (``examples/compare.py --dataset``); failing that, ``n_test / n_train = 1 / (k - 1)`` is
-assumed, and the method line says so. Over whole repetitions that is
-exact for the mean fold sizes (the k test folds of a repetition partition the N pooled pairs: mean
-n_test = N/k, mean n_train = N(k-1)/k); single folds differ a little (EmoMV-C's five folds of 89-93 pairs give
-0.243-0.256 instead of 0.25).
+assumed, and the method line says so. Over whole repetitions that is exact for the mean fold sizes (the k test
+folds of a repetition partition the N pooled pairs: mean n_test = N/k, mean n_train = N(k-1)/k); single folds
+differ a little (EmoMV-C's five folds of 89-93 pairs give 0.243-0.256 instead of 0.25).
 """
 
 from __future__ import annotations
@@ -59,10 +54,9 @@ class PairedTest:
 
     mean: float
     """Mean difference."""
-    std: float
-    """Sample standard deviation of the differences (ddof 1)."""
     standard_error: float
-    """``sqrt(variance_factor) * std``: the (corrected) standard error of the mean difference."""
+    """``sqrt(variance_factor) * s``, ``s`` the differences' sample standard deviation: the (corrected) standard
+    error of the mean difference."""
     variance_factor: float
     """``1/J + n_test/n_train`` (corrected) or ``1/J`` (plain)."""
     t: float
@@ -92,13 +86,9 @@ def corrected_resampled_t(
         CI = d̄ ± t_{(1+confidence)/2, J-1} · sqrt((1/J + n_test/n_train) · s²)
         p = 2 · P(T_{J-1} > |t|)
 
-    The plain paired t uses ``1/J`` alone, which assumes independent differences; over (repeated)
-    cross-validation the training sets overlap and the differences are positively correlated, so its
-    interval is too narrow. The ``n_test/n_train`` term is Nadeau & Bengio's correction for that correlation
-    (their "corrected resampled t", recommended for repeated k-fold CV by Bouckaert & Frank, 2004).
-
-    Reference: C. Nadeau and Y. Bengio, "Inference for the Generalization Error", Machine Learning 52(3),
-    239-281, 2003.
+    The ``n_test/n_train`` term corrects for the correlation of the differences (the plain paired t uses
+    ``1/J`` alone); Bouckaert & Frank (2004) recommend it for repeated k-fold CV. Reference: C. Nadeau and
+    Y. Bengio, "Inference for the Generalization Error", Machine Learning 52(3), 239-281, 2003.
 
     Args:
         differences: one difference per fold (J ≥ 2), finite.
@@ -123,9 +113,8 @@ def corrected_resampled_t(
         raise ComparisonError(f"fold sizes must be positive (n_train {train_size}, n_test {test_size})")
     count = len(values)
     mean = float(values.mean())
-    std = float(values.std(ddof=1))
     factor = 1.0 / count + test_size / train_size
-    standard_error = math.sqrt(factor) * std
+    standard_error = math.sqrt(factor) * float(values.std(ddof=1))
     degrees = count - 1
     if standard_error > 0.0:
         t = mean / standard_error
@@ -137,7 +126,6 @@ def corrected_resampled_t(
         half_width = 0.0
     return PairedTest(
         mean=mean,
-        std=std,
         standard_error=standard_error,
         variance_factor=factor,
         t=t,
@@ -175,11 +163,6 @@ class Fold:
     index: int
     folds: int
 
-    @classmethod
-    def of_seed(cls, seed: int, folds: int) -> Fold:
-        repetition, index = divmod(int(seed), int(folds))
-        return cls(repetition, index, int(folds))
-
     def __str__(self) -> str:
         return f"fold {self.index} of {self.folds} (repetition {self.repetition})"
 
@@ -208,11 +191,6 @@ class ConfigurationResults:
     @property
     def cv_folds(self) -> int:
         return self.folds[0].folds
-
-
-def _differing(first: Mapping[str, Any], second: Mapping[str, Any]) -> str:
-    names = sorted(name for name in set(first) | set(second) if first.get(name) != second.get(name))
-    return ", ".join(f"{name} {first.get(name)!r} vs {second.get(name)!r}" for name in names)
 
 
 def read_results(folder: str | os.PathLike) -> dict[str, ConfigurationResults]:
@@ -257,7 +235,8 @@ def configurations_from_runs(
         config = configurations.setdefault(
             name, ConfigurationResults(name, spec["task"], source, arguments, settings["dataset_fingerprint"])
         )
-        fold = Fold.of_seed(spec["seed"], arguments["cv_folds"])
+        repetition, index = divmod(int(spec["seed"]), int(arguments["cv_folds"]))
+        fold = Fold(repetition, index, int(arguments["cv_folds"]))
         config.metrics[fold] = {
             metric: float(value)
             for metric, value in run["metrics"].items()
@@ -286,18 +265,21 @@ class MetricComparison:
 class Comparison:
     """B against A on the same folds: per metric the mean per-fold difference (B - A), its interval, a verdict."""
 
-    name_a: str
-    name_b: str
-    source_a: str
-    source_b: str
+    a: ConfigurationResults
+    b: ConfigurationResults
     folds: tuple[Fold, ...]
     train_size: float
     test_size: float
     sizes_source: str
     """``recorded`` (by the runs), ``computed`` (from the dataset) or ``assumed`` (1/(k-1))."""
     rows: tuple[MetricComparison, ...]
-    settings_difference: str
-    """The settings that differ between A and B (``learning_rate 0.0001 vs 0.001``), or ``""``."""
+
+    @property
+    def settings_difference(self) -> str:
+        """The settings that differ between A and B (``learning_rate 0.0001 vs 0.001``), or ``""``."""
+        first, second = self.a.settings, self.b.settings
+        names = sorted(name for name in set(first) | set(second) if first.get(name) != second.get(name))
+        return ", ".join(f"{name} {first.get(name)!r} vs {second.get(name)!r}" for name in names)
 
     @property
     def confidence(self) -> float:
@@ -323,8 +305,8 @@ class Comparison:
 
 
 def paired_comparison(
-    results_a: ConfigurationResults,
-    results_b: ConfigurationResults,
+    a: ConfigurationResults,
+    b: ConfigurationResults,
     metrics: Sequence[str] | None = None,
     *,
     confidence: float = CONFIDENCE,
@@ -340,7 +322,6 @@ def paired_comparison(
     Raises:
         ComparisonError: (one line) the two differ in task, dataset or folds, or an unknown metric.
     """
-    a, b = results_a, results_b
     label_a, label_b = f"A ({a.name} in {a.source})", f"B ({b.name} in {b.source})"
     if a.task != b.task:
         raise ComparisonError(f"different tasks: {label_a} is {a.task}, {label_b} is {b.task}")
@@ -362,22 +343,19 @@ def paired_comparison(
             f"a paired comparison needs at least 2 folds, {label_a} and {label_b} share {len(folds)}"
         )
 
-    names = list(metrics) if metrics else [name for name in metric_names(a.task)]
-    for name in names:
-        missing = [
+    names = list(metrics or metric_names(a.task))
+    available = set.intersection(*(set(config.metrics[fold]) for config in (a, b) for fold in folds))
+    missing = next((name for name in names if name not in available), None)
+    if missing is not None:
+        label, fold = next(
             (label, fold)
             for label, config in ((label_a, a), (label_b, b))
             for fold in folds
-            if name not in config.metrics[fold]
-        ]
-        if missing:
-            label, fold = missing[0]
-            available = sorted(
-                set.intersection(*(set(config.metrics[fold]) for config in (a, b) for fold in folds))
-            )
-            raise ComparisonError(
-                f"metric {name!r} is not recorded for {fold} of {label}; available: {', '.join(available)}"
-            )
+            if missing not in config.metrics[fold]
+        )
+        raise ComparisonError(
+            f"metric {missing!r} is not recorded for {fold} of {label}; available: {', '.join(sorted(available))}"
+        )
 
     recorded = {**b.sizes, **a.sizes}  # both configurations ran on the same folds: the same sizes
     if fold_sizes is not None:
@@ -399,18 +377,7 @@ def paired_comparison(
         rows.append(
             MetricComparison(name, float(values_a.mean()), float(values_b.mean()), test, verdict(name, test))
         )
-    return Comparison(
-        name_a=a.name,
-        name_b=b.name,
-        source_a=a.source,
-        source_b=b.source,
-        folds=folds,
-        train_size=train_size,
-        test_size=test_size,
-        sizes_source=source,
-        rows=tuple(rows),
-        settings_difference=_differing(a.settings, b.settings),
-    )
+    return Comparison(a, b, folds, train_size, test_size, source, tuple(rows))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -418,18 +385,14 @@ def paired_comparison(
 # --------------------------------------------------------------------------------------------------
 
 
-def _shown(metric: str, value: float) -> str:
-    return f"{display_value(metric, value):.2f}"
-
-
-def _signed(metric: str, value: float) -> str:
-    return f"{display_value(metric, value):+.2f}"
+def _shown(metric: str, value: float, sign: str = "") -> str:
+    return f"{display_value(metric, value):{sign}.2f}"
 
 
 def _test_cells(row: MetricComparison) -> list[str]:
     """Mean difference, interval, p and verdict: the columns both tables share."""
-    interval = f"[{_signed(row.metric, row.test.ci_low)}, {_signed(row.metric, row.test.ci_high)}]"
-    return [_signed(row.metric, row.test.mean), interval, f"{row.test.p_value:.3f}", row.verdict]
+    interval = f"[{_shown(row.metric, row.test.ci_low, '+')}, {_shown(row.metric, row.test.ci_high, '+')}]"
+    return [_shown(row.metric, row.test.mean, "+"), interval, f"{row.test.p_value:.3f}", row.verdict]
 
 
 def comparison_markdown(comparison: Comparison) -> str:
@@ -454,8 +417,8 @@ def comparison_markdown(comparison: Comparison) -> str:
         for row in comparison.rows
     ]
     lines = [
-        f"A: {comparison.name_a} in {comparison.source_a}",
-        f"B: {comparison.name_b} in {comparison.source_b}",
+        f"A: {comparison.a.name} in {comparison.a.source}",
+        f"B: {comparison.b.name} in {comparison.b.source}",
     ]
     if comparison.settings_difference:
         lines.append(f"Settings that differ (A vs B): {comparison.settings_difference}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ctypes
 import dataclasses
 import hashlib
+import itertools
 import json
 import multiprocessing
 import os
@@ -19,6 +20,7 @@ import sys
 import threading
 import time
 import typing
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
@@ -29,11 +31,13 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from emomv_hf._version import __version__
-from emomv_hf.io_utils import atomic_write_json, dataset_folder_sha256, files_sha256, markdown_table
+from emomv_hf.cli import check_flags
+from emomv_hf.io_utils import atomic_write_json, markdown_table
 from emomv_hf.models_registry import PAPER_TASKS as TASKS
 from emomv_hf.paper_results import PAPER_TABLES, metric_names
 from emomv_hf.reporting import dataset_display_name, dataset_key, metric_label, paper_value, seed_summary
 from emomv_hf.training.arguments import MODELS, RESULT_INDEPENDENT_FIELDS, EmoMVTrainingArguments
+from emomv_hf.training.loop import dataset_fingerprint
 from emomv_hf.training.protocols import PROTOCOL_DESCRIPTIONS, PROTOCOLS
 
 VARIANTS = ("multi", "single")
@@ -79,12 +83,12 @@ class ReproductionArguments:
     )
 
     def __post_init__(self) -> None:
-        if self.seeds < 1:
-            raise ValueError(f"--seeds must be a positive number of seeds, got {self.seeds}")
-        if self.workers < 1:
-            raise ValueError(f"--workers must be positive, got {self.workers}")
-        if self.inner_folds < 2:
-            raise ValueError(f"--inner-folds must be at least 2, got {self.inner_folds}")
+        checks = {
+            "seeds": (self.seeds >= 1, "a positive number of seeds"),
+            "workers": (self.workers >= 1, "positive"),
+            "inner_folds": (self.inner_folds >= 2, "at least 2"),
+        }
+        check_flags(checks, self)
         # Unknown and missing values are argparse's usage errors (the fields' choices, nargs="+").
         for name in ("protocols", "models", "tasks", "variants"):
             values = list(getattr(self, name))
@@ -101,16 +105,19 @@ def _training_flags() -> type:
     hints = typing.get_type_hints(EmoMVTrainingArguments)
     kept = {"output_dir", "progress", "threads", "eval_batch_size"}
     omitted = set(GRID_FIELDS) | (set(RESULT_INDEPENDENT_FIELDS) - kept)
-    specs = []
-    for item in dataclasses.fields(EmoMVTrainingArguments):
-        if item.name in omitted:
-            continue
-        metadata = dict(item.metadata)
-        if item.name == "output_dir":
-            metadata["help"] = "Where runs/, results.md and results.json go (required)."
-        elif item.name == "progress":
-            metadata["help"] = "Show a progress bar over the runs."
-        specs.append((item.name, hints[item.name], field(default=item.default, metadata=metadata)))
+    helps = {
+        "output_dir": {"help": "Where runs/, results.md and results.json go (required)."},
+        "progress": {"help": "Show a progress bar over the runs."},
+    }
+    specs = [
+        (
+            item.name,
+            hints[item.name],
+            field(default=item.default, metadata={**item.metadata, **helps.get(item.name, {})}),
+        )
+        for item in dataclasses.fields(EmoMVTrainingArguments)
+        if item.name not in omitted
+    ]
     return dataclasses.make_dataclass("ReproductionTrainingFlags", specs)
 
 
@@ -129,16 +136,10 @@ def parse_reproduction_arguments(
     if not flags.output_dir:
         raise ValueError("--output-dir is required")
     # Options of one model kind (--config-overrides, --ensemble-size) must suit every row of the grid.
-    rows = [(m, t, v) for m in grid.models for t in grid.tasks for v in grid.variants]
-    for model, task, variant in rows:
+    for model, task, variant in itertools.product(grid.models, grid.tasks, grid.variants):
         try:
             base = EmoMVTrainingArguments(
-                **{
-                    **dataclasses.asdict(flags),
-                    "model": model,
-                    "task": task,
-                    "single_task": variant == "single",
-                }
+                **dataclasses.asdict(flags), model=model, task=task, single_task=variant == "single"
             )
         except ValueError as error:
             raise ValueError(
@@ -182,36 +183,6 @@ def nested_candidates(
 # --------------------------------------------------------------------------------------------------
 # What a run's result depends on
 # --------------------------------------------------------------------------------------------------
-
-
-def dataset_fingerprint(dataset: str) -> str:
-    """What identifies a dataset's content: a local folder by its Parquet files, a Hub id by its revision.
-
-    For a folder: ``sha256:<hex>`` over the relative path, size and bytes of every Parquet file (sorted by
-    path). For a Hub id: ``hub:<id>@<commit sha>``, resolved online; offline, the same digest over the Arrow
-    cache files ``datasets`` loads it from (``cache:<hex>``).
-    """
-    if Path(dataset).is_dir():
-        fingerprint = dataset_folder_sha256(dataset)
-        if fingerprint is None:
-            raise ValueError(
-                f"{dataset} holds no Parquet files: build it with dataset_scripts/build_emomv.py"
-            )
-        return fingerprint
-    from huggingface_hub import HfApi
-
-    try:
-        return f"hub:{dataset}@{HfApi().dataset_info(dataset).sha}"
-    except Exception:  # offline or unreachable: fall back to the cached copy training will use
-        from emomv_hf.data.loading import load_emomv
-
-        caches = [
-            (f"{config}/{split}", Path(cache["filename"]))
-            for config in ("pairs", "segments")
-            for split, part in sorted(load_emomv(dataset, config).items())
-            for cache in part.cache_files
-        ]
-        return "cache:" + files_sha256(caches)
 
 
 RUN_RECORD = 2
@@ -326,10 +297,17 @@ def _run_job(specs: tuple[RunSpec, ...], base: EmoMVTrainingArguments, threads: 
     outcomes = []
     for spec in specs:
         metrics, eval_split = result.metrics, result.report.eval_split
-        majority_share = None
+        majority_share = match_scores = None
         if spec.task == "correspondence":
-            predictions = result.report.predictions["predictions"]
-            majority_share = float(max(predictions.mean(), 1.0 - predictions.mean()))
+            predictions = result.report.predictions
+            share = predictions["predictions"].mean()
+            majority_share = float(max(share, 1.0 - share))
+            # Each pair's P(matched), for the calibration of the pooled out-of-fold predictions; 6 decimals: far
+            # below what a 10-bin ECE resolves, and a run JSON stays a few kB.
+            match_scores = {
+                "labels": [int(label) for label in predictions["labels"]],
+                "scores": [round(float(score), 6) for score in predictions["match_scores"]],
+            }
         if spec.task != specs[0].task:
             model = EmoMVBaselineForRetrieval.from_stage_one(result.model)
             data = args.dataset if result.report_pairs is None else result.report_pairs
@@ -346,19 +324,10 @@ def _run_job(specs: tuple[RunSpec, ...], base: EmoMVTrainingArguments, threads: 
                 "majority_share": majority_share,
                 "num_train_pairs": result.num_train_pairs,
                 "num_test_pairs": result.num_test_pairs,
-                # Each pair's P(matched), for the calibration of the pooled out-of-fold predictions.
-                "match_scores": None if majority_share is None else _rounded(result.report.predictions),
+                "match_scores": match_scores,
             }
         )
     return outcomes
-
-
-def _rounded(predictions: dict[str, Any]) -> dict[str, list]:
-    # 6 decimals: far below what a 10-bin ECE resolves, and a run JSON stays a few kB.
-    return {
-        "labels": [int(label) for label in predictions["labels"]],
-        "scores": [round(float(score), 6) for score in predictions["match_scores"]],
-    }
 
 
 def training_jobs(pending: Sequence[RunSpec], share_stage_one: bool = True) -> list[tuple[RunSpec, ...]]:
@@ -388,11 +357,6 @@ class GridRuns:
     reused: int
 
 
-def _finished(path: Path, material: dict[str, Any]) -> bool:
-    # Run JSONs are written atomically by `run_grid`: one that exists is complete.
-    return path.is_file() and json.loads(path.read_text()).get("settings") == material
-
-
 def run_grid(
     specs: Sequence[RunSpec],
     base: EmoMVTrainingArguments,
@@ -416,7 +380,12 @@ def run_grid(
     material = settings_material(base, fingerprint or dataset_fingerprint(base.dataset))
     suffix = hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()[:12]  # short, stable
     paths = {spec: runs_dir / f"{spec.key}-{suffix}.json" for spec in specs}
-    pending = [spec for spec in specs if not _finished(paths[spec], material)]
+    # Run JSONs are written atomically: one that exists is complete.
+    pending = [
+        spec
+        for spec in specs
+        if not (paths[spec].is_file() and json.loads(paths[spec].read_text()).get("settings") == material)
+    ]
     if on_start is not None:
         on_start(len(specs) - len(pending), len(specs))
     bar = tqdm(
@@ -475,12 +444,10 @@ def results_markdown(
     command: str,
 ) -> str:
     """``results.md``: per paper table, the paper's value next to ours (mean ± std, min–max over seeds)."""
-    grouped: dict[
-        tuple[str, str, str, str], list[dict[str, Any]]
-    ] = {}  # (model, task, variant, protocol) -> runs
+    grouped = defaultdict(list)  # (model, task, variant, protocol) -> runs
     for run in runs:
         spec = run["spec"]
-        grouped.setdefault((spec["model"], spec["task"], spec["variant"], spec["protocol"]), []).append(run)
+        grouped[spec["model"], spec["task"], spec["variant"], spec["protocol"]].append(run)
     seeds = sorted({run["spec"]["seed"] for run in runs})
     protocols = [protocol for protocol in PROTOCOLS if any(key[3] == protocol for key in grouped)]
     lines = [
@@ -627,8 +594,10 @@ def outer_training_dataset(dataset: str, seed: int, folds: int, fingerprint: str
     atomically."""
     from huggingface_hub import DatasetCard
 
+    from emomv_hf.data.card import card_data
     from emomv_hf.data.hub_folder import write_hub_folder
     from emomv_hf.data.loading import load_emomv
+    from emomv_hf.data.schema import PAIR_FEATURES, PAIRS_CONFIG
     from emomv_hf.training.protocols import cv_folds
 
     digest = hashlib.sha256(fingerprint.encode()).hexdigest()[:12]
@@ -647,11 +616,10 @@ def outer_training_dataset(dataset: str, seed: int, folds: int, fingerprint: str
             raise ValueError(
                 f"outer training fold {fold} of {folds} lacks pairs of one of the train/validation splits"
             )
-        # Only the pairs config and no split sizes: the original card's sizes would not match these splits.
+        yaml = card_data({PAIRS_CONFIG: tables}, {PAIRS_CONFIG: PAIR_FEATURES}).to_yaml()
         card = DatasetCard(
-            "---\nconfigs:\n- config_name: pairs\n  data_files:\n  - split: train\n    path: data/pairs/train-*\n"
-            "  - split: validation\n    path: data/pairs/validation-*\n---\n"
-            f"Outer training fold {fold} of {folds} (repetition {repetition}) of `cv` over {fingerprint}.\n"
+            f"---\n{yaml}\n---\nOuter training fold {fold} of {folds} (repetition {repetition}) of `cv` over "
+            f"{fingerprint}.\n"
         )
         write_hub_folder(target, {"pairs": tables}, card)
     return str(target)

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from huggingface_hub.errors import StrictDataclassError
 
+from emomv_hf.cli import check_flags
 from emomv_hf.models_registry import MODEL_FAMILIES as MODELS
 from emomv_hf.models_registry import TASKS, build_config, parse_config_overrides
 from emomv_hf.training.protocols import DEFAULT_PATIENCE, PROTOCOLS
@@ -195,12 +196,12 @@ class EmoMVTrainingArguments:
             "cv_folds": (self.cv_folds >= 2, "at least 2"),
             "ensemble_size": (self.ensemble_size >= 1, "a positive integer"),
             "checkpoints_total_limit": (self.checkpoints_total_limit > 0, "positive"),
+            "checkpointing_epochs": (
+                self.checkpointing_epochs is None or self.checkpointing_epochs > 0,
+                "positive",
+            ),
         }
-        for name, (ok, expected) in checks.items():
-            if not ok:
-                raise ValueError(
-                    f"--{name.replace('_', '-')} must be {expected}, got {getattr(self, name)!r}"
-                )
+        check_flags(checks, self)
         if self.task == "tagging":
             for refused, reason in (
                 (self.model != "emomv", "--model emomv (the tagger has no baseline)"),
@@ -224,8 +225,6 @@ class EmoMVTrainingArguments:
             )
         elif self.projections_from is not None:
             raise ValueError("--projections-from needs --task tagging (it sets the tagger's projections)")
-        if self.checkpointing_epochs is not None and self.checkpointing_epochs <= 0:
-            raise ValueError(f"--checkpointing-epochs must be positive, got {self.checkpointing_epochs}")
         try:
             build_config(self.model, self.task, self.multi_task, **self.model_config_fields())
         except (ValueError, TypeError, StrictDataclassError) as error:

@@ -18,7 +18,7 @@ from accelerate import Accelerator
 from tqdm.auto import tqdm
 
 from emomv_hf.data.tensors import TensorPairs, tensor_loader
-from emomv_hf.io_utils import atomic_open, atomic_write_json, dataset_folder_sha256
+from emomv_hf.io_utils import atomic_open, atomic_write_json, dataset_folder_sha256, files_sha256
 from emomv_hf.training.arguments import EmoMVTrainingArguments
 
 
@@ -192,15 +192,34 @@ def resolve_checkpoint(resume_from: str, checkpoint_dir: Path) -> Path:
     return checkpoints[-1]
 
 
-def dataset_sha256(dataset: str) -> str | None:
-    """:func:`~emomv_hf.io_utils.dataset_folder_sha256` of a local dataset folder or of the Hub dataset's snapshot:
-    what a run trained on, so a resumed run can tell a changed dataset."""
-    folder = Path(dataset).expanduser()
-    if not folder.is_dir():
-        from huggingface_hub import snapshot_download
+def dataset_fingerprint(dataset: str) -> str:
+    """What identifies a dataset's content, so that a resumed or reused run can tell a changed dataset.
 
-        folder = Path(snapshot_download(dataset, repo_type="dataset", allow_patterns="data/**/*.parquet"))
-    return dataset_folder_sha256(folder)
+    A local folder: :func:`~emomv_hf.io_utils.dataset_folder_sha256` (``sha256:<hex>`` over its Parquet files).
+    A Hub id: ``hub:<id>@<commit sha>``, resolved online; offline, the same digest over the Arrow cache files
+    ``datasets`` loads it from (``cache:<hex>``).
+    """
+    if Path(dataset).expanduser().is_dir():
+        fingerprint = dataset_folder_sha256(dataset)
+        if fingerprint is None:
+            raise ValueError(
+                f"{dataset} holds no Parquet files: build it with dataset_scripts/build_emomv.py"
+            )
+        return fingerprint
+    from huggingface_hub import HfApi
+
+    try:
+        return f"hub:{dataset}@{HfApi().dataset_info(dataset).sha}"
+    except Exception:  # offline or unreachable: fall back to the cached copy training will use
+        from emomv_hf.data.loading import load_emomv
+
+        caches = [
+            (f"{config}/{split}", Path(cache["filename"]))
+            for config in ("pairs", "segments")
+            for split, part in sorted(load_emomv(dataset, config).items())
+            for cache in part.cache_files
+        ]
+        return "cache:" + files_sha256(caches)
 
 
 def check_checkpoint_identity(checkpoint: Path, args: EmoMVTrainingArguments) -> dict[str, Any]:
@@ -208,24 +227,21 @@ def check_checkpoint_identity(checkpoint: Path, args: EmoMVTrainingArguments) ->
     returns its marker."""
     marker = json.loads((checkpoint / RUN_MARKER).read_text())
     expected = json.loads(json.dumps(args.run_identity()))
-    differences = {
-        name: (marker["run"].get(name), value)
+    listed = ", ".join(
+        f"--{name.replace('_', '-')} {marker['run'].get(name)!r} there, {value!r} now"
         for name, value in expected.items()
         if marker["run"].get(name) != value
-    }
-    if differences:
-        listed = ", ".join(
-            f"--{name.replace('_', '-')} {old!r} there, {new!r} now"
-            for name, (old, new) in differences.items()
-        )
+    )
+    if listed:
         raise ValueError(
             f"{checkpoint} belongs to another run ({listed}); resume with the same arguments, or start afresh "
             "with --overwrite-output-dir."
         )
-    if marker.get("dataset_sha256") != dataset_sha256(args.dataset):
+    if marker.get("dataset_sha256") != dataset_fingerprint(args.dataset):
         raise ValueError(
             f"{checkpoint} was trained on other contents of {args.dataset} (the SHA-256 of its data/**/*.parquet "
-            "files differs); resume on the same data, or start afresh with --overwrite-output-dir."
+            "files, or its Hub revision, differs); resume on the same data, or start afresh with "
+            "--overwrite-output-dir."
         )
     return marker
 
@@ -320,7 +336,7 @@ def train_model(
     wrapped_model, optimizer, loader = accelerator.prepare(model, optimizer, loader)
     model = accelerator.unwrap_model(wrapped_model)
     stopper = EarlyStopping(args.stopping_patience)
-    dataset_hash = dataset_sha256(args.dataset) if args.checkpointing_epochs else None
+    dataset_hash = dataset_fingerprint(args.dataset) if args.checkpointing_epochs else None
 
     resumed_from = None
     if args.resume_from_checkpoint:

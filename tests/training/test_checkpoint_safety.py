@@ -123,3 +123,29 @@ def test_resume_on_the_same_dataset_continues(stopped_run):
     completed = _resume(stopped_run)
     assert completed.returncode == 0, completed.stderr[-2000:]
     assert "Resumed from" in completed.stdout and "Saved to" in completed.stdout
+
+
+def test_resume_keys_a_hub_dataset_by_its_revision(tmp_path, monkeypatch):
+    import json
+    import types
+
+    import huggingface_hub
+
+    from emomv_hf.training.loop import RUN_MARKER, check_checkpoint_identity, dataset_fingerprint
+
+    revision = {"sha": "0123abcd"}
+
+    class Api:
+        def dataset_info(self, repo_id):
+            return types.SimpleNamespace(sha=revision["sha"])
+
+    monkeypatch.setattr(huggingface_hub, "HfApi", Api)
+    args = EmoMVTrainingArguments(dataset="emomv/emomv-c", output_dir=str(tmp_path))
+    checkpoint = tmp_path / "checkpoints" / "checkpoint_0"
+    checkpoint.mkdir(parents=True)
+    marker = {"run": args.run_identity(), "dataset_sha256": dataset_fingerprint(args.dataset)}
+    (checkpoint / RUN_MARKER).write_text(json.dumps(marker))
+    assert check_checkpoint_identity(checkpoint, args)["dataset_sha256"] == "hub:emomv/emomv-c@0123abcd"
+    revision["sha"] = "4567ef01"  # the Hub dataset changed since the checkpoint
+    with pytest.raises(ValueError, match="was trained on other contents of emomv/emomv-c"):
+        check_checkpoint_identity(checkpoint, args)
