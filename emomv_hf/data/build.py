@@ -122,16 +122,10 @@ def build_hub_dataset(
             video, music = read_split_features(root, files, len(annotations))
             tables[PAIRS_CONFIG][files.split] = pairs_table(annotations, video, music)
         else:
-            segments = read_segment_csv(root / files.csv, layout.segment_csv_format)
-            video, music = read_split_features(root, files, len(segments))
+            columns = read_segment_csv(root / files.csv, layout.segment_csv_format)
+            video, music = read_split_features(root, files, len(columns["segment_id"]))
             tables[SEGMENTS_CONFIG][files.split] = schema_table(
-                {
-                    "segment_id": [s.segment_id for s in segments],
-                    "emotion": [s.emotion for s in segments],
-                    "video_features": video,
-                    "music_features": music,
-                },
-                SEGMENT_FEATURES,
+                {**columns, "video_features": video, "music_features": music}, SEGMENT_FEATURES
             )
         used.extend(files.files)
     tables = {config: splits for config, splits in tables.items() if splits}
@@ -228,9 +222,6 @@ def format_hub_folder_summary(folder: str | os.PathLike) -> str:
 # From labelled segments (the pairing pipeline)
 # --------------------------------------------------------------------------------------------------------
 
-SEGMENT_CSV_COLUMNS = ("segment_id", "emotion", "video_features", "music_features")
-"""Required columns of a segments CSV; optional: ``source_id`` and ``split``."""
-
 
 def _read_feature(
     load: Callable[[Path], np.ndarray], base_dir: Path, reference: str, dim: int, where: str
@@ -269,7 +260,11 @@ def read_segments_csv(
     """
     path = Path(path)
     header, rows = read_csv_records(path)
-    absent = [column for column in SEGMENT_CSV_COLUMNS if column not in header]
+    absent = [
+        column
+        for column in ("segment_id", "emotion", "video_features", "music_features")
+        if column not in header
+    ]
     if absent:
         raise ReleaseFormatError(f"{path}: missing column(s) {', '.join(absent)} (header: {header})")
     load = functools.cache(load_feature_file)  # a file holds the rows of many segments: read it once
@@ -314,36 +309,32 @@ def read_extracted_segments(
         raise ReleaseFormatError(
             f"{folder}: not a segments dataset folder of extract_features.py ({type(error).__name__}: {error})"
         ) from None
-    emotions, sources = loaded.column("emotion"), loaded.column("source") or [None] * len(loaded)
+    ids, emotions = loaded.segment_ids, loaded.column("emotion")
     video, has_video = loaded.features("video")
     music, has_music = loaded.features("music")
-    segments, splits, video_of, music_of = [], {}, {}, {}
-    unusable: list[str] = []
-    for row, segment_id in enumerate(loaded.segment_ids):
-        missing = [
-            what
-            for what, absent in (
-                ("emotion", emotions[row] is None),
-                ("video_features", not has_video[row]),
-                ("music_features", not has_music[row]),
-            )
-            if absent
-        ]
-        if missing:
-            unusable.append(f"{segment_id} (no {', '.join(missing)})")
-            continue
-        segments.append(LabelledSegment(segment_id, EMOTIONS[emotions[row]], sources[row] or None))
-        splits[segment_id] = loaded.split_of_row[row]
-        video_of[segment_id], music_of[segment_id] = video[row], music[row]
+    missing = {
+        "emotion": np.array([emotion is None for emotion in emotions], dtype=bool),
+        "video_features": ~has_video,
+        "music_features": ~has_music,
+    }
+    unusable = [
+        f"{segment_id} (no {', '.join(what for what, absent in missing.items() if absent[row])})"
+        for row, segment_id in enumerate(ids)
+        if any(absent[row] for absent in missing.values())
+    ]
     if unusable:
         shown = ", ".join(unusable[:5]) + (f" and {len(unusable) - 5} more" if len(unusable) > 5 else "")
         raise ReleaseFormatError(
             f"{folder}: {len(unusable)} segment(s) cannot be paired: {shown}; label them (emotion) or leave out "
             "media without a video or an audio stream"
         )
-    if set(splits.values()) == {"train"}:
-        splits = {}
-    return segments, splits, video_of, music_of
+    sources = loaded.column("source") or [None] * len(ids)
+    segments = [
+        LabelledSegment(segment_id, EMOTIONS[emotion], source or None)
+        for segment_id, emotion, source in zip(ids, emotions, sources, strict=True)
+    ]
+    splits = dict(zip(ids, loaded.split_of_row, strict=True)) if set(loaded.split_of_row) != {"train"} else {}
+    return segments, splits, dict(zip(ids, video, strict=True)), dict(zip(ids, music, strict=True))
 
 
 class DegenerateDatasetError(ValueError):
