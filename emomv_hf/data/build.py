@@ -341,10 +341,6 @@ class DegenerateDatasetError(ValueError):
     """Labelled segments give a split without matched or without mismatched pairs."""
 
 
-def _stack(vectors: Mapping[str, np.ndarray], ids: Sequence[str], dim: int) -> np.ndarray:
-    return np.stack([vectors[i] for i in ids]) if ids else np.zeros((0, dim), np.float32)
-
-
 def _degenerate_split(split: str, segments: Sequence[LabelledSegment], result: PairingResult) -> str:
     """What makes ``split`` degenerate (no matched or no mismatched pair), or ``""``."""
     if result.num_matched and result.num_mismatched:
@@ -398,10 +394,10 @@ def pair_split_tables(
         if problem:
             problems.append(problem)
         pairs = result.pairs
-        pair_tables[split] = pairs_table(
+        pair_tables[split] = pairs_table(  # reshapes the rows, none included, to (len(pairs), width)
             pairs,
-            _stack(video, [pair.video_segment_id for pair in pairs], VIDEO_FEATURE_DIM),
-            _stack(music, [pair.music_segment_id for pair in pairs], MUSIC_FEATURE_DIM),
+            np.array([video[pair.video_segment_id] for pair in pairs], np.float32),
+            np.array([music[pair.music_segment_id] for pair in pairs], np.float32),
         )
     if problems and not allow_degenerate:
         raise DegenerateDatasetError(

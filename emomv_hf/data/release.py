@@ -442,14 +442,13 @@ class PairAnnotation:
     music_emotion: int
 
 
-_PAIR_FIELDS = "folder, pair_id, match, video_emotion, music_emotion, video_label, music_label"
-
-
 def read_pair_csv(path: str | os.PathLike) -> list[PairAnnotation]:
     """Read and validate a pair annotation CSV (no header, ``folder, pair_id, match, video_emotion,
     music_emotion, video_label, music_label``)."""
     path = Path(path)
-    rows = _read_csv_rows(path, 7, _PAIR_FIELDS)
+    rows = _read_csv_rows(
+        path, 7, "folder, pair_id, match, video_emotion, music_emotion, video_label, music_label"
+    )
     seen: dict[str, int] = {}
     annotations = []
     for line, (_folder, pair_id, match, video_name, music_name, video_label, music_label) in enumerate(
