@@ -167,7 +167,6 @@ def build_hub_dataset(
     )
     folder = Path(output_dir) / dataset
     card = make_dataset_card(
-        name=dataset,
         pretty_name=layout.pretty_name,
         summary=summary,
         tables=tables,
@@ -533,7 +532,6 @@ def write_pairs_folder(
     folder as given). Other arguments: as :func:`.card.make_dataset_card` and :func:`.hub_folder.write_hub_folder`.
     """
     card = make_dataset_card(
-        name=folder.name,
         pretty_name=folder.name,
         summary=f"{folder.name}: music-video pairs made from {made_from}, in the schema of the EmoMV datasets.",
         tables=tables,
