@@ -434,17 +434,13 @@ def build_pairs_dataset(
     license: str = UNKNOWN_LICENSE,
     repo_id: str | None = None,
 ) -> Path:
-    """Pair labelled ``segments`` (a CSV, or a folder of extract_features.py; :func:`.pairing.make_pairs`) and write
-    ``output_dir/<name>`` in the Hub layout.
+    """Pair labelled ``segments`` (a CSV, or a folder of extract_features.py) with :func:`pair_split_tables` and
+    write ``output_dir/<name>`` in the Hub layout.
 
-    Splits come from the CSV's ``split`` column; without it, ``group_by_source`` makes the EmoMV-C split
-    (:func:`.pairing.split_by_source`; ``max_per_source`` 0 or None: no cap), else everything is ``train``. The
-    ``segments`` config holds the segments used by the pairs of the evaluation split (``test``, else
-    ``validation``, else the last).
-
-    A split without matched or without mismatched pairs cannot train or evaluate a correspondence model: it
-    raises :class:`DegenerateDatasetError` (naming the split, its segments per emotion and what is missing),
-    unless ``allow_degenerate``, which warns and writes it. ``overwrite``, ``repo_id``: as
+    Splits come from the CSV's ``split`` column (a folder's splits); without it, ``group_by_source`` makes the
+    EmoMV-C split (:func:`.pairing.split_by_source`; ``max_per_source`` 0 or None: no cap), else everything is
+    ``train``. A split without matched or without mismatched pairs cannot train or evaluate a correspondence
+    model: see ``allow_degenerate`` in :func:`pair_split_tables`. ``overwrite``, ``repo_id``: as
     :func:`build_hub_dataset`. ``license``: the Hub licence id of the user's data (default unknown, ``other``).
     """
     csv_path = Path(segments)
