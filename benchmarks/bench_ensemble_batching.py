@@ -45,7 +45,7 @@ class BenchmarkArguments:
 def _batch(release_dir, batch_size: int) -> dict[str, torch.Tensor]:
     with tempfile.TemporaryDirectory() as tmp:
         pairs = load_emomv(str(build_hub_dataset(release_dir, "emomv-c", tmp)))
-        return TensorPairs.from_dataset(pairs["train"]).rows(0, batch_size)
+        return TensorPairs.from_dataset(pairs["train"])[:batch_size]
 
 
 def _members(task: str, count: int, batch: dict[str, torch.Tensor]) -> list[torch.nn.Module]:

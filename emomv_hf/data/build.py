@@ -122,16 +122,10 @@ def build_hub_dataset(
             video, music = read_split_features(root, files, len(annotations))
             tables[PAIRS_CONFIG][files.split] = pairs_table(annotations, video, music)
         else:
-            segments = read_segment_csv(root / files.csv, layout.segment_csv_format)
-            video, music = read_split_features(root, files, len(segments))
+            columns = read_segment_csv(root / files.csv, layout.segment_csv_format)
+            video, music = read_split_features(root, files, len(columns["segment_id"]))
             tables[SEGMENTS_CONFIG][files.split] = schema_table(
-                {
-                    "segment_id": [s.segment_id for s in segments],
-                    "emotion": [s.emotion for s in segments],
-                    "video_features": video,
-                    "music_features": music,
-                },
-                SEGMENT_FEATURES,
+                {**columns, "video_features": video, "music_features": music}, SEGMENT_FEATURES
             )
         used.extend(files.files)
     tables = {config: splits for config, splits in tables.items() if splits}
@@ -173,7 +167,6 @@ def build_hub_dataset(
     )
     folder = Path(output_dir) / dataset
     card = make_dataset_card(
-        name=dataset,
         pretty_name=layout.pretty_name,
         summary=summary,
         tables=tables,
@@ -228,9 +221,6 @@ def format_hub_folder_summary(folder: str | os.PathLike) -> str:
 # From labelled segments (the pairing pipeline)
 # --------------------------------------------------------------------------------------------------------
 
-SEGMENT_CSV_COLUMNS = ("segment_id", "emotion", "video_features", "music_features")
-"""Required columns of a segments CSV; optional: ``source_id`` and ``split``."""
-
 
 def _read_feature(
     load: Callable[[Path], np.ndarray], base_dir: Path, reference: str, dim: int, where: str
@@ -269,7 +259,11 @@ def read_segments_csv(
     """
     path = Path(path)
     header, rows = read_csv_records(path)
-    absent = [column for column in SEGMENT_CSV_COLUMNS if column not in header]
+    absent = [
+        column
+        for column in ("segment_id", "emotion", "video_features", "music_features")
+        if column not in header
+    ]
     if absent:
         raise ReleaseFormatError(f"{path}: missing column(s) {', '.join(absent)} (header: {header})")
     load = functools.cache(load_feature_file)  # a file holds the rows of many segments: read it once
@@ -314,44 +308,36 @@ def read_extracted_segments(
         raise ReleaseFormatError(
             f"{folder}: not a segments dataset folder of extract_features.py ({type(error).__name__}: {error})"
         ) from None
-    emotions, sources = loaded.column("emotion"), loaded.column("source") or [None] * len(loaded)
+    ids, emotions = loaded.segment_ids, loaded.column("emotion")
     video, has_video = loaded.features("video")
     music, has_music = loaded.features("music")
-    segments, splits, video_of, music_of = [], {}, {}, {}
-    unusable: list[str] = []
-    for row, segment_id in enumerate(loaded.segment_ids):
-        missing = [
-            what
-            for what, absent in (
-                ("emotion", emotions[row] is None),
-                ("video_features", not has_video[row]),
-                ("music_features", not has_music[row]),
-            )
-            if absent
-        ]
-        if missing:
-            unusable.append(f"{segment_id} (no {', '.join(missing)})")
-            continue
-        segments.append(LabelledSegment(segment_id, EMOTIONS[emotions[row]], sources[row] or None))
-        splits[segment_id] = loaded.split_of_row[row]
-        video_of[segment_id], music_of[segment_id] = video[row], music[row]
+    missing = {
+        "emotion": np.array([emotion is None for emotion in emotions], dtype=bool),
+        "video_features": ~has_video,
+        "music_features": ~has_music,
+    }
+    unusable = [
+        f"{segment_id} (no {', '.join(what for what, absent in missing.items() if absent[row])})"
+        for row, segment_id in enumerate(ids)
+        if any(absent[row] for absent in missing.values())
+    ]
     if unusable:
         shown = ", ".join(unusable[:5]) + (f" and {len(unusable) - 5} more" if len(unusable) > 5 else "")
         raise ReleaseFormatError(
             f"{folder}: {len(unusable)} segment(s) cannot be paired: {shown}; label them (emotion) or leave out "
             "media without a video or an audio stream"
         )
-    if set(splits.values()) == {"train"}:
-        splits = {}
-    return segments, splits, video_of, music_of
+    sources = loaded.column("source") or [None] * len(ids)
+    segments = [
+        LabelledSegment(segment_id, EMOTIONS[emotion], source or None)
+        for segment_id, emotion, source in zip(ids, emotions, sources, strict=True)
+    ]
+    splits = dict(zip(ids, loaded.split_of_row, strict=True)) if set(loaded.split_of_row) != {"train"} else {}
+    return segments, splits, dict(zip(ids, video, strict=True)), dict(zip(ids, music, strict=True))
 
 
 class DegenerateDatasetError(ValueError):
     """Labelled segments give a split without matched or without mismatched pairs."""
-
-
-def _stack(vectors: Mapping[str, np.ndarray], ids: Sequence[str], dim: int) -> np.ndarray:
-    return np.stack([vectors[i] for i in ids]) if ids else np.zeros((0, dim), np.float32)
 
 
 def _degenerate_split(split: str, segments: Sequence[LabelledSegment], result: PairingResult) -> str:
@@ -407,10 +393,10 @@ def pair_split_tables(
         if problem:
             problems.append(problem)
         pairs = result.pairs
-        pair_tables[split] = pairs_table(
+        pair_tables[split] = pairs_table(  # reshapes the rows, none included, to (len(pairs), width)
             pairs,
-            _stack(video, [pair.video_segment_id for pair in pairs], VIDEO_FEATURE_DIM),
-            _stack(music, [pair.music_segment_id for pair in pairs], MUSIC_FEATURE_DIM),
+            np.array([video[pair.video_segment_id] for pair in pairs], np.float32),
+            np.array([music[pair.music_segment_id] for pair in pairs], np.float32),
         )
     if problems and not allow_degenerate:
         raise DegenerateDatasetError(
@@ -448,17 +434,13 @@ def build_pairs_dataset(
     license: str = UNKNOWN_LICENSE,
     repo_id: str | None = None,
 ) -> Path:
-    """Pair labelled ``segments`` (a CSV, or a folder of extract_features.py; :func:`.pairing.make_pairs`) and write
-    ``output_dir/<name>`` in the Hub layout.
+    """Pair labelled ``segments`` (a CSV, or a folder of extract_features.py) with :func:`pair_split_tables` and
+    write ``output_dir/<name>`` in the Hub layout.
 
-    Splits come from the CSV's ``split`` column; without it, ``group_by_source`` makes the EmoMV-C split
-    (:func:`.pairing.split_by_source`; ``max_per_source`` 0 or None: no cap), else everything is ``train``. The
-    ``segments`` config holds the segments used by the pairs of the evaluation split (``test``, else
-    ``validation``, else the last).
-
-    A split without matched or without mismatched pairs cannot train or evaluate a correspondence model: it
-    raises :class:`DegenerateDatasetError` (naming the split, its segments per emotion and what is missing),
-    unless ``allow_degenerate``, which warns and writes it. ``overwrite``, ``repo_id``: as
+    Splits come from the CSV's ``split`` column (a folder's splits); without it, ``group_by_source`` makes the
+    EmoMV-C split (:func:`.pairing.split_by_source`; ``max_per_source`` 0 or None: no cap), else everything is
+    ``train``. A split without matched or without mismatched pairs cannot train or evaluate a correspondence
+    model: see ``allow_degenerate`` in :func:`pair_split_tables`. ``overwrite``, ``repo_id``: as
     :func:`build_hub_dataset`. ``license``: the Hub licence id of the user's data (default unknown, ``other``).
     """
     csv_path = Path(segments)
@@ -546,7 +528,6 @@ def write_pairs_folder(
     folder as given). Other arguments: as :func:`.card.make_dataset_card` and :func:`.hub_folder.write_hub_folder`.
     """
     card = make_dataset_card(
-        name=folder.name,
         pretty_name=folder.name,
         summary=f"{folder.name}: music-video pairs made from {made_from}, in the schema of the EmoMV datasets.",
         tables=tables,

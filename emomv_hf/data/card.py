@@ -130,7 +130,6 @@ def card_data(
 
 def make_dataset_card(
     *,
-    name: str,
     pretty_name: str,
     summary: str,
     tables: Mapping[str, Mapping[str, pa.Table]],
@@ -145,7 +144,6 @@ def make_dataset_card(
     """Dataset card for the tables of one dataset (config -> split -> table, schema of :mod:`.schema`).
 
     Args:
-        name: folder / repository name, e.g. ``"emomv-c"``.
         summary: a paragraph on what the data is.
         provenance: Markdown bullet lines on how this folder was built (sources, versions, options).
         pairing_note: how the pairs of *this* dataset were made (release pairs or :func:`make_pairs` options).
@@ -171,7 +169,6 @@ def make_dataset_card(
     return DatasetCard.from_template(
         data,
         template_path=str(TEMPLATE),
-        name=name,
         pretty_name=pretty_name,
         summary=summary,
         repo_id=repo_id,

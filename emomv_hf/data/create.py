@@ -431,9 +431,8 @@ def create_dataset(
         )
     by_split = {"train": list(grouped.train), "validation": list(grouped.validation)}
     by_split = {split: items for split, items in by_split.items() if items}
-    index_of = {segment_id: row for row, segment_id in enumerate(segments.segment_ids)}
-    video = {segment.segment_id: segments.video[index_of[segment.segment_id]] for segment in kept}
-    music = {segment.segment_id: segments.music[index_of[segment.segment_id]] for segment in kept}
+    video = dict(zip(segments.segment_ids, segments.video, strict=True))
+    music = dict(zip(segments.segment_ids, segments.music, strict=True))
     tables, results, notes = pair_split_tables(
         by_split, video, music, seed=seed, balance=True, allow_degenerate=allow_degenerate, where=str(media)
     )
@@ -450,8 +449,8 @@ def create_dataset(
         split: _per_class([EMOTIONS.index(s.emotion) for s in items], EMOTIONS)
         for split, items in by_split.items()
     }
-    given = [(segment.emotion, segments.given_emotions[index_of[segment.segment_id]]) for segment in kept]
-    agrees = [tag == EMOTIONS[label] for tag, label in given if label is not None]
+    given = dict(zip(segments.segment_ids, segments.given_emotions, strict=True))
+    agrees = [s.emotion == EMOTIONS[given[s.segment_id]] for s in kept if given[s.segment_id] is not None]
     agreement = (sum(agrees), len(agrees)) if agrees else None
     summary = CreationSummary(
         output_dir, stages, predicted, splits, results, reused, extraction_note, agreement

@@ -442,14 +442,13 @@ class PairAnnotation:
     music_emotion: int
 
 
-_PAIR_FIELDS = "folder, pair_id, match, video_emotion, music_emotion, video_label, music_label"
-
-
 def read_pair_csv(path: str | os.PathLike) -> list[PairAnnotation]:
     """Read and validate a pair annotation CSV (no header, ``folder, pair_id, match, video_emotion,
     music_emotion, video_label, music_label``)."""
     path = Path(path)
-    rows = _read_csv_rows(path, 7, _PAIR_FIELDS)
+    rows = _read_csv_rows(
+        path, 7, "folder, pair_id, match, video_emotion, music_emotion, video_label, music_label"
+    )
     seen: dict[str, int] = {}
     annotations = []
     for line, (_folder, pair_id, match, video_name, music_name, video_label, music_label) in enumerate(
@@ -496,14 +495,6 @@ def read_pair_csv(path: str | os.PathLike) -> list[PairAnnotation]:
     return annotations
 
 
-@dataclass(frozen=True)
-class SegmentAnnotation:
-    """One row of a retrieval CSV, validated. ``emotion`` is a class index."""
-
-    segment_id: str
-    emotion: int
-
-
 # The MVED retrieval CSV names files, not segments; EmoMV-A pair ids prefix the file stem with these
 # spellings ("fear_TEST_FEAR(6)-3-of-7"), so the same prefix makes segment ids that join with the pairs.
 _MVED_PREFIX = {
@@ -515,8 +506,8 @@ _MVED_PREFIX = {
 }
 
 
-def read_segment_csv(path: str | os.PathLike, csv_format: str) -> list[SegmentAnnotation]:
-    """Read and validate a retrieval CSV.
+def read_segment_csv(path: str | os.PathLike, csv_format: str) -> dict[str, list]:
+    """Read and validate a retrieval CSV: its ``segment_id`` and ``emotion`` (class index) columns.
 
     ``csv_format="segments"`` (EmoMV-B/C): ``folder, segment_id, emotion, label``.
     ``csv_format="mved"`` (EmoMV-A): ``folder, file name, label``, the emotion being the folder above
@@ -528,7 +519,7 @@ def read_segment_csv(path: str | os.PathLike, csv_format: str) -> list[SegmentAn
     else:
         rows = _read_csv_rows(path, 3, "folder, file name, label")
     seen: dict[str, int] = {}
-    segments = []
+    columns: dict[str, list] = {"segment_id": [], "emotion": []}
     for line, row in enumerate(rows, start=1):
         if csv_format == "segments":
             _folder, segment_id, name, label = row
@@ -544,8 +535,9 @@ def read_segment_csv(path: str | os.PathLike, csv_format: str) -> list[SegmentAn
                 f"{_MVED_PREFIX[EMOTIONS[emotion]]}_{PurePosixPath(file_name).stem}" if file_name else ""
             )
         check_new_id(seen, segment_id, path, line, "segment_id")
-        segments.append(SegmentAnnotation(segment_id, emotion))
-    return segments
+        columns["segment_id"].append(segment_id)
+        columns["emotion"].append(emotion)
+    return columns
 
 
 # --------------------------------------------------------------------------------------------------------

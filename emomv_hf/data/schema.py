@@ -162,18 +162,13 @@ def segments_from_pairs(pairs) -> datasets.Dataset:
         video_rows.setdefault(str(video_id), row)
         music_rows.setdefault(str(music_id), row)
     segment_ids = [segment for segment in video_rows if segment in music_rows]
-
-    def rows(name: str, row_of: dict[str, int], dim: int) -> np.ndarray:
-        if not segment_ids:
-            return np.zeros((0, dim), np.float32)
-        return np.stack([columns[name][row_of[segment]] for segment in segment_ids])
-
+    video = [video_rows[segment] for segment in segment_ids]
     table = schema_table(
         {
             "segment_id": segment_ids,
-            "emotion": [int(columns["video_emotion"][video_rows[segment]]) for segment in segment_ids],
-            "video_features": rows("video_features", video_rows, VIDEO_FEATURE_DIM),
-            "music_features": rows("music_features", music_rows, MUSIC_FEATURE_DIM),
+            "emotion": columns["video_emotion"][video],
+            "video_features": columns["video_features"][video],
+            "music_features": columns["music_features"][[music_rows[segment] for segment in segment_ids]],
         },
         SEGMENT_FEATURES,
     )

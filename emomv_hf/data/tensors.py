@@ -66,17 +66,14 @@ class TensorPairs(Dataset):
     def __len__(self) -> int:
         return len(next(iter(self.inputs.values())))
 
-    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+    def __getitem__(self, index: int | slice) -> dict[str, torch.Tensor]:
+        """One row, or rows ``start:stop`` as a batch dict (views, no copy)."""
         return {name: tensor[index] for name, tensor in self.inputs.items()}
 
     def __getitems__(self, indices: Sequence[int]) -> dict[str, torch.Tensor]:
         # torch's fetcher calls this with a whole batch of indices: one gather per tensor.
         index = torch.as_tensor(indices, device=next(iter(self.inputs.values())).device)
         return {name: tensor.index_select(0, index) for name, tensor in self.inputs.items()}
-
-    def rows(self, start: int, stop: int) -> dict[str, torch.Tensor]:
-        """Rows ``start:stop`` as a batch dict (views, no copy)."""
-        return {name: tensor[start:stop] for name, tensor in self.inputs.items()}
 
     def select(self, indices: Sequence[int] | np.ndarray) -> TensorPairs:
         index = torch.as_tensor(np.asarray(indices), dtype=torch.long)

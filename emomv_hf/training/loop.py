@@ -131,7 +131,7 @@ def stopping_loss(
     streams = [name for name in data.inputs if name.endswith("_features")]
     total = 0.0
     for start in range(0, len(data), batch_size):
-        batch = data.rows(start, start + batch_size)
+        batch = data[start : start + batch_size]
         if kind == "error":
             for name in streams:
                 predicted = model(**{name: batch[name]}).logits.argmax(-1)

@@ -15,6 +15,7 @@ import pytest
 import torch
 
 from emomv_hf import EmoMVForEmotionTagging, EmoMVTaggingConfig
+from emomv_hf.data.build import read_extracted_segments
 from emomv_hf.data.card import make_extraction_card
 from emomv_hf.data.create import TAGS_FILE, create_dataset, read_unlabelled_segments
 from emomv_hf.data.hub_folder import write_hub_folder
@@ -274,6 +275,47 @@ def test_load_segments_reads_every_split_with_absent_streams(tmp_path):
     assert present.tolist() == [True, False, True]
     np.testing.assert_array_equal(features, np.stack([music[0], np.zeros(128, np.float32), music[2]]))
     assert load_segments(folder, "validation").segment_ids == ["s2"]
+    with pytest.raises(
+        ReleaseFormatError,
+        match=r"2 segment\(s\) cannot be paired: s1 \(no emotion, music_features\), s2 \(no video_features\)",
+    ):
+        read_extracted_segments(folder)
+
+
+def test_pairing_reads_an_extracted_folder_with_its_splits_and_sources(tmp_path):
+    rng = np.random.default_rng(0)
+
+    def table(ids):
+        return schema_table(
+            {
+                "segment_id": ids,
+                "emotion": [index % 5 for index in range(len(ids))],
+                "video_features": rng.normal(size=(len(ids), 2304)).astype(np.float32),
+                "music_features": rng.normal(size=(len(ids), 128)).astype(np.float32),
+                "source": ["film", *[""] * (len(ids) - 1)],
+                "start": [0.0] * len(ids),
+                "end": [30.0] * len(ids),
+                "media": ["m.mp4"] * len(ids),
+            },
+            EXTRACTED_SEGMENT_FEATURES,
+        )
+
+    tables = {"train": table(["a_01", "a_02"]), "validation": table(["b_01"])}
+    card = make_extraction_card(name="features", tables=tables, settings={}, media="test")
+    folder = write_hub_folder(tmp_path / "two", {"segments": tables}, card)
+    segments, splits, video, music = read_extracted_segments(folder)
+    assert [(s.segment_id, s.emotion, s.source) for s in segments] == [
+        ("a_01", "exciting", "film"),
+        ("a_02", "fearful", "a"),
+        ("b_01", "exciting", "film"),
+    ]
+    assert splits == {"a_01": "train", "a_02": "train", "b_01": "validation"}
+    np.testing.assert_array_equal(video["a_02"], tables["train"]["video_features"][1].values.to_numpy())
+    assert music["b_01"].shape == (128,)
+    train = {"train": tables["train"]}
+    card = make_extraction_card(name="features", tables=train, settings={}, media="test")
+    only_train = write_hub_folder(tmp_path / "one", {"segments": train}, card)
+    assert read_extracted_segments(only_train)[1] == {}
 
 
 def test_card_of_a_created_dataset_is_about_the_users_data(synthetic, tagger, tmp_path, monkeypatch):

@@ -142,11 +142,6 @@ def test_push_to_hub_calls(emomv_c_dir):
     assert kwargs["repo_id"] == "org/emomv-c" and kwargs["repo_type"] == "dataset"
 
 
-def test_push_to_hub_rejects_non_dataset_folder(tmp_path):
-    with pytest.raises(FileNotFoundError, match="no README.md"):
-        push_to_hub(tmp_path, "org/x", repo_type="dataset", api=mock.MagicMock())
-
-
 def test_cli_push_to_hub(release_dir, tmp_path, monkeypatch, capsys):
     api_class = mock.MagicMock()
     monkeypatch.setattr("emomv_hf.hub.HfApi", api_class)
