@@ -312,19 +312,14 @@ class MusicRecommender:
         items = []
         for rank, position in enumerate(chosen[:top_k], start=1):
             entry = library.entries[int(rows[position])]
-            best_query = int(np.argmax(per_segment[:, position]))
             items.append(
                 RecommendedItem(
                     rank=rank,
                     score=float(scores[position]),
-                    track=entry["track"],
-                    segment_id=entry["segment_id"],
-                    media=entry["media"],
-                    start=entry["start"],
-                    end=entry["end"],
+                    **{name: entry[name] for name in ("track", "segment_id", "media", "start", "end")},
                     emotion=None if entry["emotion"] is None else EMOTIONS[entry["emotion"]],
                     predicted_emotions=emotion_dict(entry.get("emotion_probabilities")),
-                    query_segment=query.segments[best_query],
+                    query_segment=query.segments[int(np.argmax(per_segment[:, position]))],
                 )
             )
         query_probabilities = (
