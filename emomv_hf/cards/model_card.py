@@ -166,35 +166,30 @@ def make_model_card(
     best_stopping_loss: float,
     protocol_description: str,
     plots: Sequence[str] = (),
-    repo_id: str | None = None,
     member_best_epochs: Sequence[int] | None = None,
 ) -> ModelCard:
     """A filled :class:`~huggingface_hub.ModelCard` (YAML with the model-index, and the body) for a finished run.
 
     Args:
-        args: the training arguments as a dict (``EmoMVTrainingArguments.to_dict()``); read: ``task``,
-            ``model``, ``single_task``, ``protocol``, ``dataset``, ``seed``, ``hub_model_id``, ``output_dir``;
-            all of them are listed in the card's training table.
+        args: the training arguments as a dict (``EmoMVTrainingArguments.to_dict()``), all listed in the card's
+            training table; the usage example loads ``hub_model_id``, else ``output_dir``.
         metrics: metric name -> value in ``[0, 1]`` on the reported split (as ``evaluation.evaluate`` returns).
         eval_split: the reported split as ``"config/split"``, e.g. ``"pairs/validation"``.
-        model_class: class name of the trained model, e.g. ``"EmoMVForRetrieval"``.
-        num_parameters: its number of parameters.
-        best_epoch, epochs_run, best_stopping_loss: the early-stopping outcome.
         protocol_description: one sentence on the protocol ``args["protocol"]``.
         plots: file names of the plots saved next to the card (linked from it).
-        repo_id: the Hub id in the usage example (default: ``hub_model_id``, else ``output_dir``).
         member_best_epochs: an ensemble's members' restored epochs (``best_epoch`` is then their largest).
     """
     variant = "single-task" if args["single_task"] else "multi-task"
-    repo_id = repo_id or args.get("hub_model_id") or args.get("output_dir") or "path/to/checkpoint"
+    repo_id = args.get("hub_model_id") or args.get("output_dir") or "path/to/checkpoint"
     dataset, task, model = args["dataset"], args["task"], args["model"]
+    dataset_name, dataset_id = dataset_display_name(dataset), dataset_reference(dataset)
     config, _, split = eval_split.partition("/")
     data = card_data(
         repo_id=repo_id,
         task=task,
         tags=[model, variant],
         datasets=None if looks_like_local_path(dataset) else [dataset],
-        dataset_id=dataset_reference(dataset),
+        dataset_id=dataset_id,
         eval_split=eval_split,
         values={
             metric: round(display_value(metric, metrics[metric]), 4)
@@ -207,10 +202,10 @@ def make_model_card(
     return ModelCard.from_template(
         data,
         template_path=str(TEMPLATE),
-        model_name=f"{MODEL_TITLES[model]} for {task} ({variant}) on {dataset_display_name(dataset)}",
+        model_name=f"{MODEL_TITLES[model]} for {task} ({variant}) on {dataset_name}",
         summary=f"{model_summary(task, model)}.",
-        dataset_name=dataset_display_name(dataset),
-        dataset_id=dataset_reference(dataset),
+        dataset_name=dataset_name,
+        dataset_id=dataset_id,
         data_limitations=data_limitations(dataset),
         task_description=TASK_DESCRIPTIONS[task],
         model_class=model_class,
