@@ -58,7 +58,6 @@ ANSWER_LABELS: dict[str, str] = {
 
 _MAX_BODY = 64 * 1024
 _MAX_FIELDS = 32
-_CHUNK = 256 * 1024
 
 DEFAULT_REQUEST_TIMEOUT = 10.0
 """Seconds a connection may stay silent (while sending its request or body) before the server closes it."""
@@ -459,17 +458,10 @@ class _Handler(BaseHTTPRequestHandler):
         self._send_head(status, content_type, length, headers)
         if self.command == "HEAD":
             return
-        file.seek(start)
-        while length > 0:
-            chunk = file.read(min(_CHUNK, length))
-            if not chunk:
-                break
-            try:
-                self.wfile.write(chunk)
-            except (ConnectionError, TimeoutError):  # the browser dropped a range it no longer needs
-                self.close_connection = True
-                return
-            length -= len(chunk)
+        try:
+            self.connection.sendfile(file, start, length)
+        except (ConnectionError, TimeoutError):  # the browser dropped a range it no longer needs
+            self.close_connection = True
 
 
 def _personal_link(token: str) -> str:

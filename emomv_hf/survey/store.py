@@ -157,12 +157,8 @@ class SurveyStore:
         connection = self._open()
         try:
             connection.execute("BEGIN IMMEDIATE")
-            try:
+            with connection:  # commits, or rolls back on any exception
                 yield connection
-            except BaseException:
-                connection.execute("ROLLBACK")
-                raise
-            connection.execute("COMMIT")
         finally:
             connection.close()
 
