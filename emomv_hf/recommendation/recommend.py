@@ -161,8 +161,7 @@ def extract_query(path: str | os.PathLike, stream: str, extractor: ExtractorArgu
     with tempfile.TemporaryDirectory(prefix="emomv-query-") as scratch:
         listing = Path(scratch) / "query.csv"
         with open(listing, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerows([["path", "source_id"], [str(path.resolve()), path.stem]])
+            csv.writer(handle).writerows([["path", "source_id"], [str(path.resolve()), path.stem]])
         output = Path(scratch) / "features"
         extract_dataset(listing, output, extractor, progress=False)
         import pyarrow.parquet as pq
