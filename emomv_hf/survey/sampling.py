@@ -62,7 +62,7 @@ class SurveySample:
     """One survey sample: a music-video pair of ``dataset`` shown as ``sample_id``.
 
     ``label`` is ``"matched"`` or ``"mismatched"``; emotions are canonical names; ``video_media`` and
-    ``music_media`` are absolute file paths or ``None`` (the form then shows the segment ids), and
+    ``music_media`` are absolute file paths or ``None`` (the form then says "no media file"), and
     ``media_root`` is the absolute media folder they must lie in (the server serves nothing outside it).
     """
 
