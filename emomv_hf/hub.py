@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from huggingface_hub import HfApi
-from huggingface_hub.errors import HfHubHTTPError, HTTPError, LocalTokenNotFoundError, OfflineModeIsEnabled
+from huggingface_hub.errors import HTTPError
 
 # Never part of a Hub repository: training states (they are for resuming here) and hidden files.
 IGNORED_FOR_UPLOAD = ["checkpoints/*", ".*"]
@@ -34,8 +34,8 @@ def push_to_hub(
     if not folder.is_dir():
         raise FileNotFoundError(f"nothing to upload: {folder} is not a folder")
     api = api if api is not None else HfApi()
-    # HTTPError: the Hub client's transport errors (no network, DNS, timeouts); OSError: ConnectionError,
-    # offline mode.
+    # HTTPError: the Hub client's transport and HTTP errors (no network, DNS, timeouts, refusals); OSError:
+    # ConnectionError, offline mode, no token.
     try:
         api.create_repo(repo_id, repo_type=repo_type, private=private, exist_ok=True)
         commit = api.upload_folder(
@@ -45,7 +45,7 @@ def push_to_hub(
             commit_message=f"Upload {folder.name} with emomv-hf",
             ignore_patterns=IGNORED_FOR_UPLOAD,
         )
-    except (HfHubHTTPError, HTTPError, LocalTokenNotFoundError, OfflineModeIsEnabled, OSError) as error:
+    except (HTTPError, OSError) as error:
         raise OSError(
             f"cannot upload {folder} to the Hub {repo_type} repository {repo_id!r}: "
             f"{type(error).__name__}: {error}. Check the network and log in with `hf auth login` "

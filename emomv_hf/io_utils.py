@@ -293,8 +293,6 @@ def looks_like_local_path(dataset: str) -> bool:
         return True
     if dataset.startswith((".", "/", "~")) or (os.sep != "/" and os.sep in dataset):
         return True
-    if os.altsep and os.altsep != "/" and os.altsep in dataset:
-        return True
     if dataset.count("/") != 1:
         return "/" in dataset
     return Path(dataset).parent.is_dir()

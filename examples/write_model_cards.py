@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -39,7 +38,8 @@ from emomv_hf.cards.model_card import (
 from emomv_hf.citation import BIBTEX
 from emomv_hf.comparison import METHOD, ComparisonError, corrected_resampled_t, read_results
 from emomv_hf.data.schema import DATASET_NAMES
-from emomv_hf.io_utils import atomic_write_dir, markdown_table
+from emomv_hf.emotions import EMOTIONS
+from emomv_hf.io_utils import markdown_table, replacing_dir
 from emomv_hf.paper_results import PAPER_TABLES, metric_names
 from emomv_hf.reporting import dataset_display_name, display_value, metric_label, paper_value
 from emomv_hf.training.protocols import DEFAULT_PATIENCE, PROTOCOL_DESCRIPTIONS
@@ -145,10 +145,12 @@ def _given(command: str) -> set[str]:
     return {part[2:].replace("-", "_") for part in command.split() if part.startswith("--")}
 
 
-def _command(base: str, arguments: Mapping[str, Any], recorded: str, hub_org: str, dataset: str) -> str:
-    """The train.py command of the published checkpoint: ``base`` and the result-affecting flags that the recorded
-    command of the results gave (``cv_folds`` only shapes the estimate)."""
-    flags = [base]
+def _command(name: str, arguments: Mapping[str, Any], recorded: str, hub_org: str, dataset: str) -> str:
+    """The train.py command of the published checkpoint ``name`` (``held-out`` protocol) with the result-affecting
+    flags that the recorded command of the results gave (``cv_folds`` only shapes the estimate)."""
+    flags = [
+        f"accelerate launch examples/train.py --dataset {hub_org}/{dataset} --task {TASK_OF[name]} --protocol held-out"
+    ]
     for name in RESULT_AFFECTING:
         if name in _given(recorded) and name != "cv_folds":
             value = arguments[name]
@@ -195,7 +197,7 @@ def reproduction_cards(
     configurations = read_results(folder)
     cards, left_out = {}, {}
     for name in ("correspondence", "retrieval"):
-        model_class, configuration = PUBLISHED[name]
+        configuration = PUBLISHED[name][1]
         if configuration not in configurations:
             left_out[f"{dataset}-{name}"] = f"{_shown(folder)} has no `cv` runs of `{configuration}`"
             continue
@@ -213,7 +215,6 @@ def reproduction_cards(
             dataset=dataset,
             name=name,
             hub_org=hub_org,
-            model_class=model_class,
             variant="multi-task",
             source=f"{_shown(folder / 'results.json')}",
             results_intro=(
@@ -234,16 +235,8 @@ def reproduction_cards(
             means=means,
             eval_split="pairs/train+validation",
             protocol="cv",
-            train_command=_command(
-                f"accelerate launch examples/train.py --dataset {hub_org}/{dataset} --task {TASK_OF[name]} "
-                "--protocol held-out",
-                results.settings,
-                command,
-                hub_org,
-                dataset,
-            ),
-            settings_table=_settings_table(results.settings, command, "cv"),
-            extra_limitations=(),
+            arguments=results.settings,
+            recorded=command,
         )
     return cards, left_out
 
@@ -267,17 +260,15 @@ def tagger_card(dataset: str, path: Path, hub_org: str) -> ModelCard:
     runs, arguments = report["runs"], report["arguments"]
     per_run = {metric: [run[metric] for run in runs] for metric in metric_names("tagging")}
     table, means = metrics_table(per_run, 1.0, 0.0, {})
-    names = ("exciting", "fearful", "tense", "sad", "relaxing")
     never = [
-        names[index]
-        for index in range(len(names))
+        name
+        for index, name in enumerate(EMOTIONS)
         if all(run["confusion_matrices"]["joint"][index][index] == 0 for run in runs)
     ]
     return _card(
         dataset=dataset,
         name="tagger",
         hub_org=hub_org,
-        model_class="EmoMVForEmotionTagging",
         variant=f"{arguments.get('config_overrides') or 'default configuration'}",
         source=_shown(path),
         results_intro=(
@@ -295,14 +286,8 @@ def tagger_card(dataset: str, path: Path, hub_org: str) -> ModelCard:
         means=means,
         eval_split="segments/validation",
         protocol="held-out",
-        train_command=_command(
-            f"accelerate launch examples/train.py --dataset {hub_org}/{dataset} --task tagging --protocol held-out",
-            arguments,
-            report["command"],
-            hub_org,
-            dataset,
-        ),
-        settings_table=_settings_table(arguments, report["command"], "held-out"),
+        arguments=arguments,
+        recorded=report["command"],
         extra_limitations=(
             [
                 f"It never classified a {' or '.join(never)} segment right (from both streams) in any of the seeds."
@@ -318,7 +303,6 @@ def _card(
     dataset: str,
     name: str,
     hub_org: str,
-    model_class: str,
     variant: str,
     source: str,
     results_intro: str,
@@ -327,10 +311,12 @@ def _card(
     means: Mapping[str, float],
     eval_split: str,
     protocol: str,
-    train_command: str,
-    settings_table: str,
-    extra_limitations: Sequence[str],
+    arguments: Mapping[str, Any],
+    recorded: str,
+    extra_limitations: Sequence[str] = (),
 ) -> ModelCard:
+    """A published checkpoint's card; ``arguments`` and ``recorded`` (the command) are those of the runs that gave
+    its metrics."""
     task = TASK_OF[name]
     repo_id, dataset_id = f"{hub_org}/{dataset}-{name}", f"{hub_org}/{dataset}"
     dataset_name = dataset_display_name(dataset)
@@ -352,14 +338,14 @@ def _card(
         title=f"{title} on {dataset_name}",
         summary=f"{model_summary(task)}, trained with `emomv-hf`.",
         repo_id=repo_id,
-        model_class=model_class,
+        model_class=PUBLISHED[name][0],
         variant=variant,
         task_description=TASK_DESCRIPTIONS[task],
         dataset_id=dataset_id,
         dataset_name=dataset_name,
         dataset=dataset,
         hub_org=hub_org,
-        train_command=train_command,
+        train_command=_command(name, arguments, recorded, hub_org, dataset),
         results_intro=results_intro,
         results_table=results_table,
         method=method,
@@ -372,7 +358,7 @@ def _card(
             "embeddings before PCA, averaged over 0.96 s frames).",
             "Five Western film/music-video emotions only; no neutral class.",
         ],
-        settings_table=settings_table,
+        settings_table=_settings_table(arguments, recorded, protocol),
         bibtex=BIBTEX,
     )
 
@@ -426,19 +412,12 @@ def write_model_cards(
                 reason += f" ({NOT_BUILDABLE})"
             left_out[", ".join(missing)] = reason
     repos = {name: f"{hub_org}/{name}" for name in cards}
-
-    def fill(staging: Path) -> None:
+    # The folder is this script's: cards of an earlier run that this one does not write must go.
+    with replacing_dir(output_dir) as staging:
         for name, card in cards.items():
             (staging / name).mkdir()
             (staging / name / "README.md").write_text(str(card) + "\n", encoding="utf-8")
         (staging / "README.md").write_text(index(repos, left_out, sources), encoding="utf-8")
-
-    # The folder is this script's: cards of an earlier run that this one does not write must go.
-    if output_dir.is_dir():
-        for entry in output_dir.iterdir():
-            if entry.is_dir() and entry.name not in cards:
-                shutil.rmtree(entry)
-    atomic_write_dir(output_dir, fill)
     return repos
 
 

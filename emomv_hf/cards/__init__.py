@@ -1,6 +1,4 @@
 """Model cards for the Hub, filled from the templates in ``templates/`` with huggingface_hub's
 ``ModelCard.from_template`` (dataset cards are written next to the data code, :mod:`emomv_hf.data.card`)."""
 
-from .model_card import make_extractor_card, make_model_card
-
-__all__ = ["make_extractor_card", "make_model_card"]
+from .model_card import make_model_card as make_model_card

@@ -166,35 +166,30 @@ def make_model_card(
     best_stopping_loss: float,
     protocol_description: str,
     plots: Sequence[str] = (),
-    repo_id: str | None = None,
     member_best_epochs: Sequence[int] | None = None,
 ) -> ModelCard:
     """A filled :class:`~huggingface_hub.ModelCard` (YAML with the model-index, and the body) for a finished run.
 
     Args:
-        args: the training arguments as a dict (``EmoMVTrainingArguments.to_dict()``); read: ``task``,
-            ``model``, ``single_task``, ``protocol``, ``dataset``, ``seed``, ``hub_model_id``, ``output_dir``;
-            all of them are listed in the card's training table.
+        args: the training arguments as a dict (``EmoMVTrainingArguments.to_dict()``), all listed in the card's
+            training table; the usage example loads ``hub_model_id``, else ``output_dir``.
         metrics: metric name -> value in ``[0, 1]`` on the reported split (as ``evaluation.evaluate`` returns).
         eval_split: the reported split as ``"config/split"``, e.g. ``"pairs/validation"``.
-        model_class: class name of the trained model, e.g. ``"EmoMVForRetrieval"``.
-        num_parameters: its number of parameters.
-        best_epoch, epochs_run, best_stopping_loss: the early-stopping outcome.
         protocol_description: one sentence on the protocol ``args["protocol"]``.
         plots: file names of the plots saved next to the card (linked from it).
-        repo_id: the Hub id in the usage example (default: ``hub_model_id``, else ``output_dir``).
         member_best_epochs: an ensemble's members' restored epochs (``best_epoch`` is then their largest).
     """
     variant = "single-task" if args["single_task"] else "multi-task"
-    repo_id = repo_id or args.get("hub_model_id") or args.get("output_dir") or "path/to/checkpoint"
+    repo_id = args.get("hub_model_id") or args.get("output_dir") or "path/to/checkpoint"
     dataset, task, model = args["dataset"], args["task"], args["model"]
+    dataset_name, dataset_id = dataset_display_name(dataset), dataset_reference(dataset)
     config, _, split = eval_split.partition("/")
     data = card_data(
         repo_id=repo_id,
         task=task,
         tags=[model, variant],
         datasets=None if looks_like_local_path(dataset) else [dataset],
-        dataset_id=dataset_reference(dataset),
+        dataset_id=dataset_id,
         eval_split=eval_split,
         values={
             metric: round(display_value(metric, metrics[metric]), 4)
@@ -207,10 +202,10 @@ def make_model_card(
     return ModelCard.from_template(
         data,
         template_path=str(TEMPLATE),
-        model_name=f"{MODEL_TITLES[model]} for {task} ({variant}) on {dataset_display_name(dataset)}",
+        model_name=f"{MODEL_TITLES[model]} for {task} ({variant}) on {dataset_name}",
         summary=f"{model_summary(task, model)}.",
-        dataset_name=dataset_display_name(dataset),
-        dataset_id=dataset_reference(dataset),
+        dataset_name=dataset_name,
+        dataset_id=dataset_id,
         data_limitations=data_limitations(dataset),
         task_description=TASK_DESCRIPTIONS[task],
         model_class=model_class,
@@ -245,30 +240,30 @@ def make_model_card(
 
 EXTRACTOR_TEMPLATE = Path(__file__).resolve().parent / "templates" / "extractor_model_card.md"
 
-EXTRACTOR_FACTS: dict[str, dict[str, str]] = {
+EXTRACTOR_FACTS: dict[str, dict[str, Any]] = {
     "vggish": {
         "model_name": "VGGish (EmoMV music features)",
         "summary": "Google's VGGish audio network (AudioSet), in the layer layout of the PyTorch port "
         "`harritaylor/torchvggish`: the 128-d music features of the EmoMV datasets.",
-        "output": "`pooler_output` (B, 128): post-ReLU embeddings averaged over a segment's 0.96 s examples "
+        "output_description": "`pooler_output` (B, 128): post-ReLU embeddings averaged over a segment's 0.96 s examples "
         "(no PCA); `last_hidden_state` (B, E, 128) per example",
         "usage": "inputs = processor(audio=waveform, sampling_rate=44_100)  # any rate; resampled to 16 kHz mono\n"
         'features = model(inputs["input_features"], attention_mask=inputs["attention_mask"]).pooler_output',
         "reference": "Hershey et al., CNN architectures for large-scale audio classification, ICASSP 2017.",
-        "tags": "audio,vggish,audioset",
+        "tags": ("audio", "vggish", "audioset"),
     },
     "slowfast": {
         "model_name": "SlowFast R50 (EmoMV video features)",
         "summary": "pytorchvideo's `slowfast_r50` (Kinetics-400, 8x8) with the classifier projection removed: "
         "the 2,304-d video features of the EmoMV datasets.",
-        "output": "`pooler_output` (B, 2304): pooled slow (2,048) and fast (256) pathway features",
+        "output_description": "`pooler_output` (B, 2304): pooled slow (2,048) and fast (256) pathway features",
         "usage": "inputs = processor(videos=frames)  # (T, H, W, 3) uint8 -> 32 frames, 256x256, two pathways\n"
         'features = model(inputs["pixel_values_slow"], inputs["pixel_values_fast"]).pooler_output',
         "reference": "Feichtenhofer et al., SlowFast networks for video recognition, ICCV 2019.",
-        "tags": "video,slowfast,kinetics",
+        "tags": ("video", "slowfast", "kinetics"),
     },
 }
-"""Model kind -> what its card says."""
+"""Model kind -> what its card says (the template's variables, and the tags)."""
 
 
 def make_extractor_card(
@@ -287,24 +282,17 @@ def make_extractor_card(
     """The card of a converted feature-extractor checkpoint (``kind``: ``"vggish"`` or ``"slowfast"``), naming the
     public file it was converted from and its SHA-256; with ``random_weights`` (``convert_weights.py
     --random-init``, no source file), a warning at the top that its features mean nothing."""
-    facts = EXTRACTOR_FACTS[kind]
+    facts = dict(EXTRACTOR_FACTS[kind])
     card_data = ModelCardData(
         model_name=repo_id.split("/")[-1],
         license="apache-2.0",
         library_name="transformers",
-        tags=[
-            "emomv",
-            "feature-extraction",
-            *facts["tags"].split(","),
-            *(["random-weights"] * random_weights),
-        ],
+        tags=["emomv", "feature-extraction", *facts.pop("tags"), *(["random-weights"] * random_weights)],
         pipeline_tag="feature-extraction",
     )
     return ModelCard.from_template(
         card_data,
         template_path=str(EXTRACTOR_TEMPLATE),
-        model_name=facts["model_name"],
-        summary=facts["summary"],
         model_class=model_class,
         source_name=source_name,
         source_sha256=source_sha256,
@@ -312,9 +300,7 @@ def make_extractor_card(
         extra_source_name=extra_source_name,
         extra_source_sha256=extra_source_sha256,
         random_weights=random_weights,
-        output_description=facts["output"],
         num_parameters=f"{num_parameters:,}",
         repo_id=repo_id,
-        usage=facts["usage"],
-        reference=facts["reference"],
+        **facts,
     )

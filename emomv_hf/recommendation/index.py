@@ -361,11 +361,8 @@ class LibraryIndex:
             raise FileNotFoundError(
                 f"{path}: no library index here (no index.json); build it with --build-index"
             )
-        try:
-            info = json.loads(info_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as error:
-            raise StaleIndexError(f"{info_path}: unreadable ({error})") from None
-        if (found := info.get("format_version")) != INDEX_FORMAT_VERSION:  # index.json is the package's own
+        info = json.loads(info_path.read_text(encoding="utf-8"))  # the package's own, written atomically
+        if (found := info.get("format_version")) != INDEX_FORMAT_VERSION:
             raise StaleIndexError(f"{path}: index format {found}, this version reads {INDEX_FORMAT_VERSION}")
         fingerprint, similarity = model_fingerprint(model), model_similarity(model)
         if info["model_fingerprint"] != fingerprint:

@@ -9,11 +9,14 @@
     finder({"segment": "C_0001_1", "query_stream": "music"})
     finder({"video_features": array})              # raw (S, 2304) SlowFast features
 
-Each call returns the ranked items (dicts: rank, score, track, segment_id, media, start, end, emotion,
-predicted_emotions, query_segment), as :meth:`Recommendations.to_dict` writes them; with
-``return_recommendations=True`` it returns the :class:`~emomv_hf.recommendation.Recommendations` itself (its
-query, library and items). The pipeline wraps :class:`~emomv_hf.recommendation.MusicRecommender`; the index
-is opened (built the first time) when the pipeline is made.
+Made with ``extractors=ExtractorArguments(...)`` (file queries) and the options of :meth:`LibraryIndex.open`
+(``index_dir``, ``split``, ``index_type``, ``rebuild``, ``progress``), it wraps a
+:class:`~emomv_hf.recommendation.MusicRecommender` whose index is opened (built the first time) then. Call
+parameters: ``top_k`` (10), ``per`` (``"track"`` or ``"segment"``), ``query_stream`` (the stream of a segment id
+or a bare file path: ``"video"``), ``return_recommendations``. Each call returns the ranked items (dicts: rank,
+score, track, segment_id, media, start, end, emotion, predicted_emotions, query_segment), as
+:meth:`Recommendations.to_dict` writes them, or with ``return_recommendations=True`` the
+:class:`~emomv_hf.recommendation.Recommendations` itself (its query, library and items).
 
 This module imports only transformers at import time, so registering the task costs nothing; the recommender
 (datasets, faiss) is imported when a pipeline is made.
@@ -33,13 +36,8 @@ INDEX_OPTIONS = ("index_dir", "split", "index_type", "rebuild", "progress")
 
 
 class MusicVideoRetrievalPipeline(Pipeline):
-    """Rank a library's music for a video (or its videos for a music track) with an EmoMV retrieval model.
-
-    Made by ``pipeline("music-video-retrieval", model=..., library=..., [extractors=ExtractorArguments(...),
-    index_dir=, split=, index_type=, rebuild=, progress=])`` (the options of :meth:`LibraryIndex.open`). Call
-    parameters: ``top_k`` (10), ``per`` (``"track"`` or ``"segment"``), ``query_stream`` (the stream of a segment
-    id or a bare file path: ``"video"``), ``return_recommendations``.
-    """
+    """Rank a library's music for a video (or its videos for a music track) with an EmoMV retrieval model (its
+    options and call parameters: the module's docstring)."""
 
     _load_processor = False
     _load_image_processor = False

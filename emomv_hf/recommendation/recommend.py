@@ -161,8 +161,7 @@ def extract_query(path: str | os.PathLike, stream: str, extractor: ExtractorArgu
     with tempfile.TemporaryDirectory(prefix="emomv-query-") as scratch:
         listing = Path(scratch) / "query.csv"
         with open(listing, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerows([["path", "source_id"], [str(path.resolve()), path.stem]])
+            csv.writer(handle).writerows([["path", "source_id"], [str(path.resolve()), path.stem]])
         output = Path(scratch) / "features"
         extract_dataset(listing, output, extractor, progress=False)
         import pyarrow.parquet as pq
@@ -312,19 +311,14 @@ class MusicRecommender:
         items = []
         for rank, position in enumerate(chosen[:top_k], start=1):
             entry = library.entries[int(rows[position])]
-            best_query = int(np.argmax(per_segment[:, position]))
             items.append(
                 RecommendedItem(
                     rank=rank,
                     score=float(scores[position]),
-                    track=entry["track"],
-                    segment_id=entry["segment_id"],
-                    media=entry["media"],
-                    start=entry["start"],
-                    end=entry["end"],
+                    **{name: entry[name] for name in ("track", "segment_id", "media", "start", "end")},
                     emotion=None if entry["emotion"] is None else EMOTIONS[entry["emotion"]],
                     predicted_emotions=emotion_dict(entry.get("emotion_probabilities")),
-                    query_segment=query.segments[best_query],
+                    query_segment=query.segments[int(np.argmax(per_segment[:, position]))],
                 )
             )
         query_probabilities = (

@@ -62,7 +62,7 @@ class SurveySample:
     """One survey sample: a music-video pair of ``dataset`` shown as ``sample_id``.
 
     ``label`` is ``"matched"`` or ``"mismatched"``; emotions are canonical names; ``video_media`` and
-    ``music_media`` are absolute file paths or ``None`` (the form then shows the segment ids), and
+    ``music_media`` are absolute file paths or ``None`` (the form then says "no media file"), and
     ``media_root`` is the absolute media folder they must lie in (the server serves nothing outside it).
     """
 
@@ -82,6 +82,8 @@ class SurveySample:
 PAIR_FIELDS = ("pair_id", "label", "video_segment_id", "music_segment_id", "video_emotion", "music_emotion")
 """The fields of a pair row (:func:`read_pairs`) that a :class:`SurveySample` keeps; the others are media."""
 MEDIA_FIELDS = ("video_media", "music_media", "media_root")
+NAMED_FIELDS = {"label": MATCH_LABELS, "video_emotion": EMOTIONS, "music_emotion": EMOTIONS}
+"""The fields a manifest holds by name: field -> its names, in class-index order."""
 
 
 def read_pairs(dataset_dir: str | os.PathLike, splits: Sequence[str] | None = None) -> list[dict[str, Any]]:
@@ -94,9 +96,8 @@ def read_pairs(dataset_dir: str | os.PathLike, splits: Sequence[str] | None = No
     unknown = [split for split in chosen if split not in pairs]
     if unknown:
         raise SamplingError(f"{dataset_dir}: no split {', '.join(unknown)} (it has {', '.join(pairs)})")
-    names = {"label": MATCH_LABELS, "video_emotion": EMOTIONS, "music_emotion": EMOTIONS}
     return [
-        {**row, **{key: values[row[key]] for key, values in names.items()}}
+        {**row, **{key: values[row[key]] for key, values in NAMED_FIELDS.items()}}
         for split in chosen
         for row in pairs[split].select_columns(list(PAIR_FIELDS))
     ]
@@ -294,11 +295,9 @@ def load_manifest(path: str | os.PathLike) -> list[SurveySample]:
         if entry["sample_id"] in seen:
             raise SamplingError(f"{where}: sample_id {entry['sample_id']!r} appears twice")
         seen.add(entry["sample_id"])
-        if entry["label"] not in MATCH_LABELS:
-            raise SamplingError(f"{where}: label {entry['label']!r} is not one of {', '.join(MATCH_LABELS)}")
-        for key in ("video_emotion", "music_emotion"):
-            if entry[key] not in EMOTIONS:
-                raise SamplingError(f"{where}: {key} {entry[key]!r} is not one of {', '.join(EMOTIONS)}")
+        for key, allowed in NAMED_FIELDS.items():
+            if entry[key] not in allowed:
+                raise SamplingError(f"{where}: {key} {entry[key]!r} is not one of {', '.join(allowed)}")
         media_keys = [key for key in ("video_media", "music_media") if entry.get(key)]
         root = entry.get("media_root")
         if media_keys or root:
@@ -314,7 +313,7 @@ def load_manifest(path: str | os.PathLike) -> list[SurveySample]:
             folder = path.parent / (root or ".")
             entry = {**entry, "media_root": str(folder.resolve())}
             for key in media_keys:
-                media = Path(entry[key]) if Path(entry[key]).is_absolute() else folder / entry[key]
+                media = folder / entry[key]  # an absolute path stays itself
                 if not os.path.lexists(media):
                     raise FileNotFoundError(f"{where}: {key} {media} does not exist")
                 try:

@@ -38,7 +38,7 @@ from emomv_hf.emotions import EMOTIONS
 from emomv_hf.io_utils import counted
 
 from .sampling import MediaError, SurveySample, resolve_media
-from .store import LIKERT_LABELS, PARTICIPANT_ID, QUESTIONS, TOKEN, ResponseError, SurveyStore
+from .store import LIKERT_LABELS, PARTICIPANT_ID, QUESTIONS, ResponseError, SurveyStore
 
 EMOTION_CHOICES: dict[str, str] = {
     "exciting": "Exciting",
@@ -58,7 +58,6 @@ ANSWER_LABELS: dict[str, str] = {
 
 _MAX_BODY = 64 * 1024
 _MAX_FIELDS = 32
-_CHUNK = 256 * 1024
 
 DEFAULT_REQUEST_TIMEOUT = 10.0
 """Seconds a connection may stay silent (while sending its request or body) before the server closes it."""
@@ -79,11 +78,8 @@ _ROUTES = (
     ("GET", r"/healthz", "_health"),
     ("GET", r"/media/([^/]+)/(video|music)", "_media"),  # files the manifest names only, with range requests
     ("GET", r"/p/([^/]+)/done", "_done"),
-    (
-        "GET",
-        r"/p/([^/]+)/(\d+)",
-        "_sample_page",
-    ),  # /p/<token>/<n>: sample n (from 1) of the token's participant
+    # /p/<token>/<n>: sample n (from 1) of the token's participant
+    ("GET", r"/p/([^/]+)/(\d+)", "_sample_page"),
     ("POST", r"/start", "_start"),  # register a participant id: a redirect to the personal link
     ("POST", r"/p/([^/]+)/(\d+)", "_submit"),
 )
@@ -98,65 +94,10 @@ class _HTTPError(Exception):
         self.status = status
 
 
-_STYLE = """
-body { font-family: system-ui, sans-serif; max-width: 860px; margin: 2em auto; padding: 0 1em; color: #202124; }
-.card { border: 1px solid #dadce0; border-radius: 8px; padding: 1em 1.5em; margin-bottom: 1em; }
-table.grid { border-collapse: collapse; width: 100%; margin: .5em 0 1em; }
-table.grid th, table.grid td { padding: .4em; text-align: center; }
-table.grid td:first-child, table.grid th:first-child { text-align: left; }
-table.grid tr:nth-child(even) { background: #f8f9fa; }
-video { width: 100%; max-height: 420px; background: #000; cursor: pointer; }
-.controls { display: flex; gap: .8em; align-items: center; margin: .5em 0; }
-.controls #seek { flex: 1; }
-.nomedia { background: #f1f3f4; padding: 1em; border-radius: 6px; }
-.error { color: #b3261e; font-weight: bold; }
-.required { color: #d93025; }
-nav { display: flex; justify-content: space-between; align-items: center; }
-button { font-size: 1em; padding: .5em 1.5em; }
-"""
-
-# The player: the video stays muted (its own soundtrack would give a mismatched pair away) and has no native
-# controls (they could unmute it); one play button, seek bar and volume drive the video and the music together.
-_PLAYER_SCRIPT = """
-<script>
-(function () {
-  const video = document.getElementById("video"), music = document.getElementById("music");
-  const play = document.getElementById("play"), seek = document.getElementById("seek");
-  const time = document.getElementById("time"), volume = document.getElementById("volume");
-  const media = [video, music].filter(Boolean);
-  const clock = video || music;
-  const format = (t) => Math.floor(t / 60) + ":" + String(Math.floor(t % 60)).padStart(2, "0");
-  const sync = () => { if (video && music && Math.abs(music.currentTime - video.currentTime) > 0.25) music.currentTime = video.currentTime; };
-  const toggle = () => {
-    if (clock.paused) { sync(); media.forEach((m) => m.play().catch(() => {})); play.textContent = "Pause"; }
-    else { media.forEach((m) => m.pause()); play.textContent = "Play"; }
-  };
-  play.addEventListener("click", toggle);
-  if (video) video.addEventListener("click", toggle);
-  seek.addEventListener("input", () => {
-    if (!clock.duration) return;
-    media.forEach((m) => { m.currentTime = seek.value / 1000 * clock.duration; });
-  });
-  if (volume && music) volume.addEventListener("input", () => { music.volume = Number(volume.value); });
-  clock.addEventListener("timeupdate", () => {
-    sync();
-    if (clock.duration) seek.value = Math.round(clock.currentTime / clock.duration * 1000);
-    time.textContent = format(clock.currentTime) + " / " + format(clock.duration || 0);
-  });
-  clock.addEventListener("ended", () => { media.forEach((m) => m.pause()); play.textContent = "Play"; });
-})();
-</script>
-"""
-
-_SUBMIT_ONCE = """
-<script>
-document.querySelector("form.sample").addEventListener("submit", function (event) {
-  if (this.dataset.sent) { event.preventDefault(); return; }
-  this.dataset.sent = "1";
-  this.querySelector("button[type=submit]").disabled = true;
-});
-</script>
-"""
+_STATIC = Path(__file__).resolve().parent / "static"
+_STYLE = (_STATIC / "survey.css").read_text(encoding="utf-8")
+_PLAYER_SCRIPT = f"<script>{(_STATIC / 'player.js').read_text(encoding='utf-8')}</script>"
+_SUBMIT_ONCE = f"<script>{(_STATIC / 'submit_once.js').read_text(encoding='utf-8')}</script>"
 
 
 def _page(title: str, body: str) -> bytes:
@@ -339,7 +280,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _participant(self, token: str) -> str:
         """The participant of ``token`` (a 404, the same for any wrong token, otherwise)."""
-        participant = self.server.store.participant_for_token(token) if TOKEN.fullmatch(token) else None
+        participant = self.server.store.participant_for_token(token)  # None for a malformed token too
         if participant is None:
             raise _HTTPError(
                 HTTPStatus.NOT_FOUND,
@@ -517,17 +458,10 @@ class _Handler(BaseHTTPRequestHandler):
         self._send_head(status, content_type, length, headers)
         if self.command == "HEAD":
             return
-        file.seek(start)
-        while length > 0:
-            chunk = file.read(min(_CHUNK, length))
-            if not chunk:
-                break
-            try:
-                self.wfile.write(chunk)
-            except (ConnectionError, TimeoutError):  # the browser dropped a range it no longer needs
-                self.close_connection = True
-                return
-            length -= len(chunk)
+        try:
+            self.connection.sendfile(file, start, length)
+        except (ConnectionError, TimeoutError):  # the browser dropped a range it no longer needs
+            self.close_connection = True
 
 
 def _personal_link(token: str) -> str:

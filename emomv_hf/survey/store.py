@@ -157,12 +157,8 @@ class SurveyStore:
         connection = self._open()
         try:
             connection.execute("BEGIN IMMEDIATE")
-            try:
+            with connection:  # commits, or rolls back on any exception
                 yield connection
-            except BaseException:
-                connection.execute("ROLLBACK")
-                raise
-            connection.execute("COMMIT")
         finally:
             connection.close()
 
@@ -174,28 +170,20 @@ class SurveyStore:
         other pairs."""
         with self.connect() as connection:
             stored = [dict(row) for row in connection.execute("SELECT * FROM samples ORDER BY position")]
-            if stored:
 
-                def key(entry: dict) -> tuple:
-                    return tuple(entry[name] for name in _SAMPLE_COLUMNS if name not in MEDIA_FIELDS)
+            def key(entry: dict) -> tuple:
+                return tuple(entry[name] for name in _SAMPLE_COLUMNS if name not in MEDIA_FIELDS)
 
-                if [key(row) for row in stored] != [key(asdict(sample)) for sample in samples]:
-                    raise ResponseError(
-                        f"{self.path} holds a different survey ({counted(len(stored), 'sample')}, first "
-                        f"{stored[0]['sample_id']} = {stored[0]['dataset']} {stored[0]['pair_id']}); use a new "
-                        "database for a new manifest"
-                    )
-                connection.executemany(
-                    "UPDATE samples SET video_media = ?, music_media = ?, media_root = ? WHERE sample_id = ?",
-                    [
-                        (sample.video_media, sample.music_media, sample.media_root, sample.sample_id)
-                        for sample in samples
-                    ],
+            if stored and [key(row) for row in stored] != [key(asdict(sample)) for sample in samples]:
+                raise ResponseError(
+                    f"{self.path} holds a different survey ({counted(len(stored), 'sample')}, first "
+                    f"{stored[0]['sample_id']} = {stored[0]['dataset']} {stored[0]['pair_id']}); use a new "
+                    "database for a new manifest"
                 )
-                return
-            connection.executemany(
+            connection.executemany(  # a stored sample keeps its row and takes the new media paths
                 f"INSERT INTO samples (position, {', '.join(_SAMPLE_COLUMNS)}) "
-                f"VALUES (?, {', '.join('?' for _ in _SAMPLE_COLUMNS)})",
+                f"VALUES (?, {', '.join('?' for _ in _SAMPLE_COLUMNS)}) ON CONFLICT (sample_id) DO UPDATE SET "
+                "video_media = excluded.video_media, music_media = excluded.music_media, media_root = excluded.media_root",
                 [(position, *astuple(sample)) for position, sample in enumerate(samples)],
             )
 

@@ -104,8 +104,19 @@ def test_wal_mode_and_reopening(store: SurveyStore, samples) -> None:
     with store.connect() as connection:
         assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     reopened = SurveyStore(store.path, create=False)
-    reopened.set_samples([replace(samples[0], video_media="/x.mp4"), *samples[1:]])  # media may change
-    assert reopened.samples()[0].video_media == "/x.mp4" and reopened.samples()[1:] == samples[1:]
+    moved = replace(samples[0], video_media="/m/x.mp4", media_root="/m")
+    reopened.set_samples([moved, *samples[1:]])  # media may change
+    assert reopened.samples() == [moved, *samples[1:]]
+
+
+def test_a_transaction_commits_whole_or_not_at_all(store: SurveyStore) -> None:
+    with pytest.raises(RuntimeError), store.connect() as connection:
+        connection.execute("INSERT INTO participants (participant_id, created_at) VALUES ('p1', 'now')")
+        raise RuntimeError("a failure after the write")
+    with store.connect() as connection:
+        connection.execute("INSERT INTO participants (participant_id, created_at) VALUES ('p2', 'now')")
+    with store.connect() as connection:
+        assert [row[0] for row in connection.execute("SELECT participant_id FROM participants")] == ["p2"]
 
 
 def test_a_different_manifest_is_refused(store: SurveyStore, samples) -> None:
