@@ -31,34 +31,6 @@ def count_sketch(inputs: torch.Tensor, hash_index: torch.Tensor, hash_sign: torc
     return sketch.index_add(-1, hash_index, inputs * hash_sign.to(inputs.dtype))
 
 
-def compact_bilinear_pooling(
-    first: torch.Tensor,
-    second: torch.Tensor,
-    first_hash_index: torch.Tensor,
-    first_hash_sign: torch.Tensor,
-    second_hash_index: torch.Tensor,
-    second_hash_sign: torch.Tensor,
-    output_size: int,
-) -> torch.Tensor:
-    """
-    Multimodal compact bilinear pooling (Fukui et al., 2016; Gao et al., 2016): the count sketch of the outer
-    product `first ⊗ second` under the hash `(h1(i) + h2(j)) mod d` and sign `s1(i) s2(j)`, computed as the circular
-    convolution of the two count sketches, i.e. `irfft(rfft(Ψ1(first)) * rfft(Ψ2(second)))`.
-
-    Args:
-        first (`torch.Tensor` of shape `(B, n1)`), second (`torch.Tensor` of shape `(B, n2)`): inputs.
-        *_hash_index (`torch.LongTensor` of shape `(n,)`): bucket of each input coordinate, in `[0, output_size)`.
-        *_hash_sign (`torch.Tensor` of shape `(n,)`): sign (+1 / -1) of each input coordinate.
-    Returns:
-        `torch.Tensor` of shape `(B, output_size)`.
-    """
-    compute_dtype = torch.float64 if first.dtype == torch.float64 else torch.float32
-    sketch_first = count_sketch(first.to(compute_dtype), first_hash_index, first_hash_sign, output_size)
-    sketch_second = count_sketch(second.to(compute_dtype), second_hash_index, second_hash_sign, output_size)
-    product = torch.fft.rfft(sketch_first, dim=-1) * torch.fft.rfft(sketch_second, dim=-1)
-    return torch.fft.irfft(product, n=output_size, dim=-1).to(first.dtype)
-
-
 class EmoMVCompactBilinearPooling(nn.Module):
     """
     Compact bilinear pooling of two vectors with fixed hash tensors. The hashes are drawn once from a generator
@@ -92,15 +64,22 @@ class EmoMVCompactBilinearPooling(nn.Module):
         return hashes
 
     def forward(self, first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
-        return compact_bilinear_pooling(
-            first,
-            second,
-            self.first_hash_index,
-            self.first_hash_sign,
-            self.second_hash_index,
-            self.second_hash_sign,
-            self.output_size,
+        """
+        Multimodal compact bilinear pooling (Fukui et al., 2016; Gao et al., 2016) of `first` `(B, first_size)`
+        and `second` `(B, second_size)` → `(B, output_size)`: the count sketch of the outer product
+        `first ⊗ second` under the hash `(h1(i) + h2(j)) mod d` and sign `s1(i) s2(j)`, computed as the circular
+        convolution of the two count sketches, i.e. `irfft(rfft(Ψ1(first)) * rfft(Ψ2(second)))`.
+        """
+        compute_dtype = torch.float64 if first.dtype == torch.float64 else torch.float32
+        size = self.output_size
+        sketch_first = count_sketch(
+            first.to(compute_dtype), self.first_hash_index, self.first_hash_sign, size
         )
+        sketch_second = count_sketch(
+            second.to(compute_dtype), self.second_hash_index, self.second_hash_sign, size
+        )
+        product = torch.fft.rfft(sketch_first, dim=-1) * torch.fft.rfft(sketch_second, dim=-1)
+        return torch.fft.irfft(product, n=size, dim=-1).to(first.dtype)
 
 
 # ----------------------------------------------------------------------------------------------------------------
