@@ -243,17 +243,12 @@ def _retrieval_inputs(similarity: Any, query_labels: Any, gallery_labels: Any):
     )
 
 
-def _chunks(num_rows: int, num_columns: int):
-    step = max(1, _CHUNK_ELEMENTS // max(1, num_columns))
-    for start in range(0, num_rows, step):
-        yield slice(start, min(start + step, num_rows))
-
-
 def _ranked_chunks(scores: np.ndarray, queries: np.ndarray, gallery: np.ndarray):
     """Per chunk of rows: ``(rows, block, ranked, r)``: the rows' scores, the relevance flags of each row in ranked
     order (score descending, irrelevant first within a tie) and their cumulative sum ``r(j)``, the relevant items
     up to rank j."""
-    for rows in _chunks(*scores.shape):
+    step = max(1, _CHUNK_ELEMENTS // max(1, scores.shape[1]))
+    for rows in (slice(start, start + step) for start in range(0, len(scores), step)):
         relevant = queries[rows, None] == gallery[None, :]
         block = scores[rows]
         # Fast path: an unstable sort by score alone; exact for the rows without tied scores.
