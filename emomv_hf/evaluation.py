@@ -366,14 +366,13 @@ def run_evaluation(args: EmoMVEvaluationArguments) -> str:
     }
     atomic_write_json(output_dir / "eval_results.json", results)
     written = write_plots(report, output_dir) if args.plots else []
+    variant = "multi" if getattr(model.config, "multi_task", True) else "single"  # the tagger has one variant
     table = single_run_table(
         report.metrics,
         dataset=dataset_key(dataset),
         model=model.config.family,
         task=model.config.task,
-        variant="multi"
-        if getattr(model.config, "multi_task", True)
-        else "single",  # the tagger has one variant
+        variant=variant,
     )
     lines = [
         f"# Evaluation of `{model_name_or_path}` ({type(model).__name__})",

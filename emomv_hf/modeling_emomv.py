@@ -141,11 +141,8 @@ class EmoMVEncoder(nn.Module):
             config.layer_norm_eps,
         )
         self.emotion_head = None
-        if config.multi_task:
-            head_size = (
-                config.reduced_size if self.emotion_head_input == "reduced" else config.projection_size
-            )
-            self.emotion_head = EmoMVEmotionHead(head_size, config.num_emotions)
+        if config.multi_task:  # it reads either width: the config makes `reduced_size == projection_size`
+            self.emotion_head = EmoMVEmotionHead(config.reduced_size, config.num_emotions)
 
     def forward(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """`(B, feature_size)` standardised features → (embeddings `(B, projection_size)`, emotion logits or None)."""
