@@ -90,15 +90,18 @@ class EmoMVCompactBilinearPooling(nn.Module):
 class EmoMVProjectionHead(nn.Module):
     """
     Projection head of paper Figure 13: Linear → GELU → Linear → Dropout → GELU → + residual (first Linear's
-    output) → [LayerNorm] → GELU → L2-normalise. Input and output of shape `(B, projection_size)`.
+    output) → [LayerNorm] → GELU → L2-normalise. `(B, reduced_size)` → `(B, projection_size)`.
     """
 
-    def __init__(self, input_size: int, projection_size: int, dropout: float, layer_norm: bool, eps: float):
+    def __init__(self, config: EmoMVTowersConfig):
         super().__init__()
-        self.projection = nn.Linear(input_size, projection_size)
-        self.fc = nn.Linear(projection_size, projection_size)
-        self.dropout = nn.Dropout(dropout)
-        self.layer_norm = nn.LayerNorm(projection_size, eps=eps) if layer_norm else None
+        size = config.projection_size
+        self.projection = nn.Linear(config.reduced_size, size)
+        self.fc = nn.Linear(size, size)
+        self.dropout = nn.Dropout(config.projection_dropout)
+        self.layer_norm = (
+            nn.LayerNorm(size, eps=config.layer_norm_eps) if config.projection_layer_norm else None
+        )
         self.activation = nn.GELU()
 
     def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
@@ -133,13 +136,7 @@ class EmoMVEncoder(nn.Module):
         super().__init__()
         self.emotion_head_input = config.emotion_head_input
         self.reduction = nn.Linear(getattr(config, f"{stream}_feature_size"), config.reduced_size)
-        self.projection_head = EmoMVProjectionHead(
-            config.reduced_size,
-            config.projection_size,
-            config.projection_dropout,
-            config.projection_layer_norm,
-            config.layer_norm_eps,
-        )
+        self.projection_head = EmoMVProjectionHead(config)
         self.emotion_head = None
         if config.multi_task:  # it reads either width: the config makes `reduced_size == projection_size`
             self.emotion_head = EmoMVEmotionHead(config.reduced_size, config.num_emotions)

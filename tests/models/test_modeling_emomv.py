@@ -432,7 +432,10 @@ print("ok")
 
 
 def test_gradcheck_pieces():
-    head = EmoMVProjectionHead(4, 4, dropout=0.5, layer_norm=True, eps=1e-5).double().eval()
+    config = EmoMVConfig(
+        reduced_size=4, projection_size=4, projection_dropout=0.5, projection_layer_norm=True
+    )
+    head = EmoMVProjectionHead(config).double().eval()
     x = torch.randn(3, 4, dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(head, (x,))
     distance = torch.rand(6, dtype=torch.float64, requires_grad=True)
