@@ -89,17 +89,9 @@ def plot_roc_curve(
     """ROC curve of P(matched) against the matched / mismatched labels, with the AUC in the legend."""
     auc = correspondence_metrics(labels, scores)["roc_auc"]
     fpr, tpr = roc_curve_points(labels, scores)
-    return _curve_plot(
-        fpr,
-        tpr,
-        path,
-        label=f"model (AUC = {auc:.3f})",
-        reference="chance (AUC = 0.5)",
-        xlabel="False positive rate",
-        ylabel="True positive rate",
-        title=title,
-        legend="lower right",
-    )
+    texts = {"xlabel": "False positive rate", "ylabel": "True positive rate", "legend": "lower right"}
+    label, chance = f"model (AUC = {auc:.3f})", "chance (AUC = 0.5)"
+    return _curve_plot(fpr, tpr, path, label=label, reference=chance, title=title, **texts)
 
 
 def plot_reliability_diagram(
@@ -116,17 +108,10 @@ def plot_reliability_diagram(
     labels, scores = np.asarray(labels), np.asarray(scores, dtype=np.float64)
     fraction_matched, mean_score = calibration_curve(labels, scores, n_bins=10, strategy="uniform")
     ece, brier = expected_calibration_error(labels, scores), brier_score(labels, scores)
+    texts = {"xlabel": "Mean P(matched) in bin", "ylabel": "Fraction matched", "title": title, "marker": "o"}
+    label, diagonal = f"model (ECE = {ece:.3f}, Brier = {brier:.3f})", "perfectly calibrated"
     return _curve_plot(
-        mean_score,
-        fraction_matched,
-        path,
-        label=f"model (ECE = {ece:.3f}, Brier = {brier:.3f})",
-        reference="perfectly calibrated",
-        xlabel="Mean P(matched) in bin",
-        ylabel="Fraction matched",
-        title=title,
-        legend="upper left",
-        marker="o",
+        mean_score, fraction_matched, path, label=label, reference=diagonal, legend="upper left", **texts
     )
 
 
@@ -187,14 +172,10 @@ def plot_precision_recall(
     relevant_fraction = (queries[:, None] == gallery[None, :]).mean(axis=1)
     chance = float(relevant_fraction[relevant_fraction > 0].mean())
 
-    return _curve_plot(
-        recall,
-        precision,
-        path,
-        label=f"model (mAP = {mean_ap:.3f})",
-        reference=(chance, f"random ranking ({chance:.3f})"),
-        xlabel="Recall",
-        ylabel="Interpolated precision (mean over queries)",
-        title=title,
-        legend="upper right",
-    )
+    texts = {
+        "xlabel": "Recall",
+        "ylabel": "Interpolated precision (mean over queries)",
+        "legend": "upper right",
+    }
+    label, reference = f"model (mAP = {mean_ap:.3f})", (chance, f"random ranking ({chance:.3f})")
+    return _curve_plot(recall, precision, path, label=label, reference=reference, title=title, **texts)
