@@ -29,6 +29,24 @@ def reject_unknown_fields(config: PreTrainedConfig, kwargs: dict) -> None:
         raise ValueError(f"{type(config).__name__} got unknown field(s) {', '.join(hints)}.")
 
 
+_OUT_OF_RANGE = {
+    "a positive integer": lambda value: value < 1,
+    "positive": lambda value: value <= 0,
+    "non-negative": lambda value: value < 0,
+    "in [0, 1)": lambda value: not 0.0 <= value < 1.0,
+    "in [0, 1]": lambda value: not 0.0 <= value <= 1.0,
+    "a positive finite number": lambda value: not 0 < value < float("inf"),
+}
+
+
+def check_range(config: PreTrainedConfig, expected: str, names: tuple[str, ...]) -> None:
+    """Part of `@strict` validation: raise `ValueError` for the first of the fields `names` whose value is not
+    `expected` (a key of `_OUT_OF_RANGE`)."""
+    for name in names:
+        if _OUT_OF_RANGE[expected](getattr(config, name)):
+            raise ValueError(f"`{name}` must be {expected}, got {getattr(config, name)}.")
+
+
 @strict
 class EmoMVBaseConfig(PreTrainedConfig):
     r"""
@@ -91,18 +109,15 @@ class EmoMVBaseConfig(PreTrainedConfig):
 
     def validate_architecture(self):
         """Part of `@strict` validation: sizes, margins and weights must make sense."""
-        for name in ("video_feature_size", "music_feature_size", "num_emotions", *self._positive_sizes):
-            if getattr(self, name) < 1:
-                raise ValueError(f"`{name}` must be a positive integer, got {getattr(self, name)}.")
+        sizes = ("video_feature_size", "music_feature_size", "num_emotions", *self._positive_sizes)
+        check_range(self, "a positive integer", sizes)
         if self.emotion_names is not None and len(self.emotion_names) != self.num_emotions:
             raise ValueError(
                 f"`emotion_names` has {len(self.emotion_names)} names but `num_emotions` is {self.num_emotions}."
             )
-        if self.contrastive_margin <= 0:
-            raise ValueError(f"`contrastive_margin` must be positive, got {self.contrastive_margin}.")
-        for name in ("match_loss_weight", "video_emotion_loss_weight", "music_emotion_loss_weight"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"`{name}` must be non-negative, got {getattr(self, name)}.")
+        check_range(self, "positive", ("contrastive_margin",))
+        weights = ("match_loss_weight", "video_emotion_loss_weight", "music_emotion_loss_weight")
+        check_range(self, "non-negative", weights)
 
 
 @strict
@@ -145,8 +160,7 @@ class EmoMVTowersConfig(EmoMVBaseConfig):
                 "`reduced_size` must equal `projection_size`: the projection head adds its first layer's output "
                 f"to a residual of that width (got {self.reduced_size} and {self.projection_size})."
             )
-        if not 0.0 <= self.projection_dropout < 1.0:
-            raise ValueError(f"`projection_dropout` must be in [0, 1), got {self.projection_dropout}.")
+        check_range(self, "in [0, 1)", ("projection_dropout",))
 
 
 @strict
@@ -186,19 +200,9 @@ class EmoMVRetrievalConfig(EmoMVTowersConfig):
     def validate_retrieval_options(self):
         """Part of `@strict` validation: the emotion-aware similarity and the supervised-contrastive loss need
         the emotion heads."""
-        if not 0.0 <= self.emotion_similarity_weight <= 1.0:
-            raise ValueError(
-                f"`emotion_similarity_weight` must be in [0, 1], got {self.emotion_similarity_weight}."
-            )
-        if self.supervised_contrastive_weight < 0:
-            raise ValueError(
-                f"`supervised_contrastive_weight` must be non-negative, got {self.supervised_contrastive_weight}."
-            )
-        if self.supervised_contrastive_temperature <= 0:
-            raise ValueError(
-                "`supervised_contrastive_temperature` must be positive, got "
-                f"{self.supervised_contrastive_temperature}."
-            )
+        check_range(self, "in [0, 1]", ("emotion_similarity_weight",))
+        check_range(self, "non-negative", ("supervised_contrastive_weight",))
+        check_range(self, "positive", ("supervised_contrastive_temperature",))
         if not self.multi_task:
             if self.similarity != "cosine":
                 raise ValueError(
@@ -261,10 +265,7 @@ class EmoMVConfig(EmoMVTowersConfig):
 
     def validate_temperatures(self):
         """Part of `@strict` validation: a temperature divides logits, so it must be a positive finite number."""
-        for name in TEMPERATURE_FIELDS:
-            value = getattr(self, name)
-            if not 0 < value < float("inf"):
-                raise ValueError(f"`{name}` must be a positive finite number, got {value}.")
+        check_range(self, "a positive finite number", TEMPERATURE_FIELDS)
 
 
 TEMPERATURE_FIELDS = ("match_temperature", "video_emotion_temperature", "music_emotion_temperature")

@@ -2,7 +2,7 @@
 
 from huggingface_hub.dataclasses import strict
 
-from .configuration_emomv import EmoMVBaseConfig
+from .configuration_emomv import EmoMVBaseConfig, check_range
 
 
 @strict
@@ -60,10 +60,8 @@ class EmoMVBaselineConfig(EmoMVBaseConfig):
             sizes = getattr(self, name)
             if not sizes or any(size < 1 for size in sizes):
                 raise ValueError(f"`{name}` must be a non-empty list of positive widths, got {sizes}.")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"`dropout` must be in [0, 1), got {self.dropout}.")
-        if self.similarity_eps <= 0:
-            raise ValueError(f"`similarity_eps` must be positive, got {self.similarity_eps}.")
+        check_range(self, "in [0, 1)", ("dropout",))
+        check_range(self, "positive", ("similarity_eps",))
 
 
 @strict

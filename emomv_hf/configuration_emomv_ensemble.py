@@ -4,7 +4,7 @@ from huggingface_hub.dataclasses import strict
 from transformers import AutoConfig
 from transformers.configuration_utils import PreTrainedConfig, SubConfigSpec
 
-from .configuration_emomv import EmoMVConfig, EmoMVRetrievalConfig
+from .configuration_emomv import EmoMVConfig, EmoMVRetrievalConfig, check_range
 from .emotions import MATCH_LABELS
 
 MEMBER_CONFIGS = {config.model_type: config for config in (EmoMVConfig, EmoMVRetrievalConfig)}
@@ -74,5 +74,4 @@ class EmoMVEnsembleConfig(PreTrainedConfig):
 
     def validate_ensemble(self):
         """Part of `@strict` validation: at least one member."""
-        if self.ensemble_size < 1:
-            raise ValueError(f"`ensemble_size` must be a positive integer, got {self.ensemble_size}.")
+        check_range(self, "a positive integer", ("ensemble_size",))

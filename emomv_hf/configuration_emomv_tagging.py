@@ -5,7 +5,7 @@ from typing import ClassVar, Literal
 from huggingface_hub.dataclasses import strict
 from transformers.configuration_utils import PreTrainedConfig
 
-from .configuration_emomv import reject_unknown_fields
+from .configuration_emomv import check_range, reject_unknown_fields
 from .emotions import EMOTIONS
 
 NEUTRAL = "neutral"
@@ -140,16 +140,13 @@ class EmoMVTaggingConfig(PreTrainedConfig):
                 f"`stream_feature_sizes` must give a positive width for each of {self.stream_names}, got "
                 f"{self.stream_feature_sizes}."
             )
-        for name in ("hidden_size", "num_attention_heads", "num_hidden_layers", "intermediate_size"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"`{name}` must be a positive integer, got {getattr(self, name)}.")
+        sizes = ("hidden_size", "num_attention_heads", "num_hidden_layers", "intermediate_size")
+        check_range(self, "a positive integer", sizes)
         if self.hidden_size % self.num_attention_heads:
             raise ValueError(
                 f"`num_attention_heads` ({self.num_attention_heads}) must divide `hidden_size` ({self.hidden_size})."
             )
-        for name in ("projection_dropout", "hidden_dropout", "label_smoothing"):
-            if not 0.0 <= getattr(self, name) < 1.0:
-                raise ValueError(f"`{name}` must be in [0, 1), got {getattr(self, name)}.")
+        check_range(self, "in [0, 1)", ("projection_dropout", "hidden_dropout", "label_smoothing"))
         if self.class_weights is not None and (
             len(self.class_weights) != self.num_labels or any(not weight > 0 for weight in self.class_weights)
         ):

@@ -262,21 +262,16 @@ def evaluate(
 def write_plots(report: EvaluationReport, output_dir: str | Path) -> list[Path]:
     """ROC + confusion matrix + reliability diagram (correspondence), precision-recall both ways (retrieval),
     emotion confusions."""
-    from emomv_hf.metrics.plots import (
-        plot_confusion_matrix,
-        plot_precision_recall,
-        plot_reliability_diagram,
-        plot_roc_curve,
-    )
+    from emomv_hf.metrics import plots
 
     output_dir = Path(output_dir)
     predictions = report.predictions
     written: list[Path] = []
     if report.task == "correspondence":
         labels, scores = predictions["labels"], predictions["match_scores"]
-        written.append(plot_roc_curve(labels, scores, output_dir / "roc_curve.png"))
+        written.append(plots.plot_roc_curve(labels, scores, output_dir / "roc_curve.png"))
         written.append(
-            plot_confusion_matrix(
+            plots.plot_confusion_matrix(
                 labels,
                 predictions["predictions"],
                 list(MATCH_LABELS),
@@ -284,7 +279,7 @@ def write_plots(report: EvaluationReport, output_dir: str | Path) -> list[Path]:
                 title="Correspondence confusion matrix",
             )
         )
-        written.append(plot_reliability_diagram(labels, scores, output_dir / "reliability_diagram.png"))
+        written.append(plots.plot_reliability_diagram(labels, scores, output_dir / "reliability_diagram.png"))
     elif report.task == "retrieval":
         similarity, labels = predictions["similarity"], predictions["labels"]
         for direction, scores, arrow in (
@@ -292,7 +287,7 @@ def write_plots(report: EvaluationReport, output_dir: str | Path) -> list[Path]:
             ("music_to_video", similarity.T, "music → video"),
         ):
             written.append(
-                plot_precision_recall(
+                plots.plot_precision_recall(
                     scores,
                     labels,
                     labels,
@@ -303,7 +298,7 @@ def write_plots(report: EvaluationReport, output_dir: str | Path) -> list[Path]:
     for stream in ("video", "music", "joint"):
         if f"{stream}_emotion_predictions" in predictions:
             written.append(
-                plot_confusion_matrix(
+                plots.plot_confusion_matrix(
                     predictions[f"{stream}_emotion_labels"],
                     predictions[f"{stream}_emotion_predictions"],
                     list(report.class_names),
@@ -371,14 +366,13 @@ def run_evaluation(args: EmoMVEvaluationArguments) -> str:
     }
     atomic_write_json(output_dir / "eval_results.json", results)
     written = write_plots(report, output_dir) if args.plots else []
+    variant = "multi" if getattr(model.config, "multi_task", True) else "single"  # the tagger has one variant
     table = single_run_table(
         report.metrics,
         dataset=dataset_key(dataset),
         model=model.config.family,
         task=model.config.task,
-        variant="multi"
-        if getattr(model.config, "multi_task", True)
-        else "single",  # the tagger has one variant
+        variant=variant,
     )
     lines = [
         f"# Evaluation of `{model_name_or_path}` ({type(model).__name__})",

@@ -31,34 +31,6 @@ def count_sketch(inputs: torch.Tensor, hash_index: torch.Tensor, hash_sign: torc
     return sketch.index_add(-1, hash_index, inputs * hash_sign.to(inputs.dtype))
 
 
-def compact_bilinear_pooling(
-    first: torch.Tensor,
-    second: torch.Tensor,
-    first_hash_index: torch.Tensor,
-    first_hash_sign: torch.Tensor,
-    second_hash_index: torch.Tensor,
-    second_hash_sign: torch.Tensor,
-    output_size: int,
-) -> torch.Tensor:
-    """
-    Multimodal compact bilinear pooling (Fukui et al., 2016; Gao et al., 2016): the count sketch of the outer
-    product `first ⊗ second` under the hash `(h1(i) + h2(j)) mod d` and sign `s1(i) s2(j)`, computed as the circular
-    convolution of the two count sketches, i.e. `irfft(rfft(Ψ1(first)) * rfft(Ψ2(second)))`.
-
-    Args:
-        first (`torch.Tensor` of shape `(B, n1)`), second (`torch.Tensor` of shape `(B, n2)`): inputs.
-        *_hash_index (`torch.LongTensor` of shape `(n,)`): bucket of each input coordinate, in `[0, output_size)`.
-        *_hash_sign (`torch.Tensor` of shape `(n,)`): sign (+1 / -1) of each input coordinate.
-    Returns:
-        `torch.Tensor` of shape `(B, output_size)`.
-    """
-    compute_dtype = torch.float64 if first.dtype == torch.float64 else torch.float32
-    sketch_first = count_sketch(first.to(compute_dtype), first_hash_index, first_hash_sign, output_size)
-    sketch_second = count_sketch(second.to(compute_dtype), second_hash_index, second_hash_sign, output_size)
-    product = torch.fft.rfft(sketch_first, dim=-1) * torch.fft.rfft(sketch_second, dim=-1)
-    return torch.fft.irfft(product, n=output_size, dim=-1).to(first.dtype)
-
-
 class EmoMVCompactBilinearPooling(nn.Module):
     """
     Compact bilinear pooling of two vectors with fixed hash tensors. The hashes are drawn once from a generator
@@ -92,15 +64,22 @@ class EmoMVCompactBilinearPooling(nn.Module):
         return hashes
 
     def forward(self, first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
-        return compact_bilinear_pooling(
-            first,
-            second,
-            self.first_hash_index,
-            self.first_hash_sign,
-            self.second_hash_index,
-            self.second_hash_sign,
-            self.output_size,
+        """
+        Multimodal compact bilinear pooling (Fukui et al., 2016; Gao et al., 2016) of `first` `(B, first_size)`
+        and `second` `(B, second_size)` → `(B, output_size)`: the count sketch of the outer product
+        `first ⊗ second` under the hash `(h1(i) + h2(j)) mod d` and sign `s1(i) s2(j)`, computed as the circular
+        convolution of the two count sketches, i.e. `irfft(rfft(Ψ1(first)) * rfft(Ψ2(second)))`.
+        """
+        compute_dtype = torch.float64 if first.dtype == torch.float64 else torch.float32
+        size = self.output_size
+        sketch_first = count_sketch(
+            first.to(compute_dtype), self.first_hash_index, self.first_hash_sign, size
         )
+        sketch_second = count_sketch(
+            second.to(compute_dtype), self.second_hash_index, self.second_hash_sign, size
+        )
+        product = torch.fft.rfft(sketch_first, dim=-1) * torch.fft.rfft(sketch_second, dim=-1)
+        return torch.fft.irfft(product, n=size, dim=-1).to(first.dtype)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -111,15 +90,18 @@ class EmoMVCompactBilinearPooling(nn.Module):
 class EmoMVProjectionHead(nn.Module):
     """
     Projection head of paper Figure 13: Linear → GELU → Linear → Dropout → GELU → + residual (first Linear's
-    output) → [LayerNorm] → GELU → L2-normalise. Input and output of shape `(B, projection_size)`.
+    output) → [LayerNorm] → GELU → L2-normalise. `(B, reduced_size)` → `(B, projection_size)`.
     """
 
-    def __init__(self, input_size: int, projection_size: int, dropout: float, layer_norm: bool, eps: float):
+    def __init__(self, config: EmoMVTowersConfig):
         super().__init__()
-        self.projection = nn.Linear(input_size, projection_size)
-        self.fc = nn.Linear(projection_size, projection_size)
-        self.dropout = nn.Dropout(dropout)
-        self.layer_norm = nn.LayerNorm(projection_size, eps=eps) if layer_norm else None
+        size = config.projection_size
+        self.projection = nn.Linear(config.reduced_size, size)
+        self.fc = nn.Linear(size, size)
+        self.dropout = nn.Dropout(config.projection_dropout)
+        self.layer_norm = (
+            nn.LayerNorm(size, eps=config.layer_norm_eps) if config.projection_layer_norm else None
+        )
         self.activation = nn.GELU()
 
     def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
@@ -154,19 +136,10 @@ class EmoMVEncoder(nn.Module):
         super().__init__()
         self.emotion_head_input = config.emotion_head_input
         self.reduction = nn.Linear(getattr(config, f"{stream}_feature_size"), config.reduced_size)
-        self.projection_head = EmoMVProjectionHead(
-            config.reduced_size,
-            config.projection_size,
-            config.projection_dropout,
-            config.projection_layer_norm,
-            config.layer_norm_eps,
-        )
+        self.projection_head = EmoMVProjectionHead(config)
         self.emotion_head = None
-        if config.multi_task:
-            head_size = (
-                config.reduced_size if self.emotion_head_input == "reduced" else config.projection_size
-            )
-            self.emotion_head = EmoMVEmotionHead(head_size, config.num_emotions)
+        if config.multi_task:  # it reads either width: the config makes `reduced_size == projection_size`
+            self.emotion_head = EmoMVEmotionHead(config.reduced_size, config.num_emotions)
 
     def forward(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """`(B, feature_size)` standardised features → (embeddings `(B, projection_size)`, emotion logits or None)."""

@@ -24,12 +24,11 @@ class EmoMVEnsemble(EmoMVRetrievalMixin, EmoMVBasePreTrainedModel):
     `config.ensemble_size` proposed models (all correspondence or all retrieval, of `config.member_config`) with
     their own weights, predicting as one: a correspondence ensemble averages the members' matched/mismatched and emotion
     probabilities (`logits` are the log of the mean probabilities); a retrieval ensemble averages the members'
-    similarities, via retrieval vectors that concatenate the members' ones scaled by `1 / sqrt(ensemble_size)`.
-    Returns the member's output class; its losses are the sums of the members' (so each member gets exactly its
-    own gradients when the ensemble is trained as one model). `train.py --ensemble-size K` trains K seed runs and
-    joins them with [`~EmoMVEnsemble.from_members`]. Its `video_embeds` / `music_embeds` outputs already are
-    its retrieval vectors, so the mixin's identity `retrieval_vectors` and inner-product `pairwise_similarity`
-    (the mean member similarity) serve it.
+    similarities, via retrieval vectors that concatenate the members' ones scaled by `1 / sqrt(ensemble_size)`
+    (its `video_embeds` / `music_embeds` outputs, so the mixin's identity `retrieval_vectors` and inner-product
+    `pairwise_similarity` serve it). Its losses are the sums of the members' (so each member gets exactly its own
+    gradients when the ensemble is trained as one model). `train.py --ensemble-size K` trains K seed runs and
+    joins them with [`~EmoMVEnsemble.from_members`].
     """
 
     config_class = EmoMVEnsembleConfig
@@ -95,9 +94,8 @@ class EmoMVEnsemble(EmoMVRetrievalMixin, EmoMVBasePreTrainedModel):
         Args: as [`EmoMVPreTrainedModel.forward`] (`labels`: `labels`, `video_emotion_labels`,
             `music_emotion_labels`, each `(B,)`, passed to every member).
 
-        Returns the member's output class: losses are sums over members; `video_embeds` / `music_embeds`
-        `(B, ensemble_size * D')` are the ensemble's retrieval vectors; logits and similarities are averaged as
-        the class docstring says.
+        Returns the member's output class, fields as the class docstring says (`video_embeds` / `music_embeds`:
+        `(B, ensemble_size * D')`).
         """
         outputs = [member(video_features, music_features, **labels) for member in self.members]
         fields: dict[str, torch.Tensor | None] = {}

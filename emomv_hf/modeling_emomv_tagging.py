@@ -231,20 +231,16 @@ class EmoMVForEmotionTagging(EmoMVBasePreTrainedModel):
         logits, pooled = self.classify(streams)
         loss = None
         if labels is not None:
-            smoothing = float(self.config.label_smoothing)
             weight = None
             if self.config.class_weighting == "balanced" and self.config.class_weights is not None:
                 weight = torch.tensor(self.config.class_weights, dtype=logits.dtype, device=logits.device)
-            loss = F.cross_entropy(logits, labels, weight=weight, label_smoothing=smoothing)
+            predictions = [logits]
             if self.config.stream_subset_loss and len(streams) > 1:
-                alone = [
-                    F.cross_entropy(
-                        self.classify({name: streams[name]})[0],
-                        labels,
-                        weight=weight,
-                        label_smoothing=smoothing,
-                    )
-                    for name in streams
-                ]
-                loss = torch.stack([loss, *alone]).mean()
+                predictions += [self.classify({name: streams[name]})[0] for name in streams]
+            smoothing = float(self.config.label_smoothing)
+            losses = [
+                F.cross_entropy(each, labels, weight=weight, label_smoothing=smoothing)
+                for each in predictions
+            ]
+            loss = torch.stack(losses).mean()  # one prediction: its own loss
         return EmoMVTaggingOutput(loss=loss, logits=logits, pooler_output=pooled)

@@ -79,11 +79,11 @@ def build_config(family: str, task: str, multi_task: bool = True, **config_overr
     """The paper's configuration of the (family, task) model, with ``config_overrides`` (config fields, e.g.
     ``similarity="mix"``) applied and validated by the config class."""
     config_class = model_class_for(family, task).config_class
-    if "multi_task" not in config_class.__dataclass_fields__:  # the tagger has no emotion-head switch
-        if not multi_task:
-            raise ValueError(f"the {task} model has no single-task variant")
-        return config_class(**config_overrides)
-    return config_class(multi_task=multi_task, **config_overrides)
+    if "multi_task" in config_class.__dataclass_fields__:
+        config_overrides["multi_task"] = multi_task
+    elif not multi_task:  # the tagger has no emotion-head switch
+        raise ValueError(f"the {task} model has no single-task variant")
+    return config_class(**config_overrides)
 
 
 def build_model(family: str, task: str, multi_task: bool = True, **config_overrides) -> PreTrainedModel:

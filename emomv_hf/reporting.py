@@ -9,38 +9,29 @@ from pathlib import Path
 import numpy as np
 
 from emomv_hf.io_utils import markdown_table
+from emomv_hf.metrics.functional import DEFAULT_KS, DEFAULT_RECALL_KS
 from emomv_hf.paper_results import PAPER_RESULTS, metric_names, to_paper_scale
 
+_EMOTION_INPUTS = {"video": "Video", "music": "Music", "joint": "Video + music"}
 METRIC_LABELS = {
     "accuracy": "Accuracy (%)",
     "f1": "F1 (matched)",
     "roc_auc": "ROC-AUC",
-    "top1_accuracy": "Top-1 (%)",
-    "top3_accuracy": "Top-3 (%)",
-    "top5_accuracy": "Top-5 (%)",
+    **{f"top{k}_accuracy": f"Top-{k} (%)" for k in DEFAULT_KS},
     "map": "mAP (%)",
-    "video_emotion_accuracy": "Video emotion accuracy (%)",
-    "music_emotion_accuracy": "Music emotion accuracy (%)",
-    "joint_emotion_accuracy": "Video + music emotion accuracy (%)",
-    "video_emotion_macro_f1": "Video emotion macro-F1",
-    "music_emotion_macro_f1": "Music emotion macro-F1",
-    "joint_emotion_macro_f1": "Video + music emotion macro-F1",
-    "video_emotion_roc_auc": "Video emotion ROC-AUC (one-vs-rest)",
-    "music_emotion_roc_auc": "Music emotion ROC-AUC (one-vs-rest)",
-    "joint_emotion_roc_auc": "Video + music emotion ROC-AUC (one-vs-rest)",
-    "recall@1": "Recall@1 of the counterpart (%)",
-    "recall@5": "Recall@5 of the counterpart (%)",
-    "recall@10": "Recall@10 of the counterpart (%)",
+    **{f"{key}_emotion_accuracy": f"{name} emotion accuracy (%)" for key, name in _EMOTION_INPUTS.items()},
+    **{f"{key}_emotion_macro_f1": f"{name} emotion macro-F1" for key, name in _EMOTION_INPUTS.items()},
+    **{
+        f"{key}_emotion_roc_auc": f"{name} emotion ROC-AUC (one-vs-rest)"
+        for key, name in _EMOTION_INPUTS.items()
+    },
+    **{f"recall@{k}": f"Recall@{k} of the counterpart (%)" for k in DEFAULT_RECALL_KS},
     "median_rank": "Median rank of the counterpart",
 }
 # Reported by peers rather than the paper: shown after the paper's metrics, as percentages except ranks.
 EXTRA_METRICS = (
-    "video_emotion_accuracy",
-    "music_emotion_accuracy",
-    "joint_emotion_accuracy",
-    "recall@1",
-    "recall@5",
-    "recall@10",
+    *(f"{key}_emotion_accuracy" for key in _EMOTION_INPUTS),
+    *(f"recall@{k}" for k in DEFAULT_RECALL_KS),
     "median_rank",
 )
 DIRECTION_LABELS = {"video_to_music": "video → music", "music_to_video": "music → video"}

@@ -243,16 +243,12 @@ def _retrieval_inputs(similarity: Any, query_labels: Any, gallery_labels: Any):
     )
 
 
-def _chunks(num_rows: int, num_columns: int):
-    step = max(1, _CHUNK_ELEMENTS // max(1, num_columns))
-    for start in range(0, num_rows, step):
-        yield slice(start, min(start + step, num_rows))
-
-
 def _ranked_chunks(scores: np.ndarray, queries: np.ndarray, gallery: np.ndarray):
-    """Per chunk of rows: ``(rows, ranked, r)``, the relevance flags of each row in ranked order (score
-    descending, irrelevant first within a tie) and their cumulative sum ``r(j)``, the relevant items up to rank j."""
-    for rows in _chunks(*scores.shape):
+    """Per chunk of rows: ``(rows, block, ranked, r)``: the rows' scores, the relevance flags of each row in ranked
+    order (score descending, irrelevant first within a tie) and their cumulative sum ``r(j)``, the relevant items
+    up to rank j."""
+    step = max(1, _CHUNK_ELEMENTS // max(1, scores.shape[1]))
+    for rows in (slice(start, start + step) for start in range(0, len(scores), step)):
         relevant = queries[rows, None] == gallery[None, :]
         block = scores[rows]
         # Fast path: an unstable sort by score alone; exact for the rows without tied scores.
@@ -264,39 +260,7 @@ def _ranked_chunks(scores: np.ndarray, queries: np.ndarray, gallery: np.ndarray)
             # Rows with ties: sort by score descending, then relevance ascending (last key is the primary one).
             tied_order = np.lexsort((relevant[tied_rows], -block[tied_rows]), axis=-1)
             ranked[tied_rows] = np.take_along_axis(relevant[tied_rows], tied_order, axis=-1)
-        yield rows, ranked, np.cumsum(ranked, axis=1)
-
-
-def _ranked_relevance_stats(scores: np.ndarray, queries: np.ndarray, gallery: np.ndarray, ks: Sequence[int]):
-    """Per-query AP, hit-in-top-K flags and number of relevant items, computed in row chunks."""
-    num_queries, num_gallery = scores.shape
-    average_precision = np.full(num_queries, np.nan)
-    hits = np.zeros((len(ks), num_queries), dtype=bool)
-    num_relevant = np.zeros(num_queries, dtype=np.int64)
-    positions = np.arange(1, num_gallery + 1, dtype=np.float64)
-    cut_offs = [min(int(k), num_gallery) for k in ks]
-    for rows, ranked, cumulative in _ranked_chunks(scores, queries, gallery):
-        count = cumulative[:, -1]
-        precision_sum = np.sum(np.where(ranked, cumulative / positions, 0.0), axis=1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            average_precision[rows] = np.where(count > 0, precision_sum / count, np.nan)
-        num_relevant[rows] = count
-        for index, cut_off in enumerate(cut_offs):
-            hits[index, rows] = cumulative[:, cut_off - 1] > 0
-    return average_precision, hits, num_relevant
-
-
-def counterpart_ranks(similarity: Any, counterpart: Any) -> np.ndarray:
-    """1-based rank of each query's counterpart (``counterpart``: ``(Nq,)`` its gallery index); it ranks after
-    every item scoring the same (pessimistic)."""
-    scores = np.ascontiguousarray(similarity, dtype=np.float64)
-    indices = np.asarray(counterpart)
-    ranks = np.empty(scores.shape[0], dtype=np.int64)
-    for rows in _chunks(scores.shape[0], scores.shape[1]):
-        block = scores[rows]
-        own = block[np.arange(block.shape[0]), indices[rows]]
-        ranks[rows] = np.sum(block >= own[:, None], axis=1)
-    return ranks
+        yield rows, block, ranked, np.cumsum(ranked, axis=1)
 
 
 def retrieval_metrics(
@@ -327,10 +291,28 @@ def retrieval_metrics(
         without relevant items are left out of ``map`` and top-K with a warning.
     """
     scores, queries, gallery = _retrieval_inputs(similarity, query_labels, gallery_labels)
+    num_queries, num_gallery = scores.shape
     ks = [int(k) for k in ks]
-    average_precision, hits, num_relevant = _ranked_relevance_stats(scores, queries, gallery, ks)
+    if counterpart is None and num_queries == num_gallery:
+        counterpart = np.arange(num_queries)
+    has_counterpart = counterpart is not None and counterpart is not False
+    indices = np.asarray(counterpart) if has_counterpart else None
+    average_precision = np.full(num_queries, np.nan)
+    hits = np.zeros((len(ks), num_queries), dtype=bool)
+    ranks = np.empty(num_queries, dtype=np.int64)
+    positions = np.arange(1, num_gallery + 1, dtype=np.float64)
+    for rows, block, ranked, cumulative in _ranked_chunks(scores, queries, gallery):
+        count = cumulative[:, -1]
+        precision_sum = np.sum(np.where(ranked, cumulative / positions, 0.0), axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            average_precision[rows] = np.where(count > 0, precision_sum / count, np.nan)
+        for index, k in enumerate(ks):
+            hits[index, rows] = cumulative[:, min(k, num_gallery) - 1] > 0
+        if has_counterpart:  # the counterpart ranks after every item scoring the same (pessimistic)
+            own = block[np.arange(block.shape[0]), indices[rows]]
+            ranks[rows] = np.sum(block >= own[:, None], axis=1)
 
-    has_relevant = num_relevant > 0
+    has_relevant = ~np.isnan(average_precision)  # a query without relevant item has no AP
     num_without = int(np.sum(~has_relevant))
     if num_without:
         missing = sorted({int(label) for label in queries[~has_relevant]})
@@ -347,10 +329,7 @@ def retrieval_metrics(
         )
     results["map"] = float(np.mean(average_precision[has_relevant])) if has_relevant.any() else float("nan")
 
-    if counterpart is None and scores.shape[0] == scores.shape[1]:
-        counterpart = np.arange(scores.shape[0])
-    if counterpart is not None and counterpart is not False:
-        ranks = counterpart_ranks(scores, counterpart)
+    if has_counterpart:
         for k in recall_ks:
             results[f"recall@{int(k)}"] = float(np.mean(ranks <= int(k)))
         results["median_rank"] = float(np.median(ranks))
@@ -424,7 +403,7 @@ def interpolated_precision_recall(
     positions = np.arange(1, num_gallery + 1, dtype=np.float64)
     total = np.zeros(len(levels))
     counted = 0
-    for _, _, cumulative in _ranked_chunks(scores, queries, gallery):
+    for _, _, _, cumulative in _ranked_chunks(scores, queries, gallery):
         count = cumulative[:, -1]
         keep = count > 0
         if not keep.any():

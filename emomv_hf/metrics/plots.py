@@ -45,30 +45,28 @@ def save_figure(figure: Figure, path: str | os.PathLike) -> Path:
     return Path(path)
 
 
-def _finish(
-    axes: Any, *, xlabel: str, ylabel: str, title: str, ylim: tuple[float, float], legend: str
-) -> None:
-    """Limits, labels, title, grid and legend shared by the curve plots."""
-    axes.set_xlim(-0.01, 1.01)
-    axes.set_ylim(*ylim)
-    axes.set_xlabel(xlabel)
-    axes.set_ylabel(ylabel)
-    axes.set_title(title)
-    axes.grid(alpha=0.3)
-    axes.legend(loc=legend)
-
-
-def _diagonal_plot(
-    x: Any, y: Any, path: str | os.PathLike, *, label: str, diagonal_label: str, **finish: Any
+def _curve_plot(
+    x: Any, y: Any, path: str | os.PathLike, *, label: str, reference: str | tuple[float, str], **texts: Any
 ) -> Path:
-    """A curve over the unit square beside its dashed diagonal (chance, or perfect calibration); ``finish``:
-    the labels, title and legend place of :func:`_finish`, and optionally the curve's ``marker``."""
+    """A curve over recall or rate in [0, 1] beside a dashed grey reference: ``reference`` is the legend label of
+    the unit square's diagonal (chance, or perfect calibration), or ``(height, label)`` of a horizontal line.
+    ``texts``: the axes' ``xlabel``, ``ylabel`` and ``title``, the ``legend`` place, optionally a ``marker``."""
     figure = new_figure()
     axes = figure.add_subplot()
-    axes.plot(x, y, marker=finish.pop("marker", None), color="tab:blue", linewidth=2, label=label)
-    axes.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label=diagonal_label)
-    axes.set_aspect("equal")
-    _finish(axes, ylim=(-0.01, 1.01), **finish)
+    axes.plot(x, y, marker=texts.pop("marker", None), color="tab:blue", linewidth=2, label=label)
+    legend = texts.pop("legend")
+    style = {"color": "grey", "linestyle": "--", "linewidth": 1}
+    if isinstance(reference, str):
+        axes.plot([0, 1], [0, 1], label=reference, **style)
+        axes.set_aspect("equal")
+        axes.set_ylim(-0.01, 1.01)
+    else:
+        axes.axhline(reference[0], label=reference[1], **style)
+        axes.set_ylim(0.0, 1.02)
+    axes.set_xlim(-0.01, 1.01)
+    axes.set(**texts)
+    axes.grid(alpha=0.3)
+    axes.legend(loc=legend)
     return save_figure(figure, path)
 
 
@@ -91,17 +89,9 @@ def plot_roc_curve(
     """ROC curve of P(matched) against the matched / mismatched labels, with the AUC in the legend."""
     auc = correspondence_metrics(labels, scores)["roc_auc"]
     fpr, tpr = roc_curve_points(labels, scores)
-    return _diagonal_plot(
-        fpr,
-        tpr,
-        path,
-        label=f"model (AUC = {auc:.3f})",
-        diagonal_label="chance (AUC = 0.5)",
-        xlabel="False positive rate",
-        ylabel="True positive rate",
-        title=title,
-        legend="lower right",
-    )
+    texts = {"xlabel": "False positive rate", "ylabel": "True positive rate", "legend": "lower right"}
+    label, chance = f"model (AUC = {auc:.3f})", "chance (AUC = 0.5)"
+    return _curve_plot(fpr, tpr, path, label=label, reference=chance, title=title, **texts)
 
 
 def plot_reliability_diagram(
@@ -118,17 +108,10 @@ def plot_reliability_diagram(
     labels, scores = np.asarray(labels), np.asarray(scores, dtype=np.float64)
     fraction_matched, mean_score = calibration_curve(labels, scores, n_bins=10, strategy="uniform")
     ece, brier = expected_calibration_error(labels, scores), brier_score(labels, scores)
-    return _diagonal_plot(
-        mean_score,
-        fraction_matched,
-        path,
-        label=f"model (ECE = {ece:.3f}, Brier = {brier:.3f})",
-        diagonal_label="perfectly calibrated",
-        xlabel="Mean P(matched) in bin",
-        ylabel="Fraction matched",
-        title=title,
-        legend="upper left",
-        marker="o",
+    texts = {"xlabel": "Mean P(matched) in bin", "ylabel": "Fraction matched", "title": title, "marker": "o"}
+    label, diagonal = f"model (ECE = {ece:.3f}, Brier = {brier:.3f})", "perfectly calibrated"
+    return _curve_plot(
+        mean_score, fraction_matched, path, label=label, reference=diagonal, legend="upper left", **texts
     )
 
 
@@ -189,16 +172,10 @@ def plot_precision_recall(
     relevant_fraction = (queries[:, None] == gallery[None, :]).mean(axis=1)
     chance = float(relevant_fraction[relevant_fraction > 0].mean())
 
-    figure = new_figure()
-    axes = figure.add_subplot()
-    axes.plot(recall, precision, color="tab:blue", linewidth=2, label=f"model (mAP = {mean_ap:.3f})")
-    axes.axhline(chance, color="grey", linestyle="--", linewidth=1, label=f"random ranking ({chance:.3f})")
-    _finish(
-        axes,
-        xlabel="Recall",
-        ylabel="Interpolated precision (mean over queries)",
-        title=title,
-        ylim=(0.0, 1.02),
-        legend="upper right",
-    )
-    return save_figure(figure, path)
+    texts = {
+        "xlabel": "Recall",
+        "ylabel": "Interpolated precision (mean over queries)",
+        "legend": "upper right",
+    }
+    label, reference = f"model (mAP = {mean_ap:.3f})", (chance, f"random ranking ({chance:.3f})")
+    return _curve_plot(recall, precision, path, label=label, reference=reference, title=title, **texts)

@@ -19,7 +19,6 @@ from sklearn.metrics import average_precision_score
 
 import emomv_hf.metrics.functional as functional
 from emomv_hf.metrics.functional import (
-    counterpart_ranks,
     interpolated_precision_recall,
     retrieval_metrics,
     retrieval_metrics_both_directions,
@@ -117,7 +116,7 @@ def test_partial_ties():
     assert results["map"] == pytest.approx(0.45)
     assert results["top1_accuracy"] == 0.0 and results["top3_accuracy"] == 1.0
     assert results["median_rank"] == 2.0 and results["recall@1"] == 0.0
-    assert counterpart_ranks(scores, [2]).tolist() == [5]
+    assert retrieval_metrics(scores, [0], [0, 1, 0, 1, 2], counterpart=[2])["median_rank"] == 5.0
 
 
 def test_query_without_relevant_item_is_left_out_with_warning():

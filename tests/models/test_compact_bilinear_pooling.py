@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from emomv_hf.modeling_emomv import EmoMVCompactBilinearPooling, compact_bilinear_pooling, count_sketch
+from emomv_hf.modeling_emomv import EmoMVCompactBilinearPooling, count_sketch
 
 
 def _explicit_sketch_of_outer_product(x, y, hx, sx, hy, sy, d):
@@ -27,7 +27,11 @@ def test_fft_path_equals_count_sketch_of_outer_product(n1, n2, d):
     hy = torch.randint(0, d, (n2,), generator=generator)
     sx = torch.randint(0, 2, (n1,), generator=generator).double() * 2 - 1
     sy = torch.randint(0, 2, (n2,), generator=generator).double() * 2 - 1
-    fft_path = compact_bilinear_pooling(x, y, hx, sx, hy, sy, d)
+    pooling = EmoMVCompactBilinearPooling(n1, n2, d)
+    names = ("first_hash_index", "first_hash_sign", "second_hash_index", "second_hash_sign")
+    for name, value in zip(names, (hx, sx, hy, sy), strict=True):
+        getattr(pooling, name).copy_(value)
+    fft_path = pooling(x, y)
     explicit = _explicit_sketch_of_outer_product(x, y, hx, sx, hy, sy, d)
     torch.testing.assert_close(fft_path, explicit, rtol=1e-10, atol=1e-10)
 

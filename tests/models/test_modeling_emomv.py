@@ -158,6 +158,24 @@ def test_config_validation():
     assert EmoMVConfig(contrastive_margin=1).contrastive_margin == 1  # ints are fine for float fields
 
 
+@pytest.mark.parametrize(
+    ("config_class", "field", "value", "expected", "edge"),
+    [
+        (EmoMVConfig, "video_feature_size", 0, "a positive integer", 1),
+        (EmoMVConfig, "contrastive_margin", 0.0, "positive", 1e-9),
+        (EmoMVConfig, "music_emotion_loss_weight", -1.0, "non-negative", 0.0),
+        (EmoMVBaselineConfig, "dropout", 1.0, "in [0, 1)", 0.0),
+        (EmoMVRetrievalConfig, "emotion_similarity_weight", 1.5, "in [0, 1]", 1.0),
+        (EmoMVConfig, "match_temperature", float("inf"), "a positive finite number", 1e-9),
+    ],
+)
+def test_each_config_range_names_the_field_and_value(config_class, field, value, expected, edge):
+    with pytest.raises(StrictDataclassClassValidationError) as raised:
+        config_class(**{field: value})
+    assert f"`{field}` must be {expected}, got {value}." in str(raised.value)
+    assert getattr(config_class(**{field: edge}), field) == edge  # a value at the edge of the range is in it
+
+
 @pytest.mark.parametrize("cls", MODEL_CLASSES, ids=lambda c: c.__name__)
 def test_unknown_config_fields_are_refused_with_their_name(cls, tmp_path):
     """A typo in config.json (`multi_taks`) must not load a single-task checkpoint as multi-task."""
@@ -414,7 +432,10 @@ print("ok")
 
 
 def test_gradcheck_pieces():
-    head = EmoMVProjectionHead(4, 4, dropout=0.5, layer_norm=True, eps=1e-5).double().eval()
+    config = EmoMVConfig(
+        reduced_size=4, projection_size=4, projection_dropout=0.5, projection_layer_norm=True
+    )
+    head = EmoMVProjectionHead(config).double().eval()
     x = torch.randn(3, 4, dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(head, (x,))
     distance = torch.rand(6, dtype=torch.float64, requires_grad=True)
