@@ -69,8 +69,9 @@ class ExtractorArguments:
     def __post_init__(self) -> None:
         check_flags(
             {
+                # None: a query's length, the library's (recommendation.arguments.QueryExtractorArguments)
                 "segment_seconds": (
-                    math.isfinite(self.segment_seconds) and self.segment_seconds > 0,
+                    self.segment_seconds is None or 0 < self.segment_seconds < math.inf,
                     "positive",
                 ),
                 "device": (

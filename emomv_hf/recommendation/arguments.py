@@ -80,13 +80,6 @@ class QueryExtractorArguments(ExtractorArguments):
         default=None,
     )
 
-    def __post_init__(self) -> None:
-        # The parent's checks (the length's only when one is given).
-        given = self.segment_seconds
-        self.segment_seconds = DEFAULT_SEGMENT_SECONDS if given is None else given
-        super().__post_init__()
-        self.segment_seconds = given
-
 
 def query_extractors(extractors: ExtractorArguments | None, library: str | None) -> ExtractorArguments:
     """The extractors of file queries with the segment length settled: the one ``extractors`` sets, else the

@@ -18,7 +18,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
-from emomv_hf.cli import flag, make_parser, run_script
+from emomv_hf.cli import check_flags, flag, make_parser, run_script
 from emomv_hf.io_utils import counted
 from emomv_hf.survey.sampling import MediaError, load_manifest, resolve_media
 from emomv_hf.survey.server import DEFAULT_REQUEST_TIMEOUT, SurveyServer
@@ -39,8 +39,7 @@ class ServeArguments:
     )
 
     def __post_init__(self) -> None:
-        if not self.request_timeout > 0:
-            raise ValueError(f"--request-timeout must be positive seconds, got {self.request_timeout}")
+        check_flags({"request_timeout": (self.request_timeout > 0, "positive seconds")}, self)
 
 
 def main(argv: list[str] | None = None) -> int:
