@@ -1,5 +1,6 @@
 """What every command-line script (``dataset_scripts/``, ``examples/``, ``benchmarks/``) shares: arguments parsed
-into dataclasses by ``transformers.HfArgumentParser``, one-line warnings and errors, and exit codes.
+into dataclasses by ``transformers.HfArgumentParser`` (each field a flag, ``--output-dir`` or ``--output_dir``; a
+value a dataclass rejects is a usage error naming its flag), one-line warnings and errors, and exit codes.
 
 This module imports nothing of the package (it is the lowest layer), so every ``*Arguments`` module may use
 :func:`flag` and :func:`check_flags` without importing upwards; an error type tells :func:`run_script` its
@@ -61,7 +62,7 @@ def make_parser(
 def parse_or_exit(parser: HfArgumentParser, argv: list[str] | None = None) -> tuple[Any, ...]:
     """Parse `argv` into the parser's dataclasses; a value a dataclass rejects exits with one line (status 2)."""
     try:
-        return parser.parse_args_into_dataclasses(args=argv if argv is not None else sys.argv[1:])
+        return parser.parse_args_into_dataclasses(args=argv)  # None: sys.argv[1:]
     except ValueError as error:
         parser.error(str(error))
 

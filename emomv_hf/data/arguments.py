@@ -1,11 +1,7 @@
 """Command-line arguments of ``dataset_scripts/build_emomv.py`` and ``dataset_scripts/create_pairs.py``: one
 dataclass per script plus :class:`DatasetOutputArguments`, the output options both share, and
 :class:`DatasetLicenseArguments` (``create_pairs.py`` and ``create_dataset.py``: the user's own data), parsed together
-by ``transformers.HfArgumentParser`` (see :func:`emomv_hf.cli.run_script`).
-
-Each field is a flag (``--output-dir`` or ``--output_dir``); a value a dataclass rejects is a usage error
-naming its flag.
-"""
+(see :func:`emomv_hf.cli.run_script`)."""
 
 from __future__ import annotations
 

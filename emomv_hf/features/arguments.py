@@ -1,10 +1,5 @@
 """Command-line arguments of feature extraction: :class:`ExtractorArguments` (the extractors, shared by every
-entry point that extracts), and one dataclass per dataset script, parsed by ``transformers.HfArgumentParser``
-(see :func:`emomv_hf.cli.run_script`).
-
-Each field is a flag (``--segment-seconds`` or ``--segment_seconds``); a value it rejects is a usage error
-naming its flag.
-"""
+entry point that extracts), and one dataclass per dataset script (see :func:`emomv_hf.cli.run_script`)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Command-line arguments of ``examples/recommend.py``: one dataclass, parsed by ``transformers.HfArgumentParser``
-beside :class:`QueryExtractorArguments` (the extractors of file queries; see :func:`emomv_hf.cli.run_script`)."""
+"""Command-line arguments of ``examples/recommend.py``: one dataclass, parsed beside
+:class:`QueryExtractorArguments` (the extractors of file queries; see :func:`emomv_hf.cli.run_script`)."""
 
 from __future__ import annotations
 
