@@ -22,9 +22,8 @@ from emomv_hf.hub import push_datasets
 
 
 def build_parser():
-    parser = make_parser(BuildEmoMVArguments, DatasetOutputArguments, description=__doc__.splitlines()[0])
-    parser.prog = "build_emomv.py"
-    return parser
+    arguments = (BuildEmoMVArguments, DatasetOutputArguments)
+    return make_parser(*arguments, prog="build_emomv.py", description=__doc__.splitlines()[0])
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -32,9 +32,9 @@ from emomv_hf.hub import push_to_hub
 
 def build_parser():
     """`HfArgumentParser` over :class:`ConvertWeightsArguments`."""
-    parser = make_parser(ConvertWeightsArguments, description=__doc__.splitlines()[0])
-    parser.prog = "convert_weights.py"
-    return parser
+    return make_parser(
+        ConvertWeightsArguments, prog="convert_weights.py", description=__doc__.splitlines()[0]
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

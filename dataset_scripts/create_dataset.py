@@ -32,14 +32,8 @@ from emomv_hf.io_utils import progress_bars_off
 
 
 def build_parser():
-    parser = make_parser(
-        CreateDatasetArguments,
-        ExtractorArguments,
-        DatasetLicenseArguments,
-        description=__doc__.splitlines()[0],
-    )
-    parser.prog = "create_dataset.py"
-    return parser
+    arguments = (CreateDatasetArguments, ExtractorArguments, DatasetLicenseArguments)
+    return make_parser(*arguments, prog="create_dataset.py", description=__doc__.splitlines()[0])
 
 
 def main(argv: list[str] | None = None) -> int:

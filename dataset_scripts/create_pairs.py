@@ -26,14 +26,8 @@ from emomv_hf.hub import push_datasets
 
 
 def build_parser():
-    parser = make_parser(
-        CreatePairsArguments,
-        DatasetOutputArguments,
-        DatasetLicenseArguments,
-        description=__doc__.splitlines()[0],
-    )
-    parser.prog = "create_pairs.py"
-    return parser
+    arguments = (CreatePairsArguments, DatasetOutputArguments, DatasetLicenseArguments)
+    return make_parser(*arguments, prog="create_pairs.py", description=__doc__.splitlines()[0])
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -35,9 +35,8 @@ from emomv_hf.features.media import MediaError
 
 def build_parser():
     """`HfArgumentParser` over :class:`FeatureExtractionArguments` and :class:`ExtractorArguments`."""
-    parser = make_parser(FeatureExtractionArguments, ExtractorArguments, description=__doc__.splitlines()[0])
-    parser.prog = "extract_features.py"
-    return parser
+    arguments = (FeatureExtractionArguments, ExtractorArguments)
+    return make_parser(*arguments, prog="extract_features.py", description=__doc__.splitlines()[0])
 
 
 def main(argv: list[str] | None = None) -> int:

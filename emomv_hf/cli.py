@@ -1,10 +1,11 @@
 """What every command-line script (``dataset_scripts/``, ``examples/``, ``benchmarks/``) shares: arguments parsed
-into dataclasses by ``transformers.HfArgumentParser``, one-line warnings and errors, and exit codes.
+into dataclasses by ``transformers.HfArgumentParser`` (each field a flag, ``--output-dir`` or ``--output_dir``; a
+value a dataclass rejects is a usage error naming its flag), one-line warnings and errors, and exit codes.
 
 This module imports nothing of the package (it is the lowest layer), so every ``*Arguments`` module may use
-:func:`check_flags` without importing upwards; an error type tells :func:`run_script` its exit status through an
-``exit_status`` attribute instead of this module importing it. An error of a documented kind ends a script with
-one ``error:`` line; anything else is a bug and keeps its traceback.
+:func:`flag` and :func:`check_flags` without importing upwards; an error type tells :func:`run_script` its
+exit status through an ``exit_status`` attribute instead of this module importing it. An error of a documented
+kind ends a script with one ``error:`` line; anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -13,12 +14,18 @@ import argparse
 import sys
 import warnings
 from collections.abc import Callable, Sequence
+from dataclasses import MISSING, field
 from typing import Any
 
 from transformers import HfArgumentParser
 
 EXIT_ERROR = 1
 """Exit status of a run that failed on its inputs or outputs."""
+
+
+def flag(help: str, default: Any = MISSING, metavar: str | None = None) -> Any:
+    """A dataclass field that :func:`make_parser` turns into a flag (no ``default``: a required one)."""
+    return field(default=default, metadata={"help": help} | ({"metavar": metavar} if metavar else {}))
 
 
 def check_flags(checks: dict[str, tuple[bool, str]], values: object) -> None:
@@ -37,10 +44,13 @@ class _DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         return help if "(default:" in help else super()._get_help_string(action)
 
 
-def make_parser(*dataclass_types: type, description: str | None = None) -> HfArgumentParser:
-    """`HfArgumentParser` over the dataclasses, with a help text of its own for every `--no-FLAG` switch."""
+def make_parser(
+    *dataclass_types: type, prog: str | None = None, description: str | None = None
+) -> HfArgumentParser:
+    """`HfArgumentParser` over the dataclasses, with a help text of its own for every `--no-FLAG` switch;
+    ``prog`` names the script in usage and error lines (default: ``sys.argv[0]``'s name)."""
     parser = HfArgumentParser(
-        dataclass_types, description=description, formatter_class=_DefaultsHelpFormatter
+        dataclass_types, prog=prog, description=description, formatter_class=_DefaultsHelpFormatter
     )
     for action in parser._actions:
         if action.option_strings and action.option_strings[0].startswith("--no_"):
@@ -52,7 +62,7 @@ def make_parser(*dataclass_types: type, description: str | None = None) -> HfArg
 def parse_or_exit(parser: HfArgumentParser, argv: list[str] | None = None) -> tuple[Any, ...]:
     """Parse `argv` into the parser's dataclasses; a value a dataclass rejects exits with one line (status 2)."""
     try:
-        return parser.parse_args_into_dataclasses(args=argv if argv is not None else sys.argv[1:])
+        return parser.parse_args_into_dataclasses(args=argv)  # None: sys.argv[1:]
     except ValueError as error:
         parser.error(str(error))
 

@@ -28,9 +28,8 @@ from emomv_hf.recommendation.arguments import QueryExtractorArguments, Recommend
 
 def build_parser():
     """`HfArgumentParser` over :class:`RecommendArguments` and :class:`QueryExtractorArguments` (file queries)."""
-    parser = make_parser(RecommendArguments, QueryExtractorArguments, description=__doc__.splitlines()[0])
-    parser.prog = "recommend.py"
-    return parser
+    arguments = (RecommendArguments, QueryExtractorArguments)
+    return make_parser(*arguments, prog="recommend.py", description=__doc__.splitlines()[0])
 
 
 def main(argv: list[str] | None = None) -> int:

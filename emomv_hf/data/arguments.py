@@ -1,19 +1,15 @@
 """Command-line arguments of ``dataset_scripts/build_emomv.py`` and ``dataset_scripts/create_pairs.py``: one
 dataclass per script plus :class:`DatasetOutputArguments`, the output options both share, and
 :class:`DatasetLicenseArguments` (``create_pairs.py`` and ``create_dataset.py``: the user's own data), parsed together
-by ``transformers.HfArgumentParser`` (see :func:`emomv_hf.cli.run_script`).
-
-Each field is a flag (``--output-dir`` or ``--output_dir``); a value a dataclass rejects is a usage error
-naming its flag.
-"""
+(see :func:`emomv_hf.cli.run_script`)."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
-from ..cli import check_flags
+from ..cli import check_flags, flag
 from .card import UNKNOWN_LICENSE
 from .schema import DATASET_NAMES
 
@@ -25,21 +21,17 @@ DatasetChoice = Literal["emomv-a", "emomv-b", "emomv-c", "all"]
 class DatasetOutputArguments:
     """What to do with a built dataset folder: replace one holding other files, upload it to the Hub."""
 
-    overwrite: bool = field(
+    overwrite: bool = flag(
+        "replace the output dataset folder even if it holds files the build does not write "
+        "(they are deleted)",
         default=False,
-        metadata={
-            "help": "replace the output dataset folder even if it holds files the build does not write "
-            "(they are deleted)"
-        },
     )
-    push_to_hub: str | None = field(
+    push_to_hub: str | None = flag(
+        "upload each built dataset folder as the Hub dataset repository ORG/<folder name>",
         default=None,
-        metadata={
-            "metavar": "ORG",
-            "help": "upload each built dataset folder as the Hub dataset repository ORG/<folder name>",
-        },
+        metavar="ORG",
     )
-    private: bool = field(default=False, metadata={"help": "create private Hub repositories"})
+    private: bool = flag("create private Hub repositories", default=False)
 
     def __post_init__(self) -> None:
         valid = self.push_to_hub is None or (bool(self.push_to_hub.strip()) and "/" not in self.push_to_hub)
@@ -50,12 +42,10 @@ class DatasetOutputArguments:
 class DatasetLicenseArguments:
     """The licence of a dataset made from the user's own segments or media: only its maker knows it."""
 
-    license: str = field(
+    license: str = flag(
+        "the dataset's licence, a Hub licence id such as cc-by-4.0 "
+        "(https://huggingface.co/docs/hub/repositories-licenses); default other: not stated, unknown",
         default=UNKNOWN_LICENSE,
-        metadata={
-            "help": "the dataset's licence, a Hub licence id such as cc-by-4.0 "
-            "(https://huggingface.co/docs/hub/repositories-licenses); default other: not stated, unknown"
-        },
     )
 
     def __post_init__(self) -> None:
@@ -68,12 +58,10 @@ class DatasetLicenseArguments:
 class BuildEmoMVArguments:
     """``build_emomv.py``: which datasets to build from which release, and where."""
 
-    release_dir: str | None = field(
-        default=None, metadata={"help": "release root (default: $EMOMV_RELEASE_DIR, else download)"}
-    )
-    output_dir: str = field(metadata={"help": "parent folder of the dataset folders"})
-    dataset: DatasetChoice = field(default="all", metadata={"help": "the dataset to build, or all of them"})
-    strict: bool = field(default=False, metadata={"help": "a missing release file is an error"})
+    release_dir: str | None = flag("release root (default: $EMOMV_RELEASE_DIR, else download)", default=None)
+    output_dir: str = flag("parent folder of the dataset folders")
+    dataset: DatasetChoice = flag("the dataset to build, or all of them", default="all")
+    strict: bool = flag("a missing release file is an error", default=False)
 
     @property
     def dataset_names(self) -> tuple[str, ...]:
@@ -85,32 +73,23 @@ class BuildEmoMVArguments:
 class CreatePairsArguments:
     """``create_pairs.py``: the segments to pair and how (EmoMV paper, section 3.1)."""
 
-    segments: str = field(
-        metadata={"help": "CSV of labelled segments, or a folder written by extract_features.py"}
+    segments: str = flag("CSV of labelled segments, or a folder written by extract_features.py")
+    output_dir: str = flag("parent folder of the dataset folder")
+    name: str = flag("dataset folder / repository name", default="emomv-pairs")
+    seed: int = flag("seed of the pairing and of the train/validation split", default=0)
+    balance: bool = flag(
+        "keep as many matched pairs as mismatched ones (the paper's balancing)", default=True
     )
-    output_dir: str = field(metadata={"help": "parent folder of the dataset folder"})
-    name: str = field(default="emomv-pairs", metadata={"help": "dataset folder / repository name"})
-    seed: int = field(default=0, metadata={"help": "seed of the pairing and of the train/validation split"})
-    balance: bool = field(
-        default=True,
-        metadata={"help": "keep as many matched pairs as mismatched ones (the paper's balancing)"},
+    group_by_source: bool = flag(
+        "without a split column: split train/validation grouped by source video (EmoMV-C)", default=False
     )
-    group_by_source: bool = field(
+    validation_fraction: float = flag(
+        "share of the source videos in validation (with --group-by-source)", default=0.2
+    )
+    max_per_source: int = flag("at most this many segments per source video (0: no cap)", default=2)
+    allow_degenerate: bool = flag(
+        "write splits without matched or without mismatched pairs (with a warning) instead of refusing",
         default=False,
-        metadata={"help": "without a split column: split train/validation grouped by source video (EmoMV-C)"},
-    )
-    validation_fraction: float = field(
-        default=0.2, metadata={"help": "share of the source videos in validation (with --group-by-source)"}
-    )
-    max_per_source: int = field(
-        default=2, metadata={"help": "at most this many segments per source video (0: no cap)"}
-    )
-    allow_degenerate: bool = field(
-        default=False,
-        metadata={
-            "help": "write splits without matched or without mismatched pairs (with a warning) instead of "
-            "refusing"
-        },
     )
 
     def __post_init__(self) -> None:

@@ -1,21 +1,15 @@
 """Command-line arguments of feature extraction: :class:`ExtractorArguments` (the extractors, shared by every
-entry point that extracts), and one dataclass per dataset script, parsed by ``transformers.HfArgumentParser``
-(see :func:`emomv_hf.cli.run_script`).
-
-Each field is a flag (``--segment-seconds`` or ``--segment_seconds``); a value it rejects is a usage error
-naming its flag.
-"""
+entry point that extracts), and one dataclass per dataset script (see :func:`emomv_hf.cli.run_script`)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import math
-from dataclasses import MISSING, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from ..cli import check_flags
+from ..cli import check_flags, flag
 
 EXTRACTOR_KINDS = ("slowfast", "vggish")
 """The extractors of the two streams: SlowFast (video, built first) and VGGish (music)."""
@@ -39,35 +33,30 @@ class MissingWeightsError(FileNotFoundError):
         )
 
 
-def _flag(help: str, default: Any = MISSING, metavar: str | None = None) -> Any:
-    """A dataclass field parsed as a flag (no ``default``: a required one)."""
-    return field(default=default, metadata={"help": help} | ({"metavar": metavar} if metavar else {}))
-
-
 @dataclass(kw_only=True)
 class ExtractorArguments:
     """The feature extractors and how media files are cut into segments: the flags of every entry point that
     extracts features from media (``extract_features.py``, ``create_dataset.py``, ``recommend.py``, the Space),
     and the ``extractor`` argument of :func:`~emomv_hf.features.extract.extract_dataset`."""
 
-    extractor: str | None = _flag(
+    extractor: str | None = flag(
         "folder of converted checkpoints (DIR/slowfast, DIR/vggish: dataset_scripts/convert_weights.py)",
         default=None,
         metavar="DIR",
     )
-    slowfast_weights: str | None = _flag(
+    slowfast_weights: str | None = flag(
         "converted SlowFast checkpoint folder; overrides --extractor", default=None, metavar="PATH"
     )
-    vggish_weights: str | None = _flag(
+    vggish_weights: str | None = flag(
         "converted VGGish checkpoint folder; overrides --extractor", default=None, metavar="PATH"
     )
-    random_init: bool = _flag(
+    random_init: bool = flag(
         "allow random weights where none are given (testing only: the features mean nothing)", default=False
     )
-    segment_seconds: float = _flag(
+    segment_seconds: float = flag(
         "length of the segments a media file is cut into (a query: use the library's)", default=30.0
     )
-    device: str | None = _flag(
+    device: str | None = flag(
         "torch device of the extractors (default: this process's device under accelerate/torchrun)",
         default=None,
     )
@@ -75,8 +64,9 @@ class ExtractorArguments:
     def __post_init__(self) -> None:
         check_flags(
             {
+                # None: a query's length, the library's (recommendation.arguments.QueryExtractorArguments)
                 "segment_seconds": (
-                    math.isfinite(self.segment_seconds) and self.segment_seconds > 0,
+                    self.segment_seconds is None or 0 < self.segment_seconds < math.inf,
                     "positive",
                 ),
                 "device": (
@@ -171,22 +161,22 @@ class FeatureExtractionArguments:
     """What to extract features from, where to, and how (see :func:`extract_dataset`); the extractors are
     :class:`ExtractorArguments`, parsed beside it."""
 
-    media: str = _flag(
+    media: str = flag(
         "folder of media files (emotion-named subfolders label them), CSV with a 'path' column, or a "
         "Hub dataset (folder or ORG/NAME) with a Video column"
     )
-    output_dir: str = _flag("the Hub dataset folder to write (Parquet shards + card)")
-    skip_errors: bool = _flag(
+    output_dir: str = flag("the Hub dataset folder to write (Parquet shards + card)")
+    skip_errors: bool = flag(
         "leave unreadable files and failing segments out (listed in OUT/failures.csv) and go on",
         default=False,
     )
-    files_per_shard: int = _flag(
+    files_per_shard: int = flag(
         "media files per Parquet shard (the unit of resuming and of splitting)", default=16
     )
-    num_workers: int = _flag("DataLoader workers that decode media", default=0)
-    batch_size: int = _flag("SlowFast clips per model call", default=1)
-    dataset_split: str = _flag("split of a Hub dataset --media to read", default="train")
-    progress: bool = _flag("show a progress bar over the media files", default=True)
+    num_workers: int = flag("DataLoader workers that decode media", default=0)
+    batch_size: int = flag("SlowFast clips per model call", default=1)
+    dataset_split: str = flag("split of a Hub dataset --media to read", default="train")
+    progress: bool = flag("show a progress bar over the media files", default=True)
 
     def __post_init__(self) -> None:
         check_flags(
@@ -216,24 +206,24 @@ class ConvertWeightsArguments:
     """Which public extractor checkpoints to convert, where to, and where to push them
     (see :func:`emomv_hf.features.convert.convert_checkpoint`)."""
 
-    output_dir: str = _flag("folder for the converted checkpoints: OUT/vggish, OUT/slowfast")
-    vggish: str | None = _flag(
+    output_dir: str = flag("folder for the converted checkpoints: OUT/vggish, OUT/slowfast")
+    vggish: str | None = flag(
         "vggish-10086976.pth (PyTorch VGGish port state dict)", default=None, metavar="PATH"
     )
-    vggish_pca: str | None = _flag(
+    vggish_pca: str | None = flag(
         "vggish_pca_params-970ea276.pth, kept for the PCA post-processing", default=None, metavar="PATH"
     )
-    slowfast: str | None = _flag(
+    slowfast: str | None = flag(
         "SLOWFAST_8x8_R50.pyth (pytorchvideo model zoo)", default=None, metavar="PATH"
     )
-    push_to_hub: str | None = _flag(
+    push_to_hub: str | None = flag(
         "upload the converted checkpoint to this Hub model repository (two checkpoints: "
         "ORG/NAME-vggish and ORG/NAME-slowfast)",
         default=None,
         metavar="ORG/NAME",
     )
-    private: bool = _flag("make the pushed repositories private", default=False)
-    random_init: bool = _flag(
+    private: bool = flag("make the pushed repositories private", default=False)
+    random_init: bool = flag(
         "write both extractor folders with RANDOM weights instead (offline tests of the pipeline: "
         "the features mean nothing, and the cards say so)",
         default=False,
@@ -268,33 +258,33 @@ class CreateDatasetArguments(FeatureExtractionArguments):
     """``create_dataset.py``: the flags of ``extract_features.py`` (used when ``--media`` is raw media), the tagger,
     the filters and the output (see :func:`emomv_hf.data.create.create_dataset`)."""
 
-    media: str = _flag(
+    media: str = flag(
         "an EmoMV dataset folder or extract_features.py output (already extracted segments: read), "
         "else raw media as extract_features.py takes it (folder, CSV with a 'path' column, Hub dataset)"
     )
-    output_dir: str = _flag("the dataset folder to write (configs pairs and segments, card)")
-    tagger: str = _flag(
+    output_dir: str = flag("the dataset folder to write (configs pairs and segments, card)")
+    tagger: str = flag(
         "emotion tagger: a folder written by train.py --task tagging, or a Hub id", metavar="M"
     )
-    max_segments_per_source: int = _flag(
+    max_segments_per_source: int = flag(
         "keep at most this many tagged segments of one source video (0: no cap)", default=2
     )
-    validation_fraction: float = _flag(
+    validation_fraction: float = flag(
         "share of the kept segments in validation (split grouped by source)", default=0.2
     )
-    seed: int = _flag("seed of the per-source cap, the split and the pairing", default=0)
-    work_dir: str | None = _flag(
+    seed: int = flag("seed of the per-source cap, the split and the pairing", default=0)
+    work_dir: str | None = flag(
         "where extracted features and tags are kept for reruns (default: OUTPUT_DIR.work)", default=None
     )
-    tagging_batch_size: int = _flag("segments per tagger call", default=256)
-    allow_degenerate: bool = _flag(
+    tagging_batch_size: int = flag("segments per tagger call", default=256)
+    allow_degenerate: bool = flag(
         "write splits without matched or mismatched pairs (with a warning) instead of refusing", default=False
     )
-    overwrite: bool = _flag("replace an output folder that holds files a build does not write", default=False)
-    push_to_hub: str | None = _flag(
+    overwrite: bool = flag("replace an output folder that holds files a build does not write", default=False)
+    push_to_hub: str | None = flag(
         "upload the dataset folder to this Hub repository", default=None, metavar="ORG/NAME"
     )
-    private: bool = _flag("create a private Hub repository", default=False)
+    private: bool = flag("create a private Hub repository", default=False)
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -1,13 +1,13 @@
-"""Command-line arguments of ``examples/recommend.py``: one dataclass, parsed by ``transformers.HfArgumentParser``
-beside :class:`QueryExtractorArguments` (the extractors of file queries; see :func:`emomv_hf.cli.run_script`)."""
+"""Command-line arguments of ``examples/recommend.py``: one dataclass, parsed beside
+:class:`QueryExtractorArguments` (the extractors of file queries; see :func:`emomv_hf.cli.run_script`)."""
 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
-from ..cli import check_flags
+from ..cli import check_flags, flag
 from ..features.arguments import ExtractorArguments
 
 QUERY_FLAGS = ("video", "music", "segment")
@@ -17,57 +17,44 @@ QUERY_FLAGS = ("video", "music", "segment")
 class RecommendArguments:
     """A retrieval model, a library, and one query (or only ``--build-index``)."""
 
-    model: str = field(metadata={"help": "retrieval model: a folder written by train.py or a Hub model id"})
-    library: str = field(
-        metadata={
-            "help": "segments dataset to rank: a folder (extract_features.py output, build_emomv.py output) or a "
-            "Hub dataset id"
-        }
+    model: str = flag("retrieval model: a folder written by train.py or a Hub model id")
+    library: str = flag(
+        "segments dataset to rank: a folder (extract_features.py output, build_emomv.py output) or a "
+        "Hub dataset id"
     )
-    video: str | None = field(
-        default=None, metadata={"metavar": "FILE", "help": "query video file: rank the library's music"}
+    video: str | None = flag("query video file: rank the library's music", default=None, metavar="FILE")
+    music: str | None = flag("query music file: rank the library's videos", default=None, metavar="FILE")
+    segment: str | None = flag(
+        "query by a library segment id (see --query-stream)", default=None, metavar="ID"
     )
-    music: str | None = field(
-        default=None, metadata={"metavar": "FILE", "help": "query music file: rank the library's videos"}
+    query_stream: Literal["video", "music"] = flag(
+        "which side of --segment is the query: video (rank music) or music (rank videos)", default="video"
     )
-    segment: str | None = field(
-        default=None, metadata={"metavar": "ID", "help": "query by a library segment id (see --query-stream)"}
+    top_k: int = flag("how many tracks (or segments) to list", default=10)
+    per: Literal["track", "segment"] = flag(
+        "rank whole tracks (best segment) or single segments", default="track"
     )
-    query_stream: Literal["video", "music"] = field(
-        default="video",
-        metadata={"help": "which side of --segment is the query: video (rank music) or music (rank videos)"},
-    )
-    top_k: int = field(default=10, metadata={"help": "how many tracks (or segments) to list"})
-    per: Literal["track", "segment"] = field(
-        default="track", metadata={"help": "rank whole tracks (best segment) or single segments"}
-    )
-    json: bool = field(default=False, metadata={"help": "print the result as JSON instead of a table"})
-    build_index: bool = field(
+    json: bool = flag("print the result as JSON instead of a table", default=False)
+    build_index: bool = flag(
+        "(re)build the library's index for this model; alone, only build it. Without it an index is "
+        "built when none exists",
         default=False,
-        metadata={
-            "help": "(re)build the library's index for this model; alone, only build it. Without it an index is "
-            "built when none exists"
-        },
     )
-    index_dir: str | None = field(
+    index_dir: str | None = flag(
+        "where the index lives; a stale one here is refused, not rebuilt (default: a folder per library and "
+        "model in the Hugging Face cache, $HF_HOME/emomv_hf/retrieval-index)",
         default=None,
-        metadata={
-            "metavar": "DIR",
-            "help": "where the index lives; a stale one here is refused, not rebuilt (default: a folder per "
-            "library and model in the Hugging Face cache, $HF_HOME/emomv_hf/retrieval-index)",
-        },
+        metavar="DIR",
     )
-    split: str | None = field(
-        default=None, metadata={"help": "the library split to index (default: all splits)"}
+    split: str | None = flag("the library split to index (default: all splits)", default=None)
+    index_type: Literal["auto", "exact", "hnsw"] = flag(
+        "exact or HNSW search (auto: by size)", default="auto"
     )
-    index_type: Literal["auto", "exact", "hnsw"] = field(
-        default="auto", metadata={"help": "exact or HNSW search (auto: by size)"}
-    )
-    progress: bool = field(default=True, metadata={"help": "show progress bars while indexing"})
+    progress: bool = flag("show progress bars while indexing", default=True)
 
     def __post_init__(self) -> None:
         if len(self.query) > 1:
-            raise ValueError(f"give one query, not {' and '.join('--' + flag for flag in self.query)}")
+            raise ValueError(f"give one query, not {' and '.join('--' + name for name in self.query)}")
         if not self.query and not self.build_index:
             raise ValueError("give a query (--video FILE, --music FILE or --segment ID) or --build-index")
         check_flags({"top_k": (self.top_k >= 1, ">= 1")}, self)
@@ -75,7 +62,7 @@ class RecommendArguments:
     @property
     def query(self) -> dict[str, str]:
         """The query as keyword arguments of :meth:`MusicRecommender.recommend` (empty: only build)."""
-        return {flag: getattr(self, flag) for flag in QUERY_FLAGS if getattr(self, flag) is not None}
+        return {name: getattr(self, name) for name in QUERY_FLAGS if getattr(self, name) is not None}
 
 
 DEFAULT_SEGMENT_SECONDS = ExtractorArguments.__dataclass_fields__["segment_seconds"].default
@@ -87,20 +74,11 @@ class QueryExtractorArguments(ExtractorArguments):
     """:class:`ExtractorArguments` of file queries, whose segment length is unset by default: a query is then cut
     as the library was (:meth:`for_library`)."""
 
-    segment_seconds: float | None = field(
+    segment_seconds: float | None = flag(
+        "length of the segments a query file is cut into (default: the length the library was "
+        f"extracted with, else {DEFAULT_SEGMENT_SECONDS:g})",
         default=None,
-        metadata={
-            "help": "length of the segments a query file is cut into (default: the length the library was "
-            f"extracted with, else {DEFAULT_SEGMENT_SECONDS:g})"
-        },
     )
-
-    def __post_init__(self) -> None:
-        # The parent's checks (the length's only when one is given).
-        given = self.segment_seconds
-        self.segment_seconds = DEFAULT_SEGMENT_SECONDS if given is None else given
-        super().__post_init__()
-        self.segment_seconds = given
 
 
 def query_extractors(extractors: ExtractorArguments | None, library: str | None) -> ExtractorArguments:

@@ -587,8 +587,9 @@ def launch(
 
 
 def build_parser():
-    parser = make_parser(SpaceArguments, QueryExtractorArguments, description=__doc__.splitlines()[0])
-    parser.prog = "app.py"
+    parser = make_parser(
+        SpaceArguments, QueryExtractorArguments, prog="app.py", description=__doc__.splitlines()[0]
+    )
     # The extractor flags are declared once (ExtractorArguments); here they default to their variables.
     for action in parser._actions:
         if action.dest in EXTRACTOR_VARIABLES:

@@ -10,29 +10,24 @@ DIR/survey_results.json (counts and exact fractions) and PNG plots; DIR defaults
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from emomv_hf.cli import make_parser, run_script
+from emomv_hf.cli import flag, make_parser, run_script
 from emomv_hf.survey.analysis import analyze, format_markdown, write_report
 from emomv_hf.survey.store import SurveyStore
 
 
 @dataclass
 class AnalyzeArguments:
-    db: str = field(metadata={"help": "SQLite database written by serve.py"})
-    output_dir: str | None = field(
-        default=None, metadata={"help": "folder of the report (default: the db's)"}
-    )
-    complete_only: bool = field(
-        default=False, metadata={"help": "count only participants who answered every sample"}
-    )
-    plots: bool = field(default=True, metadata={"help": "write the PNG plots"})
+    db: str = flag("SQLite database written by serve.py")
+    output_dir: str | None = flag("folder of the report (default: the db's)", default=None)
+    complete_only: bool = flag("count only participants who answered every sample", default=False)
+    plots: bool = flag("write the PNG plots", default=True)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = make_parser(AnalyzeArguments, description=__doc__.splitlines()[0])
-    parser.prog = "analyze.py"
+    parser = make_parser(AnalyzeArguments, prog="analyze.py", description=__doc__.splitlines()[0])
     return run_script(parser, _run, argv, errors=(sqlite3.DatabaseError,))
 
 

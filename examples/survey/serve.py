@@ -16,9 +16,9 @@ folder (see SECURITY.md).
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from emomv_hf.cli import make_parser, run_script
+from emomv_hf.cli import check_flags, flag, make_parser, run_script
 from emomv_hf.io_utils import counted
 from emomv_hf.survey.sampling import MediaError, load_manifest, resolve_media
 from emomv_hf.survey.server import DEFAULT_REQUEST_TIMEOUT, SurveyServer
@@ -27,33 +27,23 @@ from emomv_hf.survey.store import SurveyStore
 
 @dataclass
 class ServeArguments:
-    db: str = field(metadata={"help": "SQLite database of the responses (created when missing)"})
-    manifest: str | None = field(
-        default=None, metadata={"help": "manifest from sample.py (optional once the database holds it)"}
+    db: str = flag("SQLite database of the responses (created when missing)")
+    manifest: str | None = flag("manifest from sample.py (optional once the database holds it)", default=None)
+    host: str = flag("address to listen on (0.0.0.0: every interface)", default="127.0.0.1")
+    port: int = flag("port (0: any free one)", default=8000)
+    request_timeout: float = flag(
+        "seconds a silent connection is kept before it is closed", default=DEFAULT_REQUEST_TIMEOUT
     )
-    host: str = field(
-        default="127.0.0.1", metadata={"help": "address to listen on (0.0.0.0: every interface)"}
-    )
-    port: int = field(default=8000, metadata={"help": "port (0: any free one)"})
-    request_timeout: float = field(
-        default=DEFAULT_REQUEST_TIMEOUT,
-        metadata={"help": "seconds a silent connection is kept before it is closed"},
-    )
-    new_link: str | None = field(
-        default=None,
-        metadata={
-            "help": "print a new personal link for this participant id (the old one stops working), exit"
-        },
+    new_link: str | None = flag(
+        "print a new personal link for this participant id (the old one stops working), exit", default=None
     )
 
     def __post_init__(self) -> None:
-        if not self.request_timeout > 0:
-            raise ValueError(f"--request-timeout must be positive seconds, got {self.request_timeout}")
+        check_flags({"request_timeout": (self.request_timeout > 0, "positive seconds")}, self)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = make_parser(ServeArguments, description=__doc__.splitlines()[0])
-    parser.prog = "serve.py"
+    parser = make_parser(ServeArguments, prog="serve.py", description=__doc__.splitlines()[0])
     return run_script(parser, _run, argv, errors=(sqlite3.DatabaseError, OSError))
 
 

@@ -200,3 +200,16 @@ def test_invalid_value_from_the_command_line(tmp_path):
     assert done.stderr.strip().splitlines()[-1] == (
         "extract_features.py: error: --segment-seconds must be positive, got -5.0"
     )
+
+
+@pytest.mark.parametrize("value", ["-5", "0", "nan", "inf"])
+def test_query_segment_length_is_checked_only_when_given(value):
+    """A query's length defaults to None (the library's); one that is given is checked as extraction's is."""
+    from emomv_hf.cli import make_parser
+    from emomv_hf.recommendation.arguments import QueryExtractorArguments
+
+    parser = make_parser(QueryExtractorArguments)
+    assert parser.parse_args_into_dataclasses(args=[])[0].segment_seconds is None
+    assert parser.parse_args_into_dataclasses(args=["--segment-seconds", "2.5"])[0].segment_seconds == 2.5
+    with pytest.raises(ValueError, match=rf"^--segment-seconds must be positive, got {float(value)!r}$"):
+        parser.parse_args_into_dataclasses(args=["--segment-seconds", value])
