@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import torch
 from torch.func import functional_call, stack_module_state, vmap
 
-from emomv_hf.cli import make_parser, parse_or_exit
+from emomv_hf.cli import flag, make_parser, parse_or_exit
 from emomv_hf.data.build import build_hub_dataset
 from emomv_hf.data.loading import load_emomv
 from emomv_hf.data.release import resolve_release_dir
@@ -33,13 +33,11 @@ from emomv_hf.models_registry import build_model
 
 @dataclass
 class BenchmarkArguments:
-    release_dir: str | None = field(
-        default=None, metadata={"help": "The EmoMV release (default: EMOMV_RELEASE_DIR)."}
-    )
+    release_dir: str | None = flag("The EmoMV release (default: EMOMV_RELEASE_DIR).", default=None)
     members: list[int] = field(default_factory=lambda: [5, 10], metadata={"help": "Ensemble sizes K."})
-    steps: int = field(default=20, metadata={"help": "Training steps per timing block."})
-    repeats: int = field(default=5, metadata={"help": "Timing blocks per way (the median is reported)."})
-    batch_size: int = field(default=256, metadata={"help": "Pairs per step (the paper's 256)."})
+    steps: int = flag("Training steps per timing block.", default=20)
+    repeats: int = flag("Timing blocks per way (the median is reported).", default=5)
+    batch_size: int = flag("Pairs per step (the paper's 256).", default=256)
 
 
 def _batch(release_dir, batch_size: int) -> dict[str, torch.Tensor]:

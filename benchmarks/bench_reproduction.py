@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from emomv_hf.cli import make_parser, parse_or_exit
+from emomv_hf.cli import flag, make_parser, parse_or_exit
 from emomv_hf.data.build import build_hub_dataset
 from emomv_hf.data.release import resolve_release_dir
 from emomv_hf.reproduction import reproduction_grid, run_grid
@@ -27,10 +27,8 @@ from emomv_hf.training import EmoMVTrainingArguments
 
 @dataclass
 class BenchmarkArguments:
-    release_dir: str | None = field(
-        default=None, metadata={"help": "The EmoMV release (default: EMOMV_RELEASE_DIR)."}
-    )
-    seeds: int = field(default=2, metadata={"help": "Seeds per row (the README's job uses 10)."})
+    release_dir: str | None = flag("The EmoMV release (default: EMOMV_RELEASE_DIR).", default=None)
+    seeds: int = flag("Seeds per row (the README's job uses 10).", default=2)
 
 
 def main() -> None:

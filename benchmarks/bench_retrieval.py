@@ -29,7 +29,7 @@ import datasets
 import numpy as np
 import pyarrow as pa
 
-from emomv_hf.cli import make_parser, parse_or_exit
+from emomv_hf.cli import flag, make_parser, parse_or_exit
 from emomv_hf.data.schema import fixed_size_list_array
 from emomv_hf.recommendation.index import (
     EXACT_SEARCH_MAX_VECTORS,
@@ -45,23 +45,19 @@ K = 10
 
 @dataclass
 class BenchmarkArguments:
-    size: int = field(default=1_000_000, metadata={"help": "Library vectors."})
-    dim: int = field(default=64, metadata={"help": "Vector width (the retrieval models' 64)."})
-    queries: int = field(default=1000, metadata={"help": "Query vectors."})
-    clusters: int = field(default=1000, metadata={"help": "Gaussian clusters of the synthetic library."})
-    spread: float = field(
-        default=0.6, metadata={"help": "Noise norm around a cluster centre (centres: norm 1)."}
-    )
-    threads: int = field(default=2, metadata={"help": "faiss (OpenMP) threads."})
-    seed: int = field(default=0, metadata={"help": "Seed of the synthetic data."})
+    size: int = flag("Library vectors.", default=1_000_000)
+    dim: int = flag("Vector width (the retrieval models' 64).", default=64)
+    queries: int = flag("Query vectors.", default=1000)
+    clusters: int = flag("Gaussian clusters of the synthetic library.", default=1000)
+    spread: float = flag("Noise norm around a cluster centre (centres: norm 1).", default=0.6)
+    threads: int = flag("faiss (OpenMP) threads.", default=2)
+    seed: int = flag("Seed of the synthetic data.", default=0)
     ef_search: list[int] = field(
         default_factory=lambda: [32, 64, 128, 256, 512], metadata={"help": "HNSW efSearch values."}
     )
-    hnsw_neighbours: int = field(default=HNSW_NEIGHBOURS, metadata={"help": "HNSW M (package default)."})
-    hnsw_ef_construction: int = field(
-        default=HNSW_EF_CONSTRUCTION, metadata={"help": "HNSW efConstruction (package default)."}
-    )
-    ivf_lists: int = field(default=4096, metadata={"help": "IVF lists (0: skip IVF)."})
+    hnsw_neighbours: int = flag("HNSW M (package default).", default=HNSW_NEIGHBOURS)
+    hnsw_ef_construction: int = flag("HNSW efConstruction (package default).", default=HNSW_EF_CONSTRUCTION)
+    ivf_lists: int = flag("IVF lists (0: skip IVF).", default=4096)
     nprobe: list[int] = field(
         default_factory=lambda: [8, 16, 32, 64, 128], metadata={"help": "IVF nprobe values."}
     )
@@ -69,12 +65,10 @@ class BenchmarkArguments:
         default_factory=lambda: [50_000, 100_000, 200_000, 400_000, 700_000, 1_000_000],
         metadata={"help": "Library sizes of the exact-search latency sweep (prefixes of the library)."},
     )
-    sweep_queries: int = field(default=200, metadata={"help": "Single queries per size of the exact sweep."})
-    latency_goal_ms: float = field(default=5.0, metadata={"help": "Single-query latency goal."})
-    recall_goal: float = field(default=0.95, metadata={"help": "Recall@10 goal of the approximate index."})
-    plot: str | None = field(
-        default=None, metadata={"help": "Write a recall-versus-latency plot (PNG) here."}
-    )
+    sweep_queries: int = flag("Single queries per size of the exact sweep.", default=200)
+    latency_goal_ms: float = flag("Single-query latency goal.", default=5.0)
+    recall_goal: float = flag("Recall@10 goal of the approximate index.", default=0.95)
+    plot: str | None = flag("Write a recall-versus-latency plot (PNG) here.", default=None)
 
 
 @dataclass

@@ -16,11 +16,11 @@ import math
 import statistics
 import tempfile
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 import torch
 
-from emomv_hf.cli import make_parser, parse_or_exit
+from emomv_hf.cli import flag, make_parser, parse_or_exit
 from emomv_hf.data.build import build_hub_dataset
 from emomv_hf.data.loading import load_emomv
 from emomv_hf.data.release import resolve_release_dir
@@ -87,13 +87,11 @@ def fresh_model(name: str, task: str, train: TensorPairs, seed: int) -> torch.nn
 
 @dataclass
 class BenchmarkArguments:
-    release_dir: str | None = field(
-        default=None, metadata={"help": "The EmoMV release (default: EMOMV_RELEASE_DIR)."}
-    )
-    epochs: int = field(default=200, metadata={"help": "Epochs per timing."})
-    repeats: int = field(default=5, metadata={"help": "Timings per measurement (the median is reported)."})
-    runs: int = field(default=5, metadata={"help": "Full paper-protocol runs to time."})
-    threads: int = field(default=1, metadata={"help": "torch threads (default 1, as training uses)."})
+    release_dir: str | None = flag("The EmoMV release (default: EMOMV_RELEASE_DIR).", default=None)
+    epochs: int = flag("Epochs per timing.", default=200)
+    repeats: int = flag("Timings per measurement (the median is reported).", default=5)
+    runs: int = flag("Full paper-protocol runs to time.", default=5)
+    threads: int = flag("torch threads (default 1, as training uses).", default=1)
 
 
 def main() -> None:

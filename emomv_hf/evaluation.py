@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from accelerate import Accelerator
 
+from emomv_hf.cli import flag
 from emomv_hf.data.loading import load_emomv, reporting_split
 from emomv_hf.data.schema import segments_from_pairs
 from emomv_hf.data.tensors import (
@@ -43,17 +44,14 @@ from emomv_hf.reporting import dataset_key, single_run_table
 class EmoMVEvaluationArguments:
     """The flags of ``examples/evaluate.py``."""
 
-    model: str = field(metadata={"help": "A folder written by train.py, or a Hub model id."})
-    dataset: str = field(metadata={"help": "Hub dataset id or local folder built by build_emomv.py."})
-    output_dir: str = field(metadata={"help": "Where eval_results.json, report.md and plots go."})
-    split: str | None = field(
-        default=None,
-        metadata={
-            "help": "Pairs split for correspondence models (default: test if present, else validation)."
-        },
+    model: str = flag("A folder written by train.py, or a Hub model id.")
+    dataset: str = flag("Hub dataset id or local folder built by build_emomv.py.")
+    output_dir: str = flag("Where eval_results.json, report.md and plots go.")
+    split: str | None = flag(
+        "Pairs split for correspondence models (default: test if present, else validation).", default=None
     )
-    batch_size: int = field(default=1024, metadata={"help": "Evaluation batch size."})
-    plots: bool = field(default=True, metadata={"help": "Write the PNG plots."})
+    batch_size: int = flag("Evaluation batch size.", default=1024)
+    plots: bool = flag("Write the PNG plots.", default=True)
 
     def __post_init__(self) -> None:
         if self.batch_size <= 0:

@@ -14,10 +14,10 @@ one line naming it, and the manifest records each sample's media folder so that 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from emomv_hf.cli import make_parser, run_script
+from emomv_hf.cli import flag, make_parser, run_script
 from emomv_hf.io_utils import counted
 from emomv_hf.reporting import dataset_key
 from emomv_hf.survey.sampling import draw_samples, read_pairs, write_manifest
@@ -25,13 +25,13 @@ from emomv_hf.survey.sampling import draw_samples, read_pairs, write_manifest
 
 @dataclass
 class SampleArguments:
-    dataset: list[str] = field(metadata={"help": "built EmoMV pairs dataset folders (build_emomv.py output)"})
-    output: str = field(default="manifest.json", metadata={"help": "manifest JSON to write"})
-    per_dataset: int = field(default=10, metadata={"help": "samples per dataset, even (half matched)"})
-    seed: int = field(default=0, metadata={"help": "seed of the draw and the order"})
-    split: list[str] | None = field(default=None, metadata={"help": "splits to draw from (default: all)"})
-    media_dir: list[str] | None = field(
-        default=None, metadata={"help": "media folder(s): one for all datasets or one per --dataset"}
+    dataset: list[str] = flag("built EmoMV pairs dataset folders (build_emomv.py output)")
+    output: str = flag("manifest JSON to write", default="manifest.json")
+    per_dataset: int = flag("samples per dataset, even (half matched)", default=10)
+    seed: int = flag("seed of the draw and the order", default=0)
+    split: list[str] | None = flag("splits to draw from (default: all)", default=None)
+    media_dir: list[str] | None = flag(
+        "media folder(s): one for all datasets or one per --dataset", default=None
     )
 
     def __post_init__(self) -> None:
@@ -43,8 +43,7 @@ class SampleArguments:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = make_parser(SampleArguments, description=__doc__.splitlines()[0])
-    parser.prog = "sample.py"
+    parser = make_parser(SampleArguments, prog="sample.py", description=__doc__.splitlines()[0])
     return run_script(parser, _run, argv)
 
 
