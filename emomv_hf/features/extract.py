@@ -352,14 +352,10 @@ def list_media(media: str | os.PathLike, *, split: str = "train") -> MediaSource
     try:
         dataset = load_hub_dataset(media, split=split)
     except Exception as error:  # datasets raises many kinds; all mean "not a dataset we can read"
+        what = "cannot load the Hub dataset"
         if media_path.is_dir():
-            raise FileNotFoundError(
-                f"{media}: no media files ({', '.join(MEDIA_EXTENSIONS)}) and not a Hub dataset folder "
-                f"({type(error).__name__}: {error})"
-            ) from None
-        raise FileNotFoundError(
-            f"{media}: cannot load the Hub dataset ({type(error).__name__}: {error})"
-        ) from None
+            what = f"no media files ({', '.join(MEDIA_EXTENSIONS)}) and not a Hub dataset folder"
+        raise FileNotFoundError(f"{media}: {what} ({type(error).__name__}: {error})") from None
     return _hub_dataset_source(dataset, str(media))
 
 
@@ -381,13 +377,6 @@ class _DecodedSegment:
     dropped: str = ""  # one stream could not be read: its feature is null
 
 
-@dataclass
-class _DecodedItem:
-    item: MediaItem
-    segments: list[_DecodedSegment] = field(default_factory=list)
-    error: str = ""  # the file could not be cut into segments
-
-
 def _decode_item(
     item: MediaItem,
     source: MediaSource,
@@ -395,10 +384,9 @@ def _decode_item(
     video_processor,
     audio_processor,
     scratch: Path,
-) -> _DecodedItem:
+) -> tuple[list[_DecodedSegment], str]:
     """Cut one media item into segments, decode and preprocess them (the DataLoader's ``collate_fn``: it runs
-    in the workers)."""
-    result = _DecodedItem(item)
+    in the workers). Returns the segments, or ``[]`` and why the file could not be cut into segments."""
     try:
         path = source.open_path(item, scratch)
         info = probe_media(path)
@@ -407,23 +395,20 @@ def _decode_item(
         if info.duration is None and (item.window is None or item.window[2] is None):
             raise MediaError(f"{path}: unknown duration; give start/end times in a CSV")
     except (MediaError, ValueError, OSError) as error:
-        result.error = str(error).removeprefix(f"{item.path}: ")
-        return result
+        return [], str(error).removeprefix(f"{item.path}: ")
     if item.window is not None:
         segment_id, start, end = item.window
-        result.segments = [_DecodedSegment(segment_id, start, info.duration if end is None else end)]
+        segments = [_DecodedSegment(segment_id, start, info.duration if end is None else end)]
     else:
         windows = enumerate(split_into_segments(info.duration, segment_seconds), start=1)
-        result.segments = [
-            _DecodedSegment(f"{item.prefix}_{i:02d}", start, end) for i, (start, end) in windows
-        ]
+        segments = [_DecodedSegment(f"{item.prefix}_{i:02d}", start, end) for i, (start, end) in windows]
     audio, audio_error = None, ""
     if info.has_audio:
         try:
             audio = read_audio(path)
         except MediaError as error:
             audio_error = str(error)
-    for segment in result.segments:
+    for segment in segments:
         # A stream that cannot be read (audio too short for one VGGish example, no frames in the window) makes
         # only its own feature null, as a file without that stream does; the segment fails without both.
         errors = []
@@ -450,7 +435,7 @@ def _decode_item(
             segment.dropped = "; ".join(errors)
     if item.path is None:
         path.unlink(missing_ok=True)  # a Hub row's scratch copy
-    return result
+    return segments, ""
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -708,17 +693,15 @@ def _extract_items(
         logger.error("skipped %s", message)
         results[-1][1].append(ExtractionFailure(media, segment_id, reason))  # the item being extracted
 
-    for decoded in loader:
-        media = decoded.item.name
+    # The loader yields the items' decodings in order (also from workers).
+    for item, (segments, error) in zip(items, loader, strict=True):
+        media = item.name
         rows: list[dict] = []
-        failures: list[ExtractionFailure] = []
-        results.append((rows, failures))
-        if decoded.error:
-            fail(media, "", decoded.error)
-            progress.update(1)
-            continue
-        good = [s for s in decoded.segments if not s.error]
-        for bad in decoded.segments:
+        results.append((rows, []))
+        if error:
+            fail(media, "", error)
+        good = [s for s in segments if not s.error]
+        for bad in segments:
             if bad.error:
                 fail(media, bad.segment_id, bad.error)
             elif bad.dropped:
@@ -748,10 +731,10 @@ def _extract_items(
             rows.append(
                 {
                     "segment_id": s.segment_id,
-                    "emotion": EMOTION_TO_INDEX[decoded.item.emotion] if decoded.item.emotion else None,
+                    "emotion": EMOTION_TO_INDEX[item.emotion] if item.emotion else None,
                     "video_features": video,
                     "music_features": music,
-                    "source": decoded.item.source_id,
+                    "source": item.source_id,
                     "start": s.start,
                     "end": s.end,
                     "media": media,
@@ -806,10 +789,8 @@ def _finalize(
             writer = csv.DictWriter(handle, fieldnames=["media", "segment_id", "reason"])
             writer.writeheader()
             writer.writerows({**f.__dict__, "reason": f.reason.replace("\n", " ")} for f in failures)
-    else:
-        (output_dir / FAILURES_CSV).unlink(
-            missing_ok=True
-        )  # a report from an earlier run would no longer be true
+    else:  # a report from an earlier run would no longer be true
+        (output_dir / FAILURES_CSV).unlink(missing_ok=True)
     ids = Counter(i for table in by_split.values() for i in table.column("segment_id").to_pylist())
     if duplicated := sorted(i for i, count in ids.items() if count > 1):
         raise ValueError(f"{media}: duplicated segment id(s) {', '.join(duplicated[:5])}")
