@@ -33,7 +33,7 @@ import tempfile
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -286,26 +286,30 @@ def _hub_dataset_source(dataset, source: str) -> MediaSource:
     raw = dataset.cast_column(column, Video(decode=False))
     label_column = next((name for name in ("emotion", "label") if name in raw.column_names), None)
     label_feature = raw.features.get(label_column) if label_column else None
+    videos = raw.select_columns([column])[column]
+    labels = raw[label_column] if label_column else [None] * len(videos)
+    stems = [
+        Path(value["path"]).stem if value and value.get("path") else f"row{row:06d}"
+        for row, value in enumerate(videos)
+    ]
+    # Rows of one file name (from two folders) get their row number too, so that their segment ids differ.
+    repeated = {stem for stem, count in Counter(stems).items() if count > 1}
     items = []
-    for row, value in enumerate(raw.select_columns([column])[column]):
+    for row, (value, label, stem) in enumerate(zip(videos, labels, stems, strict=True)):
         where = f"{source}, row {row}"
         if not value or (value.get("bytes") is None and not value.get("path")):
             raise ValueError(f"{where}: the {column!r} column holds no video")
-        stem = Path(value["path"]).stem if value.get("path") else f"row{row:06d}"
-        emotion = ""
-        if label_column is not None:
-            label = raw[row][label_column]
-            if hasattr(label_feature, "int2str") and isinstance(label, int):
-                label = label_feature.int2str(label) if label >= 0 else ""
-            emotion = _normalized_emotion(label, where)
-        items.append(MediaItem(name=f"{source}[{row}] {stem}", row=row, emotion=emotion, source_id=stem))
-    # Rows of one file name (from two folders) get their row number too, so that their segment ids differ.
-    repeated = {stem for stem, count in Counter(item.source_id for item in items).items() if count > 1}
-    items = [
-        replace(item, source_id=f"{item.source_id}-row{item.row}") if item.source_id in repeated else item
-        for item in items
-    ]
-    return MediaSource([replace(item, prefix=item.source_id) for item in items], dataset=raw, column=column)
+        if hasattr(label_feature, "int2str") and isinstance(label, int):
+            label = label_feature.int2str(label) if label >= 0 else ""
+        source_id = f"{stem}-row{row}" if stem in repeated else stem
+        emotion = _normalized_emotion(label, where)
+        items.append(
+            MediaItem(
+                f"{source}[{row}] {stem}", row=row, emotion=emotion, source_id=source_id, prefix=source_id
+            )
+        )
+    _check_unique_ids(items, [f"{source}, row {item.row}" for item in items])
+    return MediaSource(items, dataset=raw, column=column)
 
 
 def _media_files(folder: Path) -> tuple[list[Path], list[ExtractionFailure]]:
@@ -791,9 +795,6 @@ def _finalize(
             writer.writerows({**f.__dict__, "reason": f.reason.replace("\n", " ")} for f in failures)
     else:  # a report from an earlier run would no longer be true
         (output_dir / FAILURES_CSV).unlink(missing_ok=True)
-    ids = Counter(i for table in by_split.values() for i in table.column("segment_id").to_pylist())
-    if duplicated := sorted(i for i, count in ids.items() if count > 1):
-        raise ValueError(f"{media}: duplicated segment id(s) {', '.join(duplicated[:5])}")
     return sum(table.num_rows for table in by_split.values()), failures
 
 
