@@ -31,7 +31,7 @@ import os
 import re
 import tempfile
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -663,10 +663,11 @@ class ExtractionSummary:
     all_failures: list[ExtractionFailure] = field(default_factory=list)
 
 
+@torch.no_grad()
 def _extract_items(
     items: Sequence[MediaItem],
     source: MediaSource,
-    extractors: dict,
+    extractors: Callable[[], dict],
     *,
     segment_seconds: float,
     on_error: str,
@@ -675,9 +676,9 @@ def _extract_items(
     scratch: Path,
     progress,
 ) -> list[tuple[list[dict], list[ExtractionFailure]]]:
-    """The rows and the failures of each item, in order."""
-    video_processor, video_model = extractors["slowfast"]
-    audio_processor, audio_model = extractors["vggish"]
+    """The rows and the failures of each item, in order (``extractors()`` loads the extractors)."""
+    video_processor, video_model = extractors()["slowfast"]
+    audio_processor, audio_model = extractors()["vggish"]
     decode = functools.partial(
         _decode_item,
         source=source,
@@ -714,17 +715,14 @@ def _extract_items(
         with_video = [s for s in good if s.video is not None]
         for start in range(0, len(with_video), batch_size):
             batch = with_video[start : start + batch_size]
-            slow = torch.cat([s.video["pixel_values_slow"] for s in batch]).to(video_model.device)
-            fast = torch.cat([s.video["pixel_values_fast"] for s in batch]).to(video_model.device)
-            with torch.no_grad():
-                output = video_model(pixel_values_slow=slow, pixel_values_fast=fast)
+            inputs = {key: torch.cat([s.video[key] for s in batch]) for key in batch[0].video}
+            output = video_model(**{key: value.to(video_model.device) for key, value in inputs.items()})
             for s, feature in zip(batch, output.pooler_output.float().cpu().numpy(), strict=True):
                 video_features[s.segment_id] = feature
         for s in good:
             video, music = video_features.get(s.segment_id), None
             if s.music is not None:
-                with torch.no_grad():
-                    output = audio_model(s.music.unsqueeze(0).to(audio_model.device))
+                output = audio_model(s.music.unsqueeze(0).to(audio_model.device))
                 music = output.pooler_output[0].float().cpu().numpy()
             # Bad media can make a feature NaN/inf.
             streams = (("video (SlowFast)", video), ("music (VGGish)", music))
@@ -826,6 +824,7 @@ def extract_dataset(
         dataset_split: the split of a Hub dataset ``media`` to read.
     """
     from accelerate import PartialState
+    from accelerate.utils import gather_object
     from tqdm.auto import tqdm
 
     if on_error not in {"raise", "skip"}:
@@ -852,7 +851,8 @@ def extract_dataset(
     summary = ExtractionSummary(output_dir)
     created = not output_dir.exists()
     label = f"extracting (process {state.process_index})" if state.num_processes > 1 else "extracting"
-    extractors: dict = {}
+    # Built on the first item that needs them.
+    extractors = functools.cache(lambda: extractor.load(extractor.device or str(state.device)))
     try:
         with (
             _main_process_lock(state, output_dir),
@@ -865,20 +865,17 @@ def extract_dataset(
                 total = sum(len(shard.files) for shard in mine)
                 bar = tqdm(total=total, desc=label, unit="file", disable=not progress)
 
-                def extract(items: list[MediaItem]) -> list[tuple[list[dict], list[ExtractionFailure]]]:
-                    if not extractors:  # built on the first item that needs them
-                        extractors.update(extractor.load(extractor.device or str(state.device)))
-                    return _extract_items(
-                        items,
-                        source,
-                        extractors,
-                        segment_seconds=extractor.segment_seconds,
-                        on_error=on_error,
-                        num_workers=num_workers,
-                        batch_size=batch_size,
-                        scratch=Path(scratch),
-                        progress=bar,
-                    )
+                extract = functools.partial(
+                    _extract_items,
+                    source=source,
+                    extractors=extractors,
+                    segment_seconds=extractor.segment_seconds,
+                    on_error=on_error,
+                    num_workers=num_workers,
+                    batch_size=batch_size,
+                    scratch=Path(scratch),
+                    progress=bar,
+                )
 
                 done = 0
                 for shard in mine:
@@ -888,12 +885,9 @@ def extract_dataset(
                     done += len(shard.files)
                     bar.update(done - bar.n)  # the files kept as they were
                 bar.close()
-            # Totals of every process (all_gather_object: every process takes part).
-            if state.num_processes > 1:
-                from accelerate.utils import gather_object
-
-                counts = gather_object([(summary.extracted, summary.skipped)])
-                summary.extracted, summary.skipped = (sum(values) for values in zip(*counts, strict=True))
+            # Totals of every process (all_gather_object: every process takes part; one process: as is).
+            counts = gather_object([(summary.extracted, summary.skipped)])
+            summary.extracted, summary.skipped = (sum(values) for values in zip(*counts, strict=True))
             state.wait_for_everyone()
             if state.is_main_process:
                 summary.rows, summary.all_failures = _finalize(
