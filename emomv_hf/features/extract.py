@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pyarrow as pa
@@ -71,8 +71,7 @@ class FeatureExtractionError(RuntimeError):
     """Extraction of one segment failed (bad media, non-finite features); the message names the segment."""
 
 
-@dataclass(frozen=True)
-class ExtractionFailure:
+class ExtractionFailure(NamedTuple):
     """A media file (``segment_id`` empty: it could not even be cut into segments) or a segment left out."""
 
     media: str
@@ -639,7 +638,7 @@ def _build_shard(
             rows, found = next(extracted)
             columns = {name: [row[name] for row in rows] for name in EXTRACTED_SEGMENT_FEATURES}
             piece = schema_table(columns, EXTRACTED_SEGMENT_FEATURES)
-            failures = [f.__dict__ for f in found]
+            failures = [f._asdict() for f in found]
         pieces.append(piece)
         inputs.append(
             {"item": _item_record(item), "file": file, "rows": piece.num_rows, "failures": failures}
@@ -790,7 +789,7 @@ def _finalize(
         with atomic_open(output_dir / FAILURES_CSV, newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=["media", "segment_id", "reason"])
             writer.writeheader()
-            writer.writerows({**f.__dict__, "reason": f.reason.replace("\n", " ")} for f in failures)
+            writer.writerows({**f._asdict(), "reason": f.reason.replace("\n", " ")} for f in failures)
     else:  # a report from an earlier run would no longer be true
         (output_dir / FAILURES_CSV).unlink(missing_ok=True)
     return sum(table.num_rows for table in by_split.values()), failures
