@@ -143,7 +143,7 @@ def resample_audio(
 ) -> np.ndarray:
     """Resample ``(num_samples,)`` or planar ``(num_channels, num_samples)`` audio with FFmpeg's resampler (the
     one :func:`read_audio` uses), channel by channel; float32 of the same rank (the rank is checked by
-    :meth:`VGGishFeatureExtractor.to_mono_16k`, where user audio enters)."""
+    :meth:`VGGishFeatureExtractor.examples`, where user audio enters)."""
     av = _import_av()
     audio = np.asarray(waveform, dtype=np.float32)
     planar = audio.reshape(1, -1) if audio.ndim == 1 else audio
