@@ -40,6 +40,3 @@ class SlowFastConfig(PreTrainedConfig):
                 "SlowFastModel builds pytorchvideo's slowfast_r50: `slow_channels` must be 2048 and "
                 f"`fast_channels` 256, got {self.slow_channels} and {self.fast_channels}."
             )
-
-
-__all__ = ["SlowFastConfig"]

@@ -46,6 +46,3 @@ class VGGishConfig(PreTrainedConfig):
         for name in ("hidden_size", "embedding_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"`{name}` must be a positive integer, got {getattr(self, name)}.")
-
-
-__all__ = ["VGGishConfig"]

@@ -31,11 +31,11 @@ import os
 import re
 import tempfile
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pyarrow as pa
@@ -71,8 +71,7 @@ class FeatureExtractionError(RuntimeError):
     """Extraction of one segment failed (bad media, non-finite features); the message names the segment."""
 
 
-@dataclass(frozen=True)
-class ExtractionFailure:
+class ExtractionFailure(NamedTuple):
     """A media file (``segment_id`` empty: it could not even be cut into segments) or a segment left out."""
 
     media: str
@@ -286,26 +285,30 @@ def _hub_dataset_source(dataset, source: str) -> MediaSource:
     raw = dataset.cast_column(column, Video(decode=False))
     label_column = next((name for name in ("emotion", "label") if name in raw.column_names), None)
     label_feature = raw.features.get(label_column) if label_column else None
+    videos = raw.select_columns([column])[column]
+    labels = raw[label_column] if label_column else [None] * len(videos)
+    stems = [
+        Path(value["path"]).stem if value and value.get("path") else f"row{row:06d}"
+        for row, value in enumerate(videos)
+    ]
+    # Rows of one file name (from two folders) get their row number too, so that their segment ids differ.
+    repeated = {stem for stem, count in Counter(stems).items() if count > 1}
     items = []
-    for row, value in enumerate(raw.select_columns([column])[column]):
+    for row, (value, label, stem) in enumerate(zip(videos, labels, stems, strict=True)):
         where = f"{source}, row {row}"
         if not value or (value.get("bytes") is None and not value.get("path")):
             raise ValueError(f"{where}: the {column!r} column holds no video")
-        stem = Path(value["path"]).stem if value.get("path") else f"row{row:06d}"
-        emotion = ""
-        if label_column is not None:
-            label = raw[row][label_column]
-            if hasattr(label_feature, "int2str") and isinstance(label, int):
-                label = label_feature.int2str(label) if label >= 0 else ""
-            emotion = _normalized_emotion(label, where)
-        items.append(MediaItem(name=f"{source}[{row}] {stem}", row=row, emotion=emotion, source_id=stem))
-    # Rows of one file name (from two folders) get their row number too, so that their segment ids differ.
-    repeated = {stem for stem, count in Counter(item.source_id for item in items).items() if count > 1}
-    items = [
-        replace(item, source_id=f"{item.source_id}-row{item.row}") if item.source_id in repeated else item
-        for item in items
-    ]
-    return MediaSource([replace(item, prefix=item.source_id) for item in items], dataset=raw, column=column)
+        if hasattr(label_feature, "int2str") and isinstance(label, int):
+            label = label_feature.int2str(label) if label >= 0 else ""
+        source_id = f"{stem}-row{row}" if stem in repeated else stem
+        emotion = _normalized_emotion(label, where)
+        items.append(
+            MediaItem(
+                f"{source}[{row}] {stem}", row=row, emotion=emotion, source_id=source_id, prefix=source_id
+            )
+        )
+    _check_unique_ids(items, [f"{source}, row {item.row}" for item in items])
+    return MediaSource(items, dataset=raw, column=column)
 
 
 def _media_files(folder: Path) -> tuple[list[Path], list[ExtractionFailure]]:
@@ -352,14 +355,10 @@ def list_media(media: str | os.PathLike, *, split: str = "train") -> MediaSource
     try:
         dataset = load_hub_dataset(media, split=split)
     except Exception as error:  # datasets raises many kinds; all mean "not a dataset we can read"
+        what = "cannot load the Hub dataset"
         if media_path.is_dir():
-            raise FileNotFoundError(
-                f"{media}: no media files ({', '.join(MEDIA_EXTENSIONS)}) and not a Hub dataset folder "
-                f"({type(error).__name__}: {error})"
-            ) from None
-        raise FileNotFoundError(
-            f"{media}: cannot load the Hub dataset ({type(error).__name__}: {error})"
-        ) from None
+            what = f"no media files ({', '.join(MEDIA_EXTENSIONS)}) and not a Hub dataset folder"
+        raise FileNotFoundError(f"{media}: {what} ({type(error).__name__}: {error})") from None
     return _hub_dataset_source(dataset, str(media))
 
 
@@ -381,13 +380,6 @@ class _DecodedSegment:
     dropped: str = ""  # one stream could not be read: its feature is null
 
 
-@dataclass
-class _DecodedItem:
-    item: MediaItem
-    segments: list[_DecodedSegment] = field(default_factory=list)
-    error: str = ""  # the file could not be cut into segments
-
-
 def _decode_item(
     item: MediaItem,
     source: MediaSource,
@@ -395,10 +387,9 @@ def _decode_item(
     video_processor,
     audio_processor,
     scratch: Path,
-) -> _DecodedItem:
+) -> tuple[list[_DecodedSegment], str]:
     """Cut one media item into segments, decode and preprocess them (the DataLoader's ``collate_fn``: it runs
-    in the workers)."""
-    result = _DecodedItem(item)
+    in the workers). Returns the segments, or ``[]`` and why the file could not be cut into segments."""
     try:
         path = source.open_path(item, scratch)
         info = probe_media(path)
@@ -407,23 +398,20 @@ def _decode_item(
         if info.duration is None and (item.window is None or item.window[2] is None):
             raise MediaError(f"{path}: unknown duration; give start/end times in a CSV")
     except (MediaError, ValueError, OSError) as error:
-        result.error = str(error).removeprefix(f"{item.path}: ")
-        return result
+        return [], str(error).removeprefix(f"{item.path}: ")
     if item.window is not None:
         segment_id, start, end = item.window
-        result.segments = [_DecodedSegment(segment_id, start, info.duration if end is None else end)]
+        segments = [_DecodedSegment(segment_id, start, info.duration if end is None else end)]
     else:
         windows = enumerate(split_into_segments(info.duration, segment_seconds), start=1)
-        result.segments = [
-            _DecodedSegment(f"{item.prefix}_{i:02d}", start, end) for i, (start, end) in windows
-        ]
+        segments = [_DecodedSegment(f"{item.prefix}_{i:02d}", start, end) for i, (start, end) in windows]
     audio, audio_error = None, ""
     if info.has_audio:
         try:
             audio = read_audio(path)
         except MediaError as error:
             audio_error = str(error)
-    for segment in result.segments:
+    for segment in segments:
         # A stream that cannot be read (audio too short for one VGGish example, no frames in the window) makes
         # only its own feature null, as a file without that stream does; the segment fails without both.
         errors = []
@@ -450,7 +438,7 @@ def _decode_item(
             segment.dropped = "; ".join(errors)
     if item.path is None:
         path.unlink(missing_ok=True)  # a Hub row's scratch copy
-    return result
+    return segments, ""
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -650,7 +638,7 @@ def _build_shard(
             rows, found = next(extracted)
             columns = {name: [row[name] for row in rows] for name in EXTRACTED_SEGMENT_FEATURES}
             piece = schema_table(columns, EXTRACTED_SEGMENT_FEATURES)
-            failures = [f.__dict__ for f in found]
+            failures = [f._asdict() for f in found]
         pieces.append(piece)
         inputs.append(
             {"item": _item_record(item), "file": file, "rows": piece.num_rows, "failures": failures}
@@ -674,10 +662,11 @@ class ExtractionSummary:
     all_failures: list[ExtractionFailure] = field(default_factory=list)
 
 
+@torch.no_grad()
 def _extract_items(
     items: Sequence[MediaItem],
     source: MediaSource,
-    extractors: dict,
+    extractors: Callable[[], dict],
     *,
     segment_seconds: float,
     on_error: str,
@@ -686,9 +675,9 @@ def _extract_items(
     scratch: Path,
     progress,
 ) -> list[tuple[list[dict], list[ExtractionFailure]]]:
-    """The rows and the failures of each item, in order."""
-    video_processor, video_model = extractors["slowfast"]
-    audio_processor, audio_model = extractors["vggish"]
+    """The rows and the failures of each item, in order (``extractors()`` loads the extractors)."""
+    video_processor, video_model = extractors()["slowfast"]
+    audio_processor, audio_model = extractors()["vggish"]
     decode = functools.partial(
         _decode_item,
         source=source,
@@ -708,17 +697,15 @@ def _extract_items(
         logger.error("skipped %s", message)
         results[-1][1].append(ExtractionFailure(media, segment_id, reason))  # the item being extracted
 
-    for decoded in loader:
-        media = decoded.item.name
+    # The loader yields the items' decodings in order (also from workers).
+    for item, (segments, error) in zip(items, loader, strict=True):
+        media = item.name
         rows: list[dict] = []
-        failures: list[ExtractionFailure] = []
-        results.append((rows, failures))
-        if decoded.error:
-            fail(media, "", decoded.error)
-            progress.update(1)
-            continue
-        good = [s for s in decoded.segments if not s.error]
-        for bad in decoded.segments:
+        results.append((rows, []))
+        if error:
+            fail(media, "", error)
+        good = [s for s in segments if not s.error]
+        for bad in segments:
             if bad.error:
                 fail(media, bad.segment_id, bad.error)
             elif bad.dropped:
@@ -727,17 +714,14 @@ def _extract_items(
         with_video = [s for s in good if s.video is not None]
         for start in range(0, len(with_video), batch_size):
             batch = with_video[start : start + batch_size]
-            slow = torch.cat([s.video["pixel_values_slow"] for s in batch]).to(video_model.device)
-            fast = torch.cat([s.video["pixel_values_fast"] for s in batch]).to(video_model.device)
-            with torch.no_grad():
-                output = video_model(pixel_values_slow=slow, pixel_values_fast=fast)
+            inputs = {key: torch.cat([s.video[key] for s in batch]) for key in batch[0].video}
+            output = video_model(**{key: value.to(video_model.device) for key, value in inputs.items()})
             for s, feature in zip(batch, output.pooler_output.float().cpu().numpy(), strict=True):
                 video_features[s.segment_id] = feature
         for s in good:
             video, music = video_features.get(s.segment_id), None
             if s.music is not None:
-                with torch.no_grad():
-                    output = audio_model(s.music.unsqueeze(0).to(audio_model.device))
+                output = audio_model(s.music.unsqueeze(0).to(audio_model.device))
                 music = output.pooler_output[0].float().cpu().numpy()
             # Bad media can make a feature NaN/inf.
             streams = (("video (SlowFast)", video), ("music (VGGish)", music))
@@ -748,10 +732,10 @@ def _extract_items(
             rows.append(
                 {
                     "segment_id": s.segment_id,
-                    "emotion": EMOTION_TO_INDEX[decoded.item.emotion] if decoded.item.emotion else None,
+                    "emotion": EMOTION_TO_INDEX[item.emotion] if item.emotion else None,
                     "video_features": video,
                     "music_features": music,
-                    "source": decoded.item.source_id,
+                    "source": item.source_id,
                     "start": s.start,
                     "end": s.end,
                     "media": media,
@@ -805,14 +789,9 @@ def _finalize(
         with atomic_open(output_dir / FAILURES_CSV, newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=["media", "segment_id", "reason"])
             writer.writeheader()
-            writer.writerows({**f.__dict__, "reason": f.reason.replace("\n", " ")} for f in failures)
-    else:
-        (output_dir / FAILURES_CSV).unlink(
-            missing_ok=True
-        )  # a report from an earlier run would no longer be true
-    ids = Counter(i for table in by_split.values() for i in table.column("segment_id").to_pylist())
-    if duplicated := sorted(i for i, count in ids.items() if count > 1):
-        raise ValueError(f"{media}: duplicated segment id(s) {', '.join(duplicated[:5])}")
+            writer.writerows({**f._asdict(), "reason": f.reason.replace("\n", " ")} for f in failures)
+    else:  # a report from an earlier run would no longer be true
+        (output_dir / FAILURES_CSV).unlink(missing_ok=True)
     return sum(table.num_rows for table in by_split.values()), failures
 
 
@@ -844,6 +823,7 @@ def extract_dataset(
         dataset_split: the split of a Hub dataset ``media`` to read.
     """
     from accelerate import PartialState
+    from accelerate.utils import gather_object
     from tqdm.auto import tqdm
 
     if on_error not in {"raise", "skip"}:
@@ -870,7 +850,8 @@ def extract_dataset(
     summary = ExtractionSummary(output_dir)
     created = not output_dir.exists()
     label = f"extracting (process {state.process_index})" if state.num_processes > 1 else "extracting"
-    extractors: dict = {}
+    # Built on the first item that needs them.
+    extractors = functools.cache(lambda: extractor.load(extractor.device or str(state.device)))
     try:
         with (
             _main_process_lock(state, output_dir),
@@ -883,20 +864,17 @@ def extract_dataset(
                 total = sum(len(shard.files) for shard in mine)
                 bar = tqdm(total=total, desc=label, unit="file", disable=not progress)
 
-                def extract(items: list[MediaItem]) -> list[tuple[list[dict], list[ExtractionFailure]]]:
-                    if not extractors:  # built on the first item that needs them
-                        extractors.update(extractor.load(extractor.device or str(state.device)))
-                    return _extract_items(
-                        items,
-                        source,
-                        extractors,
-                        segment_seconds=extractor.segment_seconds,
-                        on_error=on_error,
-                        num_workers=num_workers,
-                        batch_size=batch_size,
-                        scratch=Path(scratch),
-                        progress=bar,
-                    )
+                extract = functools.partial(
+                    _extract_items,
+                    source=source,
+                    extractors=extractors,
+                    segment_seconds=extractor.segment_seconds,
+                    on_error=on_error,
+                    num_workers=num_workers,
+                    batch_size=batch_size,
+                    scratch=Path(scratch),
+                    progress=bar,
+                )
 
                 done = 0
                 for shard in mine:
@@ -906,12 +884,9 @@ def extract_dataset(
                     done += len(shard.files)
                     bar.update(done - bar.n)  # the files kept as they were
                 bar.close()
-            # Totals of every process (all_gather_object: every process takes part).
-            if state.num_processes > 1:
-                from accelerate.utils import gather_object
-
-                counts = gather_object([(summary.extracted, summary.skipped)])
-                summary.extracted, summary.skipped = (sum(values) for values in zip(*counts, strict=True))
+            # Totals of every process (all_gather_object: every process takes part; one process: as is).
+            counts = gather_object([(summary.extracted, summary.skipped)])
+            summary.extracted, summary.skipped = (sum(values) for values in zip(*counts, strict=True))
             state.wait_for_everyone()
             if state.is_main_process:
                 summary.rows, summary.all_failures = _finalize(

@@ -111,11 +111,11 @@ class VGGishFeatureExtractor(SequenceFeatureExtractor):
             feature_size=feature_size, sampling_rate=sampling_rate, padding_value=padding_value, **kwargs
         )
 
-    def to_mono_16k(self, waveform: np.ndarray | torch.Tensor, sampling_rate: int) -> np.ndarray:
-        """``(num_samples,)`` or planar ``(num_channels, num_samples)`` at ``sampling_rate`` -> 16 kHz mono.
-
-        A mono 16 kHz waveform is returned as given (no copy, no dtype change), so the numbers do not move.
-        """
+    def examples(self, waveform: np.ndarray | torch.Tensor, sampling_rate: int) -> torch.Tensor:
+        """Log-mel examples ``(E, 1, 96, 64)`` float32 of one waveform, ``(num_samples,)`` or planar
+        ``(num_channels, num_samples)`` at ``sampling_rate``; ``ValueError`` if it is shorter than
+        :data:`MIN_AUDIO_SECONDS`. A mono 16 kHz waveform reaches the front end as given (no copy, no dtype
+        change), so the numbers do not move."""
         audio = np.asarray(waveform)
         if audio.ndim not in (1, 2) or audio.shape[-1] == 0:
             raise ValueError(
@@ -125,12 +125,6 @@ class VGGishFeatureExtractor(SequenceFeatureExtractor):
             audio = resample_audio(audio, sampling_rate, self.sampling_rate)
         if audio.ndim == 2:
             audio = audio.mean(axis=0).astype(np.float32)  # channels averaged after resampling, as read_audio
-        return audio
-
-    def examples(self, waveform: np.ndarray | torch.Tensor, sampling_rate: int) -> torch.Tensor:
-        """Log-mel examples ``(E, 1, 96, 64)`` float32 of one waveform; ``ValueError`` if it is shorter than
-        :data:`MIN_AUDIO_SECONDS`."""
-        audio = self.to_mono_16k(waveform, sampling_rate)
         examples = waveform_to_examples(audio)
         if examples.shape[0] == 0:
             raise ValueError(

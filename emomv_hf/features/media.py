@@ -6,6 +6,7 @@ error names the file, because a batch run over thousands of videos must say whic
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -87,24 +88,16 @@ def probe_media(path: str | os.PathLike) -> MediaInfo:
         )
 
 
-def read_video_frames(
-    path: str | os.PathLike,
-    start: float = 0.0,
-    end: float | None = None,
-    num_frames: int | None = None,
-) -> np.ndarray:
-    """Decode the RGB frames shown in ``[start, end)`` seconds.
+def read_video_frames(path: str | os.PathLike, start: float, end: float, num_frames: int) -> np.ndarray:
+    """Decode ``num_frames`` RGB frames sampled uniformly over ``[start, end)`` seconds.
 
-    Args:
-        path: media file with a video stream.
-        start, end: time window in seconds (``end=None``: to the end of the stream).
-        num_frames: if given (with ``end``), sample this many frames uniformly over the window, first and last
-            frame included (like ``torch.linspace(0, T - 1, num_frames)`` over the window's frames, which is what
-            pytorchvideo's ``UniformTemporalSubsample`` does); short windows repeat frames. Only the sampled
-            frames are kept, so a 30 s 1080p window does not need gigabytes of memory.
+    The frames are the ones on screen at ``num_frames`` evenly spaced times, first and last frame of the window
+    included (like ``torch.linspace(0, T - 1, num_frames)`` over the window's frames, which is what
+    pytorchvideo's ``UniformTemporalSubsample`` does); short windows repeat frames. Only the sampled frames are
+    kept, so a 30 s 1080p window does not need gigabytes of memory.
 
     Returns:
-        ``uint8`` array of shape ``(T, H, W, 3)``; ``T == num_frames`` when given.
+        ``uint8`` array of shape ``(num_frames, H, W, 3)``.
     """
     with _open_stream(path, "video") as (container, stream):
         stream.thread_type = "AUTO"  # frame-threaded decoding; the bottleneck of extraction on CPU
@@ -112,15 +105,9 @@ def read_video_frames(
         if start > 0:
             # Seek lands on the keyframe at or before ``start``; frames before ``start`` are skipped below.
             container.seek(int(start / stream.time_base), stream=stream, backward=True, any_frame=False)
-
-        targets: np.ndarray | None = None
-        if num_frames is not None:
-            # Time of the last frame that starts inside the window: one frame interval before ``end``.
-            last = max(start, end - 1.0 / rate)
-            targets = np.linspace(start, last, num_frames)
-
-        frames: list[np.ndarray] = []
-        picked: list[np.ndarray | None] = [None] * (num_frames or 0)
+        # Time of the last frame that starts inside the window: one frame interval before ``end``.
+        targets = np.linspace(start, max(start, end - 1.0 / rate), num_frames)
+        picked: list[np.ndarray | None] = [None] * num_frames
         next_target = 0
         previous: np.ndarray | None = None
         # Half a frame of slack so that rounding of timestamps does not drop the first/last frame.
@@ -132,12 +119,9 @@ def read_video_frames(
                 t = float(frame.time)
                 if t < start - slack:
                     continue
-                if end is not None and t >= end - slack:
+                if t >= end - slack:
                     break
                 image = frame.to_ndarray(format="rgb24")
-                if targets is None:
-                    frames.append(image)
-                    continue
                 # The frame on screen at a target time is the last one that started at or before it.
                 while next_target < num_frames and targets[next_target] < t - slack:
                     picked[next_target] = previous if previous is not None else image
@@ -147,11 +131,8 @@ def read_video_frames(
                     break
         except Exception as error:  # PyAV raises several FFmpeg error classes
             raise MediaError(f"{path}: video decoding failed ({type(error).__name__}: {error})") from None
-
-        if not frames and previous is None:
+        if previous is None:
             raise MediaError(f"{path}: no video frames in [{start:.3f}, {end}) s (media too short?)")
-        if targets is None:
-            return np.stack(frames)
         for index in range(next_target, num_frames):  # targets after the last decoded frame
             picked[index] = previous
         return np.stack(picked)
@@ -162,7 +143,7 @@ def resample_audio(
 ) -> np.ndarray:
     """Resample ``(num_samples,)`` or planar ``(num_channels, num_samples)`` audio with FFmpeg's resampler (the
     one :func:`read_audio` uses), channel by channel; float32 of the same rank (the rank is checked by
-    :meth:`VGGishFeatureExtractor.to_mono_16k`, where user audio enters)."""
+    :meth:`VGGishFeatureExtractor.examples`, where user audio enters)."""
     av = _import_av()
     audio = np.asarray(waveform, dtype=np.float32)
     planar = audio.reshape(1, -1) if audio.ndim == 1 else audio
@@ -173,8 +154,8 @@ def resample_audio(
         resampler = av.AudioResampler(format="fltp", layout="mono", rate=target_rate)
         frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(channel[None]), format="fltp", layout="mono")
         frame.sample_rate = sample_rate
-        pieces = [out.to_ndarray() for out in resampler.resample(frame)]
-        pieces += [out.to_ndarray() for out in resampler.resample(None)]  # flush the delay line
+        # The final ``None`` flushes the resampler's delay line.
+        pieces = [out.to_ndarray() for part in (frame, None) for out in resampler.resample(part)]
         channels.append(np.concatenate(pieces, axis=1)[0] if pieces else np.zeros(0, dtype=np.float32))
     resampled = np.stack(channels).astype(np.float32)
     return resampled[0] if audio.ndim == 1 else resampled
@@ -198,14 +179,11 @@ def read_audio(
     with _open_stream(path, "audio") as (container, stream):
         # Planar float keeps the channels apart so that they can be averaged here.
         resampler = av.AudioResampler(format="fltp", layout=None, rate=sample_rate)
-        chunks: list[np.ndarray] = []
         try:
-            # Decoding from the beginning keeps sample positions exact; audio decoding is cheap.
-            for frame in container.decode(stream):
-                for out in resampler.resample(frame):
-                    chunks.append(out.to_ndarray())
-            for out in resampler.resample(None):  # flush the resampler's delay line
-                chunks.append(out.to_ndarray())
+            # Decoding from the beginning keeps sample positions exact; audio decoding is cheap. The final
+            # ``None`` flushes the resampler's delay line.
+            frames = itertools.chain(container.decode(stream), [None])
+            chunks = [out.to_ndarray() for frame in frames for out in resampler.resample(frame)]
         except Exception as error:
             raise MediaError(f"{path}: audio decoding failed ({type(error).__name__}: {error})") from None
     if not chunks:

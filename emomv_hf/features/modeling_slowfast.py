@@ -91,6 +91,3 @@ class SlowFastModel(SlowFastPreTrainedModel):
         for block in self.blocks:
             hidden = block(hidden)
         return SlowFastModelOutput(pooler_output=hidden)
-
-
-__all__ = ["SlowFastModel", "SlowFastModelOutput", "SlowFastPreTrainedModel"]

@@ -124,6 +124,3 @@ class VGGishModel(VGGishPreTrainedModel):
             raise ValueError("postprocess needs a checkpoint with PCA parameters (config.has_pca)")
         projected = (self.pca_eigen_vectors @ (embeddings.T - self.pca_means.reshape(-1, 1))).T
         return torch.round((projected.clamp(-2.0, 2.0) + 2.0) * (255.0 / 4.0))
-
-
-__all__ = ["VGGishModel", "VGGishModelOutput", "VGGishPreTrainedModel"]

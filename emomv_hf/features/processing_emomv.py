@@ -52,6 +52,3 @@ class EmoMVProcessor(ProcessorMixin):
                 self.feature_extractor(audio, sampling_rate=sampling_rate, return_tensors=return_tensors)
             )
         return BatchFeature(data, tensor_type=return_tensors)
-
-
-__all__ = ["EmoMVProcessor"]

@@ -106,6 +106,3 @@ class SlowFastVideoProcessor(BaseVideoProcessor):
             fast_videos.append(fast)
         data = {"pixel_values_slow": torch.stack(slow_videos), "pixel_values_fast": torch.stack(fast_videos)}
         return BatchFeature(data=data, tensor_type=return_tensors)
-
-
-__all__ = ["SlowFastVideoProcessor"]

@@ -11,6 +11,7 @@ import torch
 from transformers import AutoConfig, AutoFeatureExtractor, AutoModel, AutoProcessor, AutoVideoProcessor
 
 import emomv_hf  # noqa: F401  (registers the Auto classes)
+from emomv_hf.features import feature_extraction_vggish
 from emomv_hf.features.configuration_slowfast import SlowFastConfig
 from emomv_hf.features.configuration_vggish import VGGishConfig
 from emomv_hf.features.convert import convert_checkpoint, load_extractor, slowfast_from_zoo, vggish_from_port
@@ -59,7 +60,7 @@ def test_vggish_feature_extractor_equals_the_frozen_front_end(tmp_path: Path):
     assert torch.equal(again["input_features"], batch["input_features"])
 
 
-def test_vggish_feature_extractor_resamples_and_averages_channels():
+def test_vggish_feature_extractor_resamples_and_averages_channels(monkeypatch):
     extractor = VGGishFeatureExtractor()
     rate = 44_100
     left, right = _tone(2.0, rate), _tone(2.0, rate, hz=300.0)
@@ -69,8 +70,13 @@ def test_vggish_feature_extractor_resamples_and_averages_channels():
     mono = resample_audio(stereo, rate).mean(axis=0).astype(np.float32)
     assert abs(mono.shape[0] - 2 * VGGISH_SAMPLE_RATE) <= 16
     assert torch.equal(examples, frozen.waveform_to_examples(mono))
-    # A mono 16 kHz waveform is not touched.
-    assert extractor.to_mono_16k(left, VGGISH_SAMPLE_RATE) is left
+    # A mono 16 kHz waveform reaches the front end as it is (no copy, no dtype change).
+    given, front_end = [], feature_extraction_vggish.waveform_to_examples
+    monkeypatch.setattr(
+        feature_extraction_vggish, "waveform_to_examples", lambda a: given.append(a) or front_end(a)
+    )
+    extractor.examples(left, VGGISH_SAMPLE_RATE)
+    assert given[0] is left
 
 
 def test_vggish_model_equals_the_port_module_and_round_trips(vggish_port, tmp_path: Path):

@@ -105,3 +105,20 @@ def test_same_file_name_in_two_emotion_folders(tmp_path: Path):
     assert sorted(split_of) == ids
     assert split_of["Fear-video1_01"] == split_of["Fear-video1_02"] != split_of["Sad-video1_01"]
     assert split_of["Sad-video1_01"] == split_of["Sad-video1_02"]
+
+
+def test_hub_rows_whose_segment_ids_would_collide_are_refused_before_extraction(tmp_path: Path):
+    import datasets
+
+    from emomv_hf.features.extract import list_media
+
+    # Two rows named a.mp4 become a-row0 / a-row1; a third file a-row1.mp4 would repeat the second's ids.
+    names = ["a.mp4", "a.mp4", "a-row1.mp4"]
+    videos = [{"bytes": b"not decoded here", "path": name} for name in names]
+    table = datasets.Dataset.from_dict(
+        {"video": videos}, features=datasets.Features({"video": datasets.Video()})
+    )
+    (tmp_path / "hub" / "data").mkdir(parents=True)
+    table.to_parquet(str(tmp_path / "hub" / "data" / "train-00000-of-00001.parquet"))
+    with pytest.raises(ValueError, match=r"hub, row 2: its segment ids would repeat those of .*hub, row 1"):
+        list_media(tmp_path / "hub")
