@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from accelerate import Accelerator
 
-from emomv_hf.cli import flag
+from emomv_hf.cli import check_flags, flag
 from emomv_hf.data.loading import load_emomv, reporting_split
 from emomv_hf.data.schema import segments_from_pairs
 from emomv_hf.data.tensors import (
@@ -54,8 +54,7 @@ class EmoMVEvaluationArguments:
     plots: bool = flag("Write the PNG plots.", default=True)
 
     def __post_init__(self) -> None:
-        if self.batch_size <= 0:
-            raise ValueError(f"--batch-size must be positive, got {self.batch_size}")
+        check_flags({"batch_size": (self.batch_size > 0, "positive")}, self)
 
 
 @dataclass
@@ -184,11 +183,7 @@ def evaluate_retrieval(
     metrics = retrieval_metrics_both_directions(similarity, labels, labels)
     emotions = _emotion_predictions(gathered, labels, labels)
     for stream in ("video", "music") if emotions else ():
-        metrics.update(
-            emotion_metrics(
-                stream, emotions[f"{stream}_emotion_labels"], emotions[f"{stream}_emotion_predictions"]
-            )
-        )
+        metrics.update(emotion_metrics(stream, labels, emotions[f"{stream}_emotion_predictions"]))
     saved = {"similarity": similarity, "labels": labels, **emotions}
     return EvaluationReport("retrieval", metrics, saved)
 

@@ -106,9 +106,8 @@ class EmoMVDistanceClassifier(nn.Module):
 
     def __init__(self, margin: float):
         super().__init__()
-        self.initial_weight = -1.0
         self.initial_bias = float(margin) / 2.0
-        self.register_buffer("weight", torch.full((1,), self.initial_weight))
+        self.register_buffer("weight", torch.full((1,), -1.0))
         self.register_buffer("bias", torch.full((1,), self.initial_bias))
 
     def forward(self, distance: torch.Tensor) -> torch.Tensor:
@@ -127,7 +126,7 @@ class EmoMVBaselinePreTrainedModel(EmoMVPreTrainedModel):
     def _init_weights(self, module: nn.Module) -> None:
         super()._init_weights(module)
         if isinstance(module, EmoMVDistanceClassifier):
-            init.constant_(module.weight, module.initial_weight)
+            init.constant_(module.weight, -1.0)
             init.constant_(module.bias, module.initial_bias)
 
     def _distance_and_loss(self, video_embeds, music_embeds, labels):

@@ -82,9 +82,9 @@ class EmoMVEnsemble(EmoMVRetrievalMixin, EmoMVBasePreTrainedModel):
         """Raw features of `stream` → the ensemble's retrieval vectors `(N, ensemble_size * D')` and the members'
         mean emotion probabilities `(N, E)` (`None` for single-task members)."""
         encoded = [member.encode_stream(features, stream) for member in self.members]
-        probabilities = [member_probabilities for _, member_probabilities in encoded]
+        vectors, probabilities = zip(*encoded, strict=True)
         mean = None if probabilities[0] is None else torch.stack(probabilities).mean(dim=0)
-        return self._joined([vectors for vectors, _ in encoded]), mean
+        return self._joined(list(vectors)), mean
 
     @can_return_tuple
     def forward(

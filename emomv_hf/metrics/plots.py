@@ -146,9 +146,7 @@ def plot_confusion_matrix(
             )
     axes.set_xticks(range(num_classes), labels=list(class_names), rotation=30, ha="right")
     axes.set_yticks(range(num_classes), labels=list(class_names))
-    axes.set_xlabel("Predicted")
-    axes.set_ylabel("True")
-    axes.set_title(title)
+    axes.set(xlabel="Predicted", ylabel="True", title=title)
     return save_figure(figure, path)
 
 

@@ -19,7 +19,7 @@ from emomv_hf import (
 )
 from emomv_hf.data.loading import load_emomv
 from emomv_hf.evaluation import evaluate_retrieval
-from emomv_hf.metrics.functional import retrieval_metrics_both_directions
+from emomv_hf.metrics.functional import emotion_metrics, retrieval_metrics_both_directions
 
 TASKS = ["correspondence", "retrieval"]
 
@@ -120,6 +120,9 @@ def test_retrieval_ranks_by_the_mean_member_similarity(similarity, emomv_c_dir, 
     independent = retrieval_metrics_both_directions(report.predictions["similarity"], labels, labels)
     for name in ("video_to_music/map", "music_to_video/map"):
         assert report.metrics[name] == pytest.approx(independent[name], abs=1e-9)
+    for stream in ("video", "music"):  # each stream's emotion predictions scored against the set's labels
+        expected = emotion_metrics(stream, labels, report.predictions[f"{stream}_emotion_predictions"])
+        assert {name: report.metrics[name] for name in expected} == expected
 
 
 def test_from_members_copies_separately_trained_models_and_refuses_mixed_ones():
