@@ -43,11 +43,6 @@ class ComparisonError(ValueError):
     """Results that cannot be read or compared; the message is one line naming what is wrong."""
 
 
-# --------------------------------------------------------------------------------------------------
-# The test
-# --------------------------------------------------------------------------------------------------
-
-
 @dataclass(frozen=True)
 class PairedTest:
     """The outcome of a paired t test on per-fold differences (B - A)."""
@@ -101,16 +96,8 @@ def corrected_resampled_t(
     from scipy import stats
 
     values = np.asarray(differences, dtype=float)
-    if values.ndim != 1 or len(values) < 2:
-        raise ComparisonError(f"the paired t test needs at least 2 per-fold differences, got {values.size}")
-    if not np.isfinite(values).all():
-        raise ComparisonError(
-            "the per-fold differences must be finite numbers (a metric is NaN in some fold)"
-        )
-    if not 0.0 < confidence < 1.0:
+    if not 0.0 < confidence < 1.0:  # compare.py's --confidence
         raise ComparisonError(f"confidence must be between 0 and 1, got {confidence}")
-    if not (train_size > 0 and test_size >= 0):
-        raise ComparisonError(f"fold sizes must be positive (n_train {train_size}, n_test {test_size})")
     count = len(values)
     mean = float(values.mean())
     factor = 1.0 / count + test_size / train_size
@@ -147,11 +134,6 @@ def verdict(metric: str, test: PairedTest) -> str:
     if metric.rpartition("/")[2] in LOWER_IS_BETTER:
         higher = not higher
     return "better" if higher else "worse"
-
-
-# --------------------------------------------------------------------------------------------------
-# Reading result folders
-# --------------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, order=True)
@@ -247,11 +229,6 @@ def configurations_from_runs(
     return configurations
 
 
-# --------------------------------------------------------------------------------------------------
-# Comparing two configurations
-# --------------------------------------------------------------------------------------------------
-
-
 @dataclass(frozen=True)
 class MetricComparison:
     metric: str
@@ -345,17 +322,14 @@ def paired_comparison(
 
     names = list(metrics or metric_names(a.task))
     available = set.intersection(*(set(config.metrics[fold]) for config in (a, b) for fold in folds))
-    missing = next((name for name in names if name not in available), None)
-    if missing is not None:
-        label, fold = next(
-            (label, fold)
-            for label, config in ((label_a, a), (label_b, b))
-            for fold in folds
-            if missing not in config.metrics[fold]
-        )
-        raise ComparisonError(
-            f"metric {missing!r} is not recorded for {fold} of {label}; available: {', '.join(sorted(available))}"
-        )
+    for label, config in ((label_a, a), (label_b, b)):
+        for fold in folds:
+            missing = [name for name in names if name not in config.metrics[fold]]
+            if missing:
+                raise ComparisonError(
+                    f"metric {missing[0]!r} is not recorded for {fold} of {label}; available: "
+                    f"{', '.join(sorted(available))}"
+                )
 
     recorded = {**b.sizes, **a.sizes}  # both configurations ran on the same folds: the same sizes
     if fold_sizes is not None:
@@ -378,11 +352,6 @@ def paired_comparison(
             MetricComparison(name, float(values_a.mean()), float(values_b.mean()), test, verdict(name, test))
         )
     return Comparison(a, b, folds, train_size, test_size, source, tuple(rows))
-
-
-# --------------------------------------------------------------------------------------------------
-# Markdown
-# --------------------------------------------------------------------------------------------------
 
 
 def _shown(metric: str, value: float, sign: str = "") -> str:
