@@ -59,7 +59,6 @@ class PairedTest:
     p_value: float
     ci_low: float
     ci_high: float
-    confidence: float
     count: int
     """J, the number of differences (folds)."""
 
@@ -120,7 +119,6 @@ def corrected_resampled_t(
         p_value=p_value,
         ci_low=mean - half_width,
         ci_high=mean + half_width,
-        confidence=confidence,
         count=count,
     )
 
@@ -250,6 +248,7 @@ class Comparison:
     sizes_source: str
     """``recorded`` (by the runs), ``computed`` (from the dataset) or ``assumed`` (1/(k-1))."""
     rows: tuple[MetricComparison, ...]
+    confidence: float
 
     @property
     def settings_difference(self) -> str:
@@ -257,10 +256,6 @@ class Comparison:
         first, second = self.a.settings, self.b.settings
         names = sorted(name for name in set(first) | set(second) if first.get(name) != second.get(name))
         return ", ".join(f"{name} {first.get(name)!r} vs {second.get(name)!r}" for name in names)
-
-    @property
-    def confidence(self) -> float:
-        return self.rows[0].test.confidence if self.rows else CONFIDENCE
 
     def method_line(self) -> str:
         sizes = f"n_train/n_test {self.train_size:g}/{self.test_size:g}"
@@ -351,7 +346,7 @@ def paired_comparison(
         rows.append(
             MetricComparison(name, float(values_a.mean()), float(values_b.mean()), test, verdict(name, test))
         )
-    return Comparison(a, b, folds, train_size, test_size, source, tuple(rows))
+    return Comparison(a, b, folds, train_size, test_size, source, tuple(rows), confidence)
 
 
 def _shown(metric: str, value: float, sign: str = "") -> str:

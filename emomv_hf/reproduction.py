@@ -180,11 +180,6 @@ def nested_candidates(
     return candidates
 
 
-# --------------------------------------------------------------------------------------------------
-# What a run's result depends on
-# --------------------------------------------------------------------------------------------------
-
-
 RUN_RECORD = 2
 """The layout of a run JSON: 2 added the fold sizes and the correspondence runs' per-pair P(matched), so runs
 recorded before are redone rather than shown without them."""
@@ -227,8 +222,6 @@ class RunSpec:
             seed=self.seed,
             output_dir=None,
             progress=False,
-            plots=False,
-            push_to_hub=False,
         )
 
 
@@ -247,11 +240,6 @@ def reproduction_grid(
         for protocol in protocols
         for seed in seeds
     ]
-
-
-# --------------------------------------------------------------------------------------------------
-# Running the grid
-# --------------------------------------------------------------------------------------------------
 
 
 WORKER_NAME = "emomv-reproduce"
@@ -335,18 +323,12 @@ def training_jobs(pending: Sequence[RunSpec], share_stage_one: bool = True) -> l
     same stage-1 network with the same loss (the retrieval head is `1 / distance`, the correspondence head a
     logistic regression fitted afterwards), so one training per variant, protocol and seed serves both
     (`share_stage_one=False`: one training per run, for comparison)."""
-    if not share_stage_one:
-        return [(spec,) for spec in pending]
-    pending_set = set(pending)
-    jobs, shared = [], set()
+    jobs = {spec: (spec,) for spec in pending}  # in grid order; a shared twin leaves its own place
     for spec in pending:
         twin = replace(spec, task="retrieval")
-        if spec.model == "baseline" and spec.task == "correspondence" and twin in pending_set:
-            jobs.append((spec, twin))
-            shared.add(twin)
-        elif spec not in shared:
-            jobs.append((spec,))
-    return sorted(jobs, key=lambda job: pending.index(job[0]))
+        if share_stage_one and spec.model == "baseline" and spec.task == "correspondence" and twin in jobs:
+            jobs[spec] = (spec, *jobs.pop(twin))
+    return list(jobs.values())
 
 
 @dataclass
@@ -568,9 +550,7 @@ def _collapsed_seeds(runs: Sequence[dict[str, Any]]) -> str:
     return f"{sum(share > COLLAPSE_SHARE for share in shares)} of {len(shares)}"
 
 
-# --------------------------------------------------------------------------------------------------
 # Nested selection of the recommended options (docs/nested-selection.md)
-# --------------------------------------------------------------------------------------------------
 
 PAPER_CANDIDATE = "paper"
 """The name of the paper's configuration among the nested candidates: the reproduction's own flags."""
