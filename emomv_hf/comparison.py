@@ -50,17 +50,11 @@ class PairedTest:
     mean: float
     """Mean difference."""
     standard_error: float
-    """``sqrt(variance_factor) * s``, ``s`` the differences' sample standard deviation: the (corrected) standard
-    error of the mean difference."""
-    variance_factor: float
-    """``1/J + n_test/n_train`` (corrected) or ``1/J`` (plain)."""
-    t: float
-    degrees_of_freedom: int
+    """``sqrt(1/J + n_test/n_train) * s`` (``1/J`` alone: plain), ``s`` the differences' sample standard deviation
+    and J their number: the (corrected) standard error of the mean difference."""
     p_value: float
     ci_low: float
     ci_high: float
-    count: int
-    """J, the number of differences (folds)."""
 
 
 def corrected_resampled_t(
@@ -97,29 +91,21 @@ def corrected_resampled_t(
     values = np.asarray(differences, dtype=float)
     if not 0.0 < confidence < 1.0:  # compare.py's --confidence
         raise ComparisonError(f"confidence must be between 0 and 1, got {confidence}")
-    count = len(values)
     mean = float(values.mean())
-    factor = 1.0 / count + test_size / train_size
-    standard_error = math.sqrt(factor) * float(values.std(ddof=1))
-    degrees = count - 1
+    standard_error = math.sqrt(1.0 / len(values) + test_size / train_size) * float(values.std(ddof=1))
+    degrees = len(values) - 1
     if standard_error > 0.0:
-        t = mean / standard_error
-        p_value = float(2.0 * stats.t.sf(abs(t), degrees))
+        p_value = float(2.0 * stats.t.sf(abs(mean / standard_error), degrees))
         half_width = float(stats.t.ppf(0.5 + confidence / 2.0, degrees)) * standard_error
     else:
-        t = math.copysign(math.inf, mean) if mean != 0.0 else 0.0
         p_value = 0.0 if mean != 0.0 else 1.0
         half_width = 0.0
     return PairedTest(
         mean=mean,
         standard_error=standard_error,
-        variance_factor=factor,
-        t=t,
-        degrees_of_freedom=degrees,
         p_value=p_value,
         ci_low=mean - half_width,
         ci_high=mean + half_width,
-        count=count,
     )
 
 
