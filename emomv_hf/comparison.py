@@ -339,8 +339,12 @@ def _shown(metric: str, value: float, sign: str = "") -> str:
     return f"{display_value(metric, value):{sign}.2f}"
 
 
+def _test_header(reference: str, confidence: float) -> list[str]:
+    return [f"Mean diff (B − {reference})", f"{100 * confidence:g} % CI", "p", "Verdict"]
+
+
 def _test_cells(row: MetricComparison) -> list[str]:
-    """Mean difference, interval, p and verdict: the columns both tables share."""
+    """Mean difference, interval, p and verdict: the columns both tables share (`_test_header`)."""
     interval = f"[{_shown(row.metric, row.test.ci_low, '+')}, {_shown(row.metric, row.test.ci_high, '+')}]"
     return [_shown(row.metric, row.test.mean, "+"), interval, f"{row.test.p_value:.3f}", row.verdict]
 
@@ -348,15 +352,7 @@ def _test_cells(row: MetricComparison) -> list[str]:
 def comparison_markdown(comparison: Comparison) -> str:
     """A Markdown table (metric, mean A, mean B, mean difference, CI, p, verdict) and the method line under it;
     values on the paper's scale (accuracy, top-K and mAP in %, differences in points)."""
-    header = [
-        "Metric",
-        "Mean A",
-        "Mean B",
-        "Mean diff (B − A)",
-        f"{100 * comparison.confidence:g} % CI",
-        "p",
-        "Verdict",
-    ]
+    header = ["Metric", "Mean A", "Mean B", *_test_header("A", comparison.confidence)]
     rows = [
         [
             metric_label(row.metric),
@@ -380,14 +376,7 @@ def differences_markdown(comparisons: Mapping[str, Comparison], reference: str) 
     configuration and metric the mean per-fold difference (B − A), its interval, p and verdict; the method
     line of the first comparison under it (they share the folds)."""
     first = next(iter(comparisons.values()))
-    header = [
-        "Configuration (B)",
-        "Metric",
-        f"Mean diff (B − {reference})",
-        f"{100 * first.confidence:g} % CI",
-        "p",
-        "Verdict",
-    ]
+    header = ["Configuration (B)", "Metric", *_test_header(reference, first.confidence)]
     rows = [
         [label, metric_label(row.metric), *_test_cells(row)]
         for label, comparison in comparisons.items()

@@ -706,7 +706,8 @@ def nested_markdown(selection: NestedSelection, *, command: str, inner_folds: in
         found.name = name
         return found
 
-    paper = results(selection.outer_runs[PAPER_CANDIDATE], PAPER_CANDIDATE)
+    outer = {name: results(selection.outer_runs[name], name) for name in names}
+    paper = outer[PAPER_CANDIDATE]
     nested = results(selection.nested_runs(), "nested selection", selection.output_dir)
     nested.settings = paper.settings  # they differ fold by fold: the table above says which was selected
     versus_paper = paired_comparison(paper, nested, metrics)  # its first row is the selection metric's
@@ -732,7 +733,7 @@ def nested_markdown(selection: NestedSelection, *, command: str, inner_folds: in
         "",
         "Candidates:",
         "",
-        *[f"- `{name}`: {_settings_text(selection, name)}" for name in names],
+        *[f"- `{name}`: {_settings_text(paper.settings, outer[name].settings)}" for name in names],
         "",
         markdown_table(
             [
@@ -752,21 +753,15 @@ def nested_markdown(selection: NestedSelection, *, command: str, inner_folds: in
         lines += [
             f"## `{name}` against the paper's configuration (not nested: every outer fold)",
             "",
-            comparison_markdown(paired_comparison(paper, results(selection.outer_runs[name], name), metrics)),
+            comparison_markdown(paired_comparison(paper, outer[name], metrics)),
         ]
     lines += ["## Recommendation", "", recommendation(selection, versus_paper.rows[0])]
     return "\n".join(lines) + "\n"
 
 
-def _settings_text(selection: NestedSelection, name: str) -> str:
-    """The training arguments of candidate ``name`` that differ from the paper's configuration."""
-    arguments = [
-        run["settings"]["training_arguments"]
-        for run in (selection.outer_runs[n][0] for n in (PAPER_CANDIDATE, name))
-    ]
-    changed = [
-        f"{key}={value}" for key, value in sorted(arguments[1].items()) if arguments[0].get(key) != value
-    ]
+def _settings_text(paper: dict[str, Any], candidate: dict[str, Any]) -> str:
+    """The training arguments of a candidate that differ from the paper's configuration."""
+    changed = [f"{key}={value}" for key, value in sorted(candidate.items()) if paper.get(key) != value]
     return ", ".join(changed) or "the paper's model and training (the command's flags)"
 
 
