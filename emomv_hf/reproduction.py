@@ -370,28 +370,25 @@ def run_grid(
     ]
     if on_start is not None:
         on_start(len(specs) - len(pending), len(specs))
-    bar = tqdm(
-        total=len(specs),
-        initial=len(specs) - len(pending),
-        desc="reproduce",
-        unit="run",
-        disable=not progress,
-    )
 
     def record(spec: RunSpec, outcome: dict[str, Any]) -> None:
         atomic_write_json(paths[spec], {**outcome, "settings": material})
         bar.update(1)
 
     jobs = training_jobs(pending, share_stage_one)
-    try:
+    with tqdm(
+        total=len(specs),
+        initial=len(specs) - len(pending),
+        desc="reproduce",
+        unit="run",
+        disable=not progress,
+    ) as bar:
         if workers <= 1:
             for job in jobs:
                 for spec, outcome in zip(job, _run_job(job, base, base.threads), strict=True):
                     record(spec, outcome)
         elif jobs:
             _run_in_pool(jobs, base, workers, record)
-    finally:
-        bar.close()
     runs = [json.loads(paths[spec].read_text()) for spec in specs]
     return GridRuns(runs=runs, reused=len(specs) - len(pending))
 
@@ -649,15 +646,10 @@ def run_nested_selection(
     root = Path(output_dir)
     paper = candidates[PAPER_CANDIDATE]
     fingerprint = dataset_fingerprint(paper.dataset)
-    bar = tqdm(
-        total=len(seeds) * len(candidates) * (inner_folds + 1),
-        desc=f"nested {task}",
-        unit="run",
-        disable=not progress,
-    )
     inner_scores: dict[int, dict[str, float]] = {}
     outer_runs: dict[str, list[dict[str, Any]]] = {name: [] for name in candidates}
-    try:
+    total = len(seeds) * len(candidates) * (inner_folds + 1)
+    with tqdm(total=total, desc=f"nested {task}", unit="run", disable=not progress) as bar:
         for seed in seeds:
             folder = outer_training_dataset(
                 paper.dataset, seed, paper.cv_folds, fingerprint, root / "datasets"
@@ -683,8 +675,6 @@ def run_nested_selection(
                 )
                 outer_runs[name].extend(outer.runs)
                 bar.update(inner_folds + 1)
-    finally:
-        bar.close()
     return NestedSelection(task, list(candidates), inner_scores, outer_runs, str(root))
 
 
