@@ -89,6 +89,13 @@ def corrected_resampled_t(
     from scipy import stats
 
     values = np.asarray(differences, dtype=float)
+    # examples/write_model_cards.py passes the per-seed values of result files the user names.
+    if values.ndim != 1 or len(values) < 2:
+        raise ComparisonError(f"the paired t test needs at least 2 per-fold differences, got {values.size}")
+    if not np.isfinite(values).all():
+        raise ComparisonError(
+            "the per-fold differences must be finite numbers (a metric is NaN in some fold)"
+        )
     if not 0.0 < confidence < 1.0:  # compare.py's --confidence
         raise ComparisonError(f"confidence must be between 0 and 1, got {confidence}")
     mean = float(values.mean())

@@ -154,6 +154,10 @@ def test_the_plain_paired_t_is_narrower_and_is_the_uncorrected_case():
 
 
 def test_the_test_refuses_bad_input():
+    with pytest.raises(ComparisonError, match="at least 2"):
+        corrected_resampled_t([0.1], N_TRAIN, N_TEST)
+    with pytest.raises(ComparisonError, match="finite"):
+        corrected_resampled_t([0.1, float("nan")], N_TRAIN, N_TEST)
     with pytest.raises(ComparisonError, match="confidence"):
         corrected_resampled_t([0.1, 0.2], N_TRAIN, N_TEST, confidence=95)
     constant = corrected_resampled_t([0.02, 0.02, 0.02], N_TRAIN, N_TEST)
