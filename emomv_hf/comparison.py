@@ -43,11 +43,6 @@ class ComparisonError(ValueError):
     """Results that cannot be read or compared; the message is one line naming what is wrong."""
 
 
-# --------------------------------------------------------------------------------------------------
-# The test
-# --------------------------------------------------------------------------------------------------
-
-
 @dataclass(frozen=True)
 class PairedTest:
     """The outcome of a paired t test on per-fold differences (B - A)."""
@@ -55,18 +50,11 @@ class PairedTest:
     mean: float
     """Mean difference."""
     standard_error: float
-    """``sqrt(variance_factor) * s``, ``s`` the differences' sample standard deviation: the (corrected) standard
-    error of the mean difference."""
-    variance_factor: float
-    """``1/J + n_test/n_train`` (corrected) or ``1/J`` (plain)."""
-    t: float
-    degrees_of_freedom: int
+    """``sqrt(1/J + n_test/n_train) * s`` (``1/J`` alone: plain), ``s`` the differences' sample standard deviation
+    and J their number: the (corrected) standard error of the mean difference."""
     p_value: float
     ci_low: float
     ci_high: float
-    confidence: float
-    count: int
-    """J, the number of differences (folds)."""
 
 
 def corrected_resampled_t(
@@ -101,40 +89,30 @@ def corrected_resampled_t(
     from scipy import stats
 
     values = np.asarray(differences, dtype=float)
+    # examples/write_model_cards.py passes the per-seed values of result files the user names.
     if values.ndim != 1 or len(values) < 2:
         raise ComparisonError(f"the paired t test needs at least 2 per-fold differences, got {values.size}")
     if not np.isfinite(values).all():
         raise ComparisonError(
             "the per-fold differences must be finite numbers (a metric is NaN in some fold)"
         )
-    if not 0.0 < confidence < 1.0:
+    if not 0.0 < confidence < 1.0:  # compare.py's --confidence
         raise ComparisonError(f"confidence must be between 0 and 1, got {confidence}")
-    if not (train_size > 0 and test_size >= 0):
-        raise ComparisonError(f"fold sizes must be positive (n_train {train_size}, n_test {test_size})")
-    count = len(values)
     mean = float(values.mean())
-    factor = 1.0 / count + test_size / train_size
-    standard_error = math.sqrt(factor) * float(values.std(ddof=1))
-    degrees = count - 1
+    standard_error = math.sqrt(1.0 / len(values) + test_size / train_size) * float(values.std(ddof=1))
+    degrees = len(values) - 1
     if standard_error > 0.0:
-        t = mean / standard_error
-        p_value = float(2.0 * stats.t.sf(abs(t), degrees))
+        p_value = float(2.0 * stats.t.sf(abs(mean / standard_error), degrees))
         half_width = float(stats.t.ppf(0.5 + confidence / 2.0, degrees)) * standard_error
     else:
-        t = math.copysign(math.inf, mean) if mean != 0.0 else 0.0
         p_value = 0.0 if mean != 0.0 else 1.0
         half_width = 0.0
     return PairedTest(
         mean=mean,
         standard_error=standard_error,
-        variance_factor=factor,
-        t=t,
-        degrees_of_freedom=degrees,
         p_value=p_value,
         ci_low=mean - half_width,
         ci_high=mean + half_width,
-        confidence=confidence,
-        count=count,
     )
 
 
@@ -147,11 +125,6 @@ def verdict(metric: str, test: PairedTest) -> str:
     if metric.rpartition("/")[2] in LOWER_IS_BETTER:
         higher = not higher
     return "better" if higher else "worse"
-
-
-# --------------------------------------------------------------------------------------------------
-# Reading result folders
-# --------------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, order=True)
@@ -247,11 +220,6 @@ def configurations_from_runs(
     return configurations
 
 
-# --------------------------------------------------------------------------------------------------
-# Comparing two configurations
-# --------------------------------------------------------------------------------------------------
-
-
 @dataclass(frozen=True)
 class MetricComparison:
     metric: str
@@ -273,6 +241,7 @@ class Comparison:
     sizes_source: str
     """``recorded`` (by the runs), ``computed`` (from the dataset) or ``assumed`` (1/(k-1))."""
     rows: tuple[MetricComparison, ...]
+    confidence: float
 
     @property
     def settings_difference(self) -> str:
@@ -280,10 +249,6 @@ class Comparison:
         first, second = self.a.settings, self.b.settings
         names = sorted(name for name in set(first) | set(second) if first.get(name) != second.get(name))
         return ", ".join(f"{name} {first.get(name)!r} vs {second.get(name)!r}" for name in names)
-
-    @property
-    def confidence(self) -> float:
-        return self.rows[0].test.confidence if self.rows else CONFIDENCE
 
     def method_line(self) -> str:
         sizes = f"n_train/n_test {self.train_size:g}/{self.test_size:g}"
@@ -345,17 +310,14 @@ def paired_comparison(
 
     names = list(metrics or metric_names(a.task))
     available = set.intersection(*(set(config.metrics[fold]) for config in (a, b) for fold in folds))
-    missing = next((name for name in names if name not in available), None)
-    if missing is not None:
-        label, fold = next(
-            (label, fold)
-            for label, config in ((label_a, a), (label_b, b))
-            for fold in folds
-            if missing not in config.metrics[fold]
-        )
-        raise ComparisonError(
-            f"metric {missing!r} is not recorded for {fold} of {label}; available: {', '.join(sorted(available))}"
-        )
+    for label, config in ((label_a, a), (label_b, b)):
+        for fold in folds:
+            missing = [name for name in names if name not in config.metrics[fold]]
+            if missing:
+                raise ComparisonError(
+                    f"metric {missing[0]!r} is not recorded for {fold} of {label}; available: "
+                    f"{', '.join(sorted(available))}"
+                )
 
     recorded = {**b.sizes, **a.sizes}  # both configurations ran on the same folds: the same sizes
     if fold_sizes is not None:
@@ -377,20 +339,19 @@ def paired_comparison(
         rows.append(
             MetricComparison(name, float(values_a.mean()), float(values_b.mean()), test, verdict(name, test))
         )
-    return Comparison(a, b, folds, train_size, test_size, source, tuple(rows))
-
-
-# --------------------------------------------------------------------------------------------------
-# Markdown
-# --------------------------------------------------------------------------------------------------
+    return Comparison(a, b, folds, train_size, test_size, source, tuple(rows), confidence)
 
 
 def _shown(metric: str, value: float, sign: str = "") -> str:
     return f"{display_value(metric, value):{sign}.2f}"
 
 
+def _test_header(reference: str, confidence: float) -> list[str]:
+    return [f"Mean diff (B − {reference})", f"{100 * confidence:g} % CI", "p", "Verdict"]
+
+
 def _test_cells(row: MetricComparison) -> list[str]:
-    """Mean difference, interval, p and verdict: the columns both tables share."""
+    """Mean difference, interval, p and verdict: the columns both tables share (`_test_header`)."""
     interval = f"[{_shown(row.metric, row.test.ci_low, '+')}, {_shown(row.metric, row.test.ci_high, '+')}]"
     return [_shown(row.metric, row.test.mean, "+"), interval, f"{row.test.p_value:.3f}", row.verdict]
 
@@ -398,15 +359,7 @@ def _test_cells(row: MetricComparison) -> list[str]:
 def comparison_markdown(comparison: Comparison) -> str:
     """A Markdown table (metric, mean A, mean B, mean difference, CI, p, verdict) and the method line under it;
     values on the paper's scale (accuracy, top-K and mAP in %, differences in points)."""
-    header = [
-        "Metric",
-        "Mean A",
-        "Mean B",
-        "Mean diff (B − A)",
-        f"{100 * comparison.confidence:g} % CI",
-        "p",
-        "Verdict",
-    ]
+    header = ["Metric", "Mean A", "Mean B", *_test_header("A", comparison.confidence)]
     rows = [
         [
             metric_label(row.metric),
@@ -430,14 +383,7 @@ def differences_markdown(comparisons: Mapping[str, Comparison], reference: str) 
     configuration and metric the mean per-fold difference (B − A), its interval, p and verdict; the method
     line of the first comparison under it (they share the folds)."""
     first = next(iter(comparisons.values()))
-    header = [
-        "Configuration (B)",
-        "Metric",
-        f"Mean diff (B − {reference})",
-        f"{100 * first.confidence:g} % CI",
-        "p",
-        "Verdict",
-    ]
+    header = ["Configuration (B)", "Metric", *_test_header(reference, first.confidence)]
     rows = [
         [label, metric_label(row.metric), *_test_cells(row)]
         for label, comparison in comparisons.items()

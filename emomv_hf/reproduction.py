@@ -180,11 +180,6 @@ def nested_candidates(
     return candidates
 
 
-# --------------------------------------------------------------------------------------------------
-# What a run's result depends on
-# --------------------------------------------------------------------------------------------------
-
-
 RUN_RECORD = 2
 """The layout of a run JSON: 2 added the fold sizes and the correspondence runs' per-pair P(matched), so runs
 recorded before are redone rather than shown without them."""
@@ -227,8 +222,6 @@ class RunSpec:
             seed=self.seed,
             output_dir=None,
             progress=False,
-            plots=False,
-            push_to_hub=False,
         )
 
 
@@ -247,11 +240,6 @@ def reproduction_grid(
         for protocol in protocols
         for seed in seeds
     ]
-
-
-# --------------------------------------------------------------------------------------------------
-# Running the grid
-# --------------------------------------------------------------------------------------------------
 
 
 WORKER_NAME = "emomv-reproduce"
@@ -335,18 +323,12 @@ def training_jobs(pending: Sequence[RunSpec], share_stage_one: bool = True) -> l
     same stage-1 network with the same loss (the retrieval head is `1 / distance`, the correspondence head a
     logistic regression fitted afterwards), so one training per variant, protocol and seed serves both
     (`share_stage_one=False`: one training per run, for comparison)."""
-    if not share_stage_one:
-        return [(spec,) for spec in pending]
-    pending_set = set(pending)
-    jobs, shared = [], set()
+    jobs = {spec: (spec,) for spec in pending}  # in grid order; a shared twin leaves its own place
     for spec in pending:
         twin = replace(spec, task="retrieval")
-        if spec.model == "baseline" and spec.task == "correspondence" and twin in pending_set:
-            jobs.append((spec, twin))
-            shared.add(twin)
-        elif spec not in shared:
-            jobs.append((spec,))
-    return sorted(jobs, key=lambda job: pending.index(job[0]))
+        if share_stage_one and spec.model == "baseline" and spec.task == "correspondence" and twin in jobs:
+            jobs[spec] = (spec, *jobs.pop(twin))
+    return list(jobs.values())
 
 
 @dataclass
@@ -388,28 +370,25 @@ def run_grid(
     ]
     if on_start is not None:
         on_start(len(specs) - len(pending), len(specs))
-    bar = tqdm(
-        total=len(specs),
-        initial=len(specs) - len(pending),
-        desc="reproduce",
-        unit="run",
-        disable=not progress,
-    )
 
     def record(spec: RunSpec, outcome: dict[str, Any]) -> None:
         atomic_write_json(paths[spec], {**outcome, "settings": material})
         bar.update(1)
 
     jobs = training_jobs(pending, share_stage_one)
-    try:
+    with tqdm(
+        total=len(specs),
+        initial=len(specs) - len(pending),
+        desc="reproduce",
+        unit="run",
+        disable=not progress,
+    ) as bar:
         if workers <= 1:
             for job in jobs:
                 for spec, outcome in zip(job, _run_job(job, base, base.threads), strict=True):
                     record(spec, outcome)
         elif jobs:
             _run_in_pool(jobs, base, workers, record)
-    finally:
-        bar.close()
     runs = [json.loads(paths[spec].read_text()) for spec in specs]
     return GridRuns(runs=runs, reused=len(specs) - len(pending))
 
@@ -568,9 +547,7 @@ def _collapsed_seeds(runs: Sequence[dict[str, Any]]) -> str:
     return f"{sum(share > COLLAPSE_SHARE for share in shares)} of {len(shares)}"
 
 
-# --------------------------------------------------------------------------------------------------
 # Nested selection of the recommended options (docs/nested-selection.md)
-# --------------------------------------------------------------------------------------------------
 
 PAPER_CANDIDATE = "paper"
 """The name of the paper's configuration among the nested candidates: the reproduction's own flags."""
@@ -669,15 +646,10 @@ def run_nested_selection(
     root = Path(output_dir)
     paper = candidates[PAPER_CANDIDATE]
     fingerprint = dataset_fingerprint(paper.dataset)
-    bar = tqdm(
-        total=len(seeds) * len(candidates) * (inner_folds + 1),
-        desc=f"nested {task}",
-        unit="run",
-        disable=not progress,
-    )
     inner_scores: dict[int, dict[str, float]] = {}
     outer_runs: dict[str, list[dict[str, Any]]] = {name: [] for name in candidates}
-    try:
+    total = len(seeds) * len(candidates) * (inner_folds + 1)
+    with tqdm(total=total, desc=f"nested {task}", unit="run", disable=not progress) as bar:
         for seed in seeds:
             folder = outer_training_dataset(
                 paper.dataset, seed, paper.cv_folds, fingerprint, root / "datasets"
@@ -703,8 +675,6 @@ def run_nested_selection(
                 )
                 outer_runs[name].extend(outer.runs)
                 bar.update(inner_folds + 1)
-    finally:
-        bar.close()
     return NestedSelection(task, list(candidates), inner_scores, outer_runs, str(root))
 
 
@@ -726,7 +696,8 @@ def nested_markdown(selection: NestedSelection, *, command: str, inner_folds: in
         found.name = name
         return found
 
-    paper = results(selection.outer_runs[PAPER_CANDIDATE], PAPER_CANDIDATE)
+    outer = {name: results(selection.outer_runs[name], name) for name in names}
+    paper = outer[PAPER_CANDIDATE]
     nested = results(selection.nested_runs(), "nested selection", selection.output_dir)
     nested.settings = paper.settings  # they differ fold by fold: the table above says which was selected
     versus_paper = paired_comparison(paper, nested, metrics)  # its first row is the selection metric's
@@ -752,7 +723,7 @@ def nested_markdown(selection: NestedSelection, *, command: str, inner_folds: in
         "",
         "Candidates:",
         "",
-        *[f"- `{name}`: {_settings_text(selection, name)}" for name in names],
+        *[f"- `{name}`: {_settings_text(paper.settings, outer[name].settings)}" for name in names],
         "",
         markdown_table(
             [
@@ -772,21 +743,15 @@ def nested_markdown(selection: NestedSelection, *, command: str, inner_folds: in
         lines += [
             f"## `{name}` against the paper's configuration (not nested: every outer fold)",
             "",
-            comparison_markdown(paired_comparison(paper, results(selection.outer_runs[name], name), metrics)),
+            comparison_markdown(paired_comparison(paper, outer[name], metrics)),
         ]
     lines += ["## Recommendation", "", recommendation(selection, versus_paper.rows[0])]
     return "\n".join(lines) + "\n"
 
 
-def _settings_text(selection: NestedSelection, name: str) -> str:
-    """The training arguments of candidate ``name`` that differ from the paper's configuration."""
-    arguments = [
-        run["settings"]["training_arguments"]
-        for run in (selection.outer_runs[n][0] for n in (PAPER_CANDIDATE, name))
-    ]
-    changed = [
-        f"{key}={value}" for key, value in sorted(arguments[1].items()) if arguments[0].get(key) != value
-    ]
+def _settings_text(paper: dict[str, Any], candidate: dict[str, Any]) -> str:
+    """The training arguments of a candidate that differ from the paper's configuration."""
+    changed = [f"{key}={value}" for key, value in sorted(candidate.items()) if paper.get(key) != value]
     return ", ".join(changed) or "the paper's model and training (the command's flags)"
 
 

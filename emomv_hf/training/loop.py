@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import json
 import math
@@ -72,22 +71,20 @@ class EarlyStopping:
 
     _STATE = ("best_loss", "best_epoch", "epochs_without_improvement", "next_epoch", "history")
 
-    def state_dict(self) -> dict[str, Any]:
-        """Everything but the best weights, as JSON values (``best_loss`` may be ``Infinity``)."""
-        return copy.deepcopy({name: getattr(self, name) for name in self._STATE})
-
-    def save(self, folder: Path) -> None:
-        """Write the best weights (if any) into ``folder`` as safetensors; the rest goes into the run marker."""
+    def save(self, folder: Path) -> dict[str, Any]:
+        """Write the best weights (if any) into ``folder`` as safetensors; returns the rest, for the run marker, as
+        JSON values (``best_loss`` may be ``Infinity``)."""
         if self.best_state is not None:
             with atomic_open(folder / BEST_STATE_FILE, binary=True) as file:
                 file.write(
                     safetensors.torch.save({k: v.cpu().contiguous() for k, v in self.best_state.items()})
                 )
+        return {name: getattr(self, name) for name in self._STATE}
 
     def load(self, state: dict[str, Any], folder: Path, device: torch.device) -> None:
-        """Restore what `state_dict` returned and `save` wrote into ``folder``."""
+        """Restore what `save` wrote into ``folder`` and returned (``state``, read back from the run marker)."""
         for name in self._STATE:
-            setattr(self, name, copy.deepcopy(state[name]))
+            setattr(self, name, state[name])
         best = folder / BEST_STATE_FILE
         if best.is_file():
             self.best_state = safetensors.torch.load_file(best, device=str(device))
@@ -269,8 +266,7 @@ def save_checkpoint(
     """Accelerate names, writes and rotates the model and optimizer state (`ProjectConfiguration`); each process
     swaps Accelerate's random-state pickle for a safetensors file; the run marker, written last and atomically,
     makes the folder a complete checkpoint of this run."""
-    folder = Path(accelerator.project_dir) / "checkpoints" / f"checkpoint_{accelerator.save_iteration}"
-    accelerator.save_state(safe_serialization=True)
+    folder = Path(accelerator.save_state(safe_serialization=True))
     (folder / f"random_states_{accelerator.process_index}.pkl").unlink()
     rng = {"torch": torch.get_rng_state()}
     if torch.cuda.is_available():
@@ -279,13 +275,12 @@ def save_checkpoint(
         file.write(safetensors.torch.save(rng))
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
-        stopper.save(folder)
         marker = {
             "epoch": epoch,
             "run": args.run_identity(),
             "dataset_sha256": dataset_hash,
             "num_processes": accelerator.num_processes,
-            "early_stopping": stopper.state_dict(),
+            "early_stopping": stopper.save(folder),
         }
         atomic_write_json(folder / RUN_MARKER, marker)
     accelerator.wait_for_everyone()

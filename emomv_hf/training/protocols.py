@@ -128,61 +128,41 @@ def cv_folds(
     return pooled, folds
 
 
-def cv_splits(
-    pairs: datasets.DatasetDict, args: EmoMVTrainingArguments, device: torch.device
-) -> TrainingSplits:
-    """Seed s of the ``cv`` protocol: outer fold ``s % cv_folds`` of the source-grouped folds drawn with seed
-    ``s // cv_folds`` over train + validation pooled; inside its outer training fold, a grouped held-out slice
-    (seed s) for early stopping."""
-    repetition, fold = divmod(args.seed, args.cv_folds)
-    pooled, folds = cv_folds(pairs, args.cv_folds, repetition)
-    outer_train_rows, test_rows = folds[fold]
-    outer_train = pooled.select(outer_train_rows)
-    refit = TensorPairs.from_dataset(outer_train, device)
-    fit_rows, held_out_rows = grouped_holdout_indices(
-        outer_train["video_segment_id"], outer_train["music_segment_id"], args.held_out_fraction, args.seed
-    )
-    name = f"cv fold {fold} training pairs (grouped held-out slice, {len(held_out_rows)} pairs)"
-    report = f"cv-fold-{fold}-of-{args.cv_folds}-repetition-{repetition}"
-    return TrainingSplits(
-        refit.select(fit_rows), refit.select(held_out_rows), name, report, pooled.select(test_rows), refit
-    )
-
-
-def paper_splits(
-    pairs: datasets.DatasetDict, args: EmoMVTrainingArguments, device: torch.device
-) -> TrainingSplits:
-    """The ``paper`` protocol: fit on train, stop on validation, report on the reported split."""
-    train = TensorPairs.from_dataset(pairs["train"], device)
-    stopping = TensorPairs.from_dataset(pairs["validation"], device)
-    return TrainingSplits(train, stopping, "validation", reporting_split(pairs))
-
-
-def held_out_splits(
-    pairs: datasets.DatasetDict, args: EmoMVTrainingArguments, device: torch.device
-) -> TrainingSplits:
-    """The ``held-out`` protocol: fit on train less a grouped slice (seed ``args.seed``, no source video on both
-    sides) that stops training. ``--task tagging`` fits the segments of the training pairs instead
-    (`segments_from_pairs`: each segment's video, music and emotion) and reports on the segments of the
-    reported split."""
-    if args.task == "tagging":
-        segments = segments_from_pairs(pairs["train"])
-        train = TensorPairs.from_dataset(segments, device, TAGGING_COLUMN_TO_ARGUMENT)
-        video_ids = music_ids = segments["segment_id"]
-        name = "train segments (grouped held-out slice, {held_out} of {total} segments)"
-    else:
-        train = TensorPairs.from_dataset(pairs["train"], device)
-        video_ids, music_ids = pairs["train"]["video_segment_id"], pairs["train"]["music_segment_id"]
-        name = "train (grouped held-out slice, {held_out} pairs)"
-    fit_rows, held_out_rows = grouped_holdout_indices(video_ids, music_ids, args.held_out_fraction, args.seed)
-    name = name.format(held_out=len(held_out_rows), total=len(video_ids))
-    return TrainingSplits(train.select(fit_rows), train.select(held_out_rows), name, reporting_split(pairs))
-
-
 def protocol_splits(
     pairs: datasets.DatasetDict, args: EmoMVTrainingArguments, device: torch.device | str = "cpu"
 ) -> TrainingSplits:
-    """The splits ``args.protocol`` assigns for ``args.seed``, as tensors on ``device`` (the tagger needs
-    ``held-out``)."""
-    splits = {"paper": paper_splits, "held-out": held_out_splits, "cv": cv_splits}[args.protocol]
-    return splits(pairs, args, device)
+    """The splits ``args.protocol`` assigns for ``args.seed``, as tensors on ``device``.
+
+    ``paper``: fit on train, stop on validation, report on the reported split. ``held-out``: fit on train less a
+    grouped slice (seed ``args.seed``, no source video on both sides) that stops training; ``--task tagging``
+    fits the segments of the training pairs instead (`segments_from_pairs`: each segment's video, music and
+    emotion) and reports on the segments of the reported split. ``cv``, seed s: outer fold ``s % cv_folds`` of
+    the source-grouped folds drawn with seed ``s // cv_folds`` over train + validation pooled is reported on;
+    inside its outer training fold (``refit``), a grouped held-out slice (seed s) stops training.
+    """
+    if args.protocol == "paper":
+        train = TensorPairs.from_dataset(pairs["train"], device)
+        stopping = TensorPairs.from_dataset(pairs["validation"], device)
+        return TrainingSplits(train, stopping, "validation", reporting_split(pairs))
+    report, report_pairs, fitted = reporting_split(pairs), None, pairs["train"]
+    name = "train (grouped held-out slice, {held_out} pairs)"
+    if args.protocol == "cv":
+        repetition, fold = divmod(args.seed, args.cv_folds)
+        pooled, folds = cv_folds(pairs, args.cv_folds, repetition)
+        fitted, report_pairs = pooled.select(folds[fold][0]), pooled.select(folds[fold][1])
+        report = f"cv-fold-{fold}-of-{args.cv_folds}-repetition-{repetition}"
+        name = f"cv fold {fold} training pairs (grouped held-out slice, {{held_out}} pairs)"
+    if args.task == "tagging":
+        fitted = segments_from_pairs(pairs["train"])
+        train = TensorPairs.from_dataset(fitted, device, TAGGING_COLUMN_TO_ARGUMENT)
+        video_ids = music_ids = fitted["segment_id"]
+        name = "train segments (grouped held-out slice, {held_out} of {total} segments)"
+    else:
+        train = TensorPairs.from_dataset(fitted, device)
+        video_ids, music_ids = fitted["video_segment_id"], fitted["music_segment_id"]
+    fit_rows, held_out_rows = grouped_holdout_indices(video_ids, music_ids, args.held_out_fraction, args.seed)
+    name = name.format(held_out=len(held_out_rows), total=len(video_ids))
+    refit = train if args.protocol == "cv" else None  # cv: retrained on for the epoch budget
+    return TrainingSplits(
+        train.select(fit_rows), train.select(held_out_rows), name, report, report_pairs, refit
+    )

@@ -12,7 +12,12 @@ from hypothesis import strategies as st
 from emomv_hf.data.loading import load_emomv
 from emomv_hf.data.schema import segments_from_pairs, source_video_id
 from emomv_hf.training import EmoMVTrainingArguments, make_accelerator, run_training
-from emomv_hf.training.protocols import cv_folds, cv_splits, grouped_holdout_indices, grouped_kfold_indices
+from emomv_hf.training.protocols import (
+    cv_folds,
+    grouped_holdout_indices,
+    grouped_kfold_indices,
+    protocol_splits,
+)
 
 
 def _sources(video_ids, music_ids, rows) -> set[str]:
@@ -58,7 +63,7 @@ def test_no_source_video_is_in_two_folds(pairs, folds, seed):
 def test_cv_folds_of_emomv_c_are_grouped_balanced_and_repeat_with_other_seeds(emomv_c_dir):
     pairs = load_emomv(str(emomv_c_dir), "pairs")
     args = EmoMVTrainingArguments(dataset=str(emomv_c_dir), protocol="cv")
-    folds = [cv_splits(pairs, replace(args, seed=seed), "cpu") for seed in range(10)]
+    folds = [protocol_splits(pairs, replace(args, seed=seed)) for seed in range(10)]
     sizes = [len(split.report_pairs) for split in folds[:5]]
     assert sum(sizes) == len(pairs["train"]) + len(pairs["validation"]) == 456
     assert max(sizes) - min(sizes) <= 6, sizes
@@ -109,7 +114,7 @@ def test_cv_stopping_slice_is_drawn_with_the_run_seed(emomv_c_dir):
     args = EmoMVTrainingArguments(dataset=str(emomv_c_dir), protocol="cv")
     pooled, folds = cv_folds(pairs, args.cv_folds, 0)
     for seed in (1, 3):
-        split = cv_splits(pairs, replace(args, seed=seed), "cpu")
+        split = protocol_splits(pairs, replace(args, seed=seed))
         outer_train = pooled.select(folds[seed][0])
         _, held_out = grouped_holdout_indices(
             outer_train["video_segment_id"], outer_train["music_segment_id"], args.held_out_fraction, seed

@@ -95,10 +95,10 @@ def test_early_stopping_restores_the_best_epoch_and_stops_after_patience(tmp_pat
     assert stopper.best_epoch == 0 and stopper.best_loss == 0.9
     assert all(torch.equal(stopper.best_state[name], best[name]) for name in best)
     # A checkpoint holds the state as JSON and the best weights as safetensors: both come back unchanged.
-    stopper.save(tmp_path)
+    state = stopper.save(tmp_path)
     restored = EarlyStopping(patience=2)
-    restored.load(json.loads(json.dumps(stopper.state_dict())), tmp_path, torch.device("cpu"))
-    assert restored.state_dict() == stopper.state_dict() and restored.history == stopper.history
+    restored.load(json.loads(json.dumps(state)), tmp_path, torch.device("cpu"))
+    assert restored.save(tmp_path) == state and restored.history == stopper.history
     assert all(torch.equal(restored.best_state[name], best[name]) for name in best)
 
 

@@ -234,6 +234,15 @@ def test_the_baselines_two_tasks_share_one_training_per_variant_protocol_and_see
     # A retrieval run whose correspondence twin is already finished trains on its own.
     alone = [spec for spec in specs if not (spec.model == "baseline" and spec.task == "correspondence")]
     assert all(len(job) == 1 for job in reproduction.training_jobs(alone))
+    # Tasks listed retrieval first: the twin still trains once, in its correspondence run's job.
+    reversed_tasks = reproduction_grid(range(1), ["paper"], ["baseline"], ["retrieval", "correspondence"])
+    jobs = reproduction.training_jobs(reversed_tasks)
+    assert [spec.key for job in jobs for spec in job] == [
+        "baseline-correspondence-multi-paper-seed0",
+        "baseline-retrieval-multi-paper-seed0",
+        "baseline-correspondence-single-paper-seed0",
+        "baseline-retrieval-single-paper-seed0",
+    ]
 
 
 # --------------------------------------------------------------------------------------------------
