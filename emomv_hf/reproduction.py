@@ -31,7 +31,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from emomv_hf._version import __version__
-from emomv_hf.cli import check_flags
+from emomv_hf.cli import check_flags, flag
 from emomv_hf.io_utils import atomic_write_json, markdown_table
 from emomv_hf.models_registry import PAPER_TASKS as TASKS
 from emomv_hf.paper_results import PAPER_TABLES, metric_names
@@ -51,7 +51,7 @@ GRID_FIELDS = ("model", "task", "single_task", "protocol", "seed")
 class ReproductionArguments:
     """The reproduction grid; the dataset, output folder and training settings are EmoMVTrainingArguments'."""
 
-    seeds: int = field(default=10, metadata={"help": "Number of seeds per row (seeds 0..N-1)."})
+    seeds: int = flag("Number of seeds per row (seeds 0..N-1).", default=10)
     protocols: list[str] = field(
         default_factory=lambda: list(PROTOCOLS), metadata={"help": "Protocols to run.", "choices": PROTOCOLS}
     )
@@ -78,8 +78,8 @@ class ReproductionArguments:
             "nargs": "+",
         },
     )
-    inner_folds: int = field(
-        default=3, metadata={"help": "--nested: source-grouped inner folds inside each outer training fold."}
+    inner_folds: int = flag(
+        "--nested: source-grouped inner folds inside each outer training fold.", default=3
     )
 
     def __post_init__(self) -> None:

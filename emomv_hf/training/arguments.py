@@ -7,12 +7,12 @@ Defaults are the paper's and the authors' released code's (Adam, lr 1e-4, weight
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from huggingface_hub.errors import StrictDataclassError
 
-from emomv_hf.cli import check_flags
+from emomv_hf.cli import check_flags, flag
 from emomv_hf.models_registry import MODEL_FAMILIES as MODELS
 from emomv_hf.models_registry import TASKS, build_config, parse_config_overrides
 from emomv_hf.training.protocols import DEFAULT_PATIENCE, PROTOCOLS
@@ -41,139 +41,96 @@ RESULT_INDEPENDENT_FIELDS = frozenset(
 class EmoMVTrainingArguments:
     """Everything that defines a training run; every field is a command-line flag of ``examples/train.py``."""
 
-    dataset: str = field(
+    dataset: str = flag(
+        "Hub dataset id (emomv/emomv-c) or a local folder built by dataset_scripts/build_emomv.py.",
         default="emomv/emomv-c",
-        metadata={
-            "help": "Hub dataset id (emomv/emomv-c) or a local folder built by dataset_scripts/build_emomv.py."
-        },
     )
-    output_dir: str | None = field(
-        default=None,
-        metadata={"help": "Where the model, its card, eval_results.json, plots and checkpoints are written."},
+    output_dir: str | None = flag(
+        "Where the model, its card, eval_results.json, plots and checkpoints are written.", default=None
     )
-    task: Literal["correspondence", "retrieval", "tagging"] = field(
+    task: Literal["correspondence", "retrieval", "tagging"] = flag(
+        "correspondence (matched/mismatched), retrieval, or tagging (the emotion tagger that labels "
+        "new datasets, trained on the segments of the pairs; needs --protocol held-out).",
         default="correspondence",
-        metadata={
-            "help": "correspondence (matched/mismatched), retrieval, or tagging (the emotion tagger that labels "
-            "new datasets, trained on the segments of the pairs; needs --protocol held-out)."
-        },
     )
-    model: Literal["emomv", "baseline"] = field(
-        default="emomv",
-        metadata={"help": "emomv (the paper's model) or baseline (modified Li & Kumar 2019)."},
+    model: Literal["emomv", "baseline"] = flag(
+        "emomv (the paper's model) or baseline (modified Li & Kumar 2019).", default="emomv"
     )
-    single_task: bool = field(
-        default=False, metadata={"help": "Drop the emotion heads and their losses (the paper's ablation)."}
-    )
-    protocol: Literal["paper", "held-out", "cv"] = field(
-        # The honest protocol by default: `paper` stops on the split it reports, so a first run would print
-        # optimistic numbers beside the paper's column; the reproduction passes its protocols explicitly.
+    single_task: bool = flag("Drop the emotion heads and their losses (the paper's ablation).", default=False)
+    # The honest protocol by default: `paper` stops on the split it reports, so a first run would print
+    # optimistic numbers beside the paper's column; the reproduction passes its protocols explicitly.
+    protocol: Literal["paper", "held-out", "cv"] = flag(
+        "held-out: early stopping on a grouped slice of train, validation never seen; cv: grouped "
+        "k-fold cross-validation over train+validation with a nested epoch budget; paper: early stopping "
+        "on the validation split it reports (optimistic; the paper's tables).",
         default="held-out",
-        metadata={
-            "help": "held-out: early stopping on a grouped slice of train, validation never seen; cv: grouped "
-            "k-fold cross-validation over train+validation with a nested epoch budget; paper: early stopping "
-            "on the validation split it reports (optimistic; the paper's tables)."
-        },
     )
-    cv_folds: int = field(
-        default=5, metadata={"help": "Folds of the cv protocol (seed s evaluates fold s mod cv_folds)."}
+    cv_folds: int = flag("Folds of the cv protocol (seed s evaluates fold s mod cv_folds).", default=5)
+    held_out_fraction: float = flag(
+        "Share of the training pairs held out for early stopping (held-out protocol).", default=0.2
     )
-    held_out_fraction: float = field(
-        default=0.2,
-        metadata={"help": "Share of the training pairs held out for early stopping (held-out protocol)."},
-    )
-    seed: int = field(
-        default=0, metadata={"help": "Seed of initialisation, dropout, shuffling and the held-out slice."}
-    )
-    learning_rate: float = field(default=1e-4, metadata={"help": "Adam learning rate."})
-    weight_decay: float = field(
-        default=0.1, metadata={"help": "Adam (L2) weight decay, as in the released code."}
-    )
-    batch_size: int = field(default=256, metadata={"help": "Global batch size (split across processes)."})
-    max_epochs: int = field(default=1000, metadata={"help": "Upper bound on the number of epochs."})
-    patience: int | None = field(
+    seed: int = flag("Seed of initialisation, dropout, shuffling and the held-out slice.", default=0)
+    learning_rate: float = flag("Adam learning rate.", default=1e-4)
+    weight_decay: float = flag("Adam (L2) weight decay, as in the released code.", default=0.1)
+    batch_size: int = flag("Global batch size (split across processes).", default=256)
+    max_epochs: int = flag("Upper bound on the number of epochs.", default=1000)
+    patience: int | None = flag(
+        "Stop after this many epochs without a lower early-stopping loss. Default: 20 (the released "
+        "code) for the paper protocol, 100 for held-out and cv (docs/held-out-patience.md).",
         default=None,
-        metadata={
-            "help": "Stop after this many epochs without a lower early-stopping loss. Default: 20 (the released "
-            "code) for the paper protocol, 100 for held-out and cv (docs/held-out-patience.md)."
-        },
     )
-    stopping_loss: Literal["total", "match", "error"] = field(
+    stopping_loss: Literal["total", "match", "error"] = flag(
+        "What early stopping watches: total (the weighted training loss, as in the released code), "
+        "match (the matched/mismatched term alone; see docs/held-out-patience.md) or, for --task tagging "
+        "only, error (1 - the mean accuracy of the predictions from each stream alone).",
         default="total",
-        metadata={
-            "help": "What early stopping watches: total (the weighted training loss, as in the released code), "
-            "match (the matched/mismatched term alone; see docs/held-out-patience.md) or, for --task tagging "
-            "only, error (1 - the mean accuracy of the predictions from each stream alone)."
-        },
     )
-    projections_from: str | None = field(
+    projections_from: str | None = flag(
+        "--task tagging only: a trained EmoMV correspondence or retrieval model (folder or Hub id) "
+        "whose standardisation and per-stream reduction layers become the tagger's projections, kept fixed "
+        "(only the encoder and classifier train). It must not have seen the reported split: a saved run's "
+        "training_args.json must say --protocol held-out when it was trained on this dataset.",
         default=None,
-        metadata={
-            "help": "--task tagging only: a trained EmoMV correspondence or retrieval model (folder or Hub id) "
-            "whose standardisation and per-stream reduction layers become the tagger's projections, kept fixed "
-            "(only the encoder and classifier train). It must not have seen the reported split: a saved run's "
-            "training_args.json must say --protocol held-out when it was trained on this dataset."
-        },
     )
-    ensemble_size: int = field(
+    ensemble_size: int = flag(
+        "Train this many proposed models and save them as one EmoMVEnsemble (averaged predictions). "
+        "Member k trains exactly as a single run with seed SEED + 1000 k would, on this run's splits.",
         default=1,
-        metadata={
-            "help": "Train this many proposed models and save them as one EmoMVEnsemble (averaged predictions). "
-            "Member k trains exactly as a single run with seed SEED + 1000 k would, on this run's splits."
-        },
     )
-    calibrate: bool = field(
+    calibrate: bool = flag(
+        "Fit the correspondence model's temperatures (matched head and each emotion head) by NLL on "
+        "the early-stopping pairs, so its probabilities are calibrated; --no-calibrate keeps T = 1. No "
+        "effect on retrieval models, the tagger, the baseline and ensembles (see emomv_hf.training.calibration).",
         default=True,
-        metadata={
-            "help": "Fit the correspondence model's temperatures (matched head and each emotion head) by NLL on "
-            "the early-stopping pairs, so its probabilities are calibrated; --no-calibrate keeps T = 1. No "
-            "effect on retrieval models, the tagger, the baseline and ensembles (see emomv_hf.training.calibration)."
-        },
     )
-    config_overrides: str | None = field(
+    config_overrides: str | None = flag(
+        "Model config fields to change from the paper's, e.g. 'similarity=mix,"
+        "supervised_contrastive_weight=1.0' (retrieval) or 'projection_dropout=0.2'; checked against the config class.",
         default=None,
-        metadata={
-            "help": "Model config fields to change from the paper's, e.g. 'similarity=mix,"
-            "supervised_contrastive_weight=1.0' (retrieval) or 'projection_dropout=0.2'; checked against the config class."
-        },
     )
-    eval_batch_size: int = field(default=1024, metadata={"help": "Batch size for evaluation."})
-    threads: int = field(
+    eval_batch_size: int = flag("Batch size for evaluation.", default=1024)
+    threads: int = flag(
+        "torch threads per process. The models are tiny: one thread is as fast as two on an idle "
+        "2-core machine and much faster on a busy one; run independent runs as separate processes.",
         default=1,
-        metadata={
-            "help": "torch threads per process. The models are tiny: one thread is as fast as two on an idle "
-            "2-core machine and much faster on a busy one; run independent runs as separate processes."
-        },
     )
-    checkpointing_epochs: int | None = field(
-        default=None,
-        metadata={"help": "Save a resumable training state every N epochs (under OUTPUT_DIR/checkpoints)."},
+    checkpointing_epochs: int | None = flag(
+        "Save a resumable training state every N epochs (under OUTPUT_DIR/checkpoints).", default=None
     )
-    checkpoints_total_limit: int = field(default=2, metadata={"help": "How many training states to keep."})
-    resume_from_checkpoint: str | None = field(
-        default=None,
-        metadata={"help": "A checkpoint folder, or 'latest' for the newest one in OUTPUT_DIR/checkpoints."},
+    checkpoints_total_limit: int = flag("How many training states to keep.", default=2)
+    resume_from_checkpoint: str | None = flag(
+        "A checkpoint folder, or 'latest' for the newest one in OUTPUT_DIR/checkpoints.", default=None
     )
-    overwrite_output_dir: bool = field(
+    overwrite_output_dir: bool = flag(
+        "Write into an OUTPUT_DIR that holds another run's outputs or checkpoints (they are deleted).",
         default=False,
-        metadata={
-            "help": "Write into an OUTPUT_DIR that holds another run's outputs or checkpoints (they are deleted)."
-        },
     )
-    report_to: str | None = field(
-        default=None, metadata={"help": "Experiment tracker for accelerate, e.g. tensorboard."}
-    )
-    plots: bool = field(
-        default=True, metadata={"help": "Write ROC, confusion-matrix and precision-recall PNGs."}
-    )
-    progress: bool = field(default=True, metadata={"help": "Show a tqdm progress bar over epochs."})
-    push_to_hub: bool = field(
-        default=False, metadata={"help": "Upload the model, card and plots to the Hub."}
-    )
-    hub_model_id: str | None = field(
-        default=None, metadata={"help": "Hub repository id (ORG/NAME) for --push-to-hub."}
-    )
-    hub_private: bool = field(default=False, metadata={"help": "Create the Hub repository as private."})
+    report_to: str | None = flag("Experiment tracker for accelerate, e.g. tensorboard.", default=None)
+    plots: bool = flag("Write ROC, confusion-matrix and precision-recall PNGs.", default=True)
+    progress: bool = flag("Show a tqdm progress bar over epochs.", default=True)
+    push_to_hub: bool = flag("Upload the model, card and plots to the Hub.", default=False)
+    hub_model_id: str | None = flag("Hub repository id (ORG/NAME) for --push-to-hub.", default=None)
+    hub_private: bool = flag("Create the Hub repository as private.", default=False)
 
     def __post_init__(self) -> None:
         checks = {
