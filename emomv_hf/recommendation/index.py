@@ -233,18 +233,13 @@ class StreamIndex:
     stream: str
     entries: datasets.Dataset
     index_type: str
-    _rows_by_segment: dict[str, int] | None = None
 
     def __len__(self) -> int:
         return len(self.entries)
 
     def row_of(self, segment_id: str) -> int | None:
-        if self._rows_by_segment is None:
-            # The Arrow column, not `entries["segment_id"]`: datasets 5 returns a lazy Column whose every
-            # element is a separate table lookup.
-            ids = self.entries.data.column("segment_id").to_pylist()
-            self._rows_by_segment = {sid: row for row, sid in enumerate(ids)}
-        return self._rows_by_segment.get(segment_id)
+        row = self.entries.data.column("segment_id").index(segment_id).as_py()  # -1: not in the library
+        return None if row < 0 else row
 
     def vectors(self, rows: np.ndarray) -> np.ndarray:
         """Retrieval vectors of the given rows `(len(rows), D')`, float32."""
@@ -271,10 +266,6 @@ class LibraryIndex:
 
     def __init__(self, path: Path, info: dict[str, Any], streams: dict[str, StreamIndex]):
         self.path, self.info, self.streams = path, info, streams
-
-    def __repr__(self) -> str:
-        sizes = ", ".join(f"{s}: {len(index)} ({index.index_type})" for s, index in self.streams.items())
-        return f"LibraryIndex({self.info['library']!r}, {sizes}, at {self.path})"
 
     @classmethod
     def build(
