@@ -267,6 +267,10 @@ class LibraryIndex:
     def __init__(self, path: Path, info: dict[str, Any], streams: dict[str, StreamIndex]):
         self.path, self.info, self.streams = path, info, streams
 
+    def __repr__(self) -> str:  # what recommend.py --build-index prints
+        sizes = ", ".join(f"{s}: {len(index)} ({index.index_type})" for s, index in self.streams.items())
+        return f"LibraryIndex({self.info['library']!r}, {sizes}, at {self.path})"
+
     @classmethod
     def build(
         cls,
@@ -347,12 +351,8 @@ class LibraryIndex:
         """Open the index in ``index_dir``; raises :class:`IndexMismatchError` if ``model`` did not build it and
         :class:`StaleIndexError` if its files changed since it was written (or it has another format)."""
         path = Path(index_dir)
-        info_path = path / "index.json"
-        if not info_path.is_file():
-            raise FileNotFoundError(
-                f"{path}: no library index here (no index.json); build it with --build-index"
-            )
-        info = json.loads(info_path.read_text(encoding="utf-8"))  # the package's own, written atomically
+        # The package's own, written atomically; open() builds an index where there is no index.json.
+        info = json.loads((path / "index.json").read_text(encoding="utf-8"))
         if (found := info.get("format_version")) != INDEX_FORMAT_VERSION:
             raise StaleIndexError(f"{path}: index format {found}, this version reads {INDEX_FORMAT_VERSION}")
         fingerprint, similarity = model_fingerprint(model), model_similarity(model)
