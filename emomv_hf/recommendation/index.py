@@ -249,7 +249,6 @@ class StreamIndex:
         """Rows of the ``k`` best inner products with ``query`` `(D',)`, best first (faiss order)."""
         import faiss
 
-        k = min(int(k), len(self.entries))
         # One query on one OpenMP thread: waking more threads costs more than the search itself (see
         # benchmarks/bench_retrieval.py, which measures both).
         threads = faiss.omp_get_max_threads()
