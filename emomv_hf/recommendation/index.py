@@ -307,24 +307,22 @@ class LibraryIndex:
                 rows = np.flatnonzero(present)
                 if not len(rows):
                     continue
-                vectors, probabilities = [], []
+                encoded = []  # (vectors, emotion probabilities or None) per batch
                 bar = tqdm(total=len(rows), desc=f"encoding {stream}", unit="segment", disable=not progress)
                 # The library's features were checked finite when they were extracted or released.
                 for start in range(0, len(rows), ENCODE_BATCH_SIZE):
                     batch = features[rows[start : start + ENCODE_BATCH_SIZE]]
                     try:
-                        batch_vectors, batch_probabilities = encode_features(model, batch, stream)
+                        encoded.append(encode_features(model, batch, stream))
                     except ValueError as error:  # e.g. features of another width than the model's
                         raise ValueError(f"library {library} does not fit the model: {error}") from None
-                    vectors.append(batch_vectors)
-                    if batch_probabilities is not None:
-                        probabilities.append(batch_probabilities)
                     bar.update(len(batch))
                 bar.close()
+                vectors, probabilities = zip(*encoded, strict=True)
                 stacked = np.concatenate(vectors)
                 columns = {name: values.take(pa.array(rows)) for name, values in metadata.items()}
                 columns["vectors"] = fixed_size_list_array(stacked)
-                if probabilities:
+                if probabilities[0] is not None:  # a single-task model predicts no emotions
                     columns["emotion_probabilities"] = fixed_size_list_array(np.concatenate(probabilities))
                 entries = datasets.Dataset(pa.Table.from_pydict(columns))
                 kind, faiss_index = make_faiss_index(index_type, stacked.shape[1], len(stacked))
