@@ -156,9 +156,8 @@ def format_markdown(results: SurveyResults) -> str:
         "# Label-validation survey",
         "",
         f"{counted(results.participants, 'participant')}, {counted(results.responses, 'response')}. Shares of "
-        "ratings in % "
-        "(the paper's value in brackets where it reports one): Very poor - Poor = 1-2, Moderate = 3, "
-        "Good - Very good = 4-5.",
+        "ratings in % (the paper's value in brackets where it reports one): Very poor - Poor = 1-2, "
+        "Moderate = 3, Good - Very good = 4-5.",
     ]
     for dataset in results.datasets:
         name = dataset_display_name(dataset)
