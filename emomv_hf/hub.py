@@ -22,9 +22,8 @@ def push_to_hub(
     private: bool = False,
     api: HfApi | None = None,
 ) -> str:
-    """Create the ``repo_type`` repository ``repo_id`` if needed and upload ``folder``; returns the commit URL.
-
-    ``checkpoints/*`` and hidden files are left out.
+    """Create the ``repo_type`` repository ``repo_id`` if needed and upload ``folder`` but
+    :data:`IGNORED_FOR_UPLOAD`; returns the commit URL.
 
     Raises:
         FileNotFoundError: ``folder`` is not a folder.

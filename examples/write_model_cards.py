@@ -39,7 +39,7 @@ from emomv_hf.citation import BIBTEX
 from emomv_hf.comparison import METHOD, ComparisonError, corrected_resampled_t, read_results
 from emomv_hf.data.schema import DATASET_NAMES
 from emomv_hf.emotions import EMOTIONS
-from emomv_hf.io_utils import markdown_table, replacing_dir
+from emomv_hf.io_utils import counted, markdown_table, replacing_dir
 from emomv_hf.paper_results import PAPER_TABLES, metric_names
 from emomv_hf.reporting import dataset_display_name, display_value, metric_label, paper_value
 from emomv_hf.training.protocols import DEFAULT_PATIENCE, PROTOCOL_DESCRIPTIONS
@@ -448,9 +448,7 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, OSError, KeyError, ComparisonError) as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return 1
-    print(
-        f"{len(repos)} model card{'' if len(repos) == 1 else 's'} in {args.output_dir}: {', '.join(repos.values())}"
-    )
+    print(f"{counted(len(repos), 'model card')} in {args.output_dir}: {', '.join(repos.values())}")
     return 0
 
 

@@ -233,18 +233,13 @@ class StreamIndex:
     stream: str
     entries: datasets.Dataset
     index_type: str
-    _rows_by_segment: dict[str, int] | None = None
 
     def __len__(self) -> int:
         return len(self.entries)
 
     def row_of(self, segment_id: str) -> int | None:
-        if self._rows_by_segment is None:
-            # The Arrow column, not `entries["segment_id"]`: datasets 5 returns a lazy Column whose every
-            # element is a separate table lookup.
-            ids = self.entries.data.column("segment_id").to_pylist()
-            self._rows_by_segment = {sid: row for row, sid in enumerate(ids)}
-        return self._rows_by_segment.get(segment_id)
+        row = self.entries.data.column("segment_id").index(segment_id).as_py()  # -1: not in the library
+        return None if row < 0 else row
 
     def vectors(self, rows: np.ndarray) -> np.ndarray:
         """Retrieval vectors of the given rows `(len(rows), D')`, float32."""
@@ -254,7 +249,6 @@ class StreamIndex:
         """Rows of the ``k`` best inner products with ``query`` `(D',)`, best first (faiss order)."""
         import faiss
 
-        k = min(int(k), len(self.entries))
         # One query on one OpenMP thread: waking more threads costs more than the search itself (see
         # benchmarks/bench_retrieval.py, which measures both).
         threads = faiss.omp_get_max_threads()
@@ -272,7 +266,7 @@ class LibraryIndex:
     def __init__(self, path: Path, info: dict[str, Any], streams: dict[str, StreamIndex]):
         self.path, self.info, self.streams = path, info, streams
 
-    def __repr__(self) -> str:
+    def __repr__(self) -> str:  # what recommend.py --build-index prints
         sizes = ", ".join(f"{s}: {len(index)} ({index.index_type})" for s, index in self.streams.items())
         return f"LibraryIndex({self.info['library']!r}, {sizes}, at {self.path})"
 
@@ -313,24 +307,22 @@ class LibraryIndex:
                 rows = np.flatnonzero(present)
                 if not len(rows):
                     continue
-                vectors, probabilities = [], []
+                encoded = []  # (vectors, emotion probabilities or None) per batch
                 bar = tqdm(total=len(rows), desc=f"encoding {stream}", unit="segment", disable=not progress)
                 # The library's features were checked finite when they were extracted or released.
                 for start in range(0, len(rows), ENCODE_BATCH_SIZE):
                     batch = features[rows[start : start + ENCODE_BATCH_SIZE]]
                     try:
-                        batch_vectors, batch_probabilities = encode_features(model, batch, stream)
+                        encoded.append(encode_features(model, batch, stream))
                     except ValueError as error:  # e.g. features of another width than the model's
                         raise ValueError(f"library {library} does not fit the model: {error}") from None
-                    vectors.append(batch_vectors)
-                    if batch_probabilities is not None:
-                        probabilities.append(batch_probabilities)
                     bar.update(len(batch))
                 bar.close()
+                vectors, probabilities = zip(*encoded, strict=True)
                 stacked = np.concatenate(vectors)
                 columns = {name: values.take(pa.array(rows)) for name, values in metadata.items()}
                 columns["vectors"] = fixed_size_list_array(stacked)
-                if probabilities:
+                if probabilities[0] is not None:  # a single-task model predicts no emotions
                     columns["emotion_probabilities"] = fixed_size_list_array(np.concatenate(probabilities))
                 entries = datasets.Dataset(pa.Table.from_pydict(columns))
                 kind, faiss_index = make_faiss_index(index_type, stacked.shape[1], len(stacked))
@@ -356,12 +348,8 @@ class LibraryIndex:
         """Open the index in ``index_dir``; raises :class:`IndexMismatchError` if ``model`` did not build it and
         :class:`StaleIndexError` if its files changed since it was written (or it has another format)."""
         path = Path(index_dir)
-        info_path = path / "index.json"
-        if not info_path.is_file():
-            raise FileNotFoundError(
-                f"{path}: no library index here (no index.json); build it with --build-index"
-            )
-        info = json.loads(info_path.read_text(encoding="utf-8"))  # the package's own, written atomically
+        # The package's own, written atomically; open() builds an index where there is no index.json.
+        info = json.loads((path / "index.json").read_text(encoding="utf-8"))
         if (found := info.get("format_version")) != INDEX_FORMAT_VERSION:
             raise StaleIndexError(f"{path}: index format {found}, this version reads {INDEX_FORMAT_VERSION}")
         fingerprint, similarity = model_fingerprint(model), model_similarity(model)

@@ -11,12 +11,11 @@
 
 Made with ``extractors=ExtractorArguments(...)`` (file queries) and the options of :meth:`LibraryIndex.open`
 (``index_dir``, ``split``, ``index_type``, ``rebuild``, ``progress``), it wraps a
-:class:`~emomv_hf.recommendation.MusicRecommender` whose index is opened (built the first time) then. Call
-parameters: ``top_k`` (10), ``per`` (``"track"`` or ``"segment"``), ``query_stream`` (the stream of a segment id
-or a bare file path: ``"video"``), ``return_recommendations``. Each call returns the ranked items (dicts: rank,
-score, track, segment_id, media, start, end, emotion, predicted_emotions, query_segment), as
-:meth:`Recommendations.to_dict` writes them, or with ``return_recommendations=True`` the
-:class:`~emomv_hf.recommendation.Recommendations` itself (its query, library and items).
+:class:`~.recommend.MusicRecommender` whose index is opened (built the first time) then. Call parameters:
+``top_k`` (10), ``per`` (``"track"`` or ``"segment"``), ``query_stream`` (the stream of a segment id or a bare
+file path: ``"video"``), ``return_recommendations``. Each call returns the ranked items as dicts of
+:class:`~.recommend.RecommendedItem`'s fields, or with ``return_recommendations=True`` the
+:class:`~.recommend.Recommendations` itself (its query, library and items).
 
 This module imports only transformers at import time, so registering the task costs nothing; the recommender
 (datasets, faiss) is imported when a pipeline is made.

@@ -156,9 +156,8 @@ def format_markdown(results: SurveyResults) -> str:
         "# Label-validation survey",
         "",
         f"{counted(results.participants, 'participant')}, {counted(results.responses, 'response')}. Shares of "
-        "ratings in % "
-        "(the paper's value in brackets where it reports one): Very poor - Poor = 1-2, Moderate = 3, "
-        "Good - Very good = 4-5.",
+        "ratings in % (the paper's value in brackets where it reports one): Very poor - Poor = 1-2, "
+        "Moderate = 3, Good - Very good = 4-5.",
     ]
     for dataset in results.datasets:
         name = dataset_display_name(dataset)
@@ -195,6 +194,10 @@ def format_markdown(results: SurveyResults) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _plotted(share: Fraction | None) -> float:
+    return 0.0 if share is None else float(share) * 100  # a share without ratings is drawn empty
+
+
 def plot_results(results: SurveyResults, output_dir: str | os.PathLike) -> list[Path]:
     """``survey_ratings_<dataset>.png`` (stacked bars per label and question) and ``survey_agreement.png``."""
     from emomv_hf.metrics.plots import new_figure, save_figure
@@ -209,12 +212,7 @@ def plot_results(results: SurveyResults, output_dir: str | os.PathLike) -> list[
         names = [f"{label.capitalize()}: {QUESTION_ROWS[question]}" for label, question in rows]
         left = [0.0] * len(rows)
         for bin_name in BINS:
-            widths = [
-                float(share) * 100
-                if (share := results.share(dataset, label, question, bin_name)) is not None
-                else 0.0
-                for label, question in rows
-            ]
+            widths = [_plotted(results.share(dataset, label, question, bin_name)) for label, question in rows]
             axes.barh(names, widths, left=left, color=colours[bin_name], label=BIN_LABELS[bin_name])
             left = [a + b for a, b in zip(left, widths, strict=True)]
         axes.invert_yaxis()
@@ -228,10 +226,7 @@ def plot_results(results: SurveyResults, output_dir: str | os.PathLike) -> list[
     width = 0.38
     positions = range(len(results.datasets))
     for offset, stream in ((-width / 2, "music"), (width / 2, "video")):
-        values = [
-            float(share) * 100 if (share := results.agreement_share(dataset, stream)) is not None else 0.0
-            for dataset in results.datasets
-        ]
+        values = [_plotted(results.agreement_share(dataset, stream)) for dataset in results.datasets]
         axes.bar([p + offset for p in positions], values, width, label=stream)
     axes.set_xticks(list(positions), [dataset_display_name(dataset) for dataset in results.datasets])
     axes.set_ylim(0, 100)

@@ -397,7 +397,7 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             answers = {name: int(form[name]) if name in QUESTIONS else form[name] for name in ANSWER_LABELS}
             self.server.store.submit(participant, sample.sample_id, **answers)
-        except (ValueError, ResponseError) as error:
+        except ValueError as error:  # ResponseError too
             return self._send_sample(
                 token, participant, index, sample, form, str(error), HTTPStatus.BAD_REQUEST
             )

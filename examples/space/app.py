@@ -359,6 +359,10 @@ def build_demo(space: Space, upload_lifetime_s: int = 3600):
         gr.Warning(str(error))
         return f"**Error:** {error}"
 
+    def emotion_chart(side: str, elem_id: str):
+        """The bars of one side's predicted emotions (every class shown)."""
+        return gr.Label(num_top_classes=len(EMOTIONS), label=f"{side}: predicted emotions", elem_id=elem_id)
+
     def query_picker(stream: str, prefix: str, upload_id: str):
         """One query side of ``stream``: a source radio, then the library segment picker or the upload box, as
         the radio says. Returns ``(source, segment, upload)``."""
@@ -413,11 +417,7 @@ def build_demo(space: Space, upload_lifetime_s: int = 3600):
                     )
                 with gr.Column():
                     summary = gr.Markdown(elem_id=f"{prefix}-summary")
-                    query_chart = gr.Label(
-                        num_top_classes=len(EMOTIONS),
-                        label=f"{query_stream.capitalize()}: predicted emotions",
-                        elem_id=f"{prefix}-query-emotions",
-                    )
+                    query_chart = emotion_chart(query_stream.capitalize(), f"{prefix}-query-emotions")
             results = gr.Dataframe(
                 headers=list(RESULT_COLUMNS),
                 datatype="str",
@@ -441,11 +441,7 @@ def build_demo(space: Space, upload_lifetime_s: int = 3600):
                         visible=False,
                         elem_id=f"{prefix}-track-audio",
                     )
-                item_chart = gr.Label(
-                    num_top_classes=len(EMOTIONS),
-                    label=f"{ranked.capitalize()}: predicted emotions",
-                    elem_id=f"{prefix}-track-emotions",
-                )
+                item_chart = emotion_chart(ranked.capitalize(), f"{prefix}-track-emotions")
             found = gr.State()
 
             def show_item(recommendations: Recommendations | None, choice: str | None):
@@ -521,16 +517,8 @@ def build_demo(space: Space, upload_lifetime_s: int = 3600):
                         )
                         verdict = gr.Label(label="Correspondence", elem_id="match-verdict")
                         match_text = gr.Markdown(elem_id="match-summary")
-                    video_chart = gr.Label(
-                        num_top_classes=len(EMOTIONS),
-                        label="Video: predicted emotions",
-                        elem_id="video-emotions",
-                    )
-                    music_chart = gr.Label(
-                        num_top_classes=len(EMOTIONS),
-                        label="Music: predicted emotions",
-                        elem_id="music-emotions",
-                    )
+                    video_chart = emotion_chart("Video", "video-emotions")
+                    music_chart = emotion_chart("Music", "music-emotions")
 
                 def on_match(*form: Any):
                     try:

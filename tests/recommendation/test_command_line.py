@@ -163,7 +163,11 @@ def test_a_damaged_model_folder(recommend, model_dir, emomv_c_dir, tmp_path, cap
 def test_indexing_shows_only_labelled_progress_bars(recommend, model_dir, emomv_c_dir, tmp_path, capsys):
     argv = ["--model", str(model_dir), "--library", str(emomv_c_dir), "--index-dir", str(tmp_path / "index")]
     assert recommend.main([*argv, "--build-index"]) == 0
-    err = capsys.readouterr().err
+    out, err = capsys.readouterr()
+    # Alone, --build-index says what it indexed (LibraryIndex's repr).
+    assert re.fullmatch(r"LibraryIndex\('.+', music: \d+ \(exact\), video: \d+ \(exact\), at .+\)\n", out), (
+        out
+    )
     bars = [part.strip() for part in re.split(r"[\r\n]", err) if "|" in part and "%" in part]
     assert bars and all(re.match(r"(encoding (video|music)|Loading weights): ", bar) for bar in bars), bars
     assert "Saving the dataset" not in err

@@ -117,3 +117,15 @@ def test_a_model_of_another_task_is_refused(emomv_c_dir, tmp_path):
     with pytest.raises(ValueError, match="is not a retrieval model: this needs EmoMVForRetrieval"):
         MusicRecommender.from_pretrained(str(folder), str(emomv_c_dir), index_dir=tmp_path / "index")
     assert not (tmp_path / "index").exists()
+
+
+def test_a_single_task_model_indexes_no_emotion_probabilities(emomv_c_dir, tmp_path):
+    from emomv_hf import build_model
+
+    model = build_model("emomv", "retrieval", multi_task=False).eval()
+    index = LibraryIndex.open(model, str(emomv_c_dir), index_dir=tmp_path / "index", progress=False)
+    for stream in ("video", "music"):
+        assert "emotion_probabilities" not in index.stream(stream).entries.column_names
+    result = MusicRecommender(model, index).recommend(segment=index.stream("video").entries[0]["segment_id"])
+    assert result.query["predicted_emotions"] is None
+    assert result.items and all(item.predicted_emotions is None for item in result.items)

@@ -11,6 +11,7 @@ import pytest
 from emomv_hf.survey.analysis import (
     PAPER_AGREEMENT,
     PAPER_RATINGS,
+    _plotted,
     analyze,
     format_markdown,
     percent,
@@ -78,6 +79,11 @@ def test_bins_and_rounding() -> None:
     assert str(percent(Fraction(1, 8))) == "12.50"
     assert str(percent(Fraction(10, 220))) == "4.55"  # half up (the paper prints 4.54 in Table 7)
     assert str(percent(Fraction(2, 3))) == "66.67"
+
+
+def test_plots_draw_a_share_in_percent_and_one_without_ratings_empty() -> None:
+    assert _plotted(Fraction(1, 8)) == 12.5 and _plotted(Fraction(2, 3)) == float(Fraction(2, 3)) * 100
+    assert _plotted(None) == 0.0
 
 
 def test_hand_computed_proportions(store: SurveyStore) -> None:
