@@ -40,8 +40,8 @@ SOURCES = {
 }
 """Model kind -> (public file name, where it is published)."""
 
-RANDOM_MODELS = {"vggish": (VGGishModel, VGGishConfig), "slowfast": (SlowFastModel, SlowFastConfig)}
-"""Extractor kind -> (model class, config class): what :func:`load_extractor` builds for random weights."""
+RANDOM_MODELS = {"vggish": VGGishModel, "slowfast": SlowFastModel}
+"""Extractor kind -> the model class :func:`load_extractor` builds for random weights."""
 
 
 def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
@@ -166,9 +166,9 @@ def load_extractor(kind_or_folder: str | os.PathLike) -> tuple[EmoMVProcessor, V
 
     if kind_or_folder in RANDOM_MODELS:
         logger.warning("%s uses RANDOM weights: the features are not meaningful", kind_or_folder)
-        model_class, config_class = RANDOM_MODELS[kind_or_folder]
+        model_class = RANDOM_MODELS[kind_or_folder]
         torch.manual_seed(RANDOM_INIT_SEED)  # the same weights in every process and run
-        return EmoMVProcessor(), model_class(config_class(random_weights=True)).eval()
+        return EmoMVProcessor(), model_class(model_class.config_class(random_weights=True)).eval()
     folder = Path(kind_or_folder)
     if not (folder / "config.json").is_file():
         raise FileNotFoundError(
