@@ -242,9 +242,7 @@ class ConvertWeightsArguments:
         ]
         if self.push_to_hub is None:
             return {}
-        if len(kinds) == 1:
-            return {kinds[0]: self.push_to_hub}
-        return {kind: f"{self.push_to_hub}-{kind}" for kind in kinds}
+        return {kind: self.push_to_hub if len(kinds) == 1 else f"{self.push_to_hub}-{kind}" for kind in kinds}
 
 
 @dataclass(kw_only=True)
