@@ -120,7 +120,7 @@ class VGGishFeatureExtractor(SequenceFeatureExtractor):
                 f"expected a waveform of shape (num_samples,) or (num_channels, num_samples), got {audio.shape}"
             )
         if sampling_rate != self.sampling_rate:
-            audio = resample_audio(audio, sampling_rate, self.sampling_rate)
+            audio = resample_audio(audio, sampling_rate)
         if audio.ndim == 2:
             audio = audio.mean(axis=0).astype(np.float32)  # channels averaged after resampling, as read_audio
         examples = waveform_to_examples(audio)
