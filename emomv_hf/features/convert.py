@@ -1,13 +1,6 @@
-"""The public extractor checkpoints (pickled state dicts) to transformers models, and converted checkpoint folders.
-
-- ``vggish-10086976.pth``: a state dict of the PyTorch VGGish port ``harritaylor/torchvggish``, keys
-  ``features.N.*`` / ``embeddings.N.*``; optionally ``vggish_pca_params-970ea276.pth`` (``pca_eigen_vectors``,
-  ``pca_means``).
-- ``SLOWFAST_8x8_R50.pyth``: pytorchvideo's model zoo, a dict whose ``model_state`` holds ``slowfast_r50`` keys
-  (``blocks.N.*``); the Kinetics classifier ``blocks.6.proj.*`` is dropped.
-
-:func:`load_extractor` opens a converted folder (or builds a random-weight extractor): the one way to get an
-extractor.
+"""The public extractor checkpoints (:data:`SOURCES`, pickled state dicts whose keys the modeling files describe)
+to transformers models, and converted checkpoint folders. :func:`load_extractor` opens a converted folder (or
+builds a random-weight extractor): the one way to get an extractor.
 """
 
 from __future__ import annotations
