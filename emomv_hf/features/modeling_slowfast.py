@@ -30,6 +30,20 @@ class SlowFastModelOutput(ModelOutput):
     pooler_output: torch.FloatTensor | None = None
 
 
+def _slowfast_blocks() -> nn.ModuleList:
+    try:
+        with warnings.catch_warnings():
+            # pytorchvideo imports fvcore, whose focal losses call torch.jit.script at import time: seven
+            # "`torch.jit.script` is deprecated" warnings about code this model never runs.
+            warnings.filterwarnings("ignore", r"`torch\.jit\.script` is deprecated", FutureWarning)
+            from pytorchvideo.models.hub import slowfast_r50
+    except ImportError as error:
+        raise ImportError("SlowFastModel needs pytorchvideo: pip install 'emomv-hf[extract]'") from error
+    blocks = slowfast_r50(pretrained=False).blocks
+    blocks[-1].proj = None  # ResNetBasicHead skips a missing projection: pooled features out
+    return blocks
+
+
 class SlowFastPreTrainedModel(AlignedPreTrainedModel):
     """Weight initialisation and loading for [`SlowFastModel`]."""
 
@@ -61,16 +75,7 @@ class SlowFastModel(SlowFastPreTrainedModel):
 
     def __init__(self, config: SlowFastConfig):
         super().__init__(config)
-        try:
-            with warnings.catch_warnings():
-                # pytorchvideo imports fvcore, whose focal losses call torch.jit.script at import time: seven
-                # "`torch.jit.script` is deprecated" warnings about code this model never runs.
-                warnings.filterwarnings("ignore", r"`torch\.jit\.script` is deprecated", FutureWarning)
-                from pytorchvideo.models.hub import slowfast_r50
-        except ImportError as error:
-            raise ImportError("SlowFastModel needs pytorchvideo: pip install 'emomv-hf[extract]'") from error
-        self.blocks = slowfast_r50(pretrained=False).blocks
-        self.blocks[-1].proj = None  # ResNetBasicHead skips a missing projection: pooled features out
+        self.blocks = _slowfast_blocks()
         self.post_init()
 
     def forward(
