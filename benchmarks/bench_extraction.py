@@ -24,13 +24,8 @@ import torch
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from emomv_hf.features.configuration_slowfast import SlowFastConfig  # noqa: E402
-from emomv_hf.features.configuration_vggish import VGGishConfig  # noqa: E402
-from emomv_hf.features.feature_extraction_vggish import VGGishFeatureExtractor  # noqa: E402
+from emomv_hf.features.convert import load_extractor  # noqa: E402
 from emomv_hf.features.media import VGGISH_SAMPLE_RATE, read_audio, read_video_frames  # noqa: E402
-from emomv_hf.features.modeling_slowfast import SlowFastModel  # noqa: E402
-from emomv_hf.features.modeling_vggish import VGGishModel  # noqa: E402
-from emomv_hf.features.video_processing_slowfast import SlowFastVideoProcessor  # noqa: E402
 from tests.features import synthetic_media  # noqa: E402
 
 
@@ -45,10 +40,9 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     synthetic_media.WIDTH, synthetic_media.HEIGHT = (int(v) for v in args.size.split("x"))
     synthetic_media.FPS = 25
-    torch.manual_seed(0)
-    slowfast = SlowFastModel(SlowFastConfig()).to(args.device).eval()
-    vggish = VGGishModel(VGGishConfig()).to(args.device).eval()
-    video_processor, audio_processor = SlowFastVideoProcessor(), VGGishFeatureExtractor()
+    (processor, slowfast), (_, vggish) = load_extractor("slowfast"), load_extractor("vggish")
+    slowfast, vggish = slowfast.to(args.device), vggish.to(args.device)
+    video_processor, audio_processor = processor.video_processor, processor.feature_extractor
 
     decode_s = model_s = 0.0
     with tempfile.TemporaryDirectory() as scratch:

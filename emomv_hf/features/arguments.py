@@ -18,21 +18,6 @@ RANDOM_INIT_SEED = 0
 """Seed of the random weights of ``--random-init`` extractors (the same in every process and run)."""
 
 
-class MissingWeightsError(FileNotFoundError):
-    """An extractor has no weights and random weights were not asked for; the message names the flags."""
-
-    def __init__(self, kind: str):
-        from .convert import SOURCES
-
-        model = {"slowfast": "SlowFast", "vggish": "VGGish"}[kind]
-        super().__init__(
-            f"{model} needs pretrained weights: pass --extractor DIR (converted checkpoints: "
-            f"dataset_scripts/convert_weights.py) or --{kind}-weights PATH (a converted {model} checkpoint "
-            f"folder; convert {SOURCES[kind][0]} with dataset_scripts/convert_weights.py), or "
-            "--random-init to test with random weights (the features then mean nothing)"
-        )
-
-
 @dataclass(kw_only=True)
 class ExtractorArguments:
     """The feature extractors and how media files are cut into segments: the flags of every entry point that
@@ -82,7 +67,8 @@ class ExtractorArguments:
         for random weights; every folder is checked before any model is built (building SlowFast takes seconds).
 
         Raises:
-            MissingWeightsError: an extractor without weights, and random weights not asked for.
+            FileNotFoundError: a folder without a converted checkpoint, or an extractor without weights and
+                random weights not asked for (the message names the flags).
         """
         weights = {"slowfast": self.slowfast_weights, "vggish": self.vggish_weights}
         if self.extractor is not None:
@@ -98,7 +84,15 @@ class ExtractorArguments:
                 weights[kind] = weights[kind] or str(root / kind)
         for kind in EXTRACTOR_KINDS:
             if weights[kind] is None and not self.random_init:
-                raise MissingWeightsError(kind)
+                from .convert import SOURCES
+
+                model = {"slowfast": "SlowFast", "vggish": "VGGish"}[kind]
+                raise FileNotFoundError(
+                    f"{model} needs pretrained weights: pass --extractor DIR (converted checkpoints: "
+                    f"dataset_scripts/convert_weights.py) or --{kind}-weights PATH (a converted {model} "
+                    f"checkpoint folder; convert {SOURCES[kind][0]} with dataset_scripts/convert_weights.py), "
+                    "or --random-init to test with random weights (the features mean nothing)"
+                )
         for folder in filter(None, weights.values()):
             if not (Path(folder) / "config.json").is_file():
                 raise FileNotFoundError(
@@ -248,9 +242,7 @@ class ConvertWeightsArguments:
         ]
         if self.push_to_hub is None:
             return {}
-        if len(kinds) == 1:
-            return {kinds[0]: self.push_to_hub}
-        return {kind: f"{self.push_to_hub}-{kind}" for kind in kinds}
+        return {kind: self.push_to_hub if len(kinds) == 1 else f"{self.push_to_hub}-{kind}" for kind in kinds}
 
 
 @dataclass(kw_only=True)

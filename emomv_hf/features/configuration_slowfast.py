@@ -28,11 +28,6 @@ class SlowFastConfig(PreTrainedConfig):
     fast_channels: int = 256
     random_weights: bool = False
 
-    @property
-    def hidden_size(self) -> int:
-        """Width of the pooled output: slow + fast channels (2,304)."""
-        return self.slow_channels + self.fast_channels
-
     def validate_architecture(self):
         """Part of `@strict` validation: only pytorchvideo's R50 layout (2,048 + 256 channels) is built."""
         if (self.slow_channels, self.fast_channels) != (2048, 256):

@@ -1,13 +1,6 @@
-"""The public extractor checkpoints (pickled state dicts) to transformers models, and converted checkpoint folders.
-
-- ``vggish-10086976.pth``: a state dict of the PyTorch VGGish port ``harritaylor/torchvggish``, keys
-  ``features.N.*`` / ``embeddings.N.*``; optionally ``vggish_pca_params-970ea276.pth`` (``pca_eigen_vectors``,
-  ``pca_means``).
-- ``SLOWFAST_8x8_R50.pyth``: pytorchvideo's model zoo, a dict whose ``model_state`` holds ``slowfast_r50`` keys
-  (``blocks.N.*``); the Kinetics classifier ``blocks.6.proj.*`` is dropped.
-
-:func:`load_extractor` opens a converted folder (or builds a random-weight extractor): the one way to get an
-extractor.
+"""The public extractor checkpoints (:data:`SOURCES`, pickled state dicts whose keys the modeling files describe)
+to transformers models, and converted checkpoint folders. :func:`load_extractor` opens a converted folder (or
+builds a random-weight extractor): the one way to get an extractor.
 """
 
 from __future__ import annotations
@@ -40,8 +33,8 @@ SOURCES = {
 }
 """Model kind -> (public file name, where it is published)."""
 
-RANDOM_MODELS = {"vggish": (VGGishModel, VGGishConfig), "slowfast": (SlowFastModel, SlowFastConfig)}
-"""Extractor kind -> (model class, config class): what :func:`load_extractor` builds for random weights."""
+RANDOM_MODELS = {"vggish": VGGishModel, "slowfast": SlowFastModel}
+"""Extractor kind -> the model class :func:`load_extractor` builds for random weights."""
 
 
 def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
@@ -166,9 +159,9 @@ def load_extractor(kind_or_folder: str | os.PathLike) -> tuple[EmoMVProcessor, V
 
     if kind_or_folder in RANDOM_MODELS:
         logger.warning("%s uses RANDOM weights: the features are not meaningful", kind_or_folder)
-        model_class, config_class = RANDOM_MODELS[kind_or_folder]
+        model_class = RANDOM_MODELS[kind_or_folder]
         torch.manual_seed(RANDOM_INIT_SEED)  # the same weights in every process and run
-        return EmoMVProcessor(), model_class(config_class(random_weights=True)).eval()
+        return EmoMVProcessor(), model_class(model_class.config_class(random_weights=True)).eval()
     folder = Path(kind_or_folder)
     if not (folder / "config.json").is_file():
         raise FileNotFoundError(

@@ -311,40 +311,29 @@ def _hub_dataset_source(dataset, source: str) -> MediaSource:
     return MediaSource(items, dataset=raw, column=column)
 
 
-def _media_files(folder: Path) -> tuple[list[Path], list[ExtractionFailure]]:
-    """The media files below ``folder`` (sorted), and the sub-folders that could not be listed (a file below
-    one must not vanish without a word)."""
-    files, unlisted = [], []
-
-    def unreadable(error: OSError) -> None:
-        reason = f"cannot list the folder ({error.strerror or error}): its media files are left out"
-        unlisted.append(ExtractionFailure(str(error.filename), "", reason))
-
-    for root, _, names in os.walk(folder, onerror=unreadable, followlinks=True):
-        files += [Path(root, name) for name in names if Path(name).suffix.lower() in MEDIA_EXTENSIONS]
-    return sorted(files), unlisted
-
-
 def list_media(media: str | os.PathLike, *, split: str = "train") -> MediaSource:
     """The media items of a folder (every media file below it, sorted; an emotion-named parent folder labels
     it), a CSV (``path`` and optionally ``segment_id, start, end, emotion, source_id, split``) or a Hub dataset
     (a local folder or ``ORG/NAME``) with a ``Video`` column (and optionally ``emotion`` / ``label``)."""
     media_path = Path(media)
     if media_path.is_dir():
-        files, unlisted = _media_files(media_path)
+        files, unlisted = [], []  # the sub-folders that could not be listed: a file below one must not vanish
+
+        def unreadable(error: OSError) -> None:
+            reason = f"cannot list the folder ({error.strerror or error}): its media files are left out"
+            unlisted.append(ExtractionFailure(str(error.filename), "", reason))
+
+        for root, _, names in os.walk(media_path, onerror=unreadable, followlinks=True):
+            files += [Path(root, name) for name in names if Path(name).suffix.lower() in MEDIA_EXTENSIONS]
         if files or unlisted:
-            relative = [path.relative_to(media_path) for path in files]
+            relative = {path: path.relative_to(media_path) for path in sorted(files)}
             items = [
                 MediaItem(
-                    name=str(p),
-                    path=p,
-                    emotion=_emotion_from_folder(r),
-                    source_id=media_id(r),
-                    prefix=media_id(r),
+                    str(p), p, emotion=_emotion_from_folder(r), source_id=media_id(r), prefix=media_id(r)
                 )
-                for p, r in zip(files, relative, strict=True)
+                for p, r in relative.items()
             ]
-            _check_unique_ids(items, [str(path) for path in files])
+            _check_unique_ids(items, [item.name for item in items])
             return MediaSource(items, unlisted=unlisted)
     elif media_path.is_file():
         return MediaSource(_items_of_csv(media_path))

@@ -51,9 +51,7 @@ def _frame(data: torch.Tensor, window: int, hop: int) -> torch.Tensor:
 def log_mel_spectrogram(waveform: np.ndarray | torch.Tensor) -> torch.Tensor:
     """Log-mel spectrogram of a 16 kHz mono waveform (the front end of the module docstring), shape
     ``(num_frames, 64)`` float32, ``num_frames = 1 + (num_samples - 400) // 160``."""
-    signal = torch.as_tensor(np.asarray(waveform, dtype=np.float64))
-    if signal.ndim != 1:
-        raise ValueError(f"expected a mono waveform of shape (num_samples,), got {tuple(signal.shape)}")
+    signal = torch.as_tensor(np.asarray(waveform, dtype=np.float64))  # mono: checked by examples()
     window_length = round(VGGISH_SAMPLE_RATE * STFT_WINDOW_SECONDS)  # 400
     hop_length = round(VGGISH_SAMPLE_RATE * STFT_HOP_SECONDS)  # 160
     fft_length = 2 ** math.ceil(math.log2(window_length))  # 512
@@ -122,7 +120,7 @@ class VGGishFeatureExtractor(SequenceFeatureExtractor):
                 f"expected a waveform of shape (num_samples,) or (num_channels, num_samples), got {audio.shape}"
             )
         if sampling_rate != self.sampling_rate:
-            audio = resample_audio(audio, sampling_rate, self.sampling_rate)
+            audio = resample_audio(audio, sampling_rate)
         if audio.ndim == 2:
             audio = audio.mean(axis=0).astype(np.float32)  # channels averaged after resampling, as read_audio
         examples = waveform_to_examples(audio)

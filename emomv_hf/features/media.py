@@ -138,11 +138,9 @@ def read_video_frames(path: str | os.PathLike, start: float, end: float, num_fra
         return np.stack(picked)
 
 
-def resample_audio(
-    waveform: np.ndarray, sample_rate: int, target_rate: int = VGGISH_SAMPLE_RATE
-) -> np.ndarray:
-    """Resample ``(num_samples,)`` or planar ``(num_channels, num_samples)`` audio with FFmpeg's resampler (the
-    one :func:`read_audio` uses), channel by channel; float32 of the same rank (the rank is checked by
+def resample_audio(waveform: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Resample ``(num_samples,)`` or planar ``(num_channels, num_samples)`` audio to 16 kHz with FFmpeg's resampler
+    (the one :func:`read_audio` uses), channel by channel; float32 of the same rank (the rank is checked by
     :meth:`VGGishFeatureExtractor.examples`, where user audio enters)."""
     av = _import_av()
     audio = np.asarray(waveform, dtype=np.float32)
@@ -151,7 +149,7 @@ def resample_audio(
         raise ValueError(f"sample rate must be positive, got {sample_rate}")
     channels = []
     for channel in planar:
-        resampler = av.AudioResampler(format="fltp", layout="mono", rate=target_rate)
+        resampler = av.AudioResampler(format="fltp", layout="mono", rate=VGGISH_SAMPLE_RATE)
         frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(channel[None]), format="fltp", layout="mono")
         frame.sample_rate = sample_rate
         # The final ``None`` flushes the resampler's delay line.

@@ -87,13 +87,6 @@ class VGGishModel(VGGishPreTrainedModel):
             self.register_buffer("pca_means", torch.zeros(size))
         self.post_init()
 
-    def embed(self, examples: torch.Tensor) -> torch.Tensor:
-        """Embeddings of log-mel examples: `(N, 1, num_frames, num_mel_bins) -> (N, embedding_size)`."""
-        x = self.features(examples)  # (N, 512, num_frames / 16, num_mel_bins / 16)
-        # The TF original flattens NHWC; the port's weights expect that order.
-        x = x.permute(0, 2, 3, 1).contiguous()
-        return self.embeddings(x.flatten(1))
-
     def forward(
         self,
         input_features: torch.Tensor,
@@ -111,7 +104,12 @@ class VGGishModel(VGGishPreTrainedModel):
         counts = [num_examples] * batch if attention_mask is None else attention_mask.sum(dim=1).tolist()
         # One call per segment: convolution results depend on the batch size in their last bits, so a
         # segment's feature is the same number whatever else is in the batch.
-        per_segment = [self.embed(input_features[index, :count]) for index, count in enumerate(counts)]
+        per_segment = []
+        for index, count in enumerate(counts):
+            # Features (count, 512, num_frames / 16, num_mel_bins / 16) flattened as NHWC, as the TF original
+            # does: the port's weights expect that order.
+            x = self.features(input_features[index, :count]).permute(0, 2, 3, 1).contiguous()
+            per_segment.append(self.embeddings(x.flatten(1)))
         last_hidden_state = per_segment[0].new_zeros(batch, num_examples, self.config.embedding_size)
         for index, embeddings in enumerate(per_segment):
             last_hidden_state[index, : embeddings.shape[0]] = embeddings

@@ -30,11 +30,8 @@ class SlowFastVideoProcessorKwargs(VideosKwargs, total=False):
 
 class SlowFastVideoProcessor(BaseVideoProcessor):
     r"""
-    Frames ``(T, H, W, 3)`` uint8 (or ``(T, 3, H, W)``) to the two SlowFast pathways: ``num_frames`` frames sampled
-    uniformly (``linspace(0, T - 1, num_frames)``, truncated, as pytorchvideo's ``UniformTemporalSubsample``), the
-    short side resized to ``size["shortest_edge"]``, a centre crop of ``crop_size``, ``/ 255`` and normalised; the
-    slow pathway takes ``num_frames // slowfast_alpha`` of them. Returns ``pixel_values_slow``
-    ``(B, 3, 8, 256, 256)`` and ``pixel_values_fast`` ``(B, 3, 32, 256, 256)``.
+    Frames ``(T, H, W, 3)`` uint8 (or ``(T, 3, H, W)``) to the two SlowFast pathways by the transforms of the module
+    docstring: ``pixel_values_slow`` ``(B, 3, 8, 256, 256)`` and ``pixel_values_fast`` ``(B, 3, 32, 256, 256)``.
     """
 
     valid_kwargs = SlowFastVideoProcessorKwargs

@@ -107,3 +107,13 @@ def test_convert_errors_are_one_line(vggish_port, tmp_path: Path, capsys, monkey
     assert code == 1 and len(errors) == 1 and errors[0].startswith("error: cannot upload")
     assert "org/vggish" in errors[0]
     assert (out / "vggish" / "model.safetensors").is_file()
+
+
+def test_pushed_checkpoints_name_their_kind_when_there_are_two():
+    from emomv_hf.features.arguments import ConvertWeightsArguments
+
+    both = ConvertWeightsArguments(output_dir="out", random_init=True, push_to_hub="org/ext")
+    assert both.repo_ids() == {"vggish": "org/ext-vggish", "slowfast": "org/ext-slowfast"}
+    one = ConvertWeightsArguments(output_dir="out", slowfast="s.pyth", push_to_hub="org/ext")
+    assert one.repo_ids() == {"slowfast": "org/ext"}
+    assert ConvertWeightsArguments(output_dir="out", random_init=True).repo_ids() == {}

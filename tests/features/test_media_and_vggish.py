@@ -9,7 +9,7 @@ import pytest
 import torch
 from transformers.audio_utils import hertz_to_mel
 
-from emomv_hf.features.arguments import ExtractorArguments, MissingWeightsError
+from emomv_hf.features.arguments import ExtractorArguments
 from emomv_hf.features.configuration_vggish import VGGishConfig
 from emomv_hf.features.convert import load_extractor, vggish_from_port
 from emomv_hf.features.feature_extraction_vggish import (
@@ -140,7 +140,7 @@ def test_vggish_state_dict_layout_and_round_trip(tmp_path: Path):
 
 
 def test_extractors_without_weights_refuse_naming_the_flags(tmp_path: Path):
-    with pytest.raises(MissingWeightsError, match="--vggish-weights PATH .*--random-init"):
+    with pytest.raises(FileNotFoundError, match="--vggish-weights PATH .*--random-init"):
         ExtractorArguments(slowfast_weights=str(tmp_path)).load("cpu")
     with pytest.raises(FileNotFoundError, match="no converted checkpoint"):
         ExtractorArguments(extractor=str(tmp_path)).weights()
@@ -151,7 +151,7 @@ def test_extractors_without_weights_refuse_naming_the_flags(tmp_path: Path):
 def test_fingerprints_and_load_refuse_the_same_bad_weights(tmp_path: Path):
     # Extraction fingerprints the extractors, the other entry points load them: both check ``weights()`` first.
     for use in (ExtractorArguments.fingerprints, lambda arguments: arguments.load("cpu")):
-        with pytest.raises(MissingWeightsError, match="--slowfast-weights PATH"):
+        with pytest.raises(FileNotFoundError, match="--slowfast-weights PATH"):
             use(ExtractorArguments())
         with pytest.raises(FileNotFoundError, match=f"{tmp_path}: not a converted extractor checkpoint"):
             use(ExtractorArguments(slowfast_weights=str(tmp_path), random_init=True))
