@@ -94,7 +94,7 @@ def run_script(
         try:
             return run(*arguments)
         # The package's documented errors: ValueError (ReleaseFormatError, UnreadableFileError, bad option values...)
-        # and OSError (missing inputs, MissingReleaseFilesError, MissingWeightsError, UnexpectedFilesError: the
+        # and OSError (missing inputs, MissingReleaseFilesError, missing extractor weights, UnexpectedFilesError: the
         # output folder holds files a build would delete, failed Hub uploads, unreadable or unwritable files).
         except (ValueError, OSError, *errors) as error:
             print(f"error: {error}", file=sys.stderr)
