@@ -385,12 +385,12 @@ def read_features(path: str | os.PathLike, dim: int) -> np.ndarray:
 # --------------------------------------------------------------------------------------------------------
 
 
-def _read_csv_rows(path: Path, num_fields: int, fields: str) -> list[list[str]]:
-    rows = read_csv_rows(path)
+def _read_csv_rows(path: Path, fields: str) -> list[list[str]]:
+    rows, count = read_csv_rows(path), fields.count(",") + 1
     for line, row in enumerate(rows, start=1):
-        if len(row) != num_fields:
+        if len(row) != count:
             raise ReleaseFormatError(
-                f"{path}, line {line}: expected {num_fields} fields ({fields}), got {len(row)}: {row}"
+                f"{path}, line {line}: expected {count} fields ({fields}), got {len(row)}: {row}"
             )
     return rows
 
@@ -447,7 +447,7 @@ def read_pair_csv(path: str | os.PathLike) -> list[PairAnnotation]:
     music_emotion, video_label, music_label``)."""
     path = Path(path)
     rows = _read_csv_rows(
-        path, 7, "folder, pair_id, match, video_emotion, music_emotion, video_label, music_label"
+        path, "folder, pair_id, match, video_emotion, music_emotion, video_label, music_label"
     )
     seen: dict[str, int] = {}
     annotations = []
@@ -514,10 +514,8 @@ def read_segment_csv(path: str | os.PathLike, csv_format: str) -> dict[str, list
     ``video`` (``.../Excited/video``); the segment id is ``<emotion>_<file stem>`` as in the pair ids.
     """
     path = Path(path)
-    if csv_format == "segments":
-        rows = _read_csv_rows(path, 4, "folder, segment_id, emotion, label")
-    else:
-        rows = _read_csv_rows(path, 3, "folder, file name, label")
+    fields = "folder, segment_id, emotion, label" if csv_format == "segments" else "folder, file name, label"
+    rows = _read_csv_rows(path, fields)
     seen: dict[str, int] = {}
     columns: dict[str, list] = {"segment_id": [], "emotion": []}
     for line, row in enumerate(rows, start=1):

@@ -157,6 +157,15 @@ CASES = {
         lambda p: edit_csv(p, _set(0, 3, "4")),
         ["DS3_VAL_labels_for_retrieval.csv", "line 1", "field label", "index 4"],
     ),
+    "retrieval_wrong_field_count": (
+        RETRIEVAL_CSV,
+        lambda p: edit_csv(p, lambda rows: rows[2].append("extra")),
+        [
+            "DS3_VAL_labels_for_retrieval.csv",
+            "line 3",
+            "expected 4 fields (folder, segment_id, emotion, label)",
+        ],
+    ),
 }
 
 
