@@ -343,9 +343,6 @@ def check_features(features: np.ndarray, dim: int, where: str) -> np.ndarray:
     Raises:
         ReleaseFormatError: wrong shape or dtype, or a NaN/inf value (the message gives row and column).
     """
-    features = np.asarray(features)
-    if features.ndim not in (1, 2):
-        raise ReleaseFormatError(f"{where}: expected a 2-D array (rows, {dim}), got shape {features.shape}")
     if features.shape[-1] != dim:
         raise ReleaseFormatError(
             f"{where}: wrong feature width: expected {dim} values per row, got {features.shape[-1]} "
