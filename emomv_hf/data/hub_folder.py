@@ -56,11 +56,9 @@ def write_hub_folder(
     *,
     overwrite: bool = False,
 ) -> Path:
-    """Write ``tables`` (config -> split -> table) and ``card`` to ``target``, replacing it atomically.
-
-    Everything is written into a staging sibling folder first and renamed at the end, so an error (or an
-    interrupted build) never leaves a half-written ``target``; an existing ``target`` is only replaced by a
-    complete new one. Staging folders left by killed builds of the same target are removed.
+    """Write ``tables`` (config -> split -> table) and ``card`` to ``target``, replacing it atomically
+    (:func:`emomv_hf.io_utils.replacing_dir`: an error or a killed build leaves ``target`` as it was, and the next
+    build of ``target`` removes a killed one's staging folder).
 
     Raises:
         UnexpectedFilesError: ``target`` holds files other than a previous build's (they would be deleted),
