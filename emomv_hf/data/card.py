@@ -1,10 +1,6 @@
-"""The generated dataset cards of the folders this package writes, filled from ``templates/*_dataset_card.md``
-with huggingface_hub's ``DatasetCard.from_template``.
-
-One function writes every card, from the tables themselves: YAML (licence, configs, splits, features) so
-that ``load_dataset`` finds the data, and a body with the summary, per-split counts, the mismatch
-emotion-pair matrices (as the paper's Figures 3, 7 and 9), how the pairs were made, the build provenance,
-the licence, the citation and a loading example.
+"""The dataset cards of the folders this package writes, from their tables: YAML (:func:`card_data`) so that
+``load_dataset`` finds the data, and a body filled from ``templates/*_dataset_card.md`` with huggingface_hub's
+``DatasetCard.from_template`` (the mismatch emotion-pair matrices are the paper's Figures 3, 7 and 9).
 """
 
 from __future__ import annotations
