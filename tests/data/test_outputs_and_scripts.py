@@ -4,7 +4,6 @@ unreadable inputs, failed uploads, stale staging folders, user files in the outp
 from __future__ import annotations
 
 import csv
-import importlib.util
 import os
 import re
 import stat
@@ -22,15 +21,7 @@ from emomv_hf.data.loading import load_emomv
 from emomv_hf.data.release import resolve_release_dir
 from emomv_hf.io_utils import atomic_write_dir
 
-
-def load_script(name: str):
-    spec = importlib.util.spec_from_file_location(name, REPO_ROOT / "dataset_scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from .helpers import REPO_ROOT, load_script
 
 
 def write_segments(folder: Path, emotions: list[str]) -> Path:
