@@ -492,15 +492,9 @@ def read_pair_csv(path: str | os.PathLike) -> list[PairAnnotation]:
     return annotations
 
 
-# The MVED retrieval CSV names files, not segments; EmoMV-A pair ids prefix the file stem with these
-# spellings ("fear_TEST_FEAR(6)-3-of-7"), so the same prefix makes segment ids that join with the pairs.
-_MVED_PREFIX = {
-    "exciting": "exciting",
-    "fearful": "fear",
-    "tense": "tense",
-    "sad": "sad",
-    "relaxing": "relax",
-}
+# The MVED retrieval CSV names files, not segments; EmoMV-A pair ids prefix the file stem with the emotion, two
+# of them spelt short ("fear_TEST_FEAR(6)-3-of-7"), so the same prefix makes segment ids that join with the pairs.
+_MVED_PREFIX = {"fearful": "fear", "relaxing": "relax"}
 
 
 def read_segment_csv(path: str | os.PathLike, csv_format: str) -> dict[str, list]:
@@ -527,7 +521,9 @@ def read_segment_csv(path: str | os.PathLike, csv_format: str) -> dict[str, list
             emotion = _emotion(path, line, "folder", emotion_folder)
             _check_label(path, line, "label", label, emotion, "folder emotion")
             segment_id = (
-                f"{_MVED_PREFIX[EMOTIONS[emotion]]}_{PurePosixPath(file_name).stem}" if file_name else ""
+                f"{_MVED_PREFIX.get(EMOTIONS[emotion], EMOTIONS[emotion])}_{PurePosixPath(file_name).stem}"
+                if file_name
+                else ""
             )
         check_new_id(seen, segment_id, path, line, "segment_id")
         columns["segment_id"].append(segment_id)
