@@ -254,11 +254,7 @@ def read_segments_csv(
     """
     path = Path(path)
     header, rows = read_csv_records(path)
-    absent = [
-        column
-        for column in ("segment_id", "emotion", "video_features", "music_features")
-        if column not in header
-    ]
+    absent = [column for column in SEGMENT_FEATURES if column not in header]  # the segments' own columns
     if absent:
         raise ReleaseFormatError(f"{path}: missing column(s) {', '.join(absent)} (header: {header})")
     load = functools.cache(load_feature_file)  # a file holds the rows of many segments: read it once
