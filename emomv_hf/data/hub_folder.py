@@ -41,7 +41,12 @@ def write_parquet(
     """Write ``table`` (a table of :mod:`.schema`) to the Parquet file ``path`` atomically; ``metadata`` adds
     keys to its schema metadata (next to the ``huggingface`` features that ``datasets`` reads back)."""
     if metadata:
-        table = table.replace_schema_metadata({**(table.schema.metadata or {}), **metadata})
+        table = table.replace_schema_metadata(
+            {
+                **(table.schema.metadata or {}),
+                **{key.encode(): value.encode() for key, value in metadata.items()},
+            }
+        )
     with atomic_open(path, binary=True) as handle:
         if table.num_rows:
             pq.write_table(table, handle)
