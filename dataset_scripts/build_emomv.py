@@ -49,11 +49,11 @@ def _run(args: BuildEmoMVArguments, output: DatasetOutputArguments) -> int:
             print(f"skipped {error}", file=sys.stderr)  # the error starts with the dataset's name
             continue
         print(format_hub_folder_summary(folder))
-        built.append((name, folder))
+        built.append(folder)
     if not built:
         print("error: no dataset could be built", file=sys.stderr)
         return EXIT_ERROR
-    push_datasets(output, [folder for _, folder in built])
+    push_datasets(output, built)
     return 0
 
 

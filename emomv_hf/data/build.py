@@ -101,10 +101,9 @@ def build_hub_dataset(
     root = resolve_release_dir(release_dir)
 
     missing = [path for path in layout.files if not (root / path).is_file()]
+    missing_text = f"{len(missing)} release file(s) missing under {root}: " + ", ".join(missing)
     if missing and strict:
-        raise MissingReleaseFilesError(
-            f"{dataset}: {len(missing)} release file(s) missing under {root}: " + ", ".join(missing), missing
-        )
+        raise MissingReleaseFilesError(f"{dataset}: {missing_text}", missing)
     for path in missing:
         warnings.warn(
             f"{dataset}: release file missing, its split is skipped: {root / path}",
@@ -130,11 +129,7 @@ def build_hub_dataset(
         used.extend(files.files)
     tables = {config: splits for config, splits in tables.items() if splits}
     if not tables:
-        raise MissingReleaseFilesError(
-            f"{dataset}: no split can be built, {len(missing)} release file(s) missing under {root}: "
-            + ", ".join(missing),
-            missing,
-        )
+        raise MissingReleaseFilesError(f"{dataset}: no split can be built, {missing_text}", missing)
 
     summary = (
         f"{layout.pretty_name} is one of the three EmoMV datasets for affective music-video correspondence "
@@ -259,11 +254,7 @@ def read_segments_csv(
     """
     path = Path(path)
     header, rows = read_csv_records(path)
-    absent = [
-        column
-        for column in ("segment_id", "emotion", "video_features", "music_features")
-        if column not in header
-    ]
+    absent = [column for column in SEGMENT_FEATURES if column not in header]  # the segments' own columns
     if absent:
         raise ReleaseFormatError(f"{path}: missing column(s) {', '.join(absent)} (header: {header})")
     load = functools.cache(load_feature_file)  # a file holds the rows of many segments: read it once

@@ -1,10 +1,6 @@
-"""The generated dataset cards of the folders this package writes, filled from ``templates/*_dataset_card.md``
-with huggingface_hub's ``DatasetCard.from_template``.
-
-One function writes every card, from the tables themselves: YAML (licence, configs, splits, features) so
-that ``load_dataset`` finds the data, and a body with the summary, per-split counts, the mismatch
-emotion-pair matrices (as the paper's Figures 3, 7 and 9), how the pairs were made, the build provenance,
-the licence, the citation and a loading example.
+"""The dataset cards of the folders this package writes, from their tables: YAML (:func:`card_data`) so that
+``load_dataset`` finds the data, and a body filled from ``templates/*_dataset_card.md`` with huggingface_hub's
+``DatasetCard.from_template`` (the mismatch emotion-pair matrices are the paper's Figures 3, 7 and 9).
 """
 
 from __future__ import annotations
@@ -87,11 +83,14 @@ def _labelled(pairs: pa.Table, label: int) -> pa.Table:
     return pairs.filter(pc.equal(pairs.column("label"), label))
 
 
-def mismatch_matrix_table(table: pa.Table) -> list[list[int]]:
-    """5 x 5 mismatched-pair counts of a ``pairs`` table: rows video emotion, columns music emotion."""
+def _mismatch_table(table: pa.Table) -> str:
+    """The 5 x 5 mismatched-pair counts of a ``pairs`` table: rows video emotion, columns music emotion."""
     mismatched = _labelled(table, 0)
-    return mismatch_matrix(
+    matrix = mismatch_matrix(
         zip(mismatched["video_emotion"].to_pylist(), mismatched["music_emotion"].to_pylist(), strict=True)
+    )
+    return markdown_table(
+        ["video \\ music", *EMOTIONS], [[EMOTIONS[i], *row] for i, row in enumerate(matrix)]
     )
 
 
@@ -174,16 +173,7 @@ def make_dataset_card(
         repo_id=repo_id,
         splits_table=markdown_table(["config", "split", "rows", "matched", "mismatched"], split_rows),
         per_emotion_table=_emotion_counts_table(pairs, "video_emotion", matched_only=True) if pairs else "",
-        mismatch_tables=[
-            (
-                split,
-                markdown_table(
-                    ["video \\ music", *EMOTIONS],
-                    [[EMOTIONS[i], *row] for i, row in enumerate(mismatch_matrix_table(table))],
-                ),
-            )
-            for split, table in pairs.items()
-        ],
+        mismatch_tables=[(split, _mismatch_table(table)) for split, table in pairs.items()],
         segment_emotion_table=_emotion_counts_table(segments, "emotion") if segments else "",
         paper_pairing=PAPER_PAIRING,
         pairing_note=pairing_note,

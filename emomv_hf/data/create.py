@@ -67,8 +67,8 @@ class UnlabelledSegments:
     segment_ids: list[str]
     sources: list[str]
     video: np.ndarray
-    music: np.ndarray
     has_video: np.ndarray
+    music: np.ndarray
     has_music: np.ndarray
     given_emotions: list[int | None]
     description: str
@@ -116,15 +116,11 @@ def read_unlabelled_segments(folder: str | os.PathLike) -> UnlabelledSegments:
         )
     ids = segments.segment_ids
     sources = segments.column("source") or [None] * len(ids)
-    video, has_video = segments.features("video")
-    music, has_music = segments.features("music")
     return UnlabelledSegments(
         ids,
         [source or source_video_id(segment_id) for source, segment_id in zip(sources, ids, strict=True)],
-        video,
-        music,
-        has_video,
-        has_music,
+        *segments.features("video"),
+        *segments.features("music"),
         segments.column("emotion"),
         description,
     )
@@ -181,12 +177,8 @@ def _cached_tags(path: Path, key: dict[str, str]) -> dict[str, np.ndarray] | Non
 
 
 def _write_tags(path: Path, key: dict[str, str], ids: Sequence[str], tags: Mapping[str, np.ndarray]) -> None:
-    table = pa.table(
-        {
-            "segment_id": pa.array(list(ids), pa.string()),
-            **{k: pa.array(v, pa.int64()) for k, v in tags.items()},
-        }
-    )
+    # The tags are int64 class indices (argmax); an empty id list needs its type stated.
+    table = pa.table({"segment_id": pa.array(list(ids), pa.string()), **tags})
     write_parquet(path, table, {"emomv_tags": json.dumps(key)})
 
 

@@ -23,7 +23,7 @@ from huggingface_hub import DatasetCard
 from emomv_hf.io_utils import atomic_open, replacing_dir
 
 DATA_DIR = "data"
-_SHARD = re.compile(rf"^{DATA_DIR}/[^/]+/[^/]+-\d{{5}}-of-\d{{5}}\.parquet$")
+_OUTPUT = re.compile(rf"^(README\.md|{DATA_DIR}/[^/]+/[^/]+-\d{{5}}-of-\d{{5}}\.parquet)$")
 
 
 class UnexpectedFilesError(FileExistsError):
@@ -54,20 +54,6 @@ def write_parquet(
             pq.ParquetWriter(handle, table.schema).close()
 
 
-def unexpected_files(folder: str | os.PathLike) -> list[str]:
-    """Files of ``folder`` (relative POSIX paths) that no build writes: anything but ``README.md`` and the
-    Parquet shards under ``data/``."""
-    folder = Path(folder)
-    found = []
-    for path in sorted(folder.rglob("*")):
-        if path.is_dir() and not path.is_symlink():
-            continue
-        relative = path.relative_to(folder).as_posix()
-        if relative != "README.md" and not _SHARD.match(relative):
-            found.append(relative)
-    return found
-
-
 def write_hub_folder(
     target: str | os.PathLike,
     tables: Mapping[str, Mapping[str, pa.Table]],
@@ -75,11 +61,9 @@ def write_hub_folder(
     *,
     overwrite: bool = False,
 ) -> Path:
-    """Write ``tables`` (config -> split -> table) and ``card`` to ``target``, replacing it atomically.
-
-    Everything is written into a staging sibling folder first and renamed at the end, so an error (or an
-    interrupted build) never leaves a half-written ``target``; an existing ``target`` is only replaced by a
-    complete new one. Staging folders left by killed builds of the same target are removed.
+    """Write ``tables`` (config -> split -> table) and ``card`` to ``target``, replacing it atomically
+    (:func:`emomv_hf.io_utils.replacing_dir`: an error or a killed build leaves ``target`` as it was, and the next
+    build of ``target`` removes a killed one's staging folder).
 
     Raises:
         UnexpectedFilesError: ``target`` holds files other than a previous build's (they would be deleted),
@@ -90,7 +74,13 @@ def write_hub_folder(
     if target.exists() and not target.is_dir():
         raise FileExistsError(f"{target}: exists and is not a folder")
     if target.is_dir() and not overwrite:
-        extra = unexpected_files(target)
+        # Anything but README.md and the Parquet shards under data/ is no build's output.
+        files = [path for path in sorted(target.rglob("*")) if not path.is_dir() or path.is_symlink()]
+        extra = [
+            name
+            for name in (path.relative_to(target).as_posix() for path in files)
+            if not _OUTPUT.match(name)
+        ]
         if extra:
             shown = ", ".join(extra[:10]) + (f" and {len(extra) - 10} more" if len(extra) > 10 else "")
             raise UnexpectedFilesError(

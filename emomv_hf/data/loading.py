@@ -194,8 +194,8 @@ def load_segments(dataset: str | os.PathLike, split: str | None = None) -> Segme
         ValueError: ``dataset`` has no split ``split``.
     """
     loaded = load_emomv(str(dataset), "segments")
-    splits = [split] if split is not None else list(loaded)
-    missing = [name for name in splits if name not in loaded]
-    if missing:
-        raise ValueError(f"{dataset}: no segments split {missing[0]!r} (splits: {', '.join(loaded)})")
-    return Segments.from_splits({name: loaded[name].data.table for name in splits})
+    if split is not None and split not in loaded:
+        raise ValueError(f"{dataset}: no segments split {split!r} (splits: {', '.join(loaded)})")
+    return Segments.from_splits(
+        {name: loaded[name].data.table for name in ([split] if split is not None else loaded)}
+    )

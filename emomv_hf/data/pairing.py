@@ -101,16 +101,12 @@ class PairingResult:
         return len(self.pairs) - self.num_matched
 
 
-def mismatch_matrix(emotion_pairs: Iterable[tuple[str | int, str | int]]) -> list[list[int]]:
-    """5 x 5 counts of (video emotion, music emotion) over mismatched pairs (names or indices)."""
+def mismatch_matrix(emotion_pairs: Iterable[tuple[int, int]]) -> list[list[int]]:
+    """5 x 5 counts of (video emotion, music emotion) class indices over mismatched pairs."""
     matrix = [[0] * len(EMOTIONS) for _ in EMOTIONS]
     for video, music in emotion_pairs:
-        matrix[_index(video)][_index(music)] += 1
+        matrix[video][music] += 1
     return matrix
-
-
-def _index(emotion: str | int) -> int:
-    return EMOTIONS.index(emotion_name(emotion) if isinstance(emotion, int) else normalize_emotion(emotion))
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -148,8 +144,6 @@ def allocate_swaps(counts: Mapping[str, int]) -> dict[tuple[str, str], int]:
     """Number of swaps per allowed emotion pair, given cluster-2 segment counts per emotion, by the deterministic
     rule of :data:`SWAP_ALLOCATION_RULE` (the total is :func:`max_swaps`, spread as evenly as it allows)."""
     remaining = {emotion: int(counts.get(emotion, 0)) for emotion in EMOTIONS}
-    if any(count < 0 for count in remaining.values()):
-        raise ValueError(f"segment counts must be non-negative, got {dict(counts)}")
     swaps = dict.fromkeys(ALLOWED_MISMATCH_PAIRS, 0)
     target = max_swaps(remaining)
     for step in range(target):

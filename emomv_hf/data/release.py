@@ -343,9 +343,6 @@ def check_features(features: np.ndarray, dim: int, where: str) -> np.ndarray:
     Raises:
         ReleaseFormatError: wrong shape or dtype, or a NaN/inf value (the message gives row and column).
     """
-    features = np.asarray(features)
-    if features.ndim not in (1, 2):
-        raise ReleaseFormatError(f"{where}: expected a 2-D array (rows, {dim}), got shape {features.shape}")
     if features.shape[-1] != dim:
         raise ReleaseFormatError(
             f"{where}: wrong feature width: expected {dim} values per row, got {features.shape[-1]} "
@@ -385,12 +382,12 @@ def read_features(path: str | os.PathLike, dim: int) -> np.ndarray:
 # --------------------------------------------------------------------------------------------------------
 
 
-def _read_csv_rows(path: Path, num_fields: int, fields: str) -> list[list[str]]:
-    rows = read_csv_rows(path)
+def _read_csv_rows(path: Path, fields: str) -> list[list[str]]:
+    rows, count = read_csv_rows(path), fields.count(",") + 1
     for line, row in enumerate(rows, start=1):
-        if len(row) != num_fields:
+        if len(row) != count:
             raise ReleaseFormatError(
-                f"{path}, line {line}: expected {num_fields} fields ({fields}), got {len(row)}: {row}"
+                f"{path}, line {line}: expected {count} fields ({fields}), got {len(row)}: {row}"
             )
     return rows
 
@@ -447,7 +444,7 @@ def read_pair_csv(path: str | os.PathLike) -> list[PairAnnotation]:
     music_emotion, video_label, music_label``)."""
     path = Path(path)
     rows = _read_csv_rows(
-        path, 7, "folder, pair_id, match, video_emotion, music_emotion, video_label, music_label"
+        path, "folder, pair_id, match, video_emotion, music_emotion, video_label, music_label"
     )
     seen: dict[str, int] = {}
     annotations = []
@@ -495,15 +492,9 @@ def read_pair_csv(path: str | os.PathLike) -> list[PairAnnotation]:
     return annotations
 
 
-# The MVED retrieval CSV names files, not segments; EmoMV-A pair ids prefix the file stem with these
-# spellings ("fear_TEST_FEAR(6)-3-of-7"), so the same prefix makes segment ids that join with the pairs.
-_MVED_PREFIX = {
-    "exciting": "exciting",
-    "fearful": "fear",
-    "tense": "tense",
-    "sad": "sad",
-    "relaxing": "relax",
-}
+# The MVED retrieval CSV names files, not segments; EmoMV-A pair ids prefix the file stem with the emotion, two
+# of them spelt short ("fear_TEST_FEAR(6)-3-of-7"), so the same prefix makes segment ids that join with the pairs.
+_MVED_PREFIX = {"fearful": "fear", "relaxing": "relax"}
 
 
 def read_segment_csv(path: str | os.PathLike, csv_format: str) -> dict[str, list]:
@@ -514,10 +505,8 @@ def read_segment_csv(path: str | os.PathLike, csv_format: str) -> dict[str, list
     ``video`` (``.../Excited/video``); the segment id is ``<emotion>_<file stem>`` as in the pair ids.
     """
     path = Path(path)
-    if csv_format == "segments":
-        rows = _read_csv_rows(path, 4, "folder, segment_id, emotion, label")
-    else:
-        rows = _read_csv_rows(path, 3, "folder, file name, label")
+    fields = "folder, segment_id, emotion, label" if csv_format == "segments" else "folder, file name, label"
+    rows = _read_csv_rows(path, fields)
     seen: dict[str, int] = {}
     columns: dict[str, list] = {"segment_id": [], "emotion": []}
     for line, row in enumerate(rows, start=1):
@@ -532,7 +521,9 @@ def read_segment_csv(path: str | os.PathLike, csv_format: str) -> dict[str, list
             emotion = _emotion(path, line, "folder", emotion_folder)
             _check_label(path, line, "label", label, emotion, "folder emotion")
             segment_id = (
-                f"{_MVED_PREFIX[EMOTIONS[emotion]]}_{PurePosixPath(file_name).stem}" if file_name else ""
+                f"{_MVED_PREFIX.get(EMOTIONS[emotion], EMOTIONS[emotion])}_{PurePosixPath(file_name).stem}"
+                if file_name
+                else ""
             )
         check_new_id(seen, segment_id, path, line, "segment_id")
         columns["segment_id"].append(segment_id)

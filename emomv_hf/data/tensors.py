@@ -80,10 +80,6 @@ class TensorPairs(Dataset):
         return TensorPairs({name: tensor[index.to(tensor.device)] for name, tensor in self.inputs.items()})
 
 
-def _return_batch(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    return batch
-
-
 def tensor_loader(data: TensorPairs, batch_size: int, *, shuffle: bool) -> DataLoader:
     """A DataLoader whose batches are tensor slices of ``data`` (see :class:`TensorPairs`).
 
@@ -91,4 +87,5 @@ def tensor_loader(data: TensorPairs, batch_size: int, *, shuffle: bool) -> DataL
     (`DataLoaderConfiguration(use_seedable_sampler=True, data_seed=...)`): each epoch's order then depends on
     the data seed and `set_epoch` alone.
     """
-    return DataLoader(data, batch_size=batch_size, shuffle=shuffle, collate_fn=_return_batch)
+    # __getitems__ already returns the batch: collating only copies its dict (a builtin, so workers can pickle it).
+    return DataLoader(data, batch_size=batch_size, shuffle=shuffle, collate_fn=dict)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
+import re
 import shutil
 from collections import Counter
 from pathlib import Path
@@ -20,14 +20,7 @@ from emomv_hf.data.release import (
     read_features,
 )
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def load_script(name: str):
-    spec = importlib.util.spec_from_file_location(name, REPO_ROOT / "dataset_scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from .helpers import load_script
 
 
 def _rows(path: Path) -> int:
@@ -141,7 +134,8 @@ def test_partial_release_builds_complete_splits(release_dir, tmp_path):
     text = (folder / "README.md").read_text()
     assert "config_name: segments" not in text and skip[0] in text
 
-    with pytest.raises(MissingReleaseFilesError) as error:
+    message = f"emomv-b: 2 release file(s) missing under {root.resolve()}: {', '.join(skip)}"
+    with pytest.raises(MissingReleaseFilesError, match=re.escape(message)) as error:
         build_hub_dataset(root, "emomv-b", tmp_path / "strict", strict=True)
     assert error.value.missing == list(skip)
     assert not (tmp_path / "strict" / "emomv-b").exists()

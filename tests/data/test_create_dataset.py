@@ -275,6 +275,8 @@ def test_load_segments_reads_every_split_with_absent_streams(tmp_path):
     assert present.tolist() == [True, False, True]
     np.testing.assert_array_equal(features, np.stack([music[0], np.zeros(128, np.float32), music[2]]))
     assert load_segments(folder, "validation").segment_ids == ["s2"]
+    with pytest.raises(ValueError, match=r"features: no segments split 'test' \(splits: train, validation\)"):
+        load_segments(folder, "test")
     with pytest.raises(
         ReleaseFormatError,
         match=r"2 segment\(s\) cannot be paired: s1 \(no emotion, music_features\), s2 \(no video_features\)",

@@ -4,7 +4,6 @@ unreadable inputs, failed uploads, stale staging folders, user files in the outp
 from __future__ import annotations
 
 import csv
-import importlib.util
 import os
 import re
 import stat
@@ -13,24 +12,18 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 import emomv_hf.hub
 from emomv_hf.data.build import DegenerateDatasetError, build_hub_dataset, build_pairs_dataset
-from emomv_hf.data.hub_folder import UnexpectedFilesError
+from emomv_hf.data.hub_folder import UnexpectedFilesError, write_parquet
 from emomv_hf.data.loading import load_emomv
 from emomv_hf.data.release import resolve_release_dir
 from emomv_hf.io_utils import atomic_write_dir
 
-
-def load_script(name: str):
-    spec = importlib.util.spec_from_file_location(name, REPO_ROOT / "dataset_scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from .helpers import REPO_ROOT, load_script
 
 
 def write_segments(folder: Path, emotions: list[str]) -> Path:
@@ -298,3 +291,10 @@ def test_limitations_name_the_emotions_without_a_matched_pair():
     table = pa.table({"label": [1, 1, 0, 0], "video_emotion": [0, 1, 3, 0], "music_emotion": [0, 1, 0, 3]})
     lines = _size_limitations({"train": table})
     assert lines[1:] == ["Split `train` has no matched pair of tense, sad, relaxing."]
+
+
+def test_write_parquet_replaces_a_metadata_key_the_table_already_holds(tmp_path):
+    # A shard read back from Parquet holds its keys as bytes; rewriting it must keep one key, the new value.
+    write_parquet(tmp_path / "a.parquet", pa.table({"x": [1]}), {"emomv_inputs": "old"})
+    write_parquet(tmp_path / "b.parquet", pq.read_table(tmp_path / "a.parquet"), {"emomv_inputs": "new"})
+    assert pq.read_schema(tmp_path / "b.parquet").metadata[b"emomv_inputs"] == b"new"

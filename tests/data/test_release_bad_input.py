@@ -40,14 +40,7 @@ def edit_h5(path: Path, edit: Callable[[np.ndarray], np.ndarray], key: str | Non
         handle.create_dataset(key or name, data=edit(data))
 
 
-def _set(row: int, column: int, value: str):
-    def edit(rows: list[list[str]]) -> None:
-        rows[row][column] = value
-
-    return edit
-
-
-def _set_many(row: int, values: dict[int, str]):
+def _set(row: int, values: dict[int, str]):
     def edit(rows: list[list[str]]) -> None:
         for column, value in values.items():
             rows[row][column] = value
@@ -99,12 +92,12 @@ CASES = {
     ),
     "emotion_name_disagrees_with_index": (
         TRAIN_CSV,
-        lambda p: edit_csv(p, _set(1, 5, "3")),
+        lambda p: edit_csv(p, _set(1, {5: "3"})),
         ["DS3_TRAIN_MATCH_MISMATCH_labels.csv", "line 2", "video_label", "index 3", "'exciting'"],
     ),
     "unknown_emotion": (
         VAL_CSV,
-        lambda p: edit_csv(p, _set(2, 4, "Happy")),
+        lambda p: edit_csv(p, _set(2, {4: "Happy"})),
         ["DS3_VAL_MATCH_MISMATCH_labels.csv", "line 3", "music_emotion", "'Happy'"],
     ),
     "duplicated_pair_id": (
@@ -114,17 +107,17 @@ CASES = {
     ),
     "mismatched_same_emotion": (
         TRAIN_CSV,
-        lambda p: edit_csv(p, _set_many(180, {4: "Exciting", 6: "0"})),
+        lambda p: edit_csv(p, _set(180, {4: "Exciting", 6: "0"})),
         ["DS3_TRAIN_MATCH_MISMATCH_labels.csv", "line 181", "music_emotion", "same emotion"],
     ),
     "mismatched_excluded_pair": (
         VAL_CSV,
-        lambda p: edit_csv(p, _set_many(48, {3: "Fear", 5: "1", 4: "Tense", 6: "2"})),
+        lambda p: edit_csv(p, _set(48, {3: "Fear", 5: "1", 4: "Tense", 6: "2"})),
         ["DS3_VAL_MATCH_MISMATCH_labels.csv", "line 49", "fearful with tense"],
     ),
     "matched_different_emotions": (
         VAL_CSV,
-        lambda p: edit_csv(p, _set_many(0, {4: "Sad", 6: "3"})),
+        lambda p: edit_csv(p, _set(0, {4: "Sad", 6: "3"})),
         ["DS3_VAL_MATCH_MISMATCH_labels.csv", "line 1", "match", "different emotions"],
     ),
     "wrong_field_count": (
@@ -134,7 +127,7 @@ CASES = {
     ),
     "bad_match_value": (
         VAL_CSV,
-        lambda p: edit_csv(p, _set(3, 2, "yes")),
+        lambda p: edit_csv(p, _set(3, {2: "yes"})),
         ["DS3_VAL_MATCH_MISMATCH_labels.csv", "line 4", "field match"],
     ),
     "h5_without_dataset": (
@@ -149,13 +142,22 @@ CASES = {
     ),
     "retrieval_unknown_emotion": (
         RETRIEVAL_CSV,
-        lambda p: edit_csv(p, _set(6, 2, "Angry")),
+        lambda p: edit_csv(p, _set(6, {2: "Angry"})),
         ["DS3_VAL_labels_for_retrieval.csv", "line 7", "field emotion", "'Angry'"],
     ),
     "retrieval_label_disagrees": (
         RETRIEVAL_CSV,
-        lambda p: edit_csv(p, _set(0, 3, "4")),
+        lambda p: edit_csv(p, _set(0, {3: "4"})),
         ["DS3_VAL_labels_for_retrieval.csv", "line 1", "field label", "index 4"],
+    ),
+    "retrieval_wrong_field_count": (
+        RETRIEVAL_CSV,
+        lambda p: edit_csv(p, lambda rows: rows[2].append("extra")),
+        [
+            "DS3_VAL_labels_for_retrieval.csv",
+            "line 3",
+            "expected 4 fields (folder, segment_id, emotion, label)",
+        ],
     ),
 }
 

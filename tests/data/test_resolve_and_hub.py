@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import importlib.util
 import shutil
 import urllib.error
 from collections import Counter
@@ -22,7 +21,7 @@ from emomv_hf.data.release import ReleaseFormatError, ReleaseNotFoundError, reso
 from emomv_hf.data.schema import PAIR_FEATURES, source_video_id
 from emomv_hf.hub import push_to_hub
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from .helpers import load_script
 
 OFFLINE_FLAGS = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE")
 
@@ -33,13 +32,6 @@ def online(monkeypatch):
     for flag in (*OFFLINE_FLAGS, release_module.RELEASE_DIR_ENV):
         monkeypatch.delenv(flag, raising=False)
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
-
-
-def load_script(name: str):
-    spec = importlib.util.spec_from_file_location(name, REPO_ROOT / "dataset_scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 # --------------------------------------------------------------------------------------------------------

@@ -6,11 +6,9 @@ error (status 2) with one ``error:`` line and no traceback.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
-from pathlib import Path
 from typing import get_args
 
 import pytest
@@ -25,15 +23,9 @@ from emomv_hf.data.arguments import (
 from emomv_hf.data.schema import DATASET_NAMES
 from emomv_hf.features.arguments import ExtractorArguments, FeatureExtractionArguments
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from .helpers import REPO_ROOT, load_script
+
 SCRIPTS = ("build_emomv", "create_pairs", "extract_features", "convert_weights")
-
-
-def load_script(name: str):
-    spec = importlib.util.spec_from_file_location(name, REPO_ROOT / "dataset_scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def parse(name: str, argv: list[str]) -> tuple:
