@@ -394,6 +394,13 @@ def pair_split_tables(
             f"{where}: " + "; ".join(problems) + ". Add segments, or pass --allow-degenerate "
             "(allow_degenerate=True) to write it anyway."
         )
+    empty = [split for split, table in pair_tables.items() if table.num_rows == 0]
+    if empty:  # a Parquet split without rows cannot be loaded: not even allow_degenerate writes one
+        raise DegenerateDatasetError(
+            f"{where}: split(s) {', '.join(empty)} get no pair at all, which no dataset can hold, even with "
+            f"allow_degenerate (segments per split {', '.join(f'{k} {len(v)}' for k, v in by_split.items())}); "
+            "add segments"
+        )
     for problem in problems:
         warnings.warn(f"{where}: {problem}", stacklevel=3)
     evaluation = next((name for name in ("test", "validation") if name in pair_tables), list(pair_tables)[-1])

@@ -40,7 +40,7 @@ from emomv_hf._version import __version__
 from emomv_hf.emotions import EMOTIONS
 from emomv_hf.io_utils import counted, markdown_table, model_fingerprint
 
-from .build import DegenerateDatasetError, pair_split_tables, write_pairs_folder
+from .build import pair_split_tables, write_pairs_folder
 from .card import UNKNOWN_LICENSE
 from .hub_folder import write_parquet
 from .loading import Segments, load_hub_dataset, load_segments
@@ -428,15 +428,6 @@ def create_dataset(
     tables, results, notes = pair_split_tables(
         by_split, video, music, seed=seed, balance=True, allow_degenerate=allow_degenerate, where=str(media)
     )
-    empty = [split for split, table in tables[PAIRS_CONFIG].items() if table.num_rows == 0]
-    if empty:
-        raise DegenerateDatasetError(
-            f"{media}: split(s) {', '.join(empty)} get no pair at all, which no dataset can hold, even with "
-            "allow_degenerate ("
-            + (f"extraction: {extraction_note}; " if extraction_note else "")
-            + "; ".join(stage.describe() for stage in stages)
-            + f"; segments per split {', '.join(f'{k} {len(v)}' for k, v in by_split.items())}); tag more segments"
-        )
     splits = {
         split: _per_class([EMOTIONS.index(s.emotion) for s in items], EMOTIONS)
         for split, items in by_split.items()

@@ -298,3 +298,14 @@ def test_write_parquet_replaces_a_metadata_key_the_table_already_holds(tmp_path)
     write_parquet(tmp_path / "a.parquet", pa.table({"x": [1]}), {"emomv_inputs": "old"})
     write_parquet(tmp_path / "b.parquet", pq.read_table(tmp_path / "a.parquet"), {"emomv_inputs": "new"})
     assert pq.read_schema(tmp_path / "b.parquet").metadata[b"emomv_inputs"] == b"new"
+
+
+def test_a_split_without_any_pair_is_refused_even_when_degenerate_splits_are_allowed(tmp_path):
+    """A split whose pairing gives no pair at all would be a Parquet file without rows, which no loader reads:
+    allow_degenerate writes splits lacking one kind of pair, never an empty one."""
+    segments = write_segments(tmp_path / "seg", ["sad", "exciting", "fearful"])
+    with pytest.raises(
+        DegenerateDatasetError, match=r"split\(s\) train get no pair at all.*segments per split train 3"
+    ):
+        build_pairs_dataset(segments, tmp_path / "out", allow_degenerate=True)
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
