@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from emomv_hf.configuration_emomv import TEMPERATURE_FIELDS
 from emomv_hf.modeling_emomv import EmoMVForCorrespondence
 
 if TYPE_CHECKING:
@@ -63,11 +62,7 @@ def fit_temperatures(model: EmoMVForCorrespondence, data: TensorPairs) -> dict[s
                 outputs[f"{stream}_emotion_logits"],
                 inputs[f"{stream}_emotion_labels"],
             )
-    return {
-        name: getattr(config, name) * fit_temperature(*heads[name])
-        for name in TEMPERATURE_FIELDS
-        if name in heads
-    }
+    return {name: getattr(config, name) * fit_temperature(*head) for name, head in heads.items()}
 
 
 def run_temperatures(

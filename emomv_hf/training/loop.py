@@ -335,9 +335,8 @@ def train_model(
 
     resumed_from = None
     if args.resume_from_checkpoint:
-        checkpoint = load_checkpoint(accelerator, args, stopper)
-        resumed_from = str(checkpoint)
-        accelerator.print(f"Resumed from {checkpoint} at epoch {stopper.next_epoch}")
+        resumed_from = str(load_checkpoint(accelerator, args, stopper))
+        accelerator.print(f"Resumed from {resumed_from} at epoch {stopper.next_epoch}")
 
     started = time.perf_counter()
     stopped_early = stopper.epochs_without_improvement >= args.stopping_patience
@@ -395,7 +394,6 @@ def train_model(
     if stopper.best_state is not None:
         model.load_state_dict(stopper.best_state)
     model.eval()
-    rows_per_process = accelerator.gather(torch.tensor([rows_seen], device=accelerator.device)).tolist()
     return TrainingOutcome(
         best_epoch=stopper.best_epoch,
         best_stopping_loss=stopper.best_loss if stopping_data is not None else None,
@@ -403,6 +401,6 @@ def train_model(
         stopped_early=stopped_early,
         resumed_from=resumed_from,
         train_seconds=train_seconds,
-        history=list(stopper.history),
-        rows_per_process=rows_per_process,
+        history=stopper.history,
+        rows_per_process=accelerator.gather(torch.tensor([rows_seen], device=accelerator.device)).tolist(),
     )
