@@ -358,7 +358,6 @@ def run_grid(
     :func:`dataset_fingerprint` of ``base.dataset`` when already computed.
     """
     runs_dir = Path(runs_dir)
-    runs_dir.mkdir(parents=True, exist_ok=True)
     material = settings_material(base, fingerprint or dataset_fingerprint(base.dataset))
     suffix = hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()[:12]  # short, stable
     paths = {spec: runs_dir / f"{spec.key}-{suffix}.json" for spec in specs}

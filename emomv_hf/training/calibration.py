@@ -48,12 +48,10 @@ def fit_temperature(logits: torch.Tensor | np.ndarray, labels: torch.Tensor | np
 @torch.no_grad()
 def fit_temperatures(model: EmoMVForCorrespondence, data: TensorPairs) -> dict[str, float]:
     """`model`'s temperature fields refitted on `data` (its labels, and its emotion labels for a multi-task
-    model): each new T is the current one times the T fitted on the current logits."""
-    was_training = model.training
+    model): each new T is the current one times the T fitted on the current logits. Leaves it in eval mode."""
     model.eval()
     inputs = data.inputs
     outputs = model(video_features=inputs["video_features"], music_features=inputs["music_features"])
-    model.train(was_training)
     config = model.config
     heads = {"match_temperature": (outputs.logits, inputs["labels"])}
     if config.multi_task:

@@ -374,10 +374,8 @@ def train_model(
         stopping = None if stopping_data is None else stopping_loss(model, stopping_data, args.stopping_loss)
         stopped_early = stopper.update(epoch, train_loss, stopping, model)
         if accelerator.trackers:
-            logged = {"train/loss": train_loss}
-            if stopping is not None:
-                logged["early_stopping/loss"] = stopping
-            accelerator.log(logged, step=epoch)
+            logged = {"train/loss": train_loss, "early_stopping/loss": stopping}
+            accelerator.log({name: value for name, value in logged.items() if value is not None}, step=epoch)
         progress.update(1)
         progress.set_postfix(
             train_loss=f"{train_loss:.4f}",
