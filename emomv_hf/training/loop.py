@@ -259,7 +259,6 @@ def check_checkpoint_files(checkpoint: Path) -> None:
 def save_checkpoint(
     accelerator: Accelerator,
     args: EmoMVTrainingArguments,
-    epoch: int,
     stopper: EarlyStopping,
     dataset_hash: str,
 ) -> Path:
@@ -276,7 +275,7 @@ def save_checkpoint(
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
         marker = {
-            "epoch": epoch,
+            "epoch": stopper.next_epoch,
             "run": args.run_identity(),
             "dataset_sha256": dataset_hash,
             "num_processes": accelerator.num_processes,
@@ -385,7 +384,7 @@ def train_model(
         )
         epoch += 1
         if args.checkpointing_epochs and epoch % args.checkpointing_epochs == 0:
-            save_checkpoint(accelerator, args, epoch, stopper, dataset_hash)
+            save_checkpoint(accelerator, args, stopper, dataset_hash)
     progress.close()
     train_seconds = time.perf_counter() - started
 
