@@ -157,8 +157,7 @@ def nested_candidates(
     import re
     import shlex
 
-    nested_grid = (grid.protocols, grid.models, grid.variants, len(grid.tasks))
-    if nested_grid != (["cv"], ["emomv"], ["multi"], 1):
+    if (grid.protocols, grid.models, grid.variants, len(grid.tasks)) != (["cv"], ["emomv"], ["multi"], 1):
         raise ValueError(
             "--nested selects the proposed multi-task model's options for one task under cv: pass --tasks TASK "
             "--models emomv --variants multi --protocols cv"
@@ -358,7 +357,6 @@ def run_grid(
     :func:`dataset_fingerprint` of ``base.dataset`` when already computed.
     """
     runs_dir = Path(runs_dir)
-    runs_dir.mkdir(parents=True, exist_ok=True)
     material = settings_material(base, fingerprint or dataset_fingerprint(base.dataset))
     suffix = hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()[:12]  # short, stable
     paths = {spec: runs_dir / f"{spec.key}-{suffix}.json" for spec in specs}
@@ -440,7 +438,6 @@ def results_markdown(
         "",
     ]
     lines += [f"- `{protocol}`: {PROTOCOL_DESCRIPTIONS[protocol]}." for protocol in protocols]
-    key = dataset_key(dataset)
     for (task, variant), table in PAPER_TABLES.items():
         if not any(group[1] == task and group[2] == variant for group in grouped):
             continue
@@ -455,7 +452,7 @@ def results_markdown(
                 ]
                 if all(cell == "–" for cell in cells):
                     continue
-                reference = paper_value(key, model, task, variant, metric)
+                reference = paper_value(dataset_key(dataset), model, task, variant, metric)
                 paper = "–" if reference is None else f"{reference:.2f}"
                 rows.append([MODEL_LABELS[model], metric_label(metric), paper, *cells])
             if task == "correspondence":

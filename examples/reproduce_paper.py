@@ -66,24 +66,36 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, _interrupt)
     started = time.perf_counter()
-    if candidates is not None:
-        return _nested(candidates, grid, base, command)
     try:
-        grid_runs = run_grid(
-            specs,
-            base,
-            runs_dir,
-            workers=grid.workers,
-            progress=base.progress,
-            on_start=announce,
-            fingerprint=fingerprint,
-        )
+        if candidates is not None:
+            selection = run_nested_selection(
+                candidates,
+                grid.tasks[0],
+                range(grid.seeds),
+                grid.inner_folds,
+                output_dir,
+                grid.workers,
+                base.progress,
+            )
+        else:
+            grid_runs = run_grid(
+                specs,
+                base,
+                runs_dir,
+                workers=grid.workers,
+                progress=base.progress,
+                on_start=announce,
+                fingerprint=fingerprint,
+            )
     except KeyboardInterrupt:
+        kept = runs_dir if candidates is None else output_dir
         print(
-            f"{PROG}: interrupted; finished runs are kept in {runs_dir}, rerun the same command to resume",
+            f"{PROG}: interrupted; finished runs are kept in {kept}, rerun the same command to resume",
             file=sys.stderr,
         )
         return 130
+    if candidates is not None:
+        return _write_nested(selection, grid, output_dir, command)
     wall = time.perf_counter() - started
     markdown = results_markdown(grid_runs.runs, dataset=base.dataset, command=command)
     atomic_write_json(output_dir / "results.json", grid_runs.runs)
@@ -96,25 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _nested(candidates, grid, base, command: str) -> int:
-    """--nested: the nested selection of docs/nested-selection.md; writes OUT/nested.md and OUT/nested.json."""
-    output_dir = Path(base.output_dir)
-    try:
-        selection = run_nested_selection(
-            candidates,
-            grid.tasks[0],
-            range(grid.seeds),
-            grid.inner_folds,
-            output_dir,
-            grid.workers,
-            base.progress,
-        )
-    except KeyboardInterrupt:
-        print(
-            f"{PROG}: interrupted; finished runs are kept in {output_dir}, rerun the same command to resume",
-            file=sys.stderr,
-        )
-        return 130
+def _write_nested(selection, grid, output_dir: Path, command: str) -> int:
+    """--nested: writes OUT/nested.md and OUT/nested.json of the nested selection (docs/nested-selection.md)."""
     markdown = nested_markdown(selection, command=command, inner_folds=grid.inner_folds)
     atomic_write_json(
         output_dir / "nested.json",

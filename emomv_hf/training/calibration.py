@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from emomv_hf.configuration_emomv import TEMPERATURE_FIELDS
 from emomv_hf.modeling_emomv import EmoMVForCorrespondence
 
 if TYPE_CHECKING:
@@ -49,12 +48,10 @@ def fit_temperature(logits: torch.Tensor | np.ndarray, labels: torch.Tensor | np
 @torch.no_grad()
 def fit_temperatures(model: EmoMVForCorrespondence, data: TensorPairs) -> dict[str, float]:
     """`model`'s temperature fields refitted on `data` (its labels, and its emotion labels for a multi-task
-    model): each new T is the current one times the T fitted on the current logits."""
-    was_training = model.training
+    model): each new T is the current one times the T fitted on the current logits. Leaves it in eval mode."""
     model.eval()
     inputs = data.inputs
     outputs = model(video_features=inputs["video_features"], music_features=inputs["music_features"])
-    model.train(was_training)
     config = model.config
     heads = {"match_temperature": (outputs.logits, inputs["labels"])}
     if config.multi_task:
@@ -63,11 +60,7 @@ def fit_temperatures(model: EmoMVForCorrespondence, data: TensorPairs) -> dict[s
                 outputs[f"{stream}_emotion_logits"],
                 inputs[f"{stream}_emotion_labels"],
             )
-    return {
-        name: getattr(config, name) * fit_temperature(*heads[name])
-        for name in TEMPERATURE_FIELDS
-        if name in heads
-    }
+    return {name: getattr(config, name) * fit_temperature(*head) for name, head in heads.items()}
 
 
 def run_temperatures(

@@ -259,7 +259,6 @@ def check_checkpoint_files(checkpoint: Path) -> None:
 def save_checkpoint(
     accelerator: Accelerator,
     args: EmoMVTrainingArguments,
-    epoch: int,
     stopper: EarlyStopping,
     dataset_hash: str,
 ) -> Path:
@@ -276,7 +275,7 @@ def save_checkpoint(
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
         marker = {
-            "epoch": epoch,
+            "epoch": stopper.next_epoch,
             "run": args.run_identity(),
             "dataset_sha256": dataset_hash,
             "num_processes": accelerator.num_processes,
@@ -335,9 +334,8 @@ def train_model(
 
     resumed_from = None
     if args.resume_from_checkpoint:
-        checkpoint = load_checkpoint(accelerator, args, stopper)
-        resumed_from = str(checkpoint)
-        accelerator.print(f"Resumed from {checkpoint} at epoch {stopper.next_epoch}")
+        resumed_from = str(load_checkpoint(accelerator, args, stopper))
+        accelerator.print(f"Resumed from {resumed_from} at epoch {stopper.next_epoch}")
 
     started = time.perf_counter()
     stopped_early = stopper.epochs_without_improvement >= args.stopping_patience
@@ -375,10 +373,8 @@ def train_model(
         stopping = None if stopping_data is None else stopping_loss(model, stopping_data, args.stopping_loss)
         stopped_early = stopper.update(epoch, train_loss, stopping, model)
         if accelerator.trackers:
-            logged = {"train/loss": train_loss}
-            if stopping is not None:
-                logged["early_stopping/loss"] = stopping
-            accelerator.log(logged, step=epoch)
+            logged = {"train/loss": train_loss, "early_stopping/loss": stopping}
+            accelerator.log({name: value for name, value in logged.items() if value is not None}, step=epoch)
         progress.update(1)
         progress.set_postfix(
             train_loss=f"{train_loss:.4f}",
@@ -388,14 +384,13 @@ def train_model(
         )
         epoch += 1
         if args.checkpointing_epochs and epoch % args.checkpointing_epochs == 0:
-            save_checkpoint(accelerator, args, epoch, stopper, dataset_hash)
+            save_checkpoint(accelerator, args, stopper, dataset_hash)
     progress.close()
     train_seconds = time.perf_counter() - started
 
     if stopper.best_state is not None:
         model.load_state_dict(stopper.best_state)
     model.eval()
-    rows_per_process = accelerator.gather(torch.tensor([rows_seen], device=accelerator.device)).tolist()
     return TrainingOutcome(
         best_epoch=stopper.best_epoch,
         best_stopping_loss=stopper.best_loss if stopping_data is not None else None,
@@ -403,6 +398,6 @@ def train_model(
         stopped_early=stopped_early,
         resumed_from=resumed_from,
         train_seconds=train_seconds,
-        history=list(stopper.history),
-        rows_per_process=rows_per_process,
+        history=stopper.history,
+        rows_per_process=accelerator.gather(torch.tensor([rows_seen], device=accelerator.device)).tolist(),
     )

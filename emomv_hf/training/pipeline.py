@@ -191,27 +191,24 @@ def train_on_splits(
     model = fresh_model(splits.train)
     outcome = train_model(model, splits.train, splits.stopping, args, accelerator)
     temperatures = run_temperatures(accelerator.unwrap_model(model), splits, args)  # set on the final model
-    fitted = splits.train
     if splits.refit is not None:
         # Nested budget: retrain from the same initialisation on the whole outer training fold for as many
         # epochs as early stopping chose, with no look at the outer test fold.
-        budget = outcome
         model = fresh_model(splits.refit)
-        outcome = train_model(
-            model, splits.refit, None, replace(args, max_epochs=budget.best_epoch + 1), accelerator
+        refitted = train_model(
+            model, splits.refit, None, replace(args, max_epochs=outcome.best_epoch + 1), accelerator
         )
         outcome = replace(
-            outcome,
-            best_stopping_loss=budget.best_stopping_loss,
-            stopped_early=budget.stopped_early,
-            train_seconds=budget.train_seconds + outcome.train_seconds,
+            refitted,
+            best_stopping_loss=outcome.best_stopping_loss,
+            stopped_early=outcome.stopped_early,
+            train_seconds=outcome.train_seconds + refitted.train_seconds,
         )
-        fitted = splits.refit
     model = accelerator.unwrap_model(model)
     model.config.update(temperatures)
     if isinstance(model, EmoMVBaselineForCorrespondence):
         # The baseline's second stage: a logistic regression on the embedding distance of the fitted pairs.
-        inputs = fitted.inputs
+        inputs = (splits.train if splits.refit is None else splits.refit).inputs
         model.fit_distance_classifier(inputs["video_features"], inputs["music_features"], inputs["labels"])
     return model, outcome
 

@@ -73,9 +73,7 @@ def grouped_holdout_indices(
         held_out.extend(groups[group_keys[position]])
     if not held_out or len(held_out) == total:
         raise ValueError("cannot hold out a grouped slice: too few source-video groups")
-    held_out_mask = np.zeros(total, dtype=bool)
-    held_out_mask[held_out] = True
-    return np.flatnonzero(~held_out_mask), np.flatnonzero(held_out_mask)
+    return np.setdiff1d(np.arange(total), held_out), np.sort(held_out)
 
 
 def grouped_kfold_indices(

@@ -409,3 +409,29 @@ def test_nested_rule_breaks_ties_for_the_paper_and_recommends_only_a_clear_gain(
     text = reproduction.nested_markdown(selection, command="cmd", inner_folds=3)
     assert "Worse (nested − paper -4.98 points" in text
     assert "the paper's configuration is the recommendation for correspondence" in text
+
+
+def test_script_names_the_output_folder_when_a_nested_selection_is_interrupted(
+    emomv_c_dir, tmp_path, monkeypatch, capsys
+):
+    import importlib.util
+    import signal
+
+    spec = importlib.util.spec_from_file_location("reproduce_paper", SCRIPT)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(script, "run_nested_selection", interrupted)
+    monkeypatch.setattr(signal, "signal", lambda *args: None)  # the test process keeps its SIGTERM handler
+    out = tmp_path / "out"
+    argv = [
+        *("--dataset", str(emomv_c_dir), "--seeds", "1", "--tasks", "correspondence", "--models", "emomv"),
+        *("--variants", "multi", "--protocols", "cv", "--nested", "lr=--learning-rate 1e-3"),
+        *("--output-dir", str(out)),
+    ]
+    assert script.main(argv) == 130
+    assert f"interrupted; finished runs are kept in {out}, rerun" in capsys.readouterr().err
+    assert not out.exists()
