@@ -149,3 +149,19 @@ def test_resume_keys_a_hub_dataset_by_its_revision(tmp_path, monkeypatch):
     revision["sha"] = "4567ef01"  # the Hub dataset changed since the checkpoint
     with pytest.raises(ValueError, match="was trained on other contents of emomv/emomv-c"):
         check_checkpoint_identity(checkpoint, args)
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        ({"protocol": "cv", "checkpointing_epochs": 1}, "--protocol cv trains twice"),
+        ({"protocol": "cv", "resume_from_checkpoint": "latest"}, "--protocol cv trains twice"),
+        ({"protocol": "held-out", "ensemble_size": 2, "checkpointing_epochs": 1}, "--ensemble-size trains"),
+    ],
+)
+def test_runs_that_train_more_than_once_refuse_to_checkpoint(emomv_c_dir, tmp_path, flags, message):
+    """A cv run (budget, then refit) and an ensemble (members one after another) have no single state to resume:
+    asking for checkpoints or a resume is refused in one line before anything trains."""
+    args = EmoMVTrainingArguments(dataset=str(emomv_c_dir), output_dir=str(tmp_path / "run"), **flags)
+    with pytest.raises(ValueError, match=message):
+        run_training(args, make_accelerator(args, cpu=True), save=False)
