@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import datasets
 import torch
@@ -26,6 +27,9 @@ from emomv_hf.training.arguments import EmoMVTrainingArguments
 from emomv_hf.training.calibration import run_temperatures
 from emomv_hf.training.loop import TrainingOutcome, train_model
 from emomv_hf.training.protocols import PROTOCOL_DESCRIPTIONS, TrainingSplits, protocol_splits
+
+if TYPE_CHECKING:
+    from huggingface_hub import ModelCard
 
 DATA_SEED_STRIDE = 100_003
 """Epoch e of seed s shuffles with seed `s * DATA_SEED_STRIDE + e`, so no two (seed, epoch) share an order."""
@@ -111,6 +115,24 @@ class RunResult:
     @property
     def metrics(self) -> dict[str, float]:
         return self.report.metrics
+
+    def model_card(self, plots: Sequence[str] = (), dataset: str | None = None) -> ModelCard:
+        """The model card of this run (``plots``: the PNG names written beside it; ``dataset``: the dataset the card
+        names instead of ``args.dataset``)."""
+        args = self.args.to_dict() | ({"dataset": dataset} if dataset is not None else {})
+        return make_model_card(
+            args=args,
+            metrics=self.metrics,
+            eval_split=self.report.eval_split,
+            model_class=type(self.model).__name__,
+            num_parameters=sum(parameter.numel() for parameter in self.model.parameters()),
+            best_epoch=self.outcome.best_epoch,
+            epochs_run=self.outcome.epochs_run,
+            best_stopping_loss=self.outcome.best_stopping_loss,
+            protocol_description=PROTOCOL_DESCRIPTIONS[self.args.protocol],
+            plots=plots,
+            member_best_epochs=self.outcome.member_best_epochs,
+        )
 
     def eval_results(self) -> dict[str, Any]:
         return {
@@ -314,19 +336,7 @@ def save_run(result: RunResult) -> None:
         )
         atomic_write_json(staging / "eval_results.json", result.eval_results())
         plots = [path.name for path in write_plots(result.report, staging)] if args.plots else []
-        card = make_model_card(
-            args=args.to_dict(),
-            metrics=result.metrics,
-            eval_split=result.report.eval_split,
-            model_class=type(result.model).__name__,
-            num_parameters=sum(parameter.numel() for parameter in result.model.parameters()),
-            best_epoch=result.outcome.best_epoch,
-            epochs_run=result.outcome.epochs_run,
-            best_stopping_loss=result.outcome.best_stopping_loss,
-            protocol_description=PROTOCOL_DESCRIPTIONS[args.protocol],
-            plots=plots,
-            member_best_epochs=result.outcome.member_best_epochs,
-        )
+        card = result.model_card(plots)
         atomic_write_text(staging / "README.md", str(card))
 
     atomic_write_dir(output_dir, fill)

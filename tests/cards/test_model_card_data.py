@@ -22,17 +22,7 @@ def run(emomv_c_dir):
 
 def card_for(run, dataset: str) -> tuple[dict, str]:
     """The card of ``run`` as if trained on ``dataset``: its YAML and its body."""
-    card = make_model_card(
-        args={**run.args.to_dict(), "dataset": dataset},
-        metrics=run.metrics,
-        eval_split=run.report.eval_split,
-        model_class=type(run.model).__name__,
-        num_parameters=run.model.num_parameters(),
-        best_epoch=run.outcome.best_epoch,
-        epochs_run=run.outcome.epochs_run,
-        best_stopping_loss=run.outcome.best_stopping_loss,
-        protocol_description=PROTOCOL_DESCRIPTIONS["held-out"],
-    )
+    card = run.model_card(dataset=dataset)
     _, metadata, body = str(card).split("---", 2)
     return yaml.safe_load(metadata), body
 

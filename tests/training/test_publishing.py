@@ -10,9 +10,7 @@ import pytest
 import yaml
 
 import emomv_hf.hub
-from emomv_hf.cards import make_model_card
 from emomv_hf.training import EmoMVTrainingArguments, make_accelerator, pipeline, run_training
-from emomv_hf.training.protocols import PROTOCOL_DESCRIPTIONS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -49,18 +47,7 @@ def test_model_card_has_the_model_index_with_protocol_and_split(emomv_c_dir):
         emomv_c_dir, None, task="retrieval", protocol="held-out", hub_model_id="emomv/emomv-c-retrieval"
     )
     run_result = run_training(args, make_accelerator(args, cpu=True), save=False)
-    card = make_model_card(
-        args=run_result.args.to_dict(),
-        metrics=run_result.metrics,
-        eval_split=run_result.report.eval_split,
-        model_class=type(run_result.model).__name__,
-        num_parameters=run_result.model.num_parameters(),
-        best_epoch=run_result.outcome.best_epoch,
-        epochs_run=run_result.outcome.epochs_run,
-        best_stopping_loss=run_result.outcome.best_stopping_loss,
-        protocol_description=PROTOCOL_DESCRIPTIONS[args.protocol],
-        plots=["precision_recall_video_to_music.png"],
-    )
+    card = run_result.model_card(plots=["precision_recall_video_to_music.png"])
     metadata = yaml.safe_load(str(card).split("---")[1])
     assert metadata["license"] == "mit" and metadata["library_name"] == "transformers"
     (entry,) = metadata["model-index"]
