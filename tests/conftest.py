@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 from pathlib import Path
 
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+# The survey is an application beside its scripts (as the Space is): its tests import its package from there.
+sys.path.insert(0, str(REPO_ROOT / "examples" / "survey"))
 
 
 def _release_dir() -> Path | None:

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from emomv_hf.cli import flag, make_parser, run_script
-from emomv_hf.survey.analysis import analyze, format_markdown, write_report
-from emomv_hf.survey.store import SurveyStore
+from emomv_survey.analysis import analyze, format_markdown, write_report
+from emomv_survey.store import SurveyStore
 
 
 @dataclass

@@ -20,7 +20,7 @@ from pathlib import Path
 from emomv_hf.cli import flag, make_parser, run_script
 from emomv_hf.io_utils import counted
 from emomv_hf.reporting import dataset_key
-from emomv_hf.survey.sampling import draw_samples, read_pairs, write_manifest
+from emomv_survey.sampling import draw_samples, read_pairs, write_manifest
 
 
 @dataclass

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 
 from emomv_hf.cli import check_flags, flag, make_parser, run_script
 from emomv_hf.io_utils import counted
-from emomv_hf.survey.sampling import MediaError, load_manifest, resolve_media
-from emomv_hf.survey.server import DEFAULT_REQUEST_TIMEOUT, SurveyServer
-from emomv_hf.survey.store import SurveyStore
+from emomv_survey.sampling import MediaError, load_manifest, resolve_media
+from emomv_survey.server import DEFAULT_REQUEST_TIMEOUT, SurveyServer
+from emomv_survey.store import SurveyStore
 
 
 @dataclass

@@ -32,7 +32,6 @@ LAYERS: dict[str, int] = {
     "evaluation": 4,
     "training": 4,
     "recommendation": 5,
-    "survey": 5,
     "reproduction": 5,
 }
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from emomv_hf.survey.sampling import SurveySample
-from emomv_hf.survey.store import SurveyStore
+from emomv_survey.sampling import SurveySample
+from emomv_survey.store import SurveyStore
 
 from .helpers import make_samples
 

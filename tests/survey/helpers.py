@@ -14,9 +14,9 @@ from urllib.parse import urlencode
 import numpy as np
 import pytest
 
-from emomv_hf.survey.sampling import SurveySample
-from emomv_hf.survey.server import SurveyServer
-from emomv_hf.survey.store import SurveyStore
+from emomv_survey.sampling import SurveySample
+from emomv_survey.server import SurveyServer
+from emomv_survey.store import SurveyStore
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from emomv_hf.survey.analysis import (
+from emomv_survey.analysis import (
     PAPER_AGREEMENT,
     PAPER_RATINGS,
     _plotted,
@@ -17,7 +17,7 @@ from emomv_hf.survey.analysis import (
     percent,
     rating_bin,
 )
-from emomv_hf.survey.store import SurveyStore
+from emomv_survey.store import SurveyStore
 
 from .helpers import load_script
 

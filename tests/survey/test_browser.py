@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from emomv_hf.survey.store import SurveyStore
+from emomv_survey.store import SurveyStore
 
 from .helpers import REPO_ROOT, make_samples, serve, write_webm
 

@@ -9,7 +9,7 @@ from dataclasses import asdict
 import pytest
 
 from emomv_hf.emotions import ALLOWED_MISMATCH_PAIRS, EMOTIONS
-from emomv_hf.survey.sampling import (
+from emomv_survey.sampling import (
     MediaError,
     SamplingError,
     draw_samples,

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import pytest
 
-from emomv_hf.survey.sampling import load_manifest
-from emomv_hf.survey.server import SurveyServer
-from emomv_hf.survey.store import SurveyStore
+from emomv_survey.sampling import load_manifest
+from emomv_survey.server import SurveyServer
+from emomv_survey.store import SurveyStore
 
 from .helpers import REPO_ROOT, load_script, make_samples, request, serve
 
@@ -104,7 +104,7 @@ def register(server, participant: str) -> str:
 
 def test_sampling_refuses_a_symlink_out_of_the_media_folder(emomv_c_dir, tmp_path, capsys) -> None:
     """A link in the media folder to /etc/passwd: sample.py stops with one line naming it (it was drawn)."""
-    from emomv_hf.survey.sampling import draw_samples, find_media, read_pairs
+    from emomv_survey.sampling import draw_samples, find_media, read_pairs
 
     pairs = read_pairs(emomv_c_dir, ["validation"])
     probe = draw_samples({"emomv-c": pairs}, seed=4)

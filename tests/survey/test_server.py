@@ -9,8 +9,8 @@ from dataclasses import replace
 
 import pytest
 
-from emomv_hf.survey.server import SurveyServer
-from emomv_hf.survey.store import ResponseError, SurveyStore
+from emomv_survey.server import SurveyServer
+from emomv_survey.store import ResponseError, SurveyStore
 
 from .helpers import load_script, request, serve
 
@@ -216,7 +216,7 @@ def test_serve_script_refuses_an_empty_or_other_survey(tmp_path, store, samples,
     assert script.main(["--db", str(tmp_path / "empty.sqlite"), "--port", "0"]) == 1
     assert "holds no samples" in capsys.readouterr().err
     other = tmp_path / "other.json"
-    from emomv_hf.survey.sampling import write_manifest
+    from emomv_survey.sampling import write_manifest
 
     write_manifest(other, list(reversed(samples)))
     assert script.main(["--db", str(store.path), "--manifest", str(other), "--port", "0"]) == 1

@@ -9,7 +9,7 @@ from dataclasses import replace
 
 import pytest
 
-from emomv_hf.survey.store import ResponseError, SurveyStore, token_sha256
+from emomv_survey.store import ResponseError, SurveyStore, token_sha256
 
 
 def test_submit_is_an_upsert_that_keeps_the_first_timestamp(store: SurveyStore) -> None:

@@ -30,7 +30,7 @@ BIN_LABELS: dict[str, str] = {"poor": "Very poor - Poor", "moderate": "Moderate"
 STREAMS: tuple[str, ...] = ("music", "video")
 PAPER_TABLE_NUMBERS = {"emomv-a": "Table 5", "emomv-b": "Table 6", "emomv-c": "Table 7"}
 QUESTION_ROWS = {"emotion_match": "Matched in emotions", "alignment": "General alignment"}
-"""Row labels of the paper's Tables 5-7 (the form's labels are :data:`~emomv_hf.survey.store.QUESTIONS`)."""
+"""Row labels of the paper's Tables 5-7 (the form's labels are :data:`~emomv_survey.store.QUESTIONS`)."""
 
 
 def _read_paper() -> tuple[dict[tuple[str, str, str], dict[str, float]], dict[tuple[str, str], float]]:
