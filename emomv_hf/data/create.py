@@ -40,7 +40,7 @@ from emomv_hf._version import __version__
 from emomv_hf.emotions import EMOTIONS
 from emomv_hf.io_utils import counted, markdown_table, model_fingerprint
 
-from .build import pair_split_tables, write_pairs_folder
+from .build import DegenerateDatasetError, pair_split_tables, write_pairs_folder
 from .card import UNKNOWN_LICENSE
 from .hub_folder import write_parquet
 from .loading import Segments, load_hub_dataset, load_segments
@@ -325,8 +325,9 @@ def create_dataset(
         overwrite, repo_id, license: as :func:`.build.build_pairs_dataset`.
 
     Raises:
-        ValueError: a bad tagger, no segment left after the filters (the message lists every stage), or a
-            degenerate split (:class:`.build.DegenerateDatasetError`).
+        ValueError: a bad tagger, or no segment left after the filters (the message lists every stage).
+        DegenerateDatasetError: a split without matched or mismatched pairs, or without any pair (its message
+            ends with every stage).
         ReleaseFormatError: bad input features (file, segment and field named).
     """
     output_dir = Path(output_dir)
@@ -415,19 +416,22 @@ def create_dataset(
             _per_class([EMOTIONS.index(segment.emotion) for segment in kept], names),
         )
     )
+    filters = "; ".join(stage.describe() for stage in stages)
     if not kept:
         raise ValueError(
-            f"{media}: no segment passed the filters ("
-            + "; ".join(stage.describe() for stage in stages)
-            + "); tag more segments or use a better tagger"
+            f"{media}: no segment passed the filters ({filters}); tag more segments or use a better tagger"
         )
     by_split = {"train": list(grouped.train), "validation": list(grouped.validation)}
     by_split = {split: items for split, items in by_split.items() if items}
     video = dict(zip(segments.segment_ids, segments.video, strict=True))
     music = dict(zip(segments.segment_ids, segments.music, strict=True))
-    tables, results, notes = pair_split_tables(
-        by_split, video, music, seed=seed, balance=True, allow_degenerate=allow_degenerate, where=str(media)
-    )
+    try:
+        tables, results, notes = pair_split_tables(
+            by_split, video, music, seed=seed, allow_degenerate=allow_degenerate, where=str(media)
+        )
+    except DegenerateDatasetError as error:
+        # Each filter's counts say which of them left a split too few segments or emotions to pair.
+        raise DegenerateDatasetError(f"{error} (filters: {filters})") from None
     splits = {
         split: _per_class([EMOTIONS.index(s.emotion) for s in items], EMOTIONS)
         for split, items in by_split.items()

@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from emomv_hf import EmoMVForEmotionTagging, EmoMVTaggingConfig
-from emomv_hf.data.build import read_extracted_segments
+from emomv_hf.data.build import DegenerateDatasetError, read_extracted_segments
 from emomv_hf.data.card import make_extraction_card
 from emomv_hf.data.create import TAGS_FILE, create_dataset, read_unlabelled_segments
 from emomv_hf.data.hub_folder import write_hub_folder
@@ -187,6 +187,22 @@ def test_bad_inputs_are_named(synthetic, tagger, tmp_path):
         create_dataset(folder, video_only, tmp_path / "out")
     with pytest.raises(ValueError, match="not an emotion tagger"):
         create_dataset(folder, torch.nn.Linear(2, 2), tmp_path / "out")
+
+
+def test_a_split_without_pairs_is_refused_with_the_counts_of_every_filter(synthetic, tagger, tmp_path):
+    """Sources of one emotion and neutral ones: the neutral filter leaves one emotion per split, which pairs into
+    nothing; the refusal names the split first, then each filter's counts, which show the one that emptied it."""
+    _, rows = synthetic
+    folder = _write_extracted(tmp_path / "features", [row for row in rows if row[2] in (0, NEUTRAL)])
+    with pytest.raises(DegenerateDatasetError) as refused:
+        create_dataset(folder, tagger, tmp_path / "out", allow_degenerate=True)
+    message = str(refused.value)
+    assert message.startswith(f"{folder}: split(s) train, validation get no pair at all")
+    assert re.search(
+        r"\(filters: input: kept 39 \(none dropped\); .*; not neutral: kept \d+ \(\d+ tagged neutral\)",
+        message,
+    )
+    assert not (tmp_path / "out").exists()
 
 
 def test_script_prints_every_stage(synthetic, tagger, tmp_path, capsys):

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import math
 from pathlib import Path
 
 import pytest
 import yaml
+from accelerate.tracking import GeneralTracker, register_tracker_class
 
 import emomv_hf.hub
 from emomv_hf.training import EmoMVTrainingArguments, make_accelerator, pipeline, run_training
@@ -132,6 +134,46 @@ def test_tensorboard_logging_writes_event_files(emomv_c_dir, tmp_path):
     events = list((tmp_path / "logged").rglob("events.out.tfevents.*"))
     assert events and all(path.stat().st_size > 0 for path in events)
     assert (tmp_path / "logged" / "model.safetensors").exists()
+
+
+class RecordingTracker(GeneralTracker):
+    """An Accelerate tracker (`--report-to emomv-recording`) that keeps every `log` call as it came: unlike
+    TensorBoard's, which skips a None value, it shows what the training loop passed."""
+
+    name = "emomv-recording"
+    requires_logging_directory = False
+
+    def __init__(self, run_name: str):
+        super().__init__()
+        self.calls: list[tuple[int | None, dict]] = []
+
+    @property
+    def tracker(self) -> list[tuple[int | None, dict]]:
+        return self.calls
+
+    def log(self, values: dict, step: int | None = None, **kwargs) -> None:
+        self.calls.append((step, dict(values)))
+
+
+def test_a_cv_refit_logs_its_epochs_without_an_early_stopping_loss(emomv_c_dir):
+    """The cv refit trains with no stopping data (`train_model(..., stopping_data=None)`): its epochs log the
+    training loss and no early-stopping loss at all, not a None a tracker would have to cope with."""
+    register_tracker_class(RecordingTracker)
+    args = quick_args(
+        emomv_c_dir, None, protocol="cv", max_epochs=2, report_to=RecordingTracker.name, plots=False
+    )
+    accelerator = make_accelerator(args, cpu=True)
+    result = run_training(args, accelerator, save=False)
+    # The budget run's best epoch is its last, so the refit trains both epochs.
+    assert result.outcome.epochs_run == 2
+    calls = accelerator.get_tracker(RecordingTracker.name, unwrap=True)
+    epochs = [(step, sorted(values)) for step, values in calls if "train/loss" in values]
+    both = ["early_stopping/loss", "train/loss"]
+    assert epochs == [(0, both), (1, both), (0, ["train/loss"]), (1, ["train/loss"])]  # budget, then refit
+    assert all(
+        isinstance(value, float) and math.isfinite(value) for _, values in calls for value in values.values()
+    )
+    assert calls[-1][0] == 2 and "eval/accuracy" in calls[-1][1]
 
 
 def test_cards_import_without_the_training_package():
