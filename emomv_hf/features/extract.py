@@ -81,9 +81,10 @@ class ExtractionFailure(NamedTuple):
 
 @dataclass(frozen=True)
 class MediaItem:
-    """One media file to extract (the unit of sharding): a path, or row ``row`` of a Hub dataset's video
-    column. ``window`` ``(segment_id, start, end)`` gives one explicit segment (a CSV row with times);
-    without it the file is cut into segments named ``<prefix>_<NN>``."""
+    """One media file to extract (the unit of sharding): a path (that of row ``row`` of a Hub dataset's video
+    column, checked, if the row holds one), else the bytes of row ``row``. ``window`` ``(segment_id, start,
+    end)`` gives one explicit segment (a CSV row with times); without it the file is cut into segments named
+    ``<prefix>_<NN>``."""
 
     name: str
     path: Path | None = None
@@ -247,8 +248,6 @@ class MediaSource:
         if item.path is not None:
             return item.path
         value = self.dataset[item.row][self.column]
-        if value.get("bytes") is None:
-            return Path(value["path"])
         suffix = Path(value.get("path") or "video.mp4").suffix or ".mp4"
         path = scratch / f"row{item.row:06d}{suffix}"
         path.write_bytes(value["bytes"])
@@ -259,25 +258,37 @@ class MediaSource:
         read). The contents are hashed only when size or mtime differ from ``recorded`` (what an earlier run
         recorded): a rerun over unchanged media then reads no media, as make and rsync do; a file replaced in
         place (other size or mtime) is hashed, and one merely touched keeps its features."""
-        path = item.path
-        if path is None:
-            value = self.dataset[item.row][self.column]
-            if value.get("bytes") is not None:
-                return {"size": len(value["bytes"]), "sha256": hashlib.sha256(value["bytes"]).hexdigest()}
-            path = Path(value["path"])
+        if item.path is None:
+            data = self.dataset[item.row][self.column]["bytes"]
+            return {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
         try:
-            stat = path.stat()
+            stat = item.path.stat()
             identity = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
             if recorded and all(recorded.get(key) == value for key, value in identity.items()):
                 return {**identity, "sha256": recorded["sha256"]}
-            return {**identity, "sha256": file_sha256(path)}
+            return {**identity, "sha256": file_sha256(item.path)}
         except OSError as error:  # decoding reports it (failures.csv or the error)
             return {"error": error.strerror or str(error)}
 
 
-def _hub_dataset_source(dataset, source: str) -> MediaSource:
-    from datasets import Video
+def _hub_dataset_source(dataset, source: str, folder: Path | None) -> MediaSource:
+    """The items of a Hub dataset (``folder``: the local folder it was loaded from, else ``None`` for a Hub id).
 
+    A row holding a path instead of bytes names a file to read, and a dataset is someone else's data: that path
+    must lead (symlinks resolved) into the dataset's folder, or into the Hugging Face caches a Hub id was
+    downloaded into, else the row is refused (extraction would turn ``/home/me/private.mp4`` into features).
+    A relative path is relative to the dataset's folder (``datasets.Video``: "relative path of the video file
+    in a dataset repository"); a videofolder's rows hold absolute paths into the folder.
+    """
+    from datasets import Video, config
+    from huggingface_hub import constants
+
+    if folder is not None:
+        roots = [Path(os.path.realpath(folder))]
+        allowed = f"the dataset's folder {roots[0]}"
+    else:
+        roots = [Path(os.path.realpath(c)) for c in (config.HF_DATASETS_CACHE, constants.HF_HUB_CACHE)]
+        allowed = f"the Hugging Face caches {roots[0]} and {roots[1]}"
     columns = [name for name, feature in dataset.features.items() if isinstance(feature, Video)]
     if not columns:
         raise ValueError(f"the dataset has no Video column (columns: {', '.join(dataset.column_names)})")
@@ -298,13 +309,22 @@ def _hub_dataset_source(dataset, source: str) -> MediaSource:
         where = f"{source}, row {row}"
         if not value or (value.get("bytes") is None and not value.get("path")):
             raise ValueError(f"{where}: the {column!r} column holds no video")
+        path = None
+        if value.get("bytes") is None:
+            # realpath, not resolve: a symlink loop gives a path that does not exist (decoding reports it).
+            path = Path(os.path.realpath((folder or Path()) / value["path"]))
+            shown = value["path"] + ("" if value["path"] == str(path) else f" (-> {path})")
+            inside = any(path.is_relative_to(root) for root in roots)
+            if not inside or (path.exists() and not path.is_file()):  # a FIFO or a device: blocks, never ends
+                what = f"is outside {allowed}" if not inside else "is not a regular file"
+                raise ValueError(f"{where}: the {column!r} column's path {shown} {what}; refused")
         if hasattr(label_feature, "int2str") and isinstance(label, int):
             label = label_feature.int2str(label) if label >= 0 else ""
         source_id = f"{stem}-row{row}" if stem in repeated else stem
         emotion = _normalized_emotion(label, where)
         items.append(
             MediaItem(
-                f"{source}[{row}] {stem}", row=row, emotion=emotion, source_id=source_id, prefix=source_id
+                f"{source}[{row}] {stem}", path, row, emotion=emotion, source_id=source_id, prefix=source_id
             )
         )
     _check_unique_ids(items, [f"{source}, row {item.row}" for item in items])
@@ -348,7 +368,8 @@ def list_media(media: str | os.PathLike, *, split: str = "train") -> MediaSource
         if media_path.is_dir():
             what = f"no media files ({', '.join(MEDIA_EXTENSIONS)}) and not a Hub dataset folder"
         raise FileNotFoundError(f"{media}: {what} ({type(error).__name__}: {error})") from None
-    return _hub_dataset_source(dataset, str(media))
+    local = media_path.expanduser()
+    return _hub_dataset_source(dataset, str(media), local if local.is_dir() else None)
 
 
 # ------------------------------------------------------------------------------------------------------------
