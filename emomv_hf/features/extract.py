@@ -10,13 +10,13 @@ pairs it)::
 The media files are cut into shards of ``files_per_shard`` files in a fixed order. A shard is written
 atomically when all its files are done, so a killed run loses at most the shards in progress. Each shard records
 what its rows depend on (Parquet metadata): the settings (segment length, each extractor's fingerprint) and, per
-media file, its listing (name, labels, window), its bytes (size, mtime, SHA-256) and the files it left out, from
-which ``failures.csv`` is rebuilt. A rerun keeps the rows of every file whose record still holds, extracts new
-and changed files, redoes shards made with other extractors or settings (one line each says why) and drops
-files no longer in the media. A lock file (``.extraction.lock``) keeps two extractions out of one folder. Under
-``torchrun`` / ``accelerate launch`` the shards are split between the processes
-(``PartialState.split_between_processes``) and only the main process takes the lock; it writes the card after
-all are done, so the folder is the same as a single-process run's.
+media file, its listing (name, labels, window), its bytes (size, SHA-256; mtime, inode and ctime say when to
+hash them again) and the files it left out, from which ``failures.csv`` is rebuilt. A rerun keeps the rows of
+every file whose record still holds, extracts new and changed files, redoes shards made with other extractors or
+settings (one line each says why) and drops files no longer in the media. A lock file (``.extraction.lock``)
+keeps two extractions out of one folder. Under ``torchrun`` / ``accelerate launch`` the shards are split between
+the processes (``PartialState.split_between_processes``) and only the main process takes the lock; it writes the
+card after all are done, so the folder is the same as a single-process run's.
 """
 
 from __future__ import annotations
@@ -254,16 +254,20 @@ class MediaSource:
         return path
 
     def identity(self, item: MediaItem, recorded: Mapping[str, Any] | None) -> dict[str, Any]:
-        """What the item's bytes are: ``size``, ``mtime_ns`` and ``sha256`` of a file (``error`` if it cannot be
-        read). The contents are hashed only when size or mtime differ from ``recorded`` (what an earlier run
-        recorded): a rerun over unchanged media then reads no media, as make and rsync do; a file replaced in
-        place (other size or mtime) is hashed, and one merely touched keeps its features."""
+        """What the item's bytes are: ``size`` and ``sha256`` of a file, and its ``mtime_ns``, ``inode`` and
+        ``ctime_ns`` (``error`` if it cannot be read). The contents are hashed only when one of the four stat
+        values differs from ``recorded`` (what an earlier run recorded, ``None`` for a key it lacks): a rerun
+        over unchanged media then reads no media. Size and mtime alone (make, rsync) miss a file replaced by one
+        of the same size whose mtime was kept (``cp -p``, ``os.utime``); a user cannot set the inode or the ctime,
+        which a write, a rename onto the file or a ``utime`` call changes. A file that is hashed again keeps its
+        features when its SHA-256 is the same (a touched, copied or ``chmod``-ed file)."""
         if item.path is None:
             data = self.dataset[item.row][self.column]["bytes"]
             return {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
         try:
             stat = item.path.stat()
             identity = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+            identity |= {"inode": stat.st_ino, "ctime_ns": stat.st_ctime_ns}
             if recorded and all(recorded.get(key) == value for key, value in identity.items()):
                 return {**identity, "sha256": recorded["sha256"]}
             return {**identity, "sha256": file_sha256(item.path)}
@@ -502,8 +506,8 @@ def _features_key(settings: Mapping[str, Any]) -> str:
 
 
 def _bytes_key(identity: Mapping[str, Any]) -> dict[str, Any]:
-    """What a media identity says of the bytes (its mtime only says when to hash them again)."""
-    return {key: value for key, value in identity.items() if key != "mtime_ns"}
+    """What a media identity says of the bytes (its stat values only say when to hash them again)."""
+    return {key: value for key, value in identity.items() if key not in ("mtime_ns", "inode", "ctime_ns")}
 
 
 def _write_shard(path: Path, table: pa.Table, inputs: list[dict], settings: dict) -> None:
