@@ -256,10 +256,10 @@ class MediaSource:
     def identity(self, item: MediaItem, recorded: Mapping[str, Any] | None) -> dict[str, Any]:
         """What the item's bytes are: ``size`` and ``sha256`` of a file, and its ``mtime_ns``, ``inode`` and
         ``ctime_ns`` (``error`` if it cannot be read). The contents are hashed only when one of the four stat
-        values differs from ``recorded`` (what an earlier run recorded, ``None`` for a key it lacks): a rerun
-        over unchanged media then reads no media. Size and mtime alone (make, rsync) miss a file replaced by one
-        of the same size whose mtime was kept (``cp -p``, ``os.utime``); a user cannot set the inode or the ctime,
-        which a write, a rename onto the file or a ``utime`` call changes. A file that is hashed again keeps its
+        values differs from ``recorded`` (an earlier run's record; a key it lacks differs): a rerun over
+        unchanged media then reads no media. Size and mtime alone (make, rsync) miss a file replaced by one of
+        the same size whose mtime was kept (``cp -p``, ``os.utime``); a user cannot set the inode or the
+        ctime, which a write, a rename onto the file or a ``utime`` call changes. A file hashed again keeps its
         features when its SHA-256 is the same (a touched, copied or ``chmod``-ed file)."""
         if item.path is None:
             data = self.dataset[item.row][self.column]["bytes"]
@@ -276,23 +276,19 @@ class MediaSource:
 
 
 def _hub_dataset_source(dataset, source: str, folder: Path | None) -> MediaSource:
-    """The items of a Hub dataset (``folder``: the local folder it was loaded from, else ``None`` for a Hub id).
+    """The items of a Hub dataset loaded from the local ``folder`` (``None``: a Hub id).
 
-    A row holding a path instead of bytes names a file to read, and a dataset is someone else's data: that path
-    must lead (symlinks resolved) into the dataset's folder, or into the Hugging Face caches a Hub id was
+    A dataset is someone else's data: a row's path (symlinks resolved; a relative one is relative to ``folder``,
+    as ``datasets.Video`` says) must lead into ``folder``, or for a Hub id into the Hugging Face caches it was
     downloaded into, else the row is refused (extraction would turn ``/home/me/private.mp4`` into features).
-    A relative path is relative to the dataset's folder (``datasets.Video``: "relative path of the video file
-    in a dataset repository"); a videofolder's rows hold absolute paths into the folder.
     """
     from datasets import Video, config
     from huggingface_hub import constants
 
-    if folder is not None:
-        roots = [Path(os.path.realpath(folder))]
-        allowed = f"the dataset's folder {roots[0]}"
-    else:
-        roots = [Path(os.path.realpath(c)) for c in (config.HF_DATASETS_CACHE, constants.HF_HUB_CACHE)]
-        allowed = f"the Hugging Face caches {roots[0]} and {roots[1]}"
+    roots = [folder] if folder is not None else [config.HF_DATASETS_CACHE, constants.HF_HUB_CACHE]
+    roots = [Path(os.path.realpath(root)) for root in roots]
+    allowed = "the dataset's folder " if folder is not None else "the Hugging Face caches "
+    allowed += " and ".join(map(str, roots))
     columns = [name for name, feature in dataset.features.items() if isinstance(feature, Video)]
     if not columns:
         raise ValueError(f"the dataset has no Video column (columns: {', '.join(dataset.column_names)})")
@@ -618,7 +614,7 @@ def _build_shard(
         if [_canonical(entry["item"]) for entry in recorded] == keys:  # this shard, as it stands
             inputs = [{**old.entry, "file": file} for old, file in zip(earlier, files, strict=True)]
             if recorded != inputs or json.loads(metadata[_SETTINGS_KEY.encode()]) != settings:
-                # Touched media (same bytes, new mtimes) or a moved extractor folder: only the records change.
+                # Same bytes, new stat values (touched media) or a moved extractor folder: only records change.
                 _write_shard(path, pq.read_table(path), inputs, settings)
             return 0, sum(entry["rows"] for entry in inputs)
 
