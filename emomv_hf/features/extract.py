@@ -10,13 +10,13 @@ pairs it)::
 The media files are cut into shards of ``files_per_shard`` files in a fixed order. A shard is written
 atomically when all its files are done, so a killed run loses at most the shards in progress. Each shard records
 what its rows depend on (Parquet metadata): the settings (segment length, each extractor's fingerprint) and, per
-media file, its listing (name, labels, window), its bytes (size, mtime, SHA-256) and the files it left out, from
-which ``failures.csv`` is rebuilt. A rerun keeps the rows of every file whose record still holds, extracts new
-and changed files, redoes shards made with other extractors or settings (one line each says why) and drops
-files no longer in the media. A lock file (``.extraction.lock``) keeps two extractions out of one folder. Under
-``torchrun`` / ``accelerate launch`` the shards are split between the processes
-(``PartialState.split_between_processes``) and only the main process takes the lock; it writes the card after
-all are done, so the folder is the same as a single-process run's.
+media file, its listing (name, labels, window), its bytes (size, SHA-256; mtime, inode and ctime say when to
+hash them again) and the files it left out, from which ``failures.csv`` is rebuilt. A rerun keeps the rows of
+every file whose record still holds, extracts new and changed files, redoes shards made with other extractors or
+settings (one line each says why) and drops files no longer in the media. A lock file (``.extraction.lock``)
+keeps two extractions out of one folder. Under ``torchrun`` / ``accelerate launch`` the shards are split between
+the processes (``PartialState.split_between_processes``) and only the main process takes the lock; it writes the
+card after all are done, so the folder is the same as a single-process run's.
 """
 
 from __future__ import annotations
@@ -81,9 +81,10 @@ class ExtractionFailure(NamedTuple):
 
 @dataclass(frozen=True)
 class MediaItem:
-    """One media file to extract (the unit of sharding): a path, or row ``row`` of a Hub dataset's video
-    column. ``window`` ``(segment_id, start, end)`` gives one explicit segment (a CSV row with times);
-    without it the file is cut into segments named ``<prefix>_<NN>``."""
+    """One media file to extract (the unit of sharding): a path (that of row ``row`` of a Hub dataset's video
+    column, checked, if the row holds one), else the bytes of row ``row``. ``window`` ``(segment_id, start,
+    end)`` gives one explicit segment (a CSV row with times); without it the file is cut into segments named
+    ``<prefix>_<NN>``."""
 
     name: str
     path: Path | None = None
@@ -247,37 +248,47 @@ class MediaSource:
         if item.path is not None:
             return item.path
         value = self.dataset[item.row][self.column]
-        if value.get("bytes") is None:
-            return Path(value["path"])
         suffix = Path(value.get("path") or "video.mp4").suffix or ".mp4"
         path = scratch / f"row{item.row:06d}{suffix}"
         path.write_bytes(value["bytes"])
         return path
 
     def identity(self, item: MediaItem, recorded: Mapping[str, Any] | None) -> dict[str, Any]:
-        """What the item's bytes are: ``size``, ``mtime_ns`` and ``sha256`` of a file (``error`` if it cannot be
-        read). The contents are hashed only when size or mtime differ from ``recorded`` (what an earlier run
-        recorded): a rerun over unchanged media then reads no media, as make and rsync do; a file replaced in
-        place (other size or mtime) is hashed, and one merely touched keeps its features."""
-        path = item.path
-        if path is None:
-            value = self.dataset[item.row][self.column]
-            if value.get("bytes") is not None:
-                return {"size": len(value["bytes"]), "sha256": hashlib.sha256(value["bytes"]).hexdigest()}
-            path = Path(value["path"])
+        """What the item's bytes are: ``size`` and ``sha256`` of a file, and its ``mtime_ns``, ``inode`` and
+        ``ctime_ns`` (``error`` if it cannot be read). The contents are hashed only when one of the four stat
+        values differs from ``recorded`` (an earlier run's record; a key it lacks differs): a rerun over
+        unchanged media then reads no media. Size and mtime alone (make, rsync) miss a file replaced by one of
+        the same size whose mtime was kept (``cp -p``, ``os.utime``); a user cannot set the inode or the
+        ctime, which a write, a rename onto the file or a ``utime`` call changes. A file hashed again keeps its
+        features when its SHA-256 is the same (a touched, copied or ``chmod``-ed file)."""
+        if item.path is None:
+            data = self.dataset[item.row][self.column]["bytes"]
+            return {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
         try:
-            stat = path.stat()
+            stat = item.path.stat()
             identity = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+            identity |= {"inode": stat.st_ino, "ctime_ns": stat.st_ctime_ns}
             if recorded and all(recorded.get(key) == value for key, value in identity.items()):
                 return {**identity, "sha256": recorded["sha256"]}
-            return {**identity, "sha256": file_sha256(path)}
+            return {**identity, "sha256": file_sha256(item.path)}
         except OSError as error:  # decoding reports it (failures.csv or the error)
             return {"error": error.strerror or str(error)}
 
 
-def _hub_dataset_source(dataset, source: str) -> MediaSource:
-    from datasets import Video
+def _hub_dataset_source(dataset, source: str, folder: Path | None) -> MediaSource:
+    """The items of a Hub dataset loaded from the local ``folder`` (``None``: a Hub id).
 
+    A dataset is someone else's data: a row's path (symlinks resolved; a relative one is relative to ``folder``,
+    as ``datasets.Video`` says) must lead into ``folder``, or for a Hub id into the Hugging Face caches it was
+    downloaded into, else the row is refused (extraction would turn ``/home/me/private.mp4`` into features).
+    """
+    from datasets import Video, config
+    from huggingface_hub import constants
+
+    roots = [folder] if folder is not None else [config.HF_DATASETS_CACHE, constants.HF_HUB_CACHE]
+    roots = [Path(os.path.realpath(root)) for root in roots]
+    allowed = "the dataset's folder " if folder is not None else "the Hugging Face caches "
+    allowed += " and ".join(map(str, roots))
     columns = [name for name, feature in dataset.features.items() if isinstance(feature, Video)]
     if not columns:
         raise ValueError(f"the dataset has no Video column (columns: {', '.join(dataset.column_names)})")
@@ -298,13 +309,22 @@ def _hub_dataset_source(dataset, source: str) -> MediaSource:
         where = f"{source}, row {row}"
         if not value or (value.get("bytes") is None and not value.get("path")):
             raise ValueError(f"{where}: the {column!r} column holds no video")
+        path = None
+        if value.get("bytes") is None:
+            # realpath, not resolve: a symlink loop gives a path that does not exist (decoding reports it).
+            path = Path(os.path.realpath((folder or Path()) / value["path"]))
+            shown = value["path"] + ("" if value["path"] == str(path) else f" (-> {path})")
+            inside = any(path.is_relative_to(root) for root in roots)
+            if not inside or (path.exists() and not path.is_file()):  # a FIFO or a device: blocks, never ends
+                what = f"is outside {allowed}" if not inside else "is not a regular file"
+                raise ValueError(f"{where}: the {column!r} column's path {shown} {what}; refused")
         if hasattr(label_feature, "int2str") and isinstance(label, int):
             label = label_feature.int2str(label) if label >= 0 else ""
         source_id = f"{stem}-row{row}" if stem in repeated else stem
         emotion = _normalized_emotion(label, where)
         items.append(
             MediaItem(
-                f"{source}[{row}] {stem}", row=row, emotion=emotion, source_id=source_id, prefix=source_id
+                f"{source}[{row}] {stem}", path, row, emotion=emotion, source_id=source_id, prefix=source_id
             )
         )
     _check_unique_ids(items, [f"{source}, row {item.row}" for item in items])
@@ -348,7 +368,8 @@ def list_media(media: str | os.PathLike, *, split: str = "train") -> MediaSource
         if media_path.is_dir():
             what = f"no media files ({', '.join(MEDIA_EXTENSIONS)}) and not a Hub dataset folder"
         raise FileNotFoundError(f"{media}: {what} ({type(error).__name__}: {error})") from None
-    return _hub_dataset_source(dataset, str(media))
+    local = media_path.expanduser()
+    return _hub_dataset_source(dataset, str(media), local if local.is_dir() else None)
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -481,8 +502,8 @@ def _features_key(settings: Mapping[str, Any]) -> str:
 
 
 def _bytes_key(identity: Mapping[str, Any]) -> dict[str, Any]:
-    """What a media identity says of the bytes (its mtime only says when to hash them again)."""
-    return {key: value for key, value in identity.items() if key != "mtime_ns"}
+    """What a media identity says of the bytes (its stat values only say when to hash them again)."""
+    return {key: value for key, value in identity.items() if key not in ("mtime_ns", "inode", "ctime_ns")}
 
 
 def _write_shard(path: Path, table: pa.Table, inputs: list[dict], settings: dict) -> None:
@@ -593,7 +614,7 @@ def _build_shard(
         if [_canonical(entry["item"]) for entry in recorded] == keys:  # this shard, as it stands
             inputs = [{**old.entry, "file": file} for old, file in zip(earlier, files, strict=True)]
             if recorded != inputs or json.loads(metadata[_SETTINGS_KEY.encode()]) != settings:
-                # Touched media (same bytes, new mtimes) or a moved extractor folder: only the records change.
+                # Same bytes, new stat values (touched media) or a moved extractor folder: only records change.
                 _write_shard(path, pq.read_table(path), inputs, settings)
             return 0, sum(entry["rows"] for entry in inputs)
 

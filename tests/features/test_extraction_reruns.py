@@ -89,6 +89,62 @@ def test_rerun_extracts_new_and_changed_files_and_drops_removed_ones(tmp_path: P
     assert rows["sad-b_01"]["music_features"] == after["sad-b_01"]["music_features"]
 
 
+def test_a_file_replaced_by_one_of_the_same_size_and_mtime_is_extracted_again(
+    tmp_path: Path, caplog, monkeypatch
+):
+    """``cp -p``, ``rsync -t`` or ``os.utime`` keep a replaced file's mtime: its ctime (or inode) tells the change.
+    A file whose ctime alone changed is hashed again and keeps its features; records without inode and ctime
+    (an older emomv-hf) are hashed again too."""
+    from emomv_hf.features import extract as extract_module
+    from emomv_hf.io_utils import file_sha256
+
+    hashed = []  # the media files read to hash them
+    monkeypatch.setattr(
+        extract_module, "file_sha256", lambda path: hashed.append(path.name) or file_sha256(path)
+    )
+    media = tmp_path / "media"
+    media.mkdir()
+    write_clip(media / "a.mp4", 1.0, tone_hz=300.0)
+    replaced = write_clip(media / "b.mp4", 1.0, tone_hz=500.0)
+    other = write_clip(tmp_path / "other.mp4", 1.0, tone_hz=900.0)
+    size = max(replaced.stat().st_size, other.stat().st_size) + 8
+    for path in (replaced, other):  # padded to one size with an mp4 "free" box, which demuxers skip
+        pad = size - path.stat().st_size
+        path.write_bytes(path.read_bytes() + pad.to_bytes(4, "big") + b"free" + bytes(pad - 8))
+    out = tmp_path / "features"
+    _extract(media, out)
+    before = _rows(out)
+
+    stat = replaced.stat()
+    replaced.write_bytes(other.read_bytes())  # in place: the same inode and size
+    os.utime(replaced, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    os.chmod(media / "a.mp4", 0o600)  # only its ctime changes
+    hashed.clear()
+    with caplog.at_level(logging.INFO, "emomv_hf.features.extract"):
+        summary = _extract(media, out)
+    assert (summary.extracted, summary.skipped, sorted(hashed)) == (1, 1, ["a.mp4", "b.mp4"])
+    after = _rows(out)
+    assert (
+        after["b_01"]["music_features"] != before["b_01"]["music_features"]
+        and after["a_01"] == before["a_01"]
+    )
+    assert "1 changed file(s)" in caplog.text
+
+    hashed.clear()
+    assert (_extract(media, out).extracted, hashed) == (0, [])  # nothing changed: no media read
+    for shard in (out / "data" / "segments").glob("*.parquet"):  # records of an older emomv-hf
+        table = pq.read_table(shard)
+        metadata = dict(table.schema.metadata)
+        inputs = json.loads(metadata[b"emomv_inputs"])
+        for entry in inputs:
+            del entry["file"]["inode"], entry["file"]["ctime_ns"]
+        metadata[b"emomv_inputs"] = json.dumps(inputs).encode()
+        pq.write_table(table.replace_schema_metadata(metadata), shard)
+    summary = _extract(media, out)
+    assert (summary.extracted, summary.skipped, sorted(hashed)) == (0, 2, ["a.mp4", "b.mp4"])
+    assert _rows(out) == after
+
+
 def test_other_extractors_or_segment_length_redo_the_shards(tmp_path: Path, capsys, caplog):
     media = tmp_path / "media"
     media.mkdir()
