@@ -58,3 +58,16 @@ def write_clip(
                 container.mux(audio.encode(frame))
             container.mux(audio.encode(None))
     return path
+
+
+def assert_same_segments(out: Path, reference: Path) -> None:
+    """``out``'s extracted segments are ``clip_a_01``, ``clip_b_01`` with ``reference``'s emotions and features."""
+    import datasets
+
+    rows, expected = (
+        datasets.load_dataset(str(folder), "segments", split="train", download_mode="force_redownload")
+        for folder in (out, reference)
+    )
+    assert rows["segment_id"] == ["clip_a_01", "clip_b_01"] and rows["emotion"] == expected["emotion"]
+    assert rows["video_features"] == expected["video_features"]
+    assert rows["music_features"] == expected["music_features"]

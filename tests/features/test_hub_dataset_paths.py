@@ -19,7 +19,7 @@ import pytest
 from emomv_hf.features.arguments import ExtractorArguments
 from emomv_hf.features.extract import extract_dataset, list_media
 
-from .synthetic_media import write_clip
+from .synthetic_media import assert_same_segments, write_clip
 
 pytest.importorskip("pytorchvideo")
 
@@ -124,13 +124,7 @@ def test_a_hub_dataset_reads_its_files_in_the_hugging_face_caches_and_keeps_them
     out = tmp_path / "features"
     assert extract_dataset("org/videos", out, RANDOM, files_per_shard=1, progress=False).rows == 2
     assert all(Path(path).is_file() for path in paths)
-    rows = datasets.load_dataset(str(out), "segments", split="train", download_mode="force_redownload")
-    expected = datasets.load_dataset(
-        str(reference), "segments", split="train", download_mode="force_redownload"
-    )
-    assert rows["segment_id"] == ["clip_a_01", "clip_b_01"] and rows["emotion"] == expected["emotion"]
-    assert rows["video_features"] == expected["video_features"]
-    assert rows["music_features"] == expected["music_features"]
+    assert_same_segments(out, reference)
 
     # A file outside the caches is refused.
     hub_rows = datasets.Dataset.from_dict(
