@@ -241,7 +241,7 @@ class MediaSource:
     items: list[MediaItem]
     dataset: Any = None
     column: str = ""
-    unlisted: list[ExtractionFailure] = field(default_factory=list)  # sub-folders that could not be listed
+    unlisted: list[ExtractionFailure] = field(default_factory=list)  # left out while listing a folder
 
     def open_path(self, item: MediaItem, scratch: Path) -> Path:
         """A file path to decode ``item`` from (a Hub dataset row's bytes are written to ``scratch``)."""
@@ -337,14 +337,22 @@ def list_media(media: str | os.PathLike, *, split: str = "train") -> MediaSource
     (a local folder or ``ORG/NAME``) with a ``Video`` column (and optionally ``emotion`` / ``label``)."""
     media_path = Path(media)
     if media_path.is_dir():
-        files, unlisted = [], []  # the sub-folders that could not be listed: a file below one must not vanish
+        # unlisted: sub-folders that could not be listed (a file below one must not vanish) and media names that
+        # are not files (a FIFO or a device would block the decoder for ever)
+        files, unlisted = [], []
 
         def unreadable(error: OSError) -> None:
             reason = f"cannot list the folder ({error.strerror or error}): its media files are left out"
             unlisted.append(ExtractionFailure(str(error.filename), "", reason))
 
         for root, _, names in os.walk(media_path, onerror=unreadable, followlinks=True):
-            files += [Path(root, name) for name in names if Path(name).suffix.lower() in MEDIA_EXTENSIONS]
+            for path in (Path(root, name) for name in names if Path(name).suffix.lower() in MEDIA_EXTENSIONS):
+                if path.exists() and not path.is_file():
+                    unlisted.append(
+                        ExtractionFailure(str(path), "", "not a regular file (a FIFO or a device)")
+                    )
+                else:
+                    files.append(path)
         if files or unlisted:
             relative = {path: path.relative_to(media_path) for path in sorted(files)}
             items = [

@@ -6,6 +6,7 @@ so that ``Fear/video1.mp4`` and ``Sad/video1.mp4`` do not collide and pairing st
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -73,6 +74,38 @@ def test_files_under_an_unreadable_folder_are_reported(tmp_path: Path, capsys, m
     assert _run_cli(*args, "--output-dir", str(out), "--skip-errors") == 0
     report = (out / "failures.csv").read_text(encoding="utf-8")
     assert str(media / "locked") in report and "cannot list the folder" in report
+    assert "1 left out" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_a_fifo_with_a_media_name_is_reported_not_read(tmp_path: Path, capsys):
+    media = tmp_path / "media"
+    media.mkdir()
+    write_clip(media / "open.mp4", 1.0)
+    os.mkfifo(media / "pipe.mp4")  # opening it for reading would wait for a writer for ever
+
+    def hang(signum, frame):
+        raise TimeoutError("the extraction opened the FIFO")
+
+    previous = signal.signal(signal.SIGALRM, hang)
+    signal.alarm(120)
+    try:
+        args = ["--media", str(media), "--random-init", "--segment-seconds", "1", "--no-progress"]
+        assert _run_cli(*args, "--output-dir", str(tmp_path / "strict")) == 1
+        err = capsys.readouterr().err.strip()
+        assert (
+            err
+            == f"error: {media / 'pipe.mp4'}: not a regular file (a FIFO or a device) (--skip-errors goes on)"
+        )
+        assert not (tmp_path / "strict").exists()
+
+        out = tmp_path / "features"
+        assert _run_cli(*args, "--output-dir", str(out), "--skip-errors") == 0
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    report = (out / "failures.csv").read_text(encoding="utf-8")
+    assert str(media / "pipe.mp4") in report and "not a regular file" in report
     assert "1 left out" in capsys.readouterr().out
 
 
