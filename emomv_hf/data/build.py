@@ -223,6 +223,8 @@ def _read_feature(
     """The feature vector named ``path`` (a 1-D vector) or ``path#row`` (a row of a 2-D array), ``path``
     relative to ``base_dir``, read by ``load`` (:func:`.release.load_feature_file`, cached)."""
     name, _, row = reference.partition("#")
+    if not name:
+        raise ReleaseFormatError(f"{where}: empty")
     path = base_dir / name  # an absolute name stays itself
     if not path.is_file():
         raise ReleaseFormatError(f"{where}: feature file not found: {path}")
@@ -278,8 +280,9 @@ def read_segments_csv(
             ("music", music, MUSIC_FEATURE_DIM),
         ):
             field = f"{stream}_features"
+            reference = (row[field] or "").strip()  # None: a short row lacks the field
             vectors[segment_id] = _read_feature(
-                load, path.parent, row[field].strip(), dim, f"{path}, line {line}, field {field}"
+                load, path.parent, reference, dim, f"{path}, line {line}, field {field}"
             )
     if splits and len(splits) != len(segments):
         raise ReleaseFormatError(f"{path}: column split is filled for {len(splits)} of {len(segments)} rows")

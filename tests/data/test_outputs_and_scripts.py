@@ -309,3 +309,23 @@ def test_a_split_without_any_pair_is_refused_even_when_degenerate_splits_are_all
     ):
         build_pairs_dataset(segments, tmp_path / "out", allow_degenerate=True)
     assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
+
+
+# ---- bug hunt: the segments CSV and the output folder ---------------------------------------------------
+
+
+def _edit_segments_csv(path: Path, edit) -> None:
+    rows = list(csv.reader(path.read_text(encoding="utf-8").splitlines()))
+    edit(rows)
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows(rows)
+
+
+def test_a_short_segments_csv_row_is_one_line_naming_its_line_and_field(tmp_path, capsys):
+    """A row that lacks its last field (csv gives None for it) is a bad input, not an AttributeError."""
+    segments = write_segments(tmp_path / "seg", ["sad", "exciting"] * 4)
+    _edit_segments_csv(segments, lambda rows: rows[3].pop())  # line 4: no music_features
+    cli = load_script("create_pairs")
+    assert cli.main(["--segments", str(segments), "--output-dir", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"error: {segments}, line 4, field music_features: empty")
