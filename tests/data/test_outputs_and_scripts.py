@@ -329,3 +329,22 @@ def test_a_short_segments_csv_row_is_one_line_naming_its_line_and_field(tmp_path
     assert cli.main(["--segments", str(segments), "--output-dir", str(tmp_path / "out")]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith(f"error: {segments}, line 4, field music_features: empty")
+
+
+@pytest.mark.parametrize("split", ["held-out", "../../escaped", "dev set"])
+def test_a_split_that_is_no_split_name_is_one_line_naming_its_line(tmp_path, capsys, split):
+    """The split column names shard files and the card's YAML: what datasets cannot load as a split is refused
+    at its CSV line, before any pairing (not a 30-line YAML error from the card writer)."""
+    segments = write_segments(tmp_path / "seg", ["sad", "exciting"] * 8)
+
+    def add_split(rows):
+        rows[0].append("split")
+        for line, row in enumerate(rows[1:], start=2):
+            row.append("train" if line < 10 else split)
+
+    _edit_segments_csv(segments, add_split)
+    cli = load_script("create_pairs")
+    assert cli.main(["--segments", str(segments), "--output-dir", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"error: {segments}, line 10, field split: {split!r}")
+    assert not (tmp_path / "out").exists() and not (tmp_path / "escaped-00000-of-00001.parquet").exists()
