@@ -514,6 +514,7 @@ def build_pairs_dataset(
         license=license,
         repo_id=repo_id,
         overwrite=overwrite,
+        source=csv_path,
     )
 
 
@@ -528,12 +529,14 @@ def write_pairs_folder(
     license: str,
     repo_id: str | None,
     overwrite: bool,
+    source: str | os.PathLike,
     labelling: str | None = None,
 ) -> Path:
     """Write the pairs of the user's own segments (``tables`` of :func:`pair_split_tables`) and their card to
     ``folder``: the card's summary says they were made from ``made_from``, its pairing note how ``make_pairs`` made
     them (``pairs_made``); the licence is the user's, and the card loads the folder from ``repo_id`` (else the
-    folder as given). Other arguments: as :func:`.card.make_dataset_card` and :func:`.hub_folder.write_hub_folder`.
+    folder as given). ``source``, the segments or media they were made from, is never replaced. Other arguments: as
+    :func:`.card.make_dataset_card` and :func:`.hub_folder.write_hub_folder`.
     """
     card = make_dataset_card(
         pretty_name=folder.name,
@@ -547,4 +550,4 @@ def write_pairs_folder(
         labels_note=labels_note,
         labelling=labelling,
     )
-    return write_hub_folder(folder, tables, card, overwrite=overwrite)
+    return write_hub_folder(folder, tables, card, overwrite=overwrite, inputs=[source])

@@ -464,6 +464,7 @@ def create_dataset(
         license=license,
         repo_id=repo_id,
         overwrite=overwrite,
+        source=media,
         labelling=_labelling_markdown(
             summary, names, tagger_name, max_segments_per_source, validation_fraction, seed
         ),

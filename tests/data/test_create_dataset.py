@@ -189,6 +189,17 @@ def test_bad_inputs_are_named(synthetic, tagger, tmp_path):
         create_dataset(folder, torch.nn.Linear(2, 2), tmp_path / "out")
 
 
+def test_the_output_never_replaces_the_segments_folder_it_is_made_from(synthetic, tagger, tmp_path):
+    """The extracted folder looks like a previous build: writing the dataset there would delete its features."""
+    import shutil
+
+    folder = shutil.copytree(synthetic[0], tmp_path / "features")
+    before = {path: path.read_bytes() for path in folder.rglob("*") if path.is_file()}
+    with pytest.raises(FileExistsError, match="is the input"):
+        create_dataset(folder, tagger, folder, overwrite=True)
+    assert {path: path.read_bytes() for path in folder.rglob("*") if path.is_file()} == before
+
+
 def test_a_split_without_pairs_is_refused_with_the_counts_of_every_filter(synthetic, tagger, tmp_path):
     """Sources of one emotion and neutral ones: the neutral filter leaves one emotion per split, which pairs into
     nothing; the refusal names the split first, then each filter's counts, which show the one that emptied it."""

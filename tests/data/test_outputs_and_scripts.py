@@ -348,3 +348,46 @@ def test_a_split_that_is_no_split_name_is_one_line_naming_its_line(tmp_path, cap
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith(f"error: {segments}, line 10, field split: {split!r}")
     assert not (tmp_path / "out").exists() and not (tmp_path / "escaped-00000-of-00001.parquet").exists()
+
+
+def test_pairs_never_replace_the_segments_folder_they_are_made_from(tmp_path, capsys):
+    """An extract_features.py folder looks like a previous build (a README.md and shards under data/): writing the
+    pairs to it would delete the extracted features, even without --overwrite."""
+    from emomv_hf.data.card import make_extraction_card
+    from emomv_hf.data.hub_folder import write_hub_folder
+    from emomv_hf.data.schema import EXTRACTED_SEGMENT_FEATURES, schema_table
+
+    rng = np.random.default_rng(0)
+    count = 12
+    table = schema_table(
+        {
+            "segment_id": [f"clip{i}_01" for i in range(count)],
+            "emotion": [i % 2 for i in range(count)],
+            "video_features": rng.normal(size=(count, 2304)).astype(np.float32),
+            "music_features": rng.normal(size=(count, 128)).astype(np.float32),
+            "source": [""] * count,
+            "start": [0.0] * count,
+            "end": [30.0] * count,
+            "media": ["clip.mp4"] * count,
+        },
+        EXTRACTED_SEGMENT_FEATURES,
+    )
+    card = make_extraction_card(name="features", tables={"train": table}, settings={}, media="test")
+    folder = write_hub_folder(tmp_path / "features", {"segments": {"train": table}}, card)
+    before = {path: path.read_bytes() for path in folder.rglob("*") if path.is_file()}
+    cli = load_script("create_pairs")
+    for output_dir in (tmp_path, Path(os.path.relpath(tmp_path))):
+        for overwrite in ([], ["--overwrite"]):
+            argv = [
+                "--segments",
+                str(folder),
+                "--output-dir",
+                str(output_dir),
+                "--name",
+                "features",
+                *overwrite,
+            ]
+            assert cli.main(argv) == 1
+            last = capsys.readouterr().err.splitlines()[-1]  # after datasets' progress bar
+            assert last.startswith(f"error: {output_dir / 'features'}: is the input"), last
+    assert {path: path.read_bytes() for path in folder.rglob("*") if path.is_file()} == before
