@@ -261,6 +261,8 @@ def read_segments_csv(
     absent = [column for column in SEGMENT_FEATURES if column not in header]  # the segments' own columns
     if absent:
         raise ReleaseFormatError(f"{path}: missing column(s) {', '.join(absent)} (header: {header})")
+    if not rows:
+        raise ReleaseFormatError(f"{path}: no rows below the header")
     load = functools.cache(load_feature_file)  # a file holds the rows of many segments: read it once
     segments, splits, video, music = [], {}, {}, {}
     seen: dict[str, int] = {}

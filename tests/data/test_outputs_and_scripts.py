@@ -391,3 +391,13 @@ def test_pairs_never_replace_the_segments_folder_they_are_made_from(tmp_path, ca
             last = capsys.readouterr().err.splitlines()[-1]  # after datasets' progress bar
             assert last.startswith(f"error: {output_dir / 'features'}: is the input"), last
     assert {path: path.read_bytes() for path in folder.rglob("*") if path.is_file()} == before
+
+
+@pytest.mark.parametrize("grouped", [[], ["--group-by-source"]])
+def test_a_segments_csv_without_rows_is_one_line(tmp_path, capsys, grouped):
+    """A header without rows gave an IndexError traceback with --group-by-source (both splits empty)."""
+    segments = write_segments(tmp_path / "seg", ["sad"])
+    _edit_segments_csv(segments, lambda rows: rows.pop())
+    cli = load_script("create_pairs")
+    assert cli.main(["--segments", str(segments), "--output-dir", str(tmp_path / "out"), *grouped]) == 1
+    assert capsys.readouterr().err == f"error: {segments}: no rows below the header\n"
