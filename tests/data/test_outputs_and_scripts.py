@@ -401,3 +401,18 @@ def test_a_segments_csv_without_rows_is_one_line(tmp_path, capsys, grouped):
     cli = load_script("create_pairs")
     assert cli.main(["--segments", str(segments), "--output-dir", str(tmp_path / "out"), *grouped]) == 1
     assert capsys.readouterr().err == f"error: {segments}: no rows below the header\n"
+
+
+@pytest.mark.parametrize("content", ["empty", "npz"])
+def test_an_empty_or_npz_feature_file_is_one_line(tmp_path, capsys, content):
+    """np.load raises EOFError on an empty file (a killed writer) and returns an NpzFile for an .npz archive:
+    both are bad feature files, not tracebacks."""
+    segments = write_segments(tmp_path / "seg", ["sad", "exciting"] * 4)
+    with open(tmp_path / "seg" / "v1.npy", "wb") as handle:
+        if content == "npz":
+            np.savez(handle, features=np.zeros(2304, np.float32))
+    cli = load_script("create_pairs")
+    assert cli.main(["--segments", str(segments), "--output-dir", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert err.startswith(f"error: {segments}, line 3, field video_features: {tmp_path / 'seg' / 'v1.npy'}: not a")
