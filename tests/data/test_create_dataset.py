@@ -395,3 +395,15 @@ def test_script_log_has_no_escape_codes_under_an_open_bar(synthetic, tagger, tmp
     assert "\x1b[" not in captured.err and "\x1b[" not in captured.out
     assert "Loading weights" not in captured.err and "Generating" not in captured.err
     assert "pairs/train" in captured.out
+
+
+def test_card_without_a_per_source_cap_says_so(synthetic, tagger, tmp_path):
+    """max_segments_per_source=None (--max-segments-per-source 0) is no cap: the card said "at most None"."""
+    card = (
+        create_dataset(synthetic[0], tagger, tmp_path / "out", max_segments_per_source=None).folder
+        / "README.md"
+    )
+    text = " ".join(card.read_text().split())
+    assert "None" not in text
+    assert "agree and are not neutral; no per-source cap was applied, and the sources were split" in text
+    assert "Options: no cap per source, validation fraction 0.2" in text

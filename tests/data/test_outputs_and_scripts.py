@@ -415,4 +415,6 @@ def test_an_empty_or_npz_feature_file_is_one_line(tmp_path, capsys, content):
     assert cli.main(["--segments", str(segments), "--output-dir", str(tmp_path / "out")]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1, err
-    assert err.startswith(f"error: {segments}, line 3, field video_features: {tmp_path / 'seg' / 'v1.npy'}: not a")
+    assert err.startswith(
+        f"error: {segments}, line 3, field video_features: {tmp_path / 'seg' / 'v1.npy'}: not a"
+    )
