@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 from ..cli import check_flags, flag
@@ -95,7 +96,11 @@ class CreatePairsArguments:
     def __post_init__(self) -> None:
         check_flags(
             {
-                "name": (bool(self.name.strip()), "a folder name"),
+                # One folder in --output-dir: "." or ".." would name (and --overwrite replace) it or its parent.
+                "name": (
+                    self.name.strip() not in {"", ".", ".."} and Path(self.name).name == self.name,
+                    "a folder name (not '.' or '..', no '/')",
+                ),
                 "validation_fraction": (0.0 <= self.validation_fraction <= 1.0, "in [0, 1]"),
                 "max_per_source": (self.max_per_source >= 0, "a non-negative integer (0: no cap)"),
             },

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import warnings
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -18,6 +19,7 @@ import datasets
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+from datasets.naming import _split_re
 
 from emomv_hf._version import __version__
 from emomv_hf.emotions import ALLOWED_MISMATCH_PAIRS, EMOTIONS
@@ -223,6 +225,8 @@ def _read_feature(
     """The feature vector named ``path`` (a 1-D vector) or ``path#row`` (a row of a 2-D array), ``path``
     relative to ``base_dir``, read by ``load`` (:func:`.release.load_feature_file`, cached)."""
     name, _, row = reference.partition("#")
+    if not name:
+        raise ReleaseFormatError(f"{where}: empty")
     path = base_dir / name  # an absolute name stays itself
     if not path.is_file():
         raise ReleaseFormatError(f"{where}: feature file not found: {path}")
@@ -257,6 +261,8 @@ def read_segments_csv(
     absent = [column for column in SEGMENT_FEATURES if column not in header]  # the segments' own columns
     if absent:
         raise ReleaseFormatError(f"{path}: missing column(s) {', '.join(absent)} (header: {header})")
+    if not rows:
+        raise ReleaseFormatError(f"{path}: no rows below the header")
     load = functools.cache(load_feature_file)  # a file holds the rows of many segments: read it once
     segments, splits, video, music = [], {}, {}, {}
     seen: dict[str, int] = {}
@@ -271,6 +277,11 @@ def read_segments_csv(
             raise ReleaseFormatError(f"{path}, line {line}, field emotion/segment_id: {error}") from None
         segments.append(segment)
         split = (row.get("split") or "").strip()
+        # A split names shard files and a split of the card's YAML: refuse what datasets cannot load as one.
+        if split and not re.fullmatch(_split_re, split):
+            raise ReleaseFormatError(
+                f"{path}, line {line}, field split: {split!r} is not a split name (letters, digits, _ and .)"
+            )
         if split:
             splits[segment_id] = split
         for stream, vectors, dim in (
@@ -278,8 +289,9 @@ def read_segments_csv(
             ("music", music, MUSIC_FEATURE_DIM),
         ):
             field = f"{stream}_features"
+            reference = (row[field] or "").strip()  # None: a short row lacks the field
             vectors[segment_id] = _read_feature(
-                load, path.parent, row[field].strip(), dim, f"{path}, line {line}, field {field}"
+                load, path.parent, reference, dim, f"{path}, line {line}, field {field}"
             )
     if splits and len(splits) != len(segments):
         raise ReleaseFormatError(f"{path}: column split is filled for {len(splits)} of {len(segments)} rows")
@@ -504,6 +516,7 @@ def build_pairs_dataset(
         license=license,
         repo_id=repo_id,
         overwrite=overwrite,
+        source=csv_path,
     )
 
 
@@ -518,12 +531,14 @@ def write_pairs_folder(
     license: str,
     repo_id: str | None,
     overwrite: bool,
+    source: str | os.PathLike,
     labelling: str | None = None,
 ) -> Path:
     """Write the pairs of the user's own segments (``tables`` of :func:`pair_split_tables`) and their card to
     ``folder``: the card's summary says they were made from ``made_from``, its pairing note how ``make_pairs`` made
     them (``pairs_made``); the licence is the user's, and the card loads the folder from ``repo_id`` (else the
-    folder as given). Other arguments: as :func:`.card.make_dataset_card` and :func:`.hub_folder.write_hub_folder`.
+    folder as given). ``source``, the segments or media they were made from, is never replaced. Other arguments: as
+    :func:`.card.make_dataset_card` and :func:`.hub_folder.write_hub_folder`.
     """
     card = make_dataset_card(
         pretty_name=folder.name,
@@ -537,4 +552,4 @@ def write_pairs_folder(
         labels_note=labels_note,
         labelling=labelling,
     )
-    return write_hub_folder(folder, tables, card, overwrite=overwrite)
+    return write_hub_folder(folder, tables, card, overwrite=overwrite, inputs=[source])

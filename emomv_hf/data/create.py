@@ -264,9 +264,13 @@ def _labelling_markdown(
     parts = [
         f"Every segment was tagged by the emotion tagger `{tagger}` (`EmoMVForEmotionTagging`, the paper's modified "
         "Feature AttendAffectNet) three times: from its video features only, its music features only, and both. "
-        "It was kept only when the three predictions agree and are not neutral; then at most "
-        f"{max_segments_per_source} segments of one source video were kept (seeded choice), and the "
-        f"sources were split {round(100 * (1 - validation_fraction))}/{round(100 * validation_fraction)} "
+        "It was kept only when the three predictions agree and are not neutral; "
+        + (
+            f"then at most {max_segments_per_source} segments of one source video were kept (seeded choice)"
+            if max_segments_per_source
+            else "no per-source cap was applied"
+        )
+        + f", and the sources were split {round(100 * (1 - validation_fraction))}/{round(100 * validation_fraction)} "
         f"into train and validation (seed {seed}). The labels are predictions, not human annotations.",
         "Filters (every input segment is kept or dropped once; the counts add up to the input):",
         markdown_table(
@@ -447,7 +451,8 @@ def create_dataset(
         f"`dataset_scripts/create_dataset.py`) from {segments.description}.",
         f"- Tagger: `{tagger_name}` (sha256 of its configuration and weights `{key['tagger']}`); classes "
         f"{', '.join(names)}.",
-        f"- Options: max {max_segments_per_source} segments per source, validation fraction {validation_fraction}, "
+        f"- Options: {f'max {max_segments_per_source} segments' if max_segments_per_source else 'no cap'} per source, "
+        f"validation fraction {validation_fraction}, "
         f"seed {seed}, balanced pairs.",
         *([f"- Extraction: {extraction_note}."] if extraction_note else []),
         *notes,
@@ -464,6 +469,7 @@ def create_dataset(
         license=license,
         repo_id=repo_id,
         overwrite=overwrite,
+        source=media,
         labelling=_labelling_markdown(
             summary, names, tagger_name, max_segments_per_source, validation_fraction, seed
         ),

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pyarrow as pa
@@ -60,6 +60,7 @@ def write_hub_folder(
     card: DatasetCard,
     *,
     overwrite: bool = False,
+    inputs: Sequence[str | os.PathLike] = (),
 ) -> Path:
     """Write ``tables`` (config -> split -> table) and ``card`` to ``target``, replacing it atomically
     (:func:`emomv_hf.io_utils.replacing_dir`: an error or a killed build leaves ``target`` as it was, and the next
@@ -68,11 +69,18 @@ def write_hub_folder(
     Raises:
         UnexpectedFilesError: ``target`` holds files other than a previous build's (they would be deleted),
             unless ``overwrite``.
-        FileExistsError: ``target`` exists and is not a folder.
+        FileExistsError: ``target`` exists and is not a folder, or is or holds one of the ``inputs`` it is made
+            from (a folder of extracted segments looks like a previous build), even with ``overwrite``.
     """
     target = Path(target)
     if target.exists() and not target.is_dir():
         raise FileExistsError(f"{target}: exists and is not a folder")
+    for source in inputs:
+        if Path(source).exists() and Path(source).resolve().is_relative_to(target.resolve()):
+            raise FileExistsError(
+                f"{target}: is the input {source} (or holds it), which writing there would delete; "
+                "choose another output folder"
+            )
     if target.is_dir() and not overwrite:
         # Anything but README.md and the Parquet shards under data/ is no build's output.
         files = [path for path in sorted(target.rglob("*")) if not path.is_dir() or path.is_symlink()]

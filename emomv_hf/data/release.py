@@ -331,9 +331,12 @@ def load_feature_file(path: str | os.PathLike) -> np.ndarray:
             return np.asarray(dataset[()])
     if suffix == ".npy":
         try:
-            return np.load(path, allow_pickle=False)
-        except (OSError, ValueError) as error:
+            array = np.load(path, allow_pickle=False)  # EOFError: an empty file
+        except (OSError, ValueError, EOFError) as error:
             raise ReleaseFormatError(f"{path}: not a readable .npy file ({error})") from None
+        if not isinstance(array, np.ndarray):  # np.load opens an .npz archive whatever its name
+            raise ReleaseFormatError(f"{path}: not a .npy file but an .npz archive")
+        return array
     raise ReleaseFormatError(f"{path}: feature files must be .npy, .h5 or .hdf5")
 
 

@@ -189,6 +189,17 @@ def test_bad_inputs_are_named(synthetic, tagger, tmp_path):
         create_dataset(folder, torch.nn.Linear(2, 2), tmp_path / "out")
 
 
+def test_the_output_never_replaces_the_segments_folder_it_is_made_from(synthetic, tagger, tmp_path):
+    """The extracted folder looks like a previous build: writing the dataset there would delete its features."""
+    import shutil
+
+    folder = shutil.copytree(synthetic[0], tmp_path / "features")
+    before = {path: path.read_bytes() for path in folder.rglob("*") if path.is_file()}
+    with pytest.raises(FileExistsError, match="is the input"):
+        create_dataset(folder, tagger, folder, overwrite=True)
+    assert {path: path.read_bytes() for path in folder.rglob("*") if path.is_file()} == before
+
+
 def test_a_split_without_pairs_is_refused_with_the_counts_of_every_filter(synthetic, tagger, tmp_path):
     """Sources of one emotion and neutral ones: the neutral filter leaves one emotion per split, which pairs into
     nothing; the refusal names the split first, then each filter's counts, which show the one that emptied it."""
@@ -384,3 +395,15 @@ def test_script_log_has_no_escape_codes_under_an_open_bar(synthetic, tagger, tmp
     assert "\x1b[" not in captured.err and "\x1b[" not in captured.out
     assert "Loading weights" not in captured.err and "Generating" not in captured.err
     assert "pairs/train" in captured.out
+
+
+def test_card_without_a_per_source_cap_says_so(synthetic, tagger, tmp_path):
+    """max_segments_per_source=None (--max-segments-per-source 0) is no cap: the card said "at most None"."""
+    card = (
+        create_dataset(synthetic[0], tagger, tmp_path / "out", max_segments_per_source=None).folder
+        / "README.md"
+    )
+    text = " ".join(card.read_text().split())
+    assert "None" not in text
+    assert "agree and are not neutral; no per-source cap was applied, and the sources were split" in text
+    assert "Options: no cap per source, validation fraction 0.2" in text

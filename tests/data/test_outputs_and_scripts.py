@@ -309,3 +309,112 @@ def test_a_split_without_any_pair_is_refused_even_when_degenerate_splits_are_all
     ):
         build_pairs_dataset(segments, tmp_path / "out", allow_degenerate=True)
     assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
+
+
+# ---- bug hunt: the segments CSV and the output folder ---------------------------------------------------
+
+
+def _edit_segments_csv(path: Path, edit) -> None:
+    rows = list(csv.reader(path.read_text(encoding="utf-8").splitlines()))
+    edit(rows)
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows(rows)
+
+
+def test_a_short_segments_csv_row_is_one_line_naming_its_line_and_field(tmp_path, capsys):
+    """A row that lacks its last field (csv gives None for it) is a bad input, not an AttributeError."""
+    segments = write_segments(tmp_path / "seg", ["sad", "exciting"] * 4)
+    _edit_segments_csv(segments, lambda rows: rows[3].pop())  # line 4: no music_features
+    cli = load_script("create_pairs")
+    assert cli.main(["--segments", str(segments), "--output-dir", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"error: {segments}, line 4, field music_features: empty")
+
+
+@pytest.mark.parametrize("split", ["held-out", "../../escaped", "dev set"])
+def test_a_split_that_is_no_split_name_is_one_line_naming_its_line(tmp_path, capsys, split):
+    """The split column names shard files and the card's YAML: what datasets cannot load as a split is refused
+    at its CSV line, before any pairing (not a 30-line YAML error from the card writer)."""
+    segments = write_segments(tmp_path / "seg", ["sad", "exciting"] * 8)
+
+    def add_split(rows):
+        rows[0].append("split")
+        for line, row in enumerate(rows[1:], start=2):
+            row.append("train" if line < 10 else split)
+
+    _edit_segments_csv(segments, add_split)
+    cli = load_script("create_pairs")
+    assert cli.main(["--segments", str(segments), "--output-dir", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"error: {segments}, line 10, field split: {split!r}")
+    assert not (tmp_path / "out").exists() and not (tmp_path / "escaped-00000-of-00001.parquet").exists()
+
+
+def test_pairs_never_replace_the_segments_folder_they_are_made_from(tmp_path, capsys):
+    """An extract_features.py folder looks like a previous build (a README.md and shards under data/): writing the
+    pairs to it would delete the extracted features, even without --overwrite."""
+    from emomv_hf.data.card import make_extraction_card
+    from emomv_hf.data.hub_folder import write_hub_folder
+    from emomv_hf.data.schema import EXTRACTED_SEGMENT_FEATURES, schema_table
+
+    rng = np.random.default_rng(0)
+    count = 12
+    table = schema_table(
+        {
+            "segment_id": [f"clip{i}_01" for i in range(count)],
+            "emotion": [i % 2 for i in range(count)],
+            "video_features": rng.normal(size=(count, 2304)).astype(np.float32),
+            "music_features": rng.normal(size=(count, 128)).astype(np.float32),
+            "source": [""] * count,
+            "start": [0.0] * count,
+            "end": [30.0] * count,
+            "media": ["clip.mp4"] * count,
+        },
+        EXTRACTED_SEGMENT_FEATURES,
+    )
+    card = make_extraction_card(name="features", tables={"train": table}, settings={}, media="test")
+    folder = write_hub_folder(tmp_path / "features", {"segments": {"train": table}}, card)
+    before = {path: path.read_bytes() for path in folder.rglob("*") if path.is_file()}
+    cli = load_script("create_pairs")
+    for output_dir in (tmp_path, Path(os.path.relpath(tmp_path))):
+        for overwrite in ([], ["--overwrite"]):
+            argv = [
+                "--segments",
+                str(folder),
+                "--output-dir",
+                str(output_dir),
+                "--name",
+                "features",
+                *overwrite,
+            ]
+            assert cli.main(argv) == 1
+            last = capsys.readouterr().err.splitlines()[-1]  # after datasets' progress bar
+            assert last.startswith(f"error: {output_dir / 'features'}: is the input"), last
+    assert {path: path.read_bytes() for path in folder.rglob("*") if path.is_file()} == before
+
+
+@pytest.mark.parametrize("grouped", [[], ["--group-by-source"]])
+def test_a_segments_csv_without_rows_is_one_line(tmp_path, capsys, grouped):
+    """A header without rows gave an IndexError traceback with --group-by-source (both splits empty)."""
+    segments = write_segments(tmp_path / "seg", ["sad"])
+    _edit_segments_csv(segments, lambda rows: rows.pop())
+    cli = load_script("create_pairs")
+    assert cli.main(["--segments", str(segments), "--output-dir", str(tmp_path / "out"), *grouped]) == 1
+    assert capsys.readouterr().err == f"error: {segments}: no rows below the header\n"
+
+
+@pytest.mark.parametrize("content", ["empty", "npz"])
+def test_an_empty_or_npz_feature_file_is_one_line(tmp_path, capsys, content):
+    """np.load raises EOFError on an empty file (a killed writer) and returns an NpzFile for an .npz archive:
+    both are bad feature files, not tracebacks."""
+    segments = write_segments(tmp_path / "seg", ["sad", "exciting"] * 4)
+    with open(tmp_path / "seg" / "v1.npy", "wb") as handle:
+        if content == "npz":
+            np.savez(handle, features=np.zeros(2304, np.float32))
+    cli = load_script("create_pairs")
+    assert cli.main(["--segments", str(segments), "--output-dir", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert err.startswith(
+        f"error: {segments}, line 3, field video_features: {tmp_path / 'seg' / 'v1.npy'}: not a"
+    )

@@ -150,6 +150,11 @@ def test_extract_features_flags_and_defaults():
         ),
         ("create_pairs", ["--max-per-source", "-1"], "--max-per-source must be a non-negative integer"),
         ("create_pairs", ["--push-to-hub", "org/name"], "--push-to-hub must be a Hub user or organisation"),
+        # "." names --output-dir itself, ".." its parent: --overwrite would delete everything in them.
+        *(
+            ("create_pairs", ["--name", name, "--overwrite"], "--name must be a folder name")
+            for name in (".", "..", "a/b")
+        ),
         ("build_emomv", ["--dataset", "emomv-x"], "argument --dataset: invalid choice: 'emomv-x'"),
         ("build_emomv", ["--unknown-flag"], "['--unknown-flag']"),
         ("convert_weights", [], "nothing to convert: give --vggish PATH and/or --slowfast PATH"),
