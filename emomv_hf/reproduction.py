@@ -186,7 +186,9 @@ recorded before are redone rather than shown without them."""
 
 def settings_material(base: EmoMVTrainingArguments, fingerprint: str) -> dict[str, Any]:
     """Everything besides the grid cell that changes a run's result or its record (stored in every run JSON)."""
-    identity = base.run_identity()
+    # The grid sets each run's protocol, and with it the default patience: `--patience` as given (None: each
+    # protocol's default), not as ``base``'s protocol resolves it (100 for the default and for an explicit 100).
+    identity = {**base.run_identity(), "patience": base.patience}
     return {
         "run_record": RUN_RECORD,
         "emomv_hf_version": __version__,
