@@ -502,3 +502,10 @@ def test_fold_sizes_the_runs_recorded_enter_the_correction(tmp_path):
 def test_calibration_metrics_are_lower_is_better():
     down = corrected_resampled_t([-0.02, -0.03, -0.025, -0.02, -0.03], N_TRAIN, N_TEST)
     assert verdict("ece", down) == "better" and verdict("brier", down) == "better"
+
+
+@pytest.mark.parametrize("stream", ["video", "music"])
+def test_the_emotion_heads_calibration_metrics_are_lower_is_better(stream):
+    down = corrected_resampled_t([-0.02, -0.03, -0.025, -0.02, -0.03], N_TRAIN, N_TEST)
+    for metric in (f"{stream}_emotion_ece", f"{stream}_emotion_brier"):
+        assert verdict(metric, down) == "better", metric
