@@ -17,8 +17,8 @@ from accelerate.utils import DataLoaderConfiguration, ProjectConfiguration, set_
 from emomv_hf.cards import make_model_card
 from emomv_hf.data.loading import load_emomv
 from emomv_hf.data.tensors import TensorPairs
-from emomv_hf.evaluation import EvaluationReport, evaluate, same_dataset, write_plots
-from emomv_hf.io_utils import atomic_write_dir, atomic_write_json, atomic_write_text
+from emomv_hf.evaluation import EvaluationReport, evaluate, trained_on, write_plots
+from emomv_hf.io_utils import atomic_write_dir, atomic_write_json, atomic_write_text, dataset_folder_sha256
 from emomv_hf.modeling_emomv import EmoMVPreTrainedModel
 from emomv_hf.modeling_emomv_baseline import EmoMVBaselineForCorrespondence
 from emomv_hf.modeling_emomv_ensemble import EmoMVEnsemble
@@ -174,7 +174,7 @@ def projection_source(args: EmoMVTrainingArguments) -> EmoMVPreTrainedModel | No
     if record.is_file():
         trained = json.loads(record.read_text())
         protocol = trained.get("protocol")
-        if same_dataset(trained.get("dataset"), args.dataset) and protocol != "held-out":
+        if trained_on(trained, args.dataset) and protocol != "held-out":
             raise ValueError(
                 f"--projections-from {where}: it was trained on {args.dataset} with --protocol {protocol}, "
                 "which sees the validation split the tagger reports on (paper stops on it, cv trains on it); "
@@ -331,9 +331,10 @@ def save_run(result: RunResult) -> None:
 
     def fill(staging: Path) -> None:
         result.model.save_pretrained(staging)
-        atomic_write_json(
-            staging / "training_args.json", {**args.to_dict(), "num_processes": result.num_processes}
-        )
+        # The dataset's content beside its path as typed (relative to the folder the run was started in).
+        content = dataset_folder_sha256(args.dataset)
+        record = {**args.to_dict(), "num_processes": result.num_processes, "dataset_sha256": content}
+        atomic_write_json(staging / "training_args.json", record)
         atomic_write_json(staging / "eval_results.json", result.eval_results())
         plots = [path.name for path in write_plots(result.report, staging)] if args.plots else []
         card = result.model_card(plots)
