@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -17,7 +16,7 @@ from accelerate.utils import DataLoaderConfiguration, ProjectConfiguration, set_
 from emomv_hf.cards import make_model_card
 from emomv_hf.data.loading import load_emomv
 from emomv_hf.data.tensors import TensorPairs
-from emomv_hf.evaluation import EvaluationReport, evaluate, trained_on, write_plots
+from emomv_hf.evaluation import EvaluationReport, evaluate, trained_on, training_record, write_plots
 from emomv_hf.io_utils import atomic_write_dir, atomic_write_json, atomic_write_text, dataset_folder_sha256
 from emomv_hf.modeling_emomv import EmoMVPreTrainedModel
 from emomv_hf.modeling_emomv_baseline import EmoMVBaselineForCorrespondence
@@ -170,16 +169,14 @@ def projection_source(args: EmoMVTrainingArguments) -> EmoMVPreTrainedModel | No
     from transformers import AutoModel
 
     where = args.projections_from
-    record = Path(where) / "training_args.json"
-    if record.is_file():
-        trained = json.loads(record.read_text())
-        protocol = trained.get("protocol")
-        if trained_on(trained, args.dataset) and protocol != "held-out":
-            raise ValueError(
-                f"--projections-from {where}: it was trained on {args.dataset} with --protocol {protocol}, "
-                "which sees the validation split the tagger reports on (paper stops on it, cv trains on it); "
-                "train it with --protocol held-out"
-            )
+    trained = training_record(where)
+    protocol = trained.get("protocol")
+    if trained_on(trained, args.dataset) and protocol != "held-out":
+        raise ValueError(
+            f"--projections-from {where}: it was trained on {args.dataset} with --protocol {protocol}, "
+            "which sees the validation split the tagger reports on (paper stops on it, cv trains on it); "
+            "train it with --protocol held-out"
+        )
     try:
         return AutoModel.from_pretrained(where)
     except (OSError, ValueError) as error:

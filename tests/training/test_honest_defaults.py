@@ -107,3 +107,19 @@ def test_a_run_on_a_relative_dataset_path_is_recognised_from_another_working_fol
     tagger = EmoMVTrainingArguments(dataset="project/emomv-c", task="tagging", projections_from=str(model))
     with pytest.raises(ValueError, match="with --protocol paper, which sees the validation split"):
         projection_source(tagger)
+
+
+@pytest.mark.parametrize("content", ["[1, 2]", "{not json", '"paper"', "\udcff"])
+def test_a_training_record_that_is_not_a_json_object_is_one_error_naming_it(tmp_path, content):
+    # A model folder from someone else: its training_args.json is read before anything trusts it.
+    from emomv_hf.training.pipeline import projection_source
+
+    model = tmp_path / "model"
+    model.mkdir()
+    record = model / "training_args.json"
+    record.write_bytes(content.encode("utf-8", "surrogateescape"))
+    with pytest.raises(ValueError, match=f"^{record}: not a training record of train.py"):
+        training_caveat(str(model), str(tmp_path / "emomv-c"), "validation")
+    tagger = EmoMVTrainingArguments(dataset=str(tmp_path), task="tagging", projections_from=str(model))
+    with pytest.raises(ValueError, match=f"^{record}: not a training record of train.py"):
+        projection_source(tagger)
