@@ -395,6 +395,30 @@ def test_nested_selection_selects_inside_each_outer_training_fold(emomv_c_dir, t
     assert again.inner_scores == selection.inner_scores and again.outer_runs == selection.outer_runs
 
 
+def test_an_outer_training_fold_written_before_the_fold_assignment_changed_is_not_reused(
+    emomv_c_dir, tmp_path, monkeypatch
+):
+    # The folder of an outer training fold is reused by a resumed nested selection; a new scikit-learn or
+    # package version may draw other folds for the same dataset and seed, and the inner runs must then not
+    # train on the old fold (which holds pairs of the new outer test fold).
+    from emomv_hf.data.loading import load_emomv
+    from emomv_hf.training import protocols
+
+    dataset, root = str(emomv_c_dir), tmp_path / "datasets"
+    fingerprint = dataset_fingerprint(dataset)
+    reproduction.outer_training_dataset(dataset, 0, 5, fingerprint, root)
+    drawn = protocols.cv_folds
+    monkeypatch.setattr(
+        protocols, "cv_folds", lambda pairs, folds, repetition: drawn(pairs, folds, repetition + 7)
+    )
+    folder = reproduction.outer_training_dataset(dataset, 0, 5, fingerprint, root)
+    written = load_emomv(folder, "pairs")
+    pooled, folds = drawn(load_emomv(dataset, "pairs"), 5, 7)
+    assert set(written["train"]["pair_id"]) | set(written["validation"]["pair_id"]) == set(
+        pooled.select(folds[0][0])["pair_id"]
+    )
+
+
 def test_nested_rule_breaks_ties_for_the_paper_and_recommends_only_a_clear_gain():
     def run(seed, accuracy):
         scores = {"labels": [0, 1], "scores": [0.4, 0.6]}
