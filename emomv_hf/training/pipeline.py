@@ -71,16 +71,22 @@ RUN_OUTPUT_PATTERNS = (
 
 def prepare_output_dir(args: EmoMVTrainingArguments) -> None:
     """Refuse an OUTPUT_DIR that holds another run's outputs, unless `--overwrite-output-dir` (then delete them,
-    so none of its checkpoints or plots outlives it). A resumed run keeps its folder: `train_model` checks that
-    the checkpoint belongs to the same arguments."""
+    so none of its checkpoints or plots outlives it), and always one whose files of those names no run wrote. A
+    resumed run keeps its folder: `train_model` checks that the checkpoint belongs to the same arguments."""
     output_dir = Path(args.output_dir)
     if args.resume_from_checkpoint or not output_dir.is_dir():
         return
     previous = sorted({path for pattern in RUN_OUTPUT_PATTERNS for path in output_dir.glob(pattern)})
     if not previous:
         return
+    names = ", ".join(path.name for path in previous[:6]) + (", ..." if len(previous) > 6 else "")
+    # Files named as a run's outputs (README.md, *.py) are only a run's where one ran: never delete the user's own.
+    if not (output_dir / "training_args.json").is_file() and not (output_dir / "checkpoints").is_dir():
+        raise FileExistsError(
+            f"--output-dir {output_dir} holds {names}, which a run would replace, but no run of train.py (no "
+            "training_args.json or checkpoints): choose an empty or new folder."
+        )
     if not args.overwrite_output_dir:
-        names = ", ".join(path.name for path in previous[:6]) + (", ..." if len(previous) > 6 else "")
         raise FileExistsError(
             f"--output-dir {output_dir} already holds a run's outputs ({names}): pass --overwrite-output-dir to "
             "replace them, or --resume-from-checkpoint latest to continue that run."
