@@ -34,7 +34,8 @@ CONFIDENCE = 0.95
 """The confidence level of the reported intervals."""
 
 LOWER_IS_BETTER = frozenset({"median_rank", "ece", "brier"})
-"""Metrics (last part of the name) for which a lower value is better; for every other metric higher is."""
+"""Metrics (last part of the name, after a direction's ``/`` and a stream's ``_emotion_``: ``video_emotion_ece`` is
+an ``ece``) for which a lower value is better; for every other metric higher is."""
 
 METHOD = "corrected resampled t (Nadeau & Bengio 2003)"
 
@@ -122,7 +123,7 @@ def verdict(metric: str, test: PairedTest) -> str:
     if test.ci_low <= 0.0 <= test.ci_high:
         return "no difference"
     higher = test.ci_low > 0.0
-    if metric.rpartition("/")[2] in LOWER_IS_BETTER:
+    if metric.rpartition("/")[2].rpartition("_emotion_")[2] in LOWER_IS_BETTER:
         higher = not higher
     return "better" if higher else "worse"
 
@@ -185,7 +186,7 @@ def read_results(folder: str | os.PathLike) -> dict[str, ConfigurationResults]:
         runs = json.loads(path.read_text(encoding="utf-8"))
         found = sorted({run["spec"]["protocol"] for run in runs})
         configurations = configurations_from_runs(runs, str(folder))
-    except (OSError, ValueError, KeyError, TypeError) as error:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
         raise ComparisonError(f"{path}: not a results.json of reproduce_paper.py ({error!r})") from None
     if not configurations:
         raise ComparisonError(f"{folder}: no runs of the cv protocol (it holds {', '.join(found)})")

@@ -27,7 +27,12 @@ from emomv_hf.data.tensors import (
     tensor_loader,
 )
 from emomv_hf.emotions import EMOTIONS, MATCH_LABELS
-from emomv_hf.io_utils import atomic_write_json, atomic_write_text, looks_like_local_path
+from emomv_hf.io_utils import (
+    atomic_write_json,
+    atomic_write_text,
+    dataset_folder_sha256,
+    looks_like_local_path,
+)
 from emomv_hf.metrics.functional import (
     calibration_metrics,
     correspondence_metrics,
@@ -319,16 +324,38 @@ def same_dataset(first: str | None, second: str) -> bool:
     return first == second
 
 
+def trained_on(record: dict[str, Any], dataset: str) -> bool:
+    """Whether a run's `training_args.json` (``record``) shows it was trained on ``dataset``: the same folder or Hub
+    id (:func:`same_dataset`) or, since a path is recorded as typed, relative to the folder the run was started
+    in, a local folder whose content is the one recorded (``dataset_sha256``)."""
+    recorded = record.get("dataset_sha256")
+    return same_dataset(record.get("dataset"), dataset) or (
+        recorded is not None and recorded == dataset_folder_sha256(dataset)
+    )
+
+
+def training_record(model_name_or_path: str) -> dict[str, Any]:
+    """The `training_args.json` ``train.py`` wrote beside a model; empty for a model without one (a Hub id, a folder
+    saved by other code). The folder may be anyone's: ValueError naming the file unless it holds a JSON object."""
+    path = Path(model_name_or_path) / "training_args.json"
+    if not path.is_file():
+        return {}
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError:  # not UTF-8 or not JSON
+        record = None
+    if not isinstance(record, dict):
+        raise ValueError(f"{path}: not a training record of train.py (a JSON object of its arguments)")
+    return record
+
+
 def training_caveat(model_name_or_path: str, dataset: str, split: str) -> str | None:
     """Why scores of a model folder written by ``train.py`` on ``split`` of ``dataset`` are optimistic: its
     `training_args.json` shows a run on the same dataset whose protocol used that split (`SPLITS_SEEN_IN_TRAINING`);
     None when it did not, or the model has no such record (a Hub id, a folder saved by other code)."""
-    record = Path(model_name_or_path) / "training_args.json"
-    if not record.is_file():
-        return None
-    trained = json.loads(record.read_text())
+    trained = training_record(model_name_or_path)
     use = SPLITS_SEEN_IN_TRAINING.get(trained.get("protocol"), {}).get(split)
-    if use is None or not same_dataset(trained.get("dataset"), dataset):
+    if use is None or not trained_on(trained, dataset):
         return None
     return (
         f"{model_name_or_path} was trained on {dataset} with --protocol {trained['protocol']}, which used its "

@@ -186,7 +186,9 @@ recorded before are redone rather than shown without them."""
 
 def settings_material(base: EmoMVTrainingArguments, fingerprint: str) -> dict[str, Any]:
     """Everything besides the grid cell that changes a run's result or its record (stored in every run JSON)."""
-    identity = base.run_identity()
+    # The grid sets each run's protocol, and with it the default patience: `--patience` as given (None: each
+    # protocol's default), not as ``base``'s protocol resolves it (100 for the default and for an explicit 100).
+    identity = {**base.run_identity(), "patience": base.patience}
     return {
         "run_record": RUN_RECORD,
         "emomv_hf_version": __version__,
@@ -564,8 +566,7 @@ def selection_score(task: str, metrics: dict[str, float]) -> float:
 def outer_training_dataset(dataset: str, seed: int, folds: int, fingerprint: str, root: Path) -> str:
     """The outer training fold of ``cv`` seed ``seed`` as a dataset folder under ``root``: its pairs from the
     train and the validation split as those splits, so that the ``cv`` protocol on it pools exactly that fold
-    (in the same order); written once per dataset content, seed and number of folds (they are its name),
-    atomically."""
+    (in the same order); written once per dataset content and fold (they name it), atomically."""
     from huggingface_hub import DatasetCard
 
     from emomv_hf.data.card import card_data
@@ -574,13 +575,14 @@ def outer_training_dataset(dataset: str, seed: int, folds: int, fingerprint: str
     from emomv_hf.data.schema import PAIR_FEATURES, PAIRS_CONFIG
     from emomv_hf.training.protocols import cv_folds
 
-    digest = hashlib.sha256(fingerprint.encode()).hexdigest()[:12]
+    repetition, fold = divmod(seed, folds)
+    pairs = load_emomv(dataset, "pairs")
+    pooled, splits = cv_folds(pairs, folds, repetition)
+    rows = np.asarray(splits[fold][0])
+    # Named by the fold's rows too, not only by what draws them: another scikit-learn may draw other folds.
+    digest = hashlib.sha256(f"{fingerprint} {rows.tolist()}".encode()).hexdigest()[:12]
     target = root / f"outer-seed{seed}-of-{folds}-{digest}"
     if not target.is_dir():
-        repetition, fold = divmod(seed, folds)
-        pairs = load_emomv(dataset, "pairs")
-        pooled, splits = cv_folds(pairs, folds, repetition)
-        rows = np.asarray(splits[fold][0])
         from_train = rows < len(pairs["train"])  # the pooled pairs are train, then validation
         tables = {
             split: pooled.select(rows[chosen]).flatten_indices().data.table

@@ -21,6 +21,9 @@ Ties (deterministic and pessimistic, so that a constant-score model never looks 
 * recall@K and median rank: the counterpart ranks after every item whose score equals its own, i.e.
   its rank is the number of gallery items scoring at least as high as it.
 
+A NaN score ranks after every other score, tied with the other NaNs, so a model with NaN outputs scores like a
+constant one.
+
 Queries without any relevant gallery item have no defined AP: they are left out of ``map`` and of
 ``topK_accuracy`` (with a :class:`RuntimeWarning` naming how many); they still count for the
 counterpart metrics. If no query has a relevant item, ``map`` and ``topK_accuracy`` are NaN.
@@ -236,11 +239,9 @@ def calibration_metrics(prefix: str, labels: Any, probabilities: Any) -> dict[st
 
 def _retrieval_inputs(similarity: Any, query_labels: Any, gallery_labels: Any):
     """``(Nq, Ng)`` float64 scores (ranked row by row, so C-contiguous) and the two label arrays."""
-    return (
-        np.ascontiguousarray(similarity, dtype=np.float64),
-        np.asarray(query_labels),
-        np.asarray(gallery_labels),
-    )
+    scores = np.ascontiguousarray(similarity, dtype=np.float64)
+    # A NaN (a model whose outputs are not finite) ranks last, tied with every other NaN: as pessimistic as ties.
+    return np.where(np.isnan(scores), -np.inf, scores), np.asarray(query_labels), np.asarray(gallery_labels)
 
 
 def _ranked_chunks(scores: np.ndarray, queries: np.ndarray, gallery: np.ndarray):

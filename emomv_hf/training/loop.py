@@ -222,7 +222,14 @@ def dataset_fingerprint(dataset: str) -> str:
 def check_checkpoint_identity(checkpoint: Path, args: EmoMVTrainingArguments) -> dict[str, Any]:
     """Refuse a checkpoint written by a run with other result-changing arguments or another dataset content;
     returns its marker."""
-    marker = json.loads((checkpoint / RUN_MARKER).read_text())
+    try:  # a checkpoint may be anyone's: its marker is checked before anything trusts it
+        marker = json.loads((checkpoint / RUN_MARKER).read_text(encoding="utf-8"))
+        if not isinstance(marker["run"], dict):
+            raise TypeError("'run' is not an object")
+    except (ValueError, KeyError, TypeError) as error:
+        raise ValueError(
+            f"{checkpoint / RUN_MARKER}: not the run marker of an EmoMV checkpoint ({error!r})"
+        ) from None
     expected = json.loads(json.dumps(args.run_identity()))
     listed = ", ".join(
         f"--{name.replace('_', '-')} {marker['run'].get(name)!r} there, {value!r} now"
@@ -292,6 +299,11 @@ def load_checkpoint(accelerator: Accelerator, args: EmoMVTrainingArguments, stop
     checkpoint = resolve_checkpoint(args.resume_from_checkpoint, Path(args.output_dir) / "checkpoints")
     check_checkpoint_files(checkpoint)
     marker = check_checkpoint_identity(checkpoint, args)
+    state = marker.get("early_stopping")
+    if not isinstance(state, dict) or not state.keys() >= set(EarlyStopping._STATE):
+        raise ValueError(
+            f"{checkpoint / RUN_MARKER}: not the run marker of an EmoMV checkpoint (no early stopping)"
+        )
     rng_file = checkpoint / RNG_STATE_FILE.format(accelerator.process_index)
     if not rng_file.is_file():
         raise ValueError(
@@ -303,7 +315,7 @@ def load_checkpoint(accelerator: Accelerator, args: EmoMVTrainingArguments, stop
     torch.set_rng_state(rng["torch"])
     if torch.cuda.is_available() and "cuda_0" in rng:
         torch.cuda.set_rng_state_all([rng[f"cuda_{index}"] for index in range(torch.cuda.device_count())])
-    stopper.load(marker["early_stopping"], checkpoint, accelerator.device)
+    stopper.load(state, checkpoint, accelerator.device)
     # Accelerate does not restore its checkpoint counter; continue after the newest folder present.
     existing = [_checkpoint_number(path) for path in checkpoint.parent.glob("checkpoint_*")]
     accelerator.project_configuration.iteration = max(existing, default=-1) + 1

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -17,8 +16,8 @@ from accelerate.utils import DataLoaderConfiguration, ProjectConfiguration, set_
 from emomv_hf.cards import make_model_card
 from emomv_hf.data.loading import load_emomv
 from emomv_hf.data.tensors import TensorPairs
-from emomv_hf.evaluation import EvaluationReport, evaluate, same_dataset, write_plots
-from emomv_hf.io_utils import atomic_write_dir, atomic_write_json, atomic_write_text
+from emomv_hf.evaluation import EvaluationReport, evaluate, trained_on, training_record, write_plots
+from emomv_hf.io_utils import atomic_write_dir, atomic_write_json, atomic_write_text, dataset_folder_sha256
 from emomv_hf.modeling_emomv import EmoMVPreTrainedModel
 from emomv_hf.modeling_emomv_baseline import EmoMVBaselineForCorrespondence
 from emomv_hf.modeling_emomv_ensemble import EmoMVEnsemble
@@ -72,16 +71,22 @@ RUN_OUTPUT_PATTERNS = (
 
 def prepare_output_dir(args: EmoMVTrainingArguments) -> None:
     """Refuse an OUTPUT_DIR that holds another run's outputs, unless `--overwrite-output-dir` (then delete them,
-    so none of its checkpoints or plots outlives it). A resumed run keeps its folder: `train_model` checks that
-    the checkpoint belongs to the same arguments."""
+    so none of its checkpoints or plots outlives it), and always one whose files of those names no run wrote. A
+    resumed run keeps its folder: `train_model` checks that the checkpoint belongs to the same arguments."""
     output_dir = Path(args.output_dir)
     if args.resume_from_checkpoint or not output_dir.is_dir():
         return
     previous = sorted({path for pattern in RUN_OUTPUT_PATTERNS for path in output_dir.glob(pattern)})
     if not previous:
         return
+    names = ", ".join(path.name for path in previous[:6]) + (", ..." if len(previous) > 6 else "")
+    # Files named as a run's outputs (README.md, *.py) are only a run's where one ran: never delete the user's own.
+    if not (output_dir / "training_args.json").is_file() and not (output_dir / "checkpoints").is_dir():
+        raise FileExistsError(
+            f"--output-dir {output_dir} holds {names}, which a run would replace, but no run of train.py (no "
+            "training_args.json or checkpoints): choose an empty or new folder."
+        )
     if not args.overwrite_output_dir:
-        names = ", ".join(path.name for path in previous[:6]) + (", ..." if len(previous) > 6 else "")
         raise FileExistsError(
             f"--output-dir {output_dir} already holds a run's outputs ({names}): pass --overwrite-output-dir to "
             "replace them, or --resume-from-checkpoint latest to continue that run."
@@ -170,16 +175,14 @@ def projection_source(args: EmoMVTrainingArguments) -> EmoMVPreTrainedModel | No
     from transformers import AutoModel
 
     where = args.projections_from
-    record = Path(where) / "training_args.json"
-    if record.is_file():
-        trained = json.loads(record.read_text())
-        protocol = trained.get("protocol")
-        if same_dataset(trained.get("dataset"), args.dataset) and protocol != "held-out":
-            raise ValueError(
-                f"--projections-from {where}: it was trained on {args.dataset} with --protocol {protocol}, "
-                "which sees the validation split the tagger reports on (paper stops on it, cv trains on it); "
-                "train it with --protocol held-out"
-            )
+    trained = training_record(where)
+    protocol = trained.get("protocol")
+    if trained_on(trained, args.dataset) and protocol != "held-out":
+        raise ValueError(
+            f"--projections-from {where}: it was trained on {args.dataset} with --protocol {protocol}, "
+            "which sees the validation split the tagger reports on (paper stops on it, cv trains on it); "
+            "train it with --protocol held-out"
+        )
     try:
         return AutoModel.from_pretrained(where)
     except (OSError, ValueError) as error:
@@ -331,9 +334,10 @@ def save_run(result: RunResult) -> None:
 
     def fill(staging: Path) -> None:
         result.model.save_pretrained(staging)
-        atomic_write_json(
-            staging / "training_args.json", {**args.to_dict(), "num_processes": result.num_processes}
-        )
+        # The dataset's content beside its path as typed (relative to the folder the run was started in).
+        content = dataset_folder_sha256(args.dataset)
+        record = {**args.to_dict(), "num_processes": result.num_processes, "dataset_sha256": content}
+        atomic_write_json(staging / "training_args.json", record)
         atomic_write_json(staging / "eval_results.json", result.eval_results())
         plots = [path.name for path in write_plots(result.report, staging)] if args.plots else []
         card = result.model_card(plots)

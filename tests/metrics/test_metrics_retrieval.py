@@ -106,6 +106,25 @@ def test_constant_score_model_scores_the_worst_possible():
     assert results["map"] == pytest.approx(np.mean(expected))
 
 
+def test_nan_scores_rank_last_and_tie_so_a_diverged_model_is_not_perfect():
+    # A model whose outputs are NaN (diverged, or corrupted weights) scores like a constant one, the worst
+    # possible: no counterpart at rank 0 ("recall@1 = 1") and an AP computed as for the constant model above.
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 5, size=40)
+    results = retrieval_metrics(np.full((40, 40), np.nan), labels, labels)
+    assert results["recall@1"] == 0.0 and results["median_rank"] == 40.0
+    expected = []
+    for label in labels:
+        count = int(np.sum(labels == label))
+        expected.append(np.mean([j / (40 - count + j) for j in range(1, count + 1)]))
+    assert results["map"] == pytest.approx(np.mean(expected))
+    # One NaN among finite scores ranks after them all: the counterpart g2 (NaN) is last, rank 3; the relevant
+    # g0 is first, g2 (relevant, NaN) after the irrelevant g1: AP = (1/1 + 2/3) / 2.
+    scores = [[0.9, 0.2, np.nan]]
+    results = retrieval_metrics(scores, [0], [0, 1, 0], counterpart=[2], ks=(1,))
+    assert results["median_rank"] == 3.0 and results["map"] == pytest.approx((1 + 2 / 3) / 2)
+
+
 def test_partial_ties():
     # gallery labels [0, 1, 0, 1, 2], query label 0, scores [0.9, 0.9, 0.4, 0.4, 0.4]
     # block 0.9 = {g0 R, g1 I} -> g1 rank 1, g0 rank 2; block 0.4 = {g2 R, g3 I, g4 I} -> g3, g4, then g2 rank 5

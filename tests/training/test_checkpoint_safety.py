@@ -6,6 +6,7 @@ checkpoint someone shared with them.
 
 from __future__ import annotations
 
+import json
 import os
 import pickle
 import shutil
@@ -100,6 +101,21 @@ def test_a_tampered_pickle_is_refused_before_it_runs(stopped_run, tmp_path, plan
         assert "Traceback" not in completed.stderr
     else:
         assert "Weights only load failed" in completed.stderr
+
+
+@pytest.mark.parametrize("marker", ["[]", "{not json", '{"run": 1}', "without_early_stopping"])
+def test_a_broken_run_marker_is_one_line_naming_it(stopped_run, marker):
+    path = _latest_checkpoint(stopped_run) / "emomv_run.json"
+    if marker == "without_early_stopping":
+        marker = json.dumps(
+            {key: value for key, value in json.loads(path.read_text()).items() if key != "early_stopping"}
+        )
+    path.write_text(marker)
+    completed = _resume(stopped_run)
+    assert completed.returncode == 2 and "Traceback" not in completed.stderr, completed.stderr[-2000:]
+    assert (
+        completed.stderr.strip().splitlines()[-1].startswith(f"error: {path}: not the run marker of an EmoMV")
+    )
 
 
 def test_resume_refuses_a_dataset_whose_parquet_changed(stopped_run):

@@ -396,18 +396,23 @@ def test_compare_script_end_to_end_on_reproduce_paper_outputs(tmp_path, monkeypa
     [
         (["{tmp}/missing", "{tmp}/a"], "missing: not a folder"),
         (["{tmp}/other", "{tmp}/a"], "results.json: not a results.json of reproduce_paper.py"),
+        (["{tmp}/listed", "{tmp}/a"], "results.json: not a results.json of reproduce_paper.py"),
         (["{tmp}/a", "{tmp}/b", "--config", "nope"], "holds no nope (it holds emomv-correspondence-multi)"),
         (["{tmp}/a", "{tmp}/b", "--config-b", "x"], "--config-b needs --config"),
         (["{tmp}/a", "{tmp}/short"], "different folds: only in A"),
         (["{tmp}/a", "{tmp}/b", "--confidence", "2"], "confidence must be between 0 and 1"),
         (["{tmp}/a", "{tmp}/b", "--dataset", "{tmp}/nowhere"], "nowhere: not a local dataset folder"),
     ],
-    ids=["missing", "other-results", "config", "config-b", "folds", "confidence", "dataset"],
+    ids=["missing", "other-results", "metrics-list", "config", "config-b", "folds", "confidence", "dataset"],
 )
 def test_compare_script_bad_input_is_one_line(tmp_path, capsys, argv, message):
     _two_reproductions(tmp_path, shift=0.0)
     (tmp_path / "other").mkdir()
     (tmp_path / "other" / "results.json").write_text('{"accuracy": 0.7}')
+    # A run whose metrics are a list, not an object.
+    _write_reproduction(
+        tmp_path / "listed", [_reproduction_run("emomv", "correspondence", 0, {}) | {"metrics": []}]
+    )
     _write_reproduction(
         tmp_path / "short",
         [_reproduction_run("emomv", "correspondence", s, _correspondence(0.7)) for s in range(5)],
@@ -502,3 +507,10 @@ def test_fold_sizes_the_runs_recorded_enter_the_correction(tmp_path):
 def test_calibration_metrics_are_lower_is_better():
     down = corrected_resampled_t([-0.02, -0.03, -0.025, -0.02, -0.03], N_TRAIN, N_TEST)
     assert verdict("ece", down) == "better" and verdict("brier", down) == "better"
+
+
+@pytest.mark.parametrize("stream", ["video", "music"])
+def test_the_emotion_heads_calibration_metrics_are_lower_is_better(stream):
+    down = corrected_resampled_t([-0.02, -0.03, -0.025, -0.02, -0.03], N_TRAIN, N_TEST)
+    for metric in (f"{stream}_emotion_ece", f"{stream}_emotion_brier"):
+        assert verdict(metric, down) == "better", metric

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -78,3 +80,46 @@ def test_a_paper_protocol_run_warns_in_one_line(emomv_c_dir, tmp_path, capsys):
     warned = [line for line in err if "calibrat" in line]
     assert len(warned) == 1 and warned[0].startswith("warning: --calibrate: not calibrating"), err
     assert not [line for line in err if "UserWarning" in line or "run_temperatures(" in line], err
+
+
+def test_a_run_on_a_relative_dataset_path_is_recognised_from_another_working_folder(
+    emomv_c_dir, tmp_path, monkeypatch
+):
+    # train.py records --dataset as typed, relative to the folder it ran in; evaluate.py's caveat and the tagger's
+    # --projections-from refusal must still recognise that dataset when run from elsewhere.
+    from emomv_hf.training import run_training
+    from emomv_hf.training.pipeline import projection_source
+
+    project = tmp_path / "project"
+    project.mkdir()
+    shutil.copytree(emomv_c_dir, project / "emomv-c")
+    monkeypatch.chdir(project)
+    model = project / "paper-run"
+    arguments = ["--dataset", "emomv-c", "--protocol", "paper", "--max-epochs", "1", "--no-plots"]
+    (args,) = parse_or_exit(make_parser(EmoMVTrainingArguments), [*arguments, "--output-dir", str(model)])
+    run_training(replace(args, progress=False))
+
+    monkeypatch.chdir(tmp_path)
+    assert training_caveat(str(model), "project/emomv-c", "validation") == (
+        f"{model} was trained on project/emomv-c with --protocol paper, which used its validation split for "
+        "early stopping and calibration: these scores are optimistic"
+    )
+    tagger = EmoMVTrainingArguments(dataset="project/emomv-c", task="tagging", projections_from=str(model))
+    with pytest.raises(ValueError, match="with --protocol paper, which sees the validation split"):
+        projection_source(tagger)
+
+
+@pytest.mark.parametrize("content", ["[1, 2]", "{not json", '"paper"', "\udcff"])
+def test_a_training_record_that_is_not_a_json_object_is_one_error_naming_it(tmp_path, content):
+    # A model folder from someone else: its training_args.json is read before anything trusts it.
+    from emomv_hf.training.pipeline import projection_source
+
+    model = tmp_path / "model"
+    model.mkdir()
+    record = model / "training_args.json"
+    record.write_bytes(content.encode("utf-8", "surrogateescape"))
+    with pytest.raises(ValueError, match=f"^{record}: not a training record of train.py"):
+        training_caveat(str(model), str(tmp_path / "emomv-c"), "validation")
+    tagger = EmoMVTrainingArguments(dataset=str(tmp_path), task="tagging", projections_from=str(model))
+    with pytest.raises(ValueError, match=f"^{record}: not a training record of train.py"):
+        projection_source(tagger)

@@ -106,3 +106,23 @@ def test_a_mistyped_folder_is_named_not_looked_up_on_the_hub(emomv_c_dir, tmp_pa
         last = completed.stderr.strip().splitlines()[-1]
         assert last.startswith("error: ") and message in last and "Traceback" not in completed.stderr
         assert "Repo id" not in last
+
+
+def test_overwrite_never_deletes_files_no_run_wrote(emomv_c_dir, tmp_path):
+    # A project folder as --output-dir: its README.md and scripts match what a run writes (README.md, *.py), but
+    # no run of train.py is there (no training_args.json, no checkpoints): refused, and nothing is deleted.
+    project = tmp_path / "project"
+    project.mkdir()
+    own = {"README.md": "# my project\n", "analysis.py": "print('mine')\n", "figure.png": "not a plot"}
+    for name, text in own.items():
+        (project / name).write_text(text)
+    args = EmoMVTrainingArguments(
+        dataset=str(emomv_c_dir),
+        output_dir=str(project),
+        max_epochs=1,
+        overwrite_output_dir=True,
+        progress=False,
+    )
+    with pytest.raises(FileExistsError, match="no run of train.py"):
+        _train(args)
+    assert {path.name: path.read_text() for path in project.iterdir()} == own

@@ -189,6 +189,29 @@ def test_finished_runs_are_reused_only_with_the_same_dataset_and_settings(tmp_pa
     assert set(settings["training_arguments"]) < training_fields - RESULT_INDEPENDENT_FIELDS
 
 
+def test_an_explicit_patience_equal_to_another_protocols_default_is_not_a_reused_run(tmp_path, monkeypatch):
+    """The paper protocol's default patience is 20, held-out's 100: a run of the default is not one of
+    --patience 100, although the base arguments (protocol held-out) resolve both to 100."""
+    trained = []
+
+    def fake_job(job, base, threads):
+        (spec,) = job
+        patience = spec.training_arguments(base).stopping_patience
+        trained.append(patience)
+        return [{"spec": spec.__dict__, "metrics": {"patience": patience}, "train_seconds": 0.0}]
+
+    monkeypatch.setattr(reproduction, "_run_job", fake_job)
+    specs = reproduction_grid(
+        [0], protocols=["paper"], models=["emomv"], tasks=["correspondence"], variants=["multi"]
+    )
+    dataset = _fake_dataset(tmp_path / "emomv-c", b"PAR1 one")
+    base = EmoMVTrainingArguments(dataset=dataset, output_dir=str(tmp_path / "out"))
+    runs_dir = tmp_path / "out" / "runs"
+    assert run_grid(specs, base, runs_dir, progress=False).runs[0]["metrics"] == {"patience": 20}
+    explicit = run_grid(specs, dataclasses.replace(base, patience=100), runs_dir, progress=False)
+    assert explicit.reused == 0 and explicit.runs[0]["metrics"] == {"patience": 100} and trained == [20, 100]
+
+
 def test_a_hub_dataset_is_fingerprinted_by_its_revision_or_offline_by_its_cache(tmp_path, monkeypatch):
     import types
 
@@ -370,6 +393,30 @@ def test_nested_selection_selects_inside_each_outer_training_fold(emomv_c_dir, t
         candidates, "correspondence", [0, 1], 2, tmp_path / "nested", progress=False
     )
     assert again.inner_scores == selection.inner_scores and again.outer_runs == selection.outer_runs
+
+
+def test_an_outer_training_fold_written_before_the_fold_assignment_changed_is_not_reused(
+    emomv_c_dir, tmp_path, monkeypatch
+):
+    # The folder of an outer training fold is reused by a resumed nested selection; a new scikit-learn or
+    # package version may draw other folds for the same dataset and seed, and the inner runs must then not
+    # train on the old fold (which holds pairs of the new outer test fold).
+    from emomv_hf.data.loading import load_emomv
+    from emomv_hf.training import protocols
+
+    dataset, root = str(emomv_c_dir), tmp_path / "datasets"
+    fingerprint = dataset_fingerprint(dataset)
+    reproduction.outer_training_dataset(dataset, 0, 5, fingerprint, root)
+    drawn = protocols.cv_folds
+    monkeypatch.setattr(
+        protocols, "cv_folds", lambda pairs, folds, repetition: drawn(pairs, folds, repetition + 7)
+    )
+    folder = reproduction.outer_training_dataset(dataset, 0, 5, fingerprint, root)
+    written = load_emomv(folder, "pairs")
+    pooled, folds = drawn(load_emomv(dataset, "pairs"), 5, 7)
+    assert set(written["train"]["pair_id"]) | set(written["validation"]["pair_id"]) == set(
+        pooled.select(folds[0][0])["pair_id"]
+    )
 
 
 def test_nested_rule_breaks_ties_for_the_paper_and_recommends_only_a_clear_gain():
