@@ -286,6 +286,25 @@ class LibraryIndex:
         :func:`library_sha256`)."""
         from tqdm.auto import tqdm
 
+        from emomv_hf.data.hub_folder import UnexpectedFilesError
+
+        if target.exists() and not (target / "index.json").is_file():
+            # Not an index but a folder of the user's (an --index-dir): replacing it would delete what it holds.
+            held = (
+                [target.name]
+                if not target.is_dir()
+                else sorted(
+                    path.relative_to(target).as_posix()
+                    for path in target.rglob("*")
+                    if not path.is_dir() or path.is_symlink()
+                )
+            )
+            if held:
+                raise UnexpectedFilesError(
+                    f"{target}: holds {len(held)} file(s) that are not an index ({', '.join(held[:5])}"
+                    f"{', ...' if len(held) > 5 else ''}); building the index there would delete them: give an "
+                    "empty or new --index-dir"
+                )
         segments = read_library(library, split)
         metadata = library_metadata(segments)
         info: dict[str, Any] = {

@@ -190,3 +190,22 @@ def test_the_index_stays_out_of_the_dataset_folder(model, release_dir, tmp_path,
     app = load_script("examples/space/app.py")
     space = app.load_space(app.SpaceArguments(retrieval_model=str(model_dir), library=str(library)))
     assert space.recommender.index.path == index_dir
+
+
+@pytest.mark.parametrize("rebuild", [False, True])
+def test_an_index_dir_holding_other_files_is_refused_not_replaced(model, emomv_c_dir, tmp_path, rebuild):
+    """An --index-dir that names a folder of the user's (their library, a home folder) was replaced by the index,
+    deleting every file in it; it is refused in one line, and an empty folder is used."""
+    folder = tmp_path / "my folder"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "sub" / "notes.txt").write_text("keep me", encoding="utf-8")
+    with pytest.raises(
+        FileExistsError, match=r"my folder: holds 1 file\(s\) that are not an index .*notes\.txt"
+    ):
+        LibraryIndex.open(model, str(emomv_c_dir), index_dir=folder, rebuild=rebuild, progress=False)
+    assert [path.name for path in folder.rglob("*")] == ["sub", "notes.txt"]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["my folder"]  # no staging folder left
+    (folder / "sub" / "notes.txt").unlink()
+    (folder / "sub").rmdir()
+    built = LibraryIndex.open(model, str(emomv_c_dir), index_dir=folder, rebuild=rebuild, progress=False)
+    assert (built.path / "index.json").is_file()
