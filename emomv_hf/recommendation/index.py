@@ -204,6 +204,13 @@ def encode_features(
     )
 
 
+def resolved_index_type(index_type: str, size: int) -> str:
+    """``exact`` or ``hnsw``: ``index_type``, or for ``auto`` exact up to :data:`EXACT_SEARCH_MAX_VECTORS`."""
+    if index_type != "auto":
+        return index_type
+    return "exact" if size <= EXACT_SEARCH_MAX_VECTORS else "hnsw"
+
+
 def make_faiss_index(
     index_type: str,
     dimension: int,
@@ -216,8 +223,7 @@ def make_faiss_index(
     to compare graphs)."""
     import faiss
 
-    if index_type == "auto":
-        index_type = "exact" if size <= EXACT_SEARCH_MAX_VECTORS else "hnsw"
+    index_type = resolved_index_type(index_type, size)
     if index_type == "exact":
         return "exact", faiss.IndexFlatIP(dimension)
     index = faiss.IndexHNSWFlat(dimension, neighbours, faiss.METRIC_INNER_PRODUCT)
@@ -438,6 +444,16 @@ class LibraryIndex:
                         f"{', '.join(index.info['splits'])}, {index.info['library_rows']} rows, "
                         f"{index.info['library_sha256'][:23]}), not the present {library!r}"
                         f"{f' split {split!r}' if split else ''} ({content[:23]})"
+                    )
+                built = {name: stream.index_type for name, stream in index.streams.items()}
+                wanted = {
+                    name: resolved_index_type(index_type, len(stream))
+                    for name, stream in index.streams.items()
+                }
+                if built != wanted:
+                    raise StaleIndexError(
+                        f"{target}: this index is {', '.join(f'{s} {kind}' for s, kind in built.items())}; "
+                        f"index type {index_type} asks for {', '.join(f'{s} {kind}' for s, kind in wanted.items())}"
                     )
                 return index
             except StaleIndexError as error:

@@ -209,3 +209,24 @@ def test_an_index_dir_holding_other_files_is_refused_not_replaced(model, emomv_c
     (folder / "sub").rmdir()
     built = LibraryIndex.open(model, str(emomv_c_dir), index_dir=folder, rebuild=rebuild, progress=False)
     assert (built.path / "index.json").is_file()
+
+
+def test_an_index_of_another_type_is_stale(model, emomv_c_dir, tmp_path):
+    """The index type asked for (`exact`, `hnsw`, or `auto`: exact at this size) keys the index: an HNSW index was
+    reused for `index_type="exact"`, so the exact search asked for silently ranked approximately."""
+    hnsw = LibraryIndex.open(model, str(emomv_c_dir), index_type="hnsw", progress=False)
+    with pytest.warns(
+        UserWarning,
+        match=r"index is music hnsw, video hnsw; index type exact asks for music exact, video exact: rebuilding",
+    ):
+        exact = LibraryIndex.open(model, str(emomv_c_dir), index_type="exact", progress=False)
+    assert exact.path == hnsw.path and {index.index_type for index in exact.streams.values()} == {"exact"}
+    assert LibraryIndex.open(model, str(emomv_c_dir), progress=False).info == exact.info  # auto: exact here
+
+    named = tmp_path / "index"
+    LibraryIndex.open(model, str(emomv_c_dir), index_dir=named, progress=False)
+    with pytest.raises(
+        StaleIndexError,
+        match=r"index is music exact, video exact; index type hnsw asks for music hnsw.*--build-index",
+    ):
+        LibraryIndex.open(model, str(emomv_c_dir), index_dir=named, index_type="hnsw")
