@@ -35,6 +35,7 @@ from typing import Any
 import datasets
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import torch
 from transformers import PreTrainedModel
 
@@ -171,18 +172,18 @@ def index_files_sha256(path: Path) -> dict[str, str]:
 
 
 def library_metadata(segments: Segments) -> dict[str, pa.Array]:
-    """Per-row metadata of library rows: a segment without a `source` is its own track."""
+    """Per-row metadata of library rows: a segment without a `source` (no column, or null) is its own track."""
     table, rows = segments.table, len(segments)
     segment_ids = table.column("segment_id").combine_chunks()
 
-    def column(name: str, kind: pa.DataType, default: pa.Array | None = None) -> pa.Array:
+    def column(name: str, kind: pa.DataType) -> pa.Array:
         if name not in table.column_names:
-            return pa.nulls(rows, kind) if default is None else default
+            return pa.nulls(rows, kind)
         return table.column(name).combine_chunks().cast(kind)
 
     return {
         "segment_id": segment_ids,
-        "track": column("source", pa.string(), segment_ids),
+        "track": pc.coalesce(column("source", pa.string()), segment_ids),
         "media": column("media", pa.string()),
         "start": column("start", pa.float64()),
         "end": column("end", pa.float64()),

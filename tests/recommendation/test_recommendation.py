@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 
 import datasets
 import numpy as np
@@ -154,3 +156,27 @@ def test_multi_segment_queries_of_the_baseline_rank_the_whole_library(baseline_m
             found = recommender.recommend(video_features=features, top_k=5, per=per).items
             assert [item.segment_id for item in found] == expected
             np.testing.assert_allclose([item.score for item in found], scores[order[:5]], rtol=1e-5)
+
+
+def test_segments_without_a_source_are_each_their_own_track(model, emomv_c_dir, tmp_path):
+    """A library whose `source` column is null in some rows (a Hub dataset of someone else's): those segments made
+    one track named None (ranked once, and the table failed on it); each is its own track, as without the column."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(emomv_c_dir / "data" / "segments" / "validation-00000-of-00001.parquet")
+    sources = pa.array([None if row % 2 else f"track {row}" for row in range(table.num_rows)], pa.string())
+    library = Path(shutil.copytree(emomv_c_dir, tmp_path / "library"))
+    (library / "README.md").write_text(
+        "---\nconfigs:\n- config_name: segments\n  data_files: data/segments/*.parquet\n---\n",
+        encoding="utf-8",
+    )
+    shard = library / "data" / "segments" / "validation-00000-of-00001.parquet"
+    pq.write_table(table.append_column("source", sources).replace_schema_metadata(None), shard)
+    index = LibraryIndex.open(model, str(library), index_dir=tmp_path / "index", progress=False)
+    ids = table.column("segment_id").to_pylist()
+    found = MusicRecommender(model, index).recommend(segment=ids[0], top_k=len(ids))
+    assert sorted(item.track for item in found.items) == sorted(
+        source or segment_id for source, segment_id in zip(sources.to_pylist(), ids, strict=True)
+    )
+    assert found.to_table().count("\n") == 2 + len(ids)
