@@ -180,3 +180,27 @@ def test_segments_without_a_source_are_each_their_own_track(model, emomv_c_dir, 
         source or segment_id for source, segment_id in zip(sources.to_pylist(), ids, strict=True)
     )
     assert found.to_table().count("\n") == 2 + len(ids)
+
+
+def test_an_emotion_of_minus_one_is_no_label(model, emomv_c_dir, tmp_path):
+    """datasets' ClassLabel stores -1 for a missing label, which was shown as EMOTIONS[-1] ("relaxing"); it is no
+    label, and a label outside the taxonomy is refused in one line naming the segment."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    library = Path(shutil.copytree(emomv_c_dir, tmp_path / "library"))
+    shard = library / "data" / "segments" / "validation-00000-of-00001.parquet"
+    table = pq.read_table(shard)
+    position, ids = table.schema.get_field_index("emotion"), table.column("segment_id").to_pylist()
+
+    def write_labels(labels: list[int]) -> None:
+        column = pa.array(labels, table.schema.field("emotion").type)
+        pq.write_table(table.set_column(position, "emotion", column), shard)
+
+    write_labels([-1] * len(ids))
+    index = LibraryIndex.open(model, str(library), index_dir=tmp_path / "index", progress=False)
+    found = MusicRecommender(model, index).recommend(segment=ids[0], top_k=len(ids))
+    assert {item.emotion for item in found.items} == {None}
+    write_labels([0] * (len(ids) - 2) + [-1, -2])
+    with pytest.raises(ValueError, match=f"segment {ids[-1]!r}: emotion -2 is not a label"):
+        LibraryIndex.open(model, str(library), index_dir=tmp_path / "other", progress=False)
