@@ -465,6 +465,8 @@ class LibraryIndex:
                         f"{target}: this index is {', '.join(f'{s} {kind}' for s, kind in built.items())}; "
                         f"index type {index_type} asks for {', '.join(f'{s} {kind}' for s, kind in wanted.items())}"
                     )
+                # The same content, named as now: a relative path it was built from names another folder here.
+                index.info["library"] = library
                 return index
             except StaleIndexError as error:
                 if index_dir is not None:
