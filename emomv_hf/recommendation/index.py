@@ -56,6 +56,9 @@ logger = logging.getLogger(__name__)
 
 INDEX_FORMAT_VERSION = 2
 """2: keyed by the library's content, with checksums of the index files (a version-1 index is stale)."""
+INDEX_RECORD_KEYS = {"model_fingerprint", "model_class", "similarity", "library", "split", "splits"}
+INDEX_RECORD_KEYS |= {"library_rows", "library_sha256", "streams", "files"}
+"""What an index.json records besides its format_version (see :meth:`LibraryIndex.build`)."""
 STREAMS = ("video", "music")
 OTHER_STREAM = {"video": "music", "music": "video"}
 INDEX_TYPES = ("auto", "exact", "hnsw")
@@ -383,10 +386,20 @@ class LibraryIndex:
         """Open the index in ``index_dir``; raises :class:`IndexMismatchError` if ``model`` did not build it and
         :class:`StaleIndexError` if its files changed since it was written (or it has another format)."""
         path = Path(index_dir)
-        # The package's own, written atomically; open() builds an index where there is no index.json.
-        info = json.loads((path / "index.json").read_text(encoding="utf-8"))
+        # The package's own, written atomically (open() builds an index where there is no index.json), but damaged
+        # or hand-edited (an index from someone else) it is stale, not a traceback.
+        try:
+            info = json.loads((path / "index.json").read_text(encoding="utf-8"))
+        except ValueError as error:
+            info = str(error)
+        if not isinstance(info, dict):
+            raise StaleIndexError(f"{path / 'index.json'}: not the record of an index ({info!s:.80})")
         if (found := info.get("format_version")) != INDEX_FORMAT_VERSION:
             raise StaleIndexError(f"{path}: index format {found}, this version reads {INDEX_FORMAT_VERSION}")
+        if missing := INDEX_RECORD_KEYS - info.keys():
+            raise StaleIndexError(
+                f"{path / 'index.json'}: not the record of an index (no {', '.join(sorted(missing))})"
+            )
         fingerprint, similarity = model_fingerprint(model), model_similarity(model)
         if info["model_fingerprint"] != fingerprint:
             raise IndexMismatchError(

@@ -230,3 +230,20 @@ def test_an_index_of_another_type_is_stale(model, emomv_c_dir, tmp_path):
         match=r"index is music exact, video exact; index type hnsw asks for music hnsw.*--build-index",
     ):
         LibraryIndex.open(model, str(emomv_c_dir), index_dir=named, index_type="hnsw")
+
+
+@pytest.mark.parametrize("record", ["", "[]", '{"format_version": 2}'])
+def test_a_damaged_index_record_is_stale(model, emomv_c_dir, tmp_path, record):
+    """An index.json that is not an index's record (damaged, or hand-edited in an index from someone else) failed
+    with a bare JSON error or a KeyError traceback, and a cached one was never repaired."""
+    cached = LibraryIndex.open(model, str(emomv_c_dir), progress=False)
+    (cached.path / "index.json").write_text(record, encoding="utf-8")
+    with pytest.warns(UserWarning, match=r"index\.json: not the record of an index .*: rebuilding it"):
+        repaired = LibraryIndex.open(model, str(emomv_c_dir), progress=False)
+    assert repaired.info["files"] == cached.info["files"]
+
+    named = tmp_path / "index"
+    LibraryIndex.open(model, str(emomv_c_dir), index_dir=named, progress=False)
+    (named / "index.json").write_text(record, encoding="utf-8")
+    with pytest.raises(StaleIndexError, match=r"index\.json: not the record of an index .*--build-index"):
+        LibraryIndex.open(model, str(emomv_c_dir), index_dir=named)
