@@ -56,9 +56,9 @@ logger = logging.getLogger(__name__)
 
 INDEX_FORMAT_VERSION = 2
 """2: keyed by the library's content, with checksums of the index files (a version-1 index is stale)."""
-INDEX_RECORD_KEYS = {"model_fingerprint", "model_class", "similarity", "library", "split", "splits"}
-INDEX_RECORD_KEYS |= {"library_rows", "library_sha256", "streams", "files"}
-"""What an index.json records besides its format_version (see :meth:`LibraryIndex.build`)."""
+INDEX_RECORD_KEYS = {"format_version", "model_fingerprint", "model_class", "similarity", "library", "split"}
+INDEX_RECORD_KEYS |= {"splits", "library_rows", "library_sha256", "streams", "files"}
+"""What an index.json records (see :meth:`LibraryIndex.build`)."""
 STREAMS = ("video", "music")
 OTHER_STREAM = {"video": "music", "music": "video"}
 INDEX_TYPES = ("auto", "exact", "hnsw")
@@ -307,23 +307,11 @@ class LibraryIndex:
 
         from emomv_hf.data.hub_folder import UnexpectedFilesError
 
-        if target.exists() and not (target / "index.json").is_file():
-            # Not an index but a folder of the user's (an --index-dir): replacing it would delete what it holds.
-            held = (
-                [target.name]
-                if not target.is_dir()
-                else sorted(
-                    path.relative_to(target).as_posix()
-                    for path in target.rglob("*")
-                    if not path.is_dir() or path.is_symlink()
-                )
+        # Not an index, but a folder of the user's (an --index-dir): replacing it would delete what it holds.
+        if target.exists() and not (target / "index.json").is_file() and any(target.iterdir()):
+            raise UnexpectedFilesError(
+                f"{target}: not empty and not an index; give an empty or new --index-dir"
             )
-            if held:
-                raise UnexpectedFilesError(
-                    f"{target}: holds {len(held)} file(s) that are not an index ({', '.join(held[:5])}"
-                    f"{', ...' if len(held) > 5 else ''}); building the index there would delete them: give an "
-                    "empty or new --index-dir"
-                )
         segments = read_library(library, split)
         metadata = library_metadata(segments)
         info: dict[str, Any] = {
@@ -392,14 +380,10 @@ class LibraryIndex:
             info = json.loads((path / "index.json").read_text(encoding="utf-8"))
         except ValueError as error:
             info = str(error)
-        if not isinstance(info, dict):
+        if not isinstance(info, dict) or not info.keys() >= INDEX_RECORD_KEYS:
             raise StaleIndexError(f"{path / 'index.json'}: not the record of an index ({info!s:.80})")
-        if (found := info.get("format_version")) != INDEX_FORMAT_VERSION:
+        if (found := info["format_version"]) != INDEX_FORMAT_VERSION:
             raise StaleIndexError(f"{path}: index format {found}, this version reads {INDEX_FORMAT_VERSION}")
-        if missing := INDEX_RECORD_KEYS - info.keys():
-            raise StaleIndexError(
-                f"{path / 'index.json'}: not the record of an index (no {', '.join(sorted(missing))})"
-            )
         fingerprint, similarity = model_fingerprint(model), model_similarity(model)
         if info["model_fingerprint"] != fingerprint:
             raise IndexMismatchError(
@@ -468,16 +452,12 @@ class LibraryIndex:
                         f"{index.info['library_sha256'][:23]}), not the present {library!r}"
                         f"{f' split {split!r}' if split else ''} ({content[:23]})"
                     )
-                built = {name: stream.index_type for name, stream in index.streams.items()}
-                wanted = {
-                    name: resolved_index_type(index_type, len(stream))
-                    for name, stream in index.streams.items()
-                }
-                if built != wanted:
-                    raise StaleIndexError(
-                        f"{target}: this index is {', '.join(f'{s} {kind}' for s, kind in built.items())}; "
-                        f"index type {index_type} asks for {', '.join(f'{s} {kind}' for s, kind in wanted.items())}"
-                    )
+                for name, stream in index.streams.items():
+                    if stream.index_type != resolved_index_type(index_type, len(stream)):
+                        message = (
+                            f"its {name} index is {stream.index_type}, not that of index type {index_type}"
+                        )
+                        raise StaleIndexError(f"{target}: {message}")
                 # The same content, named as now: a relative path it was built from names another folder here.
                 index.info["library"] = library
                 return index
