@@ -157,10 +157,11 @@ def read_library(library: str, split: str | None = None) -> Segments:
 
 def library_sha256(library: str, split: str | None = None) -> str:
     """``sha256:<hex>`` of a library's content: a local folder's Parquet files
-    (:func:`~emomv_hf.io_utils.dataset_folder_sha256`, every split), else every column of the rows datasets
-    resolved for it (a Hub id at its current revision, a folder of Arrow files)."""
+    (:func:`~emomv_hf.io_utils.dataset_folder_sha256`, every split) and its README.md (``+<hex>``), else every
+    column of the rows datasets resolved for it (a Hub id at its current revision, a folder of Arrow files)."""
     if looks_like_local_path(library) and (parquet_sha256 := dataset_folder_sha256(library)) is not None:
-        return parquet_sha256
+        card = Path(library).expanduser() / "README.md"  # its configs say which files hold the rows
+        return parquet_sha256 + (f"+{file_sha256(card)}" if card.is_file() else "")
     digest = hashlib.sha256()
     for batch in read_library(library, split).table.to_batches():
         for column in batch.columns:  # every buffer, the nested features' values and validity included

@@ -245,3 +245,23 @@ def test_a_damaged_index_record_is_stale(model, emomv_c_dir, tmp_path, record):
     (named / "index.json").write_text(record, encoding="utf-8")
     with pytest.raises(StaleIndexError, match=r"index\.json: not the record of an index .*--build-index"):
         LibraryIndex.open(model, str(emomv_c_dir), index_dir=named)
+
+
+def test_a_library_card_that_changes_its_rows_gets_a_fresh_index(model, library):
+    """A local library's content was keyed by its Parquet files alone, but its README's configs say which of them
+    are its segments: a card that adds files already there to a split kept the index of the old rows."""
+    shard = library / SEGMENTS
+    table = pq.read_table(shard)
+    pq.write_table(table.slice(0, 10), shard.with_name("more.parquet"))
+
+    def write_card(files: str) -> None:
+        card = f"---\nconfigs:\n- config_name: segments\n  data_files:\n  - split: validation\n    path: {files}\n---\n"
+        (library / "README.md").write_text(card, encoding="utf-8")
+
+    write_card("data/segments/validation-*")
+    first = LibraryIndex.open(model, str(library), progress=False)
+    assert first.info["library_rows"] == table.num_rows
+    write_card("data/segments/*.parquet")
+    with pytest.warns(UserWarning, match="rebuilding it"):
+        fresh = LibraryIndex.open(model, str(library), progress=False)
+    assert fresh.info["library_rows"] == table.num_rows + 10
