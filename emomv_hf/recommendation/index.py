@@ -35,11 +35,13 @@ from typing import Any
 import datasets
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import torch
 from transformers import PreTrainedModel
 
 from emomv_hf.data.loading import Segments, load_segments
 from emomv_hf.data.schema import fixed_size_list_array
+from emomv_hf.emotions import EMOTIONS
 from emomv_hf.io_utils import (
     atomic_write_json,
     dataset_folder_sha256,
@@ -54,6 +56,9 @@ logger = logging.getLogger(__name__)
 
 INDEX_FORMAT_VERSION = 2
 """2: keyed by the library's content, with checksums of the index files (a version-1 index is stale)."""
+INDEX_RECORD_KEYS = {"format_version", "model_fingerprint", "model_class", "similarity", "library", "split"}
+INDEX_RECORD_KEYS |= {"splits", "library_rows", "library_sha256", "streams", "files"}
+"""What an index.json records (see :meth:`LibraryIndex.build`)."""
 STREAMS = ("video", "music")
 OTHER_STREAM = {"video": "music", "music": "video"}
 INDEX_TYPES = ("auto", "exact", "hnsw")
@@ -152,10 +157,11 @@ def read_library(library: str, split: str | None = None) -> Segments:
 
 def library_sha256(library: str, split: str | None = None) -> str:
     """``sha256:<hex>`` of a library's content: a local folder's Parquet files
-    (:func:`~emomv_hf.io_utils.dataset_folder_sha256`, every split), else every column of the rows datasets
-    resolved for it (a Hub id at its current revision, a folder of Arrow files)."""
+    (:func:`~emomv_hf.io_utils.dataset_folder_sha256`, every split) and its README.md (``+<hex>``), else every
+    column of the rows datasets resolved for it (a Hub id at its current revision, a folder of Arrow files)."""
     if looks_like_local_path(library) and (parquet_sha256 := dataset_folder_sha256(library)) is not None:
-        return parquet_sha256
+        card = Path(library).expanduser() / "README.md"  # its configs say which files hold the rows
+        return parquet_sha256 + (f"+{file_sha256(card)}" if card.is_file() else "")
     digest = hashlib.sha256()
     for batch in read_library(library, split).table.to_batches():
         for column in batch.columns:  # every buffer, the nested features' values and validity included
@@ -171,22 +177,30 @@ def index_files_sha256(path: Path) -> dict[str, str]:
 
 
 def library_metadata(segments: Segments) -> dict[str, pa.Array]:
-    """Per-row metadata of library rows: a segment without a `source` is its own track."""
+    """Per-row metadata of library rows: a segment without a `source` (no column, or null) is its own track."""
     table, rows = segments.table, len(segments)
     segment_ids = table.column("segment_id").combine_chunks()
 
-    def column(name: str, kind: pa.DataType, default: pa.Array | None = None) -> pa.Array:
+    def column(name: str, kind: pa.DataType) -> pa.Array:
         if name not in table.column_names:
-            return pa.nulls(rows, kind) if default is None else default
+            return pa.nulls(rows, kind)
         return table.column(name).combine_chunks().cast(kind)
 
+    # datasets' ClassLabel stores -1 for a missing label.
+    emotions = pc.if_else(pc.equal(labels := column("emotion", pa.int64()), -1), None, labels)
+    outside = pc.or_(pc.less(emotions, 0), pc.greater_equal(emotions, len(EMOTIONS)))
+    if (wrong := pc.index(outside, True).as_py()) >= 0:
+        raise ValueError(
+            f"segment {segment_ids[wrong].as_py()!r}: emotion {emotions[wrong].as_py()} is not a label (0 to "
+            f"{len(EMOTIONS) - 1}: {', '.join(EMOTIONS)}, or -1 for none)"
+        )
     return {
         "segment_id": segment_ids,
-        "track": column("source", pa.string(), segment_ids),
+        "track": pc.coalesce(column("source", pa.string()), segment_ids),
         "media": column("media", pa.string()),
         "start": column("start", pa.float64()),
         "end": column("end", pa.float64()),
-        "emotion": column("emotion", pa.int64()),
+        "emotion": emotions,
     }
 
 
@@ -204,6 +218,13 @@ def encode_features(
     )
 
 
+def resolved_index_type(index_type: str, size: int) -> str:
+    """``exact`` or ``hnsw``: ``index_type``, or for ``auto`` exact up to :data:`EXACT_SEARCH_MAX_VECTORS`."""
+    if index_type != "auto":
+        return index_type
+    return "exact" if size <= EXACT_SEARCH_MAX_VECTORS else "hnsw"
+
+
 def make_faiss_index(
     index_type: str,
     dimension: int,
@@ -216,8 +237,7 @@ def make_faiss_index(
     to compare graphs)."""
     import faiss
 
-    if index_type == "auto":
-        index_type = "exact" if size <= EXACT_SEARCH_MAX_VECTORS else "hnsw"
+    index_type = resolved_index_type(index_type, size)
     if index_type == "exact":
         return "exact", faiss.IndexFlatIP(dimension)
     index = faiss.IndexHNSWFlat(dimension, neighbours, faiss.METRIC_INNER_PRODUCT)
@@ -286,6 +306,13 @@ class LibraryIndex:
         :func:`library_sha256`)."""
         from tqdm.auto import tqdm
 
+        from emomv_hf.data.hub_folder import UnexpectedFilesError
+
+        # Not an index, but a folder of the user's (an --index-dir): replacing it would delete what it holds.
+        if target.exists() and not (target / "index.json").is_file() and any(target.iterdir()):
+            raise UnexpectedFilesError(
+                f"{target}: not empty and not an index; give an empty or new --index-dir"
+            )
         segments = read_library(library, split)
         metadata = library_metadata(segments)
         info: dict[str, Any] = {
@@ -348,9 +375,15 @@ class LibraryIndex:
         """Open the index in ``index_dir``; raises :class:`IndexMismatchError` if ``model`` did not build it and
         :class:`StaleIndexError` if its files changed since it was written (or it has another format)."""
         path = Path(index_dir)
-        # The package's own, written atomically; open() builds an index where there is no index.json.
-        info = json.loads((path / "index.json").read_text(encoding="utf-8"))
-        if (found := info.get("format_version")) != INDEX_FORMAT_VERSION:
+        # The package's own, written atomically (open() builds an index where there is no index.json), but damaged
+        # or hand-edited (an index from someone else) it is stale, not a traceback.
+        try:
+            info = json.loads((path / "index.json").read_text(encoding="utf-8"))
+        except ValueError as error:
+            info = str(error)
+        if not isinstance(info, dict) or not info.keys() >= INDEX_RECORD_KEYS:
+            raise StaleIndexError(f"{path / 'index.json'}: not the record of an index ({info!s:.80})")
+        if (found := info["format_version"]) != INDEX_FORMAT_VERSION:
             raise StaleIndexError(f"{path}: index format {found}, this version reads {INDEX_FORMAT_VERSION}")
         fingerprint, similarity = model_fingerprint(model), model_similarity(model)
         if info["model_fingerprint"] != fingerprint:
@@ -420,6 +453,14 @@ class LibraryIndex:
                         f"{index.info['library_sha256'][:23]}), not the present {library!r}"
                         f"{f' split {split!r}' if split else ''} ({content[:23]})"
                     )
+                for name, stream in index.streams.items():
+                    if stream.index_type != resolved_index_type(index_type, len(stream)):
+                        message = (
+                            f"its {name} index is {stream.index_type}, not that of index type {index_type}"
+                        )
+                        raise StaleIndexError(f"{target}: {message}")
+                # The same content, named as now: a relative path it was built from names another folder here.
+                index.info["library"] = library
                 return index
             except StaleIndexError as error:
                 if index_dir is not None:

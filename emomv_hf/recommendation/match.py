@@ -20,6 +20,7 @@ from transformers import PreTrainedModel
 
 from emomv_hf.features.arguments import ExtractorArguments
 
+from .arguments import query_extractors
 from .index import STREAMS, library_metadata, read_library, task_model
 from .recommend import Query, QuerySegment, UnknownSegmentError, emotion_dict, extract_query
 
@@ -86,7 +87,8 @@ class MatchResult:
 
 
 class PairMatcher:
-    """A correspondence model (and optionally a library for segment lookups): :meth:`match`."""
+    """A correspondence model (and optionally a library for segment lookups): :meth:`match`. ``extractors``
+    extract media files, cut as the library was unless they set a length (:func:`~.arguments.query_extractors`)."""
 
     def __init__(
         self,
@@ -95,7 +97,7 @@ class PairMatcher:
         extractors: ExtractorArguments | None = None,
     ):
         self.model, self.library = task_model(model, "correspondence"), library
-        self.extractors = extractors or ExtractorArguments()
+        self.extractors = query_extractors(extractors, None if library is None else library.library)
 
     @classmethod
     def from_pretrained(

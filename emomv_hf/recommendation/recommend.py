@@ -6,7 +6,8 @@ its extraction recorded unless the user sets another: :func:`~.arguments.query_e
 library segment is the mean of the model's similarity with every query segment; a track scores as its best
 segment, which is reported with the query segment that fits it best. For the inner-product similarities the
 mean over query segments is the inner product with the mean query vector, which is what faiss searches; the
-candidates it returns are re-scored with the model's own `pairwise_similarity`. Equal scores keep the library's
+candidates it returns are re-scored with the model's own `pairwise_similarity`; the baseline's similarity of a
+query of several segments has no such vector, so it scores the whole library. Equal scores keep the library's
 order.
 """
 
@@ -294,9 +295,13 @@ class MusicRecommender:
         query = self.encode(query)
         library = self.index.stream(OTHER_STREAM[query.stream])
         mean_vector = query.vectors.mean(axis=0)
+        # The baseline's mean 1 / (distance + eps) over several query segments is no function of the mean vector's
+        # inner product, so faiss cannot find its best: every library segment is a candidate.
+        exhaustive = len(query.vectors) > 1 and self.index.info["similarity"] == "inverse-l2"
         fetch = min(len(library), top_k * (CANDIDATE_FACTOR if per == "track" else 1))
+        fetch = len(library) if exhaustive else fetch
         while True:
-            rows = library.search(mean_vector, fetch)
+            rows = np.arange(fetch) if exhaustive else library.search(mean_vector, fetch)
             per_segment = self._scores(query.vectors, library, rows)
             scores = per_segment.mean(axis=0)
             order = np.lexsort((rows, -scores))  # score descending, then library order

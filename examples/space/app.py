@@ -80,8 +80,8 @@ EXTRACTOR_VARIABLES = {
 
 
 def _env_value(name: str, default: str | None = None, kind: type = str) -> Any:
-    """The environment variable ``name`` (else ``default``) as a ``kind``."""
-    value = os.environ.get(name, default)
+    """The environment variable ``name`` (else, or when set empty, ``default``) as a ``kind``."""
+    value = os.environ.get(name) or default
     if value is None or kind is str:
         return value
     if kind is bool:

@@ -198,3 +198,16 @@ def test_a_query_file_is_cut_as_the_library_was(model_dir, media, library, capsy
     assert windows == [(0.0, 2.0)]
     assert "--segment-seconds 2 differs from the 1 s segments the library was extracted with" in warning
     assert query_windows(["--segment-seconds", "1"]) == ([(0.0, 1.0), (1.0, 2.0)], [])
+
+
+def test_an_index_opened_from_another_folder_cuts_queries_as_its_library(model, library, monkeypatch):
+    """The query files' segment length came from the library path recorded when the index was built: a relative
+    path, opened again from another working folder (the same library, the same cached index), named no folder there,
+    so queries were cut into the 30 s default instead of the library's 1 s segments."""
+    monkeypatch.chdir(library.parent)
+    built = MusicRecommender.from_pretrained(model, library.name, extractors=None, progress=False)
+    assert built.extractors.segment_seconds == SEGMENT_SECONDS
+    monkeypatch.chdir(library.parent.parent)
+    opened = MusicRecommender.from_pretrained(model, f"{library.parent.name}/{library.name}", progress=False)
+    assert opened.index.path == built.index.path
+    assert opened.extractors.segment_seconds == SEGMENT_SECONDS

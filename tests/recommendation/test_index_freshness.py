@@ -190,3 +190,78 @@ def test_the_index_stays_out_of_the_dataset_folder(model, release_dir, tmp_path,
     app = load_script("examples/space/app.py")
     space = app.load_space(app.SpaceArguments(retrieval_model=str(model_dir), library=str(library)))
     assert space.recommender.index.path == index_dir
+
+
+@pytest.mark.parametrize("rebuild", [False, True])
+def test_an_index_dir_holding_other_files_is_refused_not_replaced(model, emomv_c_dir, tmp_path, rebuild):
+    """An --index-dir that names a folder of the user's (their library, a home folder) was replaced by the index,
+    deleting every file in it; it is refused in one line, and an empty folder is used."""
+    folder = tmp_path / "my folder"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "sub" / "notes.txt").write_text("keep me", encoding="utf-8")
+    with pytest.raises(FileExistsError, match=r"my folder: not empty and not an index; .*--index-dir"):
+        LibraryIndex.open(model, str(emomv_c_dir), index_dir=folder, rebuild=rebuild, progress=False)
+    assert [path.name for path in folder.rglob("*")] == ["sub", "notes.txt"]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["my folder"]  # no staging folder left
+    (folder / "sub" / "notes.txt").unlink()
+    (folder / "sub").rmdir()
+    built = LibraryIndex.open(model, str(emomv_c_dir), index_dir=folder, rebuild=rebuild, progress=False)
+    assert (built.path / "index.json").is_file()
+
+
+def test_an_index_of_another_type_is_stale(model, emomv_c_dir, tmp_path):
+    """The index type asked for (`exact`, `hnsw`, or `auto`: exact at this size) keys the index: an HNSW index was
+    reused for `index_type="exact"`, so the exact search asked for silently ranked approximately."""
+    hnsw = LibraryIndex.open(model, str(emomv_c_dir), index_type="hnsw", progress=False)
+    with pytest.warns(
+        UserWarning,
+        match=r"its music index is hnsw, not that of index type exact: rebuilding",
+    ):
+        exact = LibraryIndex.open(model, str(emomv_c_dir), index_type="exact", progress=False)
+    assert exact.path == hnsw.path and {index.index_type for index in exact.streams.values()} == {"exact"}
+    assert LibraryIndex.open(model, str(emomv_c_dir), progress=False).info == exact.info  # auto: exact here
+
+    named = tmp_path / "index"
+    LibraryIndex.open(model, str(emomv_c_dir), index_dir=named, progress=False)
+    with pytest.raises(
+        StaleIndexError,
+        match=r"its music index is exact, not that of index type hnsw.*--build-index",
+    ):
+        LibraryIndex.open(model, str(emomv_c_dir), index_dir=named, index_type="hnsw")
+
+
+@pytest.mark.parametrize("record", ["", "[]", '{"format_version": 2}'])
+def test_a_damaged_index_record_is_stale(model, emomv_c_dir, tmp_path, record):
+    """An index.json that is not an index's record (damaged, or hand-edited in an index from someone else) failed
+    with a bare JSON error or a KeyError traceback, and a cached one was never repaired."""
+    cached = LibraryIndex.open(model, str(emomv_c_dir), progress=False)
+    (cached.path / "index.json").write_text(record, encoding="utf-8")
+    with pytest.warns(UserWarning, match=r"index\.json: not the record of an index .*: rebuilding it"):
+        repaired = LibraryIndex.open(model, str(emomv_c_dir), progress=False)
+    assert repaired.info["files"] == cached.info["files"]
+
+    named = tmp_path / "index"
+    LibraryIndex.open(model, str(emomv_c_dir), index_dir=named, progress=False)
+    (named / "index.json").write_text(record, encoding="utf-8")
+    with pytest.raises(StaleIndexError, match=r"index\.json: not the record of an index .*--build-index"):
+        LibraryIndex.open(model, str(emomv_c_dir), index_dir=named)
+
+
+def test_a_library_card_that_changes_its_rows_gets_a_fresh_index(model, library):
+    """A local library's content was keyed by its Parquet files alone, but its README's configs say which of them
+    are its segments: a card that adds files already there to a split kept the index of the old rows."""
+    shard = library / SEGMENTS
+    table = pq.read_table(shard)
+    pq.write_table(table.slice(0, 10), shard.with_name("more.parquet"))
+
+    def write_card(files: str) -> None:
+        card = f"---\nconfigs:\n- config_name: segments\n  data_files:\n  - split: validation\n    path: {files}\n---\n"
+        (library / "README.md").write_text(card, encoding="utf-8")
+
+    write_card("data/segments/validation-*")
+    first = LibraryIndex.open(model, str(library), progress=False)
+    assert first.info["library_rows"] == table.num_rows
+    write_card("data/segments/*.parquet")
+    with pytest.warns(UserWarning, match="rebuilding it"):
+        fresh = LibraryIndex.open(model, str(library), progress=False)
+    assert fresh.info["library_rows"] == table.num_rows + 10

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 
 import datasets
 import numpy as np
@@ -129,3 +131,76 @@ def test_a_single_task_model_indexes_no_emotion_probabilities(emomv_c_dir, tmp_p
     result = MusicRecommender(model, index).recommend(segment=index.stream("video").entries[0]["segment_id"])
     assert result.query["predicted_emotions"] is None
     assert result.items and all(item.predicted_emotions is None for item in result.items)
+
+
+def test_multi_segment_queries_of_the_baseline_rank_the_whole_library(baseline_model, emomv_c_dir, tmp_path):
+    """The baseline's mean `1 / (distance + eps)` over several query segments is no function of the mean query
+    vector's inner product, so faiss's candidates for that vector missed library segments of a higher score (some
+    three-segment queries on EmoMV-C got another top 5): the ranking is the exhaustive one."""
+    import torch
+
+    model = baseline_model
+    index = LibraryIndex.open(model, str(emomv_c_dir), index_dir=tmp_path / "index", progress=False)
+    recommender, music = MusicRecommender(model, index), index.stream("music")
+    segments = datasets.load_dataset(str(emomv_c_dir), "segments")["validation"].with_format("numpy")
+    rows = np.arange(len(music))
+    vectors = torch.from_numpy(music.vectors(rows))
+    for first in range(0, len(music) - 2, 3):
+        features = segments[first : first + 3]["video_features"]
+        with torch.no_grad():
+            query = model.encode_stream(torch.from_numpy(features).float(), "video")[0]
+            scores = model.pairwise_similarity(query, vectors).mean(dim=0).numpy()
+        order = np.lexsort((rows, -scores))
+        expected = [music.entries[int(row)]["segment_id"] for row in order[:5]]
+        for per in ("segment", "track"):  # EmoMV-C's segments are each their own track
+            found = recommender.recommend(video_features=features, top_k=5, per=per).items
+            assert [item.segment_id for item in found] == expected
+            np.testing.assert_allclose([item.score for item in found], scores[order[:5]], rtol=1e-5)
+
+
+def test_segments_without_a_source_are_each_their_own_track(model, emomv_c_dir, tmp_path):
+    """A library whose `source` column is null in some rows (a Hub dataset of someone else's): those segments made
+    one track named None (ranked once, and the table failed on it); each is its own track, as without the column."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(emomv_c_dir / "data" / "segments" / "validation-00000-of-00001.parquet")
+    sources = pa.array([None if row % 2 else f"track {row}" for row in range(table.num_rows)], pa.string())
+    library = Path(shutil.copytree(emomv_c_dir, tmp_path / "library"))
+    (library / "README.md").write_text(
+        "---\nconfigs:\n- config_name: segments\n  data_files: data/segments/*.parquet\n---\n",
+        encoding="utf-8",
+    )
+    shard = library / "data" / "segments" / "validation-00000-of-00001.parquet"
+    pq.write_table(table.append_column("source", sources).replace_schema_metadata(None), shard)
+    index = LibraryIndex.open(model, str(library), index_dir=tmp_path / "index", progress=False)
+    ids = table.column("segment_id").to_pylist()
+    found = MusicRecommender(model, index).recommend(segment=ids[0], top_k=len(ids))
+    assert sorted(item.track for item in found.items) == sorted(
+        source or segment_id for source, segment_id in zip(sources.to_pylist(), ids, strict=True)
+    )
+    assert found.to_table().count("\n") == 2 + len(ids)
+
+
+def test_an_emotion_of_minus_one_is_no_label(model, emomv_c_dir, tmp_path):
+    """datasets' ClassLabel stores -1 for a missing label, which was shown as EMOTIONS[-1] ("relaxing"); it is no
+    label, and a label outside the taxonomy is refused in one line naming the segment."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    library = Path(shutil.copytree(emomv_c_dir, tmp_path / "library"))
+    shard = library / "data" / "segments" / "validation-00000-of-00001.parquet"
+    table = pq.read_table(shard)
+    position, ids = table.schema.get_field_index("emotion"), table.column("segment_id").to_pylist()
+
+    def write_labels(labels: list[int]) -> None:
+        column = pa.array(labels, table.schema.field("emotion").type)
+        pq.write_table(table.set_column(position, "emotion", column), shard)
+
+    write_labels([-1] * len(ids))
+    index = LibraryIndex.open(model, str(library), index_dir=tmp_path / "index", progress=False)
+    found = MusicRecommender(model, index).recommend(segment=ids[0], top_k=len(ids))
+    assert {item.emotion for item in found.items} == {None}
+    write_labels([0] * (len(ids) - 2) + [-1, -2])
+    with pytest.raises(ValueError, match=f"segment {ids[-1]!r}: emotion -2 is not a label"):
+        LibraryIndex.open(model, str(library), index_dir=tmp_path / "other", progress=False)

@@ -206,3 +206,13 @@ def test_space_files():
     ]
     named = re.findall(r"\[([a-z,]+)\]", " ".join(requirements))
     assert named and all(extra in extras for group in named for extra in group.split(","))
+
+
+def test_environment_variables_set_empty_are_unset(app, monkeypatch):
+    """A Space's settings may hold a variable set to "": EMOMV_INDEX_DIR="" named the working folder (`Path("")`,
+    the Space's own files) as the index folder, EMOMV_LIBRARY_SPLIT="" a split named '', EMOMV_TOP_K="" failed."""
+    for name in ("EMOMV_INDEX_DIR", "EMOMV_LIBRARY_SPLIT", "EMOMV_TOP_K", "EMOMV_SEGMENT_SECONDS"):
+        monkeypatch.setenv(name, "")
+    argv = ["--retrieval-model", "m", "--library", "l"]
+    args, extractor = app.build_parser().parse_args_into_dataclasses(args=argv)
+    assert (args.index_dir, args.split, args.top_k, extractor.segment_seconds) == (None, None, 10, None)

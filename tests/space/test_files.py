@@ -89,3 +89,20 @@ def test_a_segment_and_an_uploaded_track_match_as_aligned_segments(
 
     with pytest.raises(ValueError, match="no video stream"):
         app.find(media_space, "video", app.FILE_SOURCE, str(media_library["track"]), None)
+
+
+def test_the_pair_matcher_cuts_a_file_as_its_library_was(media_library, model_dirs):
+    """PairMatcher's files are cut as its library was (the module says so), as the recommender's are: with no
+    segment length given, its extractors cut a track into 30 s segments (ExtractorArguments' default), and kept a
+    length left unset (QueryExtractorArguments), against the library's 1 s ones."""
+    from emomv_hf.recommendation.arguments import QueryExtractorArguments
+    from emomv_hf.recommendation.match import PairMatcher
+
+    (video_id,), _ = _stored(media_library["features"], "clip", "video_features")
+    for extractors in (None, QueryExtractorArguments(random_init=True)):
+        matcher = PairMatcher.from_pretrained(
+            str(model_dirs["correspondence"]), str(media_library["features"]), extractors=extractors
+        )
+        assert matcher.extractors.segment_seconds == SEGMENT_SECONDS
+    result = matcher.match(video_segment=video_id, music=str(media_library["track"]))
+    assert result.music["segments"] == [{"segment_id": "high_01", "start": 0.0, "end": 1.0}]
