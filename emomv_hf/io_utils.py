@@ -262,6 +262,8 @@ def model_fingerprint(model: Any) -> str:
 
     Fields that name where or how the model was saved (path, library version, dtype) are left out.
     """
+    import torch  # already loaded with any model
+
     digest = hashlib.sha256(type(model).__name__.encode())
     config = model.config.to_dict()
     for volatile in ("transformers_version", "_name_or_path", "architectures", "dtype", "torch_dtype"):
@@ -269,7 +271,8 @@ def model_fingerprint(model: Any) -> str:
     digest.update(json.dumps(config, sort_keys=True, default=str).encode())
     for name, tensor in sorted(model.state_dict().items()):
         digest.update(name.encode())
-        digest.update(tensor.detach().to("cpu").contiguous().numpy().tobytes())
+        # As raw bytes: numpy has no bfloat16 (a model saved in bf16 loads as bf16); for other dtypes the same bytes.
+        digest.update(tensor.detach().to("cpu").contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
     return digest.hexdigest()
 
 

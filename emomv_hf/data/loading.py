@@ -16,6 +16,8 @@ import pyarrow as pa
 
 from emomv_hf.io_utils import looks_like_local_path
 
+from .schema import EXTRACTED_SEGMENT_FEATURES, PAIR_FEATURES
+
 _BUILD_HINT = (
     "build a local folder with `python dataset_scripts/build_emomv.py --release-dir DIR --output-dir datasets` "
     "and pass `datasets/emomv-c`"
@@ -135,12 +137,28 @@ def load_emomv(dataset: str, config: str = "pairs") -> datasets.DatasetDict:
     if looks_like_local_path(dataset) and not Path(dataset).expanduser().is_dir():
         raise FileNotFoundError(_missing_folder_message(dataset))
     try:
-        return load_hub_dataset(dataset, config)
+        loaded = load_hub_dataset(dataset, config)
     except (ConnectionError, FileNotFoundError) as error:
         raise type(error)(
             f"cannot load EmoMV dataset {dataset!r} (config {config!r}): {error}. Pass a Hub id while online, or "
             f"{_BUILD_HINT}."
         ) from error
+    # The package reads labels as class indices: a card naming the classes in another order (its own, or
+    # alphabetical) would show every label under another name.
+    schema = {**PAIR_FEATURES, **EXTRACTED_SEGMENT_FEATURES}
+    for split in loaded.values():
+        for name, feature in split.features.items():
+            expected = schema.get(name)
+            if (
+                isinstance(feature, datasets.ClassLabel)
+                and expected is not None
+                and feature.names != expected.names
+            ):
+                raise ValueError(
+                    f"{dataset} (config {config!r}): column {name!r} names its classes {feature.names}, not "
+                    f"{expected.names} in this order: its labels would be read under other names"
+                )
+    return loaded
 
 
 def reporting_split(pairs: datasets.DatasetDict) -> str:

@@ -270,3 +270,27 @@ def test_create_pairs_bad_segments_csv(segments_csv, tmp_path, edit, message, ca
         == 1
     )
     assert "error:" in capsys.readouterr().err
+
+
+def test_a_card_naming_the_emotions_in_another_order_is_refused(emomv_c_dir, tmp_path):
+    import re
+    import shutil
+
+    from emomv_hf.data.loading import load_emomv
+    from emomv_hf.emotions import EMOTIONS
+
+    folder = tmp_path / "alphabetical"
+    shutil.copytree(emomv_c_dir, folder)
+    card = folder / "README.md"
+    alphabetical = sorted(EMOTIONS)
+    text, count = re.subn(
+        r"'(\d)': (?:" + "|".join(EMOTIONS) + ")",
+        lambda m: f"'{m[1]}': {alphabetical[int(m[1])]}",
+        card.read_text(),
+    )
+    assert count == 3 * len(EMOTIONS)  # video_emotion, music_emotion (pairs) and emotion (segments)
+    card.write_text(text)
+    for config, column in (("pairs", "video_emotion"), ("segments", "emotion")):
+        with pytest.raises(ValueError, match=rf"column '{column}' names its classes \['excit"):
+            load_emomv(str(folder), config)
+    assert load_emomv(str(emomv_c_dir), "segments")["validation"].num_rows == 96
