@@ -72,7 +72,7 @@ EXTRACTED_SEGMENT_FEATURES = Features(
 )
 """A segment extracted from raw media (``dataset_scripts/extract_features.py``, config ``segments``): the
 :data:`SEGMENT_FEATURES` plus its source video id, time window in seconds and the media it was cut from (the
-file's path as given, or ``<hub id>[<row>] <name>`` for a Hub dataset row). ``emotion`` is null for unlabelled
+file's absolute path, or ``<hub id>[<row>] <name>`` for a Hub dataset row). ``emotion`` is null for unlabelled
 media; ``video_features`` / ``music_features`` are null for a file without that stream (audio-only / video-only).
 """
 

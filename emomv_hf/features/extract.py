@@ -335,7 +335,8 @@ def list_media(media: str | os.PathLike, *, split: str = "train") -> MediaSource
     """The media items of a folder (every media file below it, sorted; an emotion-named parent folder labels
     it), a CSV (``path`` and optionally ``segment_id, start, end, emotion, source_id, split``) or a Hub dataset
     (a local folder or ``ORG/NAME``) with a ``Video`` column (and optionally ``emotion`` / ``label``)."""
-    media_path = Path(media)
+    # Absolute: the ``media`` column names each file for whoever uses the library later, from any folder.
+    media_path = Path(os.path.abspath(Path(media).expanduser()))
     if media_path.is_dir():
         # unlisted: sub-folders that could not be listed (a file below one must not vanish) and media names that
         # are not files (a FIFO or a device would block the decoder for ever)
@@ -376,8 +377,7 @@ def list_media(media: str | os.PathLike, *, split: str = "train") -> MediaSource
         if media_path.is_dir():
             what = f"no media files ({', '.join(MEDIA_EXTENSIONS)}) and not a Hub dataset folder"
         raise FileNotFoundError(f"{media}: {what} ({type(error).__name__}: {error})") from None
-    local = media_path.expanduser()
-    return _hub_dataset_source(dataset, str(media), local if local.is_dir() else None)
+    return _hub_dataset_source(dataset, str(media), media_path if media_path.is_dir() else None)
 
 
 # ------------------------------------------------------------------------------------------------------------

@@ -109,6 +109,26 @@ def test_a_fifo_with_a_media_name_is_reported_not_read(tmp_path: Path, capsys):
     assert "1 left out" in capsys.readouterr().out
 
 
+def test_media_given_relatively_is_named_absolutely(tmp_path: Path, monkeypatch):
+    """The ``media`` column names the files for whoever uses the library later (the Space plays them, a query of
+    recommend.py shows them), whatever folder that is: a relative --media (folder or CSV) is made absolute."""
+    from emomv_hf.features.extract import list_media
+
+    (tmp_path / "project" / "media" / "Sad").mkdir(parents=True)
+    write_clip(tmp_path / "project" / "media" / "Sad" / "a.mp4", 1.0)
+    (tmp_path / "project" / "rows.csv").write_text("path\nmedia/Sad/a.mp4\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path / "project")
+    listed = [list_media("media").items[0].name, list_media("rows.csv").items[0].name]
+    assert listed == [str(tmp_path / "project" / "media" / "Sad" / "a.mp4")] * 2
+    assert _run_cli("--media", "media", "--output-dir", "out", "--random-init", "--no-progress") == 0
+
+    import datasets
+
+    monkeypatch.chdir(tmp_path)  # another folder: the names still lead to the file
+    rows = datasets.load_dataset("project/out", "segments", split="train", download_mode="force_redownload")
+    assert set(rows["media"]) == {listed[0]} and Path(rows["media"][0]).is_file()
+
+
 def test_same_file_name_in_two_emotion_folders(tmp_path: Path):
     import datasets
 
