@@ -471,8 +471,9 @@ def _calibration_rows(
     label: str, row_runs: Sequence[Sequence[dict[str, Any]]], protocols: Sequence[str]
 ) -> list:
     """The calibration of P(matched): ECE (10 bins) and Brier score per fold (mean ± std (min–max)); under
-    ``cv`` also the ECE of the pooled out-of-fold predictions, and what a perfectly calibrated model with the
-    same predictions would show on folds of this size and pooled (simulated: its sampling floor)."""
+    ``cv`` also the ECE of the pooled out-of-fold predictions of each repetition (their mean when there are
+    several), and what a perfectly calibrated model with the same predictions would show on folds of this size
+    and pooled (simulated: its sampling floor)."""
     from emomv_hf.metrics.functional import expected_calibration_error
     from emomv_hf.training.calibration import ece_sampling_floor
 
@@ -493,13 +494,29 @@ def _calibration_rows(
             pooled.append("–")
             floors.append("–")
             continue
-        labels = np.concatenate([scores["labels"] for scores in recorded])
+        # Pooled per repetition (seed div k): each covers every pair once, so its sampling floor is that of its
+        # pairs; pooling repetitions would count every pair once per repetition.
+        repetitions: dict[int, list[dict[str, list]]] = {}
+        for run, recorded_scores in zip(runs, recorded, strict=True):
+            repetition = run["spec"]["seed"] // run["settings"]["training_arguments"]["cv_folds"]
+            repetitions.setdefault(repetition, []).append(recorded_scores)
+        eces, sizes = [], []
+        for folds in repetitions.values():
+            labels = np.concatenate([fold["labels"] for fold in folds])
+            eces.append(
+                expected_calibration_error(labels, np.concatenate([fold["scores"] for fold in folds]))
+            )
+            sizes.append(len(labels))
+        if len(eces) == 1:
+            pooled.append(f"{eces[0]:.3f} ({sizes[0]} predictions)")
+        else:
+            counts = "/".join(map(str, sizes))
+            pooled.append(f"{np.mean(eces):.3f} (mean of {len(eces)} repetitions of {counts} predictions)")
         scores = np.concatenate([scores["scores"] for scores in recorded])
-        pooled.append(f"{expected_calibration_error(labels, scores):.3f} ({len(scores)} predictions)")
         fold_size = round(len(scores) / len(runs))
         floors.append(
             f"{ece_sampling_floor(scores, fold_size):.3f} per fold of {fold_size}, "
-            f"{ece_sampling_floor(scores, len(scores)):.3f} pooled"
+            f"{ece_sampling_floor(scores, max(sizes)):.3f} pooled"
         )
     if any(cell != "–" for cell in pooled):
         rows.append([label, "ECE (10 bins), pooled out-of-fold predictions", "–", *pooled])

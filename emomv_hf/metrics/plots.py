@@ -101,8 +101,9 @@ def plot_reliability_diagram(
     title: str = "Reliability of P(matched)",
 ) -> Path:
     """Reliability diagram of P(matched): the fraction of matched pairs against the mean P(matched) in each of
-    10 equal-width bins (``sklearn.calibration.calibration_curve``, empty bins left out; the ECE's bins), the
-    diagonal of perfect calibration, and the ECE and Brier score in the legend."""
+    10 equal-width bins of P(matched) (``sklearn.calibration.calibration_curve``, empty bins left out; the ECE in
+    the legend bins the predicted class's confidence instead), the diagonal of perfect calibration, and the ECE
+    and Brier score in the legend."""
     from sklearn.calibration import calibration_curve
 
     labels, scores = np.asarray(labels), np.asarray(scores, dtype=np.float64)

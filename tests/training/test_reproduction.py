@@ -327,6 +327,28 @@ def test_results_md_reports_calibration_and_paired_comparisons_against_the_propo
     assert "n_train/n_test 365/91 (mean over the folds, as the runs recorded them)" in section
 
 
+def test_pooled_calibration_of_two_cv_repetitions_counts_each_pair_once_per_pooling():
+    """Seeds 0-9 of a 5-fold cv are two repetitions over the same pairs: each repetition is pooled on its own
+    (its 455 predictions are one per pair), and the pooled floor is that of 455 pairs, not of 910."""
+    from emomv_hf.metrics.functional import expected_calibration_error
+    from emomv_hf.training.calibration import ece_sampling_floor
+
+    rng = np.random.default_rng(1)
+    runs, by_repetition, every_score = [], [([], []), ([], [])], []
+    for seed in range(10):
+        scores = rng.uniform(0.05, 0.95, 91).round(6).tolist()
+        labels = (rng.random(91) < (0.3 if seed < 5 else 0.7)).astype(int).tolist()
+        by_repetition[seed // 5][0].extend(labels)
+        by_repetition[seed // 5][1].extend(scores)
+        every_score += scores
+        runs.append(_fake_cv_run("emomv", "multi", seed, 0.7, scores, labels))
+    markdown = reproduction.results_markdown(runs, dataset="datasets/emomv-c", command="cmd")
+    mean = np.mean([expected_calibration_error(labels, scores) for labels, scores in by_repetition])
+    assert f"| {mean:.3f} (mean of 2 repetitions of 455/455 predictions) |" in markdown
+    floor = ece_sampling_floor(np.array(every_score), 455)
+    assert f"per fold of 91, {floor:.3f} pooled |" in markdown
+
+
 def test_ece_sampling_floor_is_the_expected_ece_of_a_calibrated_model():
     from scipy import stats
 
