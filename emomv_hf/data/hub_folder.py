@@ -82,13 +82,12 @@ def write_hub_folder(
                 "choose another output folder"
             )
     if target.is_dir() and not overwrite:
-        # Anything but README.md and the Parquet shards under data/ is no build's output.
+        # Anything but README.md and the Parquet shards under data/ is no build's output, and a README.md without
+        # shards is no build's either (a build always writes both).
         files = [path for path in sorted(target.rglob("*")) if not path.is_dir() or path.is_symlink()]
-        extra = [
-            name
-            for name in (path.relative_to(target).as_posix() for path in files)
-            if not _OUTPUT.match(name)
-        ]
+        names = [path.relative_to(target).as_posix() for path in files]
+        built = any(_OUTPUT.match(name) and name != "README.md" for name in names)
+        extra = [name for name in names if not (built and _OUTPUT.match(name))]
         if extra:
             shown = ", ".join(extra[:10]) + (f" and {len(extra) - 10} more" if len(extra) > 10 else "")
             raise UnexpectedFilesError(

@@ -182,6 +182,16 @@ def test_rebuild_keeps_user_files_unless_overwrite(release_dir, tmp_path, capsys
     assert not (folder / "notes.md").exists()
 
 
+def test_a_folder_holding_only_a_readme_is_not_taken_for_a_build(release_dir, tmp_path):
+    (tmp_path / "emomv-c").mkdir()
+    (tmp_path / "emomv-c" / "README.md").write_text("my notes about the dataset")
+    with pytest.raises(UnexpectedFilesError, match=r"1 file\(s\).*\(README.md\).*--overwrite"):
+        build_hub_dataset(release_dir, "emomv-c", tmp_path)
+    assert (tmp_path / "emomv-c" / "README.md").read_text() == "my notes about the dataset"
+    build_hub_dataset(release_dir, "emomv-c", tmp_path, overwrite=True)
+    assert (tmp_path / "emomv-c" / "README.md").read_text().startswith("---")
+
+
 # ---- 8.9: permissions ----------------------------------------------------------------------------------
 
 
