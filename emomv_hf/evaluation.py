@@ -344,7 +344,9 @@ def training_record(model_name_or_path: str) -> dict[str, Any]:
         record = json.loads(path.read_text(encoding="utf-8"))
     except ValueError:  # not UTF-8 or not JSON
         record = None
-    if not isinstance(record, dict):
+    if not isinstance(record, dict) or not all(
+        isinstance(record.get(key, ""), str) for key in ("protocol", "dataset")
+    ):
         raise ValueError(f"{path}: not a training record of train.py (a JSON object of its arguments)")
     return record
 

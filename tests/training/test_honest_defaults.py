@@ -109,7 +109,9 @@ def test_a_run_on_a_relative_dataset_path_is_recognised_from_another_working_fol
         projection_source(tagger)
 
 
-@pytest.mark.parametrize("content", ["[1, 2]", "{not json", '"paper"', "\udcff"])
+@pytest.mark.parametrize(
+    "content", ["[1, 2]", "{not json", '"paper"', "\udcff", '{"protocol": ["paper"]}', '{"dataset": 3}']
+)
 def test_a_training_record_that_is_not_a_json_object_is_one_error_naming_it(tmp_path, content):
     # A model folder from someone else: its training_args.json is read before anything trusts it.
     from emomv_hf.training.pipeline import projection_source
