@@ -11,6 +11,7 @@ kind ends a script with one ``error:`` line; anything else is a bug and keeps it
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import warnings
 from collections.abc import Callable, Sequence
@@ -62,9 +63,16 @@ def make_parser(
 def parse_or_exit(parser: HfArgumentParser, argv: list[str] | None = None) -> tuple[Any, ...]:
     """Parse `argv` into the parser's dataclasses; a value a dataclass rejects exits with one line (status 2)."""
     try:
-        return parser.parse_args_into_dataclasses(args=argv)  # None: sys.argv[1:]
+        parsed = parser.parse_args_into_dataclasses(args=argv)  # None: sys.argv[1:]
     except ValueError as error:
         parser.error(str(error))
+    # A shell leaves ``--output-dir=~/x`` (or a quoted ``~/x``) as it is; a path flag means the home folder, not a
+    # folder named ``~`` (no Hub id or other value starts with it).
+    for values in parsed:
+        for name, value in vars(values).items():
+            if isinstance(value, str) and value.startswith("~"):
+                setattr(values, name, os.path.expanduser(value))
+    return parsed
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:

@@ -210,3 +210,13 @@ def test_query_segment_length_is_checked_only_when_given(value):
     assert parser.parse_args_into_dataclasses(args=["--segment-seconds", "2.5"])[0].segment_seconds == 2.5
     with pytest.raises(ValueError, match=rf"^--segment-seconds must be positive, got {float(value)!r}$"):
         parser.parse_args_into_dataclasses(args=["--segment-seconds", value])
+
+
+def test_a_path_flag_starting_with_a_tilde_means_the_home_folder(tmp_path, monkeypatch):
+    # `--output-dir=~/x` (or a quoted ~/x) reaches the script unexpanded: it must not make a folder named "~".
+    from emomv_hf.cli import parse_or_exit
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    parser = load_script("build_emomv").build_parser()
+    args, _ = parse_or_exit(parser, ["--output-dir=~/datasets", "--release-dir", "~/release"])
+    assert (args.output_dir, args.release_dir) == (str(tmp_path / "datasets"), str(tmp_path / "release"))
