@@ -79,6 +79,28 @@ def test_draw_is_seeded(emomv_c_pairs) -> None:
     assert len({sample.label for sample in first[:6]}) == 2  # one shuffled order over both datasets
 
 
+def test_no_segment_in_both_a_matched_and_a_mismatched_sample() -> None:
+    # a dataset whose mismatched pairs reuse the matched pairs' segments (as create_pairs.py makes them): four
+    # segments per emotion, so a disjoint draw exists, but a matched segment often fits a mismatched pair too
+    segments = {f"{emotion}{i}": emotion for emotion in EMOTIONS for i in range(4)}
+    rows = [
+        {"pair_id": s, "label": "matched", "video_segment_id": s, "music_segment_id": s}
+        | {"video_emotion": e, "music_emotion": e}
+        for s, e in segments.items()
+    ]
+    rows += [
+        {"pair_id": f"{v}_PAIR_{m}", "label": "mismatched", "video_segment_id": v, "music_segment_id": m}
+        | {"video_emotion": segments[v], "music_emotion": segments[m]}
+        for v in segments
+        for m in segments
+        if frozenset((segments[v], segments[m])) in ALLOWED
+    ]
+    for seed in range(20):
+        samples = draw_samples({"x": rows}, per_dataset=10, seed=seed)
+        shown = [s for sample in samples for s in {sample.video_segment_id, sample.music_segment_id}]
+        assert len(shown) == len(set(shown)), (seed, shown)
+
+
 def test_draw_errors(emomv_c_pairs) -> None:
     with pytest.raises(SamplingError, match="positive even"):
         draw_samples({"emomv-c": emomv_c_pairs}, per_dataset=5)

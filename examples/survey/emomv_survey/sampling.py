@@ -112,8 +112,15 @@ def _balanced(count: int, rng: random.Random) -> list[str]:
 
 
 def _draw_group(
-    candidates: list[dict[str, Any]], count: int, matched: bool, rng: random.Random, dataset: str
+    candidates: list[dict[str, Any]],
+    count: int,
+    matched: bool,
+    rng: random.Random,
+    dataset: str,
+    used: set[str],
 ) -> list[dict[str, Any]]:
+    """``count`` rows of ``candidates`` with balanced emotions and none of the segments in ``used`` (the
+    dataset's segments drawn so far), which takes the chosen rows' segments."""
     video_wanted = _balanced(count, rng)
     music_left = Counter(video_wanted if matched else _balanced(count, rng))
     by_video: dict[str, list[dict[str, Any]]] = {emotion: [] for emotion in EMOTIONS}
@@ -122,7 +129,6 @@ def _draw_group(
     for rows in by_video.values():
         rng.shuffle(rows)
     chosen: list[dict[str, Any]] = []
-    used: set[str] = set()
     steps = 0
 
     def search(slot: int) -> bool:
@@ -177,9 +183,11 @@ def draw_samples(
     rng = random.Random(seed)
     drawn: list[tuple[str, dict[str, Any]]] = []
     for dataset, rows in pairs_by_dataset.items():
+        used: set[str] = set()  # no segment twice within the dataset: matched and mismatched groups share it
         for matched in (True, False):
             group = [row for row in rows if (row["label"] == "matched") == matched]
-            drawn += [(dataset, row) for row in _draw_group(group, per_dataset // 2, matched, rng, dataset)]
+            chosen = _draw_group(group, per_dataset // 2, matched, rng, dataset, used)
+            drawn += [(dataset, row) for row in chosen]
     rng.shuffle(drawn)
     width = max(2, len(str(len(drawn))))
     samples = []
