@@ -154,6 +154,12 @@ def test_manifest_media_relative_to_the_manifest(emomv_c_pairs, tmp_path) -> Non
         (lambda e: e[1].update(music_emotion="angry"), "sample 1: music_emotion 'angry'"),
         (lambda e: e[1].update(sample_id=e[0]["sample_id"]), "appears twice"),
         (lambda e: e[0].update(colour="red"), "unknown field"),
+        # a field of another type was a TypeError traceback (a list), or was stored as text, so that the same
+        # manifest was refused as "a different survey" on the next start (a number)
+        (lambda e: e[1].update(sample_id=["S02"]), r"sample 1: sample_id must be a string, got \['S02'\]"),
+        (lambda e: e[0].update(pair_id=7), "sample 0: pair_id must be a string, got 7"),
+        (lambda e: e[0].update(video_media=5), "sample 0: video_media must be a string, got 5"),
+        (lambda e: e[0].update(media_root=["a"]), "sample 0: media_root must be a string"),
     ],
 )
 def test_bad_manifests(emomv_c_pairs, tmp_path, change, message) -> None:

@@ -300,6 +300,14 @@ def load_manifest(path: str | os.PathLike) -> list[SurveySample]:
         extra = sorted(set(entry) - names)
         if extra:
             raise SamplingError(f"{where}: unknown field(s) {', '.join(extra)}")
+        # media fields may be null; a number would be stored as text and the manifest refused on the next start
+        wrong = [
+            key
+            for key, value in entry.items()
+            if not isinstance(value, str) and (value is not None or key in required)
+        ]
+        if wrong:
+            raise SamplingError(f"{where}: {wrong[0]} must be a string, got {entry[wrong[0]]!r}")
         if entry["sample_id"] in seen:
             raise SamplingError(f"{where}: sample_id {entry['sample_id']!r} appears twice")
         seen.add(entry["sample_id"])
@@ -309,8 +317,6 @@ def load_manifest(path: str | os.PathLike) -> list[SurveySample]:
         media_keys = [key for key in ("video_media", "music_media") if entry.get(key)]
         root = entry.get("media_root")
         if media_keys or root:
-            if root is not None and not isinstance(root, str):
-                raise SamplingError(f"{where}: media_root must be a folder path, got {root!r}")
             if root is None:
                 absolute = [key for key in media_keys if Path(entry[key]).is_absolute()]
                 if absolute:
