@@ -185,6 +185,25 @@ def test_media_with_ranges(tmp_path, samples) -> None:
         server.server_close()
 
 
+def test_media_of_a_sample_id_with_spaces_slashes_or_unicode(tmp_path, samples) -> None:
+    # the page quotes the id into the media URL: the server must find the sample again (it was a 404)
+    clip = tmp_path / "clip.webm"
+    clip.write_bytes(b"webm bytes")
+    store = SurveyStore(tmp_path / "db.sqlite")
+    media = {"video_media": str(clip), "music_media": str(clip), "media_root": str(tmp_path)}
+    store.set_samples([replace(samples[0], sample_id="Clip 1/é?#", **media), *samples[1:]])
+    server = serve(store)
+    try:
+        page = request(server, "GET", f"/p/{start(server, 'p1')}/1")[2].decode()
+        for kind in ("video", "music"):
+            source = re.search(f"<{'video' if kind == 'video' else 'audio'} [^>]* src='([^']+)'", page)[1]
+            assert source.endswith(f"/{kind}")
+            assert request(server, "GET", source)[::2] == (200, b"webm bytes")
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def test_concurrent_participants_over_http(server, store, samples) -> None:
     """Eight participants at once, each posting every answer twice from two threads."""
     errors: list[str] = []

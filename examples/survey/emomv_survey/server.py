@@ -32,7 +32,7 @@ import traceback
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from emomv_hf.emotions import EMOTIONS
 from emomv_hf.io_utils import counted
@@ -302,7 +302,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._send_sample(token, participant, index, sample, values)
 
     def _media_block(self, sample: SurveySample, number: int) -> str:
-        sid = quote(sample.sample_id)
+        sid = quote(sample.sample_id, safe="")  # one path segment, even with a '/' in the id
         parts = []
         if sample.video_media:
             parts.append(
@@ -420,6 +420,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(HTTPStatus.OK, _page("Thank you", body))
 
     def _media(self, sample_id: str, kind: str) -> None:
+        sample_id = unquote(sample_id)  # as _media_block quoted it
         sample = self.server.by_id.get(sample_id)
         media = getattr(sample, f"{kind}_media", None) if sample else None
         not_found = _HTTPError(HTTPStatus.NOT_FOUND, f"no {kind} file for sample {sample_id!r}")
