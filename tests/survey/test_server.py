@@ -204,6 +204,25 @@ def test_media_of_a_sample_id_with_spaces_slashes_or_unicode(tmp_path, samples) 
         server.server_close()
 
 
+def test_numbers_too_long_for_int_are_answered(tmp_path, samples, capfd) -> None:
+    # int() refuses over 4300 digits: the connection was dropped without an answer and stderr got a line
+    clip = tmp_path / "clip.webm"
+    clip.write_bytes(bytes(range(100)))
+    store = SurveyStore(tmp_path / "db.sqlite")
+    media = {"video_media": str(clip), "music_media": str(clip), "media_root": str(tmp_path)}
+    store.set_samples([replace(samples[0], **media), *samples[1:]])
+    server = serve(store)
+    try:
+        digits = "1" * 5000
+        for header in (f"bytes={digits}-", f"bytes=0-{digits}", f"bytes=-{digits}"):
+            assert request(server, "GET", "/media/S1/video", headers={"Range": header})[0] in (200, 416)
+        assert request(server, "GET", f"/p/{start(server, 'p1')}/{digits}")[0] == 404
+        assert capfd.readouterr().err == ""
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def test_concurrent_participants_over_http(server, store, samples) -> None:
     """Eight participants at once, each posting every answer twice from two threads."""
     errors: list[str] = []

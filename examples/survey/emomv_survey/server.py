@@ -78,10 +78,10 @@ _ROUTES = (
     ("GET", r"/healthz", "_health"),
     ("GET", r"/media/([^/]+)/(video|music)", "_media"),  # files the manifest names only, with range requests
     ("GET", r"/p/([^/]+)/done", "_done"),
-    # /p/<token>/<n>: sample n (from 1) of the token's participant
-    ("GET", r"/p/([^/]+)/(\d+)", "_sample_page"),
+    # /p/<token>/<n>: sample n (from 1) of the token's participant; int() refuses over 4300 digits
+    ("GET", r"/p/([^/]+)/([0-9]{1,9})", "_sample_page"),
     ("POST", r"/start", "_start"),  # register a participant id: a redirect to the personal link
-    ("POST", r"/p/([^/]+)/(\d+)", "_submit"),
+    ("POST", r"/p/([^/]+)/([0-9]{1,9})", "_submit"),
 )
 """(method, path pattern, handler): the handler gets the pattern's groups (and a POST's form); HEAD is GET."""
 
@@ -440,7 +440,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send_file(self, file, path: Path, size: int) -> None:
         start, end, status, headers = 0, size - 1, HTTPStatus.OK, [("Accept-Ranges", "bytes")]
-        if match := re.fullmatch(r"bytes=(\d*)-(\d*)", self.headers.get("Range", "").strip()):
+        # a range of more digits than any file size (int() refuses over 4300) is ignored like a malformed one
+        if match := re.fullmatch(r"bytes=([0-9]{0,18})-([0-9]{0,18})", self.headers.get("Range", "").strip()):
             if match[1]:
                 start = int(match[1])
                 end = min(int(match[2]), size - 1) if match[2] else size - 1
