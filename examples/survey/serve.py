@@ -27,7 +27,7 @@ from emomv_survey.store import SurveyStore
 
 @dataclass
 class ServeArguments:
-    db: str = flag("SQLite database of the responses (created when missing)")
+    db: str = flag("SQLite database of the responses (created with --manifest when missing)")
     manifest: str | None = flag("manifest from sample.py (optional once the database holds it)", default=None)
     host: str = flag("address to listen on (0.0.0.0: every interface)", default="127.0.0.1")
     port: int = flag("port (0: any free one)", default=8000)
@@ -56,9 +56,11 @@ def _run(args: ServeArguments) -> int:
         )
         print("survey is served at; the participant's previous link no longer works)")
         return 0
-    store = SurveyStore(args.db)
-    if args.manifest:
-        store.set_samples(load_manifest(args.manifest))
+    # the manifest is read first, and only a manifest creates a database: no empty one is left behind
+    samples = load_manifest(args.manifest) if args.manifest else None
+    store = SurveyStore(args.db, create=samples is not None)
+    if samples:
+        store.set_samples(samples)
     server = SurveyServer(store, args.host, args.port, request_timeout=args.request_timeout)
     for sample in server.samples:  # the server checks again at every request; say now what it will refuse
         for kind in ("video", "music"):

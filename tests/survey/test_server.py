@@ -251,8 +251,16 @@ def test_concurrent_participants_over_http(server, store, samples) -> None:
 
 def test_serve_script_refuses_an_empty_or_other_survey(tmp_path, store, samples, capsys) -> None:
     script = load_script("serve")
+    SurveyStore(tmp_path / "empty.sqlite")
     assert script.main(["--db", str(tmp_path / "empty.sqlite"), "--port", "0"]) == 1
     assert "holds no samples" in capsys.readouterr().err
+    # a mistyped --db, or a manifest that does not load, left an empty survey database behind
+    assert script.main(["--db", str(tmp_path / "typo.sqlite"), "--port", "0"]) == 1
+    assert "typo.sqlite does not exist" in capsys.readouterr().err
+    (tmp_path / "bad.json").write_text("{")
+    assert script.main(["--db", str(tmp_path / "new.sqlite"), "--manifest", str(tmp_path / "bad.json")]) == 1
+    assert "not valid JSON" in capsys.readouterr().err
+    assert not list(tmp_path.glob("typo.sqlite*")) and not list(tmp_path.glob("new.sqlite*"))
     other = tmp_path / "other.json"
     from emomv_survey.sampling import write_manifest
 
