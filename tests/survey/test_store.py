@@ -132,6 +132,27 @@ def test_missing_database_without_create(tmp_path) -> None:
     assert not (tmp_path / "none.sqlite").exists()
 
 
+def test_another_programs_database_is_refused_unchanged(tmp_path, samples) -> None:
+    # analyze.py / serve.py --db pointed at another SQLite file added the survey's tables to it and switched it
+    # to WAL (and analyze.py reported an empty survey from it)
+    for tables in (["notes (x)", "users (name)"], []):
+        path = tmp_path / f"other{len(tables)}.sqlite"
+        connection = sqlite3.connect(path)
+        for table in tables:
+            connection.execute(f"CREATE TABLE {table}")
+        connection.commit()
+        before = connection.execute("SELECT sql FROM sqlite_master").fetchall()
+        connection.close()
+        for create in (False, True) if tables else (False,):
+            with pytest.raises(sqlite3.DatabaseError, match="is not a survey database"):
+                SurveyStore(path, create=create)
+        connection = sqlite3.connect(path)
+        assert connection.execute("SELECT sql FROM sqlite_master").fetchall() == before
+        assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+        connection.close()
+    SurveyStore(tmp_path / "other0.sqlite").set_samples(samples)  # an empty database becomes a survey
+
+
 def test_concurrent_participants_and_double_submits(store: SurveyStore, samples) -> None:
     """12 threads: 6 participants, each with two threads posting every answer twice, all at once."""
     participants = [f"p{index}" for index in range(6)]

@@ -122,7 +122,8 @@ class SurveyStore:
 
     Raises:
         FileNotFoundError: ``create=False`` and there is no file at ``path``.
-        sqlite3.DatabaseError: ``path`` is not an SQLite database.
+        sqlite3.DatabaseError: ``path`` is not an SQLite database, or one without the survey's tables (an empty
+            one is made a survey database with ``create``).
     """
 
     def __init__(self, path: str | os.PathLike, *, create: bool = True) -> None:
@@ -131,7 +132,16 @@ class SurveyStore:
             raise FileNotFoundError(f"survey database {self.path} does not exist")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         connection = self._open()
-        try:  # WAL cannot be switched on inside a transaction; it stays on for the file once set
+        try:
+            # another program's database is left as it is (no survey tables added, no column, no WAL)
+            tables = {
+                row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            }
+            if (tables or not create) and not {"samples", "participants", "responses"} & tables:
+                raise sqlite3.DatabaseError(
+                    f"{self.path} is not a survey database (no table samples, participants or responses)"
+                )
+            # WAL cannot be switched on inside a transaction; it stays on for the file once set
             if connection.execute("PRAGMA journal_mode=WAL").fetchone()[0] != "wal":
                 raise OSError(f"{self.path}: SQLite cannot use WAL mode here")
             connection.executescript(SCHEMA)
