@@ -121,15 +121,6 @@ def _draw_group(
 ) -> list[dict[str, Any]]:
     """``count`` rows of ``candidates`` with balanced emotions and none of the segments in ``used`` (the
     dataset's segments drawn so far), which takes the chosen rows' segments."""
-    video_wanted = _balanced(count, rng)
-    music_left = Counter(video_wanted if matched else _balanced(count, rng))
-    by_video: dict[str, list[dict[str, Any]]] = {emotion: [] for emotion in EMOTIONS}
-    for row in candidates:
-        by_video[row["video_emotion"]].append(row)
-    for rows in by_video.values():
-        rng.shuffle(rows)
-    chosen: list[dict[str, Any]] = []
-    steps = 0
 
     def search(slot: int) -> bool:
         nonlocal steps
@@ -153,14 +144,26 @@ def _draw_group(
             music_left[music] += 1
         return False
 
-    if not search(0):
-        have = Counter(row["video_emotion"] for row in candidates)
-        kind = "matched" if matched else "mismatched"
-        raise SamplingError(
-            f"{dataset}: cannot draw {count} {kind} pairs with balanced emotions and distinct segments "
-            f"(its {kind} pairs by video emotion: {dict(have)})"
-        )
-    return chosen
+    # The emotions of a remainder (count not a multiple of 5) are drawn at random, and a mismatched group's may
+    # not pair up (fearful video and tense music are never mismatched): such a draw is made again.
+    for _ in range(20 if count % len(EMOTIONS) else 1):
+        video_wanted = _balanced(count, rng)
+        music_left = Counter(video_wanted if matched else _balanced(count, rng))
+        by_video: dict[str, list[dict[str, Any]]] = {emotion: [] for emotion in EMOTIONS}
+        for row in candidates:
+            by_video[row["video_emotion"]].append(row)
+        for rows in by_video.values():
+            rng.shuffle(rows)
+        chosen: list[dict[str, Any]] = []
+        steps = 0
+        if search(0):
+            return chosen
+    have = Counter(row["video_emotion"] for row in candidates)
+    kind = "matched" if matched else "mismatched"
+    raise SamplingError(
+        f"{dataset}: cannot draw {count} {kind} pairs with balanced emotions and distinct segments "
+        f"(its {kind} pairs by video emotion: {dict(have)})"
+    )
 
 
 def draw_samples(
