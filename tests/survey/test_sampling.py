@@ -182,6 +182,9 @@ def test_bad_manifests(emomv_c_pairs, tmp_path, change, message) -> None:
     (tmp_path / "m.json").write_text("{")
     with pytest.raises(SamplingError, match="not valid JSON"):
         load_manifest(tmp_path / "m.json")
+    (tmp_path / "m.json").write_bytes(b'{"samples": ["\xff"]}')  # the error did not name the file
+    with pytest.raises(SamplingError, match="m.json: not valid JSON"):
+        load_manifest(tmp_path / "m.json")
 
 
 def test_sample_script(emomv_c_dir, tmp_path, capsys) -> None:

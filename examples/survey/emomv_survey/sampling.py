@@ -282,7 +282,7 @@ def load_manifest(path: str | os.PathLike) -> list[SurveySample]:
     path = Path(path)
     try:
         payload = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:  # both name no file
         raise SamplingError(f"{path}: not valid JSON ({error})") from error
     if (
         not isinstance(payload, dict)
