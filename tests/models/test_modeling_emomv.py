@@ -725,3 +725,28 @@ def test_emotion_options_need_the_emotion_heads():
         EmoMVRetrievalConfig(similarity="mix", emotion_similarity_weight=1.5)
     with pytest.raises(StrictDataclassFieldValidationError):
         EmoMVRetrievalConfig(similarity="euclidean")
+
+
+def test_load_model_refuses_weights_the_checkpoint_lacks(tmp_path):
+    """A folder whose weights lack a tensor the configuration makes (a damaged file, or an edited
+    `ensemble_size`) is refused in one line: transformers would initialise it at random and only log it. The
+    MCB hashes alone may be missing: they are rebuilt exactly from `mcb_seed`."""
+    from emomv_hf.models_registry import load_model
+
+    _build(EmoMVForCorrespondence, mcb_seed=7).save_pretrained(tmp_path / "model")
+    weights = load_file(tmp_path / "model" / "model.safetensors")
+    save_file({k: v for k, v in weights.items() if "hash" not in k}, tmp_path / "model" / "model.safetensors")
+    assert load_model(str(tmp_path / "model")).classifier.pooling.seed == 7
+    del weights["standardizer.video_mean"]
+    save_file(weights, tmp_path / "model" / "model.safetensors", metadata={"format": "pt"})
+    with pytest.raises(ValueError, match=r"model: weight standardizer\.video_mean is missing .*1 tensor"):
+        load_model(str(tmp_path / "model"))
+
+    ensemble = EmoMVEnsemble(
+        EmoMVEnsembleConfig(ensemble_size=2, member_config=_tiny_config(EmoMVForRetrieval))
+    )
+    ensemble.save_pretrained(tmp_path / "ensemble")
+    config = json.loads((tmp_path / "ensemble" / "config.json").read_text())
+    (tmp_path / "ensemble" / "config.json").write_text(json.dumps({**config, "ensemble_size": 3}))
+    with pytest.raises(ValueError, match=r"ensemble: weight members\.2\..* is missing"):
+        load_model(str(tmp_path / "ensemble"))
