@@ -150,6 +150,7 @@ class EmoMVTaggingConfig(PreTrainedConfig):
                 f"`num_attention_heads` ({self.num_attention_heads}) must divide `hidden_size` ({self.hidden_size})."
             )
         check_range(self, "in [0, 1)", ("projection_dropout", "hidden_dropout", "label_smoothing"))
+        check_range(self, "a positive finite number", ("layer_norm_eps", "standardization_eps"))
         if self.class_weights is not None and (
             len(self.class_weights) != self.num_labels or any(not weight > 0 for weight in self.class_weights)
         ):

@@ -162,8 +162,22 @@ def test_config_validation():
     ("config_class", "field", "value", "expected", "edge"),
     [
         (EmoMVConfig, "video_feature_size", 0, "a positive integer", 1),
-        (EmoMVConfig, "contrastive_margin", 0.0, "positive", 1e-9),
-        (EmoMVConfig, "music_emotion_loss_weight", -1.0, "non-negative", 0.0),
+        (EmoMVConfig, "contrastive_margin", 0.0, "a positive finite number", 1e-9),
+        (EmoMVConfig, "music_emotion_loss_weight", -1.0, "a non-negative finite number", 0.0),
+        # NaN fails every comparison: it passed `value <= 0` and `value < 0` (and inf passed both).
+        (EmoMVConfig, "contrastive_margin", float("nan"), "a positive finite number", 1e-9),
+        (
+            EmoMVRetrievalConfig,
+            "supervised_contrastive_weight",
+            float("nan"),
+            "a non-negative finite number",
+            0.0,
+        ),
+        (EmoMVConfig, "match_loss_weight", float("inf"), "a non-negative finite number", 0.0),
+        (EmoMVBaselineConfig, "similarity_eps", float("nan"), "a positive finite number", 1e-9),
+        # Epsilons divide (a constant feature's std is replaced by 1 only below it) or sit under a square root.
+        (EmoMVConfig, "standardization_eps", 0.0, "a positive finite number", 1e-12),
+        (EmoMVRetrievalConfig, "layer_norm_eps", -1e-5, "a positive finite number", 1e-12),
         (EmoMVBaselineConfig, "dropout", 1.0, "in [0, 1)", 0.0),
         (EmoMVRetrievalConfig, "emotion_similarity_weight", 1.5, "in [0, 1]", 1.0),
         (EmoMVConfig, "match_temperature", float("inf"), "a positive finite number", 1e-9),

@@ -37,6 +37,8 @@ def test_config_defaults_and_validation():
         ({"stream_names": ["video"], "stream_feature_sizes": [2304, 128]}, "positive width"),
         ({"stream_names": ["video", "lyrics"]}, "positive width for each of"),
         ({"hidden_dropout": 1.0}, "hidden_dropout"),
+        ({"layer_norm_eps": float("nan")}, "`layer_norm_eps` must be a positive finite number"),
+        ({"standardization_eps": 0.0}, "`standardization_eps` must be a positive finite number"),
         ({"hiden_size": 8}, "did you mean `hidden_size`"),
     ):
         with pytest.raises((ValueError, StrictDataclassError), match=message):
