@@ -80,3 +80,22 @@ def test_the_cards_usage_example_runs_as_pasted(run, emomv_c_dir, tmp_path, monk
     assert (
         namespace["p_matched"].shape == (8,) and namespace["pairs"]["video_features"].dtype.is_floating_point
     )
+
+
+def test_the_best_epoch_is_counted_as_the_epochs_run_are():
+    """`TrainingOutcome.best_epoch` is an epoch index from 0: the card's "best epoch X of N" counts from 1, so the
+    last of 3 epochs (index 2) reads "3 of 3", as the weights the checkpoint holds are that epoch's."""
+    args = {"single_task": False, "dataset": "emomv/emomv-c", "task": "correspondence", "model": "emomv"}
+    card = make_model_card(
+        args={**args, "protocol": "held-out", "seed": 0},
+        metrics={"accuracy": 0.75, "f1": 0.7, "roc_auc": 0.8},
+        eval_split="pairs/validation",
+        model_class="EmoMVEnsemble",
+        num_parameters=1,
+        best_epoch=2,
+        epochs_run=3,
+        best_stopping_loss=0.5,
+        protocol_description=PROTOCOL_DESCRIPTIONS["held-out"],
+        member_best_epochs=[0, 2],
+    )
+    assert "best epoch 3 of 3 (loss 0.5000); the 2 members' best epochs: 1, 3 |" in str(card)
