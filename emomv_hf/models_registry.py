@@ -94,8 +94,8 @@ def build_model(family: str, task: str, multi_task: bool = True, **config_overri
 def load_model(model_name_or_path: str) -> PreTrainedModel:
     """`AutoModel.from_pretrained`, with one-line errors for what a hand-edited or damaged folder holds: a
     missing local folder (`FileNotFoundError`), and (`ValueError`, naming the file) a ``config.json`` field of the wrong
-    type or value, weights of other shapes than the configuration makes or missing from the checkpoint, or NaN /
-    infinite weights. (A ``config.json`` that is not JSON already gets transformers' one-line `OSError` naming it.)"""
+    type or value, weights of other shapes than the configuration makes, missing from it or from the checkpoint, or
+    NaN / infinite weights. (A ``config.json`` that is not JSON already gets transformers' one-line `OSError` naming it.)"""
     from transformers.utils import logging as transformers_logging
 
     if looks_like_local_path(model_name_or_path) and not Path(model_name_or_path).is_dir():
@@ -121,16 +121,19 @@ def load_model(model_name_or_path: str) -> PreTrainedModel:
             f"{tuple(expected)} ({len(mismatched)} tensor(s) differ): the configuration does not belong to the "
             "weights (an edited feature or projection size?)"
         )
-    # transformers initialises a missing tensor at random and only logs it; the MCB hashes are rebuilt exactly.
+    # transformers initialises a missing tensor at random and drops an unexpected one, and only logs them; the MCB
+    # hashes alone may be missing: they are rebuilt exactly from `mcb_seed`.
     missing = sorted(
         key for key in loading_info["missing_keys"] if not key.endswith(("_hash_index", "_hash_sign"))
     )
-    if missing:
-        raise ValueError(
-            f"{model_name_or_path}: weight {missing[0]} is missing from the checkpoint ({len(missing)} tensor(s)), "
-            f"but {config_file} makes it: the configuration does not belong to the weights (an edited "
-            "ensemble_size?) or the weights file is damaged"
-        )
+    unexpected = sorted(loading_info["unexpected_keys"])
+    for keys, what in ((missing, "is missing from the checkpoint"), (unexpected, "is not in the model")):
+        if keys:
+            raise ValueError(
+                f"{model_name_or_path}: weight {keys[0]} {what} ({len(keys)} tensor(s)) that {config_file} makes: "
+                "the configuration does not belong to the weights (an edited ensemble_size or multi_task?) or "
+                "the weights file is damaged"
+            )
     for name, tensor in model.state_dict().items():
         if tensor.is_floating_point() and not bool(tensor.isfinite().all()):
             raise ValueError(f"{model_name_or_path}: weight {name} holds NaN or infinite values")

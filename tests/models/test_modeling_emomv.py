@@ -764,3 +764,9 @@ def test_load_model_refuses_weights_the_checkpoint_lacks(tmp_path):
     (tmp_path / "ensemble" / "config.json").write_text(json.dumps({**config, "ensemble_size": 3}))
     with pytest.raises(ValueError, match=r"ensemble: weight members\.2\..* is missing"):
         load_model(str(tmp_path / "ensemble"))
+    # Fewer members than the weights hold: the ensemble would silently predict without the others.
+    (tmp_path / "ensemble" / "config.json").write_text(json.dumps({**config, "ensemble_size": 1}))
+    with pytest.raises(
+        ValueError, match=r"ensemble: weight members\.1\..* is not in the model .*config\.json"
+    ):
+        load_model(str(tmp_path / "ensemble"))
