@@ -116,6 +116,8 @@ class EmoMVBaseConfig(PreTrainedConfig):
                 f"`emotion_names` has {len(self.emotion_names)} names but `num_emotions` is {self.num_emotions}."
             )
         check_range(self, "a positive finite number", ("contrastive_margin", "standardization_eps"))
+        if self.initializer_range is not None:  # transformers would take 0 for its default, 0.02
+            check_range(self, "a positive finite number", ("initializer_range",))
         weights = ("match_loss_weight", "video_emotion_loss_weight", "music_emotion_loss_weight")
         check_range(self, "a non-negative finite number", weights)
 

@@ -151,6 +151,8 @@ class EmoMVTaggingConfig(PreTrainedConfig):
             )
         check_range(self, "in [0, 1)", ("projection_dropout", "hidden_dropout", "label_smoothing"))
         check_range(self, "a positive finite number", ("layer_norm_eps", "standardization_eps"))
+        if self.initializer_range is not None:  # transformers would take 0 for its default, 0.02
+            check_range(self, "a positive finite number", ("initializer_range",))
         if self.class_weights is not None and (
             len(self.class_weights) != self.num_labels or any(not weight > 0 for weight in self.class_weights)
         ):

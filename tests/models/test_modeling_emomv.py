@@ -178,6 +178,9 @@ def test_config_validation():
         # Epsilons divide (a constant feature's std is replaced by 1 only below it) or sit under a square root.
         (EmoMVConfig, "standardization_eps", 0.0, "a positive finite number", 1e-12),
         (EmoMVRetrievalConfig, "layer_norm_eps", -1e-5, "a positive finite number", 1e-12),
+        # transformers' `_init_weights` takes an initializer_range of 0 for 0.02; a negative one crashed the build.
+        (EmoMVConfig, "initializer_range", 0.0, "a positive finite number", 1e-9),
+        (EmoMVBaselineConfig, "initializer_range", -0.5, "a positive finite number", 1e-9),
         (EmoMVBaselineConfig, "dropout", 1.0, "in [0, 1)", 0.0),
         (EmoMVRetrievalConfig, "emotion_similarity_weight", 1.5, "in [0, 1]", 1.0),
         (EmoMVConfig, "match_temperature", float("inf"), "a positive finite number", 1e-9),

@@ -39,6 +39,7 @@ def test_config_defaults_and_validation():
         ({"hidden_dropout": 1.0}, "hidden_dropout"),
         ({"layer_norm_eps": float("nan")}, "`layer_norm_eps` must be a positive finite number"),
         ({"standardization_eps": 0.0}, "`standardization_eps` must be a positive finite number"),
+        ({"initializer_range": 0.0}, "`initializer_range` must be a positive finite number"),
         ({"hiden_size": 8}, "did you mean `hidden_size`"),
     ):
         with pytest.raises((ValueError, StrictDataclassError), match=message):
