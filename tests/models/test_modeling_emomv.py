@@ -767,6 +767,15 @@ def test_load_model_refuses_weights_the_checkpoint_lacks(tmp_path):
     (tmp_path / "ensemble" / "config.json").write_text(json.dumps({**config, "ensemble_size": 3}))
     with pytest.raises(ValueError, match=r"ensemble: weight members\.2\..* is missing"):
         load_model(str(tmp_path / "ensemble"))
+    # A standardiser divides by its std: 0 makes every output NaN or infinite (fitting never stores one below eps).
+    weights = ensemble.state_dict()
+    weights["members.1.standardizer.music_std"][5] = 0.0
+    save_file(weights, tmp_path / "ensemble" / "model.safetensors", metadata={"format": "pt"})
+    (tmp_path / "ensemble" / "config.json").write_text(json.dumps(config))
+    with pytest.raises(
+        ValueError, match=r"ensemble: weight members\.1\.standardizer\.music_std holds values <= 0"
+    ):
+        load_model(str(tmp_path / "ensemble"))
     # Fewer members than the weights hold: the ensemble would silently predict without the others.
     (tmp_path / "ensemble" / "config.json").write_text(json.dumps({**config, "ensemble_size": 1}))
     with pytest.raises(
