@@ -120,7 +120,7 @@ def card_data(
     config, _, split = eval_split.partition("/")
     note = f"{protocol} protocol" + (f", {statistic}" if statistic else "")
     return ModelCardData(
-        model_name=repo_id.split("/")[-1],
+        model_name=Path(repo_id).resolve().name,  # a Hub id's name, an output folder's however it was typed
         license="mit",
         library_name="transformers",
         datasets=datasets,

@@ -99,3 +99,27 @@ def test_the_best_epoch_is_counted_as_the_epochs_run_are():
         member_best_epochs=[0, 2],
     )
     assert "best epoch 3 of 3 (loss 0.5000); the 2 members' best epochs: 1, 3 |" in str(card)
+
+
+def test_the_model_index_names_the_output_folder_however_it_was_typed(tmp_path, monkeypatch):
+    """`--output-dir outputs/run/` (a trailing slash) or `.` named the model-index entry '' or '.'."""
+    from emomv_hf.cards.model_card import card_data
+
+    (tmp_path / "my-run").mkdir()
+    monkeypatch.chdir(tmp_path / "my-run")
+    for repo_id, name in (
+        ("outputs/run/", "run"),
+        (".", "my-run"),
+        ("./", "my-run"),
+        ("me/emomv-c", "emomv-c"),
+    ):
+        data = card_data(
+            repo_id=repo_id,
+            task="correspondence",
+            datasets=None,
+            dataset_id="emomv-c",
+            eval_split="pairs/validation",
+            values={"accuracy": 70.0},
+            protocol="held-out",
+        )
+        assert yaml.safe_load(data.to_yaml())["model-index"][0]["name"] == name, repo_id
