@@ -29,13 +29,13 @@ def reject_unknown_fields(config: PreTrainedConfig, kwargs: dict) -> None:
         raise ValueError(f"{type(config).__name__} got unknown field(s) {', '.join(hints)}.")
 
 
+# Each test is `not (in range)`: NaN fails every comparison, so it is out of every range.
 _OUT_OF_RANGE = {
-    "a positive integer": lambda value: value < 1,
-    "positive": lambda value: value <= 0,
-    "non-negative": lambda value: value < 0,
+    "a positive integer": lambda value: not value >= 1,
+    "a positive finite number": lambda value: not 0 < value < float("inf"),
+    "a non-negative finite number": lambda value: not 0 <= value < float("inf"),
     "in [0, 1)": lambda value: not 0.0 <= value < 1.0,
     "in [0, 1]": lambda value: not 0.0 <= value <= 1.0,
-    "a positive finite number": lambda value: not 0 < value < float("inf"),
 }
 
 
@@ -115,9 +115,11 @@ class EmoMVBaseConfig(PreTrainedConfig):
             raise ValueError(
                 f"`emotion_names` has {len(self.emotion_names)} names but `num_emotions` is {self.num_emotions}."
             )
-        check_range(self, "positive", ("contrastive_margin",))
+        check_range(self, "a positive finite number", ("contrastive_margin", "standardization_eps"))
+        if self.initializer_range is not None:  # transformers would take 0 for its default, 0.02
+            check_range(self, "a positive finite number", ("initializer_range",))
         weights = ("match_loss_weight", "video_emotion_loss_weight", "music_emotion_loss_weight")
-        check_range(self, "non-negative", weights)
+        check_range(self, "a non-negative finite number", weights)
 
 
 @strict
@@ -161,6 +163,7 @@ class EmoMVTowersConfig(EmoMVBaseConfig):
                 f"to a residual of that width (got {self.reduced_size} and {self.projection_size})."
             )
         check_range(self, "in [0, 1)", ("projection_dropout",))
+        check_range(self, "a positive finite number", ("layer_norm_eps",))
 
 
 @strict
@@ -201,8 +204,8 @@ class EmoMVRetrievalConfig(EmoMVTowersConfig):
         """Part of `@strict` validation: the emotion-aware similarity and the supervised-contrastive loss need
         the emotion heads."""
         check_range(self, "in [0, 1]", ("emotion_similarity_weight",))
-        check_range(self, "non-negative", ("supervised_contrastive_weight",))
-        check_range(self, "positive", ("supervised_contrastive_temperature",))
+        check_range(self, "a non-negative finite number", ("supervised_contrastive_weight",))
+        check_range(self, "a positive finite number", ("supervised_contrastive_temperature",))
         if not self.multi_task:
             if self.similarity != "cosine":
                 raise ValueError(

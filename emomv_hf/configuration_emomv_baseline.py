@@ -61,7 +61,7 @@ class EmoMVBaselineConfig(EmoMVBaseConfig):
             if not sizes or any(size < 1 for size in sizes):
                 raise ValueError(f"`{name}` must be a non-empty list of positive widths, got {sizes}.")
         check_range(self, "in [0, 1)", ("dropout",))
-        check_range(self, "positive", ("similarity_eps",))
+        check_range(self, "a positive finite number", ("similarity_eps",))
 
 
 @strict

@@ -26,8 +26,9 @@ class EmoMVTaggingConfig(PreTrainedConfig):
     Args:
         stream_names (`list[str]`, *optional*, defaults to `["video", "music"]`):
             Names of the input streams; stream `s` is the `forward` argument `{s}_features`.
-        stream_feature_sizes (`list[int]`, *optional*, defaults to `[2304, 128]`):
-            Feature width of each stream (SlowFast R50 video, VGGish music).
+        stream_feature_sizes (`list[int]`, *optional*):
+            Feature width of each stream; by default 2304 for `video` (SlowFast R50) and 128 for `music` (VGGish),
+            and a stream of another name needs its width here.
         hidden_size (`int`, defaults to 64):
             Common width of the projected streams (the encoder's model width).
         num_attention_heads (`int`, defaults to 4):
@@ -103,7 +104,9 @@ class EmoMVTaggingConfig(PreTrainedConfig):
         if self.stream_names is None:
             self.stream_names = ["video", "music"]
         if self.stream_feature_sizes is None:
-            self.stream_feature_sizes = [2304, 128][: len(self.stream_names)]
+            # By name, so a music-only or music-first tagger gets VGGish's width; other streams have no default.
+            widths = {"video": 2304, "music": 128}
+            self.stream_feature_sizes = [widths[name] for name in self.stream_names if name in widths]
         names = self.class_names
         self.id2label = dict(enumerate(names))
         self.label2id = {name: index for index, name in enumerate(names)}
@@ -147,6 +150,9 @@ class EmoMVTaggingConfig(PreTrainedConfig):
                 f"`num_attention_heads` ({self.num_attention_heads}) must divide `hidden_size` ({self.hidden_size})."
             )
         check_range(self, "in [0, 1)", ("projection_dropout", "hidden_dropout", "label_smoothing"))
+        check_range(self, "a positive finite number", ("layer_norm_eps", "standardization_eps"))
+        if self.initializer_range is not None:  # transformers would take 0 for its default, 0.02
+            check_range(self, "a positive finite number", ("initializer_range",))
         if self.class_weights is not None and (
             len(self.class_weights) != self.num_labels or any(not weight > 0 for weight in self.class_weights)
         ):

@@ -48,8 +48,8 @@ class EmoMVEnsemble(EmoMVRetrievalMixin, EmoMVBasePreTrainedModel):
     def from_members(
         cls, members: "list[EmoMVForCorrespondence] | list[EmoMVForRetrieval]"
     ) -> "EmoMVEnsemble":
-        """An ensemble whose member i is a bit-exact copy of `members[i]` (e.g. models trained with different seeds);
-        all must have the same class and configuration."""
+        """An ensemble whose member i is a bit-exact copy of `members[i]` (e.g. models trained with different seeds),
+        on their device, in their dtype and mode; all must have the same class and configuration."""
         first = members[0]
         for index, member in enumerate(members[1:], start=1):
             if type(member) is not type(first) or member.config.to_diff_dict() != first.config.to_diff_dict():
@@ -60,7 +60,7 @@ class EmoMVEnsemble(EmoMVRetrievalMixin, EmoMVBasePreTrainedModel):
         ensemble = cls(EmoMVEnsembleConfig(ensemble_size=len(members), member_config=first.config.to_dict()))
         for target, member in zip(ensemble.members, members, strict=True):
             target.load_state_dict(member.state_dict())
-        return ensemble.to(first.device)
+        return ensemble.to(first.device, first.dtype).train(first.training)
 
     def prepare_inputs(self, *args: Any, **kwargs: Any) -> dict[str, torch.Tensor]:
         """The members' [`EmoMVPreTrainedModel.prepare_inputs`] (they share one configuration)."""

@@ -94,8 +94,9 @@ def build_model(family: str, task: str, multi_task: bool = True, **config_overri
 def load_model(model_name_or_path: str) -> PreTrainedModel:
     """`AutoModel.from_pretrained`, with one-line errors for what a hand-edited or damaged folder holds: a
     missing local folder (`FileNotFoundError`), and (`ValueError`, naming the file) a ``config.json`` field of the wrong
-    type or value, weights of other shapes than the configuration makes, or NaN / infinite weights. (A
-    ``config.json`` that is not JSON already gets transformers' one-line `OSError` naming it.)"""
+    type or value, weights of other shapes than the configuration makes, missing from it or from the checkpoint, NaN /
+    infinite weights, or a standardiser's standard deviation <= 0. (A ``config.json`` that is not JSON already gets
+    transformers' one-line `OSError` naming it.)"""
     from transformers.utils import logging as transformers_logging
 
     if looks_like_local_path(model_name_or_path) and not Path(model_name_or_path).is_dir():
@@ -121,7 +122,24 @@ def load_model(model_name_or_path: str) -> PreTrainedModel:
             f"{tuple(expected)} ({len(mismatched)} tensor(s) differ): the configuration does not belong to the "
             "weights (an edited feature or projection size?)"
         )
+    # transformers initialises a missing tensor at random and drops an unexpected one, and only logs them; the MCB
+    # hashes alone may be missing: they are rebuilt exactly from `mcb_seed`.
+    missing = sorted(
+        key for key in loading_info["missing_keys"] if not key.endswith(("_hash_index", "_hash_sign"))
+    )
+    unexpected = sorted(loading_info["unexpected_keys"])
+    for keys, what in ((missing, "is missing from the checkpoint"), (unexpected, "is not in the model")):
+        if keys:
+            raise ValueError(
+                f"{model_name_or_path}: weight {keys[0]} {what} ({len(keys)} tensor(s)) that {config_file} makes: "
+                "the configuration does not belong to the weights (an edited ensemble_size or multi_task?) or "
+                "the weights file is damaged"
+            )
     for name, tensor in model.state_dict().items():
         if tensor.is_floating_point() and not bool(tensor.isfinite().all()):
             raise ValueError(f"{model_name_or_path}: weight {name} holds NaN or infinite values")
+        if "standardizer." in name and name.endswith("_std") and not bool((tensor > 0).all()):
+            raise ValueError(
+                f"{model_name_or_path}: weight {name} holds values <= 0 (standard deviations that divide)"
+            )
     return model

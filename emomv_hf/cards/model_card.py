@@ -120,7 +120,7 @@ def card_data(
     config, _, split = eval_split.partition("/")
     note = f"{protocol} protocol" + (f", {statistic}" if statistic else "")
     return ModelCardData(
-        model_name=repo_id.split("/")[-1],
+        model_name=Path(repo_id).resolve().name,  # a Hub id's name, an output folder's however it was typed
         license="mit",
         library_name="transformers",
         datasets=datasets,
@@ -177,6 +177,7 @@ def make_model_card(
         eval_split: the reported split as ``"config/split"``, e.g. ``"pairs/validation"``.
         protocol_description: one sentence on the protocol ``args["protocol"]``.
         plots: file names of the plots saved next to the card (linked from it).
+        best_epoch: the restored epoch's index from 0, as ``TrainingOutcome.best_epoch``.
         member_best_epochs: an ensemble's members' restored epochs (``best_epoch`` is then their largest).
     """
     variant = "single-task" if args["single_task"] else "multi-task"
@@ -214,10 +215,12 @@ def make_model_card(
         protocol=args["protocol"],
         protocol_description=protocol_description,
         eval_split=eval_split,
-        best_epoch=best_epoch,
+        best_epoch=best_epoch + 1,  # an index from 0 (`TrainingOutcome`); "best epoch X of N" counts from 1
         epochs_run=epochs_run,
         best_stopping_loss=f"{best_stopping_loss:.4f}",
-        member_best_epochs=", ".join(map(str, member_best_epochs)) if member_best_epochs else None,
+        member_best_epochs=", ".join(str(epoch + 1) for epoch in member_best_epochs)
+        if member_best_epochs
+        else None,
         seed=args["seed"],
         results_table=single_run_table(
             metrics,

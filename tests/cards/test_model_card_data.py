@@ -80,3 +80,46 @@ def test_the_cards_usage_example_runs_as_pasted(run, emomv_c_dir, tmp_path, monk
     assert (
         namespace["p_matched"].shape == (8,) and namespace["pairs"]["video_features"].dtype.is_floating_point
     )
+
+
+def test_the_best_epoch_is_counted_as_the_epochs_run_are():
+    """`TrainingOutcome.best_epoch` is an epoch index from 0: the card's "best epoch X of N" counts from 1, so the
+    last of 3 epochs (index 2) reads "3 of 3", as the weights the checkpoint holds are that epoch's."""
+    args = {"single_task": False, "dataset": "emomv/emomv-c", "task": "correspondence", "model": "emomv"}
+    card = make_model_card(
+        args={**args, "protocol": "held-out", "seed": 0},
+        metrics={"accuracy": 0.75, "f1": 0.7, "roc_auc": 0.8},
+        eval_split="pairs/validation",
+        model_class="EmoMVEnsemble",
+        num_parameters=1,
+        best_epoch=2,
+        epochs_run=3,
+        best_stopping_loss=0.5,
+        protocol_description=PROTOCOL_DESCRIPTIONS["held-out"],
+        member_best_epochs=[0, 2],
+    )
+    assert "best epoch 3 of 3 (loss 0.5000); the 2 members' best epochs: 1, 3 |" in str(card)
+
+
+def test_the_model_index_names_the_output_folder_however_it_was_typed(tmp_path, monkeypatch):
+    """`--output-dir outputs/run/` (a trailing slash) or `.` named the model-index entry '' or '.'."""
+    from emomv_hf.cards.model_card import card_data
+
+    (tmp_path / "my-run").mkdir()
+    monkeypatch.chdir(tmp_path / "my-run")
+    for repo_id, name in (
+        ("outputs/run/", "run"),
+        (".", "my-run"),
+        ("./", "my-run"),
+        ("me/emomv-c", "emomv-c"),
+    ):
+        data = card_data(
+            repo_id=repo_id,
+            task="correspondence",
+            datasets=None,
+            dataset_id="emomv-c",
+            eval_split="pairs/validation",
+            values={"accuracy": 70.0},
+            protocol="held-out",
+        )
+        assert yaml.safe_load(data.to_yaml())["model-index"][0]["name"] == name, repo_id

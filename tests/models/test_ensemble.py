@@ -140,6 +140,16 @@ def test_from_members_copies_separately_trained_models_and_refuses_mixed_ones():
         EmoMVEnsemble.from_members([models[0], EmoMVForRetrieval(EmoMVRetrievalConfig())])
 
 
+def test_from_members_copies_the_members_dtype_and_mode():
+    """A copy of evaluating bfloat16 members predicts as they do: it was float32 and in training mode (dropout)."""
+    torch.manual_seed(1)
+    models = [EmoMVForRetrieval(EmoMVRetrievalConfig()).to(torch.bfloat16).eval() for _ in range(2)]
+    ensemble = EmoMVEnsemble.from_members(models)
+    assert ensemble.dtype == torch.bfloat16 and not ensemble.training
+    video, music = torch.randn(4, 2304, dtype=torch.bfloat16), torch.randn(4, 128, dtype=torch.bfloat16)
+    assert torch.equal(ensemble.members[0](video, music).video_embeds, models[0](video, music).video_embeds)
+
+
 def test_ensemble_config_validation():
     with pytest.raises(StrictDataclassClassValidationError, match="ensemble_size"):
         EmoMVEnsembleConfig(ensemble_size=0)

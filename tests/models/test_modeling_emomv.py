@@ -162,8 +162,25 @@ def test_config_validation():
     ("config_class", "field", "value", "expected", "edge"),
     [
         (EmoMVConfig, "video_feature_size", 0, "a positive integer", 1),
-        (EmoMVConfig, "contrastive_margin", 0.0, "positive", 1e-9),
-        (EmoMVConfig, "music_emotion_loss_weight", -1.0, "non-negative", 0.0),
+        (EmoMVConfig, "contrastive_margin", 0.0, "a positive finite number", 1e-9),
+        (EmoMVConfig, "music_emotion_loss_weight", -1.0, "a non-negative finite number", 0.0),
+        # NaN fails every comparison: it passed `value <= 0` and `value < 0` (and inf passed both).
+        (EmoMVConfig, "contrastive_margin", float("nan"), "a positive finite number", 1e-9),
+        (
+            EmoMVRetrievalConfig,
+            "supervised_contrastive_weight",
+            float("nan"),
+            "a non-negative finite number",
+            0.0,
+        ),
+        (EmoMVConfig, "match_loss_weight", float("inf"), "a non-negative finite number", 0.0),
+        (EmoMVBaselineConfig, "similarity_eps", float("nan"), "a positive finite number", 1e-9),
+        # Epsilons divide (a constant feature's std is replaced by 1 only below it) or sit under a square root.
+        (EmoMVConfig, "standardization_eps", 0.0, "a positive finite number", 1e-12),
+        (EmoMVRetrievalConfig, "layer_norm_eps", -1e-5, "a positive finite number", 1e-12),
+        # transformers' `_init_weights` takes an initializer_range of 0 for 0.02; a negative one crashed the build.
+        (EmoMVConfig, "initializer_range", 0.0, "a positive finite number", 1e-9),
+        (EmoMVBaselineConfig, "initializer_range", -0.5, "a positive finite number", 1e-9),
         (EmoMVBaselineConfig, "dropout", 1.0, "in [0, 1)", 0.0),
         (EmoMVRetrievalConfig, "emotion_similarity_weight", 1.5, "in [0, 1]", 1.0),
         (EmoMVConfig, "match_temperature", float("inf"), "a positive finite number", 1e-9),
@@ -725,3 +742,43 @@ def test_emotion_options_need_the_emotion_heads():
         EmoMVRetrievalConfig(similarity="mix", emotion_similarity_weight=1.5)
     with pytest.raises(StrictDataclassFieldValidationError):
         EmoMVRetrievalConfig(similarity="euclidean")
+
+
+def test_load_model_refuses_weights_the_checkpoint_lacks(tmp_path):
+    """A folder whose weights lack a tensor the configuration makes (a damaged file, or an edited
+    `ensemble_size`) is refused in one line: transformers would initialise it at random and only log it. The
+    MCB hashes alone may be missing: they are rebuilt exactly from `mcb_seed`."""
+    from emomv_hf.models_registry import load_model
+
+    _build(EmoMVForCorrespondence, mcb_seed=7).save_pretrained(tmp_path / "model")
+    weights = load_file(tmp_path / "model" / "model.safetensors")
+    save_file({k: v for k, v in weights.items() if "hash" not in k}, tmp_path / "model" / "model.safetensors")
+    assert load_model(str(tmp_path / "model")).classifier.pooling.seed == 7
+    del weights["standardizer.video_mean"]
+    save_file(weights, tmp_path / "model" / "model.safetensors", metadata={"format": "pt"})
+    with pytest.raises(ValueError, match=r"model: weight standardizer\.video_mean is missing .*1 tensor"):
+        load_model(str(tmp_path / "model"))
+
+    ensemble = EmoMVEnsemble(
+        EmoMVEnsembleConfig(ensemble_size=2, member_config=_tiny_config(EmoMVForRetrieval))
+    )
+    ensemble.save_pretrained(tmp_path / "ensemble")
+    config = json.loads((tmp_path / "ensemble" / "config.json").read_text())
+    (tmp_path / "ensemble" / "config.json").write_text(json.dumps({**config, "ensemble_size": 3}))
+    with pytest.raises(ValueError, match=r"ensemble: weight members\.2\..* is missing"):
+        load_model(str(tmp_path / "ensemble"))
+    # A standardiser divides by its std: 0 makes every output NaN or infinite (fitting never stores one below eps).
+    weights = ensemble.state_dict()
+    weights["members.1.standardizer.music_std"][5] = 0.0
+    save_file(weights, tmp_path / "ensemble" / "model.safetensors", metadata={"format": "pt"})
+    (tmp_path / "ensemble" / "config.json").write_text(json.dumps(config))
+    with pytest.raises(
+        ValueError, match=r"ensemble: weight members\.1\.standardizer\.music_std holds values <= 0"
+    ):
+        load_model(str(tmp_path / "ensemble"))
+    # Fewer members than the weights hold: the ensemble would silently predict without the others.
+    (tmp_path / "ensemble" / "config.json").write_text(json.dumps({**config, "ensemble_size": 1}))
+    with pytest.raises(
+        ValueError, match=r"ensemble: weight members\.1\..* is not in the model .*config\.json"
+    ):
+        load_model(str(tmp_path / "ensemble"))

@@ -26,13 +26,20 @@ def test_config_defaults_and_validation():
     config = EmoMVTaggingConfig()
     assert config.stream_names == ["video", "music"] and config.stream_feature_sizes == [2304, 128]
     assert config.num_labels == 5 and config.neutral_index is None
+    # Default widths go by stream name, not position: a music-only or music-first tagger reads VGGish's 128.
+    assert EmoMVTaggingConfig(stream_names=["music"]).stream_feature_sizes == [128]
+    assert EmoMVTaggingConfig(stream_names=["music", "video"]).stream_feature_sizes == [128, 2304]
     neutral = EmoMVTaggingConfig(neutral_class=True)
     assert neutral.num_labels == 6 and neutral.id2label[5] == "neutral" and neutral.neutral_index == 5
     for bad, message in (
         ({"hidden_size": 30, "num_attention_heads": 4}, "must divide"),
         ({"stream_names": ["video", "video"]}, "distinct"),
         ({"stream_names": ["video"], "stream_feature_sizes": [2304, 128]}, "positive width"),
+        ({"stream_names": ["video", "lyrics"]}, "positive width for each of"),
         ({"hidden_dropout": 1.0}, "hidden_dropout"),
+        ({"layer_norm_eps": float("nan")}, "`layer_norm_eps` must be a positive finite number"),
+        ({"standardization_eps": 0.0}, "`standardization_eps` must be a positive finite number"),
+        ({"initializer_range": 0.0}, "`initializer_range` must be a positive finite number"),
         ({"hiden_size": 8}, "did you mean `hidden_size`"),
     ):
         with pytest.raises((ValueError, StrictDataclassError), match=message):
