@@ -102,9 +102,14 @@ def read_video_frames(path: str | os.PathLike, start: float, end: float, num_fra
     with _open_stream(path, "video") as (container, stream):
         stream.thread_type = "AUTO"  # frame-threaded decoding; the bottleneck of extraction on CPU
         rate = float(stream.average_rate or stream.guessed_rate or 25)
+        # Window times count from the stream's first frame (MPEG-PS/TS and cut files start later than 0), as
+        # read_audio's sample positions count from the first sample.
+        first_pts = stream.start_time or 0
         if start > 0:
             # Seek lands on the keyframe at or before ``start``; frames before ``start`` are skipped below.
-            container.seek(int(start / stream.time_base), stream=stream, backward=True, any_frame=False)
+            container.seek(
+                first_pts + int(start / stream.time_base), stream=stream, backward=True, any_frame=False
+            )
         # Time of the last frame that starts inside the window: one frame interval before ``end``.
         targets = np.linspace(start, max(start, end - 1.0 / rate), num_frames)
         picked: list[np.ndarray | None] = [None] * num_frames
@@ -116,7 +121,7 @@ def read_video_frames(path: str | os.PathLike, start: float, end: float, num_fra
             for frame in container.decode(stream):
                 if frame.time is None:
                     continue
-                t = float(frame.time)
+                t = float(frame.time - first_pts * stream.time_base)
                 if t < start - slack:
                     continue
                 if t >= end - slack:

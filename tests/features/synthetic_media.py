@@ -22,8 +22,10 @@ def write_clip(
     tone_hz: float = TONE_HZ,
     with_audio: bool = True,
     with_video: bool = True,
+    start_seconds: float = 0.0,
 ) -> Path:
-    """Write an mp4 (mpeg4 video, 10 fps, 64x48; stereo AAC 22.05 kHz sine) of ``seconds`` length."""
+    """Write an mp4 (mpeg4 video, 10 fps, 64x48; stereo AAC 22.05 kHz sine) of ``seconds`` length whose streams
+    start at ``start_seconds`` (as in MPEG-PS/TS files and cut files)."""
     with av.open(str(path), "w") as container:
         video = audio = None
         if with_video:
@@ -38,7 +40,7 @@ def write_clip(
                 image[..., 0] = (index * 23) % 256  # colour changes over time
                 image[:, (index * 4) % WIDTH :, 1] = 200  # a moving edge
                 frame = av.VideoFrame.from_ndarray(image, format="rgb24")
-                frame.pts = index
+                frame.pts = index + round(start_seconds * FPS)
                 frame.time_base = Fraction(1, FPS)
                 container.mux(video.encode(frame))
             container.mux(video.encode(None))
@@ -53,7 +55,7 @@ def write_clip(
                     np.ascontiguousarray(chunk), format="fltp", layout="stereo"
                 )
                 frame.sample_rate = AUDIO_RATE
-                frame.pts = offset
+                frame.pts = offset + round(start_seconds * AUDIO_RATE)
                 frame.time_base = Fraction(1, AUDIO_RATE)
                 container.mux(audio.encode(frame))
             container.mux(audio.encode(None))

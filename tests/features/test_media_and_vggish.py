@@ -56,6 +56,19 @@ def test_uniform_frame_sampling(clip: Path):
     assert read_video_frames(clip, 1.0, 2.0, num_frames=32).shape == (32, HEIGHT, WIDTH, 3)
 
 
+def test_video_window_times_count_from_the_first_frame(tmp_path: Path):
+    # A video stream stamped from 2 s: a window [a, b) is the same frames as in a clip stamped from 0, as audio
+    # positions count from the first sample; it used to be [a - 2, b - 2) of the content (the end never read).
+    late, clip = (
+        write_clip(tmp_path / f"{name}.mp4", start_seconds=start) for name, start in (("late", 2), ("c", 0))
+    )
+    assert probe_media(late).duration == pytest.approx(3.5, abs=0.05)
+    for start, end in ((0.0, 3.5), (1.0, 2.0), (2.5, 3.5)):
+        np.testing.assert_array_equal(
+            read_video_frames(late, start, end, 8), read_video_frames(clip, start, end, 8)
+        )
+
+
 def test_audio_is_16k_mono_of_the_right_length(clip: Path):
     audio = read_audio(clip)
     assert audio.dtype == np.float32 and audio.ndim == 1
