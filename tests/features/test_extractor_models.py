@@ -60,6 +60,15 @@ def test_vggish_feature_extractor_equals_the_frozen_front_end(tmp_path: Path):
     assert torch.equal(again["input_features"], batch["input_features"])
 
 
+def test_vggish_feature_extractor_refuses_integer_pcm():
+    # int16 samples (scipy.io.wavfile, soundfile's dtype="int16") are 32768 times too loud for the front end, which
+    # expects floats in [-1, 1]: they used to give features silently (a log-mel about 10 higher), now a ValueError.
+    pcm = (_tone(2.0) * 32767).astype(np.int16)
+    for rate in (VGGISH_SAMPLE_RATE, 44_100):
+        with pytest.raises(ValueError, match="int16"):
+            VGGishFeatureExtractor()(pcm, sampling_rate=rate)
+
+
 def test_vggish_feature_extractor_resamples_and_averages_channels(monkeypatch):
     extractor = VGGishFeatureExtractor()
     rate = 44_100
