@@ -94,7 +94,7 @@ def read_video_frames(path: str | os.PathLike, start: float, end: float, num_fra
     The frames are the ones on screen at ``num_frames`` evenly spaced times, first and last frame of the window
     included (like ``torch.linspace(0, T - 1, num_frames)`` over the window's frames, which is what
     pytorchvideo's ``UniformTemporalSubsample`` does); short windows repeat frames. Only the sampled frames are
-    kept, so a 30 s 1080p window does not need gigabytes of memory.
+    kept, so a 30 s 1080p window does not need gigabytes of memory. Frames are turned as rotation metadata says.
 
     Returns:
         ``uint8`` array of shape ``(num_frames, H, W, 3)``.
@@ -127,6 +127,9 @@ def read_video_frames(path: str | os.PathLike, start: float, end: float, num_fra
                 if t >= end - slack:
                     break
                 image = frame.to_ndarray(format="rgb24")
+                # Rotation metadata (phone videos): turned as a player shows it (rotation is counterclockwise).
+                if frame.rotation:
+                    image = np.ascontiguousarray(np.rot90(image, round(frame.rotation / 90)))
                 # The frame on screen at a target time is the last one that started at or before it.
                 while next_target < num_frames and targets[next_target] < t - slack:
                     picked[next_target] = previous if previous is not None else image

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 from fractions import Fraction
 from pathlib import Path
 
@@ -59,6 +60,16 @@ def write_clip(
                 frame.time_base = Fraction(1, AUDIO_RATE)
                 container.mux(audio.encode(frame))
             container.mux(audio.encode(None))
+    return path
+
+
+def rotate_upright(path: Path) -> Path:
+    """Mark an mp4 written by :func:`write_clip` as a phone video held upright: the track header's matrix says to
+    turn the stored frames 90 degrees clockwise for display (PyAV cannot write it)."""
+    data = bytearray(path.read_bytes())
+    matrix = data.find(b"tkhd") + 4 + 4 + 20 + 8 + 8  # version-0 tkhd: flags, times, ids, layer/volume
+    data[matrix : matrix + 36] = struct.pack(">9i", 0, 1 << 16, 0, -(1 << 16), 0, 0, 0, 0, 1 << 30)
+    path.write_bytes(data)
     return path
 
 

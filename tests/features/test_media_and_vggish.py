@@ -22,7 +22,7 @@ from emomv_hf.features.feature_extraction_vggish import (
 from emomv_hf.features.media import VGGISH_SAMPLE_RATE, MediaError, probe_media, read_audio, read_video_frames
 from emomv_hf.features.modeling_vggish import VGGishModel
 
-from .synthetic_media import HEIGHT, WIDTH, write_clip
+from .synthetic_media import HEIGHT, WIDTH, rotate_upright, write_clip
 
 
 def _all_frames(clip: Path) -> np.ndarray:
@@ -67,6 +67,17 @@ def test_video_window_times_count_from_the_first_frame(tmp_path: Path):
         np.testing.assert_array_equal(
             read_video_frames(late, start, end, 8), read_video_frames(clip, start, end, 8)
         )
+
+
+def test_video_frames_are_turned_as_the_rotation_metadata_says(clip: Path, tmp_path: Path):
+    # A phone video held upright stores landscape frames with a display matrix: the frames a viewer sees (and
+    # SlowFast, trained on upright video, should see) are turned 90 degrees clockwise; they came out sideways.
+    upright = rotate_upright(write_clip(tmp_path / "phone.mp4", 3.5))
+    frames = read_video_frames(upright, 1.0, 2.0, num_frames=4)
+    assert frames.shape == (4, WIDTH, HEIGHT, 3)
+    np.testing.assert_array_equal(
+        frames, np.rot90(read_video_frames(clip, 1.0, 2.0, num_frames=4), -1, (1, 2))
+    )
 
 
 def test_audio_is_16k_mono_of_the_right_length(clip: Path):
