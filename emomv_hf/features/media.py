@@ -127,9 +127,10 @@ def read_video_frames(path: str | os.PathLike, start: float, end: float, num_fra
                 if t >= end - slack:
                     break
                 image = frame.to_ndarray(format="rgb24")
-                # Rotation metadata (phone videos): turned as a player shows it (rotation is counterclockwise).
-                if frame.rotation:
-                    image = np.ascontiguousarray(np.rot90(image, round(frame.rotation / 90)))
+                # Rotation metadata (phone videos): turned as a player shows it (counterclockwise degrees; the
+                # attribute may be missing from PyAV releases older than the 18.1 tested; the extras allow av>=11).
+                if rotation := getattr(frame, "rotation", 0):
+                    image = np.ascontiguousarray(np.rot90(image, round(rotation / 90)))
                 # The frame on screen at a target time is the last one that started at or before it.
                 while next_target < num_frames and targets[next_target] < t - slack:
                     picked[next_target] = previous if previous is not None else image
