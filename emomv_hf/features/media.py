@@ -48,14 +48,22 @@ def _open(path: str | os.PathLike):
         raise MediaError(f"{path}: cannot open media file ({type(error).__name__}: {error})") from None
 
 
+def _first_stream(container, kind: str):
+    """The first ``kind`` (``"video"`` / ``"audio"``) stream, or None; an album cover (a picture stream marked
+    ``attached_pic``, which mp3, flac and m4a files hold) is not video."""
+    cover = _import_av().stream.Disposition.attached_pic
+    return next(
+        (stream for stream in getattr(container.streams, kind) if not stream.disposition & cover), None
+    )
+
+
 @contextmanager
 def _open_stream(path: str | os.PathLike, kind: str) -> Iterator[tuple]:
-    """``(container, stream)``: the first ``kind`` (``"video"`` / ``"audio"``) stream of ``path``."""
+    """``(container, stream)``: the first ``kind`` stream of ``path`` (:func:`_first_stream`)."""
     with _open(path) as container:
-        streams = getattr(container.streams, kind)
-        if not streams:
+        if (stream := _first_stream(container, kind)) is None:
             raise MediaError(f"{path}: no {kind} stream")
-        yield container, streams[0]
+        yield container, stream
 
 
 @dataclass(frozen=True)
@@ -79,8 +87,7 @@ def _stream_duration(stream, container) -> float | None:
 def probe_media(path: str | os.PathLike) -> MediaInfo:
     """Read stream facts without decoding (which streams, their durations)."""
     with _open(path) as container:
-        video = container.streams.video[0] if container.streams.video else None
-        audio = container.streams.audio[0] if container.streams.audio else None
+        video, audio = _first_stream(container, "video"), _first_stream(container, "audio")
         known = [_stream_duration(stream, container) for stream in (video, audio) if stream is not None]
         known = [duration for duration in known if duration is not None]
         return MediaInfo(

@@ -24,9 +24,11 @@ def write_clip(
     with_audio: bool = True,
     with_video: bool = True,
     start_seconds: float = 0.0,
+    cover_art: bool = False,
 ) -> Path:
     """Write an mp4 (mpeg4 video, 10 fps, 64x48; stereo AAC 22.05 kHz sine) of ``seconds`` length whose streams
-    start at ``start_seconds`` (as in MPEG-PS/TS files and cut files)."""
+    start at ``start_seconds`` (as in MPEG-PS/TS files and cut files); ``cover_art`` adds an album cover (a
+    one-picture video stream marked ``attached_pic``, as music files hold)."""
     with av.open(str(path), "w") as container:
         video = audio = None
         if with_video:
@@ -35,6 +37,14 @@ def write_clip(
         if with_audio:
             audio = container.add_stream("aac", rate=AUDIO_RATE)
             audio.layout = "stereo"
+        if cover_art:
+            cover = container.add_stream("mjpeg")
+            cover.width, cover.height, cover.pix_fmt = WIDTH, HEIGHT, "yuvj420p"
+            cover.disposition = av.stream.Disposition.attached_pic
+            picture = av.VideoFrame.from_ndarray(np.zeros((HEIGHT, WIDTH, 3), np.uint8), format="rgb24")
+            picture = picture.reformat(format="yuvj420p")
+            picture.pts, picture.time_base = 0, Fraction(1, 1)
+            container.mux(cover.encode(picture))
         if video is not None:
             for index in range(int(round(seconds * FPS))):
                 image = np.zeros((HEIGHT, WIDTH, 3), dtype=np.uint8)

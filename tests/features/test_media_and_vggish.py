@@ -19,7 +19,14 @@ from emomv_hf.features.feature_extraction_vggish import (
     mel_filterbank,
     waveform_to_examples,
 )
-from emomv_hf.features.media import VGGISH_SAMPLE_RATE, MediaError, probe_media, read_audio, read_video_frames
+from emomv_hf.features.media import (
+    VGGISH_SAMPLE_RATE,
+    MediaError,
+    MediaInfo,
+    probe_media,
+    read_audio,
+    read_video_frames,
+)
 from emomv_hf.features.modeling_vggish import VGGishModel
 
 from .synthetic_media import HEIGHT, WIDTH, rotate_upright, write_clip
@@ -78,6 +85,17 @@ def test_video_frames_are_turned_as_the_rotation_metadata_says(clip: Path, tmp_p
     np.testing.assert_array_equal(
         frames, np.rot90(read_video_frames(clip, 1.0, 2.0, num_frames=4), -1, (1, 2))
     )
+
+
+def test_cover_art_is_not_a_video_stream(tmp_path: Path):
+    # A music file's album cover is a one-picture "video" stream marked attached_pic: it was taken for the video,
+    # so every song of a library got SlowFast features of a still picture (or a failing window after 0 s).
+    song = write_clip(tmp_path / "song.mp4", 2.0, with_video=False, cover_art=True)
+    assert probe_media(song) == MediaInfo(
+        has_video=False, has_audio=True, duration=pytest.approx(2.0, abs=0.05)
+    )
+    with pytest.raises(MediaError, match="no video stream"):
+        read_video_frames(song, 0.0, 1.0, num_frames=4)
 
 
 def test_audio_is_16k_mono_of_the_right_length(clip: Path):
