@@ -58,7 +58,7 @@ def vggish_from_port(path: str | os.PathLike, pca_params: str | os.PathLike | No
     state = read_state_dict(path)
     model = VGGishModel(VGGishConfig(has_pca=pca_params is not None))
     if pca_params is not None:
-        params = torch.load(pca_params, map_location="cpu", weights_only=True)
+        params = read_state_dict(pca_params)
         try:
             state["pca_eigen_vectors"] = torch.as_tensor(params["pca_eigen_vectors"]).float()
             state["pca_means"] = torch.as_tensor(params["pca_means"]).float().reshape(-1)

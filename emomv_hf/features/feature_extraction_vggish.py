@@ -111,13 +111,17 @@ class VGGishFeatureExtractor(SequenceFeatureExtractor):
 
     def examples(self, waveform: np.ndarray | torch.Tensor, sampling_rate: int) -> torch.Tensor:
         """Log-mel examples ``(E, 1, 96, 64)`` float32 of one waveform, ``(num_samples,)`` or planar
-        ``(num_channels, num_samples)`` at ``sampling_rate``; ``ValueError`` if it is shorter than
-        :data:`MIN_AUDIO_SECONDS`. A mono 16 kHz waveform reaches the front end as given (no copy, no dtype
-        change), so the numbers do not move."""
+        ``(num_channels, num_samples)`` float samples in ``[-1, 1]`` at ``sampling_rate``; ``ValueError`` if
+        it is not float or shorter than :data:`MIN_AUDIO_SECONDS`. A mono 16 kHz waveform reaches the front
+        end as given (no copy, no dtype change), so the numbers do not move."""
         audio = np.asarray(waveform)
         if audio.ndim not in (1, 2) or audio.shape[-1] == 0:
             raise ValueError(
                 f"expected a waveform of shape (num_samples,) or (num_channels, num_samples), got {audio.shape}"
+            )
+        if not np.issubdtype(audio.dtype, np.floating):  # int16 PCM would be 32768 times too loud, silently
+            raise ValueError(
+                f"expected float samples in [-1, 1], got {audio.dtype} (scale integer PCM first)"
             )
         if sampling_rate != self.sampling_rate:
             audio = resample_audio(audio, sampling_rate)

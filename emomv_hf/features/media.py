@@ -48,14 +48,22 @@ def _open(path: str | os.PathLike):
         raise MediaError(f"{path}: cannot open media file ({type(error).__name__}: {error})") from None
 
 
+def _first_stream(container, kind: str):
+    """The first ``kind`` (``"video"`` / ``"audio"``) stream, or None; an album cover (a picture stream marked
+    ``attached_pic``, which mp3, flac and m4a files hold) is not video."""
+    cover = _import_av().stream.Disposition.attached_pic
+    return next(
+        (stream for stream in getattr(container.streams, kind) if not stream.disposition & cover), None
+    )
+
+
 @contextmanager
 def _open_stream(path: str | os.PathLike, kind: str) -> Iterator[tuple]:
-    """``(container, stream)``: the first ``kind`` (``"video"`` / ``"audio"``) stream of ``path``."""
+    """``(container, stream)``: the first ``kind`` stream of ``path`` (:func:`_first_stream`)."""
     with _open(path) as container:
-        streams = getattr(container.streams, kind)
-        if not streams:
+        if (stream := _first_stream(container, kind)) is None:
             raise MediaError(f"{path}: no {kind} stream")
-        yield container, streams[0]
+        yield container, stream
 
 
 @dataclass(frozen=True)
@@ -79,8 +87,7 @@ def _stream_duration(stream, container) -> float | None:
 def probe_media(path: str | os.PathLike) -> MediaInfo:
     """Read stream facts without decoding (which streams, their durations)."""
     with _open(path) as container:
-        video = container.streams.video[0] if container.streams.video else None
-        audio = container.streams.audio[0] if container.streams.audio else None
+        video, audio = _first_stream(container, "video"), _first_stream(container, "audio")
         known = [_stream_duration(stream, container) for stream in (video, audio) if stream is not None]
         known = [duration for duration in known if duration is not None]
         return MediaInfo(
@@ -94,7 +101,7 @@ def read_video_frames(path: str | os.PathLike, start: float, end: float, num_fra
     The frames are the ones on screen at ``num_frames`` evenly spaced times, first and last frame of the window
     included (like ``torch.linspace(0, T - 1, num_frames)`` over the window's frames, which is what
     pytorchvideo's ``UniformTemporalSubsample`` does); short windows repeat frames. Only the sampled frames are
-    kept, so a 30 s 1080p window does not need gigabytes of memory.
+    kept, so a 30 s 1080p window does not need gigabytes of memory. Frames are turned as rotation metadata says.
 
     Returns:
         ``uint8`` array of shape ``(num_frames, H, W, 3)``.
@@ -102,9 +109,14 @@ def read_video_frames(path: str | os.PathLike, start: float, end: float, num_fra
     with _open_stream(path, "video") as (container, stream):
         stream.thread_type = "AUTO"  # frame-threaded decoding; the bottleneck of extraction on CPU
         rate = float(stream.average_rate or stream.guessed_rate or 25)
+        # Window times count from the stream's first frame (MPEG-PS/TS and cut files start later than 0), as
+        # read_audio's sample positions count from the first sample.
+        first_pts = stream.start_time or 0
         if start > 0:
             # Seek lands on the keyframe at or before ``start``; frames before ``start`` are skipped below.
-            container.seek(int(start / stream.time_base), stream=stream, backward=True, any_frame=False)
+            container.seek(
+                first_pts + int(start / stream.time_base), stream=stream, backward=True, any_frame=False
+            )
         # Time of the last frame that starts inside the window: one frame interval before ``end``.
         targets = np.linspace(start, max(start, end - 1.0 / rate), num_frames)
         picked: list[np.ndarray | None] = [None] * num_frames
@@ -116,12 +128,16 @@ def read_video_frames(path: str | os.PathLike, start: float, end: float, num_fra
             for frame in container.decode(stream):
                 if frame.time is None:
                     continue
-                t = float(frame.time)
+                t = float(frame.time - first_pts * stream.time_base)
                 if t < start - slack:
                     continue
                 if t >= end - slack:
                     break
                 image = frame.to_ndarray(format="rgb24")
+                # Rotation metadata (phone videos): turned as a player shows it (counterclockwise degrees; the
+                # attribute may be missing from PyAV releases older than the 18.1 tested; the extras allow av>=11).
+                if rotation := getattr(frame, "rotation", 0):
+                    image = np.ascontiguousarray(np.rot90(image, round(rotation / 90)))
                 # The frame on screen at a target time is the last one that started at or before it.
                 while next_target < num_frames and targets[next_target] < t - slack:
                     picked[next_target] = previous if previous is not None else image

@@ -88,8 +88,9 @@ class SlowFastVideoProcessor(BaseVideoProcessor):
                     new_size = (int(height * side / width), side)
                 video = F.interpolate(video, size=new_size, mode="bilinear", align_corners=False)
             if do_center_crop:
-                top = (video.shape[-2] - crop_size.height) // 2
-                left = (video.shape[-1] - crop_size.width) // 2
+                # round(), not floor: torchvision's CenterCropVideo, which the tutorial uses (455 wide: column 100).
+                top = round((video.shape[-2] - crop_size.height) / 2)
+                left = round((video.shape[-1] - crop_size.width) / 2)
                 video = video[..., top : top + crop_size.height, left : left + crop_size.width]
             if do_rescale:
                 video = video / (1.0 / rescale_factor)  # 1 / (1 / 255) is exactly 255.0: the old ``/ 255``

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 from fractions import Fraction
 from pathlib import Path
 
@@ -22,8 +23,12 @@ def write_clip(
     tone_hz: float = TONE_HZ,
     with_audio: bool = True,
     with_video: bool = True,
+    start_seconds: float = 0.0,
+    cover_art: bool = False,
 ) -> Path:
-    """Write an mp4 (mpeg4 video, 10 fps, 64x48; stereo AAC 22.05 kHz sine) of ``seconds`` length."""
+    """Write an mp4 (mpeg4 video, 10 fps, 64x48; stereo AAC 22.05 kHz sine) of ``seconds`` length whose streams
+    start at ``start_seconds`` (as in MPEG-PS/TS files and cut files); ``cover_art`` adds an album cover (a
+    one-picture video stream marked ``attached_pic``, as music files hold)."""
     with av.open(str(path), "w") as container:
         video = audio = None
         if with_video:
@@ -32,13 +37,21 @@ def write_clip(
         if with_audio:
             audio = container.add_stream("aac", rate=AUDIO_RATE)
             audio.layout = "stereo"
+        if cover_art:
+            cover = container.add_stream("mjpeg")
+            cover.width, cover.height, cover.pix_fmt = WIDTH, HEIGHT, "yuvj420p"
+            cover.disposition = av.stream.Disposition.attached_pic
+            picture = av.VideoFrame.from_ndarray(np.zeros((HEIGHT, WIDTH, 3), np.uint8), format="rgb24")
+            picture = picture.reformat(format="yuvj420p")
+            picture.pts, picture.time_base = 0, Fraction(1, 1)
+            container.mux(cover.encode(picture))
         if video is not None:
             for index in range(int(round(seconds * FPS))):
                 image = np.zeros((HEIGHT, WIDTH, 3), dtype=np.uint8)
                 image[..., 0] = (index * 23) % 256  # colour changes over time
                 image[:, (index * 4) % WIDTH :, 1] = 200  # a moving edge
                 frame = av.VideoFrame.from_ndarray(image, format="rgb24")
-                frame.pts = index
+                frame.pts = index + round(start_seconds * FPS)
                 frame.time_base = Fraction(1, FPS)
                 container.mux(video.encode(frame))
             container.mux(video.encode(None))
@@ -53,10 +66,20 @@ def write_clip(
                     np.ascontiguousarray(chunk), format="fltp", layout="stereo"
                 )
                 frame.sample_rate = AUDIO_RATE
-                frame.pts = offset
+                frame.pts = offset + round(start_seconds * AUDIO_RATE)
                 frame.time_base = Fraction(1, AUDIO_RATE)
                 container.mux(audio.encode(frame))
             container.mux(audio.encode(None))
+    return path
+
+
+def rotate_upright(path: Path) -> Path:
+    """Mark an mp4 written by :func:`write_clip` as a phone video held upright: the track header's matrix says to
+    turn the stored frames 90 degrees clockwise for display (PyAV cannot write it)."""
+    data = bytearray(path.read_bytes())
+    matrix = data.find(b"tkhd") + 4 + 4 + 20 + 8 + 8  # version-0 tkhd: flags, times, ids, layer/volume
+    data[matrix : matrix + 36] = struct.pack(">9i", 0, 1 << 16, 0, -(1 << 16), 0, 0, 0, 0, 1 << 30)
+    path.write_bytes(data)
     return path
 
 

@@ -109,6 +109,17 @@ def test_convert_errors_are_one_line(vggish_port, tmp_path: Path, capsys, monkey
     assert (out / "vggish" / "model.safetensors").is_file()
 
 
+def test_a_pca_file_that_is_not_a_weights_only_checkpoint_is_one_line(vggish_port, tmp_path: Path, capsys):
+    # numpy arrays (or any other pickled object) are refused by weights_only loading: that used to be an
+    # UnpicklingError traceback, where the VGGish checkpoint itself gets one line naming the file.
+    pca = tmp_path / "vggish_pca_params-970ea276.pth"
+    torch.save({"pca_eigen_vectors": np.eye(128), "pca_means": np.zeros((128, 1))}, pca)
+    out = tmp_path / "o"
+    assert _run_cli("--vggish", str(vggish_port[1]), "--vggish-pca", str(pca), "--output-dir", str(out)) == 1
+    assert capsys.readouterr().err.startswith(f"error: {pca}: not a PyTorch checkpoint")
+    assert not out.exists()
+
+
 def test_pushed_checkpoints_name_their_kind_when_there_are_two():
     from emomv_hf.features.arguments import ConvertWeightsArguments
 

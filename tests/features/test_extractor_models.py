@@ -60,6 +60,15 @@ def test_vggish_feature_extractor_equals_the_frozen_front_end(tmp_path: Path):
     assert torch.equal(again["input_features"], batch["input_features"])
 
 
+def test_vggish_feature_extractor_refuses_integer_pcm():
+    # int16 samples (scipy.io.wavfile, soundfile's dtype="int16") are 32768 times too loud for the front end, which
+    # expects floats in [-1, 1]: they used to give features silently (a log-mel about 10 higher), now a ValueError.
+    pcm = (_tone(2.0) * 32767).astype(np.int16)
+    for rate in (VGGISH_SAMPLE_RATE, 44_100):
+        with pytest.raises(ValueError, match="int16"):
+            VGGishFeatureExtractor()(pcm, sampling_rate=rate)
+
+
 def test_vggish_feature_extractor_resamples_and_averages_channels(monkeypatch):
     extractor = VGGishFeatureExtractor()
     rate = 44_100
@@ -160,6 +169,18 @@ def test_slowfast_video_processor_equals_the_frozen_preprocessing(tmp_path: Path
     assert torch.equal(
         reloaded(frames, return_tensors="pt")["pixel_values_slow"], inputs["pixel_values_slow"][:1]
     )
+
+
+def test_slowfast_center_crop_is_the_tutorials_on_wide_video():
+    # 16:9 video is scaled to 256x455: torchvision's CenterCropVideo (the SlowFast tutorial's) starts at column
+    # round(199 / 2) = 100; the processor cropped from column 99.
+    video_functional = pytest.importorskip("torchvision.transforms._functional_video")
+    frames = np.random.default_rng(2).integers(0, 256, (32, 36, 64, 3), dtype=np.uint8)
+    video = torch.from_numpy(frames).permute(0, 3, 1, 2).float()  # (T, 3, H, W)
+    scaled = torch.nn.functional.interpolate(video, size=(256, 455), mode="bilinear", align_corners=False)
+    expected = (video_functional.center_crop(scaled, (256, 256)) / 255.0 - 0.45) / 0.225
+    fast = SlowFastVideoProcessor()(frames, return_tensors="pt")["pixel_values_fast"][0]
+    torch.testing.assert_close(fast, expected.permute(1, 0, 2, 3))
 
 
 def test_emomv_processor_round_trip_and_auto_classes(tmp_path: Path):

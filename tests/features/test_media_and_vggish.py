@@ -19,10 +19,17 @@ from emomv_hf.features.feature_extraction_vggish import (
     mel_filterbank,
     waveform_to_examples,
 )
-from emomv_hf.features.media import VGGISH_SAMPLE_RATE, MediaError, probe_media, read_audio, read_video_frames
+from emomv_hf.features.media import (
+    VGGISH_SAMPLE_RATE,
+    MediaError,
+    MediaInfo,
+    probe_media,
+    read_audio,
+    read_video_frames,
+)
 from emomv_hf.features.modeling_vggish import VGGishModel
 
-from .synthetic_media import HEIGHT, WIDTH, write_clip
+from .synthetic_media import HEIGHT, WIDTH, rotate_upright, write_clip
 
 
 def _all_frames(clip: Path) -> np.ndarray:
@@ -54,6 +61,41 @@ def test_uniform_frame_sampling(clip: Path):
         sampled[:, 0, 0, 0].astype(int), everything[index, 0, 0, 0].astype(int), atol=2
     )
     assert read_video_frames(clip, 1.0, 2.0, num_frames=32).shape == (32, HEIGHT, WIDTH, 3)
+
+
+def test_video_window_times_count_from_the_first_frame(tmp_path: Path):
+    # A video stream stamped from 2 s: a window [a, b) is the same frames as in a clip stamped from 0, as audio
+    # positions count from the first sample; it used to be [a - 2, b - 2) of the content (the end never read).
+    late, clip = (
+        write_clip(tmp_path / f"{name}.mp4", start_seconds=start) for name, start in (("late", 2), ("c", 0))
+    )
+    assert probe_media(late).duration == pytest.approx(3.5, abs=0.05)
+    for start, end in ((0.0, 3.5), (1.0, 2.0), (2.5, 3.5)):
+        np.testing.assert_array_equal(
+            read_video_frames(late, start, end, 8), read_video_frames(clip, start, end, 8)
+        )
+
+
+def test_video_frames_are_turned_as_the_rotation_metadata_says(clip: Path, tmp_path: Path):
+    # A phone video held upright stores landscape frames with a display matrix: the frames a viewer sees (and
+    # SlowFast, trained on upright video, should see) are turned 90 degrees clockwise; they came out sideways.
+    upright = rotate_upright(write_clip(tmp_path / "phone.mp4", 3.5))
+    frames = read_video_frames(upright, 1.0, 2.0, num_frames=4)
+    assert frames.shape == (4, WIDTH, HEIGHT, 3)
+    np.testing.assert_array_equal(
+        frames, np.rot90(read_video_frames(clip, 1.0, 2.0, num_frames=4), -1, (1, 2))
+    )
+
+
+def test_cover_art_is_not_a_video_stream(tmp_path: Path):
+    # A music file's album cover is a one-picture "video" stream marked attached_pic: it was taken for the video,
+    # so every song of a library got SlowFast features of a still picture (or a failing window after 0 s).
+    song = write_clip(tmp_path / "song.mp4", 2.0, with_video=False, cover_art=True)
+    assert probe_media(song) == MediaInfo(
+        has_video=False, has_audio=True, duration=pytest.approx(2.0, abs=0.05)
+    )
+    with pytest.raises(MediaError, match="no video stream"):
+        read_video_frames(song, 0.0, 1.0, num_frames=4)
 
 
 def test_audio_is_16k_mono_of_the_right_length(clip: Path):
