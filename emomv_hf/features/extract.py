@@ -499,10 +499,17 @@ def _item_record(item: MediaItem) -> dict[str, Any]:
     return {key: value for key, value in asdict(item).items() if key not in ("path", "row")}
 
 
+PREPROCESSING_REVISION = 2
+"""The revision of the code between a file's bytes and the extractors' inputs (decoding, frame timing and rotation,
+streams taken, resampling, cropping). Raise it with any change that alters features of the same bytes and weights:
+shards of another revision are then redone (2: window times from a stream's first frame, rotation metadata, cover
+art left out, the tutorial's centre crop)."""
+
+
 def _features_key(settings: Mapping[str, Any]) -> str:
-    """What every feature of a shard depends on: the segment length and each extractor's fingerprint (not where
-    its folder is, nor ``files_per_shard``, which only groups the rows)."""
-    key = {"segment_seconds": settings.get("segment_seconds")}
+    """What every feature of a shard depends on: the segment length, the preprocessing revision and each
+    extractor's fingerprint (not where its folder is, nor ``files_per_shard``, which only groups the rows)."""
+    key = {"segment_seconds": settings.get("segment_seconds"), "preprocessing": settings.get("preprocessing")}
     for kind, fingerprint in settings.get("extractors", {}).items():
         random = "random weights " if fingerprint.get("random_weights") else ""
         key[f"{kind} extractor"] = random + fingerprint.get("sha256", "")
@@ -864,6 +871,7 @@ def extract_dataset(
     shards = plan_shards(source.items, files_per_shard)
     output_dir = Path(output_dir)
     settings = {"segment_seconds": extractor.segment_seconds, "files_per_shard": files_per_shard}
+    settings["preprocessing"] = PREPROCESSING_REVISION
     settings["extractors"] = fingerprints
     summary = ExtractionSummary(output_dir)
     created = not output_dir.exists()

@@ -15,6 +15,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from emomv_hf.features import extract as extract_module
 from emomv_hf.features.arguments import ExtractorArguments
 from emomv_hf.features.extract import (
     LOCK_FILE,
@@ -145,7 +146,7 @@ def test_a_file_replaced_by_one_of_the_same_size_and_mtime_is_extracted_again(
     assert _rows(out) == after
 
 
-def test_other_extractors_or_segment_length_redo_the_shards(tmp_path: Path, capsys, caplog):
+def test_other_extractors_or_segment_length_redo_the_shards(tmp_path: Path, capsys, caplog, monkeypatch):
     media = tmp_path / "media"
     media.mkdir()
     write_clip(media / "a.mp4", 1.0)
@@ -188,6 +189,17 @@ def test_other_extractors_or_segment_length_redo_the_shards(tmp_path: Path, caps
             == 0
         )
     assert "segment_seconds 1.0 -> 0.5" in caplog.text and "2 extracted now" in capsys.readouterr().out
+
+    # Shards of an older preprocessing (decoding, timing, cropping) are redone too.
+    rerun = [*common[:-3], "--segment-seconds", "0.5", "--no-progress", "--extractor", str(extractors)]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, "emomv_hf.features.extract"):
+        monkeypatch.setattr(
+            extract_module, "PREPROCESSING_REVISION", extract_module.PREPROCESSING_REVISION + 1
+        )
+        assert _run_cli(*rerun) == 0
+    assert f"preprocessing {extract_module.PREPROCESSING_REVISION - 1} -> " in caplog.text
+    assert "2 extracted now" in capsys.readouterr().out
 
 
 def test_a_live_lock_refuses_a_second_extraction_and_a_dead_one_is_taken_over(tmp_path: Path, capsys):
