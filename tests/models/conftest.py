@@ -44,6 +44,11 @@ def train_tiny_model(release_dir: Path, task: str, steps: int, seed: int = 0, **
     train = load_emomv_c_split(release_dir, "TRAIN")
     model = build_model("emomv", task, True, **config_overrides)
     model.fit_standardization(train["video_features"], train["music_features"])
+    return adam_steps(model, train, steps)
+
+
+def adam_steps(model: torch.nn.Module, train: dict[str, torch.Tensor], steps: int) -> torch.nn.Module:
+    """``model`` after ``steps`` Adam steps (lr 1e-3) on random batches of 64 rows of ``train``, in eval mode."""
     optimizer = torch.optim.Adam(model.parameters(), 1e-3)
     for _ in range(steps):
         rows = torch.randint(0, len(train["labels"]), (64,))

@@ -158,13 +158,18 @@ def test_a_new_link_replaces_a_lost_one(server, store, tmp_path, capsys) -> None
     assert "unknown participant 'nobody'" in capsys.readouterr().err
 
 
-def test_media_with_ranges(tmp_path, samples) -> None:
+def _store_with_clip(tmp_path, samples, content: bytes, **first) -> SurveyStore:
+    """A store whose first sample (with ``first`` fields replaced) plays ``content`` as its video and music."""
     clip = tmp_path / "clip.webm"
-    clip.write_bytes(bytes(range(100)))
+    clip.write_bytes(content)
     store = SurveyStore(tmp_path / "db.sqlite")
     media = {"video_media": str(clip), "music_media": str(clip), "media_root": str(tmp_path)}
-    store.set_samples([replace(samples[0], **media), *samples[1:]])
-    server = serve(store)
+    store.set_samples([replace(samples[0], **first, **media), *samples[1:]])
+    return store
+
+
+def test_media_with_ranges(tmp_path, samples) -> None:
+    server = serve(_store_with_clip(tmp_path, samples, bytes(range(100))))
     try:
         status, headers, body = request(server, "GET", "/media/S1/video")
         assert (status, headers["Content-Type"], body) == (200, "video/webm", bytes(range(100)))
@@ -187,12 +192,7 @@ def test_media_with_ranges(tmp_path, samples) -> None:
 
 def test_media_of_a_sample_id_with_spaces_slashes_or_unicode(tmp_path, samples) -> None:
     # the page quotes the id into the media URL: the server must find the sample again (it was a 404)
-    clip = tmp_path / "clip.webm"
-    clip.write_bytes(b"webm bytes")
-    store = SurveyStore(tmp_path / "db.sqlite")
-    media = {"video_media": str(clip), "music_media": str(clip), "media_root": str(tmp_path)}
-    store.set_samples([replace(samples[0], sample_id="Clip 1/é?#", **media), *samples[1:]])
-    server = serve(store)
+    server = serve(_store_with_clip(tmp_path, samples, b"webm bytes", sample_id="Clip 1/é?#"))
     try:
         page = request(server, "GET", f"/p/{start(server, 'p1')}/1")[2].decode()
         for kind in ("video", "music"):
@@ -206,12 +206,7 @@ def test_media_of_a_sample_id_with_spaces_slashes_or_unicode(tmp_path, samples) 
 
 def test_numbers_too_long_for_int_are_answered(tmp_path, samples, capfd) -> None:
     # int() refuses over 4300 digits: the connection was dropped without an answer and stderr got a line
-    clip = tmp_path / "clip.webm"
-    clip.write_bytes(bytes(range(100)))
-    store = SurveyStore(tmp_path / "db.sqlite")
-    media = {"video_media": str(clip), "music_media": str(clip), "media_root": str(tmp_path)}
-    store.set_samples([replace(samples[0], **media), *samples[1:]])
-    server = serve(store)
+    server = serve(_store_with_clip(tmp_path, samples, bytes(range(100))))
     try:
         digits = "1" * 5000
         for header in (f"bytes={digits}-", f"bytes=0-{digits}", f"bytes=-{digits}"):
