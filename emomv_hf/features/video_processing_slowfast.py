@@ -52,6 +52,15 @@ class SlowFastVideoProcessor(BaseVideoProcessor):
     num_frames = 32
     slowfast_alpha = 4
 
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        # A processor config may be someone else's: alpha 0 divided by zero, one above num_frames took no slow frame.
+        alpha, frames = self.slowfast_alpha, self.num_frames
+        if not (isinstance(alpha, int) and isinstance(frames, int) and 1 <= alpha <= frames):
+            raise ValueError(
+                f"slowfast_alpha must be an integer from 1 to num_frames ({frames!r}), got {alpha!r}"
+            )
+
     def sample_frames(self, metadata: VideoMetadata, num_frames: int, **kwargs) -> np.ndarray:
         """Indices ``linspace(0, T - 1, num_frames)`` truncated to integers (``UniformTemporalSubsample``);
         ``preprocess`` passes every valid kwarg, filled from the instance's defaults."""

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -234,3 +235,15 @@ def test_slowfast_model_equals_pytorchvideo_and_round_trips(slowfast_zoo, small_
     with pytest.raises(ValueError, match="not a slowfast_r50 state dict"):
         torch.save({"model_state": {"conv.weight": torch.zeros(1)}}, tmp_path / "bad.pyth")
         slowfast_from_zoo(tmp_path / "bad.pyth")
+
+
+@pytest.mark.parametrize("alpha", [0, -4, 33, 2.5, "4"])
+def test_a_processor_config_with_an_impossible_slowfast_alpha_is_refused(tmp_path: Path, alpha):
+    # A processor folder may be someone else's: alpha 0 was a ZeroDivisionError, one above num_frames gave no slow frame.
+    SlowFastVideoProcessor().save_pretrained(tmp_path)
+    config = tmp_path / "video_preprocessor_config.json"
+    config.write_text(
+        config.read_text().replace('"slowfast_alpha": 4', f'"slowfast_alpha": {json.dumps(alpha)}')
+    )
+    with pytest.raises(ValueError, match="slowfast_alpha must be an integer from 1 to num_frames"):
+        SlowFastVideoProcessor.from_pretrained(tmp_path)
