@@ -226,6 +226,9 @@ def check_checkpoint_identity(checkpoint: Path, args: EmoMVTrainingArguments) ->
         marker = json.loads((checkpoint / RUN_MARKER).read_text(encoding="utf-8"))
         if not isinstance(marker["run"], dict):
             raise TypeError("'run' is not an object")
+        state = marker["early_stopping"]
+        if not isinstance(state, dict) or not state.keys() >= set(EarlyStopping._STATE):
+            raise TypeError("no complete early-stopping state")
     except (ValueError, KeyError, TypeError) as error:
         raise ValueError(
             f"{checkpoint / RUN_MARKER}: not the run marker of an EmoMV checkpoint ({error!r})"
@@ -299,11 +302,6 @@ def load_checkpoint(accelerator: Accelerator, args: EmoMVTrainingArguments, stop
     checkpoint = resolve_checkpoint(args.resume_from_checkpoint, Path(args.output_dir) / "checkpoints")
     check_checkpoint_files(checkpoint)
     marker = check_checkpoint_identity(checkpoint, args)
-    state = marker.get("early_stopping")
-    if not isinstance(state, dict) or not state.keys() >= set(EarlyStopping._STATE):
-        raise ValueError(
-            f"{checkpoint / RUN_MARKER}: not the run marker of an EmoMV checkpoint (no early stopping)"
-        )
     rng_file = checkpoint / RNG_STATE_FILE.format(accelerator.process_index)
     if not rng_file.is_file():
         raise ValueError(
@@ -315,7 +313,7 @@ def load_checkpoint(accelerator: Accelerator, args: EmoMVTrainingArguments, stop
     torch.set_rng_state(rng["torch"])
     if torch.cuda.is_available() and "cuda_0" in rng:
         torch.cuda.set_rng_state_all([rng[f"cuda_{index}"] for index in range(torch.cuda.device_count())])
-    stopper.load(state, checkpoint, accelerator.device)
+    stopper.load(marker["early_stopping"], checkpoint, accelerator.device)
     # Accelerate does not restore its checkpoint counter; continue after the newest folder present.
     existing = [_checkpoint_number(path) for path in checkpoint.parent.glob("checkpoint_*")]
     accelerator.project_configuration.iteration = max(existing, default=-1) + 1

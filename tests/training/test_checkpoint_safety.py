@@ -147,7 +147,12 @@ def test_resume_keys_a_hub_dataset_by_its_revision(tmp_path, monkeypatch):
 
     import huggingface_hub
 
-    from emomv_hf.training.loop import RUN_MARKER, check_checkpoint_identity, dataset_fingerprint
+    from emomv_hf.training.loop import (
+        RUN_MARKER,
+        EarlyStopping,
+        check_checkpoint_identity,
+        dataset_fingerprint,
+    )
 
     revision = {"sha": "0123abcd"}
 
@@ -160,6 +165,7 @@ def test_resume_keys_a_hub_dataset_by_its_revision(tmp_path, monkeypatch):
     checkpoint = tmp_path / "checkpoints" / "checkpoint_0"
     checkpoint.mkdir(parents=True)
     marker = {"run": args.run_identity(), "dataset_sha256": dataset_fingerprint(args.dataset)}
+    marker["early_stopping"] = dict.fromkeys(EarlyStopping._STATE)
     (checkpoint / RUN_MARKER).write_text(json.dumps(marker))
     assert check_checkpoint_identity(checkpoint, args)["dataset_sha256"] == "hub:emomv/emomv-c@0123abcd"
     revision["sha"] = "4567ef01"  # the Hub dataset changed since the checkpoint
