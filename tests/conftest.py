@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
+import io
 import os
 import socket
 import sys
+import traceback
+from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -105,3 +111,49 @@ def _temporary_hf_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     patch.setenv("HF_HOME", str(home))
     yield home
     patch.undo()
+
+
+@dataclass(frozen=True)
+class ScriptRun:
+    """What one call of a script's ``main`` returned and printed."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def _load_script(path: Path) -> ModuleType:
+    """A repository script (``examples/train.py``, ``dataset_scripts/...``) as a module, not run as ``__main__``."""
+    spec = importlib.util.spec_from_file_location(f"script_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _run_script(path: Path, argv: list[str]) -> ScriptRun:
+    """``path``'s ``main(argv)`` in this process, with what it prints and its exit status as the interpreter would
+    give them: a ``SystemExit`` (argparse's usage errors) gives its code, an uncaught exception its traceback on
+    stderr and status 1. The code a user's command runs, without paying a fresh interpreter's imports (seconds
+    each); tests of what only a process shows (a kill, torchrun, a fresh import state) start one instead."""
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        try:
+            returncode = _load_script(path).main([str(argument) for argument in argv])
+        except SystemExit as exit_:
+            returncode = exit_.code if isinstance(exit_.code, int) else 1
+        except Exception:
+            traceback.print_exc()
+            returncode = 1
+    return ScriptRun(returncode or 0, stdout.getvalue(), stderr.getvalue())
+
+
+@pytest.fixture(scope="session")
+def load_script():
+    """``load_script(path)``: a repository script as a module (:func:`_load_script`)."""
+    return _load_script
+
+
+@pytest.fixture(scope="session")
+def run_script():
+    """``run_script(path, argv) -> ScriptRun``: a script's ``main`` in this process (:func:`_run_script`)."""
+    return _run_script

@@ -10,8 +10,6 @@ import json
 import os
 import pickle
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pyarrow.compute as pc
@@ -20,7 +18,7 @@ import pytest
 
 from emomv_hf.training import EmoMVTrainingArguments, make_accelerator, run_training
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+TRAIN_SCRIPT = Path(__file__).resolve().parents[2] / "examples" / "train.py"
 
 
 class _RunsShellCommand:
@@ -33,21 +31,19 @@ class _RunsShellCommand:
         return os.system, (self.command,)
 
 
-def _resume(args: EmoMVTrainingArguments) -> subprocess.CompletedProcess:
-    command = [sys.executable, str(REPO_ROOT / "examples" / "train.py"), "--dataset", args.dataset]
-    command += [
-        "--output-dir",
-        args.output_dir,
-        "--seed",
-        str(args.seed),
+def _resume(args: EmoMVTrainingArguments, run_script):
+    """``examples/train.py --resume-from-checkpoint latest`` with ``args``' flags."""
+    flags = ["--dataset", args.dataset, "--output-dir", args.output_dir, "--seed", args.seed]
+    flags += [
         "--max-epochs",
-        str(args.max_epochs),
+        args.max_epochs,
+        "--patience",
+        args.patience,
+        "--learning-rate",
+        args.learning_rate,
     ]
-    command += ["--patience", str(args.patience), "--learning-rate", str(args.learning_rate)]
-    command += ["--checkpointing-epochs", str(args.checkpointing_epochs), "--no-progress"]
-    return subprocess.run(
-        [*command, "--resume-from-checkpoint", "latest"], capture_output=True, text=True, timeout=300
-    )
+    flags += ["--checkpointing-epochs", args.checkpointing_epochs, "--no-progress"]
+    return run_script(TRAIN_SCRIPT, [*flags, "--resume-from-checkpoint", "latest"])
 
 
 @pytest.fixture
@@ -87,11 +83,11 @@ def test_checkpoints_hold_no_pickle_the_package_wrote(stopped_run):
 
 
 @pytest.mark.parametrize("planted", ["custom_checkpoint_0.pkl", "random_states_0.pkl", "optimizer.bin"])
-def test_a_tampered_pickle_is_refused_before_it_runs(stopped_run, tmp_path, planted):
+def test_a_tampered_pickle_is_refused_before_it_runs(stopped_run, tmp_path, planted, run_script):
     marker = tmp_path / "the-pickle-ran"
     checkpoint = _latest_checkpoint(stopped_run)
     (checkpoint / planted).write_bytes(pickle.dumps(_RunsShellCommand(f"touch {marker}")))
-    completed = _resume(stopped_run)
+    completed = _resume(stopped_run, run_script)
     assert completed.returncode != 0
     assert not marker.exists(), "resuming the checkpoint ran the tampered pickle"
     if planted != "optimizer.bin":
@@ -104,39 +100,39 @@ def test_a_tampered_pickle_is_refused_before_it_runs(stopped_run, tmp_path, plan
 
 
 @pytest.mark.parametrize("marker", ["[]", "{not json", '{"run": 1}', "without_early_stopping"])
-def test_a_broken_run_marker_is_one_line_naming_it(stopped_run, marker):
+def test_a_broken_run_marker_is_one_line_naming_it(stopped_run, marker, run_script):
     path = _latest_checkpoint(stopped_run) / "emomv_run.json"
     if marker == "without_early_stopping":
         marker = json.dumps(
             {key: value for key, value in json.loads(path.read_text()).items() if key != "early_stopping"}
         )
     path.write_text(marker)
-    completed = _resume(stopped_run)
+    completed = _resume(stopped_run, run_script)
     assert completed.returncode == 2 and "Traceback" not in completed.stderr, completed.stderr[-2000:]
     assert (
         completed.stderr.strip().splitlines()[-1].startswith(f"error: {path}: not the run marker of an EmoMV")
     )
 
 
-def test_resume_refuses_a_dataset_whose_parquet_changed(stopped_run):
+def test_resume_refuses_a_dataset_whose_parquet_changed(stopped_run, run_script):
     train_file = Path(stopped_run.dataset) / "data" / "pairs" / "train-00000-of-00001.parquet"
     table = pq.read_table(train_file)
     flipped = pc.subtract(1, table["label"]).cast(table.schema.field("label").type)
     pq.write_table(table.set_column(table.schema.get_field_index("label"), "label", flipped), train_file)
-    completed = _resume(stopped_run)
+    completed = _resume(stopped_run, run_script)
     assert completed.returncode == 2, completed.stderr[-2000:]
     last = completed.stderr.strip().splitlines()[-1]
     assert "was trained on other contents of" in last and "data/**/*.parquet" in last
     assert "Traceback" not in completed.stderr
 
 
-def test_resume_on_the_same_dataset_continues(stopped_run):
+def test_resume_on_the_same_dataset_continues(stopped_run, run_script):
     stopped_run.max_epochs = 8
-    completed = _resume(stopped_run)
+    completed = _resume(stopped_run, run_script)
     assert completed.returncode == 2  # --max-epochs is part of the run's identity
     assert "--max-epochs 6 there, 8 now" in completed.stderr
     stopped_run.max_epochs = 6
-    completed = _resume(stopped_run)
+    completed = _resume(stopped_run, run_script)
     assert completed.returncode == 0, completed.stderr[-2000:]
     assert "Resumed from" in completed.stdout and "Saved to" in completed.stdout
 

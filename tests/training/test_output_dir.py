@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -13,7 +11,7 @@ from safetensors.torch import load_file
 
 from emomv_hf.training import EmoMVTrainingArguments, make_accelerator, run_training
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 def _train(args: EmoMVTrainingArguments):
@@ -70,38 +68,26 @@ def test_resume_refuses_a_checkpoint_of_other_arguments(seed_3_run):
     assert result.outcome.resumed_from.endswith("checkpoint_1") and result.outcome.epochs_run == 12
 
 
-def test_train_script_says_so_in_one_line(seed_3_run):
-    command = [sys.executable, str(REPO_ROOT / "examples" / "train.py"), "--dataset", seed_3_run.dataset]
-    completed = subprocess.run(
-        [*command, "--output-dir", seed_3_run.output_dir, "--seed", "5", "--max-epochs", "2"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+def test_train_script_says_so_in_one_line(seed_3_run, run_script):
+    train = ["--dataset", seed_3_run.dataset, "--output-dir", seed_3_run.output_dir]
+    completed = run_script(EXAMPLES / "train.py", [*train, "--seed", "5", "--max-epochs", "2"])
     assert completed.returncode == 2
     assert completed.stderr.strip().splitlines()[-1].startswith("error: --output-dir")
     assert "Traceback" not in completed.stderr
     for bad, message in (("--seed=-1", "--seed must be"), ("--learning-rate=0", "--learning-rate must be")):
-        completed = subprocess.run(
-            [*command, "--output-dir", seed_3_run.output_dir, bad],
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        completed = run_script(EXAMPLES / "train.py", [*train, bad])
         assert (
             completed.returncode == 2 and message in completed.stderr and "Traceback" not in completed.stderr
         )
-    help_text = subprocess.run([*command, "--help"], capture_output=True, text=True, timeout=300).stdout
+    help_text = run_script(EXAMPLES / "train.py", ["--help"]).stdout
     assert "Turn off --plots." in help_text and "Turn off --progress." in help_text
 
 
-def test_a_mistyped_folder_is_named_not_looked_up_on_the_hub(emomv_c_dir, tmp_path):
-    examples = REPO_ROOT / "examples"
-    model_typo = [examples / "evaluate.py", "--model", tmp_path / "outputs-typo", "--dataset", emomv_c_dir]
-    dataset_typo = [examples / "train.py", "--dataset", emomv_c_dir.parent / "emomv-x"]
-    for arguments, message in ((model_typo, "model folder"), (dataset_typo, "does not exist")):
-        command = [sys.executable, *map(str, arguments), "--output-dir", str(tmp_path / "out")]
-        completed = subprocess.run(command, capture_output=True, text=True, timeout=300)
+def test_a_mistyped_folder_is_named_not_looked_up_on_the_hub(emomv_c_dir, tmp_path, run_script):
+    model_typo = [EXAMPLES / "evaluate.py", "--model", tmp_path / "outputs-typo", "--dataset", emomv_c_dir]
+    dataset_typo = [EXAMPLES / "train.py", "--dataset", emomv_c_dir.parent / "emomv-x"]
+    for (script, *arguments), message in ((model_typo, "model folder"), (dataset_typo, "does not exist")):
+        completed = run_script(script, [*arguments, "--output-dir", tmp_path / "out"])
         assert completed.returncode == 2, completed.stderr[-2000:]
         last = completed.stderr.strip().splitlines()[-1]
         assert last.startswith("error: ") and message in last and "Traceback" not in completed.stderr
