@@ -130,15 +130,22 @@ def _load_script(path: Path) -> ModuleType:
     return module
 
 
-def _run_script(path: Path, argv: list[str]) -> ScriptRun:
+def _run_script(path: str | os.PathLike, argv: list) -> ScriptRun:
     """``path``'s ``main(argv)`` in this process, with what it prints and its exit status as the interpreter would
     give them: a ``SystemExit`` (argparse's usage errors) gives its code, an uncaught exception its traceback on
     stderr and status 1. The code a user's command runs, without paying a fresh interpreter's imports (seconds
     each); tests of what only a process shows (a kill, torchrun, a fresh import state) start one instead."""
+    path, argv = Path(path), [str(argument) for argument in argv]
     stdout, stderr = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+    # sys.argv as the command would have it: argparse names the script in its messages from sys.argv[0].
+    with (
+        contextlib.redirect_stdout(stdout),
+        contextlib.redirect_stderr(stderr),
+        pytest.MonkeyPatch.context() as patch,
+    ):
+        patch.setattr(sys, "argv", [str(path), *argv])
         try:
-            returncode = _load_script(path).main([str(argument) for argument in argv])
+            returncode = _load_script(path).main(argv)
         except SystemExit as exit_:
             returncode = exit_.code if isinstance(exit_.code, int) else 1
         except Exception:

@@ -40,6 +40,9 @@ def new_figure(size: tuple[float, float] = (5.0, 4.5)) -> Figure:
 def save_figure(figure: Figure, path: str | os.PathLike) -> Path:
     """Lay ``figure`` out and write it to ``path`` as a PNG, atomically; returns ``path``."""
     figure.tight_layout()
+    # tight_layout leaves a placeholder layout engine, for which savefig draws the figure once more before drawing
+    # it: without an engine the layout stays as set and the PNG is the same, pixel for pixel.
+    figure.set_layout_engine(None)
     with atomic_open(path, binary=True) as stream:
         figure.savefig(stream, format="png", dpi=DPI)
     return Path(path)

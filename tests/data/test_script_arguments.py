@@ -6,9 +6,6 @@ error (status 2) with one ``error:`` line and no traceback.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from typing import get_args
 
 import pytest
@@ -186,13 +183,10 @@ def test_missing_required_flag_is_a_usage_error(capsys):
     assert "the following arguments are required: --segments" in capsys.readouterr().err
 
 
-def test_invalid_value_from_the_command_line(tmp_path):
+def test_invalid_value_from_the_command_line(tmp_path, run_script):
     script = REPO_ROOT / "dataset_scripts" / "extract_features.py"
-    argv = [sys.executable, str(script), "--media", str(tmp_path), "--output-dir", str(tmp_path / "o")]
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-    done = subprocess.run(
-        [*argv, "--segment-seconds", "-5"], env=env, capture_output=True, text=True, timeout=300
-    )
+    argv = ["--media", tmp_path, "--output-dir", tmp_path / "o", "--segment-seconds", "-5"]
+    done = run_script(script, argv)
     assert done.returncode == 2 and done.stdout == "" and "Traceback" not in done.stderr
     assert done.stderr.strip().splitlines()[-1] == (
         "extract_features.py: error: --segment-seconds must be positive, got -5.0"

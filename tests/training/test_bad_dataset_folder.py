@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -33,17 +31,12 @@ def _music_rows(folder: Path, split: str) -> list:
     return pq.read_table(path, columns=["music_features"]).column("music_features").to_pylist()
 
 
-def test_a_127_wide_music_column_is_one_line_from_train_py(emomv_c_dir, tmp_path):
+def test_a_127_wide_music_column_is_one_line_from_train_py(emomv_c_dir, tmp_path, run_script):
     folder = shutil.copytree(emomv_c_dir, tmp_path / "narrow")
     narrow = [np.asarray(row[:127], dtype=np.float32) for row in _music_rows(folder, "train")]
     path = _rewrite_music_features(folder, "train", narrow)
-    command = [sys.executable, str(REPO_ROOT / "examples" / "train.py"), "--dataset", str(folder)]
-    completed = subprocess.run(
-        [*command, "--output-dir", str(tmp_path / "out"), "--max-epochs", "1", "--no-progress"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    arguments = ["--dataset", folder, "--output-dir", tmp_path / "out", "--max-epochs", "1", "--no-progress"]
+    completed = run_script(REPO_ROOT / "examples" / "train.py", arguments)
     assert completed.returncode == 2, completed.stderr[-3000:]
     assert "Traceback" not in completed.stderr and "DatasetGenerationError" not in completed.stderr
     errors = [line for line in completed.stderr.splitlines() if line.startswith("error: ")]

@@ -6,8 +6,6 @@ import dataclasses
 import json
 import re
 import shlex
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -101,14 +99,8 @@ def test_invalid_arguments_are_one_line_errors(arguments, message):
         parse_reproduction_arguments([])
 
 
-def test_script_reports_bad_seeds_in_one_line_and_fails(tmp_path):
-    completed = subprocess.run(
-        [sys.executable, str(SCRIPT), "--seeds", "0", "--output-dir", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        cwd=REPO_ROOT,
-        timeout=120,
-    )
+def test_script_reports_bad_seeds_in_one_line_and_fails(tmp_path, run_script):
+    completed = run_script(SCRIPT, ["--seeds", "0", "--output-dir", tmp_path])
     assert completed.returncode == 2
     assert (
         completed.stderr.strip()

@@ -102,19 +102,12 @@ def test_train_writes_a_complete_output_folder(correspondence_run):
     assert "model-index" in card and "EmoMV-C" in card and "paper protocol" in card
 
 
-def test_saved_model_gives_the_same_metrics_in_evaluate(correspondence_run, emomv_c_dir, tmp_path):
-    completed = run(
-        [
-            sys.executable,
-            str(EXAMPLES / "evaluate.py"),
-            "--model",
-            str(correspondence_run),
-            "--dataset",
-            str(emomv_c_dir),
-            "--output-dir",
-            str(tmp_path),
-        ]
-    )
+def test_saved_model_gives_the_same_metrics_in_evaluate(
+    correspondence_run, emomv_c_dir, tmp_path, run_script
+):
+    arguments = ["--model", correspondence_run, "--dataset", emomv_c_dir, "--output-dir", tmp_path]
+    completed = run_script(EXAMPLES / "evaluate.py", arguments)
+    assert completed.returncode == 0, completed.stderr[-3000:]
     assert eval_metrics(tmp_path) == eval_metrics(correspondence_run)
     assert (tmp_path / "report.md").exists() and (tmp_path / "roc_curve.png").stat().st_size > 0
     # The paper protocol stopped on the validation split scored here: one warning line (issue 26, item 3).
@@ -123,19 +116,20 @@ def test_saved_model_gives_the_same_metrics_in_evaluate(correspondence_run, emom
     assert "Traceback" not in completed.stderr and "Caveat" in (tmp_path / "report.md").read_text()
 
 
-def test_retrieval_run_with_held_out_protocol(emomv_c_dir, tmp_path):
+def test_retrieval_run_with_held_out_protocol(emomv_c_dir, tmp_path, run_script):
     output = tmp_path / "retrieval"
-    accelerate_launch(
+    arguments = [
         "--dataset",
-        str(emomv_c_dir),
+        emomv_c_dir,
         "--task",
         "retrieval",
         "--protocol",
         "held-out",
         "--output-dir",
-        str(output),
-        *FAST,
-    )
+        output,
+    ]
+    completed = run_script(EXAMPLES / "train.py", [*arguments, *FAST, "--no-progress"])
+    assert completed.returncode == 0, completed.stderr[-3000:]
     results = json.loads((output / "eval_results.json").read_text())
     assert results["protocol"] == "held-out" and results["eval_split"] == "segments/validation"
     assert results["early_stopping_split"].startswith("train (grouped held-out slice")
@@ -144,16 +138,17 @@ def test_retrieval_run_with_held_out_protocol(emomv_c_dir, tmp_path):
         assert (output / f"precision_recall_{direction}.png").stat().st_size > 0
 
 
-def test_killed_run_resumes_to_the_same_metrics(emomv_c_dir, tmp_path):
+def test_killed_run_resumes_to_the_same_metrics(emomv_c_dir, tmp_path, run_script):
+    # 100 epochs: the kill lands at epoch 20, 80 epochs (seconds) before the run would end by itself.
     common = [
         "--dataset",
         str(emomv_c_dir),
         "--task",
         "correspondence",
         "--max-epochs",
-        "400",
+        "100",
         "--patience",
-        "400",
+        "100",
         "--learning-rate",
         "1e-3",
         "--checkpointing-epochs",
@@ -163,7 +158,8 @@ def test_killed_run_resumes_to_the_same_metrics(emomv_c_dir, tmp_path):
         "--no-plots",
     ]
     complete = tmp_path / "complete"
-    run([sys.executable, str(EXAMPLES / "train.py"), *common, "--output-dir", str(complete)])
+    completed = run_script(EXAMPLES / "train.py", [*common, "--output-dir", complete, "--no-progress"])
+    assert completed.returncode == 0, completed.stderr[-3000:]
 
     interrupted = tmp_path / "interrupted"
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
@@ -184,17 +180,9 @@ def test_killed_run_resumes_to_the_same_metrics(emomv_c_dir, tmp_path):
     process.wait()
     assert not (interrupted / "eval_results.json").exists()
 
-    run(
-        [
-            sys.executable,
-            str(EXAMPLES / "train.py"),
-            *common,
-            "--output-dir",
-            str(interrupted),
-            "--resume-from-checkpoint",
-            "latest",
-        ]
-    )
+    resume = [*common, "--output-dir", interrupted, "--resume-from-checkpoint", "latest", "--no-progress"]
+    completed = run_script(EXAMPLES / "train.py", resume)
+    assert completed.returncode == 0, completed.stderr[-3000:]
     assert eval_metrics(interrupted) == eval_metrics(complete)
     resumed = json.loads((interrupted / "eval_results.json").read_text())
     assert "checkpoints/checkpoint_" in resumed["train_resumed_from"]
@@ -204,7 +192,7 @@ def test_killed_run_resumes_to_the_same_metrics(emomv_c_dir, tmp_path):
 
 
 @pytest.mark.skipif(shutil.which("torchrun") is None, reason="torchrun not on PATH")
-def test_torchrun_splits_every_batch_between_two_processes(emomv_c_dir, tmp_path, free_port):
+def test_torchrun_splits_every_batch_between_two_processes(emomv_c_dir, tmp_path, free_port, run_script):
     """`torchrun --nproc_per_node 2` on the CPU is one job of 2 processes (issue 23, finding 1), not two jobs.
 
     Its model equals a 1-process run's because every optimizer step sees the same global batch: Accelerate
@@ -243,7 +231,8 @@ def test_torchrun_splits_every_batch_between_two_processes(emomv_c_dir, tmp_path
     completed = run([*torchrun, *arguments, "--output-dir", str(two)])
     assert completed.stdout.count("Saved to") == 1 and completed.stdout.count("Accuracy (%)") == 1
     one = tmp_path / "one-process"
-    run([sys.executable, str(EXAMPLES / "train.py"), *arguments, "--output-dir", str(one)])
+    completed = run_script(EXAMPLES / "train.py", [*arguments, "--output-dir", one, "--no-progress"])
+    assert completed.returncode == 0, completed.stderr[-3000:]
 
     results = {folder: json.loads((folder / "eval_results.json").read_text()) for folder in (one, two)}
     recorded = {folder: json.loads((folder / "training_args.json").read_text()) for folder in (one, two)}
@@ -261,26 +250,16 @@ def test_torchrun_splits_every_batch_between_two_processes(emomv_c_dir, tmp_path
     # The 2-process evaluation gathers every validation row, not each process's half: its metrics are those of
     # evaluate.py in one process on the whole split.
     single = tmp_path / "single-process-eval"
-    run(
-        [
-            sys.executable,
-            str(EXAMPLES / "evaluate.py"),
-            "--model",
-            str(two),
-            "--dataset",
-            str(emomv_c_dir),
-            "--output-dir",
-            str(single),
-            "--no-plots",
-        ]
-    )
+    evaluation = ["--model", two, "--dataset", emomv_c_dir, "--output-dir", single, "--no-plots"]
+    completed = run_script(EXAMPLES / "evaluate.py", evaluation)
+    assert completed.returncode == 0, completed.stderr[-3000:]
     gathered, alone = eval_metrics(two), eval_metrics(single)
     assert gathered.keys() == alone.keys()
     for name, value in gathered.items():
         assert alone[name] == (pytest.approx(value, rel=1e-6) if isinstance(value, float) else value), name
 
 
-def test_reproduce_paper_writes_results_and_resumes(emomv_c_dir, tmp_path):
+def test_reproduce_paper_writes_results_and_resumes(emomv_c_dir, tmp_path, run_script):
     arguments = [
         sys.executable,
         str(EXAMPLES / "reproduce_paper.py"),
@@ -314,15 +293,19 @@ def test_reproduce_paper_writes_results_and_resumes(emomv_c_dir, tmp_path):
     runs = sorted(path.name for path in (tmp_path / "runs").iterdir())
     assert len(runs) == 8  # 2 tasks x 2 protocols x 2 seeds
     stamps = {path.name: path.stat().st_mtime_ns for path in (tmp_path / "runs").iterdir()}
-    again = run(arguments)  # everything is done: nothing re-runs, the same table comes out
-    assert "reused 8 of 8 finished runs" in again.stderr
+    # Everything is done: nothing re-runs (so no worker starts: in this process), the same table comes out.
+    again = run_script(arguments[1], arguments[2:])
+    assert again.returncode == 0 and "reused 8 of 8 finished runs" in again.stderr
     assert {path.name: path.stat().st_mtime_ns for path in (tmp_path / "runs").iterdir()} == stamps
     assert (tmp_path / "results.md").read_text() == markdown
     # Other settings are other runs: the 6-epoch results are not shown for a 4-epoch command.
     fewer_epochs = [arg if arg != "6" else "4" for arg in arguments]
     fewer_epochs = [arg for arg in fewer_epochs if arg != "cv"]
-    other = run([*fewer_epochs, "--tasks", "correspondence", "--seeds", "1"])
-    assert "reused 0 of 1 finished runs" in other.stderr
+    # One run: in this process (--workers 1; workers do not key a run).
+    other = run_script(
+        fewer_epochs[1], [*fewer_epochs[2:], "--tasks", "correspondence", "--seeds", "1", "--workers", "1"]
+    )
+    assert other.returncode == 0 and "reused 0 of 1 finished runs" in other.stderr
     assert len(list((tmp_path / "runs").iterdir())) == 9
     finished = [json.loads(path.read_text()) for path in (tmp_path / "runs").iterdir()]
     assert sorted(run["settings"]["training_arguments"]["max_epochs"] for run in finished) == [4] + [6] * 8

@@ -21,11 +21,39 @@ OPTIONAL_STACKS = ("matplotlib", "sklearn", "evaluate", "pytorchvideo", "av", "h
 the recommendation index (the pipeline task is registered on import without it)."""
 
 
-def imported_after(code: str) -> set[str]:
-    """The top-level packages of `OPTIONAL_STACKS` in `sys.modules` after running ``code`` in a fresh Python."""
-    probe = (
-        f"{code}\nimport json, sys\nprint(json.dumps(sorted({{name.split('.')[0] for name in sys.modules}})))"
-    )
+FLOOR = "import torch, transformers, datasets"
+"""What every probe's interpreter imports before it forks: the floor any package with transformers models pays.
+It holds none of `OPTIONAL_STACKS` (checked), so a stack in a probe's `sys.modules` came from the probe's code."""
+
+PROBE = """
+import json, os, sys
+{floor}
+floor = sorted({{name.split(".")[0] for name in sys.modules}})
+results = {{"floor": floor}}
+for key, code in json.loads(sys.argv[1]).items():
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # a fresh copy of the floor's interpreter per probe
+        os.close(read)
+        try:
+            exec(compile(code, key, "exec"), {{"__name__": "probe"}})
+            loaded = sorted({{name.split(".")[0] for name in sys.modules}})
+        except BaseException as error:
+            loaded = {{"error": repr(error)}}
+        with os.fdopen(write, "w") as stream:
+            json.dump(loaded, stream)
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as stream:
+        results[key] = json.load(stream)
+    assert os.waitpid(child, 0)[1] == 0, key
+print(json.dumps(results))
+"""
+
+
+def imported_after(codes: dict[str, str]) -> dict[str, set[str]]:
+    """The top-level packages of `OPTIONAL_STACKS` in `sys.modules` after each of ``codes``, each run in a fresh
+    child of one interpreter that has imported only `FLOOR`."""
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
@@ -33,24 +61,24 @@ def imported_after(code: str) -> set[str]:
         "HF_DATASETS_OFFLINE": "1",
         "OMP_NUM_THREADS": "1",
     }
-    done = subprocess.run(
-        [sys.executable, "-c", probe], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300
-    )
+    probe = [sys.executable, "-c", PROBE.format(floor=FLOOR), json.dumps(codes)]
+    done = subprocess.run(probe, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-5000:]
-    return set(json.loads(done.stdout.strip().splitlines()[-1])) & set(OPTIONAL_STACKS)
+    results = json.loads(done.stdout.strip().splitlines()[-1])
+    assert not set(results.pop("floor")) & set(OPTIONAL_STACKS)
+    for key, loaded in results.items():
+        assert isinstance(loaded, list), f"{key}: {loaded['error']}"
+    return {key: set(loaded) & set(OPTIONAL_STACKS) for key, loaded in results.items()}
 
 
-@pytest.mark.parametrize("module", ["emomv_hf", "emomv_hf.training", "emomv_hf.evaluation"])
-def test_importing_the_package_loads_no_optional_stack(module):
-    assert imported_after(f"import {module}") == set()
+MODULES = ["emomv_hf", "emomv_hf.training", "emomv_hf.evaluation"]
 
 
-@pytest.mark.parametrize("plots", [False, True], ids=["no-plots", "plots"])
-def test_a_training_run_imports_only_what_its_outputs_need(emomv_c_dir, tmp_path, plots):
-    output = tmp_path / "run"
-    argv = ["train.py", "--dataset", str(emomv_c_dir), "--output-dir", str(output), "--max-epochs", "1"]
-    argv += ["--threads", "1"] + ([] if plots else ["--no-plots"])
-    code = (
+def training_run(dataset: Path, output: Path, plots: bool) -> str:
+    """``examples/train.py`` for one epoch as ``__main__``, as the command runs it."""
+    argv = ["train.py", "--dataset", str(dataset), "--output-dir", str(output), "--max-epochs", "1"]
+    argv += ["--threads", "1", "--no-progress"] + ([] if plots else ["--no-plots"])
+    return (
         "import runpy, sys\n"
         f"sys.argv = {argv!r}\n"
         "try:\n"
@@ -58,8 +86,29 @@ def test_a_training_run_imports_only_what_its_outputs_need(emomv_c_dir, tmp_path
         "except SystemExit as exit:\n"
         "    assert not exit.code, exit.code\n"
     )
+
+
+@pytest.fixture(scope="module")
+def probes(emomv_c_dir, tmp_path_factory) -> tuple[dict[str, set[str]], Path]:
+    """Every probe of this module in one interpreter (a fork each): the imports, and the runs' output folder."""
+    runs = tmp_path_factory.mktemp("runs")
+    codes = {module: f"import {module}" for module in MODULES}
+    for plots in (False, True):
+        codes[f"train, plots={plots}"] = training_run(emomv_c_dir, runs / f"plots={plots}", plots)
+    return imported_after(codes), runs
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_importing_the_package_loads_no_optional_stack(probes, module):
+    assert probes[0][module] == set()
+
+
+@pytest.mark.parametrize("plots", [False, True], ids=["no-plots", "plots"])
+def test_a_training_run_imports_only_what_its_outputs_need(probes, plots):
+    imported, runs = probes
+    output = runs / f"plots={plots}"
     # Scoring the run imports scikit-learn (inside the metric functions, not at import time: see the test above);
     # matplotlib only draws the plots that were asked for.
-    assert imported_after(code) == ({"sklearn", "matplotlib"} if plots else {"sklearn"})
+    assert imported[f"train, plots={plots}"] == ({"sklearn", "matplotlib"} if plots else {"sklearn"})
     assert (output / "model.safetensors").is_file() and (output / "README.md").is_file()
     assert bool(list(output.glob("*.png"))) == plots
