@@ -1,7 +1,7 @@
 """Start-up cost, checked without timing: what the package and a training run import (issue 14).
 
 The speed itself is measured by `benchmarks/bench_startup.py`; these tests pin the imports that made start-up
-slow, each checked in a fresh interpreter through `sys.modules`.
+slow, each checked through `sys.modules` in a fresh fork of an interpreter that imported only the floor.
 """
 
 from __future__ import annotations
@@ -11,8 +11,6 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-
-import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -88,27 +86,20 @@ def training_run(dataset: Path, output: Path, plots: bool) -> str:
     )
 
 
-@pytest.fixture(scope="module")
-def probes(emomv_c_dir, tmp_path_factory) -> tuple[dict[str, set[str]], Path]:
-    """Every probe of this module in one interpreter (a fork each): the imports, and the runs' output folder."""
-    runs = tmp_path_factory.mktemp("runs")
+def test_the_package_and_a_training_run_import_only_what_they_need(emomv_c_dir, tmp_path):
+    """Importing the package (or its training and evaluation modules) loads no optional stack; a one-epoch run
+    imports scikit-learn to score (inside the metric functions, not at import time), and matplotlib only when it
+    draws plots. One test, not one per probe: the probes share one interpreter (a fork each), which test
+    parameters would start once per pytest-xdist worker."""
     codes = {module: f"import {module}" for module in MODULES}
     for plots in (False, True):
-        codes[f"train, plots={plots}"] = training_run(emomv_c_dir, runs / f"plots={plots}", plots)
-    return imported_after(codes), runs
-
-
-@pytest.mark.parametrize("module", MODULES)
-def test_importing_the_package_loads_no_optional_stack(probes, module):
-    assert probes[0][module] == set()
-
-
-@pytest.mark.parametrize("plots", [False, True], ids=["no-plots", "plots"])
-def test_a_training_run_imports_only_what_its_outputs_need(probes, plots):
-    imported, runs = probes
-    output = runs / f"plots={plots}"
-    # Scoring the run imports scikit-learn (inside the metric functions, not at import time: see the test above);
-    # matplotlib only draws the plots that were asked for.
-    assert imported[f"train, plots={plots}"] == ({"sklearn", "matplotlib"} if plots else {"sklearn"})
-    assert (output / "model.safetensors").is_file() and (output / "README.md").is_file()
-    assert bool(list(output.glob("*.png"))) == plots
+        codes[f"train, plots={plots}"] = training_run(emomv_c_dir, tmp_path / f"plots={plots}", plots)
+    assert imported_after(codes) == {
+        **{module: set() for module in MODULES},
+        "train, plots=False": {"sklearn"},
+        "train, plots=True": {"sklearn", "matplotlib"},
+    }
+    for plots in (False, True):
+        output = tmp_path / f"plots={plots}"
+        assert (output / "model.safetensors").is_file() and (output / "README.md").is_file()
+        assert bool(list(output.glob("*.png"))) == plots
