@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import sys
 from collections import Counter
@@ -29,6 +28,8 @@ from emomv_hf.data.schema import (
     source_video_id,
 )
 from emomv_hf.emotions import EMOTIONS, is_allowed_mismatch
+
+from .helpers import load_script
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 NUM_SOURCES, SEGMENTS_PER_SOURCE = 40, 3
@@ -217,12 +218,7 @@ def test_a_split_without_pairs_is_refused_with_the_counts_of_every_filter(synthe
 
 
 def test_script_prints_every_stage(synthetic, tagger, tmp_path, capsys):
-    spec = importlib.util.spec_from_file_location(
-        "create_dataset", REPO_ROOT / "dataset_scripts" / "create_dataset.py"
-    )
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
-    main = script.main
+    main = load_script("create_dataset").main
     folder, _ = synthetic
     tagger.save_pretrained(tmp_path / "tagger")
     out = tmp_path / "created"
@@ -374,11 +370,7 @@ def test_script_log_has_no_escape_codes_under_an_open_bar(synthetic, tagger, tmp
     tagger's "Loading weights", datasets' "Generating ... split") stay quiet."""
     from tqdm import tqdm
 
-    spec = importlib.util.spec_from_file_location(
-        "create_dataset", REPO_ROOT / "dataset_scripts" / "create_dataset.py"
-    )
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+    script = load_script("create_dataset")
     folder, _ = synthetic
     tagger.save_pretrained(tmp_path / "tagger")
     argv = [

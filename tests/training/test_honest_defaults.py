@@ -3,7 +3,6 @@ was used by the model's training run (issue 26, item 3)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 from dataclasses import replace
@@ -68,12 +67,10 @@ def test_evaluate_caveat_names_what_the_training_run_used_the_split_for(tmp_path
     assert training_caveat(str(tmp_path), str(dataset), split) is None
 
 
-def test_a_paper_protocol_run_warns_in_one_line(emomv_c_dir, tmp_path, capsys):
+def test_a_paper_protocol_run_warns_in_one_line(emomv_c_dir, tmp_path, capsys, load_script):
     # The paper protocol cannot calibrate on its reported split: train.py says so as one `warning:` line, not
     # Python's two-line UserWarning that quotes the package's source.
-    spec = importlib.util.spec_from_file_location("train_script", REPO_ROOT / "examples" / "train.py")
-    train_script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(train_script)
+    train_script = load_script(REPO_ROOT / "examples" / "train.py")
     arguments = ["--dataset", str(emomv_c_dir), "--protocol", "paper", "--max-epochs", "2", "--no-plots"]
     assert train_script.main([*arguments, "--no-progress", "--output-dir", str(tmp_path / "paper")]) == 0
     err = capsys.readouterr().err.strip().splitlines()

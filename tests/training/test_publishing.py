@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 from pathlib import Path
@@ -90,12 +89,10 @@ def test_failed_save_leaves_the_output_folder_untouched(emomv_c_dir, tmp_path, m
     )
 
 
-def test_push_to_hub_uploads_the_run_folder(emomv_c_dir, tmp_path, monkeypatch):
+def test_push_to_hub_uploads_the_run_folder(emomv_c_dir, tmp_path, monkeypatch, load_script):
     RecordingHfApi.calls = []
     monkeypatch.setattr(emomv_hf.hub, "HfApi", RecordingHfApi)
-    spec = importlib.util.spec_from_file_location("train_script", REPO_ROOT / "examples" / "train.py")
-    train_script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(train_script)
+    train_script = load_script(REPO_ROOT / "examples" / "train.py")
     output = tmp_path / "pushed"
     exit_code = train_script.main(
         [

@@ -473,14 +473,11 @@ def test_nested_rule_breaks_ties_for_the_paper_and_recommends_only_a_clear_gain(
 
 
 def test_script_names_the_output_folder_when_a_nested_selection_is_interrupted(
-    emomv_c_dir, tmp_path, monkeypatch, capsys
+    emomv_c_dir, tmp_path, monkeypatch, capsys, load_script
 ):
-    import importlib.util
     import signal
 
-    spec = importlib.util.spec_from_file_location("reproduce_paper", SCRIPT)
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+    script = load_script(SCRIPT)
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
