@@ -109,6 +109,7 @@ def read_unlabelled_segments(folder: str | os.PathLike) -> UnlabelledSegments:
         )
     elif is_segments_folder(folder):
         segments = load_segments(folder)
+        segments.check_unique_ids(folder)
         description = f"the {len(segments)} segments extracted into `{folder.name}` (splits {', '.join(segments.splits)})"
     else:
         raise ReleaseFormatError(

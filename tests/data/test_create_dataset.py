@@ -399,3 +399,40 @@ def test_card_without_a_per_source_cap_says_so(synthetic, tagger, tmp_path):
     assert "None" not in text
     assert "agree and are not neutral; no per-source cap was applied, and the sources were split" in text
     assert "Options: no cap per source, validation fraction 0.2" in text
+
+
+def test_a_segment_id_in_two_splits_is_one_line_naming_the_folder_and_both_rows(
+    synthetic, tagger, tmp_path, capsys
+):
+    """A segments folder from elsewhere may repeat an id in another split: create_pairs.py and create_dataset.py
+    refuse it in one line that names the folder and both places of the id (the error named neither)."""
+    _, rows = synthetic
+    validation = [rows[6], (rows[2][0], *rows[7][1:]), rows[8]]  # row 1 repeats train's row 2
+
+    def table(rows):
+        return schema_table(
+            {
+                "segment_id": [row[0] for row in rows],
+                "emotion": [index % 5 for index in range(len(rows))],
+                "video_features": [row[3] for row in rows],
+                "music_features": [row[4] for row in rows],
+                "source": [row[1] for row in rows],
+                "start": [0.0] * len(rows),
+                "end": [30.0] * len(rows),
+                "media": [f"{row[1]}.mp4" for row in rows],
+            },
+            EXTRACTED_SEGMENT_FEATURES,
+        )
+
+    tables = {"train": table(rows[:6]), "validation": table(validation)}
+    card = make_extraction_card(name="features", tables=tables, settings={}, media="test")
+    folder = write_hub_folder(tmp_path / "features", {"segments": tables}, card)
+    tagger.save_pretrained(tmp_path / "tagger")
+    out = ["--output-dir", str(tmp_path / "out")]
+    expected = [f"error: {folder}: segment id 'src0_02' occurs twice, as train[2] and validation[1]"]
+    assert load_script("create_pairs").main(["--segments", str(folder), *out]) == 1
+    assert [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")] == expected
+    script = load_script("create_dataset")
+    assert script.main(["--media", str(folder), "--tagger", str(tmp_path / "tagger"), *out]) == 1
+    assert [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")] == expected
+    assert not (tmp_path / "out").exists()
