@@ -109,12 +109,12 @@ def read_unlabelled_segments(folder: str | os.PathLike) -> UnlabelledSegments:
         )
     elif is_segments_folder(folder):
         segments = load_segments(folder)
-        segments.check_unique_ids(folder)
         description = f"the {len(segments)} segments extracted into `{folder.name}` (splits {', '.join(segments.splits)})"
     else:
         raise ReleaseFormatError(
             f"{folder}: neither an EmoMV dataset folder (data/pairs) nor extract_features.py output (data/segments)"
         )
+    segments.check_unique_ids(folder)
     ids = segments.segment_ids
     sources = segments.column("source") or [None] * len(ids)
     return UnlabelledSegments(

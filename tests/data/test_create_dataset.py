@@ -17,7 +17,7 @@ from emomv_hf import EmoMVForEmotionTagging, EmoMVTaggingConfig
 from emomv_hf.data.build import DegenerateDatasetError, read_extracted_segments
 from emomv_hf.data.card import make_extraction_card
 from emomv_hf.data.create import TAGS_FILE, create_dataset, read_unlabelled_segments
-from emomv_hf.data.hub_folder import write_hub_folder
+from emomv_hf.data.hub_folder import write_hub_folder, write_parquet
 from emomv_hf.data.loading import load_segments
 from emomv_hf.data.release import ReleaseFormatError
 from emomv_hf.data.schema import (
@@ -260,6 +260,22 @@ def test_an_emomv_folder_gives_the_segments_of_its_pairs(emomv_c_dir):
     assert segments.video.dtype == segments.music.dtype == np.float32
     assert segments.has_video.all() and segments.has_music.all()
     assert "(splits train, validation;" in segments.description
+
+
+def test_an_emomv_folder_whose_splits_share_a_segment_is_refused_naming_both_rows(emomv_c_dir, tmp_path):
+    """The segments of an EmoMV folder's pairs are tagged by id: a segment in the pairs of two splits (its
+    validation pairs here are train's) is refused naming the folder and both rows, as in a segments folder."""
+    import shutil
+
+    folder = shutil.copytree(emomv_c_dir, tmp_path / "shared-segments")
+    (validation,) = folder.glob("data/pairs/validation-*.parquet")
+    (train,) = folder.glob("data/pairs/train-*.parquet")
+    write_parquet(validation, pq.read_table(train).slice(0, 96))  # as many rows as the card says
+    with pytest.raises(
+        ValueError,
+        match=rf"^{re.escape(str(folder))}: segment id '.+' occurs twice, as train\[\d+\] and validation\[\d+\]$",
+    ):
+        read_unlabelled_segments(folder)
 
 
 def test_load_segments_reads_every_split_with_absent_streams(tmp_path):
