@@ -184,20 +184,23 @@ def build_hub_dataset(
 
 
 def describe_hub_folder(folder: str | os.PathLike) -> dict[str, dict[str, dict[str, int]]]:
-    """Counts per config and split of a built folder (read from the Parquet files, without ``datasets``).
+    """Counts per config and split of a built folder (read from the Parquet files, without ``datasets``), summed
+    over a split's shards.
 
     Returns ``{config: {split: {"rows": n, ["matched": m, "mismatched": k]}}}``.
     """
     folder = Path(folder)
-    result: dict[str, dict[str, dict[str, int]]] = {}
+    result: dict[str, dict[str, Counter]] = {}
     for path in sorted((folder / "data").glob("*/*.parquet")):
         config, split = path.parent.name, path.name.split("-")[0]
         if config == PAIRS_CONFIG:
             counts = split_counts(pq.read_table(path, columns=["label"]))
         else:
             counts = {"rows": pq.read_metadata(path).num_rows}
-        result.setdefault(config, {})[split] = counts
-    return result
+        result.setdefault(config, {}).setdefault(split, Counter()).update(counts)
+    return {
+        config: {split: dict(counts) for split, counts in splits.items()} for config, splits in result.items()
+    }
 
 
 def format_hub_folder_summary(folder: str | os.PathLike) -> str:
@@ -311,6 +314,7 @@ def read_extracted_segments(
         raise ReleaseFormatError(
             f"{folder}: not a segments dataset folder of extract_features.py ({type(error).__name__}: {error})"
         ) from None
+    loaded.check_unique_ids(folder)
     ids, emotions = loaded.segment_ids, loaded.column("emotion")
     video, has_video = loaded.features("video")
     music, has_music = loaded.features("music")

@@ -114,6 +114,7 @@ def read_unlabelled_segments(folder: str | os.PathLike) -> UnlabelledSegments:
         raise ReleaseFormatError(
             f"{folder}: neither an EmoMV dataset folder (data/pairs) nor extract_features.py output (data/segments)"
         )
+    segments.check_unique_ids(folder)
     ids = segments.segment_ids
     sources = segments.column("source") or [None] * len(ids)
     return UnlabelledSegments(

@@ -189,6 +189,23 @@ class Segments:
     def segment_ids(self) -> list[str]:
         return self.table.column("segment_id").to_pylist()
 
+    def check_unique_ids(self, folder: str | os.PathLike) -> None:
+        """Refuse a segment id that occurs twice (pairing and tagging key segments by id): ``ValueError`` naming
+        ``folder`` and both rows, as ``split[row]``."""
+        first_row: dict[str, int] = {}
+
+        def place(row: int) -> str:
+            split = self.split_of_row[row]
+            return f"{split}[{row - self.split_of_row.index(split)}]"
+
+        for row, segment_id in enumerate(self.segment_ids):
+            if segment_id in first_row:
+                raise ValueError(
+                    f"{folder}: segment id {segment_id!r} occurs twice, as {place(first_row[segment_id])} and "
+                    f"{place(row)}"
+                )
+            first_row[segment_id] = row
+
     def column(self, name: str) -> list | None:
         """A column's values (``None`` for null), or ``None`` when the config has no such column."""
         return self.table.column(name).to_pylist() if name in self.table.column_names else None

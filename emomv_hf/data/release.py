@@ -10,6 +10,8 @@ the field, so that a corrupt or edited release never turns silently into a Hub d
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import urllib.error
 import urllib.request
@@ -28,7 +30,7 @@ from emomv_hf.emotions import (
     is_allowed_mismatch,
 )
 
-from ..io_utils import atomic_open, read_csv_rows
+from ..io_utils import atomic_open, atomic_write_json, file_sha256, read_csv_rows
 from .schema import MUSIC_FEATURE_DIM, PAIR_SEPARATOR, VIDEO_FEATURE_DIM
 
 if TYPE_CHECKING:
@@ -216,40 +218,62 @@ def default_cache_dir() -> Path:
     return Path(config.HF_DATASETS_CACHE) / "emomv-release" / RELEASE_REVISION
 
 
-def _download_file(url: str, destination: Path) -> bool:
-    """Download ``url`` to ``destination``; False when the server has no such file (404)."""
+def _fetch(url: str) -> bytes | None:
+    """The content at ``url`` (whole: http.client refuses a body shorter than its Content-Length); None when the
+    server has no such file (404)."""
     try:
         with urllib.request.urlopen(url, timeout=60) as response:
-            data = response.read()
+            return response.read()
     except urllib.error.HTTPError as error:
         if error.code == 404:
-            return False
+            return None
         raise
-    with atomic_open(destination, binary=True) as handle:
-        handle.write(data)
-    return True
+
+
+def _fetch_release_file(path: str) -> bytes | None:
+    """Release file ``path``, verified; None when the repository lacks it.
+
+    GitHub serves a file stored with Git LFS as a short pointer (the content's sha256 and size) on the raw
+    endpoint; the content comes from the media endpoint and must match the pointer.
+    """
+    data = _fetch(_RAW_URL.format(path=path))
+    if data is None or not data.startswith(b"version https://git-lfs"):
+        return data
+    pointer = dict(line.split(" ", 1) for line in data.decode().splitlines() if " " in line)
+    expected = (pointer["oid"].removeprefix("sha256:"), int(pointer["size"]))
+    data = _fetch(_LFS_URL.format(path=path)) or b""
+    got = (hashlib.sha256(data).hexdigest(), len(data))
+    if got != expected:
+        raise OSError(
+            f"{path}: downloaded {got[1]} bytes with sha256 {got[0]}, but its Git LFS pointer names "
+            f"{expected[1]} bytes with sha256 {expected[0]}"
+        )
+    return data
 
 
 def download_release() -> Path:
     """Download the release files at :data:`RELEASE_REVISION` from GitHub into :func:`default_cache_dir`
-    (skipping those already there).
+    (skipping those a previous call downloaded and verified).
 
-    Files the repository lacks are skipped (the builders then warn about them). Large files stored with Git
-    LFS are fetched from GitHub's media endpoint.
+    Files the repository lacks are skipped (the builders then warn about them). Each file is verified (a Git LFS
+    file against its pointer) before it is written under its name, atomically; ``.verified.json`` records the
+    sha256 of what was written, so that a file it does not list or that changed since (a pointer or a partial file
+    an earlier version left) is downloaded again.
     """
     root = default_cache_dir()
+    record = root / ".verified.json"
+    verified = json.loads(record.read_text()) if record.is_file() else {}
     for path in (path for layout in RELEASE_LAYOUTS.values() for path in layout.files):
         destination = root / path
-        if destination.is_file():
+        if destination.is_file() and verified.get(path) == file_sha256(destination):
             continue
-        if not _download_file(_RAW_URL.format(path=path), destination):
+        data = _fetch_release_file(path)
+        if data is None:
             continue
-        # A Git LFS pointer is a short text file; the real content lives behind the media URL.
-        if destination.stat().st_size < 1024 and destination.read_bytes().startswith(
-            b"version https://git-lfs"
-        ):
-            destination.unlink()
-            _download_file(_LFS_URL.format(path=path), destination)
+        with atomic_open(destination, binary=True) as handle:
+            handle.write(data)
+        verified[path] = hashlib.sha256(data).hexdigest()
+        atomic_write_json(record, verified)
     return root
 
 

@@ -156,3 +156,25 @@ def test_describe(emomv_c_dir):
         },
         "segments": {"validation": {"rows": 96}},
     }
+
+
+def test_describe_sums_the_shards_of_a_split(emomv_c_dir, tmp_path):
+    """A folder with 2 Parquet shards per split (a user's, or a future builder's): each split's counts are the sums
+    over its shards (they were the last shard's)."""
+    import shutil
+
+    import pyarrow.parquet as pq
+
+    from emomv_hf.data.build import format_hub_folder_summary
+    from emomv_hf.data.hub_folder import shard_path, write_parquet
+
+    folder = shutil.copytree(emomv_c_dir, tmp_path / "sharded")
+    for path in sorted(folder.glob("data/*/*.parquet")):
+        table, config, split = pq.read_table(path), path.parent.name, path.name.split("-")[0]
+        path.unlink()
+        third = table.num_rows // 3  # pairs/train: 120 then 240 rows
+        for index, piece in enumerate((table.slice(0, third), table.slice(third))):
+            write_parquet(folder / shard_path(config, split, index, 2), piece)
+    assert len(list(folder.glob("data/*/*-of-00002.parquet"))) == 6
+    assert describe_hub_folder(folder) == describe_hub_folder(emomv_c_dir)
+    assert "pairs/train: 360 rows (180 matched, 180 mismatched)" in format_hub_folder_summary(folder)

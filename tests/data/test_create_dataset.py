@@ -17,7 +17,7 @@ from emomv_hf import EmoMVForEmotionTagging, EmoMVTaggingConfig
 from emomv_hf.data.build import DegenerateDatasetError, read_extracted_segments
 from emomv_hf.data.card import make_extraction_card
 from emomv_hf.data.create import TAGS_FILE, create_dataset, read_unlabelled_segments
-from emomv_hf.data.hub_folder import write_hub_folder
+from emomv_hf.data.hub_folder import write_hub_folder, write_parquet
 from emomv_hf.data.loading import load_segments
 from emomv_hf.data.release import ReleaseFormatError
 from emomv_hf.data.schema import (
@@ -262,6 +262,22 @@ def test_an_emomv_folder_gives_the_segments_of_its_pairs(emomv_c_dir):
     assert "(splits train, validation;" in segments.description
 
 
+def test_an_emomv_folder_whose_splits_share_a_segment_is_refused_naming_both_rows(emomv_c_dir, tmp_path):
+    """The segments of an EmoMV folder's pairs are tagged by id: a segment in the pairs of two splits (its
+    validation pairs here are train's) is refused naming the folder and both rows, as in a segments folder."""
+    import shutil
+
+    folder = shutil.copytree(emomv_c_dir, tmp_path / "shared-segments")
+    (validation,) = folder.glob("data/pairs/validation-*.parquet")
+    (train,) = folder.glob("data/pairs/train-*.parquet")
+    write_parquet(validation, pq.read_table(train).slice(0, 96))  # as many rows as the card says
+    with pytest.raises(
+        ValueError,
+        match=rf"^{re.escape(str(folder))}: segment id '.+' occurs twice, as train\[\d+\] and validation\[\d+\]$",
+    ):
+        read_unlabelled_segments(folder)
+
+
 def test_load_segments_reads_every_split_with_absent_streams(tmp_path):
     """The one segments reader: splits in order, features as float32 rows, zeros and False where a stream is null."""
     rng = np.random.default_rng(0)
@@ -399,3 +415,40 @@ def test_card_without_a_per_source_cap_says_so(synthetic, tagger, tmp_path):
     assert "None" not in text
     assert "agree and are not neutral; no per-source cap was applied, and the sources were split" in text
     assert "Options: no cap per source, validation fraction 0.2" in text
+
+
+def test_a_segment_id_in_two_splits_is_one_line_naming_the_folder_and_both_rows(
+    synthetic, tagger, tmp_path, capsys
+):
+    """A segments folder from elsewhere may repeat an id in another split: create_pairs.py and create_dataset.py
+    refuse it in one line that names the folder and both places of the id (the error named neither)."""
+    _, rows = synthetic
+    validation = [rows[6], (rows[2][0], *rows[7][1:]), rows[8]]  # row 1 repeats train's row 2
+
+    def table(rows):
+        return schema_table(
+            {
+                "segment_id": [row[0] for row in rows],
+                "emotion": [index % 5 for index in range(len(rows))],
+                "video_features": [row[3] for row in rows],
+                "music_features": [row[4] for row in rows],
+                "source": [row[1] for row in rows],
+                "start": [0.0] * len(rows),
+                "end": [30.0] * len(rows),
+                "media": [f"{row[1]}.mp4" for row in rows],
+            },
+            EXTRACTED_SEGMENT_FEATURES,
+        )
+
+    tables = {"train": table(rows[:6]), "validation": table(validation)}
+    card = make_extraction_card(name="features", tables=tables, settings={}, media="test")
+    folder = write_hub_folder(tmp_path / "features", {"segments": tables}, card)
+    tagger.save_pretrained(tmp_path / "tagger")
+    out = ["--output-dir", str(tmp_path / "out")]
+    expected = [f"error: {folder}: segment id 'src0_02' occurs twice, as train[2] and validation[1]"]
+    assert load_script("create_pairs").main(["--segments", str(folder), *out]) == 1
+    assert [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")] == expected
+    script = load_script("create_dataset")
+    assert script.main(["--media", str(folder), "--tagger", str(tmp_path / "tagger"), *out]) == 1
+    assert [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")] == expected
+    assert not (tmp_path / "out").exists()

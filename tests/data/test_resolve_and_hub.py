@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import csv
-import shutil
+import hashlib
+import io
 import urllib.error
 from collections import Counter
 from pathlib import Path
@@ -68,21 +69,19 @@ def test_resolve_offline(monkeypatch):
 def test_resolve_downloads_when_online(release_dir, tmp_path, monkeypatch, online):
     requested = []
 
-    def fake_download(url: str, destination: Path) -> bool:
+    def fake_fetch(url: str) -> bytes | None:
         requested.append(url)
         relative = url.split(f"/{release_module.RELEASE_REVISION}/", 1)[1]
         if "raw.githubusercontent.com" in url and relative.endswith("SlowFast_DS3_VAL_for_retrieval.h5"):
             # GitHub serves Git LFS files as pointers on the raw endpoint.
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            destination.write_bytes(b"version https://git-lfs.github.com/spec/v1\noid sha256:0\nsize 1\n")
-            return True
-        if not (release_dir / relative).is_file():
-            return False
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(release_dir / relative, destination)
-        return True
+            real = (release_dir / relative).read_bytes()
+            oid = hashlib.sha256(real).hexdigest()
+            return (
+                f"version https://git-lfs.github.com/spec/v1\noid sha256:{oid}\nsize {len(real)}\n".encode()
+            )
+        return (release_dir / relative).read_bytes() if (release_dir / relative).is_file() else None
 
-    monkeypatch.setattr(release_module, "_download_file", fake_download)
+    monkeypatch.setattr(release_module, "_fetch", fake_fetch)
     monkeypatch.setattr(release_module, "default_cache_dir", lambda: tmp_path / "cache")
     root = resolve_release_dir(None)
     assert root == tmp_path / "cache"
@@ -105,15 +104,63 @@ def test_resolve_downloads_when_online(release_dir, tmp_path, monkeypatch, onlin
 
 
 def test_resolve_download_failure(monkeypatch, tmp_path, online):
-    def failing(url, destination):
+    def failing(url):
         raise urllib.error.URLError("no route to host")
 
-    monkeypatch.setattr(release_module, "_download_file", failing)
+    monkeypatch.setattr(release_module, "_fetch", failing)
     monkeypatch.setattr(release_module, "default_cache_dir", lambda: tmp_path / "cache")
     with pytest.raises(
         ReleaseNotFoundError, match="downloading https://github.com/ivyha010/EmoMV failed.*--release-dir"
     ):
         resolve_release_dir(None)
+
+
+def test_a_download_never_leaves_a_pointer_or_partial_file_under_the_final_name(
+    release_dir, tmp_path, monkeypatch
+):
+    """GitHub serves a Git LFS file as a pointer (its sha256 and size) on the raw endpoint. A download killed before
+    the real content arrived, or whose content disagrees with the pointer, leaves nothing under the final name; a
+    rerun fetches again what it finds there but did not verify itself (a pointer, a truncated file)."""
+    lfs = "DS3_EmoMV_C/for_retrieval/SlowFast_DS3_VAL_for_retrieval.h5"
+    real = (release_dir / lfs).read_bytes()
+    pointer = f"version https://git-lfs.github.com/spec/v1\noid sha256:{hashlib.sha256(real).hexdigest()}\n"
+    media = {"content": real}
+
+    def fake_urlopen(url, timeout):
+        relative = url.split(f"/{release_module.RELEASE_REVISION}/", 1)[1]
+        if relative == lfs:
+            if "media.githubusercontent.com" not in url:
+                return io.BytesIO(f"{pointer}size {len(real)}\n".encode())
+            if isinstance(media["content"], BaseException):
+                raise media["content"]
+            return io.BytesIO(media["content"])
+        if not (release_dir / relative).is_file():
+            raise urllib.error.HTTPError(url, 404, "Not Found", {}, None)
+        return io.BytesIO((release_dir / relative).read_bytes())
+
+    monkeypatch.setattr(release_module.urllib.request, "urlopen", fake_urlopen)
+    cache = tmp_path / "cache"
+    monkeypatch.setattr(release_module, "default_cache_dir", lambda: cache)
+    media["content"] = KeyboardInterrupt()  # the run is killed while the real content downloads
+    with pytest.raises(KeyboardInterrupt):
+        release_module.download_release()
+    assert not (cache / lfs).exists() and not list((cache / lfs).parent.glob(f"*{Path(lfs).name}*"))
+    media["content"] = real[:-1]  # a truncated download: the pointer's sha256 and size disagree
+    with pytest.raises(OSError, match=f"{lfs}: .*sha256.*Git LFS pointer"):
+        release_module.download_release()
+    assert not (cache / lfs).exists()
+
+    # A pointer and a truncated file under the final names (as an earlier version could leave them) are fetched again.
+    (cache / lfs).write_text(pointer)
+    csv_file = "DS3_EmoMV_C/annotation/DS3_VAL_MATCH_MISMATCH_labels.csv"
+    (cache / csv_file).write_bytes((release_dir / csv_file).read_bytes()[:100])
+    media["content"] = real
+    assert release_module.download_release() == cache
+    downloaded = sorted(path.relative_to(cache) for path in cache.glob("DS*/**/*") if path.is_file())
+    assert downloaded == sorted(
+        path.relative_to(release_dir) for path in release_dir.glob("DS*/**/*") if path.is_file()
+    )
+    assert all((cache / path).read_bytes() == (release_dir / path).read_bytes() for path in downloaded)
 
 
 # --------------------------------------------------------------------------------------------------------
