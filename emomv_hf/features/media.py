@@ -23,6 +23,12 @@ VIDEO_EXTENSIONS = (".mp4", ".mkv", ".webm", ".avi", ".mov", ".m4v", ".mpg", ".m
 AUDIO_EXTENSIONS = (".mp3", ".wav", ".flac", ".m4a", ".ogg", ".opus", ".aac")
 """A music library's files: audio only, so their segments have music features and no video features."""
 MEDIA_EXTENSIONS = VIDEO_EXTENSIONS + AUDIO_EXTENSIONS
+MAX_ASPECT_RATIO = 4
+"""Video frames whose long side is more than this many times the short side are refused: SlowFast's preprocessing
+scales the short side to 256, so the 32 frames of a 2x1080 video would take 13 GB (the widest cinema format is
+2.76:1, a 32:9 screen 3.6:1)."""
+MAX_FRAME_PIXELS = 4096 * 2160
+"""Video frames of more pixels (beyond DCI 4K) are refused: 32 such frames already take 3.4 GB as float32."""
 
 
 class MediaError(RuntimeError):
@@ -133,6 +139,15 @@ def read_video_frames(path: str | os.PathLike, start: float, end: float, num_fra
                     continue
                 if t >= end - slack:
                     break
+                width, height = frame.width, frame.height
+                if (
+                    max(width, height) > MAX_ASPECT_RATIO * min(width, height)
+                    or width * height > MAX_FRAME_PIXELS
+                ):
+                    raise MediaError(
+                        f"{path}: {width}x{height} video frames are beyond the {MAX_ASPECT_RATIO}:1 aspect ratio "
+                        f"or the {MAX_FRAME_PIXELS} pixels (4096x2160) that extraction takes"
+                    )
                 image = frame.to_ndarray(format="rgb24")
                 # Rotation metadata (phone videos): turned as a player shows it (counterclockwise degrees; the
                 # attribute may be missing from PyAV releases older than the 18.1 tested; the extras allow av>=11).
@@ -145,6 +160,8 @@ def read_video_frames(path: str | os.PathLike, start: float, end: float, num_fra
                 previous = image
                 if next_target >= num_frames:
                     break
+        except MediaError:
+            raise
         except Exception as error:  # PyAV raises several FFmpeg error classes
             raise MediaError(f"{path}: video decoding failed ({type(error).__name__}: {error})") from None
         if previous is None:

@@ -87,6 +87,21 @@ def test_video_frames_are_turned_as_the_rotation_metadata_says(clip: Path, tmp_p
     )
 
 
+@pytest.mark.parametrize("size", [(2, 1080), (1080, 2), (WIDTH, HEIGHT)])
+def test_extreme_aspect_ratios_and_frame_sizes_are_refused(tmp_path: Path, monkeypatch, size):
+    # SlowFast's preprocessing scales the short side to 256: the 32 frames of a 2x1080 video became 256x138240
+    # float32 images, about 13 GB, and the machine went down. The 64x48 clip stands for frames of too many pixels.
+    import emomv_hf.features.media as media
+
+    monkeypatch.setattr(media, "MAX_FRAME_PIXELS", WIDTH * HEIGHT - 1)
+    odd = write_clip(tmp_path / "odd.mp4", 1.0, with_audio=False, size=size)
+    with pytest.raises(
+        MediaError, match=rf"odd.mp4: {size[0]}x{size[1]} video frames are beyond the 4:1"
+    ) as error:
+        read_video_frames(odd, 0.0, 1.0, num_frames=32)
+    assert "\n" not in str(error.value)
+
+
 def test_cover_art_is_not_a_video_stream(tmp_path: Path):
     # A music file's album cover is a one-picture "video" stream marked attached_pic: it was taken for the video,
     # so every song of a library got SlowFast features of a still picture (or a failing window after 0 s).
