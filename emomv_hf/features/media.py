@@ -82,20 +82,33 @@ class MediaInfo:
     duration: float | None
 
 
-def _stream_duration(stream, container) -> float | None:
-    if stream.duration is not None and stream.time_base is not None:
-        return float(stream.duration * stream.time_base)
-    if container.duration is not None:  # in AV_TIME_BASE (microseconds)
-        return container.duration / 1_000_000
-    return None
+def _start_seconds(stream) -> float:
+    """When ``stream``'s first frame is presented, in the file's timestamps (seconds)."""
+    return float((stream.start_time or 0) * stream.time_base)
 
 
 def probe_media(path: str | os.PathLike) -> MediaInfo:
-    """Read stream facts without decoding (which streams, their durations)."""
+    """Read stream facts without decoding (which streams, and how long both last from the first video frame)."""
     with _open(path) as container:
         video, audio = _first_stream(container, "video"), _first_stream(container, "audio")
-        known = [_stream_duration(stream, container) for stream in (video, audio) if stream is not None]
-        known = [duration for duration in known if duration is not None]
+        streams = [stream for stream in (video, audio) if stream is not None]
+        ends = {
+            s: _start_seconds(s) + float(s.duration * s.time_base) for s in streams if s.duration is not None
+        }
+        if unknown := [stream for stream in streams if stream.duration is None]:
+            # Matroska (mkv, webm) stores no stream durations, and FFmpeg's container duration of an mkv is its end
+            # time, not a length: the end of each stream's last packet (demuxing reads, but does not decode).
+            try:
+                for packet in container.demux(unknown):
+                    if packet.pts is not None:
+                        end = float((packet.pts + (packet.duration or 0)) * packet.time_base)
+                        ends[packet.stream] = max(ends.get(packet.stream, end), end)
+            except Exception as error:  # PyAV raises several FFmpeg error classes
+                raise MediaError(
+                    f"{path}: cannot read the media file ({type(error).__name__}: {error})"
+                ) from None
+        # Window times count from the first video frame (see read_video_frames), else from the first sample.
+        known = [end - _start_seconds(streams[0]) for end in ends.values()]
         return MediaInfo(
             has_video=video is not None, has_audio=audio is not None, duration=min(known, default=None)
         )

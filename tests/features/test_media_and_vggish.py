@@ -12,6 +12,7 @@ from transformers.audio_utils import hertz_to_mel
 from emomv_hf.features.arguments import ExtractorArguments
 from emomv_hf.features.configuration_vggish import VGGishConfig
 from emomv_hf.features.convert import load_extractor, vggish_from_port
+from emomv_hf.features.extract import split_into_segments
 from emomv_hf.features.feature_extraction_vggish import (
     MEL_MAX_HZ,
     MEL_MIN_HZ,
@@ -74,6 +75,16 @@ def test_video_window_times_count_from_the_first_frame(tmp_path: Path):
         np.testing.assert_array_equal(
             read_video_frames(late, start, end, 8), read_video_frames(clip, start, end, 8)
         )
+
+
+def test_a_matroska_file_whose_streams_start_late_is_cut_at_its_end(tmp_path: Path):
+    # Matroska stores no stream durations, and FFmpeg's container duration of an mkv is its end time: streams
+    # stamped from 2 s made a 3.5 s file 5.5 s long, and its last windows had no frames.
+    late = write_clip(tmp_path / "late.mkv", 3.5, start_seconds=2.0)
+    assert probe_media(late).duration == pytest.approx(3.5, abs=0.05)
+    segments = split_into_segments(probe_media(late).duration, 1.0)
+    assert len(segments) == 4
+    assert read_video_frames(late, *segments[-1], num_frames=4).shape == (4, HEIGHT, WIDTH, 3)
 
 
 def test_video_frames_are_turned_as_the_rotation_metadata_says(clip: Path, tmp_path: Path):
