@@ -213,14 +213,18 @@ def read_audio(
 ) -> np.ndarray:
     """Decode the audio of ``[start, end)`` seconds as mono float32 at ``sample_rate``.
 
-    Channels are averaged after resampling (as VGGish's ``waveform_to_examples`` does) rather than
-    downmixed by FFmpeg, whose stereo-to-mono matrix applies a different gain.
+    Times count from the first video frame, as :func:`read_video_frames`' do (from the first sample in a file
+    without video): audio that starts later is preceded by silence (only up to ``end`` where given), audio that
+    starts earlier is cut there. Channels are averaged after resampling (as VGGish's ``waveform_to_examples``
+    does) rather than downmixed by FFmpeg, whose stereo-to-mono matrix applies a different gain.
 
     Returns:
         ``float32`` array of shape ``(num_samples,)`` in ``[-1, 1]``, ``num_samples ≈ (end - start) * sample_rate``.
     """
     av = _import_av()
     with _open_stream(path, "audio") as (container, stream):
+        origin = _first_stream(container, "video") or stream
+        lead = int(round((_start_seconds(stream) - _start_seconds(origin)) * sample_rate))  # samples
         # Planar float keeps the channels apart so that they can be averaged here.
         resampler = av.AudioResampler(format="fltp", layout=None, rate=sample_rate)
         try:
@@ -233,10 +237,12 @@ def read_audio(
     if not chunks:
         raise MediaError(f"{path}: the audio stream holds no samples")
     audio = np.concatenate(chunks, axis=1).mean(axis=0).astype(np.float32)
-    first = int(round(start * sample_rate))
-    last = audio.shape[0] if end is None else int(round(end * sample_rate))
+    # Positions in the audio stream's samples.
+    first = int(round(start * sample_rate)) - lead
+    last = audio.shape[0] if end is None else int(round(end * sample_rate)) - lead
     if first >= audio.shape[0]:
         raise MediaError(
-            f"{path}: audio is {audio.shape[0] / sample_rate:.3f} s long, the window starts at {start:.3f} s"
+            f"{path}: audio ends at {(audio.shape[0] + lead) / sample_rate:.3f} s, the window starts at {start:.3f} s"
         )
-    return np.ascontiguousarray(audio[first:last])
+    silence = np.zeros(max(0, min(last, 0) - first), dtype=np.float32)
+    return np.concatenate([silence, audio[max(first, 0) : max(last, 0)]])

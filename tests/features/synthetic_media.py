@@ -26,10 +26,12 @@ def write_clip(
     start_seconds: float = 0.0,
     cover_art: bool = False,
     size: tuple[int, int] = (WIDTH, HEIGHT),
+    audio_delay: float = 0.0,
 ) -> Path:
     """Write an mp4 (mpeg4 video, 10 fps, ``size`` (width, height) 64x48; stereo AAC 22.05 kHz sine) of ``seconds``
     length whose streams start at ``start_seconds`` (as in MPEG-PS/TS files and cut files); ``cover_art`` adds an
-    album cover (a one-picture video stream marked ``attached_pic``, as music files hold)."""
+    album cover (a one-picture video stream marked ``attached_pic``, as music files hold); the audio starts
+    ``audio_delay`` seconds after the video."""
     width, height = size
     with av.open(str(path), "w") as container:
         video = audio = None
@@ -68,7 +70,7 @@ def write_clip(
                     np.ascontiguousarray(chunk), format="fltp", layout="stereo"
                 )
                 frame.sample_rate = AUDIO_RATE
-                frame.pts = offset + round(start_seconds * AUDIO_RATE)
+                frame.pts = offset + round((start_seconds + audio_delay) * AUDIO_RATE)
                 frame.time_base = Fraction(1, AUDIO_RATE)
                 container.mux(audio.encode(frame))
             container.mux(audio.encode(None))

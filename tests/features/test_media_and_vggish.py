@@ -133,6 +133,18 @@ def test_audio_is_16k_mono_of_the_right_length(clip: Path):
     assert read_audio(clip, 1.0, 2.5).shape == (int(1.5 * VGGISH_SAMPLE_RATE),)
 
 
+def test_audio_that_starts_after_the_video_is_on_the_videos_timeline(tmp_path: Path):
+    # Sample positions counted from the audio stream's own first sample: with the music starting 1 s after the first
+    # frame, the window of video segment k took the music of 1 s later.
+    delayed = write_clip(tmp_path / "delayed.mp4", 3.5, audio_delay=1.0)
+    rate = VGGISH_SAMPLE_RATE
+    whole = read_audio(delayed)
+    assert np.argmax(np.abs(whole) > 0.05) / rate == pytest.approx(1.0, abs=0.002)  # silence until then
+    assert whole.shape[0] == pytest.approx(4.5 * rate, abs=0.05 * rate)
+    np.testing.assert_array_equal(read_audio(delayed, 1.5, 2.5), whole[int(1.5 * rate) : int(2.5 * rate)])
+    np.testing.assert_array_equal(read_audio(delayed, 0.5, 1.5), whole[int(0.5 * rate) : int(1.5 * rate)])
+
+
 def test_media_errors_name_the_file(tmp_path: Path):
     missing = tmp_path / "nope.mp4"
     with pytest.raises(MediaError, match="nope.mp4"):
