@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+from contextlib import nullcontext
 from pathlib import Path
 
 import torch
@@ -37,11 +38,24 @@ RANDOM_MODELS = {"vggish": VGGishModel, "slowfast": SlowFastModel}
 """Extractor kind -> the model class :func:`load_extractor` builds for random weights."""
 
 
-def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+def _numpy_array_globals() -> list:
+    """What unpickling a float numpy array calls, under numpy 1.x's and 2.x's module names: nothing that runs code."""
+    import numpy as np
+
+    reconstruct = np.zeros(0).__reduce__()[0]  # numpy's _reconstruct, wherever this numpy keeps it
+    names = [(reconstruct, f"{module}.multiarray._reconstruct") for module in ("numpy.core", "numpy._core")]
+    # A pickled dtype is rebuilt as np.dtype(...) and given its state: an instance of np.dtypes.Float64DType.
+    return [np.ndarray, np.dtype, *{type(np.dtype(code)) for code in "fd"}, *names]
+
+
+def read_state_dict(path: str | os.PathLike, numpy_arrays: bool = False) -> dict[str, torch.Tensor]:
     """Tensors of a pickled checkpoint (``weights_only``): a state dict, or the model zoo's ``{"model_state":
-    state dict, ...}``."""
+    state dict, ...}``; ``numpy_arrays`` lets numpy arrays in too (torchvggish's PCA file holds those)."""
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        # Only where asked: the context manager is newer than the torch 2.1 other checkpoints load with.
+        allowed = torch.serialization.safe_globals(_numpy_array_globals()) if numpy_arrays else nullcontext()
+        with allowed:
+            state = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise FileNotFoundError(f"{path}: checkpoint not found") from None
     except Exception as error:  # unpickling errors of many kinds: all mean "not a checkpoint"
@@ -58,7 +72,7 @@ def vggish_from_port(path: str | os.PathLike, pca_params: str | os.PathLike | No
     state = read_state_dict(path)
     model = VGGishModel(VGGishConfig(has_pca=pca_params is not None))
     if pca_params is not None:
-        params = read_state_dict(pca_params)
+        params = read_state_dict(pca_params, numpy_arrays=True)
         try:
             state["pca_eigen_vectors"] = torch.as_tensor(params["pca_eigen_vectors"]).float()
             state["pca_means"] = torch.as_tensor(params["pca_means"]).float().reshape(-1)

@@ -426,7 +426,8 @@ def _decode_item(
     audio, audio_error = None, ""
     if info.has_audio:
         try:
-            audio = read_audio(path)
+            # Up to the last window's end: silence before late audio is then bounded by the windows.
+            audio = read_audio(path, end=max((segment.end for segment in segments), default=None))
         except MediaError as error:
             audio_error = str(error)
     for segment in segments:
@@ -499,11 +500,12 @@ def _item_record(item: MediaItem) -> dict[str, Any]:
     return {key: value for key, value in asdict(item).items() if key not in ("path", "row")}
 
 
-PREPROCESSING_REVISION = 2
+PREPROCESSING_REVISION = 3
 """The revision of the code between a file's bytes and the extractors' inputs (decoding, frame timing and rotation,
 streams taken, resampling, cropping). Raise it with any change that alters features of the same bytes and weights:
 shards of another revision are then redone (2: window times from a stream's first frame, rotation metadata, cover
-art left out, the tutorial's centre crop)."""
+art left out, the tutorial's centre crop; 3: audio and durations on the first video frame's timeline, Matroska's
+durations from its last packets)."""
 
 
 def _features_key(settings: Mapping[str, Any]) -> str:

@@ -23,6 +23,12 @@ VIDEO_EXTENSIONS = (".mp4", ".mkv", ".webm", ".avi", ".mov", ".m4v", ".mpg", ".m
 AUDIO_EXTENSIONS = (".mp3", ".wav", ".flac", ".m4a", ".ogg", ".opus", ".aac")
 """A music library's files: audio only, so their segments have music features and no video features."""
 MEDIA_EXTENSIONS = VIDEO_EXTENSIONS + AUDIO_EXTENSIONS
+MAX_ASPECT_RATIO = 4
+"""Video frames whose long side is more than this many times the short side are refused: SlowFast's preprocessing
+scales the short side to 256, so the 32 frames of a 2x1080 video would take 13 GB (the widest cinema format is
+2.76:1, a 32:9 screen 3.6:1)."""
+MAX_FRAME_PIXELS = 4096 * 2160
+"""Video frames of more pixels (beyond DCI 4K) are refused: 32 such frames already take 3.4 GB as float32."""
 
 
 class MediaError(RuntimeError):
@@ -76,20 +82,33 @@ class MediaInfo:
     duration: float | None
 
 
-def _stream_duration(stream, container) -> float | None:
-    if stream.duration is not None and stream.time_base is not None:
-        return float(stream.duration * stream.time_base)
-    if container.duration is not None:  # in AV_TIME_BASE (microseconds)
-        return container.duration / 1_000_000
-    return None
+def _start_seconds(stream) -> float:
+    """When ``stream``'s first frame is presented, in the file's timestamps (seconds)."""
+    return float((stream.start_time or 0) * stream.time_base)
 
 
 def probe_media(path: str | os.PathLike) -> MediaInfo:
-    """Read stream facts without decoding (which streams, their durations)."""
+    """Read stream facts without decoding (which streams, and how long both last from the first video frame)."""
     with _open(path) as container:
         video, audio = _first_stream(container, "video"), _first_stream(container, "audio")
-        known = [_stream_duration(stream, container) for stream in (video, audio) if stream is not None]
-        known = [duration for duration in known if duration is not None]
+        streams = [stream for stream in (video, audio) if stream is not None]
+        ends = {
+            s: _start_seconds(s) + float(s.duration * s.time_base) for s in streams if s.duration is not None
+        }
+        if unknown := [stream for stream in streams if stream.duration is None]:
+            # Matroska (mkv, webm) stores no stream durations, and FFmpeg's container duration of an mkv is its end
+            # time, not a length: the end of each stream's last packet (demuxing reads, but does not decode).
+            try:
+                for packet in container.demux(unknown):
+                    if packet.pts is not None:
+                        end = float((packet.pts + (packet.duration or 0)) * packet.time_base)
+                        ends[packet.stream] = max(ends.get(packet.stream, end), end)
+            except Exception as error:  # PyAV raises several FFmpeg error classes
+                raise MediaError(
+                    f"{path}: cannot read the media file ({type(error).__name__}: {error})"
+                ) from None
+        # Window times count from the first video frame (see read_video_frames), else from the first sample.
+        known = [end - _start_seconds(streams[0]) for end in ends.values()]
         return MediaInfo(
             has_video=video is not None, has_audio=audio is not None, duration=min(known, default=None)
         )
@@ -133,6 +152,15 @@ def read_video_frames(path: str | os.PathLike, start: float, end: float, num_fra
                     continue
                 if t >= end - slack:
                     break
+                width, height = frame.width, frame.height
+                if (
+                    max(width, height) > MAX_ASPECT_RATIO * min(width, height)
+                    or width * height > MAX_FRAME_PIXELS
+                ):
+                    raise MediaError(
+                        f"{path}: {width}x{height} video frames are beyond the {MAX_ASPECT_RATIO}:1 aspect ratio "
+                        f"or the {MAX_FRAME_PIXELS} pixels (4096x2160) that extraction takes"
+                    )
                 image = frame.to_ndarray(format="rgb24")
                 # Rotation metadata (phone videos): turned as a player shows it (counterclockwise degrees; the
                 # attribute may be missing from PyAV releases older than the 18.1 tested; the extras allow av>=11).
@@ -145,6 +173,8 @@ def read_video_frames(path: str | os.PathLike, start: float, end: float, num_fra
                 previous = image
                 if next_target >= num_frames:
                     break
+        except MediaError:
+            raise
         except Exception as error:  # PyAV raises several FFmpeg error classes
             raise MediaError(f"{path}: video decoding failed ({type(error).__name__}: {error})") from None
         if previous is None:
@@ -183,14 +213,18 @@ def read_audio(
 ) -> np.ndarray:
     """Decode the audio of ``[start, end)`` seconds as mono float32 at ``sample_rate``.
 
-    Channels are averaged after resampling (as VGGish's ``waveform_to_examples`` does) rather than
-    downmixed by FFmpeg, whose stereo-to-mono matrix applies a different gain.
+    Times count from the first video frame, as :func:`read_video_frames`' do (from the first sample in a file
+    without video): audio that starts later is preceded by silence (only up to ``end`` where given), audio that
+    starts earlier is cut there. Channels are averaged after resampling (as VGGish's ``waveform_to_examples``
+    does) rather than downmixed by FFmpeg, whose stereo-to-mono matrix applies a different gain.
 
     Returns:
         ``float32`` array of shape ``(num_samples,)`` in ``[-1, 1]``, ``num_samples ≈ (end - start) * sample_rate``.
     """
     av = _import_av()
     with _open_stream(path, "audio") as (container, stream):
+        origin = _first_stream(container, "video") or stream
+        lead = int(round((_start_seconds(stream) - _start_seconds(origin)) * sample_rate))  # samples
         # Planar float keeps the channels apart so that they can be averaged here.
         resampler = av.AudioResampler(format="fltp", layout=None, rate=sample_rate)
         try:
@@ -203,10 +237,12 @@ def read_audio(
     if not chunks:
         raise MediaError(f"{path}: the audio stream holds no samples")
     audio = np.concatenate(chunks, axis=1).mean(axis=0).astype(np.float32)
-    first = int(round(start * sample_rate))
-    last = audio.shape[0] if end is None else int(round(end * sample_rate))
+    # Positions in the audio stream's samples.
+    first = int(round(start * sample_rate)) - lead
+    last = audio.shape[0] if end is None else int(round(end * sample_rate)) - lead
     if first >= audio.shape[0]:
         raise MediaError(
-            f"{path}: audio is {audio.shape[0] / sample_rate:.3f} s long, the window starts at {start:.3f} s"
+            f"{path}: audio ends at {(audio.shape[0] + lead) / sample_rate:.3f} s, the window starts at {start:.3f} s"
         )
-    return np.ascontiguousarray(audio[first:last])
+    silence = np.zeros(max(0, min(last, 0) - first), dtype=np.float32)
+    return np.concatenate([silence, audio[max(first, 0) : max(last, 0)]])

@@ -25,15 +25,19 @@ def write_clip(
     with_video: bool = True,
     start_seconds: float = 0.0,
     cover_art: bool = False,
+    size: tuple[int, int] = (WIDTH, HEIGHT),
+    audio_delay: float = 0.0,
 ) -> Path:
-    """Write an mp4 (mpeg4 video, 10 fps, 64x48; stereo AAC 22.05 kHz sine) of ``seconds`` length whose streams
-    start at ``start_seconds`` (as in MPEG-PS/TS files and cut files); ``cover_art`` adds an album cover (a
-    one-picture video stream marked ``attached_pic``, as music files hold)."""
+    """Write an mp4 (mpeg4 video, 10 fps, ``size`` (width, height) 64x48; stereo AAC 22.05 kHz sine) of ``seconds``
+    length whose streams start at ``start_seconds`` (as in MPEG-PS/TS files and cut files); ``cover_art`` adds an
+    album cover (a one-picture video stream marked ``attached_pic``, as music files hold); the audio starts
+    ``audio_delay`` seconds after the video."""
+    width, height = size
     with av.open(str(path), "w") as container:
         video = audio = None
         if with_video:
             video = container.add_stream("mpeg4", rate=FPS)
-            video.width, video.height, video.pix_fmt = WIDTH, HEIGHT, "yuv420p"
+            video.width, video.height, video.pix_fmt = width, height, "yuv420p"
         if with_audio:
             audio = container.add_stream("aac", rate=AUDIO_RATE)
             audio.layout = "stereo"
@@ -47,9 +51,9 @@ def write_clip(
             container.mux(cover.encode(picture))
         if video is not None:
             for index in range(int(round(seconds * FPS))):
-                image = np.zeros((HEIGHT, WIDTH, 3), dtype=np.uint8)
+                image = np.zeros((height, width, 3), dtype=np.uint8)
                 image[..., 0] = (index * 23) % 256  # colour changes over time
-                image[:, (index * 4) % WIDTH :, 1] = 200  # a moving edge
+                image[:, (index * 4) % width :, 1] = 200  # a moving edge
                 frame = av.VideoFrame.from_ndarray(image, format="rgb24")
                 frame.pts = index + round(start_seconds * FPS)
                 frame.time_base = Fraction(1, FPS)
@@ -66,7 +70,7 @@ def write_clip(
                     np.ascontiguousarray(chunk), format="fltp", layout="stereo"
                 )
                 frame.sample_rate = AUDIO_RATE
-                frame.pts = offset + round(start_seconds * AUDIO_RATE)
+                frame.pts = offset + round((start_seconds + audio_delay) * AUDIO_RATE)
                 frame.time_base = Fraction(1, AUDIO_RATE)
                 container.mux(audio.encode(frame))
             container.mux(audio.encode(None))

@@ -4,7 +4,9 @@ the converted folders load with the Auto classes and give the original modules' 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -109,15 +111,49 @@ def test_convert_errors_are_one_line(vggish_port, tmp_path: Path, capsys, monkey
     assert (out / "vggish" / "model.safetensors").is_file()
 
 
-def test_a_pca_file_that_is_not_a_weights_only_checkpoint_is_one_line(vggish_port, tmp_path: Path, capsys):
-    # numpy arrays (or any other pickled object) are refused by weights_only loading: that used to be an
-    # UnpicklingError traceback, where the VGGish checkpoint itself gets one line naming the file.
+def _torchvggish_pca_file(path: Path, eigen_vectors: np.ndarray, means: np.ndarray) -> Path:
+    """``path`` in the layout of torchvggish's ``vggish_pca_params-970ea276.pth`` (2019): AudioSet's
+    ``vggish_pca_params.npz`` arrays, numpy float64, in a dict written by ``torch.save`` of that time (the legacy
+    format, pickle protocol 2, numpy 1.x's module names); torchvggish's hub loader turns them into tensors."""
+    buffer = io.BytesIO()
+    arrays = {"pca_eigen_vectors": eigen_vectors, "pca_means": means}
+    torch.save(arrays, buffer, _use_new_zipfile_serialization=False)
+    path.write_bytes(buffer.getvalue().replace(b"numpy._core.multiarray\n", b"numpy.core.multiarray\n"))
+    return path
+
+
+def test_the_public_pca_file_of_numpy_arrays_converts(vggish_port, tmp_path: Path):
+    # weights_only loading refused the numpy arrays of the public PCA file: the one file --vggish-pca is for.
+    rng = np.random.default_rng(7)
+    eigen_vectors, means = rng.standard_normal((128, 128)), rng.standard_normal(128)
+    pca = _torchvggish_pca_file(tmp_path / "vggish_pca_params-970ea276.pth", eigen_vectors, means)
+    assert b"numpy.core.multiarray\n_reconstruct" in pca.read_bytes()
+    out = tmp_path / "o"
+    assert _run_cli("--vggish", str(vggish_port[1]), "--vggish-pca", str(pca), "--output-dir", str(out)) == 0
+    model = AutoModel.from_pretrained(out / "vggish")
+    assert torch.equal(model.pca_eigen_vectors, torch.from_numpy(eigen_vectors).float())
+    assert torch.equal(model.pca_means, torch.from_numpy(means).float())
+
+
+class _RunsCode:
+    """Unpickled, it runs a shell command: what weights_only loading exists to refuse."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return os.system, (f"touch '{self.marker}'",)
+
+
+def test_a_pca_file_that_would_run_code_is_one_line_and_runs_nothing(vggish_port, tmp_path: Path, capsys):
+    # Loading numpy arrays must not open the door to any other pickled object.
+    marker = tmp_path / "ran"
     pca = tmp_path / "vggish_pca_params-970ea276.pth"
-    torch.save({"pca_eigen_vectors": np.eye(128), "pca_means": np.zeros((128, 1))}, pca)
+    torch.save({"pca_eigen_vectors": np.eye(128), "pca_means": _RunsCode(marker)}, pca)
     out = tmp_path / "o"
     assert _run_cli("--vggish", str(vggish_port[1]), "--vggish-pca", str(pca), "--output-dir", str(out)) == 1
     assert capsys.readouterr().err.startswith(f"error: {pca}: not a PyTorch checkpoint")
-    assert not out.exists()
+    assert not out.exists() and not marker.exists()
 
 
 def test_pushed_checkpoints_name_their_kind_when_there_are_two():

@@ -12,6 +12,7 @@ from transformers.audio_utils import hertz_to_mel
 from emomv_hf.features.arguments import ExtractorArguments
 from emomv_hf.features.configuration_vggish import VGGishConfig
 from emomv_hf.features.convert import load_extractor, vggish_from_port
+from emomv_hf.features.extract import split_into_segments
 from emomv_hf.features.feature_extraction_vggish import (
     MEL_MAX_HZ,
     MEL_MIN_HZ,
@@ -76,6 +77,16 @@ def test_video_window_times_count_from_the_first_frame(tmp_path: Path):
         )
 
 
+def test_a_matroska_file_whose_streams_start_late_is_cut_at_its_end(tmp_path: Path):
+    # Matroska stores no stream durations, and FFmpeg's container duration of an mkv is its end time: streams
+    # stamped from 2 s made a 3.5 s file 5.5 s long, and its last windows had no frames.
+    late = write_clip(tmp_path / "late.mkv", 3.5, start_seconds=2.0)
+    assert probe_media(late).duration == pytest.approx(3.5, abs=0.05)
+    segments = split_into_segments(probe_media(late).duration, 1.0)
+    assert len(segments) == 4
+    assert read_video_frames(late, *segments[-1], num_frames=4).shape == (4, HEIGHT, WIDTH, 3)
+
+
 def test_video_frames_are_turned_as_the_rotation_metadata_says(clip: Path, tmp_path: Path):
     # A phone video held upright stores landscape frames with a display matrix: the frames a viewer sees (and
     # SlowFast, trained on upright video, should see) are turned 90 degrees clockwise; they came out sideways.
@@ -85,6 +96,21 @@ def test_video_frames_are_turned_as_the_rotation_metadata_says(clip: Path, tmp_p
     np.testing.assert_array_equal(
         frames, np.rot90(read_video_frames(clip, 1.0, 2.0, num_frames=4), -1, (1, 2))
     )
+
+
+@pytest.mark.parametrize("size", [(2, 1080), (1080, 2), (WIDTH, HEIGHT)])
+def test_extreme_aspect_ratios_and_frame_sizes_are_refused(tmp_path: Path, monkeypatch, size):
+    # SlowFast's preprocessing scales the short side to 256: the 32 frames of a 2x1080 video became 256x138240
+    # float32 images, about 13 GB, and the machine went down. The 64x48 clip stands for frames of too many pixels.
+    import emomv_hf.features.media as media
+
+    monkeypatch.setattr(media, "MAX_FRAME_PIXELS", WIDTH * HEIGHT - 1)
+    odd = write_clip(tmp_path / "odd.mp4", 1.0, with_audio=False, size=size)
+    with pytest.raises(
+        MediaError, match=rf"odd.mp4: {size[0]}x{size[1]} video frames are beyond the 4:1"
+    ) as error:
+        read_video_frames(odd, 0.0, 1.0, num_frames=32)
+    assert "\n" not in str(error.value)
 
 
 def test_cover_art_is_not_a_video_stream(tmp_path: Path):
@@ -105,6 +131,18 @@ def test_audio_is_16k_mono_of_the_right_length(clip: Path):
     assert 3.5 * VGGISH_SAMPLE_RATE <= audio.shape[0] <= 3.55 * VGGISH_SAMPLE_RATE
     assert 0.4 < np.abs(audio).max() < 0.6  # channel average of a 0.5 sine, not a downmix gain
     assert read_audio(clip, 1.0, 2.5).shape == (int(1.5 * VGGISH_SAMPLE_RATE),)
+
+
+def test_audio_that_starts_after_the_video_is_on_the_videos_timeline(tmp_path: Path):
+    # Sample positions counted from the audio stream's own first sample: with the music starting 1 s after the first
+    # frame, the window of video segment k took the music of 1 s later.
+    delayed = write_clip(tmp_path / "delayed.mp4", 3.5, audio_delay=1.0)
+    rate = VGGISH_SAMPLE_RATE
+    whole = read_audio(delayed)
+    assert np.argmax(np.abs(whole) > 0.05) / rate == pytest.approx(1.0, abs=0.002)  # silence until then
+    assert whole.shape[0] == pytest.approx(4.5 * rate, abs=0.05 * rate)
+    np.testing.assert_array_equal(read_audio(delayed, 1.5, 2.5), whole[int(1.5 * rate) : int(2.5 * rate)])
+    np.testing.assert_array_equal(read_audio(delayed, 0.5, 1.5), whole[int(0.5 * rate) : int(1.5 * rate)])
 
 
 def test_media_errors_name_the_file(tmp_path: Path):
