@@ -119,6 +119,24 @@ def test_a_transaction_commits_whole_or_not_at_all(store: SurveyStore) -> None:
         assert [row[0] for row in connection.execute("SELECT participant_id FROM participants")] == ["p2"]
 
 
+def test_reads_take_no_write_lock(store: SurveyStore, samples) -> None:
+    # every call began with BEGIN IMMEDIATE: a read waited for any writer (30 s, then "database is locked")
+    store.add_participant("p1")
+    writer = store._open()
+    writer.execute("BEGIN IMMEDIATE")
+    try:
+        read: list = []
+        reader = threading.Thread(
+            target=lambda: read.extend([store.samples(), store.responses()]), daemon=True
+        )
+        reader.start()
+        reader.join(timeout=5)
+        assert read == [samples, []]
+    finally:
+        writer.rollback()
+        writer.close()
+
+
 def test_a_different_manifest_is_refused(store: SurveyStore, samples) -> None:
     with pytest.raises(ResponseError, match="holds a different survey"):
         store.set_samples(list(reversed(samples)))
