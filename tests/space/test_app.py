@@ -16,7 +16,7 @@ from emomv_hf.data.loading import load_emomv
 from emomv_hf.emotions import EMOTIONS
 from emomv_hf.models_registry import load_model
 from emomv_hf.recommendation.match import PairMatcher
-from emomv_hf.recommendation.recommend import MusicRecommender, features_query
+from emomv_hf.recommendation.recommend import MusicRecommender, Query, QuerySegment, features_query
 
 from .conftest import REPO_ROOT
 
@@ -123,6 +123,14 @@ def test_files_are_scored_as_aligned_segment_pairs(space, segments):
     assert result.probability == pytest.approx(np.mean(single), abs=1e-6)
     assert [p.video_segment.segment_id for p in result.pairs] == ["clip.mp4[0]", "clip.mp4[1]"]
     assert len(result.video["segments"]) == len(result.music["segments"]) == 2
+
+
+def test_files_without_a_common_time_window_are_refused(space, segments):
+    video_features, music_features, _ = next(iter(segments.values()))
+    video = Query("video", "video", "clip.mp4", [QuerySegment("clip_03", 2.0, 3.0)], video_features[None])
+    music = Query("music", "music", "track.ogg", [QuerySegment("track_01", 0.0, 1.0)], music_features[None])
+    with pytest.raises(ValueError, match="no time window of clip.mp4 has video while track.ogg has music"):
+        space.matcher.score(video, music)
 
 
 def test_bad_input_names_what_is_wrong(app, space, model_dirs, emomv_c_dir):
