@@ -69,8 +69,11 @@ def test_find_music_is_the_recommenders_ranking(app, space, model_dirs, emomv_c_
     assert "Query **" in app.query_summary(result) and "score" in app.item_summary(result.items[0])
     item = result.items[0]
     assert item.media is None and app.media_players(item) == (None, None)
-    assert app.media_players(replace(item, media="/x/clip.MP4", start=None)) == ("/x/clip.MP4", None)
-    assert app.media_players(replace(item, media="/x/track.m4a", end=None)) == (None, "/x/track.m4a")
+    for name in ("clip.MP4", "track.m4a"):  # played whole without a time range (not decoded here)
+        (tmp_path / name).write_bytes(b"")
+    clip, track = str(tmp_path / "clip.MP4"), str(tmp_path / "track.m4a")
+    assert app.media_players(replace(item, media=clip, start=None)) == (clip, None)
+    assert app.media_players(replace(item, media=track, end=None)) == (None, track)
 
 
 def test_find_videos_is_the_recommenders_music_query_ranking(app, space, segments):

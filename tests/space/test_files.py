@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from emomv_hf.data.loading import load_hub_dataset
-from emomv_hf.features.media import read_audio
+from emomv_hf.features.media import MediaError, read_audio
 from emomv_hf.models_registry import load_model
 
 from .conftest import EXTRACTORS, REPO_ROOT, SEGMENT_SECONDS
@@ -135,3 +135,24 @@ def test_files_are_paired_by_time_when_a_segment_lacks_a_stream(model_dirs, tmp_
     ]
     assert [pair.probability for pair in result.pairs] == pytest.approx(single, abs=1e-6)
     assert result.probability == pytest.approx(np.mean(single), abs=1e-6)
+
+
+def test_a_ranked_file_moved_since_indexing_gets_a_note_not_a_player(
+    app, media_space, media_library, tmp_path
+):
+    """The library's music video moved after indexing: the ranking shows, and the first rank's text says the file
+    is gone where the player was (the video player was given the missing file: media_players checked no file)."""
+    on_find = {fn.api_name: fn.fn for fn in app.build_demo(media_space).fns.values()}["on_find_1"]  # videos
+    clip = media_library["clip"]
+    moved = clip.rename(tmp_path / clip.name)
+    try:
+        outputs = on_find(app.SEGMENT_SOURCE, None, "high_01")
+        assert outputs[3][0][2:4] == ["clip", "clip_01"]  # the results
+        text, video, audio = outputs[-3:]
+        assert (video.value, video.visible, audio.value, audio.visible) == (None, False, None, False)
+        assert f"{clip} is missing (moved or deleted since the library was indexed)" in text
+        item = outputs[0].items[0]
+        with pytest.raises(MediaError, match="moved or deleted"):  # the whole file plays without a time range
+            app.media_players(replace(item, start=None), "music")
+    finally:
+        moved.rename(clip)
