@@ -100,6 +100,13 @@ def test_a_database_from_before_tokens_is_upgraded(tmp_path, samples) -> None:
     assert store.samples() == samples
 
 
+def test_a_database_from_before_media_roots_is_read_read_only(store: SurveyStore, samples) -> None:
+    # read_only opens without the upgrade that adds media_root: samples() asked for the column and failed
+    with store.connect(write=True) as connection:
+        connection.execute("ALTER TABLE samples DROP COLUMN media_root")
+    assert SurveyStore(store.path, read_only=True).samples() == samples
+
+
 def test_wal_mode_and_reopening(store: SurveyStore, samples) -> None:
     with store.connect() as connection:
         assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"

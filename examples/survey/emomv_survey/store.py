@@ -210,10 +210,11 @@ class SurveyStore:
             )
 
     def samples(self) -> list[SurveySample]:
-        """The stored samples in survey order."""
+        """The stored samples in survey order (an added column that a read-only older database lacks: its
+        default)."""
         with self.connect() as connection:
-            rows = connection.execute(f"SELECT {', '.join(_SAMPLE_COLUMNS)} FROM samples ORDER BY position")
-            return [SurveySample(**dict(row)) for row in rows]
+            rows = connection.execute("SELECT * FROM samples ORDER BY position")
+            return [SurveySample(**{k: v for k, v in dict(row).items() if k != "position"}) for row in rows]
 
     # Participants and responses
 
