@@ -2,8 +2,9 @@
 
 Each side is a media file (cut into segments and extracted as the library was, :func:`extract_query`) or a
 segment of a library (its stored features). A pair of files is scored as the music laid under the video from
-its start: video segment ``i`` with music segment ``i``, for as many segments as both have, and the matched
-probability is the mean over those aligned pairs. The emotion distributions are the model's predictions for
+its start: each video segment with the music segment of the same time window (a window without one of the
+streams, or dropped as too short for it, pairs with nothing), and the matched probability is the mean over
+those aligned pairs. A library segment or raw features pair by position: segment ``i`` with segment ``i``. The emotion distributions are the model's predictions for
 each side (mean over that side's aligned segments); a single-task model predicts none.
 """
 
@@ -127,19 +128,26 @@ class PairMatcher:
     @torch.no_grad()
     def score(self, video: Query, music: Query) -> MatchResult:
         """Score two resolved queries: aligned segment pairs, mean matched probability."""
-        count = min(len(video.segments), len(music.segments))
+        if video.kind == "video" and music.kind == "music":  # two files, cut from their starts alike
+            by_start = {segment.start: row for row, segment in enumerate(music.segments)}
+            rows = [(row, by_start[s.start]) for row, s in enumerate(video.segments) if s.start in by_start]
+            if not rows:
+                raise ValueError(f"no time window of {video.source} has video while {music.source} has music")
+        else:
+            rows = [(row, row) for row in range(min(len(video.segments), len(music.segments)))]
+        video_rows, music_rows = map(list, zip(*rows, strict=True))
         inputs = self.model.prepare_inputs(
-            video_features=video.features[:count], music_features=music.features[:count]
+            video_features=video.features[video_rows], music_features=music.features[music_rows]
         )
         outputs = self.model(**inputs)
         probabilities = outputs.logits.float().softmax(dim=-1)[:, 1].cpu().numpy()
         sides = {}
-        for query in (video, music):
+        for query, aligned in ((video, video_rows), (music, music_rows)):
             logits = getattr(outputs, f"{query.stream}_emotion_logits", None)
             sides[query.stream] = {
                 "kind": query.kind,
                 "source": query.source,
-                "segments": [asdict(segment) for segment in query.segments[:count]],
+                "segments": [asdict(query.segments[row]) for row in aligned],
                 "predicted_emotions": None
                 if logits is None
                 else emotion_dict(logits.softmax(dim=-1).float().mean(dim=0).cpu().numpy()),
@@ -149,7 +157,8 @@ class PairMatcher:
             video=sides["video"],
             music=sides["music"],
             pairs=[
-                PairScore(video.segments[i], music.segments[i], float(probabilities[i])) for i in range(count)
+                PairScore(video.segments[v], music.segments[m], float(probability))
+                for (v, m), probability in zip(rows, probabilities, strict=True)
             ],
         )
 

@@ -333,10 +333,12 @@ def media_players(
     A music video plays whole in the video player. For a ranked music segment the audio player plays that
     segment's music alone (its ``[start, end)`` seconds, decoded at `PLAYBACK_SAMPLE_RATE` as 16-bit samples),
     so a user hears what was ranked rather than the start of the track; without a time range, the whole file.
-    A ranked video segment has the video player only.
+    A ranked video segment has the video player only. Raises :class:`MediaError` for a file that is gone.
     """
     if not item.media or Path(item.media).resolve().suffix.lower() not in MEDIA_EXTENSIONS:
         return None, None  # the library's `media` column is data: play nothing but media files
+    if not Path(item.media).is_file():  # a player of a missing file breaks; read_audio would raise later
+        raise MediaError(f"{item.media} is missing (moved or deleted since the library was indexed)")
     video = item.media if Path(item.media).suffix.lower() in VIDEO_EXTENSIONS else None
     if stream == "video":
         return video, None

@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: AnalyzeArguments) -> int:
-    store = SurveyStore(args.db, create=False)
+    store = SurveyStore(args.db, read_only=True)
     results = analyze(store, complete_only=args.complete_only)
     print(format_markdown(results), end="")
     output_dir = Path(args.output_dir) if args.output_dir else store.path.parent

@@ -16,7 +16,7 @@ from emomv_hf.data.loading import load_emomv
 from emomv_hf.emotions import EMOTIONS
 from emomv_hf.models_registry import load_model
 from emomv_hf.recommendation.match import PairMatcher
-from emomv_hf.recommendation.recommend import MusicRecommender, features_query
+from emomv_hf.recommendation.recommend import MusicRecommender, Query, QuerySegment, features_query
 
 from .conftest import REPO_ROOT
 
@@ -69,8 +69,11 @@ def test_find_music_is_the_recommenders_ranking(app, space, model_dirs, emomv_c_
     assert "Query **" in app.query_summary(result) and "score" in app.item_summary(result.items[0])
     item = result.items[0]
     assert item.media is None and app.media_players(item) == (None, None)
-    assert app.media_players(replace(item, media="/x/clip.MP4", start=None)) == ("/x/clip.MP4", None)
-    assert app.media_players(replace(item, media="/x/track.m4a", end=None)) == (None, "/x/track.m4a")
+    for name in ("clip.MP4", "track.m4a"):  # played whole without a time range (not decoded here)
+        (tmp_path / name).write_bytes(b"")
+    clip, track = str(tmp_path / "clip.MP4"), str(tmp_path / "track.m4a")
+    assert app.media_players(replace(item, media=clip, start=None)) == (clip, None)
+    assert app.media_players(replace(item, media=track, end=None)) == (None, track)
 
 
 def test_find_videos_is_the_recommenders_music_query_ranking(app, space, segments):
@@ -123,6 +126,14 @@ def test_files_are_scored_as_aligned_segment_pairs(space, segments):
     assert result.probability == pytest.approx(np.mean(single), abs=1e-6)
     assert [p.video_segment.segment_id for p in result.pairs] == ["clip.mp4[0]", "clip.mp4[1]"]
     assert len(result.video["segments"]) == len(result.music["segments"]) == 2
+
+
+def test_files_without_a_common_time_window_are_refused(space, segments):
+    video_features, music_features, _ = next(iter(segments.values()))
+    video = Query("video", "video", "clip.mp4", [QuerySegment("clip_03", 2.0, 3.0)], video_features[None])
+    music = Query("music", "music", "track.ogg", [QuerySegment("track_01", 0.0, 1.0)], music_features[None])
+    with pytest.raises(ValueError, match="no time window of clip.mp4 has video while track.ogg has music"):
+        space.matcher.score(video, music)
 
 
 def test_bad_input_names_what_is_wrong(app, space, model_dirs, emomv_c_dir):

@@ -4,6 +4,7 @@ stored features do."""
 
 from __future__ import annotations
 
+import sys
 from dataclasses import replace
 
 import numpy as np
@@ -11,10 +12,10 @@ import pytest
 import torch
 
 from emomv_hf.data.loading import load_hub_dataset
-from emomv_hf.features.media import read_audio
+from emomv_hf.features.media import MediaError, read_audio
 from emomv_hf.models_registry import load_model
 
-from .conftest import SEGMENT_SECONDS
+from .conftest import EXTRACTORS, REPO_ROOT, SEGMENT_SECONDS
 
 
 def _stored(library, source: str, column: str) -> tuple[list[str], np.ndarray]:
@@ -106,3 +107,52 @@ def test_the_pair_matcher_cuts_a_file_as_its_library_was(media_library, model_di
         assert matcher.extractors.segment_seconds == SEGMENT_SECONDS
     result = matcher.match(video_segment=video_id, music=str(media_library["track"]))
     assert result.music["segments"] == [{"segment_id": "high_01", "start": 0.0, "end": 1.0}]
+
+
+def test_files_are_paired_by_time_when_a_segment_lacks_a_stream(model_dirs, tmp_path):
+    """A 3 s clip without frames in its second 1 s segment (and a tone of its own in each): its video is segments 1
+    and 3, its music 1, 2 and 3.
+    Pairs were taken by position, so video segment 3 was scored with music segment 2."""
+    sys.path.insert(0, str(REPO_ROOT / "tests" / "survey"))
+    from helpers import write_webm
+
+    from emomv_hf.recommendation.match import PairMatcher
+
+    clip = write_webm(tmp_path / "gap.webm", 3.0, tone_hz=(220.0, 440.0, 880.0), video_gap=(1.0, 2.0))
+    matcher = PairMatcher(str(model_dirs["correspondence"]), extractors=EXTRACTORS)
+    video, music = matcher.resolve("video", clip), matcher.resolve("music", clip)
+    assert [s.segment_id for s in video.segments] == ["gap_01", "gap_03"] and len(music.segments) == 3
+    result = matcher.score(video, music)
+    pairs = [(pair.video_segment.segment_id, pair.music_segment.segment_id) for pair in result.pairs]
+    assert pairs == [("gap_01", "gap_01"), ("gap_03", "gap_03")]
+    assert [s["segment_id"] for s in result.music["segments"]] == ["gap_01", "gap_03"]
+    single = [
+        matcher.score(
+            replace(video, segments=video.segments[v : v + 1], features=video.features[v : v + 1]),
+            replace(music, segments=music.segments[m : m + 1], features=music.features[m : m + 1]),
+        ).probability
+        for v, m in ((0, 0), (1, 2))
+    ]
+    assert [pair.probability for pair in result.pairs] == pytest.approx(single, abs=1e-6)
+    assert result.probability == pytest.approx(np.mean(single), abs=1e-6)
+
+
+def test_a_ranked_file_moved_since_indexing_gets_a_note_not_a_player(
+    app, media_space, media_library, tmp_path
+):
+    """The library's music video moved after indexing: the ranking shows, and the first rank's text says the file
+    is gone where the player was (the video player was given the missing file: media_players checked no file)."""
+    on_find = {fn.api_name: fn.fn for fn in app.build_demo(media_space).fns.values()}["on_find_1"]  # videos
+    clip = media_library["clip"]
+    moved = clip.rename(tmp_path / clip.name)
+    try:
+        outputs = on_find(app.SEGMENT_SOURCE, None, "high_01")
+        assert outputs[3][0][2:4] == ["clip", "clip_01"]  # the results
+        text, video, audio = outputs[-3:]
+        assert (video.value, video.visible, audio.value, audio.visible) == (None, False, None, False)
+        assert f"{clip} is missing (moved or deleted since the library was indexed)" in text
+        item = outputs[0].items[0]
+        with pytest.raises(MediaError, match="moved or deleted"):  # the whole file plays without a time range
+            app.media_players(replace(item, start=None), "music")
+    finally:
+        moved.rename(clip)

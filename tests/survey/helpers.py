@@ -51,8 +51,14 @@ def make_samples() -> list[SurveySample]:
     ]
 
 
-def write_webm(path: Path, seconds: float = 2.0, tone_hz: float = 440.0) -> Path:
-    """A tiny webm (VP8 64x48 at 10 fps, Opus 48 kHz sine) that Chromium plays."""
+def write_webm(
+    path: Path,
+    seconds: float = 2.0,
+    tone_hz: float | tuple[float, ...] = 440.0,
+    video_gap: tuple[float, float] = (0.0, 0.0),
+) -> Path:
+    """A tiny webm (VP8 64x48 at 10 fps, Opus 48 kHz sine) that Chromium plays: ``tone_hz`` (a tuple: one tone
+    per second), no frames in ``video_gap`` (seconds ``[start, end)``)."""
     av = pytest.importorskip("av")
     with av.open(str(path), "w", format="webm") as container:
         video = container.add_stream("libvpx", rate=10)
@@ -60,6 +66,8 @@ def write_webm(path: Path, seconds: float = 2.0, tone_hz: float = 440.0) -> Path
         audio = container.add_stream("libopus", rate=48_000)
         audio.layout = "stereo"
         for index in range(int(seconds * 10)):
+            if video_gap[0] <= index / 10 < video_gap[1]:
+                continue
             image = np.zeros((48, 64, 3), dtype=np.uint8)
             image[..., 1] = (index * 20) % 256
             frame = av.VideoFrame.from_ndarray(image, format="rgb24")
@@ -67,7 +75,8 @@ def write_webm(path: Path, seconds: float = 2.0, tone_hz: float = 440.0) -> Path
             container.mux(video.encode(frame))
         container.mux(video.encode(None))
         total = int(seconds * 48_000)
-        tone = (0.3 * np.sin(2 * np.pi * tone_hz * np.arange(total) / 48_000)).astype(np.float32)
+        hz = np.resize(np.repeat(tone_hz, 48_000), total) if np.ndim(tone_hz) else tone_hz
+        tone = (0.3 * np.sin(2 * np.pi * hz * np.arange(total) / 48_000)).astype(np.float32)
         for offset in range(0, total, 960):
             chunk = tone[offset : offset + 960]
             if len(chunk) < 960:

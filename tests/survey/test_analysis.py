@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import sqlite3
+import tempfile
+import traceback
 from fractions import Fraction
 from pathlib import Path
 
 import pytest
 
+from emomv_hf.io_utils import file_sha256
 from emomv_survey.analysis import (
     PAPER_AGREEMENT,
     PAPER_RATINGS,
@@ -174,3 +180,54 @@ def test_analyze_script_errors(tmp_path: Path, capsys) -> None:
     (tmp_path / "junk.sqlite").write_text("not a database")
     assert script.main(["--db", str(tmp_path / "junk.sqlite")]) == 1
     assert "error:" in capsys.readouterr().err
+
+
+def _as_unprivileged_user(function) -> int:
+    """``function()`` (an exit status) run by the user nobody in a forked child when the tests run as root, whom
+    no permission bit stops; run directly otherwise."""
+    if os.geteuid() != 0:
+        return function()
+    pid = os.fork()
+    if pid == 0:  # the child: never back into pytest
+        status = 1
+        try:
+            os.setgid(65534)
+            os.setuid(65534)
+            status = function()
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            os._exit(status)
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+
+
+@pytest.mark.parametrize("folder_mode", [0o555, 0o777], ids=["read-only-folder", "read-only-file"])
+def test_analyze_reads_a_read_only_copy(store: SurveyStore, tmp_path: Path, folder_mode: int) -> None:
+    # every store call took a write lock (BEGIN IMMEDIATE): a copy without write permission could not be read
+    _fill(store)
+    script = load_script("analyze")
+    assert (
+        script.main(["--db", str(store.path), "--output-dir", str(tmp_path / "expected"), "--no-plots"]) == 0
+    )
+    # under /tmp, where nobody reaches it (tmp_path is inside root's private folder)
+    folder = Path(tempfile.mkdtemp(prefix="survey-copy-"))
+    try:
+        copy, output = folder / "copy" / "responses.sqlite", folder / "report"
+        copy.parent.mkdir()
+        shutil.copy(store.path, copy)  # the store's last connection folded the WAL into the file
+        output.mkdir(mode=0o777)
+        copy.chmod(0o444)
+        for path in (folder, output, copy.parent):
+            path.chmod(0o777 if path != copy.parent else folder_mode)
+        digest = file_sha256(copy)
+        arguments = script.AnalyzeArguments(db=str(copy), output_dir=str(output), plots=False)
+        assert _as_unprivileged_user(lambda: script._run(arguments)) == 0  # main reads root's pytest folder
+        for name in ("survey_report.md", "survey_results.json"):
+            assert (output / name).read_bytes() == (tmp_path / "expected" / name).read_bytes()
+        # read only whoever reads it: SQLite itself refuses a write, root's too
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            SurveyStore(copy, read_only=True).add_participant("p4")
+        assert file_sha256(copy) == digest
+    finally:
+        copy.parent.chmod(0o755)
+        shutil.rmtree(folder)

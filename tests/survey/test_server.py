@@ -190,6 +190,38 @@ def test_media_with_ranges(tmp_path, samples) -> None:
         server.server_close()
 
 
+@pytest.mark.parametrize(
+    ("header", "status", "content_range", "content"),
+    [
+        # RFC 9110 14.1.1 and 14.2: an invalid or malformed Range is ignored (200, the whole body): it was 206
+        ("bytes=-", 200, None, range(100)),  # neither a first position nor a suffix length
+        ("bytes=5-2", 200, None, range(100)),  # last < first: invalid
+        ("bytes=abc", 200, None, range(100)),
+        ("bytes=0-1,5-6", 200, None, range(100)),  # several ranges: the server may serve the whole file
+        ("items=0-1", 200, None, range(100)),
+        # unsatisfiable (15.5.17): 416 with the size
+        ("bytes=-0", 416, "bytes */100", range(0)),  # an empty suffix
+        ("bytes=100-", 416, "bytes */100", range(0)),  # a start at or past the end
+        ("bytes=150-160", 416, "bytes */100", range(0)),
+        # satisfiable: 206, the end clipped to the file
+        ("bytes=0-", 206, "bytes 0-99/100", range(100)),
+        ("bytes=90-500", 206, "bytes 90-99/100", range(90, 100)),
+        ("bytes=-500", 206, "bytes 0-99/100", range(100)),
+        ("bytes=99-99", 206, "bytes 99-99/100", range(99, 100)),
+    ],
+)
+def test_malformed_or_unsatisfiable_ranges(tmp_path, samples, header, status, content_range, content) -> None:
+    server = serve(_store_with_clip(tmp_path, samples, bytes(range(100))))
+    try:
+        answer, headers, body = request(server, "GET", "/media/S1/video", headers={"Range": header})
+        assert (answer, headers.get("Content-Range")) == (status, content_range)
+        if status != 416:
+            assert body == bytes(content) and headers["Content-Length"] == str(len(content))
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def test_media_of_a_sample_id_with_spaces_slashes_or_unicode(tmp_path, samples) -> None:
     # the page quotes the id into the media URL: the server must find the sample again (it was a 404)
     server = serve(_store_with_clip(tmp_path, samples, b"webm bytes", sample_id="Clip 1/é?#"))

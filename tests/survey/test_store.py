@@ -100,6 +100,13 @@ def test_a_database_from_before_tokens_is_upgraded(tmp_path, samples) -> None:
     assert store.samples() == samples
 
 
+def test_a_database_from_before_media_roots_is_read_read_only(store: SurveyStore, samples) -> None:
+    # read_only opens without the upgrade that adds media_root: samples() asked for the column and failed
+    with store.connect(write=True) as connection:
+        connection.execute("ALTER TABLE samples DROP COLUMN media_root")
+    assert SurveyStore(store.path, read_only=True).samples() == samples
+
+
 def test_wal_mode_and_reopening(store: SurveyStore, samples) -> None:
     with store.connect() as connection:
         assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -117,6 +124,24 @@ def test_a_transaction_commits_whole_or_not_at_all(store: SurveyStore) -> None:
         connection.execute("INSERT INTO participants (participant_id, created_at) VALUES ('p2', 'now')")
     with store.connect() as connection:
         assert [row[0] for row in connection.execute("SELECT participant_id FROM participants")] == ["p2"]
+
+
+def test_reads_take_no_write_lock(store: SurveyStore, samples) -> None:
+    # every call began with BEGIN IMMEDIATE: a read waited for any writer (30 s, then "database is locked")
+    store.add_participant("p1")
+    writer = store._open()
+    writer.execute("BEGIN IMMEDIATE")
+    try:
+        read: list = []
+        reader = threading.Thread(
+            target=lambda: read.extend([store.samples(), store.responses()]), daemon=True
+        )
+        reader.start()
+        reader.join(timeout=5)
+        assert read == [samples, []]
+    finally:
+        writer.rollback()
+        writer.close()
 
 
 def test_a_different_manifest_is_refused(store: SurveyStore, samples) -> None:

@@ -440,14 +440,18 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send_file(self, file, path: Path, size: int) -> None:
         start, end, status, headers = 0, size - 1, HTTPStatus.OK, [("Accept-Ranges", "bytes")]
-        # a range of more digits than any file size (int() refuses over 4300) is ignored like a malformed one
-        if match := re.fullmatch(r"bytes=([0-9]{0,18})-([0-9]{0,18})", self.headers.get("Range", "").strip()):
+        # One range, "first-[last]" or "-suffix" (RFC 9110 14.1.1); anything else is ignored (a 200), as is an
+        # invalid last < first, and a number of more digits than any file size (int() refuses over 4300).
+        match = re.fullmatch(
+            r"bytes=(?:([0-9]{1,18})-([0-9]{0,18})|-([0-9]{1,18}))", self.headers.get("Range", "").strip()
+        )
+        if match and not (match[2] and int(match[2]) < int(match[1])):
             if match[1]:
                 start = int(match[1])
                 end = min(int(match[2]), size - 1) if match[2] else size - 1
-            elif match[2]:
-                start = max(size - int(match[2]), 0)
-            if start > end or start >= size:
+            else:
+                start = max(size - int(match[3]), 0)
+            if start >= size:  # past the end, or an empty suffix: unsatisfiable
                 return self._send(
                     HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE,
                     b"",

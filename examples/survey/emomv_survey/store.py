@@ -4,7 +4,8 @@ Nothing is lost or doubled: ``responses`` has ``PRIMARY KEY (participant_id, sam
 an upsert, so a reload, a double click or a resubmitted form updates the one row (``submissions`` counts the
 posts, ``created_at`` keeps the first); ``CHECK`` constraints keep ratings in 1-5 and emotions in the taxonomy.
 The database runs in WAL mode with a busy timeout, and every call opens its own connection, so any number of
-server threads (participants) write at once. The samples (with their labels and emotions) are stored too, so
+server threads (participants) write at once; a read takes no write lock, and ``read_only`` opens a copy without
+write permission (analyze.py). The samples (with their labels and emotions) are stored too, so
 that the analysis needs the database only.
 
 A participant's answers are reached on the web only with the participant's token: :meth:`SurveyStore.add_participant`
@@ -118,17 +119,19 @@ def _now() -> str:
 
 
 class SurveyStore:
-    """The survey database at ``path``, created with its schema when missing (``create=False``: an error).
+    """The survey database at ``path``, created with its schema when missing (``create=False``: an error);
+    ``read_only``: an existing database opened for reading only (SQLite refuses any write), which needs no write
+    permission on it or its folder (a collaborator's copy).
 
     Raises:
-        FileNotFoundError: ``create=False`` and there is no file at ``path``.
+        FileNotFoundError: ``create=False`` or ``read_only``, and there is no file at ``path``.
         sqlite3.DatabaseError: ``path`` is not an SQLite database, or one without the survey's tables (an empty
             one is made a survey database with ``create``).
     """
 
-    def __init__(self, path: str | os.PathLike, *, create: bool = True) -> None:
-        self.path = Path(path)
-        if not create and not self.path.is_file():
+    def __init__(self, path: str | os.PathLike, *, create: bool = True, read_only: bool = False) -> None:
+        self.path, self.read_only = Path(path), read_only
+        if (read_only or not create) and not self.path.is_file():
             raise FileNotFoundError(f"survey database {self.path} does not exist")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         connection = self._open()
@@ -141,6 +144,8 @@ class SurveyStore:
                 raise sqlite3.DatabaseError(
                     f"{self.path} is not a survey database (no table samples, participants or responses)"
                 )
+            if read_only:
+                return
             # WAL cannot be switched on inside a transaction; it stays on for the file once set
             if connection.execute("PRAGMA journal_mode=WAL").fetchone()[0] != "wal":
                 raise OSError(f"{self.path}: SQLite cannot use WAL mode here")
@@ -155,18 +160,25 @@ class SurveyStore:
             connection.close()
 
     def _open(self) -> sqlite3.Connection:
-        connection = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+        target = self.path
+        if self.read_only:
+            # A folder without write permission cannot take the WAL index (-shm): a database there without a
+            # -wal file holds all its rows and is read as immutable (no locks, no index).
+            immutable = not os.access(self.path.parent, os.W_OK) and not Path(f"{self.path}-wal").exists()
+            target = f"{self.path.resolve().as_uri()}?mode=ro" + ("&immutable=1" if immutable else "")
+        connection = sqlite3.connect(target, timeout=30.0, isolation_level=None, uri=self.read_only)
         connection.row_factory = sqlite3.Row
         connection.execute("PRAGMA foreign_keys=ON")
         connection.execute("PRAGMA busy_timeout=30000")
         return connection
 
     @contextmanager
-    def connect(self) -> Iterator[sqlite3.Connection]:
-        """A new connection (one per call and thread): one transaction, committed on success, then closed."""
+    def connect(self, write: bool = False) -> Iterator[sqlite3.Connection]:
+        """A new connection (one per call and thread): one transaction, committed on success, then closed; a
+        ``write`` one holds the write lock from its start, a read one only reads (a snapshot in WAL mode)."""
         connection = self._open()
         try:
-            connection.execute("BEGIN IMMEDIATE")
+            connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             with connection:  # commits, or rolls back on any exception
                 yield connection
         finally:
@@ -178,7 +190,7 @@ class SurveyStore:
         """Store the survey's samples; a database that already holds samples must hold exactly these (same ids,
         order, pairs and labels; media paths and media roots may change), so answers never get attached to
         other pairs."""
-        with self.connect() as connection:
+        with self.connect(write=True) as connection:
             stored = [dict(row) for row in connection.execute("SELECT * FROM samples ORDER BY position")]
 
             def key(entry: dict) -> tuple:
@@ -198,10 +210,11 @@ class SurveyStore:
             )
 
     def samples(self) -> list[SurveySample]:
-        """The stored samples in survey order."""
+        """The stored samples in survey order (an added column that a read-only older database lacks: its
+        default)."""
         with self.connect() as connection:
-            rows = connection.execute(f"SELECT {', '.join(_SAMPLE_COLUMNS)} FROM samples ORDER BY position")
-            return [SurveySample(**dict(row)) for row in rows]
+            rows = connection.execute("SELECT * FROM samples ORDER BY position")
+            return [SurveySample(**{k: v for k, v in dict(row).items() if k != "position"}) for row in rows]
 
     # Participants and responses
 
@@ -211,7 +224,7 @@ class SurveyStore:
         reachable with its own token only; :meth:`issue_token` replaces a lost one)."""
         _check_participant_id(participant_id)
         token = secrets.token_urlsafe(_TOKEN_BYTES)
-        with self.connect() as connection:
+        with self.connect(write=True) as connection:
             cursor = connection.execute(
                 "INSERT INTO participants (participant_id, created_at, token_sha256) VALUES (?, ?, ?) "
                 "ON CONFLICT (participant_id) DO NOTHING",
@@ -223,7 +236,7 @@ class SurveyStore:
         """A new token for a registered participant (a lost personal link): the old token stops working."""
         _check_participant_id(participant_id)
         token = secrets.token_urlsafe(_TOKEN_BYTES)
-        with self.connect() as connection:
+        with self.connect(write=True) as connection:
             cursor = connection.execute(
                 "UPDATE participants SET token_sha256 = ? WHERE participant_id = ?",
                 (token_sha256(token), participant_id),
@@ -259,7 +272,7 @@ class SurveyStore:
             if value not in EMOTIONS:
                 raise ResponseError(f"{name} must be one of {', '.join(EMOTIONS)}, got {value!r}")
         now = _now()
-        with self.connect() as connection:
+        with self.connect(write=True) as connection:
             sample, participant = connection.execute(
                 "SELECT (SELECT 1 FROM samples WHERE sample_id = ?), "
                 "(SELECT 1 FROM participants WHERE participant_id = ?)",
