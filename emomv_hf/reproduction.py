@@ -313,6 +313,7 @@ def _run_job(specs: tuple[RunSpec, ...], base: EmoMVTrainingArguments, threads: 
                 "majority_share": majority_share,
                 "num_train_pairs": result.num_train_pairs,
                 "num_test_pairs": result.num_test_pairs,
+                "test_pairs_sha256": result.test_pairs_sha256,
                 "match_scores": match_scores,
             }
         )
