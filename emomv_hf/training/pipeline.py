@@ -141,6 +141,7 @@ class RunResult:
             protocol_description=PROTOCOL_DESCRIPTIONS[self.args.protocol],
             plots=plots,
             member_best_epochs=self.outcome.member_best_epochs,
+            neutral_class=getattr(self.model.config, "neutral_class", False),
         )
 
     def eval_results(self) -> dict[str, Any]:
