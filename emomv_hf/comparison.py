@@ -12,6 +12,10 @@ fold assignment (``examples/compare.py --dataset``); failing that, ``n_test / n_
 assumed, and the method line says so. Over whole repetitions that is exact for the mean fold sizes (the k test
 folds of a repetition partition the N pooled pairs: mean n_test = N/k, mean n_train = N(k-1)/k); single folds
 differ a little (EmoMV-C's five folds of 89-93 pairs give 0.243-0.256 instead of 0.25).
+
+Fold rows: the same dataset, k and seed may still give other folds (another scikit-learn draws them otherwise).
+Runs record which pairs their fold tests on (``test_pairs_sha256``), and a fold whose pairs differ between A and B
+is refused; runs recorded before they did so are paired unchecked, and the method line says for how many folds.
 """
 
 from __future__ import annotations
@@ -157,6 +161,8 @@ class ConfigurationResults:
     metrics: dict[Fold, dict[str, float]] = field(default_factory=dict)
     sizes: dict[Fold, tuple[int, int]] = field(default_factory=dict)
     """``(n_train, n_test)`` pairs of each fold whose run recorded them."""
+    test_pairs: dict[Fold, str] = field(default_factory=dict)
+    """Each fold's ``test_pairs_sha256`` (which pairs it tests on) where its run recorded it."""
 
     @property
     def folds(self) -> list[Fold]:
@@ -218,6 +224,8 @@ def configurations_from_runs(
         }
         if run.get("num_train_pairs") and run.get("num_test_pairs"):
             config.sizes[fold] = (int(run["num_train_pairs"]), int(run["num_test_pairs"]))
+        if run.get("test_pairs_sha256"):
+            config.test_pairs[fold] = str(run["test_pairs_sha256"])
     return configurations
 
 
@@ -243,6 +251,8 @@ class Comparison:
     """``recorded`` (by the runs), ``computed`` (from the dataset) or ``assumed`` (1/(k-1))."""
     rows: tuple[MetricComparison, ...]
     confidence: float
+    unchecked_folds: int = 0
+    """Folds whose pairs could not be checked to be the same in A and B (a run did not record them)."""
 
     @property
     def settings_difference(self) -> str:
@@ -267,6 +277,12 @@ class Comparison:
             f"{len({fold.repetition for fold in self.folds})} repetitions), {sizes}; {100 * self.confidence:g} % "
             'two-sided intervals of the mean per-fold difference B − A; "no difference" where the interval '
             "includes 0."
+            + (
+                f" The pairs of {self.unchecked_folds} of the {len(self.folds)} folds are not checked to be the same "
+                "in A and B (runs recorded before test_pairs_sha256): they are assumed the same."
+                if self.unchecked_folds
+                else ""
+            )
         )
 
 
@@ -286,7 +302,9 @@ def paired_comparison(
     (:func:`corrected_resampled_t`) of the per-fold differences B - A and the :func:`verdict`.
 
     Raises:
-        ComparisonError: (one line) the two differ in task, dataset or folds, or an unknown metric.
+        ComparisonError: (one line) the two differ in task, dataset or folds (a fold whose runs both recorded its
+            ``test_pairs_sha256`` must hold the same pairs in both; a fold a run did not record it for is assumed
+            to, and the method line says how many), or an unknown metric.
     """
     label_a, label_b = f"A ({a.name} in {a.source})", f"B ({b.name} in {b.source})"
     if a.task != b.task:
@@ -308,6 +326,13 @@ def paired_comparison(
         raise ComparisonError(
             f"a paired comparison needs at least 2 folds, {label_a} and {label_b} share {len(folds)}"
         )
+    checked = [fold for fold in folds if fold in a.test_pairs and fold in b.test_pairs]
+    for fold in checked:
+        if a.test_pairs[fold] != b.test_pairs[fold]:
+            raise ComparisonError(
+                f"{fold} holds other pairs in {label_a} than in {label_b}: their fold assignments differ "
+                "(another scikit-learn?), so their folds cannot be paired"
+            )
 
     names = list(metrics or metric_names(a.task))
     available = set.intersection(*(set(config.metrics[fold]) for config in (a, b) for fold in folds))
@@ -340,7 +365,9 @@ def paired_comparison(
         rows.append(
             MetricComparison(name, float(values_a.mean()), float(values_b.mean()), test, verdict(name, test))
         )
-    return Comparison(a, b, folds, train_size, test_size, source, tuple(rows), confidence)
+    return Comparison(
+        a, b, folds, train_size, test_size, source, tuple(rows), confidence, len(folds) - len(checked)
+    )
 
 
 def _shown(metric: str, value: float, sign: str = "") -> str:

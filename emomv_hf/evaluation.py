@@ -38,6 +38,7 @@ from emomv_hf.metrics.functional import (
     correspondence_metrics,
     emotion_confusion_matrix,
     emotion_metrics,
+    predict_matched,
     retrieval_metrics_both_directions,
     tagging_metrics,
 )
@@ -141,7 +142,7 @@ def evaluate_correspondence(
         model, data, accelerator, batch_size, ("logits", "video_emotion_logits", "music_emotion_logits")
     )
     match_scores = torch.softmax(torch.from_numpy(gathered["logits"]), dim=-1)[:, 1].numpy()
-    predictions = gathered["logits"].argmax(-1)
+    predictions = predict_matched(match_scores)  # not the logits' argmax, which gives a tie to "mismatched"
     emotions = _emotion_predictions(
         gathered, gathered["video_emotion_labels"], gathered["music_emotion_labels"]
     )

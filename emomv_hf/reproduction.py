@@ -313,6 +313,7 @@ def _run_job(specs: tuple[RunSpec, ...], base: EmoMVTrainingArguments, threads: 
                 "majority_share": majority_share,
                 "num_train_pairs": result.num_train_pairs,
                 "num_test_pairs": result.num_test_pairs,
+                "test_pairs_sha256": result.test_pairs_sha256,
                 "match_scores": match_scores,
             }
         )
@@ -527,7 +528,12 @@ def _calibration_rows(
 def _paired_comparisons(runs: Sequence[dict[str, Any]]) -> list[str]:
     """Under ``cv``, every other row of a task against the paper's proposed multi-task model on the same folds:
     mean per-fold difference, 95 % interval (corrected resampled t), verdict."""
-    from emomv_hf.comparison import configurations_from_runs, differences_markdown, paired_comparison
+    from emomv_hf.comparison import (
+        ComparisonError,
+        configurations_from_runs,
+        differences_markdown,
+        paired_comparison,
+    )
 
     configurations = configurations_from_runs(runs, "this reproduction")
     lines = []
@@ -535,12 +541,16 @@ def _paired_comparisons(runs: Sequence[dict[str, Any]]) -> list[str]:
         reference = configurations.get(f"emomv-{task}-multi")
         if reference is None or len(reference.folds) < 2:
             continue
-        comparisons = {
-            f"{MODEL_LABELS[model]}, {variant}-task": paired_comparison(reference, configurations[name])
-            for model in MODELS
-            for variant in VARIANTS
-            if (name := f"{model}-{task}-{variant}") in configurations and name != reference.name
-        }
+        try:
+            comparisons = {
+                f"{MODEL_LABELS[model]}, {variant}-task": paired_comparison(reference, configurations[name])
+                for model in MODELS
+                for variant in VARIANTS
+                if (name := f"{model}-{task}-{variant}") in configurations and name != reference.name
+            }
+        except ComparisonError as error:  # runs reused from an invocation that drew other folds
+            lines += ["", f"Paired comparisons, {task}, `cv`: not made: {error}."]
+            continue
         if not comparisons:
             continue
         lines += [

@@ -14,6 +14,11 @@ difference").
 The correction needs each fold's numbers of training and test pairs: runs record them; for runs written before
 they did, --dataset computes them from the fold assignment, and without it n_test/n_train = 1/(k-1) is assumed
 (the method line says which).
+
+Folds are paired only when they hold the same pairs: every run records which pairs its test fold holds
+(test_pairs_sha256), and a fold whose pairs differ between A and B (another scikit-learn may draw other folds) is
+refused in one line naming both. Runs recorded before they did so are paired unchecked, and the method line says
+for how many folds.
 """
 
 from __future__ import annotations

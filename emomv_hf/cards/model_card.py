@@ -167,6 +167,7 @@ def make_model_card(
     protocol_description: str,
     plots: Sequence[str] = (),
     member_best_epochs: Sequence[int] | None = None,
+    neutral_class: bool = False,
 ) -> ModelCard:
     """A filled :class:`~huggingface_hub.ModelCard` (YAML with the model-index, and the body) for a finished run.
 
@@ -179,6 +180,7 @@ def make_model_card(
         plots: file names of the plots saved next to the card (linked from it).
         best_epoch: the restored epoch's index from 0, as ``TrainingOutcome.best_epoch``.
         member_best_epochs: an ensemble's members' restored epochs (``best_epoch`` is then their largest).
+        neutral_class: the model has a ``neutral`` class besides the five emotions (a tagger's config says so).
     """
     variant = "single-task" if args["single_task"] else "multi-task"
     repo_id = args.get("hub_model_id") or args.get("output_dir") or "path/to/checkpoint"
@@ -237,6 +239,7 @@ def make_model_card(
             task, dataset, config, split if split in ("train", "validation", "test") else "validation"
         ),
         training_table="| Argument | Value |\n|---|---|\n" + training_rows,
+        neutral_class=neutral_class,
         bibtex=BIBTEX,
     )
 

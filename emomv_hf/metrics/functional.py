@@ -48,6 +48,9 @@ DEFAULT_KS: tuple[int, ...] = (1, 3, 5)
 DEFAULT_RECALL_KS: tuple[int, ...] = (1, 5, 10)
 """Cut-offs of the instance-level Recall@K of the true counterpart."""
 
+MATCH_THRESHOLD = 0.5
+"""P(matched) at or above which a pair is predicted matched (see :func:`predict_matched`)."""
+
 # Rows of the (Nq, Ng) similarity matrix are processed in chunks of about this many elements, so that a
 # 5000 x 5000 evaluation needs tens of megabytes of scratch memory rather than gigabytes.
 _CHUNK_ELEMENTS = 2_000_000
@@ -56,6 +59,14 @@ _CHUNK_ELEMENTS = 2_000_000
 # --------------------------------------------------------------------------------------------------
 # Classification (scikit-learn) and calibration
 # --------------------------------------------------------------------------------------------------
+
+
+def predict_matched(match_scores: Any, threshold: float = MATCH_THRESHOLD) -> np.ndarray:
+    """The package's one rule from P(matched) to a predicted class: ``(N,)`` scores → ``(N,)`` int64, 1 (matched)
+    where ``score >= threshold``. A tie (equal logits, P(matched) = 0.5) is matched. The rule reads the score,
+    not the logits, so that it gives the same class again from a saved score (the `evaluate` module, a run's
+    recorded P(matched)), also where float32 rounds a near tie to 0.5."""
+    return (np.asarray(match_scores) >= threshold).astype(np.int64)
 
 
 def emotion_metrics(prefix: str, labels: Any, predictions: Any) -> dict[str, float]:
@@ -132,14 +143,14 @@ def correspondence_metrics(
     video_emotion_predictions: Any = None,
     music_emotion_labels: Any = None,
     music_emotion_predictions: Any = None,
-    threshold: float = 0.5,
+    threshold: float = MATCH_THRESHOLD,
 ) -> dict[str, float]:
     """Metrics of the binary matched / mismatched classification (paper Tables 8-9, 12).
 
     Args:
         labels: ``(N,)`` ground truth, 1 = matched, 0 = mismatched.
         match_scores: ``(N,)`` P(matched) (or any score increasing with it); used for ``roc_auc``.
-        predictions: ``(N,)`` hard 0/1 predictions; default ``match_scores >= threshold``.
+        predictions: ``(N,)`` hard 0/1 predictions; default :func:`predict_matched` (``match_scores >= threshold``).
         video_emotion_labels, video_emotion_predictions: optional ``(M,)`` emotion class indices of the
             video stream (multi-task models), given together.
         music_emotion_labels, music_emotion_predictions: the same for the music stream.
@@ -154,9 +165,7 @@ def correspondence_metrics(
     from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
 
     labels, match_scores = np.asarray(labels), np.asarray(match_scores)
-    predictions = (
-        (match_scores >= threshold).astype(np.int64) if predictions is None else np.asarray(predictions)
-    )
+    predictions = predict_matched(match_scores, threshold) if predictions is None else np.asarray(predictions)
     results = {"accuracy": float(accuracy_score(labels, predictions))}
     if np.any(labels == 1) or np.any(predictions == 1):
         results["f1"] = float(f1_score(labels, predictions, pos_label=1))
@@ -194,11 +203,11 @@ def expected_calibration_error(labels: Any, probabilities: Any, num_bins: int = 
             probabilities, as for the correspondence model's P(matched)), or ``(N, C)`` class probabilities.
     """
     probabilities = np.asarray(probabilities, dtype=np.float64)
-    if probabilities.ndim == 1:  # P(class 1) → both classes' probabilities
-        probabilities = np.stack([1.0 - probabilities, probabilities], axis=1)
-    labels = np.asarray(labels)
-    confidence = probabilities.max(axis=1)
-    correct = (probabilities.argmax(axis=1) == labels).astype(np.float64)
+    if probabilities.ndim == 1:  # P(class 1): predicted as everywhere else (a tie at 0.5 is class 1)
+        confidence, predicted = np.maximum(probabilities, 1.0 - probabilities), predict_matched(probabilities)
+    else:
+        confidence, predicted = probabilities.max(axis=1), probabilities.argmax(axis=1)
+    correct = (predicted == np.asarray(labels)).astype(np.float64)
     edges = np.linspace(0.0, 1.0, num_bins + 1)
     bins = np.searchsorted(edges[1:-1], confidence, side="left")
     counts = np.bincount(bins, minlength=num_bins)

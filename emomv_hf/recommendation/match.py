@@ -20,6 +20,7 @@ import torch
 from transformers import PreTrainedModel
 
 from emomv_hf.features.arguments import ExtractorArguments
+from emomv_hf.metrics.functional import predict_matched
 
 from .arguments import query_extractors
 from .index import STREAMS, library_metadata, read_library, task_model
@@ -80,7 +81,7 @@ class MatchResult:
 
     @property
     def matched(self) -> bool:
-        return self.probability >= 0.5
+        return bool(predict_matched(self.probability))
 
     def to_dict(self) -> dict[str, Any]:
         fields = asdict(self)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -116,6 +117,9 @@ class RunResult:
     """Pairs the final model trained on (``cv``: the whole outer training fold)."""
     num_test_pairs: int | None = None
     """Pairs of the reported split (``cv``: the outer test fold); both sizes enter the corrected resampled t."""
+    test_pairs_sha256: str | None = None
+    """SHA-256 of the reported pairs' sorted ``pair_id``, one per line: which pairs a ``cv`` fold holds, so that a
+    paired comparison pairs only folds of the same rows (another scikit-learn may draw other folds)."""
 
     @property
     def metrics(self) -> dict[str, float]:
@@ -137,6 +141,7 @@ class RunResult:
             protocol_description=PROTOCOL_DESCRIPTIONS[self.args.protocol],
             plots=plots,
             member_best_epochs=self.outcome.member_best_epochs,
+            neutral_class=getattr(self.model.config, "neutral_class", False),
         )
 
     def eval_results(self) -> dict[str, Any]:
@@ -151,6 +156,7 @@ class RunResult:
             "num_processes": self.num_processes,
             "num_train_pairs": self.num_train_pairs,
             "num_test_pairs": self.num_test_pairs,
+            "test_pairs_sha256": self.test_pairs_sha256,
             **{f"train_{name}": value for name, value in self.outcome.to_dict().items()},
         }
 
@@ -300,6 +306,7 @@ def run_training(
 
     # The protocol's reported split of the dataset, or the cv protocol's outer test fold.
     data = args.dataset if splits.report_pairs is None else splits.report_pairs
+    reported = pairs[splits.report_split] if splits.report_pairs is None else splits.report_pairs
     report = evaluate(
         model, data, splits.report_split, accelerator=accelerator, batch_size=args.eval_batch_size
     )
@@ -314,7 +321,8 @@ def run_training(
         accelerator.num_processes,
         splits.report_pairs,
         len(splits.train if splits.refit is None else splits.refit),
-        len(pairs[splits.report_split] if splits.report_pairs is None else splits.report_pairs),
+        len(reported),
+        hashlib.sha256("\n".join(sorted(reported["pair_id"])).encode()).hexdigest(),
     )
     if save and args.output_dir and accelerator.is_main_process:
         save_run(result)

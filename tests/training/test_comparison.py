@@ -514,3 +514,50 @@ def test_the_emotion_heads_calibration_metrics_are_lower_is_better(stream):
     down = corrected_resampled_t([-0.02, -0.03, -0.025, -0.02, -0.03], N_TRAIN, N_TEST)
     for metric in (f"{stream}_emotion_ece", f"{stream}_emotion_brier"):
         assert verdict(metric, down) == "better", metric
+
+
+def test_folds_that_hold_other_pairs_are_not_paired(emomv_c_dir, tmp_path, monkeypatch, capsys):
+    """Two real reproductions over the same dataset and seeds whose fold assignments differ (as another
+    scikit-learn may draw them): each run records its test fold's pairs, and the comparison refuses to pair them."""
+    import hashlib
+
+    from emomv_hf.data.loading import load_emomv
+    from emomv_hf.reproduction import dataset_fingerprint, reproduction_grid, run_grid
+    from emomv_hf.training import protocols
+    from emomv_hf.training.arguments import EmoMVTrainingArguments
+
+    dataset = str(emomv_c_dir)
+    base = EmoMVTrainingArguments(dataset=dataset, max_epochs=2, patience=1, progress=False, plots=False)
+    specs = reproduction_grid([0, 1], ["cv"], ["emomv"], ["correspondence"], ["multi"])
+
+    def reproduce(name):
+        runs = run_grid(specs, base, tmp_path / name / "runs", progress=False).runs
+        return _write_reproduction(tmp_path / name / "out", runs), runs
+
+    a, runs_a = reproduce("a")
+    drawn = protocols.cv_folds
+    monkeypatch.setattr(protocols, "cv_folds", lambda pairs, k, repetition: drawn(pairs, k, repetition + 7))
+    b, _ = reproduce("b")
+    # Each run records the sha256 of its test fold's sorted pair ids.
+    pooled, folds = drawn(load_emomv(dataset, "pairs"), 5, 0)
+    for run, (_, test_rows) in zip(runs_a, folds, strict=False):
+        pair_ids = "\n".join(sorted(pooled.select(test_rows)["pair_id"]))
+        assert run["test_pairs_sha256"] == hashlib.sha256(pair_ids.encode()).hexdigest()
+    assert runs_a[0]["settings"]["dataset_fingerprint"] == dataset_fingerprint(dataset)
+
+    name = "emomv-correspondence-multi"
+    results_a, results_b = read_results(a)[name], read_results(b)[name]
+    assert results_a.folds == results_b.folds and results_a.dataset == results_b.dataset
+    with pytest.raises(
+        ComparisonError, match=r"fold 0 of 5 \(repetition 0\) holds other pairs in A .* than in B"
+    ):
+        paired_comparison(results_a, results_b, ["accuracy"])
+    capsys.readouterr()  # the trainings' output
+    assert _compare_script().main([str(a), str(b)]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("compare.py: error: ") and str(a) in line and str(b) in line
+    # The same folds pair; runs recorded before the digest are compared unchecked, and the method line says so.
+    assert "not checked" not in paired_comparison(results_a, results_a, ["accuracy"]).method_line()
+    results_b.test_pairs.clear()
+    method = paired_comparison(results_a, results_b, ["accuracy"]).method_line()
+    assert "The pairs of 2 of the 2 folds are not checked to be the same in A and B" in method

@@ -319,6 +319,25 @@ def test_results_md_reports_calibration_and_paired_comparisons_against_the_propo
     assert "n_train/n_test 365/91 (mean over the folds, as the runs recorded them)" in section
 
 
+def test_results_md_says_why_rows_whose_folds_hold_other_pairs_are_not_compared():
+    """Runs reused from an invocation whose folds held other pairs (another scikit-learn): results.md says why the
+    rows are not compared instead of failing after the training."""
+    runs = [
+        {
+            **_fake_cv_run(model, "multi", seed, 0.7 + 0.01 * seed, [0.5], [1]),
+            "test_pairs_sha256": f"{model}{seed}",
+        }
+        for seed in range(5)
+        for model in ("emomv", "baseline")
+    ]
+    markdown = reproduction.results_markdown(runs, dataset="datasets/emomv-c", command="cmd")
+    assert (
+        "Paired comparisons, correspondence, `cv`: not made: fold 0 of 5 (repetition 0) holds other pairs in A "
+        "(emomv-correspondence-multi in this reproduction) than in B (baseline-correspondence-multi"
+        in markdown
+    )
+
+
 def test_pooled_calibration_of_two_cv_repetitions_counts_each_pair_once_per_pooling():
     """Seeds 0-9 of a 5-fold cv are two repetitions over the same pairs: each repetition is pooled on its own
     (its 455 predictions are one per pair), and the pooled floor is that of 455 pairs, not of 910."""

@@ -27,7 +27,8 @@ Args:
         (`evaluate.load(path, "multitask")`): emotion class of each stream of each pair, true and predicted.
     predictions (`list` of `int`, optional, compute only): hard 0/1 predictions; default
         `prediction_scores >= threshold`.
-    threshold (`float`, optional, compute only): decision threshold, default 0.5.
+    threshold (`float`, optional, compute only): decision threshold, default 0.5 (a score of exactly 0.5 is
+        matched, as everywhere in emomv_hf: `emomv_hf.metrics.functional.predict_matched`).
     video_emotion_labels, video_emotion_predictions, music_emotion_labels, music_emotion_predictions
         (optional, compute keyword arguments in the default configuration): per-stream emotion classes,
         when they are not per-pair features (e.g. emotions of retrieval segments).
@@ -120,7 +121,7 @@ class EmomvCorrespondence(evaluate.Metric):
         music_emotion_references=None,
         music_emotion_predictions=None,
         hard_predictions=None,
-        threshold=0.5,
+        threshold=F.MATCH_THRESHOLD,
         video_emotion_labels=None,
         music_emotion_labels=None,
     ):
