@@ -40,6 +40,7 @@ from emomv_hf.comparison import METHOD, ComparisonError, corrected_resampled_t, 
 from emomv_hf.data.schema import DATASET_NAMES
 from emomv_hf.emotions import EMOTIONS
 from emomv_hf.io_utils import counted, markdown_table, replacing_dir
+from emomv_hf.models_registry import parse_config_overrides
 from emomv_hf.paper_results import PAPER_TABLES, metric_names
 from emomv_hf.reporting import dataset_display_name, display_value, metric_label, paper_value
 from emomv_hf.training.protocols import DEFAULT_PATIENCE, PROTOCOL_DESCRIPTIONS
@@ -298,6 +299,14 @@ def tagger_card(dataset: str, path: Path, hub_org: str) -> ModelCard:
     )
 
 
+def _has_neutral_class(task: str, arguments: Mapping[str, Any]) -> bool:
+    """Whether the runs' model had the optional sixth class (a tagger's ``--config-overrides neutral_class=true``)."""
+    overrides = (
+        parse_config_overrides("emomv", task, arguments.get("config_overrides")) if task == "tagging" else {}
+    )
+    return bool(overrides.get("neutral_class"))
+
+
 def _card(
     *,
     dataset: str,
@@ -356,7 +365,12 @@ def _card(
             *extra_limitations,
             "Inputs must be features of the release's extractors (SlowFast R50 Kinetics pooled features and VGGish "
             "embeddings before PCA, averaged over 0.96 s frames).",
-            "Five Western film/music-video emotions only; no neutral class.",
+            "Five Western film/music-video emotions"
+            + (
+                " and a `neutral` class."
+                if _has_neutral_class(task, arguments)
+                else " only; no neutral class."
+            ),
         ],
         settings_table=_settings_table(arguments, recorded, protocol),
         bibtex=BIBTEX,

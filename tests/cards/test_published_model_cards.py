@@ -99,3 +99,15 @@ def test_bad_arguments_are_one_line(script, tmp_path, capsys):
     assert capsys.readouterr().err.count("\n") == 1
     assert script.main(["--reproduction", f"emomv-c={tmp_path}", "--output-dir", str(tmp_path / "o")]) == 1
     assert "holds no results" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("overrides", ["num_hidden_layers=2", "num_hidden_layers=2,neutral_class=true"])
+def test_a_taggers_card_says_whether_it_has_a_neutral_class(script, tmp_path, overrides):
+    report = json.loads((REPO_ROOT / "docs/tagging-emomv-c.json").read_text())
+    report["arguments"]["config_overrides"] = overrides
+    (tmp_path / "tagger.json").write_text(json.dumps(report))
+    argv = ["--tagger", f"emomv-c={tmp_path / 'tagger.json'}", "--output-dir", str(tmp_path / "cards")]
+    assert script.main(argv) == 0
+    card = (tmp_path / "cards" / "emomv-c-tagger" / "README.md").read_text()
+    neutral = "neutral_class=true" in overrides
+    assert ("and a `neutral` class." in card) is neutral and ("no neutral class" in card) is not neutral
