@@ -58,11 +58,12 @@ def _synthetic_segments(seed: int = 0):
     return rows
 
 
-def _write_extracted(folder: Path, rows) -> Path:
-    table = schema_table(
+def _segments_table(rows, emotions: list | None = None):
+    """Extracted segments of ``(segment_id, source, _, video, music)`` rows, unlabelled unless ``emotions``."""
+    return schema_table(
         {
             "segment_id": [row[0] for row in rows],
-            "emotion": [None] * len(rows),
+            "emotion": emotions or [None] * len(rows),
             "video_features": [row[3] for row in rows],
             "music_features": [row[4] for row in rows],
             "source": [row[1] for row in rows],
@@ -72,6 +73,10 @@ def _write_extracted(folder: Path, rows) -> Path:
         },
         EXTRACTED_SEGMENT_FEATURES,
     )
+
+
+def _write_extracted(folder: Path, rows) -> Path:
+    table = _segments_table(rows)
     card = make_extraction_card(name=folder.name, tables={"train": table}, settings={}, media="test")
     return write_hub_folder(folder, {"segments": {"train": table}}, card)
 
@@ -426,19 +431,7 @@ def test_a_segment_id_in_two_splits_is_one_line_naming_the_folder_and_both_rows(
     validation = [rows[6], (rows[2][0], *rows[7][1:]), rows[8]]  # row 1 repeats train's row 2
 
     def table(rows):
-        return schema_table(
-            {
-                "segment_id": [row[0] for row in rows],
-                "emotion": [index % 5 for index in range(len(rows))],
-                "video_features": [row[3] for row in rows],
-                "music_features": [row[4] for row in rows],
-                "source": [row[1] for row in rows],
-                "start": [0.0] * len(rows),
-                "end": [30.0] * len(rows),
-                "media": [f"{row[1]}.mp4" for row in rows],
-            },
-            EXTRACTED_SEGMENT_FEATURES,
-        )
+        return _segments_table(rows, [index % 5 for index in range(len(rows))])
 
     tables = {"train": table(rows[:6]), "validation": table(validation)}
     card = make_extraction_card(name="features", tables=tables, settings={}, media="test")
