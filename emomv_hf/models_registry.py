@@ -10,11 +10,13 @@ from typing import Any
 
 from huggingface_hub.errors import StrictDataclassError
 from transformers import (
+    AutoConfig,
     AutoModel,
     PretrainedConfig,
     PreTrainedModel,
 )
 
+from .configuration_emomv_ensemble import EmoMVEnsembleConfig
 from .io_utils import looks_like_local_path
 from .modeling_emomv import EmoMVForCorrespondence, EmoMVForRetrieval
 from .modeling_emomv_baseline import EmoMVBaselineForCorrespondence, EmoMVBaselineForRetrieval
@@ -93,10 +95,11 @@ def build_model(family: str, task: str, multi_task: bool = True, **config_overri
 
 def load_model(model_name_or_path: str) -> PreTrainedModel:
     """`AutoModel.from_pretrained`, with one-line errors for what a hand-edited or damaged folder holds: a
-    missing local folder (`FileNotFoundError`), and (`ValueError`, naming the file) a ``config.json`` field of the wrong
-    type or value, weights of other shapes than the configuration makes, missing from it or from the checkpoint, NaN /
-    infinite weights, or a standardiser's standard deviation <= 0. (A ``config.json`` that is not JSON already gets
-    transformers' one-line `OSError` naming it.)"""
+    missing local folder (`FileNotFoundError`), and (`ValueError`, naming the file) a folder of another model (an
+    extractor checkpoint, any transformers model), a ``config.json`` field of the wrong type or value, weights of
+    other shapes than the configuration makes, missing from it or from the checkpoint, NaN / infinite weights, or
+    a standardiser's standard deviation <= 0. (A ``config.json`` that is not JSON already gets transformers'
+    one-line `OSError` naming it.)"""
     from transformers.utils import logging as transformers_logging
 
     if looks_like_local_path(model_name_or_path) and not Path(model_name_or_path).is_dir():
@@ -106,8 +109,15 @@ def load_model(model_name_or_path: str) -> PreTrainedModel:
     verbosity = transformers_logging.get_verbosity()
     transformers_logging.set_verbosity_error()
     try:
+        config = AutoConfig.from_pretrained(model_name_or_path)
+        emomv_configs = (EmoMVEnsembleConfig, *(cls.config_class for cls in MODEL_CLASSES.values()))
+        if not isinstance(config, emomv_configs):
+            raise ValueError(
+                f"{config_file}: model_type {config.model_type!r} is not an EmoMV model (one of "
+                f"{sorted(cls.model_type for cls in emomv_configs)}, as train.py writes)"
+            )
         model, loading_info = AutoModel.from_pretrained(
-            model_name_or_path, ignore_mismatched_sizes=True, output_loading_info=True
+            model_name_or_path, config=config, ignore_mismatched_sizes=True, output_loading_info=True
         )
     except StrictDataclassError as error:
         reason = " ".join(str(error.__cause__ or error).split())  # one line: the field and what it must be

@@ -782,3 +782,25 @@ def test_load_model_refuses_weights_the_checkpoint_lacks(tmp_path):
         ValueError, match=r"ensemble: weight members\.1\..* is not in the model .*config\.json"
     ):
         load_model(str(tmp_path / "ensemble"))
+
+
+def test_load_model_refuses_a_folder_of_another_model(tmp_path):
+    """`--model` given the package's own VGGish extractor folder, or any other transformers model, is refused
+    in one line naming its config.json (the extractor's `from_pretrained` crashed with an AttributeError, and a
+    BERT folder loaded as a BertModel that its caller then failed on)."""
+    from transformers import BertConfig, BertModel
+
+    from emomv_hf.features.configuration_vggish import VGGishConfig
+    from emomv_hf.features.modeling_vggish import VGGishModel
+    from emomv_hf.models_registry import load_model
+
+    VGGishModel(VGGishConfig(hidden_size=8)).save_pretrained(tmp_path / "vggish")
+    bert = BertConfig(
+        vocab_size=8, hidden_size=8, num_hidden_layers=1, num_attention_heads=1, intermediate_size=8
+    )
+    BertModel(bert).save_pretrained(tmp_path / "bert")
+    for name, model_type in (("vggish", "vggish"), ("bert", "bert")):
+        with pytest.raises(
+            ValueError, match=rf"{name}/config\.json: model_type '{model_type}' is not an EmoMV model"
+        ):
+            load_model(str(tmp_path / name))
