@@ -1,5 +1,6 @@
 """EmoMV model configuration (correspondence classification and retrieval, paper sections 5.1 and 6.1)."""
 
+import dataclasses
 import difflib
 from typing import ClassVar, Literal
 
@@ -14,14 +15,18 @@ _SERIALIZATION_KEYS = {"auto_map", "model_type", "transformers_version", "archit
 
 def reject_unknown_fields(config: PreTrainedConfig, kwargs: dict) -> None:
     """Raise `ValueError` for keyword arguments that are no field of `config` (with a "did you mean"): a typo in
-    config.json (`multi_taks`) would otherwise become a silent extra attribute."""
+    config.json (`multi_taks`) would otherwise become a silent extra attribute, and a class attribute (`task`,
+    `family`) or property of `config`'s class one the instance overrides (or fails to set)."""
+    fields = sorted(field.name for field in dataclasses.fields(config))  # `ClassVar`s are no fields
     unknown = sorted(
         key
         for key in kwargs
-        if key not in _SERIALIZATION_KEYS and not key.startswith("_") and not hasattr(type(config), key)
+        if key not in _SERIALIZATION_KEYS
+        and not key.startswith("_")
+        and key not in fields
+        and not hasattr(PreTrainedConfig, key)
     )
     if unknown:
-        fields = sorted(config.__dataclass_fields__)
         hints = []
         for key in unknown:
             close = difflib.get_close_matches(key, fields, n=1)

@@ -4,7 +4,7 @@ from huggingface_hub.dataclasses import strict
 from transformers import AutoConfig
 from transformers.configuration_utils import PreTrainedConfig, SubConfigSpec
 
-from .configuration_emomv import EmoMVConfig, EmoMVRetrievalConfig, check_range
+from .configuration_emomv import EmoMVConfig, EmoMVRetrievalConfig, check_range, reject_unknown_fields
 from .emotions import MATCH_LABELS
 
 MEMBER_CONFIGS = {config.model_type: config for config in (EmoMVConfig, EmoMVRetrievalConfig)}
@@ -59,6 +59,7 @@ class EmoMVEnsembleConfig(PreTrainedConfig):
     member_config: dict | PreTrainedConfig | None = None
 
     def __post_init__(self, **kwargs):
+        reject_unknown_fields(self, kwargs)
         if self.id2label is None:
             self.id2label = dict(enumerate(MATCH_LABELS))
             self.label2id = {name: index for index, name in enumerate(MATCH_LABELS)}

@@ -28,6 +28,7 @@ from emomv_hf import (
     EmoMVForCorrespondence,
     EmoMVForRetrieval,
     EmoMVRetrievalConfig,
+    EmoMVTaggingConfig,
 )
 from emomv_hf.modeling_emomv import EmoMVProjectionHead, contrastive_loss
 from emomv_hf.modeling_emomv_baseline import euclidean_distance, pairwise_euclidean_distance
@@ -204,6 +205,25 @@ def test_unknown_config_fields_are_refused_with_their_name(cls, tmp_path):
     for loader in (cls.from_pretrained, AutoModel.from_pretrained, AutoConfig.from_pretrained):
         with pytest.raises(ValueError, match="multi_taks"):
             loader(tmp_path)
+
+
+@pytest.mark.parametrize(
+    "config_class", [*(cls.config_class for cls in MODEL_CLASSES), EmoMVTaggingConfig, EmoMVEnsembleConfig]
+)
+def test_config_json_cannot_set_what_the_class_fixes(config_class, tmp_path):
+    """`task` and `family` are the config class's (a correspondence config.json holding `"task": "retrieval"`
+    was evaluated, indexed and carded as a retrieval model); the tagger's and the ensemble's properties
+    (`class_names`, `task`, ...) crashed with an AttributeError; the ensemble took typos silently."""
+    fixed = {name for name in ("task", "family", "class_names", "multi_task") if hasattr(config_class, name)}
+    fixed -= set(config_class.__dataclass_fields__)
+    for name in (*fixed, "ensemble_sise"):
+        with pytest.raises(ValueError, match=rf"unknown field\(s\) `{name}`"):
+            config_class(**{name: "retrieval"})
+    config_class().save_pretrained(tmp_path)
+    saved = json.loads((tmp_path / "config.json").read_text())
+    (tmp_path / "config.json").write_text(json.dumps({**saved, "task": "retrieval"}))
+    with pytest.raises(ValueError, match="`task`"):
+        AutoConfig.from_pretrained(tmp_path)
 
 
 @pytest.mark.parametrize("cls", MODEL_CLASSES, ids=lambda c: c.__name__)
