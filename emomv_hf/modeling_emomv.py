@@ -259,6 +259,8 @@ def _as_tensor(values: Any, name: str) -> torch.Tensor:
         return values.detach()
     try:
         array = np.asarray(values)
+        if not array.dtype.isnative:  # torch reads native byte order only; HDF5 or .npy may store big-endian
+            array = array.astype(array.dtype.newbyteorder("="))
         # torch warns on (and must not write into) read-only buffers, e.g. zero-copy views of Arrow columns.
         return torch.from_numpy(array if array.flags.writeable else array.copy())
     except (TypeError, ValueError, RuntimeError):

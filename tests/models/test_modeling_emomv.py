@@ -669,6 +669,27 @@ def test_bad_input_gives_clear_errors(cls):
     torch.testing.assert_close(model(**inputs).loss, model(video, music.half().float(), **full).loss)
 
 
+def test_big_endian_arrays_are_read_as_native_ones(emomv_c_train, tmp_path):
+    """An HDF5 file (or .npy) may store big-endian numbers, and h5py returns them so (`>f4`): they were refused
+    as "must be ... a numpy array, got ndarray" by `prepare_inputs` and `fit_standardization`."""
+    import h5py
+
+    native = {name: tensor[:32].numpy() for name, tensor in emomv_c_train.items()}
+    with h5py.File(tmp_path / "features.h5", "w") as handle:
+        for name, array in native.items():
+            handle.create_dataset(name, data=array.astype(array.dtype.newbyteorder(">")))
+    with h5py.File(tmp_path / "features.h5", "r") as handle:
+        stored = {name: handle[name][:] for name in native}
+    assert stored["video_features"].dtype.str == ">f4" and stored["labels"].dtype.str == ">i8"
+    models = [_build(EmoMVForCorrespondence).eval() for _ in range(2)]
+    for model, arrays in zip(models, (native, stored), strict=True):
+        model.fit_standardization(arrays["video_features"], arrays["music_features"])
+    inputs = [model.prepare_inputs(**arrays) for model, arrays in zip(models, (native, stored), strict=True)]
+    for name in native:
+        assert torch.equal(inputs[0][name], inputs[1][name])
+    assert torch.equal(models[0](**inputs[0]).loss, models[1](**inputs[1]).loss)
+
+
 def _independent_supervised_contrastive(video, music, video_emotions, music_emotions, temperature):
     """Khosla et al.'s loss written query by query with plain Python loops, both directions averaged."""
     directions = []
