@@ -174,7 +174,10 @@ class FeatureStandardizer(nn.Module):
         for stream, values in streams.items():
             statistic = getattr(self, f"{stream}_mean")
             features = check_features(values, f"{stream}_features", len(statistic))
-            inputs[f"{stream}_features"] = features.to(statistic.device, statistic.dtype)
+            features = features.to(statistic.device, statistic.dtype)
+            if not torch.isfinite(features).all():  # finite float64 values beyond float32's range became inf
+                raise ValueError(f"`{stream}_features` holds values beyond the range of {statistic.dtype}.")
+            inputs[f"{stream}_features"] = features
         sizes = {name: len(tensor) for name, tensor in inputs.items()}
         if len(set(sizes.values())) > 1:
             raise ValueError(

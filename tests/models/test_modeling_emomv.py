@@ -690,6 +690,19 @@ def test_big_endian_arrays_are_read_as_native_ones(emomv_c_train, tmp_path):
     assert torch.equal(models[0](**inputs[0]).loss, models[1](**inputs[1]).loss)
 
 
+def test_float64_features_beyond_float32_are_refused(emomv_c_train):
+    """Finite float64 values beyond float32's range become inf in the model's dtype (NaN logits, no error)."""
+    model = _build(EmoMVForCorrespondence).eval()
+    video = emomv_c_train["video_features"][:4].double().numpy()
+    video[1, 3] = 1e39
+    with pytest.raises(ValueError, match=r"`video_features` holds values beyond the range of torch.float32"):
+        model.prepare_inputs(video, emomv_c_train["music_features"][:4])
+    model.double()  # in float64 the same value is a number
+    assert torch.isfinite(
+        model.prepare_inputs(video, emomv_c_train["music_features"][:4])["video_features"]
+    ).all()
+
+
 def _independent_supervised_contrastive(video, music, video_emotions, music_emotions, temperature):
     """Khosla et al.'s loss written query by query with plain Python loops, both directions averaged."""
     directions = []
