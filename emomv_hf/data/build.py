@@ -315,7 +315,7 @@ def read_extracted_segments(
             f"{folder}: not a segments dataset folder of extract_features.py ({type(error).__name__}: {error})"
         ) from None
     loaded.check_unique_ids(folder)
-    ids, emotions = loaded.segment_ids, loaded.column("emotion")
+    ids, emotions = loaded.segment_ids, loaded.emotions
     video, has_video = loaded.features("video")
     music, has_music = loaded.features("music")
     missing = {

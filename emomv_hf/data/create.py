@@ -122,7 +122,7 @@ def read_unlabelled_segments(folder: str | os.PathLike) -> UnlabelledSegments:
         [source or source_video_id(segment_id) for source, segment_id in zip(sources, ids, strict=True)],
         *segments.features("video"),
         *segments.features("music"),
-        segments.column("emotion"),
+        segments.emotions,
         description,
     )
 

@@ -22,6 +22,8 @@ from huggingface_hub import DatasetCard
 
 from emomv_hf.io_utils import atomic_open, replacing_dir
 
+from .schema import PAIRS_CONFIG
+
 DATA_DIR = "data"
 _OUTPUT = re.compile(rf"^(README\.md|{DATA_DIR}/[^/]+/[^/]+-\d{{5}}-of-\d{{5}}\.parquet)$")
 
@@ -83,10 +85,10 @@ def write_hub_folder(
             )
     if target.is_dir() and not overwrite:
         # Anything but README.md and the Parquet shards under data/ is no build's output, and a README.md without
-        # shards is no build's either (a build always writes both).
+        # pairs is no build's either (a build always writes both; extract_features.py writes segments alone).
         files = [path for path in sorted(target.rglob("*")) if not path.is_dir() or path.is_symlink()]
         names = [path.relative_to(target).as_posix() for path in files]
-        built = any(_OUTPUT.match(name) and name != "README.md" for name in names)
+        built = any(_OUTPUT.match(name) and name.startswith(f"{DATA_DIR}/{PAIRS_CONFIG}/") for name in names)
         extra = [name for name in names if not (built and _OUTPUT.match(name))]
         if extra:
             shown = ", ".join(extra[:10]) + (f" and {len(extra) - 10} more" if len(extra) > 10 else "")

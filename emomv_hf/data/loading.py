@@ -210,6 +210,12 @@ class Segments:
         """A column's values (``None`` for null), or ``None`` when the config has no such column."""
         return self.table.column(name).to_pylist() if name in self.table.column_names else None
 
+    @property
+    def emotions(self) -> list[int | None]:
+        """The ``emotion`` class indices, ``None`` for a segment without a label (null, or the -1 that ``datasets``
+        stores for "no label")."""
+        return [None if emotion is None or emotion < 0 else emotion for emotion in self.column("emotion")]
+
     def features(self, stream: str) -> tuple[np.ndarray, np.ndarray]:
         """``<stream>_features`` as float32 rows `(N, D)`, zeros where null, and which rows have them `(N,)`."""
         column = self.table.column(f"{stream}_features").combine_chunks()

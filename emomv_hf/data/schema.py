@@ -7,6 +7,7 @@ reader may rely on them: ``load_dataset(folder)`` yields ``PAIR_FEATURES`` rows 
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 
@@ -88,8 +89,13 @@ def source_video_id(segment_id: str) -> str:
     """Source video of a segment: ``"yA9WhYnsD_4_06"`` -> ``"yA9WhYnsD_4"``.
 
     EmoMV-C segment ids are ``<YouTube id>_<segment number>``; the YouTube id may itself contain ``_``, so
-    the split is on the last ``_`` and only when what follows is digits. Other ids are their own source.
+    the split is on the last ``_`` and only when what follows is digits. EmoMV-A (MVED) ids are
+    ``<emotion>_<video>-<k>-of-<n>``, segment k of the n cut from one video, whose segments may carry other
+    emotions: ``"fear_TEST_MV(63)-2-of-9"`` -> ``"TEST_MV(63)"``. Other ids are their own source.
     """
+    mved = re.fullmatch(r"[a-z]+_(.+)-\d+-of-\d+", segment_id)
+    if mved:
+        return mved.group(1)
     head, sep, tail = segment_id.rpartition("_")
     if sep and head and tail.isdigit():
         return head

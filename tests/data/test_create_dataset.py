@@ -445,3 +445,24 @@ def test_a_segment_id_in_two_splits_is_one_line_naming_the_folder_and_both_rows(
     assert script.main(["--media", str(folder), "--tagger", str(tmp_path / "tagger"), *out]) == 1
     assert [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")] == expected
     assert not (tmp_path / "out").exists()
+
+
+def test_a_segment_labelled_minus_one_is_unlabelled(synthetic, tagger, tmp_path):
+    """datasets stores "no label" in a ClassLabel column as -1: such a segment has no given emotion, not the last
+    one (EMOTIONS[-1]), for pairing (create_pairs.py refuses it) and for the card's agreement with given labels."""
+    _, rows = synthetic
+    emotions = [-1 if index % 2 else min(row[2], 4) for index, row in enumerate(rows)]
+    table = _segments_table(rows, emotions)
+    card = make_extraction_card(name="features", tables={"train": table}, settings={}, media="test")
+    folder = write_hub_folder(tmp_path / "features", {"segments": {"train": table}}, card)
+    with pytest.raises(
+        ReleaseFormatError,
+        match=r"61 segment\(s\) cannot be paired: src0_01 \(no emotion\), src1_00 \(no emotion\)",
+    ):
+        read_extracted_segments(folder)
+    summary = create_dataset(folder, tagger, tmp_path / "out", seed=0)
+    kept = {pair.video_segment_id for result in summary.pairs.values() for pair in result.pairs}
+    kept |= {segment_id for result in summary.pairs.values() for segment_id in result.unused_segment_ids}
+    labelled = {row[0] for index, row in enumerate(rows) if index % 2 == 0}
+    assert 0 < len(kept & labelled) < len(kept)
+    assert summary.agreement_with_given[1] == len(kept & labelled)

@@ -192,6 +192,33 @@ def test_a_folder_holding_only_a_readme_is_not_taken_for_a_build(release_dir, tm
     assert (tmp_path / "emomv-c" / "README.md").read_text().startswith("---")
 
 
+def test_a_folder_of_extracted_features_is_not_taken_for_a_build(release_dir, tmp_path):
+    """extract_features.py writes README.md and data/segments shards, as a build does, but no pairs: a build into
+    such a folder would delete the features (hours of extraction) without --overwrite."""
+    from emomv_hf.data.card import make_extraction_card
+    from emomv_hf.data.hub_folder import write_hub_folder
+    from emomv_hf.data.schema import EXTRACTED_SEGMENT_FEATURES, schema_table
+
+    rng = np.random.default_rng(0)
+    columns = {
+        "segment_id": ["clip_01"],
+        "emotion": [None],
+        "source": ["clip"],
+        "start": [0.0],
+        "end": [30.0],
+    }
+    columns |= {"video_features": rng.normal(size=(1, 2304)), "music_features": rng.normal(size=(1, 128))}
+    table = schema_table({**columns, "media": ["/media/clip.mp4"]}, EXTRACTED_SEGMENT_FEATURES)
+    card = make_extraction_card(name="emomv-c", tables={"train": table}, settings={}, media="/media")
+    folder = write_hub_folder(tmp_path / "emomv-c", {"segments": {"train": table}}, card)
+    before = {path: path.read_bytes() for path in folder.rglob("*") if path.is_file()}
+    with pytest.raises(
+        UnexpectedFilesError, match=r"2 file\(s\).*data/segments/train-00000-of-00001.parquet"
+    ):
+        build_hub_dataset(release_dir, "emomv-c", tmp_path)
+    assert {path: path.read_bytes() for path in folder.rglob("*") if path.is_file()} == before
+
+
 # ---- 8.9: permissions ----------------------------------------------------------------------------------
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import random
+import re
 from collections import Counter
 from functools import cache
 
@@ -21,6 +22,7 @@ from emomv_hf.data.pairing import (
     mismatch_matrix,
     split_by_source,
 )
+from emomv_hf.data.release import get_layout, read_pair_csv
 from emomv_hf.data.schema import source_video_id
 from emomv_hf.emotions import ALLOWED_MISMATCH_PAIRS, EMOTIONS, is_allowed_mismatch
 
@@ -264,7 +266,29 @@ def test_source_video_id():
     assert source_video_id("yA9WhYnsD_4_06") == "yA9WhYnsD_4"
     assert source_video_id("rp1lHx8vCgc_02") == "rp1lHx8vCgc"
     assert source_video_id("-Wz9_Q5Um1c") == "-Wz9_Q5Um1c"  # EmoMV-B: a bare YouTube id
-    assert source_video_id("exciting_TEST_MV(14)-18-of-21") == "exciting_TEST_MV(14)-18-of-21"
     assert source_video_id("_12") == "_12"
     assert source_video_id("abc") == "abc"
     assert LabelledSegment("x_1", "sad", source_id="movie").source == "movie"
+
+
+def test_the_segments_of_one_mved_video_are_one_source(release_dir):
+    """EmoMV-A (MVED) segment ids are ``<emotion>_<video>-<k>-of-<n>``, segment k of the n cut from one video (which
+    may carry other emotions): one source, so a grouped split (and the held-out and cv protocols) keeps a video's
+    segments on one side. Checked on the real EmoMV-A training pairs."""
+    assert (
+        source_video_id("fear_TEST_MV(63)-2-of-9")
+        == source_video_id("tense_TEST_MV(63)-8-of-9")
+        == "TEST_MV(63)"
+    )
+    assert source_video_id("exciting_ORG_EXT(52)") == "exciting_ORG_EXT(52)"  # a whole MVED clip
+    pairs = read_pair_csv(release_dir / get_layout("emomv-a").pair_splits[0].csv)
+    split = split_by_source(
+        [LabelledSegment(p.video_segment_id, p.video_emotion) for p in pairs if p.label], max_per_source=None
+    )
+
+    def videos(segments):
+        cut = (re.fullmatch(r"[a-z]+_(.+)-\d+-of-\d+", s.segment_id) for s in segments)
+        return {match.group(1) for match in cut if match}
+
+    assert len(videos(split.validation)) > 10
+    assert videos(split.train).isdisjoint(videos(split.validation))
