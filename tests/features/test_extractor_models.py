@@ -111,6 +111,11 @@ def test_vggish_model_equals_the_port_module_and_round_trips(vggish_port, tmp_pa
     assert isinstance(reloaded, VGGishModel)
     with torch.no_grad():
         assert torch.equal(reloaded(**inputs).pooler_output, output.pooler_output)
+    # transformers' (model, loading info) form works too (it was an AttributeError on the tuple).
+    reloaded, info = VGGishModel.from_pretrained(tmp_path, output_loading_info=True)
+    assert not info["missing_keys"] and not info["unexpected_keys"]
+    with torch.no_grad():
+        assert torch.equal(reloaded.eval()(**inputs).pooler_output, output.pooler_output)
 
 
 def test_vggish_from_port_file_with_pca_and_load_extractor(vggish_port, tmp_path: Path):
