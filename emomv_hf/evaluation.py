@@ -98,6 +98,8 @@ def _gather_outputs(
     """Run ``model`` on the ``input_names`` of ``data`` sharded across processes; gather the labels (every
     non-feature column) and chosen outputs."""
     model.eval()
+    # A split batch (the training Accelerator's) is shared equally, so Accelerate refuses a size that does not divide.
+    batch_size = max(batch_size // accelerator.num_processes, 1) * accelerator.num_processes
     loader = accelerator.prepare_data_loader(tensor_loader(data, batch_size, shuffle=False))
     collected: dict[str, list[torch.Tensor]] = {}
     for batch in loader:

@@ -176,6 +176,11 @@ def nested_candidates(
             raise ValueError(f"--nested {name}: {error}") from None
         if candidates[name].run_identity() == base.run_identity():
             raise ValueError(f"--nested {name}: its flags do not change the paper's configuration")
+        # Every candidate is selected on the paper's outer training folds: its outer run must test on their folds.
+        if (candidates[name].dataset, candidates[name].cv_folds) != (base.dataset, base.cv_folds):
+            raise ValueError(
+                f"--nested {name}: it may not change --dataset or --cv-folds (the outer folds are the command's)"
+            )
     return candidates
 
 

@@ -283,8 +283,6 @@ def run_training(
     folder atomically."""
     torch.set_num_threads(args.threads)
     accelerator = accelerator or make_accelerator(args)
-    if save and args.output_dir and accelerator.is_main_process:
-        prepare_output_dir(args)
     for refused, reason in (
         (args.protocol == "cv", "--protocol cv trains twice per run (budget, then refit)"),
         (args.ensemble_size > 1, "--ensemble-size trains its members one after the other"),
@@ -295,6 +293,9 @@ def run_training(
             )
     pairs = load_emomv(args.dataset, "pairs")
     splits = protocol_splits(pairs, args, accelerator.device)
+    # Only once the arguments and the dataset passed their checks: a refused run must not delete the old outputs.
+    if save and args.output_dir and accelerator.is_main_process:
+        prepare_output_dir(args)
     if args.report_to and not accelerator.trackers:
         accelerator.init_trackers(
             args.run_name, config={k: v for k, v in args.to_dict().items() if v is not None}

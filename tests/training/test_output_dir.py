@@ -58,6 +58,21 @@ def test_overwrite_removes_the_old_runs_checkpoints_and_plots(seed_3_run):
     assert load_file(output / "model.safetensors").keys() != old_weights.keys()
 
 
+def test_a_refused_run_leaves_the_old_outputs_with_overwrite(seed_3_run, tmp_path):
+    """--overwrite-output-dir deletes the old run's outputs only for a run that passed its checks: a refused one
+    (cv cannot checkpoint; a dataset folder that does not exist) leaves them all."""
+    output = Path(seed_3_run.output_dir)
+    before = sorted(path.relative_to(output) for path in output.rglob("*"))
+    for refused, error in (
+        (replace(seed_3_run, protocol="cv"), ValueError),
+        (replace(seed_3_run, dataset=str(tmp_path / "missing")), FileNotFoundError),
+    ):
+        with pytest.raises(error):
+            _train(replace(refused, seed=5, overwrite_output_dir=True))
+        assert sorted(path.relative_to(output) for path in output.rglob("*")) == before
+    assert json.loads((output / "eval_results.json").read_text())["seed"] == 3
+
+
 def test_resume_refuses_a_checkpoint_of_other_arguments(seed_3_run):
     with pytest.raises(ValueError, match=r"belongs to another run \(--seed 3 there, 5 now\)"):
         _train(replace(seed_3_run, seed=5, resume_from_checkpoint="latest"))

@@ -512,3 +512,21 @@ def test_script_names_the_output_folder_when_a_nested_selection_is_interrupted(
     assert script.main(argv) == 130
     assert f"interrupted; finished runs are kept in {out}, rerun" in capsys.readouterr().err
     assert not out.exists()
+
+
+@pytest.mark.parametrize("flags", ["--cv-folds 3", "--dataset other/emomv-c --learning-rate 1e-3"])
+def test_a_nested_candidate_may_not_change_the_outer_folds(emomv_c_dir, tmp_path, capsys, load_script, flags):
+    """Each candidate is selected on the paper's outer training folds and reported by its own outer cv run: a
+    candidate of other folds (or another dataset) would report on pairs it was selected on (--cv-folds 3: 100 of
+    seed 0's 152 test pairs), and the nested report then ended in a traceback. It is refused in one line."""
+    out = tmp_path / "out"
+    argv = [
+        *("--dataset", str(emomv_c_dir), "--seeds", "1", "--tasks", "correspondence", "--models", "emomv"),
+        *("--variants", "multi", "--protocols", "cv", "--nested", f"other={flags}", "--output-dir", str(out)),
+    ]
+    assert load_script(SCRIPT).main(argv) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "reproduce_paper.py: error: --nested other: it may not change --dataset or --cv-folds (the outer folds "
+        "are the command's)"
+    ]
+    assert not out.exists()

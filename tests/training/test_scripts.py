@@ -259,6 +259,33 @@ def test_torchrun_splits_every_batch_between_two_processes(emomv_c_dir, tmp_path
         assert alone[name] == (pytest.approx(value, rel=1e-6) if isinstance(value, float) else value), name
 
 
+@pytest.mark.skipif(shutil.which("torchrun") is None, reason="torchrun not on PATH")
+def test_three_processes_evaluate_with_the_default_eval_batch_size(
+    emomv_c_dir, tmp_path, free_port, run_script
+):
+    """3 processes share a batch of 255 in training; evaluation's split batch of 1024 (the default
+    --eval-batch-size) does not divide by 3, which Accelerate refused after the whole training, so nothing was
+    saved. It evaluates in batches of 1023 and gathers every validation row once."""
+    three = tmp_path / "three-processes"
+    torchrun = [
+        "torchrun",
+        "--nproc_per_node",
+        "3",
+        "--master_port",
+        str(free_port),
+        str(EXAMPLES / "train.py"),
+    ]
+    arguments = ["--dataset", str(emomv_c_dir), "--max-epochs", "1", "--batch-size", "255", "--no-plots"]
+    completed = run([*torchrun, *arguments, "--no-progress", "--output-dir", str(three)])
+    assert completed.stdout.count("Saved to") == 1
+    assert eval_metrics(three) and json.loads((three / "eval_results.json").read_text())["num_processes"] == 3
+    single = tmp_path / "single-process-eval"
+    evaluation = ["--model", three, "--dataset", emomv_c_dir, "--output-dir", single, "--no-plots"]
+    assert run_script(EXAMPLES / "evaluate.py", evaluation).returncode == 0
+    alone = eval_metrics(single)
+    assert eval_metrics(three) == {name: pytest.approx(value, rel=1e-6) for name, value in alone.items()}
+
+
 def test_reproduce_paper_writes_results_and_resumes(emomv_c_dir, tmp_path, run_script):
     arguments = [
         sys.executable,
