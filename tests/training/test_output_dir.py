@@ -60,12 +60,17 @@ def test_overwrite_removes_the_old_runs_checkpoints_and_plots(seed_3_run):
 
 def test_a_refused_run_leaves_the_old_outputs_with_overwrite(seed_3_run, tmp_path):
     """--overwrite-output-dir deletes the old run's outputs only for a run that passed its checks: a refused one
-    (cv cannot checkpoint; a dataset folder that does not exist) leaves them all."""
+    (cv cannot checkpoint; a dataset folder that does not exist; a tagger's --projections-from that is no run)
+    leaves them all."""
     output = Path(seed_3_run.output_dir)
     before = sorted(path.relative_to(output) for path in output.rglob("*"))
+    no_source = replace(
+        seed_3_run, task="tagging", projections_from=str(tmp_path / "no-run"), checkpointing_epochs=None
+    )
     for refused, error in (
         (replace(seed_3_run, protocol="cv"), ValueError),
         (replace(seed_3_run, dataset=str(tmp_path / "missing")), FileNotFoundError),
+        (no_source, ValueError),
     ):
         with pytest.raises(error):
             _train(replace(refused, seed=5, overwrite_output_dir=True))
