@@ -293,9 +293,8 @@ def run_training(
             )
     pairs = load_emomv(args.dataset, "pairs")
     splits = protocol_splits(pairs, args, accelerator.device)
-    projection_source(
-        args
-    )  # its refusals too (a source that saw the reported split, or no model), loaded again below
+    # --projections-from's refusals too (a source that saw the reported split, or no model); loaded again later.
+    projection_source(args)
     # Only once the arguments and the dataset passed their checks: a refused run must not delete the old outputs.
     if save and args.output_dir and accelerator.is_main_process:
         prepare_output_dir(args)
