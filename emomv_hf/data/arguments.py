@@ -87,7 +87,11 @@ class CreatePairsArguments:
     validation_fraction: float = flag(
         "share of the source videos in validation (with --group-by-source)", default=0.2
     )
-    max_per_source: int = flag("at most this many segments per source video (0: no cap)", default=2)
+    max_per_source: int = flag(
+        "with --group-by-source: at most this many segments per source video (0: no cap); otherwise no segment "
+        "is capped",
+        default=2,
+    )
     allow_degenerate: bool = flag(
         "write splits without matched or without mismatched pairs (with a warning) instead of refusing",
         default=False,
