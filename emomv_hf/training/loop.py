@@ -398,6 +398,11 @@ def train_model(
     progress.close()
     train_seconds = time.perf_counter() - started
 
+    if stopping_data is not None and stopper.best_epoch < 0:  # NaN never compares below the initial inf
+        raise ValueError(
+            f"every early-stopping loss of the {stopper.next_epoch} epoch(s) was NaN: the model diverged; "
+            "try a lower --learning-rate"
+        )
     if stopper.best_state is not None:
         model.load_state_dict(stopper.best_state)
     model.eval()
