@@ -144,19 +144,23 @@ def load_emomv(dataset: str, config: str = "pairs") -> datasets.DatasetDict:
             f"{_BUILD_HINT}."
         ) from error
     # The package reads labels as class indices: a card naming the classes in another order (its own, or
-    # alphabetical) would show every label under another name.
+    # alphabetical) would show every label under another name, and one declaring them as strings or floats would
+    # not give class indices at all (plain integers are read as indices).
     schema = {**PAIR_FEATURES, **EXTRACTED_SEGMENT_FEATURES}
     for split in loaded.values():
         for name, feature in split.features.items():
             expected = schema.get(name)
-            if (
-                isinstance(feature, datasets.ClassLabel)
-                and expected is not None
-                and feature.names != expected.names
-            ):
+            if not isinstance(expected, datasets.ClassLabel):
+                continue
+            if isinstance(feature, datasets.ClassLabel):
+                held = None if feature.names == expected.names else f"names its classes {feature.names}"
+            else:
+                indices = isinstance(feature, datasets.Value) and feature.dtype.startswith(("int", "uint"))
+                held = None if indices else f"holds {feature}"
+            if held:
                 raise ValueError(
-                    f"{dataset} (config {config!r}): column {name!r} names its classes {feature.names}, not "
-                    f"{expected.names} in this order: its labels would be read under other names"
+                    f"{dataset} (config {config!r}): column {name!r} {held}, not the classes {expected.names} "
+                    "in this order: its labels would be read under other names, or not as classes"
                 )
     return loaded
 

@@ -341,3 +341,31 @@ def test_a_card_naming_the_emotions_in_another_order_is_refused(emomv_c_dir, tmp
         with pytest.raises(ValueError, match=rf"column '{column}' names its classes \['excit"):
             load_emomv(str(folder), config)
     assert load_emomv(str(emomv_c_dir), "segments")["validation"].num_rows == 96
+
+
+def test_a_card_declaring_an_emotion_column_as_strings_is_one_line_from_train_py(
+    emomv_c_dir, tmp_path, run_script
+):
+    """A card whose `video_emotion` is `dtype: string` (datasets casts the Parquet integers to "0", "1", ...): the
+    labels are no class indices, and train.py ended in a TypeError traceback deep in the tensors."""
+    import re
+    import shutil
+
+    folder = tmp_path / "strings"
+    shutil.copytree(emomv_c_dir, folder)
+    card = folder / "README.md"
+    text, count = re.subn(
+        r"(- name: video_emotion\n    dtype:)\n      class_label:\n        names:\n(          '\d': \w+\n)+",
+        r"\1 string\n",
+        card.read_text(),
+    )
+    assert count == 1
+    card.write_text(text)
+    arguments = ["--dataset", folder, "--output-dir", tmp_path / "out", "--max-epochs", "1", "--no-progress"]
+    completed = run_script(Path(__file__).resolve().parents[2] / "examples" / "train.py", arguments)
+    assert completed.returncode == 2 and "Traceback" not in completed.stderr, completed.stderr[-3000:]
+    assert (
+        completed.stderr.strip()
+        .splitlines()[-1]
+        .startswith(f"error: {folder} (config 'pairs'): column 'video_emotion' holds Value('string')")
+    )
