@@ -109,7 +109,11 @@ def load_model(model_name_or_path: str) -> PreTrainedModel:
     verbosity = transformers_logging.get_verbosity()
     transformers_logging.set_verbosity_error()
     try:
-        config = AutoConfig.from_pretrained(model_name_or_path)
+        try:  # a bad field, an ensemble's member config's included (a plain ValueError there), named in one line
+            config = AutoConfig.from_pretrained(model_name_or_path)
+        except (StrictDataclassError, ValueError) as error:
+            reason = " ".join(str(error.__cause__ or error).split())  # the field and what it must be
+            raise ValueError(f"{config_file}: {reason}") from None
         emomv_configs = (EmoMVEnsembleConfig, *(cls.config_class for cls in MODEL_CLASSES.values()))
         if not isinstance(config, emomv_configs):
             raise ValueError(
@@ -119,9 +123,6 @@ def load_model(model_name_or_path: str) -> PreTrainedModel:
         model, loading_info = AutoModel.from_pretrained(
             model_name_or_path, config=config, ignore_mismatched_sizes=True, output_loading_info=True
         )
-    except StrictDataclassError as error:
-        reason = " ".join(str(error.__cause__ or error).split())  # one line: the field and what it must be
-        raise ValueError(f"{config_file}: {reason}") from None
     finally:
         transformers_logging.set_verbosity(verbosity)
     mismatched = sorted(loading_info["mismatched_keys"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -224,6 +225,18 @@ def test_config_json_cannot_set_what_the_class_fixes(config_class, tmp_path):
     (tmp_path / "config.json").write_text(json.dumps({**saved, "task": "retrieval"}))
     with pytest.raises(ValueError, match="`task`"):
         AutoConfig.from_pretrained(tmp_path)
+
+
+def test_a_typo_in_an_ensembles_member_config_names_the_config_file(tmp_path):
+    """The member config's refusal is a plain ValueError, which `load_model` passed on without the file's name."""
+    from emomv_hf.models_registry import load_model
+
+    EmoMVEnsemble(EmoMVEnsembleConfig(member_config=EmoMVConfig(), ensemble_size=2)).save_pretrained(tmp_path)
+    saved = json.loads((tmp_path / "config.json").read_text())
+    saved["member_config"]["multi_taks"] = True
+    (tmp_path / "config.json").write_text(json.dumps(saved))
+    with pytest.raises(ValueError, match=rf"^{re.escape(str(tmp_path / 'config.json'))}: .*`multi_taks`"):
+        load_model(str(tmp_path))
 
 
 @pytest.mark.parametrize("cls", MODEL_CLASSES, ids=lambda c: c.__name__)
