@@ -18,7 +18,7 @@ from transformers import (
 
 from .configuration_emomv_ensemble import EmoMVEnsembleConfig
 from .io_utils import looks_like_local_path
-from .modeling_emomv import EmoMVForCorrespondence, EmoMVForRetrieval
+from .modeling_emomv import EmoMVCompactBilinearPooling, EmoMVForCorrespondence, EmoMVForRetrieval
 from .modeling_emomv_baseline import EmoMVBaselineForCorrespondence, EmoMVBaselineForRetrieval
 from .modeling_emomv_tagging import EmoMVForEmotionTagging
 
@@ -146,6 +146,15 @@ def load_model(model_name_or_path: str) -> PreTrainedModel:
                 "the configuration does not belong to the weights (an edited ensemble_size or multi_task?) or "
                 "the weights file is damaged"
             )
+    for name, module in model.named_modules():  # an index past the pooling's output fails only in forward
+        if isinstance(module, EmoMVCompactBilinearPooling):
+            for stream in ("first", "second"):
+                index = getattr(module, f"{stream}_hash_index")
+                if index.numel() and (index.min() < 0 or index.max() >= module.output_size):
+                    raise ValueError(
+                        f"{model_name_or_path}: weight {name}.{stream}_hash_index holds indices outside "
+                        f"[0, {module.output_size}) (mcb_output_size)"
+                    )
     for name, tensor in model.state_dict().items():
         if tensor.is_floating_point() and not bool(tensor.isfinite().all()):
             raise ValueError(f"{model_name_or_path}: weight {name} holds NaN or infinite values")

@@ -821,6 +821,17 @@ def test_load_model_refuses_weights_the_checkpoint_lacks(tmp_path):
     weights = load_file(tmp_path / "model" / "model.safetensors")
     save_file({k: v for k, v in weights.items() if "hash" not in k}, tmp_path / "model" / "model.safetensors")
     assert load_model(str(tmp_path / "model")).classifier.pooling.seed == 7
+    # A hash index past the pooling's output loaded, then failed in forward (a device-side assert on a GPU).
+    tampered = {
+        **weights,
+        "classifier.pooling.first_hash_index": weights["classifier.pooling.first_hash_index"].clone(),
+    }
+    tampered["classifier.pooling.first_hash_index"][0] = 999
+    save_file(tampered, tmp_path / "model" / "model.safetensors", metadata={"format": "pt"})
+    with pytest.raises(
+        ValueError, match=r"model: weight classifier\.pooling\.first_hash_index holds indices outside"
+    ):
+        load_model(str(tmp_path / "model"))
     del weights["standardizer.video_mean"]
     save_file(weights, tmp_path / "model" / "model.safetensors", metadata={"format": "pt"})
     with pytest.raises(ValueError, match=r"model: weight standardizer\.video_mean is missing .*1 tensor"):
