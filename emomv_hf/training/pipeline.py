@@ -196,11 +196,14 @@ def projection_source(args: EmoMVTrainingArguments) -> EmoMVPreTrainedModel | No
 
 
 def train_on_splits(
-    args: EmoMVTrainingArguments, splits: TrainingSplits, accelerator: Accelerator
+    args: EmoMVTrainingArguments,
+    splits: TrainingSplits,
+    accelerator: Accelerator,
+    source: EmoMVPreTrainedModel | None,
 ) -> tuple[EmoMVPreTrainedModel, TrainingOutcome]:
     """Train one model from ``args.seed`` on the protocol's splits: early stopping, then for ``cv`` the refit on
-    the whole outer training fold, then the baseline's stage 2. Returns the unwrapped model and its outcome."""
-    source = projection_source(args)
+    the whole outer training fold, then the baseline's stage 2. ``source`` is ``projection_source(args)``, loaded
+    once by the caller (an ensemble's members share it). Returns the unwrapped model and its outcome."""
 
     def fresh_model(fitted: TensorPairs) -> EmoMVPreTrainedModel:
         set_seed(args.seed)
@@ -245,7 +248,10 @@ def train_on_splits(
 
 
 def train_ensemble(
-    args: EmoMVTrainingArguments, splits: TrainingSplits, accelerator: Accelerator
+    args: EmoMVTrainingArguments,
+    splits: TrainingSplits,
+    accelerator: Accelerator,
+    source: EmoMVPreTrainedModel | None,
 ) -> tuple[EmoMVEnsemble, TrainingOutcome]:
     """`--ensemble-size K`: K members trained one after the other on the same splits, each exactly as a single run
     with its `member_seeds` seed would train (initialisation, dropout, batch order, early stopping), then joined
@@ -259,7 +265,7 @@ def train_ensemble(
             if seed == args.seed
             else make_accelerator(member_args, cpu=accelerator.device.type == "cpu")
         )
-        member, outcome = train_on_splits(member_args, splits, member_accelerator)
+        member, outcome = train_on_splits(member_args, splits, member_accelerator, source)
         members.append(member)
         outcomes.append(outcome)
     combined = TrainingOutcome(
@@ -293,8 +299,8 @@ def run_training(
             )
     pairs = load_emomv(args.dataset, "pairs")
     splits = protocol_splits(pairs, args, accelerator.device)
-    # --projections-from's refusals too (a source that saw the reported split, or no model); loaded again later.
-    projection_source(args)
+    # Before the old outputs go: --projections-from's refusals (a source that saw the reported split, or no model).
+    source = projection_source(args)
     # Only once the arguments and the dataset passed their checks: a refused run must not delete the old outputs.
     if save and args.output_dir and accelerator.is_main_process:
         prepare_output_dir(args)
@@ -303,9 +309,9 @@ def run_training(
             args.run_name, config={k: v for k, v in args.to_dict().items() if v is not None}
         )
     if args.ensemble_size > 1:
-        model, outcome = train_ensemble(args, splits, accelerator)
+        model, outcome = train_ensemble(args, splits, accelerator, source)
     else:
-        model, outcome = train_on_splits(args, splits, accelerator)
+        model, outcome = train_on_splits(args, splits, accelerator, source)
 
     # The protocol's reported split of the dataset, or the cv protocol's outer test fold.
     data = args.dataset if splits.report_pairs is None else splits.report_pairs

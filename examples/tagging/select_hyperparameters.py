@@ -35,7 +35,7 @@ from emomv_hf.data.tensors import TAGGING_COLUMN_TO_ARGUMENT, TensorPairs
 from emomv_hf.evaluation import evaluate_tagging
 from emomv_hf.metrics import tagging_metrics
 from emomv_hf.training import EmoMVTrainingArguments, make_accelerator
-from emomv_hf.training.pipeline import member_seeds, train_on_splits
+from emomv_hf.training.pipeline import member_seeds, projection_source, train_on_splits
 from emomv_hf.training.protocols import TrainingSplits, grouped_holdout_indices, grouped_kfold_indices
 
 BASE = {"learning_rate": 5e-4, "batch_size": 30, "max_epochs": 200, "patience": 30}
@@ -117,7 +117,7 @@ def fold_correspondence_model(
         fold_pairs["video_segment_id"], fold_pairs["music_segment_id"], args.held_out_fraction, seed
     )
     splits = TrainingSplits(data.select(fit), data.select(held_out), "held-out slice", "selection fold")
-    model, _ = train_on_splits(args, splits, make_accelerator(args, cpu=True))
+    model, _ = train_on_splits(args, splits, make_accelerator(args, cpu=True), projection_source(args))
     model.save_pretrained(directory)
     return str(directory)
 
@@ -160,11 +160,12 @@ def cross_validate(dataset: str, candidate: dict, folds: int) -> dict[str, float
             refit=data if refit else None,
         )
         selection = segments.select(selection_rows)
+        source = projection_source(args)  # the members share it
         reports = []
         for member_seed in member_seeds(args, members):  # the seeds `--ensemble-size` gives its members
             member_args = replace(args, seed=member_seed)
             member_accelerator = make_accelerator(member_args, cpu=True)
-            model, _ = train_on_splits(member_args, splits, member_accelerator)
+            model, _ = train_on_splits(member_args, splits, member_accelerator, source)
             reports.append(evaluate_tagging(model, selection, member_accelerator))
         metrics = reports[0].metrics
         if members > 1:  # the members' mean probabilities, scored as one tagger's
