@@ -1,7 +1,8 @@
 """Start-up cost, checked without timing: what the package and a training run import (issue 14).
 
 The speed itself is measured by `benchmarks/bench_startup.py`; these tests pin the imports that made start-up
-slow, each checked through `sys.modules` in a fresh fork of an interpreter that imported only the floor.
+slow, each checked through `sys.modules` in one fresh interpreter that imported only the floor and then runs the
+probes in order, recording after each what it holds.
 """
 
 from __future__ import annotations
@@ -20,38 +21,26 @@ the recommendation index (the pipeline task is registered on import without it).
 
 
 FLOOR = "import torch, transformers, datasets"
-"""What every probe's interpreter imports before it forks: the floor any package with transformers models pays.
-It holds none of `OPTIONAL_STACKS` (checked), so a stack in a probe's `sys.modules` came from the probe's code."""
+"""What the probes' interpreter imports first: the floor any package with transformers models pays. It holds none
+of `OPTIONAL_STACKS` (checked), so a stack in `sys.modules` after a probe came from the probes' code."""
 
 PROBE = """
-import json, os, sys
+import json, sys
 {floor}
-floor = sorted({{name.split(".")[0] for name in sys.modules}})
-results = {{"floor": floor}}
+def loaded():
+    return sorted({{name.split(".")[0] for name in sys.modules}})
+results = {{"floor": loaded()}}
 for key, code in json.loads(sys.argv[1]).items():
-    read, write = os.pipe()
-    child = os.fork()
-    if child == 0:  # a fresh copy of the floor's interpreter per probe
-        os.close(read)
-        try:
-            exec(compile(code, key, "exec"), {{"__name__": "probe"}})
-            loaded = sorted({{name.split(".")[0] for name in sys.modules}})
-        except BaseException as error:
-            loaded = {{"error": repr(error)}}
-        with os.fdopen(write, "w") as stream:
-            json.dump(loaded, stream)
-        os._exit(0)
-    os.close(write)
-    with os.fdopen(read) as stream:
-        results[key] = json.load(stream)
-    assert os.waitpid(child, 0)[1] == 0, key
+    exec(compile(code, key, "exec"), {{"__name__": "probe"}})
+    results[key] = loaded()
 print(json.dumps(results))
 """
 
 
 def imported_after(codes: dict[str, str]) -> dict[str, set[str]]:
-    """The top-level packages of `OPTIONAL_STACKS` in `sys.modules` after each of ``codes``, each run in a fresh
-    child of one interpreter that has imported only `FLOOR`."""
+    """The top-level packages of `OPTIONAL_STACKS` in `sys.modules` after each of ``codes``, run in order in one
+    fresh interpreter that has imported only `FLOOR`. What a probe finds includes what the probes before it
+    imported: order them so that each allows all that the ones before it may import."""
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
@@ -64,8 +53,6 @@ def imported_after(codes: dict[str, str]) -> dict[str, set[str]]:
     assert done.returncode == 0, done.stderr[-5000:]
     results = json.loads(done.stdout.strip().splitlines()[-1])
     assert not set(results.pop("floor")) & set(OPTIONAL_STACKS)
-    for key, loaded in results.items():
-        assert isinstance(loaded, list), f"{key}: {loaded['error']}"
     return {key: set(loaded) & set(OPTIONAL_STACKS) for key, loaded in results.items()}
 
 
@@ -89,8 +76,8 @@ def training_run(dataset: Path, output: Path, plots: bool) -> str:
 def test_the_package_and_a_training_run_import_only_what_they_need(emomv_c_dir, tmp_path):
     """Importing the package (or its training and evaluation modules) loads no optional stack; a one-epoch run
     imports scikit-learn to score (inside the metric functions, not at import time), and matplotlib only when it
-    draws plots. One test, not one per probe: the probes share one interpreter (a fork each), which test
-    parameters would start once per pytest-xdist worker."""
+    draws plots. One test, not one per probe: the probes share one interpreter (each probe allows what the ones
+    before it may import), which test parameters would start once per pytest-xdist worker."""
     codes = {module: f"import {module}" for module in MODULES}
     for plots in (False, True):
         codes[f"train, plots={plots}"] = training_run(emomv_c_dir, tmp_path / f"plots={plots}", plots)
