@@ -2,8 +2,9 @@
 documentation, in a working directory that holds what the README's own earlier commands make; and its commands
 write distinct folders and refuse in one line.
 
-The commands run as the README writes them (each is checked to be in it), made fast by flags appended after
-them (argparse keeps the last value): a few epochs instead of up to 1,000, no plots. ``extractors/`` comes from
+The commands run as the README writes them (each is checked to be in it), each script's `main` in the test's
+process (conftest's `run_script`; the refused-folder check starts the command as a process), made fast by flags
+appended after them (argparse keeps the last value): a few epochs instead of up to 1,000, no plots. ``extractors/`` comes from
 the README's offline command (``convert_weights.py --random-init``), not from the downloaded weights. One input
 cannot come from the README's commands here, and the workspace makes it otherwise:
 
@@ -72,17 +73,8 @@ def readme_command(command: str) -> list[str]:
     return [sys.executable, str(REPO_ROOT / argv[1]), *argv[2:]]
 
 
-def run(argv: list[str], cwd: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
-    completed = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
-    assert completed.returncode == 0, (
-        f"{argv} failed:\n{completed.stdout[-2000:]}\n{completed.stderr[-4000:]}"
-    )
-    return completed
-
-
 @pytest.fixture(scope="module")
-def workspace(release_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def workspace(release_dir: Path, tmp_path_factory: pytest.TempPathFactory, run_script) -> Path:
     """A working directory after the README's commands: ``datasets/emomv-c``, ``outputs/{retrieval,correspondence,
     tagger,my-emomv}``, ``extractors/``, ``my_videos/``, ``my_clip.mp4`` and ``my_features``."""
     pytest.importorskip("faiss")
@@ -94,6 +86,15 @@ def workspace(release_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
         sys.path.pop(0)
 
     root = tmp_path_factory.mktemp("readme")
+
+    def run(argv: list[str], cwd: Path) -> None:
+        # The script's main in this process (conftest's run_script), from the folder the README runs it in:
+        # each of these commands would otherwise start an interpreter that imports torch and transformers again.
+        with pytest.MonkeyPatch.context() as patch:
+            patch.chdir(cwd)
+            done = run_script(argv[1], argv[2:])
+        assert done.returncode == 0, f"{argv} failed:\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}"
+
     build = readme_command(
         "python dataset_scripts/build_emomv.py --release-dir ../shared/emomv-release --dataset emomv-c "
         "--output-dir datasets"
