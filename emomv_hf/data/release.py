@@ -31,7 +31,7 @@ from emomv_hf.emotions import (
 )
 
 from ..io_utils import atomic_open, atomic_write_json, file_sha256, read_csv_rows
-from .schema import MUSIC_FEATURE_DIM, PAIR_SEPARATOR, VIDEO_FEATURE_DIM
+from .schema import MUSIC_FEATURE_DIM, MVED_PREFIXES, PAIR_SEPARATOR, VIDEO_FEATURE_DIM
 
 if TYPE_CHECKING:
     import h5py
@@ -519,9 +519,8 @@ def read_pair_csv(path: str | os.PathLike) -> list[PairAnnotation]:
     return annotations
 
 
-# The MVED retrieval CSV names files, not segments; EmoMV-A pair ids prefix the file stem with the emotion, two
-# of them spelt short ("fear_TEST_FEAR(6)-3-of-7"), so the same prefix makes segment ids that join with the pairs.
-_MVED_PREFIX = {"fearful": "fear", "relaxing": "relax"}
+# The MVED retrieval CSV names files, not segments; EmoMV-A pair ids prefix the file stem with the emotion
+# (schema.MVED_PREFIXES), so the same prefix makes segment ids that join with the pairs.
 
 
 def read_segment_csv(path: str | os.PathLike, csv_format: str) -> dict[str, list]:
@@ -548,9 +547,7 @@ def read_segment_csv(path: str | os.PathLike, csv_format: str) -> dict[str, list
             emotion = _emotion(path, line, "folder", emotion_folder)
             _check_label(path, line, "label", label, emotion, "folder emotion")
             segment_id = (
-                f"{_MVED_PREFIX.get(EMOTIONS[emotion], EMOTIONS[emotion])}_{PurePosixPath(file_name).stem}"
-                if file_name
-                else ""
+                f"{MVED_PREFIXES[EMOTIONS[emotion]]}_{PurePosixPath(file_name).stem}" if file_name else ""
             )
         check_new_id(seen, segment_id, path, line, "segment_id")
         columns["segment_id"].append(segment_id)

@@ -32,6 +32,12 @@ SEGMENTS_CONFIG = "segments"
 PAIR_SEPARATOR = "_PAIR_"
 """A mismatched pair id is ``<video segment id>_PAIR_<music segment id>`` (release convention)."""
 
+MVED_PREFIXES: dict[str, str] = {
+    name: {"fearful": "fear", "relaxing": "relax"}.get(name, name) for name in EMOTIONS
+}
+"""Emotion -> the prefix of EmoMV-A (MVED) segment ids, ``<prefix>_<file stem>``; two are spelt short
+(``"fear_TEST_FEAR(6)-3-of-7"``, ``"relax_112"``)."""
+
 
 def _emotion() -> ClassLabel:
     return ClassLabel(names=list(EMOTIONS))
@@ -91,11 +97,14 @@ def source_video_id(segment_id: str) -> str:
     EmoMV-C segment ids are ``<YouTube id>_<segment number>``; the YouTube id may itself contain ``_``, so
     the split is on the last ``_`` and only when what follows is digits. EmoMV-A (MVED) ids are
     ``<emotion>_<video>-<k>-of-<n>``, segment k of the n cut from one video, whose segments may carry other
-    emotions: ``"fear_TEST_MV(63)-2-of-9"`` -> ``"TEST_MV(63)"``. Other ids are their own source.
+    emotions: ``"fear_TEST_MV(63)-2-of-9"`` -> ``"TEST_MV(63)"``; a whole MVED clip, numbered ones
+    (``"relax_112"``) included, is its own source. Other ids are their own source.
     """
     mved = re.fullmatch(r"[a-z]+_(.+)-\d+-of-\d+", segment_id)
     if mved:
         return mved.group(1)
+    if re.fullmatch(rf"(?:{'|'.join(MVED_PREFIXES.values())})_\d+", segment_id):
+        return segment_id  # not segment 112 of a video "relax": the EmoMV-A clip numbered 112
     head, sep, tail = segment_id.rpartition("_")
     if sep and head and tail.isdigit():
         return head

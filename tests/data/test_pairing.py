@@ -282,6 +282,15 @@ def test_the_segments_of_one_mved_video_are_one_source(release_dir):
     )
     assert source_video_id("exciting_ORG_EXT(52)") == "exciting_ORG_EXT(52)"  # a whole MVED clip
     pairs = read_pair_csv(release_dir / get_layout("emomv-a").pair_splits[0].csv)
+    # Numbered MVED clips ("relax_112", 232 segments of EmoMV-A train) are not segments 112 etc. of one video
+    # "relax": each is its own source, or a grouped split would keep all of one emotion's on one side.
+    numbered = {p.video_segment_id for p in pairs if re.fullmatch(r"[a-z]+_\d+", p.video_segment_id)}
+    assert len(numbered) > 100
+    assert {source_video_id(segment) for segment in numbered} == numbered
+    assert (
+        source_video_id("rp1lHx8vCgc_02") == "rp1lHx8vCgc"
+        and source_video_id("Fear-video1_02") == "Fear-video1"
+    )
     split = split_by_source(
         [LabelledSegment(p.video_segment_id, p.video_emotion) for p in pairs if p.label], max_per_source=None
     )
