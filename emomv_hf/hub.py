@@ -13,6 +13,23 @@ from huggingface_hub.errors import HTTPError
 # Never part of a Hub repository: training states (they are for resuming here) and hidden files.
 IGNORED_FOR_UPLOAD = ["checkpoints/*", ".*"]
 
+REPLACED_ON_PUSH = {
+    "dataset": ["data/*"],
+    "model": [
+        "*.safetensors",
+        "*.safetensors.index.json",
+        # evaluation.write_plots' files
+        "roc_curve.png",
+        "reliability_diagram.png",
+        "confusion_matrix*.png",
+        "precision_recall_*.png",
+    ],
+}
+"""Repository type -> remote files that a push replaces (``fnmatch`` patterns; ``*`` spans folders): those the
+uploaded folder does not have are deleted in the same commit, so a repository never mixes the Parquet shards,
+weights or plots of two builds or runs (a dataset rebuilt with fewer shards would otherwise load the old ones
+too). Files of other names, say an image someone added to the card on the Hub, stay."""
+
 
 def push_to_hub(
     folder: str | os.PathLike,
@@ -23,7 +40,8 @@ def push_to_hub(
     api: HfApi | None = None,
 ) -> str:
     """Create the ``repo_type`` repository ``repo_id`` if needed and upload ``folder`` but
-    :data:`IGNORED_FOR_UPLOAD`; returns the commit URL.
+    :data:`IGNORED_FOR_UPLOAD`, in one commit that deletes the repository's files of :data:`REPLACED_ON_PUSH`
+    which ``folder`` no longer has; returns the commit URL.
 
     Raises:
         FileNotFoundError: ``folder`` is not a folder.
@@ -42,7 +60,8 @@ def push_to_hub(
             repo_id=repo_id,
             repo_type=repo_type,
             commit_message=f"Upload {folder.name} with emomv-hf",
-            ignore_patterns=IGNORED_FOR_UPLOAD,
+            ignore_patterns=list(IGNORED_FOR_UPLOAD),  # upload_folder appends to the list it is given
+            delete_patterns=REPLACED_ON_PUSH[repo_type],
         )
     except (HTTPError, OSError) as error:
         raise OSError(

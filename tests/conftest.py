@@ -14,6 +14,9 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+import yaml
+from huggingface_hub import HfApi
+from huggingface_hub._commit_api import CommitOperationDelete
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # The survey is an application beside its scripts (as the Space is): its tests import its package from there.
@@ -164,3 +167,48 @@ def load_script():
 def run_script():
     """``run_script(path, argv) -> ScriptRun``: a script's ``main`` in this process (:func:`_run_script`)."""
     return _run_script
+
+
+class InMemoryHub(HfApi):
+    """``huggingface_hub.HfApi`` against repositories held in memory (``repositories[(type, id)]``: path -> bytes):
+    its own ``upload_folder`` code decides what a push adds and deletes (``ignore_patterns``, ``delete_patterns``);
+    only the calls that would reach the Hub (creating a repository, listing its files, committing, validating card
+    YAML) are answered here."""
+
+    def __init__(self):
+        super().__init__(token="hf_offline_test_token")
+        self.repositories: dict[tuple[str, str], dict[str, bytes]] = {}
+
+    def create_repo(self, repo_id, *, repo_type=None, exist_ok=False, **kwargs):
+        key = (repo_type or "model", repo_id)
+        assert exist_ok or key not in self.repositories, f"{key} exists"
+        self.repositories.setdefault(key, {".gitattributes": b"*.parquet filter=lfs\n"})
+
+    def list_repo_files(self, repo_id, *, repo_type=None, **kwargs):
+        return sorted(self.repositories[repo_type or "model", repo_id])
+
+    def create_commit(self, repo_id, operations, *, repo_type=None, **kwargs):
+        files = self.repositories[repo_type or "model", repo_id]
+        for operation in operations:
+            if isinstance(operation, CommitOperationDelete):
+                del files[operation.path_in_repo]
+            else:
+                files[operation.path_in_repo] = Path(operation.path_or_fileobj).read_bytes()
+        return f"https://huggingface.co/{repo_id}/commit/{len(files)}"
+
+    def _validate_yaml(self, content, **kwargs):
+        yaml.safe_load(content.split("---")[1])
+
+
+@pytest.fixture
+def hub(monkeypatch) -> InMemoryHub:
+    """An :class:`InMemoryHub` that `emomv_hf.hub.push_to_hub` uploads to, without hf_xet's streamed pipeline (which
+    would reach the Hub before committing)."""
+    import huggingface_hub.hf_api
+
+    import emomv_hf.hub
+
+    api = InMemoryHub()
+    monkeypatch.setattr(huggingface_hub.hf_api, "is_xet_available", lambda: False)
+    monkeypatch.setattr(emomv_hf.hub, "HfApi", lambda *args, **kwargs: api)
+    return api

@@ -20,7 +20,7 @@ from emomv_hf.data import release as release_module
 from emomv_hf.data.build import build_hub_dataset, build_pairs_dataset, describe_hub_folder
 from emomv_hf.data.release import ReleaseFormatError, ReleaseNotFoundError, resolve_release_dir
 from emomv_hf.data.schema import PAIR_FEATURES, source_video_id
-from emomv_hf.hub import push_to_hub
+from emomv_hf.hub import IGNORED_FOR_UPLOAD, push_to_hub
 
 from .helpers import load_script
 
@@ -179,6 +179,30 @@ def test_push_to_hub_calls(emomv_c_dir):
     kwargs = api.upload_folder.call_args.kwargs
     assert kwargs["folder_path"] == str(emomv_c_dir)
     assert kwargs["repo_id"] == "org/emomv-c" and kwargs["repo_type"] == "dataset"
+
+
+def test_a_push_replaces_the_data_files_of_an_earlier_build(emomv_c_dir, hub):
+    """The repository holds an earlier build's two-shard train split and a file someone added on the Hub: after the
+    push, the shards are the folder's (one per split; datasets would otherwise load the old ones too), the added
+    file stays."""
+    hub.create_repo("org/emomv-c", repo_type="dataset")
+    repository = hub.repositories["dataset", "org/emomv-c"]
+    for shard in ("train-00000-of-00002.parquet", "train-00001-of-00002.parquet"):
+        repository[f"data/pairs/{shard}"] = b"an earlier build"
+    repository.update({"README.md": b"---\n---\nearlier", "images/banner.png": b"added on the Hub"})
+    push_to_hub(emomv_c_dir, "org/emomv-c", repo_type="dataset")
+    folder = {
+        path.relative_to(emomv_c_dir).as_posix(): path.read_bytes()
+        for path in emomv_c_dir.rglob("*")
+        if path.is_file() and not path.name.startswith(".")
+    }
+    assert "data/pairs/train-00000-of-00001.parquet" in folder
+    assert repository == {
+        **folder,
+        ".gitattributes": b"*.parquet filter=lfs\n",
+        "images/banner.png": b"added on the Hub",
+    }
+    assert IGNORED_FOR_UPLOAD == ["checkpoints/*", ".*"]  # upload_folder appends to the list it is given
 
 
 def test_cli_push_to_hub(release_dir, tmp_path, monkeypatch, capsys):

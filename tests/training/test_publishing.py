@@ -183,3 +183,26 @@ def test_cards_import_without_the_training_package():
         [sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True
     )
     assert done.stdout.strip() == "False"
+
+
+def test_a_push_replaces_the_plots_and_weights_of_an_earlier_run(emomv_c_dir, tmp_path, hub, run_script):
+    """A run pushed with its plots, then the same repository pushed from a run without plots: the Hub holds what
+    the second run wrote and no plot of the first; a file someone added on the Hub stays."""
+    output = tmp_path / "run"
+    argv = ["--dataset", emomv_c_dir, "--output-dir", output, "--max-epochs", "1", "--no-progress"]
+    argv += ["--push-to-hub", "--hub-model-id", "me/emomv-c"]
+    first = run_script(REPO_ROOT / "examples" / "train.py", argv)
+    assert first.returncode == 0, first.stderr
+    repository = hub.repositories["model", "me/emomv-c"]
+    assert {"roc_curve.png", "confusion_matrix.png", "model.safetensors"} <= set(repository)
+    repository["images/banner.png"] = b"added on the Hub"
+
+    second = run_script(REPO_ROOT / "examples" / "train.py", [*argv, "--no-plots", "--overwrite-output-dir"])
+    assert second.returncode == 0, second.stderr
+    written = {path.name: path.read_bytes() for path in output.iterdir() if path.is_file()}
+    assert not [name for name in written if name.endswith(".png")]
+    assert repository == {
+        **written,
+        ".gitattributes": b"*.parquet filter=lfs\n",
+        "images/banner.png": b"added on the Hub",
+    }
