@@ -203,6 +203,38 @@ def test_an_edited_manifest_or_database_pointing_outside_is_refused(tmp_path) ->
         server.server_close()
 
 
+def test_a_manifest_naming_the_database_or_itself_serves_neither(tmp_path) -> None:
+    """A version 1 manifest in the survey's folder (its media root) naming the manifest (the answer key) and the
+    database (answers, token hashes) as media: refused at loading; stored so, neither is served (both were,
+    to anyone, as application/json and application/vnd.sqlite3)."""
+    entries = [asdict(sample) for sample in make_samples()]
+    entries[0].update(video_media="manifest.json", music_media="responses.sqlite", media_root=None)
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text(json.dumps({"version": 1, "samples": entries}))
+    store = SurveyStore(tmp_path / "responses.sqlite")
+    with pytest.raises(
+        ValueError, match=r"sample 0: video_media: .*manifest\.json is not a video or audio file"
+    ):
+        load_manifest(manifest)
+    (tmp_path / "clip.WEBM").write_bytes(b"webm bytes")  # a media file, whatever the case of its extension
+    entries[0].update(video_media="clip.WEBM", music_media="clip.WEBM")
+    manifest.write_text(json.dumps({"version": 1, "samples": entries}))
+    store.set_samples(load_manifest(manifest))
+    with store.connect(write=True) as connection:
+        connection.execute(
+            "UPDATE samples SET video_media = ?, music_media = ? WHERE sample_id = 'S1'",
+            (str(manifest), str(store.path)),
+        )
+    server = _serve(store)
+    try:
+        for kind in ("video", "music"):
+            status, _, body = request(server, "GET", f"/media/S1/{kind}")
+            assert status == 404 and b"SQLite" not in body and b"samples" not in body
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 # Finding 5: the participant id as the only credential
 
 

@@ -217,11 +217,11 @@ class MediaError(SamplingError):
 
 def resolve_media(root: str | os.PathLike, media: str | os.PathLike) -> Path:
     """``media`` (relative paths are relative to ``root``) with every symlink resolved, checked to be a regular
-    file inside the resolved ``root``.
+    video or audio file (:data:`MEDIA_EXTENSIONS`, any case) inside the resolved ``root``.
 
     Raises:
         MediaError: one line naming the file: it does not exist, leaves the media folder (itself or through a
-            symlink) or is not a regular file.
+            symlink), is not a regular file or has no :data:`MEDIA_EXTENSIONS` extension.
     """
     folder = Path(root).resolve()
     path = Path(media)
@@ -239,6 +239,8 @@ def resolve_media(root: str | os.PathLike, media: str | os.PathLike) -> Path:
         raise MediaError(f"media file {path} cannot be read ({error.strerror})") from None
     if not stat.S_ISREG(mode):
         raise MediaError(f"media file {path} is not a regular file: refused")
+    if resolved.suffix.lower() not in MEDIA_EXTENSIONS:  # the manifest or the database beside the media, say
+        raise MediaError(f"media file {path} is not a video or audio file: refused")
     return resolved
 
 
