@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections import Counter
 from dataclasses import asdict
 
+import pyarrow as pa
 import pytest
 
 from emomv_hf.emotions import ALLOWED_MISMATCH_PAIRS, EMOTIONS
@@ -36,6 +38,26 @@ def test_read_pairs_gives_names(emomv_c_pairs, emomv_c_dir) -> None:
     assert len(read_pairs(emomv_c_dir, ["validation"])) == 96
     with pytest.raises(SamplingError, match="no split test"):
         read_pairs(emomv_c_dir, ["test"])
+
+
+def test_an_unlabelled_pair_is_refused_naming_its_row(emomv_c_dir, tmp_path) -> None:
+    """A pair whose label or emotion is -1 (datasets' "no label", as a Hub dataset's unlabelled test split has
+    it) was read as the last class, 'matched' or 'relaxing', and could be drawn into the survey as such; 7 was an
+    IndexError traceback. Refused in one line naming the row and field; the other splits still read."""
+    import pyarrow.parquet as pq
+
+    folder = tmp_path / "emomv-c"
+    shutil.copytree(emomv_c_dir, folder)
+    [shard] = (folder / "data" / "pairs").glob("validation-*.parquet")
+    table = pq.read_table(shard)
+    for field, value in (("label", -1), ("music_emotion", 7)):
+        column = table.column(field).to_pylist()
+        column[3] = value
+        changed = table.set_column(table.schema.get_field_index(field), field, pa.array(column, pa.int64()))
+        pq.write_table(changed.cast(table.schema), shard)
+        with pytest.raises(SamplingError, match=rf"validation\[3\] {field} is {value}, not a class"):
+            read_pairs(folder)
+    assert len(read_pairs(folder, ["train"])) == 360
 
 
 @pytest.mark.parametrize("per_dataset", [10, 20, 6])

@@ -88,7 +88,11 @@ NAMED_FIELDS = {"label": MATCH_LABELS, "video_emotion": EMOTIONS, "music_emotion
 
 def read_pairs(dataset_dir: str | os.PathLike, splits: Sequence[str] | None = None) -> list[dict[str, Any]]:
     """The pairs of a built dataset folder (``build_emomv.py`` / ``create_pairs.py`` output) as plain rows
-    (``pair_id``, segment ids, ``label`` name, emotion names), from ``splits`` (default: all) in order."""
+    (``pair_id``, segment ids, ``label`` name, emotion names), from ``splits`` (default: all) in order.
+
+    Raises:
+        SamplingError: a split is missing, or a pair's label or emotion is no class (-1: unlabelled).
+    """
     from emomv_hf.data.loading import load_emomv
 
     pairs = load_emomv(str(dataset_dir))
@@ -96,11 +100,18 @@ def read_pairs(dataset_dir: str | os.PathLike, splits: Sequence[str] | None = No
     unknown = [split for split in chosen if split not in pairs]
     if unknown:
         raise SamplingError(f"{dataset_dir}: no split {', '.join(unknown)} (it has {', '.join(pairs)})")
-    return [
-        {**row, **{key: values[row[key]] for key, values in NAMED_FIELDS.items()}}
-        for split in chosen
-        for row in pairs[split].select_columns(list(PAIR_FIELDS))
-    ]
+    rows = []
+    for split in chosen:
+        for index, row in enumerate(pairs[split].select_columns(list(PAIR_FIELDS))):
+            for key, values in NAMED_FIELDS.items():
+                if row[key] not in range(len(values)):  # -1 (datasets' "no label") would index from the end
+                    raise SamplingError(
+                        f"{dataset_dir}: {split}[{index}] {key} is {row[key]}, not a class 0-{len(values) - 1} "
+                        "(-1: no label); draw from labelled splits (--split)"
+                    )
+                row[key] = values[row[key]]
+            rows.append(row)
+    return rows
 
 
 def _balanced(count: int, rng: random.Random) -> list[str]:
