@@ -8,6 +8,7 @@ import shutil
 import sqlite3
 import tempfile
 import traceback
+from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -180,6 +181,22 @@ def test_analyze_script_errors(tmp_path: Path, capsys) -> None:
     (tmp_path / "junk.sqlite").write_text("not a database")
     assert script.main(["--db", str(tmp_path / "junk.sqlite")]) == 1
     assert "error:" in capsys.readouterr().err
+
+
+def test_a_dataset_that_is_a_path_writes_no_plot_outside(tmp_path: Path, samples, capsys) -> None:
+    """A database from someone else (or one served from their manifest) whose dataset is 'x/../../escaped':
+    analyze.py wrote the plot survey_ratings_x/../../escaped.png, outside --output-dir (any '*.png' path with
+    more '..'). Refused in one line before anything is written; --no-plots names no file by it and reads it."""
+    store = SurveyStore(tmp_path / "db" / "responses.sqlite")
+    store.set_samples([replace(sample, dataset="x/../../escaped") for sample in samples])
+    output = tmp_path / "db" / "report"
+    script = load_script("analyze")
+    assert script.main(["--db", str(store.path), "--output-dir", str(output)]) == 1
+    [error] = capsys.readouterr().err.splitlines()
+    assert error.startswith("error: dataset 'x/../../escaped' cannot name a plot file")
+    assert not output.exists() and not list(tmp_path.rglob("*.png"))
+    assert script.main(["--db", str(store.path), "--output-dir", str(output), "--no-plots"]) == 0
+    assert sorted(path.name for path in output.iterdir()) == ["survey_report.md", "survey_results.json"]
 
 
 def _as_unprivileged_user(function) -> int:

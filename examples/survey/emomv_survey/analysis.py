@@ -240,6 +240,9 @@ def plot_results(results: SurveyResults, output_dir: str | os.PathLike) -> list[
 def write_report(results: SurveyResults, output_dir: str | os.PathLike, *, plots: bool = True) -> list[Path]:
     """Write ``survey_report.md``, ``survey_results.json`` and (``plots``) the PNGs into ``output_dir``, each
     atomically; return their paths."""
+    # a dataset names its plot: one from someone else's manifest or database may be a path ('x/../../y')
+    if plots and (unsafe := [dataset for dataset in results.datasets if any(c in dataset for c in "/\\\0")]):
+        raise ValueError(f"dataset {unsafe[0]!r} cannot name a plot file: analyze with --no-plots")
     output_dir = Path(output_dir)
     paths = [
         atomic_write_text(output_dir / "survey_report.md", format_markdown(results)),
