@@ -8,6 +8,7 @@ traceback. Every socket here has a timeout and every loop a bound.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -282,6 +283,23 @@ def test_other_malformed_forms_are_4xx(server, store, capfd) -> None:
     fields = "&".join(f"f{index}=x" for index in range(100)).encode()
     assert status_of(raw(server, post_head("/start", str(len(fields))) + fields)[0]) == 400
     assert participants(store) == [] and "Traceback" not in capfd.readouterr().err
+
+
+def test_a_get_with_a_body_cannot_smuggle_a_second_request(server, store) -> None:
+    """A GET (or HEAD) declaring a body whose bytes are a POST /start: one answer, then the connection closes; the
+    body is never read as a request (behind a proxy reusing connections, a request smuggled past it)."""
+    smuggled = post_head("/start", "14") + b"participant=zz"
+    for method in ("GET", "HEAD"):
+        for framing in (f"Content-Length: {len(smuggled)}", "Transfer-Encoding: chunked"):
+            head = f"{method} /healthz HTTP/1.1\r\nHost: {HOST}\r\n{framing}\r\n\r\n".encode()
+            with socket.create_connection((HOST, server.server_address[1]), timeout=3) as client:
+                client.sendall(head + smuggled)
+                received = b""
+                with contextlib.suppress(TimeoutError, ConnectionResetError):
+                    while chunk := client.recv(65536):
+                        received += chunk
+            assert received.count(b"HTTP/1.1 ") == 1 and status_of(received) == 200, (method, framing)
+    assert participants(store) == []
 
 
 def test_a_body_that_is_not_utf8_is_a_400(server, store, capfd) -> None:

@@ -197,6 +197,10 @@ class _Handler(BaseHTTPRequestHandler):
         """Every method (HEAD and POST too): the handler of the path's route (``_ROUTES``), or an error page."""
         path = urlsplit(self.path).path
         method = "POST" if self.command == "POST" else "GET"
+        if method == "GET" and (self.headers.get("Transfer-Encoding") or self.headers.get("Content-Length")):
+            # A body no route reads: behind a proxy that reuses connections, it would be parsed as the next request
+            # (one smuggled past the proxy). Answer, then close.
+            self.close_connection = True
         try:
             form = [self._read_form()] if method == "POST" else []
         except _HTTPError as error:
