@@ -60,6 +60,8 @@ INDEX_RECORD_KEYS = {"format_version", "model_fingerprint", "model_class", "simi
 INDEX_RECORD_KEYS |= {"splits", "library_rows", "library_sha256", "streams", "files"}
 """What an index.json records (see :meth:`LibraryIndex.build`)."""
 STREAMS = ("video", "music")
+INDEX_ENTRIES = {"index.json", *STREAMS, *(f"{stream}.faiss" for stream in STREAMS)}
+"""Every name an index folder holds (see the module docstring)."""
 OTHER_STREAM = {"video": "music", "music": "video"}
 INDEX_TYPES = ("auto", "exact", "hnsw")
 
@@ -308,8 +310,10 @@ class LibraryIndex:
 
         from emomv_hf.data.hub_folder import UnexpectedFilesError
 
-        # Not an index, but a folder of the user's (an --index-dir): replacing it would delete what it holds.
-        if target.exists() and not (target / "index.json").is_file() and any(target.iterdir()):
+        # Not an index, but a folder of the user's (an --index-dir; its own index.json, a web app's, included):
+        # replacing it would delete what it holds.
+        names = {entry.name for entry in target.iterdir()} if target.exists() else set()
+        if names and ("index.json" not in names or not names <= INDEX_ENTRIES):
             raise UnexpectedFilesError(
                 f"{target}: not empty and not an index; give an empty or new --index-dir"
             )

@@ -209,6 +209,21 @@ def test_an_index_dir_holding_other_files_is_refused_not_replaced(model, emomv_c
     assert (built.path / "index.json").is_file()
 
 
+def test_a_folder_with_an_index_json_of_its_own_is_not_taken_for_an_index(model, emomv_c_dir, tmp_path):
+    """A folder of the user's that holds a file named index.json (a web app's, a notebook project's) passed for an
+    index, so --build-index (which the refusal of its record suggests) replaced it, deleting everything in it."""
+    folder = tmp_path / "project"
+    (folder / "src").mkdir(parents=True)
+    (folder / "index.json").write_text('{"name": "my app"}', encoding="utf-8")
+    (folder / "src" / "main.js").write_text("keep me", encoding="utf-8")
+    with pytest.raises(StaleIndexError, match=r"index\.json: not the record of an index"):
+        LibraryIndex.open(model, str(emomv_c_dir), index_dir=folder, progress=False)
+    with pytest.raises(FileExistsError, match=r"project: not empty and not an index; .*--index-dir"):
+        LibraryIndex.open(model, str(emomv_c_dir), index_dir=folder, rebuild=True, progress=False)
+    assert sorted(path.name for path in folder.rglob("*")) == ["index.json", "main.js", "src"]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["project"]  # no staging folder left
+
+
 def test_an_index_of_another_type_is_stale(model, emomv_c_dir, tmp_path):
     """The index type asked for (`exact`, `hnsw`, or `auto`: exact at this size) keys the index: an HNSW index was
     reused for `index_type="exact"`, so the exact search asked for silently ranked approximately."""
