@@ -40,7 +40,7 @@ import torch
 from transformers import PreTrainedModel
 
 from emomv_hf.data.loading import Segments, load_segments
-from emomv_hf.data.schema import fixed_size_list_array
+from emomv_hf.data.schema import fixed_size_list_array, source_video_id
 from emomv_hf.emotions import EMOTIONS
 from emomv_hf.io_utils import (
     atomic_write_json,
@@ -54,8 +54,9 @@ from emomv_hf.io_utils import (
 
 logger = logging.getLogger(__name__)
 
-INDEX_FORMAT_VERSION = 2
-"""2: keyed by the library's content, with checksums of the index files (a version-1 index is stale)."""
+INDEX_FORMAT_VERSION = 3
+"""2: keyed by the library's content, with checksums of the index files; 3: a segment without a source is in the
+track of the video its id names (version 2 made it a track of its own). An index of another version is stale."""
 INDEX_RECORD_KEYS = {"format_version", "model_fingerprint", "model_class", "similarity", "library", "split"}
 INDEX_RECORD_KEYS |= {"splits", "library_rows", "library_sha256", "streams", "files"}
 """What an index.json records (see :meth:`LibraryIndex.build`)."""
@@ -179,7 +180,8 @@ def index_files_sha256(path: Path) -> dict[str, str]:
 
 
 def library_metadata(segments: Segments) -> dict[str, pa.Array]:
-    """Per-row metadata of library rows: a segment without a `source` (no column, or null) is its own track."""
+    """Per-row metadata of library rows: a segment without a `source` (no column, as in a built EmoMV dataset, or
+    null) is in the track of the video its id names (:func:`~emomv_hf.data.schema.source_video_id`, as pairing)."""
     table, rows = segments.table, len(segments)
     segment_ids = table.column("segment_id").combine_chunks()
 
@@ -198,7 +200,10 @@ def library_metadata(segments: Segments) -> dict[str, pa.Array]:
         )
     return {
         "segment_id": segment_ids,
-        "track": pc.coalesce(column("source", pa.string()), segment_ids),
+        "track": pc.coalesce(
+            column("source", pa.string()),
+            pa.array(map(source_video_id, segment_ids.to_pylist()), pa.string()),
+        ),
         "media": column("media", pa.string()),
         "start": column("start", pa.float64()),
         "end": column("end", pa.float64()),

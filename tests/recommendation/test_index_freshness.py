@@ -149,8 +149,8 @@ def test_an_index_of_another_format_is_stale(model, emomv_c_dir, tmp_path):
     named = tmp_path / "index"
     LibraryIndex.open(model, str(emomv_c_dir), index_dir=named, progress=False)
     info = json.loads((named / "index.json").read_text())
-    (named / "index.json").write_text(json.dumps({**info, "format_version": 1}))
-    with pytest.raises(StaleIndexError, match="index format 1, this version reads 2"):
+    (named / "index.json").write_text(json.dumps({**info, "format_version": 2}))  # each segment its own track
+    with pytest.raises(StaleIndexError, match="index format 2, this version reads 3"):
         LibraryIndex.open(model, str(emomv_c_dir), index_dir=named)
 
 
