@@ -137,7 +137,7 @@ def default_index_dir(library: str, model: PreTrainedModel, split: str | None = 
 def read_library(library: str, split: str | None = None) -> Segments:
     """:func:`load_segments`, with one-line errors (`ValueError`) for a library datasets cannot read (a
     truncated or empty Parquet or Arrow file of a local folder is named: see
-    :func:`~emomv_hf.data.loading.unreadable_file_message`) or that holds no segments."""
+    :func:`~emomv_hf.data.loading.unreadable_file_message`), that holds no segments or a segment id twice."""
     from datasets.exceptions import DatasetGenerationError
 
     verbosity = datasets.logging.get_verbosity()
@@ -155,6 +155,7 @@ def read_library(library: str, split: str | None = None) -> Segments:
         datasets.logging.set_verbosity(verbosity)
     if segments is None or not len(segments):
         raise ValueError(f"library {library} holds no segments (0 rows): nothing to rank")
+    segments.check_unique_ids(library)  # queries and the pair matcher look segments up by id
     return segments
 
 

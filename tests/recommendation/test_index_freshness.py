@@ -44,10 +44,10 @@ def replace_a_segment(library: Path) -> tuple[str, str]:
     table = pq.read_table(library / SEGMENTS)
     deleted, second = table.column("segment_id")[0].as_py(), table.slice(1, 1)
     added = second.set_column(
-        second.schema.get_field_index("segment_id"), "segment_id", pa.array(["new_segment_00"])
+        second.schema.get_field_index("segment_id"), "segment_id", pa.array([f"new_{deleted}"])
     )
     pq.write_table(pa.concat_tables([table.slice(1), added]), library / SEGMENTS)
-    return deleted, "new_segment_00"
+    return deleted, f"new_{deleted}"
 
 
 def write_arrow_library(library: Path, table: pa.Table) -> Path:
@@ -267,7 +267,8 @@ def test_a_library_card_that_changes_its_rows_gets_a_fresh_index(model, library)
     are its segments: a card that adds files already there to a split kept the index of the old rows."""
     shard = library / SEGMENTS
     table = pq.read_table(shard)
-    pq.write_table(table.slice(0, 10), shard.with_name("more.parquet"))
+    more = pa.array([f"more_{row}" for row in range(10)])  # segment ids are unique in a library
+    pq.write_table(table.slice(0, 10).set_column(0, "segment_id", more), shard.with_name("more.parquet"))
 
     def write_card(files: str) -> None:
         card = f"---\nconfigs:\n- config_name: segments\n  data_files:\n  - split: validation\n    path: {files}\n---\n"

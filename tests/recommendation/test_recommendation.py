@@ -15,6 +15,7 @@ pytest.importorskip("faiss")
 from emomv_hf.data.schema import source_video_id  # noqa: E402
 from emomv_hf.evaluation import evaluate_retrieval  # noqa: E402
 from emomv_hf.recommendation.index import IndexMismatchError, LibraryIndex  # noqa: E402
+from emomv_hf.recommendation.match import LibrarySegments  # noqa: E402
 from emomv_hf.recommendation.recommend import MusicRecommender  # noqa: E402
 
 from .conftest import RETRIEVAL_STEPS, train_tiny_model  # noqa: E402
@@ -227,3 +228,29 @@ def test_an_emotion_of_minus_one_is_no_label(model, emomv_c_dir, tmp_path):
     write_labels([0] * (len(ids) - 2) + [-1, -2])
     with pytest.raises(ValueError, match=f"segment {ids[-1]!r}: emotion -2 is not a label"):
         LibraryIndex.open(model, str(library), index_dir=tmp_path / "other", progress=False)
+
+
+def test_a_library_holding_a_segment_id_twice_is_refused(model, emomv_c_dir, tmp_path):
+    """A library whose segment id repeats (someone else's Hub dataset, its splits overlapping): a segment query
+    took the first row, the pair matcher (the Space's other tab) the last, and rankings named two segments alike.
+    Both refuse it in one line naming the rows, as pairing does."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    library = Path(shutil.copytree(emomv_c_dir, tmp_path / "library"))
+    shard = library / "data" / "segments" / "validation-00000-of-00001.parquet"
+    table = pq.read_table(shard)
+    first, other = table.column("segment_id")[0].as_py(), table.slice(5, 1)
+    again = other.set_column(other.schema.get_field_index("segment_id"), "segment_id", pa.array([first]))
+    pq.write_table(pa.concat_tables([table, again]), shard)
+    (library / "README.md").write_text(  # a card without the split sizes of EmoMV-C's
+        "---\nconfigs:\n- config_name: segments\n  data_files:\n  - split: validation\n"
+        "    path: data/segments/validation-*\n---\n",
+        encoding="utf-8",
+    )
+    expected = rf"{library}: segment id '{first}' occurs twice, as validation\[0\] and validation\[96\]"
+    with pytest.raises(ValueError, match=expected):
+        LibraryIndex.open(model, str(library), index_dir=tmp_path / "index", progress=False)
+    with pytest.raises(ValueError, match=expected):
+        LibrarySegments(str(library))
+    assert not (tmp_path / "index").exists()
