@@ -40,7 +40,7 @@ import torch
 from transformers import PreTrainedModel
 
 from emomv_hf.data.loading import Segments, load_segments
-from emomv_hf.data.schema import fixed_size_list_array
+from emomv_hf.data.schema import fixed_size_list_array, source_video_id
 from emomv_hf.emotions import EMOTIONS
 from emomv_hf.io_utils import (
     atomic_write_json,
@@ -54,12 +54,15 @@ from emomv_hf.io_utils import (
 
 logger = logging.getLogger(__name__)
 
-INDEX_FORMAT_VERSION = 2
-"""2: keyed by the library's content, with checksums of the index files (a version-1 index is stale)."""
+INDEX_FORMAT_VERSION = 3
+"""2: keyed by the library's content, with checksums of the index files; 3: a segment without a source is in the
+track of the video its id names (version 2 made it a track of its own). An index of another version is stale."""
 INDEX_RECORD_KEYS = {"format_version", "model_fingerprint", "model_class", "similarity", "library", "split"}
 INDEX_RECORD_KEYS |= {"splits", "library_rows", "library_sha256", "streams", "files"}
 """What an index.json records (see :meth:`LibraryIndex.build`)."""
 STREAMS = ("video", "music")
+INDEX_ENTRIES = {"index.json", *STREAMS, *(f"{stream}.faiss" for stream in STREAMS)}
+"""Every name an index folder holds (see the module docstring)."""
 OTHER_STREAM = {"video": "music", "music": "video"}
 INDEX_TYPES = ("auto", "exact", "hnsw")
 
@@ -134,7 +137,7 @@ def default_index_dir(library: str, model: PreTrainedModel, split: str | None = 
 def read_library(library: str, split: str | None = None) -> Segments:
     """:func:`load_segments`, with one-line errors (`ValueError`) for a library datasets cannot read (a
     truncated or empty Parquet or Arrow file of a local folder is named: see
-    :func:`~emomv_hf.data.loading.unreadable_file_message`) or that holds no segments."""
+    :func:`~emomv_hf.data.loading.unreadable_file_message`), that holds no segments or a segment id twice."""
     from datasets.exceptions import DatasetGenerationError
 
     verbosity = datasets.logging.get_verbosity()
@@ -152,6 +155,7 @@ def read_library(library: str, split: str | None = None) -> Segments:
         datasets.logging.set_verbosity(verbosity)
     if segments is None or not len(segments):
         raise ValueError(f"library {library} holds no segments (0 rows): nothing to rank")
+    segments.check_unique_ids(library)  # queries and the pair matcher look segments up by id
     return segments
 
 
@@ -177,7 +181,8 @@ def index_files_sha256(path: Path) -> dict[str, str]:
 
 
 def library_metadata(segments: Segments) -> dict[str, pa.Array]:
-    """Per-row metadata of library rows: a segment without a `source` (no column, or null) is its own track."""
+    """Per-row metadata of library rows: a segment without a `source` (no column, as in a built EmoMV dataset, or
+    null) is in the track of the video its id names (:func:`~emomv_hf.data.schema.source_video_id`, as pairing)."""
     table, rows = segments.table, len(segments)
     segment_ids = table.column("segment_id").combine_chunks()
 
@@ -196,7 +201,10 @@ def library_metadata(segments: Segments) -> dict[str, pa.Array]:
         )
     return {
         "segment_id": segment_ids,
-        "track": pc.coalesce(column("source", pa.string()), segment_ids),
+        "track": pc.coalesce(
+            column("source", pa.string()),
+            pa.array(map(source_video_id, segment_ids.to_pylist()), pa.string()),
+        ),
         "media": column("media", pa.string()),
         "start": column("start", pa.float64()),
         "end": column("end", pa.float64()),
@@ -308,8 +316,10 @@ class LibraryIndex:
 
         from emomv_hf.data.hub_folder import UnexpectedFilesError
 
-        # Not an index, but a folder of the user's (an --index-dir): replacing it would delete what it holds.
-        if target.exists() and not (target / "index.json").is_file() and any(target.iterdir()):
+        # Not an index, but a folder of the user's (an --index-dir; its own index.json, a web app's, included):
+        # replacing it would delete what it holds.
+        names = {entry.name for entry in target.iterdir()} if target.exists() else set()
+        if names and ("index.json" not in names or not names <= INDEX_ENTRIES):
             raise UnexpectedFilesError(
                 f"{target}: not empty and not an index; give an empty or new --index-dir"
             )

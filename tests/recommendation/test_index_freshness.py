@@ -44,10 +44,10 @@ def replace_a_segment(library: Path) -> tuple[str, str]:
     table = pq.read_table(library / SEGMENTS)
     deleted, second = table.column("segment_id")[0].as_py(), table.slice(1, 1)
     added = second.set_column(
-        second.schema.get_field_index("segment_id"), "segment_id", pa.array(["new_segment_00"])
+        second.schema.get_field_index("segment_id"), "segment_id", pa.array([f"new_{deleted}"])
     )
     pq.write_table(pa.concat_tables([table.slice(1), added]), library / SEGMENTS)
-    return deleted, "new_segment_00"
+    return deleted, f"new_{deleted}"
 
 
 def write_arrow_library(library: Path, table: pa.Table) -> Path:
@@ -149,8 +149,8 @@ def test_an_index_of_another_format_is_stale(model, emomv_c_dir, tmp_path):
     named = tmp_path / "index"
     LibraryIndex.open(model, str(emomv_c_dir), index_dir=named, progress=False)
     info = json.loads((named / "index.json").read_text())
-    (named / "index.json").write_text(json.dumps({**info, "format_version": 1}))
-    with pytest.raises(StaleIndexError, match="index format 1, this version reads 2"):
+    (named / "index.json").write_text(json.dumps({**info, "format_version": 2}))  # each segment its own track
+    with pytest.raises(StaleIndexError, match="index format 2, this version reads 3"):
         LibraryIndex.open(model, str(emomv_c_dir), index_dir=named)
 
 
@@ -209,6 +209,21 @@ def test_an_index_dir_holding_other_files_is_refused_not_replaced(model, emomv_c
     assert (built.path / "index.json").is_file()
 
 
+def test_a_folder_with_an_index_json_of_its_own_is_not_taken_for_an_index(model, emomv_c_dir, tmp_path):
+    """A folder of the user's that holds a file named index.json (a web app's, a notebook project's) passed for an
+    index, so --build-index (which the refusal of its record suggests) replaced it, deleting everything in it."""
+    folder = tmp_path / "project"
+    (folder / "src").mkdir(parents=True)
+    (folder / "index.json").write_text('{"name": "my app"}', encoding="utf-8")
+    (folder / "src" / "main.js").write_text("keep me", encoding="utf-8")
+    with pytest.raises(StaleIndexError, match=r"index\.json: not the record of an index"):
+        LibraryIndex.open(model, str(emomv_c_dir), index_dir=folder, progress=False)
+    with pytest.raises(FileExistsError, match=r"project: not empty and not an index; .*--index-dir"):
+        LibraryIndex.open(model, str(emomv_c_dir), index_dir=folder, rebuild=True, progress=False)
+    assert sorted(path.name for path in folder.rglob("*")) == ["index.json", "main.js", "src"]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["project"]  # no staging folder left
+
+
 def test_an_index_of_another_type_is_stale(model, emomv_c_dir, tmp_path):
     """The index type asked for (`exact`, `hnsw`, or `auto`: exact at this size) keys the index: an HNSW index was
     reused for `index_type="exact"`, so the exact search asked for silently ranked approximately."""
@@ -252,7 +267,8 @@ def test_a_library_card_that_changes_its_rows_gets_a_fresh_index(model, library)
     are its segments: a card that adds files already there to a split kept the index of the old rows."""
     shard = library / SEGMENTS
     table = pq.read_table(shard)
-    pq.write_table(table.slice(0, 10), shard.with_name("more.parquet"))
+    more = pa.array([f"more_{row}" for row in range(10)])  # segment ids are unique in a library
+    pq.write_table(table.slice(0, 10).set_column(0, "segment_id", more), shard.with_name("more.parquet"))
 
     def write_card(files: str) -> None:
         card = f"---\nconfigs:\n- config_name: segments\n  data_files:\n  - split: validation\n    path: {files}\n---\n"

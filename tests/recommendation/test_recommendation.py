@@ -12,8 +12,10 @@ import pytest
 
 pytest.importorskip("faiss")
 
+from emomv_hf.data.schema import source_video_id  # noqa: E402
 from emomv_hf.evaluation import evaluate_retrieval  # noqa: E402
 from emomv_hf.recommendation.index import IndexMismatchError, LibraryIndex  # noqa: E402
+from emomv_hf.recommendation.match import LibrarySegments  # noqa: E402
 from emomv_hf.recommendation.recommend import MusicRecommender  # noqa: E402
 
 from .conftest import RETRIEVAL_STEPS, train_tiny_model  # noqa: E402
@@ -143,7 +145,7 @@ def test_multi_segment_queries_of_the_baseline_rank_the_whole_library(baseline_m
     index = LibraryIndex.open(model, str(emomv_c_dir), index_dir=tmp_path / "index", progress=False)
     recommender, music = MusicRecommender(model, index), index.stream("music")
     segments = datasets.load_dataset(str(emomv_c_dir), "segments")["validation"].with_format("numpy")
-    rows = np.arange(len(music))
+    rows, ids = np.arange(len(music)), music.entries["segment_id"]
     vectors = torch.from_numpy(music.vectors(rows))
     for first in range(0, len(music) - 2, 3):
         features = segments[first : first + 3]["video_features"]
@@ -151,16 +153,37 @@ def test_multi_segment_queries_of_the_baseline_rank_the_whole_library(baseline_m
             query = model.encode_stream(torch.from_numpy(features).float(), "video")[0]
             scores = model.pairwise_similarity(query, vectors).mean(dim=0).numpy()
         order = np.lexsort((rows, -scores))
-        expected = [music.entries[int(row)]["segment_id"] for row in order[:5]]
-        for per in ("segment", "track"):  # EmoMV-C's segments are each their own track
+        best = {}  # each source video's best row (EmoMV-C's tracks), in the order of the scores
+        for row in order:
+            best.setdefault(source_video_id(ids[row]), row)
+        for per, expected in (("segment", order[:5]), ("track", list(best.values())[:5])):
             found = recommender.recommend(video_features=features, top_k=5, per=per).items
-            assert [item.segment_id for item in found] == expected
-            np.testing.assert_allclose([item.score for item in found], scores[order[:5]], rtol=1e-5)
+            assert [item.segment_id for item in found] == [ids[row] for row in expected]
+            np.testing.assert_allclose([item.score for item in found], scores[expected], rtol=1e-5)
 
 
-def test_segments_without_a_source_are_each_their_own_track(model, emomv_c_dir, tmp_path):
+def test_the_segments_of_one_source_video_are_one_track(model, emomv_c_dir, tmp_path):
+    """EmoMV-C has no `source` column and each of its segments was its own track, so a ranking per track listed
+    one music video's segments as several tracks (77 of the 96 validation queries had a video twice in their top
+    10); a segment without a source belongs to the video its id names (`source_video_id`), as in pairing."""
+    index = LibraryIndex.open(model, str(emomv_c_dir), index_dir=tmp_path / "index", progress=False)
+    recommender = MusicRecommender(model, index)
+    for query in index.stream("video").entries["segment_id"][:10]:
+        best = {}  # each video's best segment, in the order of the whole ranking of segments
+        for item in recommender.recommend(
+            segment=query, top_k=len(index.stream("music")), per="segment"
+        ).items:
+            best.setdefault(source_video_id(item.segment_id), item)
+        tracks = recommender.recommend(segment=query, top_k=10).items
+        assert [(item.track, item.segment_id, item.score) for item in tracks] == [
+            (track, item.segment_id, item.score) for track, item in list(best.items())[:10]
+        ]
+
+
+def test_segments_without_a_source_are_in_the_track_their_id_names(model, emomv_c_dir, tmp_path):
     """A library whose `source` column is null in some rows (a Hub dataset of someone else's): those segments made
-    one track named None (ranked once, and the table failed on it); each is its own track, as without the column."""
+    one track named None (ranked once, and the table failed on it); each is in the track of the video its id
+    names, as without the column."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -176,10 +199,11 @@ def test_segments_without_a_source_are_each_their_own_track(model, emomv_c_dir, 
     index = LibraryIndex.open(model, str(library), index_dir=tmp_path / "index", progress=False)
     ids = table.column("segment_id").to_pylist()
     found = MusicRecommender(model, index).recommend(segment=ids[0], top_k=len(ids))
-    assert sorted(item.track for item in found.items) == sorted(
-        source or segment_id for source, segment_id in zip(sources.to_pylist(), ids, strict=True)
-    )
-    assert found.to_table().count("\n") == 2 + len(ids)
+    tracks = {
+        source or source_video_id(segment) for source, segment in zip(sources.to_pylist(), ids, strict=True)
+    }
+    assert sorted(item.track for item in found.items) == sorted(tracks)
+    assert found.to_table().count("\n") == 2 + len(tracks)
 
 
 def test_an_emotion_of_minus_one_is_no_label(model, emomv_c_dir, tmp_path):
@@ -204,3 +228,29 @@ def test_an_emotion_of_minus_one_is_no_label(model, emomv_c_dir, tmp_path):
     write_labels([0] * (len(ids) - 2) + [-1, -2])
     with pytest.raises(ValueError, match=f"segment {ids[-1]!r}: emotion -2 is not a label"):
         LibraryIndex.open(model, str(library), index_dir=tmp_path / "other", progress=False)
+
+
+def test_a_library_holding_a_segment_id_twice_is_refused(model, emomv_c_dir, tmp_path):
+    """A library whose segment id repeats (someone else's Hub dataset, its splits overlapping): a segment query
+    took the first row, the pair matcher (the Space's other tab) the last, and rankings named two segments alike.
+    Both refuse it in one line naming the rows, as pairing does."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    library = Path(shutil.copytree(emomv_c_dir, tmp_path / "library"))
+    shard = library / "data" / "segments" / "validation-00000-of-00001.parquet"
+    table = pq.read_table(shard)
+    first, other = table.column("segment_id")[0].as_py(), table.slice(5, 1)
+    again = other.set_column(other.schema.get_field_index("segment_id"), "segment_id", pa.array([first]))
+    pq.write_table(pa.concat_tables([table, again]), shard)
+    (library / "README.md").write_text(  # a card without the split sizes of EmoMV-C's
+        "---\nconfigs:\n- config_name: segments\n  data_files:\n  - split: validation\n"
+        "    path: data/segments/validation-*\n---\n",
+        encoding="utf-8",
+    )
+    expected = rf"{library}: segment id '{first}' occurs twice, as validation\[0\] and validation\[96\]"
+    with pytest.raises(ValueError, match=expected):
+        LibraryIndex.open(model, str(library), index_dir=tmp_path / "index", progress=False)
+    with pytest.raises(ValueError, match=expected):
+        LibrarySegments(str(library))
+    assert not (tmp_path / "index").exists()
