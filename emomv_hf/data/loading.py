@@ -67,7 +67,7 @@ def _column_mismatch(column: pa.ChunkedArray, feature: Any) -> str | None:
             widths = sorted(set(pc.list_value_length(column).drop_null().to_pylist()))
             if widths and widths != [width]:
                 found = f"{widths[0]}" + (f" to {widths[-1]}" if len(widths) > 1 else "")
-                return f"{found} values per row where the dataset card declares {width}"
+                return f"{found} values per row, not {width}"
         return " ".join(str(error).split())
     return None
 
@@ -147,7 +147,15 @@ def load_emomv(dataset: str, config: str = "pairs") -> datasets.DatasetDict:
     # alphabetical) would show every label under another name, and one declaring them as strings or floats would
     # not give class indices at all (plain integers are read as indices).
     schema = {**PAIR_FEATURES, **EXTRACTED_SEGMENT_FEATURES}
-    for split in loaded.values():
+    for split_name, split in list(loaded.items()):
+        for name in ("video_features", "music_features"):
+            # A card without features (a folder written by `Dataset.from_dict` from lists, say) gives lists of any
+            # length and dtype: the package reads the schema's float32 rows of fixed width.
+            if name in split.features and split.features[name] != schema[name]:
+                mismatch = _column_mismatch(split.data.table.column(name), schema[name])
+                if mismatch:
+                    raise ValueError(f"{dataset} (config {config!r}): column {name!r}: {mismatch}")
+                loaded[split_name] = split = split.cast_column(name, schema[name])
         for name, feature in split.features.items():
             expected = schema.get(name)
             if not isinstance(expected, datasets.ClassLabel):

@@ -10,6 +10,7 @@ from collections import Counter
 from pathlib import Path
 from unittest import mock
 
+import datasets
 import h5py
 import numpy as np
 import pytest
@@ -393,3 +394,33 @@ def test_a_card_declaring_an_emotion_column_as_strings_is_one_line_from_train_py
         .splitlines()[-1]
         .startswith(f"error: {folder} (config 'pairs'): column 'video_emotion' holds Value('string')")
     )
+
+
+def test_a_library_whose_feature_columns_are_lists_of_any_length_reads_as_fixed_widths(emomv_c_dir, tmp_path):
+    """A segments folder written with `Dataset.from_dict` from Python lists and a card without features (the
+    columns are then float64 lists of any length): read as the schema's float32 widths, equal to the floats
+    written; a row of another width is one error naming the column. Before, reading its features was an
+    AttributeError traceback (`list_size`) in recommend.py, the Space and the matcher."""
+    from emomv_hf.data.loading import load_segments
+
+    built = load_segments(emomv_c_dir, "validation")
+    rows = {
+        "segment_id": built.segment_ids,
+        "emotion": built.column("emotion"),
+        "video_features": built.features("video")[0].tolist(),
+        "music_features": built.features("music")[0].tolist(),
+    }
+    card = "---\nconfigs:\n- config_name: segments\n  data_files:\n  - split: validation\n"
+    card += "    path: data/segments/validation-*.parquet\n---\n"
+    for name, music in (("lists", rows["music_features"]), ("short", [[0.5]] + rows["music_features"][1:])):
+        folder = tmp_path / name
+        (folder / "data" / "segments").mkdir(parents=True)
+        (folder / "README.md").write_text(card)
+        table = datasets.Dataset.from_dict({**rows, "music_features": music})
+        assert table.features["music_features"] == datasets.List(datasets.Value("float64"))
+        table.to_parquet(str(folder / "data" / "segments" / "validation-00000-of-00001.parquet"))
+    library = load_segments(tmp_path / "lists")
+    for stream in ("video", "music"):
+        assert np.array_equal(library.features(stream)[0], built.features(stream)[0])
+    with pytest.raises(ValueError, match=r"column 'music_features': 1 to 128 values per row, not 128$"):
+        load_segments(tmp_path / "short")

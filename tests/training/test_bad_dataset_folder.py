@@ -40,9 +40,7 @@ def test_a_127_wide_music_column_is_one_line_from_train_py(emomv_c_dir, tmp_path
     assert completed.returncode == 2, completed.stderr[-3000:]
     assert "Traceback" not in completed.stderr and "DatasetGenerationError" not in completed.stderr
     errors = [line for line in completed.stderr.splitlines() if line.startswith("error: ")]
-    assert errors == [
-        f"error: {path}: field 'music_features': 127 values per row where the dataset card declares 128"
-    ]
+    assert errors == [f"error: {path}: field 'music_features': 127 values per row, not 128"]
     assert not (tmp_path / "out").exists()
 
 
@@ -53,6 +51,4 @@ def test_a_ragged_music_column_names_its_file_and_widths(emomv_c_dir, tmp_path):
     path = _rewrite_music_features(folder, "validation", rows)
     with pytest.raises(ValueError) as caught:
         load_emomv(str(folder), "pairs")
-    assert str(caught.value) == (
-        f"{path}: field 'music_features': 100 to 128 values per row where the dataset card declares 128"
-    )
+    assert str(caught.value) == (f"{path}: field 'music_features': 100 to 128 values per row, not 128")
