@@ -163,15 +163,15 @@ def convert_checkpoint(
 def load_extractor(kind_or_folder: str | os.PathLike) -> tuple[EmoMVProcessor, VGGishModel | SlowFastModel]:
     """The processor and model of a feature extractor, the one way to get one.
 
-    ``kind_or_folder``: a folder written by :func:`convert_checkpoint` (``AutoProcessor`` + ``AutoModel``), or
-    ``"vggish"`` / ``"slowfast"`` for random weights from the fixed seed ``RANDOM_INIT_SEED`` (``--random-init``:
-    tests only, the features mean nothing).
+    ``kind_or_folder``: a folder written by :func:`convert_checkpoint` (``AutoProcessor`` + ``AutoModel``; a
+    ``Path`` opens a folder named ``vggish`` too), or the string ``"vggish"`` / ``"slowfast"`` for random weights
+    from the fixed seed ``RANDOM_INIT_SEED`` (``--random-init``: tests only, the features mean nothing).
     The model is in eval mode on the CPU; ``model(**processor(audio=..., sampling_rate=...)).pooler_output`` is
     the segment feature (``videos=`` for SlowFast).
     """
     from transformers import AutoModel, AutoProcessor
 
-    if kind_or_folder in RANDOM_MODELS:
+    if isinstance(kind_or_folder, str) and kind_or_folder in RANDOM_MODELS:
         logger.warning("%s uses RANDOM weights: the features are not meaningful", kind_or_folder)
         model_class = RANDOM_MODELS[kind_or_folder]
         torch.manual_seed(RANDOM_INIT_SEED)  # the same weights in every process and run

@@ -13,6 +13,7 @@ from transformers import AutoConfig, AutoFeatureExtractor, AutoModel, AutoProces
 
 import emomv_hf  # noqa: F401  (registers the Auto classes)
 from emomv_hf.features import feature_extraction_vggish
+from emomv_hf.features.arguments import ExtractorArguments
 from emomv_hf.features.configuration_slowfast import SlowFastConfig
 from emomv_hf.features.configuration_vggish import VGGishConfig
 from emomv_hf.features.convert import convert_checkpoint, load_extractor, slowfast_from_zoo, vggish_from_port
@@ -144,6 +145,20 @@ def test_vggish_from_port_file_with_pca_and_load_extractor(vggish_port, tmp_path
         features = loaded(**processor(audio=waveform, sampling_rate=VGGISH_SAMPLE_RATE)).pooler_output
     assert torch.equal(features, output.pooler_output)
     assert isinstance(AutoFeatureExtractor.from_pretrained(folder), VGGishFeatureExtractor)
+
+
+def test_a_converted_folder_named_like_an_extractor_kind_loads_its_weights(
+    vggish_port, tmp_path: Path, monkeypatch
+):
+    # --vggish-weights vggish (or --extractor . beside the converted folders) named the folder 'vggish', which
+    # load_extractor read as the kind: random weights, while the fingerprint and card named the folder.
+    convert_checkpoint("vggish", vggish_port[1], tmp_path / "vggish")
+    monkeypatch.chdir(tmp_path)
+    extractor = ExtractorArguments(vggish_weights="vggish", random_init=True)
+    assert extractor.fingerprints()["vggish"]["source"] == "vggish"
+    loaded = extractor.load("cpu")["vggish"][1].state_dict()
+    expected = vggish_port[0].state_dict()
+    assert loaded.keys() == expected.keys() and all(torch.equal(loaded[k], expected[k]) for k in expected)
 
 
 # ------------------------------------------------------------------------------------------------------------
