@@ -143,7 +143,7 @@ class ExtractorArguments:
 
         loaded = {}
         for kind, weights in self.weights().items():
-            processor, model = load_extractor(weights or kind)
+            processor, model = load_extractor(Path(weights) if weights else kind)  # a folder named vggish too
             if model.config.model_type != kind:
                 raise ValueError(f"--{kind}-weights {weights}: a {model.config.model_type} checkpoint")
             loaded[kind] = (processor, model.to(device))

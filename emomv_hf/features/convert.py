@@ -163,15 +163,17 @@ def convert_checkpoint(
 def load_extractor(kind_or_folder: str | os.PathLike) -> tuple[EmoMVProcessor, VGGishModel | SlowFastModel]:
     """The processor and model of a feature extractor, the one way to get one.
 
-    ``kind_or_folder``: a folder written by :func:`convert_checkpoint` (``AutoProcessor`` + ``AutoModel``), or
-    ``"vggish"`` / ``"slowfast"`` for random weights from the fixed seed ``RANDOM_INIT_SEED`` (``--random-init``:
-    tests only, the features mean nothing).
+    ``kind_or_folder``: a folder written by :func:`convert_checkpoint` (``AutoProcessor`` + ``AutoModel``; a
+    ``Path`` opens a folder named ``vggish`` too), or the string ``"vggish"`` / ``"slowfast"`` for random weights
+    from the fixed seed ``RANDOM_INIT_SEED`` (``--random-init``: tests only, the features mean nothing).
     The model is in eval mode on the CPU; ``model(**processor(audio=..., sampling_rate=...)).pooler_output`` is
     the segment feature (``videos=`` for SlowFast).
     """
+    from huggingface_hub.errors import StrictDataclassError
     from transformers import AutoModel, AutoProcessor
+    from transformers.utils import logging as transformers_logging
 
-    if kind_or_folder in RANDOM_MODELS:
+    if isinstance(kind_or_folder, str) and kind_or_folder in RANDOM_MODELS:
         logger.warning("%s uses RANDOM weights: the features are not meaningful", kind_or_folder)
         model_class = RANDOM_MODELS[kind_or_folder]
         torch.manual_seed(RANDOM_INIT_SEED)  # the same weights in every process and run
@@ -182,9 +184,26 @@ def load_extractor(kind_or_folder: str | os.PathLike) -> tuple[EmoMVProcessor, V
             f"{folder}: not a converted extractor checkpoint (no config.json); convert the public checkpoint "
             "with dataset_scripts/convert_weights.py"
         )
-    # transformers' "Loading weights" bar would open under the caller's "extracting" bar; loading takes a second.
-    with progress_bars_off("transformers"):
-        model = AutoModel.from_pretrained(folder)
+    verbosity = transformers_logging.get_verbosity()
+    transformers_logging.set_verbosity_error()  # its table of missing tensors: refused below in one line
+    try:
+        # transformers' "Loading weights" bar would open under the caller's "extracting" bar; loading takes a second.
+        with progress_bars_off("transformers"):
+            model, info = AutoModel.from_pretrained(
+                folder, ignore_mismatched_sizes=True, output_loading_info=True
+            )
+    except StrictDataclassError as error:  # a config.json field out of range
+        raise ValueError(
+            f"{folder / 'config.json'}: {' '.join(str(error.__cause__ or error).split())}"
+        ) from None
+    finally:
+        transformers_logging.set_verbosity(verbosity)
     if not isinstance(model, (VGGishModel, SlowFastModel)):
         raise ValueError(f"{folder}: a {type(model).__name__} checkpoint, not a feature extractor")
+    # transformers initialises such tensors at random and only logs them: the features would be noise.
+    if bad := sorted(info["missing_keys"]) + sorted(key for key, *_ in info["mismatched_keys"]):
+        raise ValueError(
+            f"{folder}: weight {bad[0]} is missing from the checkpoint or not of the shape config.json makes "
+            f"({len(bad)} tensor(s)): a damaged or edited folder; convert the public checkpoint again"
+        )
     return AutoProcessor.from_pretrained(folder), model.eval()

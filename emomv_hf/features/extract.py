@@ -500,12 +500,12 @@ def _item_record(item: MediaItem) -> dict[str, Any]:
     return {key: value for key, value in asdict(item).items() if key not in ("path", "row")}
 
 
-PREPROCESSING_REVISION = 3
+PREPROCESSING_REVISION = 4
 """The revision of the code between a file's bytes and the extractors' inputs (decoding, frame timing and rotation,
 streams taken, resampling, cropping). Raise it with any change that alters features of the same bytes and weights:
 shards of another revision are then redone (2: window times from a stream's first frame, rotation metadata, cover
 art left out, the tutorial's centre crop; 3: audio and durations on the first video frame's timeline, Matroska's
-durations from its last packets)."""
+durations from its last packets; 4: pytorchvideo's frames of a window, not the nearest to evenly spaced times)."""
 
 
 def _features_key(settings: Mapping[str, Any]) -> str:

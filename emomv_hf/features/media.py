@@ -7,6 +7,7 @@ error names the file, because a batch run over thousands of videos must say whic
 from __future__ import annotations
 
 import itertools
+import math
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -117,41 +118,35 @@ def probe_media(path: str | os.PathLike) -> MediaInfo:
 def read_video_frames(path: str | os.PathLike, start: float, end: float, num_frames: int) -> np.ndarray:
     """Decode ``num_frames`` RGB frames sampled uniformly over ``[start, end)`` seconds.
 
-    The frames are the ones on screen at ``num_frames`` evenly spaced times, first and last frame of the window
-    included (like ``torch.linspace(0, T - 1, num_frames)`` over the window's frames, which is what
-    pytorchvideo's ``UniformTemporalSubsample`` does); short windows repeat frames. Only the sampled frames are
-    kept, so a 30 s 1080p window does not need gigabytes of memory. Frames are turned as rotation metadata says.
+    The frames of pytorchvideo's ``EncodedVideo.get_clip(start, end)`` (those presented in the window) at
+    ``UniformTemporalSubsample``'s indices ``linspace(0, T - 1, num_frames)``, truncated; short windows repeat
+    frames. Only the sampled frames are kept, so a 30 s 1080p window does not need gigabytes of memory. Frames are
+    turned as rotation metadata says.
 
     Returns:
         ``uint8`` array of shape ``(num_frames, H, W, 3)``.
     """
     with _open_stream(path, "video") as (container, stream):
         stream.thread_type = "AUTO"  # frame-threaded decoding; the bottleneck of extraction on CPU
-        rate = float(stream.average_rate or stream.guessed_rate or 25)
         # Window times count from the stream's first frame (MPEG-PS/TS and cut files start later than 0), as
-        # read_audio's sample positions count from the first sample.
+        # read_audio's sample positions count from the first sample; get_clip's bounds in timestamps.
         first_pts = stream.start_time or 0
-        if start > 0:
-            # Seek lands on the keyframe at or before ``start``; frames before ``start`` are skipped below.
-            container.seek(
-                first_pts + int(start / stream.time_base), stream=stream, backward=True, any_frame=False
-            )
-        # Time of the last frame that starts inside the window: one frame interval before ``end``.
-        targets = np.linspace(start, max(start, end - 1.0 / rate), num_frames)
-        picked: list[np.ndarray | None] = [None] * num_frames
-        next_target = 0
-        previous: np.ndarray | None = None
-        # Half a frame of slack so that rounding of timestamps does not drop the first/last frame.
-        slack = 0.5 / rate
+        low, high = (first_pts + math.ceil(seconds / stream.time_base) for seconds in (start, end))
         try:
-            for frame in container.decode(stream):
-                if frame.time is None:
+            if start > 0:  # a second early: AVI's seek with B-frames landed after the keyframe asked for
+                seek_to = max(first_pts, low - round(1 / stream.time_base))
+                container.seek(seek_to, stream=stream, backward=True, any_frame=False)
+            # The packets up to the window's end (compressed: small; decoding time <= presentation time), so
+            # that the window's frames are known before any is decoded; the end's empty one: None flushes below.
+            demuxed = itertools.takewhile(lambda p: p.dts is None or p.dts < high, container.demux(stream))
+            packets = [packet for packet in demuxed if packet.size]
+            window = sorted(p.pts for p in packets if p.pts is not None and low <= p.pts < high)
+            index = np.linspace(0, len(window) - 1, num_frames).astype(int) if window else []
+            wanted = [window[i] for i in index]
+            images: dict[int, np.ndarray | None] = dict.fromkeys(wanted)  # presentation timestamp -> frame
+            for frame in (frame for packet in [*packets, None] for frame in stream.decode(packet)):
+                if frame.pts not in images or images[frame.pts] is not None:
                     continue
-                t = float(frame.time - first_pts * stream.time_base)
-                if t < start - slack:
-                    continue
-                if t >= end - slack:
-                    break
                 width, height = frame.width, frame.height
                 if (
                     max(width, height) > MAX_ASPECT_RATIO * min(width, height)
@@ -166,22 +161,19 @@ def read_video_frames(path: str | os.PathLike, start: float, end: float, num_fra
                 # attribute may be missing from PyAV releases older than the 18.1 tested; the extras allow av>=11).
                 if rotation := getattr(frame, "rotation", 0):
                     image = np.ascontiguousarray(np.rot90(image, round(rotation / 90)))
-                # The frame on screen at a target time is the last one that started at or before it.
-                while next_target < num_frames and targets[next_target] < t - slack:
-                    picked[next_target] = previous if previous is not None else image
-                    next_target += 1
-                previous = image
-                if next_target >= num_frames:
-                    break
+                images[frame.pts] = image
         except MediaError:
             raise
         except Exception as error:  # PyAV raises several FFmpeg error classes
             raise MediaError(f"{path}: video decoding failed ({type(error).__name__}: {error})") from None
-        if previous is None:
+        decoded = [image for image in images.values() if image is not None]
+        if not decoded:
             raise MediaError(f"{path}: no video frames in [{start:.3f}, {end}) s (media too short?)")
-        for index in range(next_target, num_frames):  # targets after the last decoded frame
-            picked[index] = previous
-        return np.stack(picked)
+        # A frame that did not decode (its reference lost by a seek) is the one decoded before it (or first).
+        picked = [decoded[0]]
+        for pts in wanted:
+            picked.append(picked[-1] if images[pts] is None else images[pts])
+        return np.stack(picked[1:])
 
 
 def resample_audio(waveform: np.ndarray, sample_rate: int) -> np.ndarray:

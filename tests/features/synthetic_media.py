@@ -27,17 +27,19 @@ def write_clip(
     cover_art: bool = False,
     size: tuple[int, int] = (WIDTH, HEIGHT),
     audio_delay: float = 0.0,
+    b_frames: int = 0,
 ) -> Path:
     """Write an mp4 (mpeg4 video, 10 fps, ``size`` (width, height) 64x48; stereo AAC 22.05 kHz sine) of ``seconds``
     length whose streams start at ``start_seconds`` (as in MPEG-PS/TS files and cut files); ``cover_art`` adds an
     album cover (a one-picture video stream marked ``attached_pic``, as music files hold); the audio starts
-    ``audio_delay`` seconds after the video."""
+    ``audio_delay`` seconds after the video; ``b_frames``: the most B-frames in a row (frames stored out of order)."""
     width, height = size
     with av.open(str(path), "w") as container:
         video = audio = None
         if with_video:
             video = container.add_stream("mpeg4", rate=FPS)
             video.width, video.height, video.pix_fmt = width, height, "yuv420p"
+            video.codec_context.max_b_frames = b_frames
         if with_audio:
             audio = container.add_stream("aac", rate=AUDIO_RATE)
             audio.layout = "stereo"

@@ -13,6 +13,7 @@ from transformers import AutoConfig, AutoFeatureExtractor, AutoModel, AutoProces
 
 import emomv_hf  # noqa: F401  (registers the Auto classes)
 from emomv_hf.features import feature_extraction_vggish
+from emomv_hf.features.arguments import ExtractorArguments
 from emomv_hf.features.configuration_slowfast import SlowFastConfig
 from emomv_hf.features.configuration_vggish import VGGishConfig
 from emomv_hf.features.convert import convert_checkpoint, load_extractor, slowfast_from_zoo, vggish_from_port
@@ -144,6 +145,54 @@ def test_vggish_from_port_file_with_pca_and_load_extractor(vggish_port, tmp_path
         features = loaded(**processor(audio=waveform, sampling_rate=VGGISH_SAMPLE_RATE)).pooler_output
     assert torch.equal(features, output.pooler_output)
     assert isinstance(AutoFeatureExtractor.from_pretrained(folder), VGGishFeatureExtractor)
+
+
+def test_a_converted_folder_named_like_an_extractor_kind_loads_its_weights(
+    vggish_port, tmp_path: Path, monkeypatch
+):
+    # --vggish-weights vggish (or --extractor . beside the converted folders) named the folder 'vggish', which
+    # load_extractor read as the kind: random weights, while the fingerprint and card named the folder.
+    convert_checkpoint("vggish", vggish_port[1], tmp_path / "vggish")
+    monkeypatch.chdir(tmp_path)
+    extractor = ExtractorArguments(vggish_weights="vggish", random_init=True)
+    assert extractor.fingerprints()["vggish"]["source"] == "vggish"
+    loaded = extractor.load("cpu")["vggish"][1].state_dict()
+    expected = vggish_port[0].state_dict()
+    assert loaded.keys() == expected.keys() and all(torch.equal(loaded[k], expected[k]) for k in expected)
+
+
+@pytest.mark.parametrize(
+    ("config_edit", "error"),
+    [
+        ({}, r"vggish: weight embeddings\.4\.weight is missing from the checkpoint or not of the shape"),
+        (
+            {"hidden_size": 2048},
+            r"vggish: weight embeddings\.0\.bias is missing from the checkpoint or not of",
+        ),
+        (
+            {"num_frames": 40},
+            r"vggish/config\.json: `num_frames` must be a positive multiple of 16, got 40\.$",
+        ),
+    ],
+)
+def test_a_damaged_or_edited_extractor_folder_is_refused_in_one_line(
+    vggish_port, tmp_path: Path, config_edit, error
+):
+    # A tensor missing from the weights (or of another shape than config.json makes) was initialised at random
+    # with only a logged table, so extraction made features of noise under the folder's name; a config field
+    # out of range was a StrictDataclassError traceback.
+    from safetensors.torch import load_file, save_file
+
+    folder = convert_checkpoint("vggish", vggish_port[1], tmp_path / "vggish")
+    if config_edit:
+        config = json.loads((folder / "config.json").read_text())
+        (folder / "config.json").write_text(json.dumps(config | config_edit))
+    else:
+        state = load_file(folder / "model.safetensors")
+        del state["embeddings.4.weight"]
+        save_file(state, folder / "model.safetensors", metadata={"format": "pt"})
+    with pytest.raises(ValueError, match=error):
+        load_extractor(folder)
 
 
 # ------------------------------------------------------------------------------------------------------------

@@ -56,12 +56,32 @@ def test_uniform_frame_sampling(clip: Path):
     everything = _all_frames(clip)
     sampled = read_video_frames(clip, 0.0, 3.5, num_frames=8)
     assert sampled.shape == (8, HEIGHT, WIDTH, 3)
-    # Same frames as linspace(0, T - 1, 8) over the 35 frames (pytorchvideo's UniformTemporalSubsample).
-    index = np.linspace(0, 34, 8).round().astype(int)
+    # Same frames as linspace(0, T - 1, 8) over the 35 frames, truncated (pytorchvideo's UniformTemporalSubsample).
+    index = np.linspace(0, 34, 8).astype(int)
     np.testing.assert_allclose(
         sampled[:, 0, 0, 0].astype(int), everything[index, 0, 0, 0].astype(int), atol=2
     )
     assert read_video_frames(clip, 1.0, 2.0, num_frames=32).shape == (32, HEIGHT, WIDTH, 3)
+
+
+@pytest.mark.parametrize("container", ["mp4", "avi with B-frames"])
+def test_video_frames_are_pytorchvideos_clip_subsampled(clip: Path, tmp_path: Path, container):
+    # The frames of pytorchvideo's EncodedVideo.get_clip(start, end) at UniformTemporalSubsample's truncated
+    # linspace indices; the nearest frame to each evenly spaced time was taken (frame 5, not 4, of 0-34). An AVI
+    # with B-frames: seeking to the window's start landed after it, so its first frames were missing.
+    encoded_video = pytest.importorskip("pytorchvideo.data.encoded_video")
+    video = clip if container == "mp4" else write_clip(tmp_path / "clip.avi", 3.5, b_frames=2)
+    for start, end, num_frames in [
+        (0.0, 3.5, 8),
+        (1.0, 2.0, 8),
+        (0.5, 3.0, 32),
+        (1.5, 2.3, 8),
+        (2.9, 3.5, 4),
+    ]:
+        frames = encoded_video.EncodedVideo.from_path(video, decoder="pyav").get_clip(start, end)["video"]
+        index = torch.linspace(0, frames.shape[1] - 1, num_frames).long()  # uniform_temporal_subsample
+        expected = frames[:, index].permute(1, 2, 3, 0).to(torch.uint8).numpy()
+        np.testing.assert_array_equal(read_video_frames(video, start, end, num_frames), expected)
 
 
 def test_video_window_times_count_from_the_first_frame(tmp_path: Path):
