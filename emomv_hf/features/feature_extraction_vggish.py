@@ -127,13 +127,16 @@ class VGGishFeatureExtractor(SequenceFeatureExtractor):
             audio = resample_audio(audio, sampling_rate)
         if audio.ndim == 2:
             audio = audio.mean(axis=0).astype(np.float32)  # channels averaged after resampling, as read_audio
-        examples = waveform_to_examples(audio)
-        if examples.shape[0] == 0:
-            raise ValueError(
-                f"audio too short for VGGish: {audio.shape[0] / self.sampling_rate:.3f} s, "
-                f"need at least {MIN_AUDIO_SECONDS:.3f} s"
+        # Checked before the front end, whose FFT of no frames (under 400 samples) is an MKL error, not a ValueError.
+        if len(audio) < round(MIN_AUDIO_SECONDS * self.sampling_rate):
+            layout = (
+                " (a (num_samples, num_channels) array? pass its transpose)" if np.ndim(waveform) == 2 else ""
             )
-        return examples
+            raise ValueError(
+                f"audio too short for VGGish: {len(audio) / self.sampling_rate:.3f} s, "
+                f"need at least {MIN_AUDIO_SECONDS:.3f} s{layout}"
+            )
+        return waveform_to_examples(audio)
 
     def __call__(
         self,

@@ -215,8 +215,14 @@ def test_vggish_random_init_shapes_and_non_negative():
     assert torch.isfinite(embeddings).all() and (embeddings >= 0).all()
     assert feature.shape == (128,) and feature.dtype == torch.float32
     np.testing.assert_allclose(feature.numpy(), embeddings.mean(0).numpy(), rtol=1e-6)
-    with pytest.raises(ValueError, match="too short"):
-        processor(audio=waveform[:8000], sampling_rate=VGGISH_SAMPLE_RATE)
+    for samples in (8000, 300, 15599):  # 300: less than one STFT frame; 15,600 samples make one example
+        with pytest.raises(ValueError, match="too short"):
+            processor(audio=waveform[:samples], sampling_rate=VGGISH_SAMPLE_RATE)
+    assert processor(audio=waveform[:15600], sampling_rate=VGGISH_SAMPLE_RATE)["input_features"].shape[1] == 1
+    with pytest.raises(
+        ValueError, match=r"too short .* \(a \(num_samples, num_channels\) array\? pass its transpose"
+    ):
+        processor(audio=np.stack([waveform, waveform], axis=1), sampling_rate=VGGISH_SAMPLE_RATE)
 
 
 def test_vggish_state_dict_layout_and_round_trip(tmp_path: Path):
