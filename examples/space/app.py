@@ -31,7 +31,13 @@ from emomv_hf.cli import make_parser, run_script  # noqa: E402
 from emomv_hf.emotions import EMOTIONS  # noqa: E402
 from emomv_hf.features.arguments import ExtractorArguments  # noqa: E402
 from emomv_hf.features.extract import FeatureExtractionError  # noqa: E402
-from emomv_hf.features.media import MEDIA_EXTENSIONS, VIDEO_EXTENSIONS, MediaError, read_audio  # noqa: E402
+from emomv_hf.features.media import (  # noqa: E402
+    MEDIA_EXTENSIONS,
+    VIDEO_EXTENSIONS,
+    MediaError,
+    probe_media,
+    read_audio,
+)
 from emomv_hf.recommendation.arguments import QueryExtractorArguments, query_extractors  # noqa: E402
 from emomv_hf.recommendation.index import OTHER_STREAM  # noqa: E402
 from emomv_hf.recommendation.match import MatchResult, PairMatcher  # noqa: E402
@@ -133,6 +139,13 @@ class SpaceArguments:
     upload_lifetime_s: int = _env(
         "EMOMV_SPACE_UPLOAD_LIFETIME_S", "seconds an uploaded file is kept before it is deleted", "3600", int
     )
+    max_query_seconds: float = _env(
+        "EMOMV_SPACE_MAX_QUERY_SECONDS",
+        "longest uploaded file a query extracts, in seconds (each segment costs seconds of CPU: a long file "
+        "would hold the app for everyone)",
+        "600",
+        float,
+    )
 
     def __post_init__(self) -> None:
         if not (self.retrieval_model or self.correspondence_model):
@@ -148,6 +161,8 @@ class SpaceArguments:
             raise ValueError(f"--max-upload-mb must be > 0, got {self.max_upload_mb}")
         if self.upload_lifetime_s < 1:
             raise ValueError(f"--upload-lifetime-s must be >= 1, got {self.upload_lifetime_s}")
+        if self.max_query_seconds <= 0:
+            raise ValueError(f"--max-query-seconds must be > 0, got {self.max_query_seconds}")
 
 
 @dataclass
@@ -162,6 +177,8 @@ class Space:
     music_segments: list[str] = field(default_factory=list)
     media_files: list[str] = field(default_factory=list)
     """The library's media files (resolved): the only files of this machine the app serves."""
+    max_query_seconds: float = 600.0
+    """Longest uploaded file a query extracts (the length its segments are cut from, read from its header)."""
 
 
 def load_space(args: SpaceArguments, extractors: ExtractorArguments | None = None) -> Space:
@@ -195,7 +212,7 @@ def load_space(args: SpaceArguments, extractors: ExtractorArguments | None = Non
             "No correspondence model was given: start the app with --correspondence-model "
             "(or set EMOMV_CORRESPONDENCE_MODEL)."
         )
-    space = Space(recommender, matcher, missing, top_k=args.top_k)
+    space = Space(recommender, matcher, missing, top_k=args.top_k, max_query_seconds=args.max_query_seconds)
     if matcher is not None and matcher.library is not None:
         space.video_segments = matcher.library.segment_ids("video")
         space.music_segments = matcher.library.segment_ids("music")
@@ -229,11 +246,20 @@ def servable_media(paths: list[str | None]) -> list[str]:
 # -- the app's logic, without Gradio ------------------------------------------------------------------------------
 
 
-def _choose(source: str, file: str | None, segment: str | None, stream: str) -> dict[str, str]:
-    """One side of a query from the form: ``{stream: file}`` or ``{"segment": id}``."""
+def _choose(space: Space, source: str, file: str | None, segment: str | None, stream: str) -> dict[str, str]:
+    """One side of a query from the form: ``{stream: file}`` (an upload no longer than the space's
+    ``max_query_seconds``) or ``{"segment": id}``."""
     if source == FILE_SOURCE:
         if not file:
             raise ValueError(f"upload a {stream} file (or pick a library segment)")
+        # Extraction cuts the file by the length its header gives: bound that before any segment is decoded (a
+        # missing file is the extraction's FileNotFoundError).
+        seconds = probe_media(file).duration if Path(file).is_file() else None
+        if seconds is not None and seconds > space.max_query_seconds:
+            raise ValueError(
+                f"{Path(file).name} lasts {seconds:.0f} s; this app extracts files of up to "
+                f"{space.max_query_seconds:g} s: upload a shorter clip"
+            )
         return {stream: file}
     if source == SEGMENT_SOURCE:
         if not segment:
@@ -249,7 +275,7 @@ def find(
     a video, music videos for a piece of music."""
     if space.recommender is None:
         raise ValueError(space.missing["find"])
-    query = _choose(source, file, segment, query_stream)
+    query = _choose(space, source, file, segment, query_stream)
     return space.recommender.recommend(top_k=space.top_k, query_stream=query_stream, **query)
 
 
@@ -265,8 +291,8 @@ def match_pair(
     """The matched probability of a video and a music track, each a file or a library segment."""
     if space.matcher is None:
         raise ValueError(space.missing["match"])
-    video = _choose(video_source, video_file, video_segment, "video")
-    music = _choose(music_source, music_file, music_segment, "music")
+    video = _choose(space, video_source, video_file, video_segment, "video")
+    music = _choose(space, music_source, music_file, music_segment, "music")
     return space.matcher.match(
         video=video.get("video"),
         video_segment=video.get("segment"),

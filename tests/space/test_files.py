@@ -53,6 +53,36 @@ def test_an_uploaded_video_ranks_the_library_with_players(app, media_space, medi
     assert not np.array_equal(app.media_players(high)[1][1], app.media_players(other)[1][1])
 
 
+def test_an_upload_longer_than_the_query_limit_is_refused_before_extraction(
+    app, media_space, media_library, monkeypatch
+):
+    """A visitor's file is cut into as many segments as its header's length gives, each seconds of CPU: one longer
+    than ``max_query_seconds`` is refused in one message, before any segment is extracted."""
+    import emomv_hf.features.extract
+
+    def no_extraction(*args, **kwargs):
+        raise AssertionError("extracted a file over the limit")
+
+    monkeypatch.setattr(emomv_hf.features.extract, "extract_dataset", no_extraction)
+    monkeypatch.setattr(media_space, "max_query_seconds", 1.5)  # the track lasts 2 s
+    for call in (
+        lambda: app.find(media_space, "music", app.FILE_SOURCE, str(media_library["track"]), None),
+        lambda: app.match_pair(
+            media_space,
+            app.SEGMENT_SOURCE,
+            None,
+            "clip_01",
+            app.FILE_SOURCE,
+            str(media_library["track"]),
+            None,
+        ),
+    ):
+        with pytest.raises(ValueError, match=r"high\.ogg lasts 2 s; this app extracts files of up to 1\.5 s"):
+            call()
+    with pytest.raises(ValueError, match="--max-query-seconds must be > 0"):
+        app.SpaceArguments(retrieval_model="m", library="l", max_query_seconds=0)
+
+
 def test_an_uploaded_track_ranks_the_library_videos(app, media_space, media_library):
     result = app.find(media_space, "music", app.FILE_SOURCE, str(media_library["track"]), None)
     # The upload is the library's "high" track: it scores as its two stored music segments do.
