@@ -54,11 +54,14 @@ class SlowFastVideoProcessor(BaseVideoProcessor):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
-        # A processor config may be someone else's: alpha 0 divided by zero, one above num_frames took no slow frame.
-        alpha, frames = self.slowfast_alpha, self.num_frames
-        if not (isinstance(alpha, int) and isinstance(frames, int) and 1 <= alpha <= frames):
+        # A processor config may be someone else's: slowfast_r50's head pools exactly these frame counts (other
+        # values failed inside the model's forward; alpha 0 divided by zero).
+        fixed = {"num_frames": type(self).num_frames, "slowfast_alpha": type(self).slowfast_alpha}
+        values = {name: getattr(self, name) for name in fixed}
+        if values != fixed or not all(type(value) is int for value in values.values()):  # 32.0 == 32
             raise ValueError(
-                f"slowfast_alpha must be an integer from 1 to num_frames ({frames!r}), got {alpha!r}"
+                f"SlowFastModel (slowfast_r50, 8x8) takes num_frames {fixed['num_frames']} with slowfast_alpha "
+                f"{fixed['slowfast_alpha']}, got {self.num_frames!r} and {self.slowfast_alpha!r}"
             )
 
     def sample_frames(self, metadata: VideoMetadata, num_frames: int, **kwargs) -> np.ndarray:

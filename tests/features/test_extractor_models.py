@@ -291,13 +291,19 @@ def test_slowfast_model_equals_pytorchvideo_and_round_trips(slowfast_zoo, small_
         slowfast_from_zoo(tmp_path / "bad.pyth")
 
 
-@pytest.mark.parametrize("alpha", [0, -4, 33, 2.5, "4"])
-def test_a_processor_config_with_an_impossible_slowfast_alpha_is_refused(tmp_path: Path, alpha):
-    # A processor folder may be someone else's: alpha 0 was a ZeroDivisionError, one above num_frames gave no slow frame.
+@pytest.mark.parametrize(
+    "field, value",
+    [("slowfast_alpha", v) for v in (0, -4, 33, 2.5, "4", 2, 8)]
+    + [("num_frames", v) for v in (16, 64, 32.0)],
+)
+def test_a_processor_config_with_other_frame_counts_is_refused(tmp_path: Path, field, value):
+    """A processor folder may be someone else's: slowfast_r50 takes 32 frames, 8 of them slow. Alpha 0 was a
+    ZeroDivisionError, and 16 frames, 64 frames or alpha 2 or 8 a RuntimeError inside the model's forward."""
     SlowFastVideoProcessor().save_pretrained(tmp_path)
     config = tmp_path / "video_preprocessor_config.json"
-    config.write_text(
-        config.read_text().replace('"slowfast_alpha": 4', f'"slowfast_alpha": {json.dumps(alpha)}')
-    )
-    with pytest.raises(ValueError, match="slowfast_alpha must be an integer from 1 to num_frames"):
+    settings = json.loads(config.read_text())
+    config.write_text(json.dumps({**settings, field: value}))
+    with pytest.raises(ValueError, match=r"takes num_frames 32 with slowfast_alpha 4, got"):
         SlowFastVideoProcessor.from_pretrained(tmp_path)
+    config.write_text(json.dumps(settings))
+    assert SlowFastVideoProcessor.from_pretrained(tmp_path).num_frames == 32
