@@ -105,13 +105,17 @@ def free_port() -> int:
 @pytest.fixture(autouse=True, scope="session")
 def _temporary_hf_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A temporary ``HF_HOME`` for the session (for this process's default retrieval index location,
-    ``huggingface_hub.constants.HF_HOME``, and for the scripts tests run): tests never write the user's cache."""
+    ``huggingface_hub.constants.HF_HOME``, its datasets cache, and for the scripts tests run): tests never write
+    the user's cache, and a script run in a process finds what one run in this process cached."""
+    import datasets
     from huggingface_hub import constants
 
     home = tmp_path_factory.mktemp("hf_home")
     patch = pytest.MonkeyPatch()
     patch.setattr(constants, "HF_HOME", str(home))
     patch.setenv("HF_HOME", str(home))
+    # datasets read HF_HOME when they were imported (at collection): its cache, as a process started now has it.
+    patch.setattr(datasets.config, "HF_DATASETS_CACHE", home / "datasets")
     yield home
     patch.undo()
 
