@@ -43,7 +43,7 @@ from emomv_hf.io_utils import counted, markdown_table, model_fingerprint
 from .build import DegenerateDatasetError, pair_split_tables, write_pairs_folder
 from .card import UNKNOWN_LICENSE
 from .hub_folder import write_parquet
-from .loading import Segments, load_hub_dataset, load_segments
+from .loading import Segments, load_emomv, load_segments
 from .pairing import LabelledSegment, PairingResult, split_by_source
 from .release import ReleaseFormatError
 from .schema import (
@@ -99,7 +99,7 @@ def read_unlabelled_segments(folder: str | os.PathLike) -> UnlabelledSegments:
     wrote, so their features are trusted."""
     folder = Path(folder)
     if (folder / "data" / PAIRS_CONFIG).is_dir():
-        pairs = load_hub_dataset(folder, PAIRS_CONFIG)
+        pairs = load_emomv(str(folder), PAIRS_CONFIG)
         segments = Segments.from_splits(
             {name: segments_from_pairs(split).data.table for name, split in pairs.items()}
         )

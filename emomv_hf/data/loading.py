@@ -133,6 +133,8 @@ def load_emomv(dataset: str, config: str = "pairs") -> datasets.DatasetDict:
             exist, or the dataset cannot be found.
         ConnectionError: the Hub cannot be reached for a Hub id.
     """
+    import pyarrow.compute as pc
+
     dataset = str(dataset)
     if looks_like_local_path(dataset) and not Path(dataset).expanduser().is_dir():
         raise FileNotFoundError(_missing_folder_message(dataset))
@@ -169,6 +171,14 @@ def load_emomv(dataset: str, config: str = "pairs") -> datasets.DatasetDict:
                 raise ValueError(
                     f"{dataset} (config {config!r}): column {name!r} {held}, not the classes {expected.names} "
                     "in this order: its labels would be read under other names, or not as classes"
+                )
+            # datasets does not check a stored index against the classes (a 7 would index past them).
+            column = split.data.table.column(name)
+            row = pc.index(pc.or_(pc.less(column, -1), pc.greater_equal(column, expected.num_classes)), True)
+            if row.as_py() >= 0:
+                raise ValueError(
+                    f"{dataset} (config {config!r}): {split_name}[{row}] field {name!r}: {column[row.as_py()]} "
+                    f"is no class of {expected.names} (-1: no label)"
                 )
     return loaded
 

@@ -424,3 +424,41 @@ def test_a_library_whose_feature_columns_are_lists_of_any_length_reads_as_fixed_
         assert np.array_equal(library.features(stream)[0], built.features(stream)[0])
     with pytest.raises(ValueError, match=r"column 'music_features': 1 to 128 values per row, not 128$"):
         load_segments(tmp_path / "short")
+
+
+def test_a_class_index_beyond_the_classes_is_refused_naming_its_row(emomv_c_dir, tmp_path, capsys):
+    """A folder from someone else whose Parquet holds emotion 7 under the card's five classes (datasets does not
+    check the range): create_pairs.py ended in an IndexError traceback (EMOTIONS[7]), as create_dataset.py
+    could on a pairs folder. load_emomv refuses it naming the split, row and field; -1 (no label) stays."""
+    import shutil
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from emomv_hf.data.create import read_unlabelled_segments
+    from emomv_hf.data.loading import load_emomv
+
+    folder = tmp_path / "edited"
+    shutil.copytree(emomv_c_dir, folder)
+    for config, column, value in (("pairs", "video_emotion", 7), ("segments", "emotion", -2)):
+        (path,) = (folder / "data" / config).glob("validation-*.parquet")
+        table = pq.read_table(path)
+        values = table.column(column).to_pylist()
+        values[5] = value
+        index = table.schema.get_field_index(column)
+        pq.write_table(
+            table.set_column(index, column, pa.array(values, table.schema.field(column).type)), path
+        )
+        with pytest.raises(ValueError) as error:
+            load_emomv(str(folder), config)
+        assert str(error.value).startswith(
+            f"{folder} (config {config!r}): validation[5] field {column!r}: {value} is no class"
+        ), error.value
+    with pytest.raises(ValueError, match=r"validation\[5\] field 'video_emotion': 7 is no class"):
+        read_unlabelled_segments(folder)  # create_dataset.py's reading of a pairs folder
+    cli = load_script("create_pairs")
+    assert cli.main(["--segments", str(folder), "--output-dir", str(tmp_path / "out")]) == 1
+    last = capsys.readouterr().err.splitlines()[-1]
+    assert last.startswith(f"error: {folder}: not a segments dataset folder") and "validation[5]" in last, (
+        last
+    )
