@@ -235,8 +235,9 @@ class Segments:
     @property
     def emotions(self) -> list[int | None]:
         """The ``emotion`` class indices, ``None`` for a segment without a label (null, or the -1 that ``datasets``
-        stores for "no label")."""
-        return [None if emotion is None or emotion < 0 else emotion for emotion in self.column("emotion")]
+        stores for "no label"; every segment of a config without the column)."""
+        emotions = self.column("emotion") or [None] * len(self)
+        return [None if emotion is None or emotion < 0 else emotion for emotion in emotions]
 
     def features(self, stream: str) -> tuple[np.ndarray, np.ndarray]:
         """``<stream>_features`` as float32 rows `(N, D)`, zeros where null, and which rows have them `(N,)`."""

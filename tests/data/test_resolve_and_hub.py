@@ -462,3 +462,32 @@ def test_a_class_index_beyond_the_classes_is_refused_naming_its_row(emomv_c_dir,
     assert last.startswith(f"error: {folder}: not a segments dataset folder") and "validation[5]" in last, (
         last
     )
+
+
+def test_a_segments_folder_without_an_emotion_column_reads_as_unlabelled(emomv_c_dir, tmp_path, capsys):
+    """Segments written without labels (`Dataset.from_dict` of ids and features, no `emotion` column) are what
+    create_dataset.py tags; reading them was a TypeError traceback ('NoneType' object is not iterable) there and in
+    create_pairs.py, which now says in one line that they cannot be paired without an emotion."""
+    from emomv_hf.data.create import read_unlabelled_segments
+    from emomv_hf.data.loading import load_segments
+
+    built = load_segments(emomv_c_dir, "validation")
+    folder = tmp_path / "unlabelled"
+    (folder / "data" / "segments").mkdir(parents=True)
+    (folder / "README.md").write_text(
+        "---\nconfigs:\n- config_name: segments\n  data_files:\n  - split: validation\n"
+        "    path: data/segments/validation-*.parquet\n---\n"
+    )
+    rows = {"segment_id": built.segment_ids}
+    rows.update({f"{stream}_features": built.features(stream)[0].tolist() for stream in ("video", "music")})
+    datasets.Dataset.from_dict(rows).to_parquet(
+        str(folder / "data/segments/validation-00000-of-00001.parquet")
+    )
+    segments = read_unlabelled_segments(folder)
+    assert segments.segment_ids == built.segment_ids and segments.given_emotions == [None] * 96
+    cli = load_script("create_pairs")
+    assert cli.main(["--segments", str(folder), "--output-dir", str(tmp_path / "out")]) == 1
+    last = capsys.readouterr().err.splitlines()[-1]
+    assert last.startswith(
+        f"error: {folder}: 96 segment(s) cannot be paired: {built.segment_ids[0]} (no emotion)"
+    )
