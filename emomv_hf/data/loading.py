@@ -112,9 +112,9 @@ def load_hub_dataset(dataset: str | os.PathLike, *args: Any, **kwargs: Any):
     Raises:
         ValueError: a data file of the local folder does not fit its card's features (file and field named).
     """
-    dataset = str(dataset)
     if not Path(dataset).expanduser().is_dir():
-        return datasets.load_dataset(dataset, *args, **kwargs)
+        return datasets.load_dataset(str(dataset), *args, **kwargs)
+    dataset = os.path.expanduser(dataset)  # datasets would take '~/x' for a Hub id
     kwargs.setdefault("cache_dir", str(local_cache_dir(dataset)))
     try:
         return datasets.load_dataset(dataset, *args, **kwargs)

@@ -491,3 +491,15 @@ def test_a_segments_folder_without_an_emotion_column_reads_as_unlabelled(emomv_c
     assert last.startswith(
         f"error: {folder}: 96 segment(s) cannot be paired: {built.segment_ids[0]} (no emotion)"
     )
+
+
+def test_a_folder_named_from_the_home_folder_loads(emomv_c_dir, monkeypatch):
+    """load_emomv('~/emomv-c') found the folder (its checks expand '~') but passed '~/emomv-c' itself to datasets,
+    which took it for a Hub id: a ConnectionError offline, an invalid repository id online."""
+    from emomv_hf.data.loading import load_emomv, load_segments
+
+    monkeypatch.setenv("HOME", str(emomv_c_dir.parent))
+    assert (
+        load_emomv("~/emomv-c")["validation"].num_rows == load_emomv(str(emomv_c_dir))["validation"].num_rows
+    )
+    assert load_segments("~/emomv-c").segment_ids == load_segments(emomv_c_dir).segment_ids
