@@ -53,6 +53,7 @@ from .schema import (
     pairs_table,
     schema_table,
     segments_from_pairs,
+    source_video_id,
     split_counts,
 )
 
@@ -460,6 +461,15 @@ def build_pairs_dataset(
     csv_path = Path(segments)
     read = read_extracted_segments if csv_path.is_dir() else read_segments_csv
     labelled, given_splits, video, music = read(csv_path)
+    if unnamed := [segment for segment in labelled if segment.source != source_video_id(segment.segment_id)]:
+        # Pairs keep no source: train.py's held-out and cv protocols group them by the source their ids name.
+        warnings.warn(
+            f"{csv_path}: {len(unnamed)} segment(s) have a source_id their id does not name ({unnamed[0].segment_id!r}"
+            f" of {unnamed[0].source!r}): the pairs keep ids, not sources, so train.py's held-out and cv protocols "
+            "group them by the source an id names (`<source>_<number>`) and may put one source on both sides; "
+            "name such segments `<source>_<number>`",
+            stacklevel=2,
+        )
     max_per_source = max_per_source or None
     dropped: list[LabelledSegment] = []
     if given_splits:

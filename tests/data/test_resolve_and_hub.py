@@ -6,6 +6,7 @@ import csv
 import hashlib
 import io
 import urllib.error
+import warnings
 from collections import Counter
 from pathlib import Path
 from unittest import mock
@@ -284,6 +285,31 @@ def test_create_pairs_cli(segments_csv, release_dir, tmp_path, capsys):
     first = (folder / "data/pairs/train-00000-of-00001.parquet").read_bytes()
     assert cli.main([*argv, "--group-by-source", "--seed", "7"]) == 0
     assert (folder / "data/pairs/train-00000-of-00001.parquet").read_bytes() == first
+
+
+def test_sources_that_the_ids_do_not_name_are_warned_about(segments_csv, tmp_path):
+    """Pairs keep ids, not sources: a segments CSV whose source_id is not the source its ids name (songs cut into
+    `<song>_chorus`, say) would be grouped by the wrong source in train.py's held-out and cv protocols; the build
+    says so. Ids that name their source (`<source>_<number>`, EmoMV-C's) build without a word."""
+    with open(segments_csv, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+
+    def write(source_of):
+        with open(segments_csv, "w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=[*rows[0], "source_id"])
+            writer.writeheader()
+            writer.writerows({**row, "source_id": source_of(row["segment_id"])} for row in rows)
+
+    write(source_video_id)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        build_pairs_dataset(segments_csv, tmp_path / "named")
+    write(lambda segment_id: "one-song")
+    first = rows[0]["segment_id"]
+    with pytest.warns(
+        UserWarning, match=rf"96 segment\(s\) have a source_id their id does not name \('{first}'"
+    ):
+        build_pairs_dataset(segments_csv, tmp_path / "unnamed")
 
 
 def test_create_pairs_split_column_and_no_balance(segments_csv, tmp_path):
