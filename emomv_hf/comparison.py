@@ -192,7 +192,8 @@ def read_results(folder: str | os.PathLike) -> dict[str, ConfigurationResults]:
         runs = json.loads(path.read_text(encoding="utf-8"))
         found = sorted({run["spec"]["protocol"] for run in runs})
         configurations = configurations_from_runs(runs, str(folder))
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+    # ZeroDivisionError: a run of 0-fold cv (its fold is seed mod cv_folds).
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, ZeroDivisionError) as error:
         raise ComparisonError(f"{path}: not a results.json of reproduce_paper.py ({error!r})") from None
     if not configurations:
         raise ComparisonError(f"{folder}: no runs of the cv protocol (it holds {', '.join(found)})")

@@ -255,6 +255,15 @@ def evaluate(
         if split not in splits:
             raise ValueError(f"split {split!r} is not in {dataset} {config_name}: it has {sorted(splits)}")
         dataset = splits[split]
+    # datasets' -1 (no label) would be scored as a class: a retrieval query finds every unlabelled item relevant.
+    emotions = ("emotion", "video_emotion", "music_emotion")
+    for column in ("label",) if model.config.task == "correspondence" else emotions:
+        values = dataset[column] if column in dataset.column_names else []
+        if missing := sum(value is None or value < 0 for value in values):
+            raise ValueError(
+                f"{config_name}/{split}: {missing} of {len(values)} rows have no {column} (-1): scores need a "
+                "labelled split (--split)"
+            )
     report = evaluator(model, dataset, accelerator, batch_size)
     report.eval_split = f"{config_name}/{split}"
     return report

@@ -27,7 +27,8 @@ def main(argv: list[str] | None = None) -> int:
             warnings.simplefilter("always", UserWarning)
             warnings.showwarning = lambda message, *_: print(f"warning: {message}", file=sys.stderr)
             print(run_evaluation(args))
-    except (FileNotFoundError, ValueError) as error:
+    # OSError: a missing folder, and a Hub model transformers cannot fetch (a mistyped id, or offline).
+    except (OSError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0

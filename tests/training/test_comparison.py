@@ -397,13 +397,24 @@ def test_compare_script_end_to_end_on_reproduce_paper_outputs(tmp_path, monkeypa
         (["{tmp}/missing", "{tmp}/a"], "missing: not a folder"),
         (["{tmp}/other", "{tmp}/a"], "results.json: not a results.json of reproduce_paper.py"),
         (["{tmp}/listed", "{tmp}/a"], "results.json: not a results.json of reproduce_paper.py"),
+        (["{tmp}/no-folds", "{tmp}/a"], "results.json: not a results.json of reproduce_paper.py"),
         (["{tmp}/a", "{tmp}/b", "--config", "nope"], "holds no nope (it holds emomv-correspondence-multi)"),
         (["{tmp}/a", "{tmp}/b", "--config-b", "x"], "--config-b needs --config"),
         (["{tmp}/a", "{tmp}/short"], "different folds: only in A"),
         (["{tmp}/a", "{tmp}/b", "--confidence", "2"], "confidence must be between 0 and 1"),
         (["{tmp}/a", "{tmp}/b", "--dataset", "{tmp}/nowhere"], "nowhere: not a local dataset folder"),
     ],
-    ids=["missing", "other-results", "metrics-list", "config", "config-b", "folds", "confidence", "dataset"],
+    ids=[
+        "missing",
+        "other-results",
+        "metrics-list",
+        "zero-folds",
+        "config",
+        "config-b",
+        "folds",
+        "confidence",
+        "dataset",
+    ],
 )
 def test_compare_script_bad_input_is_one_line(tmp_path, capsys, argv, message):
     _two_reproductions(tmp_path, shift=0.0)
@@ -413,6 +424,10 @@ def test_compare_script_bad_input_is_one_line(tmp_path, capsys, argv, message):
     _write_reproduction(
         tmp_path / "listed", [_reproduction_run("emomv", "correspondence", 0, {}) | {"metrics": []}]
     )
+    # A run of 0-fold cv (someone else's, or a damaged file): its fold is seed mod 0.
+    no_folds = _reproduction_run("emomv", "correspondence", 0, {})
+    no_folds["settings"]["training_arguments"]["cv_folds"] = 0
+    _write_reproduction(tmp_path / "no-folds", [no_folds])
     _write_reproduction(
         tmp_path / "short",
         [_reproduction_run("emomv", "correspondence", s, _correspondence(0.7)) for s in range(5)],
