@@ -88,6 +88,11 @@ class EarlyStopping:
         best = folder / BEST_STATE_FILE
         if best.is_file():
             self.best_state = safetensors.torch.load_file(best, device=str(device))
+        elif self.best_epoch >= 0:  # else the last epoch's weights are restored under the best epoch's name
+            raise ValueError(
+                f"{folder} lacks {BEST_STATE_FILE}, the weights of the best epoch its run marker records: not a "
+                "complete EmoMV checkpoint"
+            )
 
 
 @dataclass

@@ -72,10 +72,15 @@ RUN_OUTPUT_PATTERNS = (
 
 def prepare_output_dir(args: EmoMVTrainingArguments) -> None:
     """Refuse an OUTPUT_DIR that holds another run's outputs, unless `--overwrite-output-dir` (then delete them,
-    so none of its checkpoints or plots outlives it), and always one whose files of those names no run wrote. A
-    resumed run keeps its folder: `train_model` checks that the checkpoint belongs to the same arguments."""
+    so none of its checkpoints or plots outlives it), and always one whose files of those names no run wrote. A run
+    resumed from OUTPUT_DIR's own checkpoints keeps its folder (`train_model` checks that the checkpoint belongs to
+    the same arguments); one resumed from a checkpoint elsewhere is checked like a new run."""
     output_dir = Path(args.output_dir)
-    if args.resume_from_checkpoint or not output_dir.is_dir():
+    resume = args.resume_from_checkpoint
+    own_checkpoints = (output_dir / "checkpoints").resolve()
+    if resume and (resume == "latest" or Path(resume).resolve().parent == own_checkpoints):
+        return
+    if not output_dir.is_dir():
         return
     previous = sorted({path for pattern in RUN_OUTPUT_PATTERNS for path in output_dir.glob(pattern)})
     if not previous:

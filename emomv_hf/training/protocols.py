@@ -138,6 +138,15 @@ def protocol_splits(
     the source-grouped folds drawn with seed ``s // cv_folds`` over train + validation pooled is reported on;
     inside its outer training fold (``refit``), a grouped held-out slice (seed s) stops training.
     """
+    read = {"train", reporting_split(pairs)} | ({"validation"} if args.protocol != "held-out" else set())
+    for split in sorted(read):  # datasets' 'no label' (-1) would be trained on as a class index, or scored
+        for column in ("label", "video_emotion", "music_emotion"):
+            unlabelled = np.flatnonzero(pairs[split].with_format("numpy", columns=[column])[:][column] < 0)
+            if len(unlabelled):
+                raise ValueError(
+                    f"{args.dataset}: pairs {split}[{unlabelled[0]}] has no {column} (-1): a run reads labelled "
+                    "pairs only"
+                )
     if args.protocol == "paper":
         train = TensorPairs.from_dataset(pairs["train"], device)
         stopping = TensorPairs.from_dataset(pairs["validation"], device)

@@ -52,3 +52,36 @@ def test_a_ragged_music_column_names_its_file_and_widths(emomv_c_dir, tmp_path):
     with pytest.raises(ValueError) as caught:
         load_emomv(str(folder), "pairs")
     assert str(caught.value) == (f"{path}: field 'music_features': 100 to 128 values per row, not 128")
+
+
+@pytest.mark.parametrize(
+    ("split", "column", "flags"),
+    [
+        ("validation", "label", []),  # reported: sklearn's 'Target is multiclass' once trained
+        ("train", "video_emotion", []),  # an IndexError traceback in the emotion loss
+        ("validation", "music_emotion", ["--protocol", "cv"]),  # pooled into the cv folds
+    ],
+)
+def test_an_unlabelled_pair_the_run_reads_is_one_line_before_training(
+    emomv_c_dir, tmp_path, run_script, split, column, flags
+):
+    """datasets stores 'no label' as -1 (a Hub dataset's unlabelled split): a run refuses it at once, naming the
+    split, row and field, instead of training on it as a class index or failing only when it evaluates."""
+    folder = shutil.copytree(emomv_c_dir, tmp_path / "unlabelled")
+    path = next((folder / "data" / "pairs").glob(f"{split}-*.parquet"))
+    table = pq.read_table(path)
+    values = table.column(column).to_numpy().copy()
+    values[7] = -1
+    index = table.schema.get_field_index(column)
+    pq.write_table(
+        table.set_column(index, table.field(column), pa.array(values, table.field(column).type)), path
+    )
+    arguments = ["--dataset", folder, "--output-dir", tmp_path / "out", "--max-epochs", "1", "--no-progress"]
+    completed = run_script(REPO_ROOT / "examples" / "train.py", [*arguments, *flags])
+    assert completed.returncode == 2, completed.stderr[-3000:]
+    assert "Traceback" not in completed.stderr
+    errors = [line for line in completed.stderr.splitlines() if line.startswith("error: ")]
+    assert errors == [
+        f"error: {folder}: pairs {split}[7] has no {column} (-1): a run reads labelled pairs only"
+    ]
+    assert not (tmp_path / "out").exists()

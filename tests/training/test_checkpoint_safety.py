@@ -114,6 +114,22 @@ def test_a_broken_run_marker_is_one_line_naming_it(stopped_run, marker, run_scri
     )
 
 
+def test_a_checkpoint_without_its_best_weights_is_refused(stopped_run, run_script):
+    """The best epoch's weights are what a resumed run restores: without them it kept its last epoch's weights
+    under the best epoch's name (run markers record the best epoch, a damaged copy may lack the file)."""
+    checkpoint = _latest_checkpoint(stopped_run)
+    (checkpoint / "early_stopping_best.safetensors").unlink()
+    results = Path(stopped_run.output_dir) / "eval_results.json"
+    before = results.read_bytes()
+    completed = _resume(stopped_run, run_script)
+    assert completed.returncode == 2 and "Traceback" not in completed.stderr, completed.stderr[-2000:]
+    assert completed.stderr.strip().splitlines()[-1] == (
+        f"error: {checkpoint} lacks early_stopping_best.safetensors, the weights of the best epoch its run "
+        "marker records: not a complete EmoMV checkpoint"
+    )
+    assert results.read_bytes() == before
+
+
 def test_resume_refuses_a_dataset_whose_parquet_changed(stopped_run, run_script):
     train_file = Path(stopped_run.dataset) / "data" / "pairs" / "train-00000-of-00001.parquet"
     table = pq.read_table(train_file)

@@ -88,6 +88,25 @@ def test_resume_refuses_a_checkpoint_of_other_arguments(seed_3_run):
     assert result.outcome.resumed_from.endswith("checkpoint_1") and result.outcome.epochs_run == 12
 
 
+def test_resuming_another_folders_checkpoint_refuses_a_folder_of_another_run(seed_3_run, tmp_path):
+    """A checkpoint from elsewhere resumes into OUTPUT_DIR only as a new run would write there: a folder holding
+    another run is refused without --overwrite-output-dir (its checkpoints were rotated away, its model replaced)."""
+    output = Path(seed_3_run.output_dir)
+    other = replace(seed_3_run, seed=5, output_dir=str(tmp_path / "other"), max_epochs=6)
+    _train(other)
+    before = {path.relative_to(output): path.read_bytes() for path in output.rglob("*") if path.is_file()}
+    checkpoint = str(Path(other.output_dir) / "checkpoints" / "checkpoint_0")
+    resumed = replace(other, output_dir=str(output), resume_from_checkpoint=checkpoint)
+    with pytest.raises(FileExistsError, match="--overwrite-output-dir"):
+        _train(resumed)
+    assert {
+        path.relative_to(output): path.read_bytes() for path in output.rglob("*") if path.is_file()
+    } == before
+    result = _train(replace(resumed, overwrite_output_dir=True))  # told to: it replaces seed 3's run
+    assert result.outcome.resumed_from == checkpoint and result.outcome.epochs_run == 6
+    assert json.loads((output / "eval_results.json").read_text())["seed"] == 5
+
+
 def test_train_script_says_so_in_one_line(seed_3_run, run_script):
     train = ["--dataset", seed_3_run.dataset, "--output-dir", seed_3_run.output_dir]
     completed = run_script(EXAMPLES / "train.py", [*train, "--seed", "5", "--max-epochs", "2"])
