@@ -35,8 +35,9 @@ def main(argv: list[str] | None = None) -> int:
             warnings.simplefilter("always", UserWarning)
             warnings.showwarning = lambda message, *_: print(f"warning: {message}", file=sys.stderr)
             result = run_training(args)
-    except (FileExistsError, FileNotFoundError, ValueError) as error:
-        # Bad input the package explains (a used output folder, a foreign checkpoint, a bad dataset): one line.
+    except (OSError, ValueError) as error:
+        # Bad input the package explains (a used output folder, a foreign checkpoint, a bad dataset, a Hub id that
+        # cannot be reached: FileExistsError, FileNotFoundError and ConnectionError are OSErrors): one line.
         print(f"error: {error}", file=sys.stderr)
         return 2
     if not result.is_main_process:

@@ -133,6 +133,17 @@ def test_a_mistyped_folder_is_named_not_looked_up_on_the_hub(emomv_c_dir, tmp_pa
         assert "Repo id" not in last
 
 
+def test_a_hub_dataset_that_cannot_be_reached_is_one_line(tmp_path, run_script, monkeypatch):
+    # Offline (or a mistyped id online): load_emomv's ConnectionError, an OSError, was a traceback from train.py.
+    monkeypatch.setattr("datasets.config.HF_HUB_OFFLINE", True)
+    arguments = ["--dataset", "emomv-hf-tests/no-such-dataset", "--output-dir", tmp_path / "out"]
+    completed = run_script(EXAMPLES / "train.py", arguments)
+    assert completed.returncode == 2 and "Traceback" not in completed.stderr, completed.stderr[-2000:]
+    (line,) = completed.stderr.strip().splitlines()
+    assert line.startswith("error: cannot load EmoMV dataset 'emomv-hf-tests/no-such-dataset'")
+    assert not (tmp_path / "out").exists()
+
+
 def test_overwrite_never_deletes_files_no_run_wrote(emomv_c_dir, tmp_path):
     # A project folder as --output-dir: its README.md and scripts match what a run writes (README.md, *.py), but
     # no run of train.py is there (no training_args.json, no checkpoints): refused, and nothing is deleted.
