@@ -80,6 +80,8 @@ def prepare_output_dir(args: EmoMVTrainingArguments) -> None:
     own_checkpoints = (output_dir / "checkpoints").resolve()
     if resume and (resume == "latest" or Path(resume).resolve().parent == own_checkpoints):
         return
+    if output_dir.exists() and not output_dir.is_dir():  # else refused only when saving, after the training
+        raise FileExistsError(f"--output-dir {output_dir} is a file, not a folder: choose a folder")
     if not output_dir.is_dir():
         return
     previous = sorted({path for pattern in RUN_OUTPUT_PATTERNS for path in output_dir.glob(pattern)})

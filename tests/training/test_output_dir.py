@@ -144,6 +144,23 @@ def test_a_hub_dataset_that_cannot_be_reached_is_one_line(tmp_path, run_script, 
     assert not (tmp_path / "out").exists()
 
 
+def test_an_output_dir_that_is_a_file_is_refused_before_training(
+    emomv_c_dir, tmp_path, run_script, monkeypatch
+):
+    def no_training(*args, **kwargs):
+        raise AssertionError("trained although the output folder is a file")
+
+    monkeypatch.setattr("emomv_hf.training.pipeline.train_on_splits", no_training)
+    output = tmp_path / "results.txt"
+    output.write_text("mine")
+    completed = run_script(EXAMPLES / "train.py", ["--dataset", emomv_c_dir, "--output-dir", output])
+    assert completed.returncode == 2 and "Traceback" not in completed.stderr, completed.stderr[-2000:]
+    assert (
+        completed.stderr.strip() == f"error: --output-dir {output} is a file, not a folder: choose a folder"
+    )
+    assert output.read_text() == "mine"
+
+
 def test_overwrite_never_deletes_files_no_run_wrote(emomv_c_dir, tmp_path):
     # A project folder as --output-dir: its README.md and scripts match what a run writes (README.md, *.py), but
     # no run of train.py is there (no training_args.json, no checkpoints): refused, and nothing is deleted.
