@@ -208,7 +208,7 @@ def test_segments_without_a_source_are_in_the_track_their_id_names(model, emomv_
 
 def test_an_emotion_of_minus_one_is_no_label(model, emomv_c_dir, tmp_path):
     """datasets' ClassLabel stores -1 for a missing label, which was shown as EMOTIONS[-1] ("relaxing"); it is no
-    label, and a label outside the taxonomy is refused in one line naming the segment."""
+    label, and a label outside the taxonomy is refused in one line naming its row (by load_emomv)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -226,7 +226,7 @@ def test_an_emotion_of_minus_one_is_no_label(model, emomv_c_dir, tmp_path):
     found = MusicRecommender(model, index).recommend(segment=ids[0], top_k=len(ids))
     assert {item.emotion for item in found.items} == {None}
     write_labels([0] * (len(ids) - 2) + [-1, -2])
-    with pytest.raises(ValueError, match=f"segment {ids[-1]!r}: emotion -2 is not a label"):
+    with pytest.raises(ValueError, match=rf"validation\[{len(ids) - 1}\] field 'emotion': -2 is no class of"):
         LibraryIndex.open(model, str(library), index_dir=tmp_path / "other", progress=False)
 
 
