@@ -114,12 +114,13 @@ def test_find_music_and_do_these_match(browser, url, space, model_dirs, artifact
     # chart is blank while it redraws: so wait for a text other than rank 1's with an emotion in it, and check the
     # text the wait saw (a second read could fall into a redraw).
     top = max(second, key=second.get)
+    # While it redraws, the chart can show its axes' titles before its bars: wait for an emotion's name there.
     shown = page.wait_for_function(
-        """before => {
+        """([before, emotions]) => {
             const text = document.querySelector('#find-track-emotions').innerText;
-            return text !== before && (text.split('\\n')[1] || '') !== '' ? text : null;
+            return text !== before && emotions.includes(text.split('\\n')[1] || '') ? text : null;
         }""",
-        arg=first_chart,
+        arg=[first_chart, list(second)],
         timeout=TIMEOUT_MS,
     ).json_value()
     assert shown.splitlines()[1] == top
@@ -207,11 +208,19 @@ def test_an_uploaded_video_and_the_library_players(
         page.check("#find-source input[value='File']")
         page.set_input_files("#find-video input[type=file]", str(media_library["clip"]))
         page.wait_for_selector("#find-video video", timeout=TIMEOUT_MS)  # uploaded: its preview plays
+        from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
         page.click("#find-button")
-        page.wait_for_function(
-            "() => document.querySelector('#find-summary').innerText.includes('clip.webm')",
-            timeout=120_000,  # the upload is extracted (random-weight SlowFast on the CPU)
-        )
+        try:
+            page.wait_for_function(
+                "() => document.querySelector('#find-summary').innerText.includes('clip.webm')",
+                timeout=120_000,  # the upload is extracted (random-weight SlowFast on the CPU)
+            )
+        except PlaywrightTimeoutError:  # say what the page showed instead
+            page.screenshot(path=artifacts / "uploaded_video_timeout.png", full_page=True)
+            raise AssertionError(
+                f"no ranking of clip.webm; the page shows: {page.inner_text('body')[:3000]}"
+            ) from None
         (segment_id,) = [s for s in media_space.video_segments if s.startswith("clip")]
         expected = media_space.recommender.recommend(segment=segment_id, top_k=10)
         rows = _table(page, "#find-results")
