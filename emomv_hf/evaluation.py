@@ -257,7 +257,10 @@ def evaluate(
         dataset = splits[split]
     # datasets' -1 (no label) would be scored as a class: a retrieval query finds every unlabelled item relevant.
     emotions = ("emotion", "video_emotion", "music_emotion")
-    for column in ("label",) if model.config.task == "correspondence" else emotions:
+    columns = emotions if model.config.task != "correspondence" else ("label",)
+    if model.config.task == "correspondence" and getattr(model.config, "multi_task", False):
+        columns += emotions[1:]  # a multi-task model's emotion metrics score the pairs' emotions too
+    for column in columns:
         values = dataset[column] if column in dataset.column_names else []
         if missing := sum(value is None or value < 0 for value in values):
             raise ValueError(

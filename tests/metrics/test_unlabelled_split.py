@@ -18,6 +18,8 @@ from emomv_hf.modeling_emomv import EmoMVForCorrespondence, EmoMVForRetrieval
     ("model", "config", "column"),  # config: of the rows; the message names the task's (eval_split's)
     [
         (lambda: EmoMVForCorrespondence(EmoMVConfig()), "pairs", "label"),
+        # labelled pairs whose emotions are not: a multi-task model's emotion metrics read them
+        (lambda: EmoMVForCorrespondence(EmoMVConfig()), "pairs", "music_emotion"),
         (lambda: EmoMVForRetrieval(EmoMVRetrievalConfig()), "segments", "emotion"),
         (
             lambda: EmoMVForRetrieval(EmoMVRetrievalConfig()),
@@ -32,6 +34,15 @@ def test_an_unlabelled_split_is_refused_naming_it(emomv_c_dir, model, config, co
     rows = load_emomv(str(emomv_c_dir), config)["validation"]
     unlabelled = rows.map(lambda row, index: {column: -1 if index < 10 else row[column]}, with_indices=True)
     evaluate(model, rows, "validation")  # the labelled split is scored
-    name = "pairs" if column == "label" else "segments"
+    name = "pairs" if isinstance(model, EmoMVForCorrespondence) else "segments"
     with pytest.raises(ValueError, match=rf"^{name}/test: 10 of {len(rows)} rows have no {column} \(-1\)"):
         evaluate(model, unlabelled, "test")
+
+
+def test_a_single_task_model_scores_pairs_whose_emotions_are_unlabelled(emomv_c_dir):
+    # Its metrics read the labels only: pairs with matched/mismatched labels and no emotions are a fine test split.
+    torch.manual_seed(0)
+    model = EmoMVForCorrespondence(EmoMVConfig(multi_task=False))
+    rows = load_emomv(str(emomv_c_dir), "pairs")["validation"]
+    unlabelled = rows.map(lambda row: {"video_emotion": -1, "music_emotion": -1})
+    assert evaluate(model, unlabelled, "test").metrics == evaluate(model, rows, "validation").metrics
