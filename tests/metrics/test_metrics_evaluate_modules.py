@@ -190,7 +190,8 @@ def test_correspondence_module_refuses_bad_input_in_one_line(inputs, message):
         ({"counterpart": [0, 1]}, "one entry per query"),
         ({"counterpart": [0.5]}, "whole numbers"),
         ({"both_directions": True, "music_counterpart": [0, 3]}, "music_counterpart indices"),
-        ({"ks": (0,)}, "positive"),
+        ({"ks": (0,)}, "ks must be positive"),
+        ({"recall_ks": (0, 5)}, "recall_ks must be positive"),  # recall@0 was reported as 0
     ],
 )
 def test_retrieval_module_refuses_bad_input_in_one_line(inputs, message):

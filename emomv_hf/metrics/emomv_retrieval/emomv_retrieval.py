@@ -63,7 +63,7 @@ def _check_counterpart(name, counterpart, num_queries, num_gallery):
         raise ValueError(f"{name} indices must be whole numbers in [0, {num_gallery})")
 
 
-def _check_inputs(similarity, gallery_labels, ks, counterpart, music_counterpart):
+def _check_inputs(similarity, gallery_labels, ks, recall_ks, counterpart, music_counterpart):
     """Raw user input is checked here, once; the plain functions trust what they get."""
     if gallery_labels is None:
         raise ValueError("gallery_labels is required: the emotion label of every gallery item")
@@ -84,8 +84,9 @@ def _check_inputs(similarity, gallery_labels, ks, counterpart, music_counterpart
         raise ValueError(
             f"similarity rows have {num_gallery} scores but there are {len(gallery_labels)} gallery labels"
         )
-    if any(int(k) < 1 for k in ks):
-        raise ValueError(f"ks must be positive, got {list(ks)}")
+    for name, cutoffs in (("ks", ks), ("recall_ks", recall_ks)):  # recall@0 would report 0 for any model
+        if any(int(k) < 1 for k in cutoffs):
+            raise ValueError(f"{name} must be positive, got {list(cutoffs)}")
     _check_counterpart("counterpart", counterpart, num_queries, num_gallery)
     _check_counterpart("music_counterpart", music_counterpart, num_gallery, num_queries)
 
@@ -119,7 +120,7 @@ class EmomvRetrieval(evaluate.Metric):
         both_directions=False,
         music_counterpart=None,
     ):
-        _check_inputs(predictions, gallery_labels, ks, counterpart, music_counterpart)
+        _check_inputs(predictions, gallery_labels, ks, recall_ks, counterpart, music_counterpart)
         if both_directions:
             return F.retrieval_metrics_both_directions(
                 predictions,
