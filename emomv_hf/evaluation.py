@@ -17,7 +17,7 @@ import torch
 from accelerate import Accelerator
 
 from emomv_hf.cli import check_flags, flag
-from emomv_hf.data.loading import load_emomv, reporting_split
+from emomv_hf.data.loading import load_emomv, reporting_split, unlabelled_rows
 from emomv_hf.data.schema import segments_from_pairs
 from emomv_hf.data.tensors import (
     PAIR_COLUMN_TO_ARGUMENT,
@@ -261,11 +261,10 @@ def evaluate(
     if model.config.task == "correspondence" and getattr(model.config, "multi_task", False):
         columns += emotions[1:]  # a multi-task model's emotion metrics score the pairs' emotions too
     for column in columns:
-        values = dataset[column] if column in dataset.column_names else []
-        if missing := sum(value is None or value < 0 for value in values):
+        if len(missing := unlabelled_rows(dataset, column)):
             raise ValueError(
-                f"{config_name}/{split}: {missing} of {len(values)} rows have no {column} (-1): scores need a "
-                "labelled split (--split)"
+                f"{config_name}/{split}: {len(missing)} of {len(dataset)} rows have no {column} (-1): scores "
+                "need a labelled split (--split)"
             )
     report = evaluator(model, dataset, accelerator, batch_size)
     report.eval_split = f"{config_name}/{split}"

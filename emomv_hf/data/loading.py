@@ -183,6 +183,17 @@ def load_emomv(dataset: str, config: str = "pairs") -> datasets.DatasetDict:
     return loaded
 
 
+def unlabelled_rows(rows: datasets.Dataset, column: str) -> np.ndarray:
+    """Positions of ``rows`` (a split, or a selection of one such as a cv fold) whose class ``column`` holds no
+    label: datasets' -1, or null. Empty when ``rows`` have no such column."""
+    import pyarrow.compute as pc
+
+    if column not in rows.column_names:
+        return np.empty(0, dtype=np.int64)
+    values = rows.with_format("arrow", columns=[column])[:][column]
+    return np.flatnonzero(pc.less(pc.fill_null(values, -1), 0).to_numpy(zero_copy_only=False))
+
+
 def reporting_split(pairs: datasets.DatasetDict) -> str:
     """The split results are reported on: ``test`` where the dataset has one (EmoMV-A), else ``validation``."""
     return "test" if "test" in pairs else "validation"

@@ -41,6 +41,16 @@ def _serve(store: SurveyStore):
     return server
 
 
+def _media_of_s1(store: SurveyStore) -> list[tuple[int, bytes]]:
+    """Status and body of ``GET /media/S1/video`` and ``/music`` from a server started on ``store``."""
+    server = _serve(store)
+    try:
+        return [request(server, "GET", f"/media/S1/{kind}")[::2] for kind in ("video", "music")]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 @pytest.fixture
 def server(store: SurveyStore):
     survey = _serve(store)
@@ -194,14 +204,8 @@ def test_an_edited_manifest_or_database_pointing_outside_is_refused(tmp_path) ->
         connection.execute(
             "UPDATE samples SET video_media = ?, music_media = ?", (str(secret), "/etc/passwd")
         )
-    server = _serve(store)
-    try:
-        for kind in ("video", "music"):
-            status, _, body = request(server, "GET", f"/media/S1/{kind}")
-            assert status == 404 and b"organiser" not in body and b"root:" not in body
-    finally:
-        server.shutdown()
-        server.server_close()
+    for status, body in _media_of_s1(store):
+        assert status == 404 and b"organiser" not in body and b"root:" not in body
 
 
 def test_a_manifest_naming_the_database_or_itself_serves_neither(tmp_path) -> None:
@@ -226,14 +230,8 @@ def test_a_manifest_naming_the_database_or_itself_serves_neither(tmp_path) -> No
             "UPDATE samples SET video_media = ?, music_media = ? WHERE sample_id = 'S1'",
             (str(manifest), str(store.path)),
         )
-    server = _serve(store)
-    try:
-        for kind in ("video", "music"):
-            status, _, body = request(server, "GET", f"/media/S1/{kind}")
-            assert status == 404 and b"SQLite" not in body and b"samples" not in body
-    finally:
-        server.shutdown()
-        server.server_close()
+    for status, body in _media_of_s1(store):
+        assert status == 404 and b"SQLite" not in body and b"samples" not in body
 
 
 # Finding 5: the participant id as the only credential
