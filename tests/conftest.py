@@ -58,6 +58,27 @@ def _one_torch_thread_per_worker():
     os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _stand_in_slowfast():
+    """SlowFast R50's forward takes 3-4 s per segment on one CPU thread: tests in this process get the cheap
+    stand-in of ``stand_in_slowfast.py`` (the same inputs and output, content- and weight-dependent). Tests of the
+    network itself ask for ``real_slowfast``; scripts a test runs as processes use the real one."""
+    from emomv_hf.features.modeling_slowfast import SlowFastModel
+
+    stand_in = _load_script(REPO_ROOT / "tests" / "stand_in_slowfast.py")
+    real_forward = SlowFastModel.forward
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(SlowFastModel, "forward", stand_in.stand_in_forward)
+        yield SlowFastModel, real_forward
+
+
+@pytest.fixture
+def real_slowfast(monkeypatch, _stand_in_slowfast):
+    """The real SlowFast R50 forward in this test (see ``_stand_in_slowfast``)."""
+    model_class, real_forward = _stand_in_slowfast
+    monkeypatch.setattr(model_class, "forward", real_forward)
+
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 

@@ -66,7 +66,7 @@ def test_convert_vggish_with_pca(vggish_port, tmp_path: Path, capsys):
     assert torch.equal(model.pca_eigen_vectors, torch.eye(128).flip(0))
 
 
-def test_convert_slowfast(slowfast_zoo, small_clip_inputs, tmp_path: Path):
+def test_convert_slowfast(slowfast_zoo, small_clip_inputs, tmp_path: Path, real_slowfast):
     module, path = slowfast_zoo
     out = tmp_path / "extractors"
     assert _run_cli("--slowfast", str(path), "--output-dir", str(out)) == 0

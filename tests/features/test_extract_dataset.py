@@ -84,7 +84,7 @@ def test_hub_dataset_with_a_video_column(media_dir: Path, reference: Path, tmp_p
 
 
 def test_extractor_folders_give_the_original_modules_features(
-    clip: Path, vggish_port, slowfast_zoo, tmp_path: Path, capsys
+    clip: Path, vggish_port, slowfast_zoo, tmp_path: Path, capsys, real_slowfast
 ):
     extractors = tmp_path / "extractors"
     convert_checkpoint("vggish", vggish_port[1], extractors / "vggish")

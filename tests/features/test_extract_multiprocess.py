@@ -1,5 +1,6 @@
 """Extraction under ``torchrun --nproc_per_node 2`` (CPU, gloo): the shards are split between the processes and
-the folder equals a single-process run's, byte for byte."""
+the folder equals a single-process run's, byte for byte. Both use the suite's SlowFast stand-in
+(``tests/stand_in_slowfast.py``): what is tested is the split, not the network."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ def test_two_torchrun_processes_equal_one(media_dir: Path, reference: Path, tmp_
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "OMP_NUM_THREADS": "1"}
     command = [
         sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(free_port),
-        str(REPO_ROOT / "dataset_scripts" / "extract_features.py"),
+        str(REPO_ROOT / "tests" / "stand_in_slowfast.py"), str(REPO_ROOT / "dataset_scripts" / "extract_features.py"),
         "--media", str(media_dir), "--output-dir", str(out), "--random-init", "--files-per-shard", "1",
         "--no-progress",
     ]  # fmt: skip

@@ -264,7 +264,9 @@ def test_emomv_processor_round_trip_and_auto_classes(tmp_path: Path):
     assert isinstance(AutoVideoProcessor.from_pretrained(tmp_path), SlowFastVideoProcessor)
 
 
-def test_slowfast_model_equals_pytorchvideo_and_round_trips(slowfast_zoo, small_clip_inputs, tmp_path: Path):
+def test_slowfast_model_equals_pytorchvideo_and_round_trips(
+    slowfast_zoo, small_clip_inputs, tmp_path: Path, real_slowfast
+):
     original, path = slowfast_zoo
     slow, fast = small_clip_inputs
     model = slowfast_from_zoo(path)
