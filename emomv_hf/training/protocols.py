@@ -66,13 +66,17 @@ def grouped_holdout_indices(
     group_keys = sorted(groups)
     order = np.random.default_rng(seed).permutation(len(group_keys))
     target = round(fraction * total)
+    if target == 0:
+        raise ValueError(
+            f"--held-out-fraction {fraction} holds out none of the {total} pairs: give a larger one"
+        )
     held_out: list[int] = []
     for position in order:
         if len(held_out) >= target:
             break
         held_out.extend(groups[group_keys[position]])
-    if not held_out or len(held_out) == total:
-        raise ValueError("cannot hold out a grouped slice: too few source-video groups")
+    if len(held_out) == total:
+        raise ValueError(f"cannot hold out a grouped slice: too few source-video groups ({len(groups)})")
     return np.setdiff1d(np.arange(total), held_out), np.sort(held_out)
 
 

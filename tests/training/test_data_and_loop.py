@@ -83,6 +83,17 @@ def test_grouped_holdout_keeps_source_videos_apart(pairs):
     assert not np.array_equal(other[1], held_out)
 
 
+def test_a_held_out_slice_of_no_pair_or_of_every_pair_is_refused_saying_which(pairs):
+    train = pairs["train"]
+    videos, musics = train["video_segment_id"], train["music_segment_id"]
+    # 0.1 % of 360 pairs rounds to none: the fraction is what to change, not the groups.
+    with pytest.raises(ValueError, match=r"--held-out-fraction 0\.001 holds out none of the 360 pairs"):
+        grouped_holdout_indices(videos, musics, 0.001, seed=0)
+    one_source = [f"song_{number:02d}" for number in range(1, 6)]
+    with pytest.raises(ValueError, match=r"too few source-video groups \(1\)"):
+        grouped_holdout_indices(one_source, one_source, 0.3, seed=0)
+
+
 def test_early_stopping_restores_the_best_epoch_and_stops_after_patience(tmp_path):
     model = torch.nn.Linear(2, 1)
     stopper = EarlyStopping(patience=2)
