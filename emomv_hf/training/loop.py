@@ -7,6 +7,7 @@ import json
 import math
 import re
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -312,6 +313,14 @@ def load_checkpoint(accelerator: Accelerator, args: EmoMVTrainingArguments, stop
         raise ValueError(
             f"{checkpoint} was written by {marker.get('num_processes')} process(es) and has no {rng_file.name}; "
             "resume with as many processes as the run had."
+        )
+    written_by = marker.get("num_processes", accelerator.num_processes)
+    if written_by != accelerator.num_processes and accelerator.is_main_process:
+        # Fewer processes restore only their own random states: a correct run, not the uninterrupted one's twin.
+        warnings.warn(
+            f"{checkpoint} was written by {written_by} process(es) and resumes with {accelerator.num_processes}: "
+            "training goes on correctly, but not bit-identical to an uninterrupted run",
+            stacklevel=2,
         )
     accelerator.load_state(str(checkpoint))
     rng = safetensors.torch.load_file(rng_file)

@@ -153,6 +153,18 @@ def test_resume_on_the_same_dataset_continues(stopped_run, run_script):
     assert "Resumed from" in completed.stdout and "Saved to" in completed.stdout
 
 
+def test_resuming_with_fewer_processes_says_so(stopped_run, run_script):
+    marker_path = _latest_checkpoint(stopped_run) / "emomv_run.json"
+    marker = json.loads(marker_path.read_text())
+    marker_path.write_text(json.dumps({**marker, "num_processes": 2}))  # as a 2-process run writes it
+    completed = _resume(stopped_run, run_script)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert (
+        f"warning: {marker_path.parent} was written by 2 process(es) and resumes with 1: training goes on "
+        "correctly, but not bit-identical to an uninterrupted run"
+    ) in completed.stderr.splitlines()
+
+
 def test_resume_keys_a_hub_dataset_by_its_revision(tmp_path, monkeypatch):
     import json
     import types
