@@ -239,7 +239,7 @@ def _read_feature(
     except ReleaseFormatError as error:
         raise ReleaseFormatError(f"{where}: {error}") from None
     if row:
-        if array.ndim != 2 or not row.isdigit() or int(row) >= array.shape[0]:
+        if array.ndim != 2 or not (row.isascii() and row.isdigit()) or int(row) >= array.shape[0]:
             raise ReleaseFormatError(f"{where}: {path} has shape {array.shape}, no row {row!r}")
         vector = array[int(row)]
     else:

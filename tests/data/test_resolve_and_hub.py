@@ -348,6 +348,12 @@ def test_create_pairs_split_column_and_no_balance(segments_csv, tmp_path):
             ),
             "no row '999'",
         ),
+        (  # a digit to str.isdigit, not to int()
+            lambda rows: rows[9].__setitem__(
+                "video_features", rows[9]["video_features"].split("#")[0] + "#²"
+            ),
+            "line 11, field video_features: .* no row '²'",
+        ),
     ],
 )
 def test_create_pairs_bad_segments_csv(segments_csv, tmp_path, edit, message, capsys):
