@@ -336,7 +336,9 @@ def create_dataset(
         ReleaseFormatError: bad input features (file, segment and field named).
     """
     output_dir = Path(output_dir)
-    work_dir = Path(work_dir) if work_dir is not None else output_dir.with_name(output_dir.name + ".work")
+    # Named from the absolute path: `.` has no name of its own.
+    named = Path(os.path.abspath(output_dir))
+    work_dir = Path(work_dir) if work_dir is not None else named.with_name(named.name + ".work")
     if isinstance(tagger, torch.nn.Module):
         model, tagger_name = tagger, type(tagger).__name__
     else:

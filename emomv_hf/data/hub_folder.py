@@ -72,7 +72,8 @@ def write_hub_folder(
         UnexpectedFilesError: ``target`` holds files other than a previous build's (they would be deleted),
             unless ``overwrite``.
         FileExistsError: ``target`` exists and is not a folder, or is or holds one of the ``inputs`` it is made
-            from (a folder of extracted segments looks like a previous build), even with ``overwrite``.
+            from (a folder of extracted segments looks like a previous build) or the working folder, even with
+            ``overwrite``.
     """
     target = Path(target)
     if target.exists() and not target.is_dir():
@@ -83,6 +84,11 @@ def write_hub_folder(
                 f"{target}: is the input {source} (or holds it), which writing there would delete; "
                 "choose another output folder"
             )
+    # Replacing the folder a user stands in would leave their shell in a deleted one.
+    if Path.cwd().resolve().is_relative_to(target.resolve()):
+        raise FileExistsError(
+            f"{target}: is the folder this runs in (or holds it); choose another output folder"
+        )
     if target.is_dir() and not overwrite:
         # Anything but README.md and the Parquet shards under data/ is no build's output, and a README.md without
         # pairs is no build's either (a build always writes both; extract_features.py writes segments alone).

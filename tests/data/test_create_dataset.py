@@ -466,3 +466,20 @@ def test_a_segment_labelled_minus_one_is_unlabelled(synthetic, tagger, tmp_path)
     labelled = {row[0] for index, row in enumerate(rows) if index % 2 == 0}
     assert 0 < len(kept & labelled) < len(kept)
     assert summary.agreement_with_given[1] == len(kept & labelled)
+
+
+def test_the_working_folder_is_refused_as_the_output(synthetic, tagger, tmp_path, monkeypatch):
+    """``--output-dir .`` (or a folder holding the working folder): the build replaces its output folder as a
+    whole, which would leave the user's shell in a deleted folder; refused like the input folder is. ``.`` has no
+    name of its own: the work folder is named after the absolute path."""
+    folder, _ = synthetic
+    out = tmp_path / "my-dataset"
+    (out / "sub").mkdir(parents=True)
+    for working, given in ((out, "."), (out / "sub", "..")):
+        monkeypatch.chdir(working)
+        with pytest.raises(
+            FileExistsError, match=rf"^{re.escape(given)}: is the folder this runs in \(or holds it\)"
+        ):
+            create_dataset(folder, tagger, given, max_segments_per_source=2, seed=0)
+        assert [path.name for path in out.iterdir()] == ["sub"]
+    assert (tmp_path / "my-dataset.work" / TAGS_FILE).is_file()
