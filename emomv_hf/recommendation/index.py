@@ -291,6 +291,19 @@ class LibraryIndex:
         sizes = ", ".join(f"{s}: {len(index)} ({index.index_type})" for s, index in self.streams.items())
         return f"LibraryIndex({self.info['library']!r}, {sizes}, at {self.path})"
 
+    def check_model(self, model: PreTrainedModel) -> None:
+        """Raise :class:`IndexMismatchError` unless ``model`` built this index (its :func:`model_fingerprint`):
+        another model's vectors are in another embedding space, and would be ranked without a word."""
+        info, fingerprint, similarity = self.info, model_fingerprint(model), model_similarity(model)
+        if info["model_fingerprint"] != fingerprint:
+            raise IndexMismatchError(
+                f"{self.path}: this index was built by another model ({info['model_class']} "
+                f"{info.get('model_name_or_path') or ''}, similarity {info['similarity']}, fingerprint "
+                f"{info['model_fingerprint'][:16]}); the given model is {type(model).__name__} with similarity "
+                f"{similarity}, fingerprint {fingerprint[:16]}. Rebuild the index for this model with "
+                "--build-index (or use --index-dir for a separate one)"
+            )
+
     @classmethod
     def build(
         cls,
@@ -388,15 +401,8 @@ class LibraryIndex:
             raise StaleIndexError(f"{path / 'index.json'}: not the record of an index ({info!s:.80})")
         if (found := info["format_version"]) != INDEX_FORMAT_VERSION:
             raise StaleIndexError(f"{path}: index format {found}, this version reads {INDEX_FORMAT_VERSION}")
-        fingerprint, similarity = model_fingerprint(model), model_similarity(model)
-        if info["model_fingerprint"] != fingerprint:
-            raise IndexMismatchError(
-                f"{path}: this index was built by another model ({info['model_class']} "
-                f"{info.get('model_name_or_path') or ''}, similarity {info['similarity']}, fingerprint "
-                f"{info['model_fingerprint'][:16]}); the given model is {type(model).__name__} with similarity "
-                f"{similarity}, fingerprint {fingerprint[:16]}. Rebuild the index for this model with "
-                "--build-index (or use --index-dir for a separate one)"
-            )
+        index = cls(path, info, {})
+        index.check_model(model)
         # The checksums catch what faiss and datasets would read without a word (video.faiss and music.faiss
         # swapped: same sizes, other rankings) or fail on with a traceback (a truncated file).
         found = index_files_sha256(path)
@@ -410,15 +416,14 @@ class LibraryIndex:
             )
         import faiss  # noqa: F401  (datasets' load_faiss_index needs it)
 
-        streams = {}
         for stream, details in info["streams"].items():
             entries = datasets.load_from_disk(str(path / stream))
             entries.load_faiss_index("vectors", str(path / f"{stream}.faiss"))
             faiss_index = entries.get_index("vectors").faiss_index
             if hasattr(faiss_index, "hnsw"):
                 faiss_index.hnsw.efSearch = HNSW_EF_SEARCH
-            streams[stream] = StreamIndex(stream, entries, details["index"])
-        return cls(path, info, streams)
+            index.streams[stream] = StreamIndex(stream, entries, details["index"])
+        return index
 
     @classmethod
     def open(

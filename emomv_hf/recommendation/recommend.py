@@ -222,13 +222,15 @@ def features_query(features: Any, stream: str, source: str = "features") -> Quer
 
 
 class MusicRecommender:
-    """A retrieval model and a library index: `recommend(video=..., music=..., segment=..., *_features=...)`;
-    ``extractors`` extract query files (see :attr:`extractors`)."""
+    """A retrieval model and a library index it built (else :class:`~.index.IndexMismatchError`):
+    `recommend(video=..., music=..., segment=..., *_features=...)`; ``extractors`` extract query files (see
+    :attr:`extractors`)."""
 
     def __init__(
         self, model: PreTrainedModel, index: LibraryIndex, extractors: ExtractorArguments | None = None
     ):
         self.model, self.index, self._given_extractors = task_model(model, "retrieval"), index, extractors
+        index.check_model(self.model)
 
     @functools.cached_property
     def extractors(self) -> ExtractorArguments:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import shutil
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import datasets
 import numpy as np
 import pytest
+import torch
 
 pytest.importorskip("faiss")
 
@@ -57,6 +59,20 @@ def test_index_reloads_and_refuses_another_model(model, emomv_c_dir, tmp_path, r
     for other in others:
         with pytest.raises(IndexMismatchError, match="built by another model"):
             LibraryIndex.open(other, str(emomv_c_dir), index_dir=tmp_path / "index")
+
+
+def test_a_recommender_refuses_an_index_of_another_model(model, baseline_model, emomv_c_dir, tmp_path):
+    """`MusicRecommender(model, index)` (the public constructor) checks what `LibraryIndex.load` checks: an index
+    built by other weights or another configuration would rank vectors of another embedding space."""
+    index = LibraryIndex.open(model, str(emomv_c_dir), index_dir=tmp_path / "index", progress=False)
+    other_weights = copy.deepcopy(model)
+    with torch.no_grad():
+        next(other_weights.parameters()).add_(1e-3)
+    for other in (other_weights, baseline_model):
+        with pytest.raises(
+            IndexMismatchError, match=f"built by another model .+ given model is {type(other).__name__}"
+        ):
+            MusicRecommender(other, index)
 
 
 def test_json_schema_and_raw_feature_queries(model, emomv_c_dir, tmp_path):
