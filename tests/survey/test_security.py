@@ -19,12 +19,12 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import pytest
 
-from emomv_survey.sampling import load_manifest
+from emomv_survey.sampling import load_manifest, resolve_media
 from emomv_survey.server import SurveyServer
 from emomv_survey.store import SurveyStore
 
@@ -166,6 +166,36 @@ def test_a_file_swapped_for_a_symlink_after_start_is_not_served(tmp_path) -> Non
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.mark.parametrize("swapped", ["file", "folder"])
+def test_a_symlink_swapped_in_between_check_and_open_is_not_served(tmp_path, samples, monkeypatch, swapped):
+    """The media file, or the folder holding it, replaced by a symlink out of the media folder right after the
+    server's check (resolve_media) passed: a 404, not the file outside (both were served: the check and the open
+    were two steps on the path)."""
+    media, outside = tmp_path / "media", tmp_path / "outside"
+    (media / "clips").mkdir(parents=True)
+    outside.mkdir()
+    (media / "clips" / "a1.webm").write_bytes(b"webm bytes")
+    (outside / "a1.webm").write_bytes(b"the organiser's notes")
+    store = SurveyStore(tmp_path / "db.sqlite")
+    clip = {"video_media": "clips/a1.webm", "music_media": "clips/a1.webm", "media_root": str(media)}
+    store.set_samples([replace(samples[0], **clip), *samples[1:]])
+
+    def check_then_swap(root, path):
+        checked = resolve_media(root, path)  # raises for the second request: the link is there by then
+        if swapped == "file":
+            (media / "clips" / "a1.webm").unlink()
+            (media / "clips" / "a1.webm").symlink_to(outside / "a1.webm")
+        else:
+            (media / "clips").rename(media / "moved")
+            (media / "clips").symlink_to(outside)
+        return checked
+
+    monkeypatch.setattr("emomv_survey.server.resolve_media", check_then_swap)
+    for status, body in _media_of_s1(store):
+        assert status == 404 and b"organiser" not in body
+    assert (media / "clips" / "a1.webm").read_bytes() == b"the organiser's notes"  # the swap did happen
 
 
 def _run_serve(*arguments: str, timeout: float = 60) -> subprocess.CompletedProcess:

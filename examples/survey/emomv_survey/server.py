@@ -9,14 +9,15 @@ two ids are the same). A submission is stored by :meth:`SurveyStore.submit` (an 
 redirect to the next sample (post/redirect/get), so a reload never posts again; a page shows the stored answers
 when revisited. The routes are in ``_ROUTES``.
 
-Security (see SECURITY.md): a participant registers an id (a display name) at ``/start`` and gets an unguessable
-token (``secrets.token_urlsafe``; the store keeps its SHA-256 only); every participant page is under
-``/p/<token>/``, which is the participant's personal link, so knowing an id reads or changes nothing. Media are
-served only when they are regular files inside the sample's media root once symlinks are resolved, checked at
-every request. Requests are read with a socket timeout (``request_timeout``, 10 s by default), bodies are
-bounded (64 KiB: 413 beyond), a malformed ``Content-Length``, a body that is not UTF-8 form data or one
-shorter than declared is answered 400 (or the connection is closed at the timeout), and nothing a client sends
-makes the server print a traceback.
+Security (see SECURITY.md): a participant registers an id (a display name) at ``/start`` and gets an
+unguessable token (``secrets.token_urlsafe``; the store keeps its SHA-256 only); every participant page is
+under ``/p/<token>/``, which is the participant's personal link, so knowing an id reads or changes nothing.
+Media are served only when they are regular files inside the sample's media root once symlinks are resolved,
+checked at every request and opened as checked (``_open_media``: no symlink followed after the check).
+Requests are read with a socket timeout (``request_timeout``, 10 s by default), bodies are bounded (64 KiB:
+413 beyond), a malformed ``Content-Length``, a body that is not UTF-8 form data or one shorter than declared
+is answered 400 (or the connection is closed at the timeout), and nothing a client sends makes the server
+print a traceback.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import traceback
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import BinaryIO
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from emomv_hf.emotions import EMOTIONS
@@ -432,9 +434,8 @@ class _Handler(BaseHTTPRequestHandler):
             raise not_found
         # Checked at every request: a regular file inside the sample's media root once links are resolved.
         try:
-            path = resolve_media(sample.media_root, media)
-            file = open(path, "rb")  # noqa: SIM115 - closed below
-        except (MediaError, OSError):
+            path, file = _open_media(sample.media_root, media)
+        except (MediaError, OSError, ValueError):
             raise not_found from None
         with file:
             info = os.fstat(file.fileno())
@@ -472,6 +473,32 @@ class _Handler(BaseHTTPRequestHandler):
             self.connection.sendfile(file, start, length)
         except (ConnectionError, TimeoutError):  # the browser dropped a range it no longer needs
             self.close_connection = True
+
+
+def _open_media(root: str, media: str) -> tuple[Path, BinaryIO]:
+    """``media`` checked by :func:`resolve_media` and opened as checked: the resolved path walked from a
+    descriptor of the media root one name at a time, none of them followed if it is a symlink (``O_NOFOLLOW``).
+    Opening the path in a second step followed a file or folder swapped for a symlink after the check out of the
+    root. ``O_NONBLOCK``: a FIFO swapped in is opened without waiting for a writer (and refused by fstat).
+
+    Raises:
+        MediaError: the check failed. OSError: a name on the path changed since (ELOOP for a symlink).
+        ValueError: the media root resolves elsewhere than it did a moment before.
+    """
+    folder = Path(root).resolve()
+    names = resolve_media(folder, media).relative_to(folder).parts
+    flags = os.O_RDONLY | os.O_NOFOLLOW
+    descriptor = os.open(folder, flags | os.O_DIRECTORY)
+    try:
+        for index, name in enumerate(names, 1):
+            parent = descriptor
+            last = index == len(names)
+            descriptor = os.open(name, flags | (os.O_NONBLOCK if last else os.O_DIRECTORY), dir_fd=parent)
+            os.close(parent)
+    except BaseException:
+        os.close(descriptor)
+        raise
+    return folder.joinpath(*names), os.fdopen(descriptor, "rb")
 
 
 def _personal_link(token: str) -> str:
