@@ -206,3 +206,29 @@ def test_a_push_replaces_the_plots_and_weights_of_an_earlier_run(emomv_c_dir, tm
         ".gitattributes": b"*.parquet filter=lfs\n",
         "images/banner.png": b"added on the Hub",
     }
+
+
+@pytest.mark.parametrize("repo_id", ["me/emomv-c", "me/emomv c"])
+def test_a_push_that_cannot_be_made_is_one_error_line(
+    emomv_c_dir, tmp_path, monkeypatch, run_script, repo_id
+):
+    """A Hub that cannot be reached (offline here) is one error line after training, the run kept; an invalid
+    repository id is refused before training."""
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", True)
+    output = tmp_path / "run"
+    argv = [
+        "--dataset",
+        emomv_c_dir,
+        "--output-dir",
+        output,
+        "--max-epochs",
+        "1",
+        "--no-progress",
+        "--no-plots",
+    ]
+    done = run_script(
+        REPO_ROOT / "examples" / "train.py", [*argv, "--push-to-hub", "--hub-model-id", repo_id]
+    )
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.splitlines()[-1].startswith("error: ") and repo_id in done.stderr.splitlines()[-1]
+    assert (output / "model.safetensors").is_file() == (repo_id == "me/emomv-c")
