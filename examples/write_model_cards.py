@@ -142,8 +142,9 @@ def metrics_table(
 
 
 def _given(command: str) -> set[str]:
-    """The settings a recorded command passed as flags (``--learning-rate 5e-4`` -> ``learning_rate``)."""
-    return {part[2:].replace("-", "_") for part in command.split() if part.startswith("--")}
+    """The settings a recorded command passed as flags (``--learning-rate 5e-4`` or ``--learning-rate=5e-4`` ->
+    ``learning_rate``)."""
+    return {part[2:].partition("=")[0].replace("-", "_") for part in command.split() if part.startswith("--")}
 
 
 def _command(name: str, arguments: Mapping[str, Any], recorded: str, hub_org: str, dataset: str) -> str:

@@ -232,3 +232,14 @@ def test_a_push_that_cannot_be_made_is_one_error_line(
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
     assert done.stderr.splitlines()[-1].startswith("error: ") and repo_id in done.stderr.splitlines()[-1]
     assert (output / "model.safetensors").is_file() == (repo_id == "me/emomv-c")
+
+
+def test_a_card_reads_flags_the_recorded_command_gave_with_an_equals_sign(load_script):
+    """A reproduction run as `--patience=7 --learning-rate=1e-3` (recorded as typed): the card's train.py command
+    passes both and its settings table gives patience 7, not the protocol's default."""
+    script = load_script(REPO_ROOT / "examples" / "write_model_cards.py")
+    arguments = {name: None for name in script.RESULT_AFFECTING} | {"patience": 7, "learning_rate": 1e-3}
+    recorded = "python examples/reproduce_paper.py --dataset emomv-c --patience=7 --learning-rate=1e-3"
+    command = script._command("correspondence", arguments, recorded, "emomv", "emomv-c")
+    assert command.endswith("--protocol held-out --learning-rate 0.001 --patience 7")
+    assert "| `patience` | `7` |" in script._settings_table(arguments, recorded, "cv")
