@@ -427,6 +427,19 @@ def write_model_cards(
                 reason += f" ({NOT_BUILDABLE})"
             left_out[", ".join(missing)] = reason
     repos = {name: f"{hub_org}/{name}" for name in cards}
+    if output_dir.exists():  # replaced whole: refused when it holds anything this script does not write
+        names = {f"{dataset}-{name}" for dataset in DATASET_NAMES for name in PUBLISHED}
+        ours = {"README.md", *names, *(f"{name}/README.md" for name in names)}
+        top = [*output_dir.iterdir()] if output_dir.is_dir() else [output_dir]
+        held = top + [
+            path for entry in top if entry.name in names and entry.is_dir() for path in entry.iterdir()
+        ]
+        foreign = [path for path in held if path.relative_to(output_dir).as_posix() not in ours]
+        if foreign:
+            raise FileExistsError(
+                f"--output-dir {output_dir}: {foreign[0]} is no model card of this script, and writing the "
+                "cards would delete it (give a new folder, or the folder of earlier cards)"
+            )
     # The folder is this script's: cards of an earlier run that this one does not write must go.
     with replacing_dir(output_dir) as staging:
         for name, card in cards.items():

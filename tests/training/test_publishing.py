@@ -243,3 +243,22 @@ def test_a_card_reads_flags_the_recorded_command_gave_with_an_equals_sign(load_s
     command = script._command("correspondence", arguments, recorded, "emomv", "emomv-c")
     assert command.endswith("--protocol held-out --learning-rate 0.001 --patience 7")
     assert "| `patience` | `7` |" in script._settings_table(arguments, recorded, "cv")
+
+
+@pytest.mark.parametrize(
+    "foreign, named",
+    [("notes.txt", "notes.txt"), ("photos/a.jpg", "photos"), ("emomv-c-tagger/a.png", "a.png")],
+)
+def test_model_cards_never_replace_a_folder_holding_other_files(tmp_path, run_script, foreign, named):
+    """write_model_cards.py replaces its --output-dir whole: a folder holding anything it does not write (a user's
+    folder, a card folder with an image added) is refused in one line, untouched; its own output is rewritten."""
+    script, output = REPO_ROOT / "examples" / "write_model_cards.py", tmp_path / "cards"
+    assert run_script(script, ["--output-dir", output]).returncode == 0
+    assert run_script(script, ["--output-dir", output]).returncode == 0  # a rerun replaces its own cards
+    (output / foreign).parent.mkdir(parents=True, exist_ok=True)
+    (output / foreign).write_text("mine")
+    before = sorted(path.relative_to(output) for path in output.rglob("*"))
+    done = run_script(script, ["--output-dir", output])
+    assert done.returncode == 1 and done.stderr.count("\n") == 1 and named in done.stderr, done.stderr
+    assert sorted(path.relative_to(output) for path in output.rglob("*")) == before
+    assert (output / foreign).read_text() == "mine"
