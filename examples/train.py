@@ -17,6 +17,8 @@ from __future__ import annotations
 import sys
 import warnings
 
+from huggingface_hub.utils import validate_repo_id
+
 from emomv_hf.cli import make_parser, parse_or_exit
 from emomv_hf.hub import push_to_hub
 from emomv_hf.reporting import dataset_key, single_run_table
@@ -29,6 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.output_dir:
         parser.error("--output-dir is required")
     try:
+        if args.push_to_hub:  # an id the Hub refuses is refused before training, not after it
+            validate_repo_id(args.hub_model_id)
         with warnings.catch_warnings():
             # The package's warnings (e.g. a paper-protocol run is not calibrated) as one `warning:` line each,
             # not Python's two lines that quote the source.
@@ -59,7 +63,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"\nSaved to {args.output_dir}")
     if args.push_to_hub:
-        url = push_to_hub(args.output_dir, args.hub_model_id, private=args.hub_private)
+        try:
+            url = push_to_hub(args.output_dir, args.hub_model_id, private=args.hub_private)
+        except OSError as error:  # no network, offline mode, no token: the run is saved, push it later
+            print(f"error: {error}", file=sys.stderr)
+            return 2
         print(f"Pushed to {url}")
     return 0
 

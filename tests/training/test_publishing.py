@@ -208,6 +208,32 @@ def test_a_push_replaces_the_plots_and_weights_of_an_earlier_run(emomv_c_dir, tm
     }
 
 
+@pytest.mark.parametrize("repo_id", ["me/emomv-c", "me/emomv c"])
+def test_a_push_that_cannot_be_made_is_one_error_line(
+    emomv_c_dir, tmp_path, monkeypatch, run_script, repo_id
+):
+    """A Hub that cannot be reached (offline here) is one error line after training, the run kept; an invalid
+    repository id is refused before training."""
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", True)
+    output = tmp_path / "run"
+    argv = [
+        "--dataset",
+        emomv_c_dir,
+        "--output-dir",
+        output,
+        "--max-epochs",
+        "1",
+        "--no-progress",
+        "--no-plots",
+    ]
+    done = run_script(
+        REPO_ROOT / "examples" / "train.py", [*argv, "--push-to-hub", "--hub-model-id", repo_id]
+    )
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.splitlines()[-1].startswith("error: ") and repo_id in done.stderr.splitlines()[-1]
+    assert (output / "model.safetensors").is_file() == (repo_id == "me/emomv-c")
+
+
 def test_a_card_reads_flags_the_recorded_command_gave_with_an_equals_sign(load_script):
     """A reproduction run as `--patience=7 --learning-rate=1e-3` (recorded as typed): the card's train.py command
     passes both and its settings table gives patience 7, not the protocol's default."""
