@@ -227,6 +227,36 @@ def test_config_json_cannot_set_what_the_class_fixes(config_class, tmp_path):
         AutoConfig.from_pretrained(tmp_path)
 
 
+@pytest.mark.parametrize(
+    "config_class", [*(cls.config_class for cls in MODEL_CLASSES), EmoMVTaggingConfig, EmoMVEnsembleConfig]
+)
+def test_a_config_json_cannot_make_the_model_return_tuples(config_class, tmp_path):
+    """The package reads outputs by name (`outputs.logits`): `"return_dict": false` in a config.json from
+    someone else (or `--config-overrides return_dict=false`) loaded, and evaluate.py, training and the index
+    then failed with an AttributeError traceback on a tuple. It is refused in one line naming the file; one
+    call may still ask for a tuple."""
+    from emomv_hf.models_registry import load_model
+
+    with pytest.raises(StrictDataclassClassValidationError, match="`return_dict` must be true"):
+        config_class(return_dict=False)
+    torch.manual_seed(0)
+    model = AutoModel.from_config(config_class()).eval()
+    model.save_pretrained(tmp_path)
+    saved = json.loads((tmp_path / "config.json").read_text())
+    edited = [{**saved, "return_dict": False}]
+    if config_class is EmoMVEnsembleConfig:  # the members' config is read from the same file
+        edited.append({**saved, "member_config": {**saved["member_config"], "return_dict": False}})
+    for config in edited:
+        (tmp_path / "config.json").write_text(json.dumps(config))
+        with pytest.raises(
+            ValueError, match=rf"^{re.escape(str(tmp_path / 'config.json'))}: .*`return_dict`"
+        ):
+            load_model(str(tmp_path))
+    assert isinstance(
+        model(torch.zeros(1, 2304), music_features=torch.zeros(1, 128), return_dict=False), tuple
+    )
+
+
 def test_a_typo_in_an_ensembles_member_config_names_the_config_file(tmp_path):
     """The member config's refusal is a plain ValueError, which `load_model` passed on without the file's name."""
     from emomv_hf.models_registry import load_model
