@@ -733,6 +733,35 @@ def test_big_endian_arrays_are_read_as_native_ones(emomv_c_train, tmp_path):
     assert torch.equal(models[0](**inputs[0]).loss, models[1](**inputs[1]).loss)
 
 
+def test_feature_rows_of_a_pandas_or_arrow_column_are_read(emomv_c_train):
+    """A pandas column of rows (`Dataset.to_pandas()`, `pd.read_parquet` of a Hub dataset's shards) and an
+    Arrow column hold one array per row (numpy's object dtype): they were refused as "must be ... a numpy
+    array or a sequence of numbers, got Series" (or "got ndarray" for `Series.values`)."""
+    from datasets import Dataset
+
+    batch = {name: tensor[:32] for name, tensor in emomv_c_train.items()}
+    dataset = Dataset.from_dict({name: tensor.numpy() for name, tensor in batch.items()})
+    frame = dataset.to_pandas()
+    models = [_build(EmoMVForCorrespondence).eval() for _ in range(4)]
+    columns = [
+        batch,
+        {name: frame[name] for name in batch},
+        {name: frame[name].values for name in batch},
+        {name: dataset.data.column(name) for name in batch},
+    ]
+    inputs = []
+    for model, given in zip(models, columns, strict=True):
+        model.fit_standardization(given["video_features"], given["music_features"])
+        inputs.append(model.prepare_inputs(**given))
+    for model, each in zip(models, inputs, strict=True):
+        assert each.keys() == inputs[0].keys() and all(torch.equal(each[k], inputs[0][k]) for k in each)
+        assert torch.equal(model(**each).loss, models[0](**inputs[0]).loss)
+    ragged = np.empty(2, dtype=object)
+    ragged[:] = [np.zeros(128), np.zeros(127)]
+    with pytest.raises(TypeError, match="`music_features` must be a torch tensor"):
+        models[0].prepare_inputs(music_features=ragged)
+
+
 def test_float64_features_beyond_float32_are_refused(emomv_c_train):
     """Finite float64 values beyond float32's range become inf in the model's dtype (NaN logits, no error)."""
     model = _build(EmoMVForCorrespondence).eval()
