@@ -41,6 +41,7 @@ _OUT_OF_RANGE = {
     "a non-negative finite number": lambda value: not 0 <= value < float("inf"),
     "in [0, 1)": lambda value: not 0.0 <= value < 1.0,
     "in [0, 1]": lambda value: not 0.0 <= value <= 1.0,
+    "true (the package reads outputs by name)": lambda value: value is not True,  # `return_dict`
 }
 
 
@@ -116,6 +117,7 @@ class EmoMVBaseConfig(PreTrainedConfig):
         """Part of `@strict` validation: sizes, margins and weights must make sense."""
         sizes = ("video_feature_size", "music_feature_size", "num_emotions", *self._positive_sizes)
         check_range(self, "a positive integer", sizes)
+        check_range(self, "true (the package reads outputs by name)", ("return_dict",))
         if self.emotion_names is not None and len(self.emotion_names) != self.num_emotions:
             raise ValueError(
                 f"`emotion_names` has {len(self.emotion_names)} names but `num_emotions` is {self.num_emotions}."

@@ -74,5 +74,6 @@ class EmoMVEnsembleConfig(PreTrainedConfig):
         return self.member_config.multi_task
 
     def validate_ensemble(self):
-        """Part of `@strict` validation: at least one member."""
+        """Part of `@strict` validation: at least one member, and outputs returned as `ModelOutput`s."""
         check_range(self, "a positive integer", ("ensemble_size",))
+        check_range(self, "true (the package reads outputs by name)", ("return_dict",))

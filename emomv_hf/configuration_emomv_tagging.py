@@ -145,6 +145,7 @@ class EmoMVTaggingConfig(PreTrainedConfig):
             )
         sizes = ("hidden_size", "num_attention_heads", "num_hidden_layers", "intermediate_size")
         check_range(self, "a positive integer", sizes)
+        check_range(self, "true (the package reads outputs by name)", ("return_dict",))
         if self.hidden_size % self.num_attention_heads:
             raise ValueError(
                 f"`num_attention_heads` ({self.num_attention_heads}) must divide `hidden_size` ({self.hidden_size})."

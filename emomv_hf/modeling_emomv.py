@@ -262,6 +262,8 @@ def _as_tensor(values: Any, name: str) -> torch.Tensor:
         return values.detach()
     try:
         array = np.asarray(values)
+        if array.dtype == object:  # a pandas or Arrow column of rows: one array per row
+            array = np.stack(array)
         if not array.dtype.isnative:  # torch reads native byte order only; HDF5 or .npy may store big-endian
             array = array.astype(array.dtype.newbyteorder("="))
         # torch warns on (and must not write into) read-only buffers, e.g. zero-copy views of Arrow columns.

@@ -227,6 +227,36 @@ def test_config_json_cannot_set_what_the_class_fixes(config_class, tmp_path):
         AutoConfig.from_pretrained(tmp_path)
 
 
+@pytest.mark.parametrize(
+    "config_class", [*(cls.config_class for cls in MODEL_CLASSES), EmoMVTaggingConfig, EmoMVEnsembleConfig]
+)
+def test_a_config_json_cannot_make_the_model_return_tuples(config_class, tmp_path):
+    """The package reads outputs by name (`outputs.logits`): `"return_dict": false` in a config.json from
+    someone else (or `--config-overrides return_dict=false`) loaded, and evaluate.py, training and the index
+    then failed with an AttributeError traceback on a tuple. It is refused in one line naming the file; one
+    call may still ask for a tuple."""
+    from emomv_hf.models_registry import load_model
+
+    with pytest.raises(StrictDataclassClassValidationError, match="`return_dict` must be true"):
+        config_class(return_dict=False)
+    torch.manual_seed(0)
+    model = AutoModel.from_config(config_class()).eval()
+    model.save_pretrained(tmp_path)
+    saved = json.loads((tmp_path / "config.json").read_text())
+    edited = [{**saved, "return_dict": False}]
+    if config_class is EmoMVEnsembleConfig:  # the members' config is read from the same file
+        edited.append({**saved, "member_config": {**saved["member_config"], "return_dict": False}})
+    for config in edited:
+        (tmp_path / "config.json").write_text(json.dumps(config))
+        with pytest.raises(
+            ValueError, match=rf"^{re.escape(str(tmp_path / 'config.json'))}: .*`return_dict`"
+        ):
+            load_model(str(tmp_path))
+    assert isinstance(
+        model(torch.zeros(1, 2304), music_features=torch.zeros(1, 128), return_dict=False), tuple
+    )
+
+
 def test_a_typo_in_an_ensembles_member_config_names_the_config_file(tmp_path):
     """The member config's refusal is a plain ValueError, which `load_model` passed on without the file's name."""
     from emomv_hf.models_registry import load_model
@@ -701,6 +731,35 @@ def test_big_endian_arrays_are_read_as_native_ones(emomv_c_train, tmp_path):
     for name in native:
         assert torch.equal(inputs[0][name], inputs[1][name])
     assert torch.equal(models[0](**inputs[0]).loss, models[1](**inputs[1]).loss)
+
+
+def test_feature_rows_of_a_pandas_or_arrow_column_are_read(emomv_c_train):
+    """A pandas column of rows (`Dataset.to_pandas()`, `pd.read_parquet` of a Hub dataset's shards) and an
+    Arrow column hold one array per row (numpy's object dtype): they were refused as "must be ... a numpy
+    array or a sequence of numbers, got Series" (or "got ndarray" for `Series.values`)."""
+    from datasets import Dataset
+
+    batch = {name: tensor[:32] for name, tensor in emomv_c_train.items()}
+    dataset = Dataset.from_dict({name: tensor.numpy() for name, tensor in batch.items()})
+    frame = dataset.to_pandas()
+    models = [_build(EmoMVForCorrespondence).eval() for _ in range(4)]
+    columns = [
+        batch,
+        {name: frame[name] for name in batch},
+        {name: frame[name].values for name in batch},
+        {name: dataset.data.column(name) for name in batch},
+    ]
+    inputs = []
+    for model, given in zip(models, columns, strict=True):
+        model.fit_standardization(given["video_features"], given["music_features"])
+        inputs.append(model.prepare_inputs(**given))
+    for model, each in zip(models, inputs, strict=True):
+        assert each.keys() == inputs[0].keys() and all(torch.equal(each[k], inputs[0][k]) for k in each)
+        assert torch.equal(model(**each).loss, models[0](**inputs[0]).loss)
+    ragged = np.empty(2, dtype=object)
+    ragged[:] = [np.zeros(128), np.zeros(127)]
+    with pytest.raises(TypeError, match="`music_features` must be a torch tensor"):
+        models[0].prepare_inputs(music_features=ragged)
 
 
 def test_float64_features_beyond_float32_are_refused(emomv_c_train):
