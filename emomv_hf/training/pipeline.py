@@ -22,7 +22,7 @@ from emomv_hf.io_utils import atomic_write_dir, atomic_write_json, atomic_write_
 from emomv_hf.modeling_emomv import EmoMVPreTrainedModel
 from emomv_hf.modeling_emomv_baseline import EmoMVBaselineForCorrespondence
 from emomv_hf.modeling_emomv_ensemble import EmoMVEnsemble
-from emomv_hf.models_registry import build_model
+from emomv_hf.models_registry import build_model, load_model
 from emomv_hf.training.arguments import EmoMVTrainingArguments
 from emomv_hf.training.calibration import run_temperatures
 from emomv_hf.training.loop import TrainingOutcome, train_model
@@ -185,8 +185,6 @@ def projection_source(args: EmoMVTrainingArguments) -> EmoMVPreTrainedModel | No
     sees the reported split (``paper`` stops on it, ``cv`` trains on it)."""
     if args.projections_from is None:
         return None
-    from transformers import AutoModel
-
     where = args.projections_from
     trained = training_record(where)
     protocol = trained.get("protocol")
@@ -197,7 +195,7 @@ def projection_source(args: EmoMVTrainingArguments) -> EmoMVPreTrainedModel | No
             "train it with --protocol held-out"
         )
     try:
-        return AutoModel.from_pretrained(where)
+        return load_model(where)  # checked as --model folders are (NaN weights, bad fields, missing tensors)
     except (OSError, ValueError) as error:
         raise ValueError(f"--projections-from {where}: {error}") from None
 

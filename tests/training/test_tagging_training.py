@@ -7,6 +7,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+import safetensors.torch
 import torch
 from transformers import AutoModel
 
@@ -96,6 +97,14 @@ def test_projections_from_a_model_that_saw_the_reported_split_are_refused(emomv_
     )
     with pytest.raises(ValueError, match="set the tagger's `hidden_size` to the source's `reduced_size`"):
         run_training(narrow, save=False)
+
+    # A source folder is loaded as --model folders are: NaN weights (a damaged copy) are refused, not copied.
+    weights = held_out_dir / "model.safetensors"
+    tensors = safetensors.torch.load_file(weights)
+    tensors["video_encoder.reduction.weight"][0, 0] = float("nan")
+    safetensors.torch.save_file(tensors, weights, metadata={"format": "pt"})
+    with pytest.raises(ValueError, match=rf"--projections-from {held_out_dir}: .*NaN"):
+        run_training(_short_run(emomv_c_dir, "tagging", projections_from=str(held_out_dir)), save=False)
 
     tagger_dir = tmp_path / "tagger"
     run_training(_short_run(emomv_c_dir, "tagging", output_dir=str(tagger_dir), max_epochs=1))
