@@ -127,9 +127,9 @@ def replacing_dir(target: str | os.PathLike) -> Iterator[Path]:
     umask permissions, :func:`apply_umask`) replaces ``target``, else it is deleted and ``target`` stays as it was.
 
     Folders cannot be swapped in one step: the old one is moved aside, the new one put in place (the old one is
-    put back if that fails), then the old one is deleted.
+    put back if that fails), then the old one is deleted. A link to a folder: the folder is replaced, the link kept.
     """
-    target = Path(target)
+    target = Path(target).resolve() if Path(target).is_symlink() else Path(target)
     staging = make_staging_dir(target)
     try:
         yield staging

@@ -21,7 +21,7 @@ from emomv_hf.data.build import DegenerateDatasetError, build_hub_dataset, build
 from emomv_hf.data.hub_folder import UnexpectedFilesError, write_parquet
 from emomv_hf.data.loading import load_emomv
 from emomv_hf.data.release import resolve_release_dir
-from emomv_hf.io_utils import atomic_write_dir
+from emomv_hf.io_utils import atomic_write_dir, replacing_dir
 
 from .helpers import REPO_ROOT, load_script
 
@@ -165,6 +165,24 @@ def test_a_killed_build_leaves_no_staging_folder_behind(release_dir, tmp_path):
     # ... which the next build of the same target removes.
     build_hub_dataset(release_dir, "emomv-c", tmp_path)
     assert [p.name for p in tmp_path.iterdir()] == ["emomv-c"]
+
+
+def test_a_folder_given_through_a_link_is_replaced_where_the_link_points(tmp_path):
+    """``datasets/emomv-c`` a link to a folder on another disk: a rebuild replaces that folder and keeps the link.
+    It replaced the link with a new folder beside it, and left the moved-aside link behind as ``.emomv-c.old-*``
+    (rmtree refuses links)."""
+    real = tmp_path / "disk" / "emomv-c"
+    real.mkdir(parents=True)
+    (real / "old.txt").write_text("old build")
+    link = tmp_path / "datasets" / "emomv-c"
+    link.parent.mkdir()
+    link.symlink_to(real, target_is_directory=True)
+    for _ in range(2):
+        with replacing_dir(link) as staging:
+            (staging / "new.txt").write_text("new build")
+    assert link.is_symlink() and [path.name for path in real.iterdir()] == ["new.txt"]
+    assert [path.name for path in link.parent.iterdir()] == ["emomv-c"]
+    assert [path.name for path in real.parent.iterdir()] == ["emomv-c"]
 
 
 def test_rebuild_keeps_user_files_unless_overwrite(release_dir, tmp_path, capsys):
