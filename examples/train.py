@@ -64,11 +64,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nSaved to {args.output_dir}")
     if args.push_to_hub:
         try:
-            url = push_to_hub(args.output_dir, args.hub_model_id, private=args.hub_private)
+            print(f"Pushed to {push_to_hub(args.output_dir, args.hub_model_id, private=args.hub_private)}")
         except OSError as error:  # no network, offline mode, no token: the run is saved, push it later
             print(f"error: {error}", file=sys.stderr)
             return 2
-        print(f"Pushed to {url}")
     return 0
 
 
