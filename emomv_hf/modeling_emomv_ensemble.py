@@ -57,7 +57,9 @@ class EmoMVEnsemble(EmoMVRetrievalMixin, EmoMVBasePreTrainedModel):
                     f"members[{index}] ({type(member).__name__}) has another class or configuration than members[0] "
                     f"({type(first).__name__}); an ensemble's members share one."
                 )
-        ensemble = cls(EmoMVEnsembleConfig(ensemble_size=len(members), member_config=first.config.to_dict()))
+        # Not the first member's folder (a local path) in a config that a push publishes.
+        member_config = {**first.config.to_dict(), "_name_or_path": ""}
+        ensemble = cls(EmoMVEnsembleConfig(ensemble_size=len(members), member_config=member_config))
         for target, member in zip(ensemble.members, members, strict=True):
             target.load_state_dict(member.state_dict())
         return ensemble.to(first.device, first.dtype).train(first.training)

@@ -140,6 +140,16 @@ def test_from_members_copies_separately_trained_models_and_refuses_mixed_ones():
         EmoMVEnsemble.from_members([models[0], EmoMVForRetrieval(EmoMVRetrievalConfig())])
 
 
+def test_an_ensemble_of_members_loaded_from_folders_does_not_record_their_paths(tmp_path):
+    """The ensemble's config is what a push publishes: the first member's folder (a local path, a user name in it)
+    was saved as its `member_config`'s `_name_or_path`."""
+    folder = tmp_path / "home-of-alice" / "member"
+    EmoMVForRetrieval(EmoMVRetrievalConfig()).save_pretrained(folder)
+    member = EmoMVForRetrieval.from_pretrained(folder)
+    EmoMVEnsemble.from_members([member, member]).save_pretrained(tmp_path / "ensemble")
+    assert "home-of-alice" not in (tmp_path / "ensemble" / "config.json").read_text()
+
+
 def test_from_members_copies_the_members_dtype_and_mode():
     """A copy of evaluating bfloat16 members predicts as they do: it was float32 and in training mode (dropout)."""
     torch.manual_seed(1)
