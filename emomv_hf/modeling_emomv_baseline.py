@@ -209,7 +209,7 @@ class EmoMVBaselineForRetrieval(EmoMVRetrievalMixin, EmoMVBaselinePreTrainedMode
             for field in dataclasses.fields(EmoMVBaselineRetrievalConfig)
             if field.name not in ("transformers_version", "architectures", "dtype")
         }
-        retrieval = cls(EmoMVBaselineRetrievalConfig(**shared)).to(model.device)
+        retrieval = cls(EmoMVBaselineRetrievalConfig(**shared)).to(model.device, model.dtype)
         state = {
             name: value for name, value in model.state_dict().items() if not name.startswith("distance_")
         }

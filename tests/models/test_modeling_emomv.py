@@ -941,3 +941,15 @@ def test_load_model_refuses_a_folder_of_another_model(tmp_path):
             ValueError, match=rf"{name}/config\.json: model_type '{model_type}' is not an EmoMV model"
         ):
             load_model(str(tmp_path / name))
+
+
+def test_the_retrieval_head_on_a_stage_one_keeps_its_dtype_and_embeddings():
+    """`from_stage_one` kept the correspondence model's device but not its dtype: a bfloat16 stage one gave a
+    float32 retrieval model."""
+    torch.manual_seed(0)
+    stage_one = EmoMVBaselineForCorrespondence(EmoMVBaselineConfig()).to(torch.bfloat16).eval()
+    retrieval = EmoMVBaselineForRetrieval.from_stage_one(stage_one)
+    assert retrieval.dtype == torch.bfloat16
+    video, music = torch.randn(3, 2304, dtype=torch.bfloat16), torch.randn(3, 128, dtype=torch.bfloat16)
+    with torch.no_grad():
+        assert torch.equal(retrieval(video, music).video_embeds, stage_one(video, music).video_embeds)
