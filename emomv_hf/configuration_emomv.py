@@ -42,6 +42,7 @@ _OUT_OF_RANGE = {
     "in [0, 1)": lambda value: not 0.0 <= value < 1.0,
     "in [0, 1]": lambda value: not 0.0 <= value <= 1.0,
     "true (the package reads outputs by name)": lambda value: value is not True,  # `return_dict`
+    "a seed torch takes, in [-2**63, 2**64)": lambda value: not -(2**63) <= value < 2**64,
 }
 
 
@@ -276,6 +277,10 @@ class EmoMVConfig(EmoMVTowersConfig):
     def validate_temperatures(self):
         """Part of `@strict` validation: a temperature divides logits, so it must be a positive finite number."""
         check_range(self, "a positive finite number", TEMPERATURE_FIELDS)
+
+    def validate_mcb_seed(self):
+        """Part of `@strict` validation: the compact bilinear pooling's hashes are drawn from a torch generator."""
+        check_range(self, "a seed torch takes, in [-2**63, 2**64)", ("mcb_seed",))
 
 
 TEMPERATURE_FIELDS = ("match_temperature", "video_emotion_temperature", "music_emotion_temperature")

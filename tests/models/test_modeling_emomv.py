@@ -157,6 +157,14 @@ def test_config_validation():
         EmoMVConfig(reduced_size=32)
     with pytest.raises(StrictDataclassClassValidationError, match="video_hidden_sizes"):
         EmoMVBaselineConfig(video_hidden_sizes=[])
+    # A seed torch's generator cannot take failed when the model was built ("Overflow when unpacking long long").
+    for seed in (2**64, -(2**63) - 1):
+        with pytest.raises(
+            StrictDataclassClassValidationError, match="`mcb_seed` must be a seed torch takes"
+        ):
+            EmoMVConfig(mcb_seed=seed)
+    for seed in (2**64 - 1, -(2**63)):
+        EmoMVForCorrespondence(EmoMVConfig(mcb_seed=seed))
     assert EmoMVConfig(contrastive_margin=1).contrastive_margin == 1  # ints are fine for float fields
 
 
