@@ -127,8 +127,14 @@ class EmoMVForEmotionTagging(EmoMVBasePreTrainedModel):
         batch sizes, labels out of range.
         """
         streams = self._given_streams(video_features, music_features, other_features)
+        expected = ", ".join(f"`{name}_features`" for name in self.config.stream_names)
+        # A stream the tagger lacks would be left out without a word: a "joint" prediction from one stream.
+        for name, values in (("video", video_features), ("music", music_features)):
+            if values is not None and name not in streams:
+                raise ValueError(
+                    f"{type(self).__name__} has no `{name}_features` stream; its streams: {expected}."
+                )
         if not streams:
-            expected = ", ".join(f"`{name}_features`" for name in self.config.stream_names)
             raise ValueError(f"{type(self).__name__} needs at least one of {expected}.")
         return self.standardizer.check(streams, {"labels": (labels, self.config.num_labels)})
 

@@ -78,6 +78,12 @@ def test_prepare_inputs_names_the_bad_argument():
         model.prepare_inputs(music_features=torch.zeros(2, 127))
     with pytest.raises(ValueError, match="`video_features` contains NaN"):
         model.prepare_inputs(video_features=torch.full((2, 2304), float("nan")))
+    # A music-only tagger given both streams tagged from music alone, without a word.
+    music_only = EmoMVForEmotionTagging(
+        EmoMVTaggingConfig(stream_names=["music"], stream_feature_sizes=[128])
+    )
+    with pytest.raises(ValueError, match=r"has no `video_features` stream; its streams: `music_features`\."):
+        music_only.prepare_inputs(video_features=torch.zeros(2, 2304), music_features=torch.zeros(2, 128))
     with pytest.raises(ValueError, match="same batch size"):
         model.prepare_inputs(video_features=torch.zeros(2, 2304), music_features=torch.zeros(3, 128))
     with pytest.raises(ValueError, match=r"`labels` must be in 0..4"):
