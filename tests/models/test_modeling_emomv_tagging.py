@@ -265,3 +265,28 @@ def test_logistic_regression_reference_reads_extra_music_and_scores_its_fit(rele
     predicted = model.predict(scaler.transform(validation["music_features"]))
     assert final["music_C"] == 0.003
     assert final["music_emotion_accuracy"] == round(float((predicted == validation["emotion"]).mean()), 4)
+
+
+@pytest.mark.parametrize("split", ["train", "validation"])
+def test_logistic_regression_refuses_unlabelled_segments(emomv_c_dir, tmp_path, capsys, split):
+    """datasets' 'no label' (-1, a Hub dataset's unlabelled split) in the fitted or the reported split is one
+    error line naming the row, not a class fitted and scored (train) nor a traceback after every fit."""
+    import shutil
+    from pathlib import Path
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder = shutil.copytree(emomv_c_dir, tmp_path / "unlabelled")
+    path = next((Path(folder) / "data" / "pairs").glob(f"{split}-*.parquet"))
+    table = pq.read_table(path)
+    values = table.column("video_emotion").to_numpy().copy()
+    values[7] = -1
+    index = table.schema.get_field_index("video_emotion")
+    column = pa.array(values, table.field("video_emotion").type)
+    pq.write_table(table.set_column(index, table.field("video_emotion"), column), path)
+    script = _logistic_regression_script()
+    assert script.main(["--dataset", str(folder), "--inputs", "music", "--c-grid", "0.003"]) == 2
+    out, err = capsys.readouterr()
+    assert "cv_accuracy" not in out
+    assert err.strip().splitlines()[-1] == f"error: {folder}: pairs {split}[7] has no video_emotion (-1)"
