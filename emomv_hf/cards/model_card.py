@@ -142,15 +142,21 @@ def card_data(
     )
 
 
-def calibration_sentence(metrics: Mapping[str, float]) -> str | None:
-    """One sentence on how well P(matched) is calibrated on the reported split (None without ``ece``)."""
+def calibration_sentence(metrics: Mapping[str, float], model_class: str) -> str | None:
+    """One sentence on how well P(matched) is calibrated on the reported split (None without ``ece``); only
+    ``EmoMVForCorrespondence`` has a temperature (the baseline and an ensemble are never temperature-scaled)."""
     if "ece" not in metrics:
         return None
+    scaling = (
+        "The logits are divided by `match_temperature` (config.json; 1.0 is uncalibrated), which `--calibrate` fits "
+        "by NLL on the early-stopping pairs (not when they are the reported split, as under the `paper` protocol "
+        "without a test split)."
+        if model_class == "EmoMVForCorrespondence"
+        else "This model has no temperature: `--calibrate` does not apply to it."
+    )
     return (
         f"Calibration of P(matched) on the reported split: expected calibration error (10 equal-width bins) "
-        f"{metrics['ece']:.4f}, Brier score {metrics['brier']:.4f}. The logits are divided by `match_temperature` "
-        "(config.json; 1.0 is uncalibrated), which `--calibrate` fits by NLL on the early-stopping pairs (not when "
-        "they are the reported split, as under the `paper` protocol without a test split)."
+        f"{metrics['ece']:.4f}, Brier score {metrics['brier']:.4f}. {scaling}"
     )
 
 
@@ -231,7 +237,7 @@ def make_model_card(
             task=task,
             variant="single" if args["single_task"] else "multi",
         ),
-        calibration=calibration_sentence(metrics),
+        calibration=calibration_sentence(metrics, model_class),
         plots=list(plots),
         repo_id=repo_id,
         # cv folds are not splits of the dataset: the example loads its validation split

@@ -123,3 +123,49 @@ def test_the_model_index_names_the_output_folder_however_it_was_typed(tmp_path, 
             protocol="held-out",
         )
         assert yaml.safe_load(data.to_yaml())["model-index"][0]["name"] == name, repo_id
+
+
+def test_a_folder_name_with_a_quote_or_backslash_stays_one_string_in_the_usage(emomv_c_dir, tmp_path):
+    """The usage examples pasted a run's folder (or an extractor's) between double quotes as it was: a name with
+    `"` was a SyntaxError and one with `\\n` loaded another folder; they are Python string literals now."""
+    import ast
+
+    from emomv_hf.cards.model_card import make_extractor_card
+    from emomv_hf.models_registry import build_config, model_class_for
+
+    output_dir = tmp_path / 'run "best"\\new'
+    model_class_for("emomv", "correspondence")(build_config("emomv", "correspondence")).save_pretrained(
+        output_dir
+    )
+    args = {"single_task": False, "dataset": str(emomv_c_dir), "task": "correspondence", "model": "emomv"}
+    card = make_model_card(
+        args={**args, "protocol": "held-out", "seed": 0, "output_dir": str(output_dir)},
+        metrics={"accuracy": 0.75, "f1": 0.7, "roc_auc": 0.8},
+        eval_split="pairs/validation",
+        model_class="EmoMVForCorrespondence",
+        num_parameters=1,
+        best_epoch=0,
+        epochs_run=1,
+        best_stopping_loss=0.5,
+        protocol_description=PROTOCOL_DESCRIPTIONS["held-out"],
+    )
+    namespace: dict = {}
+    exec(python_block(str(card)), namespace)
+    assert namespace["p_matched"].shape == (8,)
+    extractor_card = make_extractor_card(
+        "vggish",
+        model_class="VGGishModel",
+        num_parameters=1,
+        source_name="",
+        source_sha256="",
+        source_url="",
+        repo_id=output_dir.name,
+        random_weights=True,
+    )
+    calls = ast.walk(ast.parse(python_block(str(extractor_card))))
+    loaded = [
+        call.args[0].value
+        for call in calls
+        if isinstance(call, ast.Call) and getattr(call.func, "attr", "") == "from_pretrained"
+    ]
+    assert loaded == [output_dir.name, output_dir.name]  # the processor's and the model's
