@@ -157,11 +157,11 @@ class SpaceArguments:
             raise ValueError("--retrieval-model needs --library (or EMOMV_LIBRARY): the tracks to rank")
         if self.top_k < 1:
             raise ValueError(f"--top-k must be >= 1, got {self.top_k}")
-        if self.max_upload_mb <= 0:
+        if not self.max_upload_mb > 0:  # NaN too, which every comparison would let through
             raise ValueError(f"--max-upload-mb must be > 0, got {self.max_upload_mb}")
         if self.upload_lifetime_s < 1:
             raise ValueError(f"--upload-lifetime-s must be >= 1, got {self.upload_lifetime_s}")
-        if self.max_query_seconds <= 0:
+        if not self.max_query_seconds > 0:
             raise ValueError(f"--max-query-seconds must be > 0, got {self.max_query_seconds}")
 
 

@@ -79,8 +79,9 @@ def test_an_upload_longer_than_the_query_limit_is_refused_before_extraction(
     ):
         with pytest.raises(ValueError, match=r"high\.ogg lasts 2 s; this app extracts files of up to 1\.5 s"):
             call()
-    with pytest.raises(ValueError, match="--max-query-seconds must be > 0"):
-        app.SpaceArguments(retrieval_model="m", library="l", max_query_seconds=0)
+    for limit in (0, float("nan")):  # NaN: `seconds > nan` is never true, so the limit would be off
+        with pytest.raises(ValueError, match="--max-query-seconds must be > 0"):
+            app.SpaceArguments(retrieval_model="m", library="l", max_query_seconds=limit)
 
 
 def test_an_uploaded_track_ranks_the_library_videos(app, media_space, media_library):

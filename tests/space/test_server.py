@@ -86,8 +86,9 @@ def test_the_limits_have_flags_and_environment_variables(app, monkeypatch):
     assert (args.max_upload_mb, args.upload_lifetime_s) == (200, 3600)
     flags = {option for action in parser._actions for option in action.option_strings}
     assert {"--max-upload-mb", "--upload-lifetime-s"} <= flags
-    with pytest.raises(ValueError, match="--max-upload-mb must be > 0"):
-        app.SpaceArguments(correspondence_model="m", max_upload_mb=0)
+    for limit in (0, float("nan")):
+        with pytest.raises(ValueError, match="--max-upload-mb must be > 0"):
+            app.SpaceArguments(correspondence_model="m", max_upload_mb=limit)
 
 
 def test_a_librarys_media_column_cannot_name_other_files(app, tmp_path):
