@@ -49,6 +49,30 @@ def emomv_c_dir(release_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     return build_hub_dataset(release_dir, "emomv-c", tmp_path_factory.mktemp("hub"))
 
 
+@pytest.fixture
+def unlabelled_copy(emomv_c_dir: Path, tmp_path: Path):
+    """``make(split, column)``: a copy of EmoMV-C whose pairs ``split`` row 7 holds datasets' "no label" (-1) in
+    ``column`` (an unlabelled Hub split's value)."""
+    import shutil
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    def make(split: str, column: str) -> Path:
+        folder = shutil.copytree(emomv_c_dir, tmp_path / "unlabelled")
+        path = next((folder / "data" / "pairs").glob(f"{split}-*.parquet"))
+        table = pq.read_table(path)
+        values = table.column(column).to_numpy().copy()
+        values[7] = -1
+        field = table.field(column)
+        pq.write_table(
+            table.set_column(table.schema.get_field_index(column), field, pa.array(values, field.type)), path
+        )
+        return folder
+
+    return make
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _one_torch_thread_per_worker():
     """pytest-xdist runs one worker per core: more torch threads per worker only oversubscribe the cores."""

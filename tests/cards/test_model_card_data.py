@@ -60,6 +60,23 @@ def python_block(card_text: str) -> str:
     return card_text.split("```python\n", 1)[1].split("```", 1)[0]
 
 
+def _held_out_card(dataset: str, model_class: str, best_epoch: int, epochs_run: int, **changes):
+    """The card of a held-out run of the multi-task correspondence model on ``dataset``."""
+    args = {"single_task": False, "dataset": dataset, "task": "correspondence", "model": "emomv"}
+    return make_model_card(
+        args={**args, "protocol": "held-out", "seed": 0, **changes.pop("args", {})},
+        metrics={"accuracy": 0.75, "f1": 0.7, "roc_auc": 0.8},
+        eval_split="pairs/validation",
+        model_class=model_class,
+        num_parameters=1,
+        best_epoch=best_epoch,
+        epochs_run=epochs_run,
+        best_stopping_loss=0.5,
+        protocol_description=PROTOCOL_DESCRIPTIONS["held-out"],
+        **changes,
+    )
+
+
 def test_the_cards_usage_example_runs_as_pasted(run, emomv_c_dir, tmp_path, monkeypatch):
     """Issue 26.1 for cards: the example loads its inputs (float32 tensors of the dataset it names) and runs."""
     run.model.save_pretrained(tmp_path / "model")
@@ -85,19 +102,7 @@ def test_the_cards_usage_example_runs_as_pasted(run, emomv_c_dir, tmp_path, monk
 def test_the_best_epoch_is_counted_as_the_epochs_run_are():
     """`TrainingOutcome.best_epoch` is an epoch index from 0: the card's "best epoch X of N" counts from 1, so the
     last of 3 epochs (index 2) reads "3 of 3", as the weights the checkpoint holds are that epoch's."""
-    args = {"single_task": False, "dataset": "emomv/emomv-c", "task": "correspondence", "model": "emomv"}
-    card = make_model_card(
-        args={**args, "protocol": "held-out", "seed": 0},
-        metrics={"accuracy": 0.75, "f1": 0.7, "roc_auc": 0.8},
-        eval_split="pairs/validation",
-        model_class="EmoMVEnsemble",
-        num_parameters=1,
-        best_epoch=2,
-        epochs_run=3,
-        best_stopping_loss=0.5,
-        protocol_description=PROTOCOL_DESCRIPTIONS["held-out"],
-        member_best_epochs=[0, 2],
-    )
+    card = _held_out_card("emomv/emomv-c", "EmoMVEnsemble", 2, 3, member_best_epochs=[0, 2])
     assert "best epoch 3 of 3 (loss 0.5000); the 2 members' best epochs: 1, 3 |" in str(card)
 
 
@@ -137,17 +142,8 @@ def test_a_folder_name_with_a_quote_or_backslash_stays_one_string_in_the_usage(e
     model_class_for("emomv", "correspondence")(build_config("emomv", "correspondence")).save_pretrained(
         output_dir
     )
-    args = {"single_task": False, "dataset": str(emomv_c_dir), "task": "correspondence", "model": "emomv"}
-    card = make_model_card(
-        args={**args, "protocol": "held-out", "seed": 0, "output_dir": str(output_dir)},
-        metrics={"accuracy": 0.75, "f1": 0.7, "roc_auc": 0.8},
-        eval_split="pairs/validation",
-        model_class="EmoMVForCorrespondence",
-        num_parameters=1,
-        best_epoch=0,
-        epochs_run=1,
-        best_stopping_loss=0.5,
-        protocol_description=PROTOCOL_DESCRIPTIONS["held-out"],
+    card = _held_out_card(
+        str(emomv_c_dir), "EmoMVForCorrespondence", 0, 1, args={"output_dir": str(output_dir)}
     )
     namespace: dict = {}
     exec(python_block(str(card)), namespace)

@@ -267,31 +267,11 @@ def test_logistic_regression_reference_reads_extra_music_and_scores_its_fit(rele
     assert final["music_emotion_accuracy"] == round(float((predicted == validation["emotion"]).mean()), 4)
 
 
-def _unlabelled_copy(emomv_c_dir, folder, split: str, column: str):
-    """A copy of EmoMV-C whose pairs ``split`` row 7 holds datasets' 'no label' (-1) in ``column``."""
-    import shutil
-    from pathlib import Path
-
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    folder = shutil.copytree(emomv_c_dir, folder)
-    path = next((Path(folder) / "data" / "pairs").glob(f"{split}-*.parquet"))
-    table = pq.read_table(path)
-    values = table.column(column).to_numpy().copy()
-    values[7] = -1
-    index = table.schema.get_field_index(column)
-    pq.write_table(
-        table.set_column(index, table.field(column), pa.array(values, table.field(column).type)), path
-    )
-    return folder
-
-
 @pytest.mark.parametrize("split", ["train", "validation"])
-def test_logistic_regression_refuses_unlabelled_segments(emomv_c_dir, tmp_path, capsys, split):
+def test_logistic_regression_refuses_unlabelled_segments(unlabelled_copy, capsys, split):
     """datasets' 'no label' (-1, a Hub dataset's unlabelled split) in the fitted or the reported split is one
     error line naming the row, not a class fitted and scored (train) nor a traceback after every fit."""
-    folder = _unlabelled_copy(emomv_c_dir, tmp_path / "unlabelled", split, "video_emotion")
+    folder = unlabelled_copy(split, "video_emotion")
     script = _logistic_regression_script()
     assert script.main(["--dataset", str(folder), "--inputs", "music", "--c-grid", "0.003"]) == 2
     out, err = capsys.readouterr()
@@ -300,10 +280,10 @@ def test_logistic_regression_refuses_unlabelled_segments(emomv_c_dir, tmp_path, 
 
 
 @pytest.mark.parametrize("column", ["video_emotion", "music_emotion"])
-def test_hyperparameter_selection_refuses_unlabelled_training_pairs(emomv_c_dir, tmp_path, capsys, column):
+def test_hyperparameter_selection_refuses_unlabelled_training_pairs(unlabelled_copy, capsys, column):
     """-1 in the training pairs (the tagger's segment emotions; the correspondence candidates' pair emotions) is
     one error line naming the row, before any training, not an IndexError traceback from the loss."""
-    folder = _unlabelled_copy(emomv_c_dir, tmp_path / "unlabelled", "train", column)
+    folder = unlabelled_copy("train", column)
     script = _logistic_regression_script("select_hyperparameters")
     assert script.main(["--dataset", str(folder), "--candidates", "correspondence-projections"]) == 2
     assert (

@@ -63,19 +63,11 @@ def test_a_ragged_music_column_names_its_file_and_widths(emomv_c_dir, tmp_path):
     ],
 )
 def test_an_unlabelled_pair_the_run_reads_is_one_line_before_training(
-    emomv_c_dir, tmp_path, run_script, split, column, flags
+    unlabelled_copy, tmp_path, run_script, split, column, flags
 ):
     """datasets stores 'no label' as -1 (a Hub dataset's unlabelled split): a run refuses it at once, naming the
     split, row and field, instead of training on it as a class index or failing only when it evaluates."""
-    folder = shutil.copytree(emomv_c_dir, tmp_path / "unlabelled")
-    path = next((folder / "data" / "pairs").glob(f"{split}-*.parquet"))
-    table = pq.read_table(path)
-    values = table.column(column).to_numpy().copy()
-    values[7] = -1
-    index = table.schema.get_field_index(column)
-    pq.write_table(
-        table.set_column(index, table.field(column), pa.array(values, table.field(column).type)), path
-    )
+    folder = unlabelled_copy(split, column)
     arguments = ["--dataset", folder, "--output-dir", tmp_path / "out", "--max-epochs", "1", "--no-progress"]
     completed = run_script(REPO_ROOT / "examples" / "train.py", [*arguments, *flags])
     assert completed.returncode == 2, completed.stderr[-3000:]
