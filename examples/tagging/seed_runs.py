@@ -31,11 +31,14 @@ SHOWN = ("accuracy", "macro_f1", "roc_auc")
 
 
 def main(argv: list[str] | None = None) -> int:
-    own = argparse.ArgumentParser(add_help=False)
+    # No prefix matching: `--seed 3` would be read as `--seeds 3`.
+    own = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     own.add_argument("--seeds", type=int, default=10)
     own.add_argument("--output", required=True)
     own.add_argument("--save-dir", default=None)
     options, rest = own.parse_known_args(argv)
+    if any(flag == "--seed" or flag.startswith("--seed=") for flag in rest):
+        own.error("the runs' seeds are 0 .. --seeds - 1: give --seeds N, not --seed")
     parser = make_parser(EmoMVTrainingArguments, description=__doc__.splitlines()[0])
     (base,) = parser.parse_args_into_dataclasses(
         args=["--task", "tagging", "--protocol", "held-out", "--no-progress", "--no-plots", *rest]

@@ -290,3 +290,13 @@ def test_hyperparameter_selection_refuses_unlabelled_training_pairs(unlabelled_c
         capsys.readouterr().err.strip().splitlines()[-1]
         == f"error: {folder}: pairs train[7] has no {column} (-1)"
     )
+
+
+def test_seed_runs_refuses_a_single_seed_flag(tmp_path, capsys):
+    """`--seed 3` was read, by argparse's prefix matching, as `--seeds 3`: three runs of seeds 0-2."""
+    script = _logistic_regression_script("seed_runs")
+    for flag in (["--seed", "3"], ["--seed=3"]):
+        with pytest.raises(SystemExit) as exited:
+            script.main([*flag, "--output", str(tmp_path / "runs.json"), "--dataset", "unused"])
+        assert exited.value.code == 2 and "give --seeds N, not --seed" in capsys.readouterr().err
+    assert not (tmp_path / "runs.json").exists()
