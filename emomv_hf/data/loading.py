@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,6 +13,7 @@ from typing import Any
 import datasets
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc  # datasets imports it already
 
 from emomv_hf.io_utils import looks_like_local_path
 
@@ -56,7 +57,6 @@ def local_cache_dir(folder: str | os.PathLike) -> Path:
 def _column_mismatch(column: pa.ChunkedArray, feature: Any) -> str | None:
     """Why ``column`` cannot be cast to the card's ``feature`` (None if it can): the row widths of a feature
     vector (``127 values per row``, ``127 to 128 values per row``), else the cast's error on one line."""
-    import pyarrow.compute as pc
     from datasets.table import cast_array_to_feature
 
     try:
@@ -133,8 +133,6 @@ def load_emomv(dataset: str, config: str = "pairs") -> datasets.DatasetDict:
             exist, or the dataset cannot be found.
         ConnectionError: the Hub cannot be reached for a Hub id.
     """
-    import pyarrow.compute as pc
-
     dataset = str(dataset)
     if looks_like_local_path(dataset) and not Path(dataset).expanduser().is_dir():
         raise FileNotFoundError(_missing_folder_message(dataset))
@@ -186,12 +184,22 @@ def load_emomv(dataset: str, config: str = "pairs") -> datasets.DatasetDict:
 def unlabelled_rows(rows: datasets.Dataset, column: str) -> np.ndarray:
     """Positions of ``rows`` (a split, or a selection of one such as a cv fold) whose class ``column`` holds no
     label: datasets' -1, or null. Empty when ``rows`` have no such column."""
-    import pyarrow.compute as pc
-
     if column not in rows.column_names:
         return np.empty(0, dtype=np.int64)
     values = rows.with_format("arrow", columns=[column])[:][column]
     return np.flatnonzero(pc.less(pc.fill_null(values, -1), 0).to_numpy(zero_copy_only=False))
+
+
+def first_unlabelled(
+    pairs: Mapping[str, datasets.Dataset], splits: Iterable[str], columns: Sequence[str]
+) -> str | None:
+    """``"pairs <split>[<row>] has no <column> (-1)"`` for the first of ``splits`` (in the order given), then of
+    ``columns``, holding a row without a label (:func:`unlabelled_rows`); ``None`` when all are labelled."""
+    for split in splits:
+        for column in columns:
+            if len(rows := unlabelled_rows(pairs[split], column)):
+                return f"pairs {split}[{rows[0]}] has no {column} (-1)"
+    return None
 
 
 def reporting_split(pairs: datasets.DatasetDict) -> str:

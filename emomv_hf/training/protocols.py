@@ -15,7 +15,7 @@ import datasets
 import numpy as np
 import torch
 
-from emomv_hf.data.loading import reporting_split, unlabelled_rows
+from emomv_hf.data.loading import first_unlabelled, reporting_split
 from emomv_hf.data.pairing import group_by_source
 from emomv_hf.data.schema import segments_from_pairs, source_video_id
 from emomv_hf.data.tensors import TAGGING_COLUMN_TO_ARGUMENT, TensorPairs
@@ -143,13 +143,9 @@ def protocol_splits(
     inside its outer training fold (``refit``), a grouped held-out slice (seed s) stops training.
     """
     read = {"train", reporting_split(pairs)} | ({"validation"} if args.protocol != "held-out" else set())
-    for split in sorted(read):  # datasets' 'no label' (-1) would be trained on as a class index, or scored
-        for column in ("label", "video_emotion", "music_emotion"):
-            if len(unlabelled := unlabelled_rows(pairs[split], column)):
-                raise ValueError(
-                    f"{args.dataset}: pairs {split}[{unlabelled[0]}] has no {column} (-1): a run reads labelled "
-                    "pairs only"
-                )
+    # datasets' 'no label' (-1) would be trained on as a class index, or scored.
+    if missing := first_unlabelled(pairs, sorted(read), ("label", "video_emotion", "music_emotion")):
+        raise ValueError(f"{args.dataset}: {missing}: a run reads labelled pairs only")
     if args.protocol == "paper":
         train = TensorPairs.from_dataset(pairs["train"], device)
         stopping = TensorPairs.from_dataset(pairs["validation"], device)

@@ -28,7 +28,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from emomv_hf.data.loading import load_emomv, reporting_split, unlabelled_rows
+from emomv_hf.data.loading import first_unlabelled, load_emomv, reporting_split
 from emomv_hf.data.release import get_layout, read_features, read_pair_csv, resolve_release_dir
 from emomv_hf.data.schema import MUSIC_FEATURE_DIM, segments_from_pairs
 from emomv_hf.metrics import tagging_metrics
@@ -83,13 +83,9 @@ def main(argv: list[str] | None = None) -> int:
     grid = sorted(float(c) for c in options.c_grid.split(","))
     pairs = load_emomv(options.dataset, "pairs")
     # datasets' 'no label' (-1: a Hub dataset's unlabelled split) would be fitted as a class, or scored.
-    for split in ("train", reporting_split(pairs)):
-        if len(unlabelled := unlabelled_rows(pairs[split], "video_emotion")):
-            print(
-                f"error: {options.dataset}: pairs {split}[{unlabelled[0]}] has no video_emotion (-1)",
-                file=sys.stderr,
-            )
-            return 2
+    if missing := first_unlabelled(pairs, ("train", reporting_split(pairs)), ("video_emotion",)):
+        print(f"error: {options.dataset}: {missing}", file=sys.stderr)
+        return 2
     columns = ["video_features", "music_features", "emotion"]
     train_segments = segments_from_pairs(pairs["train"])
     ids = train_segments["segment_id"]

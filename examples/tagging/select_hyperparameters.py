@@ -29,7 +29,7 @@ import numpy as np
 import torch
 import transformers
 
-from emomv_hf.data.loading import load_emomv, unlabelled_rows
+from emomv_hf.data.loading import first_unlabelled, load_emomv
 from emomv_hf.data.schema import segments_from_pairs
 from emomv_hf.data.tensors import TAGGING_COLUMN_TO_ARGUMENT, TensorPairs
 from emomv_hf.evaluation import evaluate_tagging
@@ -186,14 +186,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--candidates", default=",".join(CANDIDATES))
     options = parser.parse_args(argv)
-    train = load_emomv(options.dataset, "pairs")["train"]
-    for column in ("label", "video_emotion", "music_emotion"):  # datasets' 'no label' (-1) is no class index
-        if len(unlabelled := unlabelled_rows(train, column)):
-            print(
-                f"error: {options.dataset}: pairs train[{unlabelled[0]}] has no {column} (-1)",
-                file=sys.stderr,
-            )
-            return 2
+    pairs = load_emomv(options.dataset, "pairs")  # datasets' 'no label' (-1) is no class index
+    if missing := first_unlabelled(pairs, ("train",), ("label", "video_emotion", "music_emotion")):
+        print(f"error: {options.dataset}: {missing}", file=sys.stderr)
+        return 2
     torch.set_num_threads(1)
     transformers.utils.logging.disable_progress_bar()  # saving and loading each fold's correspondence model
     for name in options.candidates.split(","):
