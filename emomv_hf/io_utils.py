@@ -121,6 +121,15 @@ def atomic_write_dir(target: str | os.PathLike, fill: Callable[[Path], None]) ->
     return target
 
 
+def refuse_working_folder(target: Path) -> None:
+    """Raise `FileExistsError` when ``target`` is or holds the working folder: replacing the folder a user stands
+    in would leave their shell in a deleted one."""
+    if Path.cwd().resolve().is_relative_to(target.resolve()):
+        raise FileExistsError(
+            f"{target}: is the folder this runs in (or holds it); choose another output folder"
+        )
+
+
 @contextmanager
 def replacing_dir(target: str | os.PathLike) -> Iterator[Path]:
     """Yield an empty staging folder to write a whole new ``target`` into; when the block succeeds, the folder (with
@@ -128,8 +137,10 @@ def replacing_dir(target: str | os.PathLike) -> Iterator[Path]:
 
     Folders cannot be swapped in one step: the old one is moved aside, the new one put in place (the old one is
     put back if that fails), then the old one is deleted. A link to a folder: the folder is replaced, the link kept.
+    A ``target`` that is or holds the working folder is refused (:func:`refuse_working_folder`).
     """
     target = Path(target).resolve() if Path(target).is_symlink() else Path(target)
+    refuse_working_folder(target)
     staging = make_staging_dir(target)
     try:
         yield staging

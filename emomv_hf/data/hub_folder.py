@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from huggingface_hub import DatasetCard
 
-from emomv_hf.io_utils import atomic_open, replacing_dir
+from emomv_hf.io_utils import atomic_open, refuse_working_folder, replacing_dir
 
 from .schema import PAIRS_CONFIG
 
@@ -84,11 +84,7 @@ def write_hub_folder(
                 f"{target}: is the input {source} (or holds it), which writing there would delete; "
                 "choose another output folder"
             )
-    # Replacing the folder a user stands in would leave their shell in a deleted one.
-    if Path.cwd().resolve().is_relative_to(target.resolve()):
-        raise FileExistsError(
-            f"{target}: is the folder this runs in (or holds it); choose another output folder"
-        )
+    refuse_working_folder(target)  # before the files it holds: --overwrite would not help
     if target.is_dir() and not overwrite:
         # Anything but README.md and the Parquet shards under data/ is no build's output, and a README.md without
         # pairs is no build's either (a build always writes both; extract_features.py writes segments alone).

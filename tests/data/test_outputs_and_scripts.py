@@ -185,6 +185,20 @@ def test_a_folder_given_through_a_link_is_replaced_where_the_link_points(tmp_pat
     assert [path.name for path in real.parent.iterdir()] == ["emomv-c"]
 
 
+def test_no_folder_is_replaced_while_it_holds_the_working_folder(tmp_path, monkeypatch):
+    """Every writer that replaces a folder whole (a dataset, an index, the model cards) goes through replacing_dir:
+    given the working folder by its absolute path, it replaced it and left the user's shell in a deleted folder."""
+    out = tmp_path / "out"
+    (out / "inside").mkdir(parents=True)
+    (out / "notes.txt").write_text("the user's")
+    for working in (out, out / "inside"):
+        monkeypatch.chdir(working)
+        with pytest.raises(FileExistsError, match="is the folder this runs in"), replacing_dir(out):
+            pass
+    assert sorted(path.name for path in out.iterdir()) == ["inside", "notes.txt"]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["out"]
+
+
 def test_rebuild_keeps_user_files_unless_overwrite(release_dir, tmp_path, capsys):
     folder = build_hub_dataset(release_dir, "emomv-c", tmp_path)
     (folder / "notes.md").write_text("mine")
