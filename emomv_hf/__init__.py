@@ -1,33 +1,6 @@
 """emomv-hf: the EmoMV datasets, models and training on the Hugging Face stack."""
 
-from ._version import __version__
-from .configuration_emomv import (
-    EmoMVBaseConfig,
-    EmoMVConfig,
-    EmoMVRetrievalConfig,
-    EmoMVTowersConfig,
-)
-from .configuration_emomv_baseline import EmoMVBaselineConfig, EmoMVBaselineRetrievalConfig
-from .configuration_emomv_ensemble import EmoMVEnsembleConfig
-from .configuration_emomv_tagging import EmoMVTaggingConfig
-from .modeling_emomv import (
-    EmoMVCorrespondenceOutput,
-    EmoMVForCorrespondence,
-    EmoMVForRetrieval,
-    EmoMVModelOutput,
-    EmoMVPreTrainedModel,
-    EmoMVRetrievalOutput,
-)
-from .modeling_emomv_baseline import (
-    EmoMVBaselineCorrespondenceOutput,
-    EmoMVBaselineForCorrespondence,
-    EmoMVBaselineForRetrieval,
-    EmoMVBaselinePreTrainedModel,
-    EmoMVBaselineRetrievalOutput,
-)
-from .modeling_emomv_ensemble import EmoMVEnsemble
-from .modeling_emomv_tagging import EmoMVForEmotionTagging, EmoMVTaggingOutput
-from .models_registry import MODEL_CLASSES, build_config, build_model, model_class_for
+import gc as _gc
 
 
 def _register_auto_classes() -> None:
@@ -61,7 +34,48 @@ def _register_auto_classes() -> None:
     register_pipeline()
 
 
-_register_auto_classes()
+# Importing torch, transformers and the models makes about half a million objects that live as long as the process;
+# the cyclic collector would walk them over and over while they load (about 1 s here). It pauses, they go straight
+# to the oldest generation (freeze + unfreeze), and it resumes; unless someone froze objects (unfreeze thaws all).
+_pause_collector = _gc.isenabled() and not _gc.get_freeze_count()
+if _pause_collector:
+    _gc.disable()
+try:
+    from ._version import __version__
+    from .configuration_emomv import (
+        EmoMVBaseConfig,
+        EmoMVConfig,
+        EmoMVRetrievalConfig,
+        EmoMVTowersConfig,
+    )
+    from .configuration_emomv_baseline import EmoMVBaselineConfig, EmoMVBaselineRetrievalConfig
+    from .configuration_emomv_ensemble import EmoMVEnsembleConfig
+    from .configuration_emomv_tagging import EmoMVTaggingConfig
+    from .modeling_emomv import (
+        EmoMVCorrespondenceOutput,
+        EmoMVForCorrespondence,
+        EmoMVForRetrieval,
+        EmoMVModelOutput,
+        EmoMVPreTrainedModel,
+        EmoMVRetrievalOutput,
+    )
+    from .modeling_emomv_baseline import (
+        EmoMVBaselineCorrespondenceOutput,
+        EmoMVBaselineForCorrespondence,
+        EmoMVBaselineForRetrieval,
+        EmoMVBaselinePreTrainedModel,
+        EmoMVBaselineRetrievalOutput,
+    )
+    from .modeling_emomv_ensemble import EmoMVEnsemble
+    from .modeling_emomv_tagging import EmoMVForEmotionTagging, EmoMVTaggingOutput
+    from .models_registry import MODEL_CLASSES, build_config, build_model, model_class_for
+
+    _register_auto_classes()
+finally:
+    if _pause_collector:
+        _gc.freeze()
+        _gc.unfreeze()
+        _gc.enable()
 
 __all__ = [
     "__version__",
