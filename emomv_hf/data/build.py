@@ -106,7 +106,7 @@ def build_hub_dataset(
     missing = [path for path in layout.files if not (root / path).is_file()]
     missing_text = f"{len(missing)} release file(s) missing under {root}: " + ", ".join(missing)
     if missing and strict:
-        raise MissingReleaseFilesError(f"{dataset}: {missing_text}", missing)
+        raise MissingReleaseFilesError(f"{dataset}: {missing_text}")
     for path in missing:
         warnings.warn(
             f"{dataset}: release file missing, its split is skipped: {root / path}",
@@ -132,7 +132,7 @@ def build_hub_dataset(
         used.extend(files.files)
     tables = {config: splits for config, splits in tables.items() if splits}
     if not tables:
-        raise MissingReleaseFilesError(f"{dataset}: no split can be built, {missing_text}", missing)
+        raise MissingReleaseFilesError(f"{dataset}: no split can be built, {missing_text}")
 
     summary = (
         f"{layout.pretty_name} is one of the three EmoMV datasets for affective music-video correspondence "

@@ -15,7 +15,7 @@ import json
 import os
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -51,10 +51,6 @@ class ReleaseFormatError(ValueError):
 
 class MissingReleaseFilesError(FileNotFoundError):
     """Release files needed for a build are absent (always with ``strict=True``; otherwise when nothing is left)."""
-
-    def __init__(self, message: str, missing: Sequence[str] = ()):
-        super().__init__(message)
-        self.missing = list(missing)
 
 
 class MissingReleaseFileWarning(UserWarning):
