@@ -101,7 +101,7 @@ def run_script(
         warnings.showwarning = _show_warning
         try:
             return run(*arguments)
-        # The package's documented errors: ValueError (ReleaseFormatError, UnreadableFileError, bad option values...)
+        # The package's documented errors: ValueError (ReleaseFormatError, unreadable CSV files, bad option values...)
         # and OSError (missing inputs, MissingReleaseFilesError, missing extractor weights, UnexpectedFilesError: the
         # output folder holds files a build would delete, failed Hub uploads, unreadable or unwritable files).
         except (ValueError, OSError, *errors) as error:

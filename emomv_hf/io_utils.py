@@ -194,34 +194,30 @@ def progress_bars_off(*libraries: str) -> Iterator[None]:
                 show()
 
 
-class UnreadableFileError(ValueError):
-    """An input file cannot be read as what it should be (a folder, binary data, not UTF-8); names the file."""
-
-
 def _read_csv(path: str | os.PathLike, parse: Callable[[io.StringIO], Any]) -> Any:
-    """``parse`` of a CSV file's text, with one-line :class:`UnreadableFileError` naming the file."""
+    """``parse`` of a CSV file's text; a one-line `ValueError` names a file that is no UTF-8 CSV text."""
     path = Path(path)
     try:
         return parse(io.StringIO(path.read_text(encoding="utf-8-sig"), newline=""))
     except IsADirectoryError:
-        raise UnreadableFileError(f"{path}: is a folder, not a CSV file") from None
+        raise ValueError(f"{path}: is a folder, not a CSV file") from None
     except UnicodeDecodeError as error:
-        raise UnreadableFileError(
+        raise ValueError(
             f"{path}: not a UTF-8 text CSV file (undecodable byte at offset {error.start})"
         ) from None
     except FileNotFoundError:
-        raise UnreadableFileError(f"{path}: CSV file not found") from None
+        raise ValueError(f"{path}: CSV file not found") from None
     except OSError as error:
-        raise UnreadableFileError(f"{path}: cannot read the CSV file ({error.strerror or error})") from None
+        raise ValueError(f"{path}: cannot read the CSV file ({error.strerror or error})") from None
     except csv.Error as error:
-        raise UnreadableFileError(f"{path}: not a readable CSV file ({error})") from None
+        raise ValueError(f"{path}: not a readable CSV file ({error})") from None
 
 
 def read_csv_rows(path: str | os.PathLike) -> list[list[str]]:
     """Every row of a CSV file (no header handling), values stripped.
 
     Raises:
-        UnreadableFileError: ``path`` is missing, a folder, or not UTF-8 CSV text.
+        ValueError: ``path`` is missing, a folder, or not UTF-8 CSV text.
     """
     return _read_csv(path, lambda text: [[value.strip() for value in row] for row in csv.reader(text)])
 
@@ -230,7 +226,7 @@ def read_csv_records(path: str | os.PathLike) -> tuple[list[str], list[dict[str,
     """The header and the rows (as dicts keyed by the header) of a CSV file with a header line.
 
     Raises:
-        UnreadableFileError: as :func:`read_csv_rows`.
+        ValueError: as :func:`read_csv_rows`.
     """
 
     def parse(text: io.StringIO) -> tuple[list[str], list[dict[str, str]]]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import os
-import re
 import warnings
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -19,7 +18,6 @@ import datasets
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-from datasets.naming import _split_re
 
 from emomv_hf._version import __version__
 from emomv_hf.emotions import ALLOWED_MISMATCH_PAIRS, EMOTIONS
@@ -36,6 +34,7 @@ from .release import (
     ReleaseFormatError,
     check_features,
     check_new_id,
+    check_split_name,
     get_layout,
     load_feature_file,
     open_feature_dataset,
@@ -106,7 +105,7 @@ def build_hub_dataset(
     missing = [path for path in layout.files if not (root / path).is_file()]
     missing_text = f"{len(missing)} release file(s) missing under {root}: " + ", ".join(missing)
     if missing and strict:
-        raise MissingReleaseFilesError(f"{dataset}: {missing_text}", missing)
+        raise MissingReleaseFilesError(f"{dataset}: {missing_text}")
     for path in missing:
         warnings.warn(
             f"{dataset}: release file missing, its split is skipped: {root / path}",
@@ -132,7 +131,7 @@ def build_hub_dataset(
         used.extend(files.files)
     tables = {config: splits for config, splits in tables.items() if splits}
     if not tables:
-        raise MissingReleaseFilesError(f"{dataset}: no split can be built, {missing_text}", missing)
+        raise MissingReleaseFilesError(f"{dataset}: no split can be built, {missing_text}")
 
     summary = (
         f"{layout.pretty_name} is one of the three EmoMV datasets for affective music-video correspondence "
@@ -280,13 +279,7 @@ def read_segments_csv(
         except ValueError as error:
             raise ReleaseFormatError(f"{path}, line {line}, field emotion/segment_id: {error}") from None
         segments.append(segment)
-        split = (row.get("split") or "").strip()
-        # A split names shard files and a split of the card's YAML: refuse what datasets cannot load as one.
-        if split and not re.fullmatch(_split_re, split):
-            raise ReleaseFormatError(
-                f"{path}, line {line}, field split: {split!r} is not a split name (letters, digits, _ and .)"
-            )
-        if split:
+        if split := check_split_name((row.get("split") or "").strip(), path, line):
             splits[segment_id] = split
         for stream, vectors, dim in (
             ("video", video, VIDEO_FEATURE_DIM),

@@ -13,9 +13,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -51,10 +52,6 @@ class ReleaseFormatError(ValueError):
 
 class MissingReleaseFilesError(FileNotFoundError):
     """Release files needed for a build are absent (always with ``strict=True``; otherwise when nothing is left)."""
-
-    def __init__(self, message: str, missing: Sequence[str] = ()):
-        super().__init__(message)
-        self.missing = list(missing)
 
 
 class MissingReleaseFileWarning(UserWarning):
@@ -433,6 +430,18 @@ def check_new_id(seen: dict[str, int], value: str, path: os.PathLike | str, line
             f"(first on line {seen[value]})"
         )
     seen[value] = line
+
+
+def check_split_name(value: str, path: os.PathLike | str, line: int) -> str:
+    """``value``, the split of CSV line ``line`` (``""``: none given). It names shard files and a split of the
+    card's YAML: a `ReleaseFormatError` refuses what ``datasets`` cannot load as a split (``..``, ``/``)."""
+    from datasets.naming import _split_re
+
+    if value and not re.fullmatch(_split_re, value):
+        raise ReleaseFormatError(
+            f"{path}, line {line}, field split: {value!r} is not a split name (letters, digits, _ and .)"
+        )
+    return value
 
 
 def _emotion(path: Path, line: int, field: str, name: str) -> int:

@@ -28,7 +28,6 @@ import json
 import logging
 import math
 import os
-import re
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -43,6 +42,7 @@ import pyarrow.parquet as pq
 import torch
 
 from ..data.hub_folder import DATA_DIR, shard_path, write_parquet
+from ..data.release import check_split_name
 from ..data.schema import EXTRACTED_SEGMENT_FEATURES, schema_table
 from ..emotions import EMOTION_TO_INDEX, UnknownEmotionError, normalize_emotion
 from ..io_utils import atomic_open, atomic_write_text, file_sha256, read_csv_records
@@ -142,17 +142,6 @@ def _normalized_emotion(value: Any, where: str) -> str:
         raise ValueError(f"{where}, field emotion: {error}") from None
 
 
-def _split_name(text: str, where: str) -> str:
-    """A CSV row's ``split`` (default ``train``): it names the shard files, so it must be a split name the
-    ``datasets`` library accepts (word characters and single dots: no path separator, no ``..``)."""
-    from datasets.naming import _split_re
-
-    split = text.strip() or "train"
-    if not re.match(_split_re, split):
-        raise ValueError(f"{where}, field split: {split!r} is not a split name (letters, digits, _ and .)")
-    return split
-
-
 def media_id(relative: str | os.PathLike) -> str:
     """The id of a media file from its path relative to the media folder: ``Fear/video1.mp4`` ->
     ``Fear-video1`` (its segments are ``Fear-video1_01``, ...; :func:`~emomv_hf.data.schema.source_video_id`
@@ -224,7 +213,7 @@ def _items_of_csv(table: Path) -> list[MediaItem]:
                 path=path,
                 emotion=_normalized_emotion(row.get("emotion"), where[-1]),
                 source_id=source_id,
-                split=_split_name(row.get("split") or "", where[-1]),
+                split=check_split_name((row.get("split") or "").strip(), table, line) or "train",
                 prefix=segment_id or source_id if window is None else "",
                 window=window,
             )
