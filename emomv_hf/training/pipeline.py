@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -162,7 +162,7 @@ class RunResult:
             "num_train_pairs": self.num_train_pairs,
             "num_test_pairs": self.num_test_pairs,
             "test_pairs_sha256": self.test_pairs_sha256,
-            **{f"train_{name}": value for name, value in self.outcome.to_dict().items()},
+            **{f"train_{name}": value for name, value in asdict(self.outcome).items() if name != "history"},
         }
 
 
