@@ -274,14 +274,9 @@ class EmoMVConfig(EmoMVTowersConfig):
     video_emotion_temperature: int | float = 1.0
     music_emotion_temperature: int | float = 1.0
 
-    def validate_temperatures(self):
-        """Part of `@strict` validation: a temperature divides logits, so it must be a positive finite number."""
-        check_range(self, "a positive finite number", TEMPERATURE_FIELDS)
-
-    def validate_mcb_seed(self):
-        """Part of `@strict` validation: the compact bilinear pooling's hashes are drawn from a torch generator."""
+    def validate_head(self):
+        """Part of `@strict` validation: a temperature divides logits, so it must be a positive finite number; the
+        compact bilinear pooling's hashes are drawn from a torch generator."""
+        temperatures = ("match_temperature", "video_emotion_temperature", "music_emotion_temperature")
+        check_range(self, "a positive finite number", temperatures)
         check_range(self, "a seed torch takes, in [-2**63, 2**64)", ("mcb_seed",))
-
-
-TEMPERATURE_FIELDS = ("match_temperature", "video_emotion_temperature", "music_emotion_temperature")
-"""[`EmoMVConfig`]'s temperature-scaling fields: the matched/mismatched head's and each emotion head's."""

@@ -47,24 +47,20 @@ GRID_FIELDS = ("model", "task", "single_task", "protocol", "seed")
 """Training arguments set per run by the reproduction grid (``--models``, ``--tasks``, ... choose them)."""
 
 
+def _some_of(choices: tuple[str, ...], help: str) -> Any:
+    """A flag listing some of ``choices`` (all by default)."""
+    return field(default_factory=lambda: list(choices), metadata={"help": help, "choices": choices})
+
+
 @dataclass
 class ReproductionArguments:
     """The reproduction grid; the dataset, output folder and training settings are EmoMVTrainingArguments'."""
 
     seeds: int = flag("Number of seeds per row (seeds 0..N-1).", default=10)
-    protocols: list[str] = field(
-        default_factory=lambda: list(PROTOCOLS), metadata={"help": "Protocols to run.", "choices": PROTOCOLS}
-    )
-    models: list[str] = field(
-        default_factory=lambda: list(MODELS), metadata={"help": "Model families to run.", "choices": MODELS}
-    )
-    tasks: list[str] = field(
-        default_factory=lambda: list(TASKS), metadata={"help": "Tasks to run.", "choices": TASKS}
-    )
-    variants: list[str] = field(
-        default_factory=lambda: list(VARIANTS),
-        metadata={"help": "multi and/or single (the single-task ablation).", "choices": VARIANTS},
-    )
+    protocols: list[str] = _some_of(PROTOCOLS, "Protocols to run.")
+    models: list[str] = _some_of(MODELS, "Model families to run.")
+    tasks: list[str] = _some_of(TASKS, "Tasks to run.")
+    variants: list[str] = _some_of(VARIANTS, "multi and/or single (the single-task ablation).")
     workers: int = field(
         default_factory=lambda: os.cpu_count() or 1,
         metadata={"help": "Parallel training processes (one thread each); 1 trains in this process."},

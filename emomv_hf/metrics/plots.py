@@ -86,23 +86,16 @@ def roc_curve_points(labels: Any, scores: Any) -> tuple[np.ndarray, np.ndarray]:
     return np.nan_to_num(fpr), np.nan_to_num(tpr)
 
 
-def plot_roc_curve(
-    labels: Any, scores: Any, path: str | os.PathLike, title: str = "ROC: matched vs mismatched"
-) -> Path:
+def plot_roc_curve(labels: Any, scores: Any, path: str | os.PathLike) -> Path:
     """ROC curve of P(matched) against the matched / mismatched labels, with the AUC in the legend."""
     auc = correspondence_metrics(labels, scores)["roc_auc"]
     fpr, tpr = roc_curve_points(labels, scores)
     texts = {"xlabel": "False positive rate", "ylabel": "True positive rate", "legend": "lower right"}
-    label, chance = f"model (AUC = {auc:.3f})", "chance (AUC = 0.5)"
+    label, chance, title = f"model (AUC = {auc:.3f})", "chance (AUC = 0.5)", "ROC: matched vs mismatched"
     return _curve_plot(fpr, tpr, path, label=label, reference=chance, title=title, **texts)
 
 
-def plot_reliability_diagram(
-    labels: Any,
-    scores: Any,
-    path: str | os.PathLike,
-    title: str = "Reliability of P(matched)",
-) -> Path:
+def plot_reliability_diagram(labels: Any, scores: Any, path: str | os.PathLike) -> Path:
     """Reliability diagram of P(matched): the fraction of matched pairs against the mean P(matched) in each of
     10 equal-width bins of P(matched) (``sklearn.calibration.calibration_curve``, empty bins left out; the ECE in
     the legend bins the predicted class's confidence instead), the diagonal of perfect calibration, and the ECE
@@ -112,6 +105,7 @@ def plot_reliability_diagram(
     labels, scores = np.asarray(labels), np.asarray(scores, dtype=np.float64)
     fraction_matched, mean_score = calibration_curve(labels, scores, n_bins=10, strategy="uniform")
     ece, brier = expected_calibration_error(labels, scores), brier_score(labels, scores)
+    title = "Reliability of P(matched)"
     texts = {"xlabel": "Mean P(matched) in bin", "ylabel": "Fraction matched", "title": title, "marker": "o"}
     label, diagonal = f"model (ECE = {ece:.3f}, Brier = {brier:.3f})", "perfectly calibrated"
     return _curve_plot(

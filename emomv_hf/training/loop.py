@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import re
@@ -113,10 +112,6 @@ class TrainingOutcome:
     member_best_epochs: list[int] | None = None
     """An ensemble's members' restored epochs (then ``best_epoch`` and ``epochs_run`` are the members' largest,
     ``best_stopping_loss`` their mean and ``train_seconds`` their sum)."""
-
-    def to_dict(self) -> dict[str, Any]:
-        """Everything but the per-epoch history."""
-        return {name: value for name, value in dataclasses.asdict(self).items() if name != "history"}
 
 
 @torch.inference_mode()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,7 +14,7 @@ import torch
 from accelerate import Accelerator
 from accelerate.utils import DataLoaderConfiguration, ProjectConfiguration, set_seed
 
-from emomv_hf.cards import make_model_card
+from emomv_hf.cards.model_card import make_model_card
 from emomv_hf.data.loading import load_emomv
 from emomv_hf.data.tensors import TensorPairs
 from emomv_hf.evaluation import EvaluationReport, evaluate, trained_on, training_record, write_plots
@@ -132,12 +132,10 @@ class RunResult:
     def metrics(self) -> dict[str, float]:
         return self.report.metrics
 
-    def model_card(self, plots: Sequence[str] = (), dataset: str | None = None) -> ModelCard:
-        """The model card of this run (``plots``: the PNG names written beside it; ``dataset``: the dataset the card
-        names instead of ``args.dataset``)."""
-        args = self.args.to_dict() | ({"dataset": dataset} if dataset is not None else {})
+    def model_card(self, plots: Sequence[str] = ()) -> ModelCard:
+        """The model card of this run (``plots``: the PNG names written beside it)."""
         return make_model_card(
-            args=args,
+            args=self.args.to_dict(),
             metrics=self.metrics,
             eval_split=self.report.eval_split,
             model_class=type(self.model).__name__,
@@ -164,7 +162,7 @@ class RunResult:
             "num_train_pairs": self.num_train_pairs,
             "num_test_pairs": self.num_test_pairs,
             "test_pairs_sha256": self.test_pairs_sha256,
-            **{f"train_{name}": value for name, value in self.outcome.to_dict().items()},
+            **{f"train_{name}": value for name, value in asdict(self.outcome).items() if name != "history"},
         }
 
 

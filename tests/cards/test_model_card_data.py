@@ -3,10 +3,12 @@ dataset, not EmoMV-C's, when it is the user's own."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 import yaml
 
-from emomv_hf.cards import make_model_card
+from emomv_hf.cards.model_card import make_model_card
 from emomv_hf.training import EmoMVTrainingArguments, make_accelerator, run_training
 from emomv_hf.training.protocols import PROTOCOL_DESCRIPTIONS
 
@@ -22,7 +24,7 @@ def run(emomv_c_dir):
 
 def card_for(run, dataset: str) -> tuple[dict, str]:
     """The card of ``run`` as if trained on ``dataset``: its YAML and its body."""
-    card = run.model_card(dataset=dataset)
+    card = replace(run, args=replace(run.args, dataset=dataset)).model_card()
     _, metadata, body = str(card).split("---", 2)
     return yaml.safe_load(metadata), body
 

@@ -35,7 +35,7 @@ def _assert_png_and_nothing_else(path, folder):
 
 def test_roc_curve(tmp_path, data):
     labels, scores, *_ = data
-    path = plot_roc_curve(labels, scores, tmp_path / "roc.png", title="ROC")
+    path = plot_roc_curve(labels, scores, tmp_path / "roc.png")
     _assert_png_and_nothing_else(path, tmp_path)
 
 

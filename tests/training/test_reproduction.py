@@ -12,6 +12,8 @@ import numpy as np
 import pytest
 
 from emomv_hf import reproduction
+from emomv_hf.models_registry import MODEL_FAMILIES as MODELS
+from emomv_hf.models_registry import PAPER_TASKS as TASKS
 from emomv_hf.reproduction import (
     dataset_fingerprint,
     parse_reproduction_arguments,
@@ -19,6 +21,7 @@ from emomv_hf.reproduction import (
     run_grid,
 )
 from emomv_hf.training.arguments import RESULT_INDEPENDENT_FIELDS, EmoMVTrainingArguments
+from emomv_hf.training.protocols import PROTOCOLS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = REPO_ROOT / "examples" / "reproduce_paper.py"
@@ -79,6 +82,17 @@ def test_every_result_affecting_training_flag_is_accepted():
     assert (base.max_epochs, base.patience, base.learning_rate, base.batch_size) == (7, 3, 1e-3, 64)
     assert (base.eval_batch_size, base.held_out_fraction, base.weight_decay) == (32, 0.3, 0.0)
     assert base.progress is False and grid.workers == 3
+
+
+@pytest.mark.parametrize(
+    ("name", "choices"),
+    [("protocols", PROTOCOLS), ("models", MODELS), ("tasks", TASKS), ("variants", reproduction.VARIANTS)],
+)
+def test_the_grid_flags_default_to_all_their_choices_and_refuse_others(name, choices, capsys):
+    assert getattr(reproduction.ReproductionArguments(), name) == list(choices)
+    with pytest.raises(SystemExit):
+        parse_reproduction_arguments(["--output-dir", "out", f"--{name}", "tagger"])
+    assert f"argument --{name}: invalid choice: 'tagger'" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
