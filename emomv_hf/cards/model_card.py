@@ -8,6 +8,7 @@ training pipeline can call :func:`make_model_card` without this module importing
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -114,8 +115,8 @@ def card_data(
     tags: Sequence[str] = (),
     statistic: str = "",
 ) -> ModelCardData:
-    """The YAML of an EmoMV checkpoint's card: tags, and a model-index entry per metric of ``values`` (on the scale
-    the card shows) on ``dataset_id``'s ``eval_split`` (``"config/split"``); ``statistic`` (e.g. ``"mean"``) says
+    """The YAML of an EmoMV checkpoint's card: tags, and a model-index entry per finite metric of ``values`` (on the
+    scale the card shows) on ``dataset_id``'s ``eval_split`` (``"config/split"``); ``statistic`` (e.g. ``"mean"``) says
     what the values are of several runs."""
     config, _, split = eval_split.partition("/")
     note = f"{protocol} protocol" + (f", {statistic}" if statistic else "")
@@ -138,6 +139,8 @@ def card_data(
                 metric_value=value,
             )
             for metric, value in values.items()
+            # A split of one class has no ROC-AUC (NaN): the model-index takes numbers, and YAML's .nan is none.
+            if math.isfinite(value)
         ],
     )
 

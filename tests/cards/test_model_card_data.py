@@ -132,6 +132,26 @@ def test_the_model_index_names_the_output_folder_however_it_was_typed(tmp_path, 
         assert yaml.safe_load(data.to_yaml())["model-index"][0]["name"] == name, repo_id
 
 
+def test_a_metric_a_split_cannot_give_is_left_out_of_the_model_index():
+    """A validation split of one class has a NaN ROC-AUC: the model-index wrote it as YAML's `.nan`, which is no
+    number for the Hub's metadata; it leaves the metric out and keeps the others."""
+    from emomv_hf.cards.model_card import card_data
+
+    values = {"accuracy": 70.0, "roc_auc": float("nan"), "ece": 0.05}
+    data = card_data(
+        repo_id="me/run",
+        task="correspondence",
+        datasets=None,
+        dataset_id="emomv-c",
+        eval_split="pairs/validation",
+        values=values,
+        protocol="held-out",
+    )
+    results = yaml.safe_load(data.to_yaml())["model-index"][0]["results"]
+    metrics = [(metric["type"], metric["value"]) for result in results for metric in result["metrics"]]
+    assert metrics == [("accuracy", 70.0), ("ece", 0.05)]
+
+
 def test_a_folder_name_with_a_quote_or_backslash_stays_one_string_in_the_usage(emomv_c_dir, tmp_path):
     """The usage examples pasted a run's folder (or an extractor's) between double quotes as it was: a name with
     `"` was a SyntaxError and one with `\\n` loaded another folder; they are Python string literals now."""
